@@ -1,0 +1,58 @@
+# memc — the two commands: `make demo` and `make test`.
+# Both set up a fresh Debian 12 machine (apt, as root), build, then run.
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+PY := /usr/bin/python3
+APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
+  libonnx-dev libonnx-testdata python3-onnx python3-numpy libprotobuf-dev \
+  protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
+CONF_JOBS ?= $(JOBS)
+
+.PHONY: all setup build demo test unit lit conformance examples bench fuzz clean
+
+all: build
+
+# Install only what is missing (dpkg-query), so a set-up machine costs nothing.
+setup:
+	@missing=""; for p in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "[setup] apt-get install$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -q >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi; \
+	command -v ccache >/dev/null || { dpkg-query -W ccache >/dev/null 2>&1 || true; }
+
+$(BUILD)/build.ninja:
+	cmake -G Ninja -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+	@$(MAKE) --no-print-directory examples
+
+examples:
+	@$(PY) examples/make_examples.py --quiet
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+unit: build
+	@bash scripts/run_unit.sh $(BUILD)
+
+lit: build
+	@bash scripts/run_lit.sh $(BUILD)
+
+conformance: build
+	@$(PY) test/conformance/run.py --build $(BUILD) --jobs $(CONF_JOBS)
+
+test: build
+	@bash scripts/test_all.sh $(BUILD) $(CONF_JOBS)
+
+bench: build
+	@bash scripts/bench_ort.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,35 @@
+//===- Compiler.h - memc's compile driver -----------------------*- C++ -*-===//
+#ifndef MEMC_DRIVER_COMPILER_H
+#define MEMC_DRIVER_COMPILER_H
+
+#include "memc/ExitCodes.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace memc {
+
+enum class EmitKind { Package, Einsum, Linalg, Memref, LLVMDialect, LLVMIR };
+
+struct CompilerOptions {
+  std::string input;
+  std::string output;           ///< package dir, or IR file ("-": stdout)
+  EmitKind emit = EmitKind::Package;
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  std::string cpu = "native";
+  unsigned optLevel = 3;
+  bool verbose = false;
+};
+
+/// Parses `1x128x64` (or `scalar`) into dims; false on malformed text.
+bool parseDims(const std::string &text, std::vector<int64_t> &dims);
+
+/// Compiles per `options`; prints one error line on failure and returns a
+/// distinct exit code. Never leaves a partial output behind.
+ExitCode compile(const CompilerOptions &options);
+
+} // namespace memc
+
+#endif

@@ -1,0 +1,17 @@
+//===- Package.h - writing a compiled package -------------------*- C++ -*-===//
+#ifndef MEMC_LIB_DRIVER_PACKAGE_H
+#define MEMC_LIB_DRIVER_PACKAGE_H
+
+#include "memc/Import/ONNXImporter.h"
+
+#include <string>
+#include <vector>
+
+namespace memc {
+/// Writes manifest.txt and weights.bin (docs/package-format.md) into `dir`.
+bool writePackageFiles(const std::string &dir, const std::string &modelPath,
+                       const std::vector<ProgramArg> &args, int64_t arenaBytes,
+                       std::string &error);
+} // namespace memc
+
+#endif

@@ -1,0 +1,77 @@
+//===- Pipelines.cpp - the stages of memc as pass pipelines ---------------===//
+//
+// The pipelines are written as textual pass pipelines: the same strings are
+// what a compiler developer would pass to mlir-opt, they print in `memc -v`,
+// and memc-opt registers them under their names, so both tools run exactly
+// the same passes with the same options.
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Driver/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+
+namespace {
+constexpr const char *kEinsumToLinalg =
+    "convert-einsum-to-linalg,canonicalize,memc-fuse-elementwise,"
+    "canonicalize,cse";
+
+constexpr const char *kBufferize =
+    "one-shot-bufferize{bufferize-function-boundaries=true "
+    "function-boundary-type-conversion=identity-layout-map "
+    "unknown-type-conversion=identity-layout-map},"
+    "canonicalize,"
+    "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true},"
+    "buffer-deallocation-pipeline,canonicalize,cse";
+
+constexpr const char *kLowerToLLVM =
+    "memc-contractions-to-blas,"
+    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+    "canonicalize,cse,"
+    "convert-math-to-llvm,convert-math-to-libm,"
+    "expand-strided-metadata,lower-affine,"
+    "finalize-memref-to-llvm{use-generic-functions=true},"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
+    "reconcile-unrealized-casts,memc-emit-entry-point";
+
+void addPipeline(OpPassManager &pm, const char *text) {
+  if (failed(parsePassPipeline(text, pm, llvm::errs())))
+    llvm::report_fatal_error("memc: malformed built-in pass pipeline");
+}
+} // namespace
+
+void memc::buildEinsumToLinalgPipeline(OpPassManager &pm) {
+  addPipeline(pm, kEinsumToLinalg);
+}
+void memc::buildBufferizePipeline(OpPassManager &pm) {
+  addPipeline(pm, kBufferize);
+}
+void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
+  addPipeline(pm, kLowerToLLVM);
+}
+
+void memc::registerPipelines() {
+  PassPipelineRegistration<>(
+      "memc-einsum-to-linalg",
+      "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
+      buildEinsumToLinalgPipeline);
+  PassPipelineRegistration<>(
+      "memc-bufferize",
+      "linalg on tensors -> memrefs with output parameters and frees",
+      buildBufferizePipeline);
+  PassPipelineRegistration<>(
+      "memc-lower-to-llvm",
+      "memrefs -> LLVM dialect with runtime GEMM calls and memc_entry "
+      "(memc --emit=llvm prints its LLVM IR)",
+      buildLowerToLLVMPipeline);
+  PassPipelineRegistration<>(
+      "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
+      [](OpPassManager &pm) {
+        buildEinsumToLinalgPipeline(pm);
+        buildBufferizePipeline(pm);
+        buildLowerToLLVMPipeline(pm);
+      });
+}

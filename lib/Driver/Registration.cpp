@@ -1,0 +1,26 @@
+//===- Registration.cpp - dialects and passes memc uses -------------------===//
+#include "memc/Driver/Registration.h"
+
+#include "dialects/einsum/EinsumDialect.h"
+#include "dialects/kv/KVDialect.h"
+#include "dialects/optim/OptimDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+void memc::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<einsum::EinsumDialect, optim::OptimDialect, kv::KVDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerBuiltinDialectTranslation(registry);
+  mlir::registerLLVMDialectTranslation(registry);
+}
+
+void memc::registerAllPasses() {
+  mlir::registerAllPasses();
+  memc::registerMemcPasses();
+}

@@ -1,0 +1,418 @@
+//===- Builders.cpp - einsum and tensor ops with ONNX semantics -----------===//
+//
+// The building blocks op handlers share: numpy broadcasting as einsum index
+// maps (a broadcast dimension of size 1 is indexed by the constant 0),
+// reductions, matmul, transposes and reshapes.
+//
+//===----------------------------------------------------------------------===//
+#include "ImportContext.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+using namespace mlir;
+using namespace memc::einsum;
+
+namespace memc::onnximport {
+
+static std::string rankName(unsigned i) {
+  static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h",
+                                "i", "j", "k", "l", "m", "n", "o", "p"};
+  return i < 16 ? names[i] : "r" + std::to_string(i);
+}
+
+/// Rank names stored in the context (StringRefs must outlive the builder).
+static SmallVector<StringRef> rankNames(unsigned n, unsigned first = 0) {
+  static std::vector<std::string> pool;
+  while (pool.size() < first + n)
+    pool.push_back(rankName(pool.size()));
+  SmallVector<StringRef> out;
+  for (unsigned i = 0; i < n; ++i)
+    out.push_back(pool[first + i]);
+  return out;
+}
+
+RankedTensorType NodeImporter::typeOf(Value v) {
+  return llvm::cast<RankedTensorType>(v.getType());
+}
+std::vector<int64_t> NodeImporter::shapeOf(Value v) {
+  auto s = typeOf(v).getShape();
+  return std::vector<int64_t>(s.begin(), s.end());
+}
+
+/// numpy broadcast of `shapes`; nullopt when incompatible.
+static std::optional<std::vector<int64_t>>
+broadcastShapes(ArrayRef<std::vector<int64_t>> shapes) {
+  size_t rank = 0;
+  for (const auto &s : shapes)
+    rank = std::max(rank, s.size());
+  std::vector<int64_t> out(rank, 1);
+  for (const auto &s : shapes)
+    for (size_t i = 0; i < s.size(); ++i) {
+      int64_t &o = out[rank - s.size() + i];
+      int64_t d = s[i];
+      if (d == o || d == 1)
+        continue;
+      if (o != 1)
+        return std::nullopt;
+      o = d;
+    }
+  return out;
+}
+
+/// The map of an operand of `shape` broadcast into `rank` result dims.
+static AffineMap broadcastMap(ArrayRef<int64_t> shape,
+                              ArrayRef<int64_t> resultShape, MLIRContext *ctx) {
+  size_t rank = resultShape.size();
+  SmallVector<AffineExpr> exprs;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    size_t r = rank - shape.size() + i;
+    if (shape[i] == 1 && resultShape[r] != 1)
+      exprs.push_back(getAffineConstantExpr(0, ctx));
+    else
+      exprs.push_back(getAffineDimExpr(r, ctx));
+  }
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+Value NodeImporter::elementwise(ComputeOp op, ArrayRef<Value> in,
+                                Type resultElem) {
+  std::vector<std::vector<int64_t>> shapes;
+  for (Value v : in)
+    shapes.push_back(shapeOf(v));
+  auto shape = broadcastShapes(shapes);
+  if (!shape) {
+    (void)invalid("operand shapes cannot be broadcast together");
+    return {};
+  }
+  if (!resultElem) {
+    switch (op) {
+    case ComputeOp::eq:
+    case ComputeOp::lt:
+    case ComputeOp::le:
+    case ComputeOp::gt:
+    case ComputeOp::ge:
+    case ComputeOp::isnan:
+    case ComputeOp::isinf:
+      resultElem = b().getI1Type();
+      break;
+    case ComputeOp::select:
+      resultElem = typeOf(in[1]).getElementType();
+      break;
+    default:
+      resultElem = typeOf(in[0]).getElementType();
+    }
+  }
+  SmallVector<AffineMap> maps;
+  for (const auto &s : shapes)
+    maps.push_back(broadcastMap(s, *shape, ctx()));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(shape->size(), ctx()));
+  auto type = RankedTensorType::get(*shape, resultElem);
+  return EinsumOp::create(b(), loc(), type, in, maps,
+                          rankNames(shape->size()), op, ReduceOp::none);
+}
+
+Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
+                           bool keepDims, ComputeOp map) {
+  std::vector<int64_t> shape = shapeOf(x);
+  size_t rank = shape.size();
+  if (rank == 0 || axes.empty())
+    return map == ComputeOp::copy ? x : elementwise(map, {x});
+  SmallVector<bool> reduced(rank, false);
+  for (int64_t a : axes)
+    reduced[a] = true;
+  SmallVector<AffineExpr> outExprs;
+  std::vector<int64_t> outShape, keptShape;
+  for (size_t i = 0; i < rank; ++i) {
+    if (!reduced[i]) {
+      outExprs.push_back(getAffineDimExpr(i, ctx()));
+      outShape.push_back(shape[i]);
+    }
+    keptShape.push_back(reduced[i] ? 1 : shape[i]);
+  }
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(rank, ctx()),
+      AffineMap::get(rank, 0, outExprs, ctx())};
+  Type elem = typeOf(x).getElementType();
+  if (map == ComputeOp::isnan || map == ComputeOp::isinf)
+    elem = b().getI1Type();
+  auto type = RankedTensorType::get(outShape, elem);
+  Value r = EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
+                             rankNames(rank), map, op);
+  return keepDims ? reshape(r, keptShape) : r;
+}
+
+Value NodeImporter::matmul(Value a, Value bv) {
+  std::vector<int64_t> sa = shapeOf(a), sb = shapeOf(bv);
+  if (sa.empty() || sb.empty()) {
+    (void)invalid("MatMul operands must have rank >= 1");
+    return {};
+  }
+  bool aVec = sa.size() == 1, bVec = sb.size() == 1;
+  if (aVec)
+    sa.insert(sa.begin(), 1);
+  if (bVec)
+    sb.push_back(1);
+  int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+  if (sb[sb.size() - 2] != k) {
+    (void)invalid("MatMul inner dimensions differ (" + std::to_string(k) +
+                  " vs " + std::to_string(sb[sb.size() - 2]) + ")");
+    return {};
+  }
+  std::vector<int64_t> ba(sa.begin(), sa.end() - 2), bb(sb.begin(), sb.end() - 2);
+  auto batch = broadcastShapes({ba, bb});
+  if (!batch) {
+    (void)invalid("MatMul batch dimensions cannot be broadcast");
+    return {};
+  }
+  size_t nb = batch->size();
+  // Ranks: batch..., m, n, k (m/n dropped for vector operands).
+  SmallVector<std::string> names;
+  for (size_t i = 0; i < nb; ++i)
+    names.push_back("b" + std::to_string(i));
+  unsigned mRank = nb, nRank = nb + 1, kRank = nb + 2;
+  names.append({"m", "n", "k"});
+  unsigned numRanks = nb + 3;
+  MLIRContext *c = ctx();
+  auto batchExprs = [&](const std::vector<int64_t> &s) {
+    SmallVector<AffineExpr> e;
+    for (size_t i = 0; i < s.size(); ++i) {
+      size_t r = nb - s.size() + i;
+      e.push_back(s[i] == 1 && (*batch)[r] != 1 ? getAffineConstantExpr(0, c)
+                                                 : getAffineDimExpr(r, c));
+    }
+    return e;
+  };
+  SmallVector<AffineExpr> ea = batchExprs(ba), eb = batchExprs(bb), ec;
+  for (size_t i = 0; i < nb; ++i)
+    ec.push_back(getAffineDimExpr(i, c));
+  std::vector<int64_t> outShape(batch->begin(), batch->end());
+  if (!aVec)
+    ea.push_back(getAffineDimExpr(mRank, c));
+  ea.push_back(getAffineDimExpr(kRank, c));
+  eb.push_back(getAffineDimExpr(kRank, c));
+  if (!bVec)
+    eb.push_back(getAffineDimExpr(nRank, c));
+  if (!aVec) {
+    ec.push_back(getAffineDimExpr(mRank, c));
+    outShape.push_back(m);
+  }
+  if (!bVec) {
+    ec.push_back(getAffineDimExpr(nRank, c));
+    outShape.push_back(n);
+  }
+  // A vector operand leaves its m or n rank unused: drop it from the ranks.
+  SmallVector<unsigned> keep;
+  for (unsigned r = 0; r < numRanks; ++r)
+    if (!((aVec && r == mRank) || (bVec && r == nRank)))
+      keep.push_back(r);
+  SmallVector<AffineExpr> remap(numRanks, getAffineConstantExpr(0, c));
+  for (auto [i, r] : llvm::enumerate(keep))
+    remap[r] = getAffineDimExpr(i, c);
+  auto mk = [&](ArrayRef<AffineExpr> e) {
+    return AffineMap::get(numRanks, 0, e, c)
+        .replaceDimsAndSymbols(remap, {}, keep.size(), 0);
+  };
+  SmallVector<AffineMap> maps = {mk(ea), mk(eb), mk(ec)};
+  static std::vector<std::string> pool;
+  SmallVector<StringRef> rankRefs;
+  for (unsigned r : keep) {
+    auto it = std::find(pool.begin(), pool.end(), names[r]);
+    if (it == pool.end()) {
+      pool.reserve(256);
+      pool.push_back(names[r]);
+      it = pool.end() - 1;
+    }
+    rankRefs.push_back(*it);
+  }
+  Type elem = typeOf(a).getElementType();
+  auto type = RankedTensorType::get(outShape, elem);
+  return EinsumOp::create(b(), loc(), type, ValueRange{a, bv}, maps, rankRefs,
+                          ComputeOp::mul, ReduceOp::add);
+}
+
+Value NodeImporter::transpose(Value x, ArrayRef<int64_t> perm) {
+  std::vector<int64_t> shape = shapeOf(x);
+  size_t rank = shape.size();
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i)
+    identity &= perm[i] == (int64_t)i;
+  if (identity)
+    return x;
+  SmallVector<AffineExpr> out;
+  std::vector<int64_t> outShape;
+  for (int64_t p : perm) {
+    out.push_back(getAffineDimExpr(p, ctx()));
+    outShape.push_back(shape[p]);
+  }
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(rank, ctx()),
+      AffineMap::get(rank, 0, out, ctx())};
+  auto type = RankedTensorType::get(outShape, typeOf(x).getElementType());
+  return EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
+                          rankNames(rank), ComputeOp::copy, ReduceOp::none);
+}
+
+Value NodeImporter::reshape(Value x, ArrayRef<int64_t> shape) {
+  RankedTensorType type = typeOf(x);
+  if (type.getShape() == shape)
+    return x;
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  if (n != type.getNumElements()) {
+    (void)invalid("cannot reshape " + std::to_string(type.getNumElements()) +
+                  " elements to " + std::to_string(n));
+    return {};
+  }
+  Type elem = type.getElementType();
+  // Through a flat 1-D view: collapse_shape then expand_shape, both pure
+  // views after bufferization.
+  Value flat = x;
+  if (type.getRank() != 1) {
+    SmallVector<ReassociationIndices> all;
+    if (type.getRank() > 0) {
+      ReassociationIndices group;
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        group.push_back(i);
+      all.push_back(group);
+      flat = tensor::CollapseShapeOp::create(
+          b(), loc(), RankedTensorType::get({n}, elem), x, all);
+    } else {
+      flat = tensor::ExpandShapeOp::create(
+          b(), loc(), RankedTensorType::get({1}, elem), x, all);
+    }
+  }
+  if (shape.size() == 1)
+    return flat;
+  SmallVector<ReassociationIndices> all;
+  if (!shape.empty()) {
+    ReassociationIndices group;
+    for (size_t i = 0; i < shape.size(); ++i)
+      group.push_back(i);
+    all.push_back(group);
+    return tensor::ExpandShapeOp::create(
+        b(), loc(), RankedTensorType::get(shape, elem), flat, all);
+  }
+  return tensor::CollapseShapeOp::create(
+      b(), loc(), RankedTensorType::get({}, elem), flat, all);
+}
+
+Value NodeImporter::broadcastTo(Value x, ArrayRef<int64_t> shape) {
+  std::vector<int64_t> s = shapeOf(x);
+  if (s == std::vector<int64_t>(shape.begin(), shape.end()))
+    return x;
+  auto target = broadcastShapes({s, std::vector<int64_t>(shape.begin(),
+                                                         shape.end())});
+  if (!target) {
+    (void)invalid("cannot broadcast to the requested shape");
+    return {};
+  }
+  SmallVector<AffineMap> maps = {
+      broadcastMap(s, *target, ctx()),
+      AffineMap::getMultiDimIdentityMap(target->size(), ctx())};
+  auto type = RankedTensorType::get(*target, typeOf(x).getElementType());
+  return EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
+                          rankNames(target->size()), ComputeOp::copy,
+                          ReduceOp::none);
+}
+
+Value NodeImporter::cast(Value x, Type elem) {
+  if (typeOf(x).getElementType() == elem)
+    return x;
+  return elementwise(ComputeOp::copy, {x}, elem);
+}
+
+Value NodeImporter::constantIn(OpBuilder &b, Location loc,
+                               const HostTensor &t) {
+  Type elem = onnxElemType(b.getContext(), t.elemType);
+  auto type = RankedTensorType::get(t.shape, elem);
+  DenseElementsAttr attr;
+  if (elem.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (int64_t i = 0; i < t.numel(); ++i)
+      bits.push_back(t.getInt(i) != 0);
+    attr = DenseElementsAttr::get(type, bits);
+  } else {
+    attr = DenseElementsAttr::getFromRawBuffer(
+        type, ArrayRef<char>(t.raw.data(), t.raw.size()));
+  }
+  return arith::ConstantOp::create(b, loc, type, attr);
+}
+
+Value NodeImporter::constant(const HostTensor &t) {
+  return constantIn(b(), loc(), t);
+}
+
+Value NodeImporter::scalar(Type elem, double v) {
+  auto type = RankedTensorType::get({}, elem);
+  Attribute value;
+  if (auto ft = dyn_cast<FloatType>(elem))
+    value = b().getFloatAttr(ft, v);
+  else
+    value = b().getIntegerAttr(elem, static_cast<int64_t>(v));
+  return arith::ConstantOp::create(b(), loc(), type,
+                                   DenseElementsAttr::get(type, value));
+}
+
+Value NodeImporter::slice(Value x, ArrayRef<int64_t> offsets,
+                          ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides) {
+  auto resultType = RankedTensorType::get(sizes, typeOf(x).getElementType());
+  return tensor::ExtractSliceOp::create(b(), loc(), resultType, x, ValueRange{},
+                                        ValueRange{}, ValueRange{}, offsets,
+                                        sizes, strides);
+}
+
+Value NodeImporter::concat(ArrayRef<Value> parts, int64_t axis) {
+  if (parts.size() == 1)
+    return parts[0];
+  std::vector<int64_t> shape = shapeOf(parts[0]);
+  int64_t total = 0;
+  for (Value p : parts) {
+    std::vector<int64_t> s = shapeOf(p);
+    if (s.size() != shape.size()) {
+      (void)invalid("Concat inputs differ in rank");
+      return {};
+    }
+    for (size_t i = 0; i < s.size(); ++i)
+      if ((int64_t)i != axis && s[i] != shape[i]) {
+        (void)invalid("Concat inputs differ outside the axis");
+        return {};
+      }
+    total += s[axis];
+  }
+  shape[axis] = total;
+  Type elem = typeOf(parts[0]).getElementType();
+  Value acc = tensor::EmptyOp::create(b(), loc(), shape, elem);
+  int64_t offset = 0;
+  for (Value p : parts) {
+    std::vector<int64_t> s = shapeOf(p);
+    if (s[axis] == 0)
+      continue;
+    SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
+    offsets[axis] = offset;
+    acc = tensor::InsertSliceOp::create(b(), loc(), p, acc, ValueRange{},
+                                        ValueRange{}, ValueRange{}, offsets, s,
+                                        strides);
+    offset += s[axis];
+  }
+  return acc;
+}
+
+#ifdef MEMC_NO_NN_OPS
+void registerNNOps() {}
+#endif
+
+std::map<std::string, OpHandler> &opRegistry() {
+  static std::map<std::string, OpHandler> registry;
+  static bool initialized = false;
+  if (!initialized) {
+    initialized = true;
+    registerElementwiseOps();
+    registerTensorOps();
+    registerNNOps();
+    registerReductionOps();
+  }
+  return registry;
+}
+
+} // namespace memc::onnximport

@@ -1,0 +1,42 @@
+//===- GraphImporter.h - one ONNX graph -> one func.func --------*- C++ -*-===//
+#ifndef MEMC_LIB_IMPORT_GRAPHIMPORTER_H
+#define MEMC_LIB_IMPORT_GRAPHIMPORTER_H
+
+#include "ImportContext.h"
+
+#include <unordered_map>
+
+namespace memc::onnximport {
+
+class GraphImporter {
+public:
+  GraphImporter(mlir::MLIRContext &ctx, std::string path,
+                const ImportOptions &options, ImportError &error);
+
+  bool run(onnx::ModelProto &model, ImportResult &result);
+
+  /// The IR value named `name`; host constants are materialized on first use.
+  mlir::Value lookup(const std::string &name);
+  void fail(ExitCode code, const std::string &message);
+  void fail(ExitCode code, const onnx::NodeProto &node, int64_t opset,
+            const std::string &why);
+
+  mlir::OpBuilder builder;
+  std::string path;
+  const ImportOptions &options;
+  ImportError &error;
+  int64_t opset = 0;
+  mlir::func::FuncOp func;
+  std::unordered_map<std::string, mlir::Value> values;
+  std::unordered_map<std::string, HostTensor> constants;
+  std::vector<ProgramArg> weights;
+  std::vector<mlir::BlockArgument> weightArgs;
+
+private:
+  mlir::Value materialize(const std::string &name, const HostTensor &t);
+  bool readInitializer(const onnx::TensorProto &tp, HostTensor &out);
+};
+
+} // namespace memc::onnximport
+
+#endif

@@ -1,0 +1,528 @@
+//===- ONNXImporter.cpp - ONNX model -> einsum IR -------------------------===//
+#include "ImportContext.h"
+#include "GraphImporter.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+
+#include <onnx/shape_inference/implementation.h>
+
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+using namespace mlir;
+
+namespace memc::onnximport {
+
+//===----------------------------------------------------------------------===//
+// NodeImporter: the node's view of the graph
+//===----------------------------------------------------------------------===//
+
+NodeImporter::NodeImporter(GraphImporter &graph, const onnx::NodeProto &node,
+                           int64_t opset)
+    : graph_(graph), node_(node), opset_(opset) {}
+
+OpBuilder &NodeImporter::b() { return graph_.builder; }
+MLIRContext *NodeImporter::ctx() { return graph_.builder.getContext(); }
+Location NodeImporter::loc() {
+  std::string name = node_.name().empty() ? node_.output(0) : node_.name();
+  return NameLoc::get(StringAttr::get(ctx(), name),
+                      FileLineColLoc::get(ctx(), graph_.path, 0, 0));
+}
+
+bool NodeImporter::hasInput(unsigned i) const {
+  return i < (unsigned)node_.input_size() && !node_.input(i).empty();
+}
+
+Value NodeImporter::input(unsigned i) {
+  if (!hasInput(i))
+    return {};
+  return graph_.lookup(node_.input(i));
+}
+
+const HostTensor *NodeImporter::constInput(unsigned i) {
+  if (!hasInput(i))
+    return nullptr;
+  auto it = graph_.constants.find(node_.input(i));
+  return it == graph_.constants.end() ? nullptr : &it->second;
+}
+
+std::optional<std::vector<int64_t>> NodeImporter::constInts(unsigned i,
+                                                            const char *what) {
+  const HostTensor *t = constInput(i);
+  if (!t) {
+    (void)unsupported(std::string(what) + " (input " + std::to_string(i) +
+                      ") is not a compile-time constant");
+    return std::nullopt;
+  }
+  return t->toInts();
+}
+
+const onnx::AttributeProto *NodeImporter::attr(const std::string &name) const {
+  for (const auto &a : node_.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+int64_t NodeImporter::attrInt(const std::string &name, int64_t dflt) const {
+  const auto *a = attr(name);
+  return a ? a->i() : dflt;
+}
+float NodeImporter::attrFloat(const std::string &name, float dflt) const {
+  const auto *a = attr(name);
+  return a ? a->f() : dflt;
+}
+std::string NodeImporter::attrString(const std::string &name,
+                                     const std::string &dflt) const {
+  const auto *a = attr(name);
+  return a ? a->s() : dflt;
+}
+std::vector<int64_t> NodeImporter::attrInts(const std::string &name,
+                                            std::vector<int64_t> dflt) const {
+  const auto *a = attr(name);
+  if (!a)
+    return dflt;
+  return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+bool NodeImporter::wantsOutput(unsigned i) const {
+  return i < (unsigned)node_.output_size() && !node_.output(i).empty();
+}
+void NodeImporter::setOutput(unsigned i, Value v) {
+  if (wantsOutput(i))
+    graph_.values[node_.output(i)] = v;
+}
+void NodeImporter::setConstOutput(unsigned i, HostTensor t) {
+  if (wantsOutput(i))
+    graph_.constants[node_.output(i)] = std::move(t);
+}
+
+LogicalResult NodeImporter::unsupported(const std::string &why) {
+  graph_.fail(ExitUnsupported, node_, opset_, why);
+  return failure();
+}
+LogicalResult NodeImporter::invalid(const std::string &why) {
+  graph_.fail(ExitInvalidModel, node_, opset_, why);
+  return failure();
+}
+
+std::optional<int64_t> NodeImporter::normAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+    (void)invalid("axis " + std::to_string(axis) + " out of range for rank " +
+                  std::to_string(rank));
+    return std::nullopt;
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+//===----------------------------------------------------------------------===//
+// GraphImporter
+//===----------------------------------------------------------------------===//
+
+GraphImporter::GraphImporter(MLIRContext &ctx, std::string path,
+                             const ImportOptions &options, ImportError &error)
+    : builder(&ctx), path(std::move(path)), options(options), error(error) {}
+
+void GraphImporter::fail(ExitCode code, const std::string &message) {
+  if (error.code != ExitOK)
+    return; // keep the first error: it is the cause
+  error.code = code;
+  error.message = path + ": " + message;
+}
+
+void GraphImporter::fail(ExitCode code, const onnx::NodeProto &node,
+                         int64_t opset, const std::string &why) {
+  std::string name = node.name().empty() ? "(unnamed)" : node.name();
+  std::string domain = node.domain().empty() ? "" : node.domain() + "::";
+  fail(code, "node '" + name + "' (" + domain + node.op_type() + ", opset " +
+                 std::to_string(opset) + "): " + why);
+}
+
+Value GraphImporter::lookup(const std::string &name) {
+  auto it = values.find(name);
+  if (it != values.end())
+    return it->second;
+  auto c = constants.find(name);
+  if (c == constants.end())
+    return {};
+  Value v = materialize(name, c->second);
+  values[name] = v;
+  return v;
+}
+
+Value GraphImporter::materialize(const std::string &name,
+                                 const HostTensor &t) {
+  MLIRContext *ctx = builder.getContext();
+  Type elem = onnxElemType(ctx, t.elemType);
+  auto type = RankedTensorType::get(t.shape, elem);
+  if (t.numel() > options.maxInlineConstantElements && !name.empty()) {
+    // A weight: a function argument whose bytes go to weights.bin.
+    Block &entry = func.getBody().front();
+    BlockArgument arg = entry.addArgument(type, func.getLoc());
+    ProgramArg weight;
+    weight.kind = ProgramArg::Weight;
+    weight.name = name;
+    weight.dtype = manifestDType(t.elemType);
+    weight.shape = t.shape;
+    weight.data = t.raw;
+    weights.push_back(std::move(weight));
+    weightArgs.push_back(arg);
+    return arg;
+  }
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(&func.getBody().front());
+  return NodeImporter::constantIn(builder, func.getLoc(), t);
+}
+
+static std::string sanitize(const std::string &name) {
+  std::string s = name;
+  for (char &c : s)
+    if (std::isspace((unsigned char)c))
+      c = '_';
+  return s.empty() ? "_" : s;
+}
+
+/// Reads an initializer (raw, typed fields or external data) into `out`.
+bool GraphImporter::readInitializer(const onnx::TensorProto &tp,
+                                    HostTensor &out) {
+  out.elemType = tp.data_type();
+  out.shape.assign(tp.dims().begin(), tp.dims().end());
+  size_t eb = onnxElemBytes(out.elemType);
+  if (!eb || !onnxElemType(builder.getContext(), out.elemType)) {
+    fail(ExitUnsupported, "initializer '" + tp.name() + "' has element type " +
+                              onnxTypeName(out.elemType) +
+                              ", which memc does not support");
+    return false;
+  }
+  int64_t n = out.numel();
+  if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto &kv : tp.external_data()) {
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::stoll(kv.value());
+      else if (kv.key() == "length")
+        length = std::stoll(kv.value());
+    }
+    std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    std::string file = dir + location;
+    std::ifstream in(file, std::ios::binary);
+    if (location.empty() || location.find("..") != std::string::npos || !in) {
+      fail(ExitFileNotFound, "initializer '" + tp.name() +
+                                 "': external data file '" + file +
+                                 "' cannot be read");
+      return false;
+    }
+    if (length < 0)
+      length = n * eb;
+    out.raw.resize(length);
+    in.seekg(offset);
+    in.read(out.raw.data(), length);
+    if (in.gcount() != length) {
+      fail(ExitNotONNX, "initializer '" + tp.name() + "': external data file '" +
+                            file + "' is truncated");
+      return false;
+    }
+  } else if (tp.has_raw_data()) {
+    out.raw = tp.raw_data();
+  } else {
+    out.raw.resize(n * eb);
+    char *dst = out.raw.data();
+    auto put = [&](int64_t i, const void *src) {
+      std::memcpy(dst + i * eb, src, eb);
+    };
+    switch (out.elemType) {
+    case onnx::TensorProto::FLOAT:
+      if (tp.float_data_size() != n)
+        break;
+      for (int64_t i = 0; i < n; ++i)
+        { auto v = tp.float_data(i); put(i, &v); }
+      break;
+    case onnx::TensorProto::DOUBLE:
+      if (tp.double_data_size() != n)
+        break;
+      for (int64_t i = 0; i < n; ++i)
+        { auto v = tp.double_data(i); put(i, &v); }
+      break;
+    case onnx::TensorProto::INT64:
+      if (tp.int64_data_size() != n)
+        break;
+      for (int64_t i = 0; i < n; ++i)
+        { auto v = tp.int64_data(i); put(i, &v); }
+      break;
+    default: // int32, int16, int8, bool, f16, bf16: stored in int32_data
+      if (tp.int32_data_size() != n)
+        break;
+      for (int64_t i = 0; i < n; ++i) {
+        int32_t v = tp.int32_data(i);
+        put(i, &v); // little-endian: the low bytes come first
+      }
+      break;
+    }
+  }
+  if ((int64_t)out.raw.size() != n * (int64_t)eb) {
+    fail(ExitInvalidModel, "initializer '" + tp.name() + "' holds " +
+                               std::to_string(out.raw.size()) +
+                               " bytes, its shape needs " +
+                               std::to_string(n * eb));
+    return false;
+  }
+  return true;
+}
+
+bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
+  MLIRContext *ctx = builder.getContext();
+  const onnx::GraphProto &graph = model.graph();
+  for (const auto &op : model.opset_import())
+    if (op.domain().empty() || op.domain() == "ai.onnx")
+      opset = op.version();
+  if (opset <= 0) {
+    fail(ExitInvalidModel, "the model imports no default-domain opset");
+    return false;
+  }
+
+  // Initializers first: graph inputs that have one are constants too.
+  for (const auto &tp : graph.initializer()) {
+    HostTensor t;
+    if (!readInitializer(tp, t))
+      return false;
+    constants[tp.name()] = std::move(t);
+  }
+
+  // Graph inputs: static shapes, pinned by --shape where dynamic.
+  SmallVector<Type> inputTypes;
+  std::vector<ProgramArg> inputs;
+  for (const auto &vi : graph.input()) {
+    if (constants.count(vi.name()))
+      continue;
+    if (!vi.type().has_tensor_type()) {
+      fail(ExitUnsupported, "graph input '" + vi.name() +
+                                "' is not a tensor (sequences and maps are "
+                                "not supported)");
+      return false;
+    }
+    const auto &tt = vi.type().tensor_type();
+    Type elem = onnxElemType(ctx, tt.elem_type());
+    if (!elem) {
+      fail(ExitUnsupported, "graph input '" + vi.name() +
+                                "' has element type " +
+                                onnxTypeName(tt.elem_type()) +
+                                ", which memc does not support");
+      return false;
+    }
+    std::vector<int64_t> shape;
+    auto pinned = options.inputShapes.find(vi.name());
+    if (pinned != options.inputShapes.end()) {
+      shape = pinned->second;
+    } else {
+      if (!tt.has_shape()) {
+        fail(ExitUnknownDim, "graph input '" + vi.name() +
+                                 "' has no shape; pin it with --shape " +
+                                 vi.name() + "=DIMS");
+        return false;
+      }
+      for (const auto &d : tt.shape().dim()) {
+        if (!d.has_dim_value() || d.dim_value() < 0) {
+          std::string dimName =
+              d.has_dim_param() ? "'" + d.dim_param() + "'" : "?";
+          fail(ExitUnknownDim, "graph input '" + vi.name() + "' dimension " +
+                                   std::to_string(shape.size()) + " is " +
+                                   dimName + "; pin it with --shape " +
+                                   vi.name() + "=DIMS (e.g. 1x128)");
+          return false;
+        }
+        shape.push_back(d.dim_value());
+      }
+    }
+    inputTypes.push_back(RankedTensorType::get(shape, elem));
+    ProgramArg arg;
+    arg.kind = ProgramArg::Input;
+    arg.name = sanitize(vi.name());
+    arg.dtype = manifestDType(tt.elem_type());
+    arg.shape = shape;
+    inputs.push_back(arg);
+  }
+
+  result.module = ModuleOp::create(UnknownLoc::get(ctx));
+  builder.setInsertionPointToEnd(result.module->getBody());
+  Location fileLoc = FileLineColLoc::get(ctx, path, 0, 0);
+  func = func::FuncOp::create(builder, fileLoc, "main_graph",
+                              builder.getFunctionType(inputTypes, {}));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+  {
+    unsigned i = 0;
+    for (const auto &vi : graph.input())
+      if (!constants.count(vi.name()))
+        values[vi.name()] = entry->getArgument(i++);
+  }
+
+  // Nodes, in the graph's (topological) order.
+  auto &registry = opRegistry();
+  for (const auto &node : graph.node()) {
+    NodeImporter ni(*this, node, opset);
+    if (!node.domain().empty() && node.domain() != "ai.onnx") {
+      (void)ni.unsupported("operator domain '" + node.domain() +
+                           "' is not supported");
+      return false;
+    }
+    auto handler = registry.find(node.op_type());
+    if (handler == registry.end()) {
+      (void)ni.unsupported("unsupported operator '" + node.op_type() + "'");
+      return false;
+    }
+    for (int i = 0; i < node.input_size(); ++i)
+      if (!node.input(i).empty() && !values.count(node.input(i)) &&
+          !constants.count(node.input(i))) {
+        (void)ni.invalid("input '" + node.input(i) + "' is not defined");
+        return false;
+      }
+    // Shape subgraphs fold on the host: every input known, or the op only
+    // reads static shapes.
+    bool allConst = true;
+    for (int i = 0; i < node.input_size(); ++i)
+      if (!node.input(i).empty() && !constants.count(node.input(i)))
+        allConst = false;
+    std::vector<HostTensor> folded;
+    if ((allConst || node.op_type() == "Shape" || node.op_type() == "Size") &&
+        foldOnHost(ni, folded)) {
+      for (size_t i = 0; i < folded.size(); ++i)
+        ni.setConstOutput(i, std::move(folded[i]));
+      continue;
+    }
+    if (error.code != ExitOK)
+      return false;
+    if (failed(handler->second(ni))) {
+      if (error.code == ExitOK)
+        (void)ni.unsupported("the importer could not lower this node");
+      return false;
+    }
+    for (int i = 0; i < node.output_size(); ++i)
+      if (!node.output(i).empty() && !values.count(node.output(i)) &&
+          !constants.count(node.output(i))) {
+        (void)ni.unsupported("output " + std::to_string(i) +
+                             " is not produced by memc's importer");
+        return false;
+      }
+  }
+
+  // Results.
+  SmallVector<Value> results;
+  std::vector<ProgramArg> outputs;
+  for (const auto &vi : graph.output()) {
+    Value v = lookup(vi.name());
+    if (!v) {
+      fail(ExitInvalidModel, "graph output '" + vi.name() +
+                                 "' is not produced by any node");
+      return false;
+    }
+    results.push_back(v);
+    ProgramArg arg;
+    arg.kind = ProgramArg::Output;
+    arg.name = sanitize(vi.name());
+    auto type = cast<RankedTensorType>(v.getType());
+    arg.dtype = manifestDType(onnxTypeOf(type.getElementType()));
+    arg.shape.assign(type.getShape().begin(), type.getShape().end());
+    outputs.push_back(arg);
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  SmallVector<Type> argTypes(entry->getArgumentTypes());
+  func.setFunctionType(builder.getFunctionType(
+      argTypes, ValueRange(results).getTypes()));
+  // Name every argument and result for readers of the IR.
+  unsigned argIndex = 0;
+  for (const ProgramArg &a : inputs)
+    func.setArgAttr(argIndex++, "memc.input", builder.getStringAttr(a.name));
+  for (const ProgramArg &w : weights)
+    func.setArgAttr(argIndex++, "memc.weight",
+                    builder.getStringAttr(sanitize(w.name)));
+  for (auto [i, o] : llvm::enumerate(outputs))
+    func.setResultAttr(i, "memc.output", builder.getStringAttr(o.name));
+
+  result.args = std::move(inputs);
+  for (ProgramArg &w : weights) {
+    w.name = sanitize(w.name);
+    result.args.push_back(std::move(w));
+  }
+  for (ProgramArg &o : outputs)
+    result.args.push_back(std::move(o));
+
+  if (failed(verify(*result.module))) {
+    fail(ExitInternal, "the imported IR does not verify (a memc bug)");
+    return false;
+  }
+  return true;
+}
+
+} // namespace memc::onnximport
+
+//===----------------------------------------------------------------------===//
+// Entry point
+//===----------------------------------------------------------------------===//
+
+bool memc::importONNXModel(const std::string &path,
+                           const ImportOptions &options, MLIRContext &context,
+                           ImportResult &result, ImportError &error) {
+  using namespace memc::onnximport;
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = {ExitFileNotFound, path + ": no such file"};
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = {ExitFileNotFound, path + ": cannot be read"};
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string bytes = buffer.str();
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    error = {ExitNotONNX, path + ": not an ONNX model (the protobuf does not "
+                                 "parse: a truncated or foreign file)"};
+    return false;
+  }
+  if (!model.has_graph() || model.ir_version() <= 0 ||
+      model.graph().output_size() == 0) {
+    error = {ExitNotONNX,
+             path + ": not an ONNX model (no graph, IR version or outputs)"};
+    return false;
+  }
+  // ONNX's own shape inference first: it validates types and catches
+  // malformed graphs with ONNX's messages. The importer computes shapes
+  // itself; inference failures of ops memc does not support are left to the
+  // importer to report.
+  try {
+    onnx::shape_inference::InferShapes(model);
+  } catch (const std::exception &e) {
+    std::string what = e.what();
+    if (what.find("Unsupported") == std::string::npos &&
+        what.find("No Op registered") == std::string::npos) {
+      error = {ExitInvalidModel,
+               path + ": ONNX shape inference rejects the model: " +
+                   what.substr(0, what.find('\n'))};
+      return false;
+    }
+  }
+  context.loadDialect<einsum::EinsumDialect, func::FuncDialect,
+                      arith::ArithDialect, tensor::TensorDialect>();
+  GraphImporter importer(context, path, options, error);
+  if (!importer.run(model, result)) {
+    if (error.code == ExitOK)
+      error = {ExitInternal, path + ": import failed without a reason"};
+    result.module = nullptr;
+    return false;
+  }
+  return true;
+}
+
+std::vector<std::string> memc::getSupportedONNXOps() {
+  std::vector<std::string> ops;
+  for (auto &kv : memc::onnximport::opRegistry())
+    ops.push_back(kv.first);
+  return ops;
+}

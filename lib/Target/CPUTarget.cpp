@@ -1,0 +1,154 @@
+//===- CPUTarget.cpp - LLVM dialect -> host object -> model.so ------------===//
+#include "memc/Target/CPUTarget.h"
+
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace llvm;
+
+namespace memc {
+
+static std::unique_ptr<TargetMachine>
+makeHostMachine(const CPUTargetOptions &options, std::string &error) {
+  static bool initialized = [] {
+    InitializeNativeTarget();
+    InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  Triple triple(sys::getDefaultTargetTriple());
+  const Target *target = TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  std::string cpu = options.cpu;
+  std::string features;
+  if (cpu == "native") {
+    cpu = sys::getHostCPUName().str();
+    SubtargetFeatures f;
+    for (auto &kv : sys::getHostCPUFeatures())
+      f.AddFeature(kv.first(), kv.second);
+    features = f.getString();
+  }
+  TargetOptions to;
+  auto level = options.optLevel >= 3   ? CodeGenOptLevel::Aggressive
+               : options.optLevel == 2 ? CodeGenOptLevel::Default
+               : options.optLevel == 1 ? CodeGenOptLevel::Less
+                                       : CodeGenOptLevel::None;
+  std::unique_ptr<TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, to, Reloc::PIC_, std::nullopt, level));
+  if (!tm)
+    error = "cannot create a target machine for " + triple.str();
+  return tm;
+}
+
+std::unique_ptr<Module> translateAndOptimize(mlir::ModuleOp module,
+                                             LLVMContext &llvmContext,
+                                             const CPUTargetOptions &options,
+                                             std::string &error) {
+  std::unique_ptr<Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, llvmContext, "memc_model");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  std::unique_ptr<TargetMachine> tm = makeHostMachine(options, error);
+  if (!tm)
+    return nullptr;
+  llvmModule->setDataLayout(tm->createDataLayout());
+  llvmModule->setTargetTriple(tm->getTargetTriple());
+  // The generated functions carry no CPU attributes: give them the target's
+  // so the vectorizer sees the host's vector width.
+  for (Function &f : *llvmModule) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm->getTargetCPU());
+    if (!tm->getTargetFeatureString().empty())
+      f.addFnAttr("target-features", tm->getTargetFeatureString());
+  }
+  if (options.optLevel > 0) {
+    LoopAnalysisManager lam;
+    FunctionAnalysisManager fam;
+    CGSCCAnalysisManager cgam;
+    ModuleAnalysisManager mam;
+    PipelineTuningOptions pto;
+    pto.LoopVectorization = true;
+    pto.SLPVectorization = true;
+    PassBuilder pb(tm.get(), pto);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    OptimizationLevel level = options.optLevel >= 3   ? OptimizationLevel::O3
+                              : options.optLevel == 2 ? OptimizationLevel::O2
+                                                      : OptimizationLevel::O1;
+    ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+    mpm.run(*llvmModule, mam);
+  }
+  if (verifyModule(*llvmModule, &errs())) {
+    error = "the optimized LLVM module does not verify (a memc bug)";
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+bool emitSharedObject(Module &module, const CPUTargetOptions &options,
+                      const std::string &workDir, const std::string &soPath,
+                      std::string &error) {
+  std::unique_ptr<TargetMachine> tm = makeHostMachine(options, error);
+  if (!tm)
+    return false;
+  std::string objPath = workDir + "/model.o";
+  {
+    std::error_code ec;
+    raw_fd_ostream os(objPath, ec, sys::fs::OF_None);
+    if (ec) {
+      error = "cannot write " + objPath + ": " + ec.message();
+      return false;
+    }
+    legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile)) {
+      error = "the target cannot emit object files";
+      return false;
+    }
+    pm.run(module);
+  }
+  // Link with the system compiler driver: it knows the platform's linker
+  // and libc; libm provides erff/tanhf and friends.
+  ErrorOr<std::string> cc = sys::findProgramByName("cc");
+  if (!cc)
+    cc = sys::findProgramByName("gcc");
+  if (!cc)
+    cc = sys::findProgramByName("clang");
+  if (!cc) {
+    error = "no C compiler driver (cc, gcc or clang) on PATH to link the "
+            "model; install gcc";
+    return false;
+  }
+  SmallVector<StringRef> args = {*cc,  "-shared", "-o", soPath,
+                                 objPath, "-lm", "-Wl,-z,noexecstack"};
+  std::string linkError;
+  std::optional<StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                          std::nullopt};
+  int rc = sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0,
+                               &linkError);
+  sys::fs::remove(objPath);
+  if (rc != 0) {
+    error = "linking " + soPath + " failed" +
+            (linkError.empty() ? "" : ": " + linkError);
+    return false;
+  }
+  return true;
+}
+
+} // namespace memc

@@ -1,0 +1,266 @@
+//===- ContractionsToBLAS.cpp - batched GEMMs to runtime calls ------------===//
+//
+// A linalg.generic on memrefs computing C[b.., m.., n..] += A[..] * B[..]
+// with one reduction rank is a (batched) GEMM. When the ranks of each
+// operand form contiguous groups in row-major order, the operand is a
+// matrix (or a stack of them) in memory with a leading dimension, and the
+// whole op is one call to memc_rt_sgemm/dgemm, whose OpenBLAS kernels are
+// tiled, vectorized and threaded. Anything else stays as loops.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+
+namespace memc {
+#define GEN_PASS_DEF_CONTRACTIONSTOBLAS
+#include "passes/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+
+namespace {
+
+enum class Role { Batch, M, N, K };
+
+/// One operand's view as a stack of matrices: the positions (in its map) of
+/// its batch ranks, and of the two matrix ranks.
+struct MatrixView {
+  bool transposed = false; ///< the second group comes first in memory
+  int64_t ld = 0;          ///< elements between consecutive rows
+  int64_t batchStride = 0; ///< elements between consecutive batch entries
+};
+
+/// The dims of `map` in result order (all must be plain dims).
+static std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr e : map.getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d)
+      return std::nullopt;
+    dims.push_back(d.getPosition());
+  }
+  return dims;
+}
+
+/// Checks that `dims` (an operand's ranks in memory order) is: all batch
+/// ranks in `batchOrder` order, then the `first` group, then the `second`
+/// group, or the two groups swapped (transposed); each group contiguous and
+/// in the order of `groupOrder`. Fills `view` from `shape`.
+static bool matchMatrix(ArrayRef<unsigned> dims, ArrayRef<int64_t> shape,
+                        ArrayRef<unsigned> batchOrder,
+                        ArrayRef<unsigned> first, ArrayRef<unsigned> second,
+                        bool allowTranspose, MatrixView &view) {
+  size_t nb = batchOrder.size();
+  if (dims.size() != nb + first.size() + second.size())
+    return false;
+  if (!llvm::equal(dims.take_front(nb), batchOrder))
+    return false;
+  ArrayRef<unsigned> rest = dims.drop_front(nb);
+  auto product = [&](size_t from, size_t count) {
+    int64_t p = 1;
+    for (size_t i = from; i < from + count; ++i)
+      p *= shape[i];
+    return p;
+  };
+  int64_t matrix = product(nb, first.size() + second.size());
+  view.batchStride = matrix;
+  if (llvm::equal(rest.take_front(first.size()), first) &&
+      llvm::equal(rest.drop_front(first.size()), second)) {
+    view.transposed = false;
+    view.ld = product(nb + first.size(), second.size());
+    return true;
+  }
+  if (allowTranspose &&
+      llvm::equal(rest.take_front(second.size()), second) &&
+      llvm::equal(rest.drop_front(second.size()), first)) {
+    view.transposed = true;
+    view.ld = product(nb + second.size(), first.size());
+    return true;
+  }
+  return false;
+}
+
+/// True when the body is `yield(out + a * b)` in either operand order.
+static bool isMulAddBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1 || body.getOperations().size() != 3)
+    return false;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  Value other = add.getLhs() == acc   ? add.getRhs()
+                : add.getRhs() == acc ? add.getLhs()
+                                      : Value();
+  auto mul = other ? other.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+static Value pointerTo(OpBuilder &b, Location loc, Value memref) {
+  Value index =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()),
+                                  i64);
+}
+
+struct ContractionsToBLASPass
+    : memc::impl::ContractionsToBLASBase<ContractionsToBLASPass> {
+  using Base::Base;
+
+  func::FuncOp getOrDeclare(ModuleOp module, StringRef name, Type elem) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    Type i64 = b.getI64Type(), i32 = b.getI32Type();
+    Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+    // (batch, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb,
+    //  strideB, beta, C, ldc, strideC)
+    auto type = b.getFunctionType({i64, i32, i32, i64, i64, i64, elem, ptr,
+                                   i64, i64, ptr, i64, i64, elem, ptr, i64,
+                                   i64},
+                                  {});
+    auto f = func::FuncOp::create(b, module.getLoc(), name, type);
+    f.setPrivate();
+    return f;
+  }
+
+  LogicalResult rewrite(linalg::GenericOp op, ModuleOp module) {
+    if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+        !op.hasPureBufferSemantics())
+      return failure();
+    if (op.getNumReductionLoops() != 1 || !isMulAddBody(op))
+      return failure();
+    SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
+                                   op.getDpsInits()[0]};
+    Type elem;
+    for (Value v : operands) {
+      auto t = dyn_cast<MemRefType>(v.getType());
+      if (!t || !t.hasStaticShape() || !t.getLayout().isIdentity())
+        return failure();
+      if (elem && t.getElementType() != elem)
+        return failure();
+      elem = t.getElementType();
+    }
+    if (!elem.isF32() && !elem.isF64())
+      return failure();
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    auto dA = dimsOf(maps[0]), dB = dimsOf(maps[1]), dC = dimsOf(maps[2]);
+    if (!dA || !dB || !dC)
+      return failure();
+    unsigned numLoops = op.getNumLoops();
+    auto in = [](ArrayRef<unsigned> ds, unsigned d) {
+      return llvm::is_contained(ds, d);
+    };
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    // Group the ranks by the operands they index; a rank in only one operand
+    // (or only in A and B without being the reduction) is not a GEMM.
+    SmallVector<unsigned> batch, mDims, nDims, kDims;
+    for (unsigned d = 0; d < numLoops; ++d) {
+      bool a = in(*dA, d), b = in(*dB, d), c = in(*dC, d);
+      if (a && b && c)
+        batch.push_back(d);
+      else if (a && c && !b)
+        mDims.push_back(d);
+      else if (b && c && !a)
+        nDims.push_back(d);
+      else if (a && b && !c)
+        kDims.push_back(d);
+      else
+        return failure();
+    }
+    if (mDims.empty() || nDims.empty() || kDims.size() != 1)
+      return failure();
+    // Batch ranks lead C in C's order; the M and N groups take C's order.
+    auto orderIn = [](ArrayRef<unsigned> memOrder,
+                      ArrayRef<unsigned> group) {
+      SmallVector<unsigned> ordered;
+      for (unsigned d : memOrder)
+        if (llvm::is_contained(group, d))
+          ordered.push_back(d);
+      return ordered;
+    };
+    SmallVector<unsigned> batchOrder = orderIn(*dC, batch);
+    SmallVector<unsigned> mOrder = orderIn(*dC, mDims);
+    SmallVector<unsigned> nOrder = orderIn(*dC, nDims);
+    auto shapeOf = [](Value v) {
+      return cast<MemRefType>(v.getType()).getShape();
+    };
+    // C must be [batch, M, N] or [batch, N, M]; the latter is the GEMM
+    // C^T = B^T A^T, so swap the roles of A and B.
+    MatrixView viewC;
+    bool swap = false;
+    if (!matchMatrix(*dC, shapeOf(operands[2]), batchOrder, mOrder, nOrder,
+                     /*allowTranspose=*/false, viewC)) {
+      if (!matchMatrix(*dC, shapeOf(operands[2]), batchOrder, nOrder, mOrder,
+                       /*allowTranspose=*/false, viewC))
+        return failure();
+      swap = true;
+      std::swap(mOrder, nOrder);
+      std::swap(dA, dB);
+      std::swap(operands[0], operands[1]);
+    }
+    MatrixView viewA, viewB;
+    if (!matchMatrix(*dA, shapeOf(operands[0]), batchOrder, mOrder, kDims,
+                     /*allowTranspose=*/true, viewA) ||
+        !matchMatrix(*dB, shapeOf(operands[1]), batchOrder, kDims, nOrder,
+                     /*allowTranspose=*/true, viewB))
+      return failure();
+    auto extent = [&](ArrayRef<unsigned> ds) {
+      int64_t p = 1;
+      for (unsigned d : ds)
+        p *= ranges[d];
+      return p;
+    };
+    int64_t batchCount = extent(batchOrder), m = extent(mOrder),
+            n = extent(nOrder), k = extent(kDims);
+    if (m * n * k < minFlops)
+      return failure();
+    (void)swap;
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    StringRef name = elem.isF32() ? "memc_rt_sgemm" : "memc_rt_dgemm";
+    func::FuncOp callee = getOrDeclare(module, name, elem);
+    auto i64 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v)
+          .getResult();
+    };
+    auto i32 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v)
+          .getResult();
+    };
+    auto fp = [&](double v) {
+      return arith::ConstantOp::create(b, loc, elem, b.getFloatAttr(elem, v))
+          .getResult();
+    };
+    // linalg accumulates into the init buffer: beta = 1.
+    SmallVector<Value> args = {
+        i64(batchCount), i32(viewA.transposed), i32(viewB.transposed),
+        i64(m), i64(n), i64(k), fp(1.0),
+        pointerTo(b, loc, operands[0]), i64(viewA.ld),
+        i64(viewA.batchStride),
+        pointerTo(b, loc, operands[1]), i64(viewB.ld),
+        i64(viewB.batchStride), fp(1.0),
+        pointerTo(b, loc, operands[2]), i64(viewC.ld),
+        i64(viewC.batchStride)};
+    func::CallOp::create(b, loc, callee, args);
+    op.erase();
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::GenericOp> candidates;
+    module.walk([&](linalg::GenericOp op) { candidates.push_back(op); });
+    for (linalg::GenericOp op : candidates)
+      (void)rewrite(op, module);
+  }
+};
+} // namespace

@@ -1,0 +1,52 @@
+//===- EmitEntryPoint.cpp - the package's C entry point -------------------===//
+#include "passes/Passes.h"
+
+namespace memc {
+#define GEN_PASS_DEF_EMITENTRYPOINT
+#include "passes/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+
+namespace {
+struct EmitEntryPointPass : memc::impl::EmitEntryPointBase<EmitEntryPointPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(funcName);
+    if (!callee) {
+      module.emitError("memc-emit-entry-point: no llvm.func @") << funcName;
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    LLVM::LLVMFunctionType calleeType = callee.getFunctionType();
+    for (Type t : calleeType.getParams())
+      if (t != ptrType) {
+        callee.emitError("memc-emit-entry-point: parameter of type ")
+            << t << " is not a bare buffer pointer";
+        return signalPassFailure();
+      }
+    if (module.lookupSymbol("memc_entry")) {
+      module.emitError("memc-emit-entry-point: @memc_entry already exists");
+      return signalPassFailure();
+    }
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    Location loc = callee.getLoc();
+    auto entry = LLVM::LLVMFuncOp::create(
+        b, loc, "memc_entry",
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptrType}));
+    Block *block = entry.addEntryBlock(b);
+    b.setInsertionPointToStart(block);
+    Value argv = block->getArgument(0);
+    SmallVector<Value> args;
+    for (unsigned i = 0, e = calleeType.getNumParams(); i < e; ++i) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrType, ptrType, argv,
+                                       ArrayRef<LLVM::GEPArg>{(int32_t)i});
+      args.push_back(LLVM::LoadOp::create(b, loc, ptrType, slot));
+    }
+    LLVM::CallOp::create(b, loc, callee, args);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+  }
+};
+} // namespace

@@ -1,0 +1,73 @@
+//===- Passes.td - memc's passes ---------------------------*- tablegen -*-===//
+#ifndef MEMC_PASSES_TD
+#define MEMC_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower einsum ops 1:1 to linalg.generic (and scf.for)";
+  let description = [{
+    Each `einsum.einsum` becomes one `linalg.generic` with the same indexing
+    maps; ranks in the result are parallel iterators, the others reduction
+    iterators, and the init tensor is filled with the reduce action's
+    identity. Each `einsum.iterate` becomes an `scf.for` over its extent with
+    the same carried values. Fails on an einsum op it cannot lower (dynamic
+    shapes), leaving the module untouched.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def FuseElementwise : Pass<"memc-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse elementwise linalg.generic producers into consumers";
+  let description = [{
+    Fuses a `linalg.generic` producer whose iterators are all parallel into
+    its consumer, so chains such as bias-add, GELU and residual-add run as one
+    loop nest with no intermediate tensors. A contraction (a consumer whose
+    body is a multiply-accumulate) is left alone: it is a GEMM, and fusing
+    into it would hide it from `memc-contractions-to-blas`.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
+  let summary = "Call the runtime's GEMM for matrix-multiply linalg.generics";
+  let description = [{
+    On bufferized IR, rewrites every `linalg.generic` (or named
+    matmul/batch_matmul) that is a batched GEMM over f32 or f64 memrefs into
+    a call to `memc_rt_sgemm` / `memc_rt_dgemm` (runtime/cpu, OpenBLAS
+    underneath): the body is `acc + a * b`, exactly one reduction rank k, the
+    operands' maps are projections whose batch ranks lead, and every memref
+    has an identity layout. Transposed operands become the GEMM's transpose
+    flags, so no transposed copy is made. Problems smaller than
+    `min-flops` multiply-adds stay as loops.
+  }];
+  let options = [
+    Option<"minFlops", "min-flops", "int64_t", /*default=*/"4096",
+           "Smallest M*N*K (per batch entry) that is worth a library call">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
+  let summary = "Add the package's C entry point `memc_entry(void **args)`";
+  let description = [{
+    Runs on the LLVM dialect after the model function was lowered with the
+    bare-pointer memref calling convention: adds
+    `llvm.func @memc_entry(!llvm.ptr)` that loads one pointer per argument of
+    `@<func>` from the array and calls it. This is the only symbol the
+    runtime looks up (docs/package-format.md).
+  }];
+  let options = [
+    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
+           "The model function to wrap">
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
+#endif // MEMC_PASSES_TD

@@ -1,0 +1,320 @@
+//===- Gemm.cpp - Batched GEMM entry points for compiled programs ---------===//
+//
+// memc lowers large matrix products to memc_rt_sgemm/dgemm rather than to
+// loops: OpenBLAS's kernels are far faster than what linalg tiling reaches.
+//
+// Threading is ours, not OpenBLAS's: OpenBLAS is pinned to one thread and a
+// small persistent pool splits the work, over the batch when it is large
+// enough to balance, otherwise along M or N of every GEMM. Measured on the
+// 2-core development VM, mixing the two (our threads over the batch,
+// OpenBLAS's threads for single GEMMs) was slower than either alone: after a
+// threaded call OpenBLAS's workers keep spinning on the cores for a while and
+// starve the batch threads (2 x 512^3 took 4.6 ms instead of 3.1 ms). One pool
+// also makes concurrent callers safe without touching OpenBLAS's global
+// thread count per call. MEMC_NUM_THREADS overrides the pool size
+// (default: std::thread::hardware_concurrency()).
+//
+//===----------------------------------------------------------------------===//
+
+#include "memc_runtime.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+// Declared again on purpose: a <cblas.h> from the netlib alternative lacks
+// it, the library we link (OpenBLAS) always has it.
+extern "C" void openblas_set_num_threads(int numThreads);
+
+namespace {
+
+/// Below this many flops in total, waking threads costs more than it saves
+/// (~25 us of single-core work at ~90 GFLOP/s).
+constexpr double kMinParallelFlops = double(1 << 22);
+/// A GEMM is split along M or N only into parts at least this long.
+constexpr int64_t kMinSplitRows = 16;
+
+/// A persistent pool of worker threads that run the tasks of one job at a
+/// time together with the calling thread. Tasks are claimed dynamically from
+/// an atomic counter, so uneven tasks still balance. Leaked on purpose (no
+/// static destructor joins threads at exit; blocked workers just end).
+class ThreadPool {
+public:
+  using TaskFn = void (*)(const void *ctx, int64_t task);
+
+  /// The pool, or null when only one thread should run (1 core, or
+  /// MEMC_NUM_THREADS=1).
+  static ThreadPool *get() {
+    static ThreadPool *pool = create();
+    return pool;
+  }
+
+  /// Threads that run a job, the caller included.
+  int64_t participants() const { return int64_t(workers_) + 1; }
+
+  /// Runs fn(ctx, t) for t in [0, nTasks) and returns when all are done.
+  /// While another thread's job is running, runs the tasks serially here
+  /// instead of waiting (and so can never deadlock on re-entry).
+  void run(int64_t nTasks, TaskFn fn, const void *ctx) {
+    std::unique_lock<std::mutex> job(jobMutex_, std::try_to_lock);
+    if (!job.owns_lock()) {
+      for (int64_t t = 0; t < nTasks; ++t)
+        fn(ctx, t);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fn_ = fn;
+      ctx_ = ctx;
+      nTasks_ = nTasks;
+      next_.store(0, std::memory_order_relaxed);
+      pending_ = workers_;
+      ++generation_;
+    }
+    wake_.notify_all();
+    drain();
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+  }
+
+private:
+  explicit ThreadPool(unsigned workers) : workers_(workers) {
+    for (unsigned i = 0; i < workers; ++i)
+      std::thread([this] { workerLoop(); }).detach();
+  }
+
+  static ThreadPool *create() {
+    unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    if (const char *env = std::getenv("MEMC_NUM_THREADS")) {
+      long v = std::strtol(env, nullptr, 10);
+      if (v >= 1 && v <= 1024)
+        n = unsigned(v);
+    }
+    return n > 1 ? new ThreadPool(n - 1) : nullptr;
+  }
+
+  /// Claims and runs tasks of the current job until none are left.
+  void drain() {
+    for (;;) {
+      int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
+      if (t >= nTasks_)
+        return;
+      fn_(ctx_, t);
+    }
+  }
+
+  void workerLoop() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+      }
+      drain();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0)
+        done_.notify_one();
+    }
+  }
+
+  const unsigned workers_;
+  std::mutex jobMutex_; ///< Held by the thread whose job is running.
+  std::mutex mutex_;    ///< Guards the job fields and the counters below.
+  std::condition_variable wake_, done_;
+  uint64_t generation_ = 0;
+  unsigned pending_ = 0; ///< Workers not yet done with this generation.
+  TaskFn fn_ = nullptr;
+  const void *ctx_ = nullptr;
+  int64_t nTasks_ = 0;
+  std::atomic<int64_t> next_{0};
+};
+
+/// OpenBLAS runs single-threaded inside our tasks; set once, before the
+/// first call.
+void pinBlasToOneThread() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+void blasGemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
+              float alpha, const float *a, int lda, const float *b, int ldb,
+              float beta, float *c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+              ldc);
+}
+
+void blasGemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
+              double alpha, const double *a, int lda, const double *b, int ldb,
+              double beta, double *c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+              ldc);
+}
+
+/// Plain loops with the exact BLAS semantics, for the argument ranges BLAS
+/// rejects (dimensions past INT_MAX, row strides smaller than a row, which
+/// only make sense for broadcast views). Slow but never wrong.
+template <typename T>
+void naiveGemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
+               const T *a, int64_t lda, const T *b, int64_t ldb, T beta, T *c,
+               int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      T acc = 0;
+      for (int64_t p = 0; p < k; ++p) {
+        T av = ta ? a[p * lda + i] : a[i * lda + p];
+        T bv = tb ? b[j * ldb + p] : b[p * ldb + j];
+        acc += av * bv;
+      }
+      T &out = c[i * ldc + j];
+      out = beta == T(0) ? alpha * acc : alpha * acc + beta * out;
+    }
+  }
+}
+
+/// The row stride of a matrix with `rows` rows only matters when rows > 1;
+/// views of size-1 dimensions may carry any stride, which BLAS would reject.
+int64_t fixLeadingDim(int64_t ld, int64_t rows, int64_t cols) {
+  return rows <= 1 ? std::max<int64_t>(ld, std::max<int64_t>(cols, 1)) : ld;
+}
+
+/// One batched GEMM call and how it is cut into tasks: task t covers batch
+/// entries [batchBegin, batchEnd) whole, or one of `splits` row (splitM) or
+/// column blocks of a single batch entry.
+template <typename T> struct GemmJob {
+  bool ta, tb;
+  int64_t batch, m, n, k;
+  T alpha;
+  const T *a;
+  int64_t lda, strideA;
+  const T *b;
+  int64_t ldb, strideB;
+  T beta;
+  T *c;
+  int64_t ldc, strideC;
+  bool useBlas;
+  // Task layout.
+  int64_t nTasks = 1;
+  int64_t splits = 1; ///< > 1: every batch entry is cut into this many parts.
+  bool splitM = true; ///< Cut along M (rows) or N (columns).
+
+  /// C_i rows [m0, m0+mc) x columns [n0, n0+nc) of batch entry i.
+  void block(int64_t i, int64_t m0, int64_t mc, int64_t n0, int64_t nc) const {
+    // op(A) row r starts at a + r*lda (no trans) or a + r (trans);
+    // op(B) column j at b + j (no trans) or b + j*ldb (trans).
+    const T *ai = a + i * strideA + (ta ? m0 : m0 * lda);
+    const T *bi = b + i * strideB + (tb ? n0 * ldb : n0);
+    T *ci = c + i * strideC + m0 * ldc + n0;
+    if (useBlas)
+      blasGemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+               int(mc), int(nc), int(k), alpha, ai, int(lda), bi, int(ldb),
+               beta, ci, int(ldc));
+    else
+      naiveGemm(ta, tb, mc, nc, k, alpha, ai, lda, bi, ldb, beta, ci, ldc);
+  }
+
+  void task(int64_t t) const {
+    if (splits == 1) {
+      for (int64_t i = batch * t / nTasks, e = batch * (t + 1) / nTasks; i < e;
+           ++i)
+        block(i, 0, m, 0, n);
+      return;
+    }
+    int64_t i = t / splits, s = t % splits;
+    int64_t len = splitM ? m : n;
+    int64_t lo = len * s / splits, hi = len * (s + 1) / splits;
+    if (splitM)
+      block(i, lo, hi - lo, 0, n);
+    else
+      block(i, 0, m, lo, hi - lo);
+  }
+
+  static void runTask(const void *self, int64_t t) {
+    static_cast<const GemmJob *>(self)->task(t);
+  }
+};
+
+template <typename T>
+void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
+                 int64_t N, int64_t K, T alpha, const T *A, int64_t lda,
+                 int64_t strideA, const T *B, int64_t ldb, int64_t strideB,
+                 T beta, T *C, int64_t ldc, int64_t strideC) {
+  if (batch <= 0 || M <= 0 || N <= 0)
+    return;
+  if (K < 0) {
+    std::fprintf(stderr, "memc-runtime: gemm called with K = %lld\n",
+                 (long long)K);
+    return;
+  }
+  pinBlasToOneThread();
+  GemmJob<T> g{transA != 0, transB != 0, batch, M, N, K, alpha, A, lda,
+               strideA, B, ldb, strideB, beta, C, ldc, strideC, true};
+  // Stored shapes: A is MxK (KxM when transposed), B is KxN (NxK).
+  g.lda = fixLeadingDim(lda, g.ta ? K : M, g.ta ? M : K);
+  g.ldb = fixLeadingDim(ldb, g.tb ? N : K, g.tb ? K : N);
+  g.ldc = fixLeadingDim(ldc, M, N);
+  auto fitsInt = [](int64_t v) { return v >= 0 && v <= INT_MAX; };
+  g.useBlas = fitsInt(M) && fitsInt(N) && fitsInt(K) && fitsInt(g.lda) &&
+              fitsInt(g.ldb) && fitsInt(g.ldc) &&
+              g.lda >= std::max<int64_t>(1, g.ta ? M : K) &&
+              g.ldb >= std::max<int64_t>(1, g.tb ? K : N) &&
+              g.ldc >= std::max<int64_t>(1, N);
+
+  ThreadPool *pool = ThreadPool::get();
+  double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
+  // Batches whose C blocks overlap (strideC 0: accumulate into one C) must
+  // run in order; so must tiny problems.
+  bool disjointC = batch == 1 || (strideC < 0 ? -strideC : strideC) >=
+                                     (M - 1) * g.ldc + N;
+  if (!pool || flops < kMinParallelFlops || !disjointC) {
+    for (int64_t i = 0; i < batch; ++i)
+      g.block(i, 0, M, 0, N);
+    return;
+  }
+
+  int64_t p = pool->participants();
+  int64_t longest = std::max(M, N);
+  bool batchBalances = batch >= p && (batch % p == 0 || batch >= 4 * p);
+  if (batchBalances || longest < 2 * kMinSplitRows) {
+    // Whole GEMMs per task; a few tasks per thread for balance.
+    g.nTasks = std::min(batch, 4 * p);
+  } else {
+    // Few GEMMs: cut each one into p blocks along its longer side.
+    g.splitM = M >= N;
+    g.splits = std::max<int64_t>(1, std::min(p, longest / kMinSplitRows));
+    g.nTasks = batch * g.splits;
+  }
+  pool->run(g.nTasks, &GemmJob<T>::runTask, &g);
+}
+
+} // namespace
+
+extern "C" {
+
+void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
+                   int64_t N, int64_t K, float alpha, const float *A,
+                   int64_t lda, int64_t strideA, const float *B, int64_t ldb,
+                   int64_t strideB, float beta, float *C, int64_t ldc,
+                   int64_t strideC) {
+  batchedGemm<float>(batch, transA, transB, M, N, K, alpha, A, lda, strideA, B,
+                     ldb, strideB, beta, C, ldc, strideC);
+}
+
+void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
+                   int64_t N, int64_t K, double alpha, const double *A,
+                   int64_t lda, int64_t strideA, const double *B, int64_t ldb,
+                   int64_t strideB, double beta, double *C, int64_t ldc,
+                   int64_t strideC) {
+  batchedGemm<double>(batch, transA, transB, M, N, K, alpha, A, lda, strideA,
+                      B, ldb, strideB, beta, C, ldc, strideC);
+}
+
+} // extern "C"

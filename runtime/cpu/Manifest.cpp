@@ -1,0 +1,195 @@
+//===- Manifest.cpp - Parser of manifest.txt ------------------------------===//
+//
+// Hand-written, exception-free parsing (the tools may be built with
+// -fno-exceptions), one line at a time, with the line number in every error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Manifest.h"
+
+#include <cstdint>
+
+namespace memc {
+namespace rt {
+
+namespace {
+
+/// Splits on runs of spaces/tabs; a trailing '\r' (CRLF files) is dropped.
+std::vector<std::string_view> tokenize(std::string_view line) {
+  std::vector<std::string_view> tokens;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() &&
+           (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+      ++i;
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' &&
+           line[i] != '\r')
+      ++i;
+    if (i > start)
+      tokens.push_back(line.substr(start, i - start));
+  }
+  return tokens;
+}
+
+/// Unsigned decimal, digits only, no overflow.
+bool parseU64(std::string_view s, uint64_t &out) {
+  if (s.empty() || s.size() > 20)
+    return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9')
+      return false;
+    uint64_t d = uint64_t(c - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+} // namespace
+
+bool parseDims(std::string_view text, std::vector<int64_t> &dims) {
+  dims.clear();
+  if (text == "scalar")
+    return true;
+  if (text.empty())
+    return false;
+  size_t start = 0;
+  for (;;) {
+    size_t x = text.find('x', start);
+    std::string_view field = text.substr(
+        start, x == std::string_view::npos ? std::string_view::npos
+                                           : x - start);
+    uint64_t v = 0;
+    if (!parseU64(field, v) || v > uint64_t(INT64_MAX))
+      return false;
+    dims.push_back(int64_t(v));
+    if (x == std::string_view::npos)
+      return true;
+    start = x + 1;
+  }
+}
+
+bool parseManifest(std::string_view text, const std::string &fileName,
+                   Manifest &out, std::string &error) {
+  out = Manifest();
+  bool sawArena = false, sawModel = false;
+  size_t lineNo = 0;
+  size_t pos = 0;
+  auto fail = [&](const std::string &what) {
+    error = fileName + ":" + std::to_string(lineNo) + ": " + what;
+    return false;
+  };
+
+  while (pos < text.size() || lineNo == 0) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line = text.substr(
+        pos, eol == std::string_view::npos ? std::string_view::npos
+                                           : eol - pos);
+    pos = eol == std::string_view::npos ? text.size() : eol + 1;
+    ++lineNo;
+    std::vector<std::string_view> tok = tokenize(line);
+
+    if (lineNo == 1) {
+      // The header comes first, without exception: it is how a directory is
+      // recognized as a package at all.
+      uint64_t version = 0;
+      if (tok.size() != 2 || tok[0] != "memc-package")
+        return fail("not a memc manifest (the first line must be "
+                    "'memc-package 1')");
+      if (!parseU64(tok[1], version) || version != kManifestVersion)
+        return fail("manifest version " + quoted(tok[1]) +
+                    " is not supported (this runtime reads version " +
+                    std::to_string(kManifestVersion) + ")");
+      out.version = int(version);
+      continue;
+    }
+    if (tok.empty() || tok[0][0] == '#')
+      continue;
+
+    std::string_view kind = tok[0];
+    if (kind == "model") {
+      if (sawModel)
+        return fail("duplicate 'model' line");
+      sawModel = true;
+      // The path is the rest of the line: it may contain spaces.
+      size_t at = line.find("model") + 5;
+      std::string_view rest = line.substr(at);
+      while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+        rest.remove_prefix(1);
+      while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' '))
+        rest.remove_suffix(1);
+      out.model = std::string(rest);
+      continue;
+    }
+    if (kind == "arena_bytes") {
+      if (sawArena)
+        return fail("duplicate 'arena_bytes' line");
+      sawArena = true;
+      if (tok.size() != 2 || !parseU64(tok[1], out.arenaBytes))
+        return fail("expected 'arena_bytes <N>' with N a non-negative "
+                    "integer");
+      continue;
+    }
+    if (kind == "input" || kind == "output" || kind == "weight") {
+      bool isWeight = kind == "weight";
+      size_t want = isWeight ? 6 : 4;
+      if (tok.size() != want)
+        return fail(
+            "expected '" + std::string(kind) + " <name> <dtype> <dims>" +
+            (isWeight ? " <offset> <bytes>'" : "'") + ", got " +
+            std::to_string(tok.size()) + " fields");
+      TensorSpec spec;
+      spec.name = std::string(tok[1]);
+      if (!parseDType(tok[2], spec.dtype))
+        return fail("unknown dtype " + quoted(tok[2]) + " of " +
+                    std::string(kind) + " " + quoted(tok[1]) +
+                    " (want f32 f64 f16 bf16 i8 i16 i32 i64 u8 u16 u32 u64 "
+                    "bool)");
+      if (!parseDims(tok[3], spec.dims))
+        return fail("bad dims " + quoted(tok[3]) + " of " + std::string(kind) +
+                    " " + quoted(tok[1]) + " (want e.g. 1x128x64 or scalar)");
+      if (!countElements(spec.dims, spec.numElements, dtypeSize(spec.dtype)))
+        return fail("dims " + quoted(tok[3]) + " of " + quoted(tok[1]) +
+                    " are too large");
+      spec.byteSize = spec.numElements * dtypeSize(spec.dtype);
+      if (isWeight) {
+        uint64_t size = 0;
+        if (!parseU64(tok[4], spec.offset))
+          return fail("bad byte offset " + quoted(tok[4]) + " of weight " +
+                      quoted(tok[1]));
+        if (!parseU64(tok[5], size))
+          return fail("bad byte size " + quoted(tok[5]) + " of weight " +
+                      quoted(tok[1]));
+        if (size != spec.byteSize)
+          return fail("weight " + quoted(tok[1]) + " has " +
+                      std::to_string(size) + " bytes but " +
+                      std::string(tok[2]) + " " + std::string(tok[3]) +
+                      " needs " + std::to_string(spec.byteSize));
+        if (spec.offset % 64 != 0)
+          return fail("weight " + quoted(tok[1]) + " offset " +
+                      std::to_string(spec.offset) +
+                      " is not 64-byte aligned");
+        out.weights.push_back(std::move(spec));
+      } else if (kind == "input") {
+        out.inputs.push_back(std::move(spec));
+      } else {
+        out.outputs.push_back(std::move(spec));
+      }
+      continue;
+    }
+    return fail("unknown line kind " + quoted(kind) +
+                " (want model, arena_bytes, input, weight or output)");
+  }
+  return true;
+}
+
+} // namespace rt
+} // namespace memc

@@ -1,0 +1,60 @@
+//===- Manifest.h - The interface of a memc package -------------*- C++ -*-===//
+//
+// manifest.txt is the contract between memc (which writes it) and the
+// runtime (which builds the argument array of memc_entry from it); its format
+// is docs/package-format.md. The parser is strict so that a compiler bug shows
+// up as a one-line error naming the file and line, not as a wrong argument.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_RUNTIME_CPU_MANIFEST_H
+#define MEMC_RUNTIME_CPU_MANIFEST_H
+
+#include "Tensor.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace memc {
+namespace rt {
+
+/// One `input`, `weight` or `output` line.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> dims; ///< Empty for `scalar`.
+  uint64_t numElements = 0;
+  uint64_t byteSize = 0; ///< numElements * dtypeSize(dtype).
+  uint64_t offset = 0;   ///< Weights only: byte offset in weights.bin.
+};
+
+struct Manifest {
+  int version = 0;
+  std::string model;       ///< The ONNX file it came from (informational).
+  uint64_t arenaBytes = 0; ///< 0: the program allocates its temporaries.
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> weights;
+  std::vector<TensorSpec> outputs;
+};
+
+/// The manifest version this runtime reads.
+constexpr int kManifestVersion = 1;
+
+/// Parses manifest text. `fileName` only labels errors. On failure returns
+/// false and sets `error` to "<fileName>:<line>: <what>" (no trailing
+/// newline). Blank lines and lines starting with '#' are skipped; `model` and
+/// `arena_bytes` may be omitted (empty, 0), everything else is checked:
+/// keywords, token counts, dtypes, dims, that a weight's byte size matches
+/// its shape and that its offset is 64-byte aligned.
+bool parseManifest(std::string_view text, const std::string &fileName,
+                   Manifest &out, std::string &error);
+
+/// Parses `1x128x64` or `scalar`. False on anything else (empty fields,
+/// signs, non-digits, values past INT64_MAX).
+bool parseDims(std::string_view text, std::vector<int64_t> &dims);
+
+} // namespace rt
+} // namespace memc
+
+#endif // MEMC_RUNTIME_CPU_MANIFEST_H

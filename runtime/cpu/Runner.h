@@ -1,0 +1,52 @@
+//===- Runner.h - What memc-run does, as a library --------------*- C++ -*-===//
+//
+// memc-run's command line, run loop, timing and report, kept out of main()
+// so the unit tests drive the whole path (argv -> package -> memc_entry ->
+// comparison -> report lines and exit code) in-process.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_RUNTIME_CPU_RUNNER_H
+#define MEMC_RUNTIME_CPU_RUNNER_H
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace memc {
+namespace rt {
+
+struct RunOptions {
+  std::string package;     ///< The package directory (the one positional).
+  std::string dataDir;     ///< --data; empty: random inputs, no comparison.
+  int64_t iterations = 10; ///< Timed calls (>= 1).
+  int64_t warmup = 1;      ///< Untimed calls before them (>= 0).
+  double rtol = 1e-3;
+  double atol = 1e-5;
+  std::string device = "cpu"; ///< cpu | cuda
+  uint64_t seed = 0;          ///< For random inputs.
+  bool quiet = false;         ///< -q: only mismatching outputs and result.
+  bool help = false;          ///< -h/--help was given.
+};
+
+/// The usage text (several lines, ends with a newline).
+const char *runUsage();
+
+/// Parses memc-run's arguments (argv[0] is the program name). Flags take
+/// their value as the next argument or after '='. Returns 0 (ExitOK), or
+/// ExitUsage with `error` set to one line (no "memc-run: " prefix).
+int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
+                    std::string &error);
+
+/// Loads and runs the package as memc-run does. Report lines go to `out`;
+/// an error is one line "memc-run: <file>: <what>" on `err`. Returns the
+/// process exit code (memc/ExitCodes.h).
+int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err);
+
+/// main() of memc-run: parse, print usage/errors, run.
+int memcRunMain(int argc, const char *const *argv, std::FILE *out,
+                std::FILE *err);
+
+} // namespace rt
+} // namespace memc
+
+#endif // MEMC_RUNTIME_CPU_RUNNER_H

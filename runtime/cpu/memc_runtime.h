@@ -1,0 +1,89 @@
+/*===- memc_runtime.h - C ABI of the memc CPU runtime -------------*- C -*-===*\
+|*                                                                            *|
+|* The functions a compiled memc program (model.so) calls. They live in the   *|
+|* process that loads the program (memc-run links this library with           *|
+|* -rdynamic), so model.so leaves them undefined and the dynamic loader binds *|
+|* them at dlopen time. Plain C, no MLIR/LLVM: the program and the runtime    *|
+|* only share this ABI.                                                       *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+#ifndef MEMC_RUNTIME_CPU_MEMC_RUNTIME_H
+#define MEMC_RUNTIME_CPU_MEMC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every symbol below must reach the executable's dynamic symbol table even
+ * when the surrounding build hides symbols by default. */
+#define MEMC_RT_EXPORT __attribute__((visibility("default")))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===------------------------------------------------------------------------===
+ * Allocation (MLIR's "generic" allocation functions)
+ *
+ * memc lowers memref.alloc/dealloc with finalize-memref-to-llvm
+ * {use-generic-functions=true}, which calls these instead of malloc/free so
+ * that the runtime can measure the program's temporary memory. Every block is
+ * at least 64-byte aligned; the runtime tracks live and peak bytes (the sizes
+ * the program asked for) with atomics, so calls from any thread are safe.
+ *===------------------------------------------------------------------------===*/
+
+/** malloc-like; the result is 64-byte aligned. NULL only when out of memory. */
+MEMC_RT_EXPORT void *_mlir_memref_to_llvm_alloc(size_t size);
+/** aligned_alloc-like: alignment is raised to at least 64 (and to a power of
+ *  two); size need not be a multiple of it. */
+MEMC_RT_EXPORT void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment,
+                                                        size_t size);
+/** Frees a block of either function above; NULL is a no-op. */
+MEMC_RT_EXPORT void _mlir_memref_to_llvm_free(void *ptr);
+
+/** Sets the peak to the bytes live now, so the next peak measures one run. */
+MEMC_RT_EXPORT void memc_rt_reset_peak(void);
+/** Largest number of live bytes since the last reset (or process start). */
+MEMC_RT_EXPORT uint64_t memc_rt_peak_bytes(void);
+/** Bytes allocated and not yet freed. */
+MEMC_RT_EXPORT uint64_t memc_rt_live_bytes(void);
+
+/*===------------------------------------------------------------------------===
+ * GEMM
+ *
+ * Row-major batched GEMM: for b in [0, batch),
+ *   C_b = alpha * op(A_b) * op(B_b) + beta * C_b,   X_b = X + b * strideX,
+ * op(X) = X^T when transX != 0. op(A_b) is MxK, op(B_b) is KxN, C_b is MxN;
+ * lda/ldb/ldc are row strides in elements. A batch stride of 0 broadcasts.
+ * beta == 0 overwrites C (NaNs in C are not propagated), as in BLAS.
+ * OpenBLAS does the work; many small GEMMs run in parallel over the batch.
+ *===------------------------------------------------------------------------===*/
+MEMC_RT_EXPORT void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB,
+                                  int64_t M, int64_t N, int64_t K, float alpha,
+                                  const float *A, int64_t lda, int64_t strideA,
+                                  const float *B, int64_t ldb, int64_t strideB,
+                                  float beta, float *C, int64_t ldc,
+                                  int64_t strideC);
+MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
+                                  int64_t M, int64_t N, int64_t K, double alpha,
+                                  const double *A, int64_t lda, int64_t strideA,
+                                  const double *B, int64_t ldb, int64_t strideB,
+                                  double beta, double *C, int64_t ldc,
+                                  int64_t strideC);
+
+/*===------------------------------------------------------------------------===
+ * memref.copy fallback
+ *
+ * finalize-memref-to-llvm lowers a memref.copy whose operands are not both
+ * contiguous to a call of `memrefCopy` (normally in libmlir_c_runner_utils).
+ * The runtime provides it so such programs load without MLIR's libraries.
+ * src/dst point to unranked descriptors {int64_t rank; void *descriptor;}
+ * whose descriptor is the ranked struct {T *allocated; T *aligned;
+ * int64_t offset; int64_t sizes[rank]; int64_t strides[rank];}.
+ *===------------------------------------------------------------------------===*/
+MEMC_RT_EXPORT void memrefCopy(int64_t elemSize, void *src, void *dst);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MEMC_RUNTIME_CPU_MEMC_RUNTIME_H */

@@ -1,0 +1,124 @@
+// RUN: memc-opt %s -split-input-file -verify-diagnostics
+
+func.func @arity(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{compute 'add' takes 2 operand(s), got 1}}
+  %z = einsum.einsum add [i] (%a[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %z : tensor<4xf32>
+}
+
+// -----
+
+func.func @missing_reduce(%a: tensor<4x8xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{ranks absent from the result need a reduce action}}
+  %z = einsum.einsum copy [i, j] (%a[i, j]) -> [i] : (tensor<4x8xf32>) -> tensor<4xf32>
+  return %z : tensor<4xf32>
+}
+
+// -----
+
+func.func @nothing_to_reduce(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{reduce 'add' has no rank to reduce over}}
+  %z = einsum.einsum copy reduce add [i] (%a[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %z : tensor<4xf32>
+}
+
+// -----
+
+func.func @extent_mismatch(%a: tensor<4x8xf32>, %b: tensor<9x16xf32>) -> tensor<4x16xf32> {
+  // expected-error @+1 {{rank 'k' has extent 8 but operand #1 dimension 0 is 9}}
+  %z = einsum.einsum mul reduce add [m, n, k] (%a[m, k], %b[k, n]) -> [m, n] : (tensor<4x8xf32>, tensor<9x16xf32>) -> tensor<4x16xf32>
+  return %z : tensor<4x16xf32>
+}
+
+// -----
+
+func.func @window_out_of_bounds(%x: tensor<8xf32>, %w: tensor<3xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{operand #0 dimension 0 is indexed up to 8 but has size 8}}
+  %y = einsum.einsum mul reduce add [o, k] (%x[o * 2 + k], %w[k]) -> [o] : (tensor<8xf32>, tensor<3xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @unknown_extent(%x: tensor<8xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{rank 'k' indexes no dimension directly, so its extent is unknown}}
+  %y = einsum.einsum copy reduce max [o, k] (%x[o + k]) -> [o] : (tensor<8xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @result_not_permutation(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{the result's indexing map must be a projected permutation}}
+  %y = einsum.einsum copy [i, j] (%x[i, j]) -> [i, i] : (tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @float_only(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{'exp' needs floating-point operands, got 'i32'}}
+  %y = einsum.einsum exp [i] (%x[i]) -> [i] : (tensor<4xi32>) -> tensor<4xi32>
+  return %y : tensor<4xi32>
+}
+
+// -----
+
+func.func @cmp_result(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{result element type must be 'i1' for 'lt', got 'f32'}}
+  %y = einsum.einsum lt [i] (%x[i], %x[i]) -> [i] : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @select_cond(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{select's condition must be i1, got 'f32'}}
+  %y = einsum.einsum select [i] (%x[i], %x[i], %x[i]) -> [i] : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @rank_named_twice(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{rank 'i' is named twice}}
+  %y = einsum.einsum copy [i, i] (%x[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @unknown_compute(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{unknown compute operator 'frobnicate'}}
+  %y = einsum.einsum frobnicate [i] (%x[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @bool_sum(%x: tensor<4xi1>) -> tensor<i1> {
+  // expected-error @+1 {{cannot reduce i1 values with 'add'}}
+  %y = einsum.einsum copy reduce add [i] (%x[i]) -> [] : (tensor<4xi1>) -> tensor<i1>
+  return %y : tensor<i1>
+}
+
+// -----
+
+func.func @iterate_yield(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %r = einsum.iterate m1(%i) < 2 iter_args(%a = %x) : tensor<4xf32> {
+    %c = arith.constant dense<0.0> : tensor<2xf32>
+    // expected-error @+1 {{must yield one value of each carried type (1 value(s))}}
+    einsum.yield %c : tensor<2xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+func.func @iterate_extent(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{iterative rank 'm1' needs a positive extent, got 0}}
+  %r = einsum.iterate m1(%i) < 0 iter_args(%a = %x) : tensor<4xf32> {
+    einsum.yield %a : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}

@@ -1,0 +1,85 @@
+//===- FixtureModels.cpp - Hand-written stand-ins for compiled programs ---===//
+//
+// The runtime tests load packages without running the compiler: this file is
+// built several times as a MODULE library, one `memc_entry` per FIXTURE_*
+// macro, each using the runtime ABI the way generated code does (calls into
+// the loading process, resolved at dlopen time). Manifests are written by the
+// tests.
+//
+//   FIXTURE_ADD      in a,b f32 2x3; weight w f32 3; out y = a + b + w (row
+//                    broadcast), through a 24-byte temporary from
+//                    _mlir_memref_to_llvm_aligned_alloc.
+//   FIXTURE_ARENA    same, the temporary in the arena (args[4]).
+//   FIXTURE_MATMUL   in x f32 2x4; weight w f32 4x3; out y = x @ w through
+//                    memc_rt_sgemm.
+//   FIXTURE_LEAK     in a f32 2x3; out y = a; allocates 100 bytes, never
+//                    frees them.
+//   FIXTURE_NOENTRY  no memc_entry at all.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+// Declared here, not included: a compiled program only has the symbols.
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
+                   int64_t N, int64_t K, float alpha, const float *A,
+                   int64_t lda, int64_t strideA, const float *B, int64_t ldb,
+                   int64_t strideB, float beta, float *C, int64_t ldc,
+                   int64_t strideC);
+}
+
+#if defined(FIXTURE_ADD) || defined(FIXTURE_ARENA)
+extern "C" __attribute__((visibility("default"))) void
+memc_entry(void **args) {
+  const float *a = static_cast<const float *>(args[0]);
+  const float *b = static_cast<const float *>(args[1]);
+  const float *w = static_cast<const float *>(args[2]);
+  float *y = static_cast<float *>(args[3]);
+#ifdef FIXTURE_ARENA
+  float *tmp = static_cast<float *>(args[4]);
+#else
+  float *tmp =
+      static_cast<float *>(_mlir_memref_to_llvm_aligned_alloc(64, 6 * 4));
+#endif
+  for (int i = 0; i < 6; ++i)
+    tmp[i] = a[i] + b[i];
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j)
+      y[i * 3 + j] = tmp[i * 3 + j] + w[j];
+#ifndef FIXTURE_ARENA
+  _mlir_memref_to_llvm_free(tmp);
+#endif
+}
+#endif
+
+#ifdef FIXTURE_MATMUL
+extern "C" __attribute__((visibility("default"))) void
+memc_entry(void **args) {
+  const float *x = static_cast<const float *>(args[0]);
+  const float *w = static_cast<const float *>(args[1]);
+  float *y = static_cast<float *>(args[2]);
+  memc_rt_sgemm(1, 0, 0, 2, 3, 4, 1.0f, x, 4, 0, w, 3, 0, 0.0f, y, 3, 0);
+}
+#endif
+
+#ifdef FIXTURE_LEAK
+extern "C" __attribute__((visibility("default"))) void
+memc_entry(void **args) {
+  const float *a = static_cast<const float *>(args[0]);
+  float *y = static_cast<float *>(args[1]);
+  (void)_mlir_memref_to_llvm_alloc(100);
+  for (int i = 0; i < 6; ++i)
+    y[i] = a[i];
+}
+#endif
+
+#ifdef FIXTURE_NOENTRY
+extern "C" __attribute__((visibility("default"))) int memc_not_the_entry() {
+  return 0;
+}
+#endif

@@ -1,0 +1,111 @@
+//===- memc.cpp - the memc compiler ---------------------------------------===//
+//
+//   memc MODEL.onnx -o PKG [--emit=package|einsum|linalg|memref|llvm|llvm-ir]
+//        [--shape NAME=1x128]... [--target=cpu] [--cpu=native] [-O3] [-v]
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Driver/Compiler.h"
+#include "memc/Import/ONNXImporter.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static cl::OptionCategory category("memc options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputPath(
+    "o", cl::desc("Output: the package directory, or the IR file for --emit "
+                  "(default: stdout)"),
+    cl::value_desc("path"), cl::cat(category));
+static cl::opt<memc::EmitKind> emitKind(
+    "emit", cl::desc("What to produce"), cl::init(memc::EmitKind::Package),
+    cl::values(
+        clEnumValN(memc::EmitKind::Package, "package",
+                   "a runnable package directory (default)"),
+        clEnumValN(memc::EmitKind::Einsum, "einsum", "imported einsum IR"),
+        clEnumValN(memc::EmitKind::Linalg, "linalg",
+                   "after memc-einsum-to-linalg"),
+        clEnumValN(memc::EmitKind::Memref, "memref", "after memc-bufferize"),
+        clEnumValN(memc::EmitKind::LLVMDialect, "llvm",
+                   "LLVM dialect, after memc-lower-to-llvm"),
+        clEnumValN(memc::EmitKind::LLVMIR, "llvm-ir",
+                   "optimized LLVM IR for the host")),
+    cl::cat(category));
+static cl::list<std::string>
+    shapes("shape",
+           cl::desc("Pin a graph input's shape: NAME=1x128 (repeatable, or "
+                    "comma-separated)"),
+           cl::value_desc("NAME=DIMS"), cl::CommaSeparated, cl::cat(category));
+enum class TargetKind { CPU, CUDA };
+static cl::opt<TargetKind>
+    target("target", cl::desc("Code generation target"),
+           cl::init(TargetKind::CPU),
+           cl::values(clEnumValN(TargetKind::CPU, "cpu", "the host CPU"),
+                      clEnumValN(TargetKind::CUDA, "cuda",
+                                 "NVIDIA GPUs (not available yet)")),
+           cl::cat(category));
+static cl::opt<std::string>
+    cpu("cpu",
+        cl::desc("CPU to generate code for: native (default) or an LLVM CPU "
+                 "name such as x86-64-v3"),
+        cl::init("native"), cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
+                                  cl::init(3), cl::Prefix, cl::cat(category));
+static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
+                             cl::cat(category));
+static cl::opt<bool> listOps("list-ops",
+                             cl::desc("List the supported ONNX operators"),
+                             cl::cat(category));
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  std::string parseErrors;
+  raw_string_ostream errs(parseErrors);
+  if (!cl::ParseCommandLineOptions(argc, argv, "memc: ONNX -> CPU compiler\n",
+                                   &errs)) {
+    std::string line = parseErrors.substr(0, parseErrors.find('\n'));
+    llvm::errs() << "memc: " << line << "\n";
+    return memc::ExitUsage;
+  }
+  if (listOps) {
+    for (const std::string &op : memc::getSupportedONNXOps())
+      outs() << op << "\n";
+    return memc::ExitOK;
+  }
+  if (inputFile.empty()) {
+    llvm::errs() << "memc: no input model (usage: memc MODEL.onnx -o PKG)\n";
+    return memc::ExitUsage;
+  }
+  if (target == TargetKind::CUDA) {
+    llvm::errs() << "memc: --target=cuda: the CUDA target is not built yet; "
+                    "use --target=cpu\n";
+    return memc::ExitUsage;
+  }
+  if (optLevel > 3) {
+    llvm::errs() << "memc: -O" << optLevel << ": levels are 0 to 3\n";
+    return memc::ExitUsage;
+  }
+  memc::CompilerOptions options;
+  options.input = inputFile;
+  options.output = outputPath;
+  options.emit = emitKind;
+  options.cpu = cpu;
+  options.optLevel = optLevel;
+  options.verbose = verbose;
+  for (const std::string &s : shapes) {
+    size_t eq = s.find('=');
+    std::vector<int64_t> dims;
+    if (eq == std::string::npos || eq == 0 ||
+        !memc::parseDims(s.substr(eq + 1), dims)) {
+      llvm::errs() << "memc: --shape " << s
+                   << ": expected NAME=DIMS such as x=1x128\n";
+      return memc::ExitUsage;
+    }
+    options.inputShapes[s.substr(0, eq)] = dims;
+  }
+  return memc::compile(options);
+}
