@@ -191,10 +191,6 @@ std::vector<double> HostTensor::toDoubles() const {
 
 HostTensor HostTensor::fromInts(int32_t elemType, std::vector<int64_t> shape,
                                 const std::vector<int64_t> &values) {
-  if (onnxElemType(nullptr, elemType) == Type() &&
-      !(elemType == TP::UINT8)) {
-    // fallthrough: float types are handled by fromDoubles
-  }
   HostTensor t;
   t.elemType = elemType;
   t.shape = std::move(shape);

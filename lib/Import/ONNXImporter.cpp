@@ -279,10 +279,8 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   for (const auto &op : model.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx")
       opset = op.version();
-  if (opset <= 0) {
-    fail(ExitInvalidModel, "the model imports no default-domain opset");
-    return false;
-  }
+  // A model of only non-default-domain ops (training, ML) has no default
+  // opset: its nodes are reported as unsupported domains below.
 
   // Initializers first: graph inputs that have one are constants too.
   for (const auto &tp : graph.initializer()) {

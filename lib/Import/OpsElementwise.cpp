@@ -169,6 +169,15 @@ static LogicalResult importPRelu(NodeImporter &n) {
   Type elem = NodeImporter::typeOf(x).getElementType();
   if (!isa<FloatType>(elem))
     return n.unsupported("element type must be floating point");
+  // Before opset 7 a 1-D slope of C values applies along the channel axis.
+  std::vector<int64_t> xs = NodeImporter::shapeOf(x),
+                       ss = NodeImporter::shapeOf(slope);
+  if (n.opset() < 7 && ss.size() == 1 && xs.size() > 2 && ss[0] == xs[1] &&
+      ss[0] != xs.back()) {
+    std::vector<int64_t> perChannel(xs.size() - 1, 1);
+    perChannel[0] = ss[0];
+    slope = n.reshape(slope, perChannel);
+  }
   Value zero = n.scalar(elem, 0);
   Value neg = n.elementwise(ComputeOp::lt, {x, zero});
   Value scaled = n.elementwise(ComputeOp::mul, {x, slope});

@@ -255,8 +255,21 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
     return;
   }
   pinBlasToOneThread();
-  GemmJob<T> g{transA != 0, transB != 0, batch, M, N, K, alpha, A, lda,
-               strideA, B, ldb, strideB, beta, C, ldc, strideC, true};
+  GemmJob<T> g;
+  g.ta = transA != 0;
+  g.tb = transB != 0;
+  g.batch = batch;
+  g.m = M;
+  g.n = N;
+  g.k = K;
+  g.alpha = alpha;
+  g.beta = beta;
+  g.a = A;
+  g.b = B;
+  g.c = C;
+  g.strideA = strideA;
+  g.strideB = strideB;
+  g.strideC = strideC;
   // Stored shapes: A is MxK (KxM when transposed), B is KxN (NxK).
   g.lda = fixLeadingDim(lda, g.ta ? K : M, g.ta ? M : K);
   g.ldb = fixLeadingDim(ldb, g.tb ? N : K, g.tb ? K : N);
@@ -272,8 +285,8 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
   // Batches whose C blocks overlap (strideC 0: accumulate into one C) must
   // run in order; so must tiny problems.
-  bool disjointC = batch == 1 || (strideC < 0 ? -strideC : strideC) >=
-                                     (M - 1) * g.ldc + N;
+  bool disjointC =
+      batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * g.ldc + N;
   if (!pool || flops < kMinParallelFlops || !disjointC) {
     for (int64_t i = 0; i < batch; ++i)
       g.block(i, 0, M, 0, N);
@@ -313,8 +326,8 @@ void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                    int64_t lda, int64_t strideA, const double *B, int64_t ldb,
                    int64_t strideB, double beta, double *C, int64_t ldc,
                    int64_t strideC) {
-  batchedGemm<double>(batch, transA, transB, M, N, K, alpha, A, lda, strideA,
-                      B, ldb, strideB, beta, C, ldc, strideC);
+  batchedGemm<double>(batch, transA, transB, M, N, K, alpha, A, lda, strideA, B,
+                      ldb, strideB, beta, C, ldc, strideC);
 }
 
 } // extern "C"

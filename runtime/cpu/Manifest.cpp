@@ -49,9 +49,7 @@ bool parseU64(std::string_view s, uint64_t &out) {
   return true;
 }
 
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 } // namespace
 
@@ -64,9 +62,9 @@ bool parseDims(std::string_view text, std::vector<int64_t> &dims) {
   size_t start = 0;
   for (;;) {
     size_t x = text.find('x', start);
-    std::string_view field = text.substr(
-        start, x == std::string_view::npos ? std::string_view::npos
-                                           : x - start);
+    std::string_view field =
+        text.substr(start, x == std::string_view::npos ? std::string_view::npos
+                                                       : x - start);
     uint64_t v = 0;
     if (!parseU64(field, v) || v > uint64_t(INT64_MAX))
       return false;
@@ -90,9 +88,9 @@ bool parseManifest(std::string_view text, const std::string &fileName,
 
   while (pos < text.size() || lineNo == 0) {
     size_t eol = text.find('\n', pos);
-    std::string_view line = text.substr(
-        pos, eol == std::string_view::npos ? std::string_view::npos
-                                           : eol - pos);
+    std::string_view line =
+        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos
+                                                       : eol - pos);
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     ++lineNo;
     std::vector<std::string_view> tok = tokenize(line);
@@ -142,10 +140,10 @@ bool parseManifest(std::string_view text, const std::string &fileName,
       bool isWeight = kind == "weight";
       size_t want = isWeight ? 6 : 4;
       if (tok.size() != want)
-        return fail(
-            "expected '" + std::string(kind) + " <name> <dtype> <dims>" +
-            (isWeight ? " <offset> <bytes>'" : "'") + ", got " +
-            std::to_string(tok.size()) + " fields");
+        return fail("expected '" + std::string(kind) +
+                    " <name> <dtype> <dims>" +
+                    (isWeight ? " <offset> <bytes>'" : "'") + ", got " +
+                    std::to_string(tok.size()) + " fields");
       TensorSpec spec;
       spec.name = std::string(tok[1]);
       if (!parseDType(tok[2], spec.dtype))
@@ -175,8 +173,7 @@ bool parseManifest(std::string_view text, const std::string &fileName,
                       " needs " + std::to_string(spec.byteSize));
         if (spec.offset % 64 != 0)
           return fail("weight " + quoted(tok[1]) + " offset " +
-                      std::to_string(spec.offset) +
-                      " is not 64-byte aligned");
+                      std::to_string(spec.offset) + " is not 64-byte aligned");
         out.weights.push_back(std::move(spec));
       } else if (kind == "input") {
         out.inputs.push_back(std::move(spec));

@@ -21,10 +21,12 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace memc {
@@ -167,6 +169,67 @@ void fillRandom(Tensor &t, std::mt19937_64 &rng) {
   }
 }
 
+/// While alive, turns a crash of the compiled program (SIGSEGV, SIGBUS,
+/// SIGFPE, SIGILL) into one line naming model.so and exit code ExitInternal:
+/// a crashing program is a memc bug, and scripts should see a clear line and
+/// a code below 128, not a core dump. Handlers and the alternate signal
+/// stack (so that a stack overflow is reported too) are restored on exit.
+class CrashGuard {
+public:
+  explicit CrashGuard(const std::string &soPath) {
+    std::string msg =
+        "memc-run: " + soPath + ": the compiled program crashed (signal ";
+    messageLen_ = std::min(msg.size(), sizeof message_);
+    std::memcpy(message_, msg.data(), messageLen_);
+    stack_t ss = {};
+    ss.ss_sp = altStack_;
+    ss.ss_size = sizeof altStack_;
+    haveAltStack_ = ::sigaltstack(&ss, &oldStack_) == 0;
+    struct sigaction sa = {};
+    sa.sa_handler = &CrashGuard::onSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    for (size_t i = 0; i < kSignals; ++i)
+      ::sigaction(kSignalList[i], &sa, &old_[i]);
+  }
+  ~CrashGuard() {
+    for (size_t i = 0; i < kSignals; ++i)
+      ::sigaction(kSignalList[i], &old_[i], nullptr);
+    if (haveAltStack_)
+      ::sigaltstack(&oldStack_, nullptr);
+  }
+  CrashGuard(const CrashGuard &) = delete;
+  CrashGuard &operator=(const CrashGuard &) = delete;
+
+private:
+  static constexpr size_t kSignals = 4;
+  static constexpr int kSignalList[kSignals] = {SIGSEGV, SIGBUS, SIGFPE,
+                                                SIGILL};
+
+  /// Async-signal-safe: write(2) of preformatted text, then _exit.
+  static void onSignal(int sig) {
+    const char *name = sig == SIGSEGV  ? "SIGSEGV"
+                       : sig == SIGBUS ? "SIGBUS"
+                       : sig == SIGFPE ? "SIGFPE"
+                                       : "SIGILL";
+    ssize_t ignored = ::write(2, message_, messageLen_);
+    ignored = ::write(2, name, std::strlen(name));
+    ignored = ::write(2, ")\n", 2);
+    (void)ignored;
+    ::_exit(ExitInternal);
+  }
+
+  static char message_[1024];
+  static size_t messageLen_;
+  alignas(16) static char altStack_[1 << 16];
+  struct sigaction old_[kSignals];
+  stack_t oldStack_ = {};
+  bool haveAltStack_ = false;
+};
+char CrashGuard::message_[1024];
+size_t CrashGuard::messageLen_ = 0;
+alignas(16) char CrashGuard::altStack_[1 << 16];
+
 /// Allocates a zeroed tensor of the spec's type and shape.
 bool allocateFor(const TensorSpec &spec, Tensor &t) {
   t.dtype = spec.dtype;
@@ -204,10 +267,9 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
         value = arg.substr(eq + 1);
         inlineValue = true;
       }
-      static const char *const kValued[] = {"--data",   "--iterations",
-                                            "--warmup", "--rtol",
-                                            "--atol",   "--device",
-                                            "--seed"};
+      static const char *const kValued[] = {
+          "--data", "--iterations", "--warmup", "--rtol",
+          "--atol", "--device",     "--seed"};
       bool known = std::any_of(std::begin(kValued), std::end(kValued),
                                [&](const char *k) { return name == k; });
       if (!known)
@@ -228,8 +290,7 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
                             "' is not an integer >= 1");
       } else if (name == "--warmup") {
         if (!parseInt(value, 0, 1000000000, opts.warmup))
-          return usageError("--warmup '" + value +
-                            "' is not an integer >= 0");
+          return usageError("--warmup '" + value + "' is not an integer >= 0");
       } else if (name == "--rtol" || name == "--atol") {
         double &tol = name == "--rtol" ? opts.rtol : opts.atol;
         if (!parseTolerance(value, tol))
@@ -286,8 +347,7 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   std::vector<bool> haveReference(m.outputs.size(), false);
   if (!opts.dataDir.empty()) {
     if (!isDirectory(opts.dataDir))
-      return failWith(ExitBadData,
-                      opts.dataDir + ": no such data directory");
+      return failWith(ExitBadData, opts.dataDir + ": no such data directory");
     for (size_t i = 0; i < m.inputs.size(); ++i) {
       std::string path =
           joinPath(opts.dataDir, "input_" + std::to_string(i) + ".pb");
@@ -295,18 +355,18 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
       if (!readTensorFile(path, inputs[i], error))
         return failWith(ExitBadData, error);
       if (inputs[i].dtype != spec.dtype || inputs[i].dims != spec.dims)
-        return failWith(ExitBadData,
-                        path + ": " + describe(inputs[i].dtype, inputs[i].dims) +
-                            " does not match the package's input '" +
-                            spec.name + "' (" +
-                            describe(spec.dtype, spec.dims) + ")");
+        return failWith(
+            ExitBadData,
+            path + ": " + describe(inputs[i].dtype, inputs[i].dims) +
+                " does not match the package's input '" + spec.name + "' (" +
+                describe(spec.dtype, spec.dims) + ")");
     }
     std::string extra = joinPath(
         opts.dataDir, "input_" + std::to_string(m.inputs.size()) + ".pb");
     if (exists(extra))
-      return failWith(ExitBadData,
-                      extra + ": the package has only " +
-                          std::to_string(m.inputs.size()) + " input(s)");
+      return failWith(ExitBadData, extra + ": the package has only " +
+                                       std::to_string(m.inputs.size()) +
+                                       " input(s)");
     for (size_t i = 0; i < m.outputs.size(); ++i) {
       std::string path =
           joinPath(opts.dataDir, "output_" + std::to_string(i) + ".pb");
@@ -319,18 +379,17 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     extra = joinPath(opts.dataDir,
                      "output_" + std::to_string(m.outputs.size()) + ".pb");
     if (exists(extra))
-      return failWith(ExitBadData,
-                      extra + ": the package has only " +
-                          std::to_string(m.outputs.size()) + " output(s)");
+      return failWith(ExitBadData, extra + ": the package has only " +
+                                       std::to_string(m.outputs.size()) +
+                                       " output(s)");
   } else {
     std::mt19937_64 rng(opts.seed);
     for (size_t i = 0; i < m.inputs.size(); ++i) {
       if (!allocateFor(m.inputs[i], inputs[i]))
-        return failWith(ExitBadPackage,
-                        opts.package + ": cannot allocate input '" +
-                            m.inputs[i].name + "' (" +
-                            describe(m.inputs[i].dtype, m.inputs[i].dims) +
-                            ")");
+        return failWith(
+            ExitBadPackage,
+            opts.package + ": cannot allocate input '" + m.inputs[i].name +
+                "' (" + describe(m.inputs[i].dtype, m.inputs[i].dims) + ")");
       fillRandom(inputs[i], rng);
     }
   }
@@ -338,11 +397,10 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   std::vector<Tensor> outputs(m.outputs.size());
   for (size_t i = 0; i < m.outputs.size(); ++i)
     if (!allocateFor(m.outputs[i], outputs[i]))
-      return failWith(ExitBadPackage,
-                      opts.package + ": cannot allocate output '" +
-                          m.outputs[i].name + "' (" +
-                          describe(m.outputs[i].dtype, m.outputs[i].dims) +
-                          ")");
+      return failWith(
+          ExitBadPackage,
+          opts.package + ": cannot allocate output '" + m.outputs[i].name +
+              "' (" + describe(m.outputs[i].dtype, m.outputs[i].dims) + ")");
   AlignedBuffer arena;
   if (m.arenaBytes > 0 && !arena.allocate(m.arenaBytes))
     return failWith(ExitBadPackage, opts.package + ": cannot allocate the " +
@@ -365,28 +423,31 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   }
   std::fflush(out);
 
-  // The calls.
+  // The calls, and only they, under the crash guard.
   EntryFn entry = pkg.entry();
   uint64_t maxPeak = 0, maxLeak = 0;
-  auto call = [&]() {
-    uint64_t before = memc_rt_live_bytes();
-    memc_rt_reset_peak();
-    entry(args.data());
-    uint64_t peak = memc_rt_peak_bytes() - before;
-    uint64_t after = memc_rt_live_bytes();
-    maxPeak = std::max(maxPeak, peak);
-    if (after > before)
-      maxLeak = std::max(maxLeak, after - before);
-  };
-  for (int64_t i = 0; i < opts.warmup; ++i)
-    call();
   std::vector<double> ms;
   ms.reserve(size_t(opts.iterations));
-  for (int64_t i = 0; i < opts.iterations; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    call();
-    auto t1 = std::chrono::steady_clock::now();
-    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  {
+    CrashGuard crashGuard(joinPath(opts.package, "model.so"));
+    auto call = [&]() {
+      uint64_t before = memc_rt_live_bytes();
+      memc_rt_reset_peak();
+      entry(args.data());
+      uint64_t peak = memc_rt_peak_bytes() - before;
+      uint64_t after = memc_rt_live_bytes();
+      maxPeak = std::max(maxPeak, peak);
+      if (after > before)
+        maxLeak = std::max(maxLeak, after - before);
+    };
+    for (int64_t i = 0; i < opts.warmup; ++i)
+      call();
+    for (int64_t i = 0; i < opts.iterations; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      call();
+      auto t1 = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
   }
   std::sort(ms.begin(), ms.end());
   size_t mid = ms.size() / 2;
@@ -424,9 +485,8 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
       continue;
     }
     CompareStats s =
-        compareBuffers(spec.dtype, outputs[i].buffer.data(),
-                       ref.buffer.data(), spec.numElements, opts.rtol,
-                       opts.atol);
+        compareBuffers(spec.dtype, outputs[i].buffer.data(), ref.buffer.data(),
+                       spec.numElements, opts.rtol, opts.atol);
     if (!s.ok())
       ++mismatched;
     if (!s.ok() || !opts.quiet)

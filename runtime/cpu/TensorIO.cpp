@@ -141,8 +141,7 @@ template <typename T> void storeAs(unsigned char *dst, T v) {
 
 } // namespace
 
-bool parseTensorProto(std::string_view bytes, Tensor &out,
-                      std::string &error) {
+bool parseTensorProto(std::string_view bytes, Tensor &out, std::string &error) {
   out = Tensor();
   if (bytes.size() > size_t(INT_MAX)) {
     error = "file is larger than 2 GiB (protobuf's limit)";
@@ -245,10 +244,9 @@ bool parseTensorProto(std::string_view bytes, Tensor &out,
   case DType::F16:
   case DType::BF16:
     // float16/bfloat16 travel as their 16-bit patterns in int32_data.
-    return copyTyped(p.int32_data(), "int32_data", n, out, error,
-                     [](unsigned char *d, int32_t v) {
-                       storeAs<uint16_t>(d, uint16_t(v));
-                     });
+    return copyTyped(
+        p.int32_data(), "int32_data", n, out, error,
+        [](unsigned char *d, int32_t v) { storeAs<uint16_t>(d, uint16_t(v)); });
   }
   error = "internal: unhandled dtype";
   return false;

@@ -22,8 +22,7 @@ namespace rt {
 /// Rejects strings, complex numbers, external or segmented data, and element
 /// counts that do not match the dims. On failure returns false and sets
 /// `error` (without the file name; see readTensorFile).
-bool parseTensorProto(std::string_view bytes, Tensor &out,
-                      std::string &error);
+bool parseTensorProto(std::string_view bytes, Tensor &out, std::string &error);
 
 /// Reads `path` with parseTensorProto; errors read "<path>: <what>".
 bool readTensorFile(const std::string &path, Tensor &out, std::string &error);

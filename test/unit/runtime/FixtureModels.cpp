@@ -15,6 +15,7 @@
 //   FIXTURE_LEAK     in a f32 2x3; out y = a; allocates 100 bytes, never
 //                    frees them.
 //   FIXTURE_NOENTRY  no memc_entry at all.
+//   FIXTURE_CRASH    in a f32 2x3; out y f32 2x3; dereferences null.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,8 +35,7 @@ void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
 }
 
 #if defined(FIXTURE_ADD) || defined(FIXTURE_ARENA)
-extern "C" __attribute__((visibility("default"))) void
-memc_entry(void **args) {
+extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
   const float *a = static_cast<const float *>(args[0]);
   const float *b = static_cast<const float *>(args[1]);
   const float *w = static_cast<const float *>(args[2]);
@@ -58,8 +58,7 @@ memc_entry(void **args) {
 #endif
 
 #ifdef FIXTURE_MATMUL
-extern "C" __attribute__((visibility("default"))) void
-memc_entry(void **args) {
+extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
   const float *x = static_cast<const float *>(args[0]);
   const float *w = static_cast<const float *>(args[1]);
   float *y = static_cast<float *>(args[2]);
@@ -68,8 +67,7 @@ memc_entry(void **args) {
 #endif
 
 #ifdef FIXTURE_LEAK
-extern "C" __attribute__((visibility("default"))) void
-memc_entry(void **args) {
+extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
   const float *a = static_cast<const float *>(args[0]);
   float *y = static_cast<float *>(args[1]);
   (void)_mlir_memref_to_llvm_alloc(100);
@@ -81,5 +79,13 @@ memc_entry(void **args) {
 #ifdef FIXTURE_NOENTRY
 extern "C" __attribute__((visibility("default"))) int memc_not_the_entry() {
   return 0;
+}
+#endif
+
+#ifdef FIXTURE_CRASH
+extern "C" __attribute__((visibility("default"))) void
+memc_entry(void **args) {
+  volatile float *null = nullptr;
+  *null = static_cast<float *>(args[0])[0];
 }
 #endif

@@ -54,8 +54,7 @@ struct Case {
   bool broadcastB;          ///< strideB = 0.
 };
 
-template <typename T>
-void runCase(const Case &c, T alpha, T beta, double tol) {
+template <typename T> void runCase(const Case &c, T alpha, T beta, double tol) {
   int64_t rowsA = c.ta ? c.K : c.M, colsA = c.ta ? c.M : c.K;
   int64_t rowsB = c.tb ? c.N : c.K, colsB = c.tb ? c.K : c.N;
   int64_t lda = colsA + c.padA, ldb = colsB + c.padB, ldc = c.N + c.padC;
@@ -124,8 +123,7 @@ TEST(Gemm, ConcurrentCallers) {
   for (int t = 0; t < 2; ++t)
     callers.emplace_back([] {
       for (int r = 0; r < 5; ++r)
-        runCase<float>({4, 128, 96, 64, r % 2 == 0, r % 3 == 0, 0, 0, 0,
-                        false},
+        runCase<float>({4, 128, 96, 64, r % 2 == 0, r % 3 == 0, 0, 0, 0, false},
                        1.0f, 0.0f, 1e-4);
     });
   for (std::thread &t : callers)
@@ -140,10 +138,8 @@ TEST(Gemm, LargeSingleGemm) {
 TEST(Gemm, Double) {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      runCase<double>({2, 9, 11, 13, ta, tb, 1, 1, 1, false}, 2.0, 0.5,
-                      1e-12);
-      runCase<double>({6, 40, 40, 40, ta, tb, 0, 0, 0, false}, 1.0, 0.0,
-                      1e-11);
+      runCase<double>({2, 9, 11, 13, ta, tb, 1, 1, 1, false}, 2.0, 0.5, 1e-12);
+      runCase<double>({6, 40, 40, 40, ta, tb, 0, 0, 0, false}, 1.0, 0.0, 1e-11);
     }
 }
 
@@ -171,8 +167,8 @@ TEST(Gemm, StrideCZeroAccumulatesInOrder) {
   auto A = randomVec<float>(size_t(batch * M), 7);
   auto B = randomVec<float>(size_t(batch * N), 8);
   std::vector<float> C(size_t(M * N), 0.0f), expect(size_t(M * N), 0.0f);
-  naive<float>(batch, false, false, M, N, 1, 1.0f, A.data(), 1, M, B.data(),
-               N, N, 1.0f, expect.data(), N, 0);
+  naive<float>(batch, false, false, M, N, 1, 1.0f, A.data(), 1, M, B.data(), N,
+               N, 1.0f, expect.data(), N, 0);
   memc_rt_sgemm(batch, 0, 0, M, N, 1, 1.0f, A.data(), 1, M, B.data(), N, N,
                 1.0f, C.data(), N, 0);
   for (size_t i = 0; i < C.size(); ++i)

@@ -108,9 +108,8 @@ TEST(Manifest, AllDTypes) {
   for (size_t i = 0; i < 13; ++i) {
     Manifest m;
     std::string error;
-    ASSERT_TRUE(parse(std::string("memc-package 1\ninput x ") + names[i] +
-                          " 3\n",
-                      m, error))
+    ASSERT_TRUE(parse(
+        std::string("memc-package 1\ninput x ") + names[i] + " 3\n", m, error))
         << error;
     EXPECT_STREQ(dtypeName(m.inputs[0].dtype), names[i]);
     EXPECT_EQ(m.inputs[0].byteSize, 3 * sizes[i]) << names[i];
@@ -154,8 +153,9 @@ TEST(Manifest, RejectsBadDims) {
 
 TEST(Manifest, ChecksWeightSizeAndAlignment) {
   const std::string h = "memc-package 1\n";
-  expectError(h + "weight w f32 2x3 0 20\n", 2, "has 20 bytes but f32 2x3 "
-                                                "needs 24");
+  expectError(h + "weight w f32 2x3 0 20\n", 2,
+              "has 20 bytes but f32 2x3 "
+              "needs 24");
   expectError(h + "weight w f32 2x3 32 24\n", 2, "not 64-byte aligned");
   expectError(h + "weight w f32 2x3 x 24\n", 2, "bad byte offset 'x'");
   expectError(h + "weight w f32 2x3 0 -24\n", 2, "bad byte size '-24'");

@@ -189,8 +189,7 @@ TEST(Package, ErrorsNameTheFile) {
   std::string error;
 
   EXPECT_FALSE(pkg.load(tmp / "missing", error));
-  EXPECT_EQ(error.rfind(tmp / "missing" + ": no such package directory", 0),
-            0u)
+  EXPECT_EQ(error.rfind(tmp / "missing" + ": no such package directory", 0), 0u)
       << error;
 
   writeFile(tmp / "file", "x");
@@ -258,10 +257,9 @@ TEST(Package, NoWeightsNeedsNoWeightsFile) {
 TEST(RunOptions, Parses) {
   RunOptions o;
   std::string error;
-  const char *argv[] = {"memc-run", "pkg",         "--data",     "d",
-                        "--iterations=3", "--warmup", "0",       "--rtol",
-                        "1e-2",    "--atol=0",    "--device",   "cpu",
-                        "--seed",  "42",          "-q"};
+  const char *argv[] = {"memc-run", "pkg", "--data", "d",    "--iterations=3",
+                        "--warmup", "0",   "--rtol", "1e-2", "--atol=0",
+                        "--device", "cpu", "--seed", "42",   "-q"};
   ASSERT_EQ(parseRunOptions(15, argv, o, error), ExitOK) << error;
   EXPECT_EQ(o.package, "pkg");
   EXPECT_EQ(o.dataDir, "d");
@@ -420,8 +418,7 @@ TEST(Runner, BadDataIsReportedBeforeRunning) {
   writeFile(data + "/input_0.pb", "\xff\xff\xff garbage");
   r = run({pkg, "--data", data});
   EXPECT_EQ(r.code, ExitBadData);
-  EXPECT_EQ(r.err.rfind("memc-run: " + data + "/input_0.pb: ", 0), 0u)
-      << r.err;
+  EXPECT_EQ(r.err.rfind("memc-run: " + data + "/input_0.pb: ", 0), 0u) << r.err;
 
   makeAddData(data);
   writeTensor(data + "/input_2.pb", makeF32({1}, {1}));
@@ -441,8 +438,7 @@ TEST(Runner, BadPackageAndCudaDevice) {
   TempDir tmp;
   RunResult r = run({tmp / "none"});
   EXPECT_EQ(r.code, ExitBadPackage);
-  EXPECT_EQ(lastLine(r.err).rfind("memc-run: " + tmp / "none", 0), 0u)
-      << r.err;
+  EXPECT_EQ(lastLine(r.err).rfind("memc-run: " + tmp / "none", 0), 0u) << r.err;
 
   makeAddPackage(tmp / "pkg");
   r = run({tmp / "pkg", "--device", "cuda"});
@@ -548,5 +544,23 @@ TEST(MemcRunBinary, ExportsTheRuntimeToPrograms) {
   code = shell(std::string("'") + MEMC_RUN_PATH + "' '" + tmp / "none" +
                "' >'" + out + "' 2>'" + err + "'");
   EXPECT_EQ(code, ExitBadPackage);
+}
+
+TEST(MemcRunBinary, ProgramCrashIsOneLineAndExitInternal) {
+  TempDir tmp;
+  makeAddPackage(tmp / "pkg",
+                 "memc-package 1\ninput a f32 2x3\noutput y f32 2x3\n",
+                 MEMC_TEST_MODEL_CRASH);
+  std::string out = tmp / "out", err = tmp / "err";
+  int code = shell(std::string("'") + MEMC_RUN_PATH + "' '" + tmp / "pkg" +
+                   "' >'" + out + "' 2>'" + err + "'");
+  EXPECT_EQ(code, ExitInternal) << readAll(err);
+  EXPECT_EQ(readAll(err).rfind("memc-run: " + tmp / "pkg" +
+                                   "/model.so: the compiled program crashed "
+                                   "(signal SIG",
+                               0),
+            0u)
+      << readAll(err);
+  EXPECT_TRUE(contains(readAll(out), "inputs: 1\n")) << readAll(out);
 }
 #endif

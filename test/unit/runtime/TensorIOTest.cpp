@@ -269,8 +269,8 @@ TEST(TensorIO, FileErrorsNameTheFile) {
   p.set_raw_data(std::string(256, '\1'));
   std::string bytes;
   p.SerializeToString(&bytes);
-  EXPECT_FALSE(parseTensorProto(std::string_view(bytes).substr(0, 20), t,
-                                error));
+  EXPECT_FALSE(
+      parseTensorProto(std::string_view(bytes).substr(0, 20), t, error));
   EXPECT_NE(error.find("not a serialized onnx.TensorProto"), std::string::npos)
       << error;
   EXPECT_FALSE(parseTensorProto("not a tensor at all", t, error));

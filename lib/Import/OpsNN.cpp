@@ -1,0 +1,1436 @@
+//===- OpsNN.cpp - ONNX neural-network ops -> einsum cascades -------------===//
+//
+// Contractions (MatMul, Gemm, Einsum), normalizations (Softmax, LogSoftmax,
+// LayerNormalization, BatchNormalization, InstanceNormalization, LRN),
+// windowed ops (Conv, MaxPool, AveragePool, the global pools) and a few data
+// movement ops (Pad, Trilu, DepthToSpace, SpaceToDepth).
+//
+// Windows are einsum index expressions `o * stride + k * dilation` over a
+// padded input (tensor.pad), so every window index stays in bounds; the
+// kernel rank `k` gets its extent from a plain use: the convolution weight,
+// or for pools a small constant window tensor of shape kernel_shape.
+//
+//===----------------------------------------------------------------------===//
+#include "ImportContext.h"
+
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+using namespace mlir;
+using namespace memc::einsum;
+
+namespace memc::onnximport {
+
+using TP = onnx::TensorProto;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static Type elemOf(Value v) {
+  return NodeImporter::typeOf(v).getElementType();
+}
+static std::vector<int64_t> shapeOf(Value v) {
+  return NodeImporter::shapeOf(v);
+}
+static int64_t product(ArrayRef<int64_t> s) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    n *= d;
+  return n;
+}
+static std::string joinInts(ArrayRef<int64_t> v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+/// f16/bf16 are computed in f32 by the normalizations and pools (sums of
+/// many terms would lose too much precision), then rounded back.
+static Type computeElem(Type t) {
+  if (t.isF16() || t.isBF16())
+    return Float32Type::get(t.getContext());
+  return t;
+}
+
+/// A scalar attribute of `elem` holding `v` (ints: truncated toward zero).
+static TypedAttr scalarAttr(Type elem, double v) {
+  if (auto ft = dyn_cast<FloatType>(elem))
+    return FloatAttr::get(ft, v);
+  unsigned w = elem.getIntOrFloatBitWidth();
+  if (w == 1)
+    return IntegerAttr::get(elem, APInt(1, v != 0 ? 1 : 0));
+  return IntegerAttr::get(elem, APInt(w, static_cast<int64_t>(v),
+                                      /*isSigned=*/true));
+}
+
+/// A rank-0 tensor constant.
+static Value scalarTensor(NodeImporter &ni, Type elem, double v) {
+  auto type = RankedTensorType::get({}, elem);
+  return arith::ConstantOp::create(
+      ni.b(), ni.loc(), type,
+      DenseElementsAttr::get(type, ArrayRef<Attribute>{scalarAttr(elem, v)}));
+}
+
+/// One einsum.einsum op; `names` are the rank names.
+static Value einsumOp(NodeImporter &ni, ArrayRef<int64_t> shape, Type elem,
+                      ValueRange ins, ArrayRef<AffineMap> maps,
+                      ArrayRef<std::string> names, ComputeOp compute,
+                      ReduceOp reduce) {
+  SmallVector<StringRef> refs(names.begin(), names.end());
+  auto type = RankedTensorType::get(shape, elem);
+  return EinsumOp::create(ni.b(), ni.loc(), type, ins, maps, refs, compute,
+                          reduce);
+}
+
+/// A copy of `x` (keeps an op's output distinct from its input).
+static Value copyOf(NodeImporter &ni, Value x) {
+  return ni.elementwise(ComputeOp::copy, {x}, elemOf(x));
+}
+
+/// tensor.pad of `x` with the constant `value`, static low/high amounts.
+static Value padConst(NodeImporter &ni, Value x, ArrayRef<int64_t> low,
+                      ArrayRef<int64_t> high, double value) {
+  bool any = false;
+  for (size_t i = 0; i < low.size(); ++i)
+    any |= low[i] != 0 || high[i] != 0;
+  if (!any)
+    return x;
+  std::vector<int64_t> shape = shapeOf(x);
+  Type elem = elemOf(x);
+  SmallVector<OpFoldResult> lo, hi;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    shape[i] += low[i] + high[i];
+    lo.push_back(ni.b().getIndexAttr(low[i]));
+    hi.push_back(ni.b().getIndexAttr(high[i]));
+  }
+  Value pv = arith::ConstantOp::create(ni.b(), ni.loc(), elem,
+                                       scalarAttr(elem, value));
+  return tensor::PadOp::create(ni.b(), ni.loc(),
+                               RankedTensorType::get(shape, elem), x,
+                               ArrayRef<OpFoldResult>(lo),
+                               ArrayRef<OpFoldResult>(hi), pv);
+}
+
+/// reduce_{axes} compute(x, y), y broadcasting to x (same rank, each dim
+/// equal or 1): one einsum op, e.g. sum of (x - mean)^2.
+static Value reduceBinary(NodeImporter &ni, ComputeOp compute, ReduceOp red,
+                          Value x, Value y, ArrayRef<int64_t> axes,
+                          bool keepDims) {
+  std::vector<int64_t> xs = shapeOf(x), ys = shapeOf(y);
+  size_t rank = xs.size();
+  MLIRContext *c = ni.ctx();
+  SmallVector<bool> reduced(rank, false);
+  for (int64_t a : axes)
+    reduced[a] = true;
+  SmallVector<AffineExpr> yExprs, outExprs;
+  std::vector<int64_t> outShape, keptShape;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < rank; ++i) {
+    names.push_back("d" + std::to_string(i));
+    yExprs.push_back(ys[i] == 1 && xs[i] != 1 ? getAffineConstantExpr(0, c)
+                                              : getAffineDimExpr(i, c));
+    if (!reduced[i]) {
+      outExprs.push_back(getAffineDimExpr(i, c));
+      outShape.push_back(xs[i]);
+    }
+    keptShape.push_back(reduced[i] ? 1 : xs[i]);
+  }
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, c),
+                                 AffineMap::get(rank, 0, yExprs, c),
+                                 AffineMap::get(rank, 0, outExprs, c)};
+  Value r = einsumOp(ni, outShape, elemOf(x), ValueRange{x, y}, maps, names,
+                     compute, axes.empty() ? ReduceOp::none : red);
+  return keepDims ? ni.reshape(r, keptShape) : r;
+}
+
+/// Mean over `axes` with kept dims: sum / count.
+static Value meanKeep(NodeImporter &ni, Value x, ArrayRef<int64_t> axes) {
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= s[a];
+  Value sum = ni.reduce(ReduceOp::add, x, axes, /*keepDims=*/true);
+  return ni.elementwise(ComputeOp::div,
+                        {sum, scalarTensor(ni, elemOf(x), count)});
+}
+
+//===----------------------------------------------------------------------===//
+// MatMul, Gemm
+//===----------------------------------------------------------------------===//
+
+static LogicalResult importMatMul(NodeImporter &ni) {
+  Value a = ni.input(0), b = ni.input(1);
+  if (!a || !b)
+    return ni.invalid("MatMul needs two inputs");
+  if (elemOf(a) != elemOf(b))
+    return ni.invalid("MatMul operands have different element types");
+  if (elemOf(a).isInteger(1))
+    return ni.unsupported("MatMul of bool tensors");
+  Value r = ni.matmul(a, b);
+  if (!r)
+    return failure();
+  ni.setOutput(0, r);
+  return success();
+}
+
+static LogicalResult importGemm(NodeImporter &ni) {
+  Value a = ni.input(0), b = ni.input(1);
+  if (!a || !b)
+    return ni.invalid("Gemm needs inputs A and B");
+  Type elem = elemOf(a);
+  if (elemOf(b) != elem)
+    return ni.invalid("Gemm operands have different element types");
+  if (elem.isInteger(1))
+    return ni.unsupported("Gemm of bool tensors");
+  std::vector<int64_t> sa = shapeOf(a), sb = shapeOf(b);
+  if (sa.size() != 2 || sb.size() != 2)
+    return ni.invalid("Gemm inputs A and B must be 2-D");
+  bool transA = ni.attrInt("transA", 0) != 0;
+  bool transB = ni.attrInt("transB", 0) != 0;
+  double alpha = ni.attrFloat("alpha", 1.0f);
+  double beta = ni.attrFloat("beta", 1.0f);
+  int64_t m = transA ? sa[1] : sa[0], k = transA ? sa[0] : sa[1];
+  int64_t kb = transB ? sb[1] : sb[0], n = transB ? sb[0] : sb[1];
+  if (k != kb)
+    return ni.invalid("Gemm inner dimensions differ (" + std::to_string(k) +
+                      " vs " + std::to_string(kb) + ")");
+  bool isF = isa<FloatType>(elem);
+  if (!isF && (alpha != 1.0 || (ni.hasInput(2) && beta != 1.0)))
+    return ni.unsupported("integer Gemm with alpha or beta other than 1");
+  MLIRContext *c = ni.ctx();
+  AffineExpr dm = getAffineDimExpr(0, c), dn = getAffineDimExpr(1, c),
+             dk = getAffineDimExpr(2, c);
+  SmallVector<AffineExpr> ae = {dm, dk}, be = {dk, dn}, oe = {dm, dn};
+  if (transA)
+    std::swap(ae[0], ae[1]);
+  if (transB)
+    std::swap(be[0], be[1]);
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, ae, c),
+                                 AffineMap::get(3, 0, be, c),
+                                 AffineMap::get(3, 0, oe, c)};
+  Value y = einsumOp(ni, {m, n}, elem, ValueRange{a, b}, maps,
+                     {"m", "n", "k"}, ComputeOp::mul, ReduceOp::add);
+  if (alpha != 1.0)
+    y = ni.elementwise(ComputeOp::mul, {y, scalarTensor(ni, elem, alpha)});
+  if (ni.hasInput(2)) {
+    Value cv = ni.input(2);
+    if (elemOf(cv) != elem)
+      return ni.invalid("Gemm input C has a different element type");
+    std::vector<int64_t> sc = shapeOf(cv);
+    if (sc.size() > 2)
+      return ni.invalid("Gemm input C has rank > 2");
+    // Unidirectional broadcast of C to (M, N).
+    for (size_t i = 0; i < sc.size(); ++i) {
+      int64_t target = (sc.size() == 2 && i == 0) ? m : n;
+      if (sc[i] != 1 && sc[i] != target)
+        return ni.invalid("Gemm input C of shape " + joinInts(sc) +
+                          " does not broadcast to (" + std::to_string(m) +
+                          ", " + std::to_string(n) + ")");
+    }
+    if (beta != 1.0)
+      cv = ni.elementwise(ComputeOp::mul, {cv, scalarTensor(ni, elem, beta)});
+    y = ni.elementwise(ComputeOp::add, {y, cv});
+  }
+  if (!y)
+    return failure();
+  ni.setOutput(0, y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Einsum
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct EinsumTerm {
+  std::vector<int> letters; ///< character codes
+  bool ellipsis = false;
+  size_t ellipsisPos = 0; ///< position among `letters`
+};
+} // namespace
+
+static bool parseEinsumTerm(const std::string &s, EinsumTerm &t) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s.compare(i, 3, "...") == 0) {
+      if (t.ellipsis)
+        return false;
+      t.ellipsis = true;
+      t.ellipsisPos = t.letters.size();
+      i += 3;
+    } else if (std::isalpha((unsigned char)s[i])) {
+      t.letters.push_back((unsigned char)s[i]);
+      ++i;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+static constexpr int kEllipsisBase = 1000;
+
+static std::string einsumRankName(int id) {
+  if (id < kEllipsisBase)
+    return std::string(1, static_cast<char>(id));
+  return "e" + std::to_string(id - kEllipsisBase);
+}
+
+/// One einsum op: out[outLabels] = reduce_add prod(operands[labels]).
+static Value buildEinsumStep(NodeImporter &ni, ArrayRef<Value> ops,
+                             ArrayRef<std::vector<int>> labels,
+                             const std::vector<int> &outLabels) {
+  MLIRContext *c = ni.ctx();
+  std::vector<int> ranks = outLabels;
+  std::map<int, int64_t> extent;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::vector<int64_t> s = shapeOf(ops[i]);
+    for (size_t d = 0; d < s.size(); ++d) {
+      int id = labels[i][d];
+      if (std::find(ranks.begin(), ranks.end(), id) == ranks.end())
+        ranks.push_back(id);
+      auto it = extent.find(id);
+      if (it == extent.end() || it->second == 1)
+        extent[id] = s[d];
+    }
+  }
+  auto pos = [&](int id) {
+    return (unsigned)(std::find(ranks.begin(), ranks.end(), id) -
+                      ranks.begin());
+  };
+  SmallVector<AffineMap> maps;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    std::vector<int64_t> s = shapeOf(ops[i]);
+    SmallVector<AffineExpr> e;
+    for (size_t d = 0; d < s.size(); ++d) {
+      int id = labels[i][d];
+      e.push_back(s[d] == 1 && extent[id] != 1
+                      ? getAffineConstantExpr(0, c)
+                      : getAffineDimExpr(pos(id), c));
+    }
+    maps.push_back(AffineMap::get(ranks.size(), 0, e, c));
+  }
+  SmallVector<AffineExpr> oe;
+  std::vector<int64_t> outShape;
+  for (int id : outLabels) {
+    oe.push_back(getAffineDimExpr(pos(id), c));
+    outShape.push_back(extent[id]);
+  }
+  maps.push_back(AffineMap::get(ranks.size(), 0, oe, c));
+  std::vector<std::string> names;
+  for (int id : ranks)
+    names.push_back(einsumRankName(id));
+  ComputeOp compute = ops.size() == 1 ? ComputeOp::copy : ComputeOp::mul;
+  ReduceOp reduce =
+      ranks.size() > outLabels.size() ? ReduceOp::add : ReduceOp::none;
+  return einsumOp(ni, outShape, elemOf(ops[0]), ops, maps, names, compute,
+                  reduce);
+}
+
+static LogicalResult importEinsum(NodeImporter &ni) {
+  std::string eq;
+  for (char ch : ni.attrString("equation", ""))
+    if (!std::isspace((unsigned char)ch))
+      eq += ch;
+  if (eq.empty())
+    return ni.invalid("Einsum has no equation");
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow);
+  bool explicitOut = arrow != std::string::npos;
+  std::string rhs = explicitOut ? eq.substr(arrow + 2) : "";
+
+  std::vector<EinsumTerm> terms;
+  {
+    size_t start = 0;
+    while (true) {
+      size_t comma = lhs.find(',', start);
+      EinsumTerm t;
+      if (!parseEinsumTerm(lhs.substr(start, comma - start), t))
+        return ni.invalid("Einsum equation '" + eq + "' is malformed");
+      terms.push_back(t);
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+  }
+  unsigned n = ni.numInputs();
+  if (n == 0 || terms.size() != n)
+    return ni.invalid("Einsum equation names " +
+                      std::to_string(terms.size()) + " operand(s), the node has " +
+                      std::to_string(n));
+  std::vector<Value> vals;
+  for (unsigned i = 0; i < n; ++i) {
+    Value v = ni.input(i);
+    if (!v)
+      return ni.invalid("Einsum operand " + std::to_string(i) + " is missing");
+    vals.push_back(v);
+  }
+  Type elem = elemOf(vals[0]);
+  for (Value v : vals)
+    if (elemOf(v) != elem)
+      return ni.invalid("Einsum operands have different element types");
+  if (elem.isInteger(1))
+    return ni.unsupported("Einsum on bool tensors");
+
+  // Expand each operand's labels; ellipsis dims are right-aligned over the
+  // broadcast ellipsis of E dims and named kEllipsisBase + j.
+  int64_t E = 0;
+  std::vector<int64_t> ellCount(n, 0);
+  for (unsigned i = 0; i < n; ++i) {
+    int64_t rank = shapeOf(vals[i]).size();
+    int64_t nl = terms[i].letters.size();
+    if (terms[i].ellipsis ? rank < nl : rank != nl)
+      return ni.invalid("Einsum operand " + std::to_string(i) + " has rank " +
+                        std::to_string(rank) + ", its subscripts name " +
+                        std::to_string(nl) + " dimension(s)");
+    ellCount[i] = terms[i].ellipsis ? rank - nl : 0;
+    E = std::max(E, ellCount[i]);
+  }
+  std::vector<std::vector<int>> labels(n);
+  std::map<int, int64_t> extent;
+  std::map<int, int> letterCount;
+  for (unsigned i = 0; i < n; ++i) {
+    const EinsumTerm &t = terms[i];
+    for (size_t p = 0; p <= t.letters.size(); ++p) {
+      if (t.ellipsis && p == t.ellipsisPos)
+        for (int64_t j = 0; j < ellCount[i]; ++j)
+          labels[i].push_back(kEllipsisBase + (E - ellCount[i] + j));
+      if (p < t.letters.size()) {
+        labels[i].push_back(t.letters[p]);
+        ++letterCount[t.letters[p]];
+      }
+    }
+    std::vector<int64_t> s = shapeOf(vals[i]);
+    for (size_t d = 0; d < s.size(); ++d) {
+      int id = labels[i][d];
+      auto it = extent.find(id);
+      if (it == extent.end() || it->second == s[d]) {
+        extent[id] = s[d];
+        continue;
+      }
+      if (id < kEllipsisBase) {
+        if (it->second == 1 || s[d] == 1)
+          return ni.unsupported("Einsum broadcasting of the size-1 "
+                                "dimension labelled '" +
+                                einsumRankName(id) + "'");
+        return ni.invalid("Einsum dimension '" + einsumRankName(id) +
+                          "' has sizes " + std::to_string(it->second) +
+                          " and " + std::to_string(s[d]));
+      }
+      if (it->second == 1)
+        it->second = s[d];
+      else if (s[d] != 1)
+        return ni.invalid("Einsum '...' dimensions cannot be broadcast");
+    }
+  }
+
+  std::vector<int> outLabels;
+  if (explicitOut) {
+    EinsumTerm t;
+    if (!parseEinsumTerm(rhs, t))
+      return ni.invalid("Einsum equation '" + eq + "' is malformed");
+    if (!t.ellipsis && E > 0)
+      return ni.unsupported("Einsum output without '...' while the "
+                            "operands' '...' covers dimensions");
+    std::set<int> seen;
+    for (size_t p = 0; p <= t.letters.size(); ++p) {
+      if (t.ellipsis && p == t.ellipsisPos)
+        for (int64_t j = 0; j < E; ++j)
+          outLabels.push_back(kEllipsisBase + j);
+      if (p < t.letters.size()) {
+        int id = t.letters[p];
+        if (!extent.count(id))
+          return ni.invalid("Einsum output label '" + einsumRankName(id) +
+                            "' appears in no operand");
+        if (!seen.insert(id).second)
+          return ni.invalid("Einsum output label '" + einsumRankName(id) +
+                            "' is repeated");
+        outLabels.push_back(id);
+      }
+    }
+  } else {
+    for (int64_t j = 0; j < E; ++j)
+      outLabels.push_back(kEllipsisBase + j);
+    for (auto &[id, count] : letterCount) // std::map: ASCII order
+      if (count == 1)
+        outLabels.push_back(id);
+  }
+
+  Value result;
+  if (n <= 2) {
+    result = buildEinsumStep(ni, vals, labels, outLabels);
+  } else {
+    // Left to right, pairwise; a step keeps the labels still needed.
+    Value cur = vals[0];
+    std::vector<int> curLabels = labels[0];
+    for (unsigned i = 1; i < n; ++i) {
+      std::vector<int> keep;
+      if (i + 1 == n) {
+        keep = outLabels;
+      } else {
+        std::set<int> needed(outLabels.begin(), outLabels.end());
+        for (unsigned j = i + 1; j < n; ++j)
+          needed.insert(labels[j].begin(), labels[j].end());
+        for (const auto *ls : {&curLabels, &labels[i]})
+          for (int id : *ls)
+            if (needed.count(id) &&
+                std::find(keep.begin(), keep.end(), id) == keep.end())
+              keep.push_back(id);
+      }
+      cur = buildEinsumStep(ni, {cur, vals[i]}, {curLabels, labels[i]}, keep);
+      curLabels = keep;
+    }
+    result = cur;
+  }
+  ni.setOutput(0, result);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Softmax, LogSoftmax, Hardmax
+//===----------------------------------------------------------------------===//
+
+/// The normalized axes: opset < 13 coerces to 2-D at `axis` (default 1),
+/// i.e. all axes from `axis` on; opset >= 13 normalizes along `axis`
+/// (default -1).
+static std::optional<std::vector<int64_t>> softmaxAxes(NodeImporter &ni,
+                                                       int64_t rank) {
+  bool v13 = ni.opset() >= 13;
+  if (rank == 0) {
+    (void)ni.invalid("input must have rank >= 1");
+    return std::nullopt;
+  }
+  auto axis = ni.normAxis(ni.attrInt("axis", v13 ? -1 : 1), rank);
+  if (!axis)
+    return std::nullopt;
+  std::vector<int64_t> axes;
+  for (int64_t i = *axis; i < (v13 ? *axis + 1 : rank); ++i)
+    axes.push_back(i);
+  return axes;
+}
+
+static LogicalResult importSoftmax(NodeImporter &ni, bool log) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  auto axes = softmaxAxes(ni, shapeOf(x).size());
+  if (!axes)
+    return failure();
+  Value xc = ni.cast(x, computeElem(elem));
+  // GM = max x; SN = exp(x - GM); SD = sum SN; y = SN / SD
+  // (LogSoftmax: y = x - GM - log SD).
+  Value gm = ni.reduce(ReduceOp::max, xc, *axes, /*keepDims=*/true);
+  Value sn = ni.elementwise(ComputeOp::sub_exp, {xc, gm});
+  Value sd = ni.reduce(ReduceOp::add, sn, *axes, /*keepDims=*/true);
+  Value y;
+  if (!log) {
+    y = ni.elementwise(ComputeOp::div, {sn, sd});
+  } else {
+    Value d = ni.elementwise(ComputeOp::sub, {xc, gm});
+    y = ni.elementwise(ComputeOp::sub,
+                       {d, ni.elementwise(ComputeOp::log, {sd})});
+  }
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
+/// An int64 index tensor along `axis` of a rank-`rank` tensor: shape
+/// [n, 1, ..., 1] (rank - axis dims) so it broadcasts along `axis`.
+static Value iotaAlong(NodeImporter &ni, int64_t n, int64_t rank,
+                       int64_t axis, int32_t elemType) {
+  std::vector<int64_t> shape(rank - axis, 1), v(n);
+  shape[0] = n;
+  for (int64_t i = 0; i < n; ++i)
+    v[i] = i;
+  return ni.constant(HostTensor::fromInts(elemType, shape, v));
+}
+
+/// The index of the first (or last) maximum (or minimum) of `x` along
+/// `axis`, as i64 with the axis kept. NaN counts as the extreme value, as
+/// numpy's argmax does: the first NaN wins.
+static Value argExtreme(NodeImporter &ni, Value x, int64_t axis, bool isMax,
+                        bool last) {
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size(), n = s[axis];
+  Type elem = elemOf(x);
+  Type i64 = IntegerType::get(ni.ctx(), 64);
+  Value ext = ni.reduce(isMax ? ReduceOp::max : ReduceOp::min, x, {axis},
+                        /*keepDims=*/true);
+  Value mask = ni.elementwise(ComputeOp::eq, {x, ext});
+  if (isa<FloatType>(elem)) {
+    // With a NaN the extreme is NaN and no element equals it: the NaNs are
+    // the extreme positions then (and there are none otherwise).
+    mask = ni.elementwise(ComputeOp::or_,
+                          {mask, ni.elementwise(ComputeOp::isnan, {x})});
+  }
+  Value iota = iotaAlong(ni, n, rank, axis, TP::INT64);
+  Value none = scalarTensor(ni, i64, last ? -1 : n);
+  Value cand = ni.elementwise(ComputeOp::select, {mask, iota, none});
+  return ni.reduce(last ? ReduceOp::max : ReduceOp::min, cand, {axis},
+                   /*keepDims=*/true);
+}
+
+static LogicalResult importHardmax(NodeImporter &ni) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  auto axes = softmaxAxes(ni, rank);
+  if (!axes)
+    return failure();
+  if (product(s) == 0)
+    return ni.unsupported("Hardmax of an empty tensor");
+  // Along one axis; opset < 13 flattens the trailing axes into one.
+  Value v = x;
+  int64_t axis = axes->front();
+  if (axes->size() > 1) {
+    std::vector<int64_t> s2(s.begin(), s.begin() + axis);
+    s2.push_back(product(ArrayRef<int64_t>(s).drop_front(axis)));
+    v = ni.reshape(x, s2);
+  }
+  std::vector<int64_t> vs = shapeOf(v);
+  Value idx = argExtreme(ni, v, axis, /*isMax=*/true, /*last=*/false);
+  Value iota = iotaAlong(ni, vs[axis], vs.size(), axis, TP::INT64);
+  Value hit = ni.elementwise(ComputeOp::eq, {iota, idx});
+  Value y = ni.elementwise(ComputeOp::select,
+                           {hit, scalarTensor(ni, elem, 1),
+                            scalarTensor(ni, elem, 0)});
+  y = ni.broadcastTo(y, vs); // select broadcasts hit's shape already
+  ni.setOutput(0, ni.reshape(y, s));
+  return success();
+}
+
+static LogicalResult importArgExtreme(NodeImporter &ni, bool isMax) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (elem.isInteger(1))
+    return ni.unsupported("ArgMax/ArgMin of bool tensors");
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  if (rank == 0)
+    return ni.invalid("input must have rank >= 1");
+  auto axis = ni.normAxis(ni.attrInt("axis", 0), rank);
+  if (!axis)
+    return failure();
+  if (s[*axis] == 0)
+    return ni.invalid("ArgMax/ArgMin over an empty axis");
+  bool keep = ni.attrInt("keepdims", 1) != 0;
+  bool last = ni.attrInt("select_last_index", 0) != 0;
+  Value idx = argExtreme(ni, x, *axis, isMax, last);
+  if (!keep) {
+    std::vector<int64_t> s2;
+    for (int64_t i = 0; i < rank; ++i)
+      if (i != *axis)
+        s2.push_back(s[i]);
+    idx = ni.reshape(idx, s2);
+  }
+  ni.setOutput(0, idx);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalizations
+//===----------------------------------------------------------------------===//
+
+static LogicalResult importLayerNorm(NodeImporter &ni) {
+  Value x = ni.input(0), scale = ni.input(1);
+  if (!x || !scale)
+    return ni.invalid("LayerNormalization needs X and Scale");
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  if (ni.attrInt("stash_type", 1) != 1)
+    return ni.unsupported("stash_type other than 1 (float32)");
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  int64_t axisAttr = ni.attrInt("axis", -1);
+  if (axisAttr == rank)
+    return ni.unsupported("axis equal to the rank (normalizing no axes)");
+  auto axis = ni.normAxis(axisAttr, rank);
+  if (!axis)
+    return failure();
+  if (rank == 0)
+    return ni.invalid("X must have rank >= 1");
+  std::vector<int64_t> axes;
+  for (int64_t i = *axis; i < rank; ++i)
+    axes.push_back(i);
+  double eps = ni.attrFloat("epsilon", 1e-5f);
+  Type f32 = Float32Type::get(ni.ctx());
+  Value xc = ni.cast(x, f32);
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= s[a];
+  Value mean = meanKeep(ni, xc, axes);
+  Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
+                           axes, /*keepDims=*/true);
+  var = ni.elementwise(ComputeOp::div, {var, scalarTensor(ni, f32, count)});
+  Value varEps =
+      ni.elementwise(ComputeOp::add, {var, scalarTensor(ni, f32, eps)});
+  Value inv = ni.elementwise(ComputeOp::reciprocal,
+                             {ni.elementwise(ComputeOp::sqrt, {varEps})});
+  Value d = ni.elementwise(ComputeOp::sub, {xc, mean});
+  Value norm = ni.cast(ni.elementwise(ComputeOp::mul, {d, inv}), elem);
+  if (elemOf(scale) != elem ||
+      (ni.hasInput(2) && elemOf(ni.input(2)) != elem))
+    return ni.invalid("Scale and B must have X's element type");
+  Value y = ni.hasInput(2)
+                ? ni.elementwise(ComputeOp::mul_add,
+                                 {norm, scale, ni.input(2)})
+                : ni.elementwise(ComputeOp::mul, {norm, scale});
+  if (!y)
+    return failure();
+  if (shapeOf(y) != s)
+    return ni.invalid("Scale/B do not broadcast to X's shape");
+  ni.setOutput(0, y);
+  ni.setOutput(1, mean);
+  ni.setOutput(2, inv);
+  return success();
+}
+
+/// Per-channel parameter p of shape [C] as [C, 1, ..., 1] for a rank-`rank`
+/// NC... tensor.
+static Value channelParam(NodeImporter &ni, Value p, int64_t rank, Type ce) {
+  std::vector<int64_t> shape(rank - 1, 1);
+  shape[0] = shapeOf(p)[0];
+  return ni.reshape(ni.cast(p, ce), shape);
+}
+
+static LogicalResult importBatchNorm(NodeImporter &ni) {
+  if (ni.attrInt("training_mode", 0) != 0)
+    return ni.unsupported("training_mode=1 (batch statistics); memc "
+                          "compiles inference only");
+  if (ni.opset() < 7 && ni.attrInt("is_test", 0) == 0)
+    return ni.unsupported("is_test=0 (training) before opset 7");
+  if (ni.attrInt("spatial", 1) != 1)
+    return ni.unsupported("spatial=0 (per-activation statistics)");
+  for (unsigned i = 1; i < ni.numOutputs(); ++i)
+    if (ni.wantsOutput(i))
+      return ni.unsupported("the training outputs (running/saved mean and "
+                            "variance) are not supported");
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  if (rank < 2)
+    return ni.invalid("X must have rank >= 2");
+  Value params[4];
+  for (unsigned i = 0; i < 4; ++i) {
+    params[i] = ni.input(i + 1);
+    if (!params[i])
+      return ni.invalid("BatchNormalization needs scale, B, mean and var");
+    std::vector<int64_t> ps = shapeOf(params[i]);
+    if (ps.size() != 1 || ps[0] != s[1])
+      return ni.invalid("BatchNormalization parameter " +
+                        std::to_string(i + 1) + " must have shape [C]");
+    if (!isa<FloatType>(elemOf(params[i])))
+      return ni.invalid("BatchNormalization parameters must be floating "
+                        "point");
+  }
+  double eps = ni.attrFloat("epsilon", 1e-5f);
+  Type ce = computeElem(elem);
+  // y = (x - mean) * (scale / sqrt(var + eps)) + B
+  Value var = ni.cast(params[3], ce);
+  Value a = ni.elementwise(
+      ComputeOp::div,
+      {ni.cast(params[0], ce),
+       ni.elementwise(ComputeOp::sqrt,
+                      {ni.elementwise(ComputeOp::add,
+                                      {var, scalarTensor(ni, ce, eps)})})});
+  std::vector<int64_t> cshape(rank - 1, 1);
+  cshape[0] = s[1];
+  a = ni.reshape(a, cshape);
+  Value mean = channelParam(ni, params[2], rank, ce);
+  Value bias = channelParam(ni, params[1], rank, ce);
+  Value d = ni.elementwise(ComputeOp::sub, {ni.cast(x, ce), mean});
+  Value y = ni.elementwise(ComputeOp::mul_add, {d, a, bias});
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
+static LogicalResult importInstanceNorm(NodeImporter &ni) {
+  Value x = ni.input(0), scale = ni.input(1), bias = ni.input(2);
+  if (!x || !scale || !bias)
+    return ni.invalid("InstanceNormalization needs input, scale and B");
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  if (rank < 3)
+    return ni.unsupported("input of rank < 3 (no spatial dimensions)");
+  for (Value p : {scale, bias}) {
+    std::vector<int64_t> ps = shapeOf(p);
+    if (ps.size() != 1 || ps[0] != s[1])
+      return ni.invalid("scale and B must have shape [C]");
+  }
+  double eps = ni.attrFloat("epsilon", 1e-5f);
+  Type ce = computeElem(elem);
+  Value xc = ni.cast(x, ce);
+  std::vector<int64_t> axes;
+  int64_t count = 1;
+  for (int64_t i = 2; i < rank; ++i) {
+    axes.push_back(i);
+    count *= s[i];
+  }
+  Value mean = meanKeep(ni, xc, axes);
+  Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
+                           axes, /*keepDims=*/true);
+  var = ni.elementwise(ComputeOp::div, {var, scalarTensor(ni, ce, count)});
+  Value inv = ni.elementwise(
+      ComputeOp::reciprocal,
+      {ni.elementwise(ComputeOp::sqrt,
+                      {ni.elementwise(ComputeOp::add,
+                                      {var, scalarTensor(ni, ce, eps)})})});
+  Value a = ni.elementwise(ComputeOp::mul,
+                           {inv, channelParam(ni, scale, rank, ce)});
+  Value d = ni.elementwise(ComputeOp::sub, {xc, mean});
+  Value y = ni.elementwise(ComputeOp::mul_add,
+                           {d, a, channelParam(ni, bias, rank, ce)});
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
+static LogicalResult importLRN(NodeImporter &ni) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  if (rank < 2)
+    return ni.invalid("input must have rank >= 2");
+  if (!ni.attr("size"))
+    return ni.invalid("LRN needs the size attribute");
+  int64_t size = ni.attrInt("size", 1);
+  if (size < 1)
+    return ni.invalid("LRN size must be positive");
+  double alpha = ni.attrFloat("alpha", 1e-4f);
+  double beta = ni.attrFloat("beta", 0.75f);
+  double bias = ni.attrFloat("bias", 1.0f);
+  Type ce = computeElem(elem);
+  Value xc = ni.cast(x, ce);
+  int64_t lo = (size - 1) / 2, hi = size - 1 - lo;
+  std::vector<int64_t> low(rank, 0), high(rank, 0);
+  low[1] = lo;
+  high[1] = hi;
+  Value xp = padConst(ni, xc, low, high, 0.0);
+  // sq[n, c, ...] = sum_j (xp[n, c + j, ...] - 0)^2
+  MLIRContext *c = ni.ctx();
+  unsigned nr = rank + 1, jr = rank;
+  std::vector<std::string> names;
+  SmallVector<AffineExpr> xe, oe;
+  for (int64_t i = 0; i < rank; ++i) {
+    names.push_back("d" + std::to_string(i));
+    AffineExpr d = getAffineDimExpr(i, c);
+    xe.push_back(i == 1 ? d + getAffineDimExpr(jr, c) : d);
+    oe.push_back(d);
+  }
+  names.push_back("j");
+  Value window = ni.constant(HostTensor::fromDoubles(
+      onnxTypeOf(ce), {size}, std::vector<double>(size, 0.0)));
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(nr, 0, xe, c),
+      AffineMap::get(nr, 0, {getAffineDimExpr(jr, c)}, c),
+      AffineMap::get(nr, 0, oe, c)};
+  Value sq = einsumOp(ni, s, ce, ValueRange{xp, window}, maps, names,
+                      ComputeOp::sq_diff, ReduceOp::add);
+  Value t = ni.elementwise(ComputeOp::mul_add,
+                           {sq, scalarTensor(ni, ce, alpha / size),
+                            scalarTensor(ni, ce, bias)});
+  Value p = ni.elementwise(ComputeOp::pow, {t, scalarTensor(ni, ce, beta)});
+  Value y = ni.elementwise(ComputeOp::div, {xc, p});
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Windows: Conv and the pools
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The geometry of a sliding window over the spatial dims.
+struct Window {
+  std::vector<int64_t> in, kernel, strides, dilations;
+  std::vector<int64_t> padBegin, padEnd; ///< the model's (or auto) pads
+  std::vector<int64_t> out;
+  /// Padding the einsum needs: begin pads, and on the high side enough for
+  /// the last window (more than padEnd with ceil_mode).
+  std::vector<int64_t> lowPad, highPad;
+  size_t rank() const { return in.size(); }
+  int64_t effKernel(size_t i) const {
+    return (kernel[i] - 1) * dilations[i] + 1;
+  }
+};
+} // namespace
+
+/// Reads strides, dilations, pads, auto_pad and ceil_mode; computes output
+/// sizes as ONNX shape inference does.
+static LogicalResult windowGeometry(NodeImporter &ni, ArrayRef<int64_t> in,
+                                    ArrayRef<int64_t> kernel, bool dilations,
+                                    bool ceilMode, Window &w) {
+  size_t n = in.size();
+  w.in.assign(in.begin(), in.end());
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = ni.attrInts("strides", std::vector<int64_t>(n, 1));
+  w.dilations = dilations ? ni.attrInts("dilations", std::vector<int64_t>(n, 1))
+                          : std::vector<int64_t>(n, 1);
+  if (w.strides.size() != n || w.dilations.size() != n)
+    return ni.invalid("strides/dilations must have one value per spatial "
+                      "dimension");
+  for (size_t i = 0; i < n; ++i) {
+    if (w.strides[i] < 1 || w.dilations[i] < 1)
+      return ni.invalid("strides and dilations must be positive");
+    if (w.kernel[i] < 1)
+      return ni.invalid("kernel sizes must be positive");
+  }
+  std::string autoPad = ni.attrString("auto_pad", "NOTSET");
+  w.padBegin.assign(n, 0);
+  w.padEnd.assign(n, 0);
+  w.out.assign(n, 0);
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (size_t i = 0; i < n; ++i) {
+      int64_t out = (in[i] + w.strides[i] - 1) / w.strides[i];
+      int64_t total =
+          std::max<int64_t>(0, (out - 1) * w.strides[i] + w.effKernel(i) - in[i]);
+      int64_t small = total / 2, big = total - small;
+      w.padBegin[i] = autoPad == "SAME_UPPER" ? small : big;
+      w.padEnd[i] = autoPad == "SAME_UPPER" ? big : small;
+    }
+  } else if (autoPad == "NOTSET") {
+    std::vector<int64_t> pads = ni.attrInts("pads", std::vector<int64_t>(2 * n, 0));
+    if (pads.size() != 2 * n)
+      return ni.invalid("pads must have 2 values per spatial dimension");
+    for (size_t i = 0; i < n; ++i) {
+      w.padBegin[i] = pads[i];
+      w.padEnd[i] = pads[i + n];
+      if (pads[i] < 0 || pads[i + n] < 0)
+        return ni.invalid("pads must be non-negative");
+    }
+  } else if (autoPad != "VALID") {
+    return ni.invalid("auto_pad '" + autoPad + "' is not one of NOTSET, "
+                      "SAME_UPPER, SAME_LOWER, VALID");
+  }
+  w.lowPad = w.padBegin;
+  w.highPad.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t padded = in[i] + w.padBegin[i] + w.padEnd[i];
+    int64_t span = padded - w.effKernel(i);
+    if (span < 0)
+      return ni.invalid("the window (" + std::to_string(w.effKernel(i)) +
+                        ") is larger than the padded input (" +
+                        std::to_string(padded) + ")");
+    int64_t positions = ceilMode ? (span + w.strides[i] - 1) / w.strides[i]
+                                 : span / w.strides[i];
+    w.out[i] = positions + 1;
+    int64_t start = (w.out[i] - 1) * w.strides[i];
+    if (ceilMode && positions * w.strides[i] > span &&
+        start >= in[i] + w.padBegin[i])
+      return ni.unsupported("ceil_mode makes the last window start in the "
+                            "end padding (ONNX versions disagree on this "
+                            "output position)");
+    int64_t need = start + w.effKernel(i);
+    w.highPad[i] = std::max<int64_t>(0, need - (in[i] + w.padBegin[i]));
+  }
+  return success();
+}
+
+/// The einsum of a window: out[n, c, o...] = reduce_k compute(x[n, c,
+/// o*s + k*d ...], w[k...]), x already padded.
+static Value windowEinsum(NodeImporter &ni, Value xp, Value window,
+                          const Window &w, ComputeOp compute,
+                          ReduceOp reduce) {
+  MLIRContext *c = ni.ctx();
+  std::vector<int64_t> xs = shapeOf(xp);
+  size_t ns = w.rank();
+  unsigned nr = 2 + 2 * ns;
+  std::vector<std::string> names = {"n", "c"};
+  for (size_t i = 0; i < ns; ++i)
+    names.push_back("o" + std::to_string(i));
+  for (size_t i = 0; i < ns; ++i)
+    names.push_back("k" + std::to_string(i));
+  SmallVector<AffineExpr> xe = {getAffineDimExpr(0, c), getAffineDimExpr(1, c)};
+  SmallVector<AffineExpr> we, oe = xe;
+  std::vector<int64_t> outShape = {xs[0], xs[1]};
+  for (size_t i = 0; i < ns; ++i) {
+    AffineExpr o = getAffineDimExpr(2 + i, c), k = getAffineDimExpr(2 + ns + i, c);
+    xe.push_back(o * w.strides[i] + k * w.dilations[i]);
+    we.push_back(k);
+    oe.push_back(o);
+    outShape.push_back(w.out[i]);
+  }
+  SmallVector<AffineMap> maps = {AffineMap::get(nr, 0, xe, c),
+                                 AffineMap::get(nr, 0, we, c),
+                                 AffineMap::get(nr, 0, oe, c)};
+  return einsumOp(ni, outShape, elemOf(xp), ValueRange{xp, window}, maps,
+                  names, compute, reduce);
+}
+
+/// Pads the spatial dims of an NC... tensor for window `w`.
+static Value padSpatial(NodeImporter &ni, Value x, const Window &w,
+                        double value) {
+  std::vector<int64_t> low = {0, 0}, high = {0, 0};
+  low.insert(low.end(), w.lowPad.begin(), w.lowPad.end());
+  high.insert(high.end(), w.highPad.begin(), w.highPad.end());
+  return padConst(ni, x, low, high, value);
+}
+
+static LogicalResult importConv(NodeImporter &ni) {
+  Value x = ni.input(0), wt = ni.input(1);
+  if (!x || !wt)
+    return ni.invalid("Conv needs X and W");
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  if (elemOf(wt) != elem)
+    return ni.invalid("X and W have different element types");
+  std::vector<int64_t> xs = shapeOf(x), ws = shapeOf(wt);
+  int64_t rank = xs.size();
+  if (rank < 3)
+    return ni.unsupported("Conv input of rank < 3 (no spatial dimensions)");
+  if ((int64_t)ws.size() != rank)
+    return ni.invalid("W must have the rank of X");
+  int64_t G = ni.attrInt("group", 1);
+  int64_t N = xs[0], C = xs[1], M = ws[0];
+  if (G < 1 || C % G != 0 || M % G != 0 || ws[1] != C / G)
+    return ni.invalid("channels (" + std::to_string(C) + " in, " +
+                      std::to_string(M) + " out, W has " +
+                      std::to_string(ws[1]) + " per group) do not match "
+                      "group=" + std::to_string(G));
+  std::vector<int64_t> in(xs.begin() + 2, xs.end());
+  std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+  if (ni.attr("kernel_shape") && ni.attrInts("kernel_shape") != kernel)
+    return ni.invalid("kernel_shape " + joinInts(ni.attrInts("kernel_shape")) +
+                      " does not match W's shape " + joinInts(ws));
+  Window w;
+  if (failed(windowGeometry(ni, in, kernel, /*dilations=*/true,
+                            /*ceilMode=*/false, w)))
+    return failure();
+  Value bias;
+  if (ni.hasInput(2)) {
+    bias = ni.input(2);
+    std::vector<int64_t> bs = shapeOf(bias);
+    if (bs.size() != 1 || bs[0] != M)
+      return ni.invalid("B must have shape [M]");
+    if (elemOf(bias) != elem)
+      return ni.invalid("B has a different element type");
+  }
+  Type ce = computeElem(elem);
+  Value xp = padSpatial(ni, ni.cast(x, ce), w, 0.0);
+  Value wc = ni.cast(wt, ce);
+  std::vector<int64_t> ps = shapeOf(xp);
+  size_t ns = in.size();
+  MLIRContext *c = ni.ctx();
+  // Ranks: n, g, m, c, o..., k...; X[n, g, c, o*s + k*d], W[g, m, c, k],
+  // Y[n, g, m, o] (g dropped when group == 1).
+  bool grouped = G > 1;
+  std::vector<std::string> names = {"n"};
+  if (grouped)
+    names.push_back("g");
+  names.push_back("m");
+  names.push_back("c");
+  unsigned base = names.size();
+  for (size_t i = 0; i < ns; ++i)
+    names.push_back("o" + std::to_string(i));
+  for (size_t i = 0; i < ns; ++i)
+    names.push_back("k" + std::to_string(i));
+  unsigned nr = names.size();
+  auto dim = [&](unsigned i) { return getAffineDimExpr(i, c); };
+  unsigned rn = 0, rg = 1, rm = grouped ? 2 : 1, rc = grouped ? 3 : 2;
+  SmallVector<AffineExpr> xe = {dim(rn)}, we, oe = {dim(rn)};
+  std::vector<int64_t> xShape = {N}, wShape, outShape = {N};
+  if (grouped) {
+    xe.push_back(dim(rg));
+    we.push_back(dim(rg));
+    oe.push_back(dim(rg));
+    xShape.push_back(G);
+    wShape.push_back(G);
+    outShape.push_back(G);
+  }
+  xe.push_back(dim(rc));
+  xShape.push_back(C / G);
+  we.push_back(dim(rm));
+  we.push_back(dim(rc));
+  wShape.push_back(M / G);
+  wShape.push_back(C / G);
+  oe.push_back(dim(rm));
+  outShape.push_back(M / G);
+  for (size_t i = 0; i < ns; ++i) {
+    AffineExpr o = dim(base + i), k = dim(base + ns + i);
+    xe.push_back(o * w.strides[i] + k * w.dilations[i]);
+    xShape.push_back(ps[2 + i]);
+    we.push_back(k);
+    wShape.push_back(kernel[i]);
+    oe.push_back(o);
+    outShape.push_back(w.out[i]);
+  }
+  if (grouped) {
+    xp = ni.reshape(xp, xShape);
+    wc = ni.reshape(wc, wShape);
+  }
+  SmallVector<AffineMap> maps = {AffineMap::get(nr, 0, xe, c),
+                                 AffineMap::get(nr, 0, we, c),
+                                 AffineMap::get(nr, 0, oe, c)};
+  Value y = einsumOp(ni, outShape, ce, ValueRange{xp, wc}, maps, names,
+                     ComputeOp::mul, ReduceOp::add);
+  std::vector<int64_t> yShape = {N, M};
+  yShape.insert(yShape.end(), w.out.begin(), w.out.end());
+  y = ni.reshape(y, yShape);
+  if (bias) {
+    std::vector<int64_t> bShape(rank - 1, 1);
+    bShape[0] = M;
+    y = ni.elementwise(ComputeOp::add,
+                       {y, ni.reshape(ni.cast(bias, ce), bShape)});
+  }
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
+/// kernel_shape of a pool, checked against the input's spatial rank.
+static std::optional<std::vector<int64_t>> poolKernel(NodeImporter &ni,
+                                                      int64_t rank) {
+  if (rank < 3) {
+    (void)ni.unsupported("pooling input of rank < 3 (no spatial dims)");
+    return std::nullopt;
+  }
+  if (!ni.attr("kernel_shape")) {
+    (void)ni.invalid("kernel_shape is required");
+    return std::nullopt;
+  }
+  std::vector<int64_t> k = ni.attrInts("kernel_shape");
+  if ((int64_t)k.size() != rank - 2) {
+    (void)ni.invalid("kernel_shape must have one value per spatial dim");
+    return std::nullopt;
+  }
+  return k;
+}
+
+static LogicalResult importMaxPool(NodeImporter &ni) {
+  if (ni.wantsOutput(1))
+    return ni.unsupported("MaxPool's Indices output is not supported");
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (elem.isInteger(1))
+    return ni.unsupported("MaxPool of bool tensors");
+  std::vector<int64_t> xs = shapeOf(x);
+  auto kernel = poolKernel(ni, xs.size());
+  if (!kernel)
+    return failure();
+  std::vector<int64_t> in(xs.begin() + 2, xs.end());
+  Window w;
+  if (failed(windowGeometry(ni, in, *kernel, /*dilations=*/true,
+                            ni.attrInt("ceil_mode", 0) != 0, w)))
+    return failure();
+  double lowest =
+      isa<FloatType>(elem)
+          ? -std::numeric_limits<double>::infinity()
+          : (double)APInt::getSignedMinValue(elem.getIntOrFloatBitWidth())
+                .getSExtValue();
+  Value xp = padSpatial(ni, x, w, lowest);
+  Value window = ni.constant(HostTensor::fromDoubles(
+      onnxTypeOf(elem), *kernel, std::vector<double>(product(*kernel), 0.0)));
+  // max_k (x[o*s + k*d] + 0)
+  Value y = windowEinsum(ni, xp, window, w, ComputeOp::add, ReduceOp::max);
+  ni.setOutput(0, y);
+  return success();
+}
+
+static LogicalResult importAveragePool(NodeImporter &ni) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  for (int64_t d : ni.attrInts("dilations"))
+    if (d != 1)
+      return ni.unsupported("AveragePool with dilations");
+  std::vector<int64_t> xs = shapeOf(x);
+  auto kernel = poolKernel(ni, xs.size());
+  if (!kernel)
+    return failure();
+  std::vector<int64_t> in(xs.begin() + 2, xs.end());
+  Window w;
+  if (failed(windowGeometry(ni, in, *kernel, /*dilations=*/false,
+                            ni.attrInt("ceil_mode", 0) != 0, w)))
+    return failure();
+  bool includePad = ni.attrInt("count_include_pad", 0) != 0;
+  Type ce = computeElem(elem);
+  Value xp = padSpatial(ni, ni.cast(x, ce), w, 0.0);
+  Value window = ni.constant(HostTensor::fromDoubles(
+      onnxTypeOf(ce), *kernel, std::vector<double>(product(*kernel), 0.0)));
+  Value sum = windowEinsum(ni, xp, window, w, ComputeOp::add, ReduceOp::add);
+  // Divisors: window elements inside the input (or inside input + pads with
+  // count_include_pad), never the extra positions ceil_mode adds.
+  size_t ns = in.size();
+  std::vector<std::vector<int64_t>> counts(ns);
+  bool uniform = true;
+  int64_t full = product(*kernel);
+  for (size_t i = 0; i < ns; ++i) {
+    int64_t lo = includePad ? -w.padBegin[i] : 0;
+    int64_t hi = includePad ? in[i] + w.padEnd[i] : in[i];
+    for (int64_t o = 0; o < w.out[i]; ++o) {
+      int64_t cnt = 0;
+      for (int64_t j = 0; j < (*kernel)[i]; ++j) {
+        int64_t p = o * w.strides[i] - w.padBegin[i] + j;
+        cnt += p >= lo && p < hi;
+      }
+      counts[i].push_back(cnt);
+      uniform &= cnt == (*kernel)[i];
+    }
+  }
+  Value y;
+  if (uniform) {
+    y = ni.elementwise(ComputeOp::div, {sum, scalarTensor(ni, ce, full)});
+  } else {
+    std::vector<double> div(product(w.out));
+    for (int64_t flat = 0; flat < (int64_t)div.size(); ++flat) {
+      int64_t rem = flat;
+      double v = 1;
+      for (size_t i = ns; i-- > 0;) {
+        v *= counts[i][rem % w.out[i]];
+        rem /= w.out[i];
+      }
+      div[flat] = v;
+    }
+    Value dv = ni.constant(HostTensor::fromDoubles(onnxTypeOf(ce), w.out, div));
+    y = ni.elementwise(ComputeOp::div, {sum, dv});
+  }
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
+static LogicalResult importGlobalPool(NodeImporter &ni, bool isMax) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  std::vector<int64_t> xs = shapeOf(x);
+  int64_t rank = xs.size();
+  if (rank < 3)
+    return ni.unsupported("pooling input of rank < 3 (no spatial dims)");
+  std::vector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Value y;
+  if (isMax) {
+    y = ni.reduce(ReduceOp::max, x, axes, /*keepDims=*/true);
+  } else {
+    Type ce = computeElem(elem);
+    y = ni.cast(meanKeep(ni, ni.cast(x, ce), axes), elem);
+  }
+  ni.setOutput(0, y);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pad, Trilu, DepthToSpace, SpaceToDepth
+//===----------------------------------------------------------------------===//
+
+static LogicalResult importPad(NodeImporter &ni) {
+  std::string mode = ni.attrString("mode", "constant");
+  if (mode != "constant")
+    return ni.unsupported("Pad mode '" + mode + "' (only constant)");
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  std::vector<int64_t> pads;
+  double value = 0;
+  std::vector<int64_t> axes;
+  if (ni.opset() < 11) {
+    pads = ni.attrInts(ni.attr("pads") ? "pads" : "paddings");
+    value = ni.attrFloat("value", 0.0f);
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  } else {
+    auto p = ni.constInts(1, "pads");
+    if (!p)
+      return failure();
+    pads = *p;
+    if (ni.hasInput(2)) {
+      const HostTensor *cv = ni.constInput(2);
+      if (!cv)
+        return ni.unsupported("constant_value is not a compile-time constant");
+      if (cv->numel() != 1)
+        return ni.invalid("constant_value must hold one value");
+      value = cv->isFloat() ? cv->getDouble(0) : (double)cv->getInt(0);
+      if (!cv->isFloat() && std::abs(cv->getInt(0)) > (int64_t(1) << 53))
+        return ni.unsupported("integer constant_value beyond 2^53");
+    }
+    if (ni.hasInput(3)) {
+      auto a = ni.constInts(3, "axes");
+      if (!a)
+        return failure();
+      for (int64_t v : *a) {
+        auto na = ni.normAxis(v, rank);
+        if (!na)
+          return failure();
+        axes.push_back(*na);
+      }
+    } else {
+      for (int64_t i = 0; i < rank; ++i)
+        axes.push_back(i);
+    }
+  }
+  size_t na = axes.size();
+  if (pads.size() != 2 * na)
+    return ni.invalid("pads has " + std::to_string(pads.size()) +
+                      " values, expected " + std::to_string(2 * na));
+  std::vector<int64_t> pb(rank, 0), pe(rank, 0);
+  for (size_t i = 0; i < na; ++i) {
+    pb[axes[i]] = pads[i];
+    pe[axes[i]] = pads[i + na];
+  }
+  // Negative pads crop first.
+  bool crop = false;
+  std::vector<int64_t> off(rank, 0), size = s, strides(rank, 1);
+  for (int64_t i = 0; i < rank; ++i) {
+    if (pb[i] < 0) {
+      off[i] = -pb[i];
+      size[i] += pb[i];
+      pb[i] = 0;
+      crop = true;
+    }
+    if (pe[i] < 0) {
+      size[i] += pe[i];
+      pe[i] = 0;
+      crop = true;
+    }
+    if (size[i] < 0)
+      return ni.invalid("negative pads remove more than the whole axis");
+  }
+  Value y = x;
+  if (crop)
+    y = ni.slice(y, off, size, strides);
+  Value padded = padConst(ni, y, pb, pe, value);
+  if (padded == x)
+    padded = copyOf(ni, x);
+  (void)elem;
+  ni.setOutput(0, padded);
+  return success();
+}
+
+static LogicalResult importTrilu(NodeImporter &ni) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  if (rank < 2)
+    return ni.invalid("Trilu input must have rank >= 2");
+  int64_t k = 0;
+  if (ni.hasInput(1)) {
+    const HostTensor *kt = ni.constInput(1);
+    if (!kt)
+      return ni.unsupported("k is not a compile-time constant");
+    if (kt->numel() != 1)
+      return ni.invalid("k must be a scalar");
+    k = kt->getInt(0);
+  }
+  bool upper = ni.attrInt("upper", 1) != 0;
+  int64_t N = s[rank - 2], M = s[rank - 1];
+  std::vector<int64_t> mask(N * M);
+  bool all = true;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < M; ++j) {
+      bool keep = upper ? j - i >= k : j - i <= k;
+      mask[i * M + j] = keep;
+      all &= keep;
+    }
+  if (all) {
+    ni.setOutput(0, copyOf(ni, x));
+    return success();
+  }
+  Value m = ni.constant(HostTensor::fromInts(TP::BOOL, {N, M}, mask));
+  Value y = ni.elementwise(ComputeOp::select,
+                           {m, x, scalarTensor(ni, elem, 0)});
+  ni.setOutput(0, y);
+  return success();
+}
+
+static LogicalResult importDepthToSpace(NodeImporter &ni) {
+  Value x = ni.input(0);
+  std::vector<int64_t> s = shapeOf(x);
+  if (s.size() != 4)
+    return ni.invalid("DepthToSpace input must be 4-D");
+  int64_t b = ni.attrInt("blocksize", 0);
+  if (b < 1 || s[1] % (b * b) != 0)
+    return ni.invalid("blocksize must divide the channels by its square");
+  std::string mode = ni.attrString("mode", "DCR");
+  int64_t N = s[0], C = s[1], H = s[2], W = s[3], c2 = C / (b * b);
+  Value y;
+  if (mode == "DCR") {
+    y = ni.reshape(x, {N, b, b, c2, H, W});
+    y = ni.transpose(y, {0, 3, 4, 1, 5, 2});
+  } else if (mode == "CRD") {
+    y = ni.reshape(x, {N, c2, b, b, H, W});
+    y = ni.transpose(y, {0, 1, 4, 2, 5, 3});
+  } else {
+    return ni.invalid("DepthToSpace mode must be DCR or CRD");
+  }
+  ni.setOutput(0, ni.reshape(y, {N, c2, H * b, W * b}));
+  return success();
+}
+
+static LogicalResult importSpaceToDepth(NodeImporter &ni) {
+  Value x = ni.input(0);
+  std::vector<int64_t> s = shapeOf(x);
+  if (s.size() != 4)
+    return ni.invalid("SpaceToDepth input must be 4-D");
+  int64_t b = ni.attrInt("blocksize", 0);
+  if (b < 1 || s[2] % b != 0 || s[3] % b != 0)
+    return ni.invalid("blocksize must divide the spatial dims");
+  int64_t N = s[0], C = s[1], H = s[2], W = s[3];
+  Value y = ni.reshape(x, {N, C, H / b, b, W / b, b});
+  y = ni.transpose(y, {0, 3, 5, 1, 2, 4});
+  ni.setOutput(0, ni.reshape(y, {N, C * b * b, H / b, W / b}));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Registration
+//===----------------------------------------------------------------------===//
+
+void registerNNOps() {
+  auto &r = opRegistry();
+  r["MatMul"] = importMatMul;
+  r["Gemm"] = importGemm;
+  r["Einsum"] = importEinsum;
+  r["Softmax"] = [](NodeImporter &n) { return importSoftmax(n, false); };
+  r["LogSoftmax"] = [](NodeImporter &n) { return importSoftmax(n, true); };
+  r["LayerNormalization"] = importLayerNorm;
+  r["BatchNormalization"] = importBatchNorm;
+  r["InstanceNormalization"] = importInstanceNorm;
+  r["Conv"] = importConv;
+  r["MaxPool"] = importMaxPool;
+  r["AveragePool"] = importAveragePool;
+  r["GlobalAveragePool"] = [](NodeImporter &n) {
+    return importGlobalPool(n, false);
+  };
+  r["GlobalMaxPool"] = [](NodeImporter &n) {
+    return importGlobalPool(n, true);
+  };
+  r["Pad"] = importPad;
+  r["Trilu"] = importTrilu;
+  // Optional ops another file may also define: theirs win.
+  r.emplace("LRN", importLRN);
+  r.emplace("Hardmax", importHardmax);
+  r.emplace("ArgMax",
+            [](NodeImporter &n) { return importArgExtreme(n, true); });
+  r.emplace("ArgMin",
+            [](NodeImporter &n) { return importArgExtreme(n, false); });
+  r.emplace("DepthToSpace", importDepthToSpace);
+  r.emplace("SpaceToDepth", importSpaceToDepth);
+}
+
+} // namespace memc::onnximport
