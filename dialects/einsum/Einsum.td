@@ -39,6 +39,8 @@ def Einsum_Dialect : Dialect {
     `einsum.iterate`.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let hasConstantMaterializer = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 class Einsum_Op<string mnemonic, list<Trait> traits = []>

@@ -1,6 +1,7 @@
 //===- EinsumDialect.cpp - The extended-Einsum dialect --------------------===//
 #include "dialects/einsum/EinsumDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -23,4 +24,11 @@ void EinsumDialect::initialize() {
 #define GET_OP_LIST
 #include "dialects/einsum/EinsumOps.cpp.inc"
       >();
+}
+
+/// Folded einsum ops become arith.constant tensors.
+Operation *EinsumDialect::materializeConstant(OpBuilder &builder,
+                                              Attribute value, Type type,
+                                              Location loc) {
+  return arith::ConstantOp::materialize(builder, value, type, loc);
 }

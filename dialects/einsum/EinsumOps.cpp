@@ -451,7 +451,8 @@ LogicalResult EinsumOp::verify() {
       int64_t &extent = extents[dim.getPosition()];
       if (extent >= 0 && extent != size)
         return emitOpError("rank '")
-               << getRanks()[dim.getPosition()] << "' has extent " << extent
+               << cast<StringAttr>(getRanks()[dim.getPosition()]).getValue()
+               << "' has extent " << extent
                << " but " << (i == numInputs ? "the result" : "operand #")
                << (i == numInputs ? "" : std::to_string(i)) << " dimension "
                << d << " is " << size;
@@ -461,7 +462,8 @@ LogicalResult EinsumOp::verify() {
   for (unsigned r = 0; r < numRanks; ++r)
     if (extents[r] < 0)
       return emitOpError("rank '")
-             << getRanks()[r] << "' indexes no dimension directly, so its "
+             << cast<StringAttr>(getRanks()[r]).getValue()
+             << "' indexes no dimension directly, so its "
              << "extent is unknown";
   // Window expressions stay inside their operand.
   for (unsigned i = 0; i < numInputs; ++i)
@@ -481,6 +483,10 @@ LogicalResult EinsumOp::verify() {
   SmallVector<Type> elems;
   for (ShapedType t : ArrayRef(shaped).drop_back())
     elems.push_back(t.getElementType());
+  if (getReduce() != ReduceOp::none && resultElem.isInteger(1) &&
+      (getReduce() == ReduceOp::add || getReduce() == ReduceOp::mul))
+    return emitOpError("cannot reduce i1 values with '")
+           << stringifyReduceOp(getReduce()) << "'";
   if (op == ComputeOp::copy)
     return success(); // converts any element type to any other
   auto allSame = [](ArrayRef<Type> ts) {
@@ -509,10 +515,6 @@ LogicalResult EinsumOp::verify() {
     return emitOpError("result element type must be ")
            << expected << " for '" << stringifyComputeOp(op) << "', got "
            << resultElem;
-  if (getReduce() != ReduceOp::none && resultElem.isInteger(1) &&
-      (getReduce() == ReduceOp::add || getReduce() == ReduceOp::mul))
-    return emitOpError("cannot reduce i1 values with '")
-           << stringifyReduceOp(getReduce()) << "'";
   return success();
 }
 

@@ -396,15 +396,25 @@ struct IterateOpLowering : OpConversionPattern<IterateOp> {
     Value step = arith::ConstantIndexOp::create(rewriter, loc, 1);
     auto loop =
         scf::ForOp::create(rewriter, loc, lb, ub, step, adaptor.getInits());
-    // Move the body over; the loop's own block has the same signature.
-    Block *newBody = loop.getBody();
-    rewriter.eraseOp(newBody->getTerminator());
-    rewriter.mergeBlocks(&op.getBody().front(), newBody,
-                         newBody->getArguments());
-    auto yield = cast<YieldOp>(newBody->getTerminator());
-    rewriter.setInsertionPoint(yield);
-    rewriter.replaceOpWithNewOp<scf::YieldOp>(yield, yield.getValues());
+    // The body moves over as is: its block already takes (index, carried...)
+    // like the loop's; its einsum.yield is rewritten by YieldOpLowering.
+    rewriter.eraseBlock(loop.getBody());
+    rewriter.inlineRegionBefore(op.getBody(), loop.getRegion(),
+                                loop.getRegion().end());
     rewriter.replaceOp(op, loop.getResults());
+    return success();
+  }
+};
+
+struct YieldOpLowering : OpConversionPattern<YieldOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(YieldOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<scf::ForOp>(op->getParentOp()))
+      return rewriter.notifyMatchFailure(op, "parent is not lowered yet");
+    rewriter.replaceOpWithNewOp<scf::YieldOp>(op, adaptor.getValues());
     return success();
   }
 };
@@ -412,7 +422,7 @@ struct IterateOpLowering : OpConversionPattern<IterateOp> {
 } // namespace
 
 void populateEinsumToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<EinsumOpLowering, IterateOpLowering>(patterns.getContext());
+  patterns.add<EinsumOpLowering, IterateOpLowering, YieldOpLowering>(patterns.getContext());
 }
 
 } // namespace memc

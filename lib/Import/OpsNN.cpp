@@ -1098,6 +1098,207 @@ static LogicalResult importConv(NodeImporter &ni) {
   return success();
 }
 
+/// W with its spatial dims (from `firstSpatial` on) reversed: one einsum per
+/// dim, W'[.., k', ..] = max_k select(k + k' == K - 1, W[.., k, ..], -inf),
+/// which moves every value exactly (NaN and infinities included).
+static Value flipSpatial(NodeImporter &ni, Value w, int64_t firstSpatial) {
+  MLIRContext *c = ni.ctx();
+  std::vector<int64_t> s = shapeOf(w);
+  int64_t rank = s.size();
+  Type elem = elemOf(w);
+  for (int64_t a = firstSpatial; a < rank; ++a) {
+    int64_t K = s[a];
+    if (K == 1)
+      continue;
+    std::vector<int64_t> anti(K * K, 0);
+    for (int64_t i = 0; i < K; ++i)
+      anti[i * K + (K - 1 - i)] = 1;
+    Value sel = ni.constant(HostTensor::fromInts(TP::BOOL, {K, K}, anti));
+    // Ranks: d0..d{rank-1} (d_a is k'), then k.
+    unsigned nr = rank + 1, kr = rank;
+    std::vector<std::string> names;
+    SmallVector<AffineExpr> we, oe;
+    for (int64_t i = 0; i < rank; ++i) {
+      names.push_back("d" + std::to_string(i));
+      we.push_back(getAffineDimExpr(i == a ? kr : i, c));
+      oe.push_back(getAffineDimExpr(i, c));
+    }
+    names.push_back("k");
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(nr, 0, {getAffineDimExpr(a, c), getAffineDimExpr(kr, c)},
+                       c),
+        AffineMap::get(nr, 0, we, c), AffineMap::get(nr, 0, {}, c),
+        AffineMap::get(nr, 0, oe, c)};
+    Value lowest =
+        scalarTensor(ni, elem, -std::numeric_limits<double>::infinity());
+    w = einsumOp(ni, s, elem, ValueRange{sel, w, lowest}, maps, names,
+                 ComputeOp::select, ReduceOp::max);
+  }
+  return w;
+}
+
+static int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+/// ConvTranspose as a convolution: X upsampled by the strides (zeros in
+/// between, tensor.insert_slice with strides) and padded so that
+/// Y[o] = sum_k Xpp[o + k*d] * Wflipped[k].
+static LogicalResult importConvTranspose(NodeImporter &ni) {
+  Value x = ni.input(0), wt = ni.input(1);
+  if (!x || !wt)
+    return ni.invalid("ConvTranspose needs X and W");
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  if (elemOf(wt) != elem)
+    return ni.invalid("X and W have different element types");
+  std::vector<int64_t> xs = shapeOf(x), ws = shapeOf(wt);
+  int64_t rank = xs.size();
+  if (rank < 3)
+    return ni.unsupported("ConvTranspose input of rank < 3");
+  if ((int64_t)ws.size() != rank)
+    return ni.invalid("W must have the rank of X");
+  size_t ns = rank - 2;
+  int64_t G = ni.attrInt("group", 1);
+  int64_t N = xs[0], C = xs[1];
+  if (G < 1 || C % G != 0 || ws[0] != C)
+    return ni.invalid("W's first dimension must be X's channels, divisible "
+                      "by group");
+  int64_t Mg = ws[1], M = Mg * G;
+  std::vector<int64_t> in(xs.begin() + 2, xs.end());
+  std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+  if (ni.attr("kernel_shape") && ni.attrInts("kernel_shape") != kernel)
+    return ni.invalid("kernel_shape does not match W's shape");
+  std::vector<int64_t> strides =
+      ni.attrInts("strides", std::vector<int64_t>(ns, 1));
+  std::vector<int64_t> dil = ni.attrInts("dilations", std::vector<int64_t>(ns, 1));
+  std::vector<int64_t> outPad =
+      ni.attrInts("output_padding", std::vector<int64_t>(ns, 0));
+  if (strides.size() != ns || dil.size() != ns || outPad.size() != ns)
+    return ni.invalid("strides/dilations/output_padding need one value per "
+                      "spatial dimension");
+  for (size_t i = 0; i < ns; ++i)
+    if (strides[i] < 1 || dil[i] < 1 || outPad[i] < 0)
+      return ni.invalid("strides and dilations must be positive");
+  std::string autoPad = ni.attrString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "SAME_UPPER" &&
+      autoPad != "SAME_LOWER" && autoPad != "VALID")
+    return ni.invalid("auto_pad '" + autoPad + "' is not valid");
+  std::vector<int64_t> outShapeAttr = ni.attrInts("output_shape");
+  if (outShapeAttr.size() == ns + 2)
+    outShapeAttr.erase(outShapeAttr.begin(), outShapeAttr.begin() + 2);
+  if (!outShapeAttr.empty() && outShapeAttr.size() != ns)
+    return ni.invalid("output_shape needs one value per spatial dimension");
+  std::vector<int64_t> pads = ni.attrInts("pads", std::vector<int64_t>(2 * ns, 0));
+  if (pads.size() != 2 * ns)
+    return ni.invalid("pads must have 2 values per spatial dimension");
+  std::vector<int64_t> pb(ns), out(ns);
+  for (size_t i = 0; i < ns; ++i) {
+    int64_t ek = (kernel[i] - 1) * dil[i] + 1;
+    int64_t full = strides[i] * (in[i] - 1) + outPad[i] + ek;
+    bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+    if (!outShapeAttr.empty() || same) {
+      out[i] = !outShapeAttr.empty() ? outShapeAttr[i] : in[i] * strides[i];
+      int64_t total = full - out[i];
+      int64_t half = floorDiv(total, 2);
+      pb[i] = autoPad == "SAME_UPPER" ? half : total - half;
+    } else if (autoPad == "VALID") {
+      pb[i] = 0;
+      out[i] = full;
+    } else {
+      if (pads[i] < 0 || pads[i + ns] < 0)
+        return ni.invalid("pads must be non-negative");
+      pb[i] = pads[i];
+      out[i] = full - pads[i] - pads[i + ns];
+    }
+    if (out[i] < 1)
+      return ni.invalid("the output would be empty");
+  }
+  Value bias;
+  if (ni.hasInput(2)) {
+    bias = ni.input(2);
+    std::vector<int64_t> bs = shapeOf(bias);
+    if (bs.size() != 1 || bs[0] != M)
+      return ni.invalid("B must have shape [M]");
+    if (elemOf(bias) != elem)
+      return ni.invalid("B has a different element type");
+  }
+  Type ce = computeElem(elem);
+  Value xc = ni.cast(x, ce);
+  // Xpp[j] = X[i] at j = i*s + L, L = (K-1)*d - pb; zero elsewhere; size
+  // P = out + (K-1)*d.
+  std::vector<int64_t> sliceOff(rank, 0), sliceSize = xs,
+      sliceStride(rank, 1);
+  std::vector<int64_t> ppShape = {N, C}, insOff = {0, 0},
+      insStride = {1, 1};
+  bool needSlice = false;
+  for (size_t i = 0; i < ns; ++i) {
+    int64_t L = (kernel[i] - 1) * dil[i] - pb[i];
+    int64_t P = out[i] + (kernel[i] - 1) * dil[i];
+    int64_t s = strides[i];
+    int64_t i0 = std::max<int64_t>(0, floorDiv(-L + s - 1, s));
+    int64_t i1 = std::min<int64_t>(in[i] - 1, floorDiv(P - 1 - L, s));
+    if (i0 > i1)
+      return ni.unsupported("ConvTranspose whose output sees none of the "
+                            "input (pads crop everything)");
+    sliceOff[2 + i] = i0;
+    sliceSize[2 + i] = i1 - i0 + 1;
+    needSlice |= i0 != 0 || i1 != in[i] - 1;
+    ppShape.push_back(P);
+    insOff.push_back(i0 * s + L);
+    insStride.push_back(s);
+  }
+  if (needSlice)
+    xc = ni.slice(xc, sliceOff, sliceSize, sliceStride);
+  Value zeros = ni.broadcastTo(scalarTensor(ni, ce, 0.0), ppShape);
+  Value xpp = tensor::InsertSliceOp::create(
+      ni.b(), ni.loc(), xc, zeros, ValueRange{}, ValueRange{}, ValueRange{},
+      insOff, shapeOf(xc), insStride);
+  // W [C, M/G, k] -> [G, C/G, M/G, k], spatially flipped.
+  Value wc = flipSpatial(ni, ni.cast(wt, ce), 2);
+  MLIRContext *c = ni.ctx();
+  std::vector<int64_t> xg = {N, G, C / G}, wg = {G, C / G, Mg},
+      yg = {N, G, Mg};
+  std::vector<std::string> names = {"n", "g", "m", "c"};
+  for (size_t i = 0; i < ns; ++i)
+    names.push_back("o" + std::to_string(i));
+  for (size_t i = 0; i < ns; ++i)
+    names.push_back("k" + std::to_string(i));
+  unsigned nr = names.size();
+  auto dim = [&](unsigned i) { return getAffineDimExpr(i, c); };
+  SmallVector<AffineExpr> xe = {dim(0), dim(1), dim(3)},
+                          we = {dim(1), dim(3), dim(2)},
+                          oe = {dim(0), dim(1), dim(2)};
+  for (size_t i = 0; i < ns; ++i) {
+    AffineExpr o = dim(4 + i), k = dim(4 + ns + i);
+    xe.push_back(o + k * dil[i]);
+    we.push_back(k);
+    oe.push_back(o);
+    xg.push_back(ppShape[2 + i]);
+    wg.push_back(kernel[i]);
+    yg.push_back(out[i]);
+  }
+  SmallVector<AffineMap> maps = {AffineMap::get(nr, 0, xe, c),
+                                 AffineMap::get(nr, 0, we, c),
+                                 AffineMap::get(nr, 0, oe, c)};
+  Value y = einsumOp(ni, yg, ce,
+                     ValueRange{ni.reshape(xpp, xg), ni.reshape(wc, wg)}, maps,
+                     names, ComputeOp::mul, ReduceOp::add);
+  std::vector<int64_t> yShape = {N, M};
+  yShape.insert(yShape.end(), out.begin(), out.end());
+  y = ni.reshape(y, yShape);
+  if (bias) {
+    std::vector<int64_t> bShape(rank - 1, 1);
+    bShape[0] = M;
+    y = ni.elementwise(ComputeOp::add,
+                       {y, ni.reshape(ni.cast(bias, ce), bShape)});
+  }
+  ni.setOutput(0, ni.cast(y, elem));
+  return success();
+}
+
 /// kernel_shape of a pool, checked against the input's spatial rank.
 static std::optional<std::vector<int64_t>> poolKernel(NodeImporter &ni,
                                                       int64_t rank) {
@@ -1423,6 +1624,7 @@ void registerNNOps() {
   r["Pad"] = importPad;
   r["Trilu"] = importTrilu;
   // Optional ops another file may also define: theirs win.
+  r.emplace("ConvTranspose", importConvTranspose);
   r.emplace("LRN", importLRN);
   r.emplace("Hardmax", importHardmax);
   r.emplace("ArgMax",

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
@@ -41,6 +42,26 @@ namespace {
 constexpr double kMinParallelFlops = double(1 << 22);
 /// A GEMM is split along M or N only into parts at least this long.
 constexpr int64_t kMinSplitRows = 16;
+
+/// How long a thread polls before it blocks: a worker for the next job, the
+/// caller for the workers to finish. Back-to-back GEMMs (attention) then skip
+/// the futex wake-up, which costs tens of microseconds on a VM; the bound
+/// keeps the waste small when no job follows.
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+/// Polls `ready` for up to kSpin; false when it never became true.
+template <typename Ready> bool spinUntil(Ready ready) {
+  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (unsigned i = 1;; ++i) {
+    if (ready())
+      return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline)
+      return false;
+  }
+}
 
 /// A persistent pool of worker threads that run the tasks of one job at a
 /// time together with the calling thread. Tasks are claimed dynamically from
@@ -76,13 +97,18 @@ public:
       ctx_ = ctx;
       nTasks_ = nTasks;
       next_.store(0, std::memory_order_relaxed);
-      pending_ = workers_;
-      ++generation_;
+      pending_.store(workers_, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     drain();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    auto allDone = [&] {
+      return pending_.load(std::memory_order_acquire) == 0;
+    };
+    if (!spinUntil(allDone)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, allDone);
+    }
   }
 
 private:
@@ -113,25 +139,33 @@ private:
 
   void workerLoop() {
     uint64_t seen = 0;
+    auto newJob = [&] {
+      return generation_.load(std::memory_order_acquire) != seen;
+    };
     for (;;) {
-      {
+      if (!spinUntil(newJob)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
+        wake_.wait(lock, newJob);
       }
+      // One job at a time: the caller cannot start the next generation
+      // before every worker has finished this one.
+      seen = generation_.load(std::memory_order_acquire);
       drain();
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0)
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
         done_.notify_one();
+      }
     }
   }
 
   const unsigned workers_;
   std::mutex jobMutex_; ///< Held by the thread whose job is running.
-  std::mutex mutex_;    ///< Guards the job fields and the counters below.
+  std::mutex mutex_;    ///< Orders sleeping and waking on the two condvars.
   std::condition_variable wake_, done_;
-  uint64_t generation_ = 0;
-  unsigned pending_ = 0; ///< Workers not yet done with this generation.
+  /// Bumped (under mutex_) to publish a job; fn_, ctx_, nTasks_ are written
+  /// before it and read after it.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<unsigned> pending_{0}; ///< Workers not done with this job.
   TaskFn fn_ = nullptr;
   const void *ctx_ = nullptr;
   int64_t nTasks_ = 0;
