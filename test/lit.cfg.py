@@ -12,13 +12,14 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.memc_obj_root, "test")
 
+config.environment["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%testdata", "/usr/share/libonnx-testdata/data"))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", os.path.join(config.memc_obj_root, "bin"),
-                             append_path=False)
+                             append_path=True)
 tools = ["memc", "memc-opt", "memc-run", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.memc_obj_root, "bin"), config.llvm_tools_dir])

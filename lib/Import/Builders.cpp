@@ -398,10 +398,6 @@ Value NodeImporter::concat(ArrayRef<Value> parts, int64_t axis) {
   return acc;
 }
 
-#ifdef MEMC_NO_NN_OPS
-void registerNNOps() {}
-#endif
-
 std::map<std::string, OpHandler> &opRegistry() {
   static std::map<std::string, OpHandler> registry;
   static bool initialized = false;

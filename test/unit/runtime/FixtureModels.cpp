@@ -83,8 +83,7 @@ extern "C" __attribute__((visibility("default"))) int memc_not_the_entry() {
 #endif
 
 #ifdef FIXTURE_CRASH
-extern "C" __attribute__((visibility("default"))) void
-memc_entry(void **args) {
+extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
   volatile float *null = nullptr;
   *null = static_cast<float *>(args[0])[0];
 }
