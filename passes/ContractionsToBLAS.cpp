@@ -11,6 +11,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/IR/Matchers.h"
 
 namespace memc {
 #define GEN_PASS_DEF_CONTRACTIONSTOBLAS
@@ -240,14 +241,27 @@ struct ContractionsToBLASPass
       return arith::ConstantOp::create(b, loc, elem, b.getFloatAttr(elem, v))
           .getResult();
     };
-    // linalg accumulates into the init buffer: beta = 1.
+    // linalg accumulates into the init buffer (beta = 1); when that buffer
+    // was just zero-filled, the GEMM overwrites it instead (beta = 0) and the
+    // fill goes away.
+    double beta = 1.0;
+    if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode())) {
+      Attribute v;
+      if (fill.hasPureBufferSemantics() &&
+          fill.getDpsInits()[0] == operands[2] &&
+          matchPattern(fill.getDpsInputs()[0], m_Constant(&v)) &&
+          isa<FloatAttr>(v) && cast<FloatAttr>(v).getValue().isZero()) {
+        beta = 0.0;
+        fill.erase();
+      }
+    }
     SmallVector<Value> args = {
         i64(batchCount), i32(viewA.transposed), i32(viewB.transposed),
         i64(m), i64(n), i64(k), fp(1.0),
         pointerTo(b, loc, operands[0]), i64(viewA.ld),
         i64(viewA.batchStride),
         pointerTo(b, loc, operands[1]), i64(viewB.ld),
-        i64(viewB.batchStride), fp(1.0),
+        i64(viewB.batchStride), fp(beta),
         pointerTo(b, loc, operands[2]), i64(viewC.ld),
         i64(viewC.batchStride)};
     func::CallOp::create(b, loc, callee, args);

@@ -54,6 +54,26 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
+def MathApproximation : Pass<"memc-math-approximation", "mlir::ModuleOp"> {
+  let summary = "Vectorizable polynomial forms of exp, erf, tanh and log";
+  let description = [{
+    Replaces f32 `math.exp`, `math.erf`, `math.tanh`, `math.log`,
+    `math.log1p` and `math.expm1` by MLIR's polynomial approximations: plain
+    arithmetic that LLVM vectorizes, where a libm call per element does not.
+    Softmax (exp) and GELU (erf) loops run several times faster; the
+    approximations stay within a few ULP (the conformance suite checks the
+    numbers). Other element types keep their libm calls.
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "Math ops to approximate, by name (default: math.exp, math.erf, "
+               "math.tanh, math.log, math.log1p, math.expm1)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
   let summary = "Add the package's C entry point `memc_entry(void **args)`";
   let description = [{

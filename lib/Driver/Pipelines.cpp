@@ -14,9 +14,12 @@
 using namespace mlir;
 
 namespace {
+// No CSE here: it would merge the zero-filled init tensors of different
+// contractions, and bufferization would then copy the shared fill once per
+// consumer.
 constexpr const char *kEinsumToLinalg =
     "convert-einsum-to-linalg,canonicalize,memc-fuse-elementwise,"
-    "canonicalize,cse";
+    "canonicalize";
 
 constexpr const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries=true "
@@ -27,7 +30,7 @@ constexpr const char *kBufferize =
     "buffer-deallocation-pipeline,canonicalize,cse";
 
 constexpr const char *kLowerToLLVM =
-    "memc-contractions-to-blas,"
+    "memc-contractions-to-blas,memc-math-approximation,"
     "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
     "canonicalize,cse,"
     "convert-math-to-llvm,convert-math-to-libm,"

@@ -555,10 +555,11 @@ TEST(MemcRunBinary, ProgramCrashIsOneLineAndExitInternal) {
   int code = shell(std::string("'") + MEMC_RUN_PATH + "' '" + tmp / "pkg" +
                    "' >'" + out + "' 2>'" + err + "'");
   EXPECT_EQ(code, ExitInternal) << readAll(err);
-  EXPECT_EQ(readAll(err).rfind("memc-run: " + tmp / "pkg" +
-                                   "/model.so: the compiled program crashed "
-                                   "(signal SIG",
-                               0),
+  EXPECT_EQ(lastLine(readAll(err))
+                .rfind("memc-run: " + tmp / "pkg" +
+                           "/model.so: the compiled program crashed "
+                           "(signal SIG",
+                       0),
             0u)
       << readAll(err);
   EXPECT_TRUE(contains(readAll(out), "inputs: 1\n")) << readAll(out);
