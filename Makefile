@@ -9,7 +9,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup build demo test unit lit conformance examples bench fuzz clean
+.PHONY: all setup build demo test unit lit conformance examples bench fuzz docs clean
 
 all: build
 
@@ -53,6 +53,23 @@ test: build
 
 bench: build
 	@bash scripts/bench_ort.sh $(BUILD)
+
+# The importer under libFuzzer + ASan, seeded with the ONNX test models;
+# FUZZ_SECONDS bounds the run. Crashes are written to build-fuzz/crash-*.
+FUZZ_SECONDS ?= 120
+fuzz: setup
+	@command -v clang++-22 >/dev/null || { echo "make fuzz needs clang-22 (apt-get install clang-22)"; exit 1; }
+	cmake -G Ninja -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 -DMEMC_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target memc-import-fuzzer
+	@mkdir -p build-fuzz/corpus && find /usr/share/libonnx-testdata/data/node -name model.onnx | head -300 | \
+	  while read -r f; do cp "$$f" "build-fuzz/corpus/$$(echo $$f | md5sum | cut -c1-12).onnx"; done
+	cd build-fuzz && ./bin/memc-import-fuzzer -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
+	  -timeout=20 -print_final_stats=1 corpus
+
+docs: build
+	cmake --build $(BUILD) --target mlir-doc
+	@mkdir -p docs/generated && cp -r $(BUILD)/docs/* docs/generated/ && echo "docs/generated/ updated"
 
 clean:
 	rm -rf $(BUILD)

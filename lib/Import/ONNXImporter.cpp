@@ -477,7 +477,16 @@ bool memc::importONNXModel(const std::string &path,
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  std::string bytes = buffer.str();
+  return importONNXModelFromBytes(buffer.str(), path, options, context, result,
+                                  error);
+}
+
+bool memc::importONNXModelFromBytes(const std::string &bytes,
+                                    const std::string &path,
+                                    const ImportOptions &options,
+                                    MLIRContext &context, ImportResult &result,
+                                    ImportError &error) {
+  using namespace memc::onnximport;
   onnx::ModelProto model;
   if (!model.ParseFromString(bytes)) {
     error = {ExitNotONNX, path + ": not an ONNX model (the protobuf does not "

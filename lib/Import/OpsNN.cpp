@@ -86,8 +86,13 @@ static Value einsumOp(NodeImporter &ni, ArrayRef<int64_t> shape, Type elem,
                       ReduceOp reduce) {
   SmallVector<StringRef> refs(names.begin(), names.end());
   auto type = RankedTensorType::get(shape, elem);
-  return EinsumOp::create(ni.b(), ni.loc(), type, ins, maps, refs, compute,
+  auto op = EinsumOp::create(ni.b(), ni.loc(), type, ins, maps, refs, compute,
                           reduce);
+  if (getenv("MEMC_NN_DEBUG") && failed(op.verify())) { // DEBUG
+    op->print(llvm::errs());
+    llvm::errs() << "\n";
+  }
+  return op;
 }
 
 /// A copy of `x` (keeps an op's output distinct from its input).
@@ -951,7 +956,7 @@ static LogicalResult windowGeometry(NodeImporter &ni, ArrayRef<int64_t> in,
 /// o*s + k*d ...], w[k...]), x already padded.
 static Value windowEinsum(NodeImporter &ni, Value xp, Value window,
                           const Window &w, ComputeOp compute,
-                          ReduceOp reduce) {
+                          ReduceOp reduce, bool keepWindow = false) {
   MLIRContext *c = ni.ctx();
   std::vector<int64_t> xs = shapeOf(xp);
   size_t ns = w.rank();
@@ -970,6 +975,13 @@ static Value windowEinsum(NodeImporter &ni, Value xp, Value window,
     we.push_back(k);
     oe.push_back(o);
     outShape.push_back(w.out[i]);
+  }
+  if (keepWindow) { // out[n, c, o..., k...]
+    for (size_t i = 0; i < ns; ++i) {
+      oe.push_back(getAffineDimExpr(2 + ns + i, c));
+      outShape.push_back(w.kernel[i]);
+    }
+    reduce = ReduceOp::none;
   }
   SmallVector<AffineMap> maps = {AffineMap::get(nr, 0, xe, c),
                                  AffineMap::get(nr, 0, we, c),
@@ -1318,9 +1330,71 @@ static std::optional<std::vector<int64_t>> poolKernel(NodeImporter &ni,
   return k;
 }
 
+/// MaxPool's Indices: the flat index (into N x C x spatial, row-major, or
+/// column-major spatial with storage_order=1) of each window's first
+/// maximum in scan order.
+static Value maxPoolIndices(NodeImporter &ni, Value xp, Value ones, Value y,
+                            const Window &w, int64_t N, int64_t C,
+                            bool colMajor) {
+  size_t ns = w.rank();
+  Value win = windowEinsum(ni, xp, ones, w, ComputeOp::mul, ReduceOp::none,
+                           /*keepWindow=*/true);
+  std::vector<int64_t> yk = shapeOf(y);
+  yk.insert(yk.end(), ns, 1);
+  Value mask = ni.elementwise(ComputeOp::eq, {win, ni.reshape(y, yk)});
+  if (isa<FloatType>(elemOf(xp)))
+    mask = ni.elementwise(ComputeOp::or_,
+                          {mask, ni.elementwise(ComputeOp::isnan, {win})});
+  // Row-major spatial index of every (o..., k...); padding ranks last.
+  const int64_t big = int64_t(1) << 62;
+  std::vector<int64_t> tshape(w.out.begin(), w.out.end());
+  tshape.insert(tshape.end(), w.kernel.begin(), w.kernel.end());
+  int64_t total = product(tshape);
+  std::vector<int64_t> table(total);
+  for (int64_t flat = 0; flat < total; ++flat) {
+    int64_t rem = flat;
+    std::vector<int64_t> coord(2 * ns);
+    for (size_t i = 2 * ns; i-- > 0;) {
+      coord[i] = rem % tshape[i];
+      rem /= tshape[i];
+    }
+    int64_t idx = 0;
+    bool inside = true;
+    for (size_t i = 0; i < ns; ++i) {
+      int64_t p = coord[i] * w.strides[i] + coord[ns + i] * w.dilations[i] -
+                  w.padBegin[i];
+      inside &= p >= 0 && p < w.in[i];
+      idx = idx * w.in[i] + p;
+    }
+    table[flat] = inside ? idx : big;
+  }
+  Type i64 = IntegerType::get(ni.ctx(), 64);
+  Value cand = ni.elementwise(
+      ComputeOp::select,
+      {mask, ni.constant(HostTensor::fromInts(TP::INT64, tshape, table)),
+       scalarTensor(ni, i64, (double)big)});
+  std::vector<int64_t> kAxes;
+  for (size_t i = 0; i < ns; ++i)
+    kAxes.push_back(2 + ns + i);
+  Value p = ni.reduce(ReduceOp::min, cand, kAxes, /*keepDims=*/false);
+  if (colMajor) { // 2-D: h + w * H
+    int64_t H = w.in[0], W = w.in[1];
+    Value h = ni.elementwise(ComputeOp::div, {p, scalarTensor(ni, i64, W)});
+    Value wv = ni.elementwise(ComputeOp::mod, {p, scalarTensor(ni, i64, W)});
+    p = ni.elementwise(ComputeOp::mul_add, {wv, scalarTensor(ni, i64, H), h});
+  }
+  std::vector<int64_t> base(N * C);
+  int64_t step = product(w.in);
+  for (int64_t i = 0; i < N * C; ++i)
+    base[i] = i * step;
+  std::vector<int64_t> bshape = {N, C};
+  bshape.insert(bshape.end(), ns, 1);
+  return ni.elementwise(
+      ComputeOp::add,
+      {p, ni.constant(HostTensor::fromInts(TP::INT64, bshape, base))});
+}
+
 static LogicalResult importMaxPool(NodeImporter &ni) {
-  if (ni.wantsOutput(1))
-    return ni.unsupported("MaxPool's Indices output is not supported");
   Value x = ni.input(0);
   Type elem = elemOf(x);
   if (elem.isInteger(1))
@@ -1339,12 +1413,18 @@ static LogicalResult importMaxPool(NodeImporter &ni) {
           ? -std::numeric_limits<double>::infinity()
           : (double)APInt::getSignedMinValue(elem.getIntOrFloatBitWidth())
                 .getSExtValue();
+  bool colMajor = ni.attrInt("storage_order", 0) != 0;
+  if (ni.wantsOutput(1) && colMajor && in.size() != 2)
+    return ni.unsupported("MaxPool Indices with storage_order=1 beyond 2-D");
   Value xp = padSpatial(ni, x, w, lowest);
-  Value window = ni.constant(HostTensor::fromDoubles(
-      onnxTypeOf(elem), *kernel, std::vector<double>(product(*kernel), 0.0)));
-  // max_k (x[o*s + k*d] + 0)
-  Value y = windowEinsum(ni, xp, window, w, ComputeOp::add, ReduceOp::max);
+  Value ones = ni.constant(HostTensor::fromDoubles(
+      onnxTypeOf(elem), *kernel, std::vector<double>(product(*kernel), 1.0)));
+  // max_k x[o*s + k*d] * 1
+  Value y = windowEinsum(ni, xp, ones, w, ComputeOp::mul, ReduceOp::max);
   ni.setOutput(0, y);
+  if (ni.wantsOutput(1))
+    ni.setOutput(1, maxPoolIndices(ni, xp, ones, y, w, xs[0], xs[1],
+                                   colMajor));
   return success();
 }
 
@@ -1633,12 +1713,15 @@ static Value gatherAxisExact(NodeImporter &ni, Value x, int64_t axis,
   bool affine = a >= 0;
   for (int64_t o = 0; affine && o < out; ++o)
     affine = idx[o] == a * o + b0;
-  if (affine) {
-    AffineExpr o = getAffineDimExpr(axis, c);
-    AffineExpr e = a == 0 ? getAffineConstantExpr(b0, c)
-                          : o * a + getAffineConstantExpr(b0, c);
+  if (affine && a >= 1) { // a strided slice
+    std::vector<int64_t> off(rank, 0), strides(rank, 1);
+    off[axis] = b0;
+    strides[axis] = a;
+    return ni.slice(x, off, outShape, strides);
+  }
+  if (affine) { // one index, broadcast
     SmallVector<AffineMap> maps = {
-        AffineMap::get(rank, 0, dimsExcept(e), c),
+        AffineMap::get(rank, 0, dimsExcept(getAffineConstantExpr(b0, c)), c),
         AffineMap::getMultiDimIdentityMap(rank, c)};
     return einsumOp(ni, outShape, elem, ValueRange{x}, maps, names,
                     ComputeOp::copy, ReduceOp::none);
@@ -1663,6 +1746,12 @@ static Value gatherAxisExact(NodeImporter &ni, Value x, int64_t axis,
     int64_t I = ok ? (out + sh + r - 1) / r : 0;
     if (ok && I + b0 <= in) {
       // z[.., i, t, ..] = x[.., i + b0, ..] * 1, t < r
+      if (b0 != 0 || I != in) {
+        std::vector<int64_t> off(rank, 0), size = s, strides(rank, 1);
+        off[axis] = b0;
+        size[axis] = I;
+        x = ni.slice(x, off, size, strides);
+      }
       std::vector<std::string> zn;
       SmallVector<AffineExpr> xe, ze;
       std::vector<int64_t> zShape;
@@ -1670,7 +1759,7 @@ static Value gatherAxisExact(NodeImporter &ni, Value x, int64_t axis,
       for (int64_t i = 0; i < rank; ++i) {
         zn.push_back("d" + std::to_string(i));
         AffineExpr d = getAffineDimExpr(i, c);
-        xe.push_back(i == axis ? d + getAffineConstantExpr(b0, c) : d);
+        xe.push_back(d);
         ze.push_back(d);
         zShape.push_back(i == axis ? I : s[i]);
         if (i == axis) {

@@ -56,6 +56,13 @@ bool importONNXModel(const std::string &path, const ImportOptions &options,
                      mlir::MLIRContext &context, ImportResult &result,
                      ImportError &error);
 
+/// Imports a serialized model held in memory; `name` stands for the file in
+/// messages and locates external data.
+bool importONNXModelFromBytes(const std::string &bytes, const std::string &name,
+                              const ImportOptions &options,
+                              mlir::MLIRContext &context, ImportResult &result,
+                              ImportError &error);
+
 /// The ONNX op types the importer handles (for --list-ops and docs).
 std::vector<std::string> getSupportedONNXOps();
 
