@@ -51,7 +51,8 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
   ];
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::arith::ArithDialect",
-                           "mlir::memref::MemRefDialect"];
+                           "mlir::memref::MemRefDialect",
+                           "mlir::LLVM::LLVMDialect"];
 }
 
 def MathApproximation : Pass<"memc-math-approximation", "mlir::ModuleOp"> {

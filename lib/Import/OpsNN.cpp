@@ -86,13 +86,8 @@ static Value einsumOp(NodeImporter &ni, ArrayRef<int64_t> shape, Type elem,
                       ReduceOp reduce) {
   SmallVector<StringRef> refs(names.begin(), names.end());
   auto type = RankedTensorType::get(shape, elem);
-  auto op = EinsumOp::create(ni.b(), ni.loc(), type, ins, maps, refs, compute,
+  return EinsumOp::create(ni.b(), ni.loc(), type, ins, maps, refs, compute,
                           reduce);
-  if (getenv("MEMC_NN_DEBUG") && failed(op.verify())) { // DEBUG
-    op->print(llvm::errs());
-    llvm::errs() << "\n";
-  }
-  return op;
 }
 
 /// A copy of `x` (keeps an op's output distinct from its input).
@@ -1514,6 +1509,67 @@ static LogicalResult importGlobalPool(NodeImporter &ni, bool isMax) {
   return success();
 }
 
+/// |x|^p, with the common powers exact.
+static Value absPow(NodeImporter &ni, Value x, int64_t p) {
+  if (p == 1)
+    return ni.elementwise(ComputeOp::abs, {x});
+  if (p == 2)
+    return ni.elementwise(ComputeOp::mul, {x, x});
+  return ni.elementwise(ComputeOp::pow,
+                        {ni.elementwise(ComputeOp::abs, {x}),
+                         scalarTensor(ni, elemOf(x), (double)p)});
+}
+static Value rootP(NodeImporter &ni, Value s, int64_t p) {
+  if (p == 1)
+    return s;
+  if (p == 2)
+    return ni.elementwise(ComputeOp::sqrt, {s});
+  return ni.elementwise(ComputeOp::pow,
+                        {s, scalarTensor(ni, elemOf(s), 1.0 / (double)p)});
+}
+
+static LogicalResult importLpPool(NodeImporter &ni, bool global) {
+  Value x = ni.input(0);
+  Type elem = elemOf(x);
+  if (!isa<FloatType>(elem))
+    return ni.unsupported("element type must be floating point");
+  if (ni.attr("p") && ni.attr("p")->type() != onnx::AttributeProto::INT)
+    return ni.unsupported("a non-integer p (opset 1)");
+  int64_t p = ni.attrInt("p", 2);
+  if (p < 1)
+    return ni.unsupported("p < 1");
+  std::vector<int64_t> xs = shapeOf(x);
+  int64_t rank = xs.size();
+  Type ce = computeElem(elem);
+  Value xa = absPow(ni, ni.cast(x, ce), p);
+  Value sum;
+  if (global) {
+    if (rank < 3)
+      return ni.unsupported("pooling input of rank < 3 (no spatial dims)");
+    std::vector<int64_t> axes;
+    for (int64_t i = 2; i < rank; ++i)
+      axes.push_back(i);
+    sum = ni.reduce(ReduceOp::add, xa, axes, /*keepDims=*/true);
+  } else {
+    if (ni.attrInt("ceil_mode", 0) != 0)
+      return ni.unsupported("LpPool with ceil_mode");
+    auto kernel = poolKernel(ni, rank);
+    if (!kernel)
+      return failure();
+    std::vector<int64_t> in(xs.begin() + 2, xs.end());
+    Window w;
+    if (failed(windowGeometry(ni, in, *kernel, /*dilations=*/true,
+                              /*ceilMode=*/false, w)))
+      return failure();
+    Value xp = padSpatial(ni, xa, w, 0.0);
+    Value ones = ni.constant(HostTensor::fromDoubles(
+        onnxTypeOf(ce), *kernel, std::vector<double>(product(*kernel), 1.0)));
+    sum = windowEinsum(ni, xp, ones, w, ComputeOp::mul, ReduceOp::add);
+  }
+  ni.setOutput(0, ni.cast(rootP(ni, sum, p), elem));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Pad, Trilu, DepthToSpace, SpaceToDepth
 //===----------------------------------------------------------------------===//
@@ -2102,6 +2158,10 @@ void registerNNOps() {
   r.emplace("Resize", importResize);
   r.emplace("Upsample", importResize);
   r.emplace("LRN", importLRN);
+  r.emplace("LpPool",
+            [](NodeImporter &n) { return importLpPool(n, false); });
+  r.emplace("GlobalLpPool",
+            [](NodeImporter &n) { return importLpPool(n, true); });
   r.emplace("Hardmax", importHardmax);
   r.emplace("ArgMax",
             [](NodeImporter &n) { return importArgExtreme(n, true); });

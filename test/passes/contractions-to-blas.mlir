@@ -1,0 +1,87 @@
+// RUN: memc-opt %s -split-input-file -memc-contractions-to-blas -cse | FileCheck %s --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-contractions-to-blas=min-flops=100000000 | FileCheck %s --check-prefix=SMALL
+
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// A plain GEMM after a zero fill: beta = 0 and the fill is gone.
+// CHECK-LABEL: func @gemm
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[BATCH:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[NT:.*]] = arith.constant 0 : i32
+// CHECK-DAG: %[[M:.*]] = arith.constant 64 : i64
+// CHECK-DAG: %[[N:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[K:.*]] = arith.constant 128 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: call @memc_rt_sgemm(%[[BATCH]], %[[NT]], %[[NT]], %[[M]], %[[N]], %[[K]], %[[ONE]], %{{.*}}, %[[K]], %{{.*}}, %{{.*}}, %[[N]], %{{.*}}, %[[ZERO]], %{{.*}}, %[[N]], %{{.*}})
+// CHECK-NOT: linalg.generic
+// SMALL-LABEL: func @gemm
+// SMALL: linalg.generic
+func.func @gemm(%a: memref<64x128xf32>, %b: memref<128x32xf32>, %c: memref<64x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<64x32xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<64x128xf32>, memref<128x32xf32>) outs(%c : memref<64x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Batched Q.K^T: B is read transposed (transB = 1, ldb = K), batch strides
+// are the matrix sizes; C accumulates (beta = 1) without a preceding fill.
+#q = affine_map<(b, m, n, k) -> (b, m, k)>
+#kt = affine_map<(b, m, n, k) -> (b, n, k)>
+#s = affine_map<(b, m, n, k) -> (b, m, n)>
+// CHECK-LABEL: func @batched_qkt
+// CHECK-DAG: %[[B4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[T:.*]] = arith.constant 1 : i32
+// CHECK-DAG: %[[F:.*]] = arith.constant 0 : i32
+// CHECK-DAG: %[[S:.*]] = arith.constant 65536 : i64
+// CHECK-DAG: %[[KS:.*]] = arith.constant 16384 : i64
+// CHECK: call @memc_rt_sgemm(%[[B4]], %[[F]], %[[T]], {{.*}}, %[[KS]], {{.*}}, %[[KS]], %{{.*}}, %{{.*}}, %{{.*}}, %[[S]])
+func.func @batched_qkt(%q: memref<4x256x64xf32>, %k: memref<4x256x64xf32>, %s: memref<4x256x256xf32>) {
+  linalg.generic {indexing_maps = [#q, #kt, #s], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<4x256x64xf32>, memref<4x256x64xf32>) outs(%s : memref<4x256x256xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Not GEMMs: an extra op in the body, and a window (convolution) map.
+#x = affine_map<(m, n, k) -> (m, k)>
+#y = affine_map<(m, n, k) -> (k, n)>
+#z = affine_map<(m, n, k) -> (m, n)>
+#w = affine_map<(m, n, k) -> (m + k, n)>
+// CHECK-LABEL: func @not_gemm
+// CHECK-NOT: memc_rt_sgemm
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+func.func @not_gemm(%a: memref<64x128xf32>, %b: memref<128x32xf32>, %c: memref<64x32xf32>, %d: memref<191x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #y, #z], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<64x128xf32>, memref<128x32xf32>) outs(%c : memref<64x32xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %e = math.exp %u : f32
+    %p = arith.mulf %e, %v : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #z], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %d : memref<64x128xf32>, memref<191x32xf32>) outs(%c : memref<64x32xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %p = arith.mulf %u, %v : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
