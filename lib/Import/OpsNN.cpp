@@ -1665,17 +1665,35 @@ static LogicalResult importTrilu(NodeImporter &ni) {
   int64_t rank = s.size();
   if (rank < 2)
     return ni.invalid("Trilu input must have rank >= 2");
+  bool upper = ni.attrInt("upper", 1) != 0;
+  int64_t N = s[rank - 2], M = s[rank - 1];
+  if (product(s) == 0)
+    return ni.unsupported("zero-size tensors (the CPU backend cannot emit "
+                          "a program with empty buffers yet)");
   int64_t k = 0;
   if (ni.hasInput(1)) {
     const HostTensor *kt = ni.constInput(1);
-    if (!kt)
-      return ni.unsupported("k is not a compile-time constant");
+    if (!kt) {
+      // A runtime k: keep where (j - i) >= k (upper) or <= k (lower).
+      Value kv = ni.input(1);
+      if (product(shapeOf(kv)) != 1 || shapeOf(kv).size() > 1 ||
+          !elemOf(kv).isInteger(64))
+        return ni.invalid("k must be an int64 scalar");
+      std::vector<int64_t> diff(N * M);
+      for (int64_t i = 0; i < N; ++i)
+        for (int64_t j = 0; j < M; ++j)
+          diff[i * M + j] = j - i;
+      Value d = ni.constant(HostTensor::fromInts(TP::INT64, {N, M}, diff));
+      Value m = ni.elementwise(upper ? ComputeOp::ge : ComputeOp::le,
+                               {d, ni.reshape(kv, {})});
+      ni.setOutput(0, ni.elementwise(ComputeOp::select,
+                                     {m, x, scalarTensor(ni, elem, 0)}));
+      return success();
+    }
     if (kt->numel() != 1)
       return ni.invalid("k must be a scalar");
     k = kt->getInt(0);
   }
-  bool upper = ni.attrInt("upper", 1) != 0;
-  int64_t N = s[rank - 2], M = s[rank - 1];
   std::vector<int64_t> mask(N * M);
   bool all = true;
   for (int64_t i = 0; i < N; ++i)
