@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
 
+#include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <fstream>
@@ -273,6 +274,44 @@ bool GraphImporter::readInitializer(const onnx::TensorProto &tp,
   return true;
 }
 
+/// Checks the node's inputs and outputs against ONNX's schema for its opset,
+/// once for every op: handlers may then rely on their required inputs.
+bool GraphImporter::checkArity(NodeImporter &ni) {
+  const onnx::NodeProto &node = ni.node();
+  const onnx::OpSchema *schema =
+      onnx::OpSchemaRegistry::Schema(node.op_type(), opset, "");
+  if (!schema) {
+    (void)ni.unsupported("no schema for '" + node.op_type() + "' at opset " +
+                         std::to_string(opset));
+    return false;
+  }
+  auto count = [](const onnx::NodeProto &n, bool inputs) {
+    return inputs ? n.input_size() : n.output_size();
+  };
+  for (bool inputs : {true, false}) {
+    int n = count(node, inputs);
+    int lo = inputs ? schema->min_input() : schema->min_output();
+    int hi = inputs ? schema->max_input() : schema->max_output();
+    const char *what = inputs ? "inputs" : "outputs";
+    if (n < lo || n > hi) {
+      (void)ni.invalid(std::to_string(n) + " " + what + ", the schema allows " +
+                       std::to_string(lo) + " to " + std::to_string(hi));
+      return false;
+    }
+    const auto &formal = inputs ? schema->inputs() : schema->outputs();
+    for (int i = 0; i < n && i < (int)formal.size(); ++i) {
+      bool empty = inputs ? node.input(i).empty() : node.output(i).empty();
+      if (empty && formal[i].GetOption() ==
+                       onnx::OpSchema::FormalParameterOption::Single) {
+        (void)ni.invalid(std::string("required ") + what + " #" +
+                         std::to_string(i) + " is missing");
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   MLIRContext *ctx = builder.getContext();
   const onnx::GraphProto &graph = model.graph();
@@ -372,6 +411,8 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
       (void)ni.unsupported("unsupported operator '" + node.op_type() + "'");
       return false;
     }
+    if (!checkArity(ni))
+      return false;
     for (int i = 0; i < node.input_size(); ++i)
       if (!node.input(i).empty() && !values.count(node.input(i)) &&
           !constants.count(node.input(i))) {

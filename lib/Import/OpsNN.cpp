@@ -174,10 +174,11 @@ static LogicalResult importMatMul(NodeImporter &ni) {
     return ni.invalid("MatMul operands have different element types");
   if (elemOf(a).isInteger(1))
     return ni.unsupported("MatMul of bool tensors");
-  Value r = ni.matmul(a, b);
+  Type elem = elemOf(a), ce = computeElem(elem);
+  Value r = ni.matmul(ni.cast(a, ce), ni.cast(b, ce));
   if (!r)
     return failure();
-  ni.setOutput(0, r);
+  ni.setOutput(0, ni.cast(r, elem));
   return success();
 }
 
@@ -216,10 +217,12 @@ static LogicalResult importGemm(NodeImporter &ni) {
   SmallVector<AffineMap> maps = {AffineMap::get(3, 0, ae, c),
                                  AffineMap::get(3, 0, be, c),
                                  AffineMap::get(3, 0, oe, c)};
-  Value y = einsumOp(ni, {m, n}, elem, ValueRange{a, b}, maps,
+  Type ce = computeElem(elem);
+  Value y = einsumOp(ni, {m, n}, ce,
+                     ValueRange{ni.cast(a, ce), ni.cast(b, ce)}, maps,
                      {"m", "n", "k"}, ComputeOp::mul, ReduceOp::add);
   if (alpha != 1.0)
-    y = ni.elementwise(ComputeOp::mul, {y, scalarTensor(ni, elem, alpha)});
+    y = ni.elementwise(ComputeOp::mul, {y, scalarTensor(ni, ce, alpha)});
   if (ni.hasInput(2)) {
     Value cv = ni.input(2);
     if (elemOf(cv) != elem)
@@ -235,13 +238,14 @@ static LogicalResult importGemm(NodeImporter &ni) {
                           " does not broadcast to (" + std::to_string(m) +
                           ", " + std::to_string(n) + ")");
     }
+    cv = ni.cast(cv, ce);
     if (beta != 1.0)
-      cv = ni.elementwise(ComputeOp::mul, {cv, scalarTensor(ni, elem, beta)});
+      cv = ni.elementwise(ComputeOp::mul, {cv, scalarTensor(ni, ce, beta)});
     y = ni.elementwise(ComputeOp::add, {y, cv});
   }
   if (!y)
     return failure();
-  ni.setOutput(0, y);
+  ni.setOutput(0, ni.cast(y, elem));
   return success();
 }
 
@@ -464,6 +468,9 @@ static LogicalResult importEinsum(NodeImporter &ni) {
         outLabels.push_back(id);
   }
 
+  Type ce = computeElem(elem); // f16/bf16 accumulate in f32
+  for (Value &v : vals)
+    v = ni.cast(v, ce);
   Value result;
   if (n <= 2) {
     result = buildEinsumStep(ni, vals, labels, outLabels);
@@ -490,7 +497,7 @@ static LogicalResult importEinsum(NodeImporter &ni) {
     }
     result = cur;
   }
-  ni.setOutput(0, result);
+  ni.setOutput(0, ni.cast(result, elem));
   return success();
 }
 
@@ -1574,10 +1581,45 @@ static LogicalResult importLpPool(NodeImporter &ni, bool global) {
 // Pad, Trilu, DepthToSpace, SpaceToDepth
 //===----------------------------------------------------------------------===//
 
+static Value gatherAxisExact(NodeImporter &ni, Value x, int64_t axis,
+                             const std::vector<int64_t> &idx);
+
+/// Edge or reflect padding of one axis: concat(low part, x, high part).
+static Value padAxisMode(NodeImporter &ni, Value x, int64_t axis, int64_t pb,
+                         int64_t pe, bool reflect) {
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size(), in = s[axis];
+  std::vector<int64_t> strides(rank, 1);
+  auto part = [&](int64_t from, int64_t count, bool low) -> Value {
+    std::vector<int64_t> off(rank, 0), size = s, target = s;
+    target[axis] = count;
+    if (!reflect) { // count copies of the edge element
+      off[axis] = low ? 0 : in - 1;
+      size[axis] = 1;
+      return ni.broadcastTo(ni.slice(x, off, size, strides), target);
+    }
+    // x[from .. from + count) reversed
+    off[axis] = from;
+    size[axis] = count;
+    Value sub = ni.slice(x, off, size, strides);
+    std::vector<int64_t> rev(count);
+    for (int64_t i = 0; i < count; ++i)
+      rev[i] = count - 1 - i;
+    return gatherAxisExact(ni, sub, axis, rev);
+  };
+  SmallVector<Value> parts;
+  if (pb > 0)
+    parts.push_back(part(1, pb, true));
+  parts.push_back(x);
+  if (pe > 0)
+    parts.push_back(part(in - 1 - pe, pe, false));
+  return ni.concat(parts, axis);
+}
+
 static LogicalResult importPad(NodeImporter &ni) {
   std::string mode = ni.attrString("mode", "constant");
-  if (mode != "constant")
-    return ni.unsupported("Pad mode '" + mode + "' (only constant)");
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
+    return ni.unsupported("Pad mode '" + mode + "'");
   Value x = ni.input(0);
   Type elem = elemOf(x);
   std::vector<int64_t> s = shapeOf(x);
@@ -1628,6 +1670,22 @@ static LogicalResult importPad(NodeImporter &ni) {
   for (size_t i = 0; i < na; ++i) {
     pb[axes[i]] = pads[i];
     pe[axes[i]] = pads[i + na];
+  }
+  if (mode != "constant") {
+    Value y = x;
+    for (int64_t i = 0; i < rank; ++i) {
+      if (pb[i] < 0 || pe[i] < 0)
+        return ni.unsupported("negative pads with mode '" + mode + "'");
+      if (pb[i] == 0 && pe[i] == 0)
+        continue;
+      if (s[i] == 0)
+        return ni.unsupported("mode '" + mode + "' padding of an empty axis");
+      if (mode == "reflect" && (pb[i] >= s[i] || pe[i] >= s[i]))
+        return ni.unsupported("reflect pads not smaller than the axis");
+      y = padAxisMode(ni, y, i, pb[i], pe[i], mode == "reflect");
+    }
+    ni.setOutput(0, y == x ? copyOf(ni, x) : y);
+    return success();
   }
   // Negative pads crop first.
   bool crop = false;
