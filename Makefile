@@ -69,7 +69,7 @@ fuzz: setup
 
 docs: build
 	cmake --build $(BUILD) --target mlir-doc
-	@mkdir -p docs/generated && cp -r $(BUILD)/docs/* docs/generated/ && echo "docs/generated/ updated"
+	@mkdir -p docs/generated && cp -r $(BUILD)/docs/Dialects $(BUILD)/docs/Passes docs/generated/ && echo "docs/generated/ updated"
 
 clean:
 	rm -rf $(BUILD)
