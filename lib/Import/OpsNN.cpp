@@ -1,9 +1,15 @@
 //===- OpsNN.cpp - ONNX neural-network ops -> einsum cascades -------------===//
 //
 // Contractions (MatMul, Gemm, Einsum), normalizations (Softmax, LogSoftmax,
-// LayerNormalization, BatchNormalization, InstanceNormalization, LRN),
-// windowed ops (Conv, MaxPool, AveragePool, the global pools) and a few data
-// movement ops (Pad, Trilu, DepthToSpace, SpaceToDepth).
+// Hardmax, ArgMax/ArgMin, LayerNormalization, BatchNormalization,
+// InstanceNormalization, LRN), windowed ops (Conv, ConvTranspose, MaxPool
+// with Indices, AveragePool, LpPool, the global pools), resampling (Resize,
+// Upsample) and data movement (Pad, Trilu, DepthToSpace, SpaceToDepth).
+//
+// f16/bf16 inputs of contractions, normalizations and average pools are
+// computed in f32 and rounded back. Gathers with host-known indices (Resize,
+// reflect padding, kernel flips) are exact: a strided slice, a repeat, or a
+// select/max einsum over a one-hot matrix, never a multiply by 0/1.
 //
 // Windows are einsum index expressions `o * stride + k * dilation` over a
 // padded input (tensor.pad), so every window index stays in bounds; the
@@ -1621,7 +1627,6 @@ static LogicalResult importPad(NodeImporter &ni) {
   if (mode != "constant" && mode != "edge" && mode != "reflect")
     return ni.unsupported("Pad mode '" + mode + "'");
   Value x = ni.input(0);
-  Type elem = elemOf(x);
   std::vector<int64_t> s = shapeOf(x);
   int64_t rank = s.size();
   std::vector<int64_t> pads;
@@ -1711,7 +1716,6 @@ static LogicalResult importPad(NodeImporter &ni) {
   Value padded = padConst(ni, y, pb, pe, value);
   if (padded == x)
     padded = copyOf(ni, x);
-  (void)elem;
   ni.setOutput(0, padded);
   return success();
 }
