@@ -35,7 +35,7 @@ constexpr const char *kLowerToLLVM =
     "canonicalize,cse,"
     "convert-math-to-llvm,convert-math-to-libm,"
     "expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm{use-generic-functions=true},"
+    "finalize-memref-to-llvm{use-generic-functions=true use-aligned-alloc=true},"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
     "reconcile-unrealized-casts,memc-emit-entry-point";

@@ -31,6 +31,12 @@ static SmallVector<StringRef> rankNames(unsigned n, unsigned first = 0) {
   return out;
 }
 
+/// Builders take the results of other builders, which are null after an
+/// error was recorded: they pass the null on instead of building on it.
+static bool anyNull(ArrayRef<Value> values) {
+  return llvm::any_of(values, [](Value v) { return !v; });
+}
+
 RankedTensorType NodeImporter::typeOf(Value v) {
   return llvm::cast<RankedTensorType>(v.getType());
 }
@@ -76,6 +82,8 @@ static AffineMap broadcastMap(ArrayRef<int64_t> shape,
 
 Value NodeImporter::elementwise(ComputeOp op, ArrayRef<Value> in,
                                 Type resultElem) {
+  if (anyNull(in))
+    return {};
   std::vector<std::vector<int64_t>> shapes;
   for (Value v : in)
     shapes.push_back(shapeOf(v));
@@ -113,6 +121,8 @@ Value NodeImporter::elementwise(ComputeOp op, ArrayRef<Value> in,
 
 Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
                            bool keepDims, ComputeOp map) {
+  if (!x)
+    return {};
   std::vector<int64_t> shape = shapeOf(x);
   size_t rank = shape.size();
   if (rank == 0 || axes.empty())
@@ -142,6 +152,8 @@ Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
 }
 
 Value NodeImporter::matmul(Value a, Value bv) {
+  if (!a || !bv)
+    return {};
   std::vector<int64_t> sa = shapeOf(a), sb = shapeOf(bv);
   if (sa.empty() || sb.empty()) {
     (void)invalid("MatMul operands must have rank >= 1");
@@ -231,6 +243,8 @@ Value NodeImporter::matmul(Value a, Value bv) {
 }
 
 Value NodeImporter::transpose(Value x, ArrayRef<int64_t> perm) {
+  if (!x)
+    return {};
   std::vector<int64_t> shape = shapeOf(x);
   size_t rank = shape.size();
   bool identity = true;
@@ -253,6 +267,8 @@ Value NodeImporter::transpose(Value x, ArrayRef<int64_t> perm) {
 }
 
 Value NodeImporter::reshape(Value x, ArrayRef<int64_t> shape) {
+  if (!x)
+    return {};
   RankedTensorType type = typeOf(x);
   if (type.getShape() == shape)
     return x;
@@ -298,6 +314,8 @@ Value NodeImporter::reshape(Value x, ArrayRef<int64_t> shape) {
 }
 
 Value NodeImporter::broadcastTo(Value x, ArrayRef<int64_t> shape) {
+  if (!x)
+    return {};
   std::vector<int64_t> s = shapeOf(x);
   if (s == std::vector<int64_t>(shape.begin(), shape.end()))
     return x;
@@ -317,6 +335,8 @@ Value NodeImporter::broadcastTo(Value x, ArrayRef<int64_t> shape) {
 }
 
 Value NodeImporter::cast(Value x, Type elem) {
+  if (!x)
+    return {};
   if (typeOf(x).getElementType() == elem)
     return x;
   return elementwise(ComputeOp::copy, {x}, elem);
@@ -356,6 +376,8 @@ Value NodeImporter::scalar(Type elem, double v) {
 
 Value NodeImporter::slice(Value x, ArrayRef<int64_t> offsets,
                           ArrayRef<int64_t> sizes, ArrayRef<int64_t> strides) {
+  if (!x)
+    return {};
   auto resultType = RankedTensorType::get(sizes, typeOf(x).getElementType());
   return tensor::ExtractSliceOp::create(b(), loc(), resultType, x, ValueRange{},
                                         ValueRange{}, ValueRange{}, offsets,
@@ -363,6 +385,8 @@ Value NodeImporter::slice(Value x, ArrayRef<int64_t> offsets,
 }
 
 Value NodeImporter::concat(ArrayRef<Value> parts, int64_t axis) {
+  if (parts.empty() || anyNull(parts))
+    return {};
   if (parts.size() == 1)
     return parts[0];
   std::vector<int64_t> shape = shapeOf(parts[0]);

@@ -434,13 +434,14 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
     }
     if (error.code != ExitOK)
       return false;
-    if (failed(handler->second(ni))) {
+    if (failed(handler->second(ni)) || error.code != ExitOK) {
       if (error.code == ExitOK)
         (void)ni.unsupported("the importer could not lower this node");
       return false;
     }
     for (int i = 0; i < node.output_size(); ++i)
-      if (!node.output(i).empty() && !values.count(node.output(i)) &&
+      if (!node.output(i).empty() &&
+          !(values.count(node.output(i)) && values[node.output(i)]) &&
           !constants.count(node.output(i))) {
         (void)ni.unsupported("output " + std::to_string(i) +
                              " is not produced by memc's importer");
