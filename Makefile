@@ -9,7 +9,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup build demo test unit lit conformance examples bench fuzz docs clean
+.PHONY: all setup build demo test unit lit conformance examples bench torch-check fuzz docs clean
 
 all: build
 
@@ -50,6 +50,9 @@ conformance: build
 
 test: build
 	@bash scripts/test_all.sh $(BUILD) $(CONF_JOBS)
+
+torch-check: build
+	@bash scripts/torch_check.sh $(BUILD)
 
 bench: build
 	@bash scripts/bench_ort.sh $(BUILD)

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""Exports PyTorch / torchvision architectures (random weights, fixed seed)
+to ONNX in the backend-test layout, with PyTorch's own outputs as the
+reference: models nobody on the project wrote, checked end to end.
+
+Usage: torch_models.py OUTDIR [NAME ...]    (needs Debian's python3-torch,
+python3-torchvision; nothing is downloaded)
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+torch.manual_seed(0)
+
+
+def encoder_layer():
+    m = torch.nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=256,
+                                         dropout=0.0, batch_first=True)
+    return m, (torch.randn(2, 64, 128),)
+
+
+class Mha(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = torch.nn.MultiheadAttention(128, 8, batch_first=True)
+
+    def forward(self, x):
+        return self.attn(x, x, x, need_weights=False)[0]
+
+
+class CausalDecoder(torch.nn.Module):
+    """A GPT-style block written the way people write them in PyTorch."""
+    def __init__(self, d=128, heads=4, seq=64):
+        super().__init__()
+        self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+        self.qkv, self.proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(d, 4 * d), torch.nn.GELU(),
+                                       torch.nn.Linear(4 * d, d))
+        self.heads = heads
+        self.register_buffer("mask", torch.tril(torch.ones(seq, seq)).bool())
+
+    def forward(self, x):
+        b, s, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q, k, v = (t.view(b, s, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) / (d // self.heads) ** 0.5
+        att = att.masked_fill(~self.mask[:s, :s], float("-inf")).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(b, s, d)
+        x = x + self.proj(y)
+        return x + self.mlp(self.ln2(x))
+
+
+def vit_tiny(tv):
+    m = tv.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4,
+                             hidden_dim=64, mlp_dim=128)
+    # torchvision zero-initializes the head: the output would be all zeros.
+    torch.nn.init.normal_(m.heads.head.weight, std=0.5)
+    return m
+
+
+def models():
+    import torchvision.models as tv
+    return {
+        "resnet18": lambda: (tv.resnet18(weights=None), (torch.randn(1, 3, 64, 64),)),
+        "mobilenet_v2": lambda: (tv.mobilenet_v2(weights=None), (torch.randn(1, 3, 64, 64),)),
+        "squeezenet": lambda: (tv.squeezenet1_1(weights=None), (torch.randn(1, 3, 64, 64),)),
+        "vit_tiny": lambda: (vit_tiny(tv), (torch.randn(1, 3, 32, 32),)),
+        "encoder_layer": encoder_layer,
+        "mha": lambda: (Mha(), (torch.randn(1, 256, 128),)),
+        "causal_decoder": lambda: (CausalDecoder(), (torch.randn(1, 64, 128),)),
+    }
+
+
+def export(outdir, name, make):
+    model, inputs = make()
+    model.eval()
+    d = os.path.join(outdir, name)
+    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
+    with torch.no_grad():
+        out = model(*inputs)
+    # Exported with autograd on: in eval mode under no_grad, PyTorch 1.13
+    # takes its fused attention fast path, which has no ONNX export.
+    torch.onnx.export(model, inputs, os.path.join(d, "model.onnx"), opset_version=14,
+                      do_constant_folding=True)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    for kind, arrays in (("input", inputs), ("output", outs)):
+        for i, a in enumerate(arrays):
+            t = numpy_helper.from_array(a.detach().numpy().astype(np.float32))
+            with open(os.path.join(d, "test_data_set_0", f"{kind}_{i}.pb"), "wb") as f:
+                f.write(t.SerializeToString())
+    onnx.checker.check_model(os.path.join(d, "model.onnx"))
+    return d
+
+
+if __name__ == "__main__":
+    outdir = sys.argv[1]
+    table = models()
+    for name in sys.argv[2:] or table:
+        print(export(outdir, name, table[name]))
