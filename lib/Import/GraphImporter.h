@@ -33,7 +33,6 @@ public:
   std::vector<mlir::BlockArgument> weightArgs;
 
 private:
-  bool checkArity(NodeImporter &node);
   mlir::Value materialize(const std::string &name, const HostTensor &t);
   bool readInitializer(const onnx::TensorProto &tp, HostTensor &out);
 };
