@@ -20,15 +20,18 @@ static std::string rankName(unsigned i) {
   return i < 16 ? names[i] : "r" + std::to_string(i);
 }
 
-/// Rank names stored in the context (StringRefs must outlive the builder).
-static SmallVector<StringRef> rankNames(unsigned n, unsigned first = 0) {
-  static std::vector<std::string> pool;
-  while (pool.size() < first + n)
-    pool.push_back(rankName(pool.size()));
-  SmallVector<StringRef> out;
+/// Rank names a, b, c, ... for `n` ranks.
+static SmallVector<std::string> rankNames(unsigned n) {
+  SmallVector<std::string> names;
   for (unsigned i = 0; i < n; ++i)
-    out.push_back(pool[first + i]);
-  return out;
+    names.push_back(rankName(i));
+  return names;
+}
+
+/// StringRefs into `names`; the op builder copies them into attributes, so
+/// a temporary `names` may die right after the builder call.
+static SmallVector<StringRef> refs(const SmallVector<std::string> &names) {
+  return SmallVector<StringRef>(names.begin(), names.end());
 }
 
 /// Builders take the results of other builders, which are null after an
@@ -116,7 +119,8 @@ Value NodeImporter::elementwise(ComputeOp op, ArrayRef<Value> in,
   maps.push_back(AffineMap::getMultiDimIdentityMap(shape->size(), ctx()));
   auto type = RankedTensorType::get(*shape, resultElem);
   return EinsumOp::create(b(), loc(), type, in, maps,
-                          rankNames(shape->size()), op, ReduceOp::none);
+                          refs(rankNames(shape->size())), op,
+                          ReduceOp::none);
 }
 
 Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
@@ -147,7 +151,7 @@ Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
     elem = b().getI1Type();
   auto type = RankedTensorType::get(outShape, elem);
   Value r = EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
-                             rankNames(rank), map, op);
+                             refs(rankNames(rank)), map, op);
   return keepDims ? reshape(r, keptShape) : r;
 }
 
@@ -225,20 +229,13 @@ Value NodeImporter::matmul(Value a, Value bv) {
         .replaceDimsAndSymbols(remap, {}, keep.size(), 0);
   };
   SmallVector<AffineMap> maps = {mk(ea), mk(eb), mk(ec)};
-  static std::vector<std::string> pool;
-  SmallVector<StringRef> rankRefs;
-  for (unsigned r : keep) {
-    auto it = std::find(pool.begin(), pool.end(), names[r]);
-    if (it == pool.end()) {
-      pool.reserve(256);
-      pool.push_back(names[r]);
-      it = pool.end() - 1;
-    }
-    rankRefs.push_back(*it);
-  }
+  SmallVector<std::string> keptNames;
+  for (unsigned r : keep)
+    keptNames.push_back(names[r]);
   Type elem = typeOf(a).getElementType();
   auto type = RankedTensorType::get(outShape, elem);
-  return EinsumOp::create(b(), loc(), type, ValueRange{a, bv}, maps, rankRefs,
+  return EinsumOp::create(b(), loc(), type, ValueRange{a, bv}, maps,
+                          refs(keptNames),
                           ComputeOp::mul, ReduceOp::add);
 }
 
@@ -263,7 +260,8 @@ Value NodeImporter::transpose(Value x, ArrayRef<int64_t> perm) {
       AffineMap::get(rank, 0, out, ctx())};
   auto type = RankedTensorType::get(outShape, typeOf(x).getElementType());
   return EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
-                          rankNames(rank), ComputeOp::copy, ReduceOp::none);
+                          refs(rankNames(rank)), ComputeOp::copy,
+                          ReduceOp::none);
 }
 
 Value NodeImporter::reshape(Value x, ArrayRef<int64_t> shape) {
@@ -330,7 +328,7 @@ Value NodeImporter::broadcastTo(Value x, ArrayRef<int64_t> shape) {
       AffineMap::getMultiDimIdentityMap(target->size(), ctx())};
   auto type = RankedTensorType::get(*target, typeOf(x).getElementType());
   return EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
-                          rankNames(target->size()), ComputeOp::copy,
+                          refs(rankNames(target->size())), ComputeOp::copy,
                           ReduceOp::none);
 }
 
