@@ -92,8 +92,12 @@ static bool broadcastIndex(const std::vector<const HostTensor *> &ins,
                            std::vector<int64_t> &shape,
                            std::vector<std::vector<int64_t>> &indexOf) {
   size_t rank = 0;
-  for (auto *t : ins)
+  for (auto *t : ins) {
     rank = std::max(rank, t->shape.size());
+    for (int64_t d : t->shape)
+      if (d < 0 || d > kMaxFoldElements)
+        return false; // the importer reports bad shapes
+  }
   shape.assign(rank, 1);
   for (auto *t : ins)
     for (size_t i = 0; i < t->shape.size(); ++i) {
@@ -311,10 +315,13 @@ static bool foldReshapeLike(NodeImporter &n, std::vector<HostTensor> &out) {
     return false;
   }
   int64_t total = 1;
-  for (int64_t d : r.shape)
+  for (int64_t d : r.shape) {
+    if (d < 0 || d > x->numel())
+      return false; // let the importer report it
     total *= d;
+  }
   if (total != x->numel())
-    return false; // let the importer report it
+    return false;
   out.push_back(std::move(r));
   return true;
 }
@@ -547,10 +554,14 @@ bool foldOnHost(NodeImporter &n, std::vector<HostTensor> &out) {
       return false;
     std::vector<int64_t> shape = s->toInts();
     int64_t total = 1;
-    for (int64_t d : shape)
-      total *= d;
-    if (total > kMaxFoldElements)
-      return false;
+    for (int64_t d : shape) {
+      if (d < 0) {
+        (void)n.invalid("negative dimension " + std::to_string(d));
+        return false;
+      }
+      if (d > kMaxFoldElements || (total *= d) > kMaxFoldElements)
+        return false;
+    }
     HostTensor value = HostTensor::fromDoubles(TP::FLOAT, {1}, {0.0});
     if (const auto *a = n.attr("value")) {
       bool ok;

@@ -321,6 +321,9 @@ static LogicalResult importExpand(NodeImporter &n) {
   auto shape = n.constInts(1, "shape");
   if (!shape)
     return failure();
+  for (int64_t d : *shape)
+    if (d < 0)
+      return n.invalid("negative dimension " + std::to_string(d));
   // Expand broadcasts both ways: the result is broadcast(x.shape, shape).
   std::vector<int64_t> in = NodeImporter::shapeOf(x);
   size_t rank = std::max(in.size(), shape->size());
