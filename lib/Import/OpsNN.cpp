@@ -1007,21 +1007,31 @@ static Value padSpatial(NodeImporter &ni, Value x, const Window &w,
   return padConst(ni, x, low, high, value);
 }
 
-static LogicalResult importConv(NodeImporter &ni) {
-  Value x = ni.input(0), wt = ni.input(1);
+/// The checks Conv and ConvTranspose share on X and W: present, the same
+/// floating-point type, equal ranks with at least one spatial dimension.
+static LogicalResult checkConvOperands(NodeImporter &ni, Value x, Value wt) {
+  const std::string &op = ni.node().op_type();
   if (!x || !wt)
-    return ni.invalid("Conv needs X and W");
+    return ni.invalid(op + " needs X and W");
   Type elem = elemOf(x);
   if (!isa<FloatType>(elem))
     return ni.unsupported("element type must be floating point");
   if (elemOf(wt) != elem)
     return ni.invalid("X and W have different element types");
+  if (shapeOf(x).size() < 3)
+    return ni.unsupported(op + " input of rank < 3 (no spatial dimensions)");
+  if (shapeOf(wt).size() != shapeOf(x).size())
+    return ni.invalid("W must have the rank of X");
+  return success();
+}
+
+static LogicalResult importConv(NodeImporter &ni) {
+  Value x = ni.input(0), wt = ni.input(1);
+  if (failed(checkConvOperands(ni, x, wt)))
+    return failure();
+  Type elem = elemOf(x);
   std::vector<int64_t> xs = shapeOf(x), ws = shapeOf(wt);
   int64_t rank = xs.size();
-  if (rank < 3)
-    return ni.unsupported("Conv input of rank < 3 (no spatial dimensions)");
-  if ((int64_t)ws.size() != rank)
-    return ni.invalid("W must have the rank of X");
   int64_t G = ni.attrInt("group", 1);
   int64_t N = xs[0], C = xs[1], M = ws[0];
   if (G < 1 || C % G != 0 || M % G != 0 || ws[1] != C / G)
@@ -1167,19 +1177,11 @@ static int64_t floorDiv(int64_t a, int64_t b) {
 /// Y[o] = sum_k Xpp[o + k*d] * Wflipped[k].
 static LogicalResult importConvTranspose(NodeImporter &ni) {
   Value x = ni.input(0), wt = ni.input(1);
-  if (!x || !wt)
-    return ni.invalid("ConvTranspose needs X and W");
+  if (failed(checkConvOperands(ni, x, wt)))
+    return failure();
   Type elem = elemOf(x);
-  if (!isa<FloatType>(elem))
-    return ni.unsupported("element type must be floating point");
-  if (elemOf(wt) != elem)
-    return ni.invalid("X and W have different element types");
   std::vector<int64_t> xs = shapeOf(x), ws = shapeOf(wt);
   int64_t rank = xs.size();
-  if (rank < 3)
-    return ni.unsupported("ConvTranspose input of rank < 3");
-  if ((int64_t)ws.size() != rank)
-    return ni.invalid("W must have the rank of X");
   size_t ns = rank - 2;
   int64_t G = ni.attrInt("group", 1);
   int64_t N = xs[0], C = xs[1];
