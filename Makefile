@@ -23,8 +23,7 @@ setup:
 	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
 	  $$SUDO apt-get update -q >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
-	fi; \
-	command -v ccache >/dev/null || { dpkg-query -W ccache >/dev/null 2>&1 || true; }
+	fi
 
 $(BUILD)/build.ninja:
 	cmake -G Ninja -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release

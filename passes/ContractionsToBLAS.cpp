@@ -196,13 +196,11 @@ struct ContractionsToBLASPass
     // C must be [batch, M, N] or [batch, N, M]; the latter is the GEMM
     // C^T = B^T A^T, so swap the roles of A and B.
     MatrixView viewC;
-    bool swap = false;
     if (!matchMatrix(*dC, shapeOf(operands[2]), batchOrder, mOrder, nOrder,
                      /*allowTranspose=*/false, viewC)) {
       if (!matchMatrix(*dC, shapeOf(operands[2]), batchOrder, nOrder, mOrder,
                        /*allowTranspose=*/false, viewC))
         return failure();
-      swap = true;
       std::swap(mOrder, nOrder);
       std::swap(dA, dB);
       std::swap(operands[0], operands[1]);
@@ -223,7 +221,6 @@ struct ContractionsToBLASPass
             n = extent(nOrder), k = extent(kDims);
     if (m * n * k < minFlops)
       return failure();
-    (void)swap;
 
     OpBuilder b(op);
     Location loc = op.getLoc();

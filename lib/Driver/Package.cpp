@@ -5,15 +5,6 @@
 
 namespace memc {
 
-static std::string dimsText(const std::vector<int64_t> &shape) {
-  if (shape.empty())
-    return "scalar";
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return s;
-}
-
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, int64_t arenaBytes,
                        std::string &error) {
@@ -33,7 +24,7 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        : a.kind == ProgramArg::Weight ? "weight"
                                                       : "output";
     manifest << kind << " " << a.name << " " << a.dtype << " "
-             << dimsText(a.shape);
+             << formatDims(a.shape);
     if (a.kind == ProgramArg::Weight) {
       // 64-byte alignment: the runtime maps the file and passes pointers.
       int64_t pad = (64 - offset % 64) % 64;

@@ -361,15 +361,27 @@ Value NodeImporter::constant(const HostTensor &t) {
   return constantIn(b(), loc(), t);
 }
 
+TypedAttr NodeImporter::scalarAttr(Type elem, double v) {
+  if (auto ft = dyn_cast<FloatType>(elem))
+    return FloatAttr::get(ft, v);
+  unsigned w = elem.getIntOrFloatBitWidth();
+  if (w == 1)
+    return IntegerAttr::get(elem, APInt(1, v != 0 ? 1 : 0));
+  return IntegerAttr::get(elem, APInt(w, static_cast<int64_t>(v),
+                                      /*isSigned=*/true));
+}
+
 Value NodeImporter::scalar(Type elem, double v) {
   auto type = RankedTensorType::get({}, elem);
-  Attribute value;
-  if (auto ft = dyn_cast<FloatType>(elem))
-    value = b().getFloatAttr(ft, v);
-  else
-    value = b().getIntegerAttr(elem, static_cast<int64_t>(v));
-  return arith::ConstantOp::create(b(), loc(), type,
-                                   DenseElementsAttr::get(type, value));
+  return arith::ConstantOp::create(
+      b(), loc(), type,
+      DenseElementsAttr::get(type, ArrayRef<Attribute>{scalarAttr(elem, v)}));
+}
+
+Value NodeImporter::copy(Value x) {
+  if (!x)
+    return {};
+  return elementwise(ComputeOp::copy, {x}, typeOf(x).getElementType());
 }
 
 Value NodeImporter::slice(Value x, ArrayRef<int64_t> offsets,

@@ -30,7 +30,6 @@ public:
   std::unordered_map<std::string, mlir::Value> values;
   std::unordered_map<std::string, HostTensor> constants;
   std::vector<ProgramArg> weights;
-  std::vector<mlir::BlockArgument> weightArgs;
 
 private:
   mlir::Value materialize(const std::string &name, const HostTensor &t);

@@ -21,35 +21,7 @@ static constexpr int64_t kMaxFoldElements = 1 << 16;
 
 static HostTensor fromTensorProto(const onnx::TensorProto &tp, bool &ok) {
   HostTensor t;
-  t.elemType = tp.data_type();
-  t.shape.assign(tp.dims().begin(), tp.dims().end());
-  size_t eb = onnxElemBytes(t.elemType);
-  ok = eb != 0 && tp.data_location() != TP::EXTERNAL;
-  if (!ok)
-    return t;
-  int64_t n = t.numel();
-  if (tp.has_raw_data()) {
-    t.raw = tp.raw_data();
-  } else if (t.elemType == TP::FLOAT) {
-    t.raw.resize(n * 4);
-    for (int64_t i = 0; i < n && i < tp.float_data_size(); ++i)
-      { auto v = tp.float_data(i); std::memcpy(&t.raw[i * 4], &v, 4); }
-  } else if (t.elemType == TP::DOUBLE) {
-    t.raw.resize(n * 8);
-    for (int64_t i = 0; i < n && i < tp.double_data_size(); ++i)
-      { auto v = tp.double_data(i); std::memcpy(&t.raw[i * 8], &v, 8); }
-  } else if (t.elemType == TP::INT64) {
-    t.raw.resize(n * 8);
-    for (int64_t i = 0; i < n && i < tp.int64_data_size(); ++i)
-      { auto v = tp.int64_data(i); std::memcpy(&t.raw[i * 8], &v, 8); }
-  } else {
-    t.raw.resize(n * eb);
-    for (int64_t i = 0; i < n && i < tp.int32_data_size(); ++i) {
-      int32_t v = tp.int32_data(i);
-      std::memcpy(&t.raw[i * eb], &v, eb);
-    }
-  }
-  ok = (int64_t)t.raw.size() == n * (int64_t)eb;
+  ok = decodeInlineTensor(tp, t);
   return t;
 }
 
@@ -506,7 +478,6 @@ static bool foldDataMovement(NodeImporter &n, std::vector<HostTensor> &out) {
     const HostTensor *s = n.constInput(1);
     if (!s)
       return false;
-    HostTensor shapeT = HostTensor::fromInts(TP::INT64, s->shape, s->toInts());
     // Broadcast x against a tensor of the requested shape.
     std::vector<int64_t> target = s->toInts();
     HostTensor dummy;

@@ -7,6 +7,15 @@
 
 using namespace mlir;
 
+std::string memc::formatDims(const std::vector<int64_t> &shape) {
+  if (shape.empty())
+    return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s;
+}
+
 namespace memc::onnximport {
 
 using TP = onnx::TensorProto;
@@ -271,6 +280,44 @@ HostTensor HostTensor::fromDoubles(int32_t elemType,
     }
   }
   return t;
+}
+
+bool decodeInlineTensor(const onnx::TensorProto &tp, HostTensor &out) {
+  out.elemType = tp.data_type();
+  out.shape.assign(tp.dims().begin(), tp.dims().end());
+  size_t eb = onnxElemBytes(out.elemType);
+  int64_t n = out.numel();
+  if (!eb || n < 0 || tp.data_location() == TP::EXTERNAL)
+    return false;
+  if (tp.has_raw_data()) {
+    out.raw = tp.raw_data();
+    return (int64_t)out.raw.size() == n * (int64_t)eb;
+  }
+  // Typed fields: exactly one value per element, in the field ONNX assigns
+  // to the type; the small types are stored widened in int32_data.
+  auto fill = [&](const auto &field) {
+    if (field.size() != n)
+      return false;
+    out.raw.resize(n * eb);
+    for (int64_t i = 0; i < n; ++i) {
+      auto v = field.Get(i); // little-endian: the low bytes come first
+      std::memcpy(out.raw.data() + i * eb, &v, eb);
+    }
+    return true;
+  };
+  switch (out.elemType) {
+  case TP::FLOAT:
+    return fill(tp.float_data());
+  case TP::DOUBLE:
+    return fill(tp.double_data());
+  case TP::INT64:
+    return fill(tp.int64_data());
+  case TP::UINT32:
+  case TP::UINT64:
+    return fill(tp.uint64_data());
+  default:
+    return fill(tp.int32_data());
+  }
 }
 
 } // namespace memc::onnximport

@@ -49,6 +49,11 @@ struct HostTensor {
                                 const std::vector<double> &values);
 };
 
+/// Decodes a TensorProto held in the model (raw_data or the typed fields)
+/// into `out`; false for external data, unknown types, or data that does
+/// not hold exactly one value per element of its shape.
+bool decodeInlineTensor(const onnx::TensorProto &tp, HostTensor &out);
+
 /// Bytes of one element of an ONNX data type, 0 when unsupported.
 size_t onnxElemBytes(int32_t elemType);
 /// The MLIR element type of an ONNX data type, null when unsupported.
@@ -122,6 +127,12 @@ public:
   mlir::Value cast(mlir::Value x, mlir::Type elem);
   /// A scalar (rank-0) constant of element type `elem`.
   mlir::Value scalar(mlir::Type elem, double v);
+  /// `v` as an attribute of `elem` (integers truncate toward zero; i1 is
+  /// v != 0).
+  static mlir::TypedAttr scalarAttr(mlir::Type elem, double v);
+  /// A copy of `x` in a new tensor: keeps an op's output distinct from its
+  /// input (Identity, no-op reshapes) for the output parameters.
+  mlir::Value copy(mlir::Value x);
   mlir::Value constant(const HostTensor &t);
   /// An arith.constant holding `t`, built at `b`'s insertion point.
   static mlir::Value constantIn(mlir::OpBuilder &b, mlir::Location loc,

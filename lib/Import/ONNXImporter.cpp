@@ -168,7 +168,6 @@ Value GraphImporter::materialize(const std::string &name,
     weight.shape = t.shape;
     weight.data = t.raw;
     weights.push_back(std::move(weight));
-    weightArgs.push_back(arg);
     return arg;
   }
   OpBuilder::InsertionGuard guard(builder);
@@ -227,42 +226,12 @@ bool GraphImporter::readInitializer(const onnx::TensorProto &tp,
                             file + "' is truncated");
       return false;
     }
-  } else if (tp.has_raw_data()) {
-    out.raw = tp.raw_data();
-  } else {
-    out.raw.resize(n * eb);
-    char *dst = out.raw.data();
-    auto put = [&](int64_t i, const void *src) {
-      std::memcpy(dst + i * eb, src, eb);
-    };
-    switch (out.elemType) {
-    case onnx::TensorProto::FLOAT:
-      if (tp.float_data_size() != n)
-        break;
-      for (int64_t i = 0; i < n; ++i)
-        { auto v = tp.float_data(i); put(i, &v); }
-      break;
-    case onnx::TensorProto::DOUBLE:
-      if (tp.double_data_size() != n)
-        break;
-      for (int64_t i = 0; i < n; ++i)
-        { auto v = tp.double_data(i); put(i, &v); }
-      break;
-    case onnx::TensorProto::INT64:
-      if (tp.int64_data_size() != n)
-        break;
-      for (int64_t i = 0; i < n; ++i)
-        { auto v = tp.int64_data(i); put(i, &v); }
-      break;
-    default: // int32, int16, int8, bool, f16, bf16: stored in int32_data
-      if (tp.int32_data_size() != n)
-        break;
-      for (int64_t i = 0; i < n; ++i) {
-        int32_t v = tp.int32_data(i);
-        put(i, &v); // little-endian: the low bytes come first
-      }
-      break;
-    }
+  } else if (!decodeInlineTensor(tp, out)) {
+    fail(ExitInvalidModel, "initializer '" + tp.name() +
+                               "': its data does not hold one value per "
+                               "element of its shape (" +
+                               std::to_string(n) + " elements)");
+    return false;
   }
   if ((int64_t)out.raw.size() != n * (int64_t)eb) {
     fail(ExitInvalidModel, "initializer '" + tp.name() + "' holds " +
@@ -563,16 +532,10 @@ bool crossCheckShapes(onnx::ModelProto &model, const memc::ImportResult &result,
       inferred.push_back(d.dim_value());
     }
     if (isStatic && inferred != outputs[i]->shape) {
-      auto text = [](const std::vector<int64_t> &s) {
-        std::string t;
-        for (size_t j = 0; j < s.size(); ++j)
-          t += (j ? "x" : "") + std::to_string(s[j]);
-        return s.empty() ? std::string("scalar") : t;
-      };
       error = {memc::ExitInternal,
                path + ": output '" + model.graph().output(i).name() +
-                   "': memc computed shape " + text(outputs[i]->shape) +
-                   ", ONNX shape inference " + text(inferred) +
+                   "': memc computed shape " + memc::formatDims(outputs[i]->shape) +
+                   ", ONNX shape inference " + memc::formatDims(inferred) +
                    " (a memc bug)"};
       return false;
     }

@@ -63,7 +63,7 @@ static OpHandler variadic(ComputeOp op, bool mean = false) {
                           {acc, n.scalar(elem, n.numInputs())});
     }
     if (n.numInputs() == 1) // a copy keeps output and input distinct
-      acc = n.elementwise(ComputeOp::copy, {acc}, elem);
+      acc = n.copy(acc);
     n.setOutput(0, acc);
     return success();
   };
@@ -129,7 +129,7 @@ static LogicalResult importClip(NodeImporter &n) {
   if (hi)
     r = n.elementwise(ComputeOp::min, {r, hi});
   if (r == x)
-    r = n.elementwise(ComputeOp::copy, {x}, elem);
+    r = n.copy(x);
   n.setOutput(0, r);
   return success();
 }

@@ -66,25 +66,6 @@ static Type computeElem(Type t) {
   return t;
 }
 
-/// A scalar attribute of `elem` holding `v` (ints: truncated toward zero).
-static TypedAttr scalarAttr(Type elem, double v) {
-  if (auto ft = dyn_cast<FloatType>(elem))
-    return FloatAttr::get(ft, v);
-  unsigned w = elem.getIntOrFloatBitWidth();
-  if (w == 1)
-    return IntegerAttr::get(elem, APInt(1, v != 0 ? 1 : 0));
-  return IntegerAttr::get(elem, APInt(w, static_cast<int64_t>(v),
-                                      /*isSigned=*/true));
-}
-
-/// A rank-0 tensor constant.
-static Value scalarTensor(NodeImporter &ni, Type elem, double v) {
-  auto type = RankedTensorType::get({}, elem);
-  return arith::ConstantOp::create(
-      ni.b(), ni.loc(), type,
-      DenseElementsAttr::get(type, ArrayRef<Attribute>{scalarAttr(elem, v)}));
-}
-
 /// One einsum.einsum op; `names` are the rank names.
 static Value einsumOp(NodeImporter &ni, ArrayRef<int64_t> shape, Type elem,
                       ValueRange ins, ArrayRef<AffineMap> maps,
@@ -94,11 +75,6 @@ static Value einsumOp(NodeImporter &ni, ArrayRef<int64_t> shape, Type elem,
   auto type = RankedTensorType::get(shape, elem);
   return EinsumOp::create(ni.b(), ni.loc(), type, ins, maps, refs, compute,
                           reduce);
-}
-
-/// A copy of `x` (keeps an op's output distinct from its input).
-static Value copyOf(NodeImporter &ni, Value x) {
-  return ni.elementwise(ComputeOp::copy, {x}, elemOf(x));
 }
 
 /// tensor.pad of `x` with the constant `value`, static low/high amounts.
@@ -118,7 +94,7 @@ static Value padConst(NodeImporter &ni, Value x, ArrayRef<int64_t> low,
     hi.push_back(ni.b().getIndexAttr(high[i]));
   }
   Value pv = arith::ConstantOp::create(ni.b(), ni.loc(), elem,
-                                       scalarAttr(elem, value));
+                                       NodeImporter::scalarAttr(elem, value));
   return tensor::PadOp::create(ni.b(), ni.loc(),
                                RankedTensorType::get(shape, elem), x,
                                ArrayRef<OpFoldResult>(lo),
@@ -165,7 +141,7 @@ static Value meanKeep(NodeImporter &ni, Value x, ArrayRef<int64_t> axes) {
     count *= s[a];
   Value sum = ni.reduce(ReduceOp::add, x, axes, /*keepDims=*/true);
   return ni.elementwise(ComputeOp::div,
-                        {sum, scalarTensor(ni, elemOf(x), count)});
+                        {sum, ni.scalar(elemOf(x), count)});
 }
 
 //===----------------------------------------------------------------------===//
@@ -228,7 +204,7 @@ static LogicalResult importGemm(NodeImporter &ni) {
                      ValueRange{ni.cast(a, ce), ni.cast(b, ce)}, maps,
                      {"m", "n", "k"}, ComputeOp::mul, ReduceOp::add);
   if (alpha != 1.0)
-    y = ni.elementwise(ComputeOp::mul, {y, scalarTensor(ni, ce, alpha)});
+    y = ni.elementwise(ComputeOp::mul, {y, ni.scalar(ce, alpha)});
   if (ni.hasInput(2)) {
     Value cv = ni.input(2);
     if (elemOf(cv) != elem)
@@ -246,7 +222,7 @@ static LogicalResult importGemm(NodeImporter &ni) {
     }
     cv = ni.cast(cv, ce);
     if (beta != 1.0)
-      cv = ni.elementwise(ComputeOp::mul, {cv, scalarTensor(ni, ce, beta)});
+      cv = ni.elementwise(ComputeOp::mul, {cv, ni.scalar(ce, beta)});
     y = ni.elementwise(ComputeOp::add, {y, cv});
   }
   if (!y)
@@ -586,7 +562,7 @@ static Value argExtreme(NodeImporter &ni, Value x, int64_t axis, bool isMax,
                           {mask, ni.elementwise(ComputeOp::isnan, {x})});
   }
   Value iota = iotaAlong(ni, n, rank, axis, TP::INT64);
-  Value none = scalarTensor(ni, i64, last ? -1 : n);
+  Value none = ni.scalar(i64, last ? -1 : n);
   Value cand = ni.elementwise(ComputeOp::select, {mask, iota, none});
   return ni.reduce(last ? ReduceOp::max : ReduceOp::min, cand, {axis},
                    /*keepDims=*/true);
@@ -617,8 +593,8 @@ static LogicalResult importHardmax(NodeImporter &ni) {
   Value iota = iotaAlong(ni, vs[axis], vs.size(), axis, TP::INT64);
   Value hit = ni.elementwise(ComputeOp::eq, {iota, idx});
   Value y = ni.elementwise(ComputeOp::select,
-                           {hit, scalarTensor(ni, elem, 1),
-                            scalarTensor(ni, elem, 0)});
+                           {hit, ni.scalar(elem, 1),
+                            ni.scalar(elem, 0)});
   y = ni.broadcastTo(y, vs); // select broadcasts hit's shape already
   ni.setOutput(0, ni.reshape(y, s));
   return success();
@@ -687,9 +663,9 @@ static LogicalResult importLayerNorm(NodeImporter &ni) {
   Value mean = meanKeep(ni, xc, axes);
   Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
                            axes, /*keepDims=*/true);
-  var = ni.elementwise(ComputeOp::div, {var, scalarTensor(ni, f32, count)});
+  var = ni.elementwise(ComputeOp::div, {var, ni.scalar(f32, count)});
   Value varEps =
-      ni.elementwise(ComputeOp::add, {var, scalarTensor(ni, f32, eps)});
+      ni.elementwise(ComputeOp::add, {var, ni.scalar(f32, eps)});
   Value inv = ni.elementwise(ComputeOp::reciprocal,
                              {ni.elementwise(ComputeOp::sqrt, {varEps})});
   Value d = ni.elementwise(ComputeOp::sub, {xc, mean});
@@ -761,7 +737,7 @@ static LogicalResult importBatchNorm(NodeImporter &ni) {
       {ni.cast(params[0], ce),
        ni.elementwise(ComputeOp::sqrt,
                       {ni.elementwise(ComputeOp::add,
-                                      {var, scalarTensor(ni, ce, eps)})})});
+                                      {var, ni.scalar(ce, eps)})})});
   std::vector<int64_t> cshape(rank - 1, 1);
   cshape[0] = s[1];
   a = ni.reshape(a, cshape);
@@ -801,12 +777,12 @@ static LogicalResult importInstanceNorm(NodeImporter &ni) {
   Value mean = meanKeep(ni, xc, axes);
   Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
                            axes, /*keepDims=*/true);
-  var = ni.elementwise(ComputeOp::div, {var, scalarTensor(ni, ce, count)});
+  var = ni.elementwise(ComputeOp::div, {var, ni.scalar(ce, count)});
   Value inv = ni.elementwise(
       ComputeOp::reciprocal,
       {ni.elementwise(ComputeOp::sqrt,
                       {ni.elementwise(ComputeOp::add,
-                                      {var, scalarTensor(ni, ce, eps)})})});
+                                      {var, ni.scalar(ce, eps)})})});
   Value a = ni.elementwise(ComputeOp::mul,
                            {inv, channelParam(ni, scale, rank, ce)});
   Value d = ni.elementwise(ComputeOp::sub, {xc, mean});
@@ -861,9 +837,9 @@ static LogicalResult importLRN(NodeImporter &ni) {
   Value sq = einsumOp(ni, s, ce, ValueRange{xp, window}, maps, names,
                       ComputeOp::sq_diff, ReduceOp::add);
   Value t = ni.elementwise(ComputeOp::mul_add,
-                           {sq, scalarTensor(ni, ce, alpha / size),
-                            scalarTensor(ni, ce, bias)});
-  Value p = ni.elementwise(ComputeOp::pow, {t, scalarTensor(ni, ce, beta)});
+                           {sq, ni.scalar(ce, alpha / size),
+                            ni.scalar(ce, bias)});
+  Value p = ni.elementwise(ComputeOp::pow, {t, ni.scalar(ce, beta)});
   Value y = ni.elementwise(ComputeOp::div, {xc, p});
   ni.setOutput(0, ni.cast(y, elem));
   return success();
@@ -1160,7 +1136,7 @@ static Value flipSpatial(NodeImporter &ni, Value w, int64_t firstSpatial) {
         AffineMap::get(nr, 0, we, c), AffineMap::get(nr, 0, {}, c),
         AffineMap::get(nr, 0, oe, c)};
     Value lowest =
-        scalarTensor(ni, elem, -std::numeric_limits<double>::infinity());
+        ni.scalar(elem, -std::numeric_limits<double>::infinity());
     w = einsumOp(ni, s, elem, ValueRange{sel, w, lowest}, maps, names,
                  ComputeOp::select, ReduceOp::max);
   }
@@ -1274,7 +1250,7 @@ static LogicalResult importConvTranspose(NodeImporter &ni) {
   }
   if (needSlice)
     xc = ni.slice(xc, sliceOff, sliceSize, sliceStride);
-  Value zeros = ni.broadcastTo(scalarTensor(ni, ce, 0.0), ppShape);
+  Value zeros = ni.broadcastTo(ni.scalar(ce, 0.0), ppShape);
   Value xpp = tensor::InsertSliceOp::create(
       ni.b(), ni.loc(), xc, zeros, ValueRange{}, ValueRange{}, ValueRange{},
       insOff, shapeOf(xc), insStride);
@@ -1382,16 +1358,16 @@ static Value maxPoolIndices(NodeImporter &ni, Value xp, Value ones, Value y,
   Value cand = ni.elementwise(
       ComputeOp::select,
       {mask, ni.constant(HostTensor::fromInts(TP::INT64, tshape, table)),
-       scalarTensor(ni, i64, (double)big)});
+       ni.scalar(i64, (double)big)});
   std::vector<int64_t> kAxes;
   for (size_t i = 0; i < ns; ++i)
     kAxes.push_back(2 + ns + i);
   Value p = ni.reduce(ReduceOp::min, cand, kAxes, /*keepDims=*/false);
   if (colMajor) { // 2-D: h + w * H
     int64_t H = w.in[0], W = w.in[1];
-    Value h = ni.elementwise(ComputeOp::div, {p, scalarTensor(ni, i64, W)});
-    Value wv = ni.elementwise(ComputeOp::mod, {p, scalarTensor(ni, i64, W)});
-    p = ni.elementwise(ComputeOp::mul_add, {wv, scalarTensor(ni, i64, H), h});
+    Value h = ni.elementwise(ComputeOp::div, {p, ni.scalar(i64, W)});
+    Value wv = ni.elementwise(ComputeOp::mod, {p, ni.scalar(i64, W)});
+    p = ni.elementwise(ComputeOp::mul_add, {wv, ni.scalar(i64, H), h});
   }
   std::vector<int64_t> base(N * C);
   int64_t step = product(w.in);
@@ -1482,7 +1458,7 @@ static LogicalResult importAveragePool(NodeImporter &ni) {
   }
   Value y;
   if (uniform) {
-    y = ni.elementwise(ComputeOp::div, {sum, scalarTensor(ni, ce, full)});
+    y = ni.elementwise(ComputeOp::div, {sum, ni.scalar(ce, full)});
   } else {
     std::vector<double> div(product(w.out));
     for (int64_t flat = 0; flat < (int64_t)div.size(); ++flat) {
@@ -1532,7 +1508,7 @@ static Value absPow(NodeImporter &ni, Value x, int64_t p) {
     return ni.elementwise(ComputeOp::mul, {x, x});
   return ni.elementwise(ComputeOp::pow,
                         {ni.elementwise(ComputeOp::abs, {x}),
-                         scalarTensor(ni, elemOf(x), (double)p)});
+                         ni.scalar(elemOf(x), (double)p)});
 }
 static Value rootP(NodeImporter &ni, Value s, int64_t p) {
   if (p == 1)
@@ -1540,7 +1516,7 @@ static Value rootP(NodeImporter &ni, Value s, int64_t p) {
   if (p == 2)
     return ni.elementwise(ComputeOp::sqrt, {s});
   return ni.elementwise(ComputeOp::pow,
-                        {s, scalarTensor(ni, elemOf(s), 1.0 / (double)p)});
+                        {s, ni.scalar(elemOf(s), 1.0 / (double)p)});
 }
 
 static LogicalResult importLpPool(NodeImporter &ni, bool global) {
@@ -1691,7 +1667,7 @@ static LogicalResult importPad(NodeImporter &ni) {
         return ni.unsupported("reflect pads not smaller than the axis");
       y = padAxisMode(ni, y, i, pb[i], pe[i], mode == "reflect");
     }
-    ni.setOutput(0, y == x ? copyOf(ni, x) : y);
+    ni.setOutput(0, y == x ? ni.copy(x) : y);
     return success();
   }
   // Negative pads crop first.
@@ -1717,7 +1693,7 @@ static LogicalResult importPad(NodeImporter &ni) {
     y = ni.slice(y, off, size, strides);
   Value padded = padConst(ni, y, pb, pe, value);
   if (padded == x)
-    padded = copyOf(ni, x);
+    padded = ni.copy(x);
   ni.setOutput(0, padded);
   return success();
 }
@@ -1751,7 +1727,7 @@ static LogicalResult importTrilu(NodeImporter &ni) {
       Value m = ni.elementwise(upper ? ComputeOp::ge : ComputeOp::le,
                                {d, ni.reshape(kv, {})});
       ni.setOutput(0, ni.elementwise(ComputeOp::select,
-                                     {m, x, scalarTensor(ni, elem, 0)}));
+                                     {m, x, ni.scalar(elem, 0)}));
       return success();
     }
     if (kt->numel() != 1)
@@ -1767,12 +1743,12 @@ static LogicalResult importTrilu(NodeImporter &ni) {
       all &= keep;
     }
   if (all) {
-    ni.setOutput(0, copyOf(ni, x));
+    ni.setOutput(0, ni.copy(x));
     return success();
   }
   Value m = ni.constant(HostTensor::fromInts(TP::BOOL, {N, M}, mask));
   Value y = ni.elementwise(ComputeOp::select,
-                           {m, x, scalarTensor(ni, elem, 0)});
+                           {m, x, ni.scalar(elem, 0)});
   ni.setOutput(0, y);
   return success();
 }
@@ -1946,7 +1922,7 @@ static Value gatherAxisExact(NodeImporter &ni, Value x, int64_t axis,
       AffineMap::get(nr, 0, dimsExcept(j), c), AffineMap::get(nr, 0, {}, c),
       AffineMap::get(nr, 0, dimsExcept(getAffineDimExpr(axis, c)), c)};
   return einsumOp(ni, outShape, elem,
-                  ValueRange{sel, x, scalarTensor(ni, elem, lowest)}, maps,
+                  ValueRange{sel, x, ni.scalar(elem, lowest)}, maps,
                   names, ComputeOp::select, ReduceOp::max);
 }
 
@@ -2205,7 +2181,7 @@ static LogicalResult importResize(NodeImporter &ni) {
     y = applyInterp(ni, y, d, ax);
   }
   if (y == x)
-    y = copyOf(ni, x);
+    y = ni.copy(x);
   ni.setOutput(0, ni.cast(y, elem));
   return success();
 }

@@ -67,7 +67,7 @@ static OpHandler reduction(Kind kind) {
       return failure();
     bool keep = n.attrInt("keepdims", 1) != 0;
     if (noop) {
-      n.setOutput(0, n.elementwise(ComputeOp::copy, {x}, elem));
+      n.setOutput(0, n.copy(x));
       return success();
     }
     int64_t count = 1;
@@ -118,7 +118,7 @@ static OpHandler reduction(Kind kind) {
     if (!r)
       return failure();
     if (r == x) // rank-0 input: keep output distinct
-      r = n.elementwise(ComputeOp::copy, {x}, elem);
+      r = n.copy(x);
     n.setOutput(0, r);
     return success();
   };

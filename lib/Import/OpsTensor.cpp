@@ -14,15 +14,8 @@ using namespace memc::einsum;
 
 namespace memc::onnximport {
 
-/// Copies `x` when it is a graph value the output would otherwise alias
-/// (an identity op's output must be a distinct buffer for the out-params).
-static Value distinct(NodeImporter &n, Value x) {
-  return n.elementwise(ComputeOp::copy, {x},
-                       NodeImporter::typeOf(x).getElementType());
-}
-
 static LogicalResult importIdentity(NodeImporter &n) {
-  n.setOutput(0, distinct(n, n.input(0)));
+  n.setOutput(0, n.copy(n.input(0)));
   if (n.wantsOutput(1)) // Dropout's mask: all true in inference
     return n.unsupported("Dropout's mask output");
   return success();
@@ -79,7 +72,7 @@ static LogicalResult importReshape(NodeImporter &n) {
   Value r = n.reshape(x, shape);
   if (!r)
     return failure();
-  n.setOutput(0, r == x ? distinct(n, x) : r);
+  n.setOutput(0, r == x ? n.copy(x) : r);
   return success();
 }
 
@@ -96,7 +89,7 @@ static LogicalResult importFlatten(NodeImporter &n) {
   for (int64_t i = 0; i < rank; ++i)
     (i < axis ? outer : inner) *= in[i];
   Value r = n.reshape(x, {outer, inner});
-  n.setOutput(0, r == x ? distinct(n, x) : r);
+  n.setOutput(0, r == x ? n.copy(x) : r);
   return success();
 }
 
@@ -132,7 +125,7 @@ static LogicalResult importSqueeze(NodeImporter &n) {
     if (!drop[i])
       out.push_back(in[i]);
   Value r = n.reshape(x, out);
-  n.setOutput(0, r == x ? distinct(n, x) : r);
+  n.setOutput(0, r == x ? n.copy(x) : r);
   return success();
 }
 
@@ -163,7 +156,7 @@ static LogicalResult importUnsqueeze(NodeImporter &n) {
   for (int64_t i = 0; i < rank; ++i)
     out.push_back(inserted[i] ? 1 : in[j++]);
   Value r = n.reshape(x, out);
-  n.setOutput(0, r == x ? distinct(n, x) : r);
+  n.setOutput(0, r == x ? n.copy(x) : r);
   return success();
 }
 
@@ -185,7 +178,7 @@ static LogicalResult importTranspose(NodeImporter &n) {
     seen[p] = true;
   }
   Value r = n.transpose(x, perm);
-  n.setOutput(0, r == x ? distinct(n, x) : r);
+  n.setOutput(0, r == x ? n.copy(x) : r);
   return success();
 }
 
@@ -202,7 +195,7 @@ static LogicalResult importConcat(NodeImporter &n) {
   Value r = n.concat(parts, *axis);
   if (!r)
     return failure();
-  n.setOutput(0, parts.size() == 1 ? distinct(n, r) : r);
+  n.setOutput(0, parts.size() == 1 ? n.copy(r) : r);
   return success();
 }
 
@@ -338,7 +331,7 @@ static LogicalResult importExpand(NodeImporter &n) {
   Value r = n.broadcastTo(x, target);
   if (!r)
     return failure();
-  n.setOutput(0, r == x ? distinct(n, x) : r);
+  n.setOutput(0, r == x ? n.copy(x) : r);
   return success();
 }
 

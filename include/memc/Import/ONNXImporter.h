@@ -39,6 +39,10 @@ struct ProgramArg {
   std::string data; ///< weights only: the raw little-endian bytes
 };
 
+/// Dims as the manifest and --shape spell them: `1x128x64`, `scalar` for
+/// rank 0.
+std::string formatDims(const std::vector<int64_t> &shape);
+
 struct ImportResult {
   mlir::OwningOpRef<mlir::ModuleOp> module;
   /// Inputs, then weights, then outputs (after bufferization the outputs

@@ -72,6 +72,18 @@ TEST_F(Importer, SmallInitializerStaysConstant) {
   EXPECT_EQ(result.args.size(), 2u); // x and y only
 }
 
+TEST_F(Importer, InitializerDataMustMatchItsShape) {
+  // One value short: refused, not padded with zeros.
+  onnx::ModelProto m = addModel(300);
+  m.mutable_graph()->mutable_initializer(0)->mutable_float_data()->RemoveLast();
+  std::string bytes = m.SerializeAsString();
+  EXPECT_FALSE(memc::importONNXModelFromBytes(bytes, "m.onnx", options,
+                                              *context, result, error));
+  EXPECT_EQ(error.code, memc::ExitInvalidModel);
+  EXPECT_NE(error.message.find("initializer 'w'"), std::string::npos)
+      << error.message;
+}
+
 TEST_F(Importer, GarbageIsNotONNX) {
   EXPECT_FALSE(memc::importONNXModelFromBytes("\x08\x01garbage\xff", "g.onnx",
                                               options, *context, result,
