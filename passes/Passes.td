@@ -91,4 +91,44 @@ def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def BufferMapping : Pass<"memc-buffer-mapping", "mlir::ModuleOp"> {
+  let summary = "Place every temporary buffer at a planned offset in one arena";
+  let description = [{
+    Runs on bufferized IR, before deallocation. The schedule is the order of
+    the model function's top-level ops; every statically shaped
+    `memref.alloc` gets a live interval over it (its first and last use,
+    views included) and becomes one buffer of a planning problem for
+    `lib/Plan`. The mapper (the learned mallocGame search, never worse than
+    the naive, greedy-by-size and best-fit heuristics it runs alongside)
+    gives each buffer an offset, and the pass replaces the allocation by a
+    `memref.view` into a new last function argument, the arena
+    (`memref<N x i8>`, argument attribute `memc.arena`). The view carries the
+    offset as `memc.offset`; the module carries `memc.arena_bytes`.
+
+    With `mem-budget` set below the lower bound (the peak of live bytes),
+    some buffers live in host memory: a second argument (`memc.host_pool`,
+    `memc.host_pool_bytes`) holds them, and around each op that uses one the
+    pass copies it into a staging slot of the arena (`memref.copy` before
+    the op, and back after an op that writes it). The arena never exceeds
+    the budget. A budget below the largest working set of one op (its
+    operands and results: `min_budget_bytes`) is refused.
+
+    Graph inputs, outputs and weights are function arguments or globals and
+    are not placed. Allocations that cannot be planned (dynamic shapes,
+    buffers yielded out of a loop body) stay on the heap.
+  }];
+  let options = [
+    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
+           "The model function">,
+    Option<"memBudget", "mem-budget", "uint64_t", /*default=*/"0",
+           "Arena capacity in bytes (0: no budget, pack as tight as possible)">,
+    Option<"verifyPlan", "verify-plan", "bool", /*default=*/"false",
+           "Check the plan with the independent verifier; fail on a violation">,
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of the mapper's search (the result is deterministic for a seed)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 #endif // MEMC_PASSES_TD

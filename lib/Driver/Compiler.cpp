@@ -9,20 +9,27 @@
 #include "memc/Driver/Compiler.h"
 
 #include "Package.h"
+#include "Report.h"
+#include "memc/Analysis/BufferLiveness.h"
 #include "memc/Driver/Pipelines.h"
 #include "memc/Driver/Registration.h"
 #include "memc/Import/ONNXImporter.h"
+#include "memc/Plan/ProblemIO.h"
+#include "memc/Plan/Timeline.h"
 #include "memc/Target/CPUTarget.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <optional>
 
 using namespace mlir;
 
@@ -45,6 +52,29 @@ bool parseDims(const std::string &text, std::vector<int64_t> &dims) {
     pos = x + 1;
   }
   return !dims.empty();
+}
+
+bool parseByteSize(const std::string &text, uint64_t &bytes) {
+  size_t digits = text.find_first_not_of("0123456789");
+  if (digits == 0 || text.empty())
+    return false;
+  std::string number = text.substr(0, digits);
+  std::string unit = digits == std::string::npos ? "" : text.substr(digits);
+  if (number.size() > 19)
+    return false;
+  uint64_t value = std::stoull(number);
+  static const std::pair<const char *, unsigned> units[] = {
+      {"", 0},    {"B", 0},    {"K", 10},  {"KB", 10}, {"KiB", 10},
+      {"M", 20},  {"MB", 20},  {"MiB", 20}, {"G", 30}, {"GB", 30},
+      {"GiB", 30}, {"T", 40},  {"TB", 40}, {"TiB", 40}};
+  for (const auto &[name, shift] : units)
+    if (unit == name) {
+      if (shift && value > (UINT64_MAX >> shift))
+        return false;
+      bytes = value << shift;
+      return true;
+    }
+  return false;
 }
 
 namespace {
@@ -159,6 +189,43 @@ bool writeText(const std::string &output, llvm::function_ref<void(llvm::raw_ostr
   return staged.commit(error);
 }
 
+/// Weights, inputs and outputs, which are not in the arena, and what
+/// FuseMax left on the module.
+ReportContext reportContext(ModuleOp module, const ImportResult &imported,
+                            const std::string &model) {
+  ReportContext context;
+  context.model = model;
+  for (const ProgramArg &a : imported.args)
+    if (a.kind == ProgramArg::Weight)
+      context.weightsBytes += a.data.size();
+  // Small weights were folded into constants and became globals.
+  module.walk([&](memref::GlobalOp global) {
+    if (global.getConstant())
+      context.weightsBytes += memrefBytes(global.getType());
+  });
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (func.getArgAttr(i, "memc.input") || func.getArgAttr(i, "memc.output"))
+        if (auto type = dyn_cast<MemRefType>(func.getArgument(i).getType()))
+          context.ioBytes += memrefBytes(type);
+  });
+  if (auto fused = module->getAttrOfType<IntegerAttr>("memc.fused_attention"))
+    context.fusedAttention = fused.getInt();
+  if (auto cascades = module->getAttrOfType<ArrayAttr>("memc.fusemax_cascades"))
+    for (Attribute a : cascades)
+      if (auto dict = dyn_cast<DictionaryAttr>(a)) {
+        llvm::json::Object entry;
+        for (NamedAttribute field : dict) {
+          if (auto i = dyn_cast<IntegerAttr>(field.getValue()))
+            entry[field.getName().str()] = i.getInt();
+          else if (auto str = dyn_cast<StringAttr>(field.getValue()))
+            entry[field.getName().str()] = str.str();
+        }
+        context.fusemaxCascades.push_back(std::move(entry));
+      }
+  return context;
+}
+
 } // namespace
 
 ExitCode compile(const CompilerOptions &options) {
@@ -178,6 +245,7 @@ ExitCode compile(const CompilerOptions &options) {
   unsigned phases = options.emit == EmitKind::Einsum   ? 1
                     : options.emit == EmitKind::Linalg ? 2
                     : options.emit == EmitKind::Memref ? 3
+                    : options.emit == EmitKind::Plan   ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
                                                             : 6;
@@ -202,18 +270,73 @@ ExitCode compile(const CompilerOptions &options) {
   }
   std::string error;
   auto printModule = [&](llvm::raw_ostream &os) { module.print(os); os << "\n"; };
-  if (options.emit == EmitKind::Einsum)
+  if (options.emit == EmitKind::Einsum) {
+    if (!options.reportPath.empty() || !options.timelinePath.empty())
+      return failWith(ExitUsage, "--report and --timeline need the memory "
+                                 "plan: emit memref or later");
     return writeText(options.output, printModule, error)
                ? ExitOK
                : failWith(ExitOutput, error);
+  }
+
+  // The arena plan, from inside the bufferize stage, and the report and
+  // timeline made of it: written last, once everything else succeeded.
+  std::optional<ArenaPlanRecord> planRecord;
+  BufferMappingOptions mapping;
+  mapping.memBudget = options.memBudget;
+  mapping.verifyPlan = options.verifyPlan || !options.reportPath.empty();
+  mapping.seed = options.plannerSeed;
+  auto writeSideOutputs = [&]() -> ExitCode {
+    if (!planRecord)
+      return options.reportPath.empty() && options.timelinePath.empty()
+                 ? ExitOK
+                 : failWith(ExitUsage, "--report and --timeline need the "
+                                       "memory plan: emit memref or later");
+    if (!options.reportPath.empty()) {
+      ReportContext context = reportContext(module, imported, in);
+      llvm::json::Object report = buildReport(context, *planRecord);
+      if (!writeText(options.reportPath,
+                     [&](llvm::raw_ostream &os) {
+                       os << llvm::formatv("{0:2}",
+                                           llvm::json::Value(std::move(report)))
+                          << "\n";
+                     },
+                     error))
+        return failWith(ExitOutput, error);
+    }
+    if (!options.timelinePath.empty()) {
+      plan::TimelineOptions timeline;
+      timeline.title = llvm::sys::path::filename(in).str() + ": " +
+                       planRecord->mapper;
+      timeline.budget = options.memBudget;
+      std::string svg = plan::renderTimelineSVG(planRecord->problem,
+                                                planRecord->plan, timeline);
+      if (!writeText(options.timelinePath,
+                     [&](llvm::raw_ostream &os) { os << svg; }, error))
+        return failWith(ExitOutput, error);
+    }
+    return ExitOK;
+  };
+  auto finishWithText =
+      [&](llvm::function_ref<void(llvm::raw_ostream &)> print) -> ExitCode {
+    if (!writeText(options.output, print, error))
+      return failWith(ExitOutput, error);
+    return writeSideOutputs();
+  };
 
   struct Stage {
     const char *name;
-    void (*build)(OpPassManager &);
+    std::function<void(OpPassManager &)> build;
     EmitKind stopAfter;
   } stages[] = {
       {"einsum -> linalg", buildEinsumToLinalgPipeline, EmitKind::Linalg},
-      {"bufferize", buildBufferizePipeline, EmitKind::Memref},
+      {"bufferize + plan the arena",
+       [&](OpPassManager &pm) {
+         buildBufferizePipeline(pm, mapping, [&](const ArenaPlanRecord &r) {
+           planRecord = r;
+         });
+       },
+       EmitKind::Memref},
       {"lower to LLVM dialect", buildLowerToLLVMPipeline,
        EmitKind::LLVMDialect},
   };
@@ -224,14 +347,32 @@ ExitCode compile(const CompilerOptions &options) {
     if (failed(pm.run(module))) {
       std::string why = firstError.message.empty() ? "a pass failed"
                                                    : firstError.message;
-      return failWith(ExitCodegen, in + ": " + stage.name + " failed: " +
-                                       why.substr(0, why.find('\n')));
+      why = why.substr(0, why.find('\n'));
+      if (planRecord && planRecord->budgetTooSmall)
+        return failWith(ExitBudget, in + ": " + why);
+      return failWith(ExitCodegen,
+                      in + ": " + stage.name + " failed: " + why);
     }
-    progress.end();
+    if (planRecord && stage.stopAfter == EmitKind::Memref) {
+      const plan::Plan &p = planRecord->plan;
+      progress.end(std::to_string(planRecord->problem.buffers.size()) +
+                   " buffers, arena " + std::to_string(p.arenaBytes) +
+                   " bytes (lower bound " +
+                   std::to_string(planRecord->lowerBound) + ", " +
+                   planRecord->mapper + ")" +
+                   (p.spilledBytes ? ", " + std::to_string(p.spilledBytes) +
+                                         " bytes on the host"
+                                   : ""));
+    } else {
+      progress.end();
+    }
     if (options.emit == stage.stopAfter)
-      return writeText(options.output, printModule, error)
-                 ? ExitOK
-                 : failWith(ExitOutput, error);
+      return finishWithText(printModule);
+    if (options.emit == EmitKind::Plan && stage.stopAfter == EmitKind::Memref)
+      return finishWithText([&](llvm::raw_ostream &os) {
+        os << (planRecord ? plan::serializeProblem(planRecord->problem)
+                          : plan::serializeProblem(plan::Problem{}));
+      });
   }
 
   progress.begin("LLVM optimize (O" + std::to_string(options.optLevel) + ")");
@@ -245,11 +386,8 @@ ExitCode compile(const CompilerOptions &options) {
     return failWith(ExitCodegen, in + ": " + error);
   progress.end();
   if (options.emit == EmitKind::LLVMIR)
-    return writeText(options.output,
-                     [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); },
-                     error)
-               ? ExitOK
-               : failWith(ExitOutput, error);
+    return finishWithText(
+        [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
 
   progress.begin("codegen + link");
   StagedOutput staged(options.output, /*directory=*/true);
@@ -260,9 +398,18 @@ ExitCode compile(const CompilerOptions &options) {
     return failWith(ExitCodegen, in + ": " + error);
   llvm::SmallString<256> absIn(in);
   llvm::sys::fs::make_absolute(absIn);
+  // The pool sizes the function was given arguments for (none when nothing
+  // was planned).
+  uint64_t arenaBytes = 0, hostPoolBytes = 0;
+  if (auto attr = module->getAttrOfType<IntegerAttr>("memc.arena_bytes"))
+    arenaBytes = attr.getInt();
+  if (auto attr = module->getAttrOfType<IntegerAttr>("memc.host_pool_bytes"))
+    hostPoolBytes = attr.getInt();
   if (!writePackageFiles(staged.path(), std::string(absIn), imported.args,
-                         /*arenaBytes=*/0, error))
+                         arenaBytes, hostPoolBytes, error))
     return failWith(ExitOutput, error);
+  if (ExitCode side = writeSideOutputs(); side != ExitOK)
+    return side;
   if (!staged.commit(error))
     return failWith(ExitOutput, error);
   progress.end(options.output);

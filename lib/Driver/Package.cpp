@@ -6,8 +6,8 @@
 namespace memc {
 
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
-                       const std::vector<ProgramArg> &args, int64_t arenaBytes,
-                       std::string &error) {
+                       const std::vector<ProgramArg> &args, uint64_t arenaBytes,
+                       uint64_t hostPoolBytes, std::string &error) {
   std::ofstream manifest(dir + "/manifest.txt");
   std::ofstream weights(dir + "/weights.bin", std::ios::binary);
   if (!manifest || !weights) {
@@ -17,6 +17,8 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
   manifest << "memc-package 1\n";
   manifest << "model " << modelPath << "\n";
   manifest << "arena_bytes " << arenaBytes << "\n";
+  if (hostPoolBytes > 0)
+    manifest << "host_pool_bytes " << hostPoolBytes << "\n";
   int64_t offset = 0;
   static const char zeros[64] = {};
   for (const ProgramArg &a : args) {

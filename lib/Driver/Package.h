@@ -10,8 +10,8 @@
 namespace memc {
 /// Writes manifest.txt and weights.bin (docs/package-format.md) into `dir`.
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
-                       const std::vector<ProgramArg> &args, int64_t arenaBytes,
-                       std::string &error);
+                       const std::vector<ProgramArg> &args, uint64_t arenaBytes,
+                       uint64_t hostPoolBytes, std::string &error);
 } // namespace memc
 
 #endif

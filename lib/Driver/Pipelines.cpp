@@ -26,7 +26,10 @@ constexpr const char *kBufferize =
     "function-boundary-type-conversion=identity-layout-map "
     "unknown-type-conversion=identity-layout-map},"
     "canonicalize,"
-    "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true},"
+    "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}";
+// After memc-buffer-mapping: frees for what stays on the heap; canonicalize
+// also drops the views that staging left unused.
+constexpr const char *kDeallocate =
     "buffer-deallocation-pipeline,canonicalize,cse";
 
 constexpr const char *kLowerToLLVM =
@@ -49,8 +52,12 @@ void addPipeline(OpPassManager &pm, const char *text) {
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm) {
   addPipeline(pm, kEinsumToLinalg);
 }
-void memc::buildBufferizePipeline(OpPassManager &pm) {
+void memc::buildBufferizePipeline(
+    OpPassManager &pm, const BufferMappingOptions &mapping,
+    std::function<void(const ArenaPlanRecord &)> onPlan) {
   addPipeline(pm, kBufferize);
+  pm.addPass(createBufferMappingPass(mapping, std::move(onPlan)));
+  addPipeline(pm, kDeallocate);
 }
 void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   addPipeline(pm, kLowerToLLVM);
@@ -61,10 +68,16 @@ void memc::registerPipelines() {
       "memc-einsum-to-linalg",
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
       buildEinsumToLinalgPipeline);
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<BufferizePipelineOptions>(
       "memc-bufferize",
-      "linalg on tensors -> memrefs with output parameters and frees",
-      buildBufferizePipeline);
+      "linalg on tensors -> memrefs with output parameters, temporaries in "
+      "one planned arena",
+      [](OpPassManager &pm, const BufferizePipelineOptions &options) {
+        BufferMappingOptions mapping;
+        mapping.memBudget = options.memBudget;
+        mapping.verifyPlan = options.verifyPlan;
+        buildBufferizePipeline(pm, mapping);
+      });
   PassPipelineRegistration<>(
       "memc-lower-to-llvm",
       "memrefs -> LLVM dialect with runtime GEMM calls and memc_entry "
@@ -74,7 +87,7 @@ void memc::registerPipelines() {
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
       [](OpPassManager &pm) {
         buildEinsumToLinalgPipeline(pm);
-        buildBufferizePipeline(pm);
+        buildBufferizePipeline(pm, {});
         buildLowerToLLVMPipeline(pm);
       });
 }

@@ -78,7 +78,7 @@ bool parseDims(std::string_view text, std::vector<int64_t> &dims) {
 bool parseManifest(std::string_view text, const std::string &fileName,
                    Manifest &out, std::string &error) {
   out = Manifest();
-  bool sawArena = false, sawModel = false;
+  bool sawArena = false, sawHostPool = false, sawModel = false;
   size_t lineNo = 0;
   size_t pos = 0;
   auto fail = [&](const std::string &what) {
@@ -136,6 +136,15 @@ bool parseManifest(std::string_view text, const std::string &fileName,
                     "integer");
       continue;
     }
+    if (kind == "host_pool_bytes") {
+      if (sawHostPool)
+        return fail("duplicate 'host_pool_bytes' line");
+      sawHostPool = true;
+      if (tok.size() != 2 || !parseU64(tok[1], out.hostPoolBytes))
+        return fail("expected 'host_pool_bytes <N>' with N a non-negative "
+                    "integer");
+      continue;
+    }
     if (kind == "input" || kind == "output" || kind == "weight") {
       bool isWeight = kind == "weight";
       size_t want = isWeight ? 6 : 4;
@@ -183,7 +192,7 @@ bool parseManifest(std::string_view text, const std::string &fileName,
       continue;
     }
     return fail("unknown line kind " + quoted(kind) +
-                " (want model, arena_bytes, input, weight or output)");
+                " (want model, arena_bytes, host_pool_bytes, input, weight or output)");
   }
   return true;
 }

@@ -29,6 +29,9 @@ static cl::opt<memc::EmitKind> emitKind(
         clEnumValN(memc::EmitKind::Linalg, "linalg",
                    "after memc-einsum-to-linalg"),
         clEnumValN(memc::EmitKind::Memref, "memref", "after memc-bufferize"),
+        clEnumValN(memc::EmitKind::Plan, "plan",
+                   "the memory-planning problem (lib/Plan text format), for "
+                   "memc-mapper-train and the planner bench"),
         clEnumValN(memc::EmitKind::LLVMDialect, "llvm",
                    "LLVM dialect, after memc-lower-to-llvm"),
         clEnumValN(memc::EmitKind::LLVMIR, "llvm-ir",
@@ -54,6 +57,26 @@ static cl::opt<std::string>
         cl::init("native"), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
+static cl::opt<std::string> memBudget(
+    "mem-budget",
+    cl::desc("Arena budget: bytes, or with a unit (512KiB, 64MiB, 8GiB). "
+             "Buffers that do not fit live on the host and are staged in"),
+    cl::value_desc("size"), cl::cat(category));
+static cl::opt<bool> verifyPlan(
+    "verify-plan",
+    cl::desc("Check the memory plan with the independent verifier"),
+    cl::cat(category));
+static cl::opt<std::string>
+    reportPath("report",
+               cl::desc("Write the memory report (JSON) to this file"),
+               cl::value_desc("file.json"), cl::cat(category));
+static cl::opt<std::string>
+    timelinePath("timeline",
+                 cl::desc("Write the arena timeline picture (SVG)"),
+                 cl::value_desc("file.svg"), cl::cat(category));
+static cl::opt<uint64_t>
+    planSeed("plan-seed", cl::desc("Seed of the mapper's search (default 0)"),
+             cl::init(0), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
                              cl::cat(category));
 static cl::opt<bool> listOps("list-ops",
@@ -96,6 +119,18 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.verbose = verbose;
+  options.verifyPlan = verifyPlan;
+  options.reportPath = reportPath;
+  options.timelinePath = timelinePath;
+  options.plannerSeed = planSeed;
+  if (memBudget.getNumOccurrences() &&
+      (!memc::parseByteSize(memBudget, options.memBudget) ||
+       options.memBudget == 0)) {
+    llvm::errs() << "memc: --mem-budget=" << memBudget
+                 << ": expected a positive size such as 1048576, 512KiB, "
+                    "64MiB or 8GiB\n";
+    return memc::ExitUsage;
+  }
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');
     std::vector<int64_t> dims;

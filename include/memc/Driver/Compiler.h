@@ -11,7 +11,7 @@
 
 namespace memc {
 
-enum class EmitKind { Package, Einsum, Linalg, Memref, LLVMDialect, LLVMIR };
+enum class EmitKind { Package, Einsum, Linalg, Memref, Plan, LLVMDialect, LLVMIR };
 
 struct CompilerOptions {
   std::string input;
@@ -21,7 +21,19 @@ struct CompilerOptions {
   std::string cpu = "native";
   unsigned optLevel = 3;
   bool verbose = false;
+  /// Arena capacity in bytes; 0: no budget.
+  uint64_t memBudget = 0;
+  /// Check the arena plan with the independent verifier (always done when a
+  /// report is written).
+  bool verifyPlan = false;
+  std::string reportPath;   ///< --report=FILE.json
+  std::string timelinePath; ///< --timeline=FILE.svg
+  uint64_t plannerSeed = 0;
 };
+
+/// Parses `1048576`, `512KiB`, `64MiB`, `8GiB` (also K/M/G, KB/MB/GB as
+/// binary units, and a B suffix); false on malformed text or overflow.
+bool parseByteSize(const std::string &text, uint64_t &bytes);
 
 /// Parses `1x128x64` (or `scalar`) into dims; false on malformed text.
 bool parseDims(const std::string &text, std::vector<int64_t> &dims);

@@ -4,18 +4,37 @@
 // so that `memc --emit=X` and `memc-opt --<pipeline>` give the same IR.
 //
 //   memc-einsum-to-linalg  einsum (tensors)   -> linalg on tensors
-//   memc-bufferize         linalg on tensors  -> linalg on memrefs (out-params)
+//   memc-bufferize         linalg on tensors  -> linalg on memrefs (out-params),
+//                          temporaries in one planned arena
 //   memc-lower-to-llvm     linalg on memrefs  -> LLVM dialect + memc_entry
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_DRIVER_PIPELINES_H
 #define MEMC_DRIVER_PIPELINES_H
 
+#include "passes/BufferMapping.h"
+
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 namespace memc {
+/// memc-opt's `--memc-bufferize="mem-budget=N verify-plan=1"`.
+struct BufferizePipelineOptions
+    : public mlir::PassPipelineOptions<BufferizePipelineOptions> {
+  Option<uint64_t> memBudget{*this, "mem-budget",
+                             llvm::cl::desc("Arena budget in bytes (0: none)"),
+                             llvm::cl::init(0)};
+  Option<bool> verifyPlan{*this, "verify-plan",
+                          llvm::cl::desc("Verify the arena plan"),
+                          llvm::cl::init(false)};
+};
+
 void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm);
-void buildBufferizePipeline(mlir::OpPassManager &pm);
+/// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
+/// to `onPlan` when set), then deallocation of what is left on the heap.
+void buildBufferizePipeline(
+    mlir::OpPassManager &pm, const BufferMappingOptions &mapping = {},
+    std::function<void(const ArenaPlanRecord &)> onPlan = nullptr);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
 /// Registers the three pipelines above under their names, plus
 /// `memc-cpu-pipeline` (all three).

@@ -1,0 +1,76 @@
+//===- BufferLiveness.h - Arena buffers of a bufferized function -*- C++ -*-===//
+//
+// Turns a bufferized function into the planner's input (DESIGN.md, "Memory
+// planning"): the schedule is the order of the function's top-level ops, and
+// every statically shaped `memref.alloc` becomes one plan::Buffer whose live
+// interval runs from the first to the last step that touches it or any view
+// of it. Graph inputs, outputs and weights are function arguments or globals,
+// so they never appear here: they are reported apart.
+//
+// The function must have a single block (memc's model functions do). Nested
+// allocations (inside an scf.for body, say) live within the step of their
+// top-level ancestor; one whose value can leave its region (yielded to the
+// next iteration or to the parent) is not planned and stays on the heap,
+// because every iteration's instance would share one offset.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_ANALYSIS_BUFFERLIVENESS_H
+#define MEMC_ANALYSIS_BUFFERLIVENESS_H
+
+#include "memc/Plan/Problem.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <string>
+#include <vector>
+
+namespace memc {
+
+/// One planned allocation: the op, the views derived from it at top level
+/// (in program order) and the steps whose ops touch it.
+struct ArenaAlloc {
+  mlir::memref::AllocOp alloc;
+  /// Top-level view-like ops whose source is the allocation or another view
+  /// in this list; program order.
+  std::vector<mlir::Operation *> views;
+  /// Sorted, unique step indices of the ops that use the buffer.
+  std::vector<int64_t> steps;
+  /// Some op result (an scf.for iteration value, a call result) may alias
+  /// the buffer, so it cannot be staged through the arena op by op: its
+  /// transfer cost is prohibitive, and the planner keeps it resident.
+  bool aliasedByResults = false;
+  /// Human-readable shape, e.g. "4x128xf32".
+  std::string type;
+};
+
+struct BufferLiveness {
+  /// The schedule: top-level ops that do work (not allocations, views,
+  /// constants, deallocations or the return), in program order.
+  std::vector<mlir::Operation *> steps;
+  llvm::DenseMap<mlir::Operation *, int64_t> stepOf;
+  /// Parallel to problem.buffers (buffer id = index).
+  std::vector<ArenaAlloc> allocs;
+  plan::Problem problem;
+  /// Allocations left on the heap and why, one line each.
+  std::vector<std::string> unplanned;
+};
+
+/// The planner's view of `func`. Transfer costs come from `transfer`.
+/// Fails (with an error on `func`) only on a function with several blocks.
+mlir::FailureOr<BufferLiveness>
+computeBufferLiveness(mlir::func::FuncOp func,
+                      const plan::TransferModel &transfer);
+
+/// The name an op carries in reports: its ONNX node name (the innermost
+/// NameLoc) and op name, "node_name (linalg.generic)", or the op name alone.
+std::string describeOp(mlir::Operation *op);
+
+/// Bytes of a statically shaped memref's data (sub-byte elements take a
+/// byte each, as in the LLVM lowering).
+uint64_t memrefBytes(mlir::MemRefType type);
+
+} // namespace memc
+
+#endif // MEMC_ANALYSIS_BUFFERLIVENESS_H

@@ -1,0 +1,211 @@
+//===- BufferLiveness.cpp - Arena buffers of a bufferized function --------===//
+#include "memc/Analysis/BufferLiveness.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+
+using namespace mlir;
+
+namespace memc {
+
+uint64_t memrefBytes(MemRefType type) {
+  Type element = type.getElementType();
+  uint64_t bytes = 0;
+  if (element.isIndex())
+    bytes = 8;
+  else if (element.isIntOrFloat())
+    bytes = (element.getIntOrFloatBitWidth() + 7) / 8;
+  else if (auto complex = dyn_cast<ComplexType>(element);
+           complex && complex.getElementType().isIntOrFloat())
+    bytes = 2 * ((complex.getElementType().getIntOrFloatBitWidth() + 7) / 8);
+  return bytes * static_cast<uint64_t>(type.getNumElements());
+}
+
+std::string describeOp(Operation *op) {
+  std::string name;
+  op->getLoc()->walk([&](Location loc) {
+    if (auto named = dyn_cast<NameLoc>(loc)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  std::string opName = op->getName().getStringRef().str();
+  return name.empty() ? opName : name + " (" + opName + ")";
+}
+
+namespace {
+
+/// Transfer cost (ms) of a buffer that cannot be staged: large enough that
+/// no planner prefers spilling it, finite as Problem requires.
+constexpr double kUnstageableCost = 1.0e9;
+
+/// Ops that occupy no step of the schedule: they define values (allocations,
+/// views, constants) or end lifetimes, but do no work on buffer contents.
+bool isScheduleNeutral(Operation *op) {
+  return isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp,
+             memref::GetGlobalOp, ViewLikeOpInterface, func::ReturnOp>(op) ||
+         op->hasTrait<OpTrait::ConstantLike>();
+}
+
+bool isViewOf(Operation *op, Value source) {
+  auto view = dyn_cast<ViewLikeOpInterface>(op);
+  return view && view.getViewSource() == source;
+}
+
+std::string printType(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  auto memref = cast<MemRefType>(type);
+  for (int64_t d : memref.getShape())
+    os << d << "x";
+  os << memref.getElementType();
+  return text;
+}
+
+/// Follows every alias of `root` (views, and results of region ops that a
+/// nested terminator may forward it to). Fills the top-level views and the
+/// steps; returns false when the buffer cannot be planned, with `why`.
+bool collectUses(Value root, Block &body, const BufferLiveness &live,
+                 bool nested, ArenaAlloc &out, std::string &why) {
+  SmallVector<Value> worklist{root};
+  llvm::SmallPtrSet<Value, 8> seen{root};
+  auto push = [&](Value v) {
+    if (isa<BaseMemRefType>(v.getType()) && seen.insert(v).second)
+      worklist.push_back(v);
+  };
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *owner = use.getOwner();
+      Operation *top = body.findAncestorOpInBlock(*owner);
+      if (!top) {
+        why = "used outside the function body";
+        return false;
+      }
+      if (owner == top && isViewOf(owner, value)) {
+        out.views.push_back(owner);
+        for (Value r : owner->getResults())
+          push(r);
+        continue;
+      }
+      if (isa<memref::DeallocOp>(top))
+        continue;
+      if (isa<func::ReturnOp>(top)) {
+        why = "returned by the function";
+        return false;
+      }
+      if (owner != top) {
+        if (isViewOf(owner, value)) {
+          for (Value r : owner->getResults())
+            push(r);
+        } else if (owner->hasTrait<OpTrait::IsTerminator>()) {
+          // Forwarded to a parent region's results (an scf.for iteration
+          // value, say): those results alias the buffer.
+          if (nested) {
+            why = "yielded out of its region by " +
+                  owner->getName().getStringRef().str();
+            return false;
+          }
+          for (Value r : top->getResults())
+            push(r);
+          out.aliasedByResults = true;
+        }
+      } else {
+        for (Value r : owner->getResults())
+          if (isa<BaseMemRefType>(r.getType())) {
+            push(r); // a result that may alias an operand (e.g. a call)
+            out.aliasedByResults = true;
+          }
+      }
+      auto it = live.stepOf.find(top);
+      if (it == live.stepOf.end()) {
+        why = "used by " + top->getName().getStringRef().str() +
+              ", which is not a schedule step";
+        return false;
+      }
+      out.steps.push_back(it->second);
+    }
+  }
+  llvm::sort(out.steps);
+  out.steps.erase(std::unique(out.steps.begin(), out.steps.end()),
+                  out.steps.end());
+  std::stable_sort(out.views.begin(), out.views.end(),
+                   [](Operation *a, Operation *b) {
+                     return a->isBeforeInBlock(b);
+                   });
+  return true;
+}
+
+} // namespace
+
+FailureOr<BufferLiveness>
+computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
+  BufferLiveness live;
+  if (func.isExternal())
+    return live;
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("buffer liveness: the function has ")
+           << func.getBody().getBlocks().size()
+           << " blocks; memory planning needs structured control flow";
+  Block &body = func.getBody().front();
+  for (Operation &op : body)
+    if (!isScheduleNeutral(&op)) {
+      live.stepOf[&op] = static_cast<int64_t>(live.steps.size());
+      live.steps.push_back(&op);
+    }
+
+  func.walk([&](memref::AllocOp alloc) {
+    MemRefType type = alloc.getType();
+    std::string where = describeOp(alloc) + " " + printType(type);
+    if (!type.hasStaticShape() || !type.getLayout().isIdentity()) {
+      live.unplanned.push_back(where + ": dynamic shape or non-identity layout");
+      return;
+    }
+    uint64_t bytes = memrefBytes(type);
+    if (bytes == 0 && type.getNumElements() != 0) {
+      live.unplanned.push_back(where + ": element type without a byte size");
+      return;
+    }
+    bool nested = alloc->getBlock() != &body;
+    ArenaAlloc entry;
+    entry.alloc = alloc;
+    entry.type = printType(type);
+    std::string why;
+    if (!collectUses(alloc.getResult(), body, live, nested, entry, why)) {
+      live.unplanned.push_back(where + ": " + why);
+      return;
+    }
+    if (entry.steps.empty())
+      return; // never used: canonicalization removes it
+    uint64_t alignment = std::max<uint64_t>(
+        alloc.getAlignment().value_or(plan::kArenaAlignment),
+        plan::kArenaAlignment);
+    plan::Buffer buffer;
+    buffer.id = static_cast<int64_t>(live.allocs.size());
+    buffer.size = bytes;
+    buffer.alignment = llvm::isPowerOf2_64(alignment) ? alignment
+                                                      : plan::kArenaAlignment;
+    buffer.start = entry.steps.front();
+    buffer.end = entry.steps.back();
+    buffer.uses = entry.steps;
+    buffer.transferCost = entry.aliasedByResults
+                              ? kUnstageableCost
+                              : transfer.cost(bytes, entry.steps.size());
+    buffer.kind = nested || entry.steps.size() == 1
+                      ? plan::BufferKind::Temporary
+                      : plan::BufferKind::Activation;
+    buffer.producer = describeOp(live.steps[buffer.start]);
+    live.problem.buffers.push_back(std::move(buffer));
+    live.allocs.push_back(std::move(entry));
+  });
+  return live;
+}
+
+} // namespace memc

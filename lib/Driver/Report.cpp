@@ -1,0 +1,82 @@
+//===- Report.cpp - memc --report=FILE.json -------------------------------===//
+#include "Report.h"
+
+#include "memc/Plan/Problem.h"
+
+using namespace llvm;
+
+namespace memc {
+
+json::Object buildReport(const ReportContext &context,
+                         const ArenaPlanRecord &record) {
+  const plan::Problem &problem = record.problem;
+  const plan::Plan &plan = record.plan;
+  json::Object heuristics;
+  for (const auto &[name, bytes] : record.heuristics)
+    heuristics[name] = static_cast<int64_t>(bytes);
+
+  json::Array buffers;
+  for (size_t i = 0; i < problem.buffers.size(); ++i) {
+    const plan::Buffer &b = problem.buffers[i];
+    const plan::Placement &p = plan.placements[i];
+    json::Array uses;
+    for (int64_t s : b.uses)
+      uses.push_back(s);
+    json::Object entry{
+        {"id", b.id},
+        {"producer", b.producer},
+        {"type", record.bufferTypes[i]},
+        {"kind", plan::toString(b.kind)},
+        {"size", static_cast<int64_t>(b.size)},
+        {"start", b.start},
+        {"end", b.end},
+        {"uses", std::move(uses)},
+    };
+    if (p.location == plan::Location::Arena) {
+      entry["location"] = "arena";
+      entry["offset"] = static_cast<int64_t>(p.offset);
+    } else {
+      entry["location"] = "host";
+      entry["host_offset"] = static_cast<int64_t>(record.hostOffsets[i]);
+      entry["transfer_ms"] = b.transferCost;
+      json::Array slots;
+      for (const plan::StagingSlot &slot : p.staging)
+        slots.push_back(json::Object{{"step", slot.step},
+                                     {"offset", static_cast<int64_t>(slot.offset)}});
+      entry["staging"] = std::move(slots);
+    }
+    buffers.push_back(std::move(entry));
+  }
+  json::Array unplanned;
+  for (const std::string &why : record.unplanned)
+    unplanned.push_back(why);
+
+  json::Object report{
+      {"model", context.model},
+      {"target", context.target},
+      {"arena_bytes", static_cast<int64_t>(plan.arenaBytes)},
+      {"lower_bound_bytes", static_cast<int64_t>(record.lowerBound)},
+      {"min_budget_bytes", static_cast<int64_t>(record.floor.minBudget)},
+      {"min_budget_step", record.floor.step},
+      {"mem_budget_bytes", static_cast<int64_t>(record.budget)},
+      {"weights_bytes", static_cast<int64_t>(context.weightsBytes)},
+      {"io_bytes", static_cast<int64_t>(context.ioBytes)},
+      {"heuristics", std::move(heuristics)},
+      {"mapper", record.mapper},
+      {"plan_verified", record.verified},
+      {"planner_ms", record.plannerSeconds * 1e3},
+      {"spilled_bytes", static_cast<int64_t>(plan.spilledBytes)},
+      {"host_pool_bytes", static_cast<int64_t>(record.hostPoolBytes)},
+      {"modeled_transfer_ms", plan.transferCost},
+      {"steps", static_cast<int64_t>(record.stepNames.size())},
+      {"buffers", std::move(buffers)},
+      {"unplanned", std::move(unplanned)},
+  };
+  if (context.fusedAttention >= 0) {
+    report["fused_attention"] = context.fusedAttention;
+    report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
+  }
+  return report;
+}
+
+} // namespace memc

@@ -1,0 +1,34 @@
+//===- Report.h - memc --report=FILE.json ------------------------*- C++ -*-===//
+#ifndef MEMC_DRIVER_REPORT_H
+#define MEMC_DRIVER_REPORT_H
+
+#include "passes/BufferMapping.h"
+
+#include "llvm/Support/JSON.h"
+
+#include <cstdint>
+#include <string>
+
+namespace memc {
+
+/// What the driver knows besides the plan.
+struct ReportContext {
+  std::string model;
+  std::string target = "cpu";
+  uint64_t weightsBytes = 0;
+  uint64_t ioBytes = 0;
+  /// Attention cascades rewritten by FuseMax (-1: the pass did not run).
+  int64_t fusedAttention = -1;
+  llvm::json::Array fusemaxCascades;
+};
+
+/// The report as JSON: sizes in bytes, the baselines, the mapper's choice,
+/// the verification result, spills and their modeled cost, and one entry
+/// per buffer (producing op, type, size, interval, uses, arena offset or
+/// host offset with staging slots).
+llvm::json::Object buildReport(const ReportContext &context,
+                               const ArenaPlanRecord &record);
+
+} // namespace memc
+
+#endif

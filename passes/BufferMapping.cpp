@@ -1,0 +1,308 @@
+//===- BufferMapping.cpp - temporaries into one planned arena -------------===//
+//
+// Liveness (lib/Analysis) -> planning problem -> mapper (lib/Plan) -> IR:
+// allocations become views into the arena argument; buffers the plan keeps
+// on the host become views into the host pool, staged into the arena around
+// the ops that use them.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/BufferMapping.h"
+
+#include "memc/Analysis/BufferLiveness.h"
+#include "memc/Plan/Heuristics.h"
+#include "memc/Plan/Verifier.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
+
+#include <chrono>
+
+namespace memc {
+#define GEN_PASS_DEF_BUFFERMAPPING
+#include "passes/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+
+namespace memc {
+namespace {
+
+/// Whether `op` may write the buffer behind any of `aliases`. Ops without
+/// precise effects (region ops, calls) are assumed to write.
+bool mayWrite(Operation *op, const llvm::DenseSet<Value> &aliases) {
+  auto iface = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!iface || op->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+    return true;
+  SmallVector<MemoryEffects::EffectInstance> effects;
+  iface.getEffects(effects);
+  for (const MemoryEffects::EffectInstance &e : effects)
+    if (isa<MemoryEffects::Write>(e.getEffect()) &&
+        (!e.getValue() || aliases.contains(e.getValue())))
+      return true;
+  return false;
+}
+
+/// Interim until lib/Plan's mapper lands: the best of the baselines.
+struct BaselineResult {
+  plan::Plan plan;
+  std::string winner;
+  std::map<std::string, uint64_t> heuristicArenaBytes;
+};
+plan::Outcome<BaselineResult> runBaselines(const plan::Problem &problem) {
+  BaselineResult r;
+  plan::Plan plans[] = {plan::naivePlan(problem), plan::greedyBySizePlan(problem),
+                        plan::bestFitPlan(problem)};
+  for (plan::Plan &p : plans)
+    r.heuristicArenaBytes[p.algorithm] = p.arenaBytes;
+  r.plan = plans[0];
+  for (plan::Plan &p : plans)
+    if (p.arenaBytes < r.plan.arenaBytes)
+      r.plan = p;
+  if (problem.capacity > 0 && r.plan.arenaBytes > problem.capacity) {
+    plan::Outcome<plan::Plan> budgeted = plan::budgetedPlan(problem);
+    if (!budgeted)
+      return plan::Outcome<BaselineResult>::failure(budgeted.error());
+    r.plan = *budgeted;
+  }
+  r.winner = r.plan.algorithm;
+  return r;
+}
+
+/// A view of `bytes`-sized `type` at `offset` in `pool`, built at `b`.
+Value viewAt(OpBuilder &b, Location loc, Value pool, uint64_t offset,
+             MemRefType type) {
+  Value shift = arith::ConstantIndexOp::create(b, loc, offset);
+  auto view = memref::ViewOp::create(b, loc, type, pool, shift, ValueRange{});
+  view->setAttr("memc.offset", b.getI64IntegerAttr(offset));
+  return view;
+}
+
+struct BufferMappingPass
+    : public memc::impl::BufferMappingBase<BufferMappingPass> {
+  using Base::Base;
+  BufferMappingPass(const BufferMappingOptions &options,
+                    std::function<void(const ArenaPlanRecord &)> onPlan)
+      : Base(options), onPlan(std::move(onPlan)) {}
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>(funcName);
+    if (!func || func.isExternal())
+      return; // nothing to plan (memc-opt on a module without the model)
+    if (module->hasAttr("memc.arena_bytes") ||
+        llvm::any_of(func.getArguments(), [&](BlockArgument a) {
+          return func.getArgAttr(a.getArgNumber(), "memc.arena");
+        })) {
+      func.emitError("memc-buffer-mapping: @")
+          << funcName << " already has an arena";
+      return signalPassFailure();
+    }
+    plan::TransferModel transfer;
+    FailureOr<BufferLiveness> live = computeBufferLiveness(func, transfer);
+    if (failed(live))
+      return signalPassFailure();
+
+    ArenaPlanRecord record;
+    if (failed(decide(func, *live, record)))
+      return signalPassFailure();
+    rewrite(func, *live, record);
+    if (onPlan)
+      onPlan(record);
+  }
+
+  /// Runs the mapper and fills `record`; fails on a budget below the floor
+  /// or (with verify-plan) a plan the verifier rejects.
+  LogicalResult decide(func::FuncOp func, BufferLiveness &live,
+                       ArenaPlanRecord &record) {
+    auto t0 = std::chrono::steady_clock::now();
+    record.problem = live.problem;
+    record.budget = memBudget;
+    record.unplanned = live.unplanned;
+    for (const ArenaAlloc &a : live.allocs)
+      record.bufferTypes.push_back(a.type);
+    for (Operation *op : live.steps)
+      record.stepNames.push_back(describeOp(op));
+    record.lowerBound = plan::lowerBound(live.problem);
+    record.floor = plan::minFeasibleBudgetFromUses(live.problem);
+
+    plan::Problem problem = live.problem;
+    problem.capacity = memBudget;
+    plan::Outcome<BaselineResult> mapped = runBaselines(problem);
+    if (!mapped) {
+      record.budgetTooSmall = memBudget > 0 &&
+                              memBudget < record.floor.minBudget;
+      if (onPlan)
+        onPlan(record);
+      if (record.budgetTooSmall) {
+        std::string step =
+            record.floor.step >= 0 ? record.stepNames[record.floor.step] : "";
+        return func.emitError("memory budget of ")
+               << uint64_t(memBudget)
+               << " bytes is below the smallest feasible budget, "
+               << record.floor.minBudget << " bytes: " << step << " at step "
+               << record.floor.step << " needs its operands and results ("
+               << record.floor.workingSetBytes << " bytes) in memory at once";
+      }
+      return func.emitError("memory planning failed: ") << mapped.error();
+    }
+    record.plan = mapped->plan;
+    record.mapper = mapped->winner;
+    record.heuristics = mapped->heuristicArenaBytes;
+
+    // Host buffers get their own, planned, offsets in the host pool.
+    plan::Problem hostProblem;
+    std::vector<size_t> hostIndex;
+    for (size_t i = 0; i < problem.buffers.size(); ++i)
+      if (record.plan.placements[i].location == plan::Location::Host &&
+          problem.buffers[i].uses.size() > 1) {
+        hostIndex.push_back(i);
+        hostProblem.buffers.push_back(problem.buffers[i]);
+      }
+    record.hostOffsets.assign(problem.buffers.size(), 0);
+    if (!hostProblem.buffers.empty()) {
+      plan::Plan hostPlan = plan::bestFitPlan(hostProblem);
+      for (size_t k = 0; k < hostIndex.size(); ++k)
+        record.hostOffsets[hostIndex[k]] = hostPlan.placements[k].offset;
+      record.hostPoolBytes = hostPlan.arenaBytes;
+    }
+
+    if (verifyPlan) {
+      std::vector<std::string> violations =
+          plan::verifyPlan(problem, record.plan);
+      if (!violations.empty())
+        return func.emitError("memc-buffer-mapping: the plan from ")
+               << record.mapper << " fails verification: " << violations[0];
+      if (memBudget > 0 && record.plan.arenaBytes > memBudget)
+        return func.emitError("memc-buffer-mapping: the arena (")
+               << record.plan.arenaBytes << " bytes) exceeds the budget";
+      record.verified = true;
+    }
+    record.plannerSeconds = std::chrono::duration<double>(
+                                std::chrono::steady_clock::now() - t0)
+                                .count();
+    return success();
+  }
+
+  void rewrite(func::FuncOp func, BufferLiveness &live,
+               const ArenaPlanRecord &record) {
+    OpBuilder b(func.getContext());
+    Location loc = func.getLoc();
+    auto i8 = b.getI8Type();
+    if (live.allocs.empty())
+      return;
+    // Buffers of zero bytes still need an arena to view into.
+    uint64_t arenaBytes =
+        std::max<uint64_t>(record.plan.arenaBytes, plan::kArenaAlignment);
+    Operation *module = func->getParentOp();
+    module->setAttr("memc.arena_bytes", b.getI64IntegerAttr(arenaBytes));
+    module->setAttr("memc.host_pool_bytes",
+                  b.getI64IntegerAttr(record.hostPoolBytes));
+    auto addPool = [&](uint64_t bytes, StringRef attr) -> Value {
+      unsigned index = func.getNumArguments();
+      auto type = MemRefType::get({static_cast<int64_t>(bytes)}, i8);
+      (void)func.insertArgument(index, type,
+                                b.getDictionaryAttr(b.getNamedAttr(
+                                    attr, b.getUnitAttr())),
+                                loc);
+      return func.getArgument(index);
+    };
+    Value arena = addPool(arenaBytes, "memc.arena");
+    Value hostPool = record.hostPoolBytes > 0
+                         ? addPool(record.hostPoolBytes, "memc.host_pool")
+                         : Value();
+
+    for (size_t i = 0; i < live.allocs.size(); ++i) {
+      ArenaAlloc &entry = live.allocs[i];
+      const plan::Placement &place = record.plan.placements[i];
+      memref::AllocOp alloc = entry.alloc;
+      MemRefType type = alloc.getType();
+      b.setInsertionPoint(alloc);
+      bool staged = place.location == plan::Location::Host;
+      if (!staged || entry.steps.size() == 1) {
+        // Resident, or on the host but used by one op only: its one staging
+        // slot is all the space it ever needs.
+        uint64_t offset = staged ? place.staging.front().offset : place.offset;
+        Value view = viewAt(b, alloc.getLoc(), arena, offset, type);
+        view.getDefiningOp()->setAttr("memc.buffer",
+                                      b.getI64IntegerAttr(int64_t(i)));
+        eraseDeallocs(alloc.getResult());
+        alloc.replaceAllUsesWith(view);
+        alloc.erase();
+        continue;
+      }
+      if (entry.aliasedByResults) {
+        alloc.emitError("memc-buffer-mapping: the plan keeps this buffer on "
+                        "the host, but an op result aliases it, so it cannot "
+                        "be staged");
+        return signalPassFailure();
+      }
+      Value host = viewAt(b, alloc.getLoc(), hostPool, record.hostOffsets[i],
+                          type);
+      host.getDefiningOp()->setAttr("memc.host", b.getUnitAttr());
+      host.getDefiningOp()->setAttr("memc.buffer",
+                                    b.getI64IntegerAttr(int64_t(i)));
+      eraseDeallocs(alloc.getResult());
+      alloc.replaceAllUsesWith(host);
+      alloc.erase();
+      stage(live, entry, place, host, arena);
+    }
+  }
+
+  /// Around each op that uses the host buffer `host`: a view of its staging
+  /// slot, the buffer's views rebuilt on it, a copy in before the op (unless
+  /// the op is the first to touch it) and a copy out after an op that may
+  /// write it (unless no later op reads it).
+  void stage(BufferLiveness &live, ArenaAlloc &entry,
+             const plan::Placement &place, Value host, Value arena) {
+    OpBuilder b(host.getContext());
+    auto type = cast<MemRefType>(host.getType());
+    for (size_t k = 0; k < entry.steps.size(); ++k) {
+      Operation *op = live.steps[entry.steps[k]];
+      Location loc = op->getLoc();
+      b.setInsertionPoint(op);
+      Value slot = viewAt(b, loc, arena, place.staging[k].offset, type);
+      slot.getDefiningOp()->setAttr("memc.staging", b.getUnitAttr());
+      IRMapping mapping;
+      mapping.map(host, slot);
+      for (Operation *view : entry.views)
+        if (view->isBeforeInBlock(op))
+          b.clone(*view, mapping);
+      llvm::DenseSet<Value> aliases{host};
+      for (Operation *view : entry.views)
+        aliases.insert(view->result_begin(), view->result_end());
+      if (k > 0)
+        memref::CopyOp::create(b, loc, host, slot);
+      bool writes = mayWrite(op, aliases);
+      for (Value alias : aliases) {
+        Value replacement = mapping.lookupOrNull(alias);
+        if (replacement)
+          alias.replaceUsesWithIf(replacement, [&](OpOperand &use) {
+            return op->isAncestor(use.getOwner());
+          });
+      }
+      if (writes && k + 1 < entry.steps.size()) {
+        b.setInsertionPointAfter(op);
+        memref::CopyOp::create(b, loc, slot, host);
+      }
+    }
+  }
+
+  static void eraseDeallocs(Value buffer) {
+    for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+      if (isa<memref::DeallocOp>(user))
+        user->erase();
+  }
+
+  std::function<void(const ArenaPlanRecord &)> onPlan;
+};
+
+} // namespace
+
+std::unique_ptr<Pass>
+createBufferMappingPass(const BufferMappingOptions &options,
+                        std::function<void(const ArenaPlanRecord &)> onPlan) {
+  return std::make_unique<BufferMappingPass>(options, std::move(onPlan));
+}
+
+} // namespace memc

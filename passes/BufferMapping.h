@@ -1,0 +1,58 @@
+//===- BufferMapping.h - the arena plan, for the driver ---------*- C++ -*-===//
+//
+// memc-buffer-mapping decides the memory plan inside the pass pipeline; the
+// driver needs the same plan afterwards for --report, --timeline and
+// --emit=plan. Rather than re-deriving it from attributes, the driver builds
+// the pass with a callback that receives the whole record.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_PASSES_BUFFERMAPPING_H
+#define MEMC_PASSES_BUFFERMAPPING_H
+
+#include "passes/Passes.h"
+
+#include "memc/Plan/Problem.h"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace memc {
+
+/// Everything the pass decided, in the planner's terms.
+struct ArenaPlanRecord {
+  plan::Problem problem;
+  plan::Plan plan;
+  /// Parallel to problem.buffers: shape and element type, "4x128xf32".
+  std::vector<std::string> bufferTypes;
+  /// Parallel to problem.buffers: host pool offsets of host buffers.
+  std::vector<uint64_t> hostOffsets;
+  /// One name per schedule step ("node (linalg.generic)").
+  std::vector<std::string> stepNames;
+  uint64_t lowerBound = 0;
+  plan::BudgetFloor floor;
+  /// The budget asked for (0: none).
+  uint64_t budget = 0;
+  uint64_t hostPoolBytes = 0;
+  /// Arena bytes of the baselines, by name: naive, greedy_by_size, best_fit.
+  std::map<std::string, uint64_t> heuristics;
+  /// Which planner's plan was kept (Plan::algorithm).
+  std::string mapper;
+  bool verified = false;
+  double plannerSeconds = 0;
+  /// Allocations left on the heap, with the reason.
+  std::vector<std::string> unplanned;
+  /// Set when the pass failed because the budget is below the floor.
+  bool budgetTooSmall = false;
+};
+
+/// The pass with a callback that receives the record once per planned
+/// function (also when the budget is too small, before the pass fails).
+std::unique_ptr<mlir::Pass>
+createBufferMappingPass(const BufferMappingOptions &options,
+                        std::function<void(const ArenaPlanRecord &)> onPlan);
+
+} // namespace memc
+
+#endif // MEMC_PASSES_BUFFERMAPPING_H
