@@ -95,8 +95,8 @@ void Mlp::setParameters(const std::vector<float> &values) {
 PolicyNet PolicyNet::initialized(uint64_t seed) {
   std::mt19937_64 engine(seed);
   PolicyNet net;
-  net.policy = makeMlp(kMoveFeatures, engine);
-  net.value_ = makeMlp(kStateFeatures, engine);
+  net.policyHead = makeMlp(kMoveFeatures, engine);
+  net.valueHead = makeMlp(kStateFeatures, engine);
   return net;
 }
 
@@ -132,8 +132,8 @@ std::string PolicyNet::serialize(const std::string &headerComment) const {
     row(mlp.w2.data(), mlp.w2.size());
     row(&mlp.b2, 1);
   };
-  writeMlp("policy", policy);
-  writeMlp("value", value_);
+  writeMlp("policy", policyHead);
+  writeMlp("value", valueHead);
   out << "end\n";
   return out.str();
 }
@@ -209,9 +209,9 @@ Outcome<PolicyNet> PolicyNet::parse(const std::string &text) {
     mlp.setParameters(values);
     return "";
   };
-  std::string why = readMlp("policy", kMoveFeatures, net.policy);
+  std::string why = readMlp("policy", kMoveFeatures, net.policyHead);
   if (why.empty())
-    why = readMlp("value", kStateFeatures, net.value_);
+    why = readMlp("value", kStateFeatures, net.valueHead);
   if (!why.empty())
     return fail(why);
   if (!expect("end") || at != words.size())
@@ -236,7 +236,7 @@ void PolicyNet::priors(const float *moveFeatures, size_t count,
   out.resize(count);
   float top = -INFINITY;
   for (size_t m = 0; m < count; ++m) {
-    out[m] = policy.forward(moveFeatures + m * kMoveFeatures);
+    out[m] = policyHead.forward(moveFeatures + m * kMoveFeatures);
     top = std::max(top, out[m]);
   }
   float sum = 0.0f;
@@ -252,7 +252,7 @@ size_t PolicyNet::bestMove(const float *moveFeatures, size_t count) const {
   size_t best = 0;
   float bestLogit = -INFINITY;
   for (size_t m = 0; m < count; ++m) {
-    float logit = policy.forward(moveFeatures + m * kMoveFeatures);
+    float logit = policyHead.forward(moveFeatures + m * kMoveFeatures);
     if (logit > bestLogit) {
       bestLogit = logit;
       best = m;
@@ -262,18 +262,18 @@ size_t PolicyNet::bestMove(const float *moveFeatures, size_t count) const {
 }
 
 float PolicyNet::value(const float *stateFeatures) const {
-  return value_.forward(stateFeatures);
+  return valueHead.forward(stateFeatures);
 }
 
 double PolicyNet::loss(const TrainingSample &sample, double valueWeight,
                        std::vector<double> *gradient) const {
   const size_t count = sample.policyTarget.size();
-  const size_t policyParams = policy.parameterCount();
-  std::vector<float> logits(count), hidden(count * policy.hidden);
+  const size_t policyParams = policyHead.parameterCount();
+  std::vector<float> logits(count), hidden(count * policyHead.hidden);
   float top = -INFINITY;
   for (size_t m = 0; m < count; ++m) {
-    logits[m] = policy.forward(&sample.moveFeatures[m * kMoveFeatures],
-                               &hidden[m * policy.hidden]);
+    logits[m] = policyHead.forward(&sample.moveFeatures[m * kMoveFeatures],
+                                   &hidden[m * policyHead.hidden]);
     top = std::max(top, logits[m]);
   }
   double sum = 0.0;
@@ -284,25 +284,26 @@ double PolicyNet::loss(const TrainingSample &sample, double valueWeight,
   for (size_t m = 0; m < count; ++m)
     total -= sample.policyTarget[m] * (logits[m] - logSum);
 
-  std::vector<float> valueHidden(value_.hidden);
-  float v = value_.forward(sample.stateFeatures.data(), valueHidden.data());
+  std::vector<float> valueHidden(valueHead.hidden);
+  float v = valueHead.forward(sample.stateFeatures.data(), valueHidden.data());
   double error = static_cast<double>(v) - sample.valueTarget;
   total += valueWeight * error * error;
 
   if (gradient) {
-    gradient->resize(policyParams + value_.parameterCount(), 0.0);
+    gradient->resize(policyParams + valueHead.parameterCount(), 0.0);
     std::vector<double> policyGradient(policyParams, 0.0);
     for (size_t m = 0; m < count; ++m) {
       double p = std::exp(static_cast<double>(logits[m]) - logSum);
       // d(-sum t log softmax)/d logit_m = p_m - t_m (the targets sum to 1).
-      policy.backward(
-          &sample.moveFeatures[m * kMoveFeatures], &hidden[m * policy.hidden],
-          static_cast<float>(p - sample.policyTarget[m]), policyGradient);
+      policyHead.backward(&sample.moveFeatures[m * kMoveFeatures],
+                          &hidden[m * policyHead.hidden],
+                          static_cast<float>(p - sample.policyTarget[m]),
+                          policyGradient);
     }
-    std::vector<double> valueGradient(value_.parameterCount(), 0.0);
-    value_.backward(sample.stateFeatures.data(), valueHidden.data(),
-                    static_cast<float>(2.0 * valueWeight * error),
-                    valueGradient);
+    std::vector<double> valueGradient(valueHead.parameterCount(), 0.0);
+    valueHead.backward(sample.stateFeatures.data(), valueHidden.data(),
+                       static_cast<float>(2.0 * valueWeight * error),
+                       valueGradient);
     for (size_t i = 0; i < policyParams; ++i)
       (*gradient)[i] += policyGradient[i];
     for (size_t i = 0; i < valueGradient.size(); ++i)
@@ -312,17 +313,17 @@ double PolicyNet::loss(const TrainingSample &sample, double valueWeight,
 }
 
 std::vector<float> PolicyNet::parameters() const {
-  std::vector<float> values = policy.parameters();
-  std::vector<float> tail = value_.parameters();
+  std::vector<float> values = policyHead.parameters();
+  std::vector<float> tail = valueHead.parameters();
   values.insert(values.end(), tail.begin(), tail.end());
   return values;
 }
 
 void PolicyNet::setParameters(const std::vector<float> &values) {
-  size_t split = policy.parameterCount();
-  policy.setParameters(
+  size_t split = policyHead.parameterCount();
+  policyHead.setParameters(
       std::vector<float>(values.begin(), values.begin() + split));
-  value_.setParameters(
+  valueHead.setParameters(
       std::vector<float>(values.begin() + split, values.end()));
 }
 

@@ -96,8 +96,9 @@ public:
   std::vector<float> parameters() const;
   void setParameters(const std::vector<float> &values);
 
-  Mlp policy;
-  Mlp value_;
+  /// Move features -> logit, and state features -> value.
+  Mlp policyHead;
+  Mlp valueHead;
 };
 
 /// Adam (Kingma & Ba 2015) over a flat parameter vector.

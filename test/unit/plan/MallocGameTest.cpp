@@ -190,10 +190,12 @@ TEST(MallocGame, BudgetedSpillsStageAtUseStepsAndScoreByCost) {
       EXPECT_LE(plan.arenaBytes, p.capacity);
       EXPECT_NEAR(game.score(state), -plan.transferCost / total, 1e-12);
       EXPECT_GE(game.score(state), -1.0);
-      for (size_t i = 0; i < p.buffers.size(); ++i)
-        if (plan.placements[i].location == Location::Host)
+      for (size_t i = 0; i < p.buffers.size(); ++i) {
+        if (plan.placements[i].location == Location::Host) {
           EXPECT_EQ(plan.placements[i].staging.size(),
                     useSteps(p.buffers[i]).size());
+        }
+      }
     }
     (void)finished;
   }
