@@ -10,6 +10,7 @@
 
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Plan/Heuristics.h"
+#include "memc/Plan/Mapper.h"
 #include "memc/Plan/Verifier.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -41,32 +42,6 @@ bool mayWrite(Operation *op, const llvm::DenseSet<Value> &aliases) {
         (!e.getValue() || aliases.contains(e.getValue())))
       return true;
   return false;
-}
-
-/// Interim until lib/Plan's mapper lands: the best of the baselines.
-struct BaselineResult {
-  plan::Plan plan;
-  std::string winner;
-  std::map<std::string, uint64_t> heuristicArenaBytes;
-};
-plan::Outcome<BaselineResult> runBaselines(const plan::Problem &problem) {
-  BaselineResult r;
-  plan::Plan plans[] = {plan::naivePlan(problem), plan::greedyBySizePlan(problem),
-                        plan::bestFitPlan(problem)};
-  for (plan::Plan &p : plans)
-    r.heuristicArenaBytes[p.algorithm] = p.arenaBytes;
-  r.plan = plans[0];
-  for (plan::Plan &p : plans)
-    if (p.arenaBytes < r.plan.arenaBytes)
-      r.plan = p;
-  if (problem.capacity > 0 && r.plan.arenaBytes > problem.capacity) {
-    plan::Outcome<plan::Plan> budgeted = plan::budgetedPlan(problem);
-    if (!budgeted)
-      return plan::Outcome<BaselineResult>::failure(budgeted.error());
-    r.plan = *budgeted;
-  }
-  r.winner = r.plan.algorithm;
-  return r;
 }
 
 /// A view of `bytes`-sized `type` at `offset` in `pool`, built at `b`.
@@ -128,7 +103,10 @@ struct BufferMappingPass
 
     plan::Problem problem = live.problem;
     problem.capacity = memBudget;
-    plan::Outcome<BaselineResult> mapped = runBaselines(problem);
+    plan::MapperOptions mapperOptions;
+    mapperOptions.seed = seed;
+    plan::Outcome<plan::MapperResult> mapped =
+        plan::runMapper(problem, mapperOptions);
     if (!mapped) {
       record.budgetTooSmall = memBudget > 0 &&
                               memBudget < record.floor.minBudget;

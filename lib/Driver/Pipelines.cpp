@@ -33,7 +33,7 @@ constexpr const char *kDeallocate =
     "buffer-deallocation-pipeline,canonicalize,cse";
 
 constexpr const char *kLowerToLLVM =
-    "memc-contractions-to-blas,memc-math-approximation,"
+    "memc-arena-noalias,memc-contractions-to-blas,memc-math-approximation,"
     "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
     "canonicalize,cse,"
     "convert-math-to-llvm,convert-math-to-libm,"

@@ -82,6 +82,21 @@ MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
  *===------------------------------------------------------------------------===*/
 MEMC_RT_EXPORT void memrefCopy(int64_t elemSize, void *src, void *dst);
 
+/*===------------------------------------------------------------------------===
+ * Arena views (memc-arena-noalias)
+ *
+ * The planned program reaches each arena buffer through memc_rt_arena_view
+ * (pool + offset), which the compiler declares with a noalias result: LLVM
+ * then treats every buffer like a separate allocation and vectorizes loops
+ * without overlap checks, as it did for heap buffers. Buffers that share
+ * bytes at different times are kept apart by memc_rt_arena_release, called
+ * after a buffer's last use: an opaque call that may read the buffer, so no
+ * access to it moves past the point where the next tenant of its bytes
+ * begins. Both do nothing else and must stay out of line for that reason.
+ *===------------------------------------------------------------------------===*/
+MEMC_RT_EXPORT void *memc_rt_arena_view(void *pool, int64_t offset);
+MEMC_RT_EXPORT void memc_rt_arena_release(void *buffer);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
