@@ -223,45 +223,63 @@ struct BufferMappingPass
       eraseDeallocs(alloc.getResult());
       alloc.replaceAllUsesWith(host);
       alloc.erase();
-      stage(live, entry, place, host, arena);
+      stage(live, entry, place, host, arena, int64_t(i));
     }
   }
 
-  /// Around each op that uses the host buffer `host`: a view of its staging
-  /// slot, the buffer's views rebuilt on it, a copy in before the op (unless
-  /// the op is the first to touch it) and a copy out after an op that may
-  /// write it (unless no later op reads it).
+  /// Around the ops that use the host buffer `host`: a view of the staging
+  /// slot, the buffer's views rebuilt on it, a copy in before the first op
+  /// of a run (unless it is the buffer's first use) and a copy out after the
+  /// run's last op when some op of the run may write it (unless no later op
+  /// reads it). A run is a stretch of use steps that follow each other in the
+  /// schedule with slots at the same offset: the data stays in the slot, as
+  /// no other op runs in between (a zero fill and the GEMM that accumulates
+  /// into it, typically).
   void stage(BufferLiveness &live, ArenaAlloc &entry,
-             const plan::Placement &place, Value host, Value arena) {
+             const plan::Placement &place, Value host, Value arena,
+             int64_t id) {
     OpBuilder b(host.getContext());
     auto type = cast<MemRefType>(host.getType());
-    for (size_t k = 0; k < entry.steps.size(); ++k) {
-      Operation *op = live.steps[entry.steps[k]];
-      Location loc = op->getLoc();
-      b.setInsertionPoint(op);
-      Value slot = viewAt(b, loc, arena, place.staging[k].offset, type);
+    llvm::DenseSet<Value> aliases{host};
+    for (Operation *view : entry.views)
+      aliases.insert(view->result_begin(), view->result_end());
+    size_t n = entry.steps.size();
+    for (size_t first = 0, last; first < n; first = last + 1) {
+      last = first;
+      while (last + 1 < n && entry.steps[last + 1] == entry.steps[last] + 1 &&
+             place.staging[last + 1].offset == place.staging[first].offset)
+        ++last;
+      Operation *firstOp = live.steps[entry.steps[first]];
+      Location loc = firstOp->getLoc();
+      b.setInsertionPoint(firstOp);
+      Value slot = viewAt(b, loc, arena, place.staging[first].offset, type);
       slot.getDefiningOp()->setAttr("memc.staging", b.getUnitAttr());
+      slot.getDefiningOp()->setAttr("memc.buffer", b.getI64IntegerAttr(id));
+      if (first > 0)
+        memref::CopyOp::create(b, loc, host, slot);
       IRMapping mapping;
       mapping.map(host, slot);
-      for (Operation *view : entry.views)
-        if (view->isBeforeInBlock(op))
-          b.clone(*view, mapping);
-      llvm::DenseSet<Value> aliases{host};
-      for (Operation *view : entry.views)
-        aliases.insert(view->result_begin(), view->result_end());
-      if (k > 0)
-        memref::CopyOp::create(b, loc, host, slot);
-      bool writes = mayWrite(op, aliases);
-      for (Value alias : aliases) {
-        Value replacement = mapping.lookupOrNull(alias);
-        if (replacement)
-          alias.replaceUsesWithIf(replacement, [&](OpOperand &use) {
-            return op->isAncestor(use.getOwner());
-          });
+      bool writes = false;
+      size_t cloned = 0;
+      for (size_t k = first; k <= last; ++k) {
+        Operation *op = live.steps[entry.steps[k]];
+        b.setInsertionPoint(op);
+        // Views the op may use, rebuilt on the slot right before it.
+        for (; cloned < entry.views.size() &&
+               entry.views[cloned]->isBeforeInBlock(op);
+             ++cloned)
+          b.clone(*entry.views[cloned], mapping);
+        writes |= mayWrite(op, aliases);
+        for (Value alias : aliases)
+          if (Value replacement = mapping.lookupOrNull(alias))
+            alias.replaceUsesWithIf(replacement, [&](OpOperand &use) {
+              return op->isAncestor(use.getOwner());
+            });
       }
-      if (writes && k + 1 < entry.steps.size()) {
-        b.setInsertionPointAfter(op);
-        memref::CopyOp::create(b, loc, slot, host);
+      if (writes && last + 1 < n) {
+        Operation *lastOp = live.steps[entry.steps[last]];
+        b.setInsertionPointAfter(lastOp);
+        memref::CopyOp::create(b, lastOp->getLoc(), slot, host);
       }
     }
   }

@@ -282,6 +282,9 @@ ExitCode compile(const CompilerOptions &options) {
   // The arena plan, from inside the bufferize stage, and the report and
   // timeline made of it: written last, once everything else succeeded.
   std::optional<ArenaPlanRecord> planRecord;
+  // Taken on the bufferized module: after lowering, the argument attributes
+  // and globals it reads are gone.
+  ReportContext reportInfo;
   BufferMappingOptions mapping;
   mapping.memBudget = options.memBudget;
   mapping.verifyPlan = options.verifyPlan || !options.reportPath.empty();
@@ -293,8 +296,7 @@ ExitCode compile(const CompilerOptions &options) {
                  : failWith(ExitUsage, "--report and --timeline need the "
                                        "memory plan: emit memref or later");
     if (!options.reportPath.empty()) {
-      ReportContext context = reportContext(module, imported, in);
-      llvm::json::Object report = buildReport(context, *planRecord);
+      llvm::json::Object report = buildReport(reportInfo, *planRecord);
       if (!writeText(options.reportPath,
                      [&](llvm::raw_ostream &os) {
                        os << llvm::formatv("{0:2}",
@@ -353,6 +355,8 @@ ExitCode compile(const CompilerOptions &options) {
       return failWith(ExitCodegen,
                       in + ": " + stage.name + " failed: " + why);
     }
+    if (stage.stopAfter == EmitKind::Memref)
+      reportInfo = reportContext(module, imported, in);
     if (planRecord && stage.stopAfter == EmitKind::Memref) {
       const plan::Plan &p = planRecord->plan;
       progress.end(std::to_string(planRecord->problem.buffers.size()) +
