@@ -308,8 +308,11 @@ ExitCode compile(const CompilerOptions &options) {
     }
     if (!options.timelinePath.empty()) {
       plan::TimelineOptions timeline;
-      timeline.title = llvm::sys::path::filename(in).str() + ": " +
-                       planRecord->mapper;
+      // "decoder/model.onnx" says more as "decoder" than as "model.onnx".
+      llvm::StringRef name = llvm::sys::path::filename(in);
+      if (name == "model.onnx")
+        name = llvm::sys::path::filename(llvm::sys::path::parent_path(in));
+      timeline.title = name.str() + ": " + planRecord->mapper;
       timeline.budget = options.memBudget;
       std::string svg = plan::renderTimelineSVG(planRecord->problem,
                                                 planRecord->plan, timeline);
