@@ -23,6 +23,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <functional>
 
 using namespace mlir;
 
@@ -209,10 +210,14 @@ ExitCode compile(const CompilerOptions &options) {
 
   struct Stage {
     const char *name;
-    void (*build)(OpPassManager &);
+    std::function<void(OpPassManager &)> build;
     EmitKind stopAfter;
   } stages[] = {
-      {"einsum -> linalg", buildEinsumToLinalgPipeline, EmitKind::Linalg},
+      {"einsum -> linalg",
+       [&](OpPassManager &pm) {
+         buildEinsumToLinalgPipeline(pm, options.fusemax);
+       },
+       EmitKind::Linalg},
       {"bufferize", buildBufferizePipeline, EmitKind::Memref},
       {"lower to LLVM dialect", buildLowerToLLVMPipeline,
        EmitKind::LLVMDialect},
@@ -227,7 +232,11 @@ ExitCode compile(const CompilerOptions &options) {
       return failWith(ExitCodegen, in + ": " + stage.name + " failed: " +
                                        why.substr(0, why.find('\n')));
     }
-    progress.end();
+    // FuseMax leaves its count on the module (memc.fused_attention).
+    auto fused = module->getAttrOfType<IntegerAttr>("memc.fused_attention");
+    progress.end(fused && stage.stopAfter == EmitKind::Linalg
+                     ? "fused attention: " + std::to_string(fused.getInt())
+                     : "");
     if (options.emit == stage.stopAfter)
       return writeText(options.output, printModule, error)
                  ? ExitOK

@@ -21,6 +21,9 @@ constexpr const char *kEinsumToLinalg =
     "convert-einsum-to-linalg,canonicalize,memc-fuse-elementwise,"
     "canonicalize";
 
+// Attention becomes FuseMax's 1-pass cascade while it is still einsum IR.
+constexpr const char *kFuseMax = "memc-fusemax-attention";
+
 constexpr const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries=true "
     "function-boundary-type-conversion=identity-layout-map "
@@ -46,7 +49,9 @@ void addPipeline(OpPassManager &pm, const char *text) {
 }
 } // namespace
 
-void memc::buildEinsumToLinalgPipeline(OpPassManager &pm) {
+void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax) {
+  if (fusemax)
+    addPipeline(pm, kFuseMax);
   addPipeline(pm, kEinsumToLinalg);
 }
 void memc::buildBufferizePipeline(OpPassManager &pm) {
@@ -56,11 +61,22 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   addPipeline(pm, kLowerToLLVM);
 }
 
+namespace {
+struct EinsumToLinalgOptions
+    : public PassPipelineOptions<EinsumToLinalgOptions> {
+  Option<bool> fusemax{*this, "fusemax",
+                       llvm::cl::desc("FuseMax attention fusion first"),
+                       llvm::cl::init(true)};
+};
+} // namespace
+
 void memc::registerPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<EinsumToLinalgOptions>(
       "memc-einsum-to-linalg",
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
-      buildEinsumToLinalgPipeline);
+      [](OpPassManager &pm, const EinsumToLinalgOptions &o) {
+        buildEinsumToLinalgPipeline(pm, o.fusemax);
+      });
   PassPipelineRegistration<>(
       "memc-bufferize",
       "linalg on tensors -> memrefs with output parameters and frees",
@@ -73,7 +89,7 @@ void memc::registerPipelines() {
   PassPipelineRegistration<>(
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
       [](OpPassManager &pm) {
-        buildEinsumToLinalgPipeline(pm);
+        buildEinsumToLinalgPipeline(pm, /*fusemax=*/true);
         buildBufferizePipeline(pm);
         buildLowerToLLVMPipeline(pm);
       });

@@ -54,6 +54,11 @@ static cl::opt<std::string>
         cl::init("native"), cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
                                   cl::init(3), cl::Prefix, cl::cat(category));
+static cl::opt<bool> noFuseMax(
+    "no-fusemax",
+    cl::desc("Keep attention as its 3-pass softmax cascade (no FuseMax "
+             "fusion; for comparison)"),
+    cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
                              cl::cat(category));
 static cl::opt<bool> listOps("list-ops",
@@ -96,6 +101,7 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.verbose = verbose;
+  options.fusemax = !noFuseMax;
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');
     std::vector<int64_t> dims;

@@ -21,6 +21,8 @@ struct CompilerOptions {
   std::string cpu = "native";
   unsigned optLevel = 3;
   bool verbose = false;
+  /// FuseMax attention fusion (passes/FuseMaxAttention); --no-fusemax.
+  bool fusemax = true;
 };
 
 /// Parses `1x128x64` (or `scalar`) into dims; false on malformed text.

@@ -14,7 +14,8 @@
 #include "mlir/Pass/PassManager.h"
 
 namespace memc {
-void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm);
+/// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off).
+void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true);
 void buildBufferizePipeline(mlir::OpPassManager &pm);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
 /// Registers the three pipelines above under their names, plus
