@@ -38,6 +38,22 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def CarryInPlace : Pass<"memc-carry-in-place", "mlir::ModuleOp"> {
+  let summary = "Write the values an scf.for carries into its iter_args";
+  let description = [{
+    Makes the producer of each value an `scf.for` yields (looking through
+    `scf.if`) write into the corresponding iter_arg: an elementwise
+    `linalg.generic` whose init is a `tensor.empty` takes the iter_arg as
+    init when nothing reads the iter_arg after it, otherwise a `linalg.copy`
+    into the iter_arg precedes the yield. One-shot bufferization then keeps
+    every carried value in one buffer for the whole loop (FuseMax's running
+    maximum, denominator and numerator) instead of returning a new
+    allocation from each iteration.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def PrintPassCounts : Pass<"memc-print-pass-counts", "mlir::ModuleOp"> {
   let summary = "Print FuseMax pass counts per rank of each function";
   let description = [{
@@ -86,7 +102,9 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
     a call to `memc_rt_sgemm` / `memc_rt_dgemm` (runtime/cpu, OpenBLAS
     underneath): the body is `acc + a * b`, exactly one reduction rank k, the
     operands' maps are projections whose batch ranks lead, and every memref
-    has an identity layout. Transposed operands become the GEMM's transpose
+    is strided with each group of ranks collapsing to one dimension and
+    contiguous rows (identity layouts, and subviews such as FuseMax's K/V
+    tiles inside a loop, whose offset is read at run time). Transposed operands become the GEMM's transpose
     flags, so no transposed copy is made. Problems smaller than
     `min-flops` multiply-adds stay as loops.
   }];

@@ -19,7 +19,7 @@ namespace {
 // consumer.
 constexpr const char *kEinsumToLinalg =
     "convert-einsum-to-linalg,canonicalize,memc-fuse-elementwise,"
-    "canonicalize";
+    "canonicalize,memc-carry-in-place";
 
 // Attention becomes FuseMax's 1-pass cascade while it is still einsum IR.
 constexpr const char *kFuseMax = "memc-fusemax-attention";
