@@ -304,7 +304,9 @@ private:
       cur = def.getInputs()[*score];
     }
     std::reverse(a.modifiers.begin(), a.modifiers.end());
-    if (!a.qk.getResult().hasOneUse())
+    // With modifiers, the contraction feeds the first one only; without,
+    // it is softmax's input, whose users were checked.
+    if (!a.modifiers.empty() && !a.qk.getResult().hasOneUse())
       return fail("the scores have other users");
     return true;
   }
