@@ -434,11 +434,13 @@ public:
     // K/V tile: long enough that rescaling the running numerator (F per
     // query per tile) is cheap next to the tile's M0 exponentials, short
     // enough to stay in cache; it must divide M (the ranks are static).
-    T = kvTile > 0 && M % kvTile == 0
-            ? kvTile
-            : largestDivisorAtMost(M, std::clamp<int64_t>(2 * F, 64, 256));
-    if (T < 8)
-      T = M;
+    if (kvTile > 0 && M % kvTile == 0) {
+      T = kvTile;
+    } else {
+      T = largestDivisorAtMost(M, std::clamp<int64_t>(2 * F, 64, 256));
+      if (T < 8) // a key count with no useful divisor: one tile
+        T = M;
+    }
     // Query tile: as many queries as keep one step's tiles in kTileBytes.
     int64_t perQuery = (2 * batch * T + batch * F) * 4;
     Tq = queryTile > 0 && P % queryTile == 0
