@@ -104,8 +104,9 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
     operands' maps are projections whose batch ranks lead, and every memref
     is strided with each group of ranks collapsing to one dimension and
     contiguous rows (identity layouts, and subviews such as FuseMax's K/V
-    tiles inside a loop, whose offset is read at run time). Transposed operands become the GEMM's transpose
-    flags, so no transposed copy is made. Problems smaller than
+    tiles inside a loop, whose offset is read at run time). Transposed
+    operands become the GEMM's transpose flags, so no transposed copy is
+    made. Problems smaller than
     `min-flops` multiply-adds stay as loops.
   }];
   let options = [
