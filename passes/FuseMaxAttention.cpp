@@ -63,11 +63,11 @@ struct Attention {
   EinsumOp qk, max, subExp, sum, div, av;
   SmallVector<Modifier> modifiers; ///< from the contraction towards softmax
   SmallVector<Operation *> reshapes;
-  Value scores; ///< softmax's input X[.., p, .., m]
+  Value scores;                ///< softmax's input X[.., p, .., m]
   unsigned dimP = 0, dimM = 0; ///< of the scores
   unsigned qkQ = 0, qkRankP = 0, qkRankM = 0;
   unsigned avA = 0, avRankM = 0;
-  SmallVector<unsigned> avRankOfS; ///< the av rank indexing each scores dim
+  SmallVector<unsigned> avRankOfS;   ///< the av rank indexing each scores dim
   std::optional<int64_t> maskedFrom; ///< m - p >= this is masked out
 };
 
@@ -220,8 +220,7 @@ private:
         !subExp.getInputMap(0).isIdentity() ||
         !subExp.getResultMap().isIdentity())
       return fail("softmax operands are not indexed elementwise");
-    std::optional<unsigned> m =
-        positionOf(a.av.getInputMap(a.avA), a.avRankM);
+    std::optional<unsigned> m = positionOf(a.av.getInputMap(a.avA), a.avRankM);
     if (!m)
       return fail("the contraction does not sum over a plain rank of the "
                   "softmax output");
@@ -271,8 +270,8 @@ private:
         positions = {1, 2};
         break;
       default:
-        return fail(Twine("scores are modified by '") +
-                    stringifyComputeOp(c) + "', which is not a scale or mask");
+        return fail(Twine("scores are modified by '") + stringifyComputeOp(c) +
+                    "', which is not a scale or mask");
       }
       if (def.getReduce() != ReduceOp::none || !def.getResultMap().isIdentity())
         return fail("a score modifier is not elementwise");
@@ -445,7 +444,8 @@ public:
     int64_t perQuery = (2 * batch * T + batch * F) * 4;
     Tq = queryTile > 0 && P % queryTile == 0
              ? queryTile
-             : largestDivisorAtMost(P, std::max<int64_t>(1, kTileBytes / perQuery));
+             : largestDivisorAtMost(
+                   P, std::max<int64_t>(1, kTileBytes / perQuery));
   }
 
   IterateOp rewrite();
@@ -480,8 +480,8 @@ private:
     if (!any)
       return v;
     auto resultType = RankedTensorType::get(shape, type.getElementType());
-    return tensor::ExtractSliceOp::create(b, loc, resultType, v, offsets,
-                                          sizes, strides);
+    return tensor::ExtractSliceOp::create(b, loc, resultType, v, offsets, sizes,
+                                          strides);
   }
 
   /// A copy of einsum `op` with new inputs and result type, and rank names.
@@ -505,8 +505,8 @@ private:
   Value splat(RankedTensorType type, double v) {
     return arith::ConstantOp::create(
         b, loc, type,
-        DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), v)
-                                         .getValue()));
+        DenseElementsAttr::get(
+            type, b.getFloatAttr(type.getElementType(), v).getValue()));
   }
 
   /// One K/V tile: returns the next (RM, RD, RNV).
@@ -527,9 +527,8 @@ private:
   AffineMap idS, rowMap, idRow, idO, rowInO;
 };
 
-SmallVector<Value> Rewriter::step(Value qTile, Value pOff, Value mOff,
-                                  Value rm, Value rd, Value rnv) {
-  MLIRContext *ctx = b.getContext();
+SmallVector<Value> Rewriter::step(Value qTile, Value pOff, Value mOff, Value rm,
+                                  Value rd, Value rnv) {
   EinsumOp qk = a.qk, av = a.av;
   // BQK[.., p0, m0] = Q[.., p0, e] * K[.., e, m0 of tile m1]
   Value kTile = slice(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
@@ -556,8 +555,8 @@ SmallVector<Value> Rewriter::step(Value qTile, Value pOff, Value mOff,
   // LM = max_m0 BQK; RM' = max(RM, LM); SLN = exp(BQK - RM');
   // SLD = sum_m0 SLN; SLNV = sum_m0 SLN * BV; PRM = exp(RM - RM');
   // RD' = RD * PRM + SLD; RNV' = RNV * PRM + SLNV.
-  Value lm = einsum(ComputeOp::copy, ReduceOp::max, {s}, {idS, rowMap},
-                    sNames, rowTile);
+  Value lm = einsum(ComputeOp::copy, ReduceOp::max, {s}, {idS, rowMap}, sNames,
+                    rowTile);
   Value rmNext = einsum(ComputeOp::max, ReduceOp::none, {rm, lm},
                         {idRow, idRow, idRow}, rowNames, rowTile);
   Value sln = einsum(ComputeOp::sub_exp, ReduceOp::none, {s, rmNext},
@@ -580,10 +579,8 @@ SmallVector<Value> Rewriter::step(Value qTile, Value pOff, Value mOff,
                      {idRow, idRow, idRow}, rowNames, rowTile);
   Value rdNext = einsum(ComputeOp::mul_add, ReduceOp::none, {rd, prm, sld},
                         {idRow, idRow, idRow, idRow}, rowNames, rowTile);
-  Value rnvNext =
-      einsum(ComputeOp::mul_add, ReduceOp::none, {rnv, prm, slnv},
-             {idO, rowInO, idO, idO}, oNames, oTile);
-  (void)ctx;
+  Value rnvNext = einsum(ComputeOp::mul_add, ReduceOp::none, {rnv, prm, slnv},
+                         {idO, rowInO, idO, idO}, oNames, oTile);
   return {rmNext, rdNext, rnvNext};
 }
 
@@ -731,8 +728,7 @@ struct FuseMaxAttentionPass
       llvm::sort(before, [](Operation *x, Operation *y) {
         return x->isBeforeInBlock(y);
       });
-      int64_t passesBefore =
-          memc::countPassesOver(before, a.scores, a.dimM);
+      int64_t passesBefore = memc::countPassesOver(before, a.scores, a.dimM);
 
       OpBuilder b(ctx);
       Rewriter rewriter(a, b, tileSize, queryTileSize);
@@ -751,8 +747,7 @@ struct FuseMaxAttentionPass
       ++fused;
       if (remarks)
         outer.emitRemark("fused attention: 1-pass cascade over ")
-            << rewriter.T << "-key tiles and " << rewriter.Tq
-            << "-query tiles"
+            << rewriter.T << "-key tiles and " << rewriter.Tq << "-query tiles"
             << (a.maskedFrom ? ", skipping fully masked tiles" : "")
             << " (passes over the key rank: " << passesBefore << " -> "
             << passesAfter << ")";

@@ -55,9 +55,8 @@ class Cascade {
 public:
   explicit Cascade(ArrayRef<Operation *> roots) {
     for (Operation *op : roots)
-      op->walk<WalkOrder::PreOrder>([&](Operation *nested) {
-        ops.insert(nested);
-      });
+      op->walk<WalkOrder::PreOrder>(
+          [&](Operation *nested) { ops.insert(nested); });
     for (Operation *op : ops)
       join(op);
   }
@@ -70,8 +69,8 @@ public:
     SmallVector<std::pair<Node, std::string>> out;
     if (auto e = dyn_cast<EinsumOp>(op)) {
       for (auto [i, name] : llvm::enumerate(e.getRanks()))
-        out.push_back({leader(rankNode(op, i)),
-                       cast<StringAttr>(name).getValue().str()});
+        out.push_back(
+            {leader(rankNode(op, i)), cast<StringAttr>(name).getValue().str()});
     } else if (auto it = dyn_cast<IterateOp>(op)) {
       out.push_back({leader(rankNode(op, kIterateRank)), it.getRank().str()});
     }
@@ -91,8 +90,8 @@ public:
     int64_t most = 0;
     auto get = [&](Value v) { return avail.lookup(v); };
     for (Operation *op : ops) {
-      bool iterates = llvm::any_of(
-          iterated(op), [&](auto &p) { return p.first == cls; });
+      bool iterates =
+          llvm::any_of(iterated(op), [&](auto &p) { return p.first == cls; });
       if (iterates && isa<IterateOp>(op)) {
         // One traversal of the iterative rank; everything it reads from
         // outside must be complete first.
@@ -104,7 +103,7 @@ public:
           for (Value v : inner->getOperands())
             if (!op->isAncestor(v.getParentBlock()->getParentOp()) &&
                 get(v) > 0)
-                pass = std::max(pass, get(v) + 1);
+              pass = std::max(pass, get(v) + 1);
         });
         for (Value r : op->getResults())
           avail[r] = pass;
@@ -125,9 +124,9 @@ public:
       for (Value in : op->getOperands())
         a = std::max(a, get(in));
       if (auto it = dyn_cast<IterateOp>(op)) {
-        for (auto [arg, init] : llvm::zip(
-                 it.getBody().front().getArguments().drop_front(),
-                 it.getInits()))
+        for (auto [arg, init] :
+             llvm::zip(it.getBody().front().getArguments().drop_front(),
+                       it.getInits()))
           avail[arg] = get(init);
         // Yields are visited before the op's results are read (the walk is
         // pre-order, but the results are only used after the op).
@@ -183,8 +182,7 @@ private:
         return dims;
       };
       auto a = nonUnit(src), b = nonUnit(dst);
-      if (a.size() == b.size() &&
-          llvm::all_of(llvm::zip(a, b), [](auto p) {
+      if (a.size() == b.size() && llvm::all_of(llvm::zip(a, b), [](auto p) {
             return std::get<0>(p).second == std::get<1>(p).second;
           }))
         for (auto [x, y] : llvm::zip(a, b))
@@ -207,9 +205,8 @@ private:
     if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
       for (Region &r : ifOp->getRegions())
         if (!r.empty())
-          for (auto [res, y] :
-               llvm::zip(ifOp.getResults(),
-                         r.front().getTerminator()->getOperands()))
+          for (auto [res, y] : llvm::zip(
+                   ifOp.getResults(), r.front().getTerminator()->getOperands()))
             uniteDims(res, y);
       return;
     }

@@ -28,8 +28,8 @@
 namespace memc {
 
 struct RankPasses {
-  std::string rank;  ///< the name of the rank where it is first iterated
-  int64_t passes;    ///< passes over it (>= 1)
+  std::string rank;         ///< the name of the rank where it is first iterated
+  int64_t passes;           ///< passes over it (>= 1)
   mlir::Operation *firstOp; ///< the first op in `ops` that iterates it
 };
 
