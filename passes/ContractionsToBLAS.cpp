@@ -44,11 +44,36 @@ static std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
   return dims;
 }
 
+/// The stride of dimensions [from, from + count) of a strided memref taken
+/// as one dimension: they must nest (each stride the next one's times its
+/// extent; dimensions of extent 1 do not matter). 0 when they do not nest;
+/// -1 when every extent is 1 (any stride will do).
+static int64_t groupStride(ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
+                           size_t from, size_t count) {
+  // Consecutive elements of the collapsed dimension are one step of its
+  // innermost non-unit dimension apart.
+  int64_t innermost = -1, inner = -1, innerExtent = 1;
+  for (size_t i = from + count; i-- > from;) {
+    if (shape[i] == 1)
+      continue;
+    if (inner != -1 && strides[i] != inner * innerExtent)
+      return 0;
+    if (innermost == -1)
+      innermost = strides[i];
+    inner = strides[i];
+    innerExtent = shape[i];
+  }
+  return innermost;
+}
+
 /// Checks that `dims` (an operand's ranks in memory order) is: all batch
 /// ranks in `batchOrder` order, then the `first` group, then the `second`
-/// group, or the two groups swapped (transposed); each group contiguous and
-/// in the order of `groupOrder`. Fills `view` from `shape`.
+/// group, or the two groups swapped (transposed); each group in the order
+/// of `groupOrder`. In memory, each group must collapse to one dimension and
+/// the inner group must be contiguous (a row-major matrix with a leading
+/// dimension, as in a subview of a larger tensor). Fills `view`.
 static bool matchMatrix(ArrayRef<unsigned> dims, ArrayRef<int64_t> shape,
+                        ArrayRef<int64_t> strides,
                         ArrayRef<unsigned> batchOrder,
                         ArrayRef<unsigned> first, ArrayRef<unsigned> second,
                         bool allowTranspose, MatrixView &view) {
@@ -64,20 +89,33 @@ static bool matchMatrix(ArrayRef<unsigned> dims, ArrayRef<int64_t> shape,
       p *= shape[i];
     return p;
   };
-  int64_t matrix = product(nb, first.size() + second.size());
-  view.batchStride = matrix;
+  auto fill = [&](size_t outerCount, size_t innerCount) {
+    size_t outer = nb, inner = nb + outerCount;
+    int64_t innerStride = groupStride(shape, strides, inner, innerCount);
+    int64_t outerStride = groupStride(shape, strides, outer, outerCount);
+    int64_t batchStride = groupStride(shape, strides, 0, nb);
+    int64_t cols = product(inner, innerCount);
+    if (innerStride != 1 && innerStride != -1)
+      return false; // rows are not contiguous
+    if (outerStride == 0 || batchStride == 0)
+      return false;
+    view.ld = outerStride == -1 ? std::max<int64_t>(cols, 1) : outerStride;
+    if (view.ld < cols)
+      return false;
+    view.batchStride = batchStride == -1 ? product(nb, outerCount + innerCount)
+                                         : batchStride;
+    return true;
+  };
   if (llvm::equal(rest.take_front(first.size()), first) &&
       llvm::equal(rest.drop_front(first.size()), second)) {
     view.transposed = false;
-    view.ld = product(nb + first.size(), second.size());
-    return true;
+    return fill(first.size(), second.size());
   }
   if (allowTranspose &&
       llvm::equal(rest.take_front(second.size()), second) &&
       llvm::equal(rest.drop_front(second.size()), first)) {
     view.transposed = true;
-    view.ld = product(nb + second.size(), first.size());
-    return true;
+    return fill(second.size(), first.size());
   }
   return false;
 }
@@ -103,9 +141,19 @@ static bool isMulAddBody(linalg::GenericOp op) {
          (mul.getLhs() == b && mul.getRhs() == a);
 }
 
+/// The address of `memref`'s first element (its aligned pointer plus its
+/// offset, which a subview inside a loop has dynamic).
 static Value pointerTo(OpBuilder &b, Location loc, Value memref) {
   Value index =
       memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  auto type = cast<MemRefType>(memref.getType());
+  if (!type.getLayout().isIdentity()) {
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    int64_t bytes = type.getElementTypeBitWidth() / 8;
+    Value offset = arith::MulIOp::create(
+        b, loc, meta.getOffset(), arith::ConstantIndexOp::create(b, loc, bytes));
+    index = arith::AddIOp::create(b, loc, index, offset);
+  }
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()),
                                   i64);
@@ -141,10 +189,17 @@ struct ContractionsToBLASPass
     SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
                                    op.getDpsInits()[0]};
     Type elem;
+    SmallVector<SmallVector<int64_t>> strides;
     for (Value v : operands) {
       auto t = dyn_cast<MemRefType>(v.getType());
-      if (!t || !t.hasStaticShape() || !t.getLayout().isIdentity())
+      if (!t || !t.hasStaticShape())
         return failure();
+      int64_t offset;
+      SmallVector<int64_t> s;
+      if (failed(t.getStridesAndOffset(s, offset)) ||
+          llvm::any_of(s, ShapedType::isDynamic))
+        return failure();
+      strides.push_back(std::move(s));
       if (elem && t.getElementType() != elem)
         return failure();
       elem = t.getElementType();
@@ -196,20 +251,21 @@ struct ContractionsToBLASPass
     // C must be [batch, M, N] or [batch, N, M]; the latter is the GEMM
     // C^T = B^T A^T, so swap the roles of A and B.
     MatrixView viewC;
-    if (!matchMatrix(*dC, shapeOf(operands[2]), batchOrder, mOrder, nOrder,
-                     /*allowTranspose=*/false, viewC)) {
-      if (!matchMatrix(*dC, shapeOf(operands[2]), batchOrder, nOrder, mOrder,
-                       /*allowTranspose=*/false, viewC))
+    if (!matchMatrix(*dC, shapeOf(operands[2]), strides[2], batchOrder,
+                     mOrder, nOrder, /*allowTranspose=*/false, viewC)) {
+      if (!matchMatrix(*dC, shapeOf(operands[2]), strides[2], batchOrder,
+                       nOrder, mOrder, /*allowTranspose=*/false, viewC))
         return failure();
       std::swap(mOrder, nOrder);
       std::swap(dA, dB);
       std::swap(operands[0], operands[1]);
+      std::swap(strides[0], strides[1]);
     }
     MatrixView viewA, viewB;
-    if (!matchMatrix(*dA, shapeOf(operands[0]), batchOrder, mOrder, kDims,
-                     /*allowTranspose=*/true, viewA) ||
-        !matchMatrix(*dB, shapeOf(operands[1]), batchOrder, kDims, nOrder,
-                     /*allowTranspose=*/true, viewB))
+    if (!matchMatrix(*dA, shapeOf(operands[0]), strides[0], batchOrder, mOrder,
+                     kDims, /*allowTranspose=*/true, viewA) ||
+        !matchMatrix(*dB, shapeOf(operands[1]), strides[1], batchOrder, kDims,
+                     nOrder, /*allowTranspose=*/true, viewB))
       return failure();
     auto extent = [&](ArrayRef<unsigned> ds) {
       int64_t p = 1;

@@ -2,6 +2,8 @@
 #ifndef MEMC_PASSES_PASSES_H
 #define MEMC_PASSES_PASSES_H
 
+#include "dialects/einsum/EinsumDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"

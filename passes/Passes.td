@@ -4,6 +4,67 @@
 
 include "mlir/Pass/PassBase.td"
 
+def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
+  let summary = "Rewrite 3-pass softmax attention to FuseMax's 1-pass cascade";
+  let description = [{
+    Finds `softmax(mod(Q·K)) · V` in einsum IR however the exporter spelt it
+    (heads split by Reshape/Transpose, any batch and head ranks, a scale by
+    Div or Mul on Q, K or the scores, an additive constant mask, a Where
+    with a constant condition) and rewrites it to the 1-pass cascade of
+    FuseMax: `einsum.iterate` over K/V tiles (rank M1) carrying the running
+    maximum, denominator and numerator, with the division deferred to the
+    end, inside an iterate over query tiles. The scores only exist as
+    [batch, P0, M0] tiles. When a constant causal mask (a triangle of -inf,
+    -1e9, ... or a boolean triangle; see `memc.upper_triangle`) hides a
+    whole tile, the tile is skipped.
+
+    Sets `memc.fused_attention` (the number of fused blocks) and
+    `memc.fusemax_cascades` (per block: passes over the key rank before and
+    after, the tile sizes) on the module. With `remarks`, says for every
+    softmax-fed contraction why it was or was not fused.
+  }];
+  let options = [
+    Option<"tileSize", "tile-size", "int64_t", /*default=*/"0",
+           "K/V tile M0 (0: from the cost model; must divide the key count)">,
+    Option<"queryTileSize", "query-tile-size", "int64_t", /*default=*/"0",
+           "Query tile P0 (0: from the cost model; must divide the query "
+           "count)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for every attention block, fused or not">
+  ];
+  let dependentDialects = ["memc::einsum::EinsumDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def CarryInPlace : Pass<"memc-carry-in-place", "mlir::ModuleOp"> {
+  let summary = "Write the values an scf.for carries into its iter_args";
+  let description = [{
+    Makes the producer of each value an `scf.for` yields (looking through
+    `scf.if`) write into the corresponding iter_arg: an elementwise
+    `linalg.generic` whose init is a `tensor.empty` takes the iter_arg as
+    init when nothing reads the iter_arg after it, otherwise a `linalg.copy`
+    into the iter_arg precedes the yield. One-shot bufferization then keeps
+    every carried value in one buffer for the whole loop (FuseMax's running
+    maximum, denominator and numerator) instead of returning a new
+    allocation from each iteration.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def PrintPassCounts : Pass<"memc-print-pass-counts", "mlir::ModuleOp"> {
+  let summary = "Print FuseMax pass counts per rank of each function";
+  let description = [{
+    Test pass for the pass-counting analysis (lib/Analysis/PassCount): for
+    every function, prints `@name: RANK N pass(es)` for each rank its einsum
+    cascade iterates, in order of first iteration. Ranks are followed
+    across ops by data flow, so the name printed is the one of the first op
+    that iterates the rank.
+  }];
+}
+
 def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower einsum ops 1:1 to linalg.generic (and scf.for)";
   let description = [{
@@ -41,8 +102,11 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
     a call to `memc_rt_sgemm` / `memc_rt_dgemm` (runtime/cpu, OpenBLAS
     underneath): the body is `acc + a * b`, exactly one reduction rank k, the
     operands' maps are projections whose batch ranks lead, and every memref
-    has an identity layout. Transposed operands become the GEMM's transpose
-    flags, so no transposed copy is made. Problems smaller than
+    is strided with each group of ranks collapsing to one dimension and
+    contiguous rows (identity layouts, and subviews such as FuseMax's K/V
+    tiles inside a loop, whose offset is read at run time). Transposed
+    operands become the GEMM's transpose flags, so no transposed copy is
+    made. Problems smaller than
     `min-flops` multiply-adds stay as loops.
   }];
   let options = [

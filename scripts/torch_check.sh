@@ -17,12 +17,21 @@ rm -rf "$out"
 pass=0; fail=0
 for d in "$out"/*/; do
   name=$(basename "$d")
-  if ! msg=$("$BUILD/bin/memc" "$d/model.onnx" -o "$d/pkg" 2>&1); then
+  if ! msg=$("$BUILD/bin/memc" "$d/model.onnx" -o "$d/pkg" -v 2>&1); then
     echo "FAIL $name: $msg"; fail=$((fail + 1)); continue
   fi
+  # Every attention block of these exports must become FuseMax's cascade.
+  fused=$(sed -n 's/.*fused attention: \([0-9]*\).*/\1/p' <<<"$msg")
+  case $name in
+    vit_tiny|encoder_layer|mha|mha_long|causal_decoder)
+      if [ "${fused:-0}" -lt 1 ]; then
+        echo "FAIL $name: attention not fused (fused attention: ${fused:-none})"
+        fail=$((fail + 1)); continue
+      fi;;
+  esac
   res=$("$BUILD/bin/memc-run" "$d/pkg" --data "$d/test_data_set_0" --iterations 5 2>&1)
   if grep -q '^result: match' <<<"$res"; then
-    echo "PASS $name ($(grep -m1 latency_ms <<<"$res"), $(grep -m1 '^output' <<<"$res" | sed 's/^output [^:]*: //'))"
+    echo "PASS $name ($(grep -m1 latency_ms <<<"$res"), fused attention ${fused:-0}, $(grep -m1 '^output' <<<"$res" | sed 's/^output [^:]*: //'))"
     pass=$((pass + 1))
   else
     echo "FAIL $name: $(grep -E 'MISMATCH|result' <<<"$res" | head -2 | tr '\n' ' ')"; fail=$((fail + 1))

@@ -71,6 +71,9 @@ def models():
         "vit_tiny": lambda: (vit_tiny(tv), (torch.randn(1, 3, 32, 32),)),
         "encoder_layer": encoder_layer,
         "mha": lambda: (Mha(), (torch.randn(1, 256, 128),)),
+        # Long enough that the unfused N x N scores (8 heads x 2048^2 floats,
+        # 128 MiB) dwarf everything else: FuseMax's case.
+        "mha_long": lambda: (Mha(), (torch.randn(1, 2048, 128),)),
         "causal_decoder": lambda: (CausalDecoder(), (torch.randn(1, 64, 128),)),
     }
 

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <optional>
+#include <functional>
 
 using namespace mlir;
 
@@ -334,7 +335,11 @@ ExitCode compile(const CompilerOptions &options) {
     std::function<void(OpPassManager &)> build;
     EmitKind stopAfter;
   } stages[] = {
-      {"einsum -> linalg", buildEinsumToLinalgPipeline, EmitKind::Linalg},
+      {"einsum -> linalg",
+       [&](OpPassManager &pm) {
+         buildEinsumToLinalgPipeline(pm, options.fusemax);
+       },
+       EmitKind::Linalg},
       {"bufferize + plan the arena",
        [&](OpPassManager &pm) {
          buildBufferizePipeline(pm, mapping, [&](const ArenaPlanRecord &r) {
@@ -371,7 +376,11 @@ ExitCode compile(const CompilerOptions &options) {
                                          " bytes on the host"
                                    : ""));
     } else {
-      progress.end();
+      // FuseMax leaves its count on the module (memc.fused_attention).
+      auto fused = module->getAttrOfType<IntegerAttr>("memc.fused_attention");
+      progress.end(fused && stage.stopAfter == EmitKind::Linalg
+                       ? "fused attention: " + std::to_string(fused.getInt())
+                       : "");
     }
     if (options.emit == stage.stopAfter)
       return finishWithText(printModule);

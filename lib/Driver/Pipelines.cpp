@@ -19,7 +19,10 @@ namespace {
 // consumer.
 constexpr const char *kEinsumToLinalg =
     "convert-einsum-to-linalg,canonicalize,memc-fuse-elementwise,"
-    "canonicalize";
+    "canonicalize,memc-carry-in-place";
+
+// Attention becomes FuseMax's 1-pass cascade while it is still einsum IR.
+constexpr const char *kFuseMax = "memc-fusemax-attention";
 
 constexpr const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries=true "
@@ -49,7 +52,9 @@ void addPipeline(OpPassManager &pm, const char *text) {
 }
 } // namespace
 
-void memc::buildEinsumToLinalgPipeline(OpPassManager &pm) {
+void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax) {
+  if (fusemax)
+    addPipeline(pm, kFuseMax);
   addPipeline(pm, kEinsumToLinalg);
 }
 void memc::buildBufferizePipeline(
@@ -63,11 +68,22 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   addPipeline(pm, kLowerToLLVM);
 }
 
+namespace {
+struct EinsumToLinalgOptions
+    : public PassPipelineOptions<EinsumToLinalgOptions> {
+  Option<bool> fusemax{*this, "fusemax",
+                       llvm::cl::desc("FuseMax attention fusion first"),
+                       llvm::cl::init(true)};
+};
+} // namespace
+
 void memc::registerPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<EinsumToLinalgOptions>(
       "memc-einsum-to-linalg",
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
-      buildEinsumToLinalgPipeline);
+      [](OpPassManager &pm, const EinsumToLinalgOptions &o) {
+        buildEinsumToLinalgPipeline(pm, o.fusemax);
+      });
   PassPipelineRegistration<BufferizePipelineOptions>(
       "memc-bufferize",
       "linalg on tensors -> memrefs with output parameters, temporaries in "
@@ -86,7 +102,7 @@ void memc::registerPipelines() {
   PassPipelineRegistration<>(
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
       [](OpPassManager &pm) {
-        buildEinsumToLinalgPipeline(pm);
+        buildEinsumToLinalgPipeline(pm, /*fusemax=*/true);
         buildBufferizePipeline(pm, {});
         buildLowerToLLVMPipeline(pm);
       });

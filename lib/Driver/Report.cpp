@@ -72,10 +72,8 @@ json::Object buildReport(const ReportContext &context,
       {"buffers", std::move(buffers)},
       {"unplanned", std::move(unplanned)},
   };
-  if (context.fusedAttention >= 0) {
-    report["fused_attention"] = context.fusedAttention;
-    report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
-  }
+  report["fused_attention"] = context.fusedAttention;
+  report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
   return report;
 }
 

@@ -17,8 +17,8 @@ struct ReportContext {
   std::string target = "cpu";
   uint64_t weightsBytes = 0;
   uint64_t ioBytes = 0;
-  /// Attention cascades rewritten by FuseMax (-1: the pass did not run).
-  int64_t fusedAttention = -1;
+  /// Attention cascades rewritten by FuseMax (0 also with --no-fusemax).
+  int64_t fusedAttention = 0;
   llvm::json::Array fusemaxCascades;
 };
 

@@ -30,6 +30,9 @@ public:
   std::unordered_map<std::string, mlir::Value> values;
   std::unordered_map<std::string, HostTensor> constants;
   std::vector<ProgramArg> weights;
+  /// Per weight: attributes that summarize its contents for later passes
+  /// (a causal mask's triangle), set on its argument with `memc.weight`.
+  std::vector<mlir::NamedAttrList> weightFacts;
 
 private:
   mlir::Value materialize(const std::string &name, const HostTensor &t);

@@ -1,6 +1,7 @@
 //===- ONNXImporter.cpp - ONNX model -> einsum IR -------------------------===//
 #include "ImportContext.h"
 #include "GraphImporter.h"
+#include "memc/Analysis/MaskStructure.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
@@ -168,6 +169,18 @@ Value GraphImporter::materialize(const std::string &name,
     weight.shape = t.shape;
     weight.data = t.raw;
     weights.push_back(std::move(weight));
+    // Only the importer sees the bytes: record a causal-mask triangle for
+    // FuseMax attention, which skips the K/V tiles it hides.
+    mlir::NamedAttrList facts;
+    // Boolean triangles feed Where; float ones are added, and only a fill
+    // that drives softmax weights to 0 makes a mask.
+    bool isBool = t.elemType == onnx::TensorProto::BOOL;
+    if (t.shape.size() >= 2 && (t.isFloat() || isBool))
+      if (std::optional<UpperTriangle> tri = findUpperTriangle(
+              t.shape, [&](int64_t i) { return t.getDouble(i); }))
+        if (isBool || tri->value <= -1e4)
+          facts.set(kUpperTriangleAttr, toAttr(ctx, *tri));
+    weightFacts.push_back(std::move(facts));
     return arg;
   }
   OpBuilder::InsertionGuard guard(builder);
@@ -417,9 +430,12 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   unsigned argIndex = 0;
   for (const ProgramArg &a : inputs)
     func.setArgAttr(argIndex++, "memc.input", builder.getStringAttr(a.name));
-  for (const ProgramArg &w : weights)
+  for (auto [w, facts] : llvm::zip(weights, weightFacts)) {
+    for (const NamedAttribute &fact : facts)
+      func.setArgAttr(argIndex, fact.getName(), fact.getValue());
     func.setArgAttr(argIndex++, "memc.weight",
                     builder.getStringAttr(sanitize(w.name)));
+  }
   for (auto [i, o] : llvm::enumerate(outputs))
     func.setResultAttr(i, "memc.output", builder.getStringAttr(o.name));
 

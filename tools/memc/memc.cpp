@@ -77,6 +77,11 @@ static cl::opt<std::string>
 static cl::opt<uint64_t>
     planSeed("plan-seed", cl::desc("Seed of the mapper's search (default 0)"),
              cl::init(0), cl::cat(category));
+static cl::opt<bool> noFuseMax(
+    "no-fusemax",
+    cl::desc("Keep attention as its 3-pass softmax cascade (no FuseMax "
+             "fusion; for comparison)"),
+    cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
                              cl::cat(category));
 static cl::opt<bool> listOps("list-ops",
@@ -131,6 +136,7 @@ int main(int argc, char **argv) {
                     "64MiB or 8GiB\n";
     return memc::ExitUsage;
   }
+  options.fusemax = !noFuseMax;
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');
     std::vector<int64_t> dims;

@@ -29,6 +29,8 @@ struct CompilerOptions {
   std::string reportPath;   ///< --report=FILE.json
   std::string timelinePath; ///< --timeline=FILE.svg
   uint64_t plannerSeed = 0;
+  /// FuseMax attention fusion (passes/FuseMaxAttention); --no-fusemax.
+  bool fusemax = true;
 };
 
 /// Parses `1048576`, `512KiB`, `64MiB`, `8GiB` (also K/M/G, KB/MB/GB as

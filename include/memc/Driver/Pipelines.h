@@ -29,7 +29,8 @@ struct BufferizePipelineOptions
                           llvm::cl::init(false)};
 };
 
-void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm);
+/// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off).
+void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true);
 /// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
 /// to `onPlan` when set), then deallocation of what is left on the heap.
 void buildBufferizePipeline(

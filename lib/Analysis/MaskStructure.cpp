@@ -1,0 +1,79 @@
+//===- MaskStructure.cpp - triangular constants (causal masks) ------------===//
+#include "memc/Analysis/MaskStructure.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace memc {
+
+std::optional<UpperTriangle>
+findUpperTriangle(ArrayRef<int64_t> shape, function_ref<double(int64_t)> elem) {
+  if (shape.size() < 2)
+    return std::nullopt;
+  int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  int64_t slices = 1;
+  for (int64_t d : shape.drop_back(2))
+    slices *= d;
+  if (rows <= 0 || cols <= 0 || slices <= 0)
+    return std::nullopt;
+  double value = elem(cols - 1);
+  if (std::isnan(value))
+    return std::nullopt;
+  // Row r needs diagonal >= (start of its trailing run of `value`) - r.
+  int64_t diagonal = std::numeric_limits<int64_t>::min();
+  for (int64_t s = 0; s < slices; ++s)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t base = (s * rows + r) * cols;
+      int64_t start = cols;
+      while (start > 0 && elem(base + start - 1) == value)
+        --start;
+      diagonal = std::max(diagonal, start - r);
+      if (diagonal > cols - 1)
+        return std::nullopt; // already covers nothing
+    }
+  return UpperTriangle{diagonal, value};
+}
+
+std::optional<UpperTriangle> findUpperTriangle(DenseElementsAttr attr) {
+  auto type = attr.getType();
+  Type elem = type.getElementType();
+  if (attr.isSplat() || !type.hasStaticShape())
+    return std::nullopt;
+  if (isa<FloatType>(elem)) {
+    auto values = attr.getValues<APFloat>();
+    return findUpperTriangle(type.getShape(), [&](int64_t i) {
+      return values[i].convertToDouble();
+    });
+  }
+  if (elem.isInteger(1)) {
+    auto values = attr.getValues<bool>();
+    return findUpperTriangle(type.getShape(),
+                             [&](int64_t i) { return values[i] ? 1.0 : 0.0; });
+  }
+  return std::nullopt;
+}
+
+DictionaryAttr toAttr(MLIRContext *ctx, const UpperTriangle &t) {
+  Builder b(ctx);
+  return b.getDictionaryAttr(
+      {b.getNamedAttr("diagonal", b.getI64IntegerAttr(t.diagonal)),
+       b.getNamedAttr("value", b.getF64FloatAttr(t.value))});
+}
+
+std::optional<UpperTriangle> fromAttr(Attribute attr) {
+  auto dict = dyn_cast_or_null<DictionaryAttr>(attr);
+  if (!dict)
+    return std::nullopt;
+  auto d = dict.getAs<IntegerAttr>("diagonal");
+  auto v = dict.getAs<FloatAttr>("value");
+  if (!d || !v)
+    return std::nullopt;
+  return UpperTriangle{d.getInt(), v.getValueAsDouble()};
+}
+
+} // namespace memc

@@ -1,0 +1,772 @@
+//===- FuseMaxAttention.cpp - 3-pass softmax attention -> 1-pass cascade --===//
+//
+// Exporters write attention as `softmax(mod(Q·K)) · V`: a contraction for
+// the scores, elementwise modifiers (a scale by Div or Mul, an additive
+// mask, a Where with a fill value), softmax (which the importer spells as
+// its 3-pass cascade max / sub-exp / sum / div) and a second contraction.
+// Materializing the scores takes memory quadratic in the sequence.
+//
+// This pass rewrites the whole chain to FuseMax's 1-pass cascade (REFERENCES:
+// FlashAttention-2's recurrence): the key rank M is split into M1 x M0 and an
+// `einsum.iterate` over M1 carries the running maximum RM, the running
+// denominator RD and the running numerator RNV; the division by RD is
+// deferred to the end. The query rank P is split too (an outer iterate over
+// P1 whose result is the output, written one query tile at a time), so one
+// step works on a [batch, P0, M0] tile that stays in cache, and causal
+// attention can skip the K/V tiles a constant triangular mask hides
+// entirely. Only tiles of the scores ever exist.
+//
+// The match is by data flow on the einsum IR, whatever the exporter's
+// spelling: heads split by Reshape/Transpose arrive as copies feeding the
+// contractions, batch and head ranks are any ranks shared by Q, K and V,
+// scales on Q or K are upstream of the scores and need nothing, and scales
+// or masks on the scores are re-applied to each tile (sliced along P and M).
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "dialects/einsum/EinsumDialect.h"
+#include "memc/Analysis/MaskStructure.h"
+#include "memc/Analysis/PassCount.h"
+
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+#include <limits>
+
+namespace memc {
+#define GEN_PASS_DEF_FUSEMAXATTENTION
+#include "passes/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+using namespace memc::einsum;
+
+namespace {
+
+/// A mask value at or below this makes a score's softmax weight exactly 0 in
+/// f32: exp(s - 1e4 - max) underflows for any score the row maximum does
+/// not exceed by 1e4. Exporters use -inf, -1e9 or the float minimum.
+constexpr double kMaskedBelow = -1e4;
+
+/// Bytes the tile of one step (scores, their exponentials, and the running
+/// numerator) should fit in: about one core's L2 cache.
+constexpr int64_t kTileBytes = 1 << 20;
+
+/// An elementwise op between the score contraction and softmax.
+struct Modifier {
+  EinsumOp op;
+  unsigned scoreOperand;
+};
+
+struct Attention {
+  EinsumOp qk, max, subExp, sum, div, av;
+  SmallVector<Modifier> modifiers; ///< from the contraction towards softmax
+  SmallVector<Operation *> reshapes;
+  Value scores;                ///< softmax's input X[.., p, .., m]
+  unsigned dimP = 0, dimM = 0; ///< of the scores
+  unsigned qkQ = 0, qkRankP = 0, qkRankM = 0;
+  unsigned avA = 0, avRankM = 0;
+  SmallVector<unsigned> avRankOfS;   ///< the av rank indexing each scores dim
+  std::optional<int64_t> maskedFrom; ///< m - p >= this is masked out
+};
+
+Value stripReshapes(Value v, SmallVectorImpl<Operation *> *seen = nullptr) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+      break;
+    if (seen)
+      seen->push_back(def);
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+bool isContraction(EinsumOp op) {
+  return op && op.getCompute() == ComputeOp::mul &&
+         op.getReduce() == ReduceOp::add && op.getInputs().size() == 2 &&
+         llvm::count(op.getReducedRanks(), true) == 1;
+}
+
+unsigned reducedRank(EinsumOp op) {
+  SmallVector<bool> reduced = op.getReducedRanks();
+  return llvm::find(reduced, true) - reduced.begin();
+}
+
+/// The position in `map` of the plain use of rank `d`, if any.
+std::optional<unsigned> positionOf(AffineMap map, unsigned d) {
+  for (auto [i, e] : llvm::enumerate(map.getResults()))
+    if (auto dim = dyn_cast<AffineDimExpr>(e); dim && dim.getPosition() == d)
+      return i;
+  return std::nullopt;
+}
+
+bool usesRank(AffineMap map, unsigned d) {
+  return llvm::any_of(map.getResults(),
+                      [&](AffineExpr e) { return e.isFunctionOfDim(d); });
+}
+
+/// Weights and constants: values whose contents are known at compile time.
+bool isConstantLike(Value v) {
+  v = stripReshapes(v);
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>())
+    v = stripReshapes(slice.getSource());
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return isa<func::FuncOp>(arg.getOwner()->getParentOp());
+  return matchPattern(v, m_Constant());
+}
+
+/// The triangle summary of a weight argument or a constant.
+std::optional<memc::UpperTriangle> triangleOf(Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+    if (!func)
+      return std::nullopt;
+    return memc::fromAttr(
+        func.getArgAttr(arg.getArgNumber(), memc::kUpperTriangleAttr));
+  }
+  DenseElementsAttr attr;
+  if (matchPattern(v, m_Constant(&attr)))
+    return memc::findUpperTriangle(attr);
+  return std::nullopt;
+}
+
+/// The value of a splat float constant.
+std::optional<double> splatValue(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+class Matcher {
+public:
+  explicit Matcher(Attention &a) : a(a) {}
+  std::string why;
+
+  /// Matches the chain that ends in contraction `av`. Returns false with an
+  /// empty `why` when `av` is not fed by a softmax at all (a plain matmul),
+  /// with a reason when it is attention that cannot be fused.
+  bool match(EinsumOp av) {
+    if (!isContraction(av))
+      return false;
+    a.av = av;
+    a.avRankM = reducedRank(av);
+    for (unsigned i = 0; i < 2 && !a.div; ++i) {
+      auto div = av.getInputs()[i].getDefiningOp<EinsumOp>();
+      if (!div || div.getCompute() != ComputeOp::div ||
+          div.getReduce() != ReduceOp::none)
+        continue;
+      auto subExp = div.getInputs()[0].getDefiningOp<EinsumOp>();
+      if (!subExp || subExp.getCompute() != ComputeOp::sub_exp)
+        continue;
+      a.div = div;
+      a.subExp = subExp;
+      a.avA = i;
+    }
+    if (!a.div)
+      return false; // no softmax: not attention
+    return matchSoftmax() && matchModifiers() && matchScores() && matchAV();
+  }
+
+private:
+  bool fail(const Twine &reason) {
+    why = reason.str();
+    return false;
+  }
+
+  /// `op`'s operand `operand` is `reduce_{m} input` broadcast back along m.
+  bool matchRowBroadcast(EinsumOp op, unsigned operand, ReduceOp kind,
+                         Value input, EinsumOp &reduction) {
+    unsigned n = cast<ShapedType>(input.getType()).getRank();
+    AffineMap map = op.getInputMap(operand);
+    if (map.getNumResults() == n) {
+      for (unsigned j = 0; j < n; ++j) {
+        AffineExpr e = map.getResult(j);
+        if (j == a.dimM ? e != getAffineConstantExpr(0, op.getContext())
+                        : e != getAffineDimExpr(j, op.getContext()))
+          return false;
+      }
+    } else if (map.getNumResults() + 1 == n) {
+      unsigned k = 0;
+      for (unsigned j = 0; j < n; ++j)
+        if (j != a.dimM &&
+            map.getResult(k++) != getAffineDimExpr(j, op.getContext()))
+          return false;
+    } else {
+      return false;
+    }
+    Value base = stripReshapes(op.getInputs()[operand], &a.reshapes);
+    reduction = base.getDefiningOp<EinsumOp>();
+    if (!reduction || reduction.getCompute() != ComputeOp::copy ||
+        reduction.getReduce() != kind || reduction.getInputs()[0] != input ||
+        !reduction.getInputMap(0).isIdentity())
+      return false;
+    AffineMap res = reduction.getResultMap();
+    if (res.getNumResults() + 1 != n)
+      return false;
+    unsigned k = 0;
+    for (unsigned j = 0; j < n; ++j)
+      if (j != a.dimM &&
+          res.getResult(k++) != getAffineDimExpr(j, op.getContext()))
+        return false;
+    return true;
+  }
+
+  bool matchSoftmax() {
+    EinsumOp div = a.div, subExp = a.subExp;
+    if (!div.getInputMap(0).isIdentity() || !div.getResultMap().isIdentity() ||
+        !subExp.getInputMap(0).isIdentity() ||
+        !subExp.getResultMap().isIdentity())
+      return fail("softmax operands are not indexed elementwise");
+    std::optional<unsigned> m = positionOf(a.av.getInputMap(a.avA), a.avRankM);
+    if (!m)
+      return fail("the contraction does not sum over a plain rank of the "
+                  "softmax output");
+    a.dimM = *m;
+    Value sn = div.getInputs()[0];
+    a.scores = subExp.getInputs()[0];
+    if (!matchRowBroadcast(div, 1, ReduceOp::add, sn, a.sum) ||
+        !matchRowBroadcast(subExp, 1, ReduceOp::max, a.scores, a.max))
+      return fail("softmax is not taken over the rank the second contraction "
+                  "sums over");
+    if (!a.div.getResult().hasOneUse())
+      return fail("the attention weights have other users");
+    auto onlyUsers = [](Value v, std::initializer_list<Operation *> ops) {
+      return llvm::all_of(v.getUsers(), [&](Operation *u) {
+        return llvm::is_contained(ops, u);
+      });
+    };
+    if (!onlyUsers(sn, {div, a.sum}) || !onlyUsers(a.scores, {subExp, a.max}))
+      return fail("softmax intermediates have other users");
+    if (!isa<FloatType>(cast<ShapedType>(sn.getType()).getElementType()))
+      return fail("scores are not floating point");
+    return true;
+  }
+
+  bool matchModifiers() {
+    Value cur = a.scores;
+    while (true) {
+      auto def = cur.getDefiningOp<EinsumOp>();
+      if (!def)
+        return fail("the scores are not computed by an einsum");
+      if (isContraction(def)) {
+        a.qk = def;
+        break;
+      }
+      ComputeOp c = def.getCompute();
+      SmallVector<unsigned> positions;
+      switch (c) {
+      case ComputeOp::add:
+      case ComputeOp::mul:
+        positions = {0, 1};
+        break;
+      case ComputeOp::sub:
+      case ComputeOp::div:
+        positions = {0};
+        break;
+      case ComputeOp::select:
+        positions = {1, 2};
+        break;
+      default:
+        return fail(Twine("scores are modified by '") + stringifyComputeOp(c) +
+                    "', which is not a scale or mask");
+      }
+      if (def.getReduce() != ReduceOp::none || !def.getResultMap().isIdentity())
+        return fail("a score modifier is not elementwise");
+      std::optional<unsigned> score;
+      for (unsigned p : positions) {
+        Value in = def.getInputs()[p];
+        if (in.getType() != def.getResult().getType() ||
+            !def.getInputMap(p).isIdentity() || !in.hasOneUse() ||
+            !in.getDefiningOp<EinsumOp>())
+          continue;
+        if (!score || isConstantLike(def.getInputs()[*score]))
+          score = p;
+      }
+      if (!score)
+        return fail("no operand of a score modifier carries the scores");
+      for (auto [i, in] : llvm::enumerate(def.getInputs())) {
+        if (i == *score)
+          continue;
+        for (AffineExpr e : def.getInputMap(i).getResults())
+          if (!isa<AffineDimExpr>(e) &&
+              e != getAffineConstantExpr(0, def.getContext()))
+            return fail("a mask or scale operand is not indexed by plain "
+                        "ranks");
+        if (usesRank(def.getInputMap(i), a.dimM) && !isConstantLike(in))
+          return fail("the mask is computed at run time (its N x N tensor "
+                      "exists anyway)");
+      }
+      a.modifiers.push_back({def, *score});
+      cur = def.getInputs()[*score];
+    }
+    std::reverse(a.modifiers.begin(), a.modifiers.end());
+    // With modifiers, the contraction feeds the first one only; without,
+    // it is softmax's input, whose users were checked.
+    if (!a.modifiers.empty() && !a.qk.getResult().hasOneUse())
+      return fail("the scores have other users");
+    return true;
+  }
+
+  bool matchScores() {
+    EinsumOp qk = a.qk;
+    AffineMap res = qk.getResultMap();
+    unsigned n = res.getNumResults();
+    if (n != cast<ShapedType>(a.scores.getType()).getRank())
+      return fail("score shapes disagree");
+    auto rankAt = [&](unsigned j) {
+      return cast<AffineDimExpr>(res.getResult(j)).getPosition();
+    };
+    a.qkRankM = rankAt(a.dimM);
+    AffineMap m0 = qk.getInputMap(0), m1 = qk.getInputMap(1);
+    bool in0 = usesRank(m0, a.qkRankM), in1 = usesRank(m1, a.qkRankM);
+    if (in0 == in1)
+      return fail("the softmax rank is not a key rank of the scores");
+    a.qkQ = in0 ? 1 : 0;
+    AffineMap qMap = qk.getInputMap(a.qkQ), kMap = qk.getInputMap(1 - a.qkQ);
+    if (!positionOf(kMap, a.qkRankM))
+      return fail("keys are not indexed by a plain sequence rank");
+    std::optional<unsigned> p;
+    for (unsigned j = 0; j < n; ++j) {
+      if (j == a.dimM)
+        continue;
+      unsigned r = rankAt(j);
+      bool q = usesRank(qMap, r), k = usesRank(kMap, r);
+      if (q && k)
+        continue; // a batch or head rank
+      if (k)
+        return fail("keys have a second rank besides the sequence");
+      if (p)
+        return fail("queries have more than one sequence rank");
+      p = j;
+    }
+    if (!p)
+      return fail("queries have no sequence rank");
+    a.dimP = *p;
+    a.qkRankP = rankAt(*p);
+    if (!positionOf(qMap, a.qkRankP))
+      return fail("queries are not indexed by a plain sequence rank");
+    return true;
+  }
+
+  bool matchAV() {
+    AffineMap aMap = a.av.getInputMap(a.avA);
+    AffineMap vMap = a.av.getInputMap(1 - a.avA);
+    for (AffineExpr e : aMap.getResults()) {
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d)
+        return fail("attention weights are not indexed by plain ranks");
+      a.avRankOfS.push_back(d.getPosition());
+    }
+    if (!positionOf(vMap, a.avRankM))
+      return fail("values are not indexed by a plain sequence rank");
+    for (auto [j, r] : llvm::enumerate(a.avRankOfS))
+      if (j != a.dimM && !positionOf(a.av.getResultMap(), r))
+        return fail("a rank of the attention weights is not in the output");
+    // The mask: a triangle that hides m - p >= k lets whole tiles go.
+    for (Modifier &mod : a.modifiers) {
+      EinsumOp op = mod.op;
+      auto triangleAt = [&](unsigned operand) -> std::optional<int64_t> {
+        AffineMap map = op.getInputMap(operand);
+        unsigned r = map.getNumResults();
+        if (r < 2 || positionOf(map, a.dimP) != r - 2 ||
+            positionOf(map, a.dimM) != r - 1)
+          return std::nullopt;
+        Value v = op.getInputs()[operand];
+        std::optional<memc::UpperTriangle> t = triangleOf(v);
+        if (!t)
+          return std::nullopt;
+        if (op.getCompute() == ComputeOp::add) {
+          if (t->value > kMaskedBelow)
+            return std::nullopt;
+        } else {
+          // select(cond, x, y): the fill is masking where cond selects it.
+          unsigned fill = mod.scoreOperand == 1 ? 2 : 1;
+          std::optional<double> f = splatValue(op.getInputs()[fill]);
+          if (!f || *f > kMaskedBelow)
+            return std::nullopt;
+          if (t->value != (fill == 1 ? 1.0 : 0.0))
+            return std::nullopt;
+        }
+        return t->diagonal;
+      };
+      std::optional<int64_t> k;
+      if (op.getCompute() == ComputeOp::add)
+        k = triangleAt(1 - mod.scoreOperand);
+      else if (op.getCompute() == ComputeOp::select)
+        k = triangleAt(0);
+      if (k && (!a.maskedFrom || *k < *a.maskedFrom))
+        a.maskedFrom = k;
+    }
+    return true;
+  }
+
+  Attention &a;
+};
+
+//===----------------------------------------------------------------------===//
+// Rewrite
+//===----------------------------------------------------------------------===//
+
+int64_t largestDivisorAtMost(int64_t n, int64_t cap) {
+  for (int64_t d = std::min(n, cap); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
+class Rewriter {
+public:
+  Rewriter(Attention &a, OpBuilder &b, int64_t kvTile, int64_t queryTile)
+      : a(a), b(b), loc(a.av.getLoc()) {
+    auto sType = cast<RankedTensorType>(a.scores.getType());
+    elem = sType.getElementType();
+    sShape = llvm::to_vector(sType.getShape());
+    n = sShape.size();
+    P = sShape[a.dimP];
+    M = sShape[a.dimM];
+    int64_t batch = sType.getNumElements() / (P * M);
+    auto oType = cast<RankedTensorType>(a.av.getResult().getType());
+    int64_t F = oType.getNumElements() / (batch * P);
+    // K/V tile: long enough that rescaling the running numerator (F per
+    // query per tile) is cheap next to the tile's M0 exponentials, short
+    // enough to stay in cache; it must divide M (the ranks are static).
+    if (kvTile > 0 && M % kvTile == 0) {
+      T = kvTile;
+    } else {
+      T = largestDivisorAtMost(M, std::clamp<int64_t>(2 * F, 64, 256));
+      if (T < 8) // a key count with no useful divisor: one tile
+        T = M;
+    }
+    // Query tile: as many queries as keep one step's tiles in kTileBytes.
+    int64_t perQuery = (2 * batch * T + batch * F) * 4;
+    Tq = queryTile > 0 && P % queryTile == 0
+             ? queryTile
+             : largestDivisorAtMost(
+                   P, std::max<int64_t>(1, kTileBytes / perQuery));
+  }
+
+  IterateOp rewrite();
+  int64_t T = 0, Tq = 0;
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// `v` sliced to `size` at `offset` along every dimension that `map`
+  /// indexes by `rank`.
+  Value slice(Value v, AffineMap map,
+              ArrayRef<std::tuple<unsigned, Value, int64_t>> cuts) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> shape;
+    bool any = false;
+    for (unsigned j = 0; j < type.getRank(); ++j) {
+      OpFoldResult off = b.getIndexAttr(0);
+      int64_t size = type.getDimSize(j);
+      if (auto d = dyn_cast<AffineDimExpr>(map.getResult(j)))
+        for (auto [rank, offset, extent] : cuts)
+          if (d.getPosition() == rank) {
+            off = offset;
+            size = extent;
+            any = true;
+          }
+      offsets.push_back(off);
+      sizes.push_back(b.getIndexAttr(size));
+      strides.push_back(b.getIndexAttr(1));
+      shape.push_back(size);
+    }
+    if (!any)
+      return v;
+    auto resultType = RankedTensorType::get(shape, type.getElementType());
+    return tensor::ExtractSliceOp::create(b, loc, resultType, v, offsets, sizes,
+                                          strides);
+  }
+
+  /// A copy of einsum `op` with new inputs and result type, and rank names.
+  Value cloneEinsum(EinsumOp op, ValueRange inputs, Type type,
+                    ArrayRef<std::string> names) {
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    SmallVector<AffineMap> maps;
+    for (Attribute m : op.getIndexingMaps())
+      maps.push_back(cast<AffineMapAttr>(m).getValue());
+    return EinsumOp::create(b, loc, type, inputs, maps, refs, op.getCompute(),
+                            op.getReduce());
+  }
+
+  Value einsum(ComputeOp c, ReduceOp r, ValueRange inputs,
+               ArrayRef<AffineMap> maps, ArrayRef<std::string> names,
+               Type type) {
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    return EinsumOp::create(b, loc, type, inputs, maps, refs, c, r);
+  }
+
+  Value splat(RankedTensorType type, double v) {
+    return arith::ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(
+            type, b.getFloatAttr(type.getElementType(), v).getValue()));
+  }
+
+  /// One K/V tile: returns the next (RM, RD, RNV).
+  SmallVector<Value> step(Value qTile, Value pOff, Value mOff, Value rm,
+                          Value rd, Value rnv);
+
+  Attention &a;
+  OpBuilder &b;
+  Location loc;
+  Type elem;
+  SmallVector<int64_t> sShape;
+  unsigned n = 0;
+  int64_t P = 0, M = 0;
+
+  // Filled by rewrite().
+  SmallVector<std::string> sNames, rowNames, oNames;
+  RankedTensorType sTile, rowTile, oTile;
+  AffineMap idS, rowMap, idRow, idO, rowInO;
+};
+
+SmallVector<Value> Rewriter::step(Value qTile, Value pOff, Value mOff, Value rm,
+                                  Value rd, Value rnv) {
+  EinsumOp qk = a.qk, av = a.av;
+  // BQK[.., p0, m0] = Q[.., p0, e] * K[.., e, m0 of tile m1]
+  Value kTile = slice(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
+                      {{a.qkRankM, mOff, T}});
+  SmallVector<std::string> qkNames;
+  for (unsigned r = 0; r < qk.getNumRanks(); ++r) {
+    std::optional<unsigned> j = positionOf(qk.getResultMap(), r);
+    qkNames.push_back(j ? sNames[*j] : std::string("e"));
+  }
+  SmallVector<Value> qkIns(2);
+  qkIns[a.qkQ] = qTile;
+  qkIns[1 - a.qkQ] = kTile;
+  Value s = cloneEinsum(qk, qkIns, sTile, qkNames);
+  // The scale and mask, on the tile.
+  for (Modifier &mod : a.modifiers) {
+    SmallVector<Value> ins;
+    for (auto [i, v] : llvm::enumerate(mod.op.getInputs()))
+      ins.push_back(i == mod.scoreOperand
+                        ? s
+                        : slice(v, mod.op.getInputMap(i),
+                                {{a.dimP, pOff, Tq}, {a.dimM, mOff, T}}));
+    s = cloneEinsum(mod.op, ins, sTile, sNames);
+  }
+  // LM = max_m0 BQK; RM' = max(RM, LM); SLN = exp(BQK - RM');
+  // SLD = sum_m0 SLN; SLNV = sum_m0 SLN * BV; PRM = exp(RM - RM');
+  // RD' = RD * PRM + SLD; RNV' = RNV * PRM + SLNV.
+  Value lm = einsum(ComputeOp::copy, ReduceOp::max, {s}, {idS, rowMap}, sNames,
+                    rowTile);
+  Value rmNext = einsum(ComputeOp::max, ReduceOp::none, {rm, lm},
+                        {idRow, idRow, idRow}, rowNames, rowTile);
+  Value sln = einsum(ComputeOp::sub_exp, ReduceOp::none, {s, rmNext},
+                     {idS, rowMap, idS}, sNames, sTile);
+  Value sld = einsum(ComputeOp::copy, ReduceOp::add, {sln}, {idS, rowMap},
+                     sNames, rowTile);
+  Value vTile = slice(av.getInputs()[1 - a.avA], av.getInputMap(1 - a.avA),
+                      {{a.avRankM, mOff, T}});
+  SmallVector<std::string> avNames;
+  for (unsigned r = 0; r < av.getNumRanks(); ++r) {
+    std::optional<unsigned> j = positionOf(av.getInputMap(a.avA), r);
+    std::optional<unsigned> o = positionOf(av.getResultMap(), r);
+    avNames.push_back(j ? sNames[*j] : oNames[*o]);
+  }
+  SmallVector<Value> avIns(2);
+  avIns[a.avA] = sln;
+  avIns[1 - a.avA] = vTile;
+  Value slnv = cloneEinsum(av, avIns, oTile, avNames);
+  Value prm = einsum(ComputeOp::sub_exp, ReduceOp::none, {rm, rmNext},
+                     {idRow, idRow, idRow}, rowNames, rowTile);
+  Value rdNext = einsum(ComputeOp::mul_add, ReduceOp::none, {rd, prm, sld},
+                        {idRow, idRow, idRow, idRow}, rowNames, rowTile);
+  Value rnvNext = einsum(ComputeOp::mul_add, ReduceOp::none, {rnv, prm, slnv},
+                         {idO, rowInO, idO, idO}, oNames, oTile);
+  return {rmNext, rdNext, rnvNext};
+}
+
+IterateOp Rewriter::rewrite() {
+  MLIRContext *ctx = b.getContext();
+  EinsumOp av = a.av;
+  auto oType = cast<RankedTensorType>(av.getResult().getType());
+  AffineMap oMap = av.getResultMap();
+  unsigned nO = oType.getRank();
+  // Rank names: b0.. for batch and head ranks, p / m0 for the sequence
+  // tiles, f.. for the value features.
+  unsigned nb = 0;
+  for (unsigned j = 0; j < n; ++j)
+    sNames.push_back(j == a.dimP   ? "p"
+                     : j == a.dimM ? "m0"
+                                   : "b" + std::to_string(nb++));
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM)
+      rowNames.push_back(sNames[j]);
+  unsigned nf = 0;
+  SmallVector<unsigned> oPosOfS(n, 0);
+  for (unsigned o = 0; o < nO; ++o) {
+    unsigned r = cast<AffineDimExpr>(oMap.getResult(o)).getPosition();
+    auto j = llvm::find(a.avRankOfS, r) - a.avRankOfS.begin();
+    if (j < (long)n) {
+      oNames.push_back(sNames[j]);
+      oPosOfS[j] = o;
+    } else {
+      oNames.push_back(nf ? "f" + std::to_string(nf) : "f");
+      ++nf;
+    }
+  }
+  unsigned oDimP = oPosOfS[a.dimP];
+
+  SmallVector<int64_t> sTileShape = sShape, rowShape, oTileShape;
+  sTileShape[a.dimP] = Tq;
+  sTileShape[a.dimM] = T;
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM)
+      rowShape.push_back(sTileShape[j]);
+  oTileShape = llvm::to_vector(oType.getShape());
+  oTileShape[oDimP] = Tq;
+  sTile = RankedTensorType::get(sTileShape, elem);
+  rowTile = RankedTensorType::get(rowShape, elem);
+  oTile = RankedTensorType::get(oTileShape, elem);
+  idS = AffineMap::getMultiDimIdentityMap(n, ctx);
+  SmallVector<AffineExpr> rowExprs, rowInOExprs;
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM) {
+      rowExprs.push_back(getAffineDimExpr(j, ctx));
+      rowInOExprs.push_back(getAffineDimExpr(oPosOfS[j], ctx));
+    }
+  rowMap = AffineMap::get(n, 0, rowExprs, ctx);
+  idRow = AffineMap::getMultiDimIdentityMap(n - 1, ctx);
+  idO = AffineMap::getMultiDimIdentityMap(nO, ctx);
+  rowInO = AffineMap::get(nO, 0, rowInOExprs, ctx);
+
+  b.setInsertionPoint(av);
+  Value init = tensor::EmptyOp::create(b, loc, oType.getShape(), elem);
+  auto outer = IterateOp::create(b, loc, "p1", P / Tq, ValueRange{init});
+  Block &ob = outer.getBody().front();
+  b.setInsertionPointToStart(&ob);
+  Value pOff = arith::MulIOp::create(b, loc, ob.getArgument(0), index(Tq));
+  EinsumOp qk = a.qk;
+  Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
+                      {{a.qkRankP, pOff, Tq}});
+  Value rm0 = splat(rowTile, -std::numeric_limits<double>::infinity());
+  Value rd0 = splat(rowTile, 0.0);
+  Value rnv0 = splat(oTile, 0.0);
+  auto inner =
+      IterateOp::create(b, loc, "m1", M / T, ValueRange{rm0, rd0, rnv0});
+  {
+    Block &ib = inner.getBody().front();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ib);
+    Value mOff = arith::MulIOp::create(b, loc, ib.getArgument(0), index(T));
+    Value rm = ib.getArgument(1), rd = ib.getArgument(2),
+          rnv = ib.getArgument(3);
+    SmallVector<Value> next;
+    if (a.maskedFrom) {
+      // The tile holds an unmasked element iff its smallest m - p,
+      // mOff - (pOff + Tq - 1), is below the mask's diagonal.
+      Value lowest = arith::SubIOp::create(
+          b, loc, mOff, arith::AddIOp::create(b, loc, pOff, index(Tq - 1)));
+      Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                         lowest, index(*a.maskedFrom));
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{rowTile, rowTile, oTile},
+                                    live, /*withElseRegion=*/true);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(b, loc, step(qTile, pOff, mOff, rm, rd, rnv));
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, loc, ValueRange{rm, rd, rnv});
+      b.setInsertionPointAfter(ifOp);
+      next.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    } else {
+      next = step(qTile, pOff, mOff, rm, rd, rnv);
+    }
+    YieldOp::create(b, loc, next);
+  }
+  // AV = RNV / RD, written into the output's query tile.
+  Value out = einsum(ComputeOp::div, ReduceOp::none,
+                     {inner.getResult(2), inner.getResult(1)},
+                     {idO, rowInO, idO}, oNames, oTile);
+  SmallVector<OpFoldResult> offsets(nO, b.getIndexAttr(0)), sizes, strides;
+  for (int64_t d : oTileShape)
+    sizes.push_back(b.getIndexAttr(d));
+  strides.assign(nO, b.getIndexAttr(1));
+  offsets[oDimP] = pOff;
+  Value written = tensor::InsertSliceOp::create(b, loc, out, ob.getArgument(1),
+                                                offsets, sizes, strides);
+  YieldOp::create(b, loc, ValueRange{written});
+  return outer;
+}
+
+struct FuseMaxAttentionPass
+    : memc::impl::FuseMaxAttentionBase<FuseMaxAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    Builder attrs(ctx);
+    SmallVector<EinsumOp> candidates;
+    module.walk([&](EinsumOp op) {
+      if (isContraction(op) && !op->getParentOfType<IterateOp>())
+        candidates.push_back(op);
+    });
+    int64_t fused = 0;
+    SmallVector<Attribute> cascades;
+    for (EinsumOp av : candidates) {
+      Attention a;
+      Matcher matcher(a);
+      if (!matcher.match(av)) {
+        if (remarks && !matcher.why.empty())
+          av.emitRemark("attention not fused: ") << matcher.why;
+        continue;
+      }
+      // The original cascade, for its pass count.
+      SmallVector<Operation *> before = {a.qk};
+      for (Modifier &m : a.modifiers)
+        before.push_back(m.op);
+      before.append({a.max});
+      before.append(a.reshapes.begin(), a.reshapes.end());
+      before.append({a.subExp, a.sum, a.div, av});
+      llvm::sort(before, [](Operation *x, Operation *y) {
+        return x->isBeforeInBlock(y);
+      });
+      int64_t passesBefore = memc::countPassesOver(before, a.scores, a.dimM);
+
+      OpBuilder b(ctx);
+      Rewriter rewriter(a, b, tileSize, queryTileSize);
+      IterateOp outer = rewriter.rewrite();
+      IterateOp inner;
+      outer.walk([&](IterateOp it) {
+        if (it != outer)
+          inner = it;
+      });
+      int64_t passesAfter = memc::countPassesOverIterate({outer}, inner);
+      av.getResult().replaceAllUsesWith(outer.getResult(0));
+      // Erase the cascade from the output backwards.
+      for (Operation *op : llvm::reverse(before))
+        if (op->use_empty())
+          op->erase();
+      ++fused;
+      if (remarks)
+        outer.emitRemark("fused attention: 1-pass cascade over ")
+            << rewriter.T << "-key tiles and " << rewriter.Tq << "-query tiles"
+            << (a.maskedFrom ? ", skipping fully masked tiles" : "")
+            << " (passes over the key rank: " << passesBefore << " -> "
+            << passesAfter << ")";
+      SmallVector<NamedAttribute> fields = {
+          attrs.getNamedAttr("passes_before",
+                             attrs.getI64IntegerAttr(passesBefore)),
+          attrs.getNamedAttr("passes_after",
+                             attrs.getI64IntegerAttr(passesAfter)),
+          attrs.getNamedAttr("rank", attrs.getStringAttr("m")),
+          attrs.getNamedAttr("kv_tile", attrs.getI64IntegerAttr(rewriter.T)),
+          attrs.getNamedAttr("query_tile",
+                             attrs.getI64IntegerAttr(rewriter.Tq)),
+          attrs.getNamedAttr("causal_skip",
+                             attrs.getBoolAttr(a.maskedFrom.has_value()))};
+      cascades.push_back(attrs.getDictionaryAttr(fields));
+    }
+    module->setAttr("memc.fused_attention", attrs.getI64IntegerAttr(fused));
+    module->setAttr("memc.fusemax_cascades", attrs.getArrayAttr(cascades));
+  }
+};
+
+} // namespace

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Writes one multi-head self-attention block as exporters spell it, for
+FuseMax tests and measurements: MatMul q/k/v, Reshape + Transpose into heads,
+MatMul, a scale, an optional causal mask, Softmax, MatMul, Transpose,
+Reshape, MatMul. The reference output is computed in float64, so that fused
+and unfused compilations can both be measured against the same exact value.
+
+Usage: attention_model.py OUTDIR [seq=256] [d=128] [heads=4] [batch=1]
+         [causal=0] [mask=add|where] [scale=div|mul|q]
+  mask=add    scores + triangle of -1e9 (a constant initializer)
+  mask=where  Where(triangle of bools, -inf, scores), PyTorch's masked_fill
+  scale=div   scores / sqrt(hd);  mul: scores * 1/sqrt(hd);  q: Q * 1/sqrt(hd)
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
+         scale="div"):
+    seq, d, heads, batch, causal = map(int, (seq, d, heads, batch, causal))
+    rng = np.random.default_rng(seq * 7 + d)
+    hd = d // heads
+    w = {n: (rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
+         for n in ("wq", "wk", "wv", "wo")}
+    f32 = lambda name, a: numpy_helper.from_array(np.asarray(a, np.float32), name)
+    inits = [f32(n, a) for n, a in w.items()]
+    inits += [numpy_helper.from_array(np.array([batch, seq, heads, hd], np.int64), "split"),
+              numpy_helper.from_array(np.array([batch, seq, d], np.int64), "merge")]
+    nodes = []
+    for n in "qkv":
+        nodes += [helper.make_node("MatMul", ["x", "w" + n], [n + "p"]),
+                  helper.make_node("Reshape", [n + "p", "split"], [n + "s"])]
+    q = "qs"
+    if scale == "q":
+        inits.append(f32("inv", 1 / np.sqrt(hd)))
+        nodes.append(helper.make_node("Mul", ["qs", "inv"], ["qsc"]))
+        q = "qsc"
+    nodes += [helper.make_node("Transpose", [q], ["qh"], perm=[0, 2, 1, 3]),
+              helper.make_node("Transpose", ["ks"], ["kt"], perm=[0, 2, 3, 1]),
+              helper.make_node("Transpose", ["vs"], ["vh"], perm=[0, 2, 1, 3]),
+              helper.make_node("MatMul", ["qh", "kt"], ["qk"])]
+    s = "qk"
+    if scale == "div":
+        inits.append(f32("scale", np.sqrt(hd)))
+        nodes.append(helper.make_node("Div", ["qk", "scale"], ["sc"]))
+        s = "sc"
+    elif scale == "mul":
+        inits.append(f32("inv", 1 / np.sqrt(hd)))
+        nodes.append(helper.make_node("Mul", ["qk", "inv"], ["sc"]))
+        s = "sc"
+    upper = np.triu(np.ones((seq, seq), bool), 1)
+    if causal and mask == "add":
+        inits.append(f32("mask", np.where(upper, -1e9, 0)))
+        nodes.append(helper.make_node("Add", [s, "mask"], ["scm"]))
+        s = "scm"
+    elif causal:
+        inits += [numpy_helper.from_array(upper, "hide"), f32("ninf", -np.inf)]
+        nodes.append(helper.make_node("Where", ["hide", "ninf", s], ["scm"]))
+        s = "scm"
+    nodes += [helper.make_node("Softmax", [s], ["p"], axis=-1),
+              helper.make_node("MatMul", ["p", "vh"], ["ctx"]),
+              helper.make_node("Transpose", ["ctx"], ["ct"], perm=[0, 2, 1, 3]),
+              helper.make_node("Reshape", ["ct", "merge"], ["cm"]),
+              helper.make_node("MatMul", ["cm", "wo"], ["y"])]
+    g = helper.make_graph(
+        nodes, "attention",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, seq, d])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, seq, d])],
+        inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
+    onnx.checker.check_model(model)
+    x = rng.standard_normal((batch, seq, d)).astype(np.float32)
+
+    # The reference, in float64 from the same float32 inputs and weights.
+    W = {n: a.astype(np.float64) for n, a in w.items()}
+    X = x.astype(np.float64)
+    heads_of = lambda t: t.reshape(batch, seq, heads, hd).transpose(0, 2, 1, 3)
+    Q, K, V = (heads_of(X @ W[n]) for n in ("wq", "wk", "wv"))
+    S = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(hd)
+    if causal:
+        S = np.where(upper, -np.inf, S)
+    E = np.exp(S - S.max(-1, keepdims=True))
+    ctx = (E / E.sum(-1, keepdims=True)) @ V
+    y = ctx.transpose(0, 2, 1, 3).reshape(batch, seq, d) @ W["wo"]
+
+    os.makedirs(os.path.join(outdir, "test_data_set_0"), exist_ok=True)
+    onnx.save(model, os.path.join(outdir, "model.onnx"))
+    for name, a in (("input_0", x), ("output_0", y.astype(np.float32))):
+        with open(os.path.join(outdir, "test_data_set_0", name + ".pb"), "wb") as f:
+            f.write(numpy_helper.from_array(a).SerializeToString())
+    print(f"max_abs_ref: {np.abs(y).max():.6g}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], **dict(a.split("=", 1) for a in sys.argv[2:]))
