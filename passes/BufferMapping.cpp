@@ -45,11 +45,17 @@ bool mayWrite(Operation *op, const llvm::DenseSet<Value> &aliases) {
 }
 
 /// A view of `bytes`-sized `type` at `offset` in `pool`, built at `b`.
+/// A view of `type` at `offset` in `pool`, built at `b`. `tenant` numbers
+/// the views: each stands for one stretch of time in which its bytes belong
+/// to one buffer, and the distinct attribute keeps CSE from merging two
+/// tenants of the same bytes into one value, which memc-arena-noalias would
+/// then present to LLVM as one object spanning the other tenants' time.
 Value viewAt(OpBuilder &b, Location loc, Value pool, uint64_t offset,
-             MemRefType type) {
+             MemRefType type, int64_t &tenant) {
   Value shift = arith::ConstantIndexOp::create(b, loc, offset);
   auto view = memref::ViewOp::create(b, loc, type, pool, shift, ValueRange{});
   view->setAttr("memc.offset", b.getI64IntegerAttr(offset));
+  view->setAttr("memc.tenant", b.getI64IntegerAttr(tenant++));
   return view;
 }
 
@@ -201,7 +207,7 @@ struct BufferMappingPass
         // Resident, or on the host but used by one op only: its one staging
         // slot is all the space it ever needs.
         uint64_t offset = staged ? place.staging.front().offset : place.offset;
-        Value view = viewAt(b, alloc.getLoc(), arena, offset, type);
+        Value view = viewAt(b, alloc.getLoc(), arena, offset, type, nextTenant);
         view.getDefiningOp()->setAttr("memc.buffer",
                                       b.getI64IntegerAttr(int64_t(i)));
         eraseDeallocs(alloc.getResult());
@@ -216,7 +222,7 @@ struct BufferMappingPass
         return signalPassFailure();
       }
       Value host = viewAt(b, alloc.getLoc(), hostPool, record.hostOffsets[i],
-                          type);
+                          type, nextTenant);
       host.getDefiningOp()->setAttr("memc.host", b.getUnitAttr());
       host.getDefiningOp()->setAttr("memc.buffer",
                                     b.getI64IntegerAttr(int64_t(i)));
@@ -252,7 +258,8 @@ struct BufferMappingPass
       Operation *firstOp = live.steps[entry.steps[first]];
       Location loc = firstOp->getLoc();
       b.setInsertionPoint(firstOp);
-      Value slot = viewAt(b, loc, arena, place.staging[first].offset, type);
+      Value slot = viewAt(b, loc, arena, place.staging[first].offset, type,
+                          nextTenant);
       slot.getDefiningOp()->setAttr("memc.staging", b.getUnitAttr());
       slot.getDefiningOp()->setAttr("memc.buffer", b.getI64IntegerAttr(id));
       if (first > 0)
@@ -291,6 +298,7 @@ struct BufferMappingPass
   }
 
   std::function<void(const ArenaPlanRecord &)> onPlan;
+  int64_t nextTenant = 0;
 };
 
 } // namespace

@@ -210,7 +210,9 @@ def ArenaNoAlias : Pass<"memc-arena-noalias", "mlir::ModuleOp"> {
     `memc_rt_arena_release(buffer)` after the buffer's last use in its
     block. The release is an opaque call that may read the buffer: no access
     to it can move past that point, and the next buffer placed at the same
-    bytes is created after it. Both calls are out of line in the runtime
+    bytes is created after it. This needs one view value per tenant of the
+    bytes: memc-buffer-mapping tags each view with a distinct `memc.tenant`
+    so that CSE cannot merge two tenants' views. Both calls are out of line in the runtime
     (a few hundred calls per inference).
   }];
   let options = [

@@ -1,5 +1,6 @@
 // RUN: memc-opt %s -split-input-file -memc-buffer-mapping | FileCheck %s --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-buffer-mapping="mem-budget=128 verify-plan=1" | FileCheck %s --enable-var-scope --check-prefix=BUDGET
+// RUN: memc-opt %s -split-input-file -memc-buffer-mapping="mem-budget=128" -cse | FileCheck %s --check-prefix=CSE
 
 // A chain: a (steps 0-1), b (1-2), c (2-3). The lower bound is two buffers,
 // and a and c, never live together, share bytes.
@@ -7,11 +8,11 @@
 // CHECK-LABEL: func @main_graph
 // CHECK-SAME: %[[ARENA:[a-z0-9]+]]: memref<128xi8> {memc.arena}
 // CHECK-NOT: memref.alloc
-// CHECK: %[[A:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 0 : i64, memc.offset = [[OA:[0-9]+]] : i64} : memref<128xi8> to memref<16xf32>
+// CHECK: %[[A:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 0 : i64, memc.offset = [[OA:[0-9]+]] : i64, memc.tenant = {{[0-9]+}} : i64} : memref<128xi8> to memref<16xf32>
 // CHECK: memref.copy %{{.*}}, %[[A]]
-// CHECK: %[[B:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 1 : i64, memc.offset = {{[0-9]+}} : i64}
+// CHECK: %[[B:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 1 : i64, memc.offset = {{[0-9]+}} : i64, memc.tenant = {{[0-9]+}} : i64}
 // CHECK: memref.copy %[[A]], %[[B]]
-// CHECK: %[[C:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 2 : i64, memc.offset = [[OA]] : i64}
+// CHECK: %[[C:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 2 : i64, memc.offset = [[OA]] : i64, memc.tenant = {{[0-9]+}} : i64}
 // CHECK: memref.copy %[[B]], %[[C]]
 // CHECK-NOT: memref.dealloc
 // The chain fits the budget: nothing moves to the host.
@@ -42,15 +43,20 @@ func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>) {
 // BUDGET: module attributes {memc.arena_bytes = 128 : i64, memc.host_pool_bytes = 64 : i64}
 // BUDGET: func @main_graph
 // BUDGET-SAME: %[[ARENA:[a-z0-9]+]]: memref<128xi8> {memc.arena}, %[[POOL:[a-z0-9]+]]: memref<64xi8> {memc.host_pool}
-// BUDGET: %[[HOST:.*]] = memref.view %[[POOL]][%{{.*}}][] {memc.buffer = 0 : i64, memc.host, memc.offset = 0 : i64}
-// BUDGET: %[[SLOT0:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 0 : i64, memc.offset = {{[0-9]+}} : i64, memc.staging}
+// BUDGET: %[[HOST:.*]] = memref.view %[[POOL]][%{{.*}}][] {memc.buffer = 0 : i64, memc.host, memc.offset = 0 : i64, memc.tenant = {{[0-9]+}} : i64}
+// BUDGET: %[[SLOT0:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 0 : i64, memc.offset = {{[0-9]+}} : i64, memc.staging, memc.tenant = {{[0-9]+}} : i64}
 // BUDGET-NEXT: memref.copy %arg0, %[[SLOT0]]
 // BUDGET-NEXT: memref.copy %[[SLOT0]], %[[HOST]]
-// BUDGET: %[[SLOT1:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 0 : i64, memc.offset = {{[0-9]+}} : i64, memc.staging}
+// BUDGET: %[[SLOT1:.*]] = memref.view %[[ARENA]][%{{.*}}][] {memc.buffer = 0 : i64, memc.offset = {{[0-9]+}} : i64, memc.staging, memc.tenant = {{[0-9]+}} : i64}
 // BUDGET-NEXT: memref.copy %[[HOST]], %[[SLOT1]]
 // BUDGET-NEXT: %[[SLOTVIEW:.*]] = memref.expand_shape %[[SLOT1]]
 // BUDGET-NEXT: linalg.add ins(%[[SLOTVIEW]], %{{.*}} : memref<4x4xf32>, memref<4x4xf32>)
 // BUDGET-NEXT: return
+// The two staging slots of a are separate tenants of their bytes (b lives
+// there in between): CSE must not merge them, since memc-arena-noalias gives
+// each view its own noalias pointer for its tenancy only.
+// CSE: memref.view %arg2{{.*}}memc.staging
+// CSE: memref.view %arg2{{.*}}memc.staging
 func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>) {
   %a = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
   memref.copy %in, %a : memref<16xf32> to memref<16xf32>
@@ -73,7 +79,7 @@ func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>) {
 // CHECK-LABEL: func @main_graph
 // CHECK-SAME: memref<64xi8> {memc.arena}
 // CHECK: scf.for
-// CHECK: memref.view %{{.*}} {memc.buffer = 0 : i64, memc.offset = 0 : i64}
+// CHECK: memref.view %{{.*}} {memc.buffer = 0 : i64, memc.offset = 0 : i64, memc.tenant = {{[0-9]+}} : i64}
 // CHECK: %[[NEXT:.*]] = memref.alloc() : memref<16xf32>
 // CHECK: scf.yield %[[NEXT]]
 func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>) {
