@@ -91,4 +91,46 @@ def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def MapParallelLoopsToGPU : Pass<"memc-map-parallel-loops-to-gpu",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Turn each top-level loop nest into a gpu.launch";
+  let description = [{
+    Runs on memrefs after `convert-linalg-to-parallel-loops`. Every
+    `scf.parallel` that is not nested in another one becomes a `gpu.launch`
+    over its linearized iteration space: one thread per point, the innermost
+    loop dimension fastest (consecutive threads touch consecutive elements of
+    row-major buffers, so loads and stores coalesce), `block-size` threads a
+    block and as many blocks as needed; a bounds check covers the last
+    block. Reductions inside (`scf.for` from reduction iterators) stay
+    sequential in each thread. Any rank works, unlike mapping loop dimensions
+    to the three hardware ids. A top-level `scf.for` nest (a linalg op
+    without parallel iterators) runs in a one-thread launch. Index
+    arithmetic is done in i32 when the space has fewer than 2^31 points.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (1 to 1024)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def MergeGPUModules : Pass<"memc-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel, and each
+    module would serialize to its own PTX text with its own header. memc's
+    package holds one PTX module (one `cuModuleLoadData`), so this pass moves
+    every kernel into `gpu.module @<name>`, renames each kernel after the
+    module it came from (those names are unique) and rewrites the
+    `gpu.launch_func` references. Other symbols that outlining copied into
+    several modules (clones of the same global) are kept once.
+  }];
+  let options = [
+    Option<"moduleName", "name", "std::string", /*default=*/"\"memc_kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
 #endif // MEMC_PASSES_TD

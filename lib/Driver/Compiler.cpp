@@ -13,6 +13,7 @@
 #include "memc/Driver/Registration.h"
 #include "memc/Import/ONNXImporter.h"
 #include "memc/Target/CPUTarget.h"
+#include "memc/Target/CUDATarget.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -159,12 +160,92 @@ bool writeText(const std::string &output, llvm::function_ref<void(llvm::raw_ostr
   return staged.commit(error);
 }
 
+/// --target=cuda after bufferization: memc-lower-to-gpu, then the PTX
+/// (--emit=ptx) or a package with the PTX, launch plan and weights.
+ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
+                        const ImportResult &imported, Progress &progress,
+                        FirstError &firstError) {
+  const std::string &in = options.input;
+  progress.begin("lower to GPU (" + options.cudaArch + ")");
+  PassManager pm(module.getContext());
+  buildLowerToGPUPipeline(pm, options.cudaArch);
+  if (failed(pm.run(module))) {
+    std::string why =
+        firstError.message.empty() ? "a pass failed" : firstError.message;
+    return failWith(ExitCodegen, in + ": lower to GPU failed: " +
+                                     why.substr(0, why.find('\n')));
+  }
+  CUDAProgram program;
+  std::string error;
+  if (!buildCUDAProgram(module, "main_graph", options.cudaArch, program, error))
+    return failWith(ExitCodegen, in + ": --target=cuda: " + error);
+  progress.end(std::to_string(program.numLaunches) + " launches, " +
+               std::to_string(program.numGemms) + " GEMMs");
+
+  if (options.emit == EmitKind::PTX) {
+    if (program.ptx.empty())
+      return failWith(ExitCodegen, in + ": --emit=ptx: the model needs no "
+                                        "kernels (every op is a GEMM call)");
+    if (options.output.empty() || options.output == "-") {
+      llvm::outs() << program.ptx;
+      return ExitOK;
+    }
+    StagedOutput staged(options.output, /*directory=*/false);
+    if (!staged.create(error))
+      return failWith(ExitOutput, error);
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(staged.path(), ec);
+      if (!ec)
+        os << program.ptx;
+      if (ec || (os.close(), os.has_error()))
+        return failWith(ExitOutput, "cannot write " + options.output);
+    }
+    // ptxas, when installed, sees the PTX before anyone loads it.
+    if (!validatePTX(staged.path(), options.cudaArch, error))
+      return failWith(ExitCodegen, in + ": " + error);
+    return staged.commit(error) ? ExitOK : failWith(ExitOutput, error);
+  }
+
+  progress.begin("package (PTX, launch plan, weights)");
+  StagedOutput staged(options.output, /*directory=*/true);
+  if (!staged.create(error))
+    return failWith(ExitOutput, error);
+  llvm::SmallString<256> absIn(in);
+  llvm::sys::fs::make_absolute(absIn);
+  if (!writePackageFiles(staged.path(), std::string(absIn), imported.args,
+                         int64_t(program.arenaBytes), error, "cuda"))
+    return failWith(ExitOutput, error);
+  if (!writeCUDAPackageFiles(staged.path(), program, options.cudaArch, error))
+    return failWith(ExitCodegen, in + ": " + error);
+  if (!staged.commit(error))
+    return failWith(ExitOutput, error);
+  progress.end(options.output);
+  return ExitOK;
+}
+
 } // namespace
 
 ExitCode compile(const CompilerOptions &options) {
   const std::string &in = options.input;
+  bool cuda = options.target == TargetKind::CUDA;
   if (options.emit == EmitKind::Package && options.output.empty())
     return failWith(ExitUsage, "-o PACKAGE_DIR is required");
+  if (cuda && !isSupportedCUDAArch(options.cudaArch)) {
+    std::string known;
+    for (llvm::StringRef a : getSupportedCUDAArchs())
+      known += (known.empty() ? "" : " ") + a.str();
+    return failWith(ExitUsage, "--cuda-arch=" + options.cudaArch +
+                                   ": unknown CUDA architecture (known: " +
+                                   known + ")");
+  }
+  if (options.emit == EmitKind::PTX && !cuda)
+    return failWith(ExitUsage, "--emit=ptx needs --target=cuda");
+  if (cuda && (options.emit == EmitKind::LLVMDialect ||
+               options.emit == EmitKind::LLVMIR))
+    return failWith(ExitUsage, "--emit=llvm and --emit=llvm-ir are the CPU "
+                               "target's stages; with --target=cuda use "
+                               "--emit=ptx");
 
   // The pipelines are parsed from text: the passes must be registered.
   static bool passesRegistered = (registerAllPasses(), true);
@@ -180,6 +261,8 @@ ExitCode compile(const CompilerOptions &options) {
                     : options.emit == EmitKind::Memref ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
+                    : options.emit == EmitKind::PTX         ? 4
+                    : cuda                                  ? 5
                                                             : 6;
   Progress progress(options.verbose, phases);
 
@@ -218,6 +301,8 @@ ExitCode compile(const CompilerOptions &options) {
        EmitKind::LLVMDialect},
   };
   for (const Stage &stage : stages) {
+    if (cuda && stage.stopAfter == EmitKind::LLVMDialect)
+      return compileForCUDA(options, module, imported, progress, firstError);
     progress.begin(stage.name);
     PassManager pm(&context);
     stage.build(pm);

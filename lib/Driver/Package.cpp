@@ -7,7 +7,7 @@ namespace memc {
 
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, int64_t arenaBytes,
-                       std::string &error) {
+                       std::string &error, const std::string &target) {
   std::ofstream manifest(dir + "/manifest.txt");
   std::ofstream weights(dir + "/weights.bin", std::ios::binary);
   if (!manifest || !weights) {
@@ -16,6 +16,8 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
   }
   manifest << "memc-package 1\n";
   manifest << "model " << modelPath << "\n";
+  if (target != "cpu")
+    manifest << "target " << target << "\n";
   manifest << "arena_bytes " << arenaBytes << "\n";
   int64_t offset = 0;
   static const char zeros[64] = {};

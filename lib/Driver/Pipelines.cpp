@@ -40,11 +40,43 @@ constexpr const char *kLowerToLLVM =
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
     "reconcile-unrealized-casts,memc-emit-entry-point";
 
+// memrefs -> kernels in one gpu.binary (PTX) + host ops the launch plan
+// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md);
+// exp keeps math.exp, which NVVM lowers to ex2.approx, and the other
+// transcendental ops get polynomials so no libdevice has to be linked.
+// %CHIP% is replaced by the --cuda-arch.
+constexpr const char *kLowerToGPU =
+    "memc-contractions-to-blas,"
+    "memc-math-approximation{ops=math.erf,math.tanh,math.log,math.log1p,"
+    "math.expm1},"
+    "func.func(convert-linalg-to-parallel-loops),lower-affine,canonicalize,"
+    "func.func(memc-map-parallel-loops-to-gpu),"
+    "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+    "memc-merge-gpu-modules,"
+    "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
+    "gpu.module(lower-affine,convert-scf-to-cf,"
+    "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
+    "canonicalize,cse,reconcile-unrealized-casts),"
+    "gpu-module-to-binary{format=isa}";
+
 void addPipeline(OpPassManager &pm, const char *text) {
   if (failed(parsePassPipeline(text, pm, llvm::errs())))
     llvm::report_fatal_error("memc: malformed built-in pass pipeline");
 }
+
+struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("CUDA architecture (sm_XX)"),
+                           llvm::cl::init("sm_90")};
+};
 } // namespace
+
+void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip) {
+  std::string text = kLowerToGPU;
+  size_t at = text.find("%CHIP%");
+  text.replace(at, 6, chip.str());
+  addPipeline(pm, text.c_str());
+}
 
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm) {
   addPipeline(pm, kEinsumToLinalg);
@@ -70,6 +102,13 @@ void memc::registerPipelines() {
       "memrefs -> LLVM dialect with runtime GEMM calls and memc_entry "
       "(memc --emit=llvm prints its LLVM IR)",
       buildLowerToLLVMPipeline);
+  PassPipelineRegistration<LowerToGPUOptions>(
+      "memc-lower-to-gpu",
+      "memrefs -> kernels in one gpu.binary (PTX) + the host ops of the "
+      "CUDA launch plan (memc --target=cuda)",
+      [](OpPassManager &pm, const LowerToGPUOptions &options) {
+        buildLowerToGPUPipeline(pm, options.chip);
+      });
   PassPipelineRegistration<>(
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
       [](OpPassManager &pm) {

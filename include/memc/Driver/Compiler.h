@@ -11,14 +11,17 @@
 
 namespace memc {
 
-enum class EmitKind { Package, Einsum, Linalg, Memref, LLVMDialect, LLVMIR };
+enum class EmitKind { Package, Einsum, Linalg, Memref, LLVMDialect, LLVMIR, PTX };
+enum class TargetKind { CPU, CUDA };
 
 struct CompilerOptions {
   std::string input;
   std::string output;           ///< package dir, or IR file ("-": stdout)
   EmitKind emit = EmitKind::Package;
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  TargetKind target = TargetKind::CPU;
   std::string cpu = "native";
+  std::string cudaArch = "sm_90"; ///< --cuda-arch, checked by compile()
   unsigned optLevel = 3;
   bool verbose = false;
 };

@@ -6,6 +6,8 @@
 //   memc-einsum-to-linalg  einsum (tensors)   -> linalg on tensors
 //   memc-bufferize         linalg on tensors  -> linalg on memrefs (out-params)
 //   memc-lower-to-llvm     linalg on memrefs  -> LLVM dialect + memc_entry
+//   memc-lower-to-gpu      linalg on memrefs  -> gpu.binary (PTX) + host ops
+//                          (--target=cuda, in place of memc-lower-to-llvm)
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_DRIVER_PIPELINES_H
@@ -17,7 +19,10 @@ namespace memc {
 void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm);
 void buildBufferizePipeline(mlir::OpPassManager &pm);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
-/// Registers the three pipelines above under their names, plus
+/// `chip` is a validated --cuda-arch (memc/Target/CUDATarget.h).
+void buildLowerToGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
+/// Registers the pipelines above under their names (memc-lower-to-gpu takes
+/// `chip`), plus
 /// `memc-cpu-pipeline` (all three).
 void registerPipelines();
 } // namespace memc
