@@ -33,6 +33,7 @@ struct Manifest {
   int version = 0;
   std::string model;       ///< The ONNX file it came from (informational).
   uint64_t arenaBytes = 0; ///< 0: the program allocates its temporaries.
+  std::string target = "cpu"; ///< `target` line: cpu (model.so) or cuda
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> weights;
   std::vector<TensorSpec> outputs;
@@ -43,8 +44,9 @@ constexpr int kManifestVersion = 1;
 
 /// Parses manifest text. `fileName` only labels errors. On failure returns
 /// false and sets `error` to "<fileName>:<line>: <what>" (no trailing
-/// newline). Blank lines and lines starting with '#' are skipped; `model` and
-/// `arena_bytes` may be omitted (empty, 0), everything else is checked:
+/// newline). Blank lines and lines starting with '#' are skipped; `model`,
+/// `target` and `arena_bytes` may be omitted (empty, cpu, 0), everything
+/// else is checked:
 /// keywords, token counts, dtypes, dims, that a weight's byte size matches
 /// its shape and that its offset is 64-byte aligned.
 bool parseManifest(std::string_view text, const std::string &fileName,
