@@ -133,4 +133,32 @@ def MergeGPUModules : Pass<"memc-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def StridedCopiesToLinalg : Pass<"memc-strided-copies-to-linalg",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy between strided views into linalg.copy";
+  let description = [{
+    On the CUDA path a `memref.copy` between two contiguous buffers stays a
+    copy (the launch plan's `copy`, one cuMemcpyDtoDAsync); one whose source
+    or target is a strided view (the padded interior of a convolution's
+    input, a slice) is element-wise work, so it becomes `linalg.copy` and
+    then a kernel like every other linalg op.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def LibdeviceToIntrinsics : Pass<"memc-libdevice-to-intrinsics"> {
+  let summary = "Replace libdevice calls that PTX has an instruction for";
+  let description = [{
+    Runs inside a `gpu.module` after `convert-gpu-to-nvvm`, which lowers
+    every math op to a call of NVIDIA's libdevice (`__nv_sqrtf`,
+    `__nv_fmaf`, ...). For those with an exact PTX instruction (sqrt.rn,
+    fma.rn, cvt.rmi/rpi/rzi/rni, abs, min, max, copysign) the call becomes
+    the LLVM intrinsic, which the NVPTX backend selects directly, and the
+    unused declaration goes away. The PTX then needs no libdevice, so no
+    CUDA toolkit at compile time. Other libdevice calls stay (memc reports
+    them when it reads the PTX).
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // MEMC_PASSES_TD

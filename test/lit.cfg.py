@@ -23,3 +23,11 @@ llvm_config.with_environment("PATH", os.path.join(config.memc_obj_root, "bin"),
 tools = ["memc", "memc-opt", "memc-run", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.memc_obj_root, "bin"), config.llvm_tools_dir])
+
+# --target=cuda: PTX is checked by ptxas where the CUDA toolkit is installed
+# (memc itself never needs it).
+import shutil
+if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(
+        ("%ptxas", shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"))

@@ -41,21 +41,25 @@ constexpr const char *kLowerToLLVM =
     "reconcile-unrealized-casts,memc-emit-entry-point";
 
 // memrefs -> kernels in one gpu.binary (PTX) + host ops the launch plan
-// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md);
-// exp keeps math.exp, which NVVM lowers to ex2.approx, and the other
-// transcendental ops get polynomials so no libdevice has to be linked.
+// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md).
+// convert-gpu-to-nvvm turns math ops into libdevice calls (__nv_*), and
+// MLIR links libdevice only where it finds a CUDA toolkit, which memc must
+// not need (and the PTX would depend on the environment). So exp, erf, tanh
+// and log get MLIR's polynomials first, and the calls whose PTX instruction
+// is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
 // %CHIP% is replaced by the --cuda-arch.
 constexpr const char *kLowerToGPU =
     "memc-contractions-to-blas,"
-    "memc-math-approximation{ops=math.erf,math.tanh,math.log,math.log1p,"
-    "math.expm1},"
-    "func.func(convert-linalg-to-parallel-loops),lower-affine,canonicalize,"
+    "memc-math-approximation,"
+    "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
+    "lower-affine,canonicalize,"
     "func.func(memc-map-parallel-loops-to-gpu),"
     "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
     "memc-merge-gpu-modules,"
     "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
     "gpu.module(lower-affine,convert-scf-to-cf,"
     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
+    "memc-libdevice-to-intrinsics,"
     "canonicalize,cse,reconcile-unrealized-casts),"
     "gpu-module-to-binary{format=isa}";
 

@@ -443,9 +443,13 @@ bool buildCUDAProgram(ModuleOp module, StringRef funcName, StringRef arch,
   // function (__nv_*) would be an unresolved extern at load time.
   size_t at = program.ptx.find(".extern .func");
   if (at != std::string::npos) {
-    size_t end = program.ptx.find('(', at);
-    std::string decl = program.ptx.substr(at, end == std::string::npos ? 80 : end - at);
-    error = "the kernels call '" + decl.substr(decl.rfind(' ') + 1) +
+    // .extern .func [(.param ... retval)] NAME(...)
+    StringRef rest = StringRef(program.ptx).substr(at + 13).ltrim();
+    if (rest.starts_with("("))
+      rest = rest.drop_until([](char c) { return c == ')'; }).drop_front();
+    StringRef name = rest.ltrim().take_while(
+        [](char c) { return isalnum(c) || c == '_' || c == '$'; });
+    error = "the kernels call '" + name.str() +
             "', which needs libdevice; memc does not link it (an op without "
             "a GPU lowering of its own)";
     return false;
