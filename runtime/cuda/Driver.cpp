@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <dlfcn.h>
+#include <vector>
 
 namespace memc {
 namespace cuda {
@@ -171,12 +172,21 @@ bool Cublas::load(std::string &error) {
     handle_ = dlopen(override, RTLD_NOW | RTLD_LOCAL);
     tried = library = override;
   } else {
-    for (const char *name :
-         {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11",
-          "libcublas.so"}) {
-      tried += (tried.empty() ? "" : ", ") + std::string(name);
+    // The loader's path first, then the toolkit's own directory, which is
+    // often not in ld.so.conf.
+    std::vector<std::string> names;
+    for (const char *v : {"13", "12", "11"})
+      names.push_back(std::string("libcublas.so.") + v);
+    const char *home = std::getenv("CUDA_HOME");
+    for (std::string dir : {std::string(home && *home ? home : ""),
+                            std::string("/usr/local/cuda")})
+      if (!dir.empty())
+        for (const char *v : {"13", "12", "11"})
+          names.push_back(dir + "/lib64/libcublas.so." + v);
+    for (const std::string &name : names) {
+      tried += (tried.empty() ? "" : ", ") + name;
       library = name;
-      if ((handle_ = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+      if ((handle_ = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)))
         break;
     }
   }

@@ -336,18 +336,24 @@ memc_cuda_status memc_cuda_session::prepare() {
     std::string arch = plan.arch;
     if (!arch.empty() && arch.back() == 'a')
       arch.pop_back();
-    bool useCubin = !cubin.empty() && arch == deviceArch;
+    // A cubin from a newer toolkit than the driver's can be refused even on
+    // its own architecture; the PTX then still gets a chance.
+    bool tryCubin = !cubin.empty() && arch == deviceArch;
     char log[4096] = {};
     int options[] = {CU_JIT_ERROR_LOG_BUFFER,
                      CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
     void *values[] = {log, reinterpret_cast<void *>(uintptr_t(sizeof log))};
-    const void *image = useCubin ? cubin.data() : ptx.c_str();
-    CUresult r = cu.cuModuleLoadDataEx(&module, image, 2, options, values);
+    CUresult r = 1;
+    if (tryCubin)
+      r = cu.cuModuleLoadDataEx(&module, cubin.data(), 2, options, values);
+    if (r != CUDA_SUCCESS) {
+      log[0] = '\0';
+      r = cu.cuModuleLoadDataEx(&module, ptx.c_str(), 2, options, values);
+    }
     if (r != CUDA_SUCCESS) {
       std::string what = driver.describe(
-          r, std::string("cuModuleLoadDataEx(") +
-                 (useCubin ? "kernels.cubin" : "kernels.ptx") + ", " +
-                 plan.arch + " on " + deviceArch + ")");
+          r, "cuModuleLoadDataEx(kernels.ptx, " + plan.arch + " on " +
+                 deviceArch + ")");
       if (log[0])
         what += ": " + std::string(log).substr(0, std::string(log).find('\n'));
       return failWith(MEMC_CUDA_DEVICE_ERROR, what);

@@ -1,7 +1,7 @@
 //===- SessionTest.cpp - memc_cuda.h and memc-run --device cuda -----------===//
 //
 // Packages are written by hand into temporary directories and run on the
-// fake libcuda/libcublas (Fakecuda.cpp, Fakecublas.cpp): the runtime loads
+// fake libcuda/libcublas (FakeCuda.cpp, FakeCublas.cpp): the runtime loads
 // them through MEMC_LIBCUDA/MEMC_LIBCUBLAS with dlopen, exactly as it loads
 // the real ones, and the tests read what the fakes recorded by dlopen'ing
 // the same libraries (the same handle, so the same state).
@@ -349,6 +349,21 @@ TEST_F(Session, CubinOnlyForItsOwnArchitecture) {
   memc_cuda_close(s);
   ASSERT_EQ(fakes.numImages(), 2);
   EXPECT_EQ(fakes.image(1).rfind(".version", 0), 0u);
+  // A cubin the driver refuses (newer toolkit than driver) falls back to
+  // the PTX.
+  unsetenv("MEMC_FAKE_CUDA_CC");
+  writeFile(dir / "kernels.cubin", std::string("\x7f" "ELF FAKE_INVALID"));
+  ASSERT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_SUCCESS)
+      << memc_cuda_last_error();
+  memc_cuda_close(s);
+  ASSERT_EQ(fakes.numImages(), 3);
+  EXPECT_EQ(fakes.image(2).rfind(".version", 0), 0u);
+  // Broken PTX is an error naming the load and the arch pair.
+  writeFile(dir / "kernels.ptx", std::string(kPTX) + "// FAKE_INVALID\n");
+  EXPECT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_DEVICE_ERROR);
+  EXPECT_STREQ(memc_cuda_last_error(),
+               "cuModuleLoadDataEx(kernels.ptx, sm_90 on sm_90): "
+               "CUDA_ERROR_INVALID_PTX: a PTX JIT compilation failed");
 }
 
 TEST_F(Session, RunnerReportsNoDeviceWithItsExitCode) {
