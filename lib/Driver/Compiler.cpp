@@ -166,6 +166,11 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
                         const ImportResult &imported, Progress &progress,
                         FirstError &firstError) {
   const std::string &in = options.input;
+  // The host build of the kernels starts from the same module: the same
+  // passes outline the same kernels under the same names.
+  OwningOpRef<ModuleOp> hostKernels;
+  if (options.cudaHostKernels && options.emit == EmitKind::Package)
+    hostKernels = module.clone();
   progress.begin("lower to GPU (" + options.cudaArch + ")");
   PassManager pm(module.getContext());
   buildLowerToGPUPipeline(pm, options.cudaArch);
@@ -218,6 +223,16 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
     return failWith(ExitOutput, error);
   if (!writeCUDAPackageFiles(staged.path(), program, options.cudaArch, error))
     return failWith(ExitCodegen, in + ": " + error);
+  if (hostKernels && !program.ptx.empty()) {
+    PassManager kernelsPM(module.getContext());
+    buildGPUKernelsPipeline(kernelsPM);
+    if (failed(kernelsPM.run(*hostKernels)) ||
+        !emitHostKernels(*hostKernels, staged.path(),
+                         staged.path() + "/kernels-host.so", error))
+      return failWith(ExitCodegen, in + ": --cuda-host-kernels: " +
+                                       (error.empty() ? firstError.message
+                                                      : error));
+  }
   if (!staged.commit(error))
     return failWith(ExitOutput, error);
   progress.end(options.output);

@@ -48,14 +48,15 @@ constexpr const char *kLowerToLLVM =
 // and log get MLIR's polynomials first, and the calls whose PTX instruction
 // is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
 // %CHIP% is replaced by the --cuda-arch.
-constexpr const char *kLowerToGPU =
+constexpr const char *kGPUKernels =
     "memc-contractions-to-blas,"
     "memc-math-approximation,"
     "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
     "lower-affine,canonicalize,"
     "func.func(memc-map-parallel-loops-to-gpu),"
     "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
-    "memc-merge-gpu-modules,"
+    "memc-merge-gpu-modules";
+constexpr const char *kKernelsToPTX =
     "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
     "gpu.module(lower-affine,convert-scf-to-cf,"
     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
@@ -75,8 +76,13 @@ struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
 };
 } // namespace
 
+void memc::buildGPUKernelsPipeline(OpPassManager &pm) {
+  addPipeline(pm, kGPUKernels);
+}
+
 void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip) {
-  std::string text = kLowerToGPU;
+  buildGPUKernelsPipeline(pm);
+  std::string text = kKernelsToPTX;
   size_t at = text.find("%CHIP%");
   text.replace(at, 6, chip.str());
   addPipeline(pm, text.c_str());

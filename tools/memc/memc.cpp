@@ -54,6 +54,11 @@ static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("GPU architecture for --target=cuda (default sm_90)"),
              cl::init("sm_90"), cl::cat(category));
+static cl::opt<bool> cudaHostKernels(
+    "cuda-host-kernels", cl::Hidden,
+    cl::desc("With --target=cuda: also write kernels-host.so, the kernels "
+             "built for the host CPU (for the tests' fake libcuda)"),
+    cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("CPU to generate code for: native (default) or an LLVM CPU "
@@ -97,6 +102,7 @@ int main(int argc, char **argv) {
   options.emit = emitKind;
   options.target = target;
   options.cudaArch = cudaArch;
+  options.cudaHostKernels = cudaHostKernels;
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.verbose = verbose;

@@ -19,6 +19,9 @@ namespace memc {
 void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm);
 void buildBufferizePipeline(mlir::OpPassManager &pm);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
+/// The first half of memc-lower-to-gpu: kernels outlined into one
+/// gpu.module @memc_kernels (still gpu.func on memrefs), host ops beside.
+void buildGPUKernelsPipeline(mlir::OpPassManager &pm);
 /// `chip` is a validated --cuda-arch (memc/Target/CUDATarget.h).
 void buildLowerToGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
 /// Registers the pipelines above under their names (memc-lower-to-gpu takes

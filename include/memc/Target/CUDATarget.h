@@ -64,6 +64,14 @@ bool writeCUDAPackageFiles(const std::string &dir, const CUDAProgram &program,
 bool validatePTX(const std::string &ptxPath, llvm::StringRef arch,
                  std::string &error);
 
+/// A testing aid: compiles the kernels of gpu.module @memc_kernels (after
+/// memc's GPU kernel pipeline, before NVVM) for the host CPU into the
+/// shared object `soPath`, with `K_memc_host(void **params, const int64_t
+/// ids[12])` per kernel K (ids: block id, thread id, grid size, block size,
+/// x y z each), which the tests' fake libcuda calls for every thread.
+bool emitHostKernels(mlir::ModuleOp module, const std::string &workDir,
+                     const std::string &soPath, std::string &error);
+
 } // namespace memc
 
 #endif

@@ -9,10 +9,14 @@
 //   MEMC_FAKE_CUDA_DEVICES=N    devices present (default 1)
 //   MEMC_FAKE_CUDA_MEM_LIMIT=N  cuMemAlloc of more than N bytes fails
 //   MEMC_FAKE_CUDA_CC=NN        compute capability (default 90)
+//   MEMC_FAKE_CUDA_KERNELS=PATH kernels-host.so (memc --cuda-host-kernels):
+//                               launches then run K_memc_host for every
+//                               thread, so packages compute real outputs
 // fake_cuda_* functions let the tests look at what happened.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
+#include <dlfcn.h>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -49,10 +53,24 @@ long envInt(const char *name, long fallback) {
 struct Module {
   std::string image;
 };
+using HostKernel = void (*)(void **params, const int64_t *ids);
+
 struct Function {
   std::string name;
   int numParams;
+  HostKernel host;
 };
+
+/// K_memc_host from $MEMC_FAKE_CUDA_KERNELS, or null.
+HostKernel hostKernel(const std::string &name) {
+  const char *path = std::getenv("MEMC_FAKE_CUDA_KERNELS");
+  if (!path || !*path)
+    return nullptr;
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  return lib ? reinterpret_cast<HostKernel>(
+                   dlsym(lib, (name + "_memc_host").c_str()))
+             : nullptr;
+}
 
 } // namespace
 
@@ -66,6 +84,7 @@ int cuGetErrorName(int r, const char **s) {
   case 1: *s = "CUDA_ERROR_INVALID_VALUE"; return 0;
   case 2: *s = "CUDA_ERROR_OUT_OF_MEMORY"; return 0;
   case 100: *s = "CUDA_ERROR_NO_DEVICE"; return 0;
+  case 209: *s = "CUDA_ERROR_NO_BINARY_FOR_GPU"; return 0;
   case 218: *s = "CUDA_ERROR_INVALID_PTX"; return 0;
   case 500: *s = "CUDA_ERROR_NOT_FOUND"; return 0;
   }
@@ -79,6 +98,7 @@ int cuGetErrorString(int r, const char **s) {
   case 1: *s = "invalid argument"; return 0;
   case 2: *s = "out of memory"; return 0;
   case 100: *s = "no CUDA-capable device is detected"; return 0;
+  case 209: *s = "no kernel image is available for execution on the device"; return 0;
   case 218: *s = "a PTX JIT compilation failed"; return 0;
   case 500: *s = "named symbol not found"; return 0;
   }
@@ -124,6 +144,11 @@ int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
                          : std::string(p);
   if (text.find("FAKE_INVALID") != std::string::npos)
     return 218;
+  // A real cubin (binary, no PTX text to read entry points from) is
+  // refused as a driver refuses one it cannot run: the runtime then falls
+  // back to the PTX.
+  if (text.rfind("ELF", 0) == 0 && text.find(".entry") == std::string::npos)
+    return 209;
   state().images.push_back(text);
   *module = new Module{text};
   return 0;
@@ -138,7 +163,10 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
   for (size_t p = image.find(".param", at); p < close;
        p = image.find(".param", p + 1))
     ++params;
-  *fn = new Function{name, params};
+  HostKernel host = hostKernel(name);
+  if (std::getenv("MEMC_FAKE_CUDA_KERNELS") && !host)
+    return 500;
+  *fn = new Function{name, params, host};
   return 0;
 }
 int cuModuleUnload(void *module) {
@@ -228,6 +256,17 @@ int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz,
     l.params.push_back(v);
   }
   state().launches.push_back(l);
+  if (f->host)
+    for (int64_t z = 0; z < gz; ++z)
+      for (int64_t y = 0; y < gy; ++y)
+        for (int64_t x = 0; x < gx; ++x)
+          for (int64_t tz = 0; tz < bz; ++tz)
+            for (int64_t ty = 0; ty < by; ++ty)
+              for (int64_t tx = 0; tx < bx; ++tx) {
+                const int64_t ids[12] = {x,  y,  z,  tx, ty, tz,
+                                         gx, gy, gz, bx, by, bz};
+                f->host(params, ids);
+              }
   return 0;
 }
 
