@@ -49,8 +49,8 @@ struct MapParallelLoopsToGPUPass
       return arith::ConstantIndexOp::create(b, loc, v).getResult();
     };
     Value one = idx(1);
-    auto launch = gpu::LaunchOp::create(b, loc, idx(grid), one, one,
-                                        idx(block), one, one);
+    auto launch = gpu::LaunchOp::create(b, loc, idx(grid), one, one, idx(block),
+                                        one, one);
     b.setInsertionPointToEnd(&launch.getBody().front());
     gpu::TerminatorOp::create(b, loc);
     b.setInsertionPointToStart(&launch.getBody().front());
@@ -65,7 +65,8 @@ struct MapParallelLoopsToGPUPass
     int64_t total = 1;
     for (auto [lb, ub, step] : llvm::zip(
              loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
-      auto l = constantIndex(lb), u = constantIndex(ub), s = constantIndex(step);
+      auto l = constantIndex(lb), u = constantIndex(ub),
+           s = constantIndex(step);
       if (!l || !u || !s || *s <= 0)
         return loop.emitError("memc-map-parallel-loops-to-gpu: loop bounds "
                               "must be constants (static shapes)");

@@ -229,9 +229,9 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
     if (failed(kernelsPM.run(*hostKernels)) ||
         !emitHostKernels(*hostKernels, staged.path(),
                          staged.path() + "/kernels-host.so", error))
-      return failWith(ExitCodegen, in + ": --cuda-host-kernels: " +
-                                       (error.empty() ? firstError.message
-                                                      : error));
+      return failWith(ExitCodegen,
+                      in + ": --cuda-host-kernels: " +
+                          (error.empty() ? firstError.message : error));
   }
   if (!staged.commit(error))
     return failWith(ExitOutput, error);
@@ -250,9 +250,9 @@ ExitCode compile(const CompilerOptions &options) {
     std::string known;
     for (llvm::StringRef a : getSupportedCUDAArchs())
       known += (known.empty() ? "" : " ") + a.str();
-    return failWith(ExitUsage, "--cuda-arch=" + options.cudaArch +
-                                   ": unknown CUDA architecture (known: " +
-                                   known + ")");
+    return failWith(ExitUsage,
+                    "--cuda-arch=" + options.cudaArch +
+                        ": unknown CUDA architecture (known: " + known + ")");
   }
   if (options.emit == EmitKind::PTX && !cuda)
     return failWith(ExitUsage, "--emit=ptx needs --target=cuda");
@@ -271,9 +271,9 @@ ExitCode compile(const CompilerOptions &options) {
   context.disableMultithreading(); // small modules: threads cost more
   FirstError firstError(context);
 
-  unsigned phases = options.emit == EmitKind::Einsum   ? 1
-                    : options.emit == EmitKind::Linalg ? 2
-                    : options.emit == EmitKind::Memref ? 3
+  unsigned phases = options.emit == EmitKind::Einsum        ? 1
+                    : options.emit == EmitKind::Linalg      ? 2
+                    : options.emit == EmitKind::Memref      ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
                     : options.emit == EmitKind::PTX         ? 4

@@ -117,8 +117,9 @@ void addLaunchWrappers(ModuleOp host, ArrayRef<std::string> names) {
         Value at = LLVM::LoadOp::create(b, loc, ptr, slot);
         args.push_back(LLVM::LoadOp::create(b, loc, types[i], at));
       } else {
-        Value slot = LLVM::GEPOp::create(
-            b, loc, ptr, i64, idArray, ArrayRef<LLVM::GEPArg>{int32_t(i - numArgs)});
+        Value slot =
+            LLVM::GEPOp::create(b, loc, ptr, i64, idArray,
+                                ArrayRef<LLVM::GEPArg>{int32_t(i - numArgs)});
         args.push_back(LLVM::LoadOp::create(b, loc, i64, slot));
       }
     }

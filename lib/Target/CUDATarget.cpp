@@ -24,10 +24,9 @@ llvm::ArrayRef<llvm::StringRef> getSupportedCUDAArchs() {
   // The NVPTX backend's list (llc -mtriple=nvptx64 -mcpu=help) from Volta
   // on; older GPUs lack the PTX features current drivers and CUDA require.
   static const llvm::StringRef archs[] = {
-      "sm_70",  "sm_72",   "sm_75",  "sm_80",   "sm_86",  "sm_87",
-      "sm_88",  "sm_89",   "sm_90",  "sm_90a",  "sm_100", "sm_100a",
-      "sm_101", "sm_101a", "sm_103", "sm_103a", "sm_120", "sm_120a",
-      "sm_121", "sm_121a"};
+      "sm_70",  "sm_72",   "sm_75",  "sm_80",   "sm_86",   "sm_87",  "sm_88",
+      "sm_89",  "sm_90",   "sm_90a", "sm_100",  "sm_100a", "sm_101", "sm_101a",
+      "sm_103", "sm_103a", "sm_120", "sm_120a", "sm_121",  "sm_121a"};
   return archs;
 }
 
@@ -74,9 +73,9 @@ bool runPtxas(const std::string &ptxas, const std::string &ptxPath,
   if (rc == 0)
     return true;
   error = ptxas + " rejected the PTX for " + arch.str() + ": " +
-          (firstLine.empty() ? (execError.empty() ? "exit " + std::to_string(rc)
-                                                  : execError)
-                             : firstLine);
+          (firstLine.empty()
+               ? (execError.empty() ? "exit " + std::to_string(rc) : execError)
+               : firstLine);
   return false;
 }
 

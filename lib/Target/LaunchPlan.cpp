@@ -37,7 +37,9 @@ namespace {
 /// alignment, enough for any vector access a kernel does.
 constexpr uint64_t kAlignment = 256;
 
-uint64_t alignUp(uint64_t v) { return (v + kAlignment - 1) / kAlignment * kAlignment; }
+uint64_t alignUp(uint64_t v) {
+  return (v + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 /// A buffer address: a base named as the plan names it plus a byte offset.
 struct BufferRef {
@@ -91,8 +93,8 @@ private:
   CUDAProgram &program;
   std::string &error;
   llvm::raw_string_ostream *steps = nullptr;
-  DenseMap<Value, BufferRef> bases;          ///< arguments and allocs
-  llvm::StringMap<unsigned> constantIds;     ///< global name -> const index
+  DenseMap<Value, BufferRef> bases;      ///< arguments and allocs
+  llvm::StringMap<unsigned> constantIds; ///< global name -> const index
   std::string constantLines;
   uint64_t arenaTop = 0;
   bool hasArenaArgument = false;
@@ -118,9 +120,8 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
     if (kind < 0)
       return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
                             " is neither an input, weight, output nor arena");
-    bases[arg] = {std::string(kinds[kind]) + ":" +
-                      std::to_string(counts[kind]++),
-                  0};
+    bases[arg] = {
+        std::string(kinds[kind]) + ":" + std::to_string(counts[kind]++), 0};
   }
   return success();
 }
@@ -130,8 +131,8 @@ FailureOr<unsigned> PlanBuilder::constantIndex(memref::GetGlobalOp op) {
   auto it = constantIds.find(op.getName());
   if (it != constantIds.end())
     return it->second;
-  auto global =
-      SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(op, op.getNameAttr());
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      op, op.getNameAttr());
   if (!global)
     return fail(op, "unknown global @" + op.getName());
   MemRefType type = global.getType();
@@ -153,21 +154,22 @@ FailureOr<unsigned> PlanBuilder::constantIndex(memref::GetGlobalOp op) {
       ArrayRef<char> raw = dense.getRawData();
       data.assign(raw.data(), raw.size());
     }
-  } else if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
+  } else if (auto resource =
+                 dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
       return fail(op, "global @" + op.getName() + " has no data");
     ArrayRef<char> raw = blob->getData();
     data.assign(raw.data(), raw.size());
   } else if (init && !isa<UnitAttr>(init)) {
-    return fail(op, "global @" + op.getName() + " has an unsupported initial value");
+    return fail(op, "global @" + op.getName() +
+                        " has an unsupported initial value");
   }
   if (data.empty())
     data.assign(*bytes, '\0'); // uninitialized: zeros
   if (data.size() != *bytes)
-    return fail(op, "global @" + op.getName() + " has " +
-                        Twine(data.size()) + " bytes of data, its type needs " +
-                        Twine(*bytes));
+    return fail(op, "global @" + op.getName() + " has " + Twine(data.size()) +
+                        " bytes of data, its type needs " + Twine(*bytes));
   unsigned id = constantIds.size();
   program.constants.resize(alignUp(program.constants.size()), '\0');
   constantLines += "constant " + std::to_string(id) + " " +
@@ -337,8 +339,7 @@ LogicalResult PlanBuilder::emitCopy(memref::CopyOp op) {
   FailureOr<BufferRef> dst = resolve(op.getTarget(), op);
   if (failed(src) || failed(dst))
     return failure();
-  *steps << "copy " << dst->str() << " " << src->str() << " " << *bytes
-         << "\n";
+  *steps << "copy " << dst->str() << " " << src->str() << " " << *bytes << "\n";
   ++program.numCopies;
   return success();
 }

@@ -46,8 +46,7 @@ double median(std::vector<double> v) {
 }
 } // namespace
 
-int runCudaPackage(const rt::RunOptions &opts, std::FILE *out,
-                   std::FILE *err) {
+int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   auto failWith = [&](int code, const std::string &line) {
     std::fflush(out);
     std::fprintf(err, "memc-run: %s\n", line.c_str());
@@ -83,12 +82,11 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out,
         return failWith(ExitBadData, error);
       if (inputs[i].dtype != m.inputs[i].dtype ||
           inputs[i].dims != m.inputs[i].dims)
-        return failWith(ExitBadData,
-                        path + ": " + describe(inputs[i].dtype, inputs[i].dims) +
-                            " does not match the package's input '" +
-                            m.inputs[i].name + "' (" +
-                            describe(m.inputs[i].dtype, m.inputs[i].dims) +
-                            ")");
+        return failWith(
+            ExitBadData,
+            path + ": " + describe(inputs[i].dtype, inputs[i].dims) +
+                " does not match the package's input '" + m.inputs[i].name +
+                "' (" + describe(m.inputs[i].dtype, m.inputs[i].dims) + ")");
     }
     for (size_t i = 0; i < m.outputs.size(); ++i) {
       std::string path =

@@ -11,8 +11,7 @@ namespace cuda {
 /// lines and comparison as the CPU path (runtime/cpu/Runner.h), on the GPU
 /// through memc_cuda.h. Exit codes: ExitNoDevice without a driver or GPU,
 /// ExitDeviceError when a driver or cuBLAS call fails.
-int runCudaPackage(const rt::RunOptions &opts, std::FILE *out,
-                   std::FILE *err);
+int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err);
 
 } // namespace cuda
 } // namespace memc

@@ -54,8 +54,8 @@ bool Driver::load(std::string &error) {
   dlerror();
   handle_ = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle_) {
-    error = "no CUDA driver: cannot load " + library + " (" + dlerrorText() +
-            ")";
+    error =
+        "no CUDA driver: cannot load " + library + " (" + dlerrorText() + ")";
     return false;
   }
   DriverAPI &a = api_;
@@ -63,17 +63,17 @@ bool Driver::load(std::string &error) {
       resolve(handle_, a.cuInit, {"cuInit"}, false, library, error) &&
       resolve(handle_, a.cuGetErrorName, {"cuGetErrorName"}, false, library,
               error) &&
-      resolve(handle_, a.cuGetErrorString, {"cuGetErrorString"}, false,
-              library, error) &&
-      resolve(handle_, a.cuDeviceGetCount, {"cuDeviceGetCount"}, false,
-              library, error) &&
+      resolve(handle_, a.cuGetErrorString, {"cuGetErrorString"}, false, library,
+              error) &&
+      resolve(handle_, a.cuDeviceGetCount, {"cuDeviceGetCount"}, false, library,
+              error) &&
       resolve(handle_, a.cuDeviceGet, {"cuDeviceGet"}, false, library, error) &&
       resolve(handle_, a.cuDeviceGetName, {"cuDeviceGetName"}, false, library,
               error) &&
       resolve(handle_, a.cuDeviceGetAttribute, {"cuDeviceGetAttribute"}, false,
               library, error) &&
-      resolve(handle_, a.cuDevicePrimaryCtxRetain,
-              {"cuDevicePrimaryCtxRetain"}, false, library, error) &&
+      resolve(handle_, a.cuDevicePrimaryCtxRetain, {"cuDevicePrimaryCtxRetain"},
+              false, library, error) &&
       resolve(handle_, a.cuDevicePrimaryCtxRelease,
               {"cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"},
               false, library, error) &&
@@ -141,8 +141,7 @@ static const char *knownError(CUresult r, const char **text) {
                    "version",
            "CUDA_ERROR_INSUFFICIENT_DRIVER";
   case 100:
-    return *text = "no CUDA-capable device is detected",
-           "CUDA_ERROR_NO_DEVICE";
+    return *text = "no CUDA-capable device is detected", "CUDA_ERROR_NO_DEVICE";
   default:
     return nullptr;
   }
@@ -156,8 +155,8 @@ std::string Driver::describe(CUresult result, const std::string &call) const {
     text = nullptr;
   if (!name)
     name = knownError(result, &text);
-  std::string s = call + ": " +
-                  (name ? name : "CUDA error " + std::to_string(result));
+  std::string s =
+      call + ": " + (name ? name : "CUDA error " + std::to_string(result));
   if (text)
     s += ": " + std::string(text);
   return s;
@@ -204,10 +203,10 @@ bool Cublas::load(std::string &error) {
                  error) &&
          resolve(handle_, a.setWorkspace, {"cublasSetWorkspace_v2"}, true,
                  library, error) &&
-         resolve(handle_, a.sgemmStridedBatched,
-                 {"cublasSgemmStridedBatched"}, false, library, error) &&
-         resolve(handle_, a.dgemmStridedBatched,
-                 {"cublasDgemmStridedBatched"}, false, library, error) &&
+         resolve(handle_, a.sgemmStridedBatched, {"cublasSgemmStridedBatched"},
+                 false, library, error) &&
+         resolve(handle_, a.dgemmStridedBatched, {"cublasDgemmStridedBatched"},
+                 false, library, error) &&
          resolve(handle_, a.getStatusString, {"cublasGetStatusString"}, true,
                  library, error);
 }

@@ -67,9 +67,9 @@ struct DriverAPI {
   CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuEventDestroy)(CUevent);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
-                             unsigned, unsigned, unsigned, unsigned, CUstream,
-                             void **, void **);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, CUstream, void **,
+                             void **);
 };
 
 /// libcuda.so.1 (or $MEMC_LIBCUDA), with every entry point resolved.
@@ -106,14 +106,16 @@ struct CublasAPI {
   cublasStatus_t (*setStream)(cublasHandle_t, CUstream);
   /// Optional (cuBLAS >= 11.x): workspace in memory memc owns.
   cublasStatus_t (*setWorkspace)(cublasHandle_t, void *, size_t);
-  cublasStatus_t (*sgemmStridedBatched)(
-      cublasHandle_t, int, int, int, int, int, const float *, const float *,
-      int, long long, const float *, int, long long, const float *, float *,
-      int, long long, int);
-  cublasStatus_t (*dgemmStridedBatched)(
-      cublasHandle_t, int, int, int, int, int, const double *, const double *,
-      int, long long, const double *, int, long long, const double *,
-      double *, int, long long, int);
+  cublasStatus_t (*sgemmStridedBatched)(cublasHandle_t, int, int, int, int, int,
+                                        const float *, const float *, int,
+                                        long long, const float *, int,
+                                        long long, const float *, float *, int,
+                                        long long, int);
+  cublasStatus_t (*dgemmStridedBatched)(cublasHandle_t, int, int, int, int, int,
+                                        const double *, const double *, int,
+                                        long long, const double *, int,
+                                        long long, const double *, double *,
+                                        int, long long, int);
   /// Optional.
   const char *(*getStatusString)(cublasStatus_t);
 };

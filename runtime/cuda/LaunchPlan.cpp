@@ -157,8 +157,9 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
   };
   while (pos < text.size() || lineNo == 0) {
     size_t eol = text.find('\n', pos);
-    std::string_view line = text.substr(
-        pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    std::string_view line =
+        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos
+                                                       : eol - pos);
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     ++lineNo;
     std::vector<std::string_view> tok = tokenize(line);
@@ -268,8 +269,8 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
           return fail("bad GEMM size or flag " + quoted(tok[2 + i]));
       if (step.transA > 1 || step.transB > 1)
         return fail("GEMM transpose flags must be 0 or 1");
-      int64_t *lds[] = {&step.lda, &step.strideA, &step.ldb,
-                        &step.strideB, &step.ldc, &step.strideC};
+      int64_t *lds[] = {&step.lda,     &step.strideA, &step.ldb,
+                        &step.strideB, &step.ldc,     &step.strideC};
       const int ldAt[] = {10, 11, 13, 14, 17, 18};
       for (int i = 0; i < 6; ++i)
         if (!parseI64(tok[ldAt[i]], *lds[i]) || *lds[i] < 0)
@@ -285,7 +286,7 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
           return fail("a GEMM operand cannot be in the host pool");
     } else if (kind == "copy" || kind == "spill" || kind == "fetch") {
       bool isCopy = kind == "copy";
-      step.kind = isCopy ? Step::Copy
+      step.kind = isCopy            ? Step::Copy
                   : kind == "spill" ? Step::Spill
                                     : Step::Fetch;
       if (isCopy ? !expect(4, "copy DST SRC BYTES")
@@ -299,7 +300,8 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
       if (isCopy) {
         step.dst = first;
         step.src = second;
-        if (step.dst.base == BufferRef::Host || step.src.base == BufferRef::Host)
+        if (step.dst.base == BufferRef::Host ||
+            step.src.base == BufferRef::Host)
           return fail("'copy' is device to device; spill and fetch move "
                       "buffers to and from the host pool");
       } else {

@@ -36,7 +36,8 @@ namespace {
 thread_local std::string gLastError;
 
 constexpr uint64_t kAlignment = 256;
-/// cuBLAS's recommended workspace on Hopper (cuBLAS docs, "cublasSetWorkspace").
+/// cuBLAS's recommended workspace on Hopper (cuBLAS docs,
+/// "cublasSetWorkspace").
 constexpr uint64_t kCublasWorkspaceBytes = 32ull << 20;
 
 uint64_t alignUp(uint64_t v) {
@@ -204,9 +205,9 @@ memc_cuda_status memc_cuda_session::loadPackage() {
   for (const rt::TensorSpec &w : manifest.weights)
     if (w.byteSize > 0 &&
         (w.offset > weights.size || w.byteSize > weights.size - w.offset))
-      return failWith(MEMC_CUDA_BAD_PACKAGE,
-                      weightsPath + ": weight '" + w.name +
-                          "' lies outside the file");
+      return failWith(MEMC_CUDA_BAD_PACKAGE, weightsPath + ": weight '" +
+                                                 w.name +
+                                                 "' lies outside the file");
   return checkReferences();
 }
 
@@ -262,9 +263,9 @@ memc_cuda_status memc_cuda_session::checkReferences() {
       break;
     case Step::Gemm:
       ok = check(s, s.a, 0) && check(s, s.b, 0) && check(s, s.c, 0);
-      if (ok && (s.m > INT_MAX || s.n > INT_MAX || s.k > INT_MAX ||
-                 s.lda > INT_MAX || s.ldb > INT_MAX || s.ldc > INT_MAX ||
-                 s.batch > INT_MAX)) {
+      if (ok &&
+          (s.m > INT_MAX || s.n > INT_MAX || s.k > INT_MAX || s.lda > INT_MAX ||
+           s.ldb > INT_MAX || s.ldc > INT_MAX || s.batch > INT_MAX)) {
         gLastError = planPath + ":" + std::to_string(s.line) +
                      ": GEMM sizes beyond cuBLAS's 32-bit int";
         ok = false;
@@ -292,7 +293,8 @@ memc_cuda_status memc_cuda_session::openDevice(int ordinal) {
   // cuInit is where a machine without a GPU or with a mismatched driver
   // says so (CUDA_ERROR_NO_DEVICE, _INSUFFICIENT_DRIVER, _STUB_LIBRARY...).
   if (!check(cu.cuInit(0), "cuInit"))
-    return failWith(MEMC_CUDA_NO_DEVICE, "no usable CUDA driver: " + gLastError);
+    return failWith(MEMC_CUDA_NO_DEVICE,
+                    "no usable CUDA driver: " + gLastError);
   int count = 0;
   if (!check(cu.cuDeviceGetCount(&count), "cuDeviceGetCount"))
     return MEMC_CUDA_NO_DEVICE;
@@ -300,8 +302,7 @@ memc_cuda_status memc_cuda_session::openDevice(int ordinal) {
     return failWith(MEMC_CUDA_NO_DEVICE,
                     count == 0 ? std::string("no CUDA device found")
                                : "no CUDA device " + std::to_string(ordinal) +
-                                     " (" + std::to_string(count) +
-                                     " found)");
+                                     " (" + std::to_string(count) + " found)");
   if (!check(cu.cuDeviceGet(&device, ordinal), "cuDeviceGet"))
     return MEMC_CUDA_NO_DEVICE;
   char name[256] = {};
@@ -351,9 +352,9 @@ memc_cuda_status memc_cuda_session::prepare() {
       r = cu.cuModuleLoadDataEx(&module, ptx.c_str(), 2, options, values);
     }
     if (r != CUDA_SUCCESS) {
-      std::string what = driver.describe(
-          r, "cuModuleLoadDataEx(kernels.ptx, " + plan.arch + " on " +
-                 deviceArch + ")");
+      std::string what =
+          driver.describe(r, "cuModuleLoadDataEx(kernels.ptx, " + plan.arch +
+                                 " on " + deviceArch + ")");
       if (log[0])
         what += ": " + std::string(log).substr(0, std::string(log).find('\n'));
       return failWith(MEMC_CUDA_DEVICE_ERROR, what);
@@ -429,11 +430,11 @@ memc_cuda_status memc_cuda_session::prepare() {
   for (size_t i = 0; i < manifest.weights.size(); ++i) {
     const rt::TensorSpec &w = manifest.weights[i];
     if (w.byteSize > 0 &&
-        !check(cu.cuMemcpyHtoD(resident + weightAt[i],
-                               static_cast<const char *>(weights.data) +
-                                   w.offset,
-                               w.byteSize),
-               "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
+        !check(
+            cu.cuMemcpyHtoD(resident + weightAt[i],
+                            static_cast<const char *>(weights.data) + w.offset,
+                            w.byteSize),
+            "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
       return MEMC_CUDA_DEVICE_ERROR;
   }
   for (size_t i = 0; i < plan.constants.size(); ++i)
@@ -534,8 +535,7 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
     if (manifest.inputs[i].byteSize > 0 &&
         !check(cu.cuMemcpyHtoDAsync(resident + inputAt[i], inputs[i],
                                     manifest.inputs[i].byteSize, stream),
-               "cuMemcpyHtoDAsync_v2(input '" + manifest.inputs[i].name +
-                   "')"))
+               "cuMemcpyHtoDAsync_v2(input '" + manifest.inputs[i].name + "')"))
       return MEMC_CUDA_DEVICE_ERROR;
   if (!check(cu.cuEventRecord(start, stream), "cuEventRecord"))
     return MEMC_CUDA_DEVICE_ERROR;
@@ -568,49 +568,50 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
         st = b.dgemmStridedBatched(
             blas, opB, opA, int(s.n), int(s.m), int(s.k), &alpha,
             static_cast<const double *>(ptr(s.b)), int(s.ldb), s.strideB,
-            static_cast<const double *>(ptr(s.a)), int(s.lda), s.strideA,
-            &beta, static_cast<double *>(ptr(s.c)), int(s.ldc), s.strideC,
+            static_cast<const double *>(ptr(s.a)), int(s.lda), s.strideA, &beta,
+            static_cast<double *>(ptr(s.c)), int(s.ldc), s.strideC,
             int(s.batch));
       } else {
         float alpha = float(s.alpha), beta = float(s.beta);
         st = b.sgemmStridedBatched(
             blas, opB, opA, int(s.n), int(s.m), int(s.k), &alpha,
             static_cast<const float *>(ptr(s.b)), int(s.ldb), s.strideB,
-            static_cast<const float *>(ptr(s.a)), int(s.lda), s.strideA,
-            &beta, static_cast<float *>(ptr(s.c)), int(s.ldc), s.strideC,
+            static_cast<const float *>(ptr(s.a)), int(s.lda), s.strideA, &beta,
+            static_cast<float *>(ptr(s.c)), int(s.ldc), s.strideC,
             int(s.batch));
       }
       if (st != 0) {
-        gLastError = lineOf(s) + cublas.describe(st, s.f64
-                                                         ? "cublasDgemmStridedBatched"
-                                                         : "cublasSgemmStridedBatched");
+        gLastError = lineOf(s) +
+                     cublas.describe(st, s.f64 ? "cublasDgemmStridedBatched"
+                                               : "cublasSgemmStridedBatched");
         ok = false;
       }
       break;
     }
     case Step::Copy:
-      ok = check(cu.cuMemcpyDtoDAsync(address(s.dst), address(s.src), s.bytes,
-                                      stream),
-                 lineOf(s) + "cuMemcpyDtoDAsync_v2");
+      ok = check(
+          cu.cuMemcpyDtoDAsync(address(s.dst), address(s.src), s.bytes, stream),
+          lineOf(s) + "cuMemcpyDtoDAsync_v2");
       break;
     case Step::Spill:
     case Step::Fetch: {
       // The copy stream starts after everything queued so far on the
       // compute stream (the producer of a spilled buffer, or the last
       // reader of the arena range a fetch overwrites).
-      ok = check(cu.cuEventRecord(order, stream), lineOf(s) + "cuEventRecord") &&
-           check(cu.cuStreamWaitEvent(copyStream, order, 0),
-                 lineOf(s) + "cuStreamWaitEvent");
+      ok =
+          check(cu.cuEventRecord(order, stream), lineOf(s) + "cuEventRecord") &&
+          check(cu.cuStreamWaitEvent(copyStream, order, 0),
+                lineOf(s) + "cuStreamWaitEvent");
       if (ok && s.kind == Step::Spill)
         ok = check(cu.cuMemcpyDtoHAsync(
                        reinterpret_cast<void *>(uintptr_t(address(s.dst))),
                        address(s.src), s.bytes, copyStream),
                    lineOf(s) + "cuMemcpyDtoHAsync_v2");
       else if (ok)
-        ok = check(cu.cuMemcpyHtoDAsync(
-                       address(s.dst),
-                       reinterpret_cast<const void *>(uintptr_t(address(s.src))),
-                       s.bytes, copyStream),
+        ok = check(cu.cuMemcpyHtoDAsync(address(s.dst),
+                                        reinterpret_cast<const void *>(
+                                            uintptr_t(address(s.src))),
+                                        s.bytes, copyStream),
                    lineOf(s) + "cuMemcpyHtoDAsync_v2");
       ok = ok && check(cu.cuEventRecord(events[s.event], copyStream),
                        lineOf(s) + "cuEventRecord");
@@ -636,9 +637,8 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
   // Kernel faults surface here, asynchronously: name the sync, not a step.
   if (!check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize"))
     return MEMC_CUDA_DEVICE_ERROR;
-  if (copyStream &&
-      !check(cu.cuStreamSynchronize(copyStream),
-             "cuStreamSynchronize(copy stream)"))
+  if (copyStream && !check(cu.cuStreamSynchronize(copyStream),
+                           "cuStreamSynchronize(copy stream)"))
     return MEMC_CUDA_DEVICE_ERROR;
   if (deviceMs) {
     float ms = 0;

@@ -22,8 +22,8 @@ extern "C" {
 
 typedef enum {
   MEMC_CUDA_SUCCESS = 0,
-  MEMC_CUDA_NO_DEVICE = 1,    /**< no driver library, no GPU, or cuInit failed */
-  MEMC_CUDA_BAD_PACKAGE = 2,  /**< a package file is missing or malformed */
+  MEMC_CUDA_NO_DEVICE = 1,   /**< no driver library, no GPU, or cuInit failed */
+  MEMC_CUDA_BAD_PACKAGE = 2, /**< a package file is missing or malformed */
   MEMC_CUDA_DEVICE_ERROR = 3, /**< a driver or cuBLAS call failed */
 } memc_cuda_status;
 
@@ -45,8 +45,8 @@ const char *memc_cuda_last_error(void);
  *  back and waits. `device_ms`, when not NULL, gets the GPU time of the
  *  steps alone (without the input and output copies). */
 memc_cuda_status memc_cuda_run(memc_cuda_session *session,
-                               const void *const *inputs,
-                               void *const *outputs, double *device_ms);
+                               const void *const *inputs, void *const *outputs,
+                               double *device_ms);
 
 /** Bytes of device memory the session holds: the arena plus the resident
  *  block (weights, constants, inputs, outputs, cuBLAS workspace). */

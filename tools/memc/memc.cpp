@@ -77,7 +77,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   std::string parseErrors;
   raw_string_ostream errs(parseErrors);
-  if (!cl::ParseCommandLineOptions(argc, argv, "memc: ONNX -> CPU / CUDA compiler\n",
+  if (!cl::ParseCommandLineOptions(argc, argv,
+                                   "memc: ONNX -> CPU / CUDA compiler\n",
                                    &errs)) {
     std::string line = parseErrors.substr(0, parseErrors.find('\n'));
     llvm::errs() << "memc: " << line << "\n";

@@ -11,7 +11,15 @@
 
 namespace memc {
 
-enum class EmitKind { Package, Einsum, Linalg, Memref, LLVMDialect, LLVMIR, PTX };
+enum class EmitKind {
+  Package,
+  Einsum,
+  Linalg,
+  Memref,
+  LLVMDialect,
+  LLVMIR,
+  PTX
+};
 enum class TargetKind { CPU, CUDA };
 
 struct CompilerOptions {

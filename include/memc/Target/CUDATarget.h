@@ -1,4 +1,5 @@
-//===- CUDATarget.h - gpu.binary + host ops -> PTX and launch plan -*- C++ -*-===//
+//===- CUDATarget.h - gpu.binary + host ops -> PTX and launch plan -*- C++
+//-*-===//
 //
 // After memc-lower-to-gpu the module holds the kernels as one gpu.binary
 // (PTX text) and the model function holds only host work: buffer

@@ -16,9 +16,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
-#include <dlfcn.h>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,13 +80,27 @@ int cuInit(unsigned) { return int(envInt("MEMC_FAKE_CUDA_INIT", 0)); }
 
 int cuGetErrorName(int r, const char **s) {
   switch (r) {
-  case 0: *s = "CUDA_SUCCESS"; return 0;
-  case 1: *s = "CUDA_ERROR_INVALID_VALUE"; return 0;
-  case 2: *s = "CUDA_ERROR_OUT_OF_MEMORY"; return 0;
-  case 100: *s = "CUDA_ERROR_NO_DEVICE"; return 0;
-  case 209: *s = "CUDA_ERROR_NO_BINARY_FOR_GPU"; return 0;
-  case 218: *s = "CUDA_ERROR_INVALID_PTX"; return 0;
-  case 500: *s = "CUDA_ERROR_NOT_FOUND"; return 0;
+  case 0:
+    *s = "CUDA_SUCCESS";
+    return 0;
+  case 1:
+    *s = "CUDA_ERROR_INVALID_VALUE";
+    return 0;
+  case 2:
+    *s = "CUDA_ERROR_OUT_OF_MEMORY";
+    return 0;
+  case 100:
+    *s = "CUDA_ERROR_NO_DEVICE";
+    return 0;
+  case 209:
+    *s = "CUDA_ERROR_NO_BINARY_FOR_GPU";
+    return 0;
+  case 218:
+    *s = "CUDA_ERROR_INVALID_PTX";
+    return 0;
+  case 500:
+    *s = "CUDA_ERROR_NOT_FOUND";
+    return 0;
   }
   *s = nullptr;
   return 1;
@@ -94,13 +108,27 @@ int cuGetErrorName(int r, const char **s) {
 
 int cuGetErrorString(int r, const char **s) {
   switch (r) {
-  case 0: *s = "no error"; return 0;
-  case 1: *s = "invalid argument"; return 0;
-  case 2: *s = "out of memory"; return 0;
-  case 100: *s = "no CUDA-capable device is detected"; return 0;
-  case 209: *s = "no kernel image is available for execution on the device"; return 0;
-  case 218: *s = "a PTX JIT compilation failed"; return 0;
-  case 500: *s = "named symbol not found"; return 0;
+  case 0:
+    *s = "no error";
+    return 0;
+  case 1:
+    *s = "invalid argument";
+    return 0;
+  case 2:
+    *s = "out of memory";
+    return 0;
+  case 100:
+    *s = "no CUDA-capable device is detected";
+    return 0;
+  case 209:
+    *s = "no kernel image is available for execution on the device";
+    return 0;
+  case 218:
+    *s = "a PTX JIT compilation failed";
+    return 0;
+  case 500:
+    *s = "named symbol not found";
+    return 0;
   }
   *s = nullptr;
   return 1;
@@ -139,7 +167,10 @@ int cuCtxSetCurrent(void *) { return 0; }
 int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
                        void **) {
   const char *p = static_cast<const char *>(image);
-  std::string text = std::memcmp(p, "\x7f" "ELF", 4) == 0
+  std::string text = std::memcmp(p,
+                                 "\x7f"
+                                 "ELF",
+                                 4) == 0
                          ? std::string("ELF") + (p + 4)
                          : std::string(p);
   if (text.find("FAKE_INVALID") != std::string::npos)
@@ -244,9 +275,9 @@ int cuEventDestroy_v2(void *e) {
   return 0;
 }
 
-int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz,
-                   unsigned bx, unsigned by, unsigned bz, unsigned smem,
-                   void *, void **params, void **) {
+int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                   unsigned by, unsigned bz, unsigned smem, void *,
+                   void **params, void **) {
   auto *f = static_cast<Function *>(fn);
   Launch l{f->name, {gx, gy, gz, bx, by, bz, smem}, {}};
   // runtime/cuda keeps every argument in an 8-byte slot.

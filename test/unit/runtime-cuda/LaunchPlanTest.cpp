@@ -92,9 +92,10 @@ TEST(LaunchPlan, RejectsWithLineNumbers) {
   EXPECT_EQ(parseError("memc-launch-plan 2\n"),
             "plan.txt:1: launch plan version '2' is not supported (this "
             "runtime reads version 1)");
-  EXPECT_EQ(parseError("memc-package 1\n").rfind("plan.txt:1: not a memc "
-                                                 "launch plan",
-                                                 0),
+  EXPECT_EQ(parseError("memc-package 1\n")
+                .rfind("plan.txt:1: not a memc "
+                       "launch plan",
+                       0),
             0u);
   EXPECT_EQ(parseError("memc-launch-plan 1\n"),
             "plan.txt:1: missing the 'arch sm_XX' line");

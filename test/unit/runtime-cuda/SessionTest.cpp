@@ -28,7 +28,8 @@ namespace {
 class TempDir {
 public:
   TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "memc-cuda-test-XXXXXX").string();
+    std::string tmpl =
+        (fs::temp_directory_path() / "memc-cuda-test-XXXXXX").string();
     std::vector<char> buf(tmpl.begin(), tmpl.end());
     buf.push_back('\0');
     path_ = ::mkdtemp(buf.data()) ? buf.data() : "/nonexistent";
@@ -160,10 +161,10 @@ TEST_F(Session, NoDriverLibraryIsNoDevice) {
   memc_cuda_session *s = nullptr;
   EXPECT_EQ(open(&s), MEMC_CUDA_NO_DEVICE);
   EXPECT_EQ(s, nullptr);
-  EXPECT_EQ(std::string(memc_cuda_last_error())
-                .rfind("no CUDA driver: cannot load /nonexistent/libcuda.so.1 (",
-                       0),
-            0u)
+  EXPECT_EQ(
+      std::string(memc_cuda_last_error())
+          .rfind("no CUDA driver: cannot load /nonexistent/libcuda.so.1 (", 0),
+      0u)
       << memc_cuda_last_error();
 }
 
@@ -244,8 +245,8 @@ TEST_F(Session, LaunchesGetResolvedAddressesAndScalars) {
   for (int d = 0; d < 7; ++d)
     EXPECT_EQ(fakes.launchDim(0, d), want[d]) << d;
   ASSERT_EQ(fakes.numParams(0), 5);
-  uint64_t arena = fakes.allocSize(0) == 4096 ? fakes.allocPtr(0)
-                                              : fakes.allocPtr(1);
+  uint64_t arena =
+      fakes.allocSize(0) == 4096 ? fakes.allocPtr(0) : fakes.allocPtr(1);
   EXPECT_EQ(fakes.param(0, 0), arena + 256);
   // weight:0+12 is the weight's fourth float, uploaded at open.
   float w3;
@@ -334,7 +335,9 @@ TEST_F(Session, DriverErrorsNameTheCall) {
 TEST_F(Session, CubinOnlyForItsOwnArchitecture) {
   writePackage();
   // The fake reads entry points from any image, so this "cubin" has them.
-  writeFile(dir / "kernels.cubin", std::string("\x7f" "ELF") + kPTX);
+  writeFile(dir / "kernels.cubin", std::string("\x7f"
+                                               "ELF") +
+                                       kPTX);
   memc_cuda_session *s = nullptr;
   ASSERT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_SUCCESS)
       << memc_cuda_last_error();
@@ -352,7 +355,8 @@ TEST_F(Session, CubinOnlyForItsOwnArchitecture) {
   // A cubin the driver refuses (newer toolkit than driver) falls back to
   // the PTX.
   unsetenv("MEMC_FAKE_CUDA_CC");
-  writeFile(dir / "kernels.cubin", std::string("\x7f" "ELF FAKE_INVALID"));
+  writeFile(dir / "kernels.cubin", std::string("\x7f"
+                                               "ELF FAKE_INVALID"));
   ASSERT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_SUCCESS)
       << memc_cuda_last_error();
   memc_cuda_close(s);
