@@ -173,7 +173,7 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
     hostKernels = module.clone();
   progress.begin("lower to GPU (" + options.cudaArch + ")");
   PassManager pm(module.getContext());
-  buildLowerToGPUPipeline(pm, options.cudaArch);
+  buildLowerToGPUPipeline(pm, options.cudaArch, options.cudaCublas);
   if (failed(pm.run(module))) {
     std::string why =
         firstError.message.empty() ? "a pass failed" : firstError.message;
@@ -225,7 +225,7 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
     return failWith(ExitCodegen, in + ": " + error);
   if (hostKernels && !program.ptx.empty()) {
     PassManager kernelsPM(module.getContext());
-    buildGPUKernelsPipeline(kernelsPM);
+    buildGPUKernelsPipeline(kernelsPM, options.cudaCublas);
     if (failed(kernelsPM.run(*hostKernels)) ||
         !emitHostKernels(*hostKernels, staged.path(),
                          staged.path() + "/kernels-host.so", error))

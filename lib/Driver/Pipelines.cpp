@@ -48,8 +48,8 @@ constexpr const char *kLowerToLLVM =
 // and log get MLIR's polynomials first, and the calls whose PTX instruction
 // is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
 // %CHIP% is replaced by the --cuda-arch.
+constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas,";
 constexpr const char *kGPUKernels =
-    "memc-contractions-to-blas,"
     "memc-math-approximation,"
     "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
     "lower-affine,canonicalize,"
@@ -73,15 +73,21 @@ struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("CUDA architecture (sm_XX)"),
                            llvm::cl::init("sm_90")};
+  Option<bool> cublas{*this, "cublas",
+                      llvm::cl::desc("GEMMs as cuBLAS calls (else kernels)"),
+                      llvm::cl::init(true)};
 };
 } // namespace
 
-void memc::buildGPUKernelsPipeline(OpPassManager &pm) {
+void memc::buildGPUKernelsPipeline(OpPassManager &pm, bool cublas) {
+  if (cublas)
+    addPipeline(pm, kGEMMsToCalls);
   addPipeline(pm, kGPUKernels);
 }
 
-void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip) {
-  buildGPUKernelsPipeline(pm);
+void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip,
+                                   bool cublas) {
+  buildGPUKernelsPipeline(pm, cublas);
   std::string text = kKernelsToPTX;
   size_t at = text.find("%CHIP%");
   text.replace(at, 6, chip.str());
@@ -115,9 +121,9 @@ void memc::registerPipelines() {
   PassPipelineRegistration<LowerToGPUOptions>(
       "memc-lower-to-gpu",
       "memrefs -> kernels in one gpu.binary (PTX) + the host ops of the "
-      "CUDA launch plan (memc --target=cuda)",
+      "CUDA launch plan (memc --target=cuda); options chip, cublas",
       [](OpPassManager &pm, const LowerToGPUOptions &options) {
-        buildLowerToGPUPipeline(pm, options.chip);
+        buildLowerToGPUPipeline(pm, options.chip, options.cublas);
       });
   PassPipelineRegistration<>(
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",

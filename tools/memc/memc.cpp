@@ -54,6 +54,16 @@ static cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("GPU architecture for --target=cuda (default sm_90)"),
              cl::init("sm_90"), cl::cat(category));
+enum class GemmKind { Cublas, Kernels };
+static cl::opt<GemmKind> cudaGemm(
+    "cuda-gemm", cl::desc("GEMMs with --target=cuda"),
+    cl::init(GemmKind::Cublas),
+    cl::values(clEnumValN(GemmKind::Cublas, "cublas",
+                          "cuBLAS calls through the runtime (default)"),
+               clEnumValN(GemmKind::Kernels, "kernels",
+                          "generated kernels, like every other op (no "
+                          "cuBLAS needed at run time)")),
+    cl::cat(category));
 static cl::opt<bool> cudaHostKernels(
     "cuda-host-kernels", cl::Hidden,
     cl::desc("With --target=cuda: also write kernels-host.so, the kernels "
@@ -104,6 +114,7 @@ int main(int argc, char **argv) {
   options.target = target;
   options.cudaArch = cudaArch;
   options.cudaHostKernels = cudaHostKernels;
+  options.cudaCublas = cudaGemm == GemmKind::Cublas;
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.verbose = verbose;

@@ -30,6 +30,7 @@ struct CompilerOptions {
   TargetKind target = TargetKind::CPU;
   std::string cpu = "native";
   std::string cudaArch = "sm_90"; ///< --cuda-arch, checked by compile()
+  bool cudaCublas = true;         ///< --cuda-gemm=cublas (else kernels)
   /// --cuda-host-kernels: the package also gets kernels-host.so, the kernels
   /// built for the host CPU, which the tests' fake libcuda runs.
   bool cudaHostKernels = false;

@@ -21,9 +21,11 @@ void buildBufferizePipeline(mlir::OpPassManager &pm);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
 /// The first half of memc-lower-to-gpu: kernels outlined into one
 /// gpu.module @memc_kernels (still gpu.func on memrefs), host ops beside.
-void buildGPUKernelsPipeline(mlir::OpPassManager &pm);
+/// `cublas`: GEMMs become runtime calls (cuBLAS), else kernels like the rest.
+void buildGPUKernelsPipeline(mlir::OpPassManager &pm, bool cublas = true);
 /// `chip` is a validated --cuda-arch (memc/Target/CUDATarget.h).
-void buildLowerToGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip);
+void buildLowerToGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
+                             bool cublas = true);
 /// Registers the pipelines above under their names (memc-lower-to-gpu takes
 /// `chip`), plus
 /// `memc-cpu-pipeline` (all three).
