@@ -48,7 +48,7 @@ constexpr const char *kLowerToLLVM =
 // and log get MLIR's polynomials first, and the calls whose PTX instruction
 // is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
 // %CHIP% is replaced by the --cuda-arch.
-constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas,";
+constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas";
 constexpr const char *kGPUKernels =
     "memc-math-approximation,"
     "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
