@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Compiler.h"
 
+#include "CUDAPackage.h"
 #include "Package.h"
 #include "memc/Driver/Pipelines.h"
 #include "memc/Driver/Registration.h"
@@ -160,34 +161,19 @@ bool writeText(const std::string &output, llvm::function_ref<void(llvm::raw_ostr
   return staged.commit(error);
 }
 
-/// --target=cuda after bufferization: memc-lower-to-gpu, then the PTX
-/// (--emit=ptx) or a package with the PTX, launch plan and weights.
+/// --target=cuda after bufferization: the PTX (--emit=ptx) or a package
+/// with PTX, launch plan and weights (lib/Driver/CUDAPackage.h).
 ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
-                        const ImportResult &imported, Progress &progress,
-                        FirstError &firstError) {
+                        const ImportResult &imported, Progress &progress) {
   const std::string &in = options.input;
-  // The host build of the kernels starts from the same module: the same
-  // passes outline the same kernels under the same names.
-  OwningOpRef<ModuleOp> hostKernels;
-  if (options.cudaHostKernels && options.emit == EmitKind::Package)
-    hostKernels = module.clone();
-  progress.begin("lower to GPU (" + options.cudaArch + ")");
-  PassManager pm(module.getContext());
-  buildLowerToGPUPipeline(pm, options.cudaArch, options.cudaCublas);
-  if (failed(pm.run(module))) {
-    std::string why =
-        firstError.message.empty() ? "a pass failed" : firstError.message;
-    return failWith(ExitCodegen, in + ": lower to GPU failed: " +
-                                     why.substr(0, why.find('\n')));
-  }
-  CUDAProgram program;
   std::string error;
-  if (!buildCUDAProgram(module, "main_graph", options.cudaArch, program, error))
-    return failWith(ExitCodegen, in + ": --target=cuda: " + error);
-  progress.end(std::to_string(program.numLaunches) + " launches, " +
-               std::to_string(program.numGemms) + " GEMMs");
-
   if (options.emit == EmitKind::PTX) {
+    progress.begin("lower to GPU (" + options.cudaArch + ")");
+    CUDAProgram program;
+    if (!lowerForCUDA(module, options.cudaArch, options.cudaCublas, program,
+                      error))
+      return failWith(ExitCodegen, in + ": " + error);
+    progress.end(std::to_string(program.numLaunches) + " launches");
     if (program.ptx.empty())
       return failWith(ExitCodegen, in + ": --emit=ptx: the model needs no "
                                         "kernels (every op is a GEMM call)");
@@ -212,30 +198,22 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
     return staged.commit(error) ? ExitOK : failWith(ExitOutput, error);
   }
 
-  progress.begin("package (PTX, launch plan, weights)");
+  progress.begin("lower to GPU (" + options.cudaArch + ") + package");
   StagedOutput staged(options.output, /*directory=*/true);
   if (!staged.create(error))
     return failWith(ExitOutput, error);
+  uint64_t arenaBytes = 0;
+  std::string summary;
+  if (!writeCUDAPackage(module, options, staged.path(), arenaBytes, summary,
+                        error))
+    return failWith(ExitCodegen, in + ": " + error);
   llvm::SmallString<256> absIn(in);
   llvm::sys::fs::make_absolute(absIn);
   if (!writePackageFiles(staged.path(), std::string(absIn), imported.args,
-                         int64_t(program.arenaBytes), error, "cuda"))
+                         int64_t(arenaBytes), error, "cuda") ||
+      !staged.commit(error))
     return failWith(ExitOutput, error);
-  if (!writeCUDAPackageFiles(staged.path(), program, options.cudaArch, error))
-    return failWith(ExitCodegen, in + ": " + error);
-  if (hostKernels && !program.ptx.empty()) {
-    PassManager kernelsPM(module.getContext());
-    buildGPUKernelsPipeline(kernelsPM, options.cudaCublas);
-    if (failed(kernelsPM.run(*hostKernels)) ||
-        !emitHostKernels(*hostKernels, staged.path(),
-                         staged.path() + "/kernels-host.so", error))
-      return failWith(ExitCodegen,
-                      in + ": --cuda-host-kernels: " +
-                          (error.empty() ? firstError.message : error));
-  }
-  if (!staged.commit(error))
-    return failWith(ExitOutput, error);
-  progress.end(options.output);
+  progress.end(summary);
   return ExitOK;
 }
 
@@ -276,8 +254,7 @@ ExitCode compile(const CompilerOptions &options) {
                     : options.emit == EmitKind::Memref      ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
-                    : options.emit == EmitKind::PTX         ? 4
-                    : cuda                                  ? 5
+                    : cuda                                  ? 4
                                                             : 6;
   Progress progress(options.verbose, phases);
 
@@ -317,7 +294,7 @@ ExitCode compile(const CompilerOptions &options) {
   };
   for (const Stage &stage : stages) {
     if (cuda && stage.stopAfter == EmitKind::LLVMDialect)
-      return compileForCUDA(options, module, imported, progress, firstError);
+      return compileForCUDA(options, module, imported, progress);
     progress.begin(stage.name);
     PassManager pm(&context);
     stage.build(pm);

@@ -129,6 +129,11 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
       line = "--device cuda: no usable GPU: " + line;
     return failWith(code, line);
   }
+  if (*memc_cuda_notice(session)) {
+    std::fflush(out);
+    std::fprintf(err, "memc-run: note: %s\n", memc_cuda_notice(session));
+    std::fflush(err);
+  }
   std::vector<const void *> inPtrs;
   std::vector<void *> outPtrs;
   for (rt::Tensor &t : inputs)

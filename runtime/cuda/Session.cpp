@@ -101,7 +101,9 @@ struct memc_cuda_session {
   cublasHandle_t blas = nullptr;
   rt::Manifest manifest;
   LaunchPlan plan;
-  std::string dir, deviceName;
+  std::string dir, programDir, deviceName;
+  bool hasFallback = false; ///< nocublas/: the program without cuBLAS
+  std::string notice;       ///< why the fallback runs, or empty
   std::string ptx, cubin, constants;
   MappedFile weights;
 
@@ -121,6 +123,8 @@ struct memc_cuda_session {
 
   ~memc_cuda_session();
   memc_cuda_status loadPackage();
+  memc_cuda_status loadProgram(const std::string &from);
+  memc_cuda_status setUpCublas();
   memc_cuda_status checkReferences();
   memc_cuda_status openDevice(int ordinal);
   memc_cuda_status prepare();
@@ -169,33 +173,6 @@ memc_cuda_status memc_cuda_session::loadPackage() {
     return failWith(MEMC_CUDA_BAD_PACKAGE,
                     manifestPath + ": compiled for the CPU target (memc "
                                    "--target=cuda writes CUDA packages)");
-  std::string planPath = ppath(dir, "launch_plan.txt");
-  if (!rt::readTextFile(planPath, text, error) ||
-      !parseLaunchPlan(text, planPath, plan, error))
-    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-
-  bool present = false;
-  std::string constantsPath = ppath(dir, "constants.bin");
-  if (!readOptional(constantsPath, constants, present, error))
-    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-  for (size_t i = 0; i < plan.constants.size(); ++i)
-    if (plan.constants[i].offset + plan.constants[i].bytes > constants.size())
-      return failWith(MEMC_CUDA_BAD_PACKAGE,
-                      constantsPath + ": constant " + std::to_string(i) +
-                          " lies outside the file (" +
-                          std::to_string(constants.size()) + " bytes)");
-  bool launches = false;
-  for (const Step &s : plan.steps)
-    launches |= s.kind == Step::Launch;
-  std::string ptxPath = ppath(dir, "kernels.ptx");
-  if (!readOptional(ptxPath, ptx, present, error))
-    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-  if (launches && !present)
-    return failWith(MEMC_CUDA_BAD_PACKAGE, ptxPath + ": missing (the launch "
-                                                     "plan launches kernels)");
-  if (!readOptional(ppath(dir, "kernels.cubin"), cubin, present, error))
-    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-
   std::string weightsPath = ppath(dir, "weights.bin");
   bool needWeights = false;
   for (const rt::TensorSpec &w : manifest.weights)
@@ -208,6 +185,44 @@ memc_cuda_status memc_cuda_session::loadPackage() {
       return failWith(MEMC_CUDA_BAD_PACKAGE, weightsPath + ": weight '" +
                                                  w.name +
                                                  "' lies outside the file");
+  struct stat st;
+  hasFallback =
+      ::stat(ppath(dir, "nocublas/launch_plan.txt").c_str(), &st) == 0;
+  return loadProgram(dir);
+}
+
+/// launch_plan.txt, constants.bin and the kernels of the program in `from`
+/// (the package, or its nocublas/ variant).
+memc_cuda_status memc_cuda_session::loadProgram(const std::string &from) {
+  std::string error, text;
+  std::string planPath = ppath(from, "launch_plan.txt");
+  if (!rt::readTextFile(planPath, text, error) ||
+      !parseLaunchPlan(text, planPath, plan, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  programDir = from;
+
+  bool present = false;
+  std::string constantsPath = ppath(from, "constants.bin");
+  if (!readOptional(constantsPath, constants, present, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  for (size_t i = 0; i < plan.constants.size(); ++i)
+    if (plan.constants[i].offset + plan.constants[i].bytes > constants.size())
+      return failWith(MEMC_CUDA_BAD_PACKAGE,
+                      constantsPath + ": constant " + std::to_string(i) +
+                          " lies outside the file (" +
+                          std::to_string(constants.size()) + " bytes)");
+  bool launches = false;
+  for (const Step &s : plan.steps)
+    launches |= s.kind == Step::Launch;
+  std::string ptxPath = ppath(from, "kernels.ptx");
+  if (!readOptional(ptxPath, ptx, present, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  if (launches && !present)
+    return failWith(MEMC_CUDA_BAD_PACKAGE, ptxPath + ": missing (the launch "
+                                                     "plan launches kernels)");
+  cubin.clear();
+  if (!readOptional(ppath(from, "kernels.cubin"), cubin, present, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   return checkReferences();
 }
 
@@ -232,7 +247,7 @@ uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
 /// Every address of the plan lies in its buffer (and copies end inside it):
 /// a bad plan is a package error here, not a fault on the GPU.
 memc_cuda_status memc_cuda_session::checkReferences() {
-  std::string planPath = ppath(dir, "launch_plan.txt");
+  std::string planPath = ppath(programDir, "launch_plan.txt");
   auto check = [&](const Step &s, const BufferRef &r, uint64_t bytes) {
     size_t count = r.base == BufferRef::Input    ? manifest.inputs.size()
                    : r.base == BufferRef::Weight ? manifest.weights.size()
@@ -329,6 +344,10 @@ memc_cuda_status memc_cuda_session::prepare() {
                  &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
              "cuDeviceGetAttribute(compute capability minor)"))
     return MEMC_CUDA_DEVICE_ERROR;
+
+  memc_cuda_status status = setUpCublas();
+  if (status != MEMC_CUDA_SUCCESS)
+    return status;
 
   // The module: the cubin when it was built for exactly this GPU, else the
   // PTX, which the driver compiles for any newer GPU.
@@ -446,14 +465,8 @@ memc_cuda_status memc_cuda_session::prepare() {
       return MEMC_CUDA_DEVICE_ERROR;
 
   if (gemms) {
-    std::string error;
-    if (!cublas.load(error))
-      return failWith(MEMC_CUDA_DEVICE_ERROR, error);
     const CublasAPI &b = cublas.api();
-    cublasStatus_t st = b.create(&blas);
-    if (st != 0)
-      return failWith(MEMC_CUDA_DEVICE_ERROR,
-                      cublas.describe(st, "cublasCreate_v2"));
+    cublasStatus_t st;
     if ((st = b.setStream(blas, stream)) != 0)
       return failWith(MEMC_CUDA_DEVICE_ERROR,
                       cublas.describe(st, "cublasSetStream_v2"));
@@ -502,6 +515,29 @@ memc_cuda_status memc_cuda_session::prepare() {
       l.params.push_back(&slot);
   }
   return MEMC_CUDA_SUCCESS;
+}
+
+/// Loads cuBLAS and creates its handle when the plan has GEMMs; where that
+/// fails and the package has its program without cuBLAS, switches to it.
+memc_cuda_status memc_cuda_session::setUpCublas() {
+  bool gemms = false;
+  for (const Step &s : plan.steps)
+    gemms |= s.kind == Step::Gemm;
+  if (!gemms)
+    return MEMC_CUDA_SUCCESS;
+  std::string error;
+  if (cublas.load(error)) {
+    cublasStatus_t st = cublas.api().create(&blas);
+    if (st == 0)
+      return MEMC_CUDA_SUCCESS;
+    blas = nullptr;
+    error = cublas.describe(st, "cublasCreate_v2");
+  }
+  if (!hasFallback)
+    return failWith(MEMC_CUDA_DEVICE_ERROR, error);
+  notice = "cuBLAS unavailable (" + error +
+           "); running the package's program without it (nocublas/)";
+  return loadProgram(ppath(dir, "nocublas"));
 }
 
 uint64_t memc_cuda_session::address(const BufferRef &ref) const {
@@ -717,6 +753,10 @@ memc_cuda_status memc_cuda_run(memc_cuda_session *session,
 
 uint64_t memc_cuda_device_bytes(const memc_cuda_session *session) {
   return session ? session->residentBytes + session->manifest.arenaBytes : 0;
+}
+
+const char *memc_cuda_notice(const memc_cuda_session *session) {
+  return session ? session->notice.c_str() : "";
 }
 
 const char *memc_cuda_device_name(const memc_cuda_session *session) {

@@ -52,6 +52,10 @@ memc_cuda_status memc_cuda_run(memc_cuda_session *session,
  *  block (weights, constants, inputs, outputs, cuBLAS workspace). */
 uint64_t memc_cuda_device_bytes(const memc_cuda_session *session);
 
+/** Empty, or one line saying the session runs the package's fallback
+ *  program without cuBLAS, and why (cuBLAS missing or failing to start). */
+const char *memc_cuda_notice(const memc_cuda_session *session);
+
 /** The device's name as the driver reports it. */
 const char *memc_cuda_device_name(const memc_cuda_session *session);
 

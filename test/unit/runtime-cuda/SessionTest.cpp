@@ -292,6 +292,47 @@ TEST_F(Session, GemmsRunOnCublasWithRowMajorSemantics) {
   memc_cuda_close(s);
 }
 
+TEST_F(Session, WithoutCublasTheNoCublasProgramRuns) {
+  plan = "memc-launch-plan 1\narch sm_90\n"
+         "gemm f32 1 0 1 2 3 3 1 input:0+0 3 6 weight:0+0 3 9 0 output:0+0 "
+         "3 6\n";
+  writePackage();
+  setenv("MEMC_LIBCUBLAS", "/nonexistent/libcublas.so", 1);
+  memc_cuda_session *s = nullptr;
+  // No fallback program: the error says what is missing.
+  EXPECT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_DEVICE_ERROR);
+  EXPECT_NE(std::string(memc_cuda_last_error())
+                .find("the plan has GEMMs, which run on cuBLAS, but none "
+                      "loads (tried /nonexistent/libcublas.so"),
+            std::string::npos)
+      << memc_cuda_last_error();
+  // With nocublas/, that program runs instead, and the session says so.
+  fs::create_directory(dir / "nocublas");
+  writeFile(dir / "nocublas/launch_plan.txt",
+            "memc-launch-plan 1\narch sm_90\n"
+            "launch k_scale 1 1 1 6 1 1 0 input:0+0 output:0+0 f32:1 i32:0 "
+            "arena+0\n");
+  writeFile(dir / "nocublas/kernels.ptx", kPTX);
+  ASSERT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_SUCCESS)
+      << memc_cuda_last_error();
+  EXPECT_EQ(std::string(memc_cuda_notice(s)).rfind("cuBLAS unavailable (", 0),
+            0u);
+  std::vector<float> x(6), y(6);
+  const void *in[] = {x.data()};
+  void *out[] = {y.data()};
+  ASSERT_EQ(memc_cuda_run(s, in, out, nullptr), MEMC_CUDA_SUCCESS);
+  EXPECT_EQ(fakes.numGemms(), 0);
+  EXPECT_EQ(fakes.numLaunches(), 1);
+  memc_cuda_close(s);
+  // With cuBLAS there, the main program runs and there is no notice.
+  setenv("MEMC_LIBCUBLAS", MEMC_FAKE_CUBLAS, 1);
+  ASSERT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s), MEMC_CUDA_SUCCESS);
+  EXPECT_STREQ(memc_cuda_notice(s), "");
+  ASSERT_EQ(memc_cuda_run(s, in, out, nullptr), MEMC_CUDA_SUCCESS);
+  EXPECT_EQ(fakes.numGemms(), 1);
+  memc_cuda_close(s);
+}
+
 TEST_F(Session, SpillAndFetchGoThroughThePinnedPool) {
   plan = "memc-launch-plan 1\narch sm_90\nhost_pool_bytes 1024\n"
          "copy arena+0 input:0+0 24\n"
