@@ -58,7 +58,7 @@ constexpr const char *kGPUKernels =
     "memc-merge-gpu-modules";
 constexpr const char *kKernelsToPTX =
     "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
-    "gpu.module(lower-affine,convert-scf-to-cf,"
+    "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
     "memc-libdevice-to-intrinsics,"
     "canonicalize,cse,reconcile-unrealized-casts),"

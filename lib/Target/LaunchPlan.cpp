@@ -449,9 +449,14 @@ bool buildCUDAProgram(ModuleOp module, StringRef funcName, StringRef arch,
       rest = rest.drop_until([](char c) { return c == ')'; }).drop_front();
     StringRef name = rest.ltrim().take_while(
         [](char c) { return isalnum(c) || c == '_' || c == '$'; });
-    error = "the kernels call '" + name.str() +
-            "', which needs libdevice; memc does not link it (an op without "
-            "a GPU lowering of its own)";
+    if (name.starts_with("__nv_"))
+      error = "the kernels call '" + name.str() +
+              "', which needs libdevice; memc does not link it (an op "
+              "without a GPU lowering of its own)";
+    else
+      error = "the kernels call '" + name.str() +
+              "', which does not exist on the GPU (a runtime call inside "
+              "a loop nest that became a kernel)";
     return false;
   }
   PlanBuilder builder(program, error);

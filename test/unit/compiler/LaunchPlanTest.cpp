@@ -135,6 +135,43 @@ TEST_F(Plan, AllocsGetAlignedOffsetsAndConstantsTheirBytes) {
       << program.plan;
 }
 
+TEST_F(Plan, HostLoopsOverTilesBecomeOneThreadKernels) {
+  // FuseMax's tile loops (#4) are host scf.for loops over subviews with
+  // dynamic offsets; until they come in a parallel-outermost form, each
+  // nest runs as one single-thread kernel: correct, not fast.
+  ASSERT_TRUE(build(R"mlir(
+    func.func @main_graph(%x: memref<8x4xf32> {memc.input = "x"},
+                          %y: memref<8x4xf32> {memc.output = "y"}) {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c2 = arith.constant 2 : index
+      %c4 = arith.constant 4 : index
+      scf.for %t = %c0 to %c4 step %c1 {
+        %o = arith.muli %t, %c2 : index
+        %xs = memref.subview %x[%o, 0] [2, 4] [1, 1]
+            : memref<8x4xf32> to memref<2x4xf32, strided<[4, 1], offset: ?>>
+        %ys = memref.subview %y[%o, 0] [2, 4] [1, 1]
+            : memref<8x4xf32> to memref<2x4xf32, strided<[4, 1], offset: ?>>
+        linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                         affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+            ins(%xs : memref<2x4xf32, strided<[4, 1], offset: ?>>)
+            outs(%ys : memref<2x4xf32, strided<[4, 1], offset: ?>>) {
+        ^bb0(%a: f32, %b: f32):
+          %s = arith.addf %a, %a : f32
+          linalg.yield %s : f32
+        }
+      }
+      return
+    })mlir"))
+      << error;
+  EXPECT_EQ(program.numLaunches, 1u);
+  EXPECT_NE(program.plan.find("launch main_graph_kernel 1 1 1 1 1 1 0 "
+                              "input:0+0 output:0+0\n"),
+            std::string::npos)
+      << program.plan;
+}
+
 TEST_F(Plan, HostOpsWithoutAPlanFormAreErrors) {
   EXPECT_FALSE(build(R"mlir(
     func.func private @helper(memref<3xf32>)
