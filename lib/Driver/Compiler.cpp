@@ -249,9 +249,9 @@ ExitCode compile(const CompilerOptions &options) {
   context.disableMultithreading(); // small modules: threads cost more
   FirstError firstError(context);
 
-  unsigned phases = options.emit == EmitKind::Einsum        ? 1
-                    : options.emit == EmitKind::Linalg      ? 2
-                    : options.emit == EmitKind::Memref      ? 3
+  unsigned phases = options.emit == EmitKind::Einsum   ? 1
+                    : options.emit == EmitKind::Linalg ? 2
+                    : options.emit == EmitKind::Memref ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
                     : cuda                                  ? 4

@@ -109,6 +109,70 @@ std::string describe(DType t, const std::vector<int64_t> &dims) {
   return std::string(dtypeName(t)) + " " + formatDims(dims);
 }
 
+} // namespace
+
+/// Fills `t` with the documented random values: floats uniform in [-1, 1],
+/// integers in [0, 10), bools 0/1. The generator and the mapping from its
+/// bits are spelled out (no std:: distributions, whose output is
+/// implementation-defined), so a seed means the same inputs everywhere.
+void fillRandom(Tensor &t, std::mt19937_64 &rng) {
+  uint64_t n = t.numElements();
+  auto *p = static_cast<unsigned char *>(t.buffer.data());
+  auto unit = [&] { return double(rng() >> 11) * 0x1.0p-53 * 2.0 - 1.0; };
+  auto small = [&] { return rng() % 10; };
+  for (uint64_t i = 0; i < n; ++i) {
+    switch (t.dtype) {
+    case DType::F32: {
+      float v = float(unit());
+      std::memcpy(p + 4 * i, &v, 4);
+      break;
+    }
+    case DType::F64: {
+      double v = unit();
+      std::memcpy(p + 8 * i, &v, 8);
+      break;
+    }
+    case DType::F16: {
+      uint16_t v = floatToHalf(float(unit()));
+      std::memcpy(p + 2 * i, &v, 2);
+      break;
+    }
+    case DType::BF16: {
+      uint16_t v = floatToBf16(float(unit()));
+      std::memcpy(p + 2 * i, &v, 2);
+      break;
+    }
+    case DType::I8:
+    case DType::U8:
+      p[i] = uint8_t(small());
+      break;
+    case DType::I16:
+    case DType::U16: {
+      uint16_t v = uint16_t(small());
+      std::memcpy(p + 2 * i, &v, 2);
+      break;
+    }
+    case DType::I32:
+    case DType::U32: {
+      uint32_t v = uint32_t(small());
+      std::memcpy(p + 4 * i, &v, 4);
+      break;
+    }
+    case DType::I64:
+    case DType::U64: {
+      uint64_t v = small();
+      std::memcpy(p + 8 * i, &v, 8);
+      break;
+    }
+    case DType::Bool:
+      p[i] = uint8_t(rng() >> 63);
+      break;
+    }
+  }
+}
+
+namespace {
+
 /// While alive, turns a crash of the compiled program (SIGSEGV, SIGBUS,
 /// SIGFPE, SIGILL) into one line naming model.so and exit code ExitInternal:
 /// a crashing program is a memc bug, and scripts should see a clear line and
@@ -178,66 +242,6 @@ bool allocateFor(const TensorSpec &spec, Tensor &t) {
 }
 
 } // namespace
-
-/// Fills `t` with the documented random values: floats uniform in [-1, 1],
-/// integers in [0, 10), bools 0/1. The generator and the mapping from its
-/// bits are spelled out (no std:: distributions, whose output is
-/// implementation-defined), so a seed means the same inputs everywhere.
-void fillRandom(Tensor &t, std::mt19937_64 &rng) {
-  uint64_t n = t.numElements();
-  auto *p = static_cast<unsigned char *>(t.buffer.data());
-  auto unit = [&] { return double(rng() >> 11) * 0x1.0p-53 * 2.0 - 1.0; };
-  auto small = [&] { return rng() % 10; };
-  for (uint64_t i = 0; i < n; ++i) {
-    switch (t.dtype) {
-    case DType::F32: {
-      float v = float(unit());
-      std::memcpy(p + 4 * i, &v, 4);
-      break;
-    }
-    case DType::F64: {
-      double v = unit();
-      std::memcpy(p + 8 * i, &v, 8);
-      break;
-    }
-    case DType::F16: {
-      uint16_t v = floatToHalf(float(unit()));
-      std::memcpy(p + 2 * i, &v, 2);
-      break;
-    }
-    case DType::BF16: {
-      uint16_t v = floatToBf16(float(unit()));
-      std::memcpy(p + 2 * i, &v, 2);
-      break;
-    }
-    case DType::I8:
-    case DType::U8:
-      p[i] = uint8_t(small());
-      break;
-    case DType::I16:
-    case DType::U16: {
-      uint16_t v = uint16_t(small());
-      std::memcpy(p + 2 * i, &v, 2);
-      break;
-    }
-    case DType::I32:
-    case DType::U32: {
-      uint32_t v = uint32_t(small());
-      std::memcpy(p + 4 * i, &v, 4);
-      break;
-    }
-    case DType::I64:
-    case DType::U64: {
-      uint64_t v = small();
-      std::memcpy(p + 8 * i, &v, 8);
-      break;
-    }
-    case DType::Bool:
-      p[i] = uint8_t(rng() >> 63);
-      break;
-    }
-  }
-}
 
 const char *runUsage() { return kUsage; }
 
