@@ -9,7 +9,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup build demo test unit lit conformance examples bench bench-plan torch-check fuzz docs clean
+.PHONY: all setup build demo test unit lit conformance examples bench bench-plan bench-gpu torch-check fuzz docs clean
 
 all: build
 
@@ -60,6 +60,9 @@ bench: build
 # is ever worse than the best heuristic.
 bench-plan: build
 	@bash scripts/bench_plan.sh $(BUILD)
+# memc --target=cuda vs PyTorch on this machine's GPU (needs one; says so).
+bench-gpu: build
+	@bash scripts/bench_gpu.sh $(BUILD)
 
 # The importer under libFuzzer + ASan, seeded with the ONNX test models;
 # FUZZ_SECONDS bounds the run. Crashes are written to build-fuzz/crash-*.

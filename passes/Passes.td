@@ -212,8 +212,8 @@ def ArenaNoAlias : Pass<"memc-arena-noalias", "mlir::ModuleOp"> {
     to it can move past that point, and the next buffer placed at the same
     bytes is created after it. This needs one view value per tenant of the
     bytes: memc-buffer-mapping tags each view with a distinct `memc.tenant`
-    so that CSE cannot merge two tenants' views. Both calls are out of line in the runtime
-    (a few hundred calls per inference).
+    so that CSE cannot merge two tenants' views. Both calls are out of line
+    in the runtime (a few hundred calls per inference).
   }];
   let options = [
     Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
@@ -222,6 +222,76 @@ def ArenaNoAlias : Pass<"memc-arena-noalias", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::func::FuncDialect",
                            "mlir::memref::MemRefDialect"];
+}
+
+def MapParallelLoopsToGPU : Pass<"memc-map-parallel-loops-to-gpu",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Turn each top-level loop nest into a gpu.launch";
+  let description = [{
+    Runs on memrefs after `convert-linalg-to-parallel-loops`. Every
+    `scf.parallel` that is not nested in another one becomes a `gpu.launch`
+    over its linearized iteration space: one thread per point, the innermost
+    loop dimension fastest (consecutive threads touch consecutive elements of
+    row-major buffers, so loads and stores coalesce), `block-size` threads a
+    block and as many blocks as needed; a bounds check covers the last
+    block. Reductions inside (`scf.for` from reduction iterators) stay
+    sequential in each thread. Any rank works, unlike mapping loop dimensions
+    to the three hardware ids. A top-level `scf.for` nest (a linalg op
+    without parallel iterators) runs in a one-thread launch. Index
+    arithmetic is done in i32 when the space has fewer than 2^31 points.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (1 to 1024)">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def MergeGPUModules : Pass<"memc-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel, and each
+    module would serialize to its own PTX text with its own header. memc's
+    package holds one PTX module (one `cuModuleLoadData`), so this pass moves
+    every kernel into `gpu.module @<name>`, renames each kernel after the
+    module it came from (those names are unique) and rewrites the
+    `gpu.launch_func` references. Other symbols that outlining copied into
+    several modules (clones of the same global) are kept once.
+  }];
+  let options = [
+    Option<"moduleName", "name", "std::string", /*default=*/"\"memc_kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def StridedCopiesToLinalg : Pass<"memc-strided-copies-to-linalg",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy between strided views into linalg.copy";
+  let description = [{
+    On the CUDA path a `memref.copy` between two contiguous buffers stays a
+    copy (the launch plan's `copy`, one cuMemcpyDtoDAsync); one whose source
+    or target is a strided view (the padded interior of a convolution's
+    input, a slice) is element-wise work, so it becomes `linalg.copy` and
+    then a kernel like every other linalg op.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
+def LibdeviceToIntrinsics : Pass<"memc-libdevice-to-intrinsics"> {
+  let summary = "Replace libdevice calls that PTX has an instruction for";
+  let description = [{
+    Runs inside a `gpu.module` after `convert-gpu-to-nvvm`, which lowers
+    every math op to a call of NVIDIA's libdevice (`__nv_sqrtf`,
+    `__nv_fmaf`, ...). For those with an exact PTX instruction (sqrt.rn,
+    fma.rn, cvt.rmi/rpi/rzi/rni, abs, min, max, copysign) the call becomes
+    the LLVM intrinsic, which the NVPTX backend selects directly, and the
+    unused declaration goes away. The PTX then needs no libdevice, so no
+    CUDA toolkit at compile time. Other libdevice calls stay (memc reports
+    them when it reads the PTX).
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
 #endif // MEMC_PASSES_TD

@@ -23,3 +23,17 @@ llvm_config.with_environment("PATH", os.path.join(config.memc_obj_root, "bin"),
 tools = ["memc", "memc-opt", "memc-run", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.memc_obj_root, "bin"), config.llvm_tools_dir])
+
+# --target=cuda: PTX is checked by ptxas where the CUDA toolkit is installed
+# (memc itself never needs it).
+import shutil
+if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(
+        ("%ptxas", shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"))
+
+# The unit tests' fake libcuda/libcublas (test/unit/runtime-cuda), with which
+# a CUDA package runs on the CPU: kernels from --cuda-host-kernels.
+fakes = os.path.join(config.memc_obj_root, "test", "unit", "runtime-cuda", "fakes")
+config.substitutions.append(("%fake_libcuda", os.path.join(fakes, "libmemc_fake_cuda.so")))
+config.substitutions.append(("%fake_libcublas", os.path.join(fakes, "libmemc_fake_cublas.so")))

@@ -26,6 +26,7 @@ enum ExitCode : int {
   ExitBadPackage = 21,   ///< The package directory is missing or malformed.
   ExitBadData = 22,      ///< Input/output .pb files missing or not matching.
   ExitNoDevice = 23,     ///< --device cuda without a usable GPU or driver.
+  ExitDeviceError = 24,  ///< A CUDA driver or cuBLAS call failed (named).
 };
 } // namespace memc
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Compiler.h"
 
+#include "CUDAPackage.h"
 #include "Package.h"
 #include "Report.h"
 #include "memc/Analysis/BufferLiveness.h"
@@ -17,6 +18,7 @@
 #include "memc/Plan/ProblemIO.h"
 #include "memc/Plan/Timeline.h"
 #include "memc/Target/CPUTarget.h"
+#include "memc/Target/CUDATarget.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -227,12 +229,84 @@ ReportContext reportContext(ModuleOp module, const ImportResult &imported,
   return context;
 }
 
+/// --target=cuda after bufferization: the PTX (--emit=ptx) or a package
+/// with PTX, launch plan and weights (lib/Driver/CUDAPackage.h).
+ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
+                        const ImportResult &imported, Progress &progress) {
+  const std::string &in = options.input;
+  std::string error;
+  if (options.emit == EmitKind::PTX) {
+    progress.begin("lower to GPU (" + options.cudaArch + ")");
+    CUDAProgram program;
+    if (!lowerForCUDA(module, options.cudaArch, options.cudaCublas, program,
+                      error))
+      return failWith(ExitCodegen, in + ": " + error);
+    progress.end(std::to_string(program.numLaunches) + " launches");
+    if (program.ptx.empty())
+      return failWith(ExitCodegen, in + ": --emit=ptx: the model needs no "
+                                        "kernels (every op is a GEMM call)");
+    if (options.output.empty() || options.output == "-") {
+      llvm::outs() << program.ptx;
+      return ExitOK;
+    }
+    StagedOutput staged(options.output, /*directory=*/false);
+    if (!staged.create(error))
+      return failWith(ExitOutput, error);
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(staged.path(), ec);
+      if (!ec)
+        os << program.ptx;
+      if (ec || (os.close(), os.has_error()))
+        return failWith(ExitOutput, "cannot write " + options.output);
+    }
+    // ptxas, when installed, sees the PTX before anyone loads it.
+    if (!validatePTX(staged.path(), options.cudaArch, error))
+      return failWith(ExitCodegen, in + ": " + error);
+    return staged.commit(error) ? ExitOK : failWith(ExitOutput, error);
+  }
+
+  progress.begin("lower to GPU (" + options.cudaArch + ") + package");
+  StagedOutput staged(options.output, /*directory=*/true);
+  if (!staged.create(error))
+    return failWith(ExitOutput, error);
+  uint64_t arenaBytes = 0;
+  std::string summary;
+  if (!writeCUDAPackage(module, options, staged.path(), arenaBytes, summary,
+                        error))
+    return failWith(ExitCodegen, in + ": " + error);
+  llvm::SmallString<256> absIn(in);
+  llvm::sys::fs::make_absolute(absIn);
+  if (!writePackageFiles(staged.path(), std::string(absIn), imported.args,
+                         arenaBytes, /*hostPoolBytes=*/0, error, "cuda") ||
+      !staged.commit(error))
+    return failWith(ExitOutput, error);
+  progress.end(summary);
+  return ExitOK;
+}
+
 } // namespace
 
 ExitCode compile(const CompilerOptions &options) {
   const std::string &in = options.input;
+  bool cuda = options.target == TargetKind::CUDA;
   if (options.emit == EmitKind::Package && options.output.empty())
     return failWith(ExitUsage, "-o PACKAGE_DIR is required");
+  if (cuda && !isSupportedCUDAArch(options.cudaArch)) {
+    std::string known;
+    for (llvm::StringRef a : getSupportedCUDAArchs())
+      known += (known.empty() ? "" : " ") + a.str();
+    return failWith(ExitUsage,
+                    "--cuda-arch=" + options.cudaArch +
+                        ": unknown CUDA architecture (known: " + known + ")");
+  }
+  if (options.emit == EmitKind::PTX && !cuda)
+    return failWith(ExitUsage, "--emit=ptx needs --target=cuda");
+  if (cuda && (options.emit == EmitKind::LLVMDialect ||
+               options.emit == EmitKind::LLVMIR))
+    return failWith(ExitUsage, "--emit=llvm and --emit=llvm-ir are the CPU "
+                               "target's stages; with --target=cuda use "
+                               "--emit=ptx");
 
   // The pipelines are parsed from text: the passes must be registered.
   static bool passesRegistered = (registerAllPasses(), true);
@@ -249,6 +323,7 @@ ExitCode compile(const CompilerOptions &options) {
                     : options.emit == EmitKind::Plan   ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
+                    : cuda                                  ? 4
                                                             : 6;
   Progress progress(options.verbose, phases);
 
@@ -337,7 +412,9 @@ ExitCode compile(const CompilerOptions &options) {
   } stages[] = {
       {"einsum -> linalg",
        [&](OpPassManager &pm) {
-         buildEinsumToLinalgPipeline(pm, options.fusemax);
+         // The GPU path has no kernel for the fused cascade yet: its tile
+         // loops would run as one thread (issue #5).
+         buildEinsumToLinalgPipeline(pm, options.fusemax && !cuda);
        },
        EmitKind::Linalg},
       {"bufferize + plan the arena",
@@ -351,6 +428,10 @@ ExitCode compile(const CompilerOptions &options) {
        EmitKind::LLVMDialect},
   };
   for (const Stage &stage : stages) {
+    if (cuda && stage.stopAfter == EmitKind::LLVMDialect) {
+      ExitCode rc = compileForCUDA(options, module, imported, progress);
+      return rc == ExitOK ? writeSideOutputs() : rc;
+    }
     progress.begin(stage.name);
     PassManager pm(&context);
     stage.build(pm);

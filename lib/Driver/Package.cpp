@@ -7,7 +7,8 @@ namespace memc {
 
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, uint64_t arenaBytes,
-                       uint64_t hostPoolBytes, std::string &error) {
+                       uint64_t hostPoolBytes, std::string &error,
+                       const std::string &target) {
   std::ofstream manifest(dir + "/manifest.txt");
   std::ofstream weights(dir + "/weights.bin", std::ios::binary);
   if (!manifest || !weights) {
@@ -16,6 +17,8 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
   }
   manifest << "memc-package 1\n";
   manifest << "model " << modelPath << "\n";
+  if (target != "cpu")
+    manifest << "target " << target << "\n";
   manifest << "arena_bytes " << arenaBytes << "\n";
   if (hostPoolBytes > 0)
     manifest << "host_pool_bytes " << hostPoolBytes << "\n";

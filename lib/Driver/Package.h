@@ -9,9 +9,11 @@
 
 namespace memc {
 /// Writes manifest.txt and weights.bin (docs/package-format.md) into `dir`.
+/// A `target` other than cpu is written as a `target` line.
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, uint64_t arenaBytes,
-                       uint64_t hostPoolBytes, std::string &error);
+                       uint64_t hostPoolBytes, std::string &error,
+                       const std::string &target = "cpu");
 } // namespace memc
 
 #endif

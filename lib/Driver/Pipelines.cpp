@@ -46,11 +46,59 @@ constexpr const char *kLowerToLLVM =
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
     "reconcile-unrealized-casts,memc-emit-entry-point";
 
+// memrefs -> kernels in one gpu.binary (PTX) + host ops the launch plan
+// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md).
+// convert-gpu-to-nvvm turns math ops into libdevice calls (__nv_*), and
+// MLIR links libdevice only where it finds a CUDA toolkit, which memc must
+// not need (and the PTX would depend on the environment). So exp, erf, tanh
+// and log get MLIR's polynomials first, and the calls whose PTX instruction
+// is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
+// %CHIP% is replaced by the --cuda-arch.
+constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas";
+constexpr const char *kGPUKernels =
+    "memc-math-approximation,"
+    "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
+    "lower-affine,canonicalize,"
+    "func.func(memc-map-parallel-loops-to-gpu),"
+    "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+    "memc-merge-gpu-modules";
+constexpr const char *kKernelsToPTX =
+    "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
+    "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+    "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
+    "memc-libdevice-to-intrinsics,"
+    "canonicalize,cse,reconcile-unrealized-casts),"
+    "gpu-module-to-binary{format=isa}";
+
 void addPipeline(OpPassManager &pm, const char *text) {
   if (failed(parsePassPipeline(text, pm, llvm::errs())))
     llvm::report_fatal_error("memc: malformed built-in pass pipeline");
 }
+
+struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("CUDA architecture (sm_XX)"),
+                           llvm::cl::init("sm_90")};
+  Option<bool> cublas{*this, "cublas",
+                      llvm::cl::desc("GEMMs as cuBLAS calls (else kernels)"),
+                      llvm::cl::init(true)};
+};
 } // namespace
+
+void memc::buildGPUKernelsPipeline(OpPassManager &pm, bool cublas) {
+  if (cublas)
+    addPipeline(pm, kGEMMsToCalls);
+  addPipeline(pm, kGPUKernels);
+}
+
+void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip,
+                                   bool cublas) {
+  buildGPUKernelsPipeline(pm, cublas);
+  std::string text = kKernelsToPTX;
+  size_t at = text.find("%CHIP%");
+  text.replace(at, 6, chip.str());
+  addPipeline(pm, text.c_str());
+}
 
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax) {
   if (fusemax)
@@ -99,6 +147,13 @@ void memc::registerPipelines() {
       "memrefs -> LLVM dialect with runtime GEMM calls and memc_entry "
       "(memc --emit=llvm prints its LLVM IR)",
       buildLowerToLLVMPipeline);
+  PassPipelineRegistration<LowerToGPUOptions>(
+      "memc-lower-to-gpu",
+      "memrefs -> kernels in one gpu.binary (PTX) + the host ops of the "
+      "CUDA launch plan (memc --target=cuda); options chip, cublas",
+      [](OpPassManager &pm, const LowerToGPUOptions &options) {
+        buildLowerToGPUPipeline(pm, options.chip, options.cublas);
+      });
   PassPipelineRegistration<>(
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
       [](OpPassManager &pm) {

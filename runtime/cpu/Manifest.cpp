@@ -78,7 +78,8 @@ bool parseDims(std::string_view text, std::vector<int64_t> &dims) {
 bool parseManifest(std::string_view text, const std::string &fileName,
                    Manifest &out, std::string &error) {
   out = Manifest();
-  bool sawArena = false, sawHostPool = false, sawModel = false;
+  bool sawArena = false, sawHostPool = false, sawModel = false,
+       sawTarget = false;
   size_t lineNo = 0;
   size_t pos = 0;
   auto fail = [&](const std::string &what) {
@@ -125,6 +126,15 @@ bool parseManifest(std::string_view text, const std::string &fileName,
       while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' '))
         rest.remove_suffix(1);
       out.model = std::string(rest);
+      continue;
+    }
+    if (kind == "target") {
+      if (sawTarget)
+        return fail("duplicate 'target' line");
+      sawTarget = true;
+      if (tok.size() != 2 || (tok[1] != "cpu" && tok[1] != "cuda"))
+        return fail("expected 'target cpu' or 'target cuda'");
+      out.target = std::string(tok[1]);
       continue;
     }
     if (kind == "arena_bytes") {
@@ -192,7 +202,7 @@ bool parseManifest(std::string_view text, const std::string &fileName,
       continue;
     }
     return fail("unknown line kind " + quoted(kind) +
-                " (want model, arena_bytes, host_pool_bytes, input, weight or output)");
+                " (want model, target, arena_bytes, host_pool_bytes, input, weight or output)");
   }
   return true;
 }

@@ -36,6 +36,7 @@ struct Manifest {
   /// Host memory for the buffers the plan keeps off the device (passed after
   /// the arena); 0: none.
   uint64_t hostPoolBytes = 0;
+  std::string target = "cpu"; ///< `target` line: cpu (model.so) or cuda
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> weights;
   std::vector<TensorSpec> outputs;
@@ -47,7 +48,8 @@ constexpr int kManifestVersion = 1;
 /// Parses manifest text. `fileName` only labels errors. On failure returns
 /// false and sets `error` to "<fileName>:<line>: <what>" (no trailing
 /// newline). Blank lines and lines starting with '#' are skipped; `model`,
-/// `arena_bytes` and `host_pool_bytes` may be omitted (empty, 0), everything else is checked:
+/// `target`, `arena_bytes` and `host_pool_bytes` may be omitted (cpu, 0, 0),
+/// everything else is checked:
 /// keywords, token counts, dtypes, dims, that a weight's byte size matches
 /// its shape and that its offset is 64-byte aligned.
 bool parseManifest(std::string_view text, const std::string &fileName,

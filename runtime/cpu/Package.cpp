@@ -121,6 +121,9 @@ bool Package::load(const std::string &dir, std::string &error) {
     return fail(error);
   if (!parseManifest(text, manifestPath, manifest_, error))
     return fail(error);
+  if (manifest_.target != "cpu")
+    return fail(manifestPath + ": compiled with --target=" + manifest_.target +
+                "; run it with memc-run --device " + manifest_.target);
 
   // weights.bin: required as soon as one weight has bytes.
   std::string weightsPath = base + "weights.bin";

@@ -125,6 +125,8 @@ std::string describe(DType t, const std::vector<int64_t> &dims) {
   return std::string(dtypeName(t)) + " " + formatDims(dims);
 }
 
+} // namespace
+
 /// Fills `t` with the documented random values: floats uniform in [-1, 1],
 /// integers in [0, 10), bools 0/1. The generator and the mapping from its
 /// bits are spelled out (no std:: distributions, whose output is
@@ -184,6 +186,8 @@ void fillRandom(Tensor &t, std::mt19937_64 &rng) {
     }
   }
 }
+
+namespace {
 
 /// While alive, turns a crash of the compiled program (SIGSEGV, SIGBUS,
 /// SIGFPE, SIGILL) into one line naming model.so and exit code ExitInternal:

@@ -10,10 +10,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <random>
 #include <string>
 
 namespace memc {
 namespace rt {
+
+struct Tensor;
 
 struct RunOptions {
   std::string package;     ///< The package directory (the one positional).
@@ -41,6 +44,10 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
 /// an error is one line "memc-run: <file>: <what>" on `err`. Returns the
 /// process exit code (memc/ExitCodes.h).
 int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err);
+
+/// Fills `t` with memc-run's documented random inputs for `seed`'s
+/// generator (floats uniform in [-1, 1], integers in [0, 10), bools 0/1).
+void fillRandom(Tensor &t, std::mt19937_64 &rng);
 
 /// main() of memc-run: parse, print usage/errors, run.
 int memcRunMain(int argc, const char *const *argv, std::FILE *out,

@@ -1,7 +1,8 @@
 //===- memc.cpp - the memc compiler ---------------------------------------===//
 //
 //   memc MODEL.onnx -o PKG [--emit=package|einsum|linalg|memref|llvm|llvm-ir]
-//        [--shape NAME=1x128]... [--target=cpu] [--cpu=native] [-O3] [-v]
+//        [--shape NAME=1x128]... [--target=cpu|cuda] [--cuda-arch=sm_90]
+//        [--cpu=native] [-O3] [-v]          (--emit=ptx with --target=cuda)
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Compiler.h"
@@ -35,21 +36,42 @@ static cl::opt<memc::EmitKind> emitKind(
         clEnumValN(memc::EmitKind::LLVMDialect, "llvm",
                    "LLVM dialect, after memc-lower-to-llvm"),
         clEnumValN(memc::EmitKind::LLVMIR, "llvm-ir",
-                   "optimized LLVM IR for the host")),
+                   "optimized LLVM IR for the host"),
+        clEnumValN(memc::EmitKind::PTX, "ptx",
+                   "the kernels' PTX (--target=cuda)")),
     cl::cat(category));
 static cl::list<std::string>
     shapes("shape",
            cl::desc("Pin a graph input's shape: NAME=1x128 (repeatable, or "
                     "comma-separated)"),
            cl::value_desc("NAME=DIMS"), cl::CommaSeparated, cl::cat(category));
-enum class TargetKind { CPU, CUDA };
+using memc::TargetKind;
 static cl::opt<TargetKind>
     target("target", cl::desc("Code generation target"),
            cl::init(TargetKind::CPU),
            cl::values(clEnumValN(TargetKind::CPU, "cpu", "the host CPU"),
                       clEnumValN(TargetKind::CUDA, "cuda",
-                                 "NVIDIA GPUs (not available yet)")),
+                                 "NVIDIA GPUs: PTX + launch plan")),
            cl::cat(category));
+static cl::opt<std::string>
+    cudaArch("cuda-arch",
+             cl::desc("GPU architecture for --target=cuda (default sm_90)"),
+             cl::init("sm_90"), cl::cat(category));
+enum class GemmKind { Cublas, Kernels };
+static cl::opt<GemmKind> cudaGemm(
+    "cuda-gemm", cl::desc("GEMMs with --target=cuda"),
+    cl::init(GemmKind::Cublas),
+    cl::values(clEnumValN(GemmKind::Cublas, "cublas",
+                          "cuBLAS calls through the runtime (default)"),
+               clEnumValN(GemmKind::Kernels, "kernels",
+                          "generated kernels, like every other op (no "
+                          "cuBLAS needed at run time)")),
+    cl::cat(category));
+static cl::opt<bool> cudaHostKernels(
+    "cuda-host-kernels", cl::Hidden,
+    cl::desc("With --target=cuda: also write kernels-host.so, the kernels "
+             "built for the host CPU (for the tests' fake libcuda)"),
+    cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu",
         cl::desc("CPU to generate code for: native (default) or an LLVM CPU "
@@ -93,7 +115,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   std::string parseErrors;
   raw_string_ostream errs(parseErrors);
-  if (!cl::ParseCommandLineOptions(argc, argv, "memc: ONNX -> CPU compiler\n",
+  if (!cl::ParseCommandLineOptions(argc, argv,
+                                   "memc: ONNX -> CPU / CUDA compiler\n",
                                    &errs)) {
     std::string line = parseErrors.substr(0, parseErrors.find('\n'));
     llvm::errs() << "memc: " << line << "\n";
@@ -108,11 +131,6 @@ int main(int argc, char **argv) {
     llvm::errs() << "memc: no input model (usage: memc MODEL.onnx -o PKG)\n";
     return memc::ExitUsage;
   }
-  if (target == TargetKind::CUDA) {
-    llvm::errs() << "memc: --target=cuda: the CUDA target is not built yet; "
-                    "use --target=cpu\n";
-    return memc::ExitUsage;
-  }
   if (optLevel > 3) {
     llvm::errs() << "memc: -O" << optLevel << ": levels are 0 to 3\n";
     return memc::ExitUsage;
@@ -121,6 +139,10 @@ int main(int argc, char **argv) {
   options.input = inputFile;
   options.output = outputPath;
   options.emit = emitKind;
+  options.target = target;
+  options.cudaArch = cudaArch;
+  options.cudaHostKernels = cudaHostKernels;
+  options.cudaCublas = cudaGemm == GemmKind::Cublas;
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.verbose = verbose;

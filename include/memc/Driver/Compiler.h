@@ -11,14 +11,30 @@
 
 namespace memc {
 
-enum class EmitKind { Package, Einsum, Linalg, Memref, Plan, LLVMDialect, LLVMIR };
+enum class EmitKind {
+  Package,
+  Einsum,
+  Linalg,
+  Memref,
+  Plan,
+  LLVMDialect,
+  LLVMIR,
+  PTX
+};
+enum class TargetKind { CPU, CUDA };
 
 struct CompilerOptions {
   std::string input;
   std::string output;           ///< package dir, or IR file ("-": stdout)
   EmitKind emit = EmitKind::Package;
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  TargetKind target = TargetKind::CPU;
   std::string cpu = "native";
+  std::string cudaArch = "sm_90"; ///< --cuda-arch, checked by compile()
+  bool cudaCublas = true;         ///< --cuda-gemm=cublas (else kernels)
+  /// --cuda-host-kernels: the package also gets kernels-host.so, the kernels
+  /// built for the host CPU, which the tests' fake libcuda runs.
+  bool cudaHostKernels = false;
   unsigned optLevel = 3;
   bool verbose = false;
   /// Arena capacity in bytes; 0: no budget.

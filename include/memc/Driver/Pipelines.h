@@ -7,6 +7,8 @@
 //   memc-bufferize         linalg on tensors  -> linalg on memrefs (out-params),
 //                          temporaries in one planned arena
 //   memc-lower-to-llvm     linalg on memrefs  -> LLVM dialect + memc_entry
+//   memc-lower-to-gpu      linalg on memrefs  -> gpu.binary (PTX) + host ops
+//                          (--target=cuda, in place of memc-lower-to-llvm)
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_DRIVER_PIPELINES_H
@@ -37,7 +39,15 @@ void buildBufferizePipeline(
     mlir::OpPassManager &pm, const BufferMappingOptions &mapping = {},
     std::function<void(const ArenaPlanRecord &)> onPlan = nullptr);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
-/// Registers the three pipelines above under their names, plus
+/// The first half of memc-lower-to-gpu: kernels outlined into one
+/// gpu.module @memc_kernels (still gpu.func on memrefs), host ops beside.
+/// `cublas`: GEMMs become runtime calls (cuBLAS), else kernels like the rest.
+void buildGPUKernelsPipeline(mlir::OpPassManager &pm, bool cublas = true);
+/// `chip` is a validated --cuda-arch (memc/Target/CUDATarget.h).
+void buildLowerToGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
+                             bool cublas = true);
+/// Registers the pipelines above under their names (memc-lower-to-gpu takes
+/// `chip`), plus
 /// `memc-cpu-pipeline` (all three).
 void registerPipelines();
 } // namespace memc

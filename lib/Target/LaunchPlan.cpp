@@ -1,0 +1,472 @@
+//===- LaunchPlan.cpp - host ops after memc-lower-to-gpu -> launch plan ---===//
+//
+// The host side of a CUDA program is a straight line of launches, GEMMs and
+// copies over buffers whose addresses are fixed once the package is loaded
+// (inputs, weights, outputs, constants, arena offsets). So memc writes it as
+// data, the launch plan, instead of compiling host code: runtime/cuda stays a
+// small interpreter with no MLIR or LLVM, and the plan is readable and
+// testable on machines without a GPU. Format: docs/cuda.md.
+//
+// Every buffer operand is resolved to (base buffer, byte offset) of its
+// *aligned pointer*, which is what the bare-pointer kernel ABI and the GEMM
+// calls take; view ops that keep the aligned pointer (reshapes, subviews,
+// casts) resolve to their source, the strided offset of a subview lives in
+// the kernel's memref type.
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Target/CUDATarget.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+namespace memc {
+namespace {
+
+/// Device buffers are placed at multiples of this: cudaMalloc's own
+/// alignment, enough for any vector access a kernel does.
+constexpr uint64_t kAlignment = 256;
+
+uint64_t alignUp(uint64_t v) {
+  return (v + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+/// A buffer address: a base named as the plan names it plus a byte offset.
+struct BufferRef {
+  std::string base; ///< input:I, weight:I, output:I, const:I or arena
+  uint64_t offset = 0;
+  std::string str() const { return base + "+" + std::to_string(offset); }
+};
+
+std::string describe(Operation *op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "'" << op->getName() << "'";
+  if (auto loc = dyn_cast<FileLineColLoc>(op->getLoc()))
+    os << " (" << loc.getFilename().getValue() << ":" << loc.getLine() << ")";
+  else if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
+    os << " (node '" << loc.getName().getValue() << "')";
+  return s;
+}
+
+std::optional<uint64_t> byteSize(MemRefType type) {
+  if (!type.hasStaticShape())
+    return std::nullopt;
+  Type elem = type.getElementType();
+  if (!elem.isIntOrFloat())
+    return std::nullopt;
+  return uint64_t(type.getNumElements()) *
+         ((elem.getIntOrFloatBitWidth() + 7) / 8);
+}
+
+class PlanBuilder {
+public:
+  PlanBuilder(CUDAProgram &program, std::string &error)
+      : program(program), error(error) {}
+
+  LogicalResult build(func::FuncOp func, StringRef arch);
+
+private:
+  LogicalResult fail(Operation *op, const Twine &what) {
+    error = (what + (op ? " at " + describe(op) : std::string())).str();
+    return failure();
+  }
+  LogicalResult classifyArguments(func::FuncOp func);
+  FailureOr<BufferRef> resolve(Value memref, Operation *user);
+  FailureOr<BufferRef> resolvePointer(Value ptr, Operation *user);
+  FailureOr<unsigned> constantIndex(memref::GetGlobalOp op);
+  LogicalResult emitLaunch(gpu::LaunchFuncOp op);
+  LogicalResult emitGemm(func::CallOp op);
+  LogicalResult emitCopy(memref::CopyOp op);
+  FailureOr<std::string> scalar(Value v, Operation *user);
+
+  CUDAProgram &program;
+  std::string &error;
+  llvm::raw_string_ostream *steps = nullptr;
+  DenseMap<Value, BufferRef> bases;      ///< arguments and allocs
+  llvm::StringMap<unsigned> constantIds; ///< global name -> const index
+  std::string constantLines;
+  uint64_t arenaTop = 0;
+  bool hasArenaArgument = false;
+};
+
+LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
+  unsigned counts[3] = {0, 0, 0};
+  static const char *const kinds[3] = {"input", "weight", "output"};
+  for (BlockArgument arg : func.getArguments()) {
+    unsigned i = arg.getArgNumber();
+    if (!isa<MemRefType>(arg.getType()))
+      return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
+                            " is not a buffer");
+    if (func.getArgAttr(i, "memc.arena")) {
+      bases[arg] = {"arena", 0};
+      hasArenaArgument = true;
+      continue;
+    }
+    int kind = func.getArgAttr(i, "memc.input")    ? 0
+               : func.getArgAttr(i, "memc.weight") ? 1
+               : func.getArgAttr(i, "memc.output") ? 2
+                                                   : -1;
+    if (kind < 0)
+      return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
+                            " is neither an input, weight, output nor arena");
+    bases[arg] = {
+        std::string(kinds[kind]) + ":" + std::to_string(counts[kind]++), 0};
+  }
+  return success();
+}
+
+/// Appends the global's bytes to constants.bin (once per global).
+FailureOr<unsigned> PlanBuilder::constantIndex(memref::GetGlobalOp op) {
+  auto it = constantIds.find(op.getName());
+  if (it != constantIds.end())
+    return it->second;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      op, op.getNameAttr());
+  if (!global)
+    return fail(op, "unknown global @" + op.getName());
+  MemRefType type = global.getType();
+  std::optional<uint64_t> bytes = byteSize(type);
+  if (!bytes)
+    return fail(op, "global @" + op.getName() + " has no static byte size");
+  std::string data;
+  Attribute init = global.getInitialValue().value_or(Attribute());
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(init)) {
+    if (dense.getElementType().isInteger(1)) {
+      // i1 is bit-packed in the attribute but one byte per element in memory.
+      for (bool b : dense.getValues<bool>())
+        data.push_back(b ? 1 : 0);
+    } else if (dense.isSplat()) {
+      ArrayRef<char> raw = dense.getRawData();
+      for (int64_t i = 0, e = type.getNumElements(); i < e; ++i)
+        data.append(raw.data(), raw.size());
+    } else {
+      ArrayRef<char> raw = dense.getRawData();
+      data.assign(raw.data(), raw.size());
+    }
+  } else if (auto resource =
+                 dyn_cast_or_null<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return fail(op, "global @" + op.getName() + " has no data");
+    ArrayRef<char> raw = blob->getData();
+    data.assign(raw.data(), raw.size());
+  } else if (init && !isa<UnitAttr>(init)) {
+    return fail(op, "global @" + op.getName() +
+                        " has an unsupported initial value");
+  }
+  if (data.empty())
+    data.assign(*bytes, '\0'); // uninitialized: zeros
+  if (data.size() != *bytes)
+    return fail(op, "global @" + op.getName() + " has " + Twine(data.size()) +
+                        " bytes of data, its type needs " + Twine(*bytes));
+  unsigned id = constantIds.size();
+  program.constants.resize(alignUp(program.constants.size()), '\0');
+  constantLines += "constant " + std::to_string(id) + " " +
+                   std::to_string(program.constants.size()) + " " +
+                   std::to_string(data.size()) + "\n";
+  program.constants += data;
+  constantIds[op.getName()] = id;
+  return id;
+}
+
+FailureOr<BufferRef> PlanBuilder::resolve(Value memref, Operation *user) {
+  auto it = bases.find(memref);
+  if (it != bases.end())
+    return it->second;
+  Operation *def = memref.getDefiningOp();
+  if (!def)
+    return fail(user, "a buffer that is not an argument of the model function");
+  if (auto global = dyn_cast<memref::GetGlobalOp>(def)) {
+    FailureOr<unsigned> id = constantIndex(global);
+    if (failed(id))
+      return failure();
+    return BufferRef{"const:" + std::to_string(*id), 0};
+  }
+  if (auto view = dyn_cast<memref::ViewOp>(def)) {
+    FailureOr<BufferRef> src = resolve(view.getSource(), def);
+    if (failed(src))
+      return failure();
+    APInt shift;
+    if (!matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
+      return fail(def, "memref.view with a byte shift that is not a constant");
+    src->offset += shift.getZExtValue();
+    return *src;
+  }
+  // Ops whose result has the source's aligned pointer.
+  if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp,
+          memref::ReinterpretCastOp, memref::SubViewOp>(def))
+    return resolve(def->getOperand(0), def);
+  return fail(def, "buffer from an op the launch plan cannot place");
+}
+
+/// The pointer operands of the GEMM calls: inttoptr(index_cast(
+/// extract_aligned_pointer_as_index(memref))), as memc-contractions-to-blas
+/// builds them.
+FailureOr<BufferRef> PlanBuilder::resolvePointer(Value ptr, Operation *user) {
+  Value v = ptr;
+  if (auto cast = v.getDefiningOp<LLVM::IntToPtrOp>())
+    v = cast.getArg();
+  if (auto cast = v.getDefiningOp<arith::IndexCastOp>())
+    v = cast.getIn();
+  auto extract = v.getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>();
+  if (!extract)
+    return fail(user, "a GEMM pointer operand that is not a buffer's address");
+  return resolve(extract.getSource(), user);
+}
+
+FailureOr<std::string> PlanBuilder::scalar(Value v, Operation *user) {
+  Attribute attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return fail(user, "a scalar operand that is not a constant");
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (auto i = dyn_cast<IntegerAttr>(attr)) {
+    Type t = i.getType();
+    if (t.isIndex() || t.isInteger(64))
+      os << "i64:" << i.getValue().getSExtValue();
+    else if (t.isInteger(32))
+      os << "i32:" << i.getValue().getSExtValue();
+    else
+      return fail(user, "a scalar kernel operand of unsupported type");
+    return s;
+  }
+  if (auto f = dyn_cast<FloatAttr>(attr)) {
+    // %.17g round-trips every double (and so every float).
+    if (f.getType().isF32())
+      os << "f32:" << llvm::format("%.9g", f.getValueAsDouble());
+    else if (f.getType().isF64())
+      os << "f64:" << llvm::format("%.17g", f.getValueAsDouble());
+    else
+      return fail(user, "a scalar kernel operand of unsupported type");
+    return s;
+  }
+  return fail(user, "a scalar operand that is not a number");
+}
+
+LogicalResult PlanBuilder::emitLaunch(gpu::LaunchFuncOp op) {
+  if (op.getClusterSizeX() || !op.getAsyncDependencies().empty())
+    return fail(op, "a launch with clusters or async tokens");
+  auto dim = [&](Value v) -> std::optional<int64_t> {
+    APInt value;
+    if (!matchPattern(v, m_ConstantInt(&value)))
+      return std::nullopt;
+    return value.getSExtValue();
+  };
+  gpu::KernelDim3 grid = op.getGridSizeOperandValues();
+  gpu::KernelDim3 block = op.getBlockSizeOperandValues();
+  std::string line = "launch " + op.getKernelName().str();
+  for (Value v : {grid.x, grid.y, grid.z, block.x, block.y, block.z}) {
+    std::optional<int64_t> d = dim(v);
+    if (!d || *d < 1)
+      return fail(op, "a launch whose grid or block size is not a positive "
+                      "constant");
+    line += " " + std::to_string(*d);
+  }
+  int64_t smem = 0;
+  if (Value s = op.getDynamicSharedMemorySize()) {
+    std::optional<int64_t> d = dim(s);
+    if (!d || *d < 0)
+      return fail(op, "dynamic shared memory size is not a constant");
+    smem = *d;
+  }
+  line += " " + std::to_string(smem);
+  for (Value arg : op.getKernelOperands()) {
+    if (isa<MemRefType>(arg.getType())) {
+      FailureOr<BufferRef> ref = resolve(arg, op);
+      if (failed(ref))
+        return failure();
+      line += " " + ref->str();
+      continue;
+    }
+    FailureOr<std::string> s = scalar(arg, op);
+    if (failed(s))
+      return failure();
+    line += " " + *s;
+  }
+  *steps << line << "\n";
+  ++program.numLaunches;
+  return success();
+}
+
+LogicalResult PlanBuilder::emitGemm(func::CallOp op) {
+  StringRef callee = op.getCallee();
+  if (callee != "memc_rt_sgemm" && callee != "memc_rt_dgemm")
+    return fail(op, "call of @" + callee + ", which runtime/cuda lacks");
+  if (op.getNumOperands() != 17)
+    return fail(op, "a GEMM call with " + Twine(op.getNumOperands()) +
+                        " operands (want 17)");
+  // (batch, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb,
+  //  strideB, beta, C, ldc, strideC): the memc_rt_sgemm ABI, row-major.
+  std::string line = callee == "memc_rt_sgemm" ? "gemm f32" : "gemm f64";
+  for (auto [i, v] : llvm::enumerate(op.getOperands())) {
+    if (i == 7 || i == 10 || i == 14) {
+      FailureOr<BufferRef> ref = resolvePointer(v, op);
+      if (failed(ref))
+        return failure();
+      line += " " + ref->str();
+      continue;
+    }
+    FailureOr<std::string> s = scalar(v, op);
+    if (failed(s))
+      return failure();
+    // The types are fixed by the ABI: print the bare numbers.
+    line += " " + s->substr(s->find(':') + 1);
+  }
+  *steps << line << "\n";
+  ++program.numGemms;
+  return success();
+}
+
+LogicalResult PlanBuilder::emitCopy(memref::CopyOp op) {
+  auto srcType = cast<MemRefType>(op.getSource().getType());
+  auto dstType = cast<MemRefType>(op.getTarget().getType());
+  std::optional<uint64_t> bytes = byteSize(srcType);
+  if (!bytes || !srcType.getLayout().isIdentity() ||
+      !dstType.getLayout().isIdentity())
+    return fail(op, "a copy between non-contiguous buffers");
+  FailureOr<BufferRef> src = resolve(op.getSource(), op);
+  FailureOr<BufferRef> dst = resolve(op.getTarget(), op);
+  if (failed(src) || failed(dst))
+    return failure();
+  *steps << "copy " << dst->str() << " " << src->str() << " " << *bytes << "\n";
+  ++program.numCopies;
+  return success();
+}
+
+LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
+  if (failed(classifyArguments(func)))
+    return failure();
+  std::string stepText;
+  llvm::raw_string_ostream stepStream(stepText);
+  steps = &stepStream;
+  for (Block &block : func.getBody()) {
+    if (&block != &func.getBody().front())
+      return fail(func, "host control flow (more than one block) in @" +
+                            func.getName());
+    for (Operation &op : block) {
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        std::optional<uint64_t> bytes = byteSize(alloc.getType());
+        if (!bytes)
+          return fail(&op, "a temporary without a static byte size");
+        arenaTop = alignUp(arenaTop);
+        bases[alloc.getResult()] = {"arena", arenaTop};
+        arenaTop += *bytes;
+        continue;
+      }
+      if (auto launch = dyn_cast<gpu::LaunchFuncOp>(op)) {
+        if (failed(emitLaunch(launch)))
+          return failure();
+        continue;
+      }
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        if (failed(emitGemm(call)))
+          return failure();
+        continue;
+      }
+      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        if (failed(emitCopy(copy)))
+          return failure();
+        continue;
+      }
+      // Bookkeeping without a step of its own: values are resolved where
+      // they are used; the arena outlives every temporary.
+      if (isa<arith::ConstantOp, memref::DeallocOp, memref::GetGlobalOp,
+              memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp,
+              memref::ReinterpretCastOp, memref::SubViewOp, memref::ViewOp,
+              memref::ExtractAlignedPointerAsIndexOp, arith::IndexCastOp,
+              LLVM::IntToPtrOp, func::ReturnOp>(op))
+        continue;
+      return fail(&op, "host op has no launch-plan form (only launches, GEMM "
+                       "calls and copies run on the host)");
+    }
+  }
+  if (hasArenaArgument && arenaTop != 0)
+    return fail(func, "both an arena argument and memref.alloc temporaries");
+  if (hasArenaArgument) {
+    auto arenaArg = llvm::find_if(func.getArguments(), [&](BlockArgument a) {
+      return func.getArgAttr(a.getArgNumber(), "memc.arena") != nullptr;
+    });
+    std::optional<uint64_t> bytes =
+        byteSize(cast<MemRefType>(arenaArg->getType()));
+    if (!bytes)
+      return fail(func, "the arena argument has no static size");
+    program.arenaBytes = *bytes;
+  } else {
+    program.arenaBytes = alignUp(arenaTop);
+  }
+
+  std::string &plan = program.plan;
+  plan = "memc-launch-plan 1\n";
+  plan += "arch " + arch.str() + "\n";
+  plan += "host_pool_bytes 0\n";
+  plan += constantLines;
+  plan += stepText;
+  return success();
+}
+
+} // namespace
+
+bool buildCUDAProgram(ModuleOp module, StringRef funcName, StringRef arch,
+                      CUDAProgram &program, std::string &error) {
+  program = CUDAProgram();
+  auto func = module.lookupSymbol<func::FuncOp>(funcName);
+  if (!func) {
+    error = "no function @" + funcName.str();
+    return false;
+  }
+  for (auto binary : module.getOps<gpu::BinaryOp>()) {
+    if (binary.getSymName() != "memc_kernels") {
+      error = "unexpected gpu.binary @" + binary.getSymName().str();
+      return false;
+    }
+    for (Attribute a : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(a);
+      if (object.getFormat() != gpu::CompilationTarget::Assembly) {
+        error = "gpu.binary @memc_kernels does not hold PTX text";
+        return false;
+      }
+      program.ptx = object.getObject().getValue().str();
+    }
+  }
+  // The kernels may only call what PTX itself provides: a libdevice
+  // function (__nv_*) would be an unresolved extern at load time.
+  size_t at = program.ptx.find(".extern .func");
+  if (at != std::string::npos) {
+    // .extern .func [(.param ... retval)] NAME(...)
+    StringRef rest = StringRef(program.ptx).substr(at + 13).ltrim();
+    if (rest.starts_with("("))
+      rest = rest.drop_until([](char c) { return c == ')'; }).drop_front();
+    StringRef name = rest.ltrim().take_while(
+        [](char c) { return isalnum(c) || c == '_' || c == '$'; });
+    if (name.starts_with("__nv_"))
+      error = "the kernels call '" + name.str() +
+              "', which needs libdevice; memc does not link it (an op "
+              "without a GPU lowering of its own)";
+    else
+      error = "the kernels call '" + name.str() +
+              "', which does not exist on the GPU (a runtime call inside "
+              "a loop nest that became a kernel)";
+    return false;
+  }
+  PlanBuilder builder(program, error);
+  if (failed(builder.build(func, arch)))
+    return false;
+  if (program.numLaunches != 0 && program.ptx.empty()) {
+    error = "the plan launches kernels but there is no gpu.binary";
+    return false;
+  }
+  return true;
+}
+
+} // namespace memc

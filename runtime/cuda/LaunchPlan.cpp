@@ -1,0 +1,344 @@
+//===- LaunchPlan.cpp - Parser of launch_plan.txt -------------------------===//
+//
+// Exception-free, one line at a time, with the line number in every error
+// (the same habits as runtime/cpu/Manifest.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "LaunchPlan.h"
+
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+
+namespace memc {
+namespace cuda {
+
+namespace {
+
+std::vector<std::string_view> tokenize(std::string_view line) {
+  std::vector<std::string_view> tokens;
+  size_t i = 0;
+  auto space = [&](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (i < line.size()) {
+    while (i < line.size() && space(line[i]))
+      ++i;
+    size_t start = i;
+    while (i < line.size() && !space(line[i]))
+      ++i;
+    if (i > start)
+      tokens.push_back(line.substr(start, i - start));
+  }
+  return tokens;
+}
+
+bool parseU64(std::string_view s, uint64_t &out) {
+  if (s.empty() || s.size() > 20)
+    return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9')
+      return false;
+    uint64_t d = uint64_t(c - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+
+bool parseI64(std::string_view s, int64_t &out) {
+  bool negative = !s.empty() && s[0] == '-';
+  uint64_t v = 0;
+  if (!parseU64(negative ? s.substr(1) : s, v) ||
+      v > uint64_t(INT64_MAX) + (negative ? 1 : 0))
+    return false;
+  out = negative ? int64_t(0 - v) : int64_t(v);
+  return true;
+}
+
+bool parseUnsigned(std::string_view s, unsigned &out, uint64_t max) {
+  uint64_t v = 0;
+  if (!parseU64(s, v) || v > max)
+    return false;
+  out = unsigned(v);
+  return true;
+}
+
+/// Decimal or "inf"/"-inf"/"nan" as strtod reads them (memc writes %.9g /
+/// %.17g, which round-trip).
+bool parseDouble(std::string_view s, double &out) {
+  if (s.empty() || s.size() > 64)
+    return false;
+  std::string text(s);
+  errno = 0;
+  char *end = nullptr;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && errno != ERANGE;
+}
+
+bool parseEvent(std::string_view s, unsigned &out) {
+  return s.size() > 1 && s[0] == 'e' && parseUnsigned(s.substr(1), out, 65535);
+}
+
+/// input:I+OFF weight:I+OFF output:I+OFF const:I+OFF arena+OFF host+OFF
+bool parseRef(std::string_view s, BufferRef &ref) {
+  size_t plus = s.find('+');
+  if (plus == std::string_view::npos ||
+      !parseU64(s.substr(plus + 1), ref.offset))
+    return false;
+  std::string_view base = s.substr(0, plus);
+  if (base == "arena" || base == "host") {
+    ref.base = base == "arena" ? BufferRef::Arena : BufferRef::Host;
+    ref.index = 0;
+    return true;
+  }
+  size_t colon = base.find(':');
+  if (colon == std::string_view::npos)
+    return false;
+  std::string_view kind = base.substr(0, colon);
+  if (kind == "input")
+    ref.base = BufferRef::Input;
+  else if (kind == "weight")
+    ref.base = BufferRef::Weight;
+  else if (kind == "output")
+    ref.base = BufferRef::Output;
+  else if (kind == "const")
+    ref.base = BufferRef::Const;
+  else
+    return false;
+  return parseUnsigned(base.substr(colon + 1), ref.index, UINT32_MAX);
+}
+
+bool parseArg(std::string_view s, Arg &arg) {
+  size_t colon = s.find(':');
+  std::string_view kind = s.substr(0, colon);
+  std::string_view value =
+      colon == std::string_view::npos ? "" : s.substr(colon + 1);
+  if (kind == "i32") {
+    arg.kind = Arg::I32;
+    return parseI64(value, arg.i) && arg.i >= INT32_MIN && arg.i <= INT32_MAX;
+  }
+  if (kind == "i64") {
+    arg.kind = Arg::I64;
+    return parseI64(value, arg.i);
+  }
+  if (kind == "f32" || kind == "f64") {
+    arg.kind = kind == "f32" ? Arg::F32 : Arg::F64;
+    return parseDouble(value, arg.f);
+  }
+  arg.kind = Arg::Buffer;
+  return parseRef(s, arg.ref);
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+} // namespace
+
+std::string formatRef(const BufferRef &ref) {
+  static const char *const names[] = {"input", "weight", "output",
+                                      "const", "arena",  "host"};
+  std::string s = names[ref.base];
+  if (ref.base != BufferRef::Arena && ref.base != BufferRef::Host)
+    s += ":" + std::to_string(ref.index);
+  return s + "+" + std::to_string(ref.offset);
+}
+
+bool parseLaunchPlan(std::string_view text, const std::string &fileName,
+                     LaunchPlan &plan, std::string &error) {
+  plan = LaunchPlan();
+  unsigned lineNo = 0;
+  size_t pos = 0;
+  bool sawArch = false, sawPool = false;
+  auto fail = [&](const std::string &what) {
+    error = fileName + ":" + std::to_string(lineNo) + ": " + what;
+    return false;
+  };
+  while (pos < text.size() || lineNo == 0) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line =
+        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos
+                                                       : eol - pos);
+    pos = eol == std::string_view::npos ? text.size() : eol + 1;
+    ++lineNo;
+    std::vector<std::string_view> tok = tokenize(line);
+    if (lineNo == 1) {
+      uint64_t version = 0;
+      if (tok.size() != 2 || tok[0] != "memc-launch-plan")
+        return fail("not a memc launch plan (the first line must be "
+                    "'memc-launch-plan 1')");
+      if (!parseU64(tok[1], version) || version != kLaunchPlanVersion)
+        return fail("launch plan version " + quoted(tok[1]) +
+                    " is not supported (this runtime reads version " +
+                    std::to_string(kLaunchPlanVersion) + ")");
+      continue;
+    }
+    if (tok.empty() || tok[0][0] == '#')
+      continue;
+    std::string_view kind = tok[0];
+    auto expect = [&](size_t n, const char *form) {
+      if (tok.size() == n)
+        return true;
+      fail("expected '" + std::string(form) + "', got " +
+           std::to_string(tok.size()) + " fields");
+      return false;
+    };
+    if (kind == "arch") {
+      if (sawArch)
+        return fail("duplicate 'arch' line");
+      if (!expect(2, "arch sm_XX"))
+        return false;
+      if (tok[1].substr(0, 3) != "sm_")
+        return fail("bad architecture " + quoted(tok[1]));
+      plan.arch = std::string(tok[1]);
+      sawArch = true;
+      continue;
+    }
+    if (kind == "host_pool_bytes") {
+      if (sawPool)
+        return fail("duplicate 'host_pool_bytes' line");
+      if (!expect(2, "host_pool_bytes N"))
+        return false;
+      if (!parseU64(tok[1], plan.hostPoolBytes))
+        return fail("bad byte count " + quoted(tok[1]));
+      sawPool = true;
+      continue;
+    }
+    if (kind == "constant") {
+      uint64_t index = 0;
+      ConstantSpec c;
+      if (!expect(4, "constant INDEX OFFSET BYTES"))
+        return false;
+      if (!parseU64(tok[1], index) || index != plan.constants.size())
+        return fail("constants must be numbered 0, 1, ... in order (want " +
+                    std::to_string(plan.constants.size()) + ", got " +
+                    quoted(tok[1]) + ")");
+      if (!parseU64(tok[2], c.offset) || !parseU64(tok[3], c.bytes) ||
+          c.offset + c.bytes < c.offset)
+        return fail("bad offset or size of constant " + quoted(tok[1]));
+      plan.constants.push_back(c);
+      continue;
+    }
+
+    Step step;
+    step.line = lineNo;
+    if (kind == "launch") {
+      step.kind = Step::Launch;
+      if (tok.size() < 9)
+        return fail("expected 'launch KERNEL GX GY GZ BX BY BZ SHARED "
+                    "ARGS...', got " +
+                    std::to_string(tok.size()) + " fields");
+      step.kernel = std::string(tok[1]);
+      for (int i = 0; i < 3; ++i) {
+        // The hardware limits: grid x < 2^31, y and z < 2^16; 1024 threads.
+        uint64_t gridMax = i == 0 ? INT32_MAX : 65535;
+        if (!parseUnsigned(tok[2 + i], step.grid[i], gridMax) ||
+            step.grid[i] == 0)
+          return fail("bad grid size " + quoted(tok[2 + i]));
+        if (!parseUnsigned(tok[5 + i], step.block[i], 1024) ||
+            step.block[i] == 0)
+          return fail("bad block size " + quoted(tok[5 + i]));
+      }
+      if (uint64_t(step.block[0]) * step.block[1] * step.block[2] > 1024)
+        return fail("more than 1024 threads in a block");
+      if (!parseUnsigned(tok[8], step.sharedBytes, UINT32_MAX))
+        return fail("bad shared memory size " + quoted(tok[8]));
+      for (size_t i = 9; i < tok.size(); ++i) {
+        Arg arg;
+        if (!parseArg(tok[i], arg))
+          return fail("bad kernel argument " + quoted(tok[i]) +
+                      " (want input:I+OFF, weight:I+OFF, output:I+OFF, "
+                      "const:I+OFF, arena+OFF, i32:V, i64:V, f32:V or f64:V)");
+        if (arg.kind == Arg::Buffer && arg.ref.base == BufferRef::Host)
+          return fail("a kernel cannot take a host pool address");
+        step.args.push_back(arg);
+      }
+    } else if (kind == "gemm") {
+      step.kind = Step::Gemm;
+      if (!expect(19, "gemm f32|f64 BATCH TRANSA TRANSB M N K ALPHA A LDA "
+                      "STRIDEA B LDB STRIDEB BETA C LDC STRIDEC"))
+        return false;
+      if (tok[1] != "f32" && tok[1] != "f64")
+        return fail("bad GEMM element type " + quoted(tok[1]));
+      step.f64 = tok[1] == "f64";
+      int64_t *ints[] = {&step.batch, &step.transA, &step.transB,
+                         &step.m,     &step.n,      &step.k};
+      for (int i = 0; i < 6; ++i)
+        if (!parseI64(tok[2 + i], *ints[i]) || *ints[i] < 0)
+          return fail("bad GEMM size or flag " + quoted(tok[2 + i]));
+      if (step.transA > 1 || step.transB > 1)
+        return fail("GEMM transpose flags must be 0 or 1");
+      int64_t *lds[] = {&step.lda,     &step.strideA, &step.ldb,
+                        &step.strideB, &step.ldc,     &step.strideC};
+      const int ldAt[] = {10, 11, 13, 14, 17, 18};
+      for (int i = 0; i < 6; ++i)
+        if (!parseI64(tok[ldAt[i]], *lds[i]) || *lds[i] < 0)
+          return fail("bad GEMM leading dimension or stride " +
+                      quoted(tok[ldAt[i]]));
+      if (!parseDouble(tok[8], step.alpha) || !parseDouble(tok[15], step.beta))
+        return fail("bad GEMM alpha or beta");
+      if (!parseRef(tok[9], step.a) || !parseRef(tok[12], step.b) ||
+          !parseRef(tok[16], step.c))
+        return fail("bad GEMM operand address");
+      for (const BufferRef *r : {&step.a, &step.b, &step.c})
+        if (r->base == BufferRef::Host)
+          return fail("a GEMM operand cannot be in the host pool");
+    } else if (kind == "copy" || kind == "spill" || kind == "fetch") {
+      bool isCopy = kind == "copy";
+      step.kind = isCopy            ? Step::Copy
+                  : kind == "spill" ? Step::Spill
+                                    : Step::Fetch;
+      if (isCopy ? !expect(4, "copy DST SRC BYTES")
+                 : !expect(5, kind == "spill" ? "spill ARENA HOST BYTES EVENT"
+                                              : "fetch HOST ARENA BYTES EVENT"))
+        return false;
+      BufferRef first, second;
+      if (!parseRef(tok[1], first) || !parseRef(tok[2], second) ||
+          !parseU64(tok[3], step.bytes))
+        return fail("bad " + std::string(kind) + " operands");
+      if (isCopy) {
+        step.dst = first;
+        step.src = second;
+        if (step.dst.base == BufferRef::Host ||
+            step.src.base == BufferRef::Host)
+          return fail("'copy' is device to device; spill and fetch move "
+                      "buffers to and from the host pool");
+      } else {
+        // Both read "from to": spill DEVICE HOST, fetch HOST DEVICE.
+        step.src = first;
+        step.dst = second;
+        bool srcHost = step.src.base == BufferRef::Host;
+        bool dstHost = step.dst.base == BufferRef::Host;
+        if (kind == "spill" ? (srcHost || !dstHost) : (!srcHost || dstHost))
+          return fail(kind == "spill"
+                          ? "'spill' moves a device buffer to host+OFF"
+                          : "'fetch' moves host+OFF to a device buffer");
+        if (!parseEvent(tok[4], step.event))
+          return fail("bad event " + quoted(tok[4]) + " (want e0, e1, ...)");
+      }
+    } else if (kind == "wait") {
+      step.kind = Step::Wait;
+      if (!expect(2, "wait EVENT"))
+        return false;
+      if (!parseEvent(tok[1], step.event))
+        return fail("bad event " + quoted(tok[1]) + " (want e0, e1, ...)");
+    } else {
+      return fail("unknown line kind " + quoted(kind) +
+                  " (want arch, host_pool_bytes, constant, launch, gemm, "
+                  "copy, spill, fetch or wait)");
+    }
+    if (step.kind == Step::Spill || step.kind == Step::Fetch ||
+        step.kind == Step::Wait)
+      plan.numEvents = std::max(plan.numEvents, step.event + 1);
+    plan.steps.push_back(std::move(step));
+  }
+  if (!sawArch) {
+    lineNo = 1;
+    return fail("missing the 'arch sm_XX' line");
+  }
+  return true;
+}
+
+} // namespace cuda
+} // namespace memc

@@ -1,0 +1,768 @@
+//===- Session.cpp - memc_cuda.h: a CUDA package on a GPU -----------------===//
+//
+// Device memory is two driver allocations, made once: the arena, exactly
+// the manifest's arena_bytes (every temporary of the program lives in it at
+// the offset the compiler chose), and a resident block for what the program
+// reads and writes across calls (weights, constants, inputs, outputs, and
+// cuBLAS's workspace, so cuBLAS allocates nothing of its own). Nothing is
+// allocated while the program runs.
+//
+// Every kernel's argument block is built once at open: all addresses are
+// fixed by then, so a run is a loop of cuLaunchKernel/cuBLAS calls over
+// prepared data. Spilled buffers (#3's budgeted plans) go to a pinned host
+// pool on a second stream; events order the copies against the kernels.
+//
+//===----------------------------------------------------------------------===//
+#include "memc_cuda.h"
+
+#include "Driver.h"
+#include "LaunchPlan.h"
+#include "Manifest.h"
+#include "Package.h"
+
+#include <climits>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace memc;
+using namespace memc::cuda;
+
+namespace {
+
+thread_local std::string gLastError;
+
+constexpr uint64_t kAlignment = 256;
+/// cuBLAS's recommended workspace on Hopper (cuBLAS docs,
+/// "cublasSetWorkspace").
+constexpr uint64_t kCublasWorkspaceBytes = 32ull << 20;
+
+uint64_t alignUp(uint64_t v) {
+  return (v + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+memc_cuda_status failWith(memc_cuda_status status, const std::string &what) {
+  gLastError = what;
+  return status;
+}
+
+/// A read-only mapping of a whole file (weights can be gigabytes).
+struct MappedFile {
+  void *data = nullptr;
+  size_t size = 0;
+  ~MappedFile() {
+    if (data)
+      munmap(data, size);
+  }
+  bool open(const std::string &path, std::string &error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = path + ": cannot open: " + std::strerror(errno);
+      return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      error = path + ": not a regular file";
+      return false;
+    }
+    size = size_t(st.st_size);
+    if (size > 0) {
+      void *m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (m == MAP_FAILED) {
+        error = path + ": cannot map: " + std::strerror(errno);
+        ::close(fd);
+        size = 0;
+        return false;
+      }
+      data = m;
+    }
+    ::close(fd);
+    return true;
+  }
+};
+
+/// One launch with its argument block: 8-byte slots (the widest scalar and
+/// a device pointer) that `params` points into.
+struct PreparedLaunch {
+  CUfunction function = nullptr;
+  std::vector<uint64_t> slots;
+  std::vector<void *> params;
+};
+
+} // namespace
+
+struct memc_cuda_session {
+  Driver driver;
+  Cublas cublas;
+  cublasHandle_t blas = nullptr;
+  rt::Manifest manifest;
+  LaunchPlan plan;
+  std::string dir, programDir, deviceName;
+  bool hasFallback = false; ///< nocublas/: the program without cuBLAS
+  std::string notice;       ///< why the fallback runs, or empty
+  std::string ptx, cubin, constants;
+  MappedFile weights;
+
+  CUdevice device = 0;
+  bool contextRetained = false;
+  CUcontext context = nullptr;
+  CUmodule module = nullptr;
+  CUstream stream = nullptr, copyStream = nullptr;
+  CUevent start = nullptr, stop = nullptr, order = nullptr;
+  std::vector<CUevent> events;
+  CUdeviceptr resident = 0, arena = 0;
+  uint64_t residentBytes = 0;
+  void *hostPool = nullptr;
+  std::vector<uint64_t> inputAt, weightAt, outputAt, constAt;
+  uint64_t workspaceAt = 0;
+  std::vector<PreparedLaunch> launches; ///< one per step (empty if no launch)
+
+  ~memc_cuda_session();
+  memc_cuda_status loadPackage();
+  memc_cuda_status loadProgram(const std::string &from);
+  memc_cuda_status setUpCublas();
+  memc_cuda_status checkReferences();
+  memc_cuda_status openDevice(int ordinal);
+  memc_cuda_status prepare();
+  memc_cuda_status run(const void *const *inputs, void *const *outputs,
+                       double *deviceMs);
+
+  bool check(CUresult r, const std::string &call) {
+    if (r == CUDA_SUCCESS)
+      return true;
+    gLastError = driver.describe(r, call);
+    return false;
+  }
+  uint64_t baseSize(const BufferRef &ref) const;
+  uint64_t address(const BufferRef &ref) const;
+};
+
+namespace {
+std::string ppath(const std::string &dir, const char *file) {
+  std::string base = dir;
+  while (base.size() > 1 && base.back() == '/')
+    base.pop_back();
+  return base + "/" + file;
+}
+
+bool readOptional(const std::string &path, std::string &out, bool &present,
+                  std::string &error) {
+  struct stat st;
+  present = ::stat(path.c_str(), &st) == 0;
+  if (!present)
+    return true;
+  MappedFile f;
+  if (!f.open(path, error))
+    return false;
+  out.assign(static_cast<const char *>(f.data), f.size);
+  return true;
+}
+} // namespace
+
+memc_cuda_status memc_cuda_session::loadPackage() {
+  std::string error, text;
+  std::string manifestPath = ppath(dir, "manifest.txt");
+  if (!rt::readTextFile(manifestPath, text, error) ||
+      !rt::parseManifest(text, manifestPath, manifest, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  if (manifest.target != "cuda")
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    manifestPath + ": compiled for the CPU target (memc "
+                                   "--target=cuda writes CUDA packages)");
+  std::string weightsPath = ppath(dir, "weights.bin");
+  bool needWeights = false;
+  for (const rt::TensorSpec &w : manifest.weights)
+    needWeights |= w.byteSize > 0;
+  if (needWeights && !weights.open(weightsPath, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  for (const rt::TensorSpec &w : manifest.weights)
+    if (w.byteSize > 0 &&
+        (w.offset > weights.size || w.byteSize > weights.size - w.offset))
+      return failWith(MEMC_CUDA_BAD_PACKAGE, weightsPath + ": weight '" +
+                                                 w.name +
+                                                 "' lies outside the file");
+  struct stat st;
+  hasFallback =
+      ::stat(ppath(dir, "nocublas/launch_plan.txt").c_str(), &st) == 0;
+  return loadProgram(dir);
+}
+
+/// launch_plan.txt, constants.bin and the kernels of the program in `from`
+/// (the package, or its nocublas/ variant).
+memc_cuda_status memc_cuda_session::loadProgram(const std::string &from) {
+  std::string error, text;
+  std::string planPath = ppath(from, "launch_plan.txt");
+  if (!rt::readTextFile(planPath, text, error) ||
+      !parseLaunchPlan(text, planPath, plan, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  programDir = from;
+
+  bool present = false;
+  std::string constantsPath = ppath(from, "constants.bin");
+  if (!readOptional(constantsPath, constants, present, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  for (size_t i = 0; i < plan.constants.size(); ++i)
+    if (plan.constants[i].offset + plan.constants[i].bytes > constants.size())
+      return failWith(MEMC_CUDA_BAD_PACKAGE,
+                      constantsPath + ": constant " + std::to_string(i) +
+                          " lies outside the file (" +
+                          std::to_string(constants.size()) + " bytes)");
+  bool launches = false;
+  for (const Step &s : plan.steps)
+    launches |= s.kind == Step::Launch;
+  std::string ptxPath = ppath(from, "kernels.ptx");
+  if (!readOptional(ptxPath, ptx, present, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  if (launches && !present)
+    return failWith(MEMC_CUDA_BAD_PACKAGE, ptxPath + ": missing (the launch "
+                                                     "plan launches kernels)");
+  cubin.clear();
+  if (!readOptional(ppath(from, "kernels.cubin"), cubin, present, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  return checkReferences();
+}
+
+uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
+  switch (ref.base) {
+  case BufferRef::Input:
+    return manifest.inputs[ref.index].byteSize;
+  case BufferRef::Weight:
+    return manifest.weights[ref.index].byteSize;
+  case BufferRef::Output:
+    return manifest.outputs[ref.index].byteSize;
+  case BufferRef::Const:
+    return plan.constants[ref.index].bytes;
+  case BufferRef::Arena:
+    return manifest.arenaBytes;
+  case BufferRef::Host:
+    return plan.hostPoolBytes;
+  }
+  return 0;
+}
+
+/// Every address of the plan lies in its buffer (and copies end inside it):
+/// a bad plan is a package error here, not a fault on the GPU.
+memc_cuda_status memc_cuda_session::checkReferences() {
+  std::string planPath = ppath(programDir, "launch_plan.txt");
+  auto check = [&](const Step &s, const BufferRef &r, uint64_t bytes) {
+    size_t count = r.base == BufferRef::Input    ? manifest.inputs.size()
+                   : r.base == BufferRef::Weight ? manifest.weights.size()
+                   : r.base == BufferRef::Output ? manifest.outputs.size()
+                   : r.base == BufferRef::Const  ? plan.constants.size()
+                                                 : 1;
+    if (r.index >= count) {
+      gLastError = planPath + ":" + std::to_string(s.line) + ": " +
+                   formatRef(r) + " names a buffer the package does not have";
+      return false;
+    }
+    uint64_t size = baseSize(r);
+    if (r.offset > size || bytes > size - r.offset) {
+      gLastError = planPath + ":" + std::to_string(s.line) + ": " +
+                   formatRef(r) + " (" + std::to_string(bytes) +
+                   " bytes) lies outside its buffer of " +
+                   std::to_string(size) + " bytes";
+      return false;
+    }
+    return true;
+  };
+  for (const Step &s : plan.steps) {
+    bool ok = true;
+    switch (s.kind) {
+    case Step::Launch:
+      for (const Arg &a : s.args)
+        ok = ok && (a.kind != Arg::Buffer || check(s, a.ref, 0));
+      break;
+    case Step::Gemm:
+      ok = check(s, s.a, 0) && check(s, s.b, 0) && check(s, s.c, 0);
+      if (ok &&
+          (s.m > INT_MAX || s.n > INT_MAX || s.k > INT_MAX || s.lda > INT_MAX ||
+           s.ldb > INT_MAX || s.ldc > INT_MAX || s.batch > INT_MAX)) {
+        gLastError = planPath + ":" + std::to_string(s.line) +
+                     ": GEMM sizes beyond cuBLAS's 32-bit int";
+        ok = false;
+      }
+      break;
+    case Step::Copy:
+    case Step::Spill:
+    case Step::Fetch:
+      ok = check(s, s.src, s.bytes) && check(s, s.dst, s.bytes);
+      break;
+    case Step::Wait:
+      break;
+    }
+    if (!ok)
+      return MEMC_CUDA_BAD_PACKAGE;
+  }
+  return MEMC_CUDA_SUCCESS;
+}
+
+memc_cuda_status memc_cuda_session::openDevice(int ordinal) {
+  std::string error;
+  if (!driver.load(error))
+    return failWith(MEMC_CUDA_NO_DEVICE, error);
+  const DriverAPI &cu = driver.api();
+  // cuInit is where a machine without a GPU or with a mismatched driver
+  // says so (CUDA_ERROR_NO_DEVICE, _INSUFFICIENT_DRIVER, _STUB_LIBRARY...).
+  if (!check(cu.cuInit(0), "cuInit"))
+    return failWith(MEMC_CUDA_NO_DEVICE,
+                    "no usable CUDA driver: " + gLastError);
+  int count = 0;
+  if (!check(cu.cuDeviceGetCount(&count), "cuDeviceGetCount"))
+    return MEMC_CUDA_NO_DEVICE;
+  if (ordinal < 0 || ordinal >= count)
+    return failWith(MEMC_CUDA_NO_DEVICE,
+                    count == 0 ? std::string("no CUDA device found")
+                               : "no CUDA device " + std::to_string(ordinal) +
+                                     " (" + std::to_string(count) + " found)");
+  if (!check(cu.cuDeviceGet(&device, ordinal), "cuDeviceGet"))
+    return MEMC_CUDA_NO_DEVICE;
+  char name[256] = {};
+  if (!check(cu.cuDeviceGetName(name, sizeof name - 1, device),
+             "cuDeviceGetName"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  deviceName = name;
+  if (!check(cu.cuDevicePrimaryCtxRetain(&context, device),
+             "cuDevicePrimaryCtxRetain"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  contextRetained = true;
+  if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  return prepare();
+}
+
+memc_cuda_status memc_cuda_session::prepare() {
+  const DriverAPI &cu = driver.api();
+  int major = 0, minor = 0;
+  if (!check(cu.cuDeviceGetAttribute(
+                 &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+             "cuDeviceGetAttribute(compute capability major)") ||
+      !check(cu.cuDeviceGetAttribute(
+                 &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
+             "cuDeviceGetAttribute(compute capability minor)"))
+    return MEMC_CUDA_DEVICE_ERROR;
+
+  memc_cuda_status status = setUpCublas();
+  if (status != MEMC_CUDA_SUCCESS)
+    return status;
+
+  // The module: the cubin when it was built for exactly this GPU, else the
+  // PTX, which the driver compiles for any newer GPU.
+  if (!ptx.empty()) {
+    std::string deviceArch = "sm_" + std::to_string(major * 10 + minor);
+    std::string arch = plan.arch;
+    if (!arch.empty() && arch.back() == 'a')
+      arch.pop_back();
+    // A cubin from a newer toolkit than the driver's can be refused even on
+    // its own architecture; the PTX then still gets a chance.
+    bool tryCubin = !cubin.empty() && arch == deviceArch;
+    char log[4096] = {};
+    int options[] = {CU_JIT_ERROR_LOG_BUFFER,
+                     CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *values[] = {log, reinterpret_cast<void *>(uintptr_t(sizeof log))};
+    CUresult r = 1;
+    if (tryCubin)
+      r = cu.cuModuleLoadDataEx(&module, cubin.data(), 2, options, values);
+    if (r != CUDA_SUCCESS) {
+      log[0] = '\0';
+      r = cu.cuModuleLoadDataEx(&module, ptx.c_str(), 2, options, values);
+    }
+    if (r != CUDA_SUCCESS) {
+      std::string what =
+          driver.describe(r, "cuModuleLoadDataEx(kernels.ptx, " + plan.arch +
+                                 " on " + deviceArch + ")");
+      if (log[0])
+        what += ": " + std::string(log).substr(0, std::string(log).find('\n'));
+      return failWith(MEMC_CUDA_DEVICE_ERROR, what);
+    }
+  }
+  std::map<std::string, CUfunction> functions;
+  for (const Step &s : plan.steps) {
+    if (s.kind != Step::Launch || functions.count(s.kernel))
+      continue;
+    CUfunction f = nullptr;
+    if (!check(cu.cuModuleGetFunction(&f, module, s.kernel.c_str()),
+               "cuModuleGetFunction(" + s.kernel + ")"))
+      return MEMC_CUDA_DEVICE_ERROR;
+    functions[s.kernel] = f;
+  }
+
+  bool gemms = false, spills = false;
+  for (const Step &s : plan.steps) {
+    gemms |= s.kind == Step::Gemm;
+    spills |= s.kind == Step::Spill || s.kind == Step::Fetch;
+  }
+  if (!check(cu.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+             "cuStreamCreate") ||
+      !check(cu.cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate") ||
+      !check(cu.cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  if (spills || plan.numEvents > 0) {
+    if (!check(cu.cuStreamCreate(&copyStream, CU_STREAM_NON_BLOCKING),
+               "cuStreamCreate(copy stream)") ||
+        !check(cu.cuEventCreate(&order, CU_EVENT_DISABLE_TIMING),
+               "cuEventCreate"))
+      return MEMC_CUDA_DEVICE_ERROR;
+    events.assign(plan.numEvents, nullptr);
+    for (CUevent &e : events)
+      if (!check(cu.cuEventCreate(&e, CU_EVENT_DISABLE_TIMING),
+                 "cuEventCreate"))
+        return MEMC_CUDA_DEVICE_ERROR;
+  }
+
+  // The resident block's layout.
+  uint64_t top = 0;
+  auto place = [&](uint64_t bytes) {
+    uint64_t at = alignUp(top);
+    top = at + bytes;
+    return at;
+  };
+  for (const rt::TensorSpec &w : manifest.weights)
+    weightAt.push_back(place(w.byteSize));
+  for (const ConstantSpec &c : plan.constants)
+    constAt.push_back(place(c.bytes));
+  for (const rt::TensorSpec &t : manifest.inputs)
+    inputAt.push_back(place(t.byteSize));
+  for (const rt::TensorSpec &t : manifest.outputs)
+    outputAt.push_back(place(t.byteSize));
+  if (gemms)
+    workspaceAt = place(kCublasWorkspaceBytes);
+  residentBytes = alignUp(top);
+  if (residentBytes > 0 &&
+      !check(cu.cuMemAlloc(&resident, residentBytes),
+             "cuMemAlloc_v2(" + std::to_string(residentBytes) +
+                 " bytes: weights, constants, inputs, outputs)"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  if (manifest.arenaBytes > 0 &&
+      !check(cu.cuMemAlloc(&arena, manifest.arenaBytes),
+             "cuMemAlloc_v2(" + std::to_string(manifest.arenaBytes) +
+                 "-byte arena)"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  if (plan.hostPoolBytes > 0 &&
+      !check(cu.cuMemHostAlloc(&hostPool, plan.hostPoolBytes, 0),
+             "cuMemHostAlloc(" + std::to_string(plan.hostPoolBytes) +
+                 "-byte host pool)"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  for (size_t i = 0; i < manifest.weights.size(); ++i) {
+    const rt::TensorSpec &w = manifest.weights[i];
+    if (w.byteSize > 0 &&
+        !check(
+            cu.cuMemcpyHtoD(resident + weightAt[i],
+                            static_cast<const char *>(weights.data) + w.offset,
+                            w.byteSize),
+            "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  }
+  for (size_t i = 0; i < plan.constants.size(); ++i)
+    if (plan.constants[i].bytes > 0 &&
+        !check(cu.cuMemcpyHtoD(resident + constAt[i],
+                               constants.data() + plan.constants[i].offset,
+                               plan.constants[i].bytes),
+               "cuMemcpyHtoD_v2(constant " + std::to_string(i) + ")"))
+      return MEMC_CUDA_DEVICE_ERROR;
+
+  if (gemms) {
+    const CublasAPI &b = cublas.api();
+    cublasStatus_t st;
+    if ((st = b.setStream(blas, stream)) != 0)
+      return failWith(MEMC_CUDA_DEVICE_ERROR,
+                      cublas.describe(st, "cublasSetStream_v2"));
+    if (b.setWorkspace &&
+        (st = b.setWorkspace(
+             blas, reinterpret_cast<void *>(uintptr_t(resident + workspaceAt)),
+             kCublasWorkspaceBytes)) != 0)
+      return failWith(MEMC_CUDA_DEVICE_ERROR,
+                      cublas.describe(st, "cublasSetWorkspace_v2"));
+  }
+
+  launches.resize(plan.steps.size());
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step &s = plan.steps[i];
+    if (s.kind != Step::Launch)
+      continue;
+    PreparedLaunch &l = launches[i];
+    l.function = functions[s.kernel];
+    l.slots.resize(s.args.size());
+    for (size_t j = 0; j < s.args.size(); ++j) {
+      const Arg &a = s.args[j];
+      uint64_t &slot = l.slots[j];
+      switch (a.kind) {
+      case Arg::Buffer:
+        slot = address(a.ref);
+        break;
+      case Arg::I32: {
+        int32_t v = int32_t(a.i);
+        std::memcpy(&slot, &v, 4);
+        break;
+      }
+      case Arg::I64:
+        std::memcpy(&slot, &a.i, 8);
+        break;
+      case Arg::F32: {
+        float v = float(a.f);
+        std::memcpy(&slot, &v, 4);
+        break;
+      }
+      case Arg::F64:
+        std::memcpy(&slot, &a.f, 8);
+        break;
+      }
+    }
+    for (uint64_t &slot : l.slots)
+      l.params.push_back(&slot);
+  }
+  return MEMC_CUDA_SUCCESS;
+}
+
+/// Loads cuBLAS and creates its handle when the plan has GEMMs; where that
+/// fails and the package has its program without cuBLAS, switches to it.
+memc_cuda_status memc_cuda_session::setUpCublas() {
+  bool gemms = false;
+  for (const Step &s : plan.steps)
+    gemms |= s.kind == Step::Gemm;
+  if (!gemms)
+    return MEMC_CUDA_SUCCESS;
+  std::string error;
+  if (cublas.load(error)) {
+    cublasStatus_t st = cublas.api().create(&blas);
+    if (st == 0)
+      return MEMC_CUDA_SUCCESS;
+    blas = nullptr;
+    error = cublas.describe(st, "cublasCreate_v2");
+  }
+  if (!hasFallback)
+    return failWith(MEMC_CUDA_DEVICE_ERROR, error);
+  notice = "cuBLAS unavailable (" + error +
+           "); running the package's program without it (nocublas/)";
+  return loadProgram(ppath(dir, "nocublas"));
+}
+
+uint64_t memc_cuda_session::address(const BufferRef &ref) const {
+  switch (ref.base) {
+  case BufferRef::Input:
+    return resident + inputAt[ref.index] + ref.offset;
+  case BufferRef::Weight:
+    return resident + weightAt[ref.index] + ref.offset;
+  case BufferRef::Output:
+    return resident + outputAt[ref.index] + ref.offset;
+  case BufferRef::Const:
+    return resident + constAt[ref.index] + ref.offset;
+  case BufferRef::Arena:
+    return arena + ref.offset;
+  case BufferRef::Host:
+    return uint64_t(uintptr_t(hostPool)) + ref.offset;
+  }
+  return 0;
+}
+
+memc_cuda_status memc_cuda_session::run(const void *const *inputs,
+                                        void *const *outputs,
+                                        double *deviceMs) {
+  const DriverAPI &cu = driver.api();
+  auto lineOf = [&](const Step &s) {
+    return "launch_plan.txt:" + std::to_string(s.line) + ": ";
+  };
+  if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  for (size_t i = 0; i < manifest.inputs.size(); ++i)
+    if (manifest.inputs[i].byteSize > 0 &&
+        !check(cu.cuMemcpyHtoDAsync(resident + inputAt[i], inputs[i],
+                                    manifest.inputs[i].byteSize, stream),
+               "cuMemcpyHtoDAsync_v2(input '" + manifest.inputs[i].name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  if (!check(cu.cuEventRecord(start, stream), "cuEventRecord"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step &s = plan.steps[i];
+    bool ok = true;
+    switch (s.kind) {
+    case Step::Launch: {
+      PreparedLaunch &l = launches[i];
+      ok = check(cu.cuLaunchKernel(l.function, s.grid[0], s.grid[1], s.grid[2],
+                                   s.block[0], s.block[1], s.block[2],
+                                   s.sharedBytes, stream, l.params.data(),
+                                   nullptr),
+                 lineOf(s) + "cuLaunchKernel(" + s.kernel + ")");
+      break;
+    }
+    case Step::Gemm: {
+      // cuBLAS is column-major: the row-major C = op(A) op(B) is the
+      // column-major C^T = op(B)^T op(A)^T, i.e. swap the operands and M/N;
+      // leading dimensions and strides carry over unchanged.
+      const CublasAPI &b = cublas.api();
+      int opA = s.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+      int opB = s.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+      auto ptr = [&](const BufferRef &r) {
+        return reinterpret_cast<void *>(uintptr_t(address(r)));
+      };
+      cublasStatus_t st;
+      if (s.f64) {
+        double alpha = s.alpha, beta = s.beta;
+        st = b.dgemmStridedBatched(
+            blas, opB, opA, int(s.n), int(s.m), int(s.k), &alpha,
+            static_cast<const double *>(ptr(s.b)), int(s.ldb), s.strideB,
+            static_cast<const double *>(ptr(s.a)), int(s.lda), s.strideA, &beta,
+            static_cast<double *>(ptr(s.c)), int(s.ldc), s.strideC,
+            int(s.batch));
+      } else {
+        float alpha = float(s.alpha), beta = float(s.beta);
+        st = b.sgemmStridedBatched(
+            blas, opB, opA, int(s.n), int(s.m), int(s.k), &alpha,
+            static_cast<const float *>(ptr(s.b)), int(s.ldb), s.strideB,
+            static_cast<const float *>(ptr(s.a)), int(s.lda), s.strideA, &beta,
+            static_cast<float *>(ptr(s.c)), int(s.ldc), s.strideC,
+            int(s.batch));
+      }
+      if (st != 0) {
+        gLastError = lineOf(s) +
+                     cublas.describe(st, s.f64 ? "cublasDgemmStridedBatched"
+                                               : "cublasSgemmStridedBatched");
+        ok = false;
+      }
+      break;
+    }
+    case Step::Copy:
+      ok = check(
+          cu.cuMemcpyDtoDAsync(address(s.dst), address(s.src), s.bytes, stream),
+          lineOf(s) + "cuMemcpyDtoDAsync_v2");
+      break;
+    case Step::Spill:
+    case Step::Fetch: {
+      // The copy stream starts after everything queued so far on the
+      // compute stream (the producer of a spilled buffer, or the last
+      // reader of the arena range a fetch overwrites).
+      ok =
+          check(cu.cuEventRecord(order, stream), lineOf(s) + "cuEventRecord") &&
+          check(cu.cuStreamWaitEvent(copyStream, order, 0),
+                lineOf(s) + "cuStreamWaitEvent");
+      if (ok && s.kind == Step::Spill)
+        ok = check(cu.cuMemcpyDtoHAsync(
+                       reinterpret_cast<void *>(uintptr_t(address(s.dst))),
+                       address(s.src), s.bytes, copyStream),
+                   lineOf(s) + "cuMemcpyDtoHAsync_v2");
+      else if (ok)
+        ok = check(cu.cuMemcpyHtoDAsync(address(s.dst),
+                                        reinterpret_cast<const void *>(
+                                            uintptr_t(address(s.src))),
+                                        s.bytes, copyStream),
+                   lineOf(s) + "cuMemcpyHtoDAsync_v2");
+      ok = ok && check(cu.cuEventRecord(events[s.event], copyStream),
+                       lineOf(s) + "cuEventRecord");
+      break;
+    }
+    case Step::Wait:
+      ok = check(cu.cuStreamWaitEvent(stream, events[s.event], 0),
+                 lineOf(s) + "cuStreamWaitEvent");
+      break;
+    }
+    if (!ok)
+      return MEMC_CUDA_DEVICE_ERROR;
+  }
+  if (!check(cu.cuEventRecord(stop, stream), "cuEventRecord"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  for (size_t i = 0; i < manifest.outputs.size(); ++i)
+    if (manifest.outputs[i].byteSize > 0 &&
+        !check(cu.cuMemcpyDtoHAsync(outputs[i], resident + outputAt[i],
+                                    manifest.outputs[i].byteSize, stream),
+               "cuMemcpyDtoHAsync_v2(output '" + manifest.outputs[i].name +
+                   "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  // Kernel faults surface here, asynchronously: name the sync, not a step.
+  if (!check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  if (copyStream && !check(cu.cuStreamSynchronize(copyStream),
+                           "cuStreamSynchronize(copy stream)"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  if (deviceMs) {
+    float ms = 0;
+    if (!check(cu.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime"))
+      return MEMC_CUDA_DEVICE_ERROR;
+    *deviceMs = ms;
+  }
+  return MEMC_CUDA_SUCCESS;
+}
+
+memc_cuda_session::~memc_cuda_session() {
+  // Teardown errors are ignored: there is nothing left to report them to.
+  const DriverAPI &cu = driver.api();
+  if (!cu.cuInit)
+    return;
+  if (context)
+    cu.cuCtxSetCurrent(context);
+  if (blas)
+    cublas.api().destroy(blas);
+  for (CUevent e : events)
+    if (e)
+      cu.cuEventDestroy(e);
+  for (CUevent e : {start, stop, order})
+    if (e)
+      cu.cuEventDestroy(e);
+  for (CUstream s : {stream, copyStream})
+    if (s)
+      cu.cuStreamDestroy(s);
+  if (hostPool)
+    cu.cuMemFreeHost(hostPool);
+  if (arena)
+    cu.cuMemFree(arena);
+  if (resident)
+    cu.cuMemFree(resident);
+  if (module)
+    cu.cuModuleUnload(module);
+  if (contextRetained)
+    cu.cuDevicePrimaryCtxRelease(device);
+}
+
+extern "C" {
+
+memc_cuda_status memc_cuda_open(const char *package_dir, int device,
+                                memc_cuda_session **session) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE, "memc_cuda_open: session is NULL");
+  *session = nullptr;
+  if (!package_dir || !*package_dir)
+    return failWith(MEMC_CUDA_BAD_PACKAGE, "memc_cuda_open: no package");
+  auto *s = new memc_cuda_session();
+  s->dir = package_dir;
+  memc_cuda_status status = s->loadPackage();
+  if (status == MEMC_CUDA_SUCCESS)
+    status = s->openDevice(device);
+  if (status != MEMC_CUDA_SUCCESS) {
+    std::string error = gLastError;
+    delete s;
+    gLastError = error;
+    return status;
+  }
+  *session = s;
+  return MEMC_CUDA_SUCCESS;
+}
+
+const char *memc_cuda_last_error(void) { return gLastError.c_str(); }
+
+memc_cuda_status memc_cuda_run(memc_cuda_session *session,
+                               const void *const *inputs, void *const *outputs,
+                               double *device_ms) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE, "memc_cuda_run: session is NULL");
+  return session->run(inputs, outputs, device_ms);
+}
+
+uint64_t memc_cuda_device_bytes(const memc_cuda_session *session) {
+  return session ? session->residentBytes + session->manifest.arenaBytes : 0;
+}
+
+const char *memc_cuda_notice(const memc_cuda_session *session) {
+  return session ? session->notice.c_str() : "";
+}
+
+const char *memc_cuda_device_name(const memc_cuda_session *session) {
+  return session ? session->deviceName.c_str() : "";
+}
+
+void memc_cuda_close(memc_cuda_session *session) { delete session; }
+
+} // extern "C"

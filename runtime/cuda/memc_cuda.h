@@ -1,0 +1,69 @@
+/*===- memc_cuda.h - C ABI of the memc CUDA runtime ---------------*- C -*-===*\
+|*                                                                            *|
+|* Runs a package that `memc --target=cuda` wrote (docs/cuda.md): loads its   *|
+|* PTX (or cubin), allocates one device arena of the manifest's arena_bytes   *|
+|* plus one resident block for weights, constants and the model's inputs and  *|
+|* outputs, and interprets the launch plan on a stream. libcuda.so.1 (and     *|
+|* libcublas, when the plan has GEMMs) are dlopen'ed at run time, so this     *|
+|* library builds and links on machines without CUDA. MEMC_LIBCUDA and        *|
+|* MEMC_LIBCUBLAS name other libraries to load instead (the tests use fakes). *|
+|*                                                                            *|
+|* Not thread-safe per session; the last error is per thread.                 *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+#ifndef MEMC_RUNTIME_CUDA_MEMC_CUDA_H
+#define MEMC_RUNTIME_CUDA_MEMC_CUDA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  MEMC_CUDA_SUCCESS = 0,
+  MEMC_CUDA_NO_DEVICE = 1,   /**< no driver library, no GPU, or cuInit failed */
+  MEMC_CUDA_BAD_PACKAGE = 2, /**< a package file is missing or malformed */
+  MEMC_CUDA_DEVICE_ERROR = 3, /**< a driver or cuBLAS call failed */
+} memc_cuda_status;
+
+typedef struct memc_cuda_session memc_cuda_session;
+
+/** Loads the package in `package_dir` onto GPU `device` (an ordinal).
+ *  The package is checked before the driver is touched, so a malformed
+ *  package is reported as such on machines without a GPU too. */
+memc_cuda_status memc_cuda_open(const char *package_dir, int device,
+                                memc_cuda_session **session);
+
+/** One line describing the last failure on this thread: the file and line
+ *  for package errors, the driver call and CUDA's error name and string for
+ *  device errors. Never NULL. */
+const char *memc_cuda_last_error(void);
+
+/** Runs the program once: copies the inputs (one host buffer per manifest
+ *  input, in order) to the device, runs every plan step, copies the outputs
+ *  back and waits. `device_ms`, when not NULL, gets the GPU time of the
+ *  steps alone (without the input and output copies). */
+memc_cuda_status memc_cuda_run(memc_cuda_session *session,
+                               const void *const *inputs, void *const *outputs,
+                               double *device_ms);
+
+/** Bytes of device memory the session holds: the arena plus the resident
+ *  block (weights, constants, inputs, outputs, cuBLAS workspace). */
+uint64_t memc_cuda_device_bytes(const memc_cuda_session *session);
+
+/** Empty, or one line saying the session runs the package's fallback
+ *  program without cuBLAS, and why (cuBLAS missing or failing to start). */
+const char *memc_cuda_notice(const memc_cuda_session *session);
+
+/** The device's name as the driver reports it. */
+const char *memc_cuda_device_name(const memc_cuda_session *session);
+
+/** Frees everything the session holds; NULL is a no-op. */
+void memc_cuda_close(memc_cuda_session *session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMC_RUNTIME_CUDA_MEMC_CUDA_H */

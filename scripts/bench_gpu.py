@@ -1,0 +1,279 @@
+#!/usr/bin/python3
+"""memc --target=cuda against PyTorch on the same GPU (what `make bench-gpu`
+runs; see scripts/bench_gpu.sh).
+
+Measures latency and peak device memory of
+  * the causal decoder example (examples/decoder): memc vs PyTorch eager
+    (the ONNX graph executed op by op with torch on the GPU), and
+  * one causal multi-head attention block (d=256, 4 heads, the acceptance
+    model's form) at seq 1k..16k: memc vs PyTorch eager (explicit softmax)
+    and PyTorch SDPA (F.scaled_dot_product_attention, is_causal=True).
+PyTorch's output is also the reference memc-run compares against, so every
+memc figure comes from a run whose outputs matched.
+
+Latency: memc-run's median `latency_ms` (inputs up, program, outputs down)
+and `device_ms` (CUDA events around the program alone); PyTorch: median of
+CUDA-event times of the forward pass with inputs already on the GPU, which
+compares with device_ms. Peak memory: memc's `device_bytes` (everything it
+allocates: arena + weights + I/O + cuBLAS workspace); PyTorch's
+torch.cuda.max_memory_allocated() over one forward pass, weights included.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def need_gpu():
+    try:
+        import torch
+    except ImportError:
+        sys.exit("bench-gpu: PyTorch is not installed; the comparison needs "
+                 "PyTorch with CUDA (measurements pending)")
+    if not torch.cuda.is_available():
+        sys.exit("bench-gpu: needs an NVIDIA GPU with a driver and PyTorch "
+                 "built with CUDA; none here (measurements pending)")
+    return torch
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def field(text, key):
+    m = re.search(r"^%s:\s*(\S+)" % key, text, re.M)
+    return m.group(1) if m else None
+
+
+def memc(build, model, data, runs, arch):
+    pkg = tempfile.mkdtemp(prefix="memc-bench-gpu-") + "/pkg"
+    rc, out = run([f"{build}/bin/memc", model, "--target=cuda",
+                   f"--cuda-arch={arch}", "-o", pkg])
+    if rc != 0:
+        return {"error": "memc: " + out.strip().splitlines()[-1]}
+    rc, out = run([f"{build}/bin/memc-run", pkg, "--device", "cuda",
+                   "--data", data, "--iterations", str(runs), "--warmup", "3",
+                   "--atol", "1e-4"])
+    if rc != 0:
+        return {"error": f"memc-run exit {rc}: " + out.strip().splitlines()[-1]}
+    return {"ms": float(field(out, "latency_ms")),
+            "device_ms": float(field(out, "device_ms")),
+            "bytes": int(field(out, "device_bytes"))}
+
+
+def time_torch(torch, fn, runs):
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    times = []
+    for _ in range(runs):
+        start = torch.cuda.Event(enable_timing=True)
+        stop = torch.cuda.Event(enable_timing=True)
+        start.record()
+        out = fn()
+        stop.record()
+        torch.cuda.synchronize()
+        times.append(start.elapsed_time(stop))
+    return out, float(np.median(times)), torch.cuda.max_memory_allocated()
+
+
+def write_pb(path, array):
+    with open(path, "wb") as f:
+        f.write(numpy_helper.from_array(array).SerializeToString())
+
+
+# --- the decoder: its ONNX graph run op by op on torch --------------------
+
+def onnx_eager(torch, model):
+    """A callable running `model` with torch ops on the GPU (the ops the
+    decoder example uses)."""
+    F = torch.nn.functional
+    g = model.graph
+    consts = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()).cuda()
+              for t in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant":
+            consts[n.output[0]] = torch.from_numpy(
+                numpy_helper.to_array(n.attribute[0].t).copy()).cuda()
+
+    def attr(n, name, default=None):
+        for a in n.attribute:
+            if a.name == name:
+                return helper.get_attribute_value(a)
+        return default
+
+    def forward(inputs):
+        env = dict(consts)
+        env.update(inputs)
+        for n in g.node:
+            x = [env[i] for i in n.input if i]
+            t = n.op_type
+            if t == "Constant":
+                continue
+            elif t == "Add":
+                y = x[0] + x[1]
+            elif t == "Mul":
+                y = x[0] * x[1]
+            elif t == "Div":
+                y = x[0] / x[1]
+            elif t == "MatMul":
+                y = torch.matmul(x[0], x[1])
+            elif t == "Erf":
+                y = torch.erf(x[0])
+            elif t == "Softmax":
+                y = torch.softmax(x[0], dim=attr(n, "axis", -1))
+            elif t == "Reshape":
+                y = x[0].reshape([int(v) for v in x[1].tolist()])
+            elif t == "Transpose":
+                y = x[0].permute(*attr(n, "perm")).contiguous()
+            elif t == "Where":
+                y = torch.where(x[0].bool(), x[1], x[2])
+            elif t == "Gather":
+                y = torch.index_select(x[0], attr(n, "axis", 0),
+                                       x[1].reshape(-1).long()).reshape(
+                    *x[1].shape, *x[0].shape[1:])
+            elif t == "Trilu":
+                k = int(x[1].item()) if len(x) > 1 else 0
+                y = torch.triu(x[0], k) if attr(n, "upper", 1) else torch.tril(x[0], k)
+            elif t == "LayerNormalization":
+                axis = attr(n, "axis", -1)
+                shape = x[0].shape[axis:]
+                y = F.layer_norm(x[0], shape, x[1], x[2] if len(x) > 2 else None,
+                                 attr(n, "epsilon", 1e-5))
+            else:
+                raise NotImplementedError(t)
+            env[n.output[0]] = y
+        return [env[o.name] for o in g.output]
+    return forward
+
+
+def bench_decoder(torch, args, rows):
+    model_path = "examples/decoder/model.onnx"
+    data = "examples/decoder/test_data_set_0"
+    model = onnx.load(model_path)
+    ids = numpy_helper.to_array(onnx.load_tensor(f"{data}/input_0.pb"))
+    fwd = onnx_eager(torch, model)
+    inputs = {model.graph.input[0].name: torch.from_numpy(ids).cuda()}
+    with torch.no_grad():
+        _, ms, peak = time_torch(torch, lambda: fwd(inputs), args.runs)
+    m = memc(args.build, model_path, data, args.runs, args.arch)
+    rows.append(("decoder (4 layers, d=256, seq 256)", m, [("eager", ms, peak)]))
+
+
+# --- attention at growing sequence lengths --------------------------------
+
+def attention_model(path, seq, d, heads):
+    hd = d // heads
+    rng = np.random.default_rng(seq)
+    w = [(rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
+         for _ in range(4)]
+    mask = np.triu(np.full((seq, seq), -1e9, np.float32), 1)
+    inits = [numpy_helper.from_array(a, n) for a, n in zip(w, ["wq", "wk", "wv", "wo"])]
+    inits += [numpy_helper.from_array(np.array([1, seq, heads, hd], np.int64), "split"),
+              numpy_helper.from_array(np.array([1, seq, d], np.int64), "merge"),
+              numpy_helper.from_array(np.array(np.sqrt(hd), np.float32), "scale"),
+              numpy_helper.from_array(mask, "mask")]
+    mk = helper.make_node
+    nodes = []
+    for n in "qkv":
+        nodes += [mk("MatMul", ["x", "w" + n], [n + "p"]),
+                  mk("Reshape", [n + "p", "split"], [n + "s"])]
+    nodes += [mk("Transpose", ["qs"], ["qh"], perm=[0, 2, 1, 3]),
+              mk("Transpose", ["ks"], ["kt"], perm=[0, 2, 3, 1]),
+              mk("Transpose", ["vs"], ["vh"], perm=[0, 2, 1, 3]),
+              mk("MatMul", ["qh", "kt"], ["qk"]), mk("Div", ["qk", "scale"], ["sc"]),
+              mk("Add", ["sc", "mask"], ["scm"]), mk("Softmax", ["scm"], ["p"], axis=-1),
+              mk("MatMul", ["p", "vh"], ["ctx"]),
+              mk("Transpose", ["ctx"], ["ct"], perm=[0, 2, 1, 3]),
+              mk("Reshape", ["ct", "merge"], ["cm"]), mk("MatMul", ["cm", "wo"], ["y"])]
+    g = helper.make_graph(nodes, "attention",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, seq, d])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, seq, d])],
+                          inits)
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)]), path)
+    return w
+
+
+def bench_attention(torch, args, rows, seq, d=256, heads=4):
+    F = torch.nn.functional
+    hd = d // heads
+    work = tempfile.mkdtemp(prefix=f"memc-bench-attn{seq}-")
+    model = f"{work}/model.onnx"
+    wq, wk, wv, wo = (torch.from_numpy(w).cuda() for w in attention_model(model, seq, d, heads))
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, seq, d)).astype(np.float32)).cuda()
+    mask = torch.triu(torch.full((seq, seq), -1e9, device="cuda"), 1)
+
+    def split(t):
+        return t.reshape(1, seq, heads, hd).transpose(1, 2)
+
+    def eager():
+        q, k, v = split(x @ wq), split(x @ wk), split(x @ wv)
+        p = torch.softmax(q @ k.transpose(-1, -2) / np.sqrt(hd) + mask, dim=-1)
+        return (p @ v).transpose(1, 2).reshape(1, seq, d) @ wo
+
+    def sdpa():
+        q, k, v = split(x @ wq), split(x @ wk), split(x @ wv)
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(1, seq, d) @ wo
+
+    results, reference = [], None
+    with torch.no_grad():
+        for name, fn in (("eager", eager), ("sdpa", sdpa)):
+            try:
+                out, ms, peak = time_torch(torch, fn, args.runs)
+                results.append((name, ms, peak))
+                if name == "sdpa":
+                    reference = out
+            except RuntimeError as e:  # out of memory at long sequences
+                results.append((name, None, str(e).splitlines()[0]))
+                torch.cuda.empty_cache()
+    data = f"{work}/test_data_set_0"
+    os.makedirs(data)
+    write_pb(f"{data}/input_0.pb", x.cpu().numpy())
+    if reference is not None:
+        write_pb(f"{data}/output_0.pb", reference.cpu().numpy())
+    m = memc(args.build, model, data, args.runs, args.arch)
+    rows.append((f"attention causal seq {seq} (d=256, 4 heads)", m, results))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--arch", default="sm_90")
+    ap.add_argument("--seqs", default="1024,2048,4096,8192,16384")
+    args = ap.parse_args()
+    torch = need_gpu()
+    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 like memc
+    rows = []
+    bench_decoder(torch, args, rows)
+    for seq in (int(s) for s in args.seqs.split(",")):
+        bench_attention(torch, args, rows, seq)
+
+    mib = lambda b: f"{b / 2**20:.0f}"
+    lines = [f"GPU: {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}, "
+             f"median of {args.runs} runs, float32\n",
+             "| model | memc ms (device) | memc MiB | PyTorch | ms | MiB |",
+             "|---|---:|---:|---|---:|---:|"]
+    for name, m, theirs in rows:
+        mine = (f"{m['ms']:.3f} ({m['device_ms']:.3f})", mib(m["bytes"])) \
+            if "error" not in m else (m["error"], "-")
+        for i, (tname, ms, peak) in enumerate(theirs):
+            left = (name,) + mine if i == 0 else ("", "", "")
+            right = (tname, f"{ms:.3f}", mib(peak)) if ms is not None else (tname, "failed", peak)
+            lines.append("| " + " | ".join(left + right) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(os.path.join(args.build, "bench-gpu.md"), "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()

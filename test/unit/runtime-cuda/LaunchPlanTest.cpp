@@ -1,0 +1,138 @@
+//===- LaunchPlanTest.cpp - parser of launch_plan.txt ---------------------===//
+#include "LaunchPlan.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace memc::cuda;
+
+namespace {
+
+std::string parseError(const std::string &text) {
+  LaunchPlan plan;
+  std::string error;
+  EXPECT_FALSE(parseLaunchPlan(text, "plan.txt", plan, error)) << text;
+  return error;
+}
+
+const char kHeader[] = "memc-launch-plan 1\narch sm_90\n";
+
+TEST(LaunchPlan, ParsesEveryStepKind) {
+  std::string text = std::string(kHeader) +
+                     "host_pool_bytes 4096\n"
+                     "constant 0 0 512\n"
+                     "constant 1 512 40\n"
+                     "# a comment\n"
+                     "launch k0 4 2 1 256 1 1 128 arena+0 const:1+8 i32:-3 "
+                     "i64:1099511627776 f32:-inf f64:0.5 output:0+64\n"
+                     "gemm f32 2 0 1 8 10 128 1 input:0+0 64 512 weight:1+0 "
+                     "10 1280 0 arena+8192 10 80\n"
+                     "copy output:0+0 arena+16 64\n"
+                     "spill arena+0 host+128 64 e2\n"
+                     "wait e2\n"
+                     "fetch host+128 arena+512 64 e0\n";
+  LaunchPlan plan;
+  std::string error;
+  ASSERT_TRUE(parseLaunchPlan(text, "plan.txt", plan, error)) << error;
+  EXPECT_EQ(plan.arch, "sm_90");
+  EXPECT_EQ(plan.hostPoolBytes, 4096u);
+  ASSERT_EQ(plan.constants.size(), 2u);
+  EXPECT_EQ(plan.constants[1].offset, 512u);
+  EXPECT_EQ(plan.constants[1].bytes, 40u);
+  ASSERT_EQ(plan.steps.size(), 6u);
+  EXPECT_EQ(plan.numEvents, 3u);
+
+  const Step &l = plan.steps[0];
+  EXPECT_EQ(l.kind, Step::Launch);
+  EXPECT_EQ(l.line, 7u);
+  EXPECT_EQ(l.kernel, "k0");
+  EXPECT_EQ(l.grid[0], 4u);
+  EXPECT_EQ(l.grid[1], 2u);
+  EXPECT_EQ(l.block[0], 256u);
+  EXPECT_EQ(l.sharedBytes, 128u);
+  ASSERT_EQ(l.args.size(), 7u);
+  EXPECT_EQ(l.args[0].kind, Arg::Buffer);
+  EXPECT_EQ(l.args[0].ref.base, BufferRef::Arena);
+  EXPECT_EQ(l.args[1].ref.base, BufferRef::Const);
+  EXPECT_EQ(l.args[1].ref.index, 1u);
+  EXPECT_EQ(l.args[1].ref.offset, 8u);
+  EXPECT_EQ(l.args[2].kind, Arg::I32);
+  EXPECT_EQ(l.args[2].i, -3);
+  EXPECT_EQ(l.args[3].i, int64_t(1) << 40);
+  EXPECT_EQ(l.args[4].kind, Arg::F32);
+  EXPECT_TRUE(std::isinf(l.args[4].f) && l.args[4].f < 0);
+  EXPECT_EQ(l.args[5].f, 0.5);
+  EXPECT_EQ(formatRef(l.args[6].ref), "output:0+64");
+
+  const Step &g = plan.steps[1];
+  EXPECT_EQ(g.kind, Step::Gemm);
+  EXPECT_FALSE(g.f64);
+  EXPECT_EQ(g.batch, 2);
+  EXPECT_EQ(g.transB, 1);
+  EXPECT_EQ(g.m, 8);
+  EXPECT_EQ(g.n, 10);
+  EXPECT_EQ(g.k, 128);
+  EXPECT_EQ(g.ldb, 10);
+  EXPECT_EQ(g.strideB, 1280);
+  EXPECT_EQ(g.beta, 0.0);
+  EXPECT_EQ(formatRef(g.c), "arena+8192");
+
+  EXPECT_EQ(plan.steps[2].kind, Step::Copy);
+  EXPECT_EQ(formatRef(plan.steps[2].dst), "output:0+0");
+  EXPECT_EQ(plan.steps[3].kind, Step::Spill);
+  EXPECT_EQ(formatRef(plan.steps[3].dst), "host+128");
+  EXPECT_EQ(plan.steps[3].event, 2u);
+  EXPECT_EQ(plan.steps[4].kind, Step::Wait);
+  EXPECT_EQ(plan.steps[5].kind, Step::Fetch);
+  EXPECT_EQ(formatRef(plan.steps[5].src), "host+128");
+}
+
+TEST(LaunchPlan, RejectsWithLineNumbers) {
+  EXPECT_EQ(parseError("memc-launch-plan 2\n"),
+            "plan.txt:1: launch plan version '2' is not supported (this "
+            "runtime reads version 1)");
+  EXPECT_EQ(parseError("memc-package 1\n")
+                .rfind("plan.txt:1: not a memc "
+                       "launch plan",
+                       0),
+            0u);
+  EXPECT_EQ(parseError("memc-launch-plan 1\n"),
+            "plan.txt:1: missing the 'arch sm_XX' line");
+  EXPECT_EQ(parseError(std::string(kHeader) + "jump k0\n"),
+            "plan.txt:3: unknown line kind 'jump' (want arch, "
+            "host_pool_bytes, constant, launch, gemm, copy, spill, fetch or "
+            "wait)");
+  EXPECT_EQ(parseError(std::string(kHeader) + "launch k 0 1 1 1 1 1 0\n"),
+            "plan.txt:3: bad grid size '0'");
+  EXPECT_EQ(parseError(std::string(kHeader) + "launch k 1 1 1 1025 1 1 0\n"),
+            "plan.txt:3: bad block size '1025'");
+  EXPECT_EQ(parseError(std::string(kHeader) + "launch k 1 1 1 64 32 1 0\n"),
+            "plan.txt:3: more than 1024 threads in a block");
+  EXPECT_NE(parseError(std::string(kHeader) + "launch k 1 1 1 1 1 1 0 "
+                                              "arena-4\n")
+                .find("bad kernel argument 'arena-4'"),
+            std::string::npos);
+  EXPECT_EQ(parseError(std::string(kHeader) + "launch k 1 1 1 1 1 1 0 "
+                                              "host+0\n"),
+            "plan.txt:3: a kernel cannot take a host pool address");
+  EXPECT_EQ(parseError(std::string(kHeader) + "launch k 1 1 1 1 1 1 0 "
+                                              "i32:4294967296\n")
+                .find("bad kernel argument"),
+            12u);
+  EXPECT_NE(parseError(std::string(kHeader) + "gemm f32 1 0 0 1 1 1\n")
+                .find("got 8 fields"),
+            std::string::npos);
+  EXPECT_EQ(parseError(std::string(kHeader) + "constant 1 0 4\n")
+                .rfind("plan.txt:3: constants must be numbered", 0),
+            0u);
+  EXPECT_EQ(parseError(std::string(kHeader) + "copy host+0 arena+0 4\n")
+                .rfind("plan.txt:3: 'copy' is device to device", 0),
+            0u);
+  EXPECT_EQ(parseError(std::string(kHeader) + "spill host+0 arena+0 4 e0\n"),
+            "plan.txt:3: 'spill' moves a device buffer to host+OFF");
+  EXPECT_EQ(parseError(std::string(kHeader) + "wait 3\n"),
+            "plan.txt:3: bad event '3' (want e0, e1, ...)");
+}
+
+} // namespace
