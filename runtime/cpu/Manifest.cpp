@@ -12,8 +12,6 @@
 namespace memc {
 namespace rt {
 
-namespace {
-
 /// Splits on runs of spaces/tabs; a trailing '\r' (CRLF files) is dropped.
 std::vector<std::string_view> tokenize(std::string_view line) {
   std::vector<std::string_view> tokens;
@@ -48,6 +46,8 @@ bool parseU64(std::string_view s, uint64_t &out) {
   out = v;
   return true;
 }
+
+namespace {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 

@@ -55,6 +55,13 @@ constexpr int kManifestVersion = 1;
 bool parseManifest(std::string_view text, const std::string &fileName,
                    Manifest &out, std::string &error);
 
+/// Splits a line on runs of spaces and tabs; '\r' counts as a space (CRLF
+/// files). The manifest's and the CUDA launch plan's tokenizer.
+std::vector<std::string_view> tokenize(std::string_view line);
+
+/// Unsigned decimal: digits only (no sign, no spaces), at most UINT64_MAX.
+bool parseU64(std::string_view s, uint64_t &out);
+
 /// Parses `1x128x64` or `scalar`. False on anything else (empty fields,
 /// signs, non-digits, values past INT64_MAX).
 bool parseDims(std::string_view text, std::vector<int64_t> &dims);

@@ -81,18 +81,6 @@ bool parseInt(const std::string &s, int64_t lo, int64_t hi, int64_t &out) {
   return true;
 }
 
-bool parseU64(const std::string &s, uint64_t &out) {
-  if (s.empty() || s[0] < '0' || s[0] > '9')
-    return false;
-  errno = 0;
-  char *end = nullptr;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0')
-    return false;
-  out = v;
-  return true;
-}
-
 bool parseTolerance(const std::string &s, double &out) {
   if (s.empty() || s[0] == ' ')
     return false;
@@ -342,6 +330,112 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
   return ExitOK;
 }
 
+int prepareRunData(const Manifest &m, const RunOptions &opts, RunData &data,
+                   std::string &error) {
+  auto fail = [&](int code, std::string line) {
+    error = std::move(line);
+    return code;
+  };
+  data.inputs = std::vector<Tensor>(m.inputs.size());
+  data.outputs = std::vector<Tensor>(m.outputs.size());
+  data.references = std::vector<Tensor>(m.outputs.size());
+  data.haveReference.assign(m.outputs.size(), false);
+  if (!opts.dataDir.empty()) {
+    if (!isDirectory(opts.dataDir))
+      return fail(ExitBadData, opts.dataDir + ": no such data directory");
+    for (size_t i = 0; i < m.inputs.size(); ++i) {
+      std::string path =
+          joinPath(opts.dataDir, "input_" + std::to_string(i) + ".pb");
+      const TensorSpec &spec = m.inputs[i];
+      Tensor &input = data.inputs[i];
+      if (!readTensorFile(path, input, error))
+        return ExitBadData;
+      if (input.dtype != spec.dtype || input.dims != spec.dims)
+        return fail(ExitBadData,
+                    path + ": " + describe(input.dtype, input.dims) +
+                        " does not match the package's input '" + spec.name +
+                        "' (" + describe(spec.dtype, spec.dims) + ")");
+    }
+    std::string extra = joinPath(
+        opts.dataDir, "input_" + std::to_string(m.inputs.size()) + ".pb");
+    if (exists(extra))
+      return fail(ExitBadData, extra + ": the package has only " +
+                                   std::to_string(m.inputs.size()) +
+                                   " input(s)");
+    for (size_t i = 0; i < m.outputs.size(); ++i) {
+      std::string path =
+          joinPath(opts.dataDir, "output_" + std::to_string(i) + ".pb");
+      if (!exists(path))
+        continue;
+      if (!readTensorFile(path, data.references[i], error))
+        return ExitBadData;
+      data.haveReference[i] = true;
+    }
+    extra = joinPath(opts.dataDir,
+                     "output_" + std::to_string(m.outputs.size()) + ".pb");
+    if (exists(extra))
+      return fail(ExitBadData, extra + ": the package has only " +
+                                   std::to_string(m.outputs.size()) +
+                                   " output(s)");
+  } else {
+    std::mt19937_64 rng(opts.seed);
+    for (size_t i = 0; i < m.inputs.size(); ++i) {
+      if (!allocateFor(m.inputs[i], data.inputs[i]))
+        return fail(ExitBadPackage,
+                    opts.package + ": cannot allocate input '" +
+                        m.inputs[i].name + "' (" +
+                        describe(m.inputs[i].dtype, m.inputs[i].dims) + ")");
+      fillRandom(data.inputs[i], rng);
+    }
+  }
+  for (size_t i = 0; i < m.outputs.size(); ++i)
+    if (!allocateFor(m.outputs[i], data.outputs[i]))
+      return fail(ExitBadPackage,
+                  opts.package + ": cannot allocate output '" +
+                      m.outputs[i].name + "' (" +
+                      describe(m.outputs[i].dtype, m.outputs[i].dims) + ")");
+  return ExitOK;
+}
+
+int reportComparison(const Manifest &m, const RunData &data,
+                     const RunOptions &opts, std::FILE *out) {
+  size_t compared = 0, mismatched = 0;
+  for (size_t i = 0; i < m.outputs.size(); ++i) {
+    if (!data.haveReference[i])
+      continue;
+    ++compared;
+    const TensorSpec &spec = m.outputs[i];
+    const Tensor &ref = data.references[i];
+    if (ref.dtype != spec.dtype || ref.dims != spec.dims) {
+      ++mismatched;
+      std::fprintf(out, "output %s: %s vs reference %s MISMATCH\n",
+                   spec.name.c_str(), describe(spec.dtype, spec.dims).c_str(),
+                   describe(ref.dtype, ref.dims).c_str());
+      continue;
+    }
+    CompareStats s = compareBuffers(spec.dtype, data.outputs[i].buffer.data(),
+                                    ref.buffer.data(), spec.numElements,
+                                    opts.rtol, opts.atol);
+    if (!s.ok())
+      ++mismatched;
+    if (!s.ok() || !opts.quiet)
+      std::fprintf(out,
+                   "output %s: max_abs_err %.3g max_rel_err %.3g mismatches "
+                   "%" PRIu64 "/%" PRIu64 " %s\n",
+                   spec.name.c_str(), s.maxAbsErr, s.maxRelErr, s.mismatches,
+                   s.total, s.ok() ? "ok" : "MISMATCH");
+  }
+  if (compared == 0)
+    std::fprintf(out, "result: ran (no reference outputs)\n");
+  else if (mismatched == 0)
+    std::fprintf(out, "result: match\n");
+  else
+    std::fprintf(out, "result: MISMATCH (%zu of %zu outputs)\n", mismatched,
+                 compared);
+  std::fflush(out);
+  return mismatched ? ExitMismatch : ExitOK;
+}
+
 int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   auto failWith = [&](int code, const std::string &line) {
     std::fflush(out);
@@ -361,66 +455,11 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
                                    ": this package was compiled for the CPU "
                                    "target");
 
-  // Inputs: from --data, or random.
-  std::vector<Tensor> inputs(m.inputs.size());
-  std::vector<Tensor> references(m.outputs.size());
-  std::vector<bool> haveReference(m.outputs.size(), false);
-  if (!opts.dataDir.empty()) {
-    if (!isDirectory(opts.dataDir))
-      return failWith(ExitBadData, opts.dataDir + ": no such data directory");
-    for (size_t i = 0; i < m.inputs.size(); ++i) {
-      std::string path =
-          joinPath(opts.dataDir, "input_" + std::to_string(i) + ".pb");
-      const TensorSpec &spec = m.inputs[i];
-      if (!readTensorFile(path, inputs[i], error))
-        return failWith(ExitBadData, error);
-      if (inputs[i].dtype != spec.dtype || inputs[i].dims != spec.dims)
-        return failWith(
-            ExitBadData,
-            path + ": " + describe(inputs[i].dtype, inputs[i].dims) +
-                " does not match the package's input '" + spec.name + "' (" +
-                describe(spec.dtype, spec.dims) + ")");
-    }
-    std::string extra = joinPath(
-        opts.dataDir, "input_" + std::to_string(m.inputs.size()) + ".pb");
-    if (exists(extra))
-      return failWith(ExitBadData, extra + ": the package has only " +
-                                       std::to_string(m.inputs.size()) +
-                                       " input(s)");
-    for (size_t i = 0; i < m.outputs.size(); ++i) {
-      std::string path =
-          joinPath(opts.dataDir, "output_" + std::to_string(i) + ".pb");
-      if (!exists(path))
-        continue;
-      if (!readTensorFile(path, references[i], error))
-        return failWith(ExitBadData, error);
-      haveReference[i] = true;
-    }
-    extra = joinPath(opts.dataDir,
-                     "output_" + std::to_string(m.outputs.size()) + ".pb");
-    if (exists(extra))
-      return failWith(ExitBadData, extra + ": the package has only " +
-                                       std::to_string(m.outputs.size()) +
-                                       " output(s)");
-  } else {
-    std::mt19937_64 rng(opts.seed);
-    for (size_t i = 0; i < m.inputs.size(); ++i) {
-      if (!allocateFor(m.inputs[i], inputs[i]))
-        return failWith(
-            ExitBadPackage,
-            opts.package + ": cannot allocate input '" + m.inputs[i].name +
-                "' (" + describe(m.inputs[i].dtype, m.inputs[i].dims) + ")");
-      fillRandom(inputs[i], rng);
-    }
-  }
+  RunData data;
+  if (int code = prepareRunData(m, opts, data, error))
+    return failWith(code, error);
+  std::vector<Tensor> &inputs = data.inputs, &outputs = data.outputs;
 
-  std::vector<Tensor> outputs(m.outputs.size());
-  for (size_t i = 0; i < m.outputs.size(); ++i)
-    if (!allocateFor(m.outputs[i], outputs[i]))
-      return failWith(
-          ExitBadPackage,
-          opts.package + ": cannot allocate output '" + m.outputs[i].name +
-              "' (" + describe(m.outputs[i].dtype, m.outputs[i].dims) + ")");
   // The one arena of the plan comes from the same tracked allocator as the
   // program's own heap buffers, so peak_arena_bytes below is what was
   // measured (arena plus anything left on the heap), not the manifest's
@@ -504,41 +543,7 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   }
 
   // The comparison, on the last call's outputs.
-  size_t compared = 0, mismatched = 0;
-  for (size_t i = 0; i < m.outputs.size(); ++i) {
-    if (!haveReference[i])
-      continue;
-    ++compared;
-    const TensorSpec &spec = m.outputs[i];
-    const Tensor &ref = references[i];
-    if (ref.dtype != spec.dtype || ref.dims != spec.dims) {
-      ++mismatched;
-      std::fprintf(out, "output %s: %s vs reference %s MISMATCH\n",
-                   spec.name.c_str(), describe(spec.dtype, spec.dims).c_str(),
-                   describe(ref.dtype, ref.dims).c_str());
-      continue;
-    }
-    CompareStats s =
-        compareBuffers(spec.dtype, outputs[i].buffer.data(), ref.buffer.data(),
-                       spec.numElements, opts.rtol, opts.atol);
-    if (!s.ok())
-      ++mismatched;
-    if (!s.ok() || !opts.quiet)
-      std::fprintf(out,
-                   "output %s: max_abs_err %.3g max_rel_err %.3g mismatches "
-                   "%" PRIu64 "/%" PRIu64 " %s\n",
-                   spec.name.c_str(), s.maxAbsErr, s.maxRelErr, s.mismatches,
-                   s.total, s.ok() ? "ok" : "MISMATCH");
-  }
-  if (compared == 0)
-    std::fprintf(out, "result: ran (no reference outputs)\n");
-  else if (mismatched == 0)
-    std::fprintf(out, "result: match\n");
-  else
-    std::fprintf(out, "result: MISMATCH (%zu of %zu outputs)\n", mismatched,
-                 compared);
-  std::fflush(out);
-  return mismatched ? ExitMismatch : ExitOK;
+  return reportComparison(m, data, opts, out);
 }
 
 int memcRunMain(int argc, const char *const *argv, std::FILE *out,

@@ -8,15 +8,18 @@
 #ifndef MEMC_RUNTIME_CPU_RUNNER_H
 #define MEMC_RUNTIME_CPU_RUNNER_H
 
+#include "Tensor.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace memc {
 namespace rt {
 
-struct Tensor;
+struct Manifest;
 
 struct RunOptions {
   std::string package;     ///< The package directory (the one positional).
@@ -44,6 +47,26 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
 /// an error is one line "memc-run: <file>: <what>" on `err`. Returns the
 /// process exit code (memc/ExitCodes.h).
 int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err);
+
+/// A run's tensors: inputs (from --data or random), output buffers, and the
+/// reference outputs found in --data.
+struct RunData {
+  std::vector<Tensor> inputs, outputs, references;
+  std::vector<bool> haveReference;
+};
+
+/// Reads --data's input_N.pb (checked against the manifest; a file beyond
+/// the last input or output is an error) and output_N.pb references, or
+/// draws random inputs; allocates the outputs. Returns ExitOK, or an exit
+/// code with `error` set to one line. Shared by the CPU and CUDA runners.
+int prepareRunData(const Manifest &m, const RunOptions &opts, RunData &data,
+                   std::string &error);
+
+/// Compares every output that has a reference (opts.rtol/atol), prints one
+/// line per output (only mismatches with opts.quiet) and the `result:` line.
+/// Returns ExitOK or ExitMismatch.
+int reportComparison(const Manifest &m, const RunData &data,
+                     const RunOptions &opts, std::FILE *out);
 
 /// Fills `t` with memc-run's documented random inputs for `seed`'s
 /// generator (floats uniform in [-1, 1], integers in [0, 10), bools 0/1).

@@ -9,10 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "CudaRunner.h"
 
-#include "Compare.h"
 #include "Manifest.h"
 #include "Package.h"
-#include "TensorIO.h"
 #include "memc/ExitCodes.h"
 #include "memc_cuda.h"
 
@@ -33,10 +31,6 @@ bool exists(const std::string &path) {
 
 std::string joinPath(const std::string &dir, const std::string &file) {
   return !dir.empty() && dir.back() == '/' ? dir + file : dir + "/" + file;
-}
-
-std::string describe(rt::DType t, const std::vector<int64_t> &dims) {
-  return std::string(rt::dtypeName(t)) + " " + rt::formatDims(dims);
 }
 
 double median(std::vector<double> v) {
@@ -68,55 +62,10 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
                                    ": this package was compiled for the CPU "
                                    "target (memc --target=cuda)");
 
-  std::vector<rt::Tensor> inputs(m.inputs.size()), outputs(m.outputs.size());
-  std::vector<rt::Tensor> references(m.outputs.size());
-  std::vector<bool> haveReference(m.outputs.size(), false);
-  if (!opts.dataDir.empty()) {
-    struct stat st;
-    if (::stat(opts.dataDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-      return failWith(ExitBadData, opts.dataDir + ": no such data directory");
-    for (size_t i = 0; i < m.inputs.size(); ++i) {
-      std::string path =
-          joinPath(opts.dataDir, "input_" + std::to_string(i) + ".pb");
-      if (!rt::readTensorFile(path, inputs[i], error))
-        return failWith(ExitBadData, error);
-      if (inputs[i].dtype != m.inputs[i].dtype ||
-          inputs[i].dims != m.inputs[i].dims)
-        return failWith(
-            ExitBadData,
-            path + ": " + describe(inputs[i].dtype, inputs[i].dims) +
-                " does not match the package's input '" + m.inputs[i].name +
-                "' (" + describe(m.inputs[i].dtype, m.inputs[i].dims) + ")");
-    }
-    for (size_t i = 0; i < m.outputs.size(); ++i) {
-      std::string path =
-          joinPath(opts.dataDir, "output_" + std::to_string(i) + ".pb");
-      if (!exists(path))
-        continue;
-      if (!rt::readTensorFile(path, references[i], error))
-        return failWith(ExitBadData, error);
-      haveReference[i] = true;
-    }
-  } else {
-    std::mt19937_64 rng(opts.seed);
-    for (size_t i = 0; i < m.inputs.size(); ++i) {
-      inputs[i].dtype = m.inputs[i].dtype;
-      inputs[i].dims = m.inputs[i].dims;
-      if (!inputs[i].allocate())
-        return failWith(ExitBadPackage, opts.package +
-                                            ": cannot allocate input '" +
-                                            m.inputs[i].name + "'");
-      rt::fillRandom(inputs[i], rng);
-    }
-  }
-  for (size_t i = 0; i < m.outputs.size(); ++i) {
-    outputs[i].dtype = m.outputs[i].dtype;
-    outputs[i].dims = m.outputs[i].dims;
-    if (!outputs[i].allocate())
-      return failWith(ExitBadPackage, opts.package +
-                                          ": cannot allocate output '" +
-                                          m.outputs[i].name + "'");
-  }
+  rt::RunData data;
+  if (int code = rt::prepareRunData(m, opts, data, error))
+    return failWith(code, error);
+  std::vector<rt::Tensor> &inputs = data.inputs, &outputs = data.outputs;
 
   memc_cuda_session *session = nullptr;
   memc_cuda_status status = memc_cuda_open(opts.package.c_str(), 0, &session);
@@ -173,40 +122,7 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
     std::fprintf(out, "peak_arena_bytes: %" PRIu64 "\n", m.arenaBytes);
     std::fprintf(out, "device_bytes: %" PRIu64 "\n", deviceBytes);
   }
-  size_t compared = 0, mismatched = 0;
-  for (size_t i = 0; i < m.outputs.size(); ++i) {
-    if (!haveReference[i])
-      continue;
-    ++compared;
-    const rt::TensorSpec &spec = m.outputs[i];
-    if (references[i].dtype != spec.dtype || references[i].dims != spec.dims) {
-      ++mismatched;
-      std::fprintf(out, "output %s: %s vs reference %s MISMATCH\n",
-                   spec.name.c_str(), describe(spec.dtype, spec.dims).c_str(),
-                   describe(references[i].dtype, references[i].dims).c_str());
-      continue;
-    }
-    rt::CompareStats s = rt::compareBuffers(
-        spec.dtype, outputs[i].buffer.data(), references[i].buffer.data(),
-        spec.numElements, opts.rtol, opts.atol);
-    if (!s.ok())
-      ++mismatched;
-    if (!s.ok() || !opts.quiet)
-      std::fprintf(out,
-                   "output %s: max_abs_err %.3g max_rel_err %.3g mismatches "
-                   "%" PRIu64 "/%" PRIu64 " %s\n",
-                   spec.name.c_str(), s.maxAbsErr, s.maxRelErr, s.mismatches,
-                   s.total, s.ok() ? "ok" : "MISMATCH");
-  }
-  if (compared == 0)
-    std::fprintf(out, "result: ran (no reference outputs)\n");
-  else if (mismatched == 0)
-    std::fprintf(out, "result: match\n");
-  else
-    std::fprintf(out, "result: MISMATCH (%zu of %zu outputs)\n", mismatched,
-                 compared);
-  std::fflush(out);
-  return mismatched ? ExitMismatch : ExitOK;
+  return rt::reportComparison(m, data, opts, out);
 }
 
 } // namespace cuda

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "LaunchPlan.h"
 
+#include "Manifest.h"
+
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -16,37 +18,8 @@ namespace cuda {
 
 namespace {
 
-std::vector<std::string_view> tokenize(std::string_view line) {
-  std::vector<std::string_view> tokens;
-  size_t i = 0;
-  auto space = [&](char c) { return c == ' ' || c == '\t' || c == '\r'; };
-  while (i < line.size()) {
-    while (i < line.size() && space(line[i]))
-      ++i;
-    size_t start = i;
-    while (i < line.size() && !space(line[i]))
-      ++i;
-    if (i > start)
-      tokens.push_back(line.substr(start, i - start));
-  }
-  return tokens;
-}
-
-bool parseU64(std::string_view s, uint64_t &out) {
-  if (s.empty() || s.size() > 20)
-    return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9')
-      return false;
-    uint64_t d = uint64_t(c - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      return false;
-    v = v * 10 + d;
-  }
-  out = v;
-  return true;
-}
+using rt::parseU64;
+using rt::tokenize;
 
 bool parseI64(std::string_view s, int64_t &out) {
   bool negative = !s.empty() && s[0] == '-';
