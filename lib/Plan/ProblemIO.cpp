@@ -8,10 +8,12 @@
 
 #include "memc/Plan/ProblemIO.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <dirent.h>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -284,5 +286,21 @@ Outcome<Problem> readProblemFile(const std::string &path) {
     return Outcome<Problem>::failure(path + ": " + problem.error());
   return problem;
 }
+
+std::vector<std::string> listProblemFiles(const std::string &dir) {
+  std::vector<std::string> names;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *entry = readdir(d)) {
+      std::string name = entry->d_name;
+      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".plan") == 0)
+        names.push_back(name);
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool isHeldOutCorpusFile(size_t index) { return index % 3 == 2; }
 
 } // namespace memc::plan

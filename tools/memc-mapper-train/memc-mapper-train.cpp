@@ -30,7 +30,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <random>
 #include <string>
@@ -61,19 +60,10 @@ int usage() {
 
 /// The *.plan files of `dir` that training may use (see the file comment).
 std::vector<std::string> trainingCorpus(const std::string &dir) {
-  std::vector<std::string> names;
-  if (DIR *d = opendir(dir.c_str())) {
-    while (dirent *entry = readdir(d)) {
-      std::string name = entry->d_name;
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".plan") == 0)
-        names.push_back(name);
-    }
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
+  std::vector<std::string> names = listProblemFiles(dir);
   std::vector<std::string> paths;
   for (size_t i = 0; i < names.size(); ++i)
-    if (i % 3 != 2)
+    if (!isHeldOutCorpusFile(i))
       paths.push_back(dir + "/" + names[i]);
   return paths;
 }

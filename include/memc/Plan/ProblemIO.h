@@ -31,6 +31,7 @@
 #include "memc/Plan/Problem.h"
 
 #include <string>
+#include <vector>
 
 namespace memc::plan {
 
@@ -45,6 +46,15 @@ Outcome<Problem> parseProblem(const std::string &text);
 
 /// parseProblem on a file's contents; failures name the file.
 Outcome<Problem> readProblemFile(const std::string &path);
+
+/// The names (not paths) of the `*.plan` files in `dir`, sorted; none when
+/// the directory does not exist.
+std::vector<std::string> listProblemFiles(const std::string &dir);
+
+/// The corpus split that memc-mapper-train and the bench share: the file at
+/// `index` of listProblemFiles is held out of training when it is every
+/// third one (indices 2, 5, 8, ...).
+bool isHeldOutCorpusFile(size_t index);
 
 } // namespace memc::plan
 

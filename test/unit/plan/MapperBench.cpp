@@ -31,7 +31,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <map>
 #include <string>
 #include <vector>
@@ -133,20 +132,6 @@ void printGroup(const Group &group) {
               group.tallies.at("learned").count, wins.c_str());
 }
 
-std::vector<std::string> planFiles(const std::string &dir) {
-  std::vector<std::string> names;
-  if (DIR *d = opendir(dir.c_str())) {
-    while (dirent *entry = readdir(d)) {
-      std::string name = entry->d_name;
-      if (name.size() > 5 && name.compare(name.size() - 5, 5, ".plan") == 0)
-        names.push_back(name);
-    }
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 int usage() {
   std::fprintf(stderr, "usage: memc-mapper-bench [--corpus DIR] "
                        "[--instances N] [--weights FILE]\n");
@@ -177,7 +162,7 @@ int main(int argc, char **argv) {
               "max A/LB", "time s");
 
   // Real models.
-  std::vector<std::string> files = planFiles(corpusDir);
+  std::vector<std::string> files = listProblemFiles(corpusDir);
   Group models{"models", {}, {}};
   std::vector<std::pair<std::string, double>> heldOut;
   for (size_t i = 0; i < files.size(); ++i) {
@@ -188,7 +173,7 @@ int main(int argc, char **argv) {
     }
     problem->capacity = 0;
     double ratio = runInstance(*problem, files[i], options, models, totals);
-    if (i % 3 == 2)
+    if (isHeldOutCorpusFile(i))
       heldOut.push_back({files[i], ratio});
   }
   if (!files.empty())
