@@ -97,18 +97,18 @@ struct BufferMappingPass
   LogicalResult decide(func::FuncOp func, BufferLiveness &live,
                        ArenaPlanRecord &record) {
     auto t0 = std::chrono::steady_clock::now();
+    // The problem as solved: the liveness, under the budget.
     record.problem = live.problem;
+    record.problem.capacity = memBudget;
+    const plan::Problem &problem = record.problem;
     record.budget = memBudget;
     record.unplanned = live.unplanned;
     for (const ArenaAlloc &a : live.allocs)
       record.bufferTypes.push_back(a.type);
     for (Operation *op : live.steps)
       record.stepNames.push_back(describeOp(op));
-    record.lowerBound = plan::lowerBound(live.problem);
-    record.floor = plan::minFeasibleBudgetFromUses(live.problem);
+    record.floor = plan::minFeasibleBudgetFromUses(problem);
 
-    plan::Problem problem = live.problem;
-    problem.capacity = memBudget;
     plan::MapperOptions mapperOptions;
     mapperOptions.seed = seed;
     plan::Outcome<plan::MapperResult> mapped =
@@ -133,6 +133,7 @@ struct BufferMappingPass
     record.plan = mapped->plan;
     record.mapper = mapped->winner;
     record.heuristics = mapped->heuristicArenaBytes;
+    record.lowerBound = mapped->lowerBound;
 
     // Host buffers get their own, planned, offsets in the host pool.
     plan::Problem hostProblem;
@@ -203,7 +204,8 @@ struct BufferMappingPass
       MemRefType type = alloc.getType();
       b.setInsertionPoint(alloc);
       bool staged = place.location == plan::Location::Host;
-      if (!staged || entry.steps.size() == 1) {
+      const std::vector<int64_t> &uses = live.problem.buffers[i].uses;
+      if (!staged || uses.size() == 1) {
         // Resident, or on the host but used by one op only: its one staging
         // slot is all the space it ever needs.
         uint64_t offset = staged ? place.staging.front().offset : place.offset;
@@ -229,7 +231,7 @@ struct BufferMappingPass
       eraseDeallocs(alloc.getResult());
       alloc.replaceAllUsesWith(host);
       alloc.erase();
-      stage(live, entry, place, host, arena, int64_t(i));
+      stage(live, entry, uses, place, host, arena, int64_t(i));
     }
   }
 
@@ -242,20 +244,20 @@ struct BufferMappingPass
   /// no other op runs in between (a zero fill and the GEMM that accumulates
   /// into it, typically).
   void stage(BufferLiveness &live, ArenaAlloc &entry,
-             const plan::Placement &place, Value host, Value arena,
-             int64_t id) {
+             const std::vector<int64_t> &uses, const plan::Placement &place,
+             Value host, Value arena, int64_t id) {
     OpBuilder b(host.getContext());
     auto type = cast<MemRefType>(host.getType());
     llvm::DenseSet<Value> aliases{host};
     for (Operation *view : entry.views)
       aliases.insert(view->result_begin(), view->result_end());
-    size_t n = entry.steps.size();
+    size_t n = uses.size();
     for (size_t first = 0, last; first < n; first = last + 1) {
       last = first;
-      while (last + 1 < n && entry.steps[last + 1] == entry.steps[last] + 1 &&
+      while (last + 1 < n && uses[last + 1] == uses[last] + 1 &&
              place.staging[last + 1].offset == place.staging[first].offset)
         ++last;
-      Operation *firstOp = live.steps[entry.steps[first]];
+      Operation *firstOp = live.steps[uses[first]];
       Location loc = firstOp->getLoc();
       b.setInsertionPoint(firstOp);
       Value slot = viewAt(b, loc, arena, place.staging[first].offset, type,
@@ -269,7 +271,7 @@ struct BufferMappingPass
       bool writes = false;
       size_t cloned = 0;
       for (size_t k = first; k <= last; ++k) {
-        Operation *op = live.steps[entry.steps[k]];
+        Operation *op = live.steps[uses[k]];
         b.setInsertionPoint(op);
         // Views the op may use, rebuilt on the slot right before it.
         for (; cloned < entry.views.size() &&
@@ -284,7 +286,7 @@ struct BufferMappingPass
             });
       }
       if (writes && last + 1 < n) {
-        Operation *lastOp = live.steps[entry.steps[last]];
+        Operation *lastOp = live.steps[uses[last]];
         b.setInsertionPointAfter(lastOp);
         memref::CopyOp::create(b, lastOp->getLoc(), slot, host);
       }

@@ -71,9 +71,11 @@ std::string printType(Type type) {
 
 /// Follows every alias of `root` (views, and results of region ops that a
 /// nested terminator may forward it to). Fills the top-level views and the
-/// steps; returns false when the buffer cannot be planned, with `why`.
+/// sorted, unique steps that use it; returns false when the buffer cannot be
+/// planned, with `why`.
 bool collectUses(Value root, Block &body, const BufferLiveness &live,
-                 bool nested, ArenaAlloc &out, std::string &why) {
+                 bool nested, ArenaAlloc &out, std::vector<int64_t> &steps,
+                 std::string &why) {
   SmallVector<Value> worklist{root};
   llvm::SmallPtrSet<Value, 8> seen{root};
   auto push = [&](Value v) {
@@ -130,12 +132,11 @@ bool collectUses(Value root, Block &body, const BufferLiveness &live,
               ", which is not a schedule step";
         return false;
       }
-      out.steps.push_back(it->second);
+      steps.push_back(it->second);
     }
   }
-  llvm::sort(out.steps);
-  out.steps.erase(std::unique(out.steps.begin(), out.steps.end()),
-                  out.steps.end());
+  llvm::sort(steps);
+  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
   std::stable_sort(out.views.begin(), out.views.end(),
                    [](Operation *a, Operation *b) {
                      return a->isBeforeInBlock(b);
@@ -177,12 +178,14 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
     ArenaAlloc entry;
     entry.alloc = alloc;
     entry.type = printType(type);
+    std::vector<int64_t> steps;
     std::string why;
-    if (!collectUses(alloc.getResult(), body, live, nested, entry, why)) {
+    if (!collectUses(alloc.getResult(), body, live, nested, entry, steps,
+                     why)) {
       live.unplanned.push_back(where + ": " + why);
       return;
     }
-    if (entry.steps.empty())
+    if (steps.empty())
       return; // never used: canonicalization removes it
     uint64_t alignment = std::max<uint64_t>(
         alloc.getAlignment().value_or(plan::kArenaAlignment),
@@ -192,16 +195,16 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
     buffer.size = bytes;
     buffer.alignment = llvm::isPowerOf2_64(alignment) ? alignment
                                                       : plan::kArenaAlignment;
-    buffer.start = entry.steps.front();
-    buffer.end = entry.steps.back();
-    buffer.uses = entry.steps;
+    buffer.start = steps.front();
+    buffer.end = steps.back();
     buffer.transferCost = entry.aliasedByResults
                               ? kUnstageableCost
-                              : transfer.cost(bytes, entry.steps.size());
-    buffer.kind = nested || entry.steps.size() == 1
+                              : transfer.cost(bytes, steps.size());
+    buffer.kind = nested || steps.size() == 1
                       ? plan::BufferKind::Temporary
                       : plan::BufferKind::Activation;
     buffer.producer = describeOp(live.steps[buffer.start]);
+    buffer.uses = std::move(steps);
     live.problem.buffers.push_back(std::move(buffer));
     live.allocs.push_back(std::move(entry));
   });

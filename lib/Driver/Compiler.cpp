@@ -444,7 +444,7 @@ ExitCode compile(const CompilerOptions &options) {
       return failWith(ExitCodegen,
                       in + ": " + stage.name + " failed: " + why);
     }
-    if (stage.stopAfter == EmitKind::Memref)
+    if (stage.stopAfter == EmitKind::Memref && !options.reportPath.empty())
       reportInfo = reportContext(module, imported, in);
     if (planRecord && stage.stopAfter == EmitKind::Memref) {
       const plan::Plan &p = planRecord->plan;

@@ -28,15 +28,14 @@
 
 namespace memc {
 
-/// One planned allocation: the op, the views derived from it at top level
-/// (in program order) and the steps whose ops touch it.
+/// One planned allocation: the op and the views derived from it at top
+/// level (in program order). The steps whose ops touch it are the uses of
+/// its plan::Buffer.
 struct ArenaAlloc {
   mlir::memref::AllocOp alloc;
   /// Top-level view-like ops whose source is the allocation or another view
   /// in this list; program order.
   std::vector<mlir::Operation *> views;
-  /// Sorted, unique step indices of the ops that use the buffer.
-  std::vector<int64_t> steps;
   /// Some op result (an scf.for iteration value, a call result) may alias
   /// the buffer, so it cannot be staged through the arena op by op: its
   /// transfer cost is prohibitive, and the planner keeps it resident.
