@@ -72,6 +72,30 @@ HostKernel hostKernel(const std::string &name) {
              : nullptr;
 }
 
+/// The results the fake returns or tests name, with CUDA's own names and
+/// strings for them.
+struct ErrorText {
+  int code;
+  const char *name, *text;
+};
+const ErrorText kErrors[] = {
+    {0, "CUDA_SUCCESS", "no error"},
+    {1, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {100, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {209, "CUDA_ERROR_NO_BINARY_FOR_GPU",
+     "no kernel image is available for execution on the device"},
+    {218, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
+    {500, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+};
+
+const ErrorText *findError(int r) {
+  for (const ErrorText &e : kErrors)
+    if (e.code == r)
+      return &e;
+  return nullptr;
+}
+
 } // namespace
 
 extern "C" {
@@ -79,59 +103,15 @@ extern "C" {
 int cuInit(unsigned) { return int(envInt("MEMC_FAKE_CUDA_INIT", 0)); }
 
 int cuGetErrorName(int r, const char **s) {
-  switch (r) {
-  case 0:
-    *s = "CUDA_SUCCESS";
-    return 0;
-  case 1:
-    *s = "CUDA_ERROR_INVALID_VALUE";
-    return 0;
-  case 2:
-    *s = "CUDA_ERROR_OUT_OF_MEMORY";
-    return 0;
-  case 100:
-    *s = "CUDA_ERROR_NO_DEVICE";
-    return 0;
-  case 209:
-    *s = "CUDA_ERROR_NO_BINARY_FOR_GPU";
-    return 0;
-  case 218:
-    *s = "CUDA_ERROR_INVALID_PTX";
-    return 0;
-  case 500:
-    *s = "CUDA_ERROR_NOT_FOUND";
-    return 0;
-  }
-  *s = nullptr;
-  return 1;
+  const ErrorText *e = findError(r);
+  *s = e ? e->name : nullptr;
+  return e ? 0 : 1;
 }
 
 int cuGetErrorString(int r, const char **s) {
-  switch (r) {
-  case 0:
-    *s = "no error";
-    return 0;
-  case 1:
-    *s = "invalid argument";
-    return 0;
-  case 2:
-    *s = "out of memory";
-    return 0;
-  case 100:
-    *s = "no CUDA-capable device is detected";
-    return 0;
-  case 209:
-    *s = "no kernel image is available for execution on the device";
-    return 0;
-  case 218:
-    *s = "a PTX JIT compilation failed";
-    return 0;
-  case 500:
-    *s = "named symbol not found";
-    return 0;
-  }
-  *s = nullptr;
-  return 1;
+  const ErrorText *e = findError(r);
+  *s = e ? e->text : nullptr;
+  return e ? 0 : 1;
 }
 
 int cuDeviceGetCount(int *n) {
