@@ -26,6 +26,7 @@
 #include "passes/Passes.h"
 
 #include "dialects/einsum/EinsumDialect.h"
+#include "memc/Analysis/AttentionKernelTiles.h"
 #include "memc/Analysis/MaskStructure.h"
 #include "memc/Analysis/PassCount.h"
 
@@ -695,6 +696,305 @@ IterateOp Rewriter::rewrite() {
   return outer;
 }
 
+//===----------------------------------------------------------------------===//
+// Kernel form (GPU targets): one einsum.attention
+//===----------------------------------------------------------------------===//
+
+/// What einsum.attention can express of the modifiers: a positive scale and
+/// a causal triangle; anything else keeps the block unfused on a GPU.
+struct KernelModifiers {
+  double scale = 1.0;
+  std::optional<int64_t> maskedFrom;
+};
+
+class KernelForm {
+public:
+  KernelForm(Attention &a, OpBuilder &b) : a(a), b(b), loc(a.av.getLoc()) {}
+  std::string why;
+  std::optional<memc::AttentionKernelTiles> tiles;
+
+  /// Builds the kernel form before `a.av` and returns its result in av's
+  /// type, or null with `why` set (nothing is created then).
+  Value rewrite() {
+    KernelModifiers mods;
+    if (!foldModifiers(mods))
+      return {};
+    EinsumOp qk = a.qk, av = a.av;
+    SmallVector<int64_t> qkExt = qk.getRankExtents(),
+                         avExt = av.getRankExtents();
+    unsigned n = cast<ShapedType>(a.scores.getType()).getRank();
+    AffineMap res = qk.getResultMap();
+    auto qkRank = [&](unsigned j) {
+      return cast<AffineDimExpr>(res.getResult(j)).getPosition();
+    };
+    SmallVector<unsigned> qBatch, avBatch;
+    for (unsigned j = 0; j < n; ++j)
+      if (j != a.dimP && j != a.dimM) {
+        qBatch.push_back(qkRank(j));
+        avBatch.push_back(a.avRankOfS[j]);
+      }
+    unsigned dRank = reducedRank(qk);
+    SmallVector<unsigned> fRanks;
+    for (AffineExpr e : av.getResultMap().getResults()) {
+      unsigned r = cast<AffineDimExpr>(e).getPosition();
+      if (!llvm::is_contained(a.avRankOfS, r))
+        fRanks.push_back(r);
+    }
+    int64_t batch = 1, f = 1;
+    for (unsigned r : qBatch)
+      batch *= qkExt[r];
+    for (unsigned r : fRanks)
+      f *= avExt[r];
+    int64_t P = qkExt[a.qkRankP], d = qkExt[dRank];
+    tiles = memc::chooseAttentionKernelTiles(P, d, f);
+    if (!tiles) {
+      why = "head sizes " + std::to_string(d) + " and " + std::to_string(f) +
+            " do not fit the attention kernel's shared memory";
+      return {};
+    }
+    for (Value v : {Value(qk.getInputs()[0]), Value(qk.getInputs()[1]),
+                    Value(av.getInputs()[1 - a.avA]), Value(av.getResult())})
+      if (!cast<ShapedType>(v.getType()).getElementType().isF32()) {
+        why = "the attention kernel computes in f32 only";
+        return {};
+      }
+
+    auto withSeq = [](ArrayRef<unsigned> front, unsigned seq,
+                      ArrayRef<unsigned> back) {
+      SmallVector<unsigned> ranks(front);
+      ranks.push_back(seq);
+      ranks.append(back.begin(), back.end());
+      return ranks;
+    };
+    // Copies into [batch ranks..., sequence, features...], then collapsed.
+    Value q = toLayout(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ), qkExt,
+                       withSeq(qBatch, a.qkRankP, {dRank}));
+    Value k = toLayout(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
+                       qkExt, withSeq(qBatch, a.qkRankM, {dRank}));
+    Value v = toLayout(av.getInputs()[1 - a.avA], av.getInputMap(1 - a.avA),
+                       avExt, withSeq(avBatch, a.avRankM, fRanks));
+    if (!q || !k || !v)
+      return {};
+    unsigned nb = qBatch.size();
+    q = collapse(q, nb, 1);
+    k = collapse(k, nb, 1);
+    v = collapse(v, nb, fRanks.size());
+    auto oType = RankedTensorType::get({batch, P, f}, b.getF32Type());
+    Value init = tensor::EmptyOp::create(b, loc, oType.getShape(),
+                                         b.getF32Type());
+    IntegerAttr maskedFrom;
+    if (mods.maskedFrom)
+      maskedFrom = b.getI64IntegerAttr(*mods.maskedFrom);
+    auto attention =
+        AttentionOp::create(b, loc, TypeRange{oType}, q, k, v, init,
+                            b.getF32FloatAttr(mods.scale), maskedFrom);
+    // Back to [batch ranks..., p, features...], then to av's layout.
+    SmallVector<unsigned> oRanks = withSeq(avBatch, a.avRankOfS[a.dimP], fRanks);
+    SmallVector<int64_t> oShape;
+    for (unsigned r : oRanks)
+      oShape.push_back(avExt[r]);
+    Value o = expand(attention.getResult()[0], oShape, nb, fRanks.size());
+    SmallVector<AffineExpr> outExprs;
+    for (AffineExpr e : av.getResultMap().getResults()) {
+      unsigned r = cast<AffineDimExpr>(e).getPosition();
+      outExprs.push_back(
+          getAffineDimExpr(llvm::find(oRanks, r) - oRanks.begin(), b.getContext()));
+    }
+    AffineMap toAv = AffineMap::get(oRanks.size(), 0, outExprs, b.getContext());
+    return permute(o, toAv, av.getResult().getType());
+  }
+
+private:
+  /// The scale and the mask as einsum.attention's attributes.
+  bool foldModifiers(KernelModifiers &mods) {
+    for (Modifier &mod : a.modifiers) {
+      EinsumOp op = mod.op;
+      unsigned other = 1 - mod.scoreOperand;
+      switch (op.getCompute()) {
+      case ComputeOp::mul:
+      case ComputeOp::div: {
+        std::optional<double> c = splatValue(op.getInputs()[other]);
+        if (!c || !(*c > 0) || !std::isfinite(*c))
+          return fail("a score scale is not a positive constant");
+        mods.scale *= op.getCompute() == ComputeOp::mul ? *c : 1.0 / *c;
+        continue;
+      }
+      case ComputeOp::add:
+      case ComputeOp::sub:
+        // A constant shift of every score leaves softmax unchanged.
+        if (std::optional<double> c = splatValue(op.getInputs()[other]);
+            c && std::isfinite(*c))
+          continue;
+        if (op.getCompute() == ComputeOp::add)
+          if (std::optional<int64_t> k = pureTriangle(mod)) {
+            mergeMask(mods, *k);
+            continue;
+          }
+        return fail("the mask is not a constant causal triangle");
+      case ComputeOp::select:
+        if (std::optional<int64_t> k = pureTriangle(mod)) {
+          mergeMask(mods, *k);
+          continue;
+        }
+        return fail("the mask is not a constant causal triangle");
+      default:
+        return fail("a score modifier the attention kernel cannot apply");
+      }
+    }
+    if (mods.maskedFrom && *mods.maskedFrom < 1)
+      return fail("the mask hides every key of some query");
+    return true;
+  }
+
+  static void mergeMask(KernelModifiers &mods, int64_t k) {
+    mods.maskedFrom = mods.maskedFrom ? std::min(*mods.maskedFrom, k) : k;
+  }
+
+  /// The diagonal of a mask that is exactly a triangle: a masking fill at
+  /// m - p >= diagonal and, everywhere else, a uniform shift (add) or the
+  /// score itself (select).
+  std::optional<int64_t> pureTriangle(Modifier &mod) {
+    EinsumOp op = mod.op;
+    unsigned operand = op.getCompute() == ComputeOp::add ? 1 - mod.scoreOperand
+                                                         : 0;
+    AffineMap map = op.getInputMap(operand);
+    unsigned r = map.getNumResults();
+    if (r < 2 || positionOf(map, a.dimP) != r - 2 ||
+        positionOf(map, a.dimM) != r - 1)
+      return std::nullopt;
+    std::optional<memc::UpperTriangle> t = triangleOf(op.getInputs()[operand]);
+    if (!t || !t->below || !std::isfinite(*t->below))
+      return std::nullopt;
+    if (op.getCompute() == ComputeOp::add)
+      return t->value <= kMaskedBelow ? std::optional(t->diagonal)
+                                      : std::nullopt;
+    unsigned fill = mod.scoreOperand == 1 ? 2 : 1;
+    std::optional<double> f = splatValue(op.getInputs()[fill]);
+    double fillCond = fill == 1 ? 1.0 : 0.0;
+    if (!f || *f > kMaskedBelow || t->value != fillCond ||
+        *t->below != 1.0 - fillCond)
+      return std::nullopt;
+    return t->diagonal;
+  }
+
+  bool fail(const Twine &reason) {
+    why = reason.str();
+    return false;
+  }
+
+  /// `src` (indexed by `map` over a rank space with `extents`) copied so
+  /// that its dimensions are `ranks`, in order; `src` itself when it
+  /// already is.
+  Value toLayout(Value src, AffineMap map, ArrayRef<int64_t> extents,
+                 ArrayRef<unsigned> ranks) {
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineExpr> dims(map.getNumDims(),
+                                 getAffineConstantExpr(0, ctx));
+    for (auto [i, r] : llvm::enumerate(ranks))
+      dims[r] = getAffineDimExpr(i, ctx);
+    for (AffineExpr e : map.getResults()) {
+      bool ok = isa<AffineConstantExpr>(e);
+      if (auto d = dyn_cast<AffineDimExpr>(e))
+        ok = llvm::is_contained(ranks, d.getPosition());
+      if (!ok) {
+        fail("an attention operand is not indexed by plain batch, sequence "
+             "and feature ranks");
+        return {};
+      }
+    }
+    AffineMap in = map.replaceDimsAndSymbols(dims, {}, ranks.size(), 0);
+    SmallVector<int64_t> shape;
+    for (unsigned r : ranks)
+      shape.push_back(extents[r]);
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    if (in.isIdentity() && src.getType() == type)
+      return src;
+    SmallVector<std::string> names;
+    for (unsigned i = 0; i < ranks.size(); ++i)
+      names.push_back("r" + std::to_string(i));
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    return EinsumOp::create(
+        b, loc, type, ValueRange{src},
+        {in, AffineMap::getMultiDimIdentityMap(ranks.size(), ctx)}, refs,
+        ComputeOp::copy, ReduceOp::none);
+  }
+
+  /// `src` copied through `map` (a permutation) into `type`.
+  Value permute(Value src, AffineMap map, Type type) {
+    if (map.isIdentity() && src.getType() == type)
+      return src;
+    SmallVector<std::string> names;
+    for (unsigned i = 0; i < map.getNumDims(); ++i)
+      names.push_back("r" + std::to_string(i));
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    return EinsumOp::create(
+        b, loc, type, ValueRange{src},
+        {AffineMap::getMultiDimIdentityMap(map.getNumDims(), b.getContext()),
+         map},
+        refs, ComputeOp::copy, ReduceOp::none);
+  }
+
+  /// The reassociation [0..nb) [nb] [nb+1..nb+1+nf) of a [batch.., seq,
+  /// features..] shape into [batch, seq, feature].
+  static SmallVector<ReassociationIndices> groups(unsigned nb, unsigned nf) {
+    SmallVector<ReassociationIndices> g(3);
+    for (unsigned i = 0; i < nb; ++i)
+      g[0].push_back(i);
+    g[1].push_back(nb);
+    for (unsigned i = 0; i < nf; ++i)
+      g[2].push_back(nb + 1 + i);
+    return g;
+  }
+
+  /// The reassociation between a rank-`rank` shape and the same shape with
+  /// a unit dimension added in front (or at the back).
+  static SmallVector<ReassociationIndices> unitDim(unsigned rank, bool front) {
+    SmallVector<ReassociationIndices> g;
+    for (unsigned i = 0; i < rank; ++i)
+      g.push_back({int64_t(front ? i + 1 : i)});
+    if (front)
+      g.front().insert(g.front().begin(), 0);
+    else
+      g.back().push_back(rank);
+    return g;
+  }
+
+  /// [batch ranks.., seq, features..] -> [batch, seq, feature].
+  Value collapse(Value v, unsigned nb, unsigned nf) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (nb == 1 && nf == 1)
+      return v;
+    if (nb == 0 || nf == 0) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape.insert(nb == 0 ? shape.begin() : shape.end(), 1);
+      v = tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get(shape, type.getElementType()), v,
+          unitDim(type.getRank(), nb == 0));
+      return collapse(v, std::max(nb, 1u), std::max(nf, 1u));
+    }
+    return tensor::CollapseShapeOp::create(b, loc, v, groups(nb, nf));
+  }
+
+  /// [batch, seq, feature] -> `shape` ([batch ranks.., seq, features..]).
+  Value expand(Value v, ArrayRef<int64_t> shape, unsigned nb, unsigned nf) {
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    if (type == v.getType())
+      return v;
+    if (nb == 0 || nf == 0) {
+      SmallVector<int64_t> full(shape);
+      full.insert(nb == 0 ? full.begin() : full.end(), 1);
+      Value e = expand(v, full, std::max(nb, 1u), std::max(nf, 1u));
+      return tensor::CollapseShapeOp::create(b, loc, type, e,
+                                             unitDim(shape.size(), nb == 0));
+    }
+    return tensor::ExpandShapeOp::create(b, loc, type, v, groups(nb, nf));
+  }
+
+  Attention &a;
+  OpBuilder &b;
+  Location loc;
+};
+
 struct FuseMaxAttentionPass
     : memc::impl::FuseMaxAttentionBase<FuseMaxAttentionPass> {
   using Base::Base;
@@ -731,37 +1031,61 @@ struct FuseMaxAttentionPass
       int64_t passesBefore = memc::countPassesOver(before, a.scores, a.dimM);
 
       OpBuilder b(ctx);
-      Rewriter rewriter(a, b, tileSize, queryTileSize);
-      IterateOp outer = rewriter.rewrite();
-      IterateOp inner;
-      outer.walk([&](IterateOp it) {
-        if (it != outer)
-          inner = it;
-      });
-      int64_t passesAfter = memc::countPassesOverIterate({outer}, inner);
-      av.getResult().replaceAllUsesWith(outer.getResult(0));
+      int64_t kvTile = 0, queryTile = 0, passesAfter = 1;
+      Value result;
+      if (kernel) {
+        b.setInsertionPoint(av);
+        KernelForm form(a, b);
+        result = form.rewrite();
+        if (!result) {
+          if (remarks)
+            av.emitRemark("attention not fused: ") << form.why;
+          continue;
+        }
+        kvTile = form.tiles->keys;
+        queryTile = form.tiles->rows;
+        if (remarks)
+          av.emitRemark("fused attention: one einsum.attention kernel over ")
+              << kvTile << "-key tiles and " << queryTile << "-query tiles"
+              << (a.maskedFrom ? ", skipping fully masked tiles" : "")
+              << " (passes over the key rank: " << passesBefore << " -> 1)";
+      } else {
+        Rewriter rewriter(a, b, tileSize, queryTileSize);
+        IterateOp outer = rewriter.rewrite();
+        IterateOp inner;
+        outer.walk([&](IterateOp it) {
+          if (it != outer)
+            inner = it;
+        });
+        passesAfter = memc::countPassesOverIterate({outer}, inner);
+        result = outer.getResult(0);
+        kvTile = rewriter.T;
+        queryTile = rewriter.Tq;
+        if (remarks)
+          outer.emitRemark("fused attention: 1-pass cascade over ")
+              << kvTile << "-key tiles and " << queryTile << "-query tiles"
+              << (a.maskedFrom ? ", skipping fully masked tiles" : "")
+              << " (passes over the key rank: " << passesBefore << " -> "
+              << passesAfter << ")";
+      }
+      av.getResult().replaceAllUsesWith(result);
       // Erase the cascade from the output backwards.
       for (Operation *op : llvm::reverse(before))
         if (op->use_empty())
           op->erase();
       ++fused;
-      if (remarks)
-        outer.emitRemark("fused attention: 1-pass cascade over ")
-            << rewriter.T << "-key tiles and " << rewriter.Tq << "-query tiles"
-            << (a.maskedFrom ? ", skipping fully masked tiles" : "")
-            << " (passes over the key rank: " << passesBefore << " -> "
-            << passesAfter << ")";
       SmallVector<NamedAttribute> fields = {
           attrs.getNamedAttr("passes_before",
                              attrs.getI64IntegerAttr(passesBefore)),
           attrs.getNamedAttr("passes_after",
                              attrs.getI64IntegerAttr(passesAfter)),
           attrs.getNamedAttr("rank", attrs.getStringAttr("m")),
-          attrs.getNamedAttr("kv_tile", attrs.getI64IntegerAttr(rewriter.T)),
-          attrs.getNamedAttr("query_tile",
-                             attrs.getI64IntegerAttr(rewriter.Tq)),
+          attrs.getNamedAttr("kv_tile", attrs.getI64IntegerAttr(kvTile)),
+          attrs.getNamedAttr("query_tile", attrs.getI64IntegerAttr(queryTile)),
           attrs.getNamedAttr("causal_skip",
-                             attrs.getBoolAttr(a.maskedFrom.has_value()))};
+                             attrs.getBoolAttr(a.maskedFrom.has_value())),
+          attrs.getNamedAttr("form",
+                             attrs.getStringAttr(kernel ? "kernel" : "cascade"))};
       cascades.push_back(attrs.getDictionaryAttr(fields));
     }
     module->setAttr("memc.fused_attention", attrs.getI64IntegerAttr(fused));

@@ -18,6 +18,9 @@ struct LibdeviceToIntrinsicsPass
     // functions whose NVPTX lowering is a single exact instruction.
     static const llvm::StringMap<StringRef> intrinsics = {
         {"__nv_sqrtf", "llvm.intr.sqrt"},
+        // ex2.approx.f32: 2 ulp, which is what the attention kernel's
+        // softmax asks for (f64 exp2 has no such instruction).
+        {"__nv_exp2f", "llvm.intr.exp2"},
         {"__nv_sqrt", "llvm.intr.sqrt"},
         {"__nv_fmaf", "llvm.intr.fma"},
         {"__nv_fma", "llvm.intr.fma"},

@@ -18,6 +18,14 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
     -1e9, ... or a boolean triangle; see `memc.upper_triangle`) hides a
     whole tile, the tile is skipped.
 
+    With `kernel=true` (GPU targets) the block becomes one `einsum.attention`
+    instead: Q, K and V are copied into [batch x heads, sequence, feature]
+    layout, scales by constants multiply into its `scale`, a constant causal
+    triangle becomes `masked_from`, and the output is copied back into the
+    exporter's layout. Blocks it cannot express that way (a general mask, a
+    head dimension too large for the kernel's shared memory) stay unfused,
+    with a remark.
+
     Sets `memc.fused_attention` (the number of fused blocks) and
     `memc.fusemax_cascades` (per block: passes over the key rank before and
     after, the tile sizes) on the module. With `remarks`, says for every
@@ -30,7 +38,12 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
            "Query tile P0 (0: from the cost model; must divide the query "
            "count)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
-           "Emit a remark for every attention block, fused or not">
+           "Emit a remark for every attention block, fused or not">,
+    Option<"kernel", "kernel", "bool", /*default=*/"false",
+           "GPU targets: rewrite to one `einsum.attention` on [batch, "
+           "sequence, feature] operands (a scale and a pure causal mask "
+           "folded in), which memc-attention-to-gpu turns into a single "
+           "kernel, instead of the loop cascade">
   ];
   let dependentDialects = ["memc::einsum::EinsumDialect",
                            "mlir::arith::ArithDialect",
@@ -73,7 +86,9 @@ def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
     iterators, and the init tensor is filled with the reduce action's
     identity. Each `einsum.iterate` becomes an `scf.for` over its extent with
     the same carried values. Fails on an einsum op it cannot lower (dynamic
-    shapes), leaving the module untouched.
+    shapes), leaving the module untouched. `einsum.attention` (a GPU
+    target's fused attention) stays: its kernel is generated after
+    bufferization by `memc-attention-to-gpu`.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",
@@ -222,6 +237,33 @@ def ArenaNoAlias : Pass<"memc-arena-noalias", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::func::FuncDialect",
                            "mlir::memref::MemRefDialect"];
+}
+
+def AttentionToGPU : Pass<"memc-attention-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Generate the fused attention kernel for einsum.attention";
+  let description = [{
+    Runs on memrefs, before the loop nests are mapped. Every
+    `einsum.attention` becomes one `gpu.launch`: a block per tile of queries
+    of one batch x head (grid x: query tiles, y: batch), a few lanes per
+    query row. Each block copies its query tile into shared memory once,
+    then loops over K/V tiles: the block copies the tile into shared memory,
+    each lane computes its share of the row's scores, the row maximum and
+    the sum of exponentials are combined across the row's lanes with warp
+    shuffles, the running numerator (in registers) is rescaled and the
+    tile's weights go through shared memory into `weights · V`. The division
+    by the denominator comes once, at the end. Scores exist only as one
+    [rows, keys] tile per block, so attention needs no memory beyond its
+    operands. A causal `masked_from` stops the loop at the block's last
+    visible key and masks by index, with no mask tensor.
+
+    Exponentials are `exp2` of scores pre-scaled by `scale * log2(e)` (PTX's
+    `ex2.approx`); arithmetic is f32 with fused multiply-adds. Tile sizes come
+    from `memc/Analysis/AttentionKernelTiles.h`, shared with FuseMax, which
+    only creates the op when they fit in 48 KiB of static shared memory.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::math::MathDialect", "mlir::LLVM::LLVMDialect"];
 }
 
 def MapParallelLoopsToGPU : Pass<"memc-map-parallel-loops-to-gpu",

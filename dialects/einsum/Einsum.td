@@ -17,6 +17,7 @@ include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/LoopLikeInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def Einsum_Dialect : Dialect {
   let name = "einsum";
@@ -237,6 +238,53 @@ def Einsum_YieldOp : Einsum_Op<"yield", [Pure, Terminator,
   let arguments = (ins Variadic<AnyType>:$values);
   let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
   let builders = [OpBuilder<(ins), [{ /* nothing */ }]>];
+}
+
+//===----------------------------------------------------------------------===//
+// einsum.attention: the fused attention kernel's op
+//===----------------------------------------------------------------------===//
+
+def Einsum_AttentionOp : Einsum_Op<"attention", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "softmax(scale * Q·Kᵀ, causally masked) · V in one op";
+  let description = [{
+    `O[b, p, f] = sum_m softmax_m(scale * sum_d Q[b, p, d] * K[b, m, d]
+    + mask[p, m]) * V[b, m, f]`, where `mask[p, m]` is `-inf` when
+    `masked_from` is given and `m - p >= masked_from` (a causal triangle;
+    `masked_from = 1` hides the future), and 0 otherwise. Batch and head
+    ranks are collapsed into `b`.
+
+    This is what `memc-fusemax-attention{kernel=true}` makes of an attention
+    block for GPU targets, whose fused attention is one kernel
+    (`memc-attention-to-gpu`) instead of the loop cascade the CPU runs. It
+    is in destination-passing style: on tensors it returns the result, on
+    memrefs (after bufferization) it writes `output`. Only the rows, never
+    the P x M scores, are materialized by its lowering.
+
+    ```mlir
+    %o = einsum.attention %q, %k, %v outs(%init : tensor<8x128x64xf32>)
+           scale 0.125 masked_from 1
+           : tensor<8x128x64xf32>, tensor<8x128x64xf32>, tensor<8x128x64xf32>
+           -> tensor<8x128x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$query, AnyShaped:$key, AnyShaped:$value,
+                       AnyShaped:$output, F32Attr:$scale,
+                       OptionalAttr<I64Attr>:$masked_from);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `outs` `(` $output `:` type($output) `)`
+    `scale` $scale (`masked_from` $masked_from^)? attr-dict
+    `:` type($query) `,` type($key) `,` type($value)
+    (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getOutputMutable();
+    }
+  }];
 }
 
 #endif // MEMC_EINSUM_TD

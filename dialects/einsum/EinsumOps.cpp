@@ -696,5 +696,65 @@ LogicalResult IterateOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  auto q = cast<ShapedType>(getQuery().getType());
+  auto k = cast<ShapedType>(getKey().getType());
+  auto v = cast<ShapedType>(getValue().getType());
+  auto o = cast<ShapedType>(getOutput().getType());
+  bool tensors = isa<RankedTensorType>(q);
+  for (ShapedType t : {q, k, v, o}) {
+    if (isa<RankedTensorType>(t) != tensors || !isa<RankedTensorType, MemRefType>(t))
+      return emitOpError("operands must be all ranked tensors or all memrefs");
+    if (t.getRank() != 3 || !t.hasStaticShape())
+      return emitOpError("operands must be static [batch, sequence, feature] "
+                         "shapes; got ")
+             << t;
+    if (!t.getElementType().isF32())
+      return emitOpError("supports f32 only; got ") << t.getElementType();
+  }
+  if (tensors != (getResult().size() == 1) ||
+      (tensors && getResult()[0].getType() != o))
+    return emitOpError(tensors ? "on tensors returns one result of the "
+                                 "output's type"
+                               : "on memrefs has no result");
+  int64_t b = q.getDimSize(0), p = q.getDimSize(1), d = q.getDimSize(2);
+  int64_t m = k.getDimSize(1), f = v.getDimSize(2);
+  if (k.getDimSize(0) != b || v.getDimSize(0) != b || o.getDimSize(0) != b)
+    return emitOpError("batch sizes differ: query ")
+           << b << ", key " << k.getDimSize(0) << ", value "
+           << v.getDimSize(0) << ", output " << o.getDimSize(0);
+  if (k.getDimSize(2) != d)
+    return emitOpError("query and key feature sizes differ: ")
+           << d << " vs " << k.getDimSize(2);
+  if (v.getDimSize(1) != m)
+    return emitOpError("key and value sequence lengths differ: ")
+           << m << " vs " << v.getDimSize(1);
+  if (o.getDimSize(1) != p || o.getDimSize(2) != f)
+    return emitOpError("output must be [")
+           << b << ", " << p << ", " << f << "]; got " << o;
+  if (std::optional<int64_t> from = getMaskedFrom(); from && *from < 1)
+    return emitOpError("masked_from must be at least 1 (every query keeps "
+                       "key m = p); got ")
+           << *from;
+  return success();
+}
+
+void AttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  if (hasPureTensorSemantics())
+    return;
+  for (OpOperand *in : getDpsInputOperands())
+    effects.emplace_back(MemoryEffects::Read::get(), in,
+                         SideEffects::DefaultResource::get());
+  for (OpOperand &out : getDpsInitsMutable())
+    effects.emplace_back(MemoryEffects::Write::get(), &out,
+                         SideEffects::DefaultResource::get());
+}
+
 #define GET_OP_CLASSES
 #include "dialects/einsum/EinsumOps.cpp.inc"

@@ -4,6 +4,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -36,7 +37,23 @@ findUpperTriangle(ArrayRef<int64_t> shape, function_ref<double(int64_t)> elem) {
       if (diagonal > cols - 1)
         return std::nullopt; // already covers nothing
     }
-  return UpperTriangle{diagonal, value};
+  // Is the rest of the tensor one value?
+  std::optional<double> below;
+  bool uniform = true;
+  for (int64_t s = 0; s < slices && uniform; ++s)
+    for (int64_t r = 0; r < rows && uniform; ++r) {
+      int64_t end = std::clamp<int64_t>(r + diagonal, 0, cols);
+      for (int64_t c = 0; c < end; ++c) {
+        double v = elem((s * rows + r) * cols + c);
+        if (!below)
+          below = v;
+        if (v != *below || std::isnan(v)) {
+          uniform = false;
+          break;
+        }
+      }
+    }
+  return UpperTriangle{diagonal, value, uniform ? below : std::nullopt};
 }
 
 std::optional<UpperTriangle> findUpperTriangle(DenseElementsAttr attr) {
@@ -60,9 +77,12 @@ std::optional<UpperTriangle> findUpperTriangle(DenseElementsAttr attr) {
 
 DictionaryAttr toAttr(MLIRContext *ctx, const UpperTriangle &t) {
   Builder b(ctx);
-  return b.getDictionaryAttr(
-      {b.getNamedAttr("diagonal", b.getI64IntegerAttr(t.diagonal)),
-       b.getNamedAttr("value", b.getF64FloatAttr(t.value))});
+  SmallVector<NamedAttribute> fields = {
+      b.getNamedAttr("diagonal", b.getI64IntegerAttr(t.diagonal)),
+      b.getNamedAttr("value", b.getF64FloatAttr(t.value))};
+  if (t.below)
+    fields.push_back(b.getNamedAttr("below", b.getF64FloatAttr(*t.below)));
+  return b.getDictionaryAttr(fields);
 }
 
 std::optional<UpperTriangle> fromAttr(Attribute attr) {
@@ -73,7 +93,10 @@ std::optional<UpperTriangle> fromAttr(Attribute attr) {
   auto v = dict.getAs<FloatAttr>("value");
   if (!d || !v)
     return std::nullopt;
-  return UpperTriangle{d.getInt(), v.getValueAsDouble()};
+  std::optional<double> below;
+  if (auto b = dict.getAs<FloatAttr>("below"))
+    below = b.getValueAsDouble();
+  return UpperTriangle{d.getInt(), v.getValueAsDouble(), below};
 }
 
 } // namespace memc

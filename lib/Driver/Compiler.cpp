@@ -412,9 +412,10 @@ ExitCode compile(const CompilerOptions &options) {
   } stages[] = {
       {"einsum -> linalg",
        [&](OpPassManager &pm) {
-         // The GPU path has no kernel for the fused cascade yet: its tile
-         // loops would run as one thread (issue #5).
-         buildEinsumToLinalgPipeline(pm, options.fusemax && !cuda);
+         // A GPU runs fused attention as one kernel (einsum.attention,
+         // memc-attention-to-gpu); the CPU runs the loop cascade.
+         buildEinsumToLinalgPipeline(pm, options.fusemax,
+                                     /*attentionKernel=*/cuda);
        },
        EmitKind::Linalg},
       {"bufferize + plan the arena",

@@ -23,6 +23,8 @@ constexpr const char *kEinsumToLinalg =
 
 // Attention becomes FuseMax's 1-pass cascade while it is still einsum IR.
 constexpr const char *kFuseMax = "memc-fusemax-attention";
+// GPU targets: one einsum.attention per block, a kernel after bufferization.
+constexpr const char *kFuseMaxKernel = "memc-fusemax-attention{kernel=true}";
 
 constexpr const char *kBufferize =
     "one-shot-bufferize{bufferize-function-boundaries=true "
@@ -56,7 +58,7 @@ constexpr const char *kLowerToLLVM =
 // %CHIP% is replaced by the --cuda-arch.
 constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas";
 constexpr const char *kGPUKernels =
-    "memc-math-approximation,"
+    "memc-attention-to-gpu,memc-math-approximation,"
     "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
     "lower-affine,canonicalize,"
     "func.func(memc-map-parallel-loops-to-gpu),"
@@ -100,9 +102,10 @@ void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip,
   addPipeline(pm, text.c_str());
 }
 
-void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax) {
+void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
+                                       bool attentionKernel) {
   if (fusemax)
-    addPipeline(pm, kFuseMax);
+    addPipeline(pm, attentionKernel ? kFuseMaxKernel : kFuseMax);
   addPipeline(pm, kEinsumToLinalg);
 }
 void memc::buildBufferizePipeline(
@@ -122,6 +125,10 @@ struct EinsumToLinalgOptions
   Option<bool> fusemax{*this, "fusemax",
                        llvm::cl::desc("FuseMax attention fusion first"),
                        llvm::cl::init(true)};
+  Option<bool> attentionKernel{
+      *this, "attention-kernel",
+      llvm::cl::desc("fused attention as einsum.attention (GPU targets)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -130,7 +137,7 @@ void memc::registerPipelines() {
       "memc-einsum-to-linalg",
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
       [](OpPassManager &pm, const EinsumToLinalgOptions &o) {
-        buildEinsumToLinalgPipeline(pm, o.fusemax);
+        buildEinsumToLinalgPipeline(pm, o.fusemax, o.attentionKernel);
       });
   PassPipelineRegistration<BufferizePipelineOptions>(
       "memc-bufferize",

@@ -1,6 +1,7 @@
 //===- Registration.cpp - dialects and passes memc uses -------------------===//
 #include "memc/Driver/Registration.h"
 
+#include "dialects/einsum/BufferizableOpInterfaceImpl.h"
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/kv/KVDialect.h"
 #include "dialects/optim/OptimDialect.h"
@@ -19,6 +20,7 @@ void memc::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<einsum::EinsumDialect, optim::OptimDialect, kv::KVDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  einsum::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
   // --target=cuda: gpu-module-to-binary serializes through the NVVM target.

@@ -20,14 +20,18 @@
 namespace memc {
 
 /// Every element (.., r, c) with c - r >= diagonal equals `value`, in every
-/// slice over the leading dimensions.
+/// slice over the leading dimensions; `below`, when set, is the one value
+/// of every other element (a pure causal mask: 0 below an additive
+/// triangle, or the opposite boolean), which lets a GPU kernel replace the
+/// tensor by an index comparison.
 struct UpperTriangle {
   int64_t diagonal;
   double value;
+  std::optional<double> below;
 };
 
 /// The name of the function-argument attribute that carries an
-/// UpperTriangle: `{diagonal = K : i64, value = V : f64}`.
+/// UpperTriangle: `{diagonal = K : i64, value = V : f64[, below = B : f64]}`.
 inline constexpr const char *kUpperTriangleAttr = "memc.upper_triangle";
 
 /// The smallest diagonal of a tensor of `shape` (rank >= 2) whose elements

@@ -32,7 +32,8 @@ struct BufferizePipelineOptions
 };
 
 /// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off).
-void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true);
+void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true,
+                                 bool attentionKernel = false);
 /// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
 /// to `onPlan` when set), then deallocation of what is left on the heap.
 void buildBufferizePipeline(
