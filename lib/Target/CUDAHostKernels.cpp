@@ -2,26 +2,52 @@
 //
 // A testing aid for machines without a GPU: the kernels of a CUDA package,
 // compiled from the same gpu.module (after outlining, before NVVM) for the
-// host, so that the test suite's fake libcuda can run them thread by thread.
-// With the fake cuBLAS that makes a whole CUDA package (launch plan,
-// addresses, argument order, loop mapping, GEMM mapping) checkable against
-// the reference outputs; only NVVM and PTX generation are left to a GPU.
+// host, so that the test suite's fake libcuda can run them. With the fake
+// cuBLAS that makes a whole CUDA package (launch plan, addresses, argument
+// order, loop mapping, GEMM mapping) checkable against the reference
+// outputs; only NVVM and PTX generation are left to a GPU.
 //
 // Each kernel K(args...) becomes K(args..., bx, by, bz, tx, ty, tz, gx, gy,
 // gz, nx, ny, nz) (block id, thread id, grid and block sizes) plus
 //   void K_memc_host(void **params, const int64_t ids[12])
 // which reads the arguments the way cuLaunchKernel's kernelParams hold them.
 //
+// What is modelled, and how (the fake runs one block at a time):
+//  - workgroup attribution i of K is a module-level buffer, the public
+//    symbol K_memc_host_workgroup<i>: every thread of the running block sees
+//    the same buffer, which is what shared memory is; private attributions
+//    are allocas;
+//  - every memory space (#gpu.address_space<workgroup|private|global> or a
+//    number) becomes the default one: host memory is one space;
+//  - gpu.barrier calls `void memc_host_barrier(void)`;
+//  - gpu.shuffle (xor, idx, up, down; i32 or f32; width 32) calls
+//    `T memc_host_shuffle_<mode>_<i32|f32>(T value, int32_t offset,
+//    int32_t width)`, and its `valid` result is computed here as NVVM
+//    computes it (xor, idx: true; down: lane + offset < 32; up: offset <=
+//    lane), offsets being < 32 (the fake refuses others at run time);
+//  - gpu.lane_id is the linear thread id (x fastest) modulo 32.
+// The fake libcuda defines those functions; kernels-host.so leaves them
+// undefined. A kernel that calls them needs its block's threads run
+// cooperatively (as fibers), so such a kernel K also gets the marker
+//   const int32_t K_memc_host_collective = 1;
+// and the fake keeps its plain thread-after-thread loop for the others.
+// Any other gpu op, or a shuffle of another type or width, is an error
+// naming the kernel.
+//
 //===----------------------------------------------------------------------===//
 #include "memc/Target/CUDATarget.h"
 
 #include "memc/Target/CPUTarget.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
@@ -33,10 +59,144 @@ namespace memc {
 namespace {
 
 constexpr unsigned kNumIds = 12;
+/// The warp size the shuffles are modelled for (all NVIDIA GPUs).
+constexpr int64_t kWarpSize = 32;
+
+/// A lowered kernel, and whether its threads must run cooperatively.
+struct HostKernel {
+  std::string name;
+  bool collective = false;
+};
+
+/// `func.func private @name(inputs) -> results`, declared once in `host`.
+func::FuncOp declareRuntimeFunction(ModuleOp host, StringRef name,
+                                    TypeRange inputs, TypeRange results) {
+  if (auto f = host.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockBegin(host.getBody());
+  auto f = func::FuncOp::create(b, host.getLoc(), name,
+                                b.getFunctionType(inputs, results));
+  f.setPrivate();
+  return f;
+}
+
+/// Why `shuffle` cannot be run on the host, or empty.
+std::string unsupportedShuffle(gpu::ShuffleOp shuffle) {
+  Type type = shuffle.getValue().getType();
+  if (!type.isF32() && !type.isInteger(32)) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << "a gpu.shuffle of " << type << " (the host build models i32 and f32)";
+    return text;
+  }
+  APInt width;
+  if (!matchPattern(shuffle.getWidth(), m_ConstantInt(&width)) ||
+      width != kWarpSize)
+    return "a gpu.shuffle whose width is not the constant 32 (the host "
+           "build models whole warps)";
+  APInt offset;
+  if (matchPattern(shuffle.getOffset(), m_ConstantInt(&offset)) &&
+      offset.uge(kWarpSize))
+    return "a gpu.shuffle with offset " +
+           std::to_string(offset.getZExtValue()) +
+           " (offsets must be below 32)";
+  return "";
+}
+
+/// The linear thread id (x fastest, as CUDA numbers a block's threads) modulo
+/// the warp size, as i32.
+Value laneOf(OpBuilder &b, Location loc, ArrayRef<Value> ids) {
+  Value tx = ids[3], ty = ids[4], tz = ids[5], nx = ids[9], ny = ids[10];
+  Value yz = arith::AddIOp::create(
+      b, loc, ty, arith::MulIOp::create(b, loc, ny, tz).getResult());
+  Value linear = arith::AddIOp::create(
+      b, loc, tx, arith::MulIOp::create(b, loc, nx, yz).getResult());
+  Value lane = arith::RemUIOp::create(
+      b, loc, linear, arith::ConstantIndexOp::create(b, loc, kWarpSize));
+  return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), lane);
+}
+
+/// gpu.shuffle -> a call of the fake's memc_host_shuffle_<mode>_<type>, and
+/// `valid` as the NVVM lowering computes it for width 32 and offsets below
+/// 32 (the fake refuses larger offsets, so nothing else is reached).
+void lowerShuffle(gpu::ShuffleOp shuffle, ModuleOp host, ArrayRef<Value> ids) {
+  OpBuilder b(shuffle);
+  Location loc = shuffle.getLoc();
+  Type type = shuffle.getValue().getType();
+  std::string name =
+      ("memc_host_shuffle_" + gpu::stringifyShuffleMode(shuffle.getMode()) +
+       "_" + (type.isF32() ? "f32" : "i32"))
+          .str();
+  Type i32 = b.getI32Type();
+  func::FuncOp callee =
+      declareRuntimeFunction(host, name, {type, i32, i32}, {type});
+  Value result =
+      func::CallOp::create(b, loc, callee,
+                           ValueRange{shuffle.getValue(), shuffle.getOffset(),
+                                      shuffle.getWidth()})
+          .getResult(0);
+  Value valid;
+  Value offset = shuffle.getOffset();
+  switch (shuffle.getMode()) {
+  case gpu::ShuffleMode::XOR: // lane ^ offset < 32
+  case gpu::ShuffleMode::IDX: // offset < 32
+    valid = arith::ConstantIntOp::create(b, loc, 1, 1);
+    break;
+  case gpu::ShuffleMode::DOWN: { // lane + offset < 32
+    Value lane = laneOf(b, loc, ids);
+    Value source = arith::AddIOp::create(b, loc, lane, offset);
+    valid = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ult, source,
+        arith::ConstantIntOp::create(b, loc, i32, kWarpSize));
+    break;
+  }
+  case gpu::ShuffleMode::UP: // lane - offset >= 0
+    valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, offset,
+                                  laneOf(b, loc, ids));
+    break;
+  }
+  shuffle.getShuffleResult().replaceAllUsesWith(result);
+  shuffle.getValid().replaceAllUsesWith(valid);
+  shuffle.erase();
+}
+
+/// Workgroup attributions -> module-level buffers, private ones -> allocas,
+/// at the start of `entry`, whose attribution arguments (after the kernel's
+/// `numArgs` arguments) are then dropped.
+void lowerAttributions(gpu::GPUFuncOp kernel, Block &entry, unsigned numArgs,
+                       ModuleOp host) {
+  OpBuilder gb = OpBuilder::atBlockBegin(host.getBody());
+  OpBuilder b = OpBuilder::atBlockBegin(&entry);
+  Location loc = kernel.getLoc();
+  unsigned numWorkgroup = kernel.getNumWorkgroupAttributions();
+  unsigned numPrivate = kernel.getNumPrivateAttributions();
+  for (unsigned i = 0; i < numWorkgroup + numPrivate; ++i) {
+    BlockArgument arg = entry.getArgument(numArgs + i);
+    auto type = cast<MemRefType>(arg.getType());
+    Value buffer;
+    if (i < numWorkgroup) {
+      // One buffer for all blocks: the fake runs one block at a time, and
+      // shared memory holds nothing defined when a block starts. Public, not
+      // private: LLVM must not take it for memory that the barrier and
+      // shuffle calls (external functions, where the other threads run)
+      // cannot touch, or it would forward a thread's own stores across them.
+      std::string name =
+          (kernel.getName() + "_memc_host_workgroup" + Twine(i)).str();
+      memref::GlobalOp::create(gb, loc, name, /*sym_visibility=*/nullptr, type,
+                               gb.getUnitAttr(), /*constant=*/false,
+                               gb.getI64IntegerAttr(16));
+      buffer = memref::GetGlobalOp::create(b, loc, type, name);
+    } else {
+      buffer = memref::AllocaOp::create(b, loc, type);
+    }
+    arg.replaceAllUsesWith(buffer);
+  }
+  entry.eraseArguments(numArgs, numWorkgroup + numPrivate);
+}
 
 /// gpu.func kernels -> func.func with the ids as trailing index arguments.
 LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
-                                 SmallVectorImpl<std::string> &names,
+                                 SmallVectorImpl<HostKernel> &lowered,
                                  std::string &error) {
   OpBuilder b = OpBuilder::atBlockEnd(host.getBody());
   for (Operation &op : kernels.getBody()->getOperations()) {
@@ -45,12 +205,23 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
       b.clone(op); // globals the kernels read
       continue;
     }
-    if (!kernel.getWorkgroupAttributions().empty() ||
-        !kernel.getPrivateAttributions().empty()) {
-      error = "kernel @" + kernel.getName().str() +
-              " uses workgroup memory, which the host build does not model";
+    std::string why;
+    kernel.walk([&](Operation *inner) {
+      if (auto shuffle = dyn_cast<gpu::ShuffleOp>(inner))
+        why = unsupportedShuffle(shuffle);
+      else if (isa<gpu::GPUDialect>(inner->getDialect()) &&
+               !isa<gpu::GPUFuncOp, gpu::BlockIdOp, gpu::ThreadIdOp,
+                    gpu::GridDimOp, gpu::BlockDimOp, gpu::LaneIdOp,
+                    gpu::BarrierOp, gpu::ReturnOp>(inner))
+        why = inner->getName().getStringRef().str();
+      return why.empty() ? WalkResult::advance() : WalkResult::interrupt();
+    });
+    if (!why.empty()) {
+      error = "kernel @" + kernel.getName().str() + " uses " + why +
+              ", which the host build does not model";
       return failure();
     }
+    unsigned numArgs = kernel.getNumArguments();
     SmallVector<Type> inputs(kernel.getArgumentTypes());
     inputs.append(kNumIds, b.getIndexType());
     auto func = func::FuncOp::create(b, kernel.getLoc(), kernel.getName(),
@@ -58,6 +229,7 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
     IRMapping mapping;
     kernel.getBody().cloneInto(&func.getBody(), mapping);
     Block &entry = func.getBody().front();
+    lowerAttributions(kernel, entry, numArgs, host);
     SmallVector<Value> ids;
     for (unsigned i = 0; i < kNumIds; ++i)
       ids.push_back(entry.addArgument(b.getIndexType(), kernel.getLoc()));
@@ -65,6 +237,8 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
       return ids[base + unsigned(d)];
     };
     SmallVector<Operation *> dead;
+    SmallVector<gpu::ShuffleOp> shuffles;
+    SmallVector<gpu::BarrierOp> barriers;
     func.walk([&](Operation *inner) {
       Value v;
       if (auto o = dyn_cast<gpu::BlockIdOp>(inner))
@@ -75,6 +249,14 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
         v = idOf(6, o.getDimension());
       else if (auto o = dyn_cast<gpu::BlockDimOp>(inner))
         v = idOf(9, o.getDimension());
+      else if (auto o = dyn_cast<gpu::LaneIdOp>(inner)) {
+        OpBuilder lb(o);
+        v = arith::IndexCastUIOp::create(lb, o.getLoc(), lb.getIndexType(),
+                                         laneOf(lb, o.getLoc(), ids));
+      } else if (auto o = dyn_cast<gpu::ShuffleOp>(inner))
+        shuffles.push_back(o);
+      else if (auto o = dyn_cast<gpu::BarrierOp>(inner))
+        barriers.push_back(o);
       if (v) {
         inner->getResult(0).replaceAllUsesWith(v);
         dead.push_back(inner);
@@ -87,20 +269,56 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
     });
     for (Operation *d : dead)
       d->erase();
-    names.push_back(kernel.getName().str());
+    for (gpu::BarrierOp barrier : barriers) {
+      OpBuilder bb(barrier);
+      func::CallOp::create(
+          bb, barrier.getLoc(),
+          declareRuntimeFunction(host, "memc_host_barrier", {}, {}),
+          ValueRange{});
+      barrier.erase();
+    }
+    for (gpu::ShuffleOp shuffle : shuffles)
+      lowerShuffle(shuffle, host, ids);
+    lowered.push_back(
+        {kernel.getName().str(), !barriers.empty() || !shuffles.empty()});
   }
+  // Host memory is one address space, and the LLVM lowering knows no
+  // #gpu.address_space: every memref is put in the default one.
+  AttrTypeReplacer replacer;
+  replacer.addReplacement([](MemRefType type) -> std::optional<Type> {
+    if (!type.getMemorySpace())
+      return std::nullopt;
+    return MemRefType::get(type.getShape(), type.getElementType(),
+                           type.getLayout());
+  });
+  replacer.addReplacement([](UnrankedMemRefType type) -> std::optional<Type> {
+    if (!type.getMemorySpace())
+      return std::nullopt;
+    return UnrankedMemRefType::get(type.getElementType(), Attribute());
+  });
+  replacer.recursivelyReplaceElementsIn(host, /*replaceAttrs=*/true,
+                                        /*replaceLocs=*/false,
+                                        /*replaceTypes=*/true);
   return success();
 }
 
-/// K_memc_host(void **params, const int64_t *ids) for each lowered kernel.
-void addLaunchWrappers(ModuleOp host, ArrayRef<std::string> names) {
+/// K_memc_host(void **params, const int64_t *ids) for each lowered kernel,
+/// and K_memc_host_collective for those whose threads must run
+/// cooperatively.
+void addLaunchWrappers(ModuleOp host, ArrayRef<HostKernel> kernels) {
   MLIRContext *ctx = host.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto i32 = IntegerType::get(ctx, 32);
   auto i64 = IntegerType::get(ctx, 64);
   OpBuilder b = OpBuilder::atBlockEnd(host.getBody());
-  for (const std::string &name : names) {
+  for (const HostKernel &kernel : kernels) {
+    const std::string &name = kernel.name;
     auto callee = host.lookupSymbol<LLVM::LLVMFuncOp>(name);
     Location loc = callee.getLoc();
+    if (kernel.collective)
+      LLVM::GlobalOp::create(
+          b, loc, i32, /*isConstant=*/true, LLVM::Linkage::External,
+          name + "_memc_host_collective", b.getI32IntegerAttr(1));
     auto wrapper = LLVM::LLVMFuncOp::create(
         b, loc, name + "_memc_host",
         LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr}));
@@ -140,9 +358,12 @@ bool emitHostKernels(ModuleOp module, const std::string &workDir,
     return false;
   }
   MLIRContext *ctx = module.getContext();
+  // What the host functions are made of, whatever `module` happened to use.
+  ctx->loadDialect<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
+                   memref::MemRefDialect>();
   OwningOpRef<ModuleOp> host = ModuleOp::create(UnknownLoc::get(ctx));
-  SmallVector<std::string> names;
-  if (failed(kernelsToFunctions(kernels, *host, names, error)))
+  SmallVector<HostKernel> lowered;
+  if (failed(kernelsToFunctions(kernels, *host, lowered, error)))
     return false;
 
   std::string firstError;
@@ -164,7 +385,7 @@ bool emitHostKernels(ModuleOp module, const std::string &workDir,
     error = "lowering the kernels for the host failed: " + firstError;
     return false;
   }
-  addLaunchWrappers(*host, names);
+  addLaunchWrappers(*host, lowered);
 
   llvm::LLVMContext llvmContext;
   CPUTargetOptions options;

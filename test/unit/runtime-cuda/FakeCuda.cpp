@@ -14,14 +14,39 @@
 //                               thread, so packages compute real outputs
 // fake_cuda_* functions let the tests look at what happened.
 //
+// How kernels-host.so is run (CUDAHostKernels.cpp builds it): blocks one
+// after another, in x, y, z order. A kernel without K_memc_host_collective
+// runs its threads one after another, which is exact when threads do not
+// cooperate. A kernel with it (it calls gpu.barrier or gpu.shuffle) runs
+// each block's threads as fibers (ucontext), numbered x fastest as CUDA
+// numbers them, warps being 32 consecutive threads: a fiber runs until it
+// reaches a barrier or a shuffle, and when every thread of the block waits
+// at one, all are released. So the one workgroup buffer per attribution in
+// kernels-host.so is exactly shared memory. The functions those kernels call
+// are defined here:
+//   void memc_host_barrier(void)
+//   T memc_host_shuffle_<xor|idx|up|down>_<f32|i32>(T v, int32_t offset,
+//                                                   int32_t width)
+// and a launch fails with CUDA_ERROR_LAUNCH_FAILED and a message on stderr
+// where the GPU's behaviour would be undefined: a thread returning while
+// others wait at a barrier, threads waiting at different kinds of
+// collective (barrier and shuffle), a shuffle of width other than 32,
+// offset 32 or more, or reading a lane the block does not have.
+//
 //===----------------------------------------------------------------------===//
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <map>
 #include <string>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
 #include <vector>
+
+extern "C" void memc_host_barrier();
 
 namespace {
 
@@ -59,17 +84,284 @@ struct Function {
   std::string name;
   int numParams;
   HostKernel host;
+  bool collective; ///< its blocks' threads run as fibers
 };
 
-/// K_memc_host from $MEMC_FAKE_CUDA_KERNELS, or null.
-HostKernel hostKernel(const std::string &name) {
+/// Makes this library's symbols global, so that kernels-host.so, which
+/// leaves memc_host_barrier and memc_host_shuffle_* undefined, can bind to
+/// them: the runtime dlopens libcuda with RTLD_LOCAL.
+void exportCollectives() {
+  static bool done = [] {
+    Dl_info self;
+    if (!dladdr(reinterpret_cast<void *>(&memc_host_barrier), &self) ||
+        !self.dli_fname)
+      return false;
+    return dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) !=
+           nullptr;
+  }();
+  (void)done;
+}
+
+/// K_memc_host from $MEMC_FAKE_CUDA_KERNELS and whether it is collective
+/// (K_memc_host_collective is defined); false when there is none.
+bool hostKernel(const std::string &name, HostKernel &kernel, bool &collective) {
   const char *path = std::getenv("MEMC_FAKE_CUDA_KERNELS");
   if (!path || !*path)
-    return nullptr;
+    return false;
+  exportCollectives();
   void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  return lib ? reinterpret_cast<HostKernel>(
-                   dlsym(lib, (name + "_memc_host").c_str()))
-             : nullptr;
+  if (!lib) {
+    std::fprintf(stderr, "fake libcuda: cannot load %s: %s\n", path, dlerror());
+    return false;
+  }
+  kernel =
+      reinterpret_cast<HostKernel>(dlsym(lib, (name + "_memc_host").c_str()));
+  collective = dlsym(lib, (name + "_memc_host_collective").c_str());
+  return kernel;
+}
+
+constexpr int kLaunchFailed = 719;
+constexpr unsigned kWarpSize = 32;
+/// Per fiber. Kernels are built at -O2 and keep private arrays on the stack;
+/// the mapping is reserved, not committed, so a generous size costs only
+/// address space. A guard page below each turns an overflow into a crash.
+constexpr size_t kFiberStack = 256 << 10;
+
+/// What a thread of the running cooperative block is doing.
+enum class FiberState { Ready, AtBarrier, AtShuffle, Done, Failed };
+
+struct Fiber {
+  ucontext_t context;
+  FiberState state;
+  int64_t ids[12];
+  unsigned shuffles; ///< how many it has done: picks the slot buffer
+};
+
+/// The cooperative block being run, and what outlives it: the fiber stacks
+/// (allocated once, reused by every block and launch) and the shuffle slots.
+struct Cooperative {
+  bool active = false;
+  HostKernel kernel = nullptr;
+  void **params = nullptr;
+  std::vector<Fiber> fibers;
+  std::vector<char *> stacks;
+  size_t current = 0;
+  ucontext_t scheduler;
+  /// Each thread's value at a shuffle. Two buffers, used alternately: the
+  /// one written at shuffle k is next written at shuffle k + 2, which no
+  /// thread reaches before every thread has passed shuffle k + 1, that is,
+  /// has read its value of shuffle k. So one barrier per shuffle suffices.
+  std::vector<uint32_t> slots[2];
+  std::string error;
+};
+
+Cooperative &coop() {
+  static Cooperative c;
+  return c;
+}
+
+const char *collectiveName(FiberState state) {
+  return state == FiberState::AtBarrier ? "barrier" : "shuffle";
+}
+
+std::string threadName(const Fiber &f) {
+  return "thread (" + std::to_string(f.ids[3]) + "," +
+         std::to_string(f.ids[4]) + "," + std::to_string(f.ids[5]) + ")";
+}
+
+/// The running fiber; a collective called outside a cooperative launch
+/// means kernels-host.so lacks a K_memc_host_collective it should have.
+Fiber &currentFiber(const char *what) {
+  Cooperative &c = coop();
+  if (!c.active) {
+    std::fprintf(stderr,
+                 "fake libcuda: %s called by a kernel not marked "
+                 "_memc_host_collective in kernels-host.so\n",
+                 what);
+    std::abort();
+  }
+  return c.fibers[c.current];
+}
+
+/// Back to the scheduler, as `state`; returns when the block releases it.
+void yieldAs(Fiber &f, FiberState state) {
+  f.state = state;
+  swapcontext(&f.context, &coop().scheduler);
+}
+
+/// Ends the launch: the scheduler never resumes this fiber.
+[[noreturn]] void failFiber(Fiber &f, const std::string &why) {
+  coop().error = threadName(f) + ": " + why;
+  yieldAs(f, FiberState::Failed);
+  std::abort(); // unreachable: a failed fiber is dropped
+}
+
+void fiberMain() {
+  Cooperative &c = coop();
+  Fiber &f = c.fibers[c.current];
+  c.kernel(c.params, f.ids);
+  f.state = FiberState::Done; // uc_link then resumes the scheduler
+}
+
+char *newStack() {
+  long page = sysconf(_SC_PAGESIZE);
+  void *p = mmap(nullptr, kFiberStack + size_t(page), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return nullptr;
+  mprotect(p, size_t(page), PROT_NONE);
+  return static_cast<char *>(p) + page;
+}
+
+/// Runs block (x, y, z) of a collective kernel. Fibers run round-robin, each
+/// until it waits at a barrier or shuffle or returns; once none is ready,
+/// either all have returned (done), or all wait at the same kind of
+/// collective (all are released), or the threads diverged (an error, where
+/// the GPU would hang or be undefined).
+bool runCooperativeBlock(const std::string &name, HostKernel kernel,
+                         void **params, const int64_t block[3],
+                         const unsigned grid[3], const unsigned dims[3],
+                         std::string &error) {
+  Cooperative &c = coop();
+  size_t n = size_t(dims[0]) * dims[1] * dims[2];
+  while (c.stacks.size() < n) {
+    char *stack = newStack();
+    if (!stack) {
+      error = "cannot map fiber stacks for " + std::to_string(n) + " threads";
+      return false;
+    }
+    c.stacks.push_back(stack);
+  }
+  // Sized before any context is made: a ucontext_t must not move.
+  c.fibers.assign(n, Fiber());
+  for (size_t i = 0; i < n; ++i) {
+    Fiber &f = c.fibers[i];
+    const int64_t ids[12] = {block[0],
+                             block[1],
+                             block[2],
+                             int64_t(i % dims[0]),
+                             int64_t(i / dims[0] % dims[1]),
+                             int64_t(i / (size_t(dims[0]) * dims[1])),
+                             grid[0],
+                             grid[1],
+                             grid[2],
+                             dims[0],
+                             dims[1],
+                             dims[2]};
+    std::memcpy(f.ids, ids, sizeof(ids));
+    f.state = FiberState::Ready;
+    f.shuffles = 0;
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = c.stacks[i];
+    f.context.uc_stack.ss_size = kFiberStack;
+    f.context.uc_link = &c.scheduler;
+    makecontext(&f.context, fiberMain, 0);
+  }
+  for (std::vector<uint32_t> &s : c.slots)
+    s.assign(n, 0);
+  c.kernel = kernel;
+  c.params = params;
+  c.error.clear();
+  c.active = true;
+  auto where = [&] {
+    return "kernel " + name + " block (" + std::to_string(block[0]) + "," +
+           std::to_string(block[1]) + "," + std::to_string(block[2]) + "): ";
+  };
+  for (;;) {
+    for (size_t i = 0; i < n; ++i) {
+      if (c.fibers[i].state != FiberState::Ready)
+        continue;
+      c.current = i;
+      swapcontext(&c.scheduler, &c.fibers[i].context);
+      if (c.fibers[i].state == FiberState::Failed) {
+        c.active = false;
+        error = where() + c.error;
+        return false;
+      }
+    }
+    const Fiber *done = nullptr, *waiting = nullptr;
+    for (const Fiber &f : c.fibers) {
+      if (f.state == FiberState::Done) {
+        done = done ? done : &f;
+        continue;
+      }
+      if (waiting && f.state != waiting->state) {
+        c.active = false;
+        error = where() + "divergent collectives: " + threadName(*waiting) +
+                " waits at a " + collectiveName(waiting->state) + ", " +
+                threadName(f) + " at a " + collectiveName(f.state);
+        return false;
+      }
+      waiting = waiting ? waiting : &f;
+    }
+    if (!waiting)
+      break;
+    if (done) {
+      c.active = false;
+      error = where() + "divergent barrier: " + threadName(*done) +
+              " returned while " + threadName(*waiting) + " waits at a " +
+              collectiveName(waiting->state);
+      return false;
+    }
+    for (Fiber &f : c.fibers)
+      f.state = FiberState::Ready;
+  }
+  c.active = false;
+  return true;
+}
+
+enum class ShuffleMode { Xor, Idx, Up, Down };
+
+/// The value `v` of this thread's warp lane that `mode` and `offset` name,
+/// as PTX's shfl.sync with width 32 picks it (its own where that lane is out
+/// of the warp).
+uint32_t shuffle(ShuffleMode mode, uint32_t v, int32_t offset, int32_t width) {
+  Cooperative &c = coop();
+  Fiber &f = currentFiber("memc_host_shuffle");
+  if (width != int32_t(kWarpSize))
+    failFiber(f, "shuffle of width " + std::to_string(width) +
+                     " (the fake models 32)");
+  if (offset < 0 || offset >= int32_t(kWarpSize))
+    failFiber(f, "shuffle offset " + std::to_string(offset) +
+                     " (must be below 32)");
+  size_t self = c.current, n = c.fibers.size();
+  std::vector<uint32_t> &slots = c.slots[f.shuffles++ & 1];
+  slots[self] = v;
+  yieldAs(f, FiberState::AtShuffle);
+  unsigned lane = unsigned(self % kWarpSize), off = unsigned(offset), from;
+  switch (mode) {
+  case ShuffleMode::Xor:
+    from = lane ^ off;
+    break;
+  case ShuffleMode::Idx:
+    from = off;
+    break;
+  case ShuffleMode::Up:
+    from = off <= lane ? lane - off : lane;
+    break;
+  case ShuffleMode::Down:
+    from = lane + off < kWarpSize ? lane + off : lane;
+    break;
+  }
+  size_t source = self - lane + from;
+  if (source >= n)
+    failFiber(f, "shuffle reads lane " + std::to_string(from) + " of warp " +
+                     std::to_string(self / kWarpSize) + ", which a block of " +
+                     std::to_string(n) + " threads does not have");
+  return slots[source];
+}
+
+template <ShuffleMode mode> float shuffleF32(float v, int32_t off, int32_t w) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  bits = shuffle(mode, bits, off, w);
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+template <ShuffleMode mode>
+int32_t shuffleI32(int32_t v, int32_t off, int32_t w) {
+  return int32_t(shuffle(mode, uint32_t(v), off, w));
 }
 
 /// The results the fake returns or tests name, with CUDA's own names and
@@ -87,6 +379,7 @@ const ErrorText kErrors[] = {
      "no kernel image is available for execution on the device"},
     {218, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
     {500, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {kLaunchFailed, "CUDA_ERROR_LAUNCH_FAILED", "unspecified launch failure"},
 };
 
 const ErrorText *findError(int r) {
@@ -99,6 +392,35 @@ const ErrorText *findError(int r) {
 } // namespace
 
 extern "C" {
+
+// What kernels-host.so's collective kernels call.
+void memc_host_barrier() {
+  yieldAs(currentFiber("memc_host_barrier"), FiberState::AtBarrier);
+}
+float memc_host_shuffle_xor_f32(float v, int32_t off, int32_t width) {
+  return shuffleF32<ShuffleMode::Xor>(v, off, width);
+}
+float memc_host_shuffle_idx_f32(float v, int32_t off, int32_t width) {
+  return shuffleF32<ShuffleMode::Idx>(v, off, width);
+}
+float memc_host_shuffle_up_f32(float v, int32_t off, int32_t width) {
+  return shuffleF32<ShuffleMode::Up>(v, off, width);
+}
+float memc_host_shuffle_down_f32(float v, int32_t off, int32_t width) {
+  return shuffleF32<ShuffleMode::Down>(v, off, width);
+}
+int32_t memc_host_shuffle_xor_i32(int32_t v, int32_t off, int32_t width) {
+  return shuffleI32<ShuffleMode::Xor>(v, off, width);
+}
+int32_t memc_host_shuffle_idx_i32(int32_t v, int32_t off, int32_t width) {
+  return shuffleI32<ShuffleMode::Idx>(v, off, width);
+}
+int32_t memc_host_shuffle_up_i32(int32_t v, int32_t off, int32_t width) {
+  return shuffleI32<ShuffleMode::Up>(v, off, width);
+}
+int32_t memc_host_shuffle_down_i32(int32_t v, int32_t off, int32_t width) {
+  return shuffleI32<ShuffleMode::Down>(v, off, width);
+}
 
 int cuInit(unsigned) { return int(envInt("MEMC_FAKE_CUDA_INIT", 0)); }
 
@@ -174,10 +496,12 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
   for (size_t p = image.find(".param", at); p < close;
        p = image.find(".param", p + 1))
     ++params;
-  HostKernel host = hostKernel(name);
-  if (std::getenv("MEMC_FAKE_CUDA_KERNELS") && !host)
+  HostKernel host = nullptr;
+  bool collective = false;
+  if (!hostKernel(name, host, collective) &&
+      std::getenv("MEMC_FAKE_CUDA_KERNELS"))
     return 500;
-  *fn = new Function{name, params, host};
+  *fn = new Function{name, params, host, collective};
   return 0;
 }
 int cuModuleUnload(void *module) {
@@ -267,7 +591,21 @@ int cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
     l.params.push_back(v);
   }
   state().launches.push_back(l);
-  if (f->host)
+  if (f->host && f->collective) {
+    const unsigned grid[3] = {gx, gy, gz}, dims[3] = {bx, by, bz};
+    for (int64_t z = 0; z < gz; ++z)
+      for (int64_t y = 0; y < gy; ++y)
+        for (int64_t x = 0; x < gx; ++x) {
+          const int64_t block[3] = {x, y, z};
+          std::string error;
+          if (!runCooperativeBlock(f->name, f->host, params, block, grid, dims,
+                                   error)) {
+            std::fprintf(stderr, "fake libcuda: launch failed: %s\n",
+                         error.c_str());
+            return kLaunchFailed;
+          }
+        }
+  } else if (f->host)
     for (int64_t z = 0; z < gz; ++z)
       for (int64_t y = 0; y < gy; ++y)
         for (int64_t x = 0; x < gx; ++x)
