@@ -122,3 +122,75 @@ func.func @iterate_extent(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+func.func @attention_mixed(%q: tensor<2x16x8xf32>, %m: memref<2x16x8xf32>) {
+  // expected-error @+1 {{operands must be all ranked tensors or all memrefs}}
+  einsum.attention %q, %q, %q outs(%m : memref<2x16x8xf32>) scale 1.0 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_rank(%q: tensor<16x8xf32>, %o: tensor<16x8xf32>) {
+  // expected-error @+1 {{operands must be static [batch, sequence, feature] shapes; got 'tensor<16x8xf32>'}}
+  %r = einsum.attention %q, %q, %q outs(%o : tensor<16x8xf32>) scale 1.0 : tensor<16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_f16(%q: tensor<2x16x8xf16>, %o: tensor<2x16x8xf16>) {
+  // expected-error @+1 {{supports f32 only; got 'f16'}}
+  %r = einsum.attention %q, %q, %q outs(%o : tensor<2x16x8xf16>) scale 1.0 : tensor<2x16x8xf16>, tensor<2x16x8xf16>, tensor<2x16x8xf16> -> tensor<2x16x8xf16>
+  return
+}
+
+// -----
+
+func.func @attention_no_result(%q: tensor<2x16x8xf32>) {
+  // expected-error @+1 {{on tensors returns one result of the output's type}}
+  einsum.attention %q, %q, %q outs(%q : tensor<2x16x8xf32>) scale 1.0 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_feature(%q: tensor<2x16x8xf32>, %k: tensor<2x32x4xf32>, %v: tensor<2x32x8xf32>, %o: tensor<2x16x8xf32>) {
+  // expected-error @+1 {{query and key feature sizes differ: 8 vs 4}}
+  %r = einsum.attention %q, %k, %v outs(%o : tensor<2x16x8xf32>) scale 1.0 : tensor<2x16x8xf32>, tensor<2x32x4xf32>, tensor<2x32x8xf32> -> tensor<2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_seq(%q: tensor<2x16x8xf32>, %k: tensor<2x32x8xf32>, %v: tensor<2x16x8xf32>, %o: tensor<2x16x8xf32>) {
+  // expected-error @+1 {{key and value sequence lengths differ: 32 vs 16}}
+  %r = einsum.attention %q, %k, %v outs(%o : tensor<2x16x8xf32>) scale 1.0 : tensor<2x16x8xf32>, tensor<2x32x8xf32>, tensor<2x16x8xf32> -> tensor<2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_output(%q: tensor<2x16x8xf32>, %v: tensor<2x16x4xf32>, %o: tensor<2x16x8xf32>) {
+  // expected-error @+1 {{output must be [2, 16, 4]; got 'tensor<2x16x8xf32>'}}
+  %r = einsum.attention %q, %q, %v outs(%o : tensor<2x16x8xf32>) scale 1.0 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x4xf32> -> tensor<2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_batch(%q: tensor<2x16x8xf32>, %k: tensor<3x16x8xf32>, %o: tensor<2x16x8xf32>) {
+  // expected-error @+1 {{batch sizes differ: query 2, key 3, value 2, output 2}}
+  %r = einsum.attention %q, %k, %q outs(%o : tensor<2x16x8xf32>) scale 1.0 : tensor<2x16x8xf32>, tensor<3x16x8xf32>, tensor<2x16x8xf32> -> tensor<2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask(%q: tensor<2x16x8xf32>, %o: tensor<2x16x8xf32>) {
+  // expected-error @+1 {{masked_from must be at least 1 (every query keeps key m = p); got 0}}
+  %r = einsum.attention %q, %q, %q outs(%o : tensor<2x16x8xf32>) scale 1.0 masked_from 0 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32> -> tensor<2x16x8xf32>
+  return
+}

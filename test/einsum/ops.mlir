@@ -71,3 +71,14 @@ func.func @running_max(%x: tensor<8x16xf32>, %init: tensor<8xf32>) -> tensor<8xf
   }
   return %r : tensor<8xf32>
 }
+
+// -----
+
+// CHECK-LABEL: func @attention
+// CHECK: %[[O:.*]] = einsum.attention %arg0, %arg1, %arg2 outs(%arg3 : tensor<8x128x64xf32>) scale 1.250000e-01 masked_from 1 : tensor<8x128x64xf32>, tensor<8x256x64xf32>, tensor<8x256x64xf32> -> tensor<8x128x64xf32>
+// CHECK: einsum.attention %{{.*}}, %{{.*}}, %{{.*}} outs(%{{.*}} : memref<2x16x8xf32>) scale 1.000000e+00 : memref<2x16x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32>{{$}}
+func.func @attention(%q: tensor<8x128x64xf32>, %k: tensor<8x256x64xf32>, %v: tensor<8x256x64xf32>, %o: tensor<8x128x64xf32>, %m: memref<2x16x8xf32>) -> tensor<8x128x64xf32> {
+  %r = einsum.attention %q, %k, %v outs(%o : tensor<8x128x64xf32>) scale 0.125 masked_from 1 : tensor<8x128x64xf32>, tensor<8x256x64xf32>, tensor<8x256x64xf32> -> tensor<8x128x64xf32>
+  einsum.attention %m, %m, %m outs(%m : memref<2x16x8xf32>) scale 1.0 : memref<2x16x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32>
+  return %r : tensor<8x128x64xf32>
+}

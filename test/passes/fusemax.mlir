@@ -4,7 +4,7 @@
 // Encoder attention, scores scaled by Div: the 3-pass cascade becomes an
 // iterate over query tiles around an iterate over K/V tiles; only 8x4 score
 // tiles exist.
-// CHECK: module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{causal_skip = false, kv_tile = 4 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 8 : i64, rank = "m"}]}
+// CHECK: module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{causal_skip = false, form = "cascade", kv_tile = 4 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 8 : i64, rank = "m"}]}
 // CHECK-LABEL: func.func @encoder
 // CHECK-NOT: tensor<1x2x16x16xf32>
 // CHECK: %[[OUT:.*]] = einsum.iterate p1(%[[P1:.*]]) < 2 iter_args
@@ -62,7 +62,7 @@ func.func @encoder(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tens
 // CHECK: scf.yield
 // CHECK: } else {
 // CHECK-NEXT: scf.yield %{{.*}}, %{{.*}}, %{{.*}} :
-// MODEL: causal_skip = true, kv_tile = 16 : i64
+// MODEL: causal_skip = true, form = "cascade", kv_tile = 16 : i64
 
 func.func @causal_add(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %mask: tensor<16x16xf32> {memc.upper_triangle = {diagonal = 1 : i64, value = -1.0e9 : f64}, memc.weight = "mask"}) -> tensor<1x2x16x4xf32> {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
@@ -83,7 +83,7 @@ func.func @causal_add(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: t
 // CHECK-LABEL: func.func @causal_where
 // CHECK: scf.if
 // CHECK: einsum.einsum select [b0, b1, p, m0] (%{{.*}}[p, m0], %{{.*}}[], %{{.*}}[b0, b1, p, m0]) {{.*}} (tensor<8x4xi1>, tensor<f32>, tensor<1x2x8x4xf32>)
-// MODEL: causal_skip = true, kv_tile = 8 : i64
+// MODEL: causal_skip = true, form = "cascade", kv_tile = 8 : i64
 
 func.func @causal_where(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x8xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
