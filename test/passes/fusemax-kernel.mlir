@@ -1,4 +1,13 @@
 // RUN: memc-opt %s -split-input-file -memc-fusemax-attention="kernel=true remarks=true" -verify-diagnostics | FileCheck %s --enable-var-scope
+// The GPU's einsum -> linalg pipeline: einsum.attention stays (its kernel
+// comes after bufferization), the layout copies become linalg.
+// RUN: memc-opt %s -split-input-file -memc-einsum-to-linalg=attention-kernel=true | FileCheck %s --check-prefix=PIPE
+// PIPE-LABEL: func.func @encoder
+// PIPE: linalg.generic
+// PIPE: einsum.attention
+// PIPE-NOT: einsum.einsum
+// PIPE-LABEL: func.func @causal_heads_last
+// PIPE: einsum.attention {{.*}} masked_from 1
 
 // GPU targets: an attention block becomes one einsum.attention on
 // [batch x heads, sequence, feature] operands. The Div by 2 folds into
