@@ -24,6 +24,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/BitVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -190,6 +191,40 @@ bool writeText(const std::string &output, llvm::function_ref<void(llvm::raw_ostr
     print(os);
   }
   return staged.commit(error);
+}
+
+/// Drops the weights nothing reads any more (a causal mask that FuseMax
+/// replaced by an index comparison): from the model function's arguments
+/// and from the package, so they are neither shipped nor uploaded. Returns
+/// how many bytes went.
+int64_t dropUnusedWeights(ModuleOp module, ImportResult &imported) {
+  // The model function's weight arguments are the importer's weights, in
+  // order (ImportResult::args).
+  llvm::BitVector droppedWeights;
+  module.walk([&](func::FuncOp func) {
+    llvm::BitVector unused(func.getNumArguments());
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (func.getArgAttr(i, "memc.weight")) {
+        bool drop = func.getArgument(i).use_empty();
+        droppedWeights.push_back(drop);
+        if (drop)
+          unused.set(i);
+      }
+    if (unused.any())
+      (void)func.eraseArguments(unused);
+  });
+  int64_t bytes = 0;
+  unsigned weight = 0;
+  llvm::erase_if(imported.args, [&](const ProgramArg &a) {
+    if (a.kind != ProgramArg::Weight)
+      return false;
+    bool drop = weight < droppedWeights.size() && droppedWeights[weight];
+    ++weight;
+    if (drop)
+      bytes += a.data.size();
+    return drop;
+  });
+  return bytes;
 }
 
 /// Weights, inputs and outputs, which are not in the arena, and what
@@ -457,12 +492,18 @@ ExitCode compile(const CompilerOptions &options) {
                    (p.spilledBytes ? ", " + std::to_string(p.spilledBytes) +
                                          " bytes on the host"
                                    : ""));
-    } else {
+    } else if (stage.stopAfter == EmitKind::Linalg) {
       // FuseMax leaves its count on the module (memc.fused_attention).
       auto fused = module->getAttrOfType<IntegerAttr>("memc.fused_attention");
-      progress.end(fused && stage.stopAfter == EmitKind::Linalg
-                       ? "fused attention: " + std::to_string(fused.getInt())
-                       : "");
+      int64_t droppedBytes = dropUnusedWeights(module, imported);
+      std::string note =
+          fused ? "fused attention: " + std::to_string(fused.getInt()) : "";
+      if (droppedBytes)
+        note += (note.empty() ? "" : ", ") + std::string("unused weights: ") +
+                std::to_string(droppedBytes) + " bytes dropped";
+      progress.end(note);
+    } else {
+      progress.end("");
     }
     if (options.emit == stage.stopAfter)
       return finishWithText(printModule);
