@@ -906,32 +906,30 @@ private:
     SmallVector<int64_t> shape;
     for (unsigned r : ranks)
       shape.push_back(extents[r]);
-    auto type = RankedTensorType::get(shape, b.getF32Type());
-    if (in.isIdentity() && src.getType() == type)
-      return src;
-    SmallVector<std::string> names;
-    for (unsigned i = 0; i < ranks.size(); ++i)
-      names.push_back("r" + std::to_string(i));
-    SmallVector<StringRef> refs(names.begin(), names.end());
-    return EinsumOp::create(
-        b, loc, type, ValueRange{src},
-        {in, AffineMap::getMultiDimIdentityMap(ranks.size(), ctx)}, refs,
-        ComputeOp::copy, ReduceOp::none);
+    return copy(src, in,
+                AffineMap::getMultiDimIdentityMap(ranks.size(), ctx),
+                RankedTensorType::get(shape, b.getF32Type()));
   }
 
   /// `src` copied through `map` (a permutation) into `type`.
   Value permute(Value src, AffineMap map, Type type) {
-    if (map.isIdentity() && src.getType() == type)
+    return copy(src,
+                AffineMap::getMultiDimIdentityMap(map.getNumDims(),
+                                                  b.getContext()),
+                map, type);
+  }
+
+  /// `type`[out] = `src`[in], over ranks r0, r1, ...; `src` itself when
+  /// both maps are the identity.
+  Value copy(Value src, AffineMap in, AffineMap out, Type type) {
+    if (in.isIdentity() && out.isIdentity() && src.getType() == type)
       return src;
     SmallVector<std::string> names;
-    for (unsigned i = 0; i < map.getNumDims(); ++i)
+    for (unsigned i = 0; i < in.getNumDims(); ++i)
       names.push_back("r" + std::to_string(i));
     SmallVector<StringRef> refs(names.begin(), names.end());
-    return EinsumOp::create(
-        b, loc, type, ValueRange{src},
-        {AffineMap::getMultiDimIdentityMap(map.getNumDims(), b.getContext()),
-         map},
-        refs, ComputeOp::copy, ReduceOp::none);
+    return EinsumOp::create(b, loc, type, ValueRange{src}, {in, out}, refs,
+                            ComputeOp::copy, ReduceOp::none);
   }
 
   /// The reassociation [0..nb) [nb] [nb+1..nb+1+nf) of a [batch.., seq,

@@ -20,6 +20,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 
+#include "TempDir.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -33,6 +35,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using memc::test::TempDir;
 
 namespace {
 
@@ -283,27 +286,6 @@ std::string gpuModule(const std::string &kernels) {
          "  gpu.module @memc_kernels {\n" +
          kernels + "  }\n}\n";
 }
-
-/// A fresh temporary directory, removed at the end: each kernels-host.so
-/// gets its own path, as dlopen keeps what it loaded by name.
-class TempDir {
-public:
-  TempDir() {
-    std::string tmpl =
-        (fs::temp_directory_path() / "memc-host-kernels-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    path_ = ::mkdtemp(buf.data()) ? buf.data() : "/nonexistent";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string &path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 /// Parses `ir`, runs `pipeline` on it when there is one, and builds its
 /// kernels for the host into `dir`/kernels-host.so; false with `error` set

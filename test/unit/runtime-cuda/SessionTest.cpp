@@ -11,6 +11,8 @@
 #include "memc/ExitCodes.h"
 #include "memc_cuda.h"
 
+#include "TempDir.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -22,30 +24,9 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using memc::test::TempDir;
 
 namespace {
-
-class TempDir {
-public:
-  TempDir() {
-    std::string tmpl =
-        (fs::temp_directory_path() / "memc-cuda-test-XXXXXX").string();
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    path_ = ::mkdtemp(buf.data()) ? buf.data() : "/nonexistent";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string &name) const {
-    return path_ + "/" + name;
-  }
-  const std::string &path() const { return path_; }
-
-private:
-  std::string path_;
-};
 
 void writeFile(const std::string &path, const std::string &bytes) {
   std::ofstream f(path, std::ios::binary);
