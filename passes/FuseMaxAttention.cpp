@@ -712,6 +712,9 @@ public:
   KernelForm(Attention &a, OpBuilder &b) : a(a), b(b), loc(a.av.getLoc()) {}
   std::string why;
   std::optional<memc::AttentionKernelTiles> tiles;
+  /// The causal diagonal the kernel masks by index (and stops its K/V loop
+  /// at), when there is one.
+  std::optional<int64_t> maskedFrom;
 
   /// Builds the kernel form before `a.av` and returns its result in av's
   /// type, or null with `why` set (nothing is created then).
@@ -766,15 +769,19 @@ public:
       ranks.append(back.begin(), back.end());
       return ranks;
     };
-    // Copies into [batch ranks..., sequence, features...], then collapsed.
-    Value q = toLayout(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ), qkExt,
-                       withSeq(qBatch, a.qkRankP, {dRank}));
-    Value k = toLayout(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
-                       qkExt, withSeq(qBatch, a.qkRankM, {dRank}));
-    Value v = toLayout(av.getInputs()[1 - a.avA], av.getInputMap(1 - a.avA),
-                       avExt, withSeq(avBatch, a.avRankM, fRanks));
-    if (!q || !k || !v)
+    SmallVector<unsigned> qRanks = withSeq(qBatch, a.qkRankP, {dRank}),
+                          kRanks = withSeq(qBatch, a.qkRankM, {dRank}),
+                          vRanks = withSeq(avBatch, a.avRankM, fRanks);
+    AffineMap qMap = qk.getInputMap(a.qkQ), kMap = qk.getInputMap(1 - a.qkQ),
+              vMap = av.getInputMap(1 - a.avA);
+    if (!indexedBy(qMap, qRanks) || !indexedBy(kMap, kRanks) ||
+        !indexedBy(vMap, vRanks))
       return {};
+    maskedFrom = mods.maskedFrom;
+    // Copies into [batch ranks..., sequence, features...], then collapsed.
+    Value q = toLayout(qk.getInputs()[a.qkQ], qMap, qkExt, qRanks);
+    Value k = toLayout(qk.getInputs()[1 - a.qkQ], kMap, qkExt, kRanks);
+    Value v = toLayout(av.getInputs()[1 - a.avA], vMap, avExt, vRanks);
     unsigned nb = qBatch.size();
     q = collapse(q, nb, 1);
     k = collapse(k, nb, 1);
@@ -782,12 +789,12 @@ public:
     auto oType = RankedTensorType::get({batch, P, f}, b.getF32Type());
     Value init = tensor::EmptyOp::create(b, loc, oType.getShape(),
                                          b.getF32Type());
-    IntegerAttr maskedFrom;
-    if (mods.maskedFrom)
-      maskedFrom = b.getI64IntegerAttr(*mods.maskedFrom);
+    IntegerAttr maskedFromAttr;
+    if (maskedFrom)
+      maskedFromAttr = b.getI64IntegerAttr(*maskedFrom);
     auto attention =
         AttentionOp::create(b, loc, TypeRange{oType}, q, k, v, init,
-                            b.getF32FloatAttr(mods.scale), maskedFrom);
+                            b.getF32FloatAttr(mods.scale), maskedFromAttr);
     // Back to [batch ranks..., p, features...], then to av's layout.
     SmallVector<unsigned> oRanks = withSeq(avBatch, a.avRankOfS[a.dimP], fRanks);
     SmallVector<int64_t> oShape;
@@ -882,9 +889,22 @@ private:
     return false;
   }
 
-  /// `src` (indexed by `map` over a rank space with `extents`) copied so
-  /// that its dimensions are `ranks`, in order; `src` itself when it
-  /// already is.
+  /// Whether `map` indexes only by ranks among `ranks` (or constants), so
+  /// that toLayout can express it; sets `why` when not.
+  bool indexedBy(AffineMap map, ArrayRef<unsigned> ranks) {
+    for (AffineExpr e : map.getResults()) {
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (d ? !llvm::is_contained(ranks, d.getPosition())
+            : !isa<AffineConstantExpr>(e))
+        return fail("an attention operand is not indexed by plain batch, "
+                    "sequence and feature ranks");
+    }
+    return true;
+  }
+
+  /// `src` (indexed by `map` over a rank space with `extents`; see
+  /// indexedBy) copied so that its dimensions are `ranks`, in order; `src`
+  /// itself when it already is.
   Value toLayout(Value src, AffineMap map, ArrayRef<int64_t> extents,
                  ArrayRef<unsigned> ranks) {
     MLIRContext *ctx = b.getContext();
@@ -892,16 +912,6 @@ private:
                                  getAffineConstantExpr(0, ctx));
     for (auto [i, r] : llvm::enumerate(ranks))
       dims[r] = getAffineDimExpr(i, ctx);
-    for (AffineExpr e : map.getResults()) {
-      bool ok = isa<AffineConstantExpr>(e);
-      if (auto d = dyn_cast<AffineDimExpr>(e))
-        ok = llvm::is_contained(ranks, d.getPosition());
-      if (!ok) {
-        fail("an attention operand is not indexed by plain batch, sequence "
-             "and feature ranks");
-        return {};
-      }
-    }
     AffineMap in = map.replaceDimsAndSymbols(dims, {}, ranks.size(), 0);
     SmallVector<int64_t> shape;
     for (unsigned r : ranks)
@@ -1030,6 +1040,7 @@ struct FuseMaxAttentionPass
 
       OpBuilder b(ctx);
       int64_t kvTile = 0, queryTile = 0, passesAfter = 1;
+      bool skips = false;
       Value result;
       if (kernel) {
         b.setInsertionPoint(av);
@@ -1042,11 +1053,7 @@ struct FuseMaxAttentionPass
         }
         kvTile = form.tiles->keys;
         queryTile = form.tiles->rows;
-        if (remarks)
-          av.emitRemark("fused attention: one einsum.attention kernel over ")
-              << kvTile << "-key tiles and " << queryTile << "-query tiles"
-              << (a.maskedFrom ? ", skipping fully masked tiles" : "")
-              << " (passes over the key rank: " << passesBefore << " -> 1)";
+        skips = form.maskedFrom.has_value();
       } else {
         Rewriter rewriter(a, b, tileSize, queryTileSize);
         IterateOp outer = rewriter.rewrite();
@@ -1059,13 +1066,15 @@ struct FuseMaxAttentionPass
         result = outer.getResult(0);
         kvTile = rewriter.T;
         queryTile = rewriter.Tq;
-        if (remarks)
-          outer.emitRemark("fused attention: 1-pass cascade over ")
-              << kvTile << "-key tiles and " << queryTile << "-query tiles"
-              << (a.maskedFrom ? ", skipping fully masked tiles" : "")
-              << " (passes over the key rank: " << passesBefore << " -> "
-              << passesAfter << ")";
+        skips = a.maskedFrom.has_value();
       }
+      if (remarks)
+        av.emitRemark("fused attention: ")
+            << (kernel ? "one einsum.attention kernel" : "1-pass cascade")
+            << " over " << kvTile << "-key tiles and " << queryTile
+            << "-query tiles" << (skips ? ", skipping fully masked tiles" : "")
+            << " (passes over the key rank: " << passesBefore << " -> "
+            << passesAfter << ")";
       av.getResult().replaceAllUsesWith(result);
       // Erase the cascade from the output backwards.
       for (Operation *op : llvm::reverse(before))
@@ -1080,8 +1089,7 @@ struct FuseMaxAttentionPass
           attrs.getNamedAttr("rank", attrs.getStringAttr("m")),
           attrs.getNamedAttr("kv_tile", attrs.getI64IntegerAttr(kvTile)),
           attrs.getNamedAttr("query_tile", attrs.getI64IntegerAttr(queryTile)),
-          attrs.getNamedAttr("causal_skip",
-                             attrs.getBoolAttr(a.maskedFrom.has_value())),
+          attrs.getNamedAttr("causal_skip", attrs.getBoolAttr(skips)),
           attrs.getNamedAttr("form",
                              attrs.getStringAttr(kernel ? "kernel" : "cascade"))};
       cascades.push_back(attrs.getDictionaryAttr(fields));
