@@ -199,6 +199,14 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
         b, loc, k.index(M), k.add(p0, R - 1 + *maskedFrom));
     tileCount = k.div(k.add(end, BK - 1), BK);
   }
+  // This lane's keys within a K/V tile and its value columns: lane,
+  // lane + G, ... (consecutive lanes read consecutive shared-memory rows and
+  // columns).
+  SmallVector<Value> keyRow, colRow;
+  for (int64_t j = 0; j < keysPerLane; ++j)
+    keyRow.push_back(k.add(lane, j * G));
+  for (int64_t c = 0; c < colsPerLane; ++c)
+    colRow.push_back(k.add(lane, c * G));
   const double negInf = -std::numeric_limits<double>::infinity();
   SmallVector<Value> inits = {k.f32(negInf), k.f32(0.0)};
   inits.append(colsPerLane, k.f32(0.0));
@@ -218,10 +226,6 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
         });
         k.barrier();
 
-        // This lane's keys: lane, lane + G, ...
-        SmallVector<Value> keyRow;
-        for (int64_t j = 0; j < keysPerLane; ++j)
-          keyRow.push_back(k.add(lane, j * G));
         SmallVector<Value> s = k.forCarrying(
             k.index(D), SmallVector<Value>(keysPerLane, k.f32(0.0)),
             [&](Value e, ValueRange acc) {
@@ -268,10 +272,6 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
         for (Value &v : o)
           v = arith::MulFOp::create(b, loc, v, alpha);
         k.barrier(); // the row's weights, from all its lanes
-        // This lane's value columns: lane, lane + G, ...
-        SmallVector<Value> colRow;
-        for (int64_t c = 0; c < colsPerLane; ++c)
-          colRow.push_back(k.add(lane, c * G));
         o = k.forCarrying(k.index(BK), o, [&](Value j, ValueRange acc) {
           Value w = k.load(ps, {row, j});
           SmallVector<Value> next;
@@ -292,7 +292,7 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
   Value inv = arith::DivFOp::create(b, loc, k.f32(1.0), last[1]);
   for (int64_t c = 0; c < colsPerLane; ++c)
     k.store(arith::MulFOp::create(b, loc, last[2 + c], inv), O,
-            {bi, p, k.add(lane, c * G)});
+            {bi, p, colRow[c]});
   op.erase();
   return success();
 }
