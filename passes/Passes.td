@@ -260,10 +260,26 @@ def AttentionToGPU : Pass<"memc-attention-to-gpu", "mlir::ModuleOp"> {
     `ex2.approx`); arithmetic is f32 with fused multiply-adds. Tile sizes come
     from `memc/Analysis/AttentionKernelTiles.h`, shared with FuseMax, which
     only creates the op when they fit in 48 KiB of static shared memory.
+
+    With `tensor-cores` (the default; sm_80 and later), both products run
+    on tensor cores instead, where the head sizes are multiples of 8 and the
+    value width is at most 128: `nvgpu.mma.sync` m16n8k8 on TF32 operands,
+    each product as three mmas on the operands split into a TF32 part and
+    the rest (3xTF32), which keeps f32 accuracy. A warp owns 16 query rows;
+    scores and the numerator stay in mma accumulator fragments, and the
+    weights move from the accumulator layout into the A operand's with
+    index shuffles. Other shapes get the CUDA-core kernel.
   }];
+  let options = [
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Use the tensor-core (mma.sync, 3xTF32) kernel where the head "
+           "sizes allow it; needs sm_80 or later">
+  ];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
                            "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
-                           "mlir::math::MathDialect", "mlir::LLVM::LLVMDialect"];
+                           "mlir::math::MathDialect", "mlir::LLVM::LLVMDialect",
+                           "mlir::nvgpu::NVGPUDialect",
+                           "mlir::vector::VectorDialect"];
 }
 
 def MapParallelLoopsToGPU : Pass<"memc-map-parallel-loops-to-gpu",

@@ -46,7 +46,9 @@ bool writeVariant(ModuleOp bufferized, const CompilerOptions &options,
                   bool cublas, const std::string &dir, CUDAProgram &program,
                   std::string &error) {
   OwningOpRef<ModuleOp> module = bufferized.clone();
-  if (!lowerForCUDA(*module, options.cudaArch, cublas, program, error) ||
+  GPUPipelineOptions gpu = gpuPipelineOptions(options);
+  gpu.cublas = cublas;
+  if (!lowerForCUDA(*module, gpu, program, error) ||
       !writeCUDAPackageFiles(dir, program, options.cudaArch, error))
     return false;
   if (!options.cudaHostKernels || program.ptx.empty())
@@ -55,8 +57,7 @@ bool writeVariant(ModuleOp bufferized, const CompilerOptions &options,
   // same names as in the PTX.
   OwningOpRef<ModuleOp> host = bufferized.clone();
   if (!runPipeline(
-          *host,
-          [&](OpPassManager &pm) { buildGPUKernelsPipeline(pm, cublas); },
+          *host, [&](OpPassManager &pm) { buildGPUKernelsPipeline(pm, gpu); },
           error)) {
     error = "--cuda-host-kernels: " + error;
     return false;
@@ -66,16 +67,23 @@ bool writeVariant(ModuleOp bufferized, const CompilerOptions &options,
 
 } // namespace
 
-bool lowerForCUDA(ModuleOp module, llvm::StringRef arch, bool cublas,
+GPUPipelineOptions gpuPipelineOptions(const CompilerOptions &options) {
+  GPUPipelineOptions gpu;
+  gpu.chip = options.cudaArch;
+  gpu.cublas = options.cudaCublas;
+  gpu.tensorCores = options.cudaTensorCores.value_or(true);
+  return gpu;
+}
+
+bool lowerForCUDA(ModuleOp module, const GPUPipelineOptions &gpu,
                   CUDAProgram &program, std::string &error) {
   if (!runPipeline(
-          module,
-          [&](OpPassManager &pm) { buildLowerToGPUPipeline(pm, arch, cublas); },
+          module, [&](OpPassManager &pm) { buildLowerToGPUPipeline(pm, gpu); },
           error)) {
     error = "lower to GPU failed: " + error;
     return false;
   }
-  if (!buildCUDAProgram(module, "main_graph", arch, program, error)) {
+  if (!buildCUDAProgram(module, "main_graph", gpu.chip, program, error)) {
     error = "--target=cuda: " + error;
     return false;
   }

@@ -3,6 +3,7 @@
 #define MEMC_LIB_DRIVER_CUDAPACKAGE_H
 
 #include "memc/Driver/Compiler.h"
+#include "memc/Driver/Pipelines.h"
 #include "memc/Target/CUDATarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -11,9 +12,12 @@
 
 namespace memc {
 
+/// What memc-lower-to-gpu gets from the command line.
+GPUPipelineOptions gpuPipelineOptions(const CompilerOptions &options);
+
 /// Runs memc-lower-to-gpu on the bufferized `module` (in place) and reads
 /// the result into `program`. On failure `error` names the first diagnostic.
-bool lowerForCUDA(mlir::ModuleOp module, llvm::StringRef arch, bool cublas,
+bool lowerForCUDA(mlir::ModuleOp module, const GPUPipelineOptions &gpu,
                   CUDAProgram &program, std::string &error);
 
 /// Writes a CUDA package's files except manifest.txt and weights.bin into

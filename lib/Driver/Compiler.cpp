@@ -20,10 +20,10 @@
 #include "memc/Target/CPUTarget.h"
 #include "memc/Target/CUDATarget.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/ADT/BitVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -32,8 +32,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
-#include <optional>
 #include <functional>
+#include <optional>
 
 using namespace mlir;
 
@@ -47,7 +47,8 @@ bool parseDims(const std::string &text, std::vector<int64_t> &dims) {
   while (pos <= text.size()) {
     size_t x = text.find('x', pos);
     std::string part = text.substr(pos, x == std::string::npos ? x : x - pos);
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos ||
+    if (part.empty() ||
+        part.find_first_not_of("0123456789") != std::string::npos ||
         part.size() > 12)
       return false;
     dims.push_back(std::stoll(part));
@@ -68,9 +69,9 @@ bool parseByteSize(const std::string &text, uint64_t &bytes) {
     return false;
   uint64_t value = std::stoull(number);
   static const std::pair<const char *, unsigned> units[] = {
-      {"", 0},    {"B", 0},    {"K", 10},  {"KB", 10}, {"KiB", 10},
-      {"M", 20},  {"MB", 20},  {"MiB", 20}, {"G", 30}, {"GB", 30},
-      {"GiB", 30}, {"T", 40},  {"TB", 40}, {"TiB", 40}};
+      {"", 0},     {"B", 0},   {"K", 10},   {"KB", 10}, {"KiB", 10},
+      {"M", 20},   {"MB", 20}, {"MiB", 20}, {"G", 30},  {"GB", 30},
+      {"GiB", 30}, {"T", 40},  {"TB", 40},  {"TiB", 40}};
   for (const auto &[name, shift] : units)
     if (unit == name) {
       if (shift && value > (UINT64_MAX >> shift))
@@ -95,9 +96,9 @@ public:
   void end(const std::string &detail = "") {
     if (!verbose)
       return;
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                             start)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     llvm::errs() << "[" << index << "/" << total << "] " << current;
     if (!detail.empty())
       llvm::errs() << ": " << detail;
@@ -172,7 +173,8 @@ ExitCode failWith(ExitCode code, const std::string &message) {
   return code;
 }
 
-bool writeText(const std::string &output, llvm::function_ref<void(llvm::raw_ostream &)> print,
+bool writeText(const std::string &output,
+               llvm::function_ref<void(llvm::raw_ostream &)> print,
                std::string &error) {
   if (output.empty() || output == "-") {
     print(llvm::outs());
@@ -273,8 +275,7 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
   if (options.emit == EmitKind::PTX) {
     progress.begin("lower to GPU (" + options.cudaArch + ")");
     CUDAProgram program;
-    if (!lowerForCUDA(module, options.cudaArch, options.cudaCublas, program,
-                      error))
+    if (!lowerForCUDA(module, gpuPipelineOptions(options), program, error))
       return failWith(ExitCodegen, in + ": " + error);
     progress.end(std::to_string(program.numLaunches) + " launches");
     if (program.ptx.empty())
@@ -335,6 +336,11 @@ ExitCode compile(const CompilerOptions &options) {
                     "--cuda-arch=" + options.cudaArch +
                         ": unknown CUDA architecture (known: " + known + ")");
   }
+  if (cuda && options.cudaTensorCores.value_or(false) &&
+      !cudaArchHasTF32MMA(options.cudaArch))
+    return failWith(ExitUsage, "--cuda-attention=tensor-cores needs sm_80 or "
+                               "later (TF32 mma.sync); --cuda-arch=" +
+                                   options.cudaArch + " has none");
   if (options.emit == EmitKind::PTX && !cuda)
     return failWith(ExitUsage, "--emit=ptx needs --target=cuda");
   if (cuda && (options.emit == EmitKind::LLVMDialect ||
@@ -352,10 +358,10 @@ ExitCode compile(const CompilerOptions &options) {
   context.disableMultithreading(); // small modules: threads cost more
   FirstError firstError(context);
 
-  unsigned phases = options.emit == EmitKind::Einsum   ? 1
-                    : options.emit == EmitKind::Linalg ? 2
-                    : options.emit == EmitKind::Memref ? 3
-                    : options.emit == EmitKind::Plan   ? 3
+  unsigned phases = options.emit == EmitKind::Einsum        ? 1
+                    : options.emit == EmitKind::Linalg      ? 2
+                    : options.emit == EmitKind::Memref      ? 3
+                    : options.emit == EmitKind::Plan        ? 3
                     : options.emit == EmitKind::LLVMDialect ? 4
                     : options.emit == EmitKind::LLVMIR      ? 5
                     : cuda                                  ? 4
@@ -380,7 +386,10 @@ ExitCode compile(const CompilerOptions &options) {
                  " weights (" + std::to_string(weightBytes) + " bytes)");
   }
   std::string error;
-  auto printModule = [&](llvm::raw_ostream &os) { module.print(os); os << "\n"; };
+  auto printModule = [&](llvm::raw_ostream &os) {
+    module.print(os);
+    os << "\n";
+  };
   if (options.emit == EmitKind::Einsum) {
     if (!options.reportPath.empty() || !options.timelinePath.empty())
       return failWith(ExitUsage, "--report and --timeline need the memory "
@@ -408,13 +417,14 @@ ExitCode compile(const CompilerOptions &options) {
                                        "memory plan: emit memref or later");
     if (!options.reportPath.empty()) {
       llvm::json::Object report = buildReport(reportInfo, *planRecord);
-      if (!writeText(options.reportPath,
-                     [&](llvm::raw_ostream &os) {
-                       os << llvm::formatv("{0:2}",
-                                           llvm::json::Value(std::move(report)))
-                          << "\n";
-                     },
-                     error))
+      if (!writeText(
+              options.reportPath,
+              [&](llvm::raw_ostream &os) {
+                os << llvm::formatv("{0:2}",
+                                    llvm::json::Value(std::move(report)))
+                   << "\n";
+              },
+              error))
         return failWith(ExitOutput, error);
     }
     if (!options.timelinePath.empty()) {
@@ -427,8 +437,9 @@ ExitCode compile(const CompilerOptions &options) {
       timeline.budget = options.memBudget;
       std::string svg = plan::renderTimelineSVG(planRecord->problem,
                                                 planRecord->plan, timeline);
-      if (!writeText(options.timelinePath,
-                     [&](llvm::raw_ostream &os) { os << svg; }, error))
+      if (!writeText(
+              options.timelinePath, [&](llvm::raw_ostream &os) { os << svg; },
+              error))
         return failWith(ExitOutput, error);
     }
     return ExitOK;
@@ -455,9 +466,8 @@ ExitCode compile(const CompilerOptions &options) {
        EmitKind::Linalg},
       {"bufferize + plan the arena",
        [&](OpPassManager &pm) {
-         buildBufferizePipeline(pm, mapping, [&](const ArenaPlanRecord &r) {
-           planRecord = r;
-         });
+         buildBufferizePipeline(
+             pm, mapping, [&](const ArenaPlanRecord &r) { planRecord = r; });
        },
        EmitKind::Memref},
       {"lower to LLVM dialect", buildLowerToLLVMPipeline,
@@ -472,26 +482,25 @@ ExitCode compile(const CompilerOptions &options) {
     PassManager pm(&context);
     stage.build(pm);
     if (failed(pm.run(module))) {
-      std::string why = firstError.message.empty() ? "a pass failed"
-                                                   : firstError.message;
+      std::string why =
+          firstError.message.empty() ? "a pass failed" : firstError.message;
       why = why.substr(0, why.find('\n'));
       if (planRecord && planRecord->budgetTooSmall)
         return failWith(ExitBudget, in + ": " + why);
-      return failWith(ExitCodegen,
-                      in + ": " + stage.name + " failed: " + why);
+      return failWith(ExitCodegen, in + ": " + stage.name + " failed: " + why);
     }
     if (stage.stopAfter == EmitKind::Memref && !options.reportPath.empty())
       reportInfo = reportContext(module, imported, in);
     if (planRecord && stage.stopAfter == EmitKind::Memref) {
       const plan::Plan &p = planRecord->plan;
-      progress.end(std::to_string(planRecord->problem.buffers.size()) +
-                   " buffers, arena " + std::to_string(p.arenaBytes) +
-                   " bytes (lower bound " +
-                   std::to_string(planRecord->lowerBound) + ", " +
-                   planRecord->mapper + ")" +
-                   (p.spilledBytes ? ", " + std::to_string(p.spilledBytes) +
-                                         " bytes on the host"
-                                   : ""));
+      progress.end(
+          std::to_string(planRecord->problem.buffers.size()) +
+          " buffers, arena " + std::to_string(p.arenaBytes) +
+          " bytes (lower bound " + std::to_string(planRecord->lowerBound) +
+          ", " + planRecord->mapper + ")" +
+          (p.spilledBytes
+               ? ", " + std::to_string(p.spilledBytes) + " bytes on the host"
+               : ""));
     } else if (stage.stopAfter == EmitKind::Linalg) {
       // FuseMax leaves its count on the module (memc.fused_attention).
       auto fused = module->getAttrOfType<IntegerAttr>("memc.fused_attention");

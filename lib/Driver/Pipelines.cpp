@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Pipelines.h"
 
+#include "memc/Target/CUDATarget.h"
+
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/ErrorHandling.h"
 
@@ -31,7 +33,8 @@ constexpr const char *kBufferize =
     "function-boundary-type-conversion=identity-layout-map "
     "unknown-type-conversion=identity-layout-map},"
     "canonicalize,"
-    "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}";
+    "buffer-results-to-out-params{hoist-static-allocs=true "
+    "modify-public-functions=true}";
 // After memc-buffer-mapping: frees for what stays on the heap; canonicalize
 // also drops the views that staging left unused.
 constexpr const char *kDeallocate =
@@ -43,7 +46,8 @@ constexpr const char *kLowerToLLVM =
     "canonicalize,cse,"
     "convert-math-to-llvm,convert-math-to-libm,"
     "expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm{use-generic-functions=true use-aligned-alloc=true},"
+    "finalize-memref-to-llvm{use-generic-functions=true "
+    "use-aligned-alloc=true},"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
     "reconcile-unrealized-casts,memc-emit-entry-point";
@@ -58,7 +62,8 @@ constexpr const char *kLowerToLLVM =
 // %CHIP% is replaced by the --cuda-arch.
 constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas";
 constexpr const char *kGPUKernels =
-    "memc-attention-to-gpu,memc-math-approximation,"
+    "memc-attention-to-gpu{tensor-cores=%TENSOR_CORES%},"
+    "memc-math-approximation,"
     "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
     "lower-affine,canonicalize,"
     "func.func(memc-map-parallel-loops-to-gpu),"
@@ -67,6 +72,7 @@ constexpr const char *kGPUKernels =
 constexpr const char *kKernelsToPTX =
     "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
     "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+    "convert-nvgpu-to-nvvm,"
     "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
     "memc-libdevice-to-intrinsics,"
     "canonicalize,cse,reconcile-unrealized-casts),"
@@ -77,6 +83,14 @@ void addPipeline(OpPassManager &pm, const char *text) {
     llvm::report_fatal_error("memc: malformed built-in pass pipeline");
 }
 
+/// `text` with its one `%NAME%` replaced by `value`.
+std::string substitute(std::string text, llvm::StringRef name,
+                       llvm::StringRef value) {
+  std::string key = ("%" + name + "%").str();
+  text.replace(text.find(key), key.size(), value.str());
+  return text;
+}
+
 struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("CUDA architecture (sm_XX)"),
@@ -84,22 +98,28 @@ struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
   Option<bool> cublas{*this, "cublas",
                       llvm::cl::desc("GEMMs as cuBLAS calls (else kernels)"),
                       llvm::cl::init(true)};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("fused attention on tensor cores where the chip has "
+                     "TF32 mma (sm_80 on)"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
-void memc::buildGPUKernelsPipeline(OpPassManager &pm, bool cublas) {
-  if (cublas)
+void memc::buildGPUKernelsPipeline(OpPassManager &pm,
+                                   const GPUPipelineOptions &options) {
+  if (options.cublas)
     addPipeline(pm, kGEMMsToCalls);
-  addPipeline(pm, kGPUKernels);
+  bool tensorCores = options.tensorCores && cudaArchHasTF32MMA(options.chip);
+  addPipeline(pm, substitute(kGPUKernels, "TENSOR_CORES",
+                             tensorCores ? "true" : "false")
+                      .c_str());
 }
 
-void memc::buildLowerToGPUPipeline(OpPassManager &pm, llvm::StringRef chip,
-                                   bool cublas) {
-  buildGPUKernelsPipeline(pm, cublas);
-  std::string text = kKernelsToPTX;
-  size_t at = text.find("%CHIP%");
-  text.replace(at, 6, chip.str());
-  addPipeline(pm, text.c_str());
+void memc::buildLowerToGPUPipeline(OpPassManager &pm,
+                                   const GPUPipelineOptions &options) {
+  buildGPUKernelsPipeline(pm, options);
+  addPipeline(pm, substitute(kKernelsToPTX, "CHIP", options.chip).c_str());
 }
 
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
@@ -157,9 +177,11 @@ void memc::registerPipelines() {
   PassPipelineRegistration<LowerToGPUOptions>(
       "memc-lower-to-gpu",
       "memrefs -> kernels in one gpu.binary (PTX) + the host ops of the "
-      "CUDA launch plan (memc --target=cuda); options chip, cublas",
+      "CUDA launch plan (memc --target=cuda); options chip, cublas, "
+      "tensor-cores",
       [](OpPassManager &pm, const LowerToGPUOptions &options) {
-        buildLowerToGPUPipeline(pm, options.chip, options.cublas);
+        buildLowerToGPUPipeline(
+            pm, {options.chip, options.cublas, options.tensorCores});
       });
   PassPipelineRegistration<>(
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",

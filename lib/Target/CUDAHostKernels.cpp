@@ -25,7 +25,11 @@
 //    int32_t width)`, and its `valid` result is computed here as NVVM
 //    computes it (xor, idx: true; down: lane + offset < 32; up: offset <=
 //    lane), offsets being < 32 (the fake refuses others at run time);
-//  - gpu.lane_id is the linear thread id (x fastest) modulo 32.
+//  - gpu.lane_id is the linear thread id (x fastest) modulo 32;
+//  - nvgpu.mma.sync m16n8k8 on TF32 (f32 vectors 4x1, 2x1, 2x2) calls
+//    `void memc_host_mma_m16n8k8_tf32(const float a[4], const float b[2],
+//    float cd[4])`, the lane's fragments in PTX's register order, the
+//    accumulator updated in place.
 // The fake libcuda defines those functions; kernels-host.so leaves them
 // undefined. A kernel that calls them needs its block's threads run
 // cooperatively (as fibers), so such a kernel K also gets the marker
@@ -44,6 +48,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
@@ -100,6 +106,24 @@ std::string unsupportedShuffle(gpu::ShuffleOp shuffle) {
     return "a gpu.shuffle with offset " +
            std::to_string(offset.getZExtValue()) +
            " (offsets must be below 32)";
+  return "";
+}
+
+/// Why `mma` cannot be run on the host, or empty.
+std::string unsupportedMma(nvgpu::MmaSyncOp mma) {
+  auto shape = llvm::to_vector(
+      llvm::map_range(mma.getMmaShape().getAsRange<IntegerAttr>(),
+                      [](IntegerAttr a) { return a.getInt(); }));
+  auto is = [](Value v, int64_t rows, int64_t cols) {
+    auto type = cast<VectorType>(v.getType());
+    return type.getElementType().isF32() &&
+           type.getShape() == ArrayRef<int64_t>{rows, cols};
+  };
+  if (shape != SmallVector<int64_t>{16, 8, 8} || !mma.getTf32Enabled() ||
+      !is(mma.getMatrixA(), 4, 1) || !is(mma.getMatrixB(), 2, 1) ||
+      !is(mma.getMatrixC(), 2, 2))
+    return "an nvgpu.mma.sync other than m16n8k8 on TF32 (the host build "
+           "models that one)";
   return "";
 }
 
@@ -160,6 +184,39 @@ void lowerShuffle(gpu::ShuffleOp shuffle, ModuleOp host, ArrayRef<Value> ids) {
   shuffle.erase();
 }
 
+/// nvgpu.mma.sync -> memc_host_mma_m16n8k8_tf32(a, b, cd) through the
+/// three stack buffers `frags` (4, 2 and 4 floats).
+void lowerMma(nvgpu::MmaSyncOp mma, ModuleOp host, ArrayRef<Value> frags) {
+  OpBuilder b(mma);
+  Location loc = mma.getLoc();
+  Value operands[3] = {mma.getMatrixA(), mma.getMatrixB(), mma.getMatrixC()};
+  for (int which = 0; which < 3; ++which) {
+    auto type = cast<VectorType>(operands[which].getType());
+    for (int64_t r = 0; r < type.getDimSize(0); ++r)
+      for (int64_t c = 0; c < type.getDimSize(1); ++c) {
+        Value x = vector::ExtractOp::create(b, loc, operands[which],
+                                            ArrayRef<int64_t>{r, c});
+        memref::StoreOp::create(
+            b, loc, x, frags[which],
+            arith::ConstantIndexOp::create(b, loc, r * type.getDimSize(1) + c)
+                .getResult());
+      }
+  }
+  func::FuncOp callee = declareRuntimeFunction(
+      host, "memc_host_mma_m16n8k8_tf32",
+      {frags[0].getType(), frags[1].getType(), frags[2].getType()}, {});
+  func::CallOp::create(b, loc, callee, ValueRange(frags));
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < 4; ++i)
+    d.push_back(memref::LoadOp::create(
+        b, loc, frags[2],
+        arith::ConstantIndexOp::create(b, loc, i).getResult()));
+  mma.getRes().replaceAllUsesWith(
+      vector::FromElementsOp::create(b, loc, mma.getRes().getType(), d)
+          .getResult());
+  mma.erase();
+}
+
 /// Workgroup attributions -> module-level buffers, private ones -> allocas,
 /// at the start of `entry`, whose attribution arguments (after the kernel's
 /// `numArgs` arguments) are then dropped.
@@ -209,6 +266,10 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
     kernel.walk([&](Operation *inner) {
       if (auto shuffle = dyn_cast<gpu::ShuffleOp>(inner))
         why = unsupportedShuffle(shuffle);
+      else if (auto mma = dyn_cast<nvgpu::MmaSyncOp>(inner))
+        why = unsupportedMma(mma);
+      else if (isa<nvgpu::NVGPUDialect>(inner->getDialect()))
+        why = inner->getName().getStringRef().str();
       else if (isa<gpu::GPUDialect>(inner->getDialect()) &&
                !isa<gpu::GPUFuncOp, gpu::BlockIdOp, gpu::ThreadIdOp,
                     gpu::GridDimOp, gpu::BlockDimOp, gpu::LaneIdOp,
@@ -239,6 +300,7 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
     SmallVector<Operation *> dead;
     SmallVector<gpu::ShuffleOp> shuffles;
     SmallVector<gpu::BarrierOp> barriers;
+    SmallVector<nvgpu::MmaSyncOp> mmas;
     func.walk([&](Operation *inner) {
       Value v;
       if (auto o = dyn_cast<gpu::BlockIdOp>(inner))
@@ -257,6 +319,8 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
         shuffles.push_back(o);
       else if (auto o = dyn_cast<gpu::BarrierOp>(inner))
         barriers.push_back(o);
+      else if (auto o = dyn_cast<nvgpu::MmaSyncOp>(inner))
+        mmas.push_back(o);
       if (v) {
         inner->getResult(0).replaceAllUsesWith(v);
         dead.push_back(inner);
@@ -279,8 +343,21 @@ LogicalResult kernelsToFunctions(gpu::GPUModuleOp kernels, ModuleOp host,
     }
     for (gpu::ShuffleOp shuffle : shuffles)
       lowerShuffle(shuffle, host, ids);
-    lowered.push_back(
-        {kernel.getName().str(), !barriers.empty() || !shuffles.empty()});
+    if (!mmas.empty()) {
+      // One set of fragment buffers per thread, at the entry: allocas in
+      // the loops around the mmas would grow the stack every iteration.
+      OpBuilder eb = OpBuilder::atBlockBegin(&entry);
+      Type f32 = eb.getF32Type();
+      SmallVector<Value> frags;
+      for (int64_t size : {4, 2, 4})
+        frags.push_back(memref::AllocaOp::create(eb, kernel.getLoc(),
+                                                 MemRefType::get({size}, f32)));
+      for (nvgpu::MmaSyncOp mma : mmas)
+        lowerMma(mma, host, frags);
+    }
+    lowered.push_back({kernel.getName().str(), !barriers.empty() ||
+                                                   !shuffles.empty() ||
+                                                   !mmas.empty()});
   }
   // Host memory is one address space, and the LLVM lowering knows no
   // #gpu.address_space: every memref is put in the default one.
@@ -360,7 +437,7 @@ bool emitHostKernels(ModuleOp module, const std::string &workDir,
   MLIRContext *ctx = module.getContext();
   // What the host functions are made of, whatever `module` happened to use.
   ctx->loadDialect<arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
-                   memref::MemRefDialect>();
+                   memref::MemRefDialect, vector::VectorDialect>();
   OwningOpRef<ModuleOp> host = ModuleOp::create(UnknownLoc::get(ctx));
   SmallVector<HostKernel> lowered;
   if (failed(kernelsToFunctions(kernels, *host, lowered, error)))
@@ -377,7 +454,7 @@ bool emitHostKernels(ModuleOp module, const std::string &workDir,
           "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
           "lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,"
           "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
-          "convert-cf-to-llvm,"
+          "convert-vector-to-llvm,convert-ub-to-llvm,convert-cf-to-llvm,"
           "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
           "reconcile-unrealized-casts",
           pm, llvm::errs())) ||
@@ -392,6 +469,8 @@ bool emitHostKernels(ModuleOp module, const std::string &workDir,
   options.optLevel = 2;
   std::unique_ptr<llvm::Module> llvmModule =
       translateAndOptimize(*host, llvmContext, options, error);
+  if (!llvmModule && !firstError.empty())
+    error += ": " + firstError;
   return llvmModule &&
          emitSharedObject(*llvmModule, options, workDir, soPath, error);
 }

@@ -34,6 +34,14 @@ bool isSupportedCUDAArch(llvm::StringRef arch) {
   return llvm::is_contained(getSupportedCUDAArchs(), arch);
 }
 
+bool cudaArchHasTF32MMA(llvm::StringRef arch) {
+  unsigned number = 0;
+  llvm::StringRef digits = arch.drop_front(3).take_while(
+      [](char c) { return c >= '0' && c <= '9'; });
+  return arch.starts_with("sm_") && !digits.getAsInteger(10, number) &&
+         number >= 80;
+}
+
 std::string findPtxas() {
   if (const char *home = std::getenv("CUDA_HOME")) {
     llvm::SmallString<256> path(home);

@@ -1,4 +1,4 @@
-// RUN: memc-opt %s -split-input-file -memc-attention-to-gpu -canonicalize -verify-diagnostics | FileCheck %s --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-attention-to-gpu=tensor-cores=false -canonicalize -verify-diagnostics | FileCheck %s --enable-var-scope
 
 // One gpu.launch: grid x = query tiles (100 queries, two 64-row tiles),
 // y = batch x heads; 64 rows x 4 lanes = 256 threads. Shared tiles: Q and K

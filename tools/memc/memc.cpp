@@ -18,8 +18,9 @@ static cl::OptionCategory category("memc options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
                                       cl::cat(category));
 static cl::opt<std::string> outputPath(
-    "o", cl::desc("Output: the package directory, or the IR file for --emit "
-                  "(default: stdout)"),
+    "o",
+    cl::desc("Output: the package directory, or the IR file for --emit "
+             "(default: stdout)"),
     cl::value_desc("path"), cl::cat(category));
 static cl::opt<memc::EmitKind> emitKind(
     "emit", cl::desc("What to produce"), cl::init(memc::EmitKind::Package),
@@ -67,6 +68,18 @@ static cl::opt<GemmKind> cudaGemm(
                           "generated kernels, like every other op (no "
                           "cuBLAS needed at run time)")),
     cl::cat(category));
+enum class AttentionKind { Default, TensorCores, CudaCores };
+static cl::opt<AttentionKind> cudaAttention(
+    "cuda-attention",
+    cl::desc("The fused attention kernel with --target=cuda (default: "
+             "tensor-cores from sm_80 on, else cuda-cores)"),
+    cl::init(AttentionKind::Default),
+    cl::values(clEnumValN(AttentionKind::TensorCores, "tensor-cores",
+                          "mma.sync on TF32 operands, 3 products per step "
+                          "for f32 accuracy (sm_80 on)"),
+               clEnumValN(AttentionKind::CudaCores, "cuda-cores",
+                          "f32 fused multiply-adds")),
+    cl::cat(category));
 static cl::opt<bool> cudaHostKernels(
     "cuda-host-kernels", cl::Hidden,
     cl::desc("With --target=cuda: also write kernels-host.so, the kernels "
@@ -84,17 +97,16 @@ static cl::opt<std::string> memBudget(
     cl::desc("Arena budget: bytes, or with a unit (512KiB, 64MiB, 8GiB). "
              "Buffers that do not fit live on the host and are staged in"),
     cl::value_desc("size"), cl::cat(category));
-static cl::opt<bool> verifyPlan(
-    "verify-plan",
-    cl::desc("Check the memory plan with the independent verifier"),
-    cl::cat(category));
+static cl::opt<bool>
+    verifyPlan("verify-plan",
+               cl::desc("Check the memory plan with the independent verifier"),
+               cl::cat(category));
 static cl::opt<std::string>
     reportPath("report",
                cl::desc("Write the memory report (JSON) to this file"),
                cl::value_desc("file.json"), cl::cat(category));
 static cl::opt<std::string>
-    timelinePath("timeline",
-                 cl::desc("Write the arena timeline picture (SVG)"),
+    timelinePath("timeline", cl::desc("Write the arena timeline picture (SVG)"),
                  cl::value_desc("file.svg"), cl::cat(category));
 static cl::opt<uint64_t>
     planSeed("plan-seed", cl::desc("Seed of the mapper's search (default 0)"),
@@ -115,9 +127,8 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   std::string parseErrors;
   raw_string_ostream errs(parseErrors);
-  if (!cl::ParseCommandLineOptions(argc, argv,
-                                   "memc: ONNX -> CPU / CUDA compiler\n",
-                                   &errs)) {
+  if (!cl::ParseCommandLineOptions(
+          argc, argv, "memc: ONNX -> CPU / CUDA compiler\n", &errs)) {
     std::string line = parseErrors.substr(0, parseErrors.find('\n'));
     llvm::errs() << "memc: " << line << "\n";
     return memc::ExitUsage;
@@ -143,6 +154,8 @@ int main(int argc, char **argv) {
   options.cudaArch = cudaArch;
   options.cudaHostKernels = cudaHostKernels;
   options.cudaCublas = cudaGemm == GemmKind::Cublas;
+  if (cudaAttention != AttentionKind::Default)
+    options.cudaTensorCores = cudaAttention == AttentionKind::TensorCores;
   options.cpu = cpu;
   options.optLevel = optLevel;
   options.verbose = verbose;

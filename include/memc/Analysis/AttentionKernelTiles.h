@@ -1,4 +1,5 @@
-//===- AttentionKernelTiles.h - the fused attention kernel's tiles -*- C++ -*-===//
+//===- AttentionKernelTiles.h - the fused attention kernel's tiles -*- C++
+//-*-===//
 //
 // The GPU attention kernel (memc-attention-to-gpu) keeps a tile of queries,
 // one K/V tile and the tile of softmax weights in shared memory. Which head
@@ -54,6 +55,61 @@ chooseAttentionKernelTiles(int64_t queries, int64_t d, int64_t f) {
       int64_t bytes = attentionSharedBytes(rows, keys, d, f);
       if (bytes <= kAttentionSharedLimit)
         return AttentionKernelTiles{rows, keys, lanes, rows * lanes, bytes};
+    }
+  return std::nullopt;
+}
+
+/// Tiles of the tensor-core form (mma.sync m16n8k8 on TF32, three
+/// products per step for f32 accuracy): each warp owns 16 query rows of the
+/// block's tile and keeps its scores and its part of the numerator in mma
+/// accumulator fragments.
+struct AttentionMmaTiles {
+  int64_t warps;       ///< warps per block; the query tile is 16 * warps
+  int64_t keys;        ///< keys per K/V tile (a multiple of 8)
+  int64_t sharedBytes; ///< static shared memory of the block
+};
+
+/// Row strides (floats) of the tensor-core form's shared tiles. A fragment
+/// load has the warp's 8 lane groups read 8 rows and the 4 lanes of a group
+/// 4 consecutive columns (Q, K: stride = 4 mod 8 puts the groups 4 banks
+/// apart), or 4 rows and 8 consecutive columns (V: stride = 8 mod 16 puts
+/// them 8 banks apart); either way the 32 lanes hit 32 banks.
+inline int64_t attentionMmaQKStride(int64_t d) { return d + 4; }
+inline int64_t attentionMmaVStride(int64_t f) {
+  return f % 16 == 0 ? f + 8 : f;
+}
+
+/// Bytes of the tensor-core form's shared tiles: Q [16 * warps][d + 4],
+/// K [keys][d + 4], V [keys][f (+ 8)].
+inline int64_t attentionMmaSharedBytes(int64_t warps, int64_t keys, int64_t d,
+                                       int64_t f) {
+  return 4 * ((16 * warps + keys) * attentionMmaQKStride(d) +
+              keys * attentionMmaVStride(f));
+}
+
+/// Value widths up to this many keep the numerator's fragments (f / 2
+/// registers a thread) next to the scores' without spilling.
+inline constexpr int64_t kAttentionMmaMaxValueWidth = 128;
+
+/// Tensor-core tiles for head sizes `d`, `f` and `queries` queries, or
+/// nullopt where the form does not apply: head sizes must be multiples of
+/// the mma's 8, `f` at most kAttentionMmaMaxValueWidth, and some tiles must
+/// fit in static shared memory. Most warps first (up to 4, but no more than
+/// the queries need: every warp shares each loaded K/V tile), then the
+/// longest K/V tile (fewer barriers).
+inline std::optional<AttentionMmaTiles>
+chooseAttentionMmaTiles(int64_t queries, int64_t d, int64_t f) {
+  if (queries < 1 || d < 8 || f < 8 || d % 8 != 0 || f % 8 != 0 ||
+      f > kAttentionMmaMaxValueWidth)
+    return std::nullopt;
+  int64_t maxWarps = 1;
+  while (maxWarps < 4 && 16 * maxWarps < queries)
+    maxWarps *= 2;
+  for (int64_t warps = maxWarps; warps >= 1; warps /= 2)
+    for (int64_t keys : {64, 32, 16, 8}) {
+      int64_t bytes = attentionMmaSharedBytes(warps, keys, d, f);
+      if (bytes <= kAttentionSharedLimit)
+        return AttentionMmaTiles{warps, keys, bytes};
     }
   return std::nullopt;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,13 +26,16 @@ enum class TargetKind { CPU, CUDA };
 
 struct CompilerOptions {
   std::string input;
-  std::string output;           ///< package dir, or IR file ("-": stdout)
+  std::string output; ///< package dir, or IR file ("-": stdout)
   EmitKind emit = EmitKind::Package;
   std::map<std::string, std::vector<int64_t>> inputShapes;
   TargetKind target = TargetKind::CPU;
   std::string cpu = "native";
   std::string cudaArch = "sm_90"; ///< --cuda-arch, checked by compile()
   bool cudaCublas = true;         ///< --cuda-gemm=cublas (else kernels)
+  /// --cuda-attention: the fused attention kernel on tensor cores (true) or
+  /// CUDA cores (false); unset: tensor cores where the arch has TF32 mma.
+  std::optional<bool> cudaTensorCores;
   /// --cuda-host-kernels: the package also gets kernels-host.so, the kernels
   /// built for the host CPU, which the tests' fake libcuda runs.
   bool cudaHostKernels = false;

@@ -4,7 +4,8 @@
 // so that `memc --emit=X` and `memc-opt --<pipeline>` give the same IR.
 //
 //   memc-einsum-to-linalg  einsum (tensors)   -> linalg on tensors
-//   memc-bufferize         linalg on tensors  -> linalg on memrefs (out-params),
+//   memc-bufferize         linalg on tensors  -> linalg on memrefs
+//   (out-params),
 //                          temporaries in one planned arena
 //   memc-lower-to-llvm     linalg on memrefs  -> LLVM dialect + memc_entry
 //   memc-lower-to-gpu      linalg on memrefs  -> gpu.binary (PTX) + host ops
@@ -40,13 +41,22 @@ void buildBufferizePipeline(
     mlir::OpPassManager &pm, const BufferMappingOptions &mapping = {},
     std::function<void(const ArenaPlanRecord &)> onPlan = nullptr);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
+/// What memc-lower-to-gpu is asked for.
+struct GPUPipelineOptions {
+  /// A validated --cuda-arch (memc/Target/CUDATarget.h).
+  std::string chip = "sm_90";
+  /// GEMMs become runtime calls (cuBLAS), else kernels like the rest.
+  bool cublas = true;
+  /// Fused attention on tensor cores where `chip` has TF32 mma (else the
+  /// CUDA-core kernel everywhere).
+  bool tensorCores = true;
+};
 /// The first half of memc-lower-to-gpu: kernels outlined into one
 /// gpu.module @memc_kernels (still gpu.func on memrefs), host ops beside.
-/// `cublas`: GEMMs become runtime calls (cuBLAS), else kernels like the rest.
-void buildGPUKernelsPipeline(mlir::OpPassManager &pm, bool cublas = true);
-/// `chip` is a validated --cuda-arch (memc/Target/CUDATarget.h).
-void buildLowerToGPUPipeline(mlir::OpPassManager &pm, llvm::StringRef chip,
-                             bool cublas = true);
+void buildGPUKernelsPipeline(mlir::OpPassManager &pm,
+                             const GPUPipelineOptions &options = {});
+void buildLowerToGPUPipeline(mlir::OpPassManager &pm,
+                             const GPUPipelineOptions &options = {});
 /// Registers the pipelines above under their names (memc-lower-to-gpu takes
 /// `chip`), plus
 /// `memc-cpu-pipeline` (all three).

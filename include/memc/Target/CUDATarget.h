@@ -25,6 +25,9 @@ namespace memc {
 /// Volta (sm_70) on, including the arch-specific 'a' variants.
 llvm::ArrayRef<llvm::StringRef> getSupportedCUDAArchs();
 bool isSupportedCUDAArch(llvm::StringRef arch);
+/// Whether `arch` (a supported one) has TF32 mma.sync (sm_80 and later),
+/// which the tensor-core attention kernel needs.
+bool cudaArchHasTF32MMA(llvm::StringRef arch);
 
 /// Everything a CUDA package needs besides the manifest and weights.
 struct CUDAProgram {

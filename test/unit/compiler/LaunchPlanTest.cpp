@@ -38,7 +38,7 @@ struct Plan : ::testing::Test {
       return false;
     }
     mlir::PassManager pm(context.get());
-    memc::buildLowerToGPUPipeline(pm, "sm_90");
+    memc::buildLowerToGPUPipeline(pm);
     if (failed(pm.run(*module))) {
       error = "pipeline";
       return false;

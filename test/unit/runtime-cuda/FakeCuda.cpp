@@ -27,11 +27,18 @@
 //   void memc_host_barrier(void)
 //   T memc_host_shuffle_<xor|idx|up|down>_<f32|i32>(T v, int32_t offset,
 //                                                   int32_t width)
+//   void memc_host_mma_m16n8k8_tf32(const float a[4], const float b[2],
+//                                   float cd[4])
+// (the warp's mma.sync: every lane gives its fragments in PTX's register
+// order and gets its part of D; operands are read as TF32, their low 13
+// mantissa bits dropped, which is what a kernel that skipped the rounding
+// would get on the GPU at worst)
 // and a launch fails with CUDA_ERROR_LAUNCH_FAILED and a message on stderr
 // where the GPU's behaviour would be undefined: a thread returning while
 // others wait at a barrier, threads waiting at different kinds of
-// collective (barrier and shuffle), a shuffle of width other than 32,
-// offset 32 or more, or reading a lane the block does not have.
+// collective (barrier, shuffle, mma), a shuffle of width other than 32,
+// offset 32 or more, reading a lane the block does not have, or an mma in
+// a warp of fewer than 32 threads.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
@@ -128,13 +135,19 @@ constexpr unsigned kWarpSize = 32;
 constexpr size_t kFiberStack = 256 << 10;
 
 /// What a thread of the running cooperative block is doing.
-enum class FiberState { Ready, AtBarrier, AtShuffle, Done, Failed };
+enum class FiberState { Ready, AtBarrier, AtShuffle, AtMma, Done, Failed };
 
 struct Fiber {
   ucontext_t context;
   FiberState state;
   int64_t ids[12];
   unsigned shuffles; ///< how many it has done: picks the slot buffer
+  unsigned mmas;     ///< likewise for mma fragments
+};
+
+/// A lane's operands of one mma.sync m16n8k8: a0-a3, b0-b1, c0-c3.
+struct MmaFragments {
+  float a[4], b[2], c[4];
 };
 
 /// The cooperative block being run, and what outlives it: the fiber stacks
@@ -152,6 +165,8 @@ struct Cooperative {
   /// thread reaches before every thread has passed shuffle k + 1, that is,
   /// has read its value of shuffle k. So one barrier per shuffle suffices.
   std::vector<uint32_t> slots[2];
+  /// Each thread's fragments at an mma, alternated the same way.
+  std::vector<MmaFragments> mmaSlots[2];
   std::string error;
 };
 
@@ -161,7 +176,9 @@ Cooperative &coop() {
 }
 
 const char *collectiveName(FiberState state) {
-  return state == FiberState::AtBarrier ? "barrier" : "shuffle";
+  return state == FiberState::AtBarrier   ? "barrier"
+         : state == FiberState::AtShuffle ? "shuffle"
+                                          : "mma";
 }
 
 std::string threadName(const Fiber &f) {
@@ -251,6 +268,7 @@ bool runCooperativeBlock(const std::string &name, HostKernel kernel,
     std::memcpy(f.ids, ids, sizeof(ids));
     f.state = FiberState::Ready;
     f.shuffles = 0;
+    f.mmas = 0;
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = c.stacks[i];
     f.context.uc_stack.ss_size = kFiberStack;
@@ -259,6 +277,8 @@ bool runCooperativeBlock(const std::string &name, HostKernel kernel,
   }
   for (std::vector<uint32_t> &s : c.slots)
     s.assign(n, 0);
+  for (std::vector<MmaFragments> &s : c.mmaSlots)
+    s.assign(n, MmaFragments());
   c.kernel = kernel;
   c.params = params;
   c.error.clear();
@@ -364,6 +384,53 @@ int32_t shuffleI32(int32_t v, int32_t off, int32_t w) {
   return int32_t(shuffle(mode, uint32_t(v), off, w));
 }
 
+/// `x` as a TF32 operand: the low 13 of its 23 mantissa bits dropped.
+float asTF32(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  bits &= 0xFFFFE000u;
+  std::memcpy(&x, &bits, 4);
+  return x;
+}
+
+/// mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for this thread's
+/// lane: D = A·B + C over the warp, each lane's part of D in `cd`. With
+/// lane = 4 * group + member, a lane holds A (group + 8 (i & 1), member +
+/// 4 (i >> 1)) in a[i], B (member + 4 i, group) in b[i] and C/D (group +
+/// 8 (i >> 1), 2 member + (i & 1)) in cd[i] (PTX ISA, "Matrix fragments for
+/// mma.m16n8k8").
+void mmaM16N8K8TF32(const float *a, const float *b, float *cd) {
+  Cooperative &c = coop();
+  Fiber &f = currentFiber("memc_host_mma_m16n8k8_tf32");
+  size_t self = c.current, n = c.fibers.size();
+  size_t base = self - self % kWarpSize;
+  if (base + kWarpSize > n)
+    failFiber(f, "mma.sync in warp " + std::to_string(self / kWarpSize) +
+                     ", which a block of " + std::to_string(n) +
+                     " threads leaves with fewer than 32 threads");
+  std::vector<MmaFragments> &slots = c.mmaSlots[f.mmas++ & 1];
+  MmaFragments &mine = slots[self];
+  std::memcpy(mine.a, a, sizeof(mine.a));
+  std::memcpy(mine.b, b, sizeof(mine.b));
+  std::memcpy(mine.c, cd, sizeof(mine.c));
+  yieldAs(f, FiberState::AtMma);
+  auto A = [&](unsigned row, unsigned k) {
+    return asTF32(slots[base + 4 * (row % 8) + k % 4].a[row / 8 + 2 * (k / 4)]);
+  };
+  auto B = [&](unsigned k, unsigned col) {
+    return asTF32(slots[base + 4 * col + k % 4].b[k / 4]);
+  };
+  unsigned lane = unsigned(self % kWarpSize), group = lane / 4,
+           member = lane % 4;
+  for (unsigned i = 0; i < 4; ++i) {
+    unsigned row = group + 8 * (i >> 1), col = 2 * member + (i & 1);
+    float sum = mine.c[i];
+    for (unsigned k = 0; k < 8; ++k)
+      sum += A(row, k) * B(k, col);
+    cd[i] = sum;
+  }
+}
+
 /// The results the fake returns or tests name, with CUDA's own names and
 /// strings for them.
 struct ErrorText {
@@ -420,6 +487,9 @@ int32_t memc_host_shuffle_up_i32(int32_t v, int32_t off, int32_t width) {
 }
 int32_t memc_host_shuffle_down_i32(int32_t v, int32_t off, int32_t width) {
   return shuffleI32<ShuffleMode::Down>(v, off, width);
+}
+void memc_host_mma_m16n8k8_tf32(const float *a, const float *b, float *cd) {
+  mmaM16N8K8TF32(a, b, cd);
 }
 
 int cuInit(unsigned) { return int(envInt("MEMC_FAKE_CUDA_INIT", 0)); }

@@ -1,0 +1,62 @@
+//===- AttentionKernels.cpp - pieces both attention kernels use -----------===//
+#include "passes/AttentionKernels.h"
+
+using namespace mlir;
+
+namespace memc {
+
+MemRefType sharedTile(MLIRContext *ctx, int64_t rows, int64_t cols) {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  return MemRefType::get({rows, cols}, Float32Type::get(ctx),
+                         MemRefLayoutAttrInterface{}, workgroup);
+}
+
+gpu::LaunchOp createAttentionLaunch(KernelBuilder &k, int64_t queryTiles,
+                                    int64_t batch, int64_t threads,
+                                    TypeRange shared) {
+  Value one = k.index(1);
+  auto launch = gpu::LaunchOp::create(
+      k.b, k.loc, k.index(queryTiles), k.index(batch), one, k.index(threads),
+      one, one, /*dynamicSharedMemorySize=*/nullptr,
+      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, shared);
+  Block &body = launch.getBody().front();
+  k.b.setInsertionPointToEnd(&body);
+  gpu::TerminatorOp::create(k.b, k.loc);
+  k.b.setInsertionPointToStart(&body);
+  return launch;
+}
+
+void copyTile(KernelBuilder &k, Value src, Value bi, Value first, int64_t rows,
+              int64_t cols, int64_t limit, Value dst, Value tid,
+              int64_t threads, Value scale) {
+  k.forStrided(tid, rows * cols, threads, [&](Value i) {
+    Value r = k.div(i, cols), c = k.rem(i, cols);
+    Value v = k.load(src, {bi, k.min(k.add(first, r), limit - 1), c});
+    k.store(scale ? k.fmul(v, scale) : v, dst, {r, c});
+  });
+}
+
+Value kvTileCount(KernelBuilder &k, const AttentionProblem &problem, Value p0,
+                  int64_t blockRows, int64_t tileKeys) {
+  if (!problem.maskedFrom)
+    return k.index((problem.M + tileKeys - 1) / tileKeys);
+  Value end =
+      arith::MinSIOp::create(k.b, k.loc, k.index(problem.M),
+                             k.add(p0, blockRows - 1 + *problem.maskedFrom));
+  return k.div(k.add(end, tileKeys - 1), tileKeys);
+}
+
+Value keyVisible(KernelBuilder &k, const AttentionProblem &problem, Value key,
+                 Value p) {
+  Value valid = arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ult,
+                                      key, k.index(problem.M));
+  if (!problem.maskedFrom)
+    return valid;
+  Value visible = arith::CmpIOp::create(
+      k.b, k.loc, arith::CmpIPredicate::slt,
+      arith::SubIOp::create(k.b, k.loc, key, p), k.index(*problem.maskedFrom));
+  return arith::AndIOp::create(k.b, k.loc, valid, visible);
+}
+
+} // namespace memc
