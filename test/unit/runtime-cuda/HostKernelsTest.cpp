@@ -267,6 +267,56 @@ const char *kPlain = R"mlir(
     }
 )mlir";
 
+// mma: warp w of the block computes D[w] = A[w]·B[w] + C[w] (16x8x8) with
+// one nvgpu.mma.sync, each lane loading and storing its fragments where
+// PTX's mma.m16n8k8 .tf32 layout puts them (lane = 4 group + member):
+// a0..a3 = A(group, member), A(group+8, member), A(group, member+4),
+// A(group+8, member+4); b0, b1 = B(member, group), B(member+4, group);
+// c/d = (group, 2 member), (group, 2 member+1), (group+8, 2 member), ...
+const char *kMma = R"mlir(
+    gpu.func @mma(%a: memref<4x16x8xf32>, %b: memref<4x8x8xf32>,
+                  %c: memref<4x16x8xf32>, %d: memref<4x16x8xf32>) kernel {
+      %c1 = arith.constant 1 : index
+      %c2 = arith.constant 2 : index
+      %c4 = arith.constant 4 : index
+      %c8 = arith.constant 8 : index
+      %c32 = arith.constant 32 : index
+      %tx = gpu.thread_id x
+      %w = arith.divui %tx, %c32 : index
+      %lane = arith.remui %tx, %c32 : index
+      %g = arith.divui %lane, %c4 : index
+      %t = arith.remui %lane, %c4 : index
+      %g8 = arith.addi %g, %c8 : index
+      %t4 = arith.addi %t, %c4 : index
+      %n0 = arith.muli %t, %c2 : index
+      %n1 = arith.addi %n0, %c1 : index
+      %a0 = memref.load %a[%w, %g, %t] : memref<4x16x8xf32>
+      %a1 = memref.load %a[%w, %g8, %t] : memref<4x16x8xf32>
+      %a2 = memref.load %a[%w, %g, %t4] : memref<4x16x8xf32>
+      %a3 = memref.load %a[%w, %g8, %t4] : memref<4x16x8xf32>
+      %b0 = memref.load %b[%w, %t, %g] : memref<4x8x8xf32>
+      %b1 = memref.load %b[%w, %t4, %g] : memref<4x8x8xf32>
+      %d0 = memref.load %c[%w, %g, %n0] : memref<4x16x8xf32>
+      %d1 = memref.load %c[%w, %g, %n1] : memref<4x16x8xf32>
+      %d2 = memref.load %c[%w, %g8, %n0] : memref<4x16x8xf32>
+      %d3 = memref.load %c[%w, %g8, %n1] : memref<4x16x8xf32>
+      %va = vector.from_elements %a0, %a1, %a2, %a3 : vector<4x1xf32>
+      %vb = vector.from_elements %b0, %b1 : vector<2x1xf32>
+      %vc = vector.from_elements %d0, %d1, %d2, %d3 : vector<2x2xf32>
+      %vd = nvgpu.mma.sync (%va, %vb, %vc) {mmaShape = [16, 8, 8], tf32Enabled}
+          : (vector<4x1xf32>, vector<2x1xf32>, vector<2x2xf32>) -> vector<2x2xf32>
+      %e0 = vector.extract %vd[0, 0] : f32 from vector<2x2xf32>
+      %e1 = vector.extract %vd[0, 1] : f32 from vector<2x2xf32>
+      %e2 = vector.extract %vd[1, 0] : f32 from vector<2x2xf32>
+      %e3 = vector.extract %vd[1, 1] : f32 from vector<2x2xf32>
+      memref.store %e0, %d[%w, %g, %n0] : memref<4x16x8xf32>
+      memref.store %e1, %d[%w, %g, %n1] : memref<4x16x8xf32>
+      memref.store %e2, %d[%w, %g8, %n0] : memref<4x16x8xf32>
+      memref.store %e3, %d[%w, %g8, %n1] : memref<4x16x8xf32>
+      gpu.return
+    }
+)mlir";
+
 std::string replaceAll(std::string s, const std::string &from,
                        const std::string &to) {
   for (size_t at = s.find(from); at != std::string::npos;
@@ -373,11 +423,11 @@ class HostKernels : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
     dir = new TempDir;
-    std::string ir =
-        gpuModule(blockSum("block_sum", true, true) +
-                  blockSum("block_sum_no_barrier1", false, true) +
-                  blockSum("block_sum_no_barrier2", true, false) + kLanes +
-                  kDivergeReturn + kDivergeKinds + kBadShuffles + kPlain);
+    std::string ir = gpuModule(blockSum("block_sum", true, true) +
+                               blockSum("block_sum_no_barrier1", false, true) +
+                               blockSum("block_sum_no_barrier2", true, false) +
+                               kLanes + kDivergeReturn + kDivergeKinds +
+                               kBadShuffles + kPlain + kMma);
     built = buildHostKernels(ir, dir->path(), buildError);
     so = dir->path() + "/kernels-host.so";
     ::setenv("MEMC_FAKE_CUDA_KERNELS", so.c_str(), 1);
@@ -389,7 +439,8 @@ protected:
                         {"diverge_kinds", 1},
                         {"runtime_offset", 2},
                         {"partial_warp", 1},
-                        {"plain", 2}});
+                        {"plain", 2},
+                        {"mma", 4}});
   }
   static void TearDownTestSuite() {
     ::unsetenv("MEMC_FAKE_CUDA_KERNELS");
@@ -595,6 +646,84 @@ TEST_F(HostKernels, OnlyCollectiveKernelsAreMarked) {
   cuda.download<float>(dIn, 64);
 }
 
+/// D = A·B + C for the 4 warps' matrices, from the mma kernel on one block
+/// of 128 threads.
+std::vector<float> runMma(FakeCuda &cuda, void *f, const std::vector<float> &a,
+                          const std::vector<float> &b,
+                          const std::vector<float> &c, int &result) {
+  uint64_t dA = cuda.upload(a), dB = cuda.upload(b), dC = cuda.upload(c),
+           dD = cuda.upload(std::vector<float>(512, -1.f));
+  const unsigned grid[3] = {1, 1, 1}, block[3] = {128, 1, 1};
+  result = cuda.launch(f, grid, block, {dA, dB, dC, dD});
+  cuda.download<float>(dA, 512);
+  cuda.download<float>(dB, 256);
+  cuda.download<float>(dC, 512);
+  return cuda.download<float>(dD, 512);
+}
+
+TEST_F(HostKernels, MmaComputesEachWarpsProduct) {
+  // Small integers: exact in TF32 and in any summation order, so D must
+  // equal the reference exactly, and a lane mapping off by one row,
+  // column or register changes some element.
+  std::vector<float> a(512), b(256), c(512);
+  for (int i = 0; i < 512; ++i) {
+    a[size_t(i)] = float((i * 5) % 11 - 5);
+    c[size_t(i)] = float((i * 3) % 7 - 3);
+  }
+  for (int i = 0; i < 256; ++i)
+    b[size_t(i)] = float((i * 7) % 13 - 6);
+  void *f = cuda.function(module, "mma");
+  ASSERT_NE(f, nullptr);
+  int r = -1;
+  std::vector<float> d = runMma(cuda, f, a, b, c, r);
+  ASSERT_EQ(r, 0);
+  for (int w = 0; w < 4; ++w)
+    for (int i = 0; i < 16; ++i)
+      for (int j = 0; j < 8; ++j) {
+        float want = c[size_t(w * 128 + i * 8 + j)];
+        for (int k = 0; k < 8; ++k)
+          want +=
+              a[size_t(w * 128 + i * 8 + k)] * b[size_t(w * 64 + k * 8 + j)];
+        EXPECT_EQ(d[size_t(w * 128 + i * 8 + j)], want)
+            << "warp " << w << ", D(" << i << "," << j << ")";
+      }
+}
+
+TEST_F(HostKernels, MmaReadsOperandsAsTF32) {
+  // 1 + 2^-12 is not a TF32 number (10 mantissa bits): the mma sees 1. The
+  // accumulator is f32 and keeps its bits.
+  std::vector<float> a(512, 1.f + 0x1p-12f), b(256, 1.f + 0x1p-12f),
+      c(512, 0x1p-20f);
+  void *f = cuda.function(module, "mma");
+  ASSERT_NE(f, nullptr);
+  int r = -1;
+  std::vector<float> d = runMma(cuda, f, a, b, c, r);
+  ASSERT_EQ(r, 0);
+  for (size_t i = 0; i < 512; ++i)
+    EXPECT_EQ(d[i], 8.f + 0x1p-20f) << i;
+}
+
+TEST_F(HostKernels, MmaNeedsWholeWarps) {
+  void *f = cuda.function(module, "mma");
+  ASSERT_NE(f, nullptr);
+  uint64_t a = cuda.upload(std::vector<float>(512, 0.f)),
+           b = cuda.upload(std::vector<float>(256, 0.f)),
+           d = cuda.upload(std::vector<float>(512, 0.f));
+  const unsigned grid[3] = {1, 1, 1}, block[3] = {48, 1, 1};
+  testing::internal::CaptureStderr();
+  ::alarm(60);
+  EXPECT_EQ(cuda.launch(f, grid, block, {a, b, a, d}), kLaunchFailed);
+  ::alarm(0);
+  std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("mma.sync in warp 1, which a block of 48 threads leaves "
+                     "with fewer than 32 threads"),
+            std::string::npos)
+      << err;
+  cuda.download<float>(a, 512);
+  cuda.download<float>(b, 256);
+  cuda.download<float>(d, 512);
+}
+
 TEST(HostKernelsLaunch, OutlinedLaunchWithWorkgroupMemory) {
   // The form a kernel generator writes (gpu.launch with a workgroup
   // attribution), outlined as memc's kernel pipeline outlines it: each
@@ -694,6 +823,17 @@ TEST(HostKernelsBuild, UnmodelledOpsAreErrorsNamingTheKernel) {
 )mlir",
        "kernel @reduce uses gpu.subgroup_reduce, which the host build does "
        "not model"},
+      {R"mlir(
+    gpu.func @half(%out: memref<32xf32>) kernel {
+      %a = arith.constant dense<1.0> : vector<4x2xf16>
+      %b = arith.constant dense<1.0> : vector<2x2xf16>
+      %c = arith.constant dense<0.0> : vector<2x2xf32>
+      %d = nvgpu.mma.sync (%a, %b, %c) {mmaShape = [16, 8, 16]}
+          : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+      gpu.return
+    }
+)mlir",
+       "kernel @half uses an nvgpu.mma.sync other than m16n8k8 on TF32"},
   };
   for (const Case &c : cases) {
     TempDir dir;
