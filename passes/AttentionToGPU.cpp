@@ -9,9 +9,10 @@
 // read once per block into shared memory, with rows padded by one float so
 // that the 8 rows a warp reads down a column fall in different banks.
 //
-// Why CUDA cores and not tensor cores yet: memc keeps f32 semantics (no
-// TF32), and no GPU has been available to measure a 3xTF32 mma version
-// against this one (docs/cuda.md).
+// Where the chip has TF32 mma (sm_80 on) and the head sizes allow it, the
+// tensor-core kernel (AttentionMmaKernel.cpp) is generated instead; this one
+// serves sm_70/75, other head sizes, and `tensor-cores=false`, which is
+// also how the two are measured against each other (docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/AttentionKernels.h"
