@@ -5,19 +5,8 @@
 // accumulators. Each warp owns 16 query rows of the block's tile; the block
 // shares each K/V tile, copied once into shared memory.
 //
-// Accuracy: a TF32 operand keeps 10 of f32's 23 mantissa bits, so one mma
-// per product would put errors near 1e-3 into f32 results. Each operand x is
-// split into big = x rounded to TF32 and small = x - big (exact in f32), and
-// a product is big*big + big*small + small*big: three mmas, the dropped
-// small*small is 2^-22 relative (3xTF32, as CUTLASS's f32 GEMMs on tensor
-// cores do). The split is integer arithmetic on the bits (round to nearest
-// at bit 13), which is cvt.rna.tf32.f32 without needing the instruction.
-//
-// Fragments (PTX ISA, mma.m16n8k8 .tf32; lane = 4 * group + member):
-//   A 16x8, row-major: a0 (group, member), a1 (group + 8, member),
-//                      a2 (group, member + 4), a3 (group + 8, member + 4);
-//   B 8x8: b0 (member, group), b1 (member + 4, group) as (k, n);
-//   C 16x8: c[r][i] = (group + 8r, 2 * member + i).
+// Both products are 3xTF32 (MmaBuilder in KernelBuilder.h: accuracy and
+// the fragment layouts).
 // The scores come out of Q·Kᵀ in C's layout, and the weights go into
 // weights·V in A's: a lane's A values for keys 8c..8c+7 are held by lanes
 // 4 * group + member/2 (a0, a1) and that + 2 (a2, a3), so eight index
@@ -31,78 +20,11 @@
 //===----------------------------------------------------------------------===//
 #include "passes/AttentionKernels.h"
 
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-
 #include <limits>
 
 using namespace mlir;
 
 namespace memc {
-namespace {
-
-/// Warp-level mma fragments and the 3xTF32 product.
-class MmaBuilder {
-public:
-  explicit MmaBuilder(KernelBuilder &k) : k(k) {}
-
-  VectorType type(int64_t rows, int64_t cols) {
-    return VectorType::get({rows, cols}, k.b.getF32Type());
-  }
-  Value zeroAccumulator() {
-    return arith::ConstantOp::create(
-        k.b, k.loc, DenseElementsAttr::get(type(2, 2), k.b.getF32FloatAttr(0)));
-  }
-  Value fragment(ArrayRef<Value> elements, int64_t rows, int64_t cols) {
-    return vector::FromElementsOp::create(k.b, k.loc, type(rows, cols),
-                                          elements);
-  }
-  Value element(Value fragment, int64_t r, int64_t c) {
-    return vector::ExtractOp::create(k.b, k.loc, fragment,
-                                     ArrayRef<int64_t>{r, c});
-  }
-
-  /// x as TF32 (round to nearest at mantissa bit 13) and the f32 rest.
-  std::pair<Value, Value> split(Value x) {
-    Type i32 = k.b.getI32Type();
-    Value bits = arith::BitcastOp::create(k.b, k.loc, i32, x);
-    Value rounded = arith::AndIOp::create(
-        k.b, k.loc, arith::AddIOp::create(k.b, k.loc, bits, k.i32(0x1000)),
-        k.i32(int32_t(0xFFFFE000u)));
-    Value big = arith::BitcastOp::create(k.b, k.loc, k.b.getF32Type(), rounded);
-    return {big, k.fsub(x, big)};
-  }
-
-  /// The big and small fragments of `elements` (an A fragment: 4x1, or a
-  /// B fragment: 2x1).
-  std::pair<Value, Value> splitFragment(ArrayRef<Value> elements) {
-    SmallVector<Value> big, small;
-    for (Value x : elements) {
-      auto [b, s] = split(x);
-      big.push_back(b);
-      small.push_back(s);
-    }
-    int64_t rows = int64_t(elements.size());
-    return {fragment(big, rows, 1), fragment(small, rows, 1)};
-  }
-
-  Value mma(Value a, Value b, Value c) {
-    return nvgpu::MmaSyncOp::create(k.b, k.loc, a, b, c,
-                                    ArrayRef<int64_t>{16, 8, 8},
-                                    /*tf32Enabled=*/true);
-  }
-
-  /// c + a·b to f32 accuracy: the small terms first, then the big one.
-  Value mma3(std::pair<Value, Value> a, std::pair<Value, Value> b, Value c) {
-    c = mma(a.second, b.first, c);
-    c = mma(a.first, b.second, c);
-    return mma(a.first, b.first, c);
-  }
-
-private:
-  KernelBuilder &k;
-};
-
-} // namespace
 
 void buildMmaAttentionKernel(KernelBuilder &k, const AttentionProblem &problem,
                              const AttentionMmaTiles &tiles) {

@@ -134,6 +134,29 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
                            "mlir::LLVM::LLVMDialect"];
 }
 
+def ContractionsToMMA : Pass<"memc-contractions-to-mma", "mlir::ModuleOp"> {
+  let summary = "Generate a tensor-core kernel for every f32 GEMM";
+  let description = [{
+    On bufferized IR, for the CUDA target from sm_80 on: every f32
+    `linalg.generic` that memc-contractions-to-blas would call a GEMM for
+    (same matcher: `passes/GemmMatch.h`; batch ranks, transposed operands
+    and strided subviews included) becomes one `gpu.launch` computing it on
+    tensor cores. A block computes a 64 x 64 tile of C for one batch entry
+    (grid: N tiles, M tiles, batch) with 4 warps of 32 x 32; the loop over K
+    copies 64 x 32 of A and 32 x 64 of B into padded shared-memory tiles,
+    and each warp runs `nvgpu.mma.sync` m16n8k8 on TF32 operands, three per
+    product on the operands split into a TF32 part and the rest (3xTF32),
+    which keeps f32 accuracy. Past K the tiles hold zeros; C is written only
+    inside M x N. A zero `linalg.fill` of C right before the GEMM is dropped
+    and C overwritten; otherwise the product is added to C, as linalg's
+    semantics say. f64 GEMMs, and grids past 65535 in y or z, stay loops.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::nvgpu::NVGPUDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def MathApproximation : Pass<"memc-math-approximation", "mlir::ModuleOp"> {
   let summary = "Vectorizable polynomial forms of exp, erf, tanh and log";
   let description = [{

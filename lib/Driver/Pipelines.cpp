@@ -53,7 +53,8 @@ constexpr const char *kLowerToLLVM =
     "reconcile-unrealized-casts,memc-emit-entry-point";
 
 // memrefs -> kernels in one gpu.binary (PTX) + host ops the launch plan
-// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md).
+// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md),
+// or without cuBLAS become kernels (tensor cores from sm_80 on).
 // convert-gpu-to-nvvm turns math ops into libdevice calls (__nv_*), and
 // MLIR links libdevice only where it finds a CUDA toolkit, which memc must
 // not need (and the PTX would depend on the environment). So exp, erf, tanh
@@ -62,7 +63,7 @@ constexpr const char *kLowerToLLVM =
 // %CHIP% is replaced by the --cuda-arch.
 constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas";
 constexpr const char *kGPUKernels =
-    "memc-attention-to-gpu{tensor-cores=%TENSOR_CORES%},"
+    "memc-attention-to-gpu{tensor-cores=%TENSOR_CORES%},%GEMM_KERNELS%"
     "memc-math-approximation,"
     "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
     "lower-affine,canonicalize,"
@@ -110,9 +111,13 @@ void memc::buildGPUKernelsPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
   if (options.cublas)
     addPipeline(pm, kGEMMsToCalls);
-  bool tensorCores = options.tensorCores && cudaArchHasTF32MMA(options.chip);
-  addPipeline(pm, substitute(kGPUKernels, "TENSOR_CORES",
-                             tensorCores ? "true" : "false")
+  bool mma = cudaArchHasTF32MMA(options.chip);
+  std::string text = substitute(kGPUKernels, "TENSOR_CORES",
+                                options.tensorCores && mma ? "true" : "false");
+  // GEMMs that cuBLAS does not take (all of them without cuBLAS) become
+  // tensor-core kernels where the chip has TF32 mma, else loop nests.
+  addPipeline(pm, substitute(text, "GEMM_KERNELS",
+                             mma ? "memc-contractions-to-mma," : "")
                       .c_str());
 }
 

@@ -41,6 +41,10 @@
 // a warp of fewer than 32 threads.
 //
 //===----------------------------------------------------------------------===//
+// Fibers switch with _setjmp/_longjmp between stacks, which the fortified
+// longjmp would take for a corrupt jump.
+#undef _FORTIFY_SOURCE
+#include <csetjmp>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -138,7 +142,9 @@ constexpr size_t kFiberStack = 256 << 10;
 enum class FiberState { Ready, AtBarrier, AtShuffle, AtMma, Done, Failed };
 
 struct Fiber {
-  ucontext_t context;
+  ucontext_t context; ///< how the fiber is first entered
+  jmp_buf resume;     ///< where it waits, once started
+  bool started;
   FiberState state;
   int64_t ids[12];
   unsigned shuffles; ///< how many it has done: picks the slot buffer
@@ -160,6 +166,7 @@ struct Cooperative {
   std::vector<char *> stacks;
   size_t current = 0;
   ucontext_t scheduler;
+  jmp_buf schedulerResume; ///< where the scheduler resumes the block's loop
   /// Each thread's value at a shuffle. Two buffers, used alternately: the
   /// one written at shuffle k is next written at shuffle k + 2, which no
   /// thread reaches before every thread has passed shuffle k + 1, that is,
@@ -203,7 +210,11 @@ Fiber &currentFiber(const char *what) {
 /// Back to the scheduler, as `state`; returns when the block releases it.
 void yieldAs(Fiber &f, FiberState state) {
   f.state = state;
-  swapcontext(&f.context, &coop().scheduler);
+  // Only a fiber's first entry takes swapcontext (its signal-mask system
+  // call made collective-heavy kernels spend most of their time in the
+  // kernel); switches after that are plain register saves.
+  if (!_setjmp(f.resume))
+    _longjmp(coop().schedulerResume, 1);
 }
 
 /// Ends the launch: the scheduler never resumes this fiber.
@@ -217,7 +228,8 @@ void fiberMain() {
   Cooperative &c = coop();
   Fiber &f = c.fibers[c.current];
   c.kernel(c.params, f.ids);
-  f.state = FiberState::Done; // uc_link then resumes the scheduler
+  f.state = FiberState::Done;
+  _longjmp(c.schedulerResume, 1); // uc_link's context would be stale
 }
 
 char *newStack() {
@@ -228,6 +240,17 @@ char *newStack() {
     return nullptr;
   mprotect(p, size_t(page), PROT_NONE);
   return static_cast<char *>(p) + page;
+}
+
+/// Runs `f` until it waits at a collective or returns. Its own frame, so
+/// that nothing the scheduler's loop keeps lives across the _setjmp.
+__attribute__((noinline)) void runFiber(Cooperative &c, Fiber &f) {
+  if (_setjmp(c.schedulerResume))
+    return;
+  if (f.started)
+    _longjmp(f.resume, 1);
+  f.started = true;
+  swapcontext(&c.scheduler, &f.context); // leaves by _longjmp
 }
 
 /// Runs block (x, y, z) of a collective kernel. Fibers run round-robin, each
@@ -268,6 +291,7 @@ bool runCooperativeBlock(const std::string &name, HostKernel kernel,
     std::memcpy(f.ids, ids, sizeof(ids));
     f.state = FiberState::Ready;
     f.shuffles = 0;
+    f.started = false;
     f.mmas = 0;
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = c.stacks[i];
@@ -292,7 +316,7 @@ bool runCooperativeBlock(const std::string &name, HostKernel kernel,
       if (c.fibers[i].state != FiberState::Ready)
         continue;
       c.current = i;
-      swapcontext(&c.scheduler, &c.fibers[i].context);
+      runFiber(c, c.fibers[i]);
       if (c.fibers[i].state == FiberState::Failed) {
         c.active = false;
         error = where() + c.error;

@@ -1,0 +1,239 @@
+//===- GemmMatch.cpp - batched GEMMs in linalg.generic form ---------------===//
+#include "passes/GemmMatch.h"
+
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+
+namespace memc {
+namespace {
+
+/// The dims of `map` in result order (all must be plain dims).
+std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr e : map.getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d)
+      return std::nullopt;
+    dims.push_back(d.getPosition());
+  }
+  return dims;
+}
+
+/// The stride of dimensions [from, from + count) of a strided memref taken
+/// as one dimension: they must nest (each stride the next one's times its
+/// extent; dimensions of extent 1 do not matter). 0 when they do not nest;
+/// -1 when every extent is 1 (any stride will do).
+int64_t groupStride(ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
+                    size_t from, size_t count) {
+  // Consecutive elements of the collapsed dimension are one step of its
+  // innermost non-unit dimension apart.
+  int64_t innermost = -1, inner = -1, innerExtent = 1;
+  for (size_t i = from + count; i-- > from;) {
+    if (shape[i] == 1)
+      continue;
+    if (inner != -1 && strides[i] != inner * innerExtent)
+      return 0;
+    if (innermost == -1)
+      innermost = strides[i];
+    inner = strides[i];
+    innerExtent = shape[i];
+  }
+  return innermost;
+}
+
+/// Checks that `dims` (an operand's ranks in memory order) is: all batch
+/// ranks in `batchOrder` order, then the `first` group, then the `second`
+/// group, or the two groups swapped (transposed); each group in the order
+/// of `groupOrder`. In memory, each group must collapse to one dimension and
+/// the inner group must be contiguous (a row-major matrix with a leading
+/// dimension, as in a subview of a larger tensor). Fills `view`.
+bool matchMatrix(ArrayRef<unsigned> dims, ArrayRef<int64_t> shape,
+                 ArrayRef<int64_t> strides, ArrayRef<unsigned> batchOrder,
+                 ArrayRef<unsigned> first, ArrayRef<unsigned> second,
+                 bool allowTranspose, MatrixView &view) {
+  size_t nb = batchOrder.size();
+  if (dims.size() != nb + first.size() + second.size())
+    return false;
+  if (!llvm::equal(dims.take_front(nb), batchOrder))
+    return false;
+  ArrayRef<unsigned> rest = dims.drop_front(nb);
+  auto product = [&](size_t from, size_t count) {
+    int64_t p = 1;
+    for (size_t i = from; i < from + count; ++i)
+      p *= shape[i];
+    return p;
+  };
+  auto fill = [&](size_t outerCount, size_t innerCount) {
+    size_t outer = nb, inner = nb + outerCount;
+    int64_t innerStride = groupStride(shape, strides, inner, innerCount);
+    int64_t outerStride = groupStride(shape, strides, outer, outerCount);
+    int64_t batchStride = groupStride(shape, strides, 0, nb);
+    int64_t cols = product(inner, innerCount);
+    if (innerStride != 1 && innerStride != -1)
+      return false; // rows are not contiguous
+    if (outerStride == 0 || batchStride == 0)
+      return false;
+    view.ld = outerStride == -1 ? std::max<int64_t>(cols, 1) : outerStride;
+    if (view.ld < cols)
+      return false;
+    view.batchStride =
+        batchStride == -1 ? product(nb, outerCount + innerCount) : batchStride;
+    return true;
+  };
+  if (llvm::equal(rest.take_front(first.size()), first) &&
+      llvm::equal(rest.drop_front(first.size()), second)) {
+    view.transposed = false;
+    return fill(first.size(), second.size());
+  }
+  if (allowTranspose && llvm::equal(rest.take_front(second.size()), second) &&
+      llvm::equal(rest.drop_front(second.size()), first)) {
+    view.transposed = true;
+    return fill(second.size(), first.size());
+  }
+  return false;
+}
+
+/// True when the body is `yield(out + a * b)` in either operand order.
+bool isMulAddBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1 || body.getOperations().size() != 3)
+    return false;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  Value other = add.getLhs() == acc   ? add.getRhs()
+                : add.getRhs() == acc ? add.getLhs()
+                                      : Value();
+  auto mul = other ? other.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+} // namespace
+
+std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !op.hasPureBufferSemantics())
+    return std::nullopt;
+  if (op.getNumReductionLoops() != 1 || !isMulAddBody(op))
+    return std::nullopt;
+  SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
+                                 op.getDpsInits()[0]};
+  Type elem;
+  SmallVector<SmallVector<int64_t>> strides;
+  for (Value v : operands) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.hasStaticShape())
+      return std::nullopt;
+    int64_t offset;
+    SmallVector<int64_t> s;
+    if (failed(t.getStridesAndOffset(s, offset)) ||
+        llvm::any_of(s, ShapedType::isDynamic))
+      return std::nullopt;
+    strides.push_back(std::move(s));
+    if (elem && t.getElementType() != elem)
+      return std::nullopt;
+    elem = t.getElementType();
+  }
+  if (!elem.isF32() && !elem.isF64())
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto dA = dimsOf(maps[0]), dB = dimsOf(maps[1]), dC = dimsOf(maps[2]);
+  if (!dA || !dB || !dC)
+    return std::nullopt;
+  unsigned numLoops = op.getNumLoops();
+  auto in = [](ArrayRef<unsigned> ds, unsigned d) {
+    return llvm::is_contained(ds, d);
+  };
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // Group the ranks by the operands they index; a rank in only one operand
+  // (or only in A and B without being the reduction) is not a GEMM.
+  SmallVector<unsigned> batch, mDims, nDims, kDims;
+  for (unsigned d = 0; d < numLoops; ++d) {
+    bool a = in(*dA, d), b = in(*dB, d), c = in(*dC, d);
+    if (a && b && c)
+      batch.push_back(d);
+    else if (a && c && !b)
+      mDims.push_back(d);
+    else if (b && c && !a)
+      nDims.push_back(d);
+    else if (a && b && !c)
+      kDims.push_back(d);
+    else
+      return std::nullopt;
+  }
+  if (mDims.empty() || nDims.empty() || kDims.size() != 1)
+    return std::nullopt;
+  // Batch ranks lead C in C's order; the M and N groups take C's order.
+  auto orderIn = [](ArrayRef<unsigned> memOrder, ArrayRef<unsigned> group) {
+    SmallVector<unsigned> ordered;
+    for (unsigned d : memOrder)
+      if (llvm::is_contained(group, d))
+        ordered.push_back(d);
+    return ordered;
+  };
+  SmallVector<unsigned> batchOrder = orderIn(*dC, batch);
+  SmallVector<unsigned> mOrder = orderIn(*dC, mDims);
+  SmallVector<unsigned> nOrder = orderIn(*dC, nDims);
+  auto shapeOf = [](Value v) {
+    return cast<MemRefType>(v.getType()).getShape();
+  };
+  // C must be [batch, M, N] or [batch, N, M]; the latter is the GEMM
+  // C^T = B^T A^T, so swap the roles of A and B.
+  MatrixView viewC;
+  if (!matchMatrix(*dC, shapeOf(operands[2]), strides[2], batchOrder, mOrder,
+                   nOrder, /*allowTranspose=*/false, viewC)) {
+    if (!matchMatrix(*dC, shapeOf(operands[2]), strides[2], batchOrder, nOrder,
+                     mOrder, /*allowTranspose=*/false, viewC))
+      return std::nullopt;
+    std::swap(mOrder, nOrder);
+    std::swap(dA, dB);
+    std::swap(operands[0], operands[1]);
+    std::swap(strides[0], strides[1]);
+  }
+  MatrixView viewA, viewB;
+  if (!matchMatrix(*dA, shapeOf(operands[0]), strides[0], batchOrder, mOrder,
+                   kDims, /*allowTranspose=*/true, viewA) ||
+      !matchMatrix(*dB, shapeOf(operands[1]), strides[1], batchOrder, kDims,
+                   nOrder, /*allowTranspose=*/true, viewB))
+    return std::nullopt;
+  auto extent = [&](ArrayRef<unsigned> ds) {
+    int64_t p = 1;
+    for (unsigned d : ds)
+      p *= ranges[d];
+    return p;
+  };
+  int64_t batchCount = extent(batchOrder), m = extent(mOrder),
+          n = extent(nOrder), k = extent(kDims);
+  GemmMatch match;
+  match.a = operands[0];
+  match.b = operands[1];
+  match.c = operands[2];
+  match.elem = elem;
+  match.batch = extent(batchOrder);
+  match.m = extent(mOrder);
+  match.n = extent(nOrder);
+  match.k = extent(kDims);
+  match.viewA = viewA;
+  match.viewB = viewB;
+  match.viewC = viewC;
+  return match;
+}
+
+linalg::FillOp zeroFillOfOutput(linalg::GenericOp op, Value c) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  Attribute v;
+  if (fill && fill.hasPureBufferSemantics() && fill.getDpsInits()[0] == c &&
+      matchPattern(fill.getDpsInputs()[0], m_Constant(&v)) &&
+      isa<FloatAttr>(v) && cast<FloatAttr>(v).getValue().isZero())
+    return fill;
+  return nullptr;
+}
+
+} // namespace memc
