@@ -166,6 +166,11 @@ def bench_decoder(torch, args, rows):
         _, ms, peak = time_torch(torch, lambda: fwd(inputs), args.runs)
     m = memc(args.build, model_path, data, args.runs, args.arch)
     rows.append(("decoder (4 layers, d=256, seq 256)", m, [("eager", ms, peak)]))
+    # GEMMs as memc's tensor-core kernels instead of cuBLAS: the GEMM
+    # decision's measurement.
+    rows.append(("decoder, --cuda-gemm=kernels",
+                 memc(args.build, model_path, data, args.runs, args.arch,
+                      ["--cuda-gemm=kernels"]), []))
 
 
 # --- attention at growing sequence lengths --------------------------------
