@@ -6,9 +6,11 @@ Reshape, MatMul. The reference output is computed in float64, so that fused
 and unfused compilations can both be measured against the same exact value.
 
 Usage: attention_model.py OUTDIR [seq=256] [d=128] [heads=4] [batch=1]
-         [causal=0] [mask=add|where] [scale=div|mul|q]
+         [causal=0] [mask=add|where|trilu] [scale=div|mul|q]
   mask=add    scores + triangle of -1e9 (a constant initializer)
   mask=where  Where(triangle of bools, -inf, scores), PyTorch's masked_fill
+  mask=trilu  Where(Trilu(ones), scores, float32 min): the mask computed in
+              the graph, as torch.tril(torch.ones(T, T)) in forward() exports
   scale=div   scores / sqrt(hd);  mul: scores * 1/sqrt(hd);  q: Q * 1/sqrt(hd)
 """
 import os
@@ -56,6 +58,12 @@ def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
     if causal and mask == "add":
         inits.append(f32("mask", np.where(upper, -1e9, 0)))
         nodes.append(helper.make_node("Add", [s, "mask"], ["scm"]))
+        s = "scm"
+    elif causal and mask == "trilu":
+        inits += [numpy_helper.from_array(np.ones((seq, seq), bool), "ones"),
+                  f32("fmin", np.finfo(np.float32).min)]
+        nodes += [helper.make_node("Trilu", ["ones"], ["keep"], upper=0),
+                  helper.make_node("Where", ["keep", s, "fmin"], ["scm"])]
         s = "scm"
     elif causal:
         inits += [numpy_helper.from_array(upper, "hide"), f32("ninf", -np.inf)]

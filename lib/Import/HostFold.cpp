@@ -318,8 +318,41 @@ static std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape) {
   return s;
 }
 
+/// Trilu of a constant: how `torch.tril(torch.ones(T, T))` in forward()
+/// exports a causal mask. Folded, the mask is a constant whose triangle the
+/// importer records, so FuseMax can fuse the attention it masks. The result
+/// is no larger than the constant already in the model, hence the larger
+/// limit than for other folds.
+static bool foldTrilu(NodeImporter &n, std::vector<HostTensor> &out) {
+  constexpr int64_t kMaxTriluElements = int64_t(1) << 24;
+  const HostTensor *x = n.constInput(0);
+  if (!x || x->shape.size() < 2 || x->numel() > kMaxTriluElements)
+    return false;
+  int64_t k = 0;
+  if (n.hasInput(1)) {
+    const HostTensor *kt = n.constInput(1);
+    if (!kt || kt->numel() != 1)
+      return false;
+    k = kt->getInt(0);
+  }
+  bool upper = n.attrInt("upper", 1) != 0;
+  int64_t rows = x->shape[x->shape.size() - 2],
+          cols = x->shape[x->shape.size() - 1];
+  size_t eb = x->elemBytes();
+  HostTensor r = *x;
+  for (int64_t e = 0; e < x->numel(); ++e) {
+    int64_t j = e % cols, i = e / cols % rows;
+    if (upper ? j - i < k : j - i > k)
+      std::fill_n(r.raw.begin() + e * eb, eb, '\0'); // 0 in every type
+  }
+  out.push_back(std::move(r));
+  return true;
+}
+
 static bool foldDataMovement(NodeImporter &n, std::vector<HostTensor> &out) {
   const std::string &op = n.node().op_type();
+  if (op == "Trilu")
+    return foldTrilu(n, out);
   if (op == "Concat") {
     std::vector<const HostTensor *> ins;
     for (unsigned i = 0; i < n.numInputs(); ++i) {
