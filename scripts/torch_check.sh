@@ -23,7 +23,7 @@ for d in "$out"/*/; do
   # Every attention block of these exports must become FuseMax's cascade.
   fused=$(sed -n 's/.*fused attention: \([0-9]*\).*/\1/p' <<<"$msg")
   case $name in
-    vit_tiny|encoder_layer|mha|mha_long|causal_decoder)
+    vit_tiny|encoder_layer|mha|mha_long|causal_decoder|causal_decoder_tril)
       if [ "${fused:-0}" -lt 1 ]; then
         echo "FAIL $name: attention not fused (fused attention: ${fused:-none})"
         fail=$((fail + 1)); continue

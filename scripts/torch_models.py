@@ -34,8 +34,9 @@ class Mha(torch.nn.Module):
 
 class CausalDecoder(torch.nn.Module):
     """A GPT-style block written the way people write them in PyTorch."""
-    def __init__(self, d=128, heads=4, seq=64):
+    def __init__(self, d=128, heads=4, seq=64, mask_in_forward=False):
         super().__init__()
+        self.mask_in_forward = mask_in_forward
         self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
         self.qkv, self.proj = torch.nn.Linear(d, 3 * d), torch.nn.Linear(d, d)
         self.mlp = torch.nn.Sequential(torch.nn.Linear(d, 4 * d), torch.nn.GELU(),
@@ -48,7 +49,11 @@ class CausalDecoder(torch.nn.Module):
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
         q, k, v = (t.view(b, s, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))
         att = (q @ k.transpose(-2, -1)) / (d // self.heads) ** 0.5
-        att = att.masked_fill(~self.mask[:s, :s], float("-inf")).softmax(-1)
+        # Either the registered buffer, or (as many GPT ports do) the
+        # triangle built in forward(), which exports as Trilu of a constant.
+        keep = (torch.tril(torch.ones(s, s)).bool() if self.mask_in_forward
+                else self.mask[:s, :s])
+        att = att.masked_fill(~keep, float("-inf")).softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(b, s, d)
         x = x + self.proj(y)
         return x + self.mlp(self.ln2(x))
@@ -75,6 +80,8 @@ def models():
         # 128 MiB) dwarf everything else: FuseMax's case.
         "mha_long": lambda: (Mha(), (torch.randn(1, 2048, 128),)),
         "causal_decoder": lambda: (CausalDecoder(), (torch.randn(1, 64, 128),)),
+        "causal_decoder_tril": lambda: (CausalDecoder(mask_in_forward=True),
+                                        (torch.randn(1, 64, 128),)),
     }
 
 
