@@ -20,7 +20,9 @@
 // spelling: heads split by Reshape/Transpose arrive as copies feeding the
 // contractions, batch and head ranks are any ranks shared by Q, K and V,
 // scales on Q or K are upstream of the scores and need nothing, and scales
-// or masks on the scores are re-applied to each tile (sliced along P and M).
+// or masks on the scores are re-applied to each tile (sliced along P and M),
+// whether they are constants or computed at run time (a padding mask from
+// the inputs: only the kernel form for GPUs needs a constant triangle).
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
@@ -296,9 +298,6 @@ private:
               e != getAffineConstantExpr(0, def.getContext()))
             return fail("a mask or scale operand is not indexed by plain "
                         "ranks");
-        if (usesRank(def.getInputMap(i), a.dimM) && !isConstantLike(in))
-          return fail("the mask is computed at run time (its N x N tensor "
-                      "exists anyway)");
       }
       a.modifiers.push_back({def, *score});
       cur = def.getInputs()[*score];
@@ -648,7 +647,15 @@ IterateOp Rewriter::rewrite() {
   EinsumOp qk = a.qk;
   Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
                       {{a.qkRankP, pOff, Tq}});
-  Value rm0 = splat(rowTile, -std::numeric_limits<double>::infinity());
+  // The running maximum starts at the lowest finite value, not -inf: with a
+  // mask known only at run time, a tile may hide every key of a row before
+  // any visible one (left padding), and exp(-inf - -inf) would poison the
+  // row with NaN. A finite start keeps every exponent finite and changes no
+  // result where the first tile has a visible key.
+  Value rm0 = splat(rowTile, APFloat::getLargest(
+                                 cast<FloatType>(elem).getFloatSemantics(),
+                                 /*Negative=*/true)
+                                 .convertToDouble());
   Value rd0 = splat(rowTile, 0.0);
   Value rnv0 = splat(oTile, 0.0);
   auto inner =

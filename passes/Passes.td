@@ -9,12 +9,16 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
   let description = [{
     Finds `softmax(mod(Q·K)) · V` in einsum IR however the exporter spelt it
     (heads split by Reshape/Transpose, any batch and head ranks, a scale by
-    Div or Mul on Q, K or the scores, an additive constant mask, a Where
-    with a constant condition) and rewrites it to the 1-pass cascade of
+    Div or Mul on Q, K or the scores, an additive mask, a Where; masks
+    constant or computed at run time, such as a padding mask from the
+    inputs) and rewrites it to the 1-pass cascade of
     FuseMax: `einsum.iterate` over K/V tiles (rank M1) carrying the running
     maximum, denominator and numerator, with the division deferred to the
     end, inside an iterate over query tiles. The scores only exist as
-    [batch, P0, M0] tiles. When a constant causal mask (a triangle of -inf,
+    [batch, P0, M0] tiles; mask operands are sliced with each tile. The
+    running maximum starts at the lowest finite value, so a tile that hides
+    every key of a row (left padding) adds nothing instead of NaN. When a
+    constant causal mask (a triangle of -inf,
     -1e9, ... or a boolean triangle; see `memc.upper_triangle`) hides a
     whole tile, the tile is skipped.
 

@@ -6,11 +6,17 @@ Reshape, MatMul. The reference output is computed in float64, so that fused
 and unfused compilations can both be measured against the same exact value.
 
 Usage: attention_model.py OUTDIR [seq=256] [d=128] [heads=4] [batch=1]
-         [causal=0] [mask=add|where|trilu] [scale=div|mul|q]
+         [causal=0] [mask=add|where|trilu|pad|leftpad] [scale=div|mul|q]
   mask=add    scores + triangle of -1e9 (a constant initializer)
   mask=where  Where(triangle of bools, -inf, scores), PyTorch's masked_fill
   mask=trilu  Where(Trilu(ones), scores, float32 min): the mask computed in
               the graph, as torch.tril(torch.ones(T, T)) in forward() exports
+  mask=pad    a second input `pad` [batch, seq] of 1 (key kept) / 0, added
+              as BERT does: scores + (1 - pad) * -10000, broadcast over
+              heads and queries (needs no causal=1); the last seq/4 keys of
+              each sequence are padding
+  mask=leftpad  the same input, applied as Where(pad, scores, -inf), with
+              the first 3 seq/8 keys padding
   scale=div   scores / sqrt(hd);  mul: scores * 1/sqrt(hd);  q: Q * 1/sqrt(hd)
 """
 import os
@@ -69,6 +75,26 @@ def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
         inits += [numpy_helper.from_array(upper, "hide"), f32("ninf", -np.inf)]
         nodes.append(helper.make_node("Where", ["hide", "ninf", s], ["scm"]))
         s = "scm"
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, seq, d])]
+    keep = np.ones((batch, seq), np.float32)
+    if mask in ("pad", "leftpad"):
+        if mask == "pad":
+            keep[:, seq - seq // 4:] = 0
+        else:
+            keep[:, :3 * seq // 8] = 0
+        inputs.append(helper.make_tensor_value_info("pad", TensorProto.FLOAT, [batch, seq]))
+        inits.append(numpy_helper.from_array(np.array([batch, 1, 1, seq], np.int64), "bshape"))
+        nodes.append(helper.make_node("Reshape", ["pad", "bshape"], ["pad4"]))
+        if mask == "pad":
+            inits += [f32("one", 1.0), f32("big", -10000.0)]
+            nodes += [helper.make_node("Sub", ["one", "pad4"], ["inv"]),
+                      helper.make_node("Mul", ["inv", "big"], ["bias"]),
+                      helper.make_node("Add", [s, "bias"], ["spad"])]
+        else:
+            inits.append(f32("ninf2", -np.inf))
+            nodes += [helper.make_node("Cast", ["pad4"], ["padb"], to=TensorProto.BOOL),
+                      helper.make_node("Where", ["padb", s, "ninf2"], ["spad"])]
+        s = "spad"
     nodes += [helper.make_node("Softmax", [s], ["p"], axis=-1),
               helper.make_node("MatMul", ["p", "vh"], ["ctx"]),
               helper.make_node("Transpose", ["ctx"], ["ct"], perm=[0, 2, 1, 3]),
@@ -76,7 +102,7 @@ def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
               helper.make_node("MatMul", ["cm", "wo"], ["y"])]
     g = helper.make_graph(
         nodes, "attention",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, seq, d])],
+        inputs,
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, seq, d])],
         inits)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)])
@@ -91,13 +117,20 @@ def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
     S = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(hd)
     if causal:
         S = np.where(upper, -np.inf, S)
+    if mask == "pad":
+        S = S + ((1 - keep) * -10000.0)[:, None, None, :]
+    elif mask == "leftpad":
+        S = np.where(keep[:, None, None, :] > 0, S, -np.inf)
     E = np.exp(S - S.max(-1, keepdims=True))
     ctx = (E / E.sum(-1, keepdims=True)) @ V
     y = ctx.transpose(0, 2, 1, 3).reshape(batch, seq, d) @ W["wo"]
 
     os.makedirs(os.path.join(outdir, "test_data_set_0"), exist_ok=True)
     onnx.save(model, os.path.join(outdir, "model.onnx"))
-    for name, a in (("input_0", x), ("output_0", y.astype(np.float32))):
+    arrays = [("input_0", x), ("output_0", y.astype(np.float32))]
+    if mask in ("pad", "leftpad"):
+        arrays.append(("input_1", keep))
+    for name, a in arrays:
         with open(os.path.join(outdir, "test_data_set_0", name + ".pb"), "wb") as f:
             f.write(numpy_helper.from_array(a).SerializeToString())
     print(f"max_abs_ref: {np.abs(y).max():.6g}")

@@ -128,3 +128,24 @@ func.func @head_too_large(%q: tensor<1x16x512xf32>, %k: tensor<1x16x512xf32>, %v
     %av = einsum.einsum mul reduce add [b, p, f, m] (%sd[b, p, m], %v[b, m, f]) -> [b, p, f] : (tensor<1x16x16xf32>, tensor<1x16x512xf32>) -> tensor<1x16x512xf32>
     return %av : tensor<1x16x512xf32>
   }
+
+// -----
+
+// Refused: the kernel masks by index only, so a mask known at run time
+// (which the CPU's cascade takes) keeps the block unfused on a GPU.
+// CHECK: memc.fused_attention = 0
+// CHECK-LABEL: func.func @runtime_mask
+// CHECK-NOT: einsum.attention
+
+func.func @runtime_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %pad: tensor<16xf32>) -> tensor<1x2x16x4xf32> {
+    %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
+    %s = einsum.einsum add [a, b, c, d] (%qk[a, b, c, d], %pad[d]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<16xf32>) -> tensor<1x2x16x16xf32>
+    %mx = einsum.einsum copy reduce max [a, b, c, d] (%s[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %mxe = tensor.expand_shape %mx [[0], [1], [2, 3]] output_shape [1, 2, 16, 1] : tensor<1x2x16xf32> into tensor<1x2x16x1xf32>
+    %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
+    %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
+    // expected-remark @+1 {{attention not fused: the mask is not a constant causal triangle}}
+    %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
+    return %av : tensor<1x2x16x4xf32>
+  }

@@ -18,22 +18,6 @@ func.func @softmax_over_queries(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf
 
 // -----
 
-func.func @runtime_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %pad: tensor<16xf32>) -> tensor<1x2x16x4xf32> {
-    %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
-    %mask = einsum.einsum mul [c, d] (%pad[c], %pad[d]) -> [c, d] : (tensor<16xf32>, tensor<16xf32>) -> tensor<16x16xf32>
-    %s = einsum.einsum add [a, b, c, d] (%qk[a, b, c, d], %mask[c, d]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<16x16xf32>) -> tensor<1x2x16x16xf32>
-    %mx = einsum.einsum copy reduce max [a, b, c, d] (%s[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
-    %mxe = tensor.expand_shape %mx [[0], [1], [2, 3]] output_shape [1, 2, 16, 1] : tensor<1x2x16xf32> into tensor<1x2x16x1xf32>
-    %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
-    %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
-    %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
-    // expected-remark @+1 {{attention not fused: the mask is computed at run time (its N x N tensor exists anyway)}}
-    %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
-    return %av : tensor<1x2x16x4xf32>
-  }
-
-// -----
-
 func.func @scores_escape(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>) -> (tensor<1x2x16x4xf32>, tensor<1x2x16x16xf32>) {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
     %keep = einsum.einsum copy [a, b, c, d] (%qk[a, b, c, d]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16x16xf32>

@@ -116,3 +116,29 @@ func.func @cross(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<
     %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x8x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x8x4xf32>
     return %av : tensor<1x2x8x4xf32>
   }
+
+// -----
+
+// A padding mask known only at run time (an input of the model, broadcast
+// over batch, heads and queries) is sliced along the keys with every K/V
+// tile. The running maximum starts at the lowest finite float, so a tile
+// whose keys are all masked (-inf) before any visible one yields 0, not NaN.
+// CHECK-LABEL: func.func @runtime_padding_mask
+// CHECK-NOT: tensor<1x2x16x16xf32>
+// CHECK: einsum.iterate p1
+// CHECK: arith.constant dense<-3.40282347E+38> : tensor<1x2x8xf32>
+// CHECK: einsum.iterate m1(%[[M1:.*]]) < 4
+// CHECK: %[[MOFF:.*]] = arith.muli %[[M1]], %c4
+// CHECK: %[[PAD:.*]] = tensor.extract_slice %arg3[%[[MOFF]]] [4] [1]
+// CHECK: einsum.einsum add [b0, b1, p, m0] (%{{.*}}[b0, b1, p, m0], %[[PAD]][m0])
+func.func @runtime_padding_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %pad: tensor<16xf32>) -> tensor<1x2x16x4xf32> {
+    %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
+    %s = einsum.einsum add [a, b, c, d] (%qk[a, b, c, d], %pad[d]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<16xf32>) -> tensor<1x2x16x16xf32>
+    %mx = einsum.einsum copy reduce max [a, b, c, d] (%s[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %mxe = tensor.expand_shape %mx [[0], [1], [2, 3]] output_shape [1, 2, 16, 1] : tensor<1x2x16xf32> into tensor<1x2x16x1xf32>
+    %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
+    %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
+    %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
+    return %av : tensor<1x2x16x4xf32>
+  }
