@@ -59,4 +59,12 @@ Value keyVisible(KernelBuilder &k, const AttentionProblem &problem, Value key,
   return arith::AndIOp::create(k.b, k.loc, valid, visible);
 }
 
+Value addBias(KernelBuilder &k, const AttentionProblem &problem, Value score,
+              Value bi, Value key) {
+  if (!problem.bias)
+    return score;
+  Value bias = k.load(problem.bias, {bi, k.min(key, problem.M - 1)});
+  return k.fma(bias, k.f32(M_LOG2E), score);
+}
+
 } // namespace memc

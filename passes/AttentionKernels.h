@@ -22,6 +22,7 @@ namespace memc {
 /// An einsum.attention on memrefs, as the kernels see it.
 struct AttentionProblem {
   mlir::Value query, key, value, output; ///< [batch][P][D], [batch][M][D], ...
+  mlir::Value bias;                      ///< [batch][M], or null
   int64_t batch, P, D, M, F;
   double scale;
   std::optional<int64_t> maskedFrom;
@@ -55,6 +56,12 @@ mlir::Value kvTileCount(KernelBuilder &k, const AttentionProblem &problem,
 /// key - p < masked_from.
 mlir::Value keyVisible(KernelBuilder &k, const AttentionProblem &problem,
                        mlir::Value key, mlir::Value p);
+
+/// `score` (already in log2 units) plus the bias of `key` of batch entry
+/// `bi` times log2(e); `score` itself without a bias. Keys past M read the
+/// last one (they are masked anyway).
+mlir::Value addBias(KernelBuilder &k, const AttentionProblem &problem,
+                    mlir::Value score, mlir::Value bi, mlir::Value key);
 
 /// The tensor-core kernel (AttentionMmaKernel.cpp), for tiles from
 /// chooseAttentionMmaTiles; the builder is before the einsum.attention it

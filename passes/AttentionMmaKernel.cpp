@@ -116,8 +116,10 @@ void buildMmaAttentionKernel(KernelBuilder &k, const AttentionProblem &problem,
           for (int64_t r = 0; r < 2; ++r)
             for (int64_t i = 0; i < 2; ++i) {
               Value key = k.add(k0, k.add(pair, 8 * j + i));
-              Value x = k.select(keyVisible(k, problem, key, p[r]),
-                                 mb.element(scores[j], r, i), ninf);
+              Value x = k.select(
+                  keyVisible(k, problem, key, p[r]),
+                  addBias(k, problem, mb.element(scores[j], r, i), bi, key),
+                  ninf);
               s[r][i].push_back(x);
               rowMax[r] = k.fmax(rowMax[r], x);
             }

@@ -58,6 +58,7 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
       op.getKey(),
       op.getValue(),
       op.getOutput(),
+      op.getBias(),
       qType.getDimSize(0),
       qType.getDimSize(1),
       qType.getDimSize(2),
@@ -150,8 +151,10 @@ void buildSimtKernel(KernelBuilder &k, const AttentionProblem &problem,
         Value ninf = k.f32(negInf);
         Value rowMax = ninf;
         for (int64_t j = 0; j < keysPerLane; ++j) {
-          Value visible = memc::keyVisible(k, problem, k.add(k0, keyRow[j]), p);
-          s[j] = k.select(visible, s[j], ninf);
+          Value key = k.add(k0, keyRow[j]);
+          Value visible = memc::keyVisible(k, problem, key, p);
+          s[j] =
+              k.select(visible, memc::addBias(k, problem, s[j], bi, key), ninf);
           rowMax = k.fmax(rowMax, s[j]);
         }
         rowMax = k.groupReduce(rowMax, G,

@@ -652,10 +652,10 @@ IterateOp Rewriter::rewrite() {
   // any visible one (left padding), and exp(-inf - -inf) would poison the
   // row with NaN. A finite start keeps every exponent finite and changes no
   // result where the first tile has a visible key.
-  Value rm0 = splat(rowTile, APFloat::getLargest(
-                                 cast<FloatType>(elem).getFloatSemantics(),
-                                 /*Negative=*/true)
-                                 .convertToDouble());
+  Value rm0 = splat(
+      rowTile, APFloat::getLargest(cast<FloatType>(elem).getFloatSemantics(),
+                                   /*Negative=*/true)
+                   .convertToDouble());
   Value rd0 = splat(rowTile, 0.0);
   Value rnv0 = splat(oTile, 0.0);
   auto inner =
@@ -707,11 +707,15 @@ IterateOp Rewriter::rewrite() {
 // Kernel form (GPU targets): one einsum.attention
 //===----------------------------------------------------------------------===//
 
-/// What einsum.attention can express of the modifiers: a positive scale and
-/// a causal triangle; anything else keeps the block unfused on a GPU.
+/// What einsum.attention can express of the modifiers: a positive scale, a
+/// causal triangle and one per-key mask (a bias that does not vary by
+/// query, such as a padding mask); anything else keeps the block unfused on
+/// a GPU.
 struct KernelModifiers {
   double scale = 1.0;
   std::optional<int64_t> maskedFrom;
+  /// The modifier whose non-score operand becomes `bias`.
+  std::optional<Modifier> bias;
 };
 
 class KernelForm {
@@ -785,6 +789,15 @@ public:
         !indexedBy(vMap, vRanks))
       return {};
     maskedFrom = mods.maskedFrom;
+    SmallVector<unsigned> biasRanks;
+    for (unsigned j = 0; j < n; ++j)
+      if (j != a.dimP && j != a.dimM)
+        biasRanks.push_back(j);
+    biasRanks.push_back(a.dimM);
+    if (mods.bias &&
+        !indexedBy(mods.bias->op.getInputMap(biasOperand(*mods.bias)),
+                   biasRanks))
+      return {};
     // Copies into [batch ranks..., sequence, features...], then collapsed.
     Value q = toLayout(qk.getInputs()[a.qkQ], qMap, qkExt, qRanks);
     Value k = toLayout(qk.getInputs()[1 - a.qkQ], kMap, qkExt, kRanks);
@@ -793,17 +806,21 @@ public:
     q = collapse(q, nb, 1);
     k = collapse(k, nb, 1);
     v = collapse(v, nb, fRanks.size());
+    Value bias;
+    if (mods.bias)
+      bias = collapseBias(biasOf(*mods.bias, biasRanks), nb);
     auto oType = RankedTensorType::get({batch, P, f}, b.getF32Type());
-    Value init = tensor::EmptyOp::create(b, loc, oType.getShape(),
-                                         b.getF32Type());
+    Value init =
+        tensor::EmptyOp::create(b, loc, oType.getShape(), b.getF32Type());
     IntegerAttr maskedFromAttr;
     if (maskedFrom)
       maskedFromAttr = b.getI64IntegerAttr(*maskedFrom);
     auto attention =
-        AttentionOp::create(b, loc, TypeRange{oType}, q, k, v, init,
+        AttentionOp::create(b, loc, TypeRange{oType}, q, k, v, bias, init,
                             b.getF32FloatAttr(mods.scale), maskedFromAttr);
     // Back to [batch ranks..., p, features...], then to av's layout.
-    SmallVector<unsigned> oRanks = withSeq(avBatch, a.avRankOfS[a.dimP], fRanks);
+    SmallVector<unsigned> oRanks =
+        withSeq(avBatch, a.avRankOfS[a.dimP], fRanks);
     SmallVector<int64_t> oShape;
     for (unsigned r : oRanks)
       oShape.push_back(avExt[r]);
@@ -811,8 +828,8 @@ public:
     SmallVector<AffineExpr> outExprs;
     for (AffineExpr e : av.getResultMap().getResults()) {
       unsigned r = cast<AffineDimExpr>(e).getPosition();
-      outExprs.push_back(
-          getAffineDimExpr(llvm::find(oRanks, r) - oRanks.begin(), b.getContext()));
+      outExprs.push_back(getAffineDimExpr(
+          llvm::find(oRanks, r) - oRanks.begin(), b.getContext()));
     }
     AffineMap toAv = AffineMap::get(oRanks.size(), 0, outExprs, b.getContext());
     return permute(o, toAv, av.getResult().getType());
@@ -830,6 +847,9 @@ private:
         std::optional<double> c = splatValue(op.getInputs()[other]);
         if (!c || !(*c > 0) || !std::isfinite(*c))
           return fail("a score scale is not a positive constant");
+        // The kernel adds the bias after scaling.
+        if (mods.bias)
+          return fail("a score scale after a per-key mask");
         mods.scale *= op.getCompute() == ComputeOp::mul ? *c : 1.0 / *c;
         continue;
       }
@@ -839,18 +859,25 @@ private:
         if (std::optional<double> c = splatValue(op.getInputs()[other]);
             c && std::isfinite(*c))
           continue;
-        if (op.getCompute() == ComputeOp::add)
+        if (op.getCompute() == ComputeOp::add) {
           if (std::optional<int64_t> k = pureTriangle(mod)) {
             mergeMask(mods, *k);
             continue;
           }
-        return fail("the mask is not a constant causal triangle");
+          if (takeBias(mods, mod))
+            continue;
+        }
+        return fail("the mask is neither a constant causal triangle nor "
+                    "the same for every query");
       case ComputeOp::select:
         if (std::optional<int64_t> k = pureTriangle(mod)) {
           mergeMask(mods, *k);
           continue;
         }
-        return fail("the mask is not a constant causal triangle");
+        if (takeBias(mods, mod))
+          continue;
+        return fail("the mask is neither a constant causal triangle nor "
+                    "the same for every query");
       default:
         return fail("a score modifier the attention kernel cannot apply");
       }
@@ -858,6 +885,88 @@ private:
     if (mods.maskedFrom && *mods.maskedFrom < 1)
       return fail("the mask hides every key of some query");
     return true;
+  }
+
+  /// The operand of a mask modifier that is not the scores (add) or that
+  /// chooses (select).
+  static unsigned biasOperand(Modifier mod) {
+    return mod.op.getCompute() == ComputeOp::add ? 1 - mod.scoreOperand : 0;
+  }
+
+  /// Takes `mod` as the kernel's bias: a mask that does not vary by query
+  /// (its operand has no query rank), added, or selecting the scores
+  /// against a constant masking fill. One bias at most.
+  bool takeBias(KernelModifiers &mods, Modifier &mod) {
+    if (mods.bias || usesRank(mod.op.getInputMap(biasOperand(mod)), a.dimP))
+      return false;
+    if (mod.op.getCompute() == ComputeOp::select) {
+      std::optional<double> f =
+          splatValue(mod.op.getInputs()[mod.scoreOperand == 1 ? 2 : 1]);
+      if (!f || *f > kMaskedBelow)
+        return false;
+    }
+    mods.bias = mod;
+    return true;
+  }
+
+  /// The bias as [ranks] (f32): the added operand in that layout, or for a
+  /// select, 0 where the scores are kept and the fill elsewhere.
+  Value biasOf(Modifier mod, ArrayRef<unsigned> ranks) {
+    EinsumOp op = mod.op;
+    SmallVector<int64_t> ext = op.getRankExtents();
+    unsigned operand = biasOperand(mod);
+    if (op.getCompute() == ComputeOp::add)
+      return toLayout(op.getInputs()[operand], op.getInputMap(operand), ext,
+                      ranks);
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineExpr> dims(op.getInputMap(0).getNumDims(),
+                                 getAffineConstantExpr(0, ctx));
+    SmallVector<int64_t> shape;
+    for (auto [i, r] : llvm::enumerate(ranks)) {
+      dims[r] = getAffineDimExpr(i, ctx);
+      shape.push_back(ext[r]);
+    }
+    AffineMap cond =
+        op.getInputMap(0).replaceDimsAndSymbols(dims, {}, ranks.size(), 0);
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    unsigned fill = mod.scoreOperand == 1 ? 2 : 1;
+    Value fillValue = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            scalar,
+            b.getF32FloatAttr(*splatValue(op.getInputs()[fill])).getValue()));
+    Value zero = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(scalar, b.getF32FloatAttr(0).getValue()));
+    SmallVector<Value> ins = {op.getInputs()[0], zero, zero};
+    ins[fill] = fillValue;
+    AffineMap none = AffineMap::get(ranks.size(), 0, {}, ctx);
+    SmallVector<std::string> names;
+    for (unsigned i = 0; i < ranks.size(); ++i)
+      names.push_back("r" + std::to_string(i));
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    return EinsumOp::create(
+        b, loc, RankedTensorType::get(shape, b.getF32Type()), ins,
+        {cond, none, none,
+         AffineMap::getMultiDimIdentityMap(ranks.size(), ctx)},
+        refs, ComputeOp::select, ReduceOp::none);
+  }
+
+  /// [batch ranks.., keys] -> [batch, keys].
+  Value collapseBias(Value v, unsigned nb) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (nb == 1)
+      return v;
+    if (nb == 0)
+      return tensor::ExpandShapeOp::create(
+          b, loc,
+          RankedTensorType::get({1, type.getDimSize(0)}, type.getElementType()),
+          v, SmallVector<ReassociationIndices>{{0, 1}});
+    SmallVector<ReassociationIndices> g(2);
+    for (unsigned i = 0; i < nb; ++i)
+      g[0].push_back(i);
+    g[1].push_back(nb);
+    return tensor::CollapseShapeOp::create(b, loc, v, g);
   }
 
   static void mergeMask(KernelModifiers &mods, int64_t k) {
@@ -869,8 +978,8 @@ private:
   /// score itself (select).
   std::optional<int64_t> pureTriangle(Modifier &mod) {
     EinsumOp op = mod.op;
-    unsigned operand = op.getCompute() == ComputeOp::add ? 1 - mod.scoreOperand
-                                                         : 0;
+    unsigned operand =
+        op.getCompute() == ComputeOp::add ? 1 - mod.scoreOperand : 0;
     AffineMap map = op.getInputMap(operand);
     unsigned r = map.getNumResults();
     if (r < 2 || positionOf(map, a.dimP) != r - 2 ||
@@ -923,17 +1032,16 @@ private:
     SmallVector<int64_t> shape;
     for (unsigned r : ranks)
       shape.push_back(extents[r]);
-    return copy(src, in,
-                AffineMap::getMultiDimIdentityMap(ranks.size(), ctx),
+    return copy(src, in, AffineMap::getMultiDimIdentityMap(ranks.size(), ctx),
                 RankedTensorType::get(shape, b.getF32Type()));
   }
 
   /// `src` copied through `map` (a permutation) into `type`.
   Value permute(Value src, AffineMap map, Type type) {
-    return copy(src,
-                AffineMap::getMultiDimIdentityMap(map.getNumDims(),
-                                                  b.getContext()),
-                map, type);
+    return copy(
+        src,
+        AffineMap::getMultiDimIdentityMap(map.getNumDims(), b.getContext()),
+        map, type);
   }
 
   /// `type`[out] = `src`[in], over ranks r0, r1, ...; `src` itself when
@@ -1097,8 +1205,8 @@ struct FuseMaxAttentionPass
           attrs.getNamedAttr("kv_tile", attrs.getI64IntegerAttr(kvTile)),
           attrs.getNamedAttr("query_tile", attrs.getI64IntegerAttr(queryTile)),
           attrs.getNamedAttr("causal_skip", attrs.getBoolAttr(skips)),
-          attrs.getNamedAttr("form",
-                             attrs.getStringAttr(kernel ? "kernel" : "cascade"))};
+          attrs.getNamedAttr(
+              "form", attrs.getStringAttr(kernel ? "kernel" : "cascade"))};
       cascades.push_back(attrs.getDictionaryAttr(fields));
     }
     module->setAttr("memc.fused_attention", attrs.getI64IntegerAttr(fused));

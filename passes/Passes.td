@@ -25,10 +25,12 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
     With `kernel=true` (GPU targets) the block becomes one `einsum.attention`
     instead: Q, K and V are copied into [batch x heads, sequence, feature]
     layout, scales by constants multiply into its `scale`, a constant causal
-    triangle becomes `masked_from`, and the output is copied back into the
-    exporter's layout. Blocks it cannot express that way (a general mask, a
-    head dimension too large for the kernel's shared memory) stay unfused,
-    with a remark.
+    triangle becomes `masked_from`, a mask that is the same for every query
+    (a padding mask, even one computed at run time) becomes its per-key
+    `bias`, and the output is copied back into the exporter's layout. Blocks
+    it cannot express that way (a mask that varies by query, a head
+    dimension too large for the kernel's shared memory) stay unfused, with a
+    remark.
 
     Sets `memc.fused_attention` (the number of fused blocks) and
     `memc.fusemax_cascades` (per block: passes over the key rank before and
@@ -281,7 +283,8 @@ def AttentionToGPU : Pass<"memc-attention-to-gpu", "mlir::ModuleOp"> {
     by the denominator comes once, at the end. Scores exist only as one
     [rows, keys] tile per block, so attention needs no memory beyond its
     operands. A causal `masked_from` stops the loop at the block's last
-    visible key and masks by index, with no mask tensor.
+    visible key and masks by index, with no mask tensor; a `bias` is read
+    per key and added to each visible score.
 
     Exponentials are `exp2` of scores pre-scaled by `scale * log2(e)` (PTX's
     `ex2.approx`); arithmetic is f32 with fused multiply-adds. Tile sizes come

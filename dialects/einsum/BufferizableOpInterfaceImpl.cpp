@@ -26,19 +26,23 @@ struct AttentionOpInterface
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
     auto attention = cast<AttentionOp>(op);
-    SmallVector<Value> buffers;
-    for (Value v : attention->getOperands()) {
-      FailureOr<Value> buffer = getBuffer(rewriter, v, options, state);
-      if (failed(buffer))
-        return failure();
-      buffers.push_back(*buffer);
-    }
+    auto bufferOf = [&](Value v) -> FailureOr<Value> {
+      if (!v)
+        return Value();
+      return getBuffer(rewriter, v, options, state);
+    };
+    FailureOr<Value> q = bufferOf(attention.getQuery()),
+                     k = bufferOf(attention.getKey()),
+                     v = bufferOf(attention.getValue()),
+                     bias = bufferOf(attention.getBias()),
+                     out = bufferOf(attention.getOutput());
+    if (failed(q) || failed(k) || failed(v) || failed(bias) || failed(out))
+      return failure();
     rewriter.setInsertionPoint(op);
-    AttentionOp::create(rewriter, op->getLoc(), TypeRange{}, buffers[0],
-                        buffers[1], buffers[2], buffers[3],
-                        attention.getScaleAttr(),
+    AttentionOp::create(rewriter, op->getLoc(), TypeRange{}, *q, *k, *v, *bias,
+                        *out, attention.getScaleAttr(),
                         attention.getMaskedFromAttr());
-    replaceOpWithBufferizedValues(rewriter, op, buffers[3]);
+    replaceOpWithBufferizedValues(rewriter, op, *out);
     return success();
   }
 };

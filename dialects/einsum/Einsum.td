@@ -250,10 +250,12 @@ def Einsum_AttentionOp : Einsum_Op<"attention", [
   let summary = "softmax(scale * Q·Kᵀ, causally masked) · V in one op";
   let description = [{
     `O[b, p, f] = sum_m softmax_m(scale * sum_d Q[b, p, d] * K[b, m, d]
-    + mask[p, m]) * V[b, m, f]`, where `mask[p, m]` is `-inf` when
-    `masked_from` is given and `m - p >= masked_from` (a causal triangle;
-    `masked_from = 1` hides the future), and 0 otherwise. Batch and head
-    ranks are collapsed into `b`.
+    + mask[p, m] + bias[b, m]) * V[b, m, f]`, where `mask[p, m]` is `-inf`
+    when `masked_from` is given and `m - p >= masked_from` (a causal
+    triangle; `masked_from = 1` hides the future), and 0 otherwise. The
+    optional `bias` [batch, keys] is a per-key addend known only at run time,
+    such as a padding mask (0 for kept keys, a large negative value or -inf
+    for padding). Batch and head ranks are collapsed into `b`.
 
     This is what `memc-fusemax-attention{kernel=true}` makes of an attention
     block for GPU targets, whose fused attention is one kernel
@@ -270,11 +272,13 @@ def Einsum_AttentionOp : Einsum_Op<"attention", [
     ```
   }];
   let arguments = (ins AnyShaped:$query, AnyShaped:$key, AnyShaped:$value,
+                       Optional<AnyShaped>:$bias,
                        AnyShaped:$output, F32Attr:$scale,
                        OptionalAttr<I64Attr>:$masked_from);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `outs` `(` $output `:` type($output) `)`
+    $query `,` $key `,` $value (`bias` $bias^ `:` type($bias))?
+    `outs` `(` $output `:` type($output) `)`
     `scale` $scale (`masked_from` $masked_from^)? attr-dict
     `:` type($query) `,` type($key) `,` type($value)
     (`->` type($result)^)?

@@ -213,14 +213,14 @@ struct IndexExprParser {
     return success();
   }
   ParseResult parseList(SmallVectorImpl<AffineExpr> &exprs) {
-    return parser.parseCommaSeparatedList(
-        OpAsmParser::Delimiter::Square, [&]() -> ParseResult {
-          AffineExpr e;
-          if (parseExpr(e))
-            return failure();
-          exprs.push_back(e);
-          return success();
-        });
+    return parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Square,
+                                          [&]() -> ParseResult {
+                                            AffineExpr e;
+                                            if (parseExpr(e))
+                                              return failure();
+                                            exprs.push_back(e);
+                                            return success();
+                                          });
   }
 };
 } // namespace
@@ -259,8 +259,8 @@ ParseResult EinsumOp::parse(OpAsmParser &parser, OperationState &result) {
             if (parser.parseKeyword(&name))
               return failure();
             if (!rankIndex.try_emplace(name, rankNames.size()).second)
-              return parser.emitError(loc) << "rank '" << name
-                                           << "' is named twice";
+              return parser.emitError(loc)
+                     << "rank '" << name << "' is named twice";
             rankNames.push_back(name);
             return success();
           }))
@@ -383,7 +383,8 @@ LogicalResult EinsumOp::verify() {
   unsigned numInputs = getInputs().size();
   if (getIndexingMaps().size() != numInputs + 1)
     return emitOpError("expects ")
-           << numInputs + 1 << " indexing maps (one per input and the result), got "
+           << numInputs + 1
+           << " indexing maps (one per input and the result), got "
            << getIndexingMaps().size();
   llvm::StringSet<> seen;
   for (Attribute a : getRanks()) {
@@ -436,8 +437,8 @@ LogicalResult EinsumOp::verify() {
   if (getReduce() == ReduceOp::none && anyReduced)
     return emitOpError("ranks absent from the result need a reduce action");
   if (getReduce() != ReduceOp::none && !anyReduced)
-    return emitOpError("reduce '") << stringifyReduceOp(getReduce())
-                                   << "' has no rank to reduce over";
+    return emitOpError("reduce '")
+           << stringifyReduceOp(getReduce()) << "' has no rank to reduce over";
 
   // Every rank needs an extent from a plain use, and every plain use agrees.
   SmallVector<int64_t> extents(numRanks, -1);
@@ -452,8 +453,8 @@ LogicalResult EinsumOp::verify() {
       if (extent >= 0 && extent != size)
         return emitOpError("rank '")
                << cast<StringAttr>(getRanks()[dim.getPosition()]).getValue()
-               << "' has extent " << extent
-               << " but " << (i == numInputs ? "the result" : "operand #")
+               << "' has extent " << extent << " but "
+               << (i == numInputs ? "the result" : "operand #")
                << (i == numInputs ? "" : std::to_string(i)) << " dimension "
                << d << " is " << size;
       extent = size;
@@ -461,10 +462,9 @@ LogicalResult EinsumOp::verify() {
   }
   for (unsigned r = 0; r < numRanks; ++r)
     if (extents[r] < 0)
-      return emitOpError("rank '")
-             << cast<StringAttr>(getRanks()[r]).getValue()
-             << "' indexes no dimension directly, so its "
-             << "extent is unknown";
+      return emitOpError("rank '") << cast<StringAttr>(getRanks()[r]).getValue()
+                                   << "' indexes no dimension directly, so its "
+                                   << "extent is unknown";
   // Window expressions stay inside their operand.
   for (unsigned i = 0; i < numInputs; ++i)
     for (auto [d, e] : llvm::enumerate(getInputMap(i).getResults())) {
@@ -489,9 +489,7 @@ LogicalResult EinsumOp::verify() {
            << stringifyReduceOp(getReduce()) << "'";
   if (op == ComputeOp::copy)
     return success(); // converts any element type to any other
-  auto allSame = [](ArrayRef<Type> ts) {
-    return llvm::all_equal(ts);
-  };
+  auto allSame = [](ArrayRef<Type> ts) { return llvm::all_equal(ts); };
   ArrayRef<Type> valueElems = elems;
   if (op == ComputeOp::select) {
     if (!elems[0].isInteger(1))
@@ -503,14 +501,14 @@ LogicalResult EinsumOp::verify() {
            << stringifyComputeOp(op) << "' must share one element type";
   Type valueElem = valueElems.front();
   if (isFloatOnly(op) && !isa<FloatType>(valueElem))
-    return emitOpError("'") << stringifyComputeOp(op)
-                            << "' needs floating-point operands, got "
-                            << valueElem;
+    return emitOpError("'")
+           << stringifyComputeOp(op) << "' needs floating-point operands, got "
+           << valueElem;
   if (isBoolOnly(op) && !valueElem.isInteger(1))
     return emitOpError("'") << stringifyComputeOp(op)
                             << "' needs i1 operands, got " << valueElem;
-  Type expected = isComparison(op) ? IntegerType::get(getContext(), 1)
-                                   : valueElem;
+  Type expected =
+      isComparison(op) ? IntegerType::get(getContext(), 1) : valueElem;
   if (resultElem != expected)
     return emitOpError("result element type must be ")
            << expected << " for '" << stringifyComputeOp(op) << "', got "
@@ -617,8 +615,8 @@ ParseResult IterateOp::parse(OpAsmParser &parser, OperationState &result) {
   OpAsmParser::Argument iv;
   iv.type = b.getIndexType();
   if (parser.parseKeyword(&rank) || parser.parseLParen() ||
-      parser.parseArgument(iv) || parser.parseRParen() ||
-      parser.parseLess() || parser.parseInteger(extent))
+      parser.parseArgument(iv) || parser.parseRParen() || parser.parseLess() ||
+      parser.parseInteger(extent))
     return failure();
   SmallVector<OpAsmParser::Argument> regionArgs;
   SmallVector<OpAsmParser::UnresolvedOperand> inits;
@@ -655,8 +653,7 @@ ParseResult IterateOp::parse(OpAsmParser &parser, OperationState &result) {
 
 void IterateOp::print(OpAsmPrinter &p) {
   Block &block = getBody().front();
-  p << " " << getRank() << "(" << block.getArgument(0) << ") < "
-    << getExtent();
+  p << " " << getRank() << "(" << block.getArgument(0) << ") < " << getExtent();
   if (!getInits().empty()) {
     p << " iter_args(";
     llvm::interleaveComma(
@@ -707,7 +704,8 @@ LogicalResult AttentionOp::verify() {
   auto o = cast<ShapedType>(getOutput().getType());
   bool tensors = isa<RankedTensorType>(q);
   for (ShapedType t : {q, k, v, o}) {
-    if (isa<RankedTensorType>(t) != tensors || !isa<RankedTensorType, MemRefType>(t))
+    if (isa<RankedTensorType>(t) != tensors ||
+        !isa<RankedTensorType, MemRefType>(t))
       return emitOpError("operands must be all ranked tensors or all memrefs");
     if (t.getRank() != 3 || !t.hasStaticShape())
       return emitOpError("operands must be static [batch, sequence, feature] "
@@ -725,8 +723,8 @@ LogicalResult AttentionOp::verify() {
   int64_t m = k.getDimSize(1), f = v.getDimSize(2);
   if (k.getDimSize(0) != b || v.getDimSize(0) != b || o.getDimSize(0) != b)
     return emitOpError("batch sizes differ: query ")
-           << b << ", key " << k.getDimSize(0) << ", value "
-           << v.getDimSize(0) << ", output " << o.getDimSize(0);
+           << b << ", key " << k.getDimSize(0) << ", value " << v.getDimSize(0)
+           << ", output " << o.getDimSize(0);
   if (k.getDimSize(2) != d)
     return emitOpError("query and key feature sizes differ: ")
            << d << " vs " << k.getDimSize(2);
@@ -736,6 +734,16 @@ LogicalResult AttentionOp::verify() {
   if (o.getDimSize(1) != p || o.getDimSize(2) != f)
     return emitOpError("output must be [")
            << b << ", " << p << ", " << f << "]; got " << o;
+  if (Value biasValue = getBias()) {
+    auto bias = cast<ShapedType>(biasValue.getType());
+    if (isa<RankedTensorType>(bias) != tensors)
+      return emitOpError("operands must be all ranked tensors or all memrefs");
+    if (bias.getRank() != 2 || !bias.hasStaticShape() ||
+        bias.getDimSize(0) != b || bias.getDimSize(1) != m ||
+        !bias.getElementType().isF32())
+      return emitOpError("bias must be f32 [")
+             << b << ", " << m << "] (batch, keys); got " << bias;
+  }
   if (std::optional<int64_t> from = getMaskedFrom(); from && *from < 1)
     return emitOpError("masked_from must be at least 1 (every query keeps "
                        "key m = p); got ")

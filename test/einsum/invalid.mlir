@@ -194,3 +194,19 @@ func.func @attention_mask(%q: tensor<2x16x8xf32>, %o: tensor<2x16x8xf32>) {
   %r = einsum.attention %q, %q, %q outs(%o : tensor<2x16x8xf32>) scale 1.0 masked_from 0 : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32> -> tensor<2x16x8xf32>
   return
 }
+
+// -----
+
+func.func @attention_bias_shape(%q: tensor<8x128x64xf32>, %k: tensor<8x256x64xf32>, %b: tensor<8x128xf32>, %o: tensor<8x128x64xf32>) -> tensor<8x128x64xf32> {
+  // expected-error @+1 {{bias must be f32 [8, 256] (batch, keys); got 'tensor<8x128xf32>'}}
+  %r = einsum.attention %q, %k, %k bias %b : tensor<8x128xf32> outs(%o : tensor<8x128x64xf32>) scale 0.125 : tensor<8x128x64xf32>, tensor<8x256x64xf32>, tensor<8x256x64xf32> -> tensor<8x128x64xf32>
+  return %r : tensor<8x128x64xf32>
+}
+
+// -----
+
+func.func @attention_bias_kind(%q: memref<8x128x64xf32>, %b: tensor<8x128xf32>, %o: memref<8x128x64xf32>) {
+  // expected-error @+1 {{operands must be all ranked tensors or all memrefs}}
+  einsum.attention %q, %q, %q bias %b : tensor<8x128xf32> outs(%o : memref<8x128x64xf32>) scale 0.125 : memref<8x128x64xf32>, memref<8x128x64xf32>, memref<8x128x64xf32>
+  return
+}

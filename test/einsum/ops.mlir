@@ -82,3 +82,13 @@ func.func @attention(%q: tensor<8x128x64xf32>, %k: tensor<8x256x64xf32>, %v: ten
   einsum.attention %m, %m, %m outs(%m : memref<2x16x8xf32>) scale 1.0 : memref<2x16x8xf32>, memref<2x16x8xf32>, memref<2x16x8xf32>
   return %r : tensor<8x128x64xf32>
 }
+
+// -----
+
+// A per-key bias (a padding mask known at run time).
+// CHECK-LABEL: func @attention_bias
+// CHECK: einsum.attention %arg0, %arg1, %arg2 bias %arg3 : tensor<8x256xf32> outs(%arg4 : tensor<8x128x64xf32>) scale 1.250000e-01 : tensor<8x128x64xf32>, tensor<8x256x64xf32>, tensor<8x256x64xf32> -> tensor<8x128x64xf32>
+func.func @attention_bias(%q: tensor<8x128x64xf32>, %k: tensor<8x256x64xf32>, %v: tensor<8x256x64xf32>, %b: tensor<8x256xf32>, %o: tensor<8x128x64xf32>) -> tensor<8x128x64xf32> {
+  %r = einsum.attention %q, %k, %v bias %b : tensor<8x256xf32> outs(%o : tensor<8x128x64xf32>) scale 0.125 : tensor<8x128x64xf32>, tensor<8x256x64xf32>, tensor<8x256x64xf32> -> tensor<8x128x64xf32>
+  return %r : tensor<8x128x64xf32>
+}

@@ -105,6 +105,23 @@ func.func @wide_values(%q: memref<1x16x8xf32>, %v: memref<1x16x136xf32>, %o: mem
 
 // -----
 
+// A per-key bias (a padding mask): each visible score gets bias * log2(e)
+// added (the scores are in log2 units), read at the batch entry and key,
+// before the row maximum.
+// CHECK-LABEL: func.func @bias
+// CHECK: gpu.launch blocks(%{{[a-z0-9]+}}, %[[BY:[a-z0-9]+]], %{{[a-z0-9]+}})
+// CHECK: nvgpu.mma.sync
+// CHECK: %[[B:.*]] = memref.load %arg3[%[[BY]], %{{.*}}] : memref<2x48xf32>
+// CHECK: math.fma %[[B]], %{{.*}}, %{{.*}} : f32
+// CHECK: arith.maximumf
+
+func.func @bias(%q: memref<2x16x8xf32>, %k: memref<2x48x8xf32>, %v: memref<2x48x8xf32>, %b: memref<2x48xf32>, %o: memref<2x16x8xf32>) {
+  einsum.attention %q, %k, %v bias %b : memref<2x48xf32> outs(%o : memref<2x16x8xf32>) scale 1.0 : memref<2x16x8xf32>, memref<2x48x8xf32>, memref<2x48x8xf32>
+  return
+}
+
+// -----
+
 func.func @head_too_large(%q: memref<1x16x512xf32>, %o: memref<1x16x512xf32>) {
   // expected-error @+1 {{memc-attention-to-gpu: head sizes 512 and 512 need more than 49152 bytes of shared memory for the smallest tiles}}
   einsum.attention %q, %q, %q outs(%o : memref<1x16x512xf32>) scale 1.0 : memref<1x16x512xf32>, memref<1x16x512xf32>, memref<1x16x512xf32>

@@ -59,6 +59,21 @@ func.func @encoder(%q: memref<2x16x8xf32>, %k: memref<2x48x8xf32>, %v: memref<2x
 
 // -----
 
+// A per-key bias, on CUDA cores: added to each visible score, in log2 units.
+// CHECK-LABEL: func.func @bias
+// CHECK: gpu.launch blocks(%{{[a-z0-9]+}}, %[[BY:[a-z0-9]+]], %{{[a-z0-9]+}})
+// CHECK: math.fma
+// CHECK: %[[B:.*]] = memref.load %arg3[%[[BY]], %{{.*}}] : memref<2x48xf32>
+// CHECK: math.fma %[[B]], %cst{{.*}}, %{{.*}} : f32
+// CHECK: gpu.shuffle  xor
+
+func.func @bias(%q: memref<2x16x8xf32>, %k: memref<2x48x8xf32>, %v: memref<2x48x8xf32>, %b: memref<2x48xf32>, %o: memref<2x16x8xf32>) {
+  einsum.attention %q, %k, %v bias %b : memref<2x48xf32> outs(%o : memref<2x16x8xf32>) scale 1.0 : memref<2x16x8xf32>, memref<2x48x8xf32>, memref<2x48x8xf32>
+  return
+}
+
+// -----
+
 func.func @on_tensors(%q: tensor<1x16x8xf32>, %o: tensor<1x16x8xf32>) -> tensor<1x16x8xf32> {
   // expected-error @+1 {{memc-attention-to-gpu: runs after bufferization (einsum.attention on memrefs)}}
   %r = einsum.attention %q, %q, %q outs(%o : tensor<1x16x8xf32>) scale 1.0 : tensor<1x16x8xf32>, tensor<1x16x8xf32>, tensor<1x16x8xf32> -> tensor<1x16x8xf32>

@@ -85,7 +85,7 @@ func.func @not_pure_triangle(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>
     %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
     %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
     %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
-    // expected-remark @+1 {{attention not fused: the mask is not a constant causal triangle}}
+    // expected-remark @+1 {{attention not fused: the mask is neither a constant causal triangle nor the same for every query}}
     %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
     return %av : tensor<1x2x16x4xf32>
   }
@@ -131,13 +131,16 @@ func.func @head_too_large(%q: tensor<1x16x512xf32>, %k: tensor<1x16x512xf32>, %v
 
 // -----
 
-// Refused: the kernel masks by index only, so a mask known at run time
-// (which the CPU's cascade takes) keeps the block unfused on a GPU.
-// CHECK: memc.fused_attention = 0
-// CHECK-LABEL: func.func @runtime_mask
-// CHECK-NOT: einsum.attention
+// A mask known only at run time that is the same for every query (a
+// padding mask from the inputs, broadcast over heads and queries) becomes
+// the kernel's bias: copied to [batch x heads, keys] once, added per key.
+// CHECK: memc.fused_attention = 1
+// CHECK-LABEL: func.func @runtime_padding_mask
+// CHECK: %[[B:.*]] = einsum.einsum copy [r0, r1, r2] (%arg3[r2]) -> [r0, r1, r2] : (tensor<16xf32>) -> tensor<1x2x16xf32>
+// CHECK: %[[BIAS:.*]] = tensor.collapse_shape %[[B]] {{\[}}[0, 1], [2]] : tensor<1x2x16xf32> into tensor<2x16xf32>
+// CHECK: einsum.attention %{{.*}}, %{{.*}}, %{{.*}} bias %[[BIAS]] : tensor<2x16xf32> outs(
 
-func.func @runtime_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %pad: tensor<16xf32>) -> tensor<1x2x16x4xf32> {
+func.func @runtime_padding_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %pad: tensor<16xf32>) -> tensor<1x2x16x4xf32> {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
     %s = einsum.einsum add [a, b, c, d] (%qk[a, b, c, d], %pad[d]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<16xf32>) -> tensor<1x2x16x16xf32>
     %mx = einsum.einsum copy reduce max [a, b, c, d] (%s[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
@@ -145,7 +148,51 @@ func.func @runtime_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v:
     %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
     %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
     %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
-    // expected-remark @+1 {{attention not fused: the mask is not a constant causal triangle}}
+    // expected-remark @+1 {{fused attention: one einsum.attention kernel}}
+    %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
+    return %av : tensor<1x2x16x4xf32>
+  }
+
+// -----
+
+// A Where with a boolean padding mask per (batch, key) and a -inf fill:
+// the bias is 0 where the scores are kept and -inf elsewhere.
+// CHECK-LABEL: func.func @runtime_where_mask
+// CHECK: %[[B:.*]] = einsum.einsum select [r0, r1, r2] (%arg3[r0, r2], %{{.*}}[], %{{.*}}[]) -> [r0, r1, r2] : (tensor<1x16xi1>, tensor<f32>, tensor<f32>) -> tensor<1x2x16xf32>
+// CHECK: einsum.attention {{.*}} bias
+
+func.func @runtime_where_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %keep: tensor<1x16xi1>) -> tensor<1x2x16x4xf32> {
+    %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
+    %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+    %s = einsum.einsum select [a, b, c, d] (%keep[a, d], %qk[a, b, c, d], %ninf[]) -> [a, b, c, d] : (tensor<1x16xi1>, tensor<1x2x16x16xf32>, tensor<f32>) -> tensor<1x2x16x16xf32>
+    %mx = einsum.einsum copy reduce max [a, b, c, d] (%s[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %mxe = tensor.expand_shape %mx [[0], [1], [2, 3]] output_shape [1, 2, 16, 1] : tensor<1x2x16xf32> into tensor<1x2x16x1xf32>
+    %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
+    %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
+    // expected-remark @+1 {{fused attention: one einsum.attention kernel}}
+    %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
+    return %av : tensor<1x2x16x4xf32>
+  }
+
+// -----
+
+// Refused: a mask known only at run time that differs by query (an N x N
+// input) is neither a triangle the kernel applies by index nor a per-key
+// bias.
+// CHECK: memc.fused_attention = 0
+// CHECK-LABEL: func.func @runtime_query_mask
+// CHECK-NOT: einsum.attention
+
+func.func @runtime_query_mask(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>, %mask: tensor<16x16xf32>) -> tensor<1x2x16x4xf32> {
+    %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
+    %s = einsum.einsum add [a, b, c, d] (%qk[a, b, c, d], %mask[c, d]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<16x16xf32>) -> tensor<1x2x16x16xf32>
+    %mx = einsum.einsum copy reduce max [a, b, c, d] (%s[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %mxe = tensor.expand_shape %mx [[0], [1], [2, 3]] output_shape [1, 2, 16, 1] : tensor<1x2x16xf32> into tensor<1x2x16x1xf32>
+    %e = einsum.einsum sub_exp [a, b, c, d] (%s[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16x1xf32>) -> tensor<1x2x16x16xf32>
+    %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<1x2x16x16xf32>) -> tensor<1x2x16xf32>
+    %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<1x2x16x16xf32>, tensor<1x2x16xf32>) -> tensor<1x2x16x16xf32>
+    // expected-remark @+1 {{attention not fused: the mask is neither a constant causal triangle nor the same for every query}}
     %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x16xf32>, tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32>
     return %av : tensor<1x2x16x4xf32>
   }
