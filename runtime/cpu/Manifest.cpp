@@ -7,6 +7,8 @@
 
 #include "Manifest.h"
 
+#include "LineReader.h"
+
 #include <cstdint>
 
 namespace memc {
@@ -80,39 +82,17 @@ bool parseManifest(std::string_view text, const std::string &fileName,
   out = Manifest();
   bool sawArena = false, sawHostPool = false, sawModel = false,
        sawTarget = false;
-  size_t lineNo = 0;
-  size_t pos = 0;
-  auto fail = [&](const std::string &what) {
-    error = fileName + ":" + std::to_string(lineNo) + ": " + what;
+  LineReader in(text, fileName);
+  auto fail = [&](const std::string &what) { return in.fail(what, error); };
+  // The header comes first, without exception: it is how a directory is
+  // recognized as a package at all.
+  if (!in.readHeader("memc-package", kManifestVersion, "manifest", error))
     return false;
-  };
+  out.version = int(kManifestVersion);
 
-  while (pos < text.size() || lineNo == 0) {
-    size_t eol = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos
-                                                       : eol - pos);
-    pos = eol == std::string_view::npos ? text.size() : eol + 1;
-    ++lineNo;
-    std::vector<std::string_view> tok = tokenize(line);
-
-    if (lineNo == 1) {
-      // The header comes first, without exception: it is how a directory is
-      // recognized as a package at all.
-      uint64_t version = 0;
-      if (tok.size() != 2 || tok[0] != "memc-package")
-        return fail("not a memc manifest (the first line must be "
-                    "'memc-package 1')");
-      if (!parseU64(tok[1], version) || version != kManifestVersion)
-        return fail("manifest version " + quoted(tok[1]) +
-                    " is not supported (this runtime reads version " +
-                    std::to_string(kManifestVersion) + ")");
-      out.version = int(version);
-      continue;
-    }
-    if (tok.empty() || tok[0][0] == '#')
-      continue;
-
+  while (in.next()) {
+    std::string_view line = in.line();
+    const std::vector<std::string_view> &tok = in.tokens();
     std::string_view kind = tok[0];
     if (kind == "model") {
       if (sawModel)
@@ -202,7 +182,8 @@ bool parseManifest(std::string_view text, const std::string &fileName,
       continue;
     }
     return fail("unknown line kind " + quoted(kind) +
-                " (want model, target, arena_bytes, host_pool_bytes, input, weight or output)");
+                " (want model, target, arena_bytes, host_pool_bytes, input, "
+                "weight or output)");
   }
   return true;
 }

@@ -1,11 +1,12 @@
 //===- LaunchPlan.cpp - Parser of launch_plan.txt -------------------------===//
 //
-// Exception-free, one line at a time, with the line number in every error
-// (the same habits as runtime/cpu/Manifest.cpp).
+// Exception-free, one record at a time through runtime/cpu's LineReader
+// (shared with manifest.txt), with the line number in every error.
 //
 //===----------------------------------------------------------------------===//
 #include "LaunchPlan.h"
 
+#include "LineReader.h"
 #include "Manifest.h"
 
 #include <cerrno>
@@ -19,7 +20,6 @@ namespace cuda {
 namespace {
 
 using rt::parseU64;
-using rt::tokenize;
 
 bool parseI64(std::string_view s, int64_t &out) {
   bool negative = !s.empty() && s[0] == '-';
@@ -121,34 +121,14 @@ std::string formatRef(const BufferRef &ref) {
 bool parseLaunchPlan(std::string_view text, const std::string &fileName,
                      LaunchPlan &plan, std::string &error) {
   plan = LaunchPlan();
-  unsigned lineNo = 0;
-  size_t pos = 0;
   bool sawArch = false, sawPool = false;
-  auto fail = [&](const std::string &what) {
-    error = fileName + ":" + std::to_string(lineNo) + ": " + what;
+  rt::LineReader in(text, fileName);
+  auto fail = [&](const std::string &what) { return in.fail(what, error); };
+  if (!in.readHeader("memc-launch-plan", kLaunchPlanVersion, "launch plan",
+                     error))
     return false;
-  };
-  while (pos < text.size() || lineNo == 0) {
-    size_t eol = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, eol == std::string_view::npos ? std::string_view::npos
-                                                       : eol - pos);
-    pos = eol == std::string_view::npos ? text.size() : eol + 1;
-    ++lineNo;
-    std::vector<std::string_view> tok = tokenize(line);
-    if (lineNo == 1) {
-      uint64_t version = 0;
-      if (tok.size() != 2 || tok[0] != "memc-launch-plan")
-        return fail("not a memc launch plan (the first line must be "
-                    "'memc-launch-plan 1')");
-      if (!parseU64(tok[1], version) || version != kLaunchPlanVersion)
-        return fail("launch plan version " + quoted(tok[1]) +
-                    " is not supported (this runtime reads version " +
-                    std::to_string(kLaunchPlanVersion) + ")");
-      continue;
-    }
-    if (tok.empty() || tok[0][0] == '#')
-      continue;
+  while (in.next()) {
+    const std::vector<std::string_view> &tok = in.tokens();
     std::string_view kind = tok[0];
     auto expect = [&](size_t n, const char *form) {
       if (tok.size() == n)
@@ -195,7 +175,7 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
     }
 
     Step step;
-    step.line = lineNo;
+    step.line = in.lineNumber();
     if (kind == "launch") {
       step.kind = Step::Launch;
       if (tok.size() < 9)
@@ -306,10 +286,8 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
       plan.numEvents = std::max(plan.numEvents, step.event + 1);
     plan.steps.push_back(std::move(step));
   }
-  if (!sawArch) {
-    lineNo = 1;
-    return fail("missing the 'arch sm_XX' line");
-  }
+  if (!sawArch)
+    return in.fail("missing the 'arch sm_XX' line", error, /*at=*/1);
   return true;
 }
 
