@@ -137,4 +137,9 @@ def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
 
 
 if __name__ == "__main__":
+    # An option is not an output directory: `--help` once left a directory
+    # of that name behind.
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        print(__doc__.strip())
+        sys.exit(0 if sys.argv[1:2] in (["-h"], ["--help"]) else 2)
     main(sys.argv[1], **dict(a.split("=", 1) for a in sys.argv[2:]))
