@@ -836,6 +836,10 @@ public:
   }
 
 private:
+  static constexpr const char *kMaskRefusal =
+      "the mask is neither a constant causal triangle nor the same for every "
+      "query";
+
   /// The scale and the mask as einsum.attention's attributes.
   bool foldModifiers(KernelModifiers &mods) {
     for (Modifier &mod : a.modifiers) {
@@ -859,25 +863,18 @@ private:
         if (std::optional<double> c = splatValue(op.getInputs()[other]);
             c && std::isfinite(*c))
           continue;
-        if (op.getCompute() == ComputeOp::add) {
-          if (std::optional<int64_t> k = pureTriangle(mod)) {
-            mergeMask(mods, *k);
-            continue;
-          }
-          if (takeBias(mods, mod))
-            continue;
-        }
-        return fail("the mask is neither a constant causal triangle nor "
-                    "the same for every query");
+        if (op.getCompute() == ComputeOp::sub)
+          return fail(kMaskRefusal);
+        [[fallthrough]];
       case ComputeOp::select:
+        // A mask: applied by index, or as the per-key bias.
         if (std::optional<int64_t> k = pureTriangle(mod)) {
           mergeMask(mods, *k);
           continue;
         }
         if (takeBias(mods, mod))
           continue;
-        return fail("the mask is neither a constant causal triangle nor "
-                    "the same for every query");
+        return fail(kMaskRefusal);
       default:
         return fail("a score modifier the attention kernel cannot apply");
       }
@@ -941,9 +938,7 @@ private:
     SmallVector<Value> ins = {op.getInputs()[0], zero, zero};
     ins[fill] = fillValue;
     AffineMap none = AffineMap::get(ranks.size(), 0, {}, ctx);
-    SmallVector<std::string> names;
-    for (unsigned i = 0; i < ranks.size(); ++i)
-      names.push_back("r" + std::to_string(i));
+    SmallVector<std::string> names = rankNames(ranks.size());
     SmallVector<StringRef> refs(names.begin(), names.end());
     return EinsumOp::create(
         b, loc, RankedTensorType::get(shape, b.getF32Type()), ins,
@@ -1049,12 +1044,18 @@ private:
   Value copy(Value src, AffineMap in, AffineMap out, Type type) {
     if (in.isIdentity() && out.isIdentity() && src.getType() == type)
       return src;
-    SmallVector<std::string> names;
-    for (unsigned i = 0; i < in.getNumDims(); ++i)
-      names.push_back("r" + std::to_string(i));
+    SmallVector<std::string> names = rankNames(in.getNumDims());
     SmallVector<StringRef> refs(names.begin(), names.end());
     return EinsumOp::create(b, loc, type, ValueRange{src}, {in, out}, refs,
                             ComputeOp::copy, ReduceOp::none);
+  }
+
+  /// r0, r1, ...: the rank names of the kernel form's layout einsums.
+  static SmallVector<std::string> rankNames(unsigned n) {
+    SmallVector<std::string> names;
+    for (unsigned i = 0; i < n; ++i)
+      names.push_back("r" + std::to_string(i));
+    return names;
   }
 
   /// The reassociation [0..nb) [nb] [nb+1..nb+1+nf) of a [batch.., seq,
