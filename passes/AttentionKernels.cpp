@@ -5,28 +5,6 @@ using namespace mlir;
 
 namespace memc {
 
-MemRefType sharedTile(MLIRContext *ctx, int64_t rows, int64_t cols) {
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  return MemRefType::get({rows, cols}, Float32Type::get(ctx),
-                         MemRefLayoutAttrInterface{}, workgroup);
-}
-
-gpu::LaunchOp createAttentionLaunch(KernelBuilder &k, int64_t queryTiles,
-                                    int64_t batch, int64_t threads,
-                                    TypeRange shared) {
-  Value one = k.index(1);
-  auto launch = gpu::LaunchOp::create(
-      k.b, k.loc, k.index(queryTiles), k.index(batch), one, k.index(threads),
-      one, one, /*dynamicSharedMemorySize=*/nullptr,
-      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{}, shared);
-  Block &body = launch.getBody().front();
-  k.b.setInsertionPointToEnd(&body);
-  gpu::TerminatorOp::create(k.b, k.loc);
-  k.b.setInsertionPointToStart(&body);
-  return launch;
-}
-
 void copyTile(KernelBuilder &k, Value src, Value bi, Value first, int64_t rows,
               int64_t cols, int64_t limit, Value dst, Value tid,
               int64_t threads, Value scale) {

@@ -2,9 +2,9 @@
 //
 // memc-attention-to-gpu generates one of two kernels for an einsum.attention
 // (CUDA cores, AttentionToGPU.cpp; tensor cores, AttentionMmaKernel.cpp).
-// What both do the same way lives here: the launch, the cooperative copy of
-// a tile into shared memory, the causal end of the K/V loop and the
-// visibility test of a (query, key) pair.
+// What both do the same way lives here: the cooperative copy of a tile into
+// shared memory, the causal end of the K/V loop, the visibility test of a
+// (query, key) pair and the per-key bias.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_PASSES_ATTENTIONKERNELS_H
@@ -27,16 +27,6 @@ struct AttentionProblem {
   double scale;
   std::optional<int64_t> maskedFrom;
 };
-
-/// A gpu.launch with a (queryTiles, batch) grid of `threads`-thread blocks
-/// and workgroup buffers of `shared` types; the builder is left at the start
-/// of its body (before the terminator).
-mlir::gpu::LaunchOp createAttentionLaunch(KernelBuilder &k, int64_t queryTiles,
-                                          int64_t batch, int64_t threads,
-                                          mlir::TypeRange shared);
-
-/// A [rows][d] f32 workgroup buffer type.
-mlir::MemRefType sharedTile(mlir::MLIRContext *ctx, int64_t rows, int64_t cols);
 
 /// The block's threads copy rows [first, first + rows) of src[bi] (columns
 /// [0, cols)) into dst; rows past `limit` read row limit - 1 (finite data

@@ -34,12 +34,10 @@ void buildMmaAttentionKernel(KernelBuilder &k, const AttentionProblem &problem,
   const int64_t P = problem.P, D = problem.D, M = problem.M, F = problem.F;
   const int64_t R = 16 * tiles.warps, BK = tiles.keys, T = 32 * tiles.warps;
   const int64_t keyBlocks = BK / 8, colBlocks = F / 8;
-  MLIRContext *ctx = b.getContext();
-  gpu::LaunchOp launch =
-      createAttentionLaunch(k, (P + R - 1) / R, problem.batch, T,
-                            {sharedTile(ctx, R, attentionMmaQKStride(D)),
-                             sharedTile(ctx, BK, attentionMmaQKStride(D)),
-                             sharedTile(ctx, BK, attentionMmaVStride(F))});
+  gpu::LaunchOp launch = k.launch((P + R - 1) / R, problem.batch, 1, T,
+                                  {k.sharedTile(R, attentionMmaQKStride(D)),
+                                   k.sharedTile(BK, attentionMmaQKStride(D)),
+                                   k.sharedTile(BK, attentionMmaVStride(F))});
   ArrayRef<BlockArgument> smem = launch.getWorkgroupAttributions();
   Value qs = smem[0], ks = smem[1], vs = smem[2];
 

@@ -99,11 +99,10 @@ void buildSimtKernel(KernelBuilder &k, const AttentionProblem &problem,
   const int64_t R = tiles.rows, BK = tiles.keys, G = tiles.lanes,
                 T = tiles.threads;
   const int64_t keysPerLane = BK / G, colsPerLane = F / G;
-  MLIRContext *ctx = b.getContext();
-  gpu::LaunchOp launch = memc::createAttentionLaunch(
-      k, (P + R - 1) / R, problem.batch, T,
-      {memc::sharedTile(ctx, R, D + 1), memc::sharedTile(ctx, BK, D + 1),
-       memc::sharedTile(ctx, BK, F), memc::sharedTile(ctx, R, BK + 1)});
+  gpu::LaunchOp launch =
+      k.launch((P + R - 1) / R, problem.batch, 1, T,
+               {k.sharedTile(R, D + 1), k.sharedTile(BK, D + 1),
+                k.sharedTile(BK, F), k.sharedTile(R, BK + 1)});
   ArrayRef<BlockArgument> smem = launch.getWorkgroupAttributions();
   Value qs = smem[0], ks = smem[1], vs = smem[2], ps = smem[3];
 

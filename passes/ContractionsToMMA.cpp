@@ -96,25 +96,11 @@ void ContractionsToMMAPass::lower(linalg::GenericOp op,
   OpBuilder b(op);
   KernelBuilder k(b, op.getLoc());
   MmaBuilder mb(k);
-  MLIRContext *ctx = b.getContext();
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto shared = [&](int64_t rows, int64_t cols) -> Type {
-    return MemRefType::get({rows, cols}, b.getF32Type(),
-                           MemRefLayoutAttrInterface{}, workgroup);
-  };
-  Value one = k.index(1);
-  auto launch = gpu::LaunchOp::create(
-      b, k.loc, k.index((N + kTileN - 1) / kTileN),
-      k.index((M + kTileM - 1) / kTileM), k.index(gemm.batch),
-      k.index(kThreads), one, one, /*dynamicSharedMemorySize=*/nullptr,
-      /*asyncTokenType=*/nullptr, /*asyncDependencies=*/{},
-      TypeRange{shared(kTileM, kTileK + kPadA),
-                shared(kTileK, kTileN + kPadB)});
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToEnd(&body);
-  gpu::TerminatorOp::create(b, k.loc);
-  b.setInsertionPointToStart(&body);
+  gpu::LaunchOp launch =
+      k.launch((N + kTileN - 1) / kTileN, (M + kTileM - 1) / kTileM, gemm.batch,
+               kThreads,
+               {k.sharedTile(kTileM, kTileK + kPadA),
+                k.sharedTile(kTileK, kTileN + kPadB)});
   Value as = launch.getWorkgroupAttributions()[0],
         bs = launch.getWorkgroupAttributions()[1];
 

@@ -73,6 +73,31 @@ public:
   }
   void barrier() { mlir::gpu::BarrierOp::create(b, loc); }
 
+  /// A [rows][cols] f32 workgroup (shared memory) buffer type.
+  mlir::MemRefType sharedTile(int64_t rows, int64_t cols) {
+    auto workgroup = mlir::gpu::AddressSpaceAttr::get(
+        b.getContext(), mlir::gpu::AddressSpace::Workgroup);
+    return mlir::MemRefType::get({rows, cols}, b.getF32Type(),
+                                 mlir::MemRefLayoutAttrInterface{}, workgroup);
+  }
+
+  /// A gpu.launch of an (x, y, z) grid of 1-D `threads`-thread blocks with
+  /// workgroup buffers of `shared` types; the builder is left at the start
+  /// of its body (before the terminator).
+  mlir::gpu::LaunchOp launch(int64_t x, int64_t y, int64_t z, int64_t threads,
+                             mlir::TypeRange shared) {
+    mlir::Value one = index(1);
+    auto op = mlir::gpu::LaunchOp::create(
+        b, loc, index(x), index(y), index(z), index(threads), one, one,
+        /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+        /*asyncDependencies=*/{}, shared);
+    mlir::Block &body = op.getBody().front();
+    b.setInsertionPointToEnd(&body);
+    mlir::gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointToStart(&body);
+    return op;
+  }
+
   /// `combine` over the `lanes` consecutive lanes of an aligned group (xor
   /// shuffles stay inside it).
   mlir::Value groupReduce(
