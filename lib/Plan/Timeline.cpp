@@ -17,11 +17,28 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace memc::plan {
 namespace {
+
+constexpr const char *kByteUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+constexpr size_t kNumByteUnits = std::size(kByteUnits);
+
+/// The largest binary unit (index into kByteUnits) not above `bytes`, and
+/// its size in bytes: what both the axis labels and formatBytes speak in.
+std::pair<size_t, uint64_t> byteUnitOf(double bytes) {
+  size_t unit = 0;
+  uint64_t scale = 1;
+  while (unit + 1 < kNumByteUnits && bytes >= double(scale) * 1024) {
+    scale *= 1024;
+    ++unit;
+  }
+  return {unit, scale};
+}
 
 // Kind colours (Tableau 10 blue and orange, and a magenta that neither
 // colour-blind confusion axis maps onto them) with darker outlines.
@@ -276,13 +293,8 @@ private:
   /// ten in the binary unit of the top of the scale (0, 10 MiB, 20 MiB...):
   /// round numbers in the unit the labels are read in.
   void grid() {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    size_t unit = 0;
-    double scale = 1;
-    while (unit + 1 < 5 && yMaxBytes >= scale * 1024) {
-      scale *= 1024;
-      ++unit;
-    }
+    auto [unit, unitBytes] = byteUnitOf(yMaxBytes);
+    double scale = double(unitBytes);
     double target = yMaxBytes / scale / 7.0;
     double step = 0;
     for (double decade = 0.1; step == 0; decade *= 10)
@@ -302,10 +314,11 @@ private:
              px(tickY(k)) + "\" y2=\"" + px(tickY(k)) + "\"/>\n";
     out += "</g>\n<g class=\"tick\" text-anchor=\"end\">\n";
     for (int k = 0; k <= ticks; ++k)
-      out +=
-          "<text x=\"" + px(left - 6) + "\" y=\"" + px(tickY(k) + 4) + "\">" +
-          (k == 0 ? std::string("0") : fixed(k * step, 1) + " " + units[unit]) +
-          "</text>\n";
+      out += "<text x=\"" + px(left - 6) + "\" y=\"" + px(tickY(k) + 4) +
+             "\">" +
+             (k == 0 ? std::string("0")
+                     : fixed(k * step, 1) + " " + kByteUnits[unit]) +
+             "</text>\n";
     out += "</g>\n";
 
     double span = static_cast<double>(lastStep + 1 - firstStep);
@@ -515,13 +528,7 @@ private:
 } // namespace
 
 std::string formatBytes(uint64_t bytes) {
-  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  size_t unit = 0;
-  uint64_t scale = 1;
-  while (unit + 1 < 5 && bytes >= scale * 1024) {
-    scale *= 1024;
-    ++unit;
-  }
+  auto [unit, scale] = byteUnitOf(double(bytes));
   if (unit == 0)
     return std::to_string(bytes) + " B";
   double value = static_cast<double>(bytes) / static_cast<double>(scale);
@@ -529,9 +536,9 @@ std::string formatBytes(uint64_t bytes) {
   int decimals = value < 10 ? 2 : value < 100 ? 1 : 0;
   std::string text = fixed(value, decimals);
   // Rounding may reach the next unit ("1024 KiB"); say it in that unit.
-  if (text == "1024" && unit + 1 < 5)
-    return std::string("1 ") + units[unit + 1];
-  return text + " " + units[unit];
+  if (text == "1024" && unit + 1 < kNumByteUnits)
+    return std::string("1 ") + kByteUnits[unit + 1];
+  return text + " " + kByteUnits[unit];
 }
 
 std::string renderTimelineSVG(const Problem &problem, const Plan &plan,
