@@ -9,6 +9,7 @@
 #include "memc/Driver/Compiler.h"
 
 #include "CUDAPackage.h"
+#include "OutputPath.h"
 #include "Package.h"
 #include "Report.h"
 #include "memc/Analysis/BufferLiveness.h"
@@ -128,69 +129,37 @@ struct FirstError {
         }) {}
 };
 
-/// A temporary path beside `target`, removed unless committed.
-class StagedOutput {
-public:
-  StagedOutput(std::string target, bool directory)
-      : target(std::move(target)), directory(directory) {}
-  ~StagedOutput() {
-    if (!committed && !temp.empty())
-      llvm::sys::fs::remove_directories(temp), llvm::sys::fs::remove(temp);
-  }
-  bool create(std::string &error) {
-    llvm::SmallString<256> path(target + ".memc-tmp-%%%%%%");
-    llvm::SmallString<256> unique;
-    llvm::sys::fs::createUniquePath(path, unique, /*MakeAbsolute=*/false);
-    temp = std::string(unique);
-    if (directory) {
-      if (std::error_code ec = llvm::sys::fs::create_directories(temp)) {
-        error = "cannot create " + temp + ": " + ec.message();
-        temp.clear();
-        return false;
-      }
-    }
-    return true;
-  }
-  const std::string &path() const { return temp; }
-  bool commit(std::string &error) {
-    if (directory && llvm::sys::fs::is_directory(target))
-      llvm::sys::fs::remove_directories(target);
-    if (std::error_code ec = llvm::sys::fs::rename(temp, target)) {
-      error = "cannot move the output to " + target + ": " + ec.message();
-      return false;
-    }
-    committed = true;
-    return true;
-  }
-
-private:
-  std::string target, temp;
-  bool directory, committed = false;
-};
-
 ExitCode failWith(ExitCode code, const std::string &message) {
   llvm::errs() << "memc: " << message << "\n";
   return code;
 }
 
-bool writeText(const std::string &output,
-               llvm::function_ref<void(llvm::raw_ostream &)> print,
-               std::string &error) {
+/// Writes a text output (IR, report, timeline) through a staged file; ""
+/// or "-" is stdout. ExitOK or the code to exit with, `error` saying why.
+ExitCode writeText(const std::string &output, const std::string &input,
+                   llvm::function_ref<void(llvm::raw_ostream &)> print,
+                   std::string &error) {
   if (output.empty() || output == "-") {
     print(llvm::outs());
-    return true;
+    return ExitOK;
   }
-  StagedOutput staged(output, /*directory=*/false);
-  if (!staged.create(error))
-    return false;
+  StagedOutput staged(output, OutputKind::Text, input);
+  if (ExitCode rc = staged.create(error); rc != ExitOK)
+    return rc;
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(staged.path(), ec);
     if (ec) {
       error = "cannot write " + output + ": " + ec.message();
-      return false;
+      return ExitOutput;
     }
     print(os);
+    os.close();
+    if (os.has_error()) {
+      error = "writing " + output + " failed: " + os.error().message();
+      os.clear_error();
+      return ExitOutput;
+    }
   }
   return staged.commit(error);
 }
@@ -285,9 +254,9 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
       llvm::outs() << program.ptx;
       return ExitOK;
     }
-    StagedOutput staged(options.output, /*directory=*/false);
-    if (!staged.create(error))
-      return failWith(ExitOutput, error);
+    StagedOutput staged(options.output, OutputKind::Text, in);
+    if (ExitCode rc = staged.create(error); rc != ExitOK)
+      return failWith(rc, error);
     {
       std::error_code ec;
       llvm::raw_fd_ostream os(staged.path(), ec);
@@ -299,13 +268,14 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
     // ptxas, when installed, sees the PTX before anyone loads it.
     if (!validatePTX(staged.path(), options.cudaArch, error))
       return failWith(ExitCodegen, in + ": " + error);
-    return staged.commit(error) ? ExitOK : failWith(ExitOutput, error);
+    ExitCode rc = staged.commit(error);
+    return rc == ExitOK ? ExitOK : failWith(rc, error);
   }
 
   progress.begin("lower to GPU (" + options.cudaArch + ") + package");
-  StagedOutput staged(options.output, /*directory=*/true);
-  if (!staged.create(error))
-    return failWith(ExitOutput, error);
+  StagedOutput staged(options.output, OutputKind::Package, in);
+  if (ExitCode rc = staged.create(error); rc != ExitOK)
+    return failWith(rc, error);
   uint64_t arenaBytes = 0;
   std::string summary;
   if (!writeCUDAPackage(module, options, staged.path(), arenaBytes, summary,
@@ -314,9 +284,10 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
   llvm::SmallString<256> absIn(in);
   llvm::sys::fs::make_absolute(absIn);
   if (!writePackageFiles(staged.path(), std::string(absIn), imported.args,
-                         arenaBytes, /*hostPoolBytes=*/0, error, "cuda") ||
-      !staged.commit(error))
+                         arenaBytes, /*hostPoolBytes=*/0, error, "cuda"))
     return failWith(ExitOutput, error);
+  if (ExitCode rc = staged.commit(error); rc != ExitOK)
+    return failWith(rc, error);
   progress.end(summary);
   return ExitOK;
 }
@@ -326,8 +297,20 @@ ExitCode compileForCUDA(const CompilerOptions &options, ModuleOp module,
 ExitCode compile(const CompilerOptions &options) {
   const std::string &in = options.input;
   bool cuda = options.target == TargetKind::CUDA;
-  if (options.emit == EmitKind::Package && options.output.empty())
-    return failWith(ExitUsage, "-o PACKAGE_DIR is required");
+  // Every output path is checked before any work: a compile that cannot
+  // write its result fails in milliseconds, not after code generation.
+  {
+    std::string error;
+    OutputKind mainKind = options.emit == EmitKind::Package
+                              ? OutputKind::Package
+                              : OutputKind::Text;
+    for (auto [path, kind] : {std::pair(options.output, mainKind),
+                              std::pair(options.reportPath, OutputKind::Text),
+                              std::pair(options.timelinePath,
+                                        OutputKind::Text)})
+      if (ExitCode rc = checkOutputPath(path, kind, in, error); rc != ExitOK)
+        return failWith(rc, error);
+  }
   if (cuda && !isSupportedCUDAArch(options.cudaArch)) {
     std::string known;
     for (llvm::StringRef a : getSupportedCUDAArchs())
@@ -394,9 +377,8 @@ ExitCode compile(const CompilerOptions &options) {
     if (!options.reportPath.empty() || !options.timelinePath.empty())
       return failWith(ExitUsage, "--report and --timeline need the memory "
                                  "plan: emit memref or later");
-    return writeText(options.output, printModule, error)
-               ? ExitOK
-               : failWith(ExitOutput, error);
+    ExitCode rc = writeText(options.output, in, printModule, error);
+    return rc == ExitOK ? ExitOK : failWith(rc, error);
   }
 
   // The arena plan, from inside the bufferize stage, and the report and
@@ -417,15 +399,16 @@ ExitCode compile(const CompilerOptions &options) {
                                        "memory plan: emit memref or later");
     if (!options.reportPath.empty()) {
       llvm::json::Object report = buildReport(reportInfo, *planRecord);
-      if (!writeText(
-              options.reportPath,
+      if (ExitCode rc = writeText(
+              options.reportPath, in,
               [&](llvm::raw_ostream &os) {
                 os << llvm::formatv("{0:2}",
                                     llvm::json::Value(std::move(report)))
                    << "\n";
               },
-              error))
-        return failWith(ExitOutput, error);
+              error);
+          rc != ExitOK)
+        return failWith(rc, error);
     }
     if (!options.timelinePath.empty()) {
       plan::TimelineOptions timeline;
@@ -437,17 +420,19 @@ ExitCode compile(const CompilerOptions &options) {
       timeline.budget = options.memBudget;
       std::string svg = plan::renderTimelineSVG(planRecord->problem,
                                                 planRecord->plan, timeline);
-      if (!writeText(
-              options.timelinePath, [&](llvm::raw_ostream &os) { os << svg; },
-              error))
-        return failWith(ExitOutput, error);
+      if (ExitCode rc = writeText(
+              options.timelinePath, in,
+              [&](llvm::raw_ostream &os) { os << svg; }, error);
+          rc != ExitOK)
+        return failWith(rc, error);
     }
     return ExitOK;
   };
   auto finishWithText =
       [&](llvm::function_ref<void(llvm::raw_ostream &)> print) -> ExitCode {
-    if (!writeText(options.output, print, error))
-      return failWith(ExitOutput, error);
+    if (ExitCode rc = writeText(options.output, in, print, error);
+        rc != ExitOK)
+      return failWith(rc, error);
     return writeSideOutputs();
   };
 
@@ -532,15 +517,19 @@ ExitCode compile(const CompilerOptions &options) {
       translateAndOptimize(module, llvmContext, targetOptions, error);
   if (!llvmModule)
     return failWith(ExitCodegen, in + ": " + error);
+  // model.so carries its own interface, which memc-run checks manifest.txt
+  // against before it allocates anything (Package.h).
+  if (!embedInterface(module, *llvmModule, imported.args, error))
+    return failWith(ExitInternal, in + ": " + error);
   progress.end();
   if (options.emit == EmitKind::LLVMIR)
     return finishWithText(
         [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
 
   progress.begin("codegen + link");
-  StagedOutput staged(options.output, /*directory=*/true);
-  if (!staged.create(error))
-    return failWith(ExitOutput, error);
+  StagedOutput staged(options.output, OutputKind::Package, in);
+  if (ExitCode rc = staged.create(error); rc != ExitOK)
+    return failWith(rc, error);
   if (!emitSharedObject(*llvmModule, targetOptions, staged.path(),
                         staged.path() + "/model.so", error))
     return failWith(ExitCodegen, in + ": " + error);
@@ -558,8 +547,8 @@ ExitCode compile(const CompilerOptions &options) {
     return failWith(ExitOutput, error);
   if (ExitCode side = writeSideOutputs(); side != ExitOK)
     return side;
-  if (!staged.commit(error))
-    return failWith(ExitOutput, error);
+  if (ExitCode rc = staged.commit(error); rc != ExitOK)
+    return failWith(rc, error);
   progress.end(options.output);
   return ExitOK;
 }
