@@ -84,6 +84,21 @@ def PrintPassCounts : Pass<"memc-print-pass-counts", "mlir::ModuleOp"> {
   }];
 }
 
+def DistinctResults : Pass<"memc-distinct-results", "mlir::func::FuncOp"> {
+  let summary = "Give every returned tensor a value of its own";
+  let description = [{
+    Each result of the model function becomes an output parameter of its
+    own (buffer-results-to-out-params), so no two results may be one value:
+    an ONNX graph may list outputs that alias (`z = Identity(y)` after the
+    copy folds away) or return a graph input as it is. A result that repeats
+    an earlier one, or that is a function argument, is replaced by a
+    `linalg.copy` into a fresh `tensor.empty`, which bufferization writes
+    straight into the output parameter.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower einsum ops 1:1 to linalg.generic (and scf.for)";
   let description = [{

@@ -28,7 +28,10 @@ constexpr const char *kFuseMax = "memc-fusemax-attention";
 // GPU targets: one einsum.attention per block, a kernel after bufferization.
 constexpr const char *kFuseMaxKernel = "memc-fusemax-attention{kernel=true}";
 
+// memc-distinct-results first: every result must be its own buffer for
+// buffer-results-to-out-params.
 constexpr const char *kBufferize =
+    "func.func(memc-distinct-results),"
     "one-shot-bufferize{bufferize-function-boundaries=true "
     "function-boundary-type-conversion=identity-layout-map "
     "unknown-type-conversion=identity-layout-map},"

@@ -37,6 +37,13 @@ public:
 private:
   mlir::Value materialize(const std::string &name, const HostTensor &t);
   bool readInitializer(const onnx::TensorProto &tp, HostTensor &out);
+  /// A graph output's declared element type and static dims must be what
+  /// the graph computes (exit 7 otherwise).
+  bool checkDeclaredType(const onnx::ValueInfoProto &vi,
+                         mlir::RankedTensorType computed);
+  /// README: tensors with a zero-size dimension are refused (exit 5); a
+  /// byte size that overflows int64 is an invalid model (exit 7).
+  bool checkTensorSizes();
 };
 
 } // namespace memc::onnximport

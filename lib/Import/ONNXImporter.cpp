@@ -1,5 +1,6 @@
 //===- ONNXImporter.cpp - ONNX model -> einsum IR -------------------------===//
 #include "ImportContext.h"
+#include "GraphChecks.h"
 #include "GraphImporter.h"
 #include "memc/Analysis/MaskStructure.h"
 
@@ -9,6 +10,8 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
@@ -213,17 +216,32 @@ bool GraphImporter::readInitializer(const onnx::TensorProto &tp,
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto &kv : tp.external_data()) {
-      if (kv.key() == "location")
+      if (kv.key() == "location") {
         location = kv.value();
-      else if (kv.key() == "offset")
-        offset = std::stoll(kv.value());
-      else if (kv.key() == "length")
-        length = std::stoll(kv.value());
+        continue;
+      }
+      if (kv.key() != "offset" && kv.key() != "length")
+        continue;
+      std::optional<int64_t> value = parseNonNegativeInt64(kv.value());
+      if (!value) {
+        fail(ExitInvalidModel, "initializer '" + tp.name() +
+                                   "': external data " + kv.key() + " '" +
+                                   kv.value() +
+                                   "' is not a non-negative 64-bit integer");
+        return false;
+      }
+      (kv.key() == "offset" ? offset : length) = *value;
     }
     std::string dir = path.substr(0, path.find_last_of('/') + 1);
     std::string file = dir + location;
-    std::ifstream in(file, std::ios::binary);
-    if (location.empty() || location.find("..") != std::string::npos || !in) {
+    // Only a regular file: a FIFO or device would block or never end.
+    struct stat st;
+    bool regular = stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    std::ifstream in;
+    if (regular && !location.empty() &&
+        location.find("..") == std::string::npos)
+      in.open(file, std::ios::binary);
+    if (!in.is_open() || !in) {
       fail(ExitFileNotFound, "initializer '" + tp.name() +
                                  "': external data file '" + file +
                                  "' cannot be read");
@@ -231,6 +249,23 @@ bool GraphImporter::readInitializer(const onnx::TensorProto &tp,
     }
     if (length < 0)
       length = n * eb;
+    if (length != n * (int64_t)eb) {
+      fail(ExitInvalidModel, "initializer '" + tp.name() + "': external data "
+                             "length " + std::to_string(length) +
+                             " bytes, its shape needs " +
+                             std::to_string(n * eb));
+      return false;
+    }
+    in.seekg(0, std::ios::end);
+    int64_t fileSize = in.tellg();
+    if (offset > fileSize || length > fileSize - offset) {
+      fail(ExitNotONNX, "initializer '" + tp.name() + "': external data file '" +
+                            file + "' is truncated (" +
+                            std::to_string(fileSize) + " bytes, needs " +
+                            std::to_string(offset) + " + " +
+                            std::to_string(length) + ")");
+      return false;
+    }
     out.raw.resize(length);
     in.seekg(offset);
     in.read(out.raw.data(), length);
@@ -413,11 +448,13 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
                                  "' is not produced by any node");
       return false;
     }
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!checkDeclaredType(vi, type))
+      return false;
     results.push_back(v);
     ProgramArg arg;
     arg.kind = ProgramArg::Output;
     arg.name = sanitize(vi.name());
-    auto type = cast<RankedTensorType>(v.getType());
     arg.dtype = manifestDType(onnxTypeOf(type.getElementType()));
     arg.shape.assign(type.getShape().begin(), type.getShape().end());
     outputs.push_back(arg);
@@ -451,7 +488,90 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
     fail(ExitInternal, "the imported IR does not verify (a memc bug)");
     return false;
   }
+  return checkTensorSizes();
+}
+
+bool GraphImporter::checkDeclaredType(const onnx::ValueInfoProto &vi,
+                                      RankedTensorType computed) {
+  if (!vi.type().has_tensor_type())
+    return true;
+  const auto &tt = vi.type().tensor_type();
+  std::string got = std::string(manifestDType(onnxTypeOf(
+                        computed.getElementType()))) +
+                    " " +
+                    formatDims(std::vector<int64_t>(computed.getShape().begin(),
+                                                    computed.getShape().end()));
+  auto contradicts = [&](const std::string &what) {
+    fail(ExitInvalidModel, "graph output '" + vi.name() + "' is declared " +
+                               what + ", but the graph computes " + got);
+    return false;
+  };
+  if (tt.elem_type() != onnx::TensorProto::UNDEFINED &&
+      tt.elem_type() != onnxTypeOf(computed.getElementType()))
+    return contradicts(std::string("of element type ") +
+                       onnxTypeName(tt.elem_type()));
+  if (!tt.has_shape())
+    return true;
+  if (tt.shape().dim_size() != computed.getRank())
+    return contradicts("of rank " + std::to_string(tt.shape().dim_size()));
+  for (int d = 0; d < tt.shape().dim_size(); ++d)
+    if (tt.shape().dim(d).has_dim_value() &&
+        tt.shape().dim(d).dim_value() != computed.getDimSize(d))
+      return contradicts("with dimension " + std::to_string(d) + " = " +
+                         std::to_string(tt.shape().dim(d).dim_value()));
   return true;
+}
+
+bool GraphImporter::checkTensorSizes() {
+  auto hasZeroDim = [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    return ranked && llvm::is_contained(ranked.getShape(), 0);
+  };
+  auto overflows = [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    if (!ranked)
+      return false;
+    unsigned bits = ranked.getElementType().isIntOrFloat()
+                        ? ranked.getElementType().getIntOrFloatBitWidth()
+                        : 64;
+    return !checkedByteSize(std::vector<int64_t>(ranked.getShape().begin(),
+                                                 ranked.getShape().end()),
+                            std::max(1u, bits / 8));
+  };
+  for (BlockArgument arg : func.getArguments())
+    if (overflows(arg.getType())) {
+      fail(ExitInvalidModel, "graph input or weight " +
+                                 std::to_string(arg.getArgNumber()) +
+                                 " has a byte size that overflows 64 bits");
+      return false;
+    }
+  for (BlockArgument arg : func.getArguments())
+    if (hasZeroDim(arg.getType())) {
+      fail(ExitUnsupported, "graph input or weight " +
+                                std::to_string(arg.getArgNumber()) +
+                                " has a zero-size dimension; memc refuses "
+                                "empty tensors (README, Status)");
+      return false;
+    }
+  WalkResult walk = func.walk([&](Operation *op) {
+    for (Value r : op->getResults()) {
+      if (!hasZeroDim(r.getType()) && !overflows(r.getType()))
+        continue;
+      std::string where = "an op";
+      if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+        where = "node '" + name.getName().str() + "'";
+      if (hasZeroDim(r.getType()))
+        fail(ExitUnsupported, where + " makes a tensor with a zero-size "
+                                      "dimension; memc refuses empty tensors "
+                                      "(README, Status)");
+      else
+        fail(ExitInvalidModel, where + " makes a tensor whose byte size "
+                                       "overflows 64 bits");
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return !walk.wasInterrupted();
 }
 
 } // namespace memc::onnximport
@@ -465,13 +585,23 @@ bool memc::importONNXModel(const std::string &path,
                            ImportResult &result, ImportError &error) {
   using namespace memc::onnximport;
   struct stat st;
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = {ExitFileNotFound, path + ": no such file"};
+  if (stat(path.c_str(), &st) != 0) {
+    error = {ExitFileNotFound,
+             path + ": " +
+                 (errno == ENOENT ? "no such file" : std::strerror(errno))};
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error = {ExitFileNotFound,
+             path + (S_ISDIR(st.st_mode) ? ": is a directory, not a model file"
+                                         : ": not a regular file (a FIFO, "
+                                           "device or socket)")};
     return false;
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    error = {ExitFileNotFound, path + ": cannot be read"};
+    error = {ExitFileNotFound, path + ": cannot be read: " +
+                                   std::strerror(errno)};
     return false;
   }
   std::stringstream buffer;
@@ -578,7 +708,8 @@ bool memc::importONNXModelFromBytes(const std::string &bytes,
              path + ": not an ONNX model (no graph, IR version or outputs)"};
     return false;
   }
-  if (!verifyNodes(model.graph(), defaultOpset(model), path, error))
+  if (!checkGraphStructure(model, path, error) ||
+      !verifyNodes(model.graph(), defaultOpset(model), path, error))
     return false;
   context.loadDialect<einsum::EinsumDialect, func::FuncDialect,
                       arith::ArithDialect, tensor::TensorDialect>();
