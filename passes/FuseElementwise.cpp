@@ -12,10 +12,16 @@ namespace memc {
 using namespace mlir;
 
 namespace {
+/// Payload ops of a generic's body, not counting its terminator.
+size_t bodyOps(linalg::GenericOp op) {
+  return op.getBody()->getOperations().size() - 1;
+}
+
 /// A producer is fused into its consumer when it is elementwise, has no
-/// other user (fusing it then duplicates no work), and the consumer is not
-/// a contraction (a GEMM must stay recognizable for the BLAS rewrite).
-static bool shouldFuse(OpOperand *fused) {
+/// other user (fusing it then duplicates no work), the consumer is not a
+/// contraction (a GEMM must stay recognizable for the BLAS rewrite), and the
+/// fused body stays within `maxBodyOps`.
+bool shouldFuse(OpOperand *fused, unsigned maxBodyOps) {
   auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
   auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
   if (!producer || !consumer)
@@ -24,14 +30,20 @@ static bool shouldFuse(OpOperand *fused) {
     return false;
   if (!fused->get().hasOneUse())
     return false;
+  if (maxBodyOps && bodyOps(producer) + bodyOps(consumer) > maxBodyOps)
+    return false;
   return !linalg::isaContractionOpInterface(consumer);
 }
 
 struct FuseElementwisePass
     : memc::impl::FuseElementwiseBase<FuseElementwisePass> {
+  using FuseElementwiseBase::FuseElementwiseBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    unsigned limit = maxBodyOps;
+    linalg::populateElementwiseOpsFusionPatterns(
+        patterns,
+        [limit](OpOperand *fused) { return shouldFuse(fused, limit); });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
