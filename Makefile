@@ -9,7 +9,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup build demo test unit lit conformance examples bench bench-plan bench-gpu torch-check fuzz docs clean
+.PHONY: all setup build demo test unit lit conformance examples bench bench-plan bench-gpu bench-compile torch-check fuzz docs clean
 
 all: build
 
@@ -63,6 +63,10 @@ bench-plan: build
 # memc --target=cuda vs PyTorch on this machine's GPU (needs one; says so).
 bench-gpu: build
 	@bash scripts/bench_gpu.sh $(BUILD)
+# memc's compile time per stage on Relu chains of 1k..32k nodes: how each
+# stage grows with the graph (docs/perf.md, "Compile time").
+bench-compile: build
+	@bash scripts/bench_compile.sh $(BUILD)
 
 # The importer under libFuzzer + ASan, seeded with the ONNX test models;
 # FUZZ_SECONDS bounds the run. Crashes are written to build-fuzz/crash-*.
