@@ -70,16 +70,25 @@ bench-compile: build
 
 # The importer under libFuzzer + ASan, seeded with the ONNX test models;
 # FUZZ_SECONDS bounds the run. Crashes are written to build-fuzz/crash-*.
+# Then memc-run's parsers (manifest, model.so's interface, launch plan, .pb
+# tensors; test/fuzz/PackageFuzzer.cpp) for PACKAGE_FUZZ_SECONDS, seeded
+# with test/fuzz/package-corpus and the examples' tensors.
 FUZZ_SECONDS ?= 120
+PACKAGE_FUZZ_SECONDS ?= 60
 fuzz: setup
 	@command -v clang++-22 >/dev/null || { echo "make fuzz needs clang-22 (apt-get install clang-22)"; exit 1; }
 	cmake -G Ninja -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 -DMEMC_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target memc-import-fuzzer
+	cmake --build build-fuzz -j $(JOBS) --target memc-import-fuzzer memc-package-fuzzer
 	@mkdir -p build-fuzz/corpus && find /usr/share/libonnx-testdata/data/node -name model.onnx | head -300 | \
 	  while read -r f; do cp "$$f" "build-fuzz/corpus/$$(echo $$f | md5sum | cut -c1-12).onnx"; done
 	cd build-fuzz && ./bin/memc-import-fuzzer -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 \
 	  -timeout=20 -print_final_stats=1 corpus
+	@mkdir -p build-fuzz/package-corpus && cp test/fuzz/package-corpus/* build-fuzz/package-corpus/ && \
+	  for f in examples/*/test_data_set_0/*.pb; do \
+	    { printf '\003'; cat "$$f"; } >"build-fuzz/package-corpus/$$(echo $$f | md5sum | cut -c1-12).pb"; done
+	cd build-fuzz && ./bin/memc-package-fuzzer -max_total_time=$(PACKAGE_FUZZ_SECONDS) -rss_limit_mb=4096 \
+	  -timeout=20 -print_final_stats=1 package-corpus
 
 docs: build
 	cmake --build $(BUILD) --target mlir-doc

@@ -4,10 +4,31 @@
 
 #include "memc/Import/ONNXImporter.h"
 
+#include "mlir/IR/BuiltinOps.h"
+
 #include <string>
 #include <vector>
 
+namespace llvm {
+class Module;
+} // namespace llvm
+
 namespace memc {
+/// The program's interface as model.so declares it (docs/package-format.md):
+/// "memc-interface 1", arena_bytes, host_pool_bytes, then one
+/// `input|weight|output <name> <dtype> <dims>` line per argument.
+std::string formatInterface(const std::vector<ProgramArg> &args,
+                            uint64_t arenaBytes, uint64_t hostPoolBytes);
+
+/// Adds the exported constant C string `memc_interface` to `llvmModule`:
+/// formatInterface of `args` and of the pool sizes `module` (the LLVM
+/// dialect module it was translated from) was planned with. memc-run
+/// compares manifest.txt with it, since the manifest is only a file beside
+/// the code and may be damaged. Fails (a memc bug) when the model function
+/// takes another number of arguments than the interface lists.
+bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
+                    const std::vector<ProgramArg> &args, std::string &error);
+
 /// Writes manifest.txt and weights.bin (docs/package-format.md) into `dir`.
 /// A `target` other than cpu is written as a `target` line.
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,

@@ -53,6 +53,32 @@ namespace {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+/// The `<kind> <name> <dtype> <dims>` part of a tensor line, shared by the
+/// manifest and the interface; `what` says what is wrong.
+bool parseSpec(const std::vector<std::string_view> &tok, TensorSpec &spec,
+               std::string &what) {
+  std::string kind(tok[0]);
+  spec.name = std::string(tok[1]);
+  if (!parseDType(tok[2], spec.dtype)) {
+    what = "unknown dtype " + quoted(tok[2]) + " of " + kind + " " +
+           quoted(tok[1]) +
+           " (want f32 f64 f16 bf16 i8 i16 i32 i64 u8 u16 u32 u64 bool)";
+    return false;
+  }
+  if (!parseDims(tok[3], spec.dims)) {
+    what = "bad dims " + quoted(tok[3]) + " of " + kind + " " + quoted(tok[1]) +
+           " (want e.g. 1x128x64 or scalar)";
+    return false;
+  }
+  if (!countElements(spec.dims, spec.numElements, dtypeSize(spec.dtype))) {
+    what =
+        "dims " + quoted(tok[3]) + " of " + quoted(tok[1]) + " are too large";
+    return false;
+  }
+  spec.byteSize = spec.numElements * dtypeSize(spec.dtype);
+  return true;
+}
+
 } // namespace
 
 bool parseDims(std::string_view text, std::vector<int64_t> &dims) {
@@ -144,19 +170,9 @@ bool parseManifest(std::string_view text, const std::string &fileName,
                     (isWeight ? " <offset> <bytes>'" : "'") + ", got " +
                     std::to_string(tok.size()) + " fields");
       TensorSpec spec;
-      spec.name = std::string(tok[1]);
-      if (!parseDType(tok[2], spec.dtype))
-        return fail("unknown dtype " + quoted(tok[2]) + " of " +
-                    std::string(kind) + " " + quoted(tok[1]) +
-                    " (want f32 f64 f16 bf16 i8 i16 i32 i64 u8 u16 u32 u64 "
-                    "bool)");
-      if (!parseDims(tok[3], spec.dims))
-        return fail("bad dims " + quoted(tok[3]) + " of " + std::string(kind) +
-                    " " + quoted(tok[1]) + " (want e.g. 1x128x64 or scalar)");
-      if (!countElements(spec.dims, spec.numElements, dtypeSize(spec.dtype)))
-        return fail("dims " + quoted(tok[3]) + " of " + quoted(tok[1]) +
-                    " are too large");
-      spec.byteSize = spec.numElements * dtypeSize(spec.dtype);
+      std::string what;
+      if (!parseSpec(tok, spec, what))
+        return fail(what);
       if (isWeight) {
         uint64_t size = 0;
         if (!parseU64(tok[4], spec.offset))
@@ -173,6 +189,9 @@ bool parseManifest(std::string_view text, const std::string &fileName,
         if (spec.offset % 64 != 0)
           return fail("weight " + quoted(tok[1]) + " offset " +
                       std::to_string(spec.offset) + " is not 64-byte aligned");
+        if (spec.offset > UINT64_MAX - spec.byteSize)
+          return fail("weight " + quoted(tok[1]) + " offset " +
+                      std::to_string(spec.offset) + " is past any file's end");
         out.weights.push_back(std::move(spec));
       } else if (kind == "input") {
         out.inputs.push_back(std::move(spec));
@@ -184,6 +203,101 @@ bool parseManifest(std::string_view text, const std::string &fileName,
     return fail("unknown line kind " + quoted(kind) +
                 " (want model, target, arena_bytes, host_pool_bytes, input, "
                 "weight or output)");
+  }
+  return true;
+}
+
+bool parseInterface(std::string_view text, const std::string &fileName,
+                    Manifest &out, std::string &error) {
+  out = Manifest();
+  bool sawArena = false, sawHostPool = false;
+  LineReader in(text, fileName);
+  auto fail = [&](const std::string &what) { return in.fail(what, error); };
+  if (!in.readHeader("memc-interface", kInterfaceVersion, "interface", error))
+    return false;
+  while (in.next()) {
+    const std::vector<std::string_view> &tok = in.tokens();
+    std::string_view kind = tok[0];
+    if (kind == "arena_bytes" || kind == "host_pool_bytes") {
+      bool arena = kind == "arena_bytes";
+      bool &saw = arena ? sawArena : sawHostPool;
+      if (saw)
+        return fail("duplicate '" + std::string(kind) + "' line");
+      saw = true;
+      if (tok.size() != 2 ||
+          !parseU64(tok[1], arena ? out.arenaBytes : out.hostPoolBytes))
+        return fail("expected '" + std::string(kind) + " <N>'");
+      continue;
+    }
+    if (kind == "input" || kind == "output" || kind == "weight") {
+      if (tok.size() != 4)
+        return fail("expected '" + std::string(kind) +
+                    " <name> <dtype> <dims>', got " +
+                    std::to_string(tok.size()) + " fields");
+      TensorSpec spec;
+      std::string what;
+      if (!parseSpec(tok, spec, what))
+        return fail(what);
+      (kind == "input"    ? out.inputs
+       : kind == "weight" ? out.weights
+                          : out.outputs)
+          .push_back(std::move(spec));
+      continue;
+    }
+    return fail("unknown line kind " + quoted(kind));
+  }
+  // Both sizes are always written by memc: a missing one means the string
+  // was cut short.
+  if (!sawArena || !sawHostPool)
+    return fail("no '" +
+                std::string(sawArena ? "host_pool_bytes" : "arena_bytes") +
+                "' line");
+  return true;
+}
+
+bool checkInterface(const Manifest &manifest, const Manifest &program,
+                    const std::string &manifestPath, const std::string &soName,
+                    std::string &error) {
+  auto differ = [&](const std::string &says, const std::string &compiled) {
+    error = manifestPath + ": " + says + ", but " + soName +
+            " was compiled for " + compiled +
+            "; the package is damaged: recompile it";
+    return false;
+  };
+  auto size = [](const char *field, uint64_t v) {
+    return std::string(field) + " " + std::to_string(v);
+  };
+  if (manifest.arenaBytes != program.arenaBytes)
+    return differ(size("arena_bytes", manifest.arenaBytes),
+                  size("arena_bytes", program.arenaBytes));
+  if (manifest.hostPoolBytes != program.hostPoolBytes)
+    return differ(size("host_pool_bytes", manifest.hostPoolBytes),
+                  size("host_pool_bytes", program.hostPoolBytes));
+  struct Group {
+    const char *kind;
+    const std::vector<TensorSpec> &says, &compiled;
+  } groups[] = {{"input", manifest.inputs, program.inputs},
+                {"weight", manifest.weights, program.weights},
+                {"output", manifest.outputs, program.outputs}};
+  for (const Group &g : groups) {
+    if (g.says.size() != g.compiled.size())
+      return differ(std::to_string(g.says.size()) + " " + g.kind +
+                        (g.says.size() == 1 ? " line" : " lines"),
+                    std::to_string(g.compiled.size()) + " " + g.kind +
+                        (g.compiled.size() == 1 ? "" : "s"));
+    for (size_t i = 0; i < g.says.size(); ++i) {
+      const TensorSpec &a = g.says[i], &b = g.compiled[i];
+      std::string field = std::string(g.kind) + " " + std::to_string(i);
+      if (a.name != b.name)
+        return differ(field + " is named " + quoted(a.name), quoted(b.name));
+      auto type = [](const TensorSpec &t) {
+        return std::string(dtypeName(t.dtype)) + " " + formatDims(t.dims);
+      };
+      if (a.dtype != b.dtype || a.dims != b.dims)
+        return differ(std::string(g.kind) + " " + quoted(a.name) + " is " +
+                          type(a),
+                      type(b));
+    }
   }
   return true;
 }

@@ -55,6 +55,33 @@ constexpr int kManifestVersion = 1;
 bool parseManifest(std::string_view text, const std::string &fileName,
                    Manifest &out, std::string &error);
 
+/// The interface version this runtime reads (the `memc-interface` header).
+constexpr int kInterfaceVersion = 1;
+
+/// Parses the interface a compiled program declares about itself: the text
+/// of model.so's exported `memc_interface` string (docs/package-format.md):
+///
+///   memc-interface 1
+///   arena_bytes <N>
+///   host_pool_bytes <N>
+///   input|weight|output <name> <dtype> <dims>     (one per argument)
+///
+/// into a Manifest (weights without offsets; version, model and target are
+/// left at their defaults). Errors as parseManifest's.
+bool parseInterface(std::string_view text, const std::string &fileName,
+                    Manifest &out, std::string &error);
+
+/// Checks that `manifest` (read from `manifestPath`) describes the same
+/// arguments, in the same order, and the same arena and host pool sizes as
+/// the program's interface `program` (from `soName`). manifest.txt decides
+/// the buffers memc-run allocates and passes, so any disagreement would
+/// make the program read or write out of bounds. On the first difference
+/// returns false with `error` = "<manifestPath>: <field> ..., but <soName>
+/// was compiled for ...; the package is damaged: recompile it".
+bool checkInterface(const Manifest &manifest, const Manifest &program,
+                    const std::string &manifestPath, const std::string &soName,
+                    std::string &error);
+
 /// Splits a line on runs of spaces and tabs; '\r' counts as a space (CRLF
 /// files). The manifest's and the CUDA launch plan's tokenizer.
 std::vector<std::string_view> tokenize(std::string_view line);

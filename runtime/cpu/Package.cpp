@@ -9,7 +9,11 @@
 
 #include "Package.h"
 
+#include "ElfCheck.h"
+#include "InputFile.h"
+
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
@@ -27,7 +31,7 @@ namespace {
 alignas(64) unsigned char gEmptyWeight[64];
 
 /// A manifest is a few lines per tensor; anything bigger is not a manifest.
-constexpr off_t kMaxManifestBytes = 64 << 20;
+constexpr uint64_t kMaxManifestBytes = 64 << 20;
 
 std::string errnoText() { return std::strerror(errno); }
 
@@ -35,39 +39,7 @@ std::string errnoText() { return std::strerror(errno); }
 
 bool readTextFile(const std::string &path, std::string &out,
                   std::string &error) {
-  out.clear();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = path + ": cannot open: " + errnoText();
-    return false;
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = path + ": not a regular file";
-    ::close(fd);
-    return false;
-  }
-  if (st.st_size > kMaxManifestBytes) {
-    error = path + ": too large (" + std::to_string(st.st_size) + " bytes)";
-    ::close(fd);
-    return false;
-  }
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t got = ::read(fd, buf, sizeof buf);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0) {
-      error = path + ": cannot read: " + errnoText();
-      ::close(fd);
-      return false;
-    }
-    if (got == 0)
-      break;
-    out.append(buf, size_t(got));
-  }
-  ::close(fd);
-  return true;
+  return readSmallFile(path, kMaxManifestBytes, out, error);
 }
 
 Package::~Package() { unload(); }
@@ -104,7 +76,10 @@ bool Package::load(const std::string &dir, std::string &error) {
 
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0)
-    return fail(dir + ": no such package directory (" + errnoText() + ")");
+    return fail(dir + (errno == ENOENT ? ": no such package directory"
+                                       : ": cannot access the package "
+                                         "directory: " +
+                                             describeOpenError(errno)));
   if (!S_ISDIR(st.st_mode))
     return fail(dir + ": not a package directory (memc -o writes a directory "
                       "with model.so, manifest.txt and weights.bin)");
@@ -125,54 +100,53 @@ bool Package::load(const std::string &dir, std::string &error) {
     return fail(manifestPath + ": compiled with --target=" + manifest_.target +
                 "; run it with memc-run --device " + manifest_.target);
 
-  // weights.bin: required as soon as one weight has bytes.
+  // weights.bin: required as soon as one weight has bytes, and then it must
+  // hold every weight; checked before mapping, because touching a mapped
+  // page past the end of the file is SIGBUS, not an error.
   std::string weightsPath = base + "weights.bin";
-  bool needWeights = false;
+  uint64_t needed = 0;
+  const TensorSpec *last = nullptr;
   for (const TensorSpec &w : manifest_.weights)
-    needWeights |= w.byteSize > 0;
-  int fd = ::open(weightsPath.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && (needWeights || errno != ENOENT))
-    return fail(weightsPath + ": cannot open: " + errnoText());
-  uint64_t fileSize = 0;
-  if (fd >= 0) {
-    struct stat wst;
-    if (::fstat(fd, &wst) != 0 || !S_ISREG(wst.st_mode)) {
-      ::close(fd);
-      return fail(weightsPath + ": not a regular file");
+    if (w.byteSize > 0 && w.offset + w.byteSize > needed) {
+      needed = w.offset + w.byteSize; // no overflow: parseManifest checked
+      last = &w;
     }
-    fileSize = uint64_t(wst.st_size);
-    if (fileSize > 0) {
-      void *m = ::mmap(nullptr, size_t(fileSize), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE, fd, 0);
-      if (m == MAP_FAILED) {
-        std::string why = errnoText();
-        ::close(fd);
-        return fail(weightsPath + ": cannot map: " + why);
-      }
-      mapping_ = m;
-      mappingSize_ = size_t(fileSize);
-    }
-    ::close(fd);
+  InputFile weights;
+  if (!weights.open(weightsPath, UINT64_MAX, error)) {
+    bool missing = ::stat(weightsPath.c_str(), &st) != 0 && errno == ENOENT;
+    if (needed > 0 || !missing)
+      return fail(error);
   }
-  for (const TensorSpec &w : manifest_.weights) {
-    if (w.byteSize == 0) {
-      weightPtrs_.push_back(gEmptyWeight);
-      continue;
-    }
-    if (w.offset > fileSize || w.byteSize > fileSize - w.offset)
-      return fail(weightsPath + ": weight '" + w.name + "' (bytes " +
-                  std::to_string(w.offset) + ".." +
-                  std::to_string(w.offset + w.byteSize) +
-                  ") lies outside the file (" + std::to_string(fileSize) +
-                  " bytes)");
-    weightPtrs_.push_back(static_cast<char *>(mapping_) + w.offset);
+  uint64_t fileSize = weights.size();
+  if (last && needed > fileSize)
+    return fail(weightsPath + ": weight '" + last->name + "' (bytes " +
+                std::to_string(last->offset) + ".." + std::to_string(needed) +
+                ") lies outside the file (" + std::to_string(fileSize) +
+                " bytes): the file is truncated or the manifest damaged");
+  if (needed > 0) {
+    // Only the bytes the weights use are mapped: a longer file is harmless.
+    void *m = ::mmap(nullptr, size_t(needed), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE, weights.fd(), 0);
+    if (m == MAP_FAILED)
+      return fail(weightsPath + ": cannot map: " + errnoText());
+    mapping_ = m;
+    mappingSize_ = size_t(needed);
   }
+  weights.close();
+  for (const TensorSpec &w : manifest_.weights)
+    weightPtrs_.push_back(w.byteSize == 0
+                              ? static_cast<void *>(gEmptyWeight)
+                              : static_cast<char *>(mapping_) + w.offset);
 
-  // model.so. The path always contains a '/', so dlopen does not search
-  // the library path for it.
+  // model.so: a regular file whose ELF structures lie within it, or dlopen
+  // would map pages past its end (SIGBUS) or read garbage. The path always
+  // contains a '/', so dlopen does not search the library path for it.
   std::string soPath = base + "model.so";
-  if (::stat(soPath.c_str(), &st) != 0)
-    return fail(soPath + ": cannot open: " + errnoText());
+  {
+    InputFile so;
+    if (!so.open(soPath, UINT64_MAX, error) || !checkSharedObject(so, error))
+      return fail(error);
+  }
   dlerror();
   void *handle = ::dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
@@ -189,6 +163,22 @@ bool Package::load(const std::string &dir, std::string &error) {
   if (!sym)
     return fail(soPath + ": does not export memc_entry");
   entry_ = reinterpret_cast<EntryFn>(sym);
+
+  // The program's own record of its arguments and pool sizes: manifest.txt
+  // decides what memc-run allocates, so it must agree with what the code
+  // was compiled for, or the program writes past the buffers it is given.
+  const char *iface =
+      static_cast<const char *>(::dlsym(handle, "memc_interface"));
+  if (!iface)
+    return fail(soPath + ": does not export memc_interface (the package was "
+                         "written by an older memc or is damaged): recompile "
+                         "it with this memc");
+  size_t ifaceLen = ::strnlen(iface, kMaxManifestBytes);
+  Manifest program;
+  if (!parseInterface(std::string_view(iface, ifaceLen),
+                      soPath + " (memc_interface)", program, error) ||
+      !checkInterface(manifest_, program, manifestPath, "model.so", error))
+    return fail(error);
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include "Runner.h"
 
 #include "Compare.h"
+#include "InputFile.h"
 #include "Package.h"
 #include "TensorIO.h"
 #include "memc/ExitCodes.h"
@@ -93,11 +94,6 @@ bool parseTolerance(const std::string &s, double &out) {
   return true;
 }
 
-bool isDirectory(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 bool exists(const std::string &path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -114,6 +110,29 @@ std::string describe(DType t, const std::vector<int64_t> &dims) {
 }
 
 } // namespace
+
+void LatencyStats::add(double ms) {
+  ++count_;
+  min_ = count_ == 1 ? ms : std::min(min_, ms);
+  if (samples_.size() < kMaxSamples) {
+    samples_.push_back(ms);
+    return;
+  }
+  // Algorithm R: call i (1-based) replaces a random kept sample with
+  // probability kMaxSamples / i, so the kept ones stay a uniform sample.
+  uint64_t j = rng_() % count_;
+  if (j < kMaxSamples)
+    samples_[size_t(j)] = ms;
+}
+
+double LatencyStats::median() const {
+  if (samples_.empty())
+    return 0;
+  std::vector<double> v = samples_;
+  std::sort(v.begin(), v.end());
+  size_t mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
+}
 
 /// Fills `t` with the documented random values: floats uniform in [-1, 1],
 /// integers in [0, 10), bools 0/1. The generator and the mapping from its
@@ -177,18 +196,25 @@ void fillRandom(Tensor &t, std::mt19937_64 &rng) {
 
 namespace {
 
-/// While alive, turns a crash of the compiled program (SIGSEGV, SIGBUS,
-/// SIGFPE, SIGILL) into one line naming model.so and exit code ExitInternal:
-/// a crashing program is a memc bug, and scripts should see a clear line and
-/// a code below 128, not a core dump. Handlers and the alternate signal
-/// stack (so that a stack overflow is reported too) are restored on exit.
+/// While alive, turns a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL) into one
+/// line "<prefix><signal name><suffix>" and exit code `exitCode`: a crash of
+/// the compiled program is a memc bug (ExitInternal), one while the dynamic
+/// loader reads model.so a damaged package (ExitBadPackage), and either way
+/// scripts should see a clear line and a code below 128, not a core dump.
+/// Handlers and the alternate signal stack (so that a stack overflow is
+/// reported too) are restored on exit.
 class CrashGuard {
 public:
-  explicit CrashGuard(const std::string &soPath) {
-    std::string msg =
-        "memc-run: " + soPath + ": the compiled program crashed (signal ";
-    messageLen_ = std::min(msg.size(), sizeof message_);
-    std::memcpy(message_, msg.data(), messageLen_);
+  CrashGuard(const std::string &prefix, const std::string &suffix,
+             int exitCode) {
+    auto store = [](const std::string &from, char *to, size_t cap) {
+      size_t n = std::min(from.size(), cap);
+      std::memcpy(to, from.data(), n);
+      return n;
+    };
+    prefixLen_ = store(prefix, prefix_, sizeof prefix_);
+    suffixLen_ = store(suffix + "\n", suffix_, sizeof suffix_);
+    exitCode_ = exitCode;
     stack_t ss = {};
     ss.ss_sp = altStack_;
     ss.ss_size = sizeof altStack_;
@@ -220,22 +246,26 @@ private:
                        : sig == SIGBUS ? "SIGBUS"
                        : sig == SIGFPE ? "SIGFPE"
                                        : "SIGILL";
-    ssize_t ignored = ::write(2, message_, messageLen_);
+    ssize_t ignored = ::write(2, prefix_, prefixLen_);
     ignored = ::write(2, name, std::strlen(name));
-    ignored = ::write(2, ")\n", 2);
+    ignored = ::write(2, suffix_, suffixLen_);
     (void)ignored;
-    ::_exit(ExitInternal);
+    ::_exit(exitCode_);
   }
 
-  static char message_[1024];
-  static size_t messageLen_;
+  static char prefix_[1024], suffix_[256];
+  static size_t prefixLen_, suffixLen_;
+  static int exitCode_;
   alignas(16) static char altStack_[1 << 16];
   struct sigaction old_[kSignals];
   stack_t oldStack_ = {};
   bool haveAltStack_ = false;
 };
-char CrashGuard::message_[1024];
-size_t CrashGuard::messageLen_ = 0;
+char CrashGuard::prefix_[1024];
+char CrashGuard::suffix_[256];
+size_t CrashGuard::prefixLen_ = 0;
+size_t CrashGuard::suffixLen_ = 0;
+int CrashGuard::exitCode_ = ExitInternal;
 alignas(16) char CrashGuard::altStack_[1 << 16];
 
 /// Allocates a zeroed tensor of the spec's type and shape.
@@ -341,8 +371,17 @@ int prepareRunData(const Manifest &m, const RunOptions &opts, RunData &data,
   data.references = std::vector<Tensor>(m.outputs.size());
   data.haveReference.assign(m.outputs.size(), false);
   if (!opts.dataDir.empty()) {
-    if (!isDirectory(opts.dataDir))
-      return fail(ExitBadData, opts.dataDir + ": no such data directory");
+    struct stat st;
+    if (::stat(opts.dataDir.c_str(), &st) != 0)
+      return fail(ExitBadData,
+                  opts.dataDir + (errno == ENOENT
+                                      ? ": no such data directory"
+                                      : ": cannot access the data directory: " +
+                                            describeOpenError(errno)));
+    if (!S_ISDIR(st.st_mode))
+      return fail(ExitBadData, opts.dataDir + ": not a directory (--data "
+                                              "takes a directory of "
+                                              "input_N.pb files)");
     for (size_t i = 0; i < m.inputs.size(); ++i) {
       std::string path =
           joinPath(opts.dataDir, "input_" + std::to_string(i) + ".pb");
@@ -367,8 +406,17 @@ int prepareRunData(const Manifest &m, const RunOptions &opts, RunData &data,
           joinPath(opts.dataDir, "output_" + std::to_string(i) + ".pb");
       if (!exists(path))
         continue;
-      if (!readTensorFile(path, data.references[i], error))
+      const TensorSpec &spec = m.outputs[i];
+      Tensor &ref = data.references[i];
+      if (!readTensorFile(path, ref, error))
         return ExitBadData;
+      // A reference of another type or shape is bad data (exit 22), found
+      // before the run, not a mismatch of the program's result.
+      if (ref.dtype != spec.dtype || ref.dims != spec.dims)
+        return fail(ExitBadData, path + ": " + describe(ref.dtype, ref.dims) +
+                                     " does not match the package's output '" +
+                                     spec.name + "' (" +
+                                     describe(spec.dtype, spec.dims) + ")");
       data.haveReference[i] = true;
     }
     extra = joinPath(opts.dataDir,
@@ -446,7 +494,18 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
 
   Package pkg;
   std::string error;
-  if (!pkg.load(opts.package, error))
+  bool loaded;
+  {
+    // model.so's ELF structures are checked before dlopen, but not every
+    // byte the loader reads (relocations, symbol tables): a file damaged in
+    // there is still a package error, not a crash.
+    CrashGuard crashGuard("memc-run: " + joinPath(opts.package, "model.so") +
+                              ": the dynamic loader crashed on it (signal ",
+                          "): the package is damaged; recompile it",
+                          ExitBadPackage);
+    loaded = pkg.load(opts.package, error);
+  }
+  if (!loaded)
     return failWith(ExitBadPackage, error);
   const Manifest &m = pkg.manifest();
 
@@ -499,10 +558,11 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   // The calls, and only they, under the crash guard.
   EntryFn entry = pkg.entry();
   uint64_t maxPeak = 0, maxLeak = 0;
-  std::vector<double> ms;
-  ms.reserve(size_t(opts.iterations));
+  LatencyStats ms;
   {
-    CrashGuard crashGuard(joinPath(opts.package, "model.so"));
+    CrashGuard crashGuard("memc-run: " + joinPath(opts.package, "model.so") +
+                              ": the compiled program crashed (signal ",
+                          ")", ExitInternal);
     auto call = [&]() {
       uint64_t before = memc_rt_live_bytes();
       memc_rt_reset_peak();
@@ -519,12 +579,9 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
       auto t0 = std::chrono::steady_clock::now();
       call();
       auto t1 = std::chrono::steady_clock::now();
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      ms.add(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
   }
-  std::sort(ms.begin(), ms.end());
-  size_t mid = ms.size() / 2;
-  double median = ms.size() % 2 ? ms[mid] : 0.5 * (ms[mid - 1] + ms[mid]);
 
   if (maxLeak > 0 && !opts.quiet) {
     std::fflush(out);
@@ -535,8 +592,8 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     std::fflush(err);
   }
   if (!opts.quiet) {
-    std::fprintf(out, "latency_ms: %.3f\n", median);
-    std::fprintf(out, "latency_min_ms: %.3f\n", ms.front());
+    std::fprintf(out, "latency_ms: %.3f\n", ms.median());
+    std::fprintf(out, "latency_min_ms: %.3f\n", ms.min());
     std::fprintf(out, "peak_arena_bytes: %" PRIu64 "\n",
                  arenaTracked + maxPeak);
     std::fprintf(out, "weights_bytes: %" PRIu64 "\n", pkg.weightsBytes());

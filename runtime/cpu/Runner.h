@@ -34,6 +34,28 @@ struct RunOptions {
   bool help = false;          ///< -h/--help was given.
 };
 
+/// Per-call timings in bounded memory, whatever --iterations is (up to
+/// 1e9): the first kMaxSamples are all kept, so the median is exact up to
+/// there; beyond, a uniform random sample of kMaxSamples (reservoir
+/// sampling, fixed seed) is kept and its median estimates the true one. The
+/// minimum and the count are always exact.
+class LatencyStats {
+public:
+  static constexpr size_t kMaxSamples = size_t(1) << 16;
+
+  void add(double ms);
+  double median() const; ///< Of the kept samples; 0 when there are none.
+  double min() const { return min_; }
+  uint64_t count() const { return count_; }
+  size_t kept() const { return samples_.size(); }
+
+private:
+  std::vector<double> samples_;
+  uint64_t count_ = 0;
+  double min_ = 0;
+  std::mt19937_64 rng_{0x6d656d63}; // "memc": the same sample every run
+};
+
 /// The usage text (several lines, ends with a newline).
 const char *runUsage();
 

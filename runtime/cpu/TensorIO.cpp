@@ -8,6 +8,8 @@
 
 #include "TensorIO.h"
 
+#include "InputFile.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <cerrno>
@@ -253,22 +255,11 @@ bool parseTensorProto(std::string_view bytes, Tensor &out, std::string &error) {
 }
 
 bool readTensorFile(const std::string &path, Tensor &out, std::string &error) {
-  std::FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    error = path + ": cannot open: " + std::strerror(errno);
-    return false;
-  }
+  // protobuf parses at most INT_MAX bytes; refusing a larger file before
+  // reading it also keeps a huge or endless file from filling memory.
   std::string bytes;
-  char chunk[1 << 16];
-  size_t got;
-  while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0)
-    bytes.append(chunk, got);
-  int readErrno = std::ferror(f) ? errno : 0;
-  std::fclose(f);
-  if (readErrno) {
-    error = path + ": cannot read: " + std::strerror(readErrno);
+  if (!readSmallFile(path, uint64_t(INT_MAX), bytes, error))
     return false;
-  }
   std::string what;
   if (!parseTensorProto(bytes, out, what)) {
     error = path + ": " + what;

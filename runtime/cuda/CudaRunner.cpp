@@ -9,12 +9,13 @@
 //===----------------------------------------------------------------------===//
 #include "CudaRunner.h"
 
+#include "InputFile.h"
 #include "Manifest.h"
 #include "Package.h"
 #include "memc/ExitCodes.h"
 #include "memc_cuda.h"
 
-#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <sys/stat.h>
@@ -24,19 +25,8 @@ namespace memc {
 namespace cuda {
 
 namespace {
-bool exists(const std::string &path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 std::string joinPath(const std::string &dir, const std::string &file) {
   return !dir.empty() && dir.back() == '/' ? dir + file : dir + "/" + file;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
 }
 } // namespace
 
@@ -51,9 +41,18 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   std::string error, text;
   std::string manifestPath = joinPath(opts.package, "manifest.txt");
   rt::Manifest m;
-  if (!exists(opts.package))
+  struct stat st;
+  if (::stat(opts.package.c_str(), &st) != 0)
     return failWith(ExitBadPackage,
-                    opts.package + ": no such package directory");
+                    opts.package + (errno == ENOENT
+                                        ? ": no such package directory"
+                                        : ": cannot access the package "
+                                          "directory: " +
+                                              rt::describeOpenError(errno)));
+  if (!S_ISDIR(st.st_mode))
+    return failWith(ExitBadPackage, opts.package +
+                                        ": not a package directory (memc -o "
+                                        "writes a directory)");
   if (!rt::readTextFile(manifestPath, text, error) ||
       !rt::parseManifest(text, manifestPath, m, error))
     return failWith(ExitBadPackage, error);
@@ -95,7 +94,7 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
     std::fprintf(out, "device: %s\n", memc_cuda_device_name(session));
     std::fprintf(out, "inputs: %zu\n", m.inputs.size());
   }
-  std::vector<double> ms, deviceMs;
+  rt::LatencyStats ms, deviceMs;
   for (int64_t i = 0; i < opts.warmup + opts.iterations; ++i) {
     double gpu = 0;
     auto t0 = std::chrono::steady_clock::now();
@@ -107,18 +106,17 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
       return failWith(ExitDeviceError, opts.package + ": " + line);
     }
     if (i >= opts.warmup) {
-      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-      deviceMs.push_back(gpu);
+      ms.add(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      deviceMs.add(gpu);
     }
   }
   uint64_t deviceBytes = memc_cuda_device_bytes(session);
   memc_cuda_close(session);
 
   if (!opts.quiet) {
-    std::fprintf(out, "latency_ms: %.3f\n", median(ms));
-    std::fprintf(out, "latency_min_ms: %.3f\n",
-                 *std::min_element(ms.begin(), ms.end()));
-    std::fprintf(out, "device_ms: %.3f\n", median(deviceMs));
+    std::fprintf(out, "latency_ms: %.3f\n", ms.median());
+    std::fprintf(out, "latency_min_ms: %.3f\n", ms.min());
+    std::fprintf(out, "device_ms: %.3f\n", deviceMs.median());
     std::fprintf(out, "peak_arena_bytes: %" PRIu64 "\n", m.arenaBytes);
     std::fprintf(out, "device_bytes: %" PRIu64 "\n", deviceBytes);
   }

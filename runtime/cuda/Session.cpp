@@ -16,11 +16,14 @@
 #include "memc_cuda.h"
 
 #include "Driver.h"
+#include "InputFile.h"
 #include "LaunchPlan.h"
 #include "Manifest.h"
 #include "Package.h"
 
+#include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
@@ -49,7 +52,10 @@ memc_cuda_status failWith(memc_cuda_status status, const std::string &what) {
   return status;
 }
 
-/// A read-only mapping of a whole file (weights can be gigabytes).
+/// A read-only mapping of the first `bytes` bytes of a file (weights can
+/// be gigabytes), opened with rt::InputFile (regular files only, never
+/// blocking on a FIFO). The file must hold those bytes before it is mapped:
+/// a mapped page past the end of a file is SIGBUS when touched.
 struct MappedFile {
   void *data = nullptr;
   size_t size = 0;
@@ -57,30 +63,22 @@ struct MappedFile {
     if (data)
       munmap(data, size);
   }
-  bool open(const std::string &path, std::string &error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      error = path + ": cannot open: " + std::strerror(errno);
+  bool map(rt::InputFile &f, uint64_t bytes, std::string &error) {
+    if (bytes > f.size()) {
+      error = f.path() + ": truncated (" + std::to_string(f.size()) +
+              " bytes, the package needs " + std::to_string(bytes) + ")";
       return false;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      error = path + ": not a regular file";
-      return false;
-    }
-    size = size_t(st.st_size);
+    size = size_t(bytes);
     if (size > 0) {
-      void *m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+      void *m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, f.fd(), 0);
       if (m == MAP_FAILED) {
-        error = path + ": cannot map: " + std::strerror(errno);
-        ::close(fd);
+        error = f.path() + ": cannot map: " + std::strerror(errno);
         size = 0;
         return false;
       }
       data = m;
     }
-    ::close(fd);
     return true;
   }
 };
@@ -149,17 +147,18 @@ std::string ppath(const std::string &dir, const char *file) {
   return base + "/" + file;
 }
 
+/// Reads a file that a package may leave out. Only a missing file is
+/// absent: one that exists but cannot be opened, or is no regular file, is
+/// an error.
 bool readOptional(const std::string &path, std::string &out, bool &present,
                   std::string &error) {
   struct stat st;
-  present = ::stat(path.c_str(), &st) == 0;
+  present = ::stat(path.c_str(), &st) == 0 || errno != ENOENT;
   if (!present)
     return true;
-  MappedFile f;
-  if (!f.open(path, error))
-    return false;
-  out.assign(static_cast<const char *>(f.data), f.size);
-  return true;
+  // The kernels and constants of one program: far below this.
+  constexpr uint64_t kMaxBytes = uint64_t(1) << 32;
+  return rt::readSmallFile(path, kMaxBytes, out, error);
 }
 } // namespace
 
@@ -173,18 +172,31 @@ memc_cuda_status memc_cuda_session::loadPackage() {
     return failWith(MEMC_CUDA_BAD_PACKAGE,
                     manifestPath + ": compiled for the CPU target (memc "
                                    "--target=cuda writes CUDA packages)");
+  // weights.bin must hold every weight before it is mapped (the same
+  // checks as the CPU runtime's Package::load).
   std::string weightsPath = ppath(dir, "weights.bin");
-  bool needWeights = false;
+  uint64_t needed = 0;
+  const rt::TensorSpec *last = nullptr;
   for (const rt::TensorSpec &w : manifest.weights)
-    needWeights |= w.byteSize > 0;
-  if (needWeights && !weights.open(weightsPath, error))
-    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-  for (const rt::TensorSpec &w : manifest.weights)
-    if (w.byteSize > 0 &&
-        (w.offset > weights.size || w.byteSize > weights.size - w.offset))
-      return failWith(MEMC_CUDA_BAD_PACKAGE, weightsPath + ": weight '" +
-                                                 w.name +
-                                                 "' lies outside the file");
+    if (w.byteSize > 0 && w.offset + w.byteSize > needed) {
+      needed = w.offset + w.byteSize; // no overflow: parseManifest checked
+      last = &w;
+    }
+  if (needed > 0) {
+    rt::InputFile f;
+    if (!f.open(weightsPath, UINT64_MAX, error))
+      return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+    if (needed > f.size())
+      return failWith(MEMC_CUDA_BAD_PACKAGE,
+                      weightsPath + ": weight '" + last->name + "' (bytes " +
+                          std::to_string(last->offset) + ".." +
+                          std::to_string(needed) + ") lies outside the file (" +
+                          std::to_string(f.size()) +
+                          " bytes): the file is truncated or the manifest "
+                          "damaged");
+    if (!weights.map(f, needed, error))
+      return failWith(MEMC_CUDA_BAD_PACKAGE, error);
+  }
   struct stat st;
   hasFallback =
       ::stat(ppath(dir, "nocublas/launch_plan.txt").c_str(), &st) == 0;
@@ -206,7 +218,8 @@ memc_cuda_status memc_cuda_session::loadProgram(const std::string &from) {
   if (!readOptional(constantsPath, constants, present, error))
     return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   for (size_t i = 0; i < plan.constants.size(); ++i)
-    if (plan.constants[i].offset + plan.constants[i].bytes > constants.size())
+    if (plan.constants[i].offset > constants.size() ||
+        plan.constants[i].bytes > constants.size() - plan.constants[i].offset)
       return failWith(MEMC_CUDA_BAD_PACKAGE,
                       constantsPath + ": constant " + std::to_string(i) +
                           " lies outside the file (" +

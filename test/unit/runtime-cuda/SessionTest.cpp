@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <vector>
 
@@ -184,6 +185,44 @@ TEST_F(Session, PackageIsCheckedBeforeTheDriver) {
   EXPECT_EQ(open(&s), MEMC_CUDA_BAD_PACKAGE);
   EXPECT_NE(std::string(memc_cuda_last_error()).find("compiled for the CPU"),
             std::string::npos);
+}
+
+TEST_F(Session, DamagedFilesAreRefusedBeforeTheDriver) {
+  // The CPU runtime's checks on the files both kinds of package share:
+  // regular files only (a FIFO must not block the open), weights.bin long
+  // enough before it is mapped. The launch plan checks the manifest's sizes.
+  setenv("MEMC_LIBCUDA", "/nonexistent/libcuda.so.1", 1);
+  memc_cuda_session *s = nullptr;
+  auto openError = [&] {
+    EXPECT_EQ(memc_cuda_open(dir.path().c_str(), 0, &s),
+              MEMC_CUDA_BAD_PACKAGE);
+    return std::string(memc_cuda_last_error());
+  };
+  for (const char *file : {"weights.bin", "manifest.txt", "launch_plan.txt",
+                           "constants.bin", "kernels.ptx"}) {
+    writePackage();
+    fs::remove(dir / file);
+    ASSERT_EQ(::mkfifo((dir / file).c_str(), 0644), 0);
+    EXPECT_EQ(openError(), dir / file + ": is a FIFO, not a regular file");
+    fs::remove(dir / file);
+    fs::create_directories(dir / file);
+    EXPECT_EQ(openError(), dir / file + ": is a directory, not a regular file");
+    fs::remove(dir / file);
+  }
+  weights = weights.substr(0, 8);
+  writePackage();
+  EXPECT_EQ(openError(), dir / "weights.bin" +
+                             ": weight 'w' (bytes 0..36) lies outside the "
+                             "file (8 bytes): the file is truncated or the "
+                             "manifest damaged");
+  SetUp();
+  // The plan addresses arena+256: an arena_bytes of 0 cannot hold it.
+  manifest.replace(manifest.find("arena_bytes 4096"), 16, "arena_bytes 0");
+  writePackage();
+  EXPECT_NE(openError().find("arena+256 (0 bytes) lies outside its buffer of "
+                             "0 bytes"),
+            std::string::npos)
+      << memc_cuda_last_error();
 }
 
 TEST_F(Session, ExactlyOneArenaOfArenaBytesAndNothingAllocatedPerRun) {

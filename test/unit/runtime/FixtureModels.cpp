@@ -16,6 +16,11 @@
 //                    frees them.
 //   FIXTURE_NOENTRY  no memc_entry at all.
 //   FIXTURE_CRASH    in a f32 2x3; out y f32 2x3; dereferences null.
+//   FIXTURE_OLDABI   as FIXTURE_LEAK without the leak, and without the
+//                    memc_interface a package of an older memc lacks.
+//
+// Each fixture but NOENTRY and OLDABI declares its interface
+// (memc_interface, as memc embeds it) for the manifests the tests write.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +38,32 @@ void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                    int64_t strideB, float beta, float *C, int64_t ldc,
                    int64_t strideC);
 }
+
+/// The exported interface string; `extern` first, since a namespace-scope
+/// const would otherwise have internal linkage.
+#define MEMC_INTERFACE(text)                                                   \
+  extern "C" __attribute__((visibility("default")))                            \
+  const char memc_interface[];                                                 \
+  const char memc_interface[] = "memc-interface 1\n" text;
+
+#ifdef FIXTURE_ADD
+MEMC_INTERFACE("arena_bytes 0\nhost_pool_bytes 0\n"
+               "input a f32 2x3\ninput b f32 2x3\nweight w f32 3\n"
+               "output y f32 2x3\n")
+#endif
+#ifdef FIXTURE_ARENA
+MEMC_INTERFACE("arena_bytes 4096\nhost_pool_bytes 0\n"
+               "input a f32 2x3\ninput b f32 2x3\nweight w f32 3\n"
+               "output y f32 2x3\n")
+#endif
+#ifdef FIXTURE_MATMUL
+MEMC_INTERFACE("arena_bytes 0\nhost_pool_bytes 0\n"
+               "input x f32 2x4\nweight w f32 4x3\noutput y f32 2x3\n")
+#endif
+#if defined(FIXTURE_LEAK) || defined(FIXTURE_CRASH)
+MEMC_INTERFACE("arena_bytes 0\nhost_pool_bytes 0\n"
+               "input a f32 2x3\noutput y f32 2x3\n")
+#endif
 
 #if defined(FIXTURE_ADD) || defined(FIXTURE_ARENA)
 extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
@@ -66,11 +97,13 @@ extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
 }
 #endif
 
-#ifdef FIXTURE_LEAK
+#if defined(FIXTURE_LEAK) || defined(FIXTURE_OLDABI)
 extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
   const float *a = static_cast<const float *>(args[0]);
   float *y = static_cast<float *>(args[1]);
+#ifdef FIXTURE_LEAK
   (void)_mlir_memref_to_llvm_alloc(100);
+#endif
   for (int i = 0; i < 6; ++i)
     y[i] = a[i];
 }

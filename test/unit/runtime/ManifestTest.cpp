@@ -178,3 +178,111 @@ TEST(Manifest, ParseDims) {
   EXPECT_EQ(formatDims({}), "scalar");
   EXPECT_EQ(formatDims({1, 128, 64}), "1x128x64");
 }
+
+//===----------------------------------------------------------------------===//
+// The program's interface (model.so's memc_interface) against the manifest
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+const char kInterface[] = "memc-interface 1\n"
+                          "arena_bytes 4096\n"
+                          "host_pool_bytes 0\n"
+                          "input x f32 1x128x64\n"
+                          "input mask bool scalar\n"
+                          "weight w1 f16 64x32\n"
+                          "weight w2 i64 3\n"
+                          "output y bf16 1x0x32\n";
+
+/// kGood with `from` replaced by `to`, compared with kInterface.
+std::string checkEdited(const std::string &from, const std::string &to) {
+  std::string text = kGood;
+  size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos)
+    text.replace(at, from.size(), to);
+  Manifest m, program;
+  std::string error;
+  EXPECT_TRUE(parseManifest(text, "pkg/manifest.txt", m, error)) << error;
+  EXPECT_TRUE(parseInterface(kInterface, "pkg/model.so", program, error))
+      << error;
+  if (checkInterface(m, program, "pkg/manifest.txt", "model.so", error))
+    return "";
+  EXPECT_EQ(error.find('\n'), std::string::npos) << "one line: " << error;
+  return error;
+}
+
+} // namespace
+
+TEST(Interface, ParsesAndMatchesTheManifest) {
+  Manifest program;
+  std::string error;
+  ASSERT_TRUE(parseInterface(kInterface, "pkg/model.so", program, error))
+      << error;
+  EXPECT_EQ(program.arenaBytes, 4096u);
+  ASSERT_EQ(program.weights.size(), 2u);
+  EXPECT_EQ(program.weights[0].byteSize, 64u * 32u * 2u);
+  EXPECT_EQ(program.outputs[0].dtype, DType::BF16);
+  EXPECT_EQ(checkEdited("model", "model"), "");
+}
+
+TEST(Interface, EveryDisagreementIsNamed) {
+  const std::string tail = "; the package is damaged: recompile it";
+  EXPECT_EQ(checkEdited("arena_bytes 4096", "arena_bytes 0"),
+            "pkg/manifest.txt: arena_bytes 0, but model.so was compiled for "
+            "arena_bytes 4096" +
+                tail);
+  EXPECT_EQ(
+      checkEdited("arena_bytes 4096", "arena_bytes 4096\nhost_pool_bytes 64"),
+      "pkg/manifest.txt: host_pool_bytes 64, but model.so was compiled "
+      "for host_pool_bytes 0" +
+          tail);
+  EXPECT_EQ(checkEdited("output y bf16 1x0x32", "output y bf16 1x0x3"),
+            "pkg/manifest.txt: output 'y' is bf16 1x0x3, but model.so was "
+            "compiled for bf16 1x0x32" +
+                tail);
+  EXPECT_EQ(checkEdited("input x f32", "input x f16"),
+            "pkg/manifest.txt: input 'x' is f16 1x128x64, but model.so was "
+            "compiled for f32 1x128x64" +
+                tail);
+  EXPECT_EQ(checkEdited("weight w2 i64 3 4096 24", "weight w2 i64 2 4096 16"),
+            "pkg/manifest.txt: weight 'w2' is i64 2, but model.so was "
+            "compiled for i64 3" +
+                tail);
+  EXPECT_EQ(checkEdited("input mask bool scalar\n", ""),
+            "pkg/manifest.txt: 1 input line, but model.so was compiled for "
+            "2 inputs" +
+                tail);
+  EXPECT_EQ(checkEdited("input x ", "input z "),
+            "pkg/manifest.txt: input 0 is named 'z', but model.so was "
+            "compiled for 'x'" +
+                tail);
+}
+
+TEST(Interface, RejectsMalformedText) {
+  Manifest m;
+  std::string error;
+  EXPECT_FALSE(parseInterface("", "so", m, error));
+  EXPECT_FALSE(parseInterface("memc-interface 2\n", "so", m, error));
+  EXPECT_NE(error.find("version"), std::string::npos) << error;
+  // Cut short: both pool sizes are always written.
+  EXPECT_FALSE(
+      parseInterface("memc-interface 1\narena_bytes 0\n", "so", m, error));
+  EXPECT_NE(error.find("no 'host_pool_bytes' line"), std::string::npos)
+      << error;
+  EXPECT_FALSE(parseInterface("memc-interface 1\narena_bytes 0\n"
+                              "host_pool_bytes 0\ninput x f32 2x\n",
+                              "so", m, error));
+  EXPECT_EQ(error.rfind("so:4: bad dims", 0), 0u) << error;
+  EXPECT_FALSE(parseInterface("memc-interface 1\narena_bytes 0\n"
+                              "host_pool_bytes 0\nweight w f32 2 0 8\n",
+                              "so", m, error));
+  EXPECT_FALSE(parseInterface("memc-interface 1\narena_bytes 0\n"
+                              "arena_bytes 0\n",
+                              "so", m, error));
+}
+
+TEST(Manifest, RejectsWeightOffsetPastAnyFile) {
+  expectError("memc-package 1\nweight w f32 32 18446744073709551552 128\n", 2,
+              "past any file's end");
+}
