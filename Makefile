@@ -9,12 +9,15 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup build demo test unit lit conformance examples bench bench-plan bench-gpu bench-compile torch-check fuzz docs clean
+.PHONY: all setup setup-fuzz build demo test unit lit conformance examples bench bench-plan bench-gpu bench-compile torch-check fuzz docs clean
 
 all: build
 
 # Install only what is missing (dpkg-query), so a set-up machine costs nothing.
-setup:
+# `make fuzz` also needs clang's libFuzzer and sanitizer runtimes.
+FUZZ_APT_PKGS := clang-22 libclang-rt-22-dev
+setup-fuzz: APT_PKGS := $(FUZZ_APT_PKGS)
+setup setup-fuzz:
 	@missing=""; for p in $(APT_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
@@ -75,8 +78,7 @@ bench-compile: build
 # with test/fuzz/package-corpus and the examples' tensors.
 FUZZ_SECONDS ?= 120
 PACKAGE_FUZZ_SECONDS ?= 60
-fuzz: setup
-	@command -v clang++-22 >/dev/null || { echo "make fuzz needs clang-22 (apt-get install clang-22)"; exit 1; }
+fuzz: setup setup-fuzz
 	cmake -G Ninja -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 -DMEMC_FUZZ=ON >/dev/null
 	cmake --build build-fuzz -j $(JOBS) --target memc-import-fuzzer memc-package-fuzzer
