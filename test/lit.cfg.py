@@ -20,7 +20,8 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", os.path.join(config.memc_obj_root, "bin"),
                              append_path=True)
-tools = ["memc", "memc-opt", "memc-run", "FileCheck", "not", "count"]
+tools = ["memc", "memc-opt", "memc-run", "memc-package-fuzz-replay", "FileCheck", "not",
+         "count"]
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.memc_obj_root, "bin"), config.llvm_tools_dir])
 
