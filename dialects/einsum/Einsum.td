@@ -85,6 +85,8 @@ def Einsum_ComputeOp : I32EnumAttr<"ComputeOp",
   I32EnumAttrCase<"atanh", 28>,
   I32EnumAttrCase<"softplus", 29>,
   I32EnumAttrCase<"isinf", 30>,     // -> i1
+  I32EnumAttrCase<"expm1", 31>,     // exp(a) - 1 without cancellation near 0
+  I32EnumAttrCase<"erfc", 32>,      // 1 - erf(a), accurate where erf is ~1
   // Arity 2.
   I32EnumAttrCase<"add", 40>,
   I32EnumAttrCase<"sub", 41>,

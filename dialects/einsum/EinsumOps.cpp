@@ -70,6 +70,8 @@ static bool isFloatOnly(ComputeOp op) {
   case ComputeOp::acosh:
   case ComputeOp::atanh:
   case ComputeOp::softplus:
+  case ComputeOp::expm1:
+  case ComputeOp::erfc:
   case ComputeOp::floor:
   case ComputeOp::ceil:
   case ComputeOp::round:

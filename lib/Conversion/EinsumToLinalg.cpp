@@ -93,9 +93,19 @@ Value buildComputeScalar(OpBuilder &b, Location loc, ComputeOp op,
   case ComputeOp::erf:
     return math::ErfOp::create(b, loc, a);
   case ComputeOp::sigmoid: {
-    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a));
-    return arith::DivFOp::create(b, loc, one(),
-                                 arith::AddFOp::create(b, loc, one(), e));
+    // e = exp(-|x|) never overflows: 1 / (1 + e) for x >= 0, e / (1 + e)
+    // for x < 0, so sigmoid(-100) is 3.7e-44 rather than 1 / (1 + inf) = 0
+    // and the result is accurate in relative terms on both sides.
+    Value e = math::ExpOp::create(
+        b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, a)));
+    Value c1 = one();
+    Value r =
+        arith::DivFOp::create(b, loc, c1, arith::AddFOp::create(b, loc, c1, e));
+    Value nonNeg =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, a, zero());
+    // NaN fails the compare and takes e * r, which is NaN.
+    Value er = arith::MulFOp::create(b, loc, e, r);
+    return arith::SelectOp::create(b, loc, nonNeg, r, er);
   }
   case ComputeOp::relu:
     return isF ? arith::MaximumFOp::create(b, loc, a, zero()).getResult()
@@ -122,8 +132,20 @@ Value buildComputeScalar(OpBuilder &b, Location loc, ComputeOp op,
     return math::AcoshOp::create(b, loc, a);
   case ComputeOp::atanh:
     return math::AtanhOp::create(b, loc, a);
-  case ComputeOp::softplus:
-    return math::Log1pOp::create(b, loc, math::ExpOp::create(b, loc, a));
+  case ComputeOp::softplus: {
+    // max(x, 0) + log1p(exp(-|x|)): log1p(exp(x)) overflows from x = 88.7
+    // on (softplus(89) was inf), this form never does and keeps
+    // softplus(-100) = 3.7e-44. maximumf propagates NaN; softplus(inf) =
+    // inf + log1p(0), softplus(-inf) = 0 + log1p(0).
+    Value e = math::ExpOp::create(
+        b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, a)));
+    Value pos = arith::MaximumFOp::create(b, loc, a, zero());
+    return arith::AddFOp::create(b, loc, pos, math::Log1pOp::create(b, loc, e));
+  }
+  case ComputeOp::expm1:
+    return math::ExpM1Op::create(b, loc, a);
+  case ComputeOp::erfc:
+    return math::ErfcOp::create(b, loc, a);
   case ComputeOp::floor:
     return math::FloorOp::create(b, loc, a);
   case ComputeOp::ceil:

@@ -298,21 +298,21 @@ void registerElementwiseOps() {
   });
   r["Elu"] = activation(1.0f, 0, [](NodeImporter &n, Value x, Type t,
                                     float alpha, float) {
+    // expm1, not exp(x) - 1, which cancels for small |x| (Elu(-1e-30) was
+    // 0 instead of -1e-30).
     Value neg = n.elementwise(ComputeOp::lt, {x, n.scalar(t, 0)});
-    Value em1 = n.elementwise(ComputeOp::sub,
-                              {n.elementwise(ComputeOp::exp, {x}),
-                               n.scalar(t, 1)});
+    Value em1 = n.elementwise(ComputeOp::expm1, {x});
     Value scaled = n.elementwise(ComputeOp::mul, {em1, n.scalar(t, alpha)});
     return n.elementwise(ComputeOp::select, {neg, scaled, x});
   });
   r["Celu"] = activation(1.0f, 0, [](NodeImporter &n, Value x, Type t,
                                      float alpha, float) {
-    // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+    // max(0, x) + min(0, alpha * expm1(x / alpha)); expm1 keeps small
+    // negative inputs exact (exp(x) - 1 cancels).
     Value e = n.elementwise(
-        ComputeOp::exp, {n.elementwise(ComputeOp::div, {x, n.scalar(t, alpha)})});
-    Value neg = n.elementwise(
-        ComputeOp::mul,
-        {n.elementwise(ComputeOp::sub, {e, n.scalar(t, 1)}), n.scalar(t, alpha)});
+        ComputeOp::expm1,
+        {n.elementwise(ComputeOp::div, {x, n.scalar(t, alpha)})});
+    Value neg = n.elementwise(ComputeOp::mul, {e, n.scalar(t, alpha)});
     return n.elementwise(
         ComputeOp::add,
         {n.elementwise(ComputeOp::max, {x, n.scalar(t, 0)}),
@@ -324,9 +324,7 @@ void registerElementwiseOps() {
                             float) {
     float gamma = n.attrFloat("gamma", 1.05070102214813232421875f);
     Value neg = n.elementwise(ComputeOp::le, {x, n.scalar(t, 0)});
-    Value em1 = n.elementwise(ComputeOp::sub,
-                              {n.elementwise(ComputeOp::exp, {x}),
-                               n.scalar(t, 1)});
+    Value em1 = n.elementwise(ComputeOp::expm1, {x}); // no cancellation
     Value low = n.elementwise(ComputeOp::mul, {em1, n.scalar(t, alpha)});
     Value sel = n.elementwise(ComputeOp::select, {neg, low, x});
     return n.elementwise(ComputeOp::mul, {sel, n.scalar(t, gamma)});
@@ -366,16 +364,17 @@ void registerElementwiseOps() {
   });
   r["Gelu"] = activation(0, 0, [](NodeImporter &n, Value x, Type t, float,
                                   float) -> Value {
-    // Opset 20; erf form: x * 0.5 * (1 + erf(x / sqrt(2))).
+    // Opset 20, the exact form x * 0.5 * (1 + erf(x / sqrt(2))), computed
+    // as x * 0.5 * erfc(-x / sqrt(2)): 1 + erf(x / sqrt(2)) cancels for
+    // negative x (Gelu(-5) was 4% off, Gelu(-6) was 0), erfc does not.
     if (n.attrString("approximate", "none") != "none") {
       (void)n.unsupported("Gelu approximate=tanh");
       return {};
     }
-    Value e = n.elementwise(
-        ComputeOp::erf, {n.elementwise(ComputeOp::mul,
-                                       {x, n.scalar(t, 0.7071067811865476)})});
-    Value h = n.elementwise(ComputeOp::mul_add,
-                            {e, n.scalar(t, 0.5), n.scalar(t, 0.5)});
+    Value z = n.elementwise(ComputeOp::mul,
+                            {x, n.scalar(t, -0.7071067811865476)});
+    Value e = n.elementwise(ComputeOp::erfc, {z});
+    Value h = n.elementwise(ComputeOp::mul, {e, n.scalar(t, 0.5)});
     return n.elementwise(ComputeOp::mul, {x, h});
   });
 }

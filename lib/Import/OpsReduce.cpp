@@ -106,8 +106,15 @@ static OpHandler reduction(Kind kind) {
       r = n.elementwise(ComputeOp::log, {n.reduce(ReduceOp::add, x, *axes, keep)});
       break;
     case Kind::LogSumExp: {
-      // log(sum(exp(x - m))) + m with m the max: no overflow.
+      // log(sum(exp(x - m))) + m with m the max: no overflow. An infinite
+      // max shifts by 0 instead: x - m would be inf - inf = NaN, while
+      // log(sum(exp(x))) is -inf for a row of -inf and inf when it holds
+      // inf, which the unshifted sum gives. (NaN still propagates: the max
+      // is NaN, not inf.)
       Value m = n.reduce(ReduceOp::max, x, *axes, /*keepDims=*/true);
+      m = n.elementwise(ComputeOp::select,
+                        {n.elementwise(ComputeOp::isinf, {m}),
+                         n.scalar(elem, 0), m});
       Value e = n.elementwise(ComputeOp::sub_exp, {x, m});
       Value s = n.reduce(ReduceOp::add, e, *axes, keep);
       Value mk = keep ? m : n.reshape(m, NodeImporter::shapeOf(s));

@@ -83,3 +83,53 @@ func.func @running_max(%x: tensor<8x16xf32>, %init: tensor<8xf32>) -> tensor<8xf
   }
   return %r : tensor<8xf32>
 }
+
+// -----
+
+// Softplus in the form that cannot overflow: max(x, 0) + log1p(exp(-|x|)).
+// CHECK-LABEL: func @softplus
+// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32):
+// CHECK:   %[[A:.*]] = math.absf %[[X]] : f32
+// CHECK:   %[[N:.*]] = arith.negf %[[A]] : f32
+// CHECK:   %[[E:.*]] = math.exp %[[N]] : f32
+// CHECK:   %[[P:.*]] = arith.maximumf %[[X]], %{{.*}} : f32
+// CHECK:   %[[L:.*]] = math.log1p %[[E]] : f32
+// CHECK:   %[[S:.*]] = arith.addf %[[P]], %[[L]] : f32
+// CHECK:   linalg.yield %[[S]] : f32
+func.func @softplus(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = einsum.einsum softplus [i] (%x[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// Sigmoid from e = exp(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) below,
+// so that large negative x give their tiny value instead of 1 / inf.
+// CHECK-LABEL: func @sigmoid
+// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32):
+// CHECK:   %[[A:.*]] = math.absf %[[X]] : f32
+// CHECK:   %[[N:.*]] = arith.negf %[[A]] : f32
+// CHECK:   %[[E:.*]] = math.exp %[[N]] : f32
+// CHECK:   %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK:   %[[D:.*]] = arith.addf %[[ONE]], %[[E]] : f32
+// CHECK:   %[[R:.*]] = arith.divf %[[ONE]], %[[D]] : f32
+// CHECK:   %[[NONNEG:.*]] = arith.cmpf oge, %[[X]], %{{.*}} : f32
+// CHECK:   %[[ER:.*]] = arith.mulf %[[E]], %[[R]] : f32
+// CHECK:   %[[S:.*]] = arith.select %[[NONNEG]], %[[R]], %[[ER]] : f32
+// CHECK:   linalg.yield %[[S]] : f32
+func.func @sigmoid(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = einsum.einsum sigmoid [i] (%x[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// expm1 and erfc map to their math ops (Elu/Selu/Celu and Gelu use them).
+// CHECK-LABEL: func @expm1_erfc
+// CHECK: math.expm1
+// CHECK: math.erfc
+func.func @expm1_erfc(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %a = einsum.einsum expm1 [i] (%x[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  %b = einsum.einsum erfc [i] (%x[i]) -> [i] : (tensor<4xf32>) -> tensor<4xf32>
+  return %a, %b : tensor<4xf32>, tensor<4xf32>
+}
