@@ -1,6 +1,8 @@
 //===- ArenaNoAlias.cpp - one noalias pointer per arena buffer ------------===//
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
@@ -16,24 +18,47 @@ namespace {
 constexpr const char *kViewFn = "memc_rt_arena_view";
 constexpr const char *kReleaseFn = "memc_rt_arena_release";
 
-/// The last op of `block` that uses `root` or a view derived from it
-/// (uses nested in an op count as that op).
-Operation *lastUserInBlock(Value root, Block *block) {
-  Operation *last = nullptr;
+/// The ops that use `root` or an alias of it: a view derived from it, or the
+/// results of a region op that a nested terminator forwards it to (a buffer
+/// an scf.if branch yields). `forwarders` gets those region ops.
+SmallVector<Operation *> aliasUsers(Value root,
+                                    SmallVectorImpl<Operation *> &forwarders) {
+  SmallVector<Operation *> users;
   SmallVector<Value> worklist{root};
   llvm::SmallPtrSet<Value, 8> seen{root};
+  auto push = [&](Value v) {
+    if (seen.insert(v).second)
+      worklist.push_back(v);
+  };
   while (!worklist.empty()) {
     Value v = worklist.pop_back_val();
     for (Operation *user : v.getUsers()) {
+      users.push_back(user);
       if (auto view = dyn_cast<ViewLikeOpInterface>(user);
           view && view.getViewSource() == v)
         for (Value r : user->getResults())
-          if (seen.insert(r).second)
-            worklist.push_back(r);
-      Operation *top = block->findAncestorOpInBlock(*user);
-      if (top && (!last || last->isBeforeInBlock(top)))
-        last = top;
+          push(r);
+      Operation *parent = user->getParentOp();
+      if (user->hasTrait<OpTrait::IsTerminator>() && parent &&
+          !isa<FunctionOpInterface>(parent)) {
+        forwarders.push_back(parent);
+        for (Value r : parent->getResults())
+          if (isa<BaseMemRefType>(r.getType()))
+            push(r);
+      }
     }
+  }
+  return users;
+}
+
+/// The last op of `block` that uses `users` (uses nested in an op count as
+/// that op).
+Operation *lastUserInBlock(ArrayRef<Operation *> users, Block *block) {
+  Operation *last = nullptr;
+  for (Operation *user : users) {
+    Operation *top = block->findAncestorOpInBlock(*user);
+    if (top && (!last || last->isBeforeInBlock(top)))
+      last = top;
   }
   return last;
 }
@@ -77,8 +102,33 @@ struct ArenaNoAliasPass
         views.push_back(view);
     });
     for (memref::ViewOp view : views) {
+      SmallVector<Operation *> forwarders;
+      SmallVector<Operation *> users = aliasUsers(view.getResult(), forwarders);
+      // A view that a region yields out (a buffer of one scf.if branch that
+      // is the if's result) is used after that region op: the pointer is
+      // taken before the outermost such op and released after its last use
+      // there. The view is only an offset into the arena, so it can move.
+      Operation *outermost = nullptr;
+      for (Operation *op : forwarders)
+        if (op->isProperAncestor(view) &&
+            (!outermost || op->isProperAncestor(outermost)))
+          outermost = op;
+      if (outermost) {
+        std::optional<int64_t> offset =
+            getConstantIntValue(view.getByteShift());
+        if (!offset || !view.getSizes().empty()) {
+          view.emitError("memc-arena-noalias: an arena view yielded out of '")
+              << outermost->getName()
+              << "' cannot move before it (no constant offset)";
+          return signalPassFailure();
+        }
+        b.setInsertionPoint(outermost);
+        Value shift = arith::ConstantIndexOp::create(b, view.getLoc(), *offset);
+        view->moveBefore(outermost);
+        view.getByteShiftMutable().assign(shift);
+      }
       Block *block = view->getBlock();
-      Operation *last = lastUserInBlock(view.getResult(), block);
+      Operation *last = lastUserInBlock(users, block);
       if (!last)
         continue; // dead view: canonicalization removes it
       b.setInsertionPoint(view);

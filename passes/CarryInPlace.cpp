@@ -13,6 +13,14 @@
 // (RM' is read together with RM after it is computed). scf.if branches are
 // handled the same way, so a skipped tile yields its inputs unchanged.
 //
+// An scf.if that no loop carries (FuseMax's causal tile test once a
+// single-tile K/V loop has been folded away, say) gets the same treatment
+// with a fresh destination: a tensor.empty before the if that every branch
+// writes its result into. Otherwise a branch would yield a tensor it
+// computed, bufferization would allocate it inside the branch and return the
+// allocation out of the region, and ownership-based deallocation would need
+// its runtime dealloc_helper for a buffer that the arena can hold.
+//
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
@@ -67,7 +75,9 @@ Value carryInto(Value y, Value arg, Operation *yield, OpBuilder &b) {
     }
     return y;
   }
-  if (auto g = y.getDefiningOp<linalg::GenericOp>();
+  // An elementwise op (a generic, or a named one such as the linalg.copy of
+  // an inner if's branch) that writes a fresh tensor writes `arg` instead.
+  if (auto g = y.getDefiningOp<linalg::LinalgOp>();
       g && g->getNumResults() == 1 && g.getNumDpsInits() == 1 &&
       g.getNumParallelLoops() == g.getNumLoops() &&
       y.getType() == arg.getType() &&
@@ -81,6 +91,33 @@ Value carryInto(Value y, Value arg, Operation *yield, OpBuilder &b) {
   return linalg::CopyOp::create(b, yield->getLoc(), y, arg).getResult(0);
 }
 
+/// The tensor whose buffer `v` is written into when it bufferizes in place:
+/// `v` itself or, through destination-passing producers inside `scope`, the
+/// destination they write.
+Value destinationOf(Value v, Operation *scope) {
+  while (auto result = dyn_cast<OpResult>(v)) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+    if (!dps || !scope->isAncestor(dps) || !dps.getTiedOpOperand(result))
+      break;
+    v = dps.getTiedOpOperand(result)->get();
+  }
+  return v;
+}
+
+/// Whether result `k` of `ifOp` would bufferize to a buffer allocated in one
+/// of its branches: some branch yields a tensor it creates (an op result that
+/// is not written into a tensor from outside the if).
+bool yieldsFreshTensor(scf::IfOp ifOp, unsigned k) {
+  for (Region &r : ifOp->getRegions()) {
+    if (r.empty())
+      continue;
+    Value dest = destinationOf(r.front().getTerminator()->getOperand(k), ifOp);
+    if (ifOp->isAncestor(dest.getParentRegion()->getParentOp()))
+      return true;
+  }
+  return false;
+}
+
 struct CarryInPlacePass : memc::impl::CarryInPlaceBase<CarryInPlacePass> {
   void runOnOperation() override {
     OpBuilder b(&getContext());
@@ -91,6 +128,28 @@ struct CarryInPlacePass : memc::impl::CarryInPlaceBase<CarryInPlacePass> {
           continue;
         Value y = yield.getOperand(i);
         yield.setOperand(i, carryInto(y, arg, yield, b));
+      }
+    });
+    // scf.if results that no loop carries: into a destination of their own.
+    // Inner ifs first (post-order), so an outer if re-targets what an inner
+    // one already writes.
+    getOperation().walk([&](scf::IfOp ifOp) {
+      if (!ifOp.elseBlock())
+        return;
+      for (OpResult result : ifOp->getResults()) {
+        auto type = dyn_cast<RankedTensorType>(result.getType());
+        unsigned k = result.getResultNumber();
+        if (!type || !type.hasStaticShape() || !yieldsFreshTensor(ifOp, k))
+          continue;
+        b.setInsertionPoint(ifOp);
+        Value dest = tensor::EmptyOp::create(b, ifOp.getLoc(), type.getShape(),
+                                             type.getElementType(),
+                                             type.getEncoding());
+        for (Region &r : ifOp->getRegions()) {
+          Operation *branchYield = r.front().getTerminator();
+          branchYield->setOperand(
+              k, carryInto(branchYield->getOperand(k), dest, branchYield, b));
+        }
       }
     });
   }

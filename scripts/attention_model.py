@@ -7,6 +7,12 @@ and unfused compilations can both be measured against the same exact value.
 
 Usage: attention_model.py OUTDIR [seq=256] [d=128] [heads=4] [batch=1]
          [causal=0] [mask=add|where|trilu|pad|leftpad] [scale=div|mul|q]
+         [kv_heads=HEADS]
+  kv_heads    grouped K/V heads (GQA, as Llama exports it): K and V are
+              projected to kv_heads heads of d/heads features each, and
+              each is repeated for heads/kv_heads query heads by
+              Unsqueeze + Expand + Reshape (transformers' repeat_kv);
+              must divide heads
   mask=add    scores + triangle of -1e9 (a constant initializer)
   mask=where  Where(triangle of bools, -inf, scores), PyTorch's masked_fill
   mask=trilu  Where(Trilu(ones), scores, float32 min): the mask computed in
@@ -28,29 +34,53 @@ from onnx import TensorProto, helper, numpy_helper
 
 
 def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
-         scale="div"):
+         scale="div", kv_heads=None):
     seq, d, heads, batch, causal = map(int, (seq, d, heads, batch, causal))
+    kvh = heads if kv_heads is None else int(kv_heads)
+    if kvh < 1 or heads % kvh:
+        sys.exit(f"kv_heads={kvh} does not divide heads={heads}")
+    rep = heads // kvh
     rng = np.random.default_rng(seq * 7 + d)
     hd = d // heads
-    w = {n: (rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
+    # Without grouping the weights (and so every existing model) are the
+    # same as before kv_heads existed.
+    w = {n: (rng.standard_normal((d, d if n in ("wq", "wo") else kvh * hd))
+             / np.sqrt(d)).astype(np.float32)
          for n in ("wq", "wk", "wv", "wo")}
     f32 = lambda name, a: numpy_helper.from_array(np.asarray(a, np.float32), name)
+    i64 = lambda name, a: numpy_helper.from_array(np.array(a, np.int64), name)
     inits = [f32(n, a) for n, a in w.items()]
-    inits += [numpy_helper.from_array(np.array([batch, seq, heads, hd], np.int64), "split"),
-              numpy_helper.from_array(np.array([batch, seq, d], np.int64), "merge")]
+    inits += [i64("split", [batch, seq, heads, hd]),
+              i64("merge", [batch, seq, d])]
     nodes = []
     for n in "qkv":
+        split = "split" if n == "q" or rep == 1 else "kvsplit"
         nodes += [helper.make_node("MatMul", ["x", "w" + n], [n + "p"]),
-                  helper.make_node("Reshape", [n + "p", "split"], [n + "s"])]
+                  helper.make_node("Reshape", [n + "p", split], [n + "s"])]
+    if rep > 1:
+        # repeat_kv on [batch, kvh, seq, hd]: x[:, :, None].expand(batch,
+        # kvh, rep, seq, hd).reshape(batch, heads, seq, hd).
+        inits += [i64("kvsplit", [batch, seq, kvh, hd]), i64("axis2", [2]),
+                  i64("grouped", [batch, kvh, rep, seq, hd]),
+                  i64("ungroup", [batch, heads, seq, hd])]
+        for n in "kv":
+            nodes += [helper.make_node("Transpose", [n + "s"], [n + "g"], perm=[0, 2, 1, 3]),
+                      helper.make_node("Unsqueeze", [n + "g", "axis2"], [n + "u"]),
+                      helper.make_node("Expand", [n + "u", "grouped"], [n + "e"]),
+                      helper.make_node("Reshape", [n + "e", "ungroup"], [n + "r"])]
     q = "qs"
     if scale == "q":
         inits.append(f32("inv", 1 / np.sqrt(hd)))
         nodes.append(helper.make_node("Mul", ["qs", "inv"], ["qsc"]))
         q = "qsc"
-    nodes += [helper.make_node("Transpose", [q], ["qh"], perm=[0, 2, 1, 3]),
-              helper.make_node("Transpose", ["ks"], ["kt"], perm=[0, 2, 3, 1]),
-              helper.make_node("Transpose", ["vs"], ["vh"], perm=[0, 2, 1, 3]),
-              helper.make_node("MatMul", ["qh", "kt"], ["qk"])]
+    nodes.append(helper.make_node("Transpose", [q], ["qh"], perm=[0, 2, 1, 3]))
+    if rep > 1:  # K and V are already [batch, heads, seq, hd]
+        nodes += [helper.make_node("Transpose", ["kr"], ["kt"], perm=[0, 1, 3, 2]),
+                  helper.make_node("Identity", ["vr"], ["vh"])]
+    else:
+        nodes += [helper.make_node("Transpose", ["ks"], ["kt"], perm=[0, 2, 3, 1]),
+                  helper.make_node("Transpose", ["vs"], ["vh"], perm=[0, 2, 1, 3])]
+    nodes.append(helper.make_node("MatMul", ["qh", "kt"], ["qk"]))
     s = "qk"
     if scale == "div":
         inits.append(f32("scale", np.sqrt(hd)))
@@ -112,8 +142,9 @@ def main(outdir, seq=256, d=128, heads=4, batch=1, causal=0, mask="add",
     # The reference, in float64 from the same float32 inputs and weights.
     W = {n: a.astype(np.float64) for n, a in w.items()}
     X = x.astype(np.float64)
-    heads_of = lambda t: t.reshape(batch, seq, heads, hd).transpose(0, 2, 1, 3)
-    Q, K, V = (heads_of(X @ W[n]) for n in ("wq", "wk", "wv"))
+    heads_of = lambda t, h: t.reshape(batch, seq, h, hd).transpose(0, 2, 1, 3)
+    Q = heads_of(X @ W["wq"], heads)
+    K, V = (np.repeat(heads_of(X @ W[n], kvh), rep, axis=1) for n in ("wk", "wv"))
     S = Q @ K.transpose(0, 1, 3, 2) / np.sqrt(hd)
     if causal:
         S = np.where(upper, -np.inf, S)

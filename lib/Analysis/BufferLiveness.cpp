@@ -3,6 +3,7 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -111,12 +112,27 @@ bool collectUses(Value root, Block &body, const BufferLiveness &live,
           // Forwarded to a parent region's results (an scf.for iteration
           // value, say): those results alias the buffer.
           if (nested) {
-            why = "yielded out of its region by " +
-                  owner->getName().getStringRef().str();
-            return false;
+            // An allocation inside a loop body is a new buffer each
+            // iteration: one that a loop yields out of its own body cannot
+            // share one slot. Forwarding without leaving the iteration is
+            // fine: out of a region that runs at most once each time its
+            // op does (an scf.if branch), or by a nested op (a loop, an if)
+            // that the allocation encloses. The parent's results alias the
+            // buffer, and are followed to the next terminator.
+            Operation *parent = owner->getParentOp();
+            auto branch = dyn_cast<RegionBranchOpInterface>(parent);
+            bool once = branch && !branch.hasLoop();
+            if (!once && parent->isProperAncestor(root.getDefiningOp())) {
+              why = "yielded out of its region by " +
+                    owner->getName().getStringRef().str();
+              return false;
+            }
+            for (Value r : parent->getResults())
+              push(r);
+          } else {
+            for (Value r : top->getResults())
+              push(r);
           }
-          for (Value r : top->getResults())
-            push(r);
           out.aliasedByResults = true;
         }
       } else {

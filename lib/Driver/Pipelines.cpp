@@ -39,9 +39,13 @@ constexpr const char *kBufferize =
     "buffer-results-to-out-params{hoist-static-allocs=true "
     "modify-public-functions=true}";
 // After memc-buffer-mapping: frees for what stays on the heap; canonicalize
-// also drops the views that staging left unused.
+// also drops the views that staging left unused. Freeing a buffer that a
+// region may yield takes a runtime check that deallocation lowering puts in
+// a helper function (dealloc_helper) on memref<?x..> arguments, which the
+// bare-pointer calling convention of memc-lower-to-llvm cannot express: it
+// is inlined into the model function (and so deleted).
 constexpr const char *kDeallocate =
-    "buffer-deallocation-pipeline,canonicalize,cse";
+    "buffer-deallocation-pipeline,inline{default-pipeline=},canonicalize,cse";
 
 constexpr const char *kLowerToLLVM =
     "memc-arena-noalias,memc-contractions-to-blas,memc-math-approximation,"

@@ -41,6 +41,38 @@ func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>, %arena: memref<
 
 // -----
 
+// A buffer that an scf.if branch yields is used after the if: its pointer is
+// taken before the if (the view moves there) and released after the last use
+// of the if's result, not at the end of the branch (after its terminator).
+// CHECK-LABEL: func @main_graph
+// CHECK-SAME: %[[ARENA:[a-z0-9]+]]: memref<128xi8> {memc.arena}
+// CHECK: %[[OFF:.*]] = arith.constant 64 : index
+// CHECK: %[[P:.*]] = call @memc_rt_arena_view(%[[ARENA]], %[[OFF]])
+// CHECK: %[[T:.*]] = memref.view %[[P]][%{{.*}}][] {memc.offset = 64 : i64}
+// CHECK: %[[R:.*]] = scf.if
+// CHECK: memref.copy %{{.*}}, %[[T]]
+// CHECK-NEXT: scf.yield %[[T]]
+// CHECK: } else {
+// CHECK-NEXT: scf.yield %{{.*}}
+// CHECK-NEXT: }
+// CHECK-NEXT: memref.copy %[[R]], %{{.*}}
+// CHECK-NEXT: call @memc_rt_arena_release(%[[P]])
+// CHECK-NEXT: return
+func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>, %c: i1, %arena: memref<128xi8> {memc.arena}) {
+  %r = scf.if %c -> memref<16xf32> {
+    %c64 = arith.constant 64 : index
+    %t = memref.view %arena[%c64][] {memc.offset = 64 : i64} : memref<128xi8> to memref<16xf32>
+    memref.copy %in, %t : memref<16xf32> to memref<16xf32>
+    scf.yield %t : memref<16xf32>
+  } else {
+    scf.yield %in : memref<16xf32>
+  }
+  memref.copy %r, %out : memref<16xf32> to memref<16xf32>
+  return
+}
+
+// -----
+
 // No arena argument: nothing to do, no declarations.
 // CHECK-LABEL: func @main_graph
 // CHECK-NOT: memc_rt_arena

@@ -99,6 +99,41 @@ func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>) {
 
 // -----
 
+// Buffers that an scf.if yields do not leave the iteration: one allocated in
+// a branch (%t), or in the loop body before the if (%d), is planned; its
+// live range covers the loop's step, through the if's results.
+// CHECK-LABEL: func @main_graph
+// CHECK-SAME: memref<128xi8> {memc.arena}
+// CHECK-NOT: memref.alloc
+// CHECK: scf.for
+// CHECK: %[[D:.*]] = memref.view %{{.*}} {memc.buffer = 0 : i64
+// CHECK: scf.if
+// CHECK: %[[T:.*]] = memref.view %{{.*}} {memc.buffer = 1 : i64
+// CHECK: scf.yield %[[T]], %[[D]]
+// CHECK: } else {
+// CHECK: scf.yield %[[D]], %[[D]]
+// CHECK-NOT: memref.alloc
+func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>, %c: i1) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    %d = memref.alloc() : memref<16xf32>
+    memref.copy %in, %d : memref<16xf32> to memref<16xf32>
+    %r:2 = scf.if %c -> (memref<16xf32>, memref<16xf32>) {
+      %t = memref.alloc() : memref<16xf32>
+      memref.copy %d, %t : memref<16xf32> to memref<16xf32>
+      scf.yield %t, %d : memref<16xf32>, memref<16xf32>
+    } else {
+      scf.yield %d, %d : memref<16xf32>, memref<16xf32>
+    }
+    linalg.add ins(%r#0, %r#1 : memref<16xf32>, memref<16xf32>) outs(%out : memref<16xf32>)
+  }
+  return
+}
+
+// -----
+
 // Nothing to plan: no arena argument, no attributes.
 // CHECK-LABEL: func @main_graph(%{{[a-z0-9]+}}: memref<16xf32>, %{{[a-z0-9]+}}: memref<16xf32>) {
 // CHECK-NEXT: memref.copy
