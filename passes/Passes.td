@@ -68,6 +68,13 @@ def CarryInPlace : Pass<"memc-carry-in-place", "mlir::ModuleOp"> {
     every carried value in one buffer for the whole loop (FuseMax's running
     maximum, denominator and numerator) instead of returning a new
     allocation from each iteration.
+
+    An `scf.if` that no loop carries (FuseMax's causal tile test once a
+    single-tile K/V loop has folded away) and whose branch would yield a
+    tensor it created gets a `tensor.empty` destination before it: the
+    computing branch writes into it, the other copies its values in. No
+    buffer then leaves a branch, so none needs ownership-based
+    deallocation's `dealloc_helper`.
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::scf::SCFDialect"];
