@@ -217,6 +217,50 @@ def MathApproximation : Pass<"memc-math-approximation", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def OutlineKernels : Pass<"memc-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "One private function per distinct top-level linalg op";
+  let description = [{
+    IREE's dispatches for the CPU target. After bufferization, every linalg
+    op (`linalg.generic` and the named ops) in the body of the model function
+    moves into its own private `func.func`, taking the op's distinct memref
+    operands, its scalar operands and the values its region captures as
+    arguments (constants are cloned into it), and is replaced by a
+    `func.call`.
+    Structurally equal functions (same op, attributes, operand types, region
+    and argument attributes: the same generic-form text) are one function
+    called from every site, so a model of N equal layers hands LLVM each
+    distinct loop nest once, in a small function: LLVM's -O3 time grew
+    superlinearly with the number of loop nests in one function.
+
+    Only ops whose buffers the bare-pointer calling convention can pass are
+    outlined: static shapes, static strides and offset, the default memory
+    space. Ops nested in loops or conditionals stay where they are.
+
+    Aliasing: a buffer argument gets `llvm.noalias` only where that holds at
+    the call: every buffer operand is a view of a known distinct object (a
+    parameter of the model function, a `memc_rt_arena_view` tenant from
+    memc-arena-noalias, an allocation, a global) and no other operand views
+    the same object. Arguments of ops that read and write one buffer, or
+    whose buffers come from elsewhere, carry no attribute. Since the
+    attribute is part of a function's text, call sites that differ in it
+    get different functions. The functions have internal linkage and are
+    `noinline` (option): LLVM would otherwise inline a function called once
+    back into the model function.
+  }];
+  let options = [
+    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
+           "The model function">,
+    Option<"dedup", "dedup", "bool", /*default=*/"true",
+           "Share one function between structurally equal ops">,
+    Option<"noInline", "no-inline", "bool", /*default=*/"true",
+           "Mark the outlined functions noinline for LLVM">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
   let summary = "Add the package's C entry point `memc_entry(void **args)`";
   let description = [{

@@ -47,8 +47,12 @@ constexpr const char *kBufferize =
 constexpr const char *kDeallocate =
     "buffer-deallocation-pipeline,inline{default-pipeline=},canonicalize,cse";
 
+// memc-outline-kernels after the passes that rewrite linalg ops in place and
+// before they become loops: each distinct loop nest is one small function
+// (LLVM's time grew superlinearly with the loop nests of one function).
 constexpr const char *kLowerToLLVM =
     "memc-arena-noalias,memc-contractions-to-blas,memc-math-approximation,"
+    "memc-outline-kernels,"
     "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
     "canonicalize,cse,"
     "convert-math-to-llvm,convert-math-to-libm,"

@@ -1,0 +1,197 @@
+//===- OutlineKernels.cpp - one function per distinct loop nest -----------===//
+//
+// IREE-style dispatches for the CPU target: every top-level linalg op of the
+// model function moves into its own private function, called in its place,
+// and structurally equal ops share one function. LLVM then optimizes each
+// distinct loop nest once, in a small function, instead of one function with
+// hundreds of loop nests (whose optimization time grew superlinearly).
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
+
+namespace memc {
+#define GEN_PASS_DEF_OUTLINEKERNELS
+#include "passes/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+
+namespace {
+
+/// Whether the bare-pointer calling convention can pass `type`: a memref of
+/// static shape in the default memory space whose strides and offset are
+/// static (the callee rebuilds the descriptor from the type alone).
+bool passesAsBarePointer(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || !memref.hasStaticShape() || memref.getMemorySpace())
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(memref.getStridesAndOffset(strides, offset)))
+    return false;
+  return ShapedType::isStatic(offset) &&
+         llvm::all_of(strides, [](int64_t s) { return ShapedType::isStatic(s); });
+}
+
+/// The object a buffer is a view of, as a key: a distinct key is a distinct
+/// allocation that no other key overlaps while both are live. Null when
+/// unknown.
+const void *rootObject(Value v, func::FuncOp model) {
+  while (true) {
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      // The model function's parameters are distinct buffers (the target
+      // marks them noalias).
+      if (arg.getOwner() == &model.getBody().front())
+        return arg.getAsOpaquePointer();
+      return nullptr;
+    }
+    Operation *def = v.getDefiningOp();
+    if (auto cast = dyn_cast<memref::CastOp>(def)) {
+      v = cast.getSource();
+      continue;
+    }
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
+      v = view.getViewSource();
+      continue;
+    }
+    if (isa<memref::AllocOp, memref::AllocaOp>(def))
+      return v.getAsOpaquePointer();
+    if (auto global = dyn_cast<memref::GetGlobalOp>(def))
+      return global.getNameAttr().getAttr().getAsOpaquePointer();
+    // A call whose result is declared noalias: memc_rt_arena_view, one
+    // object per tenant of the arena (planned buffers live at the same time
+    // never overlap).
+    if (auto call = dyn_cast<func::CallOp>(def)) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      unsigned index = cast<OpResult>(v).getResultNumber();
+      if (callee && callee.getResultAttr(index, "llvm.noalias"))
+        return v.getAsOpaquePointer();
+    }
+    return nullptr;
+  }
+}
+
+struct OutlineKernelsPass
+    : public memc::impl::OutlineKernelsBase<OutlineKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto model = module.lookupSymbol<func::FuncOp>(funcName);
+    if (!model || model.isExternal())
+      return;
+    SmallVector<Operation *> candidates;
+    for (Operation &op : model.getBody().front())
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
+          linalgOp && linalgOp.hasPureBufferSemantics() &&
+          op.getNumResults() == 0)
+        candidates.push_back(&op);
+
+    SymbolTable symbols(module);
+    llvm::StringMap<func::FuncOp> byBody;
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    unsigned counter = 0;
+    for (Operation *op : candidates) {
+      // Arguments: the distinct memref operands, then the values the op's
+      // regions capture (constants are cloned into the function instead).
+      SmallVector<Value> args;
+      llvm::SetVector<Value> memrefs;
+      bool ok = true;
+      // Scalar operands (linalg.fill's value) are handled as captured ones.
+      llvm::SetVector<Value> captured;
+      for (Value operand : op->getOperands()) {
+        if (isa<BaseMemRefType>(operand.getType())) {
+          if (!passesAsBarePointer(operand.getType())) {
+            ok = false;
+            break;
+          }
+          memrefs.insert(operand);
+        } else {
+          captured.insert(operand);
+        }
+      }
+      if (!ok)
+        continue;
+      getUsedValuesDefinedAbove(op->getRegions(), captured);
+      SmallVector<Value> constants, scalars;
+      for (Value v : captured) {
+        if (matchPattern(v, m_Constant()) &&
+            v.getDefiningOp()->getNumOperands() == 0)
+          constants.push_back(v);
+        else if (v.getType().isIntOrIndexOrFloat())
+          scalars.push_back(v);
+        else
+          ok = false;
+      }
+      if (!ok)
+        continue;
+      args.append(memrefs.begin(), memrefs.end());
+      args.append(scalars.begin(), scalars.end());
+
+      // noalias on a buffer argument only where it holds at this call: every
+      // buffer's object is known and no other argument views the same one.
+      SmallVector<const void *> roots;
+      bool allKnown = true;
+      for (Value v : memrefs) {
+        roots.push_back(rootObject(v, model));
+        allKnown &= roots.back() != nullptr;
+      }
+
+      b.setInsertionPoint(model);
+      SmallVector<Type> argTypes = llvm::map_to_vector(
+          args, [](Value v) { return v.getType(); });
+      auto fn = func::FuncOp::create(b, op->getLoc(), "kernel",
+                                     FunctionType::get(ctx, argTypes, {}));
+      fn.setPrivate();
+      // Private to model.so too: not exported, and LLVM may specialize it.
+      fn->setAttr("llvm.linkage",
+                  LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
+      if (noInline)
+        fn->setAttr("passthrough",
+                    b.getArrayAttr({b.getStringAttr("noinline")}));
+      for (unsigned i = 0, e = memrefs.size(); allKnown && i < e; ++i)
+        if (llvm::count(roots, roots[i]) == 1)
+          fn.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
+      Block *body = fn.addEntryBlock();
+      IRMapping mapping;
+      for (auto [v, arg] : llvm::zip(args, body->getArguments()))
+        mapping.map(v, arg);
+      b.setInsertionPointToStart(body);
+      for (Value c : constants)
+        b.clone(*c.getDefiningOp(), mapping);
+      b.clone(*op, mapping);
+      func::ReturnOp::create(b, op->getLoc());
+
+      func::FuncOp callee = fn;
+      if (dedup) {
+        std::string key;
+        llvm::raw_string_ostream os(key);
+        fn.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+        auto [it, inserted] = byBody.try_emplace(key, fn);
+        if (!inserted) {
+          callee = it->second;
+          fn.erase();
+        }
+      }
+      if (callee == fn) {
+        fn.setSymName((funcName + "_kernel_" + Twine(counter++)).str());
+        symbols.insert(fn); // renames on a clash
+      }
+      b.setInsertionPoint(op);
+      func::CallOp::create(b, op->getLoc(), callee, args);
+      op->erase();
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,112 @@
+// RUN: memc-opt %s -split-input-file -memc-outline-kernels | FileCheck %s --enable-var-scope
+
+// Two equal loop nests on distinct buffers share one function, called twice;
+// its buffer arguments are noalias (distinct parameters and arena tenants),
+// the captured scalar is an argument and the constant is cloned into it.
+// CHECK-LABEL: func.func private @main_graph_kernel_0
+// CHECK-SAME: (%{{.*}}: memref<16xf32> {llvm.noalias}, %{{.*}}: memref<16xf32> {llvm.noalias}, %{{.*}}: f32)
+// CHECK-SAME: llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]
+// CHECK: arith.constant 1.000000e+00 : f32
+// CHECK: linalg.generic
+// CHECK: return
+// CHECK-NOT: func.func private @main_graph_kernel_1
+// CHECK-LABEL: func.func @main_graph
+// CHECK-SAME: (%[[IN:.*]]: memref<16xf32>, %[[OUT:.*]]: memref<16xf32>, %[[S:.*]]: f32, %[[ARENA:.*]]: memref<128xi8> {memc.arena})
+// CHECK: %[[P:.*]] = call @memc_rt_arena_view
+// CHECK: %[[A:.*]] = memref.view %[[P]]
+// CHECK-NOT: linalg.generic
+// CHECK: call @main_graph_kernel_0(%[[IN]], %[[A]], %[[S]])
+// CHECK: call @main_graph_kernel_0(%[[A]], %[[OUT]], %[[S]])
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#id = affine_map<(d0) -> (d0)>
+func.func private @memc_rt_arena_view(memref<128xi8>, index) -> (memref<128xi8> {llvm.noalias})
+func.func @main_graph(%in: memref<16xf32>, %out: memref<16xf32>, %s: f32, %arena: memref<128xi8> {memc.arena}) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %p = call @memc_rt_arena_view(%arena, %c0) : (memref<128xi8>, index) -> memref<128xi8>
+  %a = memref.view %p[%c0][] : memref<128xi8> to memref<16xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%in : memref<16xf32>) outs(%a : memref<16xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %t = arith.addf %x, %one : f32
+    %u = arith.mulf %t, %s : f32
+    linalg.yield %u : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : memref<16xf32>) outs(%out : memref<16xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %t = arith.addf %x, %one : f32
+    %u = arith.mulf %t, %s : f32
+    linalg.yield %u : f32
+  }
+  return
+}
+
+// -----
+
+// Not noalias where it does not hold: a copy between two views of one
+// buffer gets a function without the attribute (static strided views pass
+// as bare pointers), which the noalias copy does not share.
+// CHECK-LABEL: func.func private @main_graph_kernel_0
+// CHECK-SAME: (%{{.*}}: memref<4x4xf32> {llvm.noalias}, %{{.*}}: memref<4x4xf32> {llvm.noalias})
+// CHECK: linalg.copy
+// CHECK-LABEL: func.func private @main_graph_kernel_1
+// CHECK-SAME: (%{{[^:]*}}: memref<4x4xf32, strided<[8, 1], offset: 32>>, %{{[^:]*}}: memref<4x4xf32, strided<[8, 1], offset: 4>>)
+// CHECK-NOT: llvm.noalias
+// CHECK: linalg.copy
+// CHECK-LABEL: func.func @main_graph
+// CHECK: call @main_graph_kernel_0
+// CHECK: call @main_graph_kernel_1
+func.func @main_graph(%a: memref<4x4xf32>, %b: memref<4x4xf32>, %big: memref<8x8xf32>) {
+  linalg.copy ins(%a : memref<4x4xf32>) outs(%b : memref<4x4xf32>)
+  %v = memref.subview %big[0, 4] [4, 4] [1, 1] : memref<8x8xf32> to memref<4x4xf32, strided<[8, 1], offset: 4>>
+  %w = memref.subview %big[4, 0] [4, 4] [1, 1] : memref<8x8xf32> to memref<4x4xf32, strided<[8, 1], offset: 32>>
+  linalg.copy ins(%w : memref<4x4xf32, strided<[8, 1], offset: 32>>) outs(%v : memref<4x4xf32, strided<[8, 1], offset: 4>>)
+  return
+}
+
+// -----
+
+// A fill's scalar operand: a constant is cloned into the function, so equal
+// fills of equal buffers share it; a value computed at run time is passed.
+// CHECK-LABEL: func.func private @main_graph_kernel_0
+// CHECK-SAME: (%[[B:.*]]: memref<4xf32> {llvm.noalias})
+// CHECK: %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[Z]] : f32) outs(%[[B]] : memref<4xf32>)
+// CHECK-LABEL: func.func private @main_graph_kernel_1
+// CHECK-SAME: (%[[B:.*]]: memref<4xf32> {llvm.noalias}, %[[X:.*]]: f32)
+// CHECK: linalg.fill ins(%[[X]] : f32) outs(%[[B]] : memref<4xf32>)
+// CHECK-LABEL: func.func @main_graph
+// CHECK-SAME: (%[[A:[^:]*]]: memref<4xf32>, %[[B:[^:]*]]: memref<4xf32>, %[[X:[^:]*]]: f32)
+// CHECK: call @main_graph_kernel_0(%[[A]])
+// CHECK: call @main_graph_kernel_0(%[[B]])
+// CHECK: call @main_graph_kernel_1(%[[A]], %[[X]])
+func.func @main_graph(%a: memref<4xf32>, %b: memref<4xf32>, %x: f32) {
+  %z = arith.constant 0.0 : f32
+  linalg.fill ins(%z : f32) outs(%a : memref<4xf32>)
+  linalg.fill ins(%z : f32) outs(%b : memref<4xf32>)
+  linalg.fill ins(%x : f32) outs(%a : memref<4xf32>)
+  return
+}
+
+// -----
+
+// Not outlined: a dynamic shape (no bare pointer), an op inside a loop.
+// CHECK-NOT: func.func private
+// CHECK-LABEL: func.func @main_graph
+// CHECK: linalg.fill
+// CHECK: scf.for
+// CHECK: linalg.fill
+// CHECK-NOT: call
+func.func @main_graph(%a: memref<?xf32>, %b: memref<4xf32>) {
+  %z = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c1 = arith.constant 1 : index
+  linalg.fill ins(%z : f32) outs(%a : memref<?xf32>)
+  scf.for %i = %c0 to %c2 step %c1 {
+    linalg.fill ins(%z : f32) outs(%b : memref<4xf32>)
+  }
+  return
+}
