@@ -9,7 +9,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup setup-fuzz build demo test unit lit conformance examples bench bench-plan bench-gpu bench-compile torch-check fuzz docs clean
+.PHONY: all setup setup-fuzz build demo test unit lit conformance examples bench bench-plan bench-gpu bench-compile torch-check fuzz sanitize docs clean
 
 all: build
 
@@ -91,6 +91,11 @@ fuzz: setup setup-fuzz
 	    { printf '\003'; cat "$$f"; } >"build-fuzz/package-corpus/$$(echo $$f | md5sum | cut -c1-12).pb"; done
 	cd build-fuzz && ./bin/memc-package-fuzzer -max_total_time=$(PACKAGE_FUZZ_SECONDS) -rss_limit_mb=4096 \
 	  -timeout=20 -print_final_stats=1 package-corpus
+
+# ASan + UBSan build (build-sanitize/) running the unit, lit and conformance
+# suites; any sanitizer report fails the test that hit it.
+sanitize: setup
+	@bash scripts/sanitize.sh build-sanitize $(JOBS)
 
 docs: build
 	cmake --build $(BUILD) --target mlir-doc

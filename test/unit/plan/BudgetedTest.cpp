@@ -259,7 +259,9 @@ TEST(Budgeted, TenThousandBuffersAtTheFloor) {
   ASSERT_TRUE(plan) << plan.error();
   EXPECT_TRUE(isSound(p, *plan));
   EXPECT_LE(plan->arenaBytes, p.capacity);
-#ifdef NDEBUG // Timings mean something only in optimized builds.
+// Timings mean something only in optimized builds without sanitizers
+// (ASan alone costs about 2x here).
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(seconds, 3.0);
 #endif
   uint64_t totalBytes = 0;
