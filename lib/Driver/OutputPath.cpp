@@ -232,8 +232,6 @@ ExitCode checkOutputPath(const std::string &target, OutputKind kind,
     error = target + ": " + strerror(errno);
     return ExitOutput;
   }
-  std::string resolved = realPath(target);
-  std::string inputResolved = input.empty() ? "" : realPath(input);
   if (kind == OutputKind::Package) {
     if (S_ISLNK(st.st_mode)) {
       error = target + " is a symbolic link; memc replaces only a package "
@@ -246,7 +244,7 @@ ExitCode checkOutputPath(const std::string &target, OutputKind kind,
                        "a memc package";
       return ExitOutput;
     }
-    if (isWithin(inputResolved, resolved)) {
+    if (!input.empty() && isWithin(realPath(input), realPath(target))) {
       error = target + " holds the input model " + input +
               "; memc will not replace it (choose another -o)";
       return ExitOutput;
@@ -265,8 +263,7 @@ ExitCode checkOutputPath(const std::string &target, OutputKind kind,
     error = target + " is a directory; this output is a file";
     return ExitOutput;
   }
-  if (!inputResolved.empty() &&
-      (resolved == inputResolved || sameFile(target, input))) {
+  if (!input.empty() && sameFile(target, input)) {
     error = target + " is the input model; memc will not overwrite it";
     return ExitOutput;
   }

@@ -1,5 +1,6 @@
 //===- GraphChecks.cpp - a model's structure, checked before import -------===//
 #include "GraphChecks.h"
+#include "ImportContext.h"
 
 #include <onnx/defs/schema.h>
 
@@ -107,9 +108,10 @@ public:
         return invalid("an initializer has no name");
       if (!definedBy.emplace(tp.name(), "initializer").second)
         return invalid("initializer '" + tp.name() + "' is defined twice");
-      size_t eb = elemBytesOf(tp.data_type());
+      // Element types memc lacks count one byte here; import refuses them.
+      size_t eb = std::max<size_t>(1, onnxElemBytes(tp.data_type()));
       std::vector<int64_t> dims(tp.dims().begin(), tp.dims().end());
-      if (eb && !checkedByteSize(dims, eb))
+      if (!checkedByteSize(dims, eb))
         return invalid("initializer '" + tp.name() + "' has shape " +
                        formatDims(dims) +
                        ", whose byte size is negative or overflows");
@@ -125,10 +127,10 @@ public:
       definedBy.emplace(vi.name(), "graph input");
       if (auto dims = staticDims(vi);
           dims && vi.type().tensor_type().elem_type() &&
-          !checkedByteSize(*dims,
-                           std::max<size_t>(1, elemBytesOf(vi.type()
-                                                               .tensor_type()
-                                                               .elem_type()))))
+          !checkedByteSize(*dims, std::max<size_t>(
+                                      1, onnxElemBytes(vi.type()
+                                                           .tensor_type()
+                                                           .elem_type()))))
         return invalid("graph input '" + vi.name() + "' has shape " +
                        formatDims(*dims) +
                        ", whose byte size is negative or overflows");
@@ -172,33 +174,6 @@ public:
   }
 
 private:
-  static size_t elemBytesOf(int32_t type) {
-    switch (type) {
-    case onnx::TensorProto::BOOL:
-    case onnx::TensorProto::INT8:
-    case onnx::TensorProto::UINT8:
-      return 1;
-    case onnx::TensorProto::INT16:
-    case onnx::TensorProto::UINT16:
-    case onnx::TensorProto::FLOAT16:
-    case onnx::TensorProto::BFLOAT16:
-      return 2;
-    case onnx::TensorProto::INT32:
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::FLOAT:
-      return 4;
-    case onnx::TensorProto::INT64:
-    case onnx::TensorProto::UINT64:
-    case onnx::TensorProto::DOUBLE:
-    case onnx::TensorProto::COMPLEX64:
-      return 8;
-    case onnx::TensorProto::COMPLEX128:
-      return 16;
-    default:
-      return 0;
-    }
-  }
-
   /// The first opset that defines `op` in the default domain.
   static int64_t earliestVersion(const std::string &op) {
     for (int v = 1; v <= 1000; ++v)
