@@ -1,5 +1,5 @@
 //===- ArenaNoAlias.cpp - one noalias pointer per arena buffer ------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -8,7 +8,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_ARENANOALIAS
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -21,7 +21,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_ATTENTIONTOGPU
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -9,7 +9,7 @@
 #ifndef MEMC_PASSES_BUFFERMAPPING_H
 #define MEMC_PASSES_BUFFERMAPPING_H
 
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "memc/Plan/Problem.h"
 

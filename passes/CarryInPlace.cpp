@@ -22,11 +22,11 @@
 // its runtime dealloc_helper for a buffer that the arena can hold.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 namespace memc {
 #define GEN_PASS_DEF_CARRYINPLACE
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -7,14 +7,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/GemmMatch.h"
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Matchers.h"
 
 namespace memc {
 #define GEN_PASS_DEF_CONTRACTIONSTOBLAS
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -24,7 +24,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_CONTRACTIONSTOMMA
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

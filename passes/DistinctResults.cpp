@@ -8,13 +8,13 @@
 // allocation at all. A copy gives each such result its own tensor.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "llvm/ADT/DenseSet.h"
 
 namespace memc {
 #define GEN_PASS_DEF_DISTINCTRESULTS
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

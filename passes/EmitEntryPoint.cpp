@@ -1,9 +1,9 @@
 //===- EmitEntryPoint.cpp - the package's C entry point -------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 namespace memc {
 #define GEN_PASS_DEF_EMITENTRYPOINT
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -1,12 +1,12 @@
 //===- FuseElementwise.cpp - fuse elementwise chains ----------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace memc {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

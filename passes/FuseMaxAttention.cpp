@@ -25,7 +25,7 @@
 // the inputs: only the kernel form for GPUs needs a constant triangle).
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "dialects/einsum/EinsumDialect.h"
 #include "memc/Analysis/AttentionKernelTiles.h"
@@ -39,7 +39,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_FUSEMAXATTENTION
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -8,7 +8,7 @@
 #ifndef MEMC_PASSES_KERNELBUILDER_H
 #define MEMC_PASSES_KERNELBUILDER_H
 
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include <utility>
 

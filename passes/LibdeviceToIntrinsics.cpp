@@ -1,11 +1,11 @@
 //===- LibdeviceToIntrinsics.cpp - __nv_* calls -> LLVM intrinsics --------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "llvm/ADT/StringMap.h"
 
 namespace memc {
 #define GEN_PASS_DEF_LIBDEVICETOINTRINSICS
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

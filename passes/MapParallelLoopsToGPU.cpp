@@ -10,14 +10,14 @@
 // coalescing wants.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
 namespace memc {
 #define GEN_PASS_DEF_MAPPARALLELLOOPSTOGPU
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

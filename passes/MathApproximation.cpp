@@ -21,7 +21,7 @@
 // numerics tests check end to end.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -31,7 +31,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_MATHAPPROXIMATION
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

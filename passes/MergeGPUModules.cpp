@@ -5,13 +5,13 @@
 // PTX file instead of several concatenated headers.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
 
 namespace memc {
 #define GEN_PASS_DEF_MERGEGPUMODULES
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

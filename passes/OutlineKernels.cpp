@@ -7,7 +7,7 @@
 // hundreds of loop nests (whose optimization time grew superlinearly).
 //
 //===----------------------------------------------------------------------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -19,7 +19,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_OUTLINEKERNELS
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -1,5 +1,5 @@
 //===- PrintPassCounts.cpp - print FuseMax pass counts per rank -----------===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "memc/Analysis/PassCount.h"
 
@@ -7,7 +7,7 @@
 
 namespace memc {
 #define GEN_PASS_DEF_PRINTPASSCOUNTS
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -1,11 +1,11 @@
 //===- StridedCopiesToLinalg.cpp - strided memref.copy -> linalg.copy -----===//
-#include "passes/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 
 namespace memc {
 #define GEN_PASS_DEF_STRIDEDCOPIESTOLINALG
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
 using namespace mlir;

@@ -5,7 +5,8 @@
 // ranks and reduction for the rest; the body applies the map action's
 // compute operator and, for reductions, combines into the accumulator with
 // the reduce action (its identity fills the init tensor). einsum.iterate
-// becomes scf.for with the same carried values.
+// becomes scf.for with the same carried values. The patterns and the
+// convert-einsum-to-linalg pass that applies them are both here.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Conversion/EinsumToLinalg.h"
@@ -13,6 +14,7 @@
 #include "dialects/einsum/EinsumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -20,6 +22,11 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <limits>
+
+namespace memc {
+#define GEN_PASS_DEF_CONVERTEINSUMTOLINALG
+#include "memc/Conversion/Passes.h.inc"
+} // namespace memc
 
 using namespace mlir;
 using namespace memc::einsum;
@@ -446,5 +453,25 @@ struct YieldOpLowering : OpConversionPattern<YieldOp> {
 void populateEinsumToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<EinsumOpLowering, IterateOpLowering, YieldOpLowering>(patterns.getContext());
 }
+
+namespace {
+struct ConvertEinsumToLinalgPass
+    : impl::ConvertEinsumToLinalgBase<ConvertEinsumToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<EinsumDialect>();
+    // A GPU target's fused attention stays one op until its kernel is
+    // generated after bufferization (memc-attention-to-gpu).
+    target.addLegalOp<AttentionOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    populateEinsumToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
 
 } // namespace memc

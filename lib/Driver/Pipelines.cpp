@@ -1,106 +1,55 @@
 //===- Pipelines.cpp - the stages of memc as pass pipelines ---------------===//
 //
-// The pipelines are written as textual pass pipelines: the same strings are
-// what a compiler developer would pass to mlir-opt, they print in `memc -v`,
-// and memc-opt registers them under their names, so both tools run exactly
-// the same passes with the same options.
+// The pipelines are built from the passes' constructors and typed option
+// structs, so a misspelt pass or option is a compile error. memc-opt
+// registers them under their names, so both tools run exactly the same
+// passes with the same options; `memc-opt --<pipeline> --dump-pass-pipeline`
+// prints one as text.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Pipelines.h"
 
+#include "memc/Conversion/Passes.h"
 #include "memc/Target/CUDATarget.h"
+#include "memc/Transforms/Passes.h"
 
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/ErrorHandling.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
 namespace {
-// No CSE here: it would merge the zero-filled init tensors of different
-// contractions, and bufferization would then copy the shared fill once per
-// consumer.
-constexpr const char *kEinsumToLinalg =
-    "convert-einsum-to-linalg,canonicalize,memc-fuse-elementwise,"
-    "canonicalize,memc-carry-in-place";
-
-// Attention becomes FuseMax's 1-pass cascade while it is still einsum IR.
-constexpr const char *kFuseMax = "memc-fusemax-attention";
-// GPU targets: one einsum.attention per block, a kernel after bufferization.
-constexpr const char *kFuseMaxKernel = "memc-fusemax-attention{kernel=true}";
-
-// memc-distinct-results first: every result must be its own buffer for
-// buffer-results-to-out-params.
-constexpr const char *kBufferize =
-    "func.func(memc-distinct-results),"
-    "one-shot-bufferize{bufferize-function-boundaries=true "
-    "function-boundary-type-conversion=identity-layout-map "
-    "unknown-type-conversion=identity-layout-map},"
-    "canonicalize,"
-    "buffer-results-to-out-params{hoist-static-allocs=true "
-    "modify-public-functions=true}";
-// After memc-buffer-mapping: frees for what stays on the heap; canonicalize
-// also drops the views that staging left unused. Freeing a buffer that a
-// region may yield takes a runtime check that deallocation lowering puts in
-// a helper function (dealloc_helper) on memref<?x..> arguments, which the
-// bare-pointer calling convention of memc-lower-to-llvm cannot express: it
-// is inlined into the model function (and so deleted).
-constexpr const char *kDeallocate =
-    "buffer-deallocation-pipeline,inline{default-pipeline=},canonicalize,cse";
-
-// memc-outline-kernels after the passes that rewrite linalg ops in place and
-// before they become loops: each distinct loop nest is one small function
-// (LLVM's time grew superlinearly with the loop nests of one function).
-constexpr const char *kLowerToLLVM =
-    "memc-arena-noalias,memc-contractions-to-blas,memc-math-approximation,"
-    "memc-outline-kernels,"
-    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
-    "canonicalize,cse,"
-    "convert-math-to-llvm,convert-math-to-libm,"
-    "expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm{use-generic-functions=true "
-    "use-aligned-alloc=true},"
-    "convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,"
-    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=true},"
-    "reconcile-unrealized-casts,memc-emit-entry-point";
-
-// memrefs -> kernels in one gpu.binary (PTX) + host ops the launch plan
-// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md),
-// or without cuBLAS become kernels (tensor cores from sm_80 on).
-// convert-gpu-to-nvvm turns math ops into libdevice calls (__nv_*), and
-// MLIR links libdevice only where it finds a CUDA toolkit, which memc must
-// not need (and the PTX would depend on the environment). So exp, erf, tanh
-// and log get MLIR's polynomials first, and the calls whose PTX instruction
-// is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
-// %CHIP% is replaced by the --cuda-arch.
-constexpr const char *kGEMMsToCalls = "memc-contractions-to-blas";
-constexpr const char *kGPUKernels =
-    "memc-attention-to-gpu{tensor-cores=%TENSOR_CORES%},%GEMM_KERNELS%"
-    "memc-math-approximation,"
-    "func.func(memc-strided-copies-to-linalg,convert-linalg-to-parallel-loops),"
-    "lower-affine,canonicalize,"
-    "func.func(memc-map-parallel-loops-to-gpu),"
-    "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
-    "memc-merge-gpu-modules";
-constexpr const char *kKernelsToPTX =
-    "nvvm-attach-target{module=memc_kernels chip=%CHIP% O=3},"
-    "gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-    "convert-nvgpu-to-nvvm,"
-    "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=true},"
-    "memc-libdevice-to-intrinsics,"
-    "canonicalize,cse,reconcile-unrealized-casts),"
-    "gpu-module-to-binary{format=isa}";
-
-void addPipeline(OpPassManager &pm, const char *text) {
-  if (failed(parsePassPipeline(text, pm, llvm::errs())))
-    llvm::report_fatal_error("memc: malformed built-in pass pipeline");
+/// Canonicalization with the default configuration (`canonicalize`).
+void addCanonicalize(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
 }
 
-/// `text` with its one `%NAME%` replaced by `value`.
-std::string substitute(std::string text, llvm::StringRef name,
-                       llvm::StringRef value) {
-  std::string key = ("%" + name + "%").str();
-  text.replace(text.find(key), key.size(), value.str());
-  return text;
+/// Bare pointers for memref arguments: memc_entry passes one pointer per
+/// buffer (docs/package-format.md), and kernels take them the same way.
+ConvertFuncToLLVMPassOptions barePtrFuncToLLVM() {
+  ConvertFuncToLLVMPassOptions options;
+  options.useBarePtrCallConv = true;
+  return options;
 }
 
 struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
@@ -118,41 +67,151 @@ struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
 };
 } // namespace
 
+// memrefs -> kernels in one gpu.binary (PTX) + host ops the launch plan
+// reads. GEMMs stay host calls (cuBLAS through runtime/cuda, docs/cuda.md),
+// or without cuBLAS become kernels (tensor cores from sm_80 on).
+// convert-gpu-to-nvvm turns math ops into libdevice calls (__nv_*), and
+// MLIR links libdevice only where it finds a CUDA toolkit, which memc must
+// not need (and the PTX would depend on the environment). So exp, erf, tanh
+// and log get MLIR's polynomials first, and the calls whose PTX instruction
+// is exact (sqrt, fma, floor, ...) go back to LLVM intrinsics afterwards.
 void memc::buildGPUKernelsPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
   if (options.cublas)
-    addPipeline(pm, kGEMMsToCalls);
+    pm.addPass(createContractionsToBLAS());
   bool mma = cudaArchHasTF32MMA(options.chip);
-  std::string text = substitute(kGPUKernels, "TENSOR_CORES",
-                                options.tensorCores && mma ? "true" : "false");
+  AttentionToGPUOptions attention;
+  attention.tensorCores = options.tensorCores && mma;
+  pm.addPass(createAttentionToGPU(attention));
   // GEMMs that cuBLAS does not take (all of them without cuBLAS) become
   // tensor-core kernels where the chip has TF32 mma, else loop nests.
-  addPipeline(pm, substitute(text, "GEMM_KERNELS",
-                             mma ? "memc-contractions-to-mma," : "")
-                      .c_str());
+  if (mma)
+    pm.addPass(createContractionsToMMA());
+  pm.addPass(createMathApproximation());
+  OpPassManager &loops = pm.nest<func::FuncOp>();
+  loops.addPass(createStridedCopiesToLinalg());
+  loops.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  addCanonicalize(pm);
+  pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createMergeGPUModules());
 }
 
 void memc::buildLowerToGPUPipeline(OpPassManager &pm,
                                    const GPUPipelineOptions &options) {
   buildGPUKernelsPipeline(pm, options);
-  addPipeline(pm, substitute(kKernelsToPTX, "CHIP", options.chip).c_str());
+  GpuNVVMAttachTargetOptions target;
+  target.moduleMatcher = "memc_kernels";
+  target.chip = options.chip;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createLowerAffinePass());
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  toNVVM.useBarePtrCallConv = true;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  kernels.addPass(createLibdeviceToIntrinsics());
+  addCanonicalize(kernels);
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  // PTX text from LLVM's NVPTX backend (format=isa), no CUDA toolkit.
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
                                        bool attentionKernel) {
-  if (fusemax)
-    addPipeline(pm, attentionKernel ? kFuseMaxKernel : kFuseMax);
-  addPipeline(pm, kEinsumToLinalg);
+  // Attention becomes FuseMax's 1-pass cascade while it is still einsum IR;
+  // GPU targets get one einsum.attention per block, a kernel after
+  // bufferization.
+  if (fusemax) {
+    FuseMaxAttentionOptions fuseMax;
+    fuseMax.kernel = attentionKernel;
+    pm.addPass(createFuseMaxAttention(fuseMax));
+  }
+  // No CSE here: it would merge the zero-filled init tensors of different
+  // contractions, and bufferization would then copy the shared fill once per
+  // consumer.
+  pm.addPass(createConvertEinsumToLinalg());
+  addCanonicalize(pm);
+  pm.addPass(createFuseElementwise());
+  addCanonicalize(pm);
+  pm.addPass(createCarryInPlace());
 }
+
 void memc::buildBufferizePipeline(
     OpPassManager &pm, const BufferMappingOptions &mapping,
     std::function<void(const ArenaPlanRecord &)> onPlan) {
-  addPipeline(pm, kBufferize);
+  // memc-distinct-results first: every result must be its own buffer for
+  // buffer-results-to-out-params.
+  pm.addNestedPass<func::FuncOp>(createDistinctResults());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.unknownTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  addCanonicalize(pm);
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+
   pm.addPass(createBufferMappingPass(mapping, std::move(onPlan)));
-  addPipeline(pm, kDeallocate);
+
+  // After memc-buffer-mapping: frees for what stays on the heap; canonicalize
+  // also drops the views that staging left unused. Freeing a buffer that a
+  // region may yield takes a runtime check that deallocation lowering puts in
+  // a helper function (dealloc_helper) on memref<?x..> arguments, which the
+  // bare-pointer calling convention of memc-lower-to-llvm cannot express: it
+  // is inlined into the model function (and so deleted). The inliner runs no
+  // pipeline on the functions it visits (`inline{default-pipeline=}`); built
+  // this way, upstream still prints its unused option string's default,
+  // `default-pipeline=canonicalize`.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createInlinerPass(/*opPipelines=*/{},
+                               /*defaultPipelineBuilder=*/nullptr));
+  addCanonicalize(pm);
+  pm.addPass(createCSEPass());
 }
+
 void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
-  addPipeline(pm, kLowerToLLVM);
+  pm.addPass(createArenaNoAlias());
+  pm.addPass(createContractionsToBLAS());
+  pm.addPass(createMathApproximation());
+  // memc-outline-kernels after the passes that rewrite linalg ops in place
+  // and before they become loops: each distinct loop nest is one small
+  // function (LLVM's time grew superlinearly with the loop nests of one
+  // function).
+  pm.addPass(createOutlineKernels());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  addCanonicalize(pm);
+  pm.addPass(createCSEPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  memrefToLLVM.useAlignedAlloc = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass(barePtrFuncToLLVM()));
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createEmitEntryPoint());
 }
 
 namespace {

@@ -5,7 +5,8 @@
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/kv/KVDialect.h"
 #include "dialects/optim/OptimDialect.h"
-#include "passes/Passes.h"
+#include "memc/Conversion/Passes.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -31,5 +32,6 @@ void memc::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void memc::registerAllPasses() {
   mlir::registerAllPasses();
+  memc::registerMemcConversionPasses();
   memc::registerMemcPasses();
 }

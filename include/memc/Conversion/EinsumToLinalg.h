@@ -5,8 +5,12 @@
 #include "dialects/einsum/EinsumDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
 
 namespace memc {
+#define GEN_PASS_DECL_CONVERTEINSUMTOLINALG
+#include "memc/Conversion/Passes.h.inc"
+
 /// einsum.einsum -> linalg.generic, einsum.iterate -> scf.for.
 void populateEinsumToLinalgPatterns(mlir::RewritePatternSet &patterns);
 

@@ -1,6 +1,10 @@
 //===- Passes.td - memc's passes ---------------------------*- tablegen -*-===//
-#ifndef MEMC_PASSES_TD
-#define MEMC_PASSES_TD
+//
+// The einsum -> linalg conversion is in memc/Conversion/Passes.td.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_TRANSFORMS_PASSES_TD
+#define MEMC_TRANSFORMS_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
 
@@ -104,25 +108,6 @@ def DistinctResults : Pass<"memc-distinct-results", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect"];
-}
-
-def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
-  let summary = "Lower einsum ops 1:1 to linalg.generic (and scf.for)";
-  let description = [{
-    Each `einsum.einsum` becomes one `linalg.generic` with the same indexing
-    maps; ranks in the result are parallel iterators, the others reduction
-    iterators, and the init tensor is filled with the reduce action's
-    identity. Each `einsum.iterate` becomes an `scf.for` over its extent with
-    the same carried values. Fails on an einsum op it cannot lower (dynamic
-    shapes), leaving the module untouched. `einsum.attention` (a GPU
-    target's fused attention) stays: its kernel is generated after
-    bufferization by `memc-attention-to-gpu`.
-  }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect",
-                           "mlir::tensor::TensorDialect",
-                           "mlir::arith::ArithDialect",
-                           "mlir::math::MathDialect",
-                           "mlir::scf::SCFDialect"];
 }
 
 def FuseElementwise : Pass<"memc-fuse-elementwise", "mlir::ModuleOp"> {
@@ -460,4 +445,4 @@ def LibdeviceToIntrinsics : Pass<"memc-libdevice-to-intrinsics"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
-#endif // MEMC_PASSES_TD
+#endif // MEMC_TRANSFORMS_PASSES_TD

@@ -1,6 +1,6 @@
 //===- Passes.h - memc's passes ---------------------------------*- C++ -*-===//
-#ifndef MEMC_PASSES_PASSES_H
-#define MEMC_PASSES_PASSES_H
+#ifndef MEMC_TRANSFORMS_PASSES_H
+#define MEMC_TRANSFORMS_PASSES_H
 
 #include "dialects/einsum/EinsumDialect.h"
 
@@ -20,10 +20,10 @@
 
 namespace memc {
 #define GEN_PASS_DECL
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "passes/Passes.h.inc"
+#include "memc/Transforms/Passes.h.inc"
 } // namespace memc
 
-#endif
+#endif // MEMC_TRANSFORMS_PASSES_H
