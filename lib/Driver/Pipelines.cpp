@@ -80,17 +80,18 @@ void memc::buildGPUKernelsPipeline(OpPassManager &pm,
   if (options.cublas)
     pm.addPass(createContractionsToBLAS());
   bool mma = cudaArchHasTF32MMA(options.chip);
+  // The function passes up to the loop nests run one function at a time.
+  OpPassManager &perFunction = pm.nest<func::FuncOp>();
   AttentionToGPUOptions attention;
   attention.tensorCores = options.tensorCores && mma;
-  pm.addPass(createAttentionToGPU(attention));
+  perFunction.addPass(createAttentionToGPU(attention));
   // GEMMs that cuBLAS does not take (all of them without cuBLAS) become
   // tensor-core kernels where the chip has TF32 mma, else loop nests.
   if (mma)
-    pm.addPass(createContractionsToMMA());
-  pm.addPass(createMathApproximation());
-  OpPassManager &loops = pm.nest<func::FuncOp>();
-  loops.addPass(createStridedCopiesToLinalg());
-  loops.addPass(createConvertLinalgToParallelLoopsPass());
+    perFunction.addPass(createContractionsToMMA());
+  perFunction.addPass(createMathApproximation());
+  perFunction.addPass(createStridedCopiesToLinalg());
+  perFunction.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createLowerAffinePass());
   addCanonicalize(pm);
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
@@ -140,11 +141,11 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   // No CSE here: it would merge the zero-filled init tensors of different
   // contractions, and bufferization would then copy the shared fill once per
   // consumer.
-  pm.addPass(createConvertEinsumToLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertEinsumToLinalg());
   addCanonicalize(pm);
-  pm.addPass(createFuseElementwise());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   addCanonicalize(pm);
-  pm.addPass(createCarryInPlace());
+  pm.addNestedPass<func::FuncOp>(createCarryInPlace());
 }
 
 void memc::buildBufferizePipeline(
@@ -187,7 +188,7 @@ void memc::buildBufferizePipeline(
 void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createArenaNoAlias());
   pm.addPass(createContractionsToBLAS());
-  pm.addPass(createMathApproximation());
+  pm.addNestedPass<func::FuncOp>(createMathApproximation());
   // memc-outline-kernels after the passes that rewrite linalg ops in place
   // and before they become loops: each distinct loop nest is one small
   // function (LLVM's time grew superlinearly with the loop nests of one

@@ -4,7 +4,8 @@
 
 include "mlir/Pass/PassBase.td"
 
-def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
+def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg",
+                                 "mlir::func::FuncOp"> {
   let summary = "Lower einsum ops 1:1 to linalg.generic (and scf.for)";
   let description = [{
     Each `einsum.einsum` becomes one `linalg.generic` with the same indexing
@@ -12,7 +13,7 @@ def ConvertEinsumToLinalg : Pass<"convert-einsum-to-linalg", "mlir::ModuleOp"> {
     iterators, and the init tensor is filled with the reduce action's
     identity. Each `einsum.iterate` becomes an `scf.for` over its extent with
     the same carried values. Fails on an einsum op it cannot lower (dynamic
-    shapes), leaving the module untouched. `einsum.attention` (a GPU
+    shapes), leaving the function untouched. `einsum.attention` (a GPU
     target's fused attention) stays: its kernel is generated after
     bufferization by `memc-attention-to-gpu`.
   }];

@@ -1,6 +1,10 @@
 //===- Passes.td - memc's passes ---------------------------*- tablegen -*-===//
 //
-// The einsum -> linalg conversion is in memc/Conversion/Passes.td.
+// Passes that transform one function at a time anchor on func.func (a pass
+// manager may run them on several functions at once). Those that add, look
+// up or compare functions, read or write module attributes, or print every
+// function in order run on the module. The einsum -> linalg conversion is in
+// memc/Conversion/Passes.td.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_TRANSFORMS_PASSES_TD
@@ -61,7 +65,7 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
-def CarryInPlace : Pass<"memc-carry-in-place", "mlir::ModuleOp"> {
+def CarryInPlace : Pass<"memc-carry-in-place", "mlir::func::FuncOp"> {
   let summary = "Write the values an scf.for carries into its iter_args";
   let description = [{
     Makes the producer of each value an `scf.for` yields (looking through
@@ -110,7 +114,7 @@ def DistinctResults : Pass<"memc-distinct-results", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
-def FuseElementwise : Pass<"memc-fuse-elementwise", "mlir::ModuleOp"> {
+def FuseElementwise : Pass<"memc-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg.generic producers into consumers";
   let description = [{
     Fuses a `linalg.generic` producer whose iterators are all parallel into
@@ -156,7 +160,7 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
                            "mlir::LLVM::LLVMDialect"];
 }
 
-def ContractionsToMMA : Pass<"memc-contractions-to-mma", "mlir::ModuleOp"> {
+def ContractionsToMMA : Pass<"memc-contractions-to-mma", "mlir::func::FuncOp"> {
   let summary = "Generate a tensor-core kernel for every f32 GEMM";
   let description = [{
     On bufferized IR, for the CUDA target from sm_80 on: every f32
@@ -179,7 +183,7 @@ def ContractionsToMMA : Pass<"memc-contractions-to-mma", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
-def MathApproximation : Pass<"memc-math-approximation", "mlir::ModuleOp"> {
+def MathApproximation : Pass<"memc-math-approximation", "mlir::func::FuncOp"> {
   let summary = "Vectorizable polynomial forms of exp, erf, erfc, tanh and log";
   let description = [{
     Replaces f32 `math.exp`, `math.erf`, `math.erfc`, `math.tanh`,
@@ -331,7 +335,7 @@ def ArenaNoAlias : Pass<"memc-arena-noalias", "mlir::ModuleOp"> {
                            "mlir::memref::MemRefDialect"];
 }
 
-def AttentionToGPU : Pass<"memc-attention-to-gpu", "mlir::ModuleOp"> {
+def AttentionToGPU : Pass<"memc-attention-to-gpu", "mlir::func::FuncOp"> {
   let summary = "Generate the fused attention kernel for einsum.attention";
   let description = [{
     Runs on memrefs, before the loop nests are mapped. Every
