@@ -15,7 +15,9 @@
 // also how the two are measured against each other (docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
-#include "passes/AttentionKernels.h"
+#include "memc/Transforms/Passes.h"
+
+#include "memc/Target/CUDA/AttentionKernels.h"
 
 #include <limits>
 

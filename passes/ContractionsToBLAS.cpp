@@ -1,13 +1,14 @@
 //===- ContractionsToBLAS.cpp - batched GEMMs to runtime calls ------------===//
 //
-// Every (batched) GEMM that passes/GemmMatch.h recognizes becomes one call
+// Every (batched) GEMM that matchGemm (GemmMatch.h) recognizes becomes one call
 // to memc_rt_sgemm/dgemm, whose OpenBLAS kernels are tiled, vectorized and
 // threaded (on the CUDA target: cuBLAS through the launch plan). Anything
 // else stays as loops.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/GemmMatch.h"
 #include "memc/Transforms/Passes.h"
+
+#include "memc/Transforms/GemmMatch.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Matchers.h"

@@ -1,7 +1,7 @@
 //===- ContractionsToMMA.cpp - f32 GEMMs as tensor-core kernels -----------===//
 //
 // The GEMMs that memc-contractions-to-blas would hand to a library (the
-// same matcher, passes/GemmMatch.h), as one generated kernel each: the
+// same matcher, GemmMatch.h), as one generated kernel each: the
 // classic shared-memory tiling with the inner product on tensor cores,
 // mma.sync m16n8k8 in 3xTF32 for f32 accuracy (MmaBuilder).
 //
@@ -19,8 +19,10 @@
 // so transposed operands and subviews need no copies.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/GemmMatch.h"
-#include "passes/KernelBuilder.h"
+#include "memc/Transforms/Passes.h"
+
+#include "memc/Target/CUDA/KernelBuilder.h"
+#include "memc/Transforms/GemmMatch.h"
 
 namespace memc {
 #define GEN_PASS_DEF_CONTRACTIONSTOMMA

@@ -1,5 +1,5 @@
 //===- GemmMatch.cpp - batched GEMMs in linalg.generic form ---------------===//
-#include "passes/GemmMatch.h"
+#include "memc/Transforms/GemmMatch.h"
 
 #include "mlir/IR/Matchers.h"
 

@@ -18,7 +18,7 @@
 // summed across the group once, at the end.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/AttentionKernels.h"
+#include "memc/Target/CUDA/AttentionKernels.h"
 
 #include <limits>
 

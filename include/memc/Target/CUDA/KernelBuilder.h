@@ -1,14 +1,20 @@
-//===- KernelBuilder.h - helpers for memc's hand-built GPU kernels -*- C++
-//-*-===//
+//===- KernelBuilder.h - helpers for memc's hand-built kernels --*- C++ -*-===//
 //
 // The kernel generators (memc-attention-to-gpu, memc-contractions-to-mma)
 // build gpu.launch bodies op by op; these helpers keep that readable.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MEMC_PASSES_KERNELBUILDER_H
-#define MEMC_PASSES_KERNELBUILDER_H
+#ifndef MEMC_TARGET_CUDA_KERNELBUILDER_H
+#define MEMC_TARGET_CUDA_KERNELBUILDER_H
 
-#include "memc/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
 
 #include <utility>
 

@@ -1,5 +1,5 @@
 //===- AttentionKernels.cpp - pieces both attention kernels use -----------===//
-#include "passes/AttentionKernels.h"
+#include "memc/Target/CUDA/AttentionKernels.h"
 
 using namespace mlir;
 

@@ -8,8 +8,8 @@
 // (memc-contractions-to-mma) both take.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MEMC_PASSES_GEMMMATCH_H
-#define MEMC_PASSES_GEMMMATCH_H
+#ifndef MEMC_TRANSFORMS_GEMMMATCH_H
+#define MEMC_TRANSFORMS_GEMMMATCH_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 

@@ -1,16 +1,17 @@
 //===- AttentionKernels.h - the fused attention kernels' pieces -*- C++ -*-===//
 //
 // memc-attention-to-gpu generates one of two kernels for an einsum.attention
-// (CUDA cores, AttentionToGPU.cpp; tensor cores, AttentionMmaKernel.cpp).
-// What both do the same way lives here: the cooperative copy of a tile into
-// shared memory, the causal end of the K/V loop, the visibility test of a
-// (query, key) pair and the per-key bias.
+// (CUDA cores, passes/AttentionToGPU.cpp; tensor cores,
+// lib/Target/CUDA/AttentionMmaKernel.cpp). What both do the same way lives
+// here: the cooperative copy of a tile into shared memory, the causal end of
+// the K/V loop, the visibility test of a (query, key) pair and the per-key
+// bias.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MEMC_PASSES_ATTENTIONKERNELS_H
-#define MEMC_PASSES_ATTENTIONKERNELS_H
+#ifndef MEMC_TARGET_CUDA_ATTENTIONKERNELS_H
+#define MEMC_TARGET_CUDA_ATTENTIONKERNELS_H
 
-#include "passes/KernelBuilder.h"
+#include "memc/Target/CUDA/KernelBuilder.h"
 
 #include "memc/Analysis/AttentionKernelTiles.h"
 
