@@ -6,7 +6,7 @@
 // the ops that use them.
 //
 //===----------------------------------------------------------------------===//
-#include "passes/BufferMapping.h"
+#include "memc/Transforms/BufferMapping.h"
 
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Plan/Heuristics.h"

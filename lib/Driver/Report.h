@@ -2,7 +2,7 @@
 #ifndef MEMC_DRIVER_REPORT_H
 #define MEMC_DRIVER_REPORT_H
 
-#include "passes/BufferMapping.h"
+#include "memc/Plan/ArenaPlanRecord.h"
 
 #include "llvm/Support/JSON.h"
 

@@ -15,7 +15,7 @@
 #ifndef MEMC_DRIVER_PIPELINES_H
 #define MEMC_DRIVER_PIPELINES_H
 
-#include "passes/BufferMapping.h"
+#include "memc/Transforms/BufferMapping.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"

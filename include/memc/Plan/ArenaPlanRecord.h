@@ -1,19 +1,18 @@
-//===- BufferMapping.h - the arena plan, for the driver ---------*- C++ -*-===//
+//===- ArenaPlanRecord.h - what memc-buffer-mapping decided -----*- C++ -*-===//
 //
 // memc-buffer-mapping decides the memory plan inside the pass pipeline; the
 // driver needs the same plan afterwards for --report, --timeline and
-// --emit=plan. Rather than re-deriving it from attributes, the driver builds
-// the pass with a callback that receives the whole record.
+// --emit=plan. Rather than re-deriving it from attributes, the driver hands
+// the pass a callback that receives this record. It is plain data in the
+// planner's terms (no MLIR), so the report needs nothing of the pass.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MEMC_PASSES_BUFFERMAPPING_H
-#define MEMC_PASSES_BUFFERMAPPING_H
-
-#include "memc/Transforms/Passes.h"
+#ifndef MEMC_PLAN_ARENAPLANRECORD_H
+#define MEMC_PLAN_ARENAPLANRECORD_H
 
 #include "memc/Plan/Problem.h"
 
-#include <functional>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -47,12 +46,6 @@ struct ArenaPlanRecord {
   bool budgetTooSmall = false;
 };
 
-/// The pass with a callback that receives the record once per planned
-/// function (also when the budget is too small, before the pass fails).
-std::unique_ptr<mlir::Pass>
-createBufferMappingPass(const BufferMappingOptions &options,
-                        std::function<void(const ArenaPlanRecord &)> onPlan);
-
 } // namespace memc
 
-#endif // MEMC_PASSES_BUFFERMAPPING_H
+#endif // MEMC_PLAN_ARENAPLANRECORD_H
