@@ -1,0 +1,334 @@
+//===- CascadeRewrite.cpp - attention as FuseMax's 1-pass cascade ---------===//
+//
+// The whole chain becomes FuseMax's 1-pass cascade (REFERENCES:
+// FlashAttention-2's recurrence): the key rank M is split into M1 x M0 and an
+// `einsum.iterate` over M1 carries the running maximum RM, the running
+// denominator RD and the running numerator RNV; the division by RD is
+// deferred to the end. The query rank P is split too (an outer iterate over
+// P1 whose result is the output, written one query tile at a time), so one
+// step works on a [batch, P0, M0] tile that stays in cache, and causal
+// attention can skip the K/V tiles a constant triangular mask hides
+// entirely. Only tiles of the scores ever exist.
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Transforms/FuseMax/CascadeRewrite.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace memc::einsum;
+
+namespace memc::fusemax {
+namespace {
+
+/// Bytes the tile of one step (scores, their exponentials, and the running
+/// numerator) should fit in: about one core's L2 cache.
+constexpr int64_t kTileBytes = 1 << 20;
+
+int64_t largestDivisorAtMost(int64_t n, int64_t cap) {
+  for (int64_t d = std::min(n, cap); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
+class CascadeBuilder {
+public:
+  CascadeBuilder(Attention &a, OpBuilder &b, int64_t kvTile, int64_t queryTile)
+      : a(a), b(b), loc(a.av.getLoc()) {
+    auto sType = cast<RankedTensorType>(a.scores.getType());
+    elem = sType.getElementType();
+    sShape = llvm::to_vector(sType.getShape());
+    n = sShape.size();
+    P = sShape[a.dimP];
+    M = sShape[a.dimM];
+    int64_t batch = sType.getNumElements() / (P * M);
+    auto oType = cast<RankedTensorType>(a.av.getResult().getType());
+    int64_t F = oType.getNumElements() / (batch * P);
+    // K/V tile: long enough that rescaling the running numerator (F per
+    // query per tile) is cheap next to the tile's M0 exponentials, short
+    // enough to stay in cache; it must divide M (the ranks are static).
+    if (kvTile > 0 && M % kvTile == 0) {
+      T = kvTile;
+    } else {
+      T = largestDivisorAtMost(M, std::clamp<int64_t>(2 * F, 64, 256));
+      if (T < 8) // a key count with no useful divisor: one tile
+        T = M;
+    }
+    // Query tile: as many queries as keep one step's tiles in kTileBytes.
+    int64_t perQuery = (2 * batch * T + batch * F) * 4;
+    Tq = queryTile > 0 && P % queryTile == 0
+             ? queryTile
+             : largestDivisorAtMost(
+                   P, std::max<int64_t>(1, kTileBytes / perQuery));
+  }
+
+  IterateOp rewrite();
+  int64_t T = 0, Tq = 0;
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// `v` sliced to `size` at `offset` along every dimension that `map`
+  /// indexes by `rank`.
+  Value slice(Value v, AffineMap map,
+              ArrayRef<std::tuple<unsigned, Value, int64_t>> cuts) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> shape;
+    bool any = false;
+    for (unsigned j = 0; j < type.getRank(); ++j) {
+      OpFoldResult off = b.getIndexAttr(0);
+      int64_t size = type.getDimSize(j);
+      if (auto d = dyn_cast<AffineDimExpr>(map.getResult(j)))
+        for (auto [rank, offset, extent] : cuts)
+          if (d.getPosition() == rank) {
+            off = offset;
+            size = extent;
+            any = true;
+          }
+      offsets.push_back(off);
+      sizes.push_back(b.getIndexAttr(size));
+      strides.push_back(b.getIndexAttr(1));
+      shape.push_back(size);
+    }
+    if (!any)
+      return v;
+    auto resultType = RankedTensorType::get(shape, type.getElementType());
+    return tensor::ExtractSliceOp::create(b, loc, resultType, v, offsets, sizes,
+                                          strides);
+  }
+
+  /// A copy of einsum `op` with new inputs and result type, and rank names.
+  Value cloneEinsum(EinsumOp op, ValueRange inputs, Type type,
+                    ArrayRef<std::string> names) {
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    SmallVector<AffineMap> maps;
+    for (Attribute m : op.getIndexingMaps())
+      maps.push_back(cast<AffineMapAttr>(m).getValue());
+    return EinsumOp::create(b, loc, type, inputs, maps, refs, op.getCompute(),
+                            op.getReduce());
+  }
+
+  Value einsum(ComputeOp c, ReduceOp r, ValueRange inputs,
+               ArrayRef<AffineMap> maps, ArrayRef<std::string> names,
+               Type type) {
+    SmallVector<StringRef> refs(names.begin(), names.end());
+    return EinsumOp::create(b, loc, type, inputs, maps, refs, c, r);
+  }
+
+  Value splat(RankedTensorType type, double v) {
+    return arith::ConstantOp::create(
+        b, loc, type,
+        DenseElementsAttr::get(
+            type, b.getFloatAttr(type.getElementType(), v).getValue()));
+  }
+
+  /// One K/V tile: returns the next (RM, RD, RNV).
+  SmallVector<Value> step(Value qTile, Value pOff, Value mOff, Value rm,
+                          Value rd, Value rnv);
+
+  Attention &a;
+  OpBuilder &b;
+  Location loc;
+  Type elem;
+  SmallVector<int64_t> sShape;
+  unsigned n = 0;
+  int64_t P = 0, M = 0;
+
+  // Filled by rewrite().
+  SmallVector<std::string> sNames, rowNames, oNames;
+  RankedTensorType sTile, rowTile, oTile;
+  AffineMap idS, rowMap, idRow, idO, rowInO;
+};
+
+SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, Value mOff,
+                                        Value rm, Value rd, Value rnv) {
+  EinsumOp qk = a.qk, av = a.av;
+  // BQK[.., p0, m0] = Q[.., p0, e] * K[.., e, m0 of tile m1]
+  Value kTile = slice(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
+                      {{a.qkRankM, mOff, T}});
+  SmallVector<std::string> qkNames;
+  for (unsigned r = 0; r < qk.getNumRanks(); ++r) {
+    std::optional<unsigned> j = positionOf(qk.getResultMap(), r);
+    qkNames.push_back(j ? sNames[*j] : std::string("e"));
+  }
+  SmallVector<Value> qkIns(2);
+  qkIns[a.qkQ] = qTile;
+  qkIns[1 - a.qkQ] = kTile;
+  Value s = cloneEinsum(qk, qkIns, sTile, qkNames);
+  // The scale and mask, on the tile.
+  for (Modifier &mod : a.modifiers) {
+    SmallVector<Value> ins;
+    for (auto [i, v] : llvm::enumerate(mod.op.getInputs()))
+      ins.push_back(i == mod.scoreOperand
+                        ? s
+                        : slice(v, mod.op.getInputMap(i),
+                                {{a.dimP, pOff, Tq}, {a.dimM, mOff, T}}));
+    s = cloneEinsum(mod.op, ins, sTile, sNames);
+  }
+  // LM = max_m0 BQK; RM' = max(RM, LM); SLN = exp(BQK - RM');
+  // SLD = sum_m0 SLN; SLNV = sum_m0 SLN * BV; PRM = exp(RM - RM');
+  // RD' = RD * PRM + SLD; RNV' = RNV * PRM + SLNV.
+  Value lm = einsum(ComputeOp::copy, ReduceOp::max, {s}, {idS, rowMap}, sNames,
+                    rowTile);
+  Value rmNext = einsum(ComputeOp::max, ReduceOp::none, {rm, lm},
+                        {idRow, idRow, idRow}, rowNames, rowTile);
+  Value sln = einsum(ComputeOp::sub_exp, ReduceOp::none, {s, rmNext},
+                     {idS, rowMap, idS}, sNames, sTile);
+  Value sld = einsum(ComputeOp::copy, ReduceOp::add, {sln}, {idS, rowMap},
+                     sNames, rowTile);
+  Value vTile = slice(av.getInputs()[1 - a.avA], av.getInputMap(1 - a.avA),
+                      {{a.avRankM, mOff, T}});
+  SmallVector<std::string> avNames;
+  for (unsigned r = 0; r < av.getNumRanks(); ++r) {
+    std::optional<unsigned> j = positionOf(av.getInputMap(a.avA), r);
+    std::optional<unsigned> o = positionOf(av.getResultMap(), r);
+    avNames.push_back(j ? sNames[*j] : oNames[*o]);
+  }
+  SmallVector<Value> avIns(2);
+  avIns[a.avA] = sln;
+  avIns[1 - a.avA] = vTile;
+  Value slnv = cloneEinsum(av, avIns, oTile, avNames);
+  Value prm = einsum(ComputeOp::sub_exp, ReduceOp::none, {rm, rmNext},
+                     {idRow, idRow, idRow}, rowNames, rowTile);
+  Value rdNext = einsum(ComputeOp::mul_add, ReduceOp::none, {rd, prm, sld},
+                        {idRow, idRow, idRow, idRow}, rowNames, rowTile);
+  Value rnvNext = einsum(ComputeOp::mul_add, ReduceOp::none, {rnv, prm, slnv},
+                         {idO, rowInO, idO, idO}, oNames, oTile);
+  return {rmNext, rdNext, rnvNext};
+}
+
+IterateOp CascadeBuilder::rewrite() {
+  MLIRContext *ctx = b.getContext();
+  EinsumOp av = a.av;
+  auto oType = cast<RankedTensorType>(av.getResult().getType());
+  AffineMap oMap = av.getResultMap();
+  unsigned nO = oType.getRank();
+  // Rank names: b0.. for batch and head ranks, p / m0 for the sequence
+  // tiles, f.. for the value features.
+  unsigned nb = 0;
+  for (unsigned j = 0; j < n; ++j)
+    sNames.push_back(j == a.dimP   ? "p"
+                     : j == a.dimM ? "m0"
+                                   : "b" + std::to_string(nb++));
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM)
+      rowNames.push_back(sNames[j]);
+  unsigned nf = 0;
+  SmallVector<unsigned> oPosOfS(n, 0);
+  for (unsigned o = 0; o < nO; ++o) {
+    unsigned r = cast<AffineDimExpr>(oMap.getResult(o)).getPosition();
+    auto j = llvm::find(a.avRankOfS, r) - a.avRankOfS.begin();
+    if (j < (long)n) {
+      oNames.push_back(sNames[j]);
+      oPosOfS[j] = o;
+    } else {
+      oNames.push_back(nf ? "f" + std::to_string(nf) : "f");
+      ++nf;
+    }
+  }
+  unsigned oDimP = oPosOfS[a.dimP];
+
+  SmallVector<int64_t> sTileShape = sShape, rowShape, oTileShape;
+  sTileShape[a.dimP] = Tq;
+  sTileShape[a.dimM] = T;
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM)
+      rowShape.push_back(sTileShape[j]);
+  oTileShape = llvm::to_vector(oType.getShape());
+  oTileShape[oDimP] = Tq;
+  sTile = RankedTensorType::get(sTileShape, elem);
+  rowTile = RankedTensorType::get(rowShape, elem);
+  oTile = RankedTensorType::get(oTileShape, elem);
+  idS = AffineMap::getMultiDimIdentityMap(n, ctx);
+  SmallVector<AffineExpr> rowExprs, rowInOExprs;
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM) {
+      rowExprs.push_back(getAffineDimExpr(j, ctx));
+      rowInOExprs.push_back(getAffineDimExpr(oPosOfS[j], ctx));
+    }
+  rowMap = AffineMap::get(n, 0, rowExprs, ctx);
+  idRow = AffineMap::getMultiDimIdentityMap(n - 1, ctx);
+  idO = AffineMap::getMultiDimIdentityMap(nO, ctx);
+  rowInO = AffineMap::get(nO, 0, rowInOExprs, ctx);
+
+  b.setInsertionPoint(av);
+  Value init = tensor::EmptyOp::create(b, loc, oType.getShape(), elem);
+  auto outer = IterateOp::create(b, loc, "p1", P / Tq, ValueRange{init});
+  Block &ob = outer.getBody().front();
+  b.setInsertionPointToStart(&ob);
+  Value pOff = arith::MulIOp::create(b, loc, ob.getArgument(0), index(Tq));
+  EinsumOp qk = a.qk;
+  Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
+                      {{a.qkRankP, pOff, Tq}});
+  // The running maximum starts at the lowest finite value, not -inf: with a
+  // mask known only at run time, a tile may hide every key of a row before
+  // any visible one (left padding), and exp(-inf - -inf) would poison the
+  // row with NaN. A finite start keeps every exponent finite and changes no
+  // result where the first tile has a visible key.
+  Value rm0 = splat(
+      rowTile, APFloat::getLargest(cast<FloatType>(elem).getFloatSemantics(),
+                                   /*Negative=*/true)
+                   .convertToDouble());
+  Value rd0 = splat(rowTile, 0.0);
+  Value rnv0 = splat(oTile, 0.0);
+  auto inner =
+      IterateOp::create(b, loc, "m1", M / T, ValueRange{rm0, rd0, rnv0});
+  {
+    Block &ib = inner.getBody().front();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ib);
+    Value mOff = arith::MulIOp::create(b, loc, ib.getArgument(0), index(T));
+    Value rm = ib.getArgument(1), rd = ib.getArgument(2),
+          rnv = ib.getArgument(3);
+    SmallVector<Value> next;
+    if (a.maskedFrom) {
+      // The tile holds an unmasked element iff its smallest m - p,
+      // mOff - (pOff + Tq - 1), is below the mask's diagonal.
+      Value lowest = arith::SubIOp::create(
+          b, loc, mOff, arith::AddIOp::create(b, loc, pOff, index(Tq - 1)));
+      Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                         lowest, index(*a.maskedFrom));
+      auto ifOp = scf::IfOp::create(b, loc, TypeRange{rowTile, rowTile, oTile},
+                                    live, /*withElseRegion=*/true);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(b, loc, step(qTile, pOff, mOff, rm, rd, rnv));
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, loc, ValueRange{rm, rd, rnv});
+      b.setInsertionPointAfter(ifOp);
+      next.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    } else {
+      next = step(qTile, pOff, mOff, rm, rd, rnv);
+    }
+    YieldOp::create(b, loc, next);
+  }
+  // AV = RNV / RD, written into the output's query tile.
+  Value out = einsum(ComputeOp::div, ReduceOp::none,
+                     {inner.getResult(2), inner.getResult(1)},
+                     {idO, rowInO, idO}, oNames, oTile);
+  SmallVector<OpFoldResult> offsets(nO, b.getIndexAttr(0)), sizes, strides;
+  for (int64_t d : oTileShape)
+    sizes.push_back(b.getIndexAttr(d));
+  strides.assign(nO, b.getIndexAttr(1));
+  offsets[oDimP] = pOff;
+  Value written = tensor::InsertSliceOp::create(b, loc, out, ob.getArgument(1),
+                                                offsets, sizes, strides);
+  YieldOp::create(b, loc, ValueRange{written});
+  return outer;
+}
+
+} // namespace
+
+Cascade buildCascade(Attention &a, OpBuilder &b, int64_t kvTile,
+                     int64_t queryTile) {
+  CascadeBuilder builder(a, b, kvTile, queryTile);
+  IterateOp outer = builder.rewrite();
+  return {outer, builder.T, builder.Tq};
+}
+
+} // namespace memc::fusemax
