@@ -1,6 +1,8 @@
 //===- EmitEntryPoint.cpp - the package's C entry point -------------------===//
 #include "memc/Transforms/Passes.h"
 
+#include "memc/Runtime/PackageFormat.h"
+
 namespace memc {
 #define GEN_PASS_DEF_EMITENTRYPOINT
 #include "memc/Transforms/Passes.h.inc"
@@ -27,14 +29,14 @@ struct EmitEntryPointPass : memc::impl::EmitEntryPointBase<EmitEntryPointPass> {
             << t << " is not a bare buffer pointer";
         return signalPassFailure();
       }
-    if (module.lookupSymbol("memc_entry")) {
+    if (module.lookupSymbol(memc::package::kEntrySymbol)) {
       module.emitError("memc-emit-entry-point: @memc_entry already exists");
       return signalPassFailure();
     }
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
     Location loc = callee.getLoc();
     auto entry = LLVM::LLVMFuncOp::create(
-        b, loc, "memc_entry",
+        b, loc, memc::package::kEntrySymbol,
         LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptrType}));
     Block *block = entry.addEntryBlock(b);
     b.setInsertionPointToStart(block);

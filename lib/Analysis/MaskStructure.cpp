@@ -75,28 +75,5 @@ std::optional<UpperTriangle> findUpperTriangle(DenseElementsAttr attr) {
   return std::nullopt;
 }
 
-DictionaryAttr toAttr(MLIRContext *ctx, const UpperTriangle &t) {
-  Builder b(ctx);
-  SmallVector<NamedAttribute> fields = {
-      b.getNamedAttr("diagonal", b.getI64IntegerAttr(t.diagonal)),
-      b.getNamedAttr("value", b.getF64FloatAttr(t.value))};
-  if (t.below)
-    fields.push_back(b.getNamedAttr("below", b.getF64FloatAttr(*t.below)));
-  return b.getDictionaryAttr(fields);
-}
-
-std::optional<UpperTriangle> fromAttr(Attribute attr) {
-  auto dict = dyn_cast_or_null<DictionaryAttr>(attr);
-  if (!dict)
-    return std::nullopt;
-  auto d = dict.getAs<IntegerAttr>("diagonal");
-  auto v = dict.getAs<FloatAttr>("value");
-  if (!d || !v)
-    return std::nullopt;
-  std::optional<double> below;
-  if (auto b = dict.getAs<FloatAttr>("below"))
-    below = b.getValueAsDouble();
-  return UpperTriangle{d.getInt(), v.getValueAsDouble(), below};
-}
 
 } // namespace memc

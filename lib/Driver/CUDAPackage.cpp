@@ -10,7 +10,11 @@
 //===----------------------------------------------------------------------===//
 #include "CUDAPackage.h"
 
+#include "dialects/memc/ProgramInterface.h"
+
 #include "memc/Driver/Pipelines.h"
+
+#include "memc/Runtime/PackageFormat.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
@@ -62,7 +66,8 @@ bool writeVariant(ModuleOp bufferized, const CompilerOptions &options,
     error = "--cuda-host-kernels: " + error;
     return false;
   }
-  return emitHostKernels(*host, dir, dir + "/kernels-host.so", error);
+  return emitHostKernels(*host, dir, dir + "/" + package::kHostKernelsFile,
+                         error);
 }
 
 } // namespace
@@ -83,7 +88,7 @@ bool lowerForCUDA(ModuleOp module, const GPUPipelineOptions &gpu,
     error = "lower to GPU failed: " + error;
     return false;
   }
-  if (!buildCUDAProgram(module, "main_graph", gpu.chip, program, error)) {
+  if (!buildCUDAProgram(module, getEntryName(module), gpu.chip, program, error)) {
     error = "--target=cuda: " + error;
     return false;
   }
@@ -101,7 +106,7 @@ bool writeCUDAPackage(ModuleOp module, const CompilerOptions &options,
             std::to_string(program.numGemms) + " cuBLAS GEMMs";
   if (program.numGemms == 0)
     return true;
-  std::string fallbackDir = dir + "/nocublas";
+  std::string fallbackDir = dir + "/" + package::kNoCublasDir;
   if (std::error_code ec = llvm::sys::fs::create_directory(fallbackDir)) {
     error = "cannot create " + fallbackDir + ": " + ec.message();
     return false;

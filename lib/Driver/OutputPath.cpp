@@ -1,6 +1,8 @@
 //===- OutputPath.cpp - where memc may write, and how ---------------------===//
 #include "OutputPath.h"
 
+#include "memc/Runtime/PackageFormat.h"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -206,13 +208,14 @@ bool makeDirectories(const std::string &dir, std::string &error) {
 } // namespace
 
 bool isMemcPackage(const std::string &dir) {
-  std::string manifest = dir + "/manifest.txt";
+  std::string manifest = dir + "/" + package::kManifestFile;
   struct stat st;
   if (stat(manifest.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
     return false;
   std::ifstream in(manifest);
   std::string line;
-  return std::getline(in, line) && line.rfind("memc-package ", 0) == 0;
+  return std::getline(in, line) &&
+         line.rfind(std::string(package::kManifestMagic) + " ", 0) == 0;
 }
 
 ExitCode checkOutputPath(const std::string &target, OutputKind kind,

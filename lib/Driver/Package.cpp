@@ -1,6 +1,10 @@
 //===- Package.cpp - manifest.txt and weights.bin -------------------------===//
 #include "Package.h"
 
+#include "dialects/memc/ProgramInterface.h"
+#include "memc/Import/ONNXImporter.h"
+
+#include "memc/Runtime/PackageFormat.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
@@ -14,40 +18,37 @@ namespace memc {
 std::string formatInterface(const std::vector<ProgramArg> &args,
                             uint64_t arenaBytes, uint64_t hostPoolBytes) {
   std::ostringstream os;
-  os << "memc-interface 1\n";
-  os << "arena_bytes " << arenaBytes << "\n";
-  os << "host_pool_bytes " << hostPoolBytes << "\n";
+  os << package::kInterfaceMagic << " " << package::kInterfaceVersion << "\n";
+  os << package::kArenaBytesRecord << " " << arenaBytes << "\n";
+  os << package::kHostPoolBytesRecord << " " << hostPoolBytes << "\n";
   for (const ProgramArg &a : args)
-    os << (a.kind == ProgramArg::Input    ? "input"
-           : a.kind == ProgramArg::Weight ? "weight"
-                                          : "output")
+    os << (a.kind == ProgramArg::Input    ? package::kInputRecord
+           : a.kind == ProgramArg::Weight ? package::kWeightRecord
+                                          : package::kOutputRecord)
        << " " << a.name << " " << a.dtype << " " << formatDims(a.shape) << "\n";
   return os.str();
 }
 
 bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
                     const std::vector<ProgramArg> &args, std::string &error) {
-  uint64_t arenaBytes = 0, hostPoolBytes = 0;
-  if (auto attr = module->getAttrOfType<mlir::IntegerAttr>("memc.arena_bytes"))
-    arenaBytes = attr.getInt();
-  if (auto attr =
-          module->getAttrOfType<mlir::IntegerAttr>("memc.host_pool_bytes"))
-    hostPoolBytes = attr.getInt();
+  uint64_t arenaBytes = getArenaBytes(module).value_or(0);
+  uint64_t hostPoolBytes = getHostPoolBytes(module).value_or(0);
   // memc_entry passes one pointer per argument, then the arena and the host
   // pool when they are non-zero (the runtime's order): the interface must
   // list exactly the model function's parameters.
-  if (auto func = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>("main_graph")) {
+  if (auto func =
+          module.lookupSymbol<mlir::LLVM::LLVMFuncOp>(getEntryName(module))) {
     size_t expected =
         args.size() + (arenaBytes > 0 ? 1 : 0) + (hostPoolBytes > 0 ? 1 : 0);
     if (func.getNumArguments() != expected) {
-      error = "internal: @main_graph takes " +
+      error = "internal: @" + getEntryName(module).str() + " takes " +
               std::to_string(func.getNumArguments()) +
               " pointers but the package interface lists " +
               std::to_string(expected);
       return false;
     }
   }
-  if (llvmModule.getNamedValue("memc_interface")) {
+  if (llvmModule.getNamedValue(package::kInterfaceSymbol)) {
     error = "internal: the program already defines memc_interface";
     return false;
   }
@@ -56,7 +57,7 @@ bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
       /*AddNull=*/true);
   auto *global = new llvm::GlobalVariable(
       llvmModule, text->getType(), /*isConstant=*/true,
-      llvm::GlobalValue::ExternalLinkage, text, "memc_interface");
+      llvm::GlobalValue::ExternalLinkage, text, package::kInterfaceSymbol);
   global->setVisibility(llvm::GlobalValue::DefaultVisibility);
   global->setAlignment(llvm::Align(1));
   return true;
@@ -66,30 +67,33 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, uint64_t arenaBytes,
                        uint64_t hostPoolBytes, std::string &error,
                        const std::string &target) {
-  std::ofstream manifest(dir + "/manifest.txt");
-  std::ofstream weights(dir + "/weights.bin", std::ios::binary);
+  std::ofstream manifest(dir + "/" + package::kManifestFile);
+  std::ofstream weights(dir + "/" + package::kWeightsFile, std::ios::binary);
   if (!manifest || !weights) {
     error = "cannot write the package files in " + dir;
     return false;
   }
-  manifest << "memc-package 1\n";
-  manifest << "model " << modelPath << "\n";
-  if (target != "cpu")
-    manifest << "target " << target << "\n";
-  manifest << "arena_bytes " << arenaBytes << "\n";
+  manifest << package::kManifestMagic << " " << package::kManifestVersion
+           << "\n";
+  manifest << package::kModelRecord << " " << modelPath << "\n";
+  if (target != package::kTargetCPU)
+    manifest << package::kTargetRecord << " " << target << "\n";
+  manifest << package::kArenaBytesRecord << " " << arenaBytes << "\n";
   if (hostPoolBytes > 0)
-    manifest << "host_pool_bytes " << hostPoolBytes << "\n";
+    manifest << package::kHostPoolBytesRecord << " " << hostPoolBytes << "\n";
   int64_t offset = 0;
-  static const char zeros[64] = {};
+  static const char zeros[package::kWeightAlignment] = {};
   for (const ProgramArg &a : args) {
-    const char *kind = a.kind == ProgramArg::Input    ? "input"
-                       : a.kind == ProgramArg::Weight ? "weight"
-                                                      : "output";
+    const char *kind = a.kind == ProgramArg::Input    ? package::kInputRecord
+                       : a.kind == ProgramArg::Weight ? package::kWeightRecord
+                                                      : package::kOutputRecord;
     manifest << kind << " " << a.name << " " << a.dtype << " "
              << formatDims(a.shape);
     if (a.kind == ProgramArg::Weight) {
       // 64-byte alignment: the runtime maps the file and passes pointers.
-      int64_t pad = (64 - offset % 64) % 64;
+      int64_t pad = (package::kWeightAlignment -
+                     offset % package::kWeightAlignment) %
+                    package::kWeightAlignment;
       weights.write(zeros, pad);
       offset += pad;
       manifest << " " << offset << " " << a.data.size();

@@ -2,7 +2,9 @@
 #ifndef MEMC_LIB_DRIVER_PACKAGE_H
 #define MEMC_LIB_DRIVER_PACKAGE_H
 
-#include "memc/Import/ONNXImporter.h"
+#include "PackageInterface.h"
+
+#include "memc/Runtime/PackageFormat.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -34,7 +36,7 @@ bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, uint64_t arenaBytes,
                        uint64_t hostPoolBytes, std::string &error,
-                       const std::string &target = "cpu");
+                       const std::string &target = package::kTargetCPU);
 } // namespace memc
 
 #endif

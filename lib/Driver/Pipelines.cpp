@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Pipelines.h"
 
+#include "dialects/memc/Transforms/Passes.h"
+
 #include "memc/Conversion/Passes.h"
 #include "memc/Target/CUDATarget.h"
 #include "memc/Transforms/Passes.h"
@@ -151,6 +153,10 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
 void memc::buildBufferizePipeline(
     OpPassManager &pm, const BufferMappingOptions &mapping,
     std::function<void(const ArenaPlanRecord &)> onPlan) {
+  // The weights' bytes go to the package, not into the code: the parameter
+  // globals go before bufferization, which would make them memref.globals
+  // (the driver has read them by then, PackageInterface.h).
+  pm.addPass(createStripParameterData());
   // memc-distinct-results first: every result must be its own buffer for
   // buffer-results-to-out-params.
   pm.addNestedPass<func::FuncOp>(createDistinctResults());

@@ -4,6 +4,8 @@
 #include "dialects/einsum/BufferizableOpInterfaceImpl.h"
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/kv/KVDialect.h"
+#include "dialects/memc/MemcDialect.h"
+#include "dialects/memc/Transforms/Passes.h"
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Conversion/Passes.h"
 #include "memc/Transforms/Passes.h"
@@ -18,7 +20,14 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 
 void memc::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<einsum::EinsumDialect, optim::OptimDialect, kv::KVDialect>();
+  registry.insert<einsum::EinsumDialect, optim::OptimDialect, kv::KVDialect,
+                  memc::MemcDialect>();
+  // The memc dialect owns no ops, so no parsed op would load it; it is
+  // loaded with every context so that the interface attributes (memc.*)
+  // are always verified.
+  registry.addExtension(+[](mlir::MLIRContext *ctx, mlir::BuiltinDialect *) {
+    ctx->getOrLoadDialect<memc::MemcDialect>();
+  });
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   einsum::registerBufferizableOpInterfaceExternalModels(registry);
@@ -34,4 +43,5 @@ void memc::registerAllPasses() {
   mlir::registerAllPasses();
   memc::registerMemcConversionPasses();
   memc::registerMemcPasses();
+  memc::registerMemcInterfacePasses();
 }

@@ -14,26 +14,6 @@ using namespace memc::einsum;
 
 namespace memc::onnximport {
 
-static std::string rankName(unsigned i) {
-  static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h",
-                                "i", "j", "k", "l", "m", "n", "o", "p"};
-  return i < 16 ? names[i] : "r" + std::to_string(i);
-}
-
-/// Rank names a, b, c, ... for `n` ranks.
-static SmallVector<std::string> rankNames(unsigned n) {
-  SmallVector<std::string> names;
-  for (unsigned i = 0; i < n; ++i)
-    names.push_back(rankName(i));
-  return names;
-}
-
-/// StringRefs into `names`; the op builder copies them into attributes, so
-/// a temporary `names` may die right after the builder call.
-static SmallVector<StringRef> refs(const SmallVector<std::string> &names) {
-  return SmallVector<StringRef>(names.begin(), names.end());
-}
-
 /// Builders take the results of other builders, which are null after an
 /// error was recorded: they pass the null on instead of building on it.
 static bool anyNull(ArrayRef<Value> values) {
@@ -68,19 +48,10 @@ broadcastShapes(ArrayRef<std::vector<int64_t>> shapes) {
   return out;
 }
 
-/// The map of an operand of `shape` broadcast into `rank` result dims.
-static AffineMap broadcastMap(ArrayRef<int64_t> shape,
-                              ArrayRef<int64_t> resultShape, MLIRContext *ctx) {
-  size_t rank = resultShape.size();
-  SmallVector<AffineExpr> exprs;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    size_t r = rank - shape.size() + i;
-    if (shape[i] == 1 && resultShape[r] != 1)
-      exprs.push_back(getAffineConstantExpr(0, ctx));
-    else
-      exprs.push_back(getAffineDimExpr(r, ctx));
-  }
-  return AffineMap::get(rank, 0, exprs, ctx);
+Value NodeImporter::einsum(const EinsumSpec &spec, ValueRange inputs,
+                           ArrayRef<int64_t> shape, Type elem) {
+  return buildEinsum(b(), loc(), spec, inputs,
+                     RankedTensorType::get(shape, elem));
 }
 
 Value NodeImporter::elementwise(ComputeOp op, ArrayRef<Value> in,
@@ -113,14 +84,11 @@ Value NodeImporter::elementwise(ComputeOp op, ArrayRef<Value> in,
       resultElem = typeOf(in[0]).getElementType();
     }
   }
-  SmallVector<AffineMap> maps;
+  EinsumSpec spec{letterRanks(shape->size()), {},
+                  identityIndices(shape->size()), op, ReduceOp::none};
   for (const auto &s : shapes)
-    maps.push_back(broadcastMap(s, *shape, ctx()));
-  maps.push_back(AffineMap::getMultiDimIdentityMap(shape->size(), ctx()));
-  auto type = RankedTensorType::get(*shape, resultElem);
-  return EinsumOp::create(b(), loc(), type, in, maps,
-                          refs(rankNames(shape->size())), op,
-                          ReduceOp::none);
+    spec.inputs.push_back(broadcastIndices(s, *shape));
+  return einsum(spec, in, *shape, resultElem);
 }
 
 Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
@@ -134,24 +102,19 @@ Value NodeImporter::reduce(ReduceOp op, Value x, ArrayRef<int64_t> axes,
   SmallVector<bool> reduced(rank, false);
   for (int64_t a : axes)
     reduced[a] = true;
-  SmallVector<AffineExpr> outExprs;
+  EinsumSpec spec{letterRanks(rank), {identityIndices(rank)}, {}, map, op};
   std::vector<int64_t> outShape, keptShape;
   for (size_t i = 0; i < rank; ++i) {
     if (!reduced[i]) {
-      outExprs.push_back(getAffineDimExpr(i, ctx()));
+      spec.result.push_back(i);
       outShape.push_back(shape[i]);
     }
     keptShape.push_back(reduced[i] ? 1 : shape[i]);
   }
-  SmallVector<AffineMap> maps = {
-      AffineMap::getMultiDimIdentityMap(rank, ctx()),
-      AffineMap::get(rank, 0, outExprs, ctx())};
   Type elem = typeOf(x).getElementType();
   if (map == ComputeOp::isnan || map == ComputeOp::isinf)
     elem = b().getI1Type();
-  auto type = RankedTensorType::get(outShape, elem);
-  Value r = EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
-                             refs(rankNames(rank)), map, op);
+  Value r = einsum(spec, ValueRange{x}, outShape, elem);
   return keepDims ? reshape(r, keptShape) : r;
 }
 
@@ -181,62 +144,36 @@ Value NodeImporter::matmul(Value a, Value bv) {
     return {};
   }
   size_t nb = batch->size();
-  // Ranks: batch..., m, n, k (m/n dropped for vector operands).
-  SmallVector<std::string> names;
-  for (size_t i = 0; i < nb; ++i)
-    names.push_back("b" + std::to_string(i));
-  unsigned mRank = nb, nRank = nb + 1, kRank = nb + 2;
-  names.append({"m", "n", "k"});
-  unsigned numRanks = nb + 3;
-  MLIRContext *c = ctx();
-  auto batchExprs = [&](const std::vector<int64_t> &s) {
-    SmallVector<AffineExpr> e;
-    for (size_t i = 0; i < s.size(); ++i) {
-      size_t r = nb - s.size() + i;
-      e.push_back(s[i] == 1 && (*batch)[r] != 1 ? getAffineConstantExpr(0, c)
-                                                 : getAffineDimExpr(r, c));
-    }
-    return e;
-  };
-  SmallVector<AffineExpr> ea = batchExprs(ba), eb = batchExprs(bb), ec;
-  for (size_t i = 0; i < nb; ++i)
-    ec.push_back(getAffineDimExpr(i, c));
-  std::vector<int64_t> outShape(batch->begin(), batch->end());
-  if (!aVec)
-    ea.push_back(getAffineDimExpr(mRank, c));
-  ea.push_back(getAffineDimExpr(kRank, c));
-  eb.push_back(getAffineDimExpr(kRank, c));
-  if (!bVec)
-    eb.push_back(getAffineDimExpr(nRank, c));
+  // Ranks: batch..., m, n, k; a vector operand has no m (or n) rank.
+  EinsumSpec spec{numberedRanks("b", nb), {}, rankRange(0, nb),
+                  ComputeOp::mul, ReduceOp::add};
+  unsigned next = nb, mRank = 0, nRank = 0;
   if (!aVec) {
-    ec.push_back(getAffineDimExpr(mRank, c));
-    outShape.push_back(m);
+    mRank = next++;
+    spec.ranks.push_back("m");
   }
   if (!bVec) {
-    ec.push_back(getAffineDimExpr(nRank, c));
+    nRank = next++;
+    spec.ranks.push_back("n");
+  }
+  unsigned kRank = next;
+  spec.ranks.push_back("k");
+  Indices ia = broadcastIndices(ba, *batch), ib = broadcastIndices(bb, *batch);
+  std::vector<int64_t> outShape(batch->begin(), batch->end());
+  if (!aVec) {
+    ia.push_back(mRank);
+    spec.result.push_back(mRank);
+    outShape.push_back(m);
+  }
+  ia.push_back(kRank);
+  ib.push_back(kRank);
+  if (!bVec) {
+    ib.push_back(nRank);
+    spec.result.push_back(nRank);
     outShape.push_back(n);
   }
-  // A vector operand leaves its m or n rank unused: drop it from the ranks.
-  SmallVector<unsigned> keep;
-  for (unsigned r = 0; r < numRanks; ++r)
-    if (!((aVec && r == mRank) || (bVec && r == nRank)))
-      keep.push_back(r);
-  SmallVector<AffineExpr> remap(numRanks, getAffineConstantExpr(0, c));
-  for (auto [i, r] : llvm::enumerate(keep))
-    remap[r] = getAffineDimExpr(i, c);
-  auto mk = [&](ArrayRef<AffineExpr> e) {
-    return AffineMap::get(numRanks, 0, e, c)
-        .replaceDimsAndSymbols(remap, {}, keep.size(), 0);
-  };
-  SmallVector<AffineMap> maps = {mk(ea), mk(eb), mk(ec)};
-  SmallVector<std::string> keptNames;
-  for (unsigned r : keep)
-    keptNames.push_back(names[r]);
-  Type elem = typeOf(a).getElementType();
-  auto type = RankedTensorType::get(outShape, elem);
-  return EinsumOp::create(b(), loc(), type, ValueRange{a, bv}, maps,
-                          refs(keptNames),
-                          ComputeOp::mul, ReduceOp::add);
+  spec.inputs = {ia, ib};
+  return einsum(spec, ValueRange{a, bv}, outShape, typeOf(a).getElementType());
 }
 
 Value NodeImporter::transpose(Value x, ArrayRef<int64_t> perm) {
@@ -249,19 +186,14 @@ Value NodeImporter::transpose(Value x, ArrayRef<int64_t> perm) {
     identity &= perm[i] == (int64_t)i;
   if (identity)
     return x;
-  SmallVector<AffineExpr> out;
+  EinsumSpec spec{letterRanks(rank), {identityIndices(rank)}, {},
+                  ComputeOp::copy, ReduceOp::none};
   std::vector<int64_t> outShape;
   for (int64_t p : perm) {
-    out.push_back(getAffineDimExpr(p, ctx()));
+    spec.result.push_back(p);
     outShape.push_back(shape[p]);
   }
-  SmallVector<AffineMap> maps = {
-      AffineMap::getMultiDimIdentityMap(rank, ctx()),
-      AffineMap::get(rank, 0, out, ctx())};
-  auto type = RankedTensorType::get(outShape, typeOf(x).getElementType());
-  return EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
-                          refs(rankNames(rank)), ComputeOp::copy,
-                          ReduceOp::none);
+  return einsum(spec, ValueRange{x}, outShape, typeOf(x).getElementType());
 }
 
 Value NodeImporter::reshape(Value x, ArrayRef<int64_t> shape) {
@@ -323,13 +255,11 @@ Value NodeImporter::broadcastTo(Value x, ArrayRef<int64_t> shape) {
     (void)invalid("cannot broadcast to the requested shape");
     return {};
   }
-  SmallVector<AffineMap> maps = {
-      broadcastMap(s, *target, ctx()),
-      AffineMap::getMultiDimIdentityMap(target->size(), ctx())};
-  auto type = RankedTensorType::get(*target, typeOf(x).getElementType());
-  return EinsumOp::create(b(), loc(), type, ValueRange{x}, maps,
-                          refs(rankNames(target->size())), ComputeOp::copy,
-                          ReduceOp::none);
+  EinsumSpec spec{letterRanks(target->size()),
+                  {broadcastIndices(s, *target)},
+                  identityIndices(target->size()), ComputeOp::copy,
+                  ReduceOp::none};
+  return einsum(spec, ValueRange{x}, *target, typeOf(x).getElementType());
 }
 
 Value NodeImporter::cast(Value x, Type elem) {
@@ -430,19 +360,6 @@ Value NodeImporter::concat(ArrayRef<Value> parts, int64_t axis) {
     offset += s[axis];
   }
   return acc;
-}
-
-std::map<std::string, OpHandler> &opRegistry() {
-  static std::map<std::string, OpHandler> registry;
-  static bool initialized = false;
-  if (!initialized) {
-    initialized = true;
-    registerElementwiseOps();
-    registerTensorOps();
-    registerNNOps();
-    registerReductionOps();
-  }
-  return registry;
 }
 
 } // namespace memc::onnximport

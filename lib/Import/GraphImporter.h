@@ -4,6 +4,10 @@
 
 #include "ImportContext.h"
 
+#include "dialects/memc/ProgramInterface.h"
+
+#include <set>
+
 #include <unordered_map>
 
 namespace memc::onnximport {
@@ -29,10 +33,8 @@ public:
   mlir::func::FuncOp func;
   std::unordered_map<std::string, mlir::Value> values;
   std::unordered_map<std::string, HostTensor> constants;
-  std::vector<ProgramArg> weights;
-  /// Per weight: attributes that summarize its contents for later passes
-  /// (a causal mask's triangle), set on its argument with `memc.weight`.
-  std::vector<mlir::NamedAttrList> weightFacts;
+  /// Symbols taken in the module: the entry's, then the parameters'.
+  std::set<std::string> symbolNames{std::string(kDefaultEntryName)};
 
 private:
   mlir::Value materialize(const std::string &name, const HostTensor &t);

@@ -12,6 +12,7 @@
 
 #include "memc/Import/ONNXImporter.h"
 
+#include "EinsumBuilder.h"
 #include "dialects/einsum/EinsumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -21,8 +22,6 @@
 
 #include <onnx/onnx_pb.h>
 
-#include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,6 +110,9 @@ public:
   // Builders (ONNX semantics).
   static mlir::RankedTensorType typeOf(mlir::Value v);
   static std::vector<int64_t> shapeOf(mlir::Value v);
+  /// One einsum op (EinsumBuilder.h) with result `shape` x `elem`.
+  mlir::Value einsum(const EinsumSpec &spec, mlir::ValueRange inputs,
+                     llvm::ArrayRef<int64_t> shape, mlir::Type elem);
   /// Multidirectional (numpy) broadcasting of `inputs`, one einsum op.
   mlir::Value elementwise(einsum::ComputeOp op, llvm::ArrayRef<mlir::Value> in,
                           mlir::Type resultElem = {});
@@ -149,21 +151,6 @@ private:
   const onnx::NodeProto &node_;
   int64_t opset_;
 };
-
-using OpHandler = std::function<mlir::LogicalResult(NodeImporter &)>;
-
-/// Op type -> handler; opset checks live in the handlers.
-std::map<std::string, OpHandler> &opRegistry();
-
-/// Each op family's file registers its handlers here.
-void registerElementwiseOps();
-void registerTensorOps();
-void registerNNOps();
-void registerReductionOps();
-
-/// Host-side evaluation of a node whose inputs are all known constants
-/// (shape subgraphs). Returns false when the op is not folded on the host.
-bool foldOnHost(NodeImporter &node, std::vector<HostTensor> &outputs);
 
 } // namespace memc::onnximport
 

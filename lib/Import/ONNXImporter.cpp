@@ -2,7 +2,11 @@
 #include "ImportContext.h"
 #include "GraphChecks.h"
 #include "GraphImporter.h"
+#include "OpRegistry.h"
+#include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/MaskStructure.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
@@ -156,25 +160,43 @@ Value GraphImporter::lookup(const std::string &name) {
   return v;
 }
 
+/// A name as the manifest spells it: no whitespace, never empty.
+static std::string sanitize(const std::string &name) {
+  std::string s = name;
+  for (char &c : s)
+    if (std::isspace((unsigned char)c))
+      c = '_';
+  return s.empty() ? "_" : s;
+}
+
 Value GraphImporter::materialize(const std::string &name,
                                  const HostTensor &t) {
   MLIRContext *ctx = builder.getContext();
   Type elem = onnxElemType(ctx, t.elemType);
   auto type = RankedTensorType::get(t.shape, elem);
   if (t.numel() > options.maxInlineConstantElements && !name.empty()) {
-    // A weight: a function argument whose bytes go to weights.bin.
-    Block &entry = func.getBody().front();
-    BlockArgument arg = entry.addArgument(type, func.getLoc());
-    ProgramArg weight;
-    weight.kind = ProgramArg::Weight;
-    weight.name = name;
-    weight.dtype = manifestDType(t.elemType);
-    weight.shape = t.shape;
-    weight.data = t.raw;
-    weights.push_back(std::move(weight));
+    // A parameter: a private global whose value is the initializer's bytes
+    // (a dense_resource blob), read by the entry; memc-bind-parameters
+    // makes it a weight argument and the package writer puts the bytes in
+    // weights.bin.
+    std::string symbol = sanitize(name);
+    for (unsigned n = 1; !symbolNames.insert(symbol).second; ++n)
+      symbol = sanitize(name) + "_" + std::to_string(n);
+    ml_program::GlobalOp global;
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPoint(func);
+      auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(t.raw.data(), t.raw.size()), alignof(uint64_t));
+      auto value = DenseResourceElementsAttr::get(type, symbol, std::move(blob));
+      global = ml_program::GlobalOp::create(
+          builder, func.getLoc(), builder.getStringAttr(symbol),
+          TypeAttr::get(type), /*is_mutable=*/nullptr, value,
+          builder.getStringAttr("private"));
+    }
+    setParameterName(global, sanitize(name));
     // Only the importer sees the bytes: record a causal-mask triangle for
     // FuseMax attention, which skips the K/V tiles it hides.
-    mlir::NamedAttrList facts;
     // Boolean triangles feed Where; float ones are added, and only a fill
     // that drives softmax weights to 0 makes a mask.
     bool isBool = t.elemType == onnx::TensorProto::BOOL;
@@ -182,21 +204,16 @@ Value GraphImporter::materialize(const std::string &name,
       if (std::optional<UpperTriangle> tri = findUpperTriangle(
               t.shape, [&](int64_t i) { return t.getDouble(i); }))
         if (isBool || tri->value <= -1e4)
-          facts.set(kUpperTriangleAttr, toAttr(ctx, *tri));
-    weightFacts.push_back(std::move(facts));
-    return arg;
+          setUpperTriangle(global, *tri);
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPointToStart(&func.getBody().front());
+    return ml_program::GlobalLoadConstOp::create(
+        builder, func.getLoc(), type,
+        FlatSymbolRefAttr::get(global.getSymNameAttr()));
   }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(&func.getBody().front());
   return NodeImporter::constantIn(builder, func.getLoc(), t);
-}
-
-static std::string sanitize(const std::string &name) {
-  std::string s = name;
-  for (char &c : s)
-    if (std::isspace((unsigned char)c))
-      c = '_';
-  return s.empty() ? "_" : s;
 }
 
 /// Reads an initializer (raw, typed fields or external data) into `out`.
@@ -310,7 +327,7 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
 
   // Graph inputs: static shapes, pinned by --shape where dynamic.
   SmallVector<Type> inputTypes;
-  std::vector<ProgramArg> inputs;
+  std::vector<std::string> inputs; // manifest names
   for (const auto &vi : graph.input()) {
     if (constants.count(vi.name()))
       continue;
@@ -366,18 +383,13 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
       }
     }
     inputTypes.push_back(RankedTensorType::get(shape, elem));
-    ProgramArg arg;
-    arg.kind = ProgramArg::Input;
-    arg.name = sanitize(vi.name());
-    arg.dtype = manifestDType(tt.elem_type());
-    arg.shape = shape;
-    inputs.push_back(arg);
+    inputs.push_back(sanitize(vi.name()));
   }
 
   result.module = ModuleOp::create(UnknownLoc::get(ctx));
   builder.setInsertionPointToEnd(result.module->getBody());
   Location fileLoc = FileLineColLoc::get(ctx, path, 0, 0);
-  func = func::FuncOp::create(builder, fileLoc, "main_graph",
+  func = func::FuncOp::create(builder, fileLoc, kDefaultEntryName,
                               builder.getFunctionType(inputTypes, {}));
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToEnd(entry);
@@ -388,59 +400,14 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
         values[vi.name()] = entry->getArgument(i++);
   }
 
-  // Nodes, in the graph's (topological) order.
-  auto &registry = opRegistry();
-  for (const auto &node : graph.node()) {
-    NodeImporter ni(*this, node, opset);
-    if (!node.domain().empty() && node.domain() != "ai.onnx") {
-      (void)ni.unsupported("operator domain '" + node.domain() +
-                           "' is not supported");
+  // Nodes, in the graph's (topological) order (OpRegistry.cpp).
+  for (const auto &node : graph.node())
+    if (!importNode(*this, node))
       return false;
-    }
-    auto handler = registry.find(node.op_type());
-    if (handler == registry.end()) {
-      (void)ni.unsupported("unsupported operator '" + node.op_type() + "'");
-      return false;
-    }
-    for (int i = 0; i < node.input_size(); ++i)
-      if (!node.input(i).empty() && !values.count(node.input(i)) &&
-          !constants.count(node.input(i))) {
-        (void)ni.invalid("input '" + node.input(i) + "' is not defined");
-        return false;
-      }
-    // Shape subgraphs fold on the host: every input known, or the op only
-    // reads static shapes.
-    bool allConst = true;
-    for (int i = 0; i < node.input_size(); ++i)
-      if (!node.input(i).empty() && !constants.count(node.input(i)))
-        allConst = false;
-    std::vector<HostTensor> folded;
-    if ((allConst || node.op_type() == "Shape" || node.op_type() == "Size") &&
-        foldOnHost(ni, folded)) {
-      for (size_t i = 0; i < folded.size(); ++i)
-        ni.setConstOutput(i, std::move(folded[i]));
-      continue;
-    }
-    if (error.code != ExitOK)
-      return false;
-    if (failed(handler->second(ni)) || error.code != ExitOK) {
-      if (error.code == ExitOK)
-        (void)ni.unsupported("the importer could not lower this node");
-      return false;
-    }
-    for (int i = 0; i < node.output_size(); ++i)
-      if (!node.output(i).empty() &&
-          !(values.count(node.output(i)) && values[node.output(i)]) &&
-          !constants.count(node.output(i))) {
-        (void)ni.unsupported("output " + std::to_string(i) +
-                             " is not produced by memc's importer");
-        return false;
-      }
-  }
 
   // Results.
   SmallVector<Value> results;
-  std::vector<ProgramArg> outputs;
+  std::vector<std::string> outputs; // manifest names
   for (const auto &vi : graph.output()) {
     Value v = lookup(vi.name());
     if (!v) {
@@ -452,37 +419,18 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
     if (!checkDeclaredType(vi, type))
       return false;
     results.push_back(v);
-    ProgramArg arg;
-    arg.kind = ProgramArg::Output;
-    arg.name = sanitize(vi.name());
-    arg.dtype = manifestDType(onnxTypeOf(type.getElementType()));
-    arg.shape.assign(type.getShape().begin(), type.getShape().end());
-    outputs.push_back(arg);
+    outputs.push_back(sanitize(vi.name()));
   }
   func::ReturnOp::create(builder, fileLoc, results);
   SmallVector<Type> argTypes(entry->getArgumentTypes());
   func.setFunctionType(builder.getFunctionType(
       argTypes, ValueRange(results).getTypes()));
-  // Name every argument and result for readers of the IR.
-  unsigned argIndex = 0;
-  for (const ProgramArg &a : inputs)
-    func.setArgAttr(argIndex++, "memc.input", builder.getStringAttr(a.name));
-  for (auto [w, facts] : llvm::zip(weights, weightFacts)) {
-    for (const NamedAttribute &fact : facts)
-      func.setArgAttr(argIndex, fact.getName(), fact.getValue());
-    func.setArgAttr(argIndex++, "memc.weight",
-                    builder.getStringAttr(sanitize(w.name)));
-  }
-  for (auto [i, o] : llvm::enumerate(outputs))
-    func.setResultAttr(i, "memc.output", builder.getStringAttr(o.name));
-
-  result.args = std::move(inputs);
-  for (ProgramArg &w : weights) {
-    w.name = sanitize(w.name);
-    result.args.push_back(std::move(w));
-  }
-  for (ProgramArg &o : outputs)
-    result.args.push_back(std::move(o));
+  // Name every argument and result for readers of the IR and the package.
+  for (auto [i, name] : llvm::enumerate(inputs))
+    setArgRole(func, i, ArgRole::Input, name);
+  for (auto [i, name] : llvm::enumerate(outputs))
+    setResultOutputName(func, i, name);
+  setEntryFunction(*result.module, func);
 
   if (failed(verify(*result.module))) {
     fail(ExitInternal, "the imported IR does not verify (a memc bug)");
@@ -662,10 +610,10 @@ bool crossCheckShapes(onnx::ModelProto &model, const memc::ImportResult &result,
   } catch (const std::exception &) {
     return true; // ONNX cannot infer this graph: nothing to compare with
   }
-  std::vector<const memc::ProgramArg *> outputs;
-  for (const memc::ProgramArg &a : result.args)
-    if (a.kind == memc::ProgramArg::Output)
-      outputs.push_back(&a);
+  // The entry's results are the graph outputs, in order.
+  auto entry = cast<func::FuncOp>(
+      memc::getEntryFunction(*result.module).getOperation());
+  TypeRange outputs = entry.getFunctionType().getResults();
   for (int i = 0; i < model.graph().output_size() && i < (int)outputs.size();
        ++i) {
     const auto &type = model.graph().output(i).type();
@@ -677,10 +625,11 @@ bool crossCheckShapes(onnx::ModelProto &model, const memc::ImportResult &result,
       isStatic &= d.has_dim_value();
       inferred.push_back(d.dim_value());
     }
-    if (isStatic && inferred != outputs[i]->shape) {
+    auto computed = cast<RankedTensorType>(outputs[i]).getShape();
+    if (isStatic && llvm::ArrayRef<int64_t>(inferred) != computed) {
       error = {memc::ExitInternal,
                path + ": output '" + model.graph().output(i).name() +
-                   "': memc computed shape " + memc::formatDims(outputs[i]->shape) +
+                   "': memc computed shape " + memc::formatDims({computed.begin(), computed.end()}) +
                    ", ONNX shape inference " + memc::formatDims(inferred) +
                    " (a memc bug)"};
       return false;
@@ -712,7 +661,8 @@ bool memc::importONNXModelFromBytes(const std::string &bytes,
       !verifyNodes(model.graph(), defaultOpset(model), path, error))
     return false;
   context.loadDialect<einsum::EinsumDialect, func::FuncDialect,
-                      arith::ArithDialect, tensor::TensorDialect>();
+                      arith::ArithDialect, tensor::TensorDialect,
+                      memc::MemcDialect, ml_program::MLProgramDialect>();
   GraphImporter importer(context, path, options, error);
   if (!importer.run(model, result)) {
     if (error.code == ExitOK)
@@ -729,11 +679,4 @@ bool memc::importONNXModelFromBytes(const std::string &bytes,
     return false;
   }
   return true;
-}
-
-std::vector<std::string> memc::getSupportedONNXOps() {
-  std::vector<std::string> ops;
-  for (auto &kv : memc::onnximport::opRegistry())
-    ops.push_back(kv.first);
-  return ops;
 }

@@ -2,10 +2,13 @@
 //
 // Pointwise ONNX ops are one einsum op each (map action only), with numpy
 // broadcasting in the index maps. Activations with parameters (LeakyRelu,
-// Elu, HardSigmoid, ...) are short cascades of pointwise einsums.
+// Elu, HardSigmoid, ...) are short cascades of pointwise einsums. The
+// arithmetic, comparisons, Where and Cast of shape subgraphs fold on the
+// host (foldPointwise, HostFold.h) when every input is a constant.
 //
 //===----------------------------------------------------------------------===//
-#include "ImportContext.h"
+#include "HostFold.h"
+#include "OpRegistry.h"
 
 using namespace mlir;
 using namespace memc::einsum;
@@ -153,6 +156,92 @@ static OpHandler activation(float alpha0, float beta0, Activation f) {
   };
 }
 
+// The activations, f(x) with the alpha/beta attributes.
+
+static Value leakyRelu(NodeImporter &n, Value x, Type t, float alpha, float) {
+  Value neg = n.elementwise(ComputeOp::lt, {x, n.scalar(t, 0)});
+  Value scaled = n.elementwise(ComputeOp::mul, {x, n.scalar(t, alpha)});
+  return n.elementwise(ComputeOp::select, {neg, scaled, x});
+}
+
+static Value elu(NodeImporter &n, Value x, Type t, float alpha, float) {
+  // expm1, not exp(x) - 1, which cancels for small |x| (Elu(-1e-30) was
+  // 0 instead of -1e-30).
+  Value neg = n.elementwise(ComputeOp::lt, {x, n.scalar(t, 0)});
+  Value em1 = n.elementwise(ComputeOp::expm1, {x});
+  Value scaled = n.elementwise(ComputeOp::mul, {em1, n.scalar(t, alpha)});
+  return n.elementwise(ComputeOp::select, {neg, scaled, x});
+}
+
+static Value celu(NodeImporter &n, Value x, Type t, float alpha, float) {
+  // max(0, x) + min(0, alpha * expm1(x / alpha)); expm1 keeps small
+  // negative inputs exact (exp(x) - 1 cancels).
+  Value e =
+      n.elementwise(ComputeOp::expm1,
+                    {n.elementwise(ComputeOp::div, {x, n.scalar(t, alpha)})});
+  Value neg = n.elementwise(ComputeOp::mul, {e, n.scalar(t, alpha)});
+  return n.elementwise(ComputeOp::add,
+                       {n.elementwise(ComputeOp::max, {x, n.scalar(t, 0)}),
+                        n.elementwise(ComputeOp::min, {neg, n.scalar(t, 0)})});
+}
+
+static Value selu(NodeImporter &n, Value x, Type t, float alpha, float) {
+  float gamma = n.attrFloat("gamma", 1.05070102214813232421875f);
+  Value neg = n.elementwise(ComputeOp::le, {x, n.scalar(t, 0)});
+  Value em1 = n.elementwise(ComputeOp::expm1, {x}); // no cancellation
+  Value low = n.elementwise(ComputeOp::mul, {em1, n.scalar(t, alpha)});
+  Value sel = n.elementwise(ComputeOp::select, {neg, low, x});
+  return n.elementwise(ComputeOp::mul, {sel, n.scalar(t, gamma)});
+}
+
+static Value thresholdedRelu(NodeImporter &n, Value x, Type t, float alpha,
+                             float) {
+  Value gt = n.elementwise(ComputeOp::gt, {x, n.scalar(t, alpha)});
+  return n.elementwise(ComputeOp::select, {gt, x, n.scalar(t, 0)});
+}
+
+static Value hardSigmoid(NodeImporter &n, Value x, Type t, float alpha,
+                         float beta) {
+  Value lin = n.elementwise(ComputeOp::mul_add,
+                            {x, n.scalar(t, alpha), n.scalar(t, beta)});
+  return n.elementwise(ComputeOp::clamp, {lin, n.scalar(t, 0), n.scalar(t, 1)});
+}
+
+static Value hardSwish(NodeImporter &n, Value x, Type t, float, float) {
+  Value lin = n.elementwise(ComputeOp::mul_add,
+                            {x, n.scalar(t, 1.0 / 6), n.scalar(t, 0.5)});
+  Value hs =
+      n.elementwise(ComputeOp::clamp, {lin, n.scalar(t, 0), n.scalar(t, 1)});
+  return n.elementwise(ComputeOp::mul, {x, hs});
+}
+
+static Value softsign(NodeImporter &n, Value x, Type t, float, float) {
+  Value d = n.elementwise(ComputeOp::add,
+                          {n.elementwise(ComputeOp::abs, {x}), n.scalar(t, 1)});
+  return n.elementwise(ComputeOp::div, {x, d});
+}
+
+static Value mish(NodeImporter &n, Value x, Type, float, float) {
+  Value sp = n.elementwise(ComputeOp::softplus, {x});
+  return n.elementwise(ComputeOp::mul,
+                       {x, n.elementwise(ComputeOp::tanh, {sp})});
+}
+
+static Value gelu(NodeImporter &n, Value x, Type t, float, float) {
+  // Opset 20, the exact form x * 0.5 * (1 + erf(x / sqrt(2))), computed
+  // as x * 0.5 * erfc(-x / sqrt(2)): 1 + erf(x / sqrt(2)) cancels for
+  // negative x (Gelu(-5) was 4% off, Gelu(-6) was 0), erfc does not.
+  if (n.attrString("approximate", "none") != "none") {
+    (void)n.unsupported("Gelu approximate=tanh");
+    return {};
+  }
+  Value z =
+      n.elementwise(ComputeOp::mul, {x, n.scalar(t, -0.7071067811865476)});
+  Value e = n.elementwise(ComputeOp::erfc, {z});
+  Value h = n.elementwise(ComputeOp::mul, {e, n.scalar(t, 0.5)});
+  return n.elementwise(ComputeOp::mul, {x, h});
+}
+
 static LogicalResult importWhere(NodeImporter &n) {
   Value c = n.input(0), a = n.input(1), b = n.input(2);
   if (!NodeImporter::typeOf(c).getElementType().isInteger(1))
@@ -235,148 +324,71 @@ static LogicalResult importIsInf(NodeImporter &n) {
   return success();
 }
 
-void registerElementwiseOps() {
-  auto &r = opRegistry();
-  r["Add"] = pointwise(ComputeOp::add);
-  r["Sub"] = pointwise(ComputeOp::sub);
-  r["Mul"] = pointwise(ComputeOp::mul);
-  r["Div"] = pointwise(ComputeOp::div);
-  r["Pow"] = importPow;
-  r["Mod"] = importMod;
-  r["Neg"] = pointwise(ComputeOp::neg);
-  r["Abs"] = pointwise(ComputeOp::abs);
-  r["Sign"] = pointwise(ComputeOp::sign);
-  r["Relu"] = pointwise(ComputeOp::relu);
-  r["Exp"] = pointwise(ComputeOp::exp, true);
-  r["Log"] = pointwise(ComputeOp::log, true);
-  r["Sqrt"] = pointwise(ComputeOp::sqrt, true);
-  r["Reciprocal"] = pointwise(ComputeOp::reciprocal, true);
-  r["Tanh"] = pointwise(ComputeOp::tanh, true);
-  r["Erf"] = pointwise(ComputeOp::erf, true);
-  r["Sigmoid"] = pointwise(ComputeOp::sigmoid, true);
-  r["Sin"] = pointwise(ComputeOp::sin, true);
-  r["Cos"] = pointwise(ComputeOp::cos, true);
-  r["Tan"] = pointwise(ComputeOp::tan, true);
-  r["Asin"] = pointwise(ComputeOp::asin, true);
-  r["Acos"] = pointwise(ComputeOp::acos, true);
-  r["Atan"] = pointwise(ComputeOp::atan, true);
-  r["Sinh"] = pointwise(ComputeOp::sinh, true);
-  r["Cosh"] = pointwise(ComputeOp::cosh, true);
-  r["Asinh"] = pointwise(ComputeOp::asinh, true);
-  r["Acosh"] = pointwise(ComputeOp::acosh, true);
-  r["Atanh"] = pointwise(ComputeOp::atanh, true);
-  r["Floor"] = pointwise(ComputeOp::floor, true);
-  r["Ceil"] = pointwise(ComputeOp::ceil, true);
-  r["Round"] = pointwise(ComputeOp::round, true);
-  r["Softplus"] = pointwise(ComputeOp::softplus, true);
-  r["IsNaN"] = pointwise(ComputeOp::isnan, true);
-  r["IsInf"] = importIsInf;
-  r["Not"] = pointwise(ComputeOp::not_, false, true);
-  r["And"] = pointwise(ComputeOp::and_, false, true);
-  r["Or"] = pointwise(ComputeOp::or_, false, true);
-  r["Xor"] = pointwise(ComputeOp::xor_, false, true);
-  r["Equal"] = pointwise(ComputeOp::eq);
-  r["Less"] = pointwise(ComputeOp::lt);
-  r["LessOrEqual"] = pointwise(ComputeOp::le);
-  r["Greater"] = pointwise(ComputeOp::gt);
-  r["GreaterOrEqual"] = pointwise(ComputeOp::ge);
-  r["Max"] = variadic(ComputeOp::max);
-  r["Min"] = variadic(ComputeOp::min);
-  r["Sum"] = variadic(ComputeOp::add);
-  r["Mean"] = variadic(ComputeOp::add, /*mean=*/true);
-  r["Cast"] = importCast;
-  r["CastLike"] = importCastLike;
-  r["Clip"] = importClip;
-  r["Where"] = importWhere;
-  r["PRelu"] = importPRelu;
+void registerElementwiseOps(OpRegistry &r) {
+  r.add("Add", pointwise(ComputeOp::add), foldPointwise);
+  r.add("Sub", pointwise(ComputeOp::sub), foldPointwise);
+  r.add("Mul", pointwise(ComputeOp::mul), foldPointwise);
+  r.add("Div", pointwise(ComputeOp::div), foldPointwise);
+  r.add("Pow", importPow);
+  r.add("Mod", importMod);
+  r.add("Neg", pointwise(ComputeOp::neg), foldPointwise);
+  r.add("Abs", pointwise(ComputeOp::abs), foldPointwise);
+  r.add("Sign", pointwise(ComputeOp::sign));
+  r.add("Relu", pointwise(ComputeOp::relu));
+  r.add("Exp", pointwise(ComputeOp::exp, true));
+  r.add("Log", pointwise(ComputeOp::log, true));
+  r.add("Sqrt", pointwise(ComputeOp::sqrt, true), foldPointwise);
+  r.add("Reciprocal", pointwise(ComputeOp::reciprocal, true));
+  r.add("Tanh", pointwise(ComputeOp::tanh, true));
+  r.add("Erf", pointwise(ComputeOp::erf, true));
+  r.add("Sigmoid", pointwise(ComputeOp::sigmoid, true));
+  r.add("Sin", pointwise(ComputeOp::sin, true));
+  r.add("Cos", pointwise(ComputeOp::cos, true));
+  r.add("Tan", pointwise(ComputeOp::tan, true));
+  r.add("Asin", pointwise(ComputeOp::asin, true));
+  r.add("Acos", pointwise(ComputeOp::acos, true));
+  r.add("Atan", pointwise(ComputeOp::atan, true));
+  r.add("Sinh", pointwise(ComputeOp::sinh, true));
+  r.add("Cosh", pointwise(ComputeOp::cosh, true));
+  r.add("Asinh", pointwise(ComputeOp::asinh, true));
+  r.add("Acosh", pointwise(ComputeOp::acosh, true));
+  r.add("Atanh", pointwise(ComputeOp::atanh, true));
+  r.add("Floor", pointwise(ComputeOp::floor, true));
+  r.add("Ceil", pointwise(ComputeOp::ceil, true));
+  r.add("Round", pointwise(ComputeOp::round, true));
+  r.add("Softplus", pointwise(ComputeOp::softplus, true));
+  r.add("IsNaN", pointwise(ComputeOp::isnan, true));
+  r.add("IsInf", importIsInf);
+  r.add("Not", pointwise(ComputeOp::not_, false, true), foldPointwise);
+  r.add("And", pointwise(ComputeOp::and_, false, true), foldPointwise);
+  r.add("Or", pointwise(ComputeOp::or_, false, true), foldPointwise);
+  r.add("Xor", pointwise(ComputeOp::xor_, false, true));
+  r.add("Equal", pointwise(ComputeOp::eq), foldPointwise);
+  r.add("Less", pointwise(ComputeOp::lt), foldPointwise);
+  r.add("LessOrEqual", pointwise(ComputeOp::le), foldPointwise);
+  r.add("Greater", pointwise(ComputeOp::gt), foldPointwise);
+  r.add("GreaterOrEqual", pointwise(ComputeOp::ge), foldPointwise);
+  r.add("Max", variadic(ComputeOp::max), foldPointwise);
+  r.add("Min", variadic(ComputeOp::min), foldPointwise);
+  r.add("Sum", variadic(ComputeOp::add));
+  r.add("Mean", variadic(ComputeOp::add, /*mean=*/true));
+  r.add("Cast", importCast, foldPointwise);
+  r.add("CastLike", importCastLike);
+  r.add("Clip", importClip);
+  r.add("Where", importWhere, foldPointwise);
+  r.add("PRelu", importPRelu);
 
-  r["LeakyRelu"] = activation(0.01f, 0, [](NodeImporter &n, Value x, Type t,
-                                           float alpha, float) {
-    Value neg = n.elementwise(ComputeOp::lt, {x, n.scalar(t, 0)});
-    Value scaled = n.elementwise(ComputeOp::mul, {x, n.scalar(t, alpha)});
-    return n.elementwise(ComputeOp::select, {neg, scaled, x});
-  });
-  r["Elu"] = activation(1.0f, 0, [](NodeImporter &n, Value x, Type t,
-                                    float alpha, float) {
-    // expm1, not exp(x) - 1, which cancels for small |x| (Elu(-1e-30) was
-    // 0 instead of -1e-30).
-    Value neg = n.elementwise(ComputeOp::lt, {x, n.scalar(t, 0)});
-    Value em1 = n.elementwise(ComputeOp::expm1, {x});
-    Value scaled = n.elementwise(ComputeOp::mul, {em1, n.scalar(t, alpha)});
-    return n.elementwise(ComputeOp::select, {neg, scaled, x});
-  });
-  r["Celu"] = activation(1.0f, 0, [](NodeImporter &n, Value x, Type t,
-                                     float alpha, float) {
-    // max(0, x) + min(0, alpha * expm1(x / alpha)); expm1 keeps small
-    // negative inputs exact (exp(x) - 1 cancels).
-    Value e = n.elementwise(
-        ComputeOp::expm1,
-        {n.elementwise(ComputeOp::div, {x, n.scalar(t, alpha)})});
-    Value neg = n.elementwise(ComputeOp::mul, {e, n.scalar(t, alpha)});
-    return n.elementwise(
-        ComputeOp::add,
-        {n.elementwise(ComputeOp::max, {x, n.scalar(t, 0)}),
-         n.elementwise(ComputeOp::min, {neg, n.scalar(t, 0)})});
-  });
-  r["Selu"] = activation(1.67326319217681884765625f,
-                         1.05070102214813232421875f,
-                         [](NodeImporter &n, Value x, Type t, float alpha,
-                            float) {
-    float gamma = n.attrFloat("gamma", 1.05070102214813232421875f);
-    Value neg = n.elementwise(ComputeOp::le, {x, n.scalar(t, 0)});
-    Value em1 = n.elementwise(ComputeOp::expm1, {x}); // no cancellation
-    Value low = n.elementwise(ComputeOp::mul, {em1, n.scalar(t, alpha)});
-    Value sel = n.elementwise(ComputeOp::select, {neg, low, x});
-    return n.elementwise(ComputeOp::mul, {sel, n.scalar(t, gamma)});
-  });
-  r["ThresholdedRelu"] = activation(1.0f, 0, [](NodeImporter &n, Value x,
-                                                Type t, float alpha, float) {
-    Value gt = n.elementwise(ComputeOp::gt, {x, n.scalar(t, alpha)});
-    return n.elementwise(ComputeOp::select, {gt, x, n.scalar(t, 0)});
-  });
-  r["HardSigmoid"] = activation(0.2f, 0.5f, [](NodeImporter &n, Value x,
-                                               Type t, float alpha,
-                                               float beta) {
-    Value lin = n.elementwise(ComputeOp::mul_add,
-                              {x, n.scalar(t, alpha), n.scalar(t, beta)});
-    return n.elementwise(ComputeOp::clamp,
-                         {lin, n.scalar(t, 0), n.scalar(t, 1)});
-  });
-  r["HardSwish"] = activation(0, 0, [](NodeImporter &n, Value x, Type t,
-                                       float, float) {
-    Value lin = n.elementwise(ComputeOp::mul_add,
-                              {x, n.scalar(t, 1.0 / 6), n.scalar(t, 0.5)});
-    Value hs = n.elementwise(ComputeOp::clamp,
-                             {lin, n.scalar(t, 0), n.scalar(t, 1)});
-    return n.elementwise(ComputeOp::mul, {x, hs});
-  });
-  r["Softsign"] = activation(0, 0, [](NodeImporter &n, Value x, Type t, float,
-                                      float) {
-    Value d = n.elementwise(ComputeOp::add,
-                            {n.elementwise(ComputeOp::abs, {x}), n.scalar(t, 1)});
-    return n.elementwise(ComputeOp::div, {x, d});
-  });
-  r["Mish"] = activation(0, 0, [](NodeImporter &n, Value x, Type, float,
-                                  float) {
-    Value sp = n.elementwise(ComputeOp::softplus, {x});
-    return n.elementwise(ComputeOp::mul,
-                         {x, n.elementwise(ComputeOp::tanh, {sp})});
-  });
-  r["Gelu"] = activation(0, 0, [](NodeImporter &n, Value x, Type t, float,
-                                  float) -> Value {
-    // Opset 20, the exact form x * 0.5 * (1 + erf(x / sqrt(2))), computed
-    // as x * 0.5 * erfc(-x / sqrt(2)): 1 + erf(x / sqrt(2)) cancels for
-    // negative x (Gelu(-5) was 4% off, Gelu(-6) was 0), erfc does not.
-    if (n.attrString("approximate", "none") != "none") {
-      (void)n.unsupported("Gelu approximate=tanh");
-      return {};
-    }
-    Value z = n.elementwise(ComputeOp::mul,
-                            {x, n.scalar(t, -0.7071067811865476)});
-    Value e = n.elementwise(ComputeOp::erfc, {z});
-    Value h = n.elementwise(ComputeOp::mul, {e, n.scalar(t, 0.5)});
-    return n.elementwise(ComputeOp::mul, {x, h});
-  });
+  r.add("LeakyRelu", activation(0.01f, 0, leakyRelu));
+  r.add("Elu", activation(1.0f, 0, elu));
+  r.add("Celu", activation(1.0f, 0, celu));
+  r.add("Selu", activation(1.67326319217681884765625f,
+                           1.05070102214813232421875f, selu));
+  r.add("ThresholdedRelu", activation(1.0f, 0, thresholdedRelu));
+  r.add("HardSigmoid", activation(0.2f, 0.5f, hardSigmoid));
+  r.add("HardSwish", activation(0, 0, hardSwish));
+  r.add("Softsign", activation(0, 0, softsign));
+  r.add("Mish", activation(0, 0, mish));
+  r.add("Gelu", activation(0, 0, gelu));
 }
 
 } // namespace memc::onnximport

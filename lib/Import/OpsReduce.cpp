@@ -1,5 +1,5 @@
 //===- OpsReduce.cpp - ONNX reductions -> einsum reduce actions -----------===//
-#include "ImportContext.h"
+#include "OpRegistry.h"
 
 using namespace mlir;
 using namespace memc::einsum;
@@ -131,18 +131,17 @@ static OpHandler reduction(Kind kind) {
   };
 }
 
-void registerReductionOps() {
-  auto &r = opRegistry();
-  r["ReduceSum"] = reduction(Kind::Sum);
-  r["ReduceMean"] = reduction(Kind::Mean);
-  r["ReduceMax"] = reduction(Kind::Max);
-  r["ReduceMin"] = reduction(Kind::Min);
-  r["ReduceProd"] = reduction(Kind::Prod);
-  r["ReduceL1"] = reduction(Kind::L1);
-  r["ReduceL2"] = reduction(Kind::L2);
-  r["ReduceLogSum"] = reduction(Kind::LogSum);
-  r["ReduceLogSumExp"] = reduction(Kind::LogSumExp);
-  r["ReduceSumSquare"] = reduction(Kind::SumSquare);
+void registerReductionOps(OpRegistry &r) {
+  r.add("ReduceSum", reduction(Kind::Sum));
+  r.add("ReduceMean", reduction(Kind::Mean));
+  r.add("ReduceMax", reduction(Kind::Max));
+  r.add("ReduceMin", reduction(Kind::Min));
+  r.add("ReduceProd", reduction(Kind::Prod));
+  r.add("ReduceL1", reduction(Kind::L1));
+  r.add("ReduceL2", reduction(Kind::L2));
+  r.add("ReduceLogSum", reduction(Kind::LogSum));
+  r.add("ReduceLogSumExp", reduction(Kind::LogSumExp));
+  r.add("ReduceSumSquare", reduction(Kind::SumSquare));
 }
 
 } // namespace memc::onnximport

@@ -3,9 +3,12 @@
 // Shape-only ops: Reshape-like ops become tensor.collapse/expand_shape,
 // Slice/Split/Concat tensor slices, Transpose and Expand einsum copies.
 // Gather on runtime indices is a tensor.generate that reads the index.
+// With constant inputs (shape subgraphs) they fold on the host instead
+// (HostFold.h).
 //
 //===----------------------------------------------------------------------===//
-#include "ImportContext.h"
+#include "HostFold.h"
+#include "OpRegistry.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -412,39 +415,19 @@ static LogicalResult importGather(NodeImporter &n) {
   return success();
 }
 
-static LogicalResult importConstantOfShape(NodeImporter &n) {
-  // Non-constant shapes cannot occur with static shapes; foldOnHost handles
-  // the constant case.
-  return n.unsupported("ConstantOfShape with a runtime shape");
-}
-
-static LogicalResult importShape(NodeImporter &n) {
-  return n.unsupported("Shape of a value without a static shape");
-}
-
-void registerTensorOps() {
-  auto &r = opRegistry();
-  r["Identity"] = importIdentity;
-  r["Dropout"] = importDropout;
-  r["Reshape"] = importReshape;
-  r["Flatten"] = importFlatten;
-  r["Squeeze"] = importSqueeze;
-  r["Unsqueeze"] = importUnsqueeze;
-  r["Transpose"] = importTranspose;
-  r["Concat"] = importConcat;
-  r["Slice"] = importSlice;
-  r["Split"] = importSplit;
-  r["Expand"] = importExpand;
-  r["Gather"] = importGather;
-  r["ConstantOfShape"] = importConstantOfShape;
-  r["Shape"] = importShape;
-  r["Size"] = importShape;
-  r["Constant"] = [](NodeImporter &n) {
-    return n.unsupported("this Constant form (sparse or string values)");
-  };
-  r["Range"] = [](NodeImporter &n) {
-    return n.unsupported("Range with runtime bounds");
-  };
+void registerTensorOps(OpRegistry &r) {
+  r.add("Identity", importIdentity, foldIdentity);
+  r.add("Dropout", importDropout, foldIdentity);
+  r.add("Reshape", importReshape, foldReshape);
+  r.add("Flatten", importFlatten, foldFlatten);
+  r.add("Squeeze", importSqueeze, foldSqueeze);
+  r.add("Unsqueeze", importUnsqueeze, foldUnsqueeze);
+  r.add("Transpose", importTranspose, foldTranspose);
+  r.add("Concat", importConcat, foldConcat);
+  r.add("Slice", importSlice, foldSlice);
+  r.add("Split", importSplit);
+  r.add("Expand", importExpand, foldExpand);
+  r.add("Gather", importGather, foldGather);
 }
 
 } // namespace memc::onnximport

@@ -1,4 +1,5 @@
 //===- CPUTarget.cpp - LLVM dialect -> host object -> model.so ------------===//
+#include "dialects/memc/ProgramInterface.h"
 #include "memc/Target/CPUTarget.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
@@ -55,6 +56,7 @@ std::unique_ptr<Module> translateAndOptimize(mlir::ModuleOp module,
                                              LLVMContext &llvmContext,
                                              const CPUTargetOptions &options,
                                              std::string &error) {
+  std::string entryName = memc::getEntryName(module).str();
   std::unique_ptr<Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, llvmContext, "memc_model");
   if (!llvmModule) {
@@ -79,7 +81,7 @@ std::unique_ptr<Module> translateAndOptimize(mlir::ModuleOp module,
       f.addRetAttr(Attribute::NoAlias);
     if (f.isDeclaration())
       continue;
-    if (f.getName() == "main_graph")
+    if (f.getName() == entryName)
       for (Argument &arg : f.args())
         if (arg.getType()->isPointerTy())
           arg.addAttr(Attribute::NoAlias);

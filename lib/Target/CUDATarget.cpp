@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Target/CUDATarget.h"
 
+#include "memc/Runtime/PackageFormat.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -105,17 +107,18 @@ static bool writeFile(const std::string &path, llvm::StringRef data,
 
 bool writeCUDAPackageFiles(const std::string &dir, const CUDAProgram &program,
                            llvm::StringRef arch, std::string &error) {
-  if (!writeFile(dir + "/launch_plan.txt", program.plan, error) ||
-      !writeFile(dir + "/constants.bin", program.constants, error))
+  if (!writeFile(dir + "/" + package::kLaunchPlanFile, program.plan, error) ||
+      !writeFile(dir + "/" + package::kConstantsFile, program.constants, error))
     return false;
   if (program.ptx.empty())
     return true;
-  std::string ptxPath = dir + "/kernels.ptx";
+  std::string ptxPath = dir + "/" + package::kKernelsPtxFile;
   if (!writeFile(ptxPath, program.ptx, error))
     return false;
   std::string ptxas = findPtxas();
   return ptxas.empty() ||
-         runPtxas(ptxas, ptxPath, arch, dir + "/kernels.cubin", error);
+         runPtxas(ptxas, ptxPath, arch, dir + "/" + package::kKernelsCubinFile,
+                  error);
 }
 
 bool validatePTX(const std::string &ptxPath, llvm::StringRef arch,

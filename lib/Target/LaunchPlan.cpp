@@ -14,7 +14,10 @@
 // the kernel's memref type.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/memc/ProgramInterface.h"
 #include "memc/Target/CUDATarget.h"
+
+#include "memc/Runtime/PackageFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -108,15 +111,16 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
     if (!isa<MemRefType>(arg.getType()))
       return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
                             " is not a buffer");
-    if (func.getArgAttr(i, "memc.arena")) {
+    memc::ArgRole role = memc::getArgRole(func, i);
+    if (role == memc::ArgRole::Arena) {
       bases[arg] = {"arena", 0};
       hasArenaArgument = true;
       continue;
     }
-    int kind = func.getArgAttr(i, "memc.input")    ? 0
-               : func.getArgAttr(i, "memc.weight") ? 1
-               : func.getArgAttr(i, "memc.output") ? 2
-                                                   : -1;
+    int kind = role == memc::ArgRole::Input    ? 0
+               : role == memc::ArgRole::Weight ? 1
+               : role == memc::ArgRole::Output ? 2
+                                               : -1;
     if (kind < 0)
       return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
                             " is neither an input, weight, output nor arena");
@@ -395,7 +399,7 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
     return fail(func, "both an arena argument and memref.alloc temporaries");
   if (hasArenaArgument) {
     auto arenaArg = llvm::find_if(func.getArguments(), [&](BlockArgument a) {
-      return func.getArgAttr(a.getArgNumber(), "memc.arena") != nullptr;
+      return memc::isPoolArgument(a, memc::ArgRole::Arena);
     });
     std::optional<uint64_t> bytes =
         byteSize(cast<MemRefType>(arenaArg->getType()));
@@ -407,9 +411,10 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
   }
 
   std::string &plan = program.plan;
-  plan = "memc-launch-plan 1\n";
-  plan += "arch " + arch.str() + "\n";
-  plan += "host_pool_bytes 0\n";
+  plan = std::string(package::kLaunchPlanMagic) + " " +
+         std::to_string(package::kLaunchPlanVersion) + "\n";
+  plan += std::string(package::kArchRecord) + " " + arch.str() + "\n";
+  plan += std::string(package::kHostPoolBytesRecord) + " 0\n";
   plan += constantLines;
   plan += stepText;
   return success();

@@ -11,7 +11,7 @@
 
 #include "ElfCheck.h"
 
-#include "InputFile.h"
+#include "memc/Runtime/InputFile.h"
 
 #include <cstring>
 #include <elf.h>

@@ -1,17 +1,19 @@
 //===- Package.h - A loaded memc package ------------------------*- C++ -*-===//
 //
 // Loads what `memc MODEL -o PKG` wrote (docs/package-format.md): parses
-// manifest.txt, maps weights.bin (private, copy-on-write), dlopens
-// model.so and finds memc_entry. Every failure is one line naming the file.
+// manifest.txt and maps weights.bin (private, copy-on-write) with
+// runtime/common's PackageDir.h, dlopens model.so, finds memc_entry and
+// checks the manifest against the program's memc_interface. Every failure
+// is one line naming the file.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_RUNTIME_CPU_PACKAGE_H
 #define MEMC_RUNTIME_CPU_PACKAGE_H
 
-#include "Manifest.h"
+#include "memc/Runtime/Manifest.h"
+#include "memc/Runtime/PackageDir.h"
 
 #include <string>
-#include <vector>
 
 namespace memc {
 namespace rt {
@@ -36,7 +38,9 @@ public:
   const Manifest &manifest() const { return manifest_; }
   EntryFn entry() const { return entry_; }
   /// Address of weight `i`'s bytes (64-byte aligned, never null).
-  void *weightData(size_t i) const { return weightPtrs_[i]; }
+  void *weightData(size_t i) const {
+    return weights_.data(manifest_.weights[i]);
+  }
   /// Sum of the manifest's weight byte sizes.
   uint64_t weightsBytes() const;
 
@@ -47,14 +51,8 @@ private:
   Manifest manifest_;
   void *dlHandle_ = nullptr;
   EntryFn entry_ = nullptr;
-  void *mapping_ = nullptr; ///< mmap of weights.bin, or null.
-  size_t mappingSize_ = 0;
-  std::vector<void *> weightPtrs_;
+  WeightsFile weights_;
 };
-
-/// Reads a whole (small) text file; "<path>: <why>" on failure.
-bool readTextFile(const std::string &path, std::string &out,
-                  std::string &error);
 
 } // namespace rt
 } // namespace memc

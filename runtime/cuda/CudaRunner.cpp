@@ -9,54 +9,30 @@
 //===----------------------------------------------------------------------===//
 #include "CudaRunner.h"
 
-#include "InputFile.h"
-#include "Manifest.h"
-#include "Package.h"
 #include "memc/ExitCodes.h"
+#include "memc/Runtime/Manifest.h"
+#include "memc/Runtime/PackageDir.h"
+#include "memc/Runtime/PackageFormat.h"
 #include "memc_cuda.h"
 
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
-#include <sys/stat.h>
 #include <vector>
 
 namespace memc {
 namespace cuda {
 
-namespace {
-std::string joinPath(const std::string &dir, const std::string &file) {
-  return !dir.empty() && dir.back() == '/' ? dir + file : dir + "/" + file;
-}
-} // namespace
-
 int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   auto failWith = [&](int code, const std::string &line) {
-    std::fflush(out);
-    std::fprintf(err, "memc-run: %s\n", line.c_str());
-    std::fflush(err);
-    return code;
+    return rt::reportRunError(out, err, code, line);
   };
 
-  std::string error, text;
-  std::string manifestPath = joinPath(opts.package, "manifest.txt");
+  std::string error;
   rt::Manifest m;
-  struct stat st;
-  if (::stat(opts.package.c_str(), &st) != 0)
-    return failWith(ExitBadPackage,
-                    opts.package + (errno == ENOENT
-                                        ? ": no such package directory"
-                                        : ": cannot access the package "
-                                          "directory: " +
-                                              rt::describeOpenError(errno)));
-  if (!S_ISDIR(st.st_mode))
-    return failWith(ExitBadPackage, opts.package +
-                                        ": not a package directory (memc -o "
-                                        "writes a directory)");
-  if (!rt::readTextFile(manifestPath, text, error) ||
-      !rt::parseManifest(text, manifestPath, m, error))
+  if (!rt::checkPackageDir(opts.package, error) ||
+      !rt::readManifest(opts.package, m, error))
     return failWith(ExitBadPackage, error);
-  if (m.target != "cuda")
+  if (m.target != package::kTargetCUDA)
     return failWith(ExitUsage, "--device cuda: " + opts.package +
                                    ": this package was compiled for the CPU "
                                    "target (memc --target=cuda)");

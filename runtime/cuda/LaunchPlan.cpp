@@ -1,13 +1,13 @@
 //===- LaunchPlan.cpp - Parser of launch_plan.txt -------------------------===//
 //
-// Exception-free, one record at a time through runtime/cpu's LineReader
+// Exception-free, one record at a time through runtime/common's LineReader
 // (shared with manifest.txt), with the line number in every error.
 //
 //===----------------------------------------------------------------------===//
 #include "LaunchPlan.h"
 
-#include "LineReader.h"
-#include "Manifest.h"
+#include "memc/Runtime/LineReader.h"
+#include "memc/Runtime/PackageFormat.h"
 
 #include <cerrno>
 #include <climits>
@@ -19,7 +19,9 @@ namespace cuda {
 
 namespace {
 
+namespace pf = package;
 using rt::parseU64;
+using rt::quoted;
 
 bool parseI64(std::string_view s, int64_t &out) {
   bool negative = !s.empty() && s[0] == '-';
@@ -52,7 +54,8 @@ bool parseDouble(std::string_view s, double &out) {
 }
 
 bool parseEvent(std::string_view s, unsigned &out) {
-  return s.size() > 1 && s[0] == 'e' && parseUnsigned(s.substr(1), out, 65535);
+  return s.size() > 1 && s[0] == pf::kEventPrefix &&
+         parseUnsigned(s.substr(1), out, pf::kMaxEvent);
 }
 
 /// input:I+OFF weight:I+OFF output:I+OFF const:I+OFF arena+OFF host+OFF
@@ -62,8 +65,8 @@ bool parseRef(std::string_view s, BufferRef &ref) {
       !parseU64(s.substr(plus + 1), ref.offset))
     return false;
   std::string_view base = s.substr(0, plus);
-  if (base == "arena" || base == "host") {
-    ref.base = base == "arena" ? BufferRef::Arena : BufferRef::Host;
+  if (base == pf::kArenaRef || base == pf::kHostRef) {
+    ref.base = base == pf::kArenaRef ? BufferRef::Arena : BufferRef::Host;
     ref.index = 0;
     return true;
   }
@@ -71,13 +74,13 @@ bool parseRef(std::string_view s, BufferRef &ref) {
   if (colon == std::string_view::npos)
     return false;
   std::string_view kind = base.substr(0, colon);
-  if (kind == "input")
+  if (kind == pf::kInputRef)
     ref.base = BufferRef::Input;
-  else if (kind == "weight")
+  else if (kind == pf::kWeightRef)
     ref.base = BufferRef::Weight;
-  else if (kind == "output")
+  else if (kind == pf::kOutputRef)
     ref.base = BufferRef::Output;
-  else if (kind == "const")
+  else if (kind == pf::kConstRef)
     ref.base = BufferRef::Const;
   else
     return false;
@@ -89,29 +92,31 @@ bool parseArg(std::string_view s, Arg &arg) {
   std::string_view kind = s.substr(0, colon);
   std::string_view value =
       colon == std::string_view::npos ? "" : s.substr(colon + 1);
-  if (kind == "i32") {
+  // Scalars are spelled with their element type: i32:V i64:V f32:V f64:V.
+  pf::DType type = pf::DType::F32;
+  bool typed = pf::parseDType(kind, type);
+  if (typed && type == pf::DType::I32) {
     arg.kind = Arg::I32;
     return parseI64(value, arg.i) && arg.i >= INT32_MIN && arg.i <= INT32_MAX;
   }
-  if (kind == "i64") {
+  if (typed && type == pf::DType::I64) {
     arg.kind = Arg::I64;
     return parseI64(value, arg.i);
   }
-  if (kind == "f32" || kind == "f64") {
-    arg.kind = kind == "f32" ? Arg::F32 : Arg::F64;
+  if (typed && (type == pf::DType::F32 || type == pf::DType::F64)) {
+    arg.kind = type == pf::DType::F32 ? Arg::F32 : Arg::F64;
     return parseDouble(value, arg.f);
   }
   arg.kind = Arg::Buffer;
   return parseRef(s, arg.ref);
 }
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
-
 } // namespace
 
 std::string formatRef(const BufferRef &ref) {
-  static const char *const names[] = {"input", "weight", "output",
-                                      "const", "arena",  "host"};
+  static const char *const names[] = {pf::kInputRef,  pf::kWeightRef,
+                                      pf::kOutputRef, pf::kConstRef,
+                                      pf::kArenaRef,  pf::kHostRef};
   std::string s = names[ref.base];
   if (ref.base != BufferRef::Arena && ref.base != BufferRef::Host)
     s += ":" + std::to_string(ref.index);
@@ -124,8 +129,8 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
   bool sawArch = false, sawPool = false;
   rt::LineReader in(text, fileName);
   auto fail = [&](const std::string &what) { return in.fail(what, error); };
-  if (!in.readHeader("memc-launch-plan", kLaunchPlanVersion, "launch plan",
-                     error))
+  if (!in.readHeader(pf::kLaunchPlanMagic, pf::kLaunchPlanVersion,
+                     "launch plan", error))
     return false;
   while (in.next()) {
     const std::vector<std::string_view> &tok = in.tokens();
@@ -137,18 +142,19 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
            std::to_string(tok.size()) + " fields");
       return false;
     };
-    if (kind == "arch") {
+    if (kind == pf::kArchRecord) {
       if (sawArch)
         return fail("duplicate 'arch' line");
       if (!expect(2, "arch sm_XX"))
         return false;
-      if (tok[1].substr(0, 3) != "sm_")
+      if (tok[1].substr(0, std::string_view(pf::kArchPrefix).size()) !=
+          pf::kArchPrefix)
         return fail("bad architecture " + quoted(tok[1]));
       plan.arch = std::string(tok[1]);
       sawArch = true;
       continue;
     }
-    if (kind == "host_pool_bytes") {
+    if (kind == pf::kHostPoolBytesRecord) {
       if (sawPool)
         return fail("duplicate 'host_pool_bytes' line");
       if (!expect(2, "host_pool_bytes N"))
@@ -158,7 +164,7 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
       sawPool = true;
       continue;
     }
-    if (kind == "constant") {
+    if (kind == pf::kConstantRecord) {
       uint64_t index = 0;
       ConstantSpec c;
       if (!expect(4, "constant INDEX OFFSET BYTES"))
@@ -176,7 +182,7 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
 
     Step step;
     step.line = in.lineNumber();
-    if (kind == "launch") {
+    if (kind == pf::kLaunchRecord) {
       step.kind = Step::Launch;
       if (tok.size() < 9)
         return fail("expected 'launch KERNEL GX GY GZ BX BY BZ SHARED "
@@ -185,15 +191,17 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
       step.kernel = std::string(tok[1]);
       for (int i = 0; i < 3; ++i) {
         // The hardware limits: grid x < 2^31, y and z < 2^16; 1024 threads.
-        uint64_t gridMax = i == 0 ? INT32_MAX : 65535;
+        uint64_t gridMax = i == 0 ? pf::kMaxGridX : pf::kMaxGridYZ;
         if (!parseUnsigned(tok[2 + i], step.grid[i], gridMax) ||
             step.grid[i] == 0)
           return fail("bad grid size " + quoted(tok[2 + i]));
-        if (!parseUnsigned(tok[5 + i], step.block[i], 1024) ||
+        if (!parseUnsigned(tok[5 + i], step.block[i],
+                           pf::kMaxThreadsPerBlock) ||
             step.block[i] == 0)
           return fail("bad block size " + quoted(tok[5 + i]));
       }
-      if (uint64_t(step.block[0]) * step.block[1] * step.block[2] > 1024)
+      if (uint64_t(step.block[0]) * step.block[1] * step.block[2] >
+          pf::kMaxThreadsPerBlock)
         return fail("more than 1024 threads in a block");
       if (!parseUnsigned(tok[8], step.sharedBytes, UINT32_MAX))
         return fail("bad shared memory size " + quoted(tok[8]));
@@ -207,14 +215,16 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
           return fail("a kernel cannot take a host pool address");
         step.args.push_back(arg);
       }
-    } else if (kind == "gemm") {
+    } else if (kind == pf::kGemmRecord) {
       step.kind = Step::Gemm;
       if (!expect(19, "gemm f32|f64 BATCH TRANSA TRANSB M N K ALPHA A LDA "
                       "STRIDEA B LDB STRIDEB BETA C LDC STRIDEC"))
         return false;
-      if (tok[1] != "f32" && tok[1] != "f64")
+      pf::DType type = pf::DType::F32;
+      if (!pf::parseDType(tok[1], type) ||
+          (type != pf::DType::F32 && type != pf::DType::F64))
         return fail("bad GEMM element type " + quoted(tok[1]));
-      step.f64 = tok[1] == "f64";
+      step.f64 = type == pf::DType::F64;
       int64_t *ints[] = {&step.batch, &step.transA, &step.transB,
                          &step.m,     &step.n,      &step.k};
       for (int i = 0; i < 6; ++i)
@@ -237,14 +247,14 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
       for (const BufferRef *r : {&step.a, &step.b, &step.c})
         if (r->base == BufferRef::Host)
           return fail("a GEMM operand cannot be in the host pool");
-    } else if (kind == "copy" || kind == "spill" || kind == "fetch") {
-      bool isCopy = kind == "copy";
-      step.kind = isCopy            ? Step::Copy
-                  : kind == "spill" ? Step::Spill
-                                    : Step::Fetch;
+    } else if (kind == pf::kCopyRecord || kind == pf::kSpillRecord ||
+               kind == pf::kFetchRecord) {
+      bool isCopy = kind == pf::kCopyRecord;
+      bool isSpill = kind == pf::kSpillRecord;
+      step.kind = isCopy ? Step::Copy : isSpill ? Step::Spill : Step::Fetch;
       if (isCopy ? !expect(4, "copy DST SRC BYTES")
-                 : !expect(5, kind == "spill" ? "spill ARENA HOST BYTES EVENT"
-                                              : "fetch HOST ARENA BYTES EVENT"))
+                 : !expect(5, isSpill ? "spill ARENA HOST BYTES EVENT"
+                                      : "fetch HOST ARENA BYTES EVENT"))
         return false;
       BufferRef first, second;
       if (!parseRef(tok[1], first) || !parseRef(tok[2], second) ||
@@ -263,14 +273,13 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
         step.dst = second;
         bool srcHost = step.src.base == BufferRef::Host;
         bool dstHost = step.dst.base == BufferRef::Host;
-        if (kind == "spill" ? (srcHost || !dstHost) : (!srcHost || dstHost))
-          return fail(kind == "spill"
-                          ? "'spill' moves a device buffer to host+OFF"
-                          : "'fetch' moves host+OFF to a device buffer");
+        if (isSpill ? (srcHost || !dstHost) : (!srcHost || dstHost))
+          return fail(isSpill ? "'spill' moves a device buffer to host+OFF"
+                              : "'fetch' moves host+OFF to a device buffer");
         if (!parseEvent(tok[4], step.event))
           return fail("bad event " + quoted(tok[4]) + " (want e0, e1, ...)");
       }
-    } else if (kind == "wait") {
+    } else if (kind == pf::kWaitRecord) {
       step.kind = Step::Wait;
       if (!expect(2, "wait EVENT"))
         return false;

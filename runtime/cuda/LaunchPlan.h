@@ -2,7 +2,8 @@
 //
 // The host side of a compiled CUDA program, as data: which kernels to launch
 // with which grid and arguments, which GEMMs to hand to cuBLAS, and the
-// copies, in program order (docs/cuda.md has the format). The parser is
+// copies, in program order (docs/cuda.md has the format, PackageFormat.h its
+// spellings). The parser is
 // strict, like the manifest's, so a compiler bug shows up as one line naming
 // the plan's line rather than as a wrong launch.
 //
@@ -68,8 +69,6 @@ struct LaunchPlan {
   std::vector<Step> steps;
   unsigned numEvents = 0; ///< events e0 .. e<numEvents-1>
 };
-
-constexpr int kLaunchPlanVersion = 1;
 
 /// Parses launch_plan.txt. On failure returns false with `error` set to
 /// "<fileName>:<line>: <what>".

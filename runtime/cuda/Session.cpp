@@ -16,20 +16,18 @@
 #include "memc_cuda.h"
 
 #include "Driver.h"
-#include "InputFile.h"
 #include "LaunchPlan.h"
-#include "Manifest.h"
-#include "Package.h"
+#include "memc/Runtime/InputFile.h"
+#include "memc/Runtime/Manifest.h"
+#include "memc/Runtime/PackageDir.h"
+#include "memc/Runtime/PackageFormat.h"
 
 #include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <fcntl.h>
 #include <map>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 using namespace memc;
 using namespace memc::cuda;
@@ -52,37 +50,6 @@ memc_cuda_status failWith(memc_cuda_status status, const std::string &what) {
   return status;
 }
 
-/// A read-only mapping of the first `bytes` bytes of a file (weights can
-/// be gigabytes), opened with rt::InputFile (regular files only, never
-/// blocking on a FIFO). The file must hold those bytes before it is mapped:
-/// a mapped page past the end of a file is SIGBUS when touched.
-struct MappedFile {
-  void *data = nullptr;
-  size_t size = 0;
-  ~MappedFile() {
-    if (data)
-      munmap(data, size);
-  }
-  bool map(rt::InputFile &f, uint64_t bytes, std::string &error) {
-    if (bytes > f.size()) {
-      error = f.path() + ": truncated (" + std::to_string(f.size()) +
-              " bytes, the package needs " + std::to_string(bytes) + ")";
-      return false;
-    }
-    size = size_t(bytes);
-    if (size > 0) {
-      void *m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, f.fd(), 0);
-      if (m == MAP_FAILED) {
-        error = f.path() + ": cannot map: " + std::strerror(errno);
-        size = 0;
-        return false;
-      }
-      data = m;
-    }
-    return true;
-  }
-};
-
 /// One launch with its argument block: 8-byte slots (the widest scalar and
 /// a device pointer) that `params` points into.
 struct PreparedLaunch {
@@ -103,7 +70,7 @@ struct memc_cuda_session {
   bool hasFallback = false; ///< nocublas/: the program without cuBLAS
   std::string notice;       ///< why the fallback runs, or empty
   std::string ptx, cubin, constants;
-  MappedFile weights;
+  rt::WeightsFile weights; ///< weights.bin, mapped read-only
 
   CUdevice device = 0;
   bool contextRetained = false;
@@ -140,12 +107,8 @@ struct memc_cuda_session {
 };
 
 namespace {
-std::string ppath(const std::string &dir, const char *file) {
-  std::string base = dir;
-  while (base.size() > 1 && base.back() == '/')
-    base.pop_back();
-  return base + "/" + file;
-}
+namespace pf = package;
+using rt::joinPath;
 
 /// Reads a file that a package may leave out. Only a missing file is
 /// absent: one that exists but cannot be opened, or is no regular file, is
@@ -156,50 +119,29 @@ bool readOptional(const std::string &path, std::string &out, bool &present,
   present = ::stat(path.c_str(), &st) == 0 || errno != ENOENT;
   if (!present)
     return true;
-  // The kernels and constants of one program: far below this.
-  constexpr uint64_t kMaxBytes = uint64_t(1) << 32;
-  return rt::readSmallFile(path, kMaxBytes, out, error);
+  return rt::readSmallFile(path, pf::kMaxProgramFileBytes, out, error);
 }
 } // namespace
 
 memc_cuda_status memc_cuda_session::loadPackage() {
-  std::string error, text;
-  std::string manifestPath = ppath(dir, "manifest.txt");
-  if (!rt::readTextFile(manifestPath, text, error) ||
-      !rt::parseManifest(text, manifestPath, manifest, error))
+  // The files every package has, read and checked as the CPU runtime does
+  // (runtime/common's PackageDir.h).
+  std::string error;
+  if (!rt::checkPackageDir(dir, error) ||
+      !rt::readManifest(dir, manifest, error))
     return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-  if (manifest.target != "cuda")
+  if (manifest.target != pf::kTargetCUDA)
     return failWith(MEMC_CUDA_BAD_PACKAGE,
-                    manifestPath + ": compiled for the CPU target (memc "
-                                   "--target=cuda writes CUDA packages)");
-  // weights.bin must hold every weight before it is mapped (the same
-  // checks as the CPU runtime's Package::load).
-  std::string weightsPath = ppath(dir, "weights.bin");
-  uint64_t needed = 0;
-  const rt::TensorSpec *last = nullptr;
-  for (const rt::TensorSpec &w : manifest.weights)
-    if (w.byteSize > 0 && w.offset + w.byteSize > needed) {
-      needed = w.offset + w.byteSize; // no overflow: parseManifest checked
-      last = &w;
-    }
-  if (needed > 0) {
-    rt::InputFile f;
-    if (!f.open(weightsPath, UINT64_MAX, error))
-      return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-    if (needed > f.size())
-      return failWith(MEMC_CUDA_BAD_PACKAGE,
-                      weightsPath + ": weight '" + last->name + "' (bytes " +
-                          std::to_string(last->offset) + ".." +
-                          std::to_string(needed) + ") lies outside the file (" +
-                          std::to_string(f.size()) +
-                          " bytes): the file is truncated or the manifest "
-                          "damaged");
-    if (!weights.map(f, needed, error))
-      return failWith(MEMC_CUDA_BAD_PACKAGE, error);
-  }
+                    joinPath(dir, pf::kManifestFile) +
+                        ": compiled for the CPU target (memc --target=cuda "
+                        "writes CUDA packages)");
+  if (!weights.map(dir, manifest, rt::WeightsFile::Access::ReadOnly, error))
+    return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   struct stat st;
   hasFallback =
-      ::stat(ppath(dir, "nocublas/launch_plan.txt").c_str(), &st) == 0;
+      ::stat(joinPath(joinPath(dir, pf::kNoCublasDir), pf::kLaunchPlanFile)
+                 .c_str(),
+             &st) == 0;
   return loadProgram(dir);
 }
 
@@ -207,14 +149,14 @@ memc_cuda_status memc_cuda_session::loadPackage() {
 /// (the package, or its nocublas/ variant).
 memc_cuda_status memc_cuda_session::loadProgram(const std::string &from) {
   std::string error, text;
-  std::string planPath = ppath(from, "launch_plan.txt");
+  std::string planPath = joinPath(from, pf::kLaunchPlanFile);
   if (!rt::readTextFile(planPath, text, error) ||
       !parseLaunchPlan(text, planPath, plan, error))
     return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   programDir = from;
 
   bool present = false;
-  std::string constantsPath = ppath(from, "constants.bin");
+  std::string constantsPath = joinPath(from, pf::kConstantsFile);
   if (!readOptional(constantsPath, constants, present, error))
     return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   for (size_t i = 0; i < plan.constants.size(); ++i)
@@ -227,14 +169,15 @@ memc_cuda_status memc_cuda_session::loadProgram(const std::string &from) {
   bool launches = false;
   for (const Step &s : plan.steps)
     launches |= s.kind == Step::Launch;
-  std::string ptxPath = ppath(from, "kernels.ptx");
+  std::string ptxPath = joinPath(from, pf::kKernelsPtxFile);
   if (!readOptional(ptxPath, ptx, present, error))
     return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   if (launches && !present)
     return failWith(MEMC_CUDA_BAD_PACKAGE, ptxPath + ": missing (the launch "
                                                      "plan launches kernels)");
   cubin.clear();
-  if (!readOptional(ppath(from, "kernels.cubin"), cubin, present, error))
+  if (!readOptional(joinPath(from, pf::kKernelsCubinFile), cubin, present,
+                    error))
     return failWith(MEMC_CUDA_BAD_PACKAGE, error);
   return checkReferences();
 }
@@ -260,7 +203,7 @@ uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
 /// Every address of the plan lies in its buffer (and copies end inside it):
 /// a bad plan is a package error here, not a fault on the GPU.
 memc_cuda_status memc_cuda_session::checkReferences() {
-  std::string planPath = ppath(programDir, "launch_plan.txt");
+  std::string planPath = joinPath(programDir, pf::kLaunchPlanFile);
   auto check = [&](const Step &s, const BufferRef &r, uint64_t bytes) {
     size_t count = r.base == BufferRef::Input    ? manifest.inputs.size()
                    : r.base == BufferRef::Weight ? manifest.weights.size()
@@ -384,9 +327,9 @@ memc_cuda_status memc_cuda_session::prepare() {
       r = cu.cuModuleLoadDataEx(&module, ptx.c_str(), 2, options, values);
     }
     if (r != CUDA_SUCCESS) {
-      std::string what =
-          driver.describe(r, "cuModuleLoadDataEx(kernels.ptx, " + plan.arch +
-                                 " on " + deviceArch + ")");
+      std::string what = driver.describe(
+          r, "cuModuleLoadDataEx(" + std::string(pf::kKernelsPtxFile) + ", " +
+                 plan.arch + " on " + deviceArch + ")");
       if (log[0])
         what += ": " + std::string(log).substr(0, std::string(log).find('\n'));
       return failWith(MEMC_CUDA_DEVICE_ERROR, what);
@@ -461,12 +404,9 @@ memc_cuda_status memc_cuda_session::prepare() {
     return MEMC_CUDA_DEVICE_ERROR;
   for (size_t i = 0; i < manifest.weights.size(); ++i) {
     const rt::TensorSpec &w = manifest.weights[i];
-    if (w.byteSize > 0 &&
-        !check(
-            cu.cuMemcpyHtoD(resident + weightAt[i],
-                            static_cast<const char *>(weights.data) + w.offset,
-                            w.byteSize),
-            "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
+    if (w.byteSize > 0 && !check(cu.cuMemcpyHtoD(resident + weightAt[i],
+                                                 weights.data(w), w.byteSize),
+                                 "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
       return MEMC_CUDA_DEVICE_ERROR;
   }
   for (size_t i = 0; i < plan.constants.size(); ++i)
@@ -550,7 +490,7 @@ memc_cuda_status memc_cuda_session::setUpCublas() {
     return failWith(MEMC_CUDA_DEVICE_ERROR, error);
   notice = "cuBLAS unavailable (" + error +
            "); running the package's program without it (nocublas/)";
-  return loadProgram(ppath(dir, "nocublas"));
+  return loadProgram(joinPath(dir, pf::kNoCublasDir));
 }
 
 uint64_t memc_cuda_session::address(const BufferRef &ref) const {
@@ -576,7 +516,8 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
                                         double *deviceMs) {
   const DriverAPI &cu = driver.api();
   auto lineOf = [&](const Step &s) {
-    return "launch_plan.txt:" + std::to_string(s.line) + ": ";
+    return std::string(pf::kLaunchPlanFile) + ":" + std::to_string(s.line) +
+           ": ";
   };
   if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
     return MEMC_CUDA_DEVICE_ERROR;

@@ -14,8 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "LaunchPlan.h"
-#include "Manifest.h"
-#include "TensorIO.h"
+#include "memc/Runtime/Manifest.h"
+#include "memc/Runtime/TensorIO.h"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,10 +1,10 @@
 //===- ONNXImporter.h - ONNX model -> einsum IR -----------------*- C++ -*-===//
 //
 // Reads an ONNX model (protobuf, external data, shape inference), folds the
-// shape subgraphs exporters emit, and builds one `func.func @main_graph` of
-// einsum and tensor ops on statically shaped tensors. Large initializers
-// become function arguments (weights) whose bytes the caller writes to the
-// package; small ones become constants.
+// shape subgraphs exporters emit, and builds one entry function
+// (`func.func @main_graph`) of einsum and tensor ops on statically shaped
+// tensors. Large initializers become parameters: globals that hold their
+// bytes in the module; small ones become constants.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_IMPORT_ONNXIMPORTER_H
@@ -30,24 +30,16 @@ struct ImportOptions {
   int64_t maxInlineConstantElements = 256;
 };
 
-/// One program argument, in the order of @main_graph's parameters.
-struct ProgramArg {
-  enum Kind { Input, Weight, Output } kind;
-  std::string name;
-  std::string dtype; ///< manifest spelling: f32, i64, bool, ...
-  std::vector<int64_t> shape;
-  std::string data; ///< weights only: the raw little-endian bytes
-};
-
 /// Dims as the manifest and --shape spell them: `1x128x64`, `scalar` for
 /// rank 0.
 std::string formatDims(const std::vector<int64_t> &shape);
 
+/// The imported program: one module whose entry (`memc.entry`) takes the
+/// graph inputs and returns the graph outputs, named through the memc
+/// dialect's interface attributes; large initializers are parameters
+/// (ml_program.global with dense_resource values) that it reads.
 struct ImportResult {
   mlir::OwningOpRef<mlir::ModuleOp> module;
-  /// Inputs, then weights, then outputs (after bufferization the outputs
-  /// become trailing out-parameters, in this order).
-  std::vector<ProgramArg> args;
 };
 
 struct ImportError {

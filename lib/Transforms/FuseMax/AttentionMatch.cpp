@@ -337,8 +337,7 @@ std::optional<memc::UpperTriangle> triangleOf(Value v) {
     auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
     if (!func)
       return std::nullopt;
-    return memc::fromAttr(
-        func.getArgAttr(arg.getArgNumber(), memc::kUpperTriangleAttr));
+    return memc::getUpperTriangle(func, arg.getArgNumber());
   }
   DenseElementsAttr attr;
   if (matchPattern(v, m_Constant(&attr)))

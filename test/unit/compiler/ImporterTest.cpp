@@ -1,4 +1,7 @@
 //===- ImporterTest.cpp - the ONNX importer's contract --------------------===//
+#include "dialects/memc/ProgramInterface.h"
+
+#include <cstring>
 #include "memc/Driver/Compiler.h"
 #include "memc/Driver/Registration.h"
 #include "memc/Import/ONNXImporter.h"
@@ -56,20 +59,36 @@ TEST_F(Importer, LargeInitializerBecomesWeight) {
   ASSERT_TRUE(memc::importONNXModelFromBytes(bytes, "m.onnx", options,
                                              *context, result, error))
       << error.message;
-  ASSERT_EQ(result.args.size(), 3u);
-  EXPECT_EQ(result.args[0].kind, memc::ProgramArg::Input);
-  EXPECT_EQ(result.args[1].kind, memc::ProgramArg::Weight);
-  EXPECT_EQ(result.args[1].name, "w");
-  EXPECT_EQ(result.args[1].data.size(), 4000u);
-  EXPECT_EQ(result.args[2].kind, memc::ProgramArg::Output);
-  EXPECT_EQ(result.args[2].shape, std::vector<int64_t>{1000});
+  // The entry takes the input and returns the output; the weight is a
+  // parameter global holding its bytes, which the entry loads.
+  mlir::FunctionOpInterface entry = memc::getEntryFunction(*result.module);
+  ASSERT_TRUE(entry);
+  ASSERT_EQ(entry.getNumArguments(), 1u);
+  EXPECT_EQ(memc::getArgRole(entry, 0), memc::ArgRole::Input);
+  EXPECT_EQ(memc::getArgName(entry, 0), "x");
+  ASSERT_EQ(entry.getNumResults(), 1u);
+  EXPECT_EQ(memc::getResultOutputName(entry, 0), "y");
+  auto globals = llvm::to_vector(
+      result.module->getOps<mlir::ml_program::GlobalOp>());
+  ASSERT_EQ(globals.size(), 1u);
+  EXPECT_TRUE(memc::isParameter(globals[0]));
+  EXPECT_FALSE(memc::isTrainable(globals[0]));
+  EXPECT_EQ(memc::getParameterName(globals[0]), "w");
+  std::optional<llvm::ArrayRef<char>> data =
+      memc::getParameterData(globals[0]);
+  ASSERT_TRUE(data);
+  EXPECT_EQ(data->size(), 4000u);
+  float first;
+  std::memcpy(&first, data->data(), sizeof(float));
+  EXPECT_EQ(first, 0.0f);
 }
 
 TEST_F(Importer, SmallInitializerStaysConstant) {
   std::string bytes = addModel(8).SerializeAsString();
   ASSERT_TRUE(memc::importONNXModelFromBytes(bytes, "m.onnx", options,
                                              *context, result, error));
-  EXPECT_EQ(result.args.size(), 2u); // x and y only
+  EXPECT_TRUE(
+      result.module->getOps<mlir::ml_program::GlobalOp>().empty()); // no weights
 }
 
 TEST_F(Importer, InitializerDataMustMatchItsShape) {

@@ -75,16 +75,25 @@ TEST(MaskStructure, BooleanTriangleAndItsAttributeRoundTrip) {
   EXPECT_EQ(t->value, 1.0);
   ASSERT_TRUE(t->below);
   EXPECT_EQ(*t->below, 0.0);
-  auto back = fromAttr(toAttr(&ctx, *t));
+  // The triangle round-trips through a parameter's memc.upper_triangle.
+  ctx.loadDialect<mlir::ml_program::MLProgramDialect, memc::MemcDialect>();
+  mlir::OpBuilder b(&ctx);
+  auto global = mlir::ml_program::GlobalOp::create(
+      b, b.getUnknownLoc(), b.getStringAttr("mask"), mlir::TypeAttr::get(type),
+      nullptr, attr, b.getStringAttr("private"));
+  setUpperTriangle(global, *t);
+  auto back = getUpperTriangle(global);
   ASSERT_TRUE(back);
   EXPECT_EQ(back->diagonal, 1);
   ASSERT_TRUE(back->below);
   EXPECT_EQ(*back->below, 0.0);
   // Without `below` the attribute reads back without it.
   UpperTriangle plain{2, -1e9, std::nullopt};
-  auto plainBack = fromAttr(toAttr(&ctx, plain));
+  setUpperTriangle(global, plain);
+  auto plainBack = getUpperTriangle(global);
   ASSERT_TRUE(plainBack);
   EXPECT_FALSE(plainBack->below);
+  global->erase();
 }
 
 } // namespace

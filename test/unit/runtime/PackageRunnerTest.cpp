@@ -8,11 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "InputFile.h"
 #include "Package.h"
 #include "Runner.h"
-#include "TensorIO.h"
 #include "memc/ExitCodes.h"
+#include "memc/Runtime/InputFile.h"
+#include "memc/Runtime/TensorIO.h"
 
 #include <gtest/gtest.h>
 

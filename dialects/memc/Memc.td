@@ -1,0 +1,82 @@
+//===- Memc.td - the program interface of a memc module ----*- tablegen -*-===//
+//
+// memc's own dialect holds no ops: it defines the discardable attributes
+// that say what a module is to the runtime (which function is the entry,
+// which of its arguments are inputs, parameters, outputs and memory pools,
+// how large the pools are, what FuseMax did) and verifies them. Passes and
+// the driver read and write them through the typed accessors of
+// ProgramInterface.h, never by their string names.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_DIALECTS_MEMC_TD
+#define MEMC_DIALECTS_MEMC_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def Memc_Dialect : Dialect {
+  let name = "memc";
+  let cppNamespace = "::memc";
+  let summary = "The interface of a memc program: entry, arguments, pools";
+  let description = [{
+    A memc module is one program. Its interface is a set of attributes in
+    the `memc` namespace, verified wherever they appear:
+
+    On the module:
+    * `memc.entry = @f`: the function the runtime calls (when absent, the
+      function named `main_graph`).
+    * `memc.arena_bytes`, `memc.host_pool_bytes` (i64 >= 0): the sizes of
+      the device arena and the host pool the entry takes as its trailing
+      arguments, set by `memc-buffer-mapping`.
+    * `memc.fused_attention` (i64 >= 0) and `memc.fusemax_cascades` (an
+      array of dictionaries `{form = "cascade"|"kernel", rank, query_tile,
+      kv_tile, passes_before, passes_after, causal_skip}`): what
+      `memc-fusemax-attention` fused.
+
+    On the entry's arguments (and results, for outputs):
+    * `memc.input = "name"`, `memc.weight = "name"`, `memc.output = "name"`:
+      the argument's role and its name in the package manifest. After
+      bufferization the outputs are trailing out-parameters.
+    * `memc.parameter = @global`: the `ml_program.global` whose value the
+      weight argument is bound to (`memc-bind-parameters`).
+    * `memc.arena`, `memc.host_pool` (unit): the memory pools.
+    * `memc.upper_triangle = {diagonal = K : i64, value = V : f64[, below =
+      B : f64]}`: the weight is a causal-mask triangle (FuseMax skips the
+      tiles it hides).
+
+    On parameters (`ml_program.global`): `memc.weight = "name"` (the ONNX
+    initializer), `memc.trainable` (unit: a train step updates it; such a
+    global is `mutable`), `memc.upper_triangle`.
+
+    On arena views (`memref.view`): `memc.buffer`, `memc.offset`,
+    `memc.tenant` (i64 >= 0), `memc.host`, `memc.staging` (unit): the
+    planned buffer a view is, where it lives and whether it is a staging
+    slot of a host-resident buffer.
+  }];
+  let discardableAttrs = (ins
+    "::mlir::FlatSymbolRefAttr":$entry,
+    "::mlir::IntegerAttr":$arena_bytes,
+    "::mlir::IntegerAttr":$host_pool_bytes,
+    "::mlir::IntegerAttr":$fused_attention,
+    "::mlir::ArrayAttr":$fusemax_cascades,
+    "::mlir::StringAttr":$input,
+    "::mlir::StringAttr":$weight,
+    "::mlir::StringAttr":$output,
+    "::mlir::FlatSymbolRefAttr":$parameter,
+    "::mlir::UnitAttr":$trainable,
+    "::mlir::UnitAttr":$arena,
+    "::mlir::UnitAttr":$host_pool,
+    "::mlir::DictionaryAttr":$upper_triangle,
+    "::mlir::IntegerAttr":$buffer,
+    "::mlir::IntegerAttr":$offset,
+    "::mlir::IntegerAttr":$tenant,
+    "::mlir::UnitAttr":$host,
+    "::mlir::UnitAttr":$staging
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let dependentDialects = ["::mlir::ml_program::MLProgramDialect"];
+}
+
+#endif // MEMC_DIALECTS_MEMC_TD

@@ -1,0 +1,176 @@
+//===- MemcDialect.cpp - verifiers of the program interface ---------------===//
+#include "dialects/memc/MemcDialect.h"
+
+#include "dialects/memc/ProgramInterface.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+using namespace memc;
+
+#include "dialects/memc/MemcDialect.cpp.inc"
+
+void MemcDialect::initialize() {}
+
+namespace {
+using D = MemcDialect;
+
+LogicalResult verifyNonNegative(Operation *op, NamedAttribute attr) {
+  auto value = dyn_cast<IntegerAttr>(attr.getValue());
+  if (!value || value.getType().isIndex() || value.getInt() < 0)
+    return op->emitOpError("'")
+           << attr.getName().getValue()
+           << "' must be a non-negative integer, got " << attr.getValue();
+  return success();
+}
+
+LogicalResult verifyKind(Operation *op, NamedAttribute attr, bool ok,
+                         StringRef what) {
+  if (ok)
+    return success();
+  return op->emitOpError("'")
+         << attr.getName().getValue() << "' must be " << what << ", got "
+         << attr.getValue();
+}
+
+LogicalResult verifyTriangle(Operation *op, NamedAttribute attr) {
+  auto dict = dyn_cast<DictionaryAttr>(attr.getValue());
+  bool ok = dict && dict.getAs<IntegerAttr>("diagonal") &&
+            dict.getAs<FloatAttr>("value");
+  for (NamedAttribute field : dict ? dict.getValue() : ArrayRef<NamedAttribute>{})
+    ok &= field.getName() == "diagonal" || field.getName() == "value" ||
+          (field.getName() == "below" && isa<FloatAttr>(field.getValue()));
+  return verifyKind(op, attr, ok,
+                    "{diagonal = K : i64, value = V : f64[, below = B : f64]}");
+}
+
+LogicalResult verifyCascades(Operation *op, NamedAttribute attr) {
+  auto array = dyn_cast<ArrayAttr>(attr.getValue());
+  if (!array)
+    return verifyKind(op, attr, false, "an array of dictionaries");
+  for (Attribute entry : array) {
+    auto dict = dyn_cast<DictionaryAttr>(entry);
+    bool ok = dict && dict.getAs<StringAttr>("form") &&
+              dict.getAs<StringAttr>("rank") &&
+              dict.getAs<BoolAttr>("causal_skip");
+    for (StringRef key :
+         {"query_tile", "kv_tile", "passes_before", "passes_after"})
+      ok &= dict && dict.getAs<IntegerAttr>(key) &&
+            dict.getAs<IntegerAttr>(key).getInt() >= 0;
+    if (ok) {
+      StringRef form = dict.getAs<StringAttr>("form").getValue();
+      ok = form == "cascade" || form == "kernel";
+    }
+    if (!ok)
+      return op->emitOpError("'")
+             << attr.getName().getValue()
+             << "' entries must be {form = \"cascade\"|\"kernel\", rank, "
+                "query_tile, kv_tile, passes_before, passes_after, "
+                "causal_skip}, got "
+             << entry;
+  }
+  return success();
+}
+
+LogicalResult verifyOnFunctionArgOrResult(Operation *op, NamedAttribute attr,
+                                          bool isResult) {
+  if (!isa<FunctionOpInterface>(op))
+    return op->emitOpError("'")
+           << attr.getName().getValue()
+           << "' belongs on the arguments of a function";
+  StringRef name = attr.getName().getValue();
+  Attribute value = attr.getValue();
+  if (isResult) {
+    if (name != D::OutputAttrHelper::getNameStr())
+      return op->emitOpError("'") << name << "' is not a result attribute "
+                                  << "(results take only 'memc.output')";
+    return verifyKind(op, attr, isa<StringAttr>(value), "a string");
+  }
+  if (name == D::InputAttrHelper::getNameStr() ||
+      name == D::WeightAttrHelper::getNameStr() ||
+      name == D::OutputAttrHelper::getNameStr())
+    return verifyKind(op, attr, isa<StringAttr>(value), "a string");
+  if (name == D::ArenaAttrHelper::getNameStr() ||
+      name == D::HostPoolAttrHelper::getNameStr())
+    return verifyKind(op, attr, isa<UnitAttr>(value), "a unit attribute");
+  if (name == D::ParameterAttrHelper::getNameStr())
+    return verifyKind(op, attr, isa<FlatSymbolRefAttr>(value),
+                      "a symbol reference to an ml_program.global");
+  if (name == D::UpperTriangleAttrHelper::getNameStr())
+    return verifyTriangle(op, attr);
+  return op->emitOpError("'") << name << "' is not an argument attribute of "
+                              << "the memc dialect";
+}
+} // namespace
+
+LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  Attribute value = attr.getValue();
+  // Module facts.
+  if (name == EntryAttrHelper::getNameStr() ||
+      name == ArenaBytesAttrHelper::getNameStr() ||
+      name == HostPoolBytesAttrHelper::getNameStr() ||
+      name == FusedAttentionAttrHelper::getNameStr() ||
+      name == FusemaxCascadesAttrHelper::getNameStr()) {
+    auto module = dyn_cast<ModuleOp>(op);
+    if (!module)
+      return op->emitOpError("'") << name << "' belongs on the module";
+    if (name == EntryAttrHelper::getNameStr()) {
+      auto ref = dyn_cast<FlatSymbolRefAttr>(value);
+      if (!ref)
+        return verifyKind(op, attr, false, "a symbol reference");
+      if (!isa_and_nonnull<FunctionOpInterface>(
+              SymbolTable::lookupSymbolIn(module, ref.getAttr())))
+        return op->emitOpError("'") << name << "' names " << ref
+                                    << ", which is not a function here";
+      return success();
+    }
+    if (name == FusemaxCascadesAttrHelper::getNameStr())
+      return verifyCascades(op, attr);
+    return verifyNonNegative(op, attr);
+  }
+  // Arena views.
+  if (name == BufferAttrHelper::getNameStr() ||
+      name == OffsetAttrHelper::getNameStr() ||
+      name == TenantAttrHelper::getNameStr())
+    return verifyNonNegative(op, attr);
+  if (name == HostAttrHelper::getNameStr() ||
+      name == StagingAttrHelper::getNameStr())
+    return verifyKind(op, attr, isa<UnitAttr>(value), "a unit attribute");
+  // Parameters.
+  if (name == WeightAttrHelper::getNameStr() ||
+      name == TrainableAttrHelper::getNameStr() ||
+      name == UpperTriangleAttrHelper::getNameStr()) {
+    auto global = dyn_cast<ml_program::GlobalOp>(op);
+    if (!global)
+      return op->emitOpError("'")
+             << name << "' belongs on an ml_program.global or an argument";
+    if (name == UpperTriangleAttrHelper::getNameStr())
+      return verifyTriangle(op, attr);
+    if (name == TrainableAttrHelper::getNameStr()) {
+      if (!isa<UnitAttr>(value))
+        return verifyKind(op, attr, false, "a unit attribute");
+      if (!global.getIsMutable())
+        return op->emitOpError("a trainable parameter must be mutable");
+      return success();
+    }
+    return verifyKind(op, attr, isa<StringAttr>(value), "a string");
+  }
+  return op->emitOpError("'") << name
+                              << "' is not an attribute of the memc dialect";
+}
+
+LogicalResult MemcDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                    unsigned,
+                                                    NamedAttribute attr) {
+  return verifyOnFunctionArgOrResult(op, attr, /*isResult=*/false);
+}
+
+LogicalResult MemcDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                       unsigned,
+                                                       NamedAttribute attr) {
+  return verifyOnFunctionArgOrResult(op, attr, /*isResult=*/true);
+}

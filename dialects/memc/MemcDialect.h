@@ -1,0 +1,11 @@
+//===- MemcDialect.h - the program interface dialect ------------*- C++ -*-===//
+#ifndef MEMC_DIALECTS_MEMC_MEMCDIALECT_H
+#define MEMC_DIALECTS_MEMC_MEMCDIALECT_H
+
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Dialect.h"
+
+#include "dialects/memc/MemcDialect.h.inc"
+
+#endif // MEMC_DIALECTS_MEMC_MEMCDIALECT_H

@@ -1,0 +1,125 @@
+//===- ProgramInterface.h - typed access to a program's interface -*- C++ -*-===//
+//
+// Everything memc records about what a module is to the runtime, read and
+// written through these functions (the attributes are defined and verified
+// by the memc dialect, Memc.td). The entry function takes, in order: the
+// inputs, the weights (parameters bound from ml_program globals), the
+// outputs (results before bufferization, out-parameters after), then the
+// arena and the host pool when the plan has them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_DIALECTS_MEMC_PROGRAMINTERFACE_H
+#define MEMC_DIALECTS_MEMC_PROGRAMINTERFACE_H
+
+#include "dialects/memc/MemcDialect.h"
+
+#include "mlir/Dialect/MLProgram/IR/MLProgram.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+#include <optional>
+#include <string>
+
+namespace memc {
+
+/// The entry's name when a module does not say (`memc.entry`).
+inline constexpr llvm::StringLiteral kDefaultEntryName = "main_graph";
+
+/// The name of the function the runtime calls: `memc.entry`, else
+/// kDefaultEntryName.
+llvm::StringRef getEntryName(mlir::ModuleOp module);
+/// The entry function (any function-like op: func.func, llvm.func), or null.
+mlir::FunctionOpInterface getEntryFunction(mlir::ModuleOp module);
+void setEntryFunction(mlir::ModuleOp module, mlir::FunctionOpInterface entry);
+
+/// What an argument of the entry is to the runtime.
+enum class ArgRole { None, Input, Weight, Output, Arena, HostPool };
+ArgRole getArgRole(mlir::FunctionOpInterface fn, unsigned arg);
+/// The manifest name of an input, weight or output argument ("" for others).
+llvm::StringRef getArgName(mlir::FunctionOpInterface fn, unsigned arg);
+/// Marks `arg` as an input, weight or output named `name`.
+void setArgRole(mlir::FunctionOpInterface fn, unsigned arg, ArgRole role,
+                llvm::StringRef name = "");
+/// The output name of result `result` (before bufferization).
+llvm::StringRef getResultOutputName(mlir::FunctionOpInterface fn,
+                                    unsigned result);
+void setResultOutputName(mlir::FunctionOpInterface fn, unsigned result,
+                         llvm::StringRef name);
+/// The index of the argument with `role` (Arena, HostPool), if any.
+std::optional<unsigned> findArg(mlir::FunctionOpInterface fn, ArgRole role);
+/// Whether `value` is the arena or host-pool argument of its function.
+bool isPoolArgument(mlir::Value value, ArgRole role);
+
+/// The ml_program.global a weight argument is bound to (memc.parameter).
+mlir::FlatSymbolRefAttr getBoundParameter(mlir::FunctionOpInterface fn,
+                                          unsigned arg);
+void setBoundParameter(mlir::FunctionOpInterface fn, unsigned arg,
+                       mlir::FlatSymbolRefAttr global);
+void removeBoundParameter(mlir::FunctionOpInterface fn, unsigned arg);
+
+/// Parameters: globals that hold a weight.
+bool isParameter(mlir::ml_program::GlobalOp global);
+llvm::StringRef getParameterName(mlir::ml_program::GlobalOp global);
+void setParameterName(mlir::ml_program::GlobalOp global, llvm::StringRef name);
+bool isTrainable(mlir::ml_program::GlobalOp global);
+void setTrainable(mlir::ml_program::GlobalOp global, bool trainable);
+/// The bytes of a parameter's value (dense_resource blob, or the raw data
+/// of a dense non-splat, non-i1 constant); nullopt when the module does not
+/// hold them (an elided resource).
+std::optional<llvm::ArrayRef<char>>
+getParameterData(mlir::ml_program::GlobalOp global);
+
+/// A causal-mask triangle: every element (.., r, c) with c - r >= diagonal
+/// equals `value`, in every slice over the leading dimensions; `below`,
+/// when set, is the one value of every other element (a pure causal mask),
+/// which lets a GPU kernel replace the tensor by an index comparison.
+struct UpperTriangle {
+  int64_t diagonal;
+  double value;
+  std::optional<double> below;
+};
+std::optional<UpperTriangle> getUpperTriangle(mlir::FunctionOpInterface fn,
+                                              unsigned arg);
+std::optional<UpperTriangle> getUpperTriangle(mlir::Operation *op);
+void setUpperTriangle(mlir::FunctionOpInterface fn, unsigned arg,
+                      const UpperTriangle &triangle);
+void setUpperTriangle(mlir::Operation *op, const UpperTriangle &triangle);
+/// Copies the facts a weight carries (memc.upper_triangle) from a
+/// parameter to the argument bound to it.
+void copyParameterFacts(mlir::ml_program::GlobalOp global,
+                        mlir::FunctionOpInterface fn, unsigned arg);
+
+/// Pool sizes (memc-buffer-mapping); nullopt before planning.
+std::optional<uint64_t> getArenaBytes(mlir::ModuleOp module);
+std::optional<uint64_t> getHostPoolBytes(mlir::ModuleOp module);
+void setPoolBytes(mlir::ModuleOp module, uint64_t arenaBytes,
+                  uint64_t hostPoolBytes);
+
+/// One fused attention block (memc-fusemax-attention).
+struct FuseMaxCascade {
+  std::string form; ///< "cascade" (CPU loops) or "kernel" (einsum.attention)
+  std::string rank; ///< the rank that indexes query rows
+  int64_t queryTile = 0, kvTile = 0;
+  int64_t passesBefore = 0, passesAfter = 0;
+  bool causalSkip = false;
+};
+/// How many attention blocks FuseMax fused; nullopt when it did not run.
+std::optional<int64_t> getFusedAttentionCount(mlir::ModuleOp module);
+llvm::SmallVector<FuseMaxCascade> getFuseMaxCascades(mlir::ModuleOp module);
+void setFuseMaxFacts(mlir::ModuleOp module,
+                     llvm::ArrayRef<FuseMaxCascade> cascades);
+
+/// An arena view's place in the plan (memc-buffer-mapping).
+struct ArenaSlot {
+  std::optional<int64_t> buffer, offset, tenant;
+  bool host = false;    ///< in the host pool
+  bool staging = false; ///< a staging slot of a host-resident buffer
+};
+/// Sets the fields of `slot` that are present (set flags only), leaving the
+/// others as they are.
+void setArenaSlot(mlir::Operation *view, const ArenaSlot &slot);
+std::optional<ArenaSlot> getArenaSlot(mlir::Operation *view);
+
+} // namespace memc
+
+#endif // MEMC_DIALECTS_MEMC_PROGRAMINTERFACE_H

@@ -1,0 +1,154 @@
+//===- PackageInterface.cpp - what a package's manifest lists -------------===//
+#include "PackageInterface.h"
+
+#include "dialects/memc/ProgramInterface.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+
+namespace memc {
+namespace {
+/// The manifest's spelling of an element type (signless: the importer
+/// refuses unsigned ONNX types).
+std::string dtypeOf(Type t) {
+  if (t.isF32())
+    return "f32";
+  if (t.isF64())
+    return "f64";
+  if (t.isF16())
+    return "f16";
+  if (t.isBF16())
+    return "bf16";
+  if (t.isInteger(1))
+    return "bool";
+  for (unsigned bits : {8, 16, 32, 64})
+    if (t.isInteger(bits))
+      return "i" + std::to_string(bits);
+  return "";
+}
+
+bool describe(ProgramArg::Kind kind, StringRef name, Type type,
+              ProgramArg &arg, std::string &error) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasStaticShape() ||
+      dtypeOf(shaped.getElementType()).empty()) {
+    error = "internal: the entry's argument '" + name.str() +
+            "' is not a statically shaped tensor of a supported type";
+    return false;
+  }
+  arg.kind = kind;
+  arg.name = name.str();
+  arg.dtype = dtypeOf(shaped.getElementType());
+  arg.shape.assign(shaped.getShape().begin(), shaped.getShape().end());
+  return true;
+}
+} // namespace
+
+uint64_t PackageInterface::weightBytes() const {
+  uint64_t bytes = 0;
+  for (const ProgramArg &a : args)
+    bytes += a.data.size();
+  return bytes;
+}
+
+unsigned PackageInterface::numWeights() const {
+  unsigned n = 0;
+  for (const ProgramArg &a : args)
+    n += a.kind == ProgramArg::Weight;
+  return n;
+}
+
+bool readPackageInterface(ModuleOp module, PackageInterface &iface,
+                          std::string &error) {
+  iface = PackageInterface();
+  FunctionOpInterface entry = getEntryFunction(module);
+  if (!entry) {
+    error = "internal: the module has no entry function @" +
+            getEntryName(module).str();
+    return false;
+  }
+  SymbolTable symbols(module);
+  for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i) {
+    ArgRole role = getArgRole(entry, i);
+    if (role == ArgRole::Arena || role == ArgRole::HostPool)
+      continue;
+    ProgramArg arg;
+    ProgramArg::Kind kind = role == ArgRole::Input    ? ProgramArg::Input
+                            : role == ArgRole::Weight ? ProgramArg::Weight
+                                                      : ProgramArg::Output;
+    if (role == ArgRole::None) {
+      error = "internal: argument " + std::to_string(i) + " of @" +
+              entry.getName().str() +
+              " is neither an input, a weight, an output nor a pool";
+      return false;
+    }
+    if (!describe(kind, getArgName(entry, i), entry.getArgumentTypes()[i], arg,
+                  error))
+      return false;
+    if (kind == ProgramArg::Weight) {
+      FlatSymbolRefAttr bound = getBoundParameter(entry, i);
+      auto global =
+          bound ? symbols.lookup<ml_program::GlobalOp>(bound.getValue())
+                : ml_program::GlobalOp();
+      std::optional<ArrayRef<char>> data =
+          global ? getParameterData(global) : std::nullopt;
+      if (!data) {
+        error = "weight '" + arg.name +
+                "' has no value in the module (an unbound argument or an "
+                "elided resource)";
+        return false;
+      }
+      arg.data = *data;
+    }
+    iface.args.push_back(std::move(arg));
+  }
+  for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i) {
+    ProgramArg arg;
+    if (!describe(ProgramArg::Output, getResultOutputName(entry, i),
+                  entry.getResultTypes()[i], arg, error))
+      return false;
+    iface.args.push_back(std::move(arg));
+  }
+  iface.arenaBytes = getArenaBytes(module).value_or(0);
+  iface.hostPoolBytes = getHostPoolBytes(module).value_or(0);
+  return true;
+}
+
+bool completePackageInterface(ModuleOp module, PackageInterface &iface,
+                              std::string &error) {
+  FunctionOpInterface entry = getEntryFunction(module);
+  unsigned next = 0;
+  for (unsigned i = 0, e = entry ? entry.getNumArguments() : 0; i < e; ++i) {
+    ArgRole role = getArgRole(entry, i);
+    if (role == ArgRole::Arena || role == ArgRole::HostPool)
+      continue;
+    if (next >= iface.args.size() ||
+        getArgName(entry, i) != iface.args[next].name) {
+      error = "internal: the bufferized entry's argument " + std::to_string(i) +
+              " is not the interface's " + std::to_string(next);
+      return false;
+    }
+    ++next;
+  }
+  if (!entry || next != iface.args.size()) {
+    error = "internal: the bufferized entry does not take the interface's " +
+            std::to_string(iface.args.size()) + " arguments";
+    return false;
+  }
+  iface.arenaBytes = getArenaBytes(module).value_or(0);
+  iface.hostPoolBytes = getHostPoolBytes(module).value_or(0);
+  return true;
+}
+
+uint64_t parameterBytes(ModuleOp module) {
+  uint64_t bytes = 0;
+  for (auto global : module.getOps<ml_program::GlobalOp>())
+    if (isParameter(global))
+      if (std::optional<ArrayRef<char>> data = getParameterData(global))
+        bytes += data->size();
+  return bytes;
+}
+
+} // namespace memc
