@@ -1,5 +1,6 @@
 //===- ArenaNoAlias.cpp - one noalias pointer per arena buffer ------------===//
 #include "memc/Transforms/Passes.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -69,12 +70,14 @@ struct ArenaNoAliasPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto func = module.lookupSymbol<func::FuncOp>(funcName);
+    std::string entryName =
+        funcName.empty() ? memc::getEntryName(module).str() : funcName;
+    auto func = module.lookupSymbol<func::FuncOp>(entryName);
     if (!func || func.isExternal())
       return;
     BlockArgument arena;
     for (BlockArgument arg : func.getArguments())
-      if (func.getArgAttr(arg.getArgNumber(), "memc.arena"))
+      if (memc::isPoolArgument(arg, memc::ArgRole::Arena))
         arena = arg;
     if (!arena)
       return; // nothing was planned

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/BufferMapping.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Plan/Heuristics.h"
@@ -54,8 +55,10 @@ Value viewAt(OpBuilder &b, Location loc, Value pool, uint64_t offset,
              MemRefType type, int64_t &tenant) {
   Value shift = arith::ConstantIndexOp::create(b, loc, offset);
   auto view = memref::ViewOp::create(b, loc, type, pool, shift, ValueRange{});
-  view->setAttr("memc.offset", b.getI64IntegerAttr(offset));
-  view->setAttr("memc.tenant", b.getI64IntegerAttr(tenant++));
+  memc::ArenaSlot slot;
+  slot.offset = offset;
+  slot.tenant = tenant++;
+  memc::setArenaSlot(view, slot);
   return view;
 }
 
@@ -68,15 +71,17 @@ struct BufferMappingPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto func = module.lookupSymbol<func::FuncOp>(funcName);
+    std::string entryName =
+        funcName.empty() ? memc::getEntryName(module).str() : funcName;
+    auto func = module.lookupSymbol<func::FuncOp>(entryName);
     if (!func || func.isExternal())
       return; // nothing to plan (memc-opt on a module without the model)
-    if (module->hasAttr("memc.arena_bytes") ||
+    if (memc::getArenaBytes(module) ||
         llvm::any_of(func.getArguments(), [&](BlockArgument a) {
-          return func.getArgAttr(a.getArgNumber(), "memc.arena");
+          return memc::isPoolArgument(a, memc::ArgRole::Arena);
         })) {
       func.emitError("memc-buffer-mapping: @")
-          << funcName << " already has an arena";
+          << entryName << " already has an arena";
       return signalPassFailure();
     }
     plan::TransferModel transfer;
@@ -179,22 +184,18 @@ struct BufferMappingPass
     // Buffers of zero bytes still need an arena to view into.
     uint64_t arenaBytes =
         std::max<uint64_t>(record.plan.arenaBytes, plan::kArenaAlignment);
-    Operation *module = func->getParentOp();
-    module->setAttr("memc.arena_bytes", b.getI64IntegerAttr(arenaBytes));
-    module->setAttr("memc.host_pool_bytes",
-                  b.getI64IntegerAttr(record.hostPoolBytes));
-    auto addPool = [&](uint64_t bytes, StringRef attr) -> Value {
+    memc::setPoolBytes(func->getParentOfType<ModuleOp>(), arenaBytes,
+                       record.hostPoolBytes);
+    auto addPool = [&](uint64_t bytes, memc::ArgRole role) -> Value {
       unsigned index = func.getNumArguments();
       auto type = MemRefType::get({static_cast<int64_t>(bytes)}, i8);
-      (void)func.insertArgument(index, type,
-                                b.getDictionaryAttr(b.getNamedAttr(
-                                    attr, b.getUnitAttr())),
-                                loc);
+      (void)func.insertArgument(index, type, {}, loc);
+      memc::setArgRole(func, index, role);
       return func.getArgument(index);
     };
-    Value arena = addPool(arenaBytes, "memc.arena");
+    Value arena = addPool(arenaBytes, memc::ArgRole::Arena);
     Value hostPool = record.hostPoolBytes > 0
-                         ? addPool(record.hostPoolBytes, "memc.host_pool")
+                         ? addPool(record.hostPoolBytes, memc::ArgRole::HostPool)
                          : Value();
 
     for (size_t i = 0; i < live.allocs.size(); ++i) {
@@ -210,8 +211,9 @@ struct BufferMappingPass
         // slot is all the space it ever needs.
         uint64_t offset = staged ? place.staging.front().offset : place.offset;
         Value view = viewAt(b, alloc.getLoc(), arena, offset, type, nextTenant);
-        view.getDefiningOp()->setAttr("memc.buffer",
-                                      b.getI64IntegerAttr(int64_t(i)));
+        memc::ArenaSlot slot;
+        slot.buffer = int64_t(i);
+        memc::setArenaSlot(view.getDefiningOp(), slot);
         eraseDeallocs(alloc.getResult());
         alloc.replaceAllUsesWith(view);
         alloc.erase();
@@ -225,9 +227,10 @@ struct BufferMappingPass
       }
       Value host = viewAt(b, alloc.getLoc(), hostPool, record.hostOffsets[i],
                           type, nextTenant);
-      host.getDefiningOp()->setAttr("memc.host", b.getUnitAttr());
-      host.getDefiningOp()->setAttr("memc.buffer",
-                                    b.getI64IntegerAttr(int64_t(i)));
+      memc::ArenaSlot hostSlot;
+      hostSlot.buffer = int64_t(i);
+      hostSlot.host = true;
+      memc::setArenaSlot(host.getDefiningOp(), hostSlot);
       eraseDeallocs(alloc.getResult());
       alloc.replaceAllUsesWith(host);
       alloc.erase();
@@ -262,8 +265,10 @@ struct BufferMappingPass
       b.setInsertionPoint(firstOp);
       Value slot = viewAt(b, loc, arena, place.staging[first].offset, type,
                           nextTenant);
-      slot.getDefiningOp()->setAttr("memc.staging", b.getUnitAttr());
-      slot.getDefiningOp()->setAttr("memc.buffer", b.getI64IntegerAttr(id));
+      memc::ArenaSlot staging;
+      staging.buffer = id;
+      staging.staging = true;
+      memc::setArenaSlot(slot.getDefiningOp(), staging);
       if (first > 0)
         memref::CopyOp::create(b, loc, host, slot);
       IRMapping mapping;

@@ -1,5 +1,6 @@
 //===- EmitEntryPoint.cpp - the package's C entry point -------------------===//
 #include "memc/Transforms/Passes.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "memc/Runtime/PackageFormat.h"
 
@@ -15,9 +16,11 @@ struct EmitEntryPointPass : memc::impl::EmitEntryPointBase<EmitEntryPointPass> {
   using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(funcName);
+    std::string entryName =
+        funcName.empty() ? memc::getEntryName(module).str() : funcName;
+    auto callee = module.lookupSymbol<LLVM::LLVMFuncOp>(entryName);
     if (!callee) {
-      module.emitError("memc-emit-entry-point: no llvm.func @") << funcName;
+      module.emitError("memc-emit-entry-point: no llvm.func @") << entryName;
       return signalPassFailure();
     }
     MLIRContext *ctx = &getContext();

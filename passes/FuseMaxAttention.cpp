@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "dialects/einsum/EinsumDialect.h"
 #include "memc/Analysis/PassCount.h"
@@ -72,7 +73,7 @@ struct FuseMaxAttentionPass
         candidates.push_back(op);
     });
     int64_t fused = 0;
-    SmallVector<Attribute> cascades;
+    SmallVector<memc::FuseMaxCascade> cascades;
     for (EinsumOp av : candidates) {
       fusemax::Attention a;
       std::string why;
@@ -129,21 +130,18 @@ struct FuseMaxAttentionPass
         if (op->use_empty())
           op->erase();
       ++fused;
-      SmallVector<NamedAttribute> fields = {
-          attrs.getNamedAttr("passes_before",
-                             attrs.getI64IntegerAttr(passesBefore)),
-          attrs.getNamedAttr("passes_after",
-                             attrs.getI64IntegerAttr(passesAfter)),
-          attrs.getNamedAttr("rank", attrs.getStringAttr("m")),
-          attrs.getNamedAttr("kv_tile", attrs.getI64IntegerAttr(kvTile)),
-          attrs.getNamedAttr("query_tile", attrs.getI64IntegerAttr(queryTile)),
-          attrs.getNamedAttr("causal_skip", attrs.getBoolAttr(skips)),
-          attrs.getNamedAttr(
-              "form", attrs.getStringAttr(kernel ? "kernel" : "cascade"))};
-      cascades.push_back(attrs.getDictionaryAttr(fields));
+      memc::FuseMaxCascade facts;
+      facts.form = kernel ? "kernel" : "cascade";
+      facts.rank = "m";
+      facts.queryTile = queryTile;
+      facts.kvTile = kvTile;
+      facts.passesBefore = passesBefore;
+      facts.passesAfter = passesAfter;
+      facts.causalSkip = skips;
+      cascades.push_back(std::move(facts));
     }
-    module->setAttr("memc.fused_attention", attrs.getI64IntegerAttr(fused));
-    module->setAttr("memc.fusemax_cascades", attrs.getArrayAttr(cascades));
+    assert(cascades.size() == size_t(fused));
+    memc::setFuseMaxFacts(module, cascades);
   }
 };
 

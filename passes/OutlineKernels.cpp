@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -86,7 +87,9 @@ struct OutlineKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto model = module.lookupSymbol<func::FuncOp>(funcName);
+    std::string entryName =
+        funcName.empty() ? memc::getEntryName(module).str() : funcName;
+    auto model = module.lookupSymbol<func::FuncOp>(entryName);
     if (!model || model.isExternal())
       return;
     SmallVector<Operation *> candidates;
@@ -184,7 +187,7 @@ struct OutlineKernelsPass
         }
       }
       if (callee == fn) {
-        fn.setSymName((funcName + "_kernel_" + Twine(counter++)).str());
+        fn.setSymName((entryName + "_kernel_" + Twine(counter++)).str());
         symbols.insert(fn); // renames on a clash
       }
       b.setInsertionPoint(op);

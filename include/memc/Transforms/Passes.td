@@ -237,8 +237,8 @@ def OutlineKernels : Pass<"memc-outline-kernels", "mlir::ModuleOp"> {
     back into the model function.
   }];
   let options = [
-    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
-           "The model function">,
+    Option<"funcName", "func", "std::string", /*default=*/"\"\"",
+           "The model function (default: the module's memc.entry)">,
     Option<"dedup", "dedup", "bool", /*default=*/"true",
            "Share one function between structurally equal ops">,
     Option<"noInline", "no-inline", "bool", /*default=*/"true",
@@ -260,8 +260,8 @@ def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
     runtime looks up (docs/package-format.md).
   }];
   let options = [
-    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
-           "The model function to wrap">
+    Option<"funcName", "func", "std::string", /*default=*/"\"\"",
+           "The model function to wrap (default: the module's memc.entry)">
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
@@ -293,8 +293,8 @@ def BufferMapping : Pass<"memc-buffer-mapping", "mlir::ModuleOp"> {
     buffers yielded out of a loop body) stay on the heap.
   }];
   let options = [
-    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
-           "The model function">,
+    Option<"funcName", "func", "std::string", /*default=*/"\"\"",
+           "The model function (default: the module's memc.entry)">,
     Option<"memBudget", "mem-budget", "uint64_t", /*default=*/"0",
            "Arena capacity in bytes (0: no budget, pack as tight as possible)">,
     Option<"verifyPlan", "verify-plan", "bool", /*default=*/"false",
@@ -327,8 +327,8 @@ def ArenaNoAlias : Pass<"memc-arena-noalias", "mlir::ModuleOp"> {
     in the runtime (a few hundred calls per inference).
   }];
   let options = [
-    Option<"funcName", "func", "std::string", /*default=*/"\"main_graph\"",
-           "The model function">
+    Option<"funcName", "func", "std::string", /*default=*/"\"\"",
+           "The model function (default: the module's memc.entry)">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::func::FuncDialect",
