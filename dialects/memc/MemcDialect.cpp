@@ -30,16 +30,16 @@ LogicalResult verifyKind(Operation *op, NamedAttribute attr, bool ok,
                          StringRef what) {
   if (ok)
     return success();
-  return op->emitOpError("'")
-         << attr.getName().getValue() << "' must be " << what << ", got "
-         << attr.getValue();
+  return op->emitOpError("'") << attr.getName().getValue() << "' must be "
+                              << what << ", got " << attr.getValue();
 }
 
 LogicalResult verifyTriangle(Operation *op, NamedAttribute attr) {
   auto dict = dyn_cast<DictionaryAttr>(attr.getValue());
   bool ok = dict && dict.getAs<IntegerAttr>("diagonal") &&
             dict.getAs<FloatAttr>("value");
-  for (NamedAttribute field : dict ? dict.getValue() : ArrayRef<NamedAttribute>{})
+  for (NamedAttribute field :
+       dict ? dict.getValue() : ArrayRef<NamedAttribute>{})
     ok &= field.getName() == "diagonal" || field.getName() == "value" ||
           (field.getName() == "below" && isa<FloatAttr>(field.getValue()));
   return verifyKind(op, attr, ok,
@@ -77,9 +77,8 @@ LogicalResult verifyCascades(Operation *op, NamedAttribute attr) {
 LogicalResult verifyOnFunctionArgOrResult(Operation *op, NamedAttribute attr,
                                           bool isResult) {
   if (!isa<FunctionOpInterface>(op))
-    return op->emitOpError("'")
-           << attr.getName().getValue()
-           << "' belongs on the arguments of a function";
+    return op->emitOpError("'") << attr.getName().getValue()
+                                << "' belongs on the arguments of a function";
   StringRef name = attr.getName().getValue();
   Attribute value = attr.getValue();
   if (isResult) {
@@ -124,8 +123,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
         return verifyKind(op, attr, false, "a symbol reference");
       if (!isa_and_nonnull<FunctionOpInterface>(
               SymbolTable::lookupSymbolIn(module, ref.getAttr())))
-        return op->emitOpError("'") << name << "' names " << ref
-                                    << ", which is not a function here";
+        return op->emitOpError("'")
+               << name << "' names " << ref << ", which is not a function here";
       return success();
     }
     if (name == FusemaxCascadesAttrHelper::getNameStr())
@@ -159,8 +158,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
     }
     return verifyKind(op, attr, isa<StringAttr>(value), "a string");
   }
-  return op->emitOpError("'") << name
-                              << "' is not an attribute of the memc dialect";
+  return op->emitOpError("'")
+         << name << "' is not an attribute of the memc dialect";
 }
 
 LogicalResult MemcDialect::verifyRegionArgAttribute(Operation *op, unsigned,

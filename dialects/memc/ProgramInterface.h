@@ -1,4 +1,5 @@
-//===- ProgramInterface.h - typed access to a program's interface -*- C++ -*-===//
+//===- ProgramInterface.h - typed access to a program's interface -*- C++
+//-*-===//
 //
 // Everything memc records about what a module is to the runtime, read and
 // written through these functions (the attributes are defined and verified

@@ -31,17 +31,15 @@ public:
   bool fusedAttentionAsKernel() const override { return false; }
 
   unsigned numCodegenPhases(EmitKind emit) const override {
-    return emit == EmitKind::LLVMDialect ? 1 : emit == EmitKind::LLVMIR ? 2
-                                                                        : 3;
+    return emit == EmitKind::LLVMDialect ? 1 : emit == EmitKind::LLVMIR ? 2 : 3;
   }
 
   ExitCode generate(CompileSession &s) override {
     const CompilerOptions &options = s.options;
     s.progress.begin("lower to LLVM dialect");
-    if (ExitCode rc = s.runPasses("lower to LLVM dialect",
-                                  [](mlir::OpPassManager &pm) {
-                                    buildLowerToLLVMPipeline(pm);
-                                  });
+    if (ExitCode rc = s.runPasses(
+            "lower to LLVM dialect",
+            [](mlir::OpPassManager &pm) { buildLowerToLLVMPipeline(pm); });
         rc != ExitOK)
       return rc;
     s.progress.end();

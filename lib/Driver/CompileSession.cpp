@@ -52,21 +52,18 @@ CompileSession::CompileSession(const CompilerOptions &options, unsigned phases)
   context.disableMultithreading(); // small modules: threads cost more
   // The first error diagnostic becomes the one line memc prints, instead of
   // a dump of IR.
-  handler = new ScopedDiagnosticHandler(&context, [this](Diagnostic &d) {
-    if (d.getSeverity() == DiagnosticSeverity::Error && firstError.empty()) {
-      llvm::raw_string_ostream os(firstError);
-      os << d;
-    }
-    return success();
-  });
+  handler = std::make_unique<ScopedDiagnosticHandler>(
+      &context, [this](Diagnostic &d) {
+        if (d.getSeverity() == DiagnosticSeverity::Error &&
+            firstError.empty()) {
+          llvm::raw_string_ostream os(firstError);
+          os << d;
+        }
+        return success();
+      });
 }
 
-CompileSession::~CompileSession() {
-  module = nullptr;
-  delete handler;
-}
-
-ExitCode CompileSession::fail(ExitCode code, const std::string &message) {
+ExitCode failWith(ExitCode code, const std::string &message) {
   llvm::errs() << "memc: " << message << "\n";
   return code;
 }
@@ -136,14 +133,12 @@ ExitCode CompileSession::writeSideOutputs() {
                                  "plan: emit memref or later");
   if (!options.reportPath.empty()) {
     llvm::json::Object report = buildReport(reportInfo, *planRecord);
-    if (ExitCode rc = writeText(options.reportPath,
-                                [&](llvm::raw_ostream &os) {
-                                  os << llvm::formatv(
-                                            "{0:2}",
-                                            llvm::json::Value(
-                                                std::move(report)))
-                                     << "\n";
-                                });
+    if (ExitCode rc = writeText(
+            options.reportPath,
+            [&](llvm::raw_ostream &os) {
+              os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
+                 << "\n";
+            });
         rc != ExitOK)
       return rc;
   }

@@ -22,6 +22,7 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -41,10 +42,12 @@ private:
   std::chrono::steady_clock::time_point start;
 };
 
+/// Prints `memc: message` and returns `code`.
+ExitCode failWith(ExitCode code, const std::string &message);
+
 class CompileSession {
 public:
   CompileSession(const CompilerOptions &options, unsigned phases);
-  ~CompileSession();
 
   const CompilerOptions &options;
   mlir::MLIRContext context;
@@ -58,8 +61,9 @@ public:
   /// For --report, taken on the bufferized module.
   ReportContext reportInfo;
 
-  /// Prints `memc: message` and returns `code`.
-  ExitCode fail(ExitCode code, const std::string &message);
+  ExitCode fail(ExitCode code, const std::string &message) {
+    return failWith(code, message);
+  }
   /// Runs the passes `build` adds on the module; on failure, one line
   /// naming the phase and the first error (exit 8 when the plan found the
   /// budget too small, else `code`).
@@ -78,7 +82,8 @@ public:
 
 private:
   std::string firstError;
-  mlir::ScopedDiagnosticHandler *handler;
+  /// Last: gone before the context it is registered with.
+  std::unique_ptr<mlir::ScopedDiagnosticHandler> handler;
 };
 
 } // namespace memc

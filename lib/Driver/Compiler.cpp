@@ -101,10 +101,9 @@ Phase lastPhase(EmitKind emit) {
 ExitCode checkOutputPaths(const CompilerOptions &options, std::string &error) {
   OutputKind mainKind = options.emit == EmitKind::Package ? OutputKind::Package
                                                           : OutputKind::Text;
-  for (auto [path, kind] :
-       {std::pair(options.output, mainKind),
-        std::pair(options.reportPath, OutputKind::Text),
-        std::pair(options.timelinePath, OutputKind::Text)})
+  for (auto [path, kind] : {std::pair(options.output, mainKind),
+                            std::pair(options.reportPath, OutputKind::Text),
+                            std::pair(options.timelinePath, OutputKind::Text)})
     if (ExitCode rc = checkOutputPath(path, kind, options.input, error);
         rc != ExitOK)
       return rc;
@@ -189,14 +188,14 @@ ReportContext reportContext(CompileSession &s, const TargetBackend &target) {
     }
   context.fusedAttention = getFusedAttentionCount(*s.module).value_or(0);
   for (const FuseMaxCascade &c : getFuseMaxCascades(*s.module))
-    context.fusemaxCascades.push_back(llvm::json::Object{
-        {"form", c.form},
-        {"rank", c.rank},
-        {"query_tile", c.queryTile},
-        {"kv_tile", c.kvTile},
-        {"passes_before", c.passesBefore},
-        {"passes_after", c.passesAfter},
-        {"causal_skip", c.causalSkip}});
+    context.fusemaxCascades.push_back(
+        llvm::json::Object{{"form", c.form},
+                           {"rank", c.rank},
+                           {"query_tile", c.queryTile},
+                           {"kv_tile", c.kvTile},
+                           {"passes_before", c.passesBefore},
+                           {"passes_after", c.passesAfter},
+                           {"causal_skip", c.causalSkip}});
   return context;
 }
 
@@ -208,14 +207,13 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
   mapping.memBudget = s.options.memBudget;
   mapping.verifyPlan = s.options.verifyPlan || !s.options.reportPath.empty();
   mapping.seed = s.options.plannerSeed;
-  if (ExitCode rc = s.runPasses("bufferize + plan the arena",
-                                [&](OpPassManager &pm) {
-                                  buildBufferizePipeline(
-                                      pm, mapping,
-                                      [&](const ArenaPlanRecord &r) {
-                                        s.planRecord = r;
-                                      });
-                                });
+  if (ExitCode rc = s.runPasses(
+          "bufferize + plan the arena",
+          [&](OpPassManager &pm) {
+            buildBufferizePipeline(pm, mapping, [&](const ArenaPlanRecord &r) {
+              s.planRecord = r;
+            });
+          });
       rc != ExitOK)
     return rc;
   std::string error;
@@ -229,9 +227,9 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
   }
   const plan::Plan &p = s.planRecord->plan;
   s.progress.end(
-      std::to_string(s.planRecord->problem.buffers.size()) + " buffers, arena " +
-      std::to_string(p.arenaBytes) + " bytes (lower bound " +
-      std::to_string(s.planRecord->lowerBound) + ", " +
+      std::to_string(s.planRecord->problem.buffers.size()) +
+      " buffers, arena " + std::to_string(p.arenaBytes) +
+      " bytes (lower bound " + std::to_string(s.planRecord->lowerBound) + ", " +
       s.planRecord->mapper + ")" +
       (p.spilledBytes
            ? ", " + std::to_string(p.spilledBytes) + " bytes on the host"
@@ -242,8 +240,8 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
 /// What --emit asks of a phase before code generation: the module's text,
 /// or the planning problem.
 ExitCode emitAfter(CompileSession &s, Phase phase) {
-  if (phase == Phase::Import && (!s.options.reportPath.empty() ||
-                                 !s.options.timelinePath.empty()))
+  if (phase == Phase::Import &&
+      (!s.options.reportPath.empty() || !s.options.timelinePath.empty()))
     return s.fail(ExitUsage, "--report and --timeline need the memory plan: "
                              "emit memref or later");
   if (s.options.emit == EmitKind::Plan)
@@ -262,9 +260,9 @@ ExitCode compile(const CompilerOptions &options) {
                                               : createCPUBackend();
   std::string error;
   if (ExitCode rc = checkOutputPaths(options, error); rc != ExitOK)
-    return (llvm::errs() << "memc: " << error << "\n", rc);
+    return failWith(rc, error);
   if (ExitCode rc = target->checkOptions(options, error); rc != ExitOK)
-    return (llvm::errs() << "memc: " << error << "\n", rc);
+    return failWith(rc, error);
 
   // memc-opt's textual pipelines and memc share the pass registry.
   static bool passesRegistered = (registerAllPasses(), true);

@@ -2,6 +2,7 @@
 #include "PackageInterface.h"
 
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Runtime/PackageFormat.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/SymbolTable.h"
@@ -10,37 +11,43 @@ using namespace mlir;
 
 namespace memc {
 namespace {
-/// The manifest's spelling of an element type (signless: the importer
-/// refuses unsigned ONNX types).
-std::string dtypeOf(Type t) {
+/// The package's element type for `t` (signless: the importer refuses
+/// unsigned ONNX types).
+std::optional<package::DType> dtypeOf(Type t) {
   if (t.isF32())
-    return "f32";
+    return package::DType::F32;
   if (t.isF64())
-    return "f64";
+    return package::DType::F64;
   if (t.isF16())
-    return "f16";
+    return package::DType::F16;
   if (t.isBF16())
-    return "bf16";
+    return package::DType::BF16;
   if (t.isInteger(1))
-    return "bool";
-  for (unsigned bits : {8, 16, 32, 64})
-    if (t.isInteger(bits))
-      return "i" + std::to_string(bits);
-  return "";
+    return package::DType::Bool;
+  if (t.isInteger(8))
+    return package::DType::I8;
+  if (t.isInteger(16))
+    return package::DType::I16;
+  if (t.isInteger(32))
+    return package::DType::I32;
+  if (t.isInteger(64))
+    return package::DType::I64;
+  return std::nullopt;
 }
 
-bool describe(ProgramArg::Kind kind, StringRef name, Type type,
-              ProgramArg &arg, std::string &error) {
+bool describe(ProgramArg::Kind kind, StringRef name, Type type, ProgramArg &arg,
+              std::string &error) {
   auto shaped = dyn_cast<ShapedType>(type);
-  if (!shaped || !shaped.hasStaticShape() ||
-      dtypeOf(shaped.getElementType()).empty()) {
+  std::optional<package::DType> dtype =
+      shaped ? dtypeOf(shaped.getElementType()) : std::nullopt;
+  if (!dtype || !shaped.hasStaticShape()) {
     error = "internal: the entry's argument '" + name.str() +
             "' is not a statically shaped tensor of a supported type";
     return false;
   }
   arg.kind = kind;
   arg.name = name.str();
-  arg.dtype = dtypeOf(shaped.getElementType());
+  arg.dtype = package::dtypeName(*dtype);
   arg.shape.assign(shaped.getShape().begin(), shaped.getShape().end());
   return true;
 }
@@ -74,24 +81,24 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
     ArgRole role = getArgRole(entry, i);
     if (role == ArgRole::Arena || role == ArgRole::HostPool)
       continue;
-    ProgramArg arg;
-    ProgramArg::Kind kind = role == ArgRole::Input    ? ProgramArg::Input
-                            : role == ArgRole::Weight ? ProgramArg::Weight
-                                                      : ProgramArg::Output;
     if (role == ArgRole::None) {
       error = "internal: argument " + std::to_string(i) + " of @" +
               entry.getName().str() +
               " is neither an input, a weight, an output nor a pool";
       return false;
     }
+    ProgramArg arg;
+    ProgramArg::Kind kind = role == ArgRole::Input    ? ProgramArg::Input
+                            : role == ArgRole::Weight ? ProgramArg::Weight
+                                                      : ProgramArg::Output;
     if (!describe(kind, getArgName(entry, i), entry.getArgumentTypes()[i], arg,
                   error))
       return false;
     if (kind == ProgramArg::Weight) {
       FlatSymbolRefAttr bound = getBoundParameter(entry, i);
-      auto global =
-          bound ? symbols.lookup<ml_program::GlobalOp>(bound.getValue())
-                : ml_program::GlobalOp();
+      auto global = bound
+                        ? symbols.lookup<ml_program::GlobalOp>(bound.getValue())
+                        : ml_program::GlobalOp();
       std::optional<ArrayRef<char>> data =
           global ? getParameterData(global) : std::nullopt;
       if (!data) {

@@ -179,9 +179,9 @@ Value GraphImporter::materialize(const std::string &name,
     // (a dense_resource blob), read by the entry; memc-bind-parameters
     // makes it a weight argument and the package writer puts the bytes in
     // weights.bin.
-    std::string symbol = sanitize(name);
+    std::string manifestName = sanitize(name), symbol = manifestName;
     for (unsigned n = 1; !symbolNames.insert(symbol).second; ++n)
-      symbol = sanitize(name) + "_" + std::to_string(n);
+      symbol = manifestName + "_" + std::to_string(n);
     ml_program::GlobalOp global;
     {
       OpBuilder::InsertionGuard guard(builder);
@@ -194,7 +194,7 @@ Value GraphImporter::materialize(const std::string &name,
           TypeAttr::get(type), /*is_mutable=*/nullptr, value,
           builder.getStringAttr("private"));
     }
-    setParameterName(global, sanitize(name));
+    setParameterName(global, manifestName);
     // Only the importer sees the bytes: record a causal-mask triangle for
     // FuseMax attention, which skips the K/V tiles it hides.
     // Boolean triangles feed Where; float ones are added, and only a fill
@@ -611,9 +611,8 @@ bool crossCheckShapes(onnx::ModelProto &model, const memc::ImportResult &result,
     return true; // ONNX cannot infer this graph: nothing to compare with
   }
   // The entry's results are the graph outputs, in order.
-  auto entry = cast<func::FuncOp>(
-      memc::getEntryFunction(*result.module).getOperation());
-  TypeRange outputs = entry.getFunctionType().getResults();
+  ArrayRef<Type> outputs =
+      memc::getEntryFunction(*result.module).getResultTypes();
   for (int i = 0; i < model.graph().output_size() && i < (int)outputs.size();
        ++i) {
     const auto &type = model.graph().output(i).type();

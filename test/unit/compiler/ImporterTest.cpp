@@ -83,6 +83,24 @@ TEST_F(Importer, LargeInitializerBecomesWeight) {
   EXPECT_EQ(first, 0.0f);
 }
 
+TEST_F(Importer, ParameterSymbolsDoNotCollideWithTheEntry) {
+  // A weight named like the entry function keeps its manifest name, but its
+  // global takes another symbol.
+  onnx::ModelProto m = addModel(1000);
+  m.mutable_graph()->mutable_initializer(0)->set_name("main_graph");
+  m.mutable_graph()->mutable_node(0)->set_input(1, "main_graph");
+  std::string bytes = m.SerializeAsString();
+  ASSERT_TRUE(memc::importONNXModelFromBytes(bytes, "m.onnx", options,
+                                             *context, result, error))
+      << error.message;
+  auto globals = llvm::to_vector(
+      result.module->getOps<mlir::ml_program::GlobalOp>());
+  ASSERT_EQ(globals.size(), 1u);
+  EXPECT_EQ(memc::getParameterName(globals[0]), "main_graph");
+  EXPECT_EQ(globals[0].getSymName(), "main_graph_1");
+  EXPECT_EQ(memc::getEntryFunction(*result.module).getName(), "main_graph");
+}
+
 TEST_F(Importer, SmallInitializerStaysConstant) {
   std::string bytes = addModel(8).SerializeAsString();
   ASSERT_TRUE(memc::importONNXModelFromBytes(bytes, "m.onnx", options,
