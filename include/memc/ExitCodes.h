@@ -21,12 +21,17 @@ enum ExitCode : int {
   ExitBudget = 8,        ///< --mem-budget below the smallest feasible budget.
   ExitCodegen = 9,       ///< Lowering, code generation or linking failed.
   ExitOutput = 10,       ///< The output path cannot be written.
+  ExitTrainSpec = 11,    ///< --train: a trainable name that is no float
+                         ///< initializer, or a loss on an output of the
+                         ///< wrong type or shape.
   // memc-run
   ExitMismatch = 20,     ///< Outputs differ from the reference outputs.
   ExitBadPackage = 21,   ///< The package directory is missing or malformed.
   ExitBadData = 22,      ///< Input/output .pb files missing or not matching.
   ExitNoDevice = 23,     ///< --device cuda without a usable GPU or driver.
   ExitDeviceError = 24,  ///< A CUDA driver or cuBLAS call failed (named).
+  ExitDiverged = 25,     ///< --train: the loss became NaN or infinite.
+  ExitBadState = 26,     ///< --resume: a corrupt or mismatched state file.
 };
 } // namespace memc
 

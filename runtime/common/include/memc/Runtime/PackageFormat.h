@@ -60,6 +60,30 @@ inline constexpr char kInputRecord[] = "input";
 inline constexpr char kWeightRecord[] = "weight";
 inline constexpr char kOutputRecord[] = "output";
 
+/// Train packages (`memc --train`, docs/package-format.md "Train packages").
+/// `train <loss> <optimizer>`: the package is one training step; the
+/// program then takes, after the inputs (the model's, then the labels) and
+/// the weights (a trainable one ends its line with `trainable`, and the
+/// program overwrites its buffer with the updated value), one `state` per
+/// optimizer state tensor (`state <name> <dtype> <dims> <parameter>`,
+/// zero-initialized by the runtime and updated in place), then the `step`
+/// (`step <name> i64 scalar`: the optimizer's step count t, from 1), then
+/// the outputs (the loss, `output loss f32 scalar`).
+inline constexpr char kTrainRecord[] = "train";
+inline constexpr char kStateRecord[] = "state";
+inline constexpr char kStepRecord[] = "step";
+inline constexpr char kTrainableFlag[] = "trainable";
+/// The names the compiler gives the labels input, the step and the loss.
+inline constexpr char kLabelsName[] = "labels";
+inline constexpr char kStepName[] = "step";
+inline constexpr char kLossName[] = "loss";
+/// A train package keeps the ONNX model it came from, so that memc-run
+/// --save-model writes it back with the trained initializers.
+inline constexpr char kTrainModelFile[] = "model.onnx";
+/// memc-run --save-state / --resume: the file's first line.
+inline constexpr char kStateFileMagic[] = "memc-train-state";
+inline constexpr int kStateFileVersion = 1;
+
 /// The values of `target`; a manifest without the line is for the CPU.
 inline constexpr char kTargetCPU[] = "cpu";
 inline constexpr char kTargetCUDA[] = "cuda";
