@@ -44,6 +44,23 @@ def Memc_Dialect : Dialect {
       B : f64]}`: the weight is a causal-mask triangle (FuseMax skips the
       tiles it hides).
 
+    Train steps (`memc --train`):
+    * `memc.train = {loss = "cross-entropy", optimizer = "adamw:..."}` on
+      the module: the program is one training step.
+    * `memc.trainable` (unit) on a weight argument: the step overwrites it
+      with the updated value (its global is trainable too).
+    * `memc.gradient = "name"` on a result: the gradient of the loss with
+      respect to the trainable weight `name` (`memc-autodiff`), which
+      `memc-apply-optimizer` consumes.
+    * `memc.state = "name"`, `memc.state_of = "weight"` on an argument: an
+      optimizer state tensor of a trainable weight (zero at step 1, updated
+      in place).
+    * `memc.step = "name"` on an argument: the optimizer's step count t, a
+      rank-0 i64 that is 1 on the first step.
+    * `memc.overwrites = N` (i64) on a result: its value replaces argument
+      N in place (an updated weight or state); bufferization writes it into
+      that argument's buffer and the result disappears.
+
     On parameters (`ml_program.global`): `memc.weight = "name"` (the ONNX
     initializer), `memc.trainable` (unit: a train step updates it; such a
     global is `mutable`), `memc.upper_triangle`.
@@ -71,7 +88,13 @@ def Memc_Dialect : Dialect {
     "::mlir::IntegerAttr":$offset,
     "::mlir::IntegerAttr":$tenant,
     "::mlir::UnitAttr":$host,
-    "::mlir::UnitAttr":$staging
+    "::mlir::UnitAttr":$staging,
+    "::mlir::DictionaryAttr":$train,
+    "::mlir::StringAttr":$gradient,
+    "::mlir::StringAttr":$state,
+    "::mlir::StringAttr":$state_of,
+    "::mlir::StringAttr":$step,
+    "::mlir::IntegerAttr":$overwrites
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

@@ -82,17 +82,32 @@ LogicalResult verifyOnFunctionArgOrResult(Operation *op, NamedAttribute attr,
   StringRef name = attr.getName().getValue();
   Attribute value = attr.getValue();
   if (isResult) {
-    if (name != D::OutputAttrHelper::getNameStr())
-      return op->emitOpError("'") << name << "' is not a result attribute "
-                                  << "(results take only 'memc.output')";
+    if (name == D::OverwritesAttrHelper::getNameStr()) {
+      auto fn = cast<FunctionOpInterface>(op);
+      auto index = dyn_cast<IntegerAttr>(value);
+      return verifyKind(op, attr,
+                        index && index.getInt() >= 0 &&
+                            index.getInt() < (int64_t)fn.getNumArguments(),
+                        "the index of an argument");
+    }
+    if (name != D::OutputAttrHelper::getNameStr() &&
+        name != D::GradientAttrHelper::getNameStr())
+      return op->emitOpError("'")
+             << name << "' is not a result attribute "
+             << "(results take 'memc.output', 'memc.gradient' and "
+                "'memc.overwrites')";
     return verifyKind(op, attr, isa<StringAttr>(value), "a string");
   }
   if (name == D::InputAttrHelper::getNameStr() ||
       name == D::WeightAttrHelper::getNameStr() ||
-      name == D::OutputAttrHelper::getNameStr())
+      name == D::OutputAttrHelper::getNameStr() ||
+      name == D::StateAttrHelper::getNameStr() ||
+      name == D::StateOfAttrHelper::getNameStr() ||
+      name == D::StepAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<StringAttr>(value), "a string");
   if (name == D::ArenaAttrHelper::getNameStr() ||
-      name == D::HostPoolAttrHelper::getNameStr())
+      name == D::HostPoolAttrHelper::getNameStr() ||
+      name == D::TrainableAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<UnitAttr>(value), "a unit attribute");
   if (name == D::ParameterAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<FlatSymbolRefAttr>(value),
@@ -113,7 +128,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
       name == ArenaBytesAttrHelper::getNameStr() ||
       name == HostPoolBytesAttrHelper::getNameStr() ||
       name == FusedAttentionAttrHelper::getNameStr() ||
-      name == FusemaxCascadesAttrHelper::getNameStr()) {
+      name == FusemaxCascadesAttrHelper::getNameStr() ||
+      name == TrainAttrHelper::getNameStr()) {
     auto module = dyn_cast<ModuleOp>(op);
     if (!module)
       return op->emitOpError("'") << name << "' belongs on the module";
@@ -129,6 +145,14 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
     }
     if (name == FusemaxCascadesAttrHelper::getNameStr())
       return verifyCascades(op, attr);
+    if (name == TrainAttrHelper::getNameStr()) {
+      auto dict = dyn_cast<DictionaryAttr>(value);
+      return verifyKind(op, attr,
+                        dict && dict.size() == 2 &&
+                            dict.getAs<StringAttr>("loss") &&
+                            dict.getAs<StringAttr>("optimizer"),
+                        "{loss = \"...\", optimizer = \"...\"}");
+    }
     return verifyNonNegative(op, attr);
   }
   // Arena views.

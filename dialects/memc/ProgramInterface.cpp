@@ -32,6 +32,12 @@ constexpr StringLiteral kOffset = D::OffsetAttrHelper::getNameStr();
 constexpr StringLiteral kTenant = D::TenantAttrHelper::getNameStr();
 constexpr StringLiteral kHost = D::HostAttrHelper::getNameStr();
 constexpr StringLiteral kStaging = D::StagingAttrHelper::getNameStr();
+constexpr StringLiteral kTrain = D::TrainAttrHelper::getNameStr();
+constexpr StringLiteral kGradient = D::GradientAttrHelper::getNameStr();
+constexpr StringLiteral kState = D::StateAttrHelper::getNameStr();
+constexpr StringLiteral kStateOf = D::StateOfAttrHelper::getNameStr();
+constexpr StringLiteral kStep = D::StepAttrHelper::getNameStr();
+constexpr StringLiteral kOverwrites = D::OverwritesAttrHelper::getNameStr();
 
 StringRef roleAttrName(ArgRole role) {
   switch (role) {
@@ -45,6 +51,10 @@ StringRef roleAttrName(ArgRole role) {
     return kArena;
   case ArgRole::HostPool:
     return kHostPool;
+  case ArgRole::State:
+    return kState;
+  case ArgRole::Step:
+    return kStep;
   case ArgRole::None:
     break;
   }
@@ -92,15 +102,16 @@ void setEntryFunction(ModuleOp module, FunctionOpInterface entry) {
 }
 
 ArgRole getArgRole(FunctionOpInterface fn, unsigned arg) {
-  for (ArgRole role : {ArgRole::Input, ArgRole::Weight, ArgRole::Output,
-                       ArgRole::Arena, ArgRole::HostPool})
+  for (ArgRole role :
+       {ArgRole::Input, ArgRole::Weight, ArgRole::Output, ArgRole::Arena,
+        ArgRole::HostPool, ArgRole::State, ArgRole::Step})
     if (fn.getArgAttr(arg, roleAttrName(role)))
       return role;
   return ArgRole::None;
 }
 
 StringRef getArgName(FunctionOpInterface fn, unsigned arg) {
-  for (StringRef name : {kInput, kWeight, kOutput})
+  for (StringRef name : {kInput, kWeight, kOutput, kState, kStep})
     if (auto attr = fn.getArgAttrOfType<StringAttr>(arg, name))
       return attr.getValue();
   return "";
@@ -214,6 +225,70 @@ void copyParameterFacts(ml_program::GlobalOp global, FunctionOpInterface fn,
                         unsigned arg) {
   if (Attribute triangle = global->getAttr(kUpperTriangle))
     fn.setArgAttr(arg, kUpperTriangle, triangle);
+}
+
+std::optional<TrainFacts> getTrainFacts(ModuleOp module) {
+  auto dict = module->getAttrOfType<DictionaryAttr>(kTrain);
+  if (!dict)
+    return std::nullopt;
+  auto loss = dict.getAs<StringAttr>("loss");
+  auto optimizer = dict.getAs<StringAttr>("optimizer");
+  if (!loss || !optimizer)
+    return std::nullopt;
+  return TrainFacts{loss.str(), optimizer.str()};
+}
+
+void setTrainFacts(ModuleOp module, const TrainFacts &facts) {
+  Builder b(module->getContext());
+  module->setAttr(kTrain, b.getDictionaryAttr(
+                              {b.getNamedAttr("loss", b.getStringAttr(facts.loss)),
+                               b.getNamedAttr("optimizer",
+                                              b.getStringAttr(facts.optimizer))}));
+}
+
+bool isTrainableArg(FunctionOpInterface fn, unsigned arg) {
+  return fn.getArgAttr(arg, kTrainable) != nullptr;
+}
+
+void setTrainableArg(FunctionOpInterface fn, unsigned arg) {
+  fn.setArgAttr(arg, kTrainable, UnitAttr::get(fn->getContext()));
+}
+
+StringRef getGradientOf(FunctionOpInterface fn, unsigned result) {
+  if (auto attr = fn.getResultAttrOfType<StringAttr>(result, kGradient))
+    return attr.getValue();
+  return "";
+}
+
+void setGradientOf(FunctionOpInterface fn, unsigned result, StringRef weight) {
+  fn.setResultAttr(result, kGradient, StringAttr::get(fn->getContext(), weight));
+}
+
+StringRef getStateOf(FunctionOpInterface fn, unsigned arg) {
+  if (auto attr = fn.getArgAttrOfType<StringAttr>(arg, kStateOf))
+    return attr.getValue();
+  return "";
+}
+
+void setStateOf(FunctionOpInterface fn, unsigned arg, StringRef weight) {
+  fn.setArgAttr(arg, kStateOf, StringAttr::get(fn->getContext(), weight));
+}
+
+std::optional<unsigned> getOverwrittenArg(FunctionOpInterface fn,
+                                          unsigned result) {
+  if (auto attr = fn.getResultAttrOfType<IntegerAttr>(result, kOverwrites))
+    return attr.getInt();
+  return std::nullopt;
+}
+
+void setOverwrittenArg(FunctionOpInterface fn, unsigned result, unsigned arg) {
+  fn.setResultAttr(result, kOverwrites,
+                   Builder(fn->getContext()).getI64IntegerAttr(arg));
+}
+
+void removeOverwrittenArg(FunctionOpInterface fn, unsigned result) {
+  fn.removeResultAttr(result,
+                      StringAttr::get(fn->getContext(), kOverwrites));
 }
 
 std::optional<uint64_t> getArenaBytes(ModuleOp module) {

@@ -34,11 +34,21 @@ mlir::FunctionOpInterface getEntryFunction(mlir::ModuleOp module);
 void setEntryFunction(mlir::ModuleOp module, mlir::FunctionOpInterface entry);
 
 /// What an argument of the entry is to the runtime.
-enum class ArgRole { None, Input, Weight, Output, Arena, HostPool };
+enum class ArgRole {
+  None,
+  Input,
+  Weight,
+  Output,
+  Arena,
+  HostPool,
+  State, ///< an optimizer state tensor of a trainable weight (train steps)
+  Step   ///< the optimizer's step count (train steps)
+};
 ArgRole getArgRole(mlir::FunctionOpInterface fn, unsigned arg);
-/// The manifest name of an input, weight or output argument ("" for others).
+/// The manifest name of an input, weight, output, state or step argument
+/// ("" for others).
 llvm::StringRef getArgName(mlir::FunctionOpInterface fn, unsigned arg);
-/// Marks `arg` as an input, weight or output named `name`.
+/// Marks `arg` as an input, weight, output, state or step named `name`.
 void setArgRole(mlir::FunctionOpInterface fn, unsigned arg, ArgRole role,
                 llvm::StringRef name = "");
 /// The output name of result `result` (before bufferization).
@@ -89,6 +99,36 @@ void setUpperTriangle(mlir::Operation *op, const UpperTriangle &triangle);
 /// parameter to the argument bound to it.
 void copyParameterFacts(mlir::ml_program::GlobalOp global,
                         mlir::FunctionOpInterface fn, unsigned arg);
+
+//===----------------------------------------------------------------------===//
+// Train steps (memc --train)
+//===----------------------------------------------------------------------===//
+
+/// What the module's train step was compiled for (memc.train).
+struct TrainFacts {
+  std::string loss;      ///< cross-entropy | mse | output (with :NAME)
+  std::string optimizer; ///< the --optimizer spelling, hyperparameters in
+};
+std::optional<TrainFacts> getTrainFacts(mlir::ModuleOp module);
+void setTrainFacts(mlir::ModuleOp module, const TrainFacts &facts);
+
+/// A weight argument the step updates in place.
+bool isTrainableArg(mlir::FunctionOpInterface fn, unsigned arg);
+void setTrainableArg(mlir::FunctionOpInterface fn, unsigned arg);
+/// The trainable weight whose gradient result `result` is ("" otherwise).
+llvm::StringRef getGradientOf(mlir::FunctionOpInterface fn, unsigned result);
+void setGradientOf(mlir::FunctionOpInterface fn, unsigned result,
+                   llvm::StringRef weight);
+/// The trainable weight a state argument belongs to ("" otherwise).
+llvm::StringRef getStateOf(mlir::FunctionOpInterface fn, unsigned arg);
+void setStateOf(mlir::FunctionOpInterface fn, unsigned arg,
+                llvm::StringRef weight);
+/// The argument a result overwrites in place (memc.overwrites).
+std::optional<unsigned> getOverwrittenArg(mlir::FunctionOpInterface fn,
+                                          unsigned result);
+void setOverwrittenArg(mlir::FunctionOpInterface fn, unsigned result,
+                       unsigned arg);
+void removeOverwrittenArg(mlir::FunctionOpInterface fn, unsigned result);
 
 /// Pool sizes (memc-buffer-mapping); nullopt before planning.
 std::optional<uint64_t> getArenaBytes(mlir::ModuleOp module);

@@ -5,6 +5,7 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Optim_Dialect : Dialect {
   let name = "optim";
@@ -16,7 +17,10 @@ def Optim_Dialect : Dialect {
     (absmax-normalized blocks with a 256-entry dynamic map), low-rank
     projected (GaLore / APOLLO) or factored (row and column statistics).
     The layout, not a guess, gives the bytes a state takes, so memory
-    reports and budgets are computed. The update ops arrive with training.
+    reports and budgets are computed. The update ops (`optim.sgd`,
+    `optim.adamw`) take a weight, its gradient, its states and the step
+    count, and return the updated weight and states; `memc-lower-optimizer`
+    makes each one in-place elementwise kernel.
   }];
   let useDefaultAttributePrinterParser = 1;
 }
@@ -68,6 +72,79 @@ def Optim_StateLayoutAttr : AttrDef<Optim_Dialect, "StateLayout"> {
     /// Bytes this layout takes for a state of a parameter of `shape`.
     int64_t getStateBytes(::llvm::ArrayRef<int64_t> shape) const;
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Update ops
+//===----------------------------------------------------------------------===//
+
+class Optim_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Optim_Dialect, mnemonic, traits>;
+
+def Optim_SGDOp : Optim_Op<"sgd", [Pure]> {
+  let summary = "one SGD step (torch.optim.SGD semantics)";
+  let description = [{
+    `g' = g + weight_decay * w`; with momentum `b = momentum * b + g'`
+    (b starts at 0, so b = g' at the first step), `g' = g' + momentum * b`
+    when nesterov, else `g' = b`; `w = w - lr * g'`. With `momentum = 0`
+    there is no state operand. `layout` describes the momentum buffer's
+    storage (#8 adds compact ones; dense here).
+
+    ```mlir
+    %w2, %b2 = optim.sgd %w, %g states(%b) step %t
+                 {lr = 0.05 : f64, momentum = 0.9 : f64, nesterov = false,
+                  weight_decay = 0.0 : f64}
+                 : (tensor<10x128xf32>, tensor<10x128xf32>, tensor<10x128xf32>,
+                    tensor<i64>) -> (tensor<10x128xf32>, tensor<10x128xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$weight, AnyRankedTensor:$gradient,
+                       Variadic<AnyRankedTensor>:$states,
+                       0DTensorOf<[I64]>:$step,
+                       F64Attr:$lr, F64Attr:$momentum, BoolAttr:$nesterov,
+                       F64Attr:$weight_decay,
+                       OptionalAttr<Optim_StateLayoutAttr>:$layout);
+  let results = (outs AnyRankedTensor:$new_weight,
+                      Variadic<AnyRankedTensor>:$new_states);
+  let assemblyFormat = [{
+    $weight `,` $gradient (`states` `(` $states^ `)`)? `step` $step attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
+  let summary = "one AdamW step (torch.optim.AdamW semantics)";
+  let description = [{
+    `w = w - lr * weight_decay * w; m = beta1 m + (1 - beta1) g;
+    v = beta2 v + (1 - beta2) g^2;
+    w = w - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`
+    with t the step count (1 at the first step), as PyTorch computes it.
+    `layout` describes how m and v are stored (dense here).
+
+    ```mlir
+    %w2, %m2, %v2 = optim.adamw %w, %g states(%m, %v) step %t
+                      {lr = 1.0e-3 : f64, beta1 = 0.9 : f64,
+                       beta2 = 0.999 : f64, eps = 1.0e-8 : f64,
+                       weight_decay = 0.01 : f64}
+                      : (tensor<64xf32>, tensor<64xf32>, tensor<64xf32>,
+                         tensor<64xf32>, tensor<i64>)
+                      -> (tensor<64xf32>, tensor<64xf32>, tensor<64xf32>)
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$weight, AnyRankedTensor:$gradient,
+                       Variadic<AnyRankedTensor>:$states,
+                       0DTensorOf<[I64]>:$step,
+                       F64Attr:$lr, F64Attr:$beta1, F64Attr:$beta2,
+                       F64Attr:$eps, F64Attr:$weight_decay,
+                       OptionalAttr<Optim_StateLayoutAttr>:$layout);
+  let results = (outs AnyRankedTensor:$new_weight,
+                      Variadic<AnyRankedTensor>:$new_states);
+  let assemblyFormat = [{
+    $weight `,` $gradient (`states` `(` $states^ `)`)? `step` $step attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // MEMC_OPTIM_TD

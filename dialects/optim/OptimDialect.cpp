@@ -14,11 +14,70 @@ using namespace memc::optim;
 #define GET_ATTRDEF_CLASSES
 #include "dialects/optim/OptimAttrs.cpp.inc"
 
+#define GET_OP_CLASSES
+#include "dialects/optim/OptimOps.cpp.inc"
+
 void OptimDialect::initialize() {
   addAttributes<
 #define GET_ATTRDEF_LIST
 #include "dialects/optim/OptimAttrs.cpp.inc"
       >();
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/optim/OptimOps.cpp.inc"
+      >();
+}
+
+/// The checks both update ops share: states and results like the weight,
+/// a gradient like the weight, `expectedStates` states.
+static LogicalResult verifyUpdate(Operation *op, Value weight, Value gradient,
+                                  ValueRange states, ValueRange newStates,
+                                  Type newWeight, unsigned expectedStates,
+                                  double lr, double weightDecay) {
+  Type type = weight.getType();
+  if (!isa<FloatType>(cast<ShapedType>(type).getElementType()))
+    return op->emitOpError("updates a float tensor, got ") << type;
+  if (gradient.getType() != type || newWeight != type)
+    return op->emitOpError("weight, gradient and updated weight must have "
+                           "one type, got ")
+           << type << ", " << gradient.getType() << " and " << newWeight;
+  if (states.size() != expectedStates || newStates.size() != expectedStates)
+    return op->emitOpError("expects ")
+           << expectedStates << " state(s) and as many updated states, got "
+           << states.size() << " and " << newStates.size();
+  for (auto [s, n] : llvm::zip(states, newStates))
+    if (s.getType() != type || n.getType() != type)
+      return op->emitOpError("dense states have the weight's type ") << type;
+  if (!(lr > 0))
+    return op->emitOpError("lr must be positive, got ") << lr;
+  if (!(weightDecay >= 0))
+    return op->emitOpError("weight_decay must be >= 0, got ") << weightDecay;
+  return success();
+}
+
+LogicalResult SGDOp::verify() {
+  double momentum = getMomentum().convertToDouble();
+  if (!(momentum >= 0 && momentum < 1))
+    return emitOpError("momentum must be in [0, 1), got ") << momentum;
+  if (getNesterov() && momentum == 0)
+    return emitOpError("nesterov needs a momentum");
+  return verifyUpdate(*this, getWeight(), getGradient(), getStates(),
+                      getNewStates(), getNewWeight().getType(),
+                      momentum > 0 ? 1 : 0, getLr().convertToDouble(),
+                      getWeightDecay().convertToDouble());
+}
+
+LogicalResult AdamWOp::verify() {
+  for (auto [name, beta] : {std::pair("beta1", getBeta1().convertToDouble()),
+                            std::pair("beta2", getBeta2().convertToDouble())})
+    if (!(beta >= 0 && beta < 1))
+      return emitOpError(name) << " must be in [0, 1), got " << beta;
+  if (!(getEps().convertToDouble() > 0))
+    return emitOpError("eps must be positive");
+  return verifyUpdate(*this, getWeight(), getGradient(), getStates(),
+                      getNewStates(), getNewWeight().getType(), 2,
+                      getLr().convertToDouble(),
+                      getWeightDecay().convertToDouble());
 }
 
 LogicalResult

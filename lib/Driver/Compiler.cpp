@@ -22,6 +22,7 @@
 #include "memc/Driver/Registration.h"
 #include "memc/Import/ONNXImporter.h"
 #include "memc/Plan/ProblemIO.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -79,13 +80,15 @@ bool parseByteSize(const std::string &text, uint64_t &bytes) {
 namespace {
 
 /// The phases every target shares; the backend's code generation follows.
-enum class Phase { Import, Linalg, Bufferize, Codegen };
+/// Train builds the training step (loss, gradients, optimizer) on the
+/// imported model, and runs only with --train.
+enum class Phase { Import, Train, Linalg, Bufferize, Codegen };
 
 /// The last phase --emit needs.
-Phase lastPhase(EmitKind emit) {
+Phase lastPhase(EmitKind emit, bool train) {
   switch (emit) {
   case EmitKind::Einsum:
-    return Phase::Import;
+    return train ? Phase::Train : Phase::Import;
   case EmitKind::Linalg:
     return Phase::Linalg;
   case EmitKind::Memref:
@@ -115,6 +118,8 @@ ExitCode importPhase(CompileSession &s) {
   s.progress.begin("import ONNX");
   ImportOptions importOptions;
   importOptions.inputShapes = s.options.inputShapes;
+  importOptions.trainable = s.options.train.trainable;
+  importOptions.trainable.enabled = s.options.train.enabled;
   ImportResult imported;
   ImportError importError;
   if (!importONNXModel(s.options.input, importOptions, s.context, imported,
@@ -137,6 +142,55 @@ ExitCode importPhase(CompileSession &s) {
   return ExitOK;
 }
 
+/// --train: the loss, its gradients for the trainable weights and their
+/// optimizer updates, still as einsum (and optim) ops.
+ExitCode trainPhase(CompileSession &s) {
+  const TrainOptions &train = s.options.train;
+  s.progress.begin("build the train step");
+  if (ExitCode rc = s.runPasses(
+          "build the train step",
+          [&](OpPassManager &pm) {
+            AppendLossOptions loss;
+            loss.kind = train.loss;
+            loss.output = train.lossOutput;
+            pm.addPass(createAppendLoss(loss));
+          },
+          ExitTrainSpec);
+      rc != ExitOK)
+    return rc;
+  // An op without a gradient rule is unsupported, like an op without an
+  // importer.
+  if (ExitCode rc = s.runPasses(
+          "build the train step",
+          [&](OpPassManager &pm) {
+            pm.addPass(createAutodiff());
+            ApplyOptimizerOptions opt;
+            const OptimizerConfig &o = train.optimizer;
+            opt.optimizer = o.kind;
+            opt.lr = o.lr;
+            opt.momentum = o.momentum;
+            opt.nesterov = o.nesterov;
+            opt.beta1 = o.beta1;
+            opt.beta2 = o.beta2;
+            opt.eps = o.eps;
+            opt.weightDecay = o.weightDecay;
+            opt.loss = train.lossOutput.empty()
+                           ? train.loss
+                           : train.loss + ":" + train.lossOutput;
+            opt.spec = o.spelling.empty() ? o.kind : o.spelling;
+            pm.addPass(createApplyOptimizer(opt));
+          },
+          ExitUnsupported);
+      rc != ExitOK)
+    return rc;
+  int64_t trainable = 0;
+  if (FunctionOpInterface entry = getEntryFunction(*s.module))
+    for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i)
+      trainable += isTrainableArg(entry, i);
+  s.progress.end(std::to_string(trainable) + " trainable weights");
+  return ExitOK;
+}
+
 /// einsum -> fused linalg on tensors; weights that became dead (a causal
 /// mask FuseMax replaced by an index comparison) are dropped, so they are
 /// neither shipped nor uploaded.
@@ -145,8 +199,13 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   uint64_t weightBytes = parameterBytes(*s.module);
   if (ExitCode rc = s.runPasses("einsum -> linalg",
                                 [&](OpPassManager &pm) {
+                                  // The backward of fused attention is not
+                                  // built yet: a train step keeps the
+                                  // softmax cascade.
                                   buildEinsumToLinalgPipeline(
-                                      pm, s.options.fusemax,
+                                      pm,
+                                      s.options.fusemax &&
+                                          !s.options.train.enabled,
                                       target.fusedAttentionAsKernel());
                                   pm.addPass(createDropUnusedParameters());
                                 });
@@ -240,7 +299,7 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
 /// What --emit asks of a phase before code generation: the module's text,
 /// or the planning problem.
 ExitCode emitAfter(CompileSession &s, Phase phase) {
-  if (phase == Phase::Import &&
+  if ((phase == Phase::Import || phase == Phase::Train) &&
       (!s.options.reportPath.empty() || !s.options.timelinePath.empty()))
     return s.fail(ExitUsage, "--report and --timeline need the memory plan: "
                              "emit memref or later");
@@ -268,13 +327,18 @@ ExitCode compile(const CompilerOptions &options) {
   static bool passesRegistered = (registerAllPasses(), true);
   (void)passesRegistered;
 
-  Phase last = lastPhase(options.emit);
-  unsigned phases = static_cast<unsigned>(last) + 1;
+  bool train = options.train.enabled;
+  Phase last = lastPhase(options.emit, train);
+  unsigned phases = static_cast<unsigned>(last) + (train ? 1 : 0);
   if (last == Phase::Codegen)
-    phases = 3 + target->numCodegenPhases(options.emit);
+    phases = 3 + (train ? 1 : 0) + target->numCodegenPhases(options.emit);
   CompileSession session(options, phases);
-  for (Phase phase : {Phase::Import, Phase::Linalg, Phase::Bufferize}) {
+  for (Phase phase :
+       {Phase::Import, Phase::Train, Phase::Linalg, Phase::Bufferize}) {
+    if (phase == Phase::Train && !train)
+      continue;
     ExitCode rc = phase == Phase::Import   ? importPhase(session)
+                  : phase == Phase::Train  ? trainPhase(session)
                   : phase == Phase::Linalg ? linalgPhase(session, *target)
                                            : bufferizePhase(session, *target);
     if (rc != ExitOK)

@@ -15,6 +15,34 @@
 
 namespace memc {
 
+namespace {
+const char *recordOf(ProgramArg::Kind kind) {
+  switch (kind) {
+  case ProgramArg::Input:
+    return package::kInputRecord;
+  case ProgramArg::Weight:
+    return package::kWeightRecord;
+  case ProgramArg::State:
+    return package::kStateRecord;
+  case ProgramArg::Step:
+    return package::kStepRecord;
+  case ProgramArg::Output:
+    break;
+  }
+  return package::kOutputRecord;
+}
+
+/// What follows `<kind> <name> <dtype> <dims>` in both the manifest and the
+/// interface: a trainable weight's flag, a state's weight.
+std::string trainSuffix(const ProgramArg &a) {
+  if (a.kind == ProgramArg::Weight && a.trainable)
+    return std::string(" ") + package::kTrainableFlag;
+  if (a.kind == ProgramArg::State)
+    return " " + a.stateOf;
+  return "";
+}
+} // namespace
+
 std::string formatInterface(const std::vector<ProgramArg> &args,
                             uint64_t arenaBytes, uint64_t hostPoolBytes) {
   std::ostringstream os;
@@ -22,10 +50,8 @@ std::string formatInterface(const std::vector<ProgramArg> &args,
   os << package::kArenaBytesRecord << " " << arenaBytes << "\n";
   os << package::kHostPoolBytesRecord << " " << hostPoolBytes << "\n";
   for (const ProgramArg &a : args)
-    os << (a.kind == ProgramArg::Input    ? package::kInputRecord
-           : a.kind == ProgramArg::Weight ? package::kWeightRecord
-                                          : package::kOutputRecord)
-       << " " << a.name << " " << a.dtype << " " << formatDims(a.shape) << "\n";
+    os << recordOf(a.kind) << " " << a.name << " " << a.dtype << " "
+       << formatDims(a.shape) << trainSuffix(a) << "\n";
   return os.str();
 }
 
@@ -66,7 +92,8 @@ bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, uint64_t arenaBytes,
                        uint64_t hostPoolBytes, std::string &error,
-                       const std::string &target) {
+                       const std::string &target,
+                       const std::optional<TrainFacts> &train) {
   std::ofstream manifest(dir + "/" + package::kManifestFile);
   std::ofstream weights(dir + "/" + package::kWeightsFile, std::ios::binary);
   if (!manifest || !weights) {
@@ -78,16 +105,16 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
   manifest << package::kModelRecord << " " << modelPath << "\n";
   if (target != package::kTargetCPU)
     manifest << package::kTargetRecord << " " << target << "\n";
+  if (train)
+    manifest << package::kTrainRecord << " " << train->loss << " "
+             << train->optimizer << "\n";
   manifest << package::kArenaBytesRecord << " " << arenaBytes << "\n";
   if (hostPoolBytes > 0)
     manifest << package::kHostPoolBytesRecord << " " << hostPoolBytes << "\n";
   int64_t offset = 0;
   static const char zeros[package::kWeightAlignment] = {};
   for (const ProgramArg &a : args) {
-    const char *kind = a.kind == ProgramArg::Input    ? package::kInputRecord
-                       : a.kind == ProgramArg::Weight ? package::kWeightRecord
-                                                      : package::kOutputRecord;
-    manifest << kind << " " << a.name << " " << a.dtype << " "
+    manifest << recordOf(a.kind) << " " << a.name << " " << a.dtype << " "
              << formatDims(a.shape);
     if (a.kind == ProgramArg::Weight) {
       // 64-byte alignment: the runtime maps the file and passes pointers.
@@ -100,7 +127,7 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
       weights.write(a.data.data(), a.data.size());
       offset += a.data.size();
     }
-    manifest << "\n";
+    manifest << trainSuffix(a) << "\n";
   }
   if (!manifest.good() || !weights.good()) {
     error = "writing the package files in " + dir + " failed";

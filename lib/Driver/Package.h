@@ -36,7 +36,8 @@ bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
 bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        const std::vector<ProgramArg> &args, uint64_t arenaBytes,
                        uint64_t hostPoolBytes, std::string &error,
-                       const std::string &target = package::kTargetCPU);
+                       const std::string &target = package::kTargetCPU,
+                       const std::optional<TrainFacts> &train = std::nullopt);
 } // namespace memc
 
 #endif

@@ -90,6 +90,8 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
     ProgramArg arg;
     ProgramArg::Kind kind = role == ArgRole::Input    ? ProgramArg::Input
                             : role == ArgRole::Weight ? ProgramArg::Weight
+                            : role == ArgRole::State  ? ProgramArg::State
+                            : role == ArgRole::Step   ? ProgramArg::Step
                                                       : ProgramArg::Output;
     if (!describe(kind, getArgName(entry, i), entry.getArgumentTypes()[i], arg,
                   error))
@@ -108,10 +110,16 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
         return false;
       }
       arg.data = *data;
+      arg.trainable = isTrainableArg(entry, i);
     }
+    if (kind == ProgramArg::State)
+      arg.stateOf = getStateOf(entry, i).str();
     iface.args.push_back(std::move(arg));
   }
   for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i) {
+    // Updated weights and states are written into their arguments.
+    if (getOverwrittenArg(entry, i))
+      continue;
     ProgramArg arg;
     if (!describe(ProgramArg::Output, getResultOutputName(entry, i),
                   entry.getResultTypes()[i], arg, error))
@@ -120,6 +128,7 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
   }
   iface.arenaBytes = getArenaBytes(module).value_or(0);
   iface.hostPoolBytes = getHostPoolBytes(module).value_or(0);
+  iface.train = getTrainFacts(module);
   return true;
 }
 

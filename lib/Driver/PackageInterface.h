@@ -9,6 +9,8 @@
 #ifndef MEMC_LIB_DRIVER_PACKAGEINTERFACE_H
 #define MEMC_LIB_DRIVER_PACKAGEINTERFACE_H
 
+#include "dialects/memc/ProgramInterface.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
 
@@ -20,18 +22,24 @@ namespace memc {
 
 /// One argument of the entry, as the manifest lists it.
 struct ProgramArg {
-  enum Kind { Input, Weight, Output } kind;
+  enum Kind { Input, Weight, State, Step, Output } kind;
   std::string name;
   std::string dtype; ///< manifest spelling: f32, i64, bool, ...
   std::vector<int64_t> shape;
   /// Weights only: the raw little-endian bytes (owned by the MLIRContext's
   /// resource blobs, which outlive the module's parameter globals).
   llvm::ArrayRef<char> data;
+  /// Train steps: a weight the step updates in place.
+  bool trainable = false;
+  /// Train steps: the trainable weight a state belongs to.
+  std::string stateOf;
 };
 
 struct PackageInterface {
   std::vector<ProgramArg> args;
   uint64_t arenaBytes = 0, hostPoolBytes = 0;
+  /// Set for a train step (memc.train).
+  std::optional<TrainFacts> train;
 
   uint64_t weightBytes() const;
   unsigned numWeights() const;

@@ -140,6 +140,8 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
     fuseMax.kernel = attentionKernel;
     pm.addPass(createFuseMaxAttention(fuseMax));
   }
+  // A train step's optimizer updates become in-place linalg.generic ops.
+  pm.addNestedPass<func::FuncOp>(createLowerOptimizer());
   // No CSE here: it would merge the zero-filled init tensors of different
   // contractions, and bufferization would then copy the shared fill once per
   // consumer.
@@ -167,6 +169,9 @@ void memc::buildBufferizePipeline(
   bufferize.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // A train step's updated weights and states were written into their
+  // arguments' buffers: those results are the arguments and go.
+  pm.addPass(createDropOverwrittenResults());
   addCanonicalize(pm);
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;

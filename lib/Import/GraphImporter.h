@@ -38,6 +38,14 @@ public:
 
 private:
   mlir::Value materialize(const std::string &name, const HostTensor &t);
+  /// --train: the initializers `spec` makes trainable, in graph order
+  /// (exit 11 for a name that is no f32 initializer).
+  bool chooseTrainable(const onnx::GraphProto &graph,
+                       const TrainableSpec &spec, std::vector<std::string> &out);
+  /// A trainable initializer: a mutable `memc.trainable` parameter global
+  /// and its load at the entry's start.
+  mlir::Value materializeTrainable(const std::string &name,
+                                   const HostTensor &t);
   bool readInitializer(const onnx::TensorProto &tp, HostTensor &out);
   /// A graph output's declared element type and static dims must be what
   /// the graph computes (exit 7 otherwise).

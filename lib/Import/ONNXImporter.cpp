@@ -14,6 +14,9 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "llvm/Support/Regex.h"
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -216,6 +219,81 @@ Value GraphImporter::materialize(const std::string &name,
   return NodeImporter::constantIn(builder, func.getLoc(), t);
 }
 
+bool GraphImporter::chooseTrainable(const onnx::GraphProto &graph,
+                                    const TrainableSpec &spec,
+                                    std::vector<std::string> &out) {
+  std::optional<llvm::Regex> frozen;
+  if (!spec.frozenRegex.empty()) {
+    frozen.emplace(spec.frozenRegex);
+    std::string why;
+    if (!frozen->isValid(why)) {
+      fail(ExitUsage, "--frozen=" + spec.frozenRegex +
+                          ": not a regular expression (" + why + ")");
+      return false;
+    }
+  }
+  auto isFloat = [&](const std::string &name) {
+    auto it = constants.find(name);
+    return it != constants.end() &&
+           it->second.elemType == onnx::TensorProto::FLOAT;
+  };
+  std::set<std::string> chosen;
+  for (const std::string &name : spec.names) {
+    if (!isFloat(name)) {
+      fail(ExitTrainSpec,
+           "--trainable: '" + name + "' is " +
+               (constants.count(name) ? "not a float (f32) initializer"
+                                      : "no initializer of the model"));
+      return false;
+    }
+    chosen.insert(name);
+  }
+  // In the graph's order, so the weights' order does not depend on how the
+  // names were given.
+  for (const auto &tp : graph.initializer()) {
+    const std::string &name = tp.name();
+    bool wanted = spec.names.empty() ? isFloat(name) : chosen.count(name) > 0;
+    if (wanted && !(frozen && frozen->match(name)) &&
+        std::find(out.begin(), out.end(), name) == out.end())
+      out.push_back(name);
+  }
+  if (out.empty()) {
+    fail(ExitTrainSpec, "--train: no trainable initializer is left (" +
+                            std::string(spec.names.empty()
+                                            ? "the model has no f32 initializer"
+                                            : "--frozen matches every one") +
+                            ")");
+    return false;
+  }
+  return true;
+}
+
+Value GraphImporter::materializeTrainable(const std::string &name,
+                                          const HostTensor &t) {
+  MLIRContext *ctx = builder.getContext();
+  auto type = RankedTensorType::get(t.shape, onnxElemType(ctx, t.elemType));
+  std::string manifestName = sanitize(name), symbol = manifestName;
+  for (unsigned n = 1; !symbolNames.insert(symbol).second; ++n)
+    symbol = manifestName + "_" + std::to_string(n);
+  ml_program::GlobalOp global;
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(func);
+    auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(t.raw.data(), t.raw.size()), alignof(uint64_t));
+    auto value = DenseResourceElementsAttr::get(type, symbol, std::move(blob));
+    global = ml_program::GlobalOp::create(
+        builder, func.getLoc(), builder.getStringAttr(symbol),
+        TypeAttr::get(type), builder.getUnitAttr(), value,
+        builder.getStringAttr("private"));
+  }
+  setParameterName(global, manifestName);
+  setTrainable(global, true);
+  return ml_program::GlobalLoadOp::create(
+      builder, func.getLoc(), type,
+      SymbolRefAttr::get(global.getSymNameAttr()));
+}
+
 /// Reads an initializer (raw, typed fields or external data) into `out`.
 bool GraphImporter::readInitializer(const onnx::TensorProto &tp,
                                     HostTensor &out) {
@@ -324,6 +402,10 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
       return false;
     constants[tp.name()] = std::move(t);
   }
+  std::vector<std::string> trainable;
+  if (options.trainable.enabled &&
+      !chooseTrainable(graph, options.trainable, trainable))
+    return false;
 
   // Graph inputs: static shapes, pinned by --shape where dynamic.
   SmallVector<Type> inputTypes;
@@ -393,6 +475,11 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
                               builder.getFunctionType(inputTypes, {}));
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToEnd(entry);
+  // Trainable initializers are values of the program, never host constants.
+  for (const std::string &name : trainable) {
+    values[name] = materializeTrainable(name, constants[name]);
+    constants.erase(name);
+  }
   {
     unsigned i = 0;
     for (const auto &vi : graph.input())

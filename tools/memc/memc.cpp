@@ -116,6 +116,31 @@ static cl::opt<bool> noFuseMax(
     cl::desc("Keep attention as its 3-pass softmax cascade (no FuseMax "
              "fusion; for comparison)"),
     cl::cat(category));
+static cl::opt<bool> train(
+    "train",
+    cl::desc("Compile one training step (forward, loss, gradients, optimizer "
+             "update) instead of inference; see --loss, --optimizer"),
+    cl::cat(category));
+static cl::opt<std::string>
+    loss("loss",
+         cl::desc("--train's loss: cross-entropy|mse|output, optionally "
+                  ":OUTPUT (default cross-entropy)"),
+         cl::value_desc("kind[:output]"), cl::cat(category));
+static cl::opt<std::string> optimizer(
+    "optimizer",
+    cl::desc("--train's optimizer: sgd:lr=X[,momentum,nesterov,"
+             "weight_decay] or adamw[:lr,beta1,beta2,eps,weight_decay] "
+             "(default adamw)"),
+    cl::value_desc("name[:k=v,...]"), cl::cat(category));
+static cl::opt<std::string> trainable(
+    "trainable",
+    cl::desc("--train's trainable initializers: all (default), @FILE (one "
+             "name a line) or NAME,NAME,..."),
+    cl::value_desc("all|@file|names"), cl::cat(category));
+static cl::opt<std::string>
+    frozen("frozen",
+           cl::desc("--train: initializers matching this regex stay frozen"),
+           cl::value_desc("regex"), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
                              cl::cat(category));
 static cl::opt<bool> listOps("list-ops",
@@ -172,6 +197,32 @@ int main(int argc, char **argv) {
     return memc::ExitUsage;
   }
   options.fusemax = !noFuseMax;
+  bool trainFlags = loss.getNumOccurrences() || optimizer.getNumOccurrences() ||
+                    trainable.getNumOccurrences() || frozen.getNumOccurrences();
+  if (trainFlags && !train) {
+    llvm::errs() << "memc: --loss, --optimizer, --trainable and --frozen need "
+                    "--train\n";
+    return memc::ExitUsage;
+  }
+  if (train) {
+    std::string error;
+    memc::TrainOptions &t = options.train;
+    t.enabled = true;
+    memc::ExitCode rc = memc::parseLoss(
+        loss.getNumOccurrences() ? std::string(loss) : "cross-entropy", t,
+        error);
+    if (rc == memc::ExitOK)
+      rc = memc::parseOptimizer(optimizer.getNumOccurrences()
+                                    ? std::string(optimizer)
+                                    : "adamw",
+                                t.optimizer, error);
+    if (rc == memc::ExitOK)
+      rc = memc::parseTrainable(trainable, frozen, t, error);
+    if (rc != memc::ExitOK) {
+      llvm::errs() << "memc: " << error << "\n";
+      return rc;
+    }
+  }
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');
     std::vector<int64_t> dims;

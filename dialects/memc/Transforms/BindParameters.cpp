@@ -19,18 +19,25 @@ struct BindParametersPass
     FunctionOpInterface entry = memc::getEntryFunction(module);
     if (!entry || entry.isExternal())
       return;
-    // The loads of each parameter, in the order of the globals.
-    llvm::MapVector<StringAttr, SmallVector<ml_program::GlobalLoadConstOp>>
-        loads;
+    // The loads of each parameter, in the order of the globals: constant
+    // ones of frozen weights, plain ones of trainable (mutable) weights.
+    llvm::MapVector<StringAttr, SmallVector<Operation *>> loads;
     for (auto global : module.getOps<ml_program::GlobalOp>())
       if (memc::isParameter(global))
         loads[global.getSymNameAttr()];
-    WalkResult walk = module.walk([&](ml_program::GlobalLoadConstOp load) {
-      auto it = loads.find(load.getGlobalAttr().getRootReference());
+    WalkResult walk = module.walk([&](Operation *load) {
+      SymbolRefAttr ref;
+      if (auto constLoad = dyn_cast<ml_program::GlobalLoadConstOp>(load))
+        ref = constLoad.getGlobalAttr();
+      else if (auto mutableLoad = dyn_cast<ml_program::GlobalLoadOp>(load))
+        ref = mutableLoad.getGlobalAttr();
+      else
+        return WalkResult::advance();
+      auto it = loads.find(ref.getRootReference());
       if (it == loads.end())
         return WalkResult::advance();
       if (load->getParentOfType<FunctionOpInterface>() != entry) {
-        load.emitOpError("reads a parameter outside the entry function @")
+        load->emitOpError("reads a parameter outside the entry function @")
             << entry.getName() << ", which alone takes weight arguments";
         return WalkResult::interrupt();
       }
@@ -54,10 +61,12 @@ struct BindParametersPass
                        memc::getParameterName(global));
       memc::setBoundParameter(entry, index, FlatSymbolRefAttr::get(name));
       memc::copyParameterFacts(global, entry, index);
+      if (memc::isTrainable(global))
+        memc::setTrainableArg(entry, index);
       Value arg = body.getArgument(index);
-      for (ml_program::GlobalLoadConstOp load : uses) {
-        load.getResult().replaceAllUsesWith(arg);
-        load.erase();
+      for (Operation *load : uses) {
+        load->getResult(0).replaceAllUsesWith(arg);
+        load->erase();
       }
     }
   }

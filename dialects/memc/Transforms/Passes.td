@@ -15,6 +15,8 @@ def BindParameters : Pass<"memc-bind-parameters", "mlir::ModuleOp"> {
     of the globals, marked `memc.weight = "name"` and bound to its global
     by `memc.parameter = @global`; the facts a global carries
     (`memc.upper_triangle`) move to the argument, where FuseMax reads them.
+    A trainable parameter (a mutable global read with
+    `ml_program.global_load`) becomes a `memc.trainable` weight argument.
     The globals stay: the package writer reads their bytes.
   }];
   let dependentDialects = ["::memc::MemcDialect"];

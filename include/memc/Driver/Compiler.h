@@ -2,6 +2,7 @@
 #ifndef MEMC_DRIVER_COMPILER_H
 #define MEMC_DRIVER_COMPILER_H
 
+#include "memc/Driver/TrainOptions.h"
 #include "memc/ExitCodes.h"
 
 #include <cstdint>
@@ -51,6 +52,8 @@ struct CompilerOptions {
   uint64_t plannerSeed = 0;
   /// FuseMax attention fusion (passes/FuseMaxAttention); --no-fusemax.
   bool fusemax = true;
+  /// --train: compile one training step instead of inference.
+  TrainOptions train;
 };
 
 /// Parses `1048576`, `512KiB`, `64MiB`, `8GiB` (also K/M/G, KB/MB/GB as

@@ -23,11 +23,24 @@
 
 namespace memc {
 
+/// --train's choice of trainable initializers (DESIGN.md "Training").
+struct TrainableSpec {
+  bool enabled = false; ///< --train: trainable initializers are parameters
+  /// Empty: every f32 initializer (--trainable=all); else these names.
+  std::vector<std::string> names;
+  /// --frozen: initializers whose name matches stay frozen ("" none).
+  std::string frozenRegex;
+};
+
 struct ImportOptions {
   /// --shape NAME=1x128: pins the dims of a graph input.
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Initializers with more elements than this become weight arguments.
   int64_t maxInlineConstantElements = 256;
+  /// With trainable.enabled, the chosen f32 initializers become mutable
+  /// trainable parameters whatever their size, and no host fold ever reads
+  /// them (constant folding never folds through a trainable value).
+  TrainableSpec trainable;
 };
 
 /// Dims as the manifest and --shape spell them: `1x128x64`, `scalar` for

@@ -449,4 +449,127 @@ def LibdeviceToIntrinsics : Pass<"memc-libdevice-to-intrinsics"> {
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+
+//===----------------------------------------------------------------------===//
+// Train steps (memc --train)
+//===----------------------------------------------------------------------===//
+
+def AppendLoss : Pass<"memc-append-loss", "mlir::ModuleOp"> {
+  let summary = "Make the entry return a scalar training loss of its output";
+  let description = [{
+    The first step of a train step: the entry's outputs are replaced by one
+    f32 scalar result, the loss (`memc.output = "loss"`), built from einsum
+    ops so that `memc-autodiff` differentiates it like the model.
+
+    * `cross-entropy`: the output's last axis holds class scores; a new
+      i64 input `labels` (inserted after the inputs) has the output's shape
+      without it. The loss is the mean over positions whose label is not
+      `ignore-index` of `logsumexp(x) - x[label]` (PyTorch's
+      `F.cross_entropy` on `out.reshape(-1, C)`).
+    * `mse`: `labels` has the output's shape and type; the loss is
+      `mean((out - labels)^2)`.
+    * `output`: the output already is the loss (an f32 scalar); no labels.
+
+    `output` names the graph output the loss reads (default: the only
+    one). Fails, naming the output, when it is not there or has the wrong
+    type or shape for the loss.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"cross-entropy\"",
+           "cross-entropy | mse | output">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "The graph output the loss reads (default: the only one)">,
+    Option<"ignoreIndex", "ignore-index", "int64_t", /*default=*/"-100",
+           "cross-entropy: positions with this label do not count">
+  ];
+  let dependentDialects = ["::memc::einsum::EinsumDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def Autodiff : Pass<"memc-autodiff", "mlir::ModuleOp"> {
+  let summary = "Reverse-mode gradients of the loss for the trainable weights";
+  let description = [{
+    Differentiates the entry's one result, an f32 scalar loss, with respect
+    to each `memc.trainable` weight argument, and appends one result per
+    such weight holding its gradient (`memc.gradient = "name"`). The
+    backward ops are einsum and tensor ops after the forward ones, in
+    reverse order: a contraction's gradient is a contraction, a map
+    action's is its derivative times the incoming gradient, a max-reduction
+    sends the gradient to its argmax, a gather's is a scatter-add
+    (`scf.for` over the gathered elements). Only active values are
+    differentiated (those that depend on a trainable weight and that the
+    loss depends on). An op on an active value without a gradient rule is an
+    error naming the op.
+  }];
+  let dependentDialects = ["::memc::einsum::EinsumDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
+  let summary = "Turn gradient results into in-place optimizer updates";
+  let description = [{
+    For every `memc.gradient` result of the entry: adds the optimizer's
+    state arguments of that weight (`memc.state`, zero at the first step;
+    momentum: one, AdamW: two), the step-count argument (`memc.step`, once),
+    and an `optim.sgd` or `optim.adamw` update placed as early as the
+    gradient and the weight's last forward read allow, so gradients do not
+    all live at once. The gradient result is replaced by the updated weight
+    and states, each marked `memc.overwrites = N` (the argument it
+    replaces), which bufferization writes in place. Sets `memc.train`.
+    Hyperparameters follow PyTorch's torch.optim.SGD and AdamW.
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
+           "sgd | adamw">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
+    Option<"momentum", "momentum", "double", /*default=*/"0",
+           "sgd: momentum (0: none, no state)">,
+    Option<"nesterov", "nesterov", "bool", /*default=*/"false",
+           "sgd: Nesterov momentum">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "adamw: beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "adamw: beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8", "adamw: epsilon">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0",
+           "Weight decay (sgd: L2 added to the gradient; adamw: decoupled)">,
+    Option<"loss", "loss", "std::string", /*default=*/"\"\"",
+           "The loss's spelling for memc.train (informational)">,
+    Option<"spec", "spec", "std::string", /*default=*/"\"\"",
+           "The optimizer's spelling for memc.train (informational)">
+  ];
+  let dependentDialects = ["::memc::optim::OptimDialect"];
+}
+
+def DropOverwrittenResults : Pass<"memc-drop-overwritten-results",
+                                  "mlir::ModuleOp"> {
+  let summary = "Drop the results a train step wrote into its arguments";
+  let description = [{
+    After one-shot bufferization, each entry result marked
+    `memc.overwrites = N` must be argument N's own buffer: the update was
+    written in place (`memc-lower-optimizer` makes the weight and states the
+    update's destinations). Those results are then dropped, so the runtime
+    passes one buffer per weight and state and reads the updated values
+    there. A result that is another buffer means bufferization had to copy
+    (something read the old value after the update): an error naming the
+    argument, never a silent second copy of the weights.
+  }];
+}
+
+def LowerOptimizer : Pass<"memc-lower-optimizer", "mlir::func::FuncOp"> {
+  let summary = "optim update ops -> one in-place linalg.generic each";
+  let description = [{
+    Each `optim.sgd` / `optim.adamw` becomes one elementwise linalg.generic
+    whose outputs are the weight and state operands themselves
+    (destination-passing style), so one-shot bufferization updates them in
+    place, and whose scalar coefficients (AdamW's bias corrections, from the
+    step count) are computed once before it.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // MEMC_TRANSFORMS_PASSES_TD

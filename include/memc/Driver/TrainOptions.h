@@ -1,0 +1,53 @@
+//===- TrainOptions.h - memc --train's flags --------------------*- C++ -*-===//
+//
+// The spelling of --loss, --optimizer and --trainable (DESIGN.md
+// "Training"), parsed and checked before any work: a bad value is one line
+// naming the flag and the value, never a failure deep in the compile.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_DRIVER_TRAINOPTIONS_H
+#define MEMC_DRIVER_TRAINOPTIONS_H
+
+#include "memc/ExitCodes.h"
+#include "memc/Import/ONNXImporter.h"
+
+#include <string>
+
+namespace memc {
+
+/// An optimizer and its hyperparameters (PyTorch's names and defaults).
+struct OptimizerConfig {
+  std::string kind = "adamw"; ///< sgd | adamw
+  double lr = 1e-3;
+  double momentum = 0;    ///< sgd
+  bool nesterov = false;  ///< sgd
+  double beta1 = 0.9;     ///< adamw
+  double beta2 = 0.999;   ///< adamw
+  double eps = 1e-8;      ///< adamw
+  double weightDecay = 0; ///< sgd: 0 by default; adamw: 0.01
+  std::string spelling;   ///< the flag's text, for the manifest and report
+};
+
+struct TrainOptions {
+  bool enabled = false;
+  std::string loss = "cross-entropy"; ///< cross-entropy | mse | output
+  std::string lossOutput;             ///< --loss=KIND:NAME
+  OptimizerConfig optimizer;
+  TrainableSpec trainable;
+};
+
+/// Parses `--optimizer=NAME[:k=v,...]`. Returns ExitOK, or ExitUsage with
+/// `error` one line naming the key or value at fault.
+ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
+                        std::string &error);
+/// Parses `--loss=KIND[:OUTPUT]`.
+ExitCode parseLoss(const std::string &text, TrainOptions &out,
+                   std::string &error);
+/// Parses `--trainable=all|@FILE|NAME,...` (FILE: one name a line; exit 3
+/// when it cannot be read) and `--frozen=REGEX` into `out.trainable`.
+ExitCode parseTrainable(const std::string &text, const std::string &frozen,
+                        TrainOptions &out, std::string &error);
+
+} // namespace memc
+
+#endif

@@ -1,0 +1,157 @@
+//===- TrainOptions.cpp - memc --train's flags ----------------------------===//
+#include "memc/Driver/TrainOptions.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace memc {
+namespace {
+
+bool parseNumber(const std::string &s, double &out) {
+  if (s.empty() || std::isspace((unsigned char)s[0]))
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(v))
+    return false;
+  out = v;
+  return true;
+}
+
+std::string trim(const std::string &s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  size_t e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+} // namespace
+
+ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
+                        std::string &error) {
+  out = OptimizerConfig();
+  out.spelling = text;
+  size_t colon = text.find(':');
+  out.kind = text.substr(0, colon);
+  if (out.kind != "sgd" && out.kind != "adamw") {
+    error = "--optimizer=" + text + ": unknown optimizer '" + out.kind +
+            "' (sgd, adamw)";
+    return ExitUsage;
+  }
+  out.weightDecay = out.kind == "adamw" ? 0.01 : 0;
+  bool sawLr = false;
+  std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
+  std::stringstream items(rest);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    size_t eq = item.find('=');
+    std::string key = item.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    double v = 0;
+    if (eq == std::string::npos || !parseNumber(value, v)) {
+      error = "--optimizer: '" + item + "': expected KEY=NUMBER";
+      return ExitUsage;
+    }
+    auto bad = [&](const std::string &why) {
+      error = "--optimizer: " + key + "=" + value + ": " + why;
+      return ExitUsage;
+    };
+    bool sgd = out.kind == "sgd";
+    if (key == "lr") {
+      if (!(v > 0))
+        return bad("lr must be positive");
+      out.lr = v;
+      sawLr = true;
+    } else if (key == "weight_decay") {
+      if (!(v >= 0))
+        return bad("weight_decay must be >= 0");
+      out.weightDecay = v;
+    } else if (sgd && key == "momentum") {
+      if (!(v >= 0 && v < 1))
+        return bad("momentum must be in [0, 1)");
+      out.momentum = v;
+    } else if (sgd && key == "nesterov") {
+      if (v != 0 && v != 1)
+        return bad("nesterov is 0 or 1");
+      out.nesterov = v == 1;
+    } else if (!sgd && (key == "beta1" || key == "beta2")) {
+      if (!(v >= 0 && v < 1))
+        return bad(key + " must be in [0, 1)");
+      (key == "beta1" ? out.beta1 : out.beta2) = v;
+    } else if (!sgd && key == "eps") {
+      if (!(v > 0))
+        return bad("eps must be positive");
+      out.eps = v;
+    } else {
+      error = "--optimizer: " + out.kind + " has no hyperparameter '" + key +
+              "' (" +
+              (sgd ? "lr, momentum, nesterov, weight_decay"
+                   : "lr, beta1, beta2, eps, weight_decay") +
+              ")";
+      return ExitUsage;
+    }
+  }
+  if (out.kind == "sgd" && !sawLr) {
+    error = "--optimizer=" + text + ": sgd needs a learning rate (sgd:lr=X)";
+    return ExitUsage;
+  }
+  if (out.nesterov && out.momentum == 0) {
+    error = "--optimizer=" + text + ": nesterov needs a momentum";
+    return ExitUsage;
+  }
+  return ExitOK;
+}
+
+ExitCode parseLoss(const std::string &text, TrainOptions &out,
+                   std::string &error) {
+  size_t colon = text.find(':');
+  out.loss = text.substr(0, colon);
+  out.lossOutput = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (out.loss != "cross-entropy" && out.loss != "mse" &&
+      out.loss != "output") {
+    error = "--loss=" + text + ": unknown loss '" + out.loss +
+            "' (cross-entropy, mse, output)";
+    return ExitUsage;
+  }
+  if (colon != std::string::npos && out.lossOutput.empty()) {
+    error = "--loss=" + text + ": the output name after ':' is empty";
+    return ExitUsage;
+  }
+  return ExitOK;
+}
+
+ExitCode parseTrainable(const std::string &text, const std::string &frozen,
+                        TrainOptions &out, std::string &error) {
+  out.trainable.names.clear();
+  out.trainable.frozenRegex = frozen;
+  if (text.empty() || text == "all")
+    return ExitOK;
+  if (text[0] == '@') {
+    std::string path = text.substr(1);
+    std::ifstream in(path);
+    if (!in) {
+      error = "--trainable=" + text + ": cannot read " + path;
+      return ExitFileNotFound;
+    }
+    std::string line;
+    while (std::getline(in, line))
+      if (std::string name = trim(line); !name.empty() && name[0] != '#')
+        out.trainable.names.push_back(name);
+    if (out.trainable.names.empty()) {
+      error = "--trainable=" + text + ": " + path + " names no initializer";
+      return ExitTrainSpec;
+    }
+    return ExitOK;
+  }
+  std::stringstream items(text);
+  std::string name;
+  while (std::getline(items, name, ','))
+    if (!trim(name).empty())
+      out.trainable.names.push_back(trim(name));
+  return ExitOK;
+}
+
+} // namespace memc

@@ -1,0 +1,66 @@
+//===- AutodiffInternal.h - shared by the reverse-mode rules ----*- C++ -*-===//
+//
+// Internal to lib/Transforms/Autodiff: the builder of einsum ops over one
+// forward op's rank space (PointwiseBuilder) and the gradient rules of
+// einsum.einsum (EinsumVJP.cpp), which ReverseMode.cpp calls.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_LIB_TRANSFORMS_AUTODIFF_INTERNAL_H
+#define MEMC_LIB_TRANSFORMS_AUTODIFF_INTERNAL_H
+
+#include "dialects/einsum/EinsumDialect.h"
+
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+
+namespace memc::autodiff {
+
+/// A tensor indexed by an affine map over the ranks of a forward op.
+struct Term {
+  mlir::Value value;
+  mlir::AffineMap map;
+};
+
+/// Builds einsum ops in the rank space of one forward einsum op: every op
+/// it makes uses that op's rank names, so operands keep their forward maps.
+class PointwiseBuilder {
+public:
+  PointwiseBuilder(mlir::OpBuilder &b, mlir::Location loc,
+                   einsum::EinsumOp forward);
+
+  /// `compute` applied pointwise over the whole rank space: a tensor of the
+  /// rank extents (i1 for comparisons), indexed by the identity map.
+  Term apply(einsum::ComputeOp compute, llvm::ArrayRef<Term> inputs,
+             mlir::Type elem);
+  /// `compute` of `inputs`, summed over the ranks `target` does not index,
+  /// as a tensor of `targetShape` (whose size-1 dimensions `target` may
+  /// index by the constant 0).
+  mlir::Value reduceTo(einsum::ComputeOp compute, llvm::ArrayRef<Term> inputs,
+                       mlir::AffineMap target,
+                       llvm::ArrayRef<int64_t> targetShape, mlir::Type elem);
+  /// A rank-0 constant, broadcast over the rank space.
+  Term constant(double value, mlir::Type elem);
+
+  unsigned numRanks() const { return ranks.size(); }
+
+private:
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  llvm::SmallVector<llvm::StringRef> ranks;
+  llvm::SmallVector<int64_t> extents;
+};
+
+/// `value` reshaped to `shape` (same element count) with tensor.collapse /
+/// expand_shape.
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                      llvm::ArrayRef<int64_t> shape);
+
+/// The contribution of `op`'s gradient `dz` to input `i`'s gradient, or a
+/// null value when the input gets none (a zero derivative). Fails with an
+/// error on `op` when it has no rule.
+mlir::FailureOr<mlir::Value> einsumVJP(mlir::OpBuilder &b, einsum::EinsumOp op,
+                                       unsigned i, mlir::Value dz);
+
+} // namespace memc::autodiff
+
+#endif

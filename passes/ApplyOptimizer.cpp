@@ -1,0 +1,187 @@
+//===- ApplyOptimizer.cpp - gradients -> in-place optimizer updates -------===//
+//
+// Each weight is updated as soon as both its gradient is final and nothing
+// reads the weight any more (its views included: a reshape of a weight is
+// its buffer after bufferization), so its gradient dies right there instead
+// of living until the end of the step, and the update can write the weight
+// in place.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/memc/ProgramInterface.h"
+#include "dialects/optim/OptimDialect.h"
+#include "memc/Runtime/PackageFormat.h"
+#include "memc/Transforms/Passes.h"
+
+#include "mlir/IR/Verifier.h"
+
+namespace memc {
+#define GEN_PASS_DEF_APPLYOPTIMIZER
+#include "memc/Transforms/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+
+namespace {
+
+/// The op of `block` that holds `op` (itself, or an ancestor).
+Operation *inBlock(Operation *op, Block *block) {
+  while (op && op->getBlock() != block)
+    op = op->getParentOp();
+  return op;
+}
+
+/// The last op of `block` that reads `value` or a view of it.
+Operation *lastRead(Value value, Block *block) {
+  Operation *last = nullptr;
+  SmallVector<Value> work = {value};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      Operation *op = inBlock(user, block);
+      if (!op || isa<func::ReturnOp>(op))
+        continue;
+      if (!last || last->isBeforeInBlock(op))
+        last = op;
+      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+              tensor::ExtractSliceOp>(user))
+        work.push_back(user->getResult(0));
+    }
+  }
+  return last;
+}
+
+struct ApplyOptimizerPass
+    : public memc::impl::ApplyOptimizerBase<ApplyOptimizerPass> {
+  using ApplyOptimizerBase::ApplyOptimizerBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fn = dyn_cast_or_null<func::FuncOp>(
+        memc::getEntryFunction(module).getOperation());
+    if (!fn || fn.isExternal()) {
+      module.emitError("memc-apply-optimizer: the module has no entry");
+      return signalPassFailure();
+    }
+    if (optimizer != "sgd" && optimizer != "adamw") {
+      module.emitError("memc-apply-optimizer: unknown optimizer '")
+          << optimizer << "' (sgd or adamw)";
+      return signalPassFailure();
+    }
+    unsigned numStates = optimizer == "adamw" ? 2 : (momentum > 0 ? 1 : 0);
+    const char *suffixes[2] = {optimizer == "adamw" ? ".exp_avg"
+                                                    : ".momentum_buffer",
+                               ".exp_avg_sq"};
+
+    // The gradient results and the weights they belong to.
+    struct Update {
+      unsigned result;
+      BlockArgument weight;
+      SmallVector<BlockArgument> states;
+    };
+    SmallVector<Update> updates;
+    llvm::StringMap<BlockArgument> weights;
+    for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+      if (memc::isTrainableArg(fn, i))
+        weights[memc::getArgName(fn, i)] = fn.getArgument(i);
+    for (unsigned i = 0, e = fn.getNumResults(); i < e; ++i) {
+      StringRef of = memc::getGradientOf(fn, i);
+      if (of.empty())
+        continue;
+      auto it = weights.find(of);
+      if (it == weights.end()) {
+        fn.emitError("result #") << i << " is the gradient of '" << of
+                                 << "', which is no trainable weight";
+        return signalPassFailure();
+      }
+      updates.push_back({i, it->second, {}});
+    }
+    if (updates.empty()) {
+      fn.emitError("memc-apply-optimizer: the entry returns no gradient "
+                   "(run memc-autodiff first)");
+      return signalPassFailure();
+    }
+
+    // Arguments: the states of each weight, then the step count.
+    Location loc = fn.getLoc();
+    OpBuilder b(&getContext());
+    auto stepType = RankedTensorType::get({}, b.getI64Type());
+    unsigned stepIndex = fn.getNumArguments();
+    if (failed(fn.insertArgument(stepIndex, stepType, {}, loc)))
+      return signalPassFailure();
+    memc::setArgRole(fn, stepIndex, memc::ArgRole::Step,
+                     memc::package::kStepName);
+    BlockArgument step = fn.getArgument(stepIndex);
+    for (Update &u : updates) {
+      StringRef name = memc::getArgName(fn, u.weight.getArgNumber());
+      for (unsigned s = 0; s < numStates; ++s) {
+        unsigned at = step.getArgNumber();
+        if (failed(fn.insertArgument(at, u.weight.getType(), {}, loc)))
+          return signalPassFailure();
+        memc::setArgRole(fn, at, memc::ArgRole::State,
+                         (name + suffixes[s]).str());
+        memc::setStateOf(fn, at, name);
+        u.states.push_back(fn.getArgument(at));
+      }
+    }
+
+    // The updates, each as early as its gradient and weight allow.
+    Block &body = fn.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<Value> results = {ret.getOperand(0)};
+    SmallVector<std::optional<unsigned>> overwrites = {std::nullopt};
+    for (Update &u : updates) {
+      Value gradient = ret.getOperand(u.result);
+      Operation *after = lastRead(u.weight, &body);
+      if (Operation *def = gradient.getDefiningOp())
+        if (!after || after->isBeforeInBlock(def))
+          after = inBlock(def, &body);
+      if (after)
+        b.setInsertionPointAfter(after);
+      else
+        b.setInsertionPointToStart(&body);
+      SmallVector<Type> stateTypes(u.states.size(), u.weight.getType());
+      SmallVector<Value> states(u.states.begin(), u.states.end());
+      Operation *update;
+      if (optimizer == "adamw")
+        update = memc::optim::AdamWOp::create(
+            b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,
+            gradient, states, step, b.getF64FloatAttr(lr),
+            b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
+            b.getF64FloatAttr(eps), b.getF64FloatAttr(weightDecay),
+            /*layout=*/nullptr);
+      else
+        update = memc::optim::SGDOp::create(
+            b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,
+            gradient, states, step, b.getF64FloatAttr(lr),
+            b.getF64FloatAttr(momentum), b.getBoolAttr(nesterov),
+            b.getF64FloatAttr(weightDecay), /*layout=*/nullptr);
+      if (failed(mlir::verify(update)))
+        return signalPassFailure();
+      results.push_back(update->getResult(0));
+      overwrites.push_back(u.weight.getArgNumber());
+      for (auto [s, arg] : llvm::enumerate(u.states)) {
+        results.push_back(update->getResult(1 + s));
+        overwrites.push_back(arg.getArgNumber());
+      }
+    }
+    ret->setOperands(results);
+    SmallVector<DictionaryAttr> attrs;
+    fn.getAllResultAttrs(attrs);
+    DictionaryAttr lossAttrs = attrs.empty() ? DictionaryAttr() : attrs[0];
+    fn.setType(FunctionType::get(&getContext(), fn.getArgumentTypes(),
+                                 ValueRange(results).getTypes()));
+    SmallVector<DictionaryAttr> newAttrs(results.size(),
+                                         DictionaryAttr::get(&getContext()));
+    if (lossAttrs)
+      newAttrs[0] = lossAttrs;
+    fn.setAllResultAttrs(newAttrs);
+    for (auto [i, arg] : llvm::enumerate(overwrites))
+      if (arg)
+        memc::setOverwrittenArg(fn, i, *arg);
+    memc::setTrainFacts(module,
+                        {loss.empty() ? std::string("unknown") : loss.getValue(),
+                         spec.empty() ? optimizer.getValue() : spec.getValue()});
+  }
+};
+
+} // namespace

@@ -1,0 +1,53 @@
+//===- DropOverwrittenResults.cpp - in-place updates leave the results ----===//
+//
+// Upstream's drop-equivalent-buffer-results skips public functions, and the
+// entry is public (the runtime calls it); the train step's contract is
+// stricter anyway: an updated weight or state is its argument's buffer.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/memc/ProgramInterface.h"
+#include "memc/Transforms/Passes.h"
+
+namespace memc {
+#define GEN_PASS_DEF_DROPOVERWRITTENRESULTS
+#include "memc/Transforms/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+
+namespace {
+
+struct DropOverwrittenResultsPass
+    : public memc::impl::DropOverwrittenResultsBase<
+          DropOverwrittenResultsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto fn = dyn_cast_or_null<func::FuncOp>(
+        memc::getEntryFunction(module).getOperation());
+    if (!fn || fn.isExternal())
+      return;
+    llvm::BitVector drop(fn.getNumResults());
+    for (unsigned i = 0, e = fn.getNumResults(); i < e; ++i)
+      if (std::optional<unsigned> arg = memc::getOverwrittenArg(fn, i))
+        drop.set(i);
+    if (drop.none())
+      return;
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    for (int i : drop.set_bits()) {
+      unsigned arg = *memc::getOverwrittenArg(fn, i);
+      Value returned = ret.getOperand(i);
+      if (returned != fn.getArgument(arg)) {
+        fn.emitError("the update of argument #")
+            << arg << " ('" << memc::getArgName(fn, arg)
+            << "') was not written in place: something reads its old value "
+               "after the update";
+        return signalPassFailure();
+      }
+    }
+    ret->eraseOperands(drop);
+    if (failed(fn.eraseResults(drop)))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
