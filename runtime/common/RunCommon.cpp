@@ -49,7 +49,19 @@ const char kUsage[] =
     "                  an element matches when |a-b| <= atol + rtol*|b|\n"
     "  --device D      cpu (default) or cuda\n"
     "  --seed N        seed of the random inputs (default 0)\n"
-    "  -q              print only mismatching outputs and the result line\n";
+    "  -q              print only mismatching outputs and the result line\n"
+    "\n"
+    "Training (a package written by `memc MODEL --train ... -o PKG`):\n"
+    "  memc-run PKG --train --data DIR [--steps N] [--save-model OUT.onnx]\n"
+    "               [--save-state FILE] [--resume FILE] [-q]\n"
+    "  --train         run train steps; step k (from 0) trains on the batch\n"
+    "                  DIR/test_data_set_<k mod B> (B: the number of them,\n"
+    "                  each with input_<i>.pb, the labels last)\n"
+    "  --steps N       train steps, N >= 1 (default 1)\n"
+    "  --save-model F  write PKG's model.onnx with the trained weights to F\n"
+    "  --save-state F  write the weights and optimizer state to F\n"
+    "  --resume F      continue from a --save-state file of this package\n"
+    "  -q              no per-step 'step K loss X' lines\n";
 
 bool parseInt(const std::string &s, int64_t lo, int64_t hi, int64_t &out) {
   if (s.empty() || s[0] == ' ' || s[0] == '+')
@@ -181,6 +193,7 @@ const char *runUsage() { return kUsage; }
 int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
                     std::string &error) {
   opts = RunOptions();
+  std::vector<std::string> given; // the valued flags, as spelled
   auto usageError = [&](const std::string &what) {
     error = what;
     return int(ExitUsage);
@@ -204,9 +217,16 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
         value = arg.substr(eq + 1);
         inlineValue = true;
       }
+      if (name == "--train") {
+        if (inlineValue)
+          return usageError("--train takes no value");
+        opts.train = true;
+        continue;
+      }
       static const char *const kValued[] = {
-          "--data", "--iterations", "--warmup", "--rtol",
-          "--atol", "--device",     "--seed"};
+          "--data",       "--iterations", "--warmup", "--rtol",
+          "--atol",       "--device",     "--seed",   "--steps",
+          "--save-model", "--save-state", "--resume"};
       bool known = std::any_of(std::begin(kValued), std::end(kValued),
                                [&](const char *k) { return name == k; });
       if (!known)
@@ -217,6 +237,7 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
           return usageError(name + " needs a value");
         value = argv[++i];
       }
+      given.push_back(name);
       if (name == "--data") {
         if (value.empty())
           return usageError("--data needs a directory");
@@ -242,6 +263,16 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
         if (!parseU64(value, opts.seed))
           return usageError("--seed '" + value +
                             "' is not a non-negative integer");
+      } else if (name == "--steps") {
+        if (!parseInt(value, 1, 1000000000, opts.steps))
+          return usageError("--steps '" + value + "' is not an integer >= 1");
+      } else {
+        std::string &path = name == "--save-model"   ? opts.saveModel
+                            : name == "--save-state" ? opts.saveState
+                                                     : opts.resume;
+        if (value.empty())
+          return usageError(name + " needs a file name");
+        path = value;
       }
       continue;
     }
@@ -257,6 +288,68 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
   if (!opts.help && opts.package.empty())
     return usageError("missing the package directory (usage: memc-run PKG "
                       "[--data DIR] ...; see --help)");
+  if (opts.help)
+    return ExitOK;
+  // Flags of the other mode would be silently ignored: refuse them, so that
+  // e.g. --iterations is not mistaken for a step count.
+  auto was = [&](const char *flag) {
+    return std::find(given.begin(), given.end(), flag) != given.end();
+  };
+  const std::vector<const char *> trainOnly = {"--steps", "--save-model",
+                                               "--save-state", "--resume"};
+  const std::vector<const char *> inferenceOnly = {
+      "--iterations", "--warmup", "--rtol", "--atol", "--seed"};
+  for (const char *flag : opts.train ? inferenceOnly : trainOnly)
+    if (was(flag))
+      return usageError(
+          std::string(flag) +
+          (opts.train ? " does not apply to --train runs" : " needs --train"));
+  if (opts.train) {
+    if (opts.device != package::kTargetCPU)
+      return usageError("--train runs on the CPU only (not --device " +
+                        opts.device + ")");
+    if (opts.dataDir.empty())
+      return usageError("--train needs --data DIR (a directory of "
+                        "test_data_set_N batches)");
+    if (!opts.saveModel.empty() && opts.saveModel == opts.saveState)
+      return usageError("--save-model and --save-state name the same file '" +
+                        opts.saveModel + "'");
+  }
+  return ExitOK;
+}
+
+int readInputFiles(const Manifest &m, const std::string &dir,
+                   std::vector<Tensor> &inputs, std::string &error) {
+  auto fail = [&](std::string line) {
+    error = std::move(line);
+    return int(ExitBadData);
+  };
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0)
+    return fail(dir + (errno == ENOENT
+                           ? ": no such data directory"
+                           : ": cannot access the data directory: " +
+                                 describeOpenError(errno)));
+  if (!S_ISDIR(st.st_mode))
+    return fail(dir + ": not a directory (--data takes a directory of "
+                      "input_N.pb files)");
+  inputs = std::vector<Tensor>(m.inputs.size());
+  for (size_t i = 0; i < m.inputs.size(); ++i) {
+    std::string path = joinPath(dir, "input_" + std::to_string(i) + ".pb");
+    const TensorSpec &spec = m.inputs[i];
+    Tensor &input = inputs[i];
+    if (!readTensorFile(path, input, error))
+      return ExitBadData;
+    if (input.dtype != spec.dtype || input.dims != spec.dims)
+      return fail(path + ": " + describe(input.dtype, input.dims) +
+                  " does not match the package's input '" + spec.name + "' (" +
+                  describe(spec.dtype, spec.dims) + ")");
+  }
+  std::string extra =
+      joinPath(dir, "input_" + std::to_string(m.inputs.size()) + ".pb");
+  if (exists(extra))
+    return fail(extra + ": the package has only " +
+                std::to_string(m.inputs.size()) + " input(s)");
   return ExitOK;
 }
 
@@ -271,36 +364,8 @@ int prepareRunData(const Manifest &m, const RunOptions &opts, RunData &data,
   data.references = std::vector<Tensor>(m.outputs.size());
   data.haveReference.assign(m.outputs.size(), false);
   if (!opts.dataDir.empty()) {
-    struct stat st;
-    if (::stat(opts.dataDir.c_str(), &st) != 0)
-      return fail(ExitBadData,
-                  opts.dataDir + (errno == ENOENT
-                                      ? ": no such data directory"
-                                      : ": cannot access the data directory: " +
-                                            describeOpenError(errno)));
-    if (!S_ISDIR(st.st_mode))
-      return fail(ExitBadData, opts.dataDir + ": not a directory (--data "
-                                              "takes a directory of "
-                                              "input_N.pb files)");
-    for (size_t i = 0; i < m.inputs.size(); ++i) {
-      std::string path =
-          joinPath(opts.dataDir, "input_" + std::to_string(i) + ".pb");
-      const TensorSpec &spec = m.inputs[i];
-      Tensor &input = data.inputs[i];
-      if (!readTensorFile(path, input, error))
-        return ExitBadData;
-      if (input.dtype != spec.dtype || input.dims != spec.dims)
-        return fail(ExitBadData,
-                    path + ": " + describe(input.dtype, input.dims) +
-                        " does not match the package's input '" + spec.name +
-                        "' (" + describe(spec.dtype, spec.dims) + ")");
-    }
-    std::string extra = joinPath(
-        opts.dataDir, "input_" + std::to_string(m.inputs.size()) + ".pb");
-    if (exists(extra))
-      return fail(ExitBadData, extra + ": the package has only " +
-                                   std::to_string(m.inputs.size()) +
-                                   " input(s)");
+    if (int code = readInputFiles(m, opts.dataDir, data.inputs, error))
+      return code;
     for (size_t i = 0; i < m.outputs.size(); ++i) {
       std::string path =
           joinPath(opts.dataDir, "output_" + std::to_string(i) + ".pb");
@@ -319,8 +384,8 @@ int prepareRunData(const Manifest &m, const RunOptions &opts, RunData &data,
                                      describe(spec.dtype, spec.dims) + ")");
       data.haveReference[i] = true;
     }
-    extra = joinPath(opts.dataDir,
-                     "output_" + std::to_string(m.outputs.size()) + ".pb");
+    std::string extra = joinPath(
+        opts.dataDir, "output_" + std::to_string(m.outputs.size()) + ".pb");
     if (exists(extra))
       return fail(ExitBadData, extra + ": the package has only " +
                                    std::to_string(m.outputs.size()) +

@@ -268,6 +268,8 @@ bool readTensorFile(const std::string &path, Tensor &out, std::string &error) {
   return true;
 }
 
+int onnxDataType(DType t) { return protoOfDType(t); }
+
 bool writeTensorFile(const std::string &path, const Tensor &t,
                      const std::string &name, std::string &error) {
   TensorProto p;

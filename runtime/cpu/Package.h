@@ -18,8 +18,9 @@
 namespace memc {
 namespace rt {
 
-/// The program's one entry point: one pointer per input, weight and output
-/// (in manifest order), plus the arena when arena_bytes > 0.
+/// The program's one entry point: one pointer per input, weight, state, step
+/// and output (each group in manifest order), plus the arena when
+/// arena_bytes > 0 and the host pool when host_pool_bytes > 0.
 using EntryFn = void (*)(void **args);
 
 class Package {

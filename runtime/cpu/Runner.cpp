@@ -11,7 +11,10 @@
 
 #include "Runner.h"
 
+#include "CrashGuard.h"
 #include "Package.h"
+#include "TrackedBlock.h"
+#include "TrainRunner.h"
 #include "memc/ExitCodes.h"
 #include "memc/Runtime/InputFile.h"
 #include "memc/Runtime/PackageFormat.h"
@@ -20,106 +23,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
-#include <csignal>
-#include <cstring>
-#include <unistd.h>
 #include <vector>
 
 namespace memc {
 namespace rt {
-
-namespace {
-
-/// A block from the runtime's tracked allocator (the one the generated code
-/// uses), freed on scope exit; no allocation for 0 bytes.
-class TrackedBlock {
-public:
-  explicit TrackedBlock(uint64_t bytes)
-      : ptr(bytes ? _mlir_memref_to_llvm_aligned_alloc(
-                        package::kArgumentAlignment, size_t(bytes))
-                  : nullptr) {}
-  ~TrackedBlock() { _mlir_memref_to_llvm_free(ptr); }
-  TrackedBlock(const TrackedBlock &) = delete;
-  TrackedBlock &operator=(const TrackedBlock &) = delete;
-  void *data() const { return ptr; }
-
-private:
-  void *ptr;
-};
-
-/// While alive, turns a crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL) into one
-/// line "<prefix><signal name><suffix>" and exit code `exitCode`: a crash of
-/// the compiled program is a memc bug (ExitInternal), one while the dynamic
-/// loader reads model.so a damaged package (ExitBadPackage), and either way
-/// scripts should see a clear line and a code below 128, not a core dump.
-/// Handlers and the alternate signal stack (so that a stack overflow is
-/// reported too) are restored on exit.
-class CrashGuard {
-public:
-  CrashGuard(const std::string &prefix, const std::string &suffix,
-             int exitCode) {
-    auto store = [](const std::string &from, char *to, size_t cap) {
-      size_t n = std::min(from.size(), cap);
-      std::memcpy(to, from.data(), n);
-      return n;
-    };
-    prefixLen_ = store(prefix, prefix_, sizeof prefix_);
-    suffixLen_ = store(suffix + "\n", suffix_, sizeof suffix_);
-    exitCode_ = exitCode;
-    stack_t ss = {};
-    ss.ss_sp = altStack_;
-    ss.ss_size = sizeof altStack_;
-    haveAltStack_ = ::sigaltstack(&ss, &oldStack_) == 0;
-    struct sigaction sa = {};
-    sa.sa_handler = &CrashGuard::onSignal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
-    for (size_t i = 0; i < kSignals; ++i)
-      ::sigaction(kSignalList[i], &sa, &old_[i]);
-  }
-  ~CrashGuard() {
-    for (size_t i = 0; i < kSignals; ++i)
-      ::sigaction(kSignalList[i], &old_[i], nullptr);
-    if (haveAltStack_)
-      ::sigaltstack(&oldStack_, nullptr);
-  }
-  CrashGuard(const CrashGuard &) = delete;
-  CrashGuard &operator=(const CrashGuard &) = delete;
-
-private:
-  static constexpr size_t kSignals = 4;
-  static constexpr int kSignalList[kSignals] = {SIGSEGV, SIGBUS, SIGFPE,
-                                                SIGILL};
-
-  /// Async-signal-safe: write(2) of preformatted text, then _exit.
-  static void onSignal(int sig) {
-    const char *name = sig == SIGSEGV  ? "SIGSEGV"
-                       : sig == SIGBUS ? "SIGBUS"
-                       : sig == SIGFPE ? "SIGFPE"
-                                       : "SIGILL";
-    ssize_t ignored = ::write(2, prefix_, prefixLen_);
-    ignored = ::write(2, name, std::strlen(name));
-    ignored = ::write(2, suffix_, suffixLen_);
-    (void)ignored;
-    ::_exit(exitCode_);
-  }
-
-  static char prefix_[1024], suffix_[256];
-  static size_t prefixLen_, suffixLen_;
-  static int exitCode_;
-  alignas(16) static char altStack_[1 << 16];
-  struct sigaction old_[kSignals];
-  stack_t oldStack_ = {};
-  bool haveAltStack_ = false;
-};
-char CrashGuard::prefix_[1024];
-char CrashGuard::suffix_[256];
-size_t CrashGuard::prefixLen_ = 0;
-size_t CrashGuard::suffixLen_ = 0;
-int CrashGuard::exitCode_ = ExitInternal;
-alignas(16) char CrashGuard::altStack_[1 << 16];
-
-} // namespace
 
 int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   auto failWith = [&](int code, const std::string &line) {
@@ -147,6 +54,18 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     return failWith(ExitUsage, "--device cuda: " + opts.package +
                                    ": this package was compiled for the CPU "
                                    "target");
+  // A train step's arguments are not an inference's: each mode runs only
+  // its own packages.
+  if (opts.train) {
+    if (!m.isTrain())
+      return failWith(ExitUsage,
+                      "--train: " + opts.package +
+                          ": not a train package (memc --train writes one)");
+    return runTrainPackage(pkg, opts, out, err);
+  }
+  if (m.isTrain())
+    return failWith(ExitUsage,
+                    opts.package + ": is a train package: run it with --train");
 
   RunData data;
   if (int code = prepareRunData(m, opts, data, error))
@@ -166,8 +85,7 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
                                         "-byte arena");
   AlignedBuffer hostPool;
   if (m.hostPoolBytes > 0 && !hostPool.allocate(m.hostPoolBytes))
-    return failWith(ExitBadPackage, opts.package +
-                                        ": cannot allocate the " +
+    return failWith(ExitBadPackage, opts.package + ": cannot allocate the " +
                                         std::to_string(m.hostPoolBytes) +
                                         "-byte host pool");
 

@@ -36,6 +36,10 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
     return failWith(ExitUsage, "--device cuda: " + opts.package +
                                    ": this package was compiled for the CPU "
                                    "target (memc --target=cuda)");
+  if (m.isTrain())
+    return failWith(ExitUsage, opts.package +
+                                   ": is a train package: run it with --train "
+                                   "(on the CPU)");
 
   rt::RunData data;
   if (int code = rt::prepareRunData(m, opts, data, error))

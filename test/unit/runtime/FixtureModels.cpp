@@ -18,6 +18,13 @@
 //   FIXTURE_CRASH    in a f32 2x3; out y f32 2x3; dereferences null.
 //   FIXTURE_OLDABI   as FIXTURE_LEAK without the leak, and without the
 //                    memc_interface a package of an older memc lacks.
+//   FIXTURE_TRAIN    a train step (docs/package-format.md "Train
+//                    packages"): in x f32 4x2, labels f32 4; weight w f32 2
+//                    trainable, scale f32 2; state w.m f32 2 of w; step;
+//                    out loss = mean((x @ (w * scale) - labels)^2), then
+//                    SGD with momentum 0.9 at lr 0.1 + 0.1 / t updates w.m
+//                    and w in place; the predictions go through the arena
+//                    (args[7], 64 bytes).
 //
 // Each fixture but NOENTRY and OLDABI declares its interface
 // (memc_interface, as memc embeds it) for the manifests the tests write.
@@ -65,6 +72,14 @@ MEMC_INTERFACE("arena_bytes 0\nhost_pool_bytes 0\n"
                "input a f32 2x3\noutput y f32 2x3\n")
 #endif
 
+#ifdef FIXTURE_TRAIN
+MEMC_INTERFACE("arena_bytes 64\nhost_pool_bytes 0\n"
+               "input x f32 4x2\ninput labels f32 4\n"
+               "weight w f32 2 trainable\nweight scale f32 2\n"
+               "state w.m f32 2 w\nstep step i64 scalar\n"
+               "output loss f32 scalar\n")
+#endif
+
 #if defined(FIXTURE_ADD) || defined(FIXTURE_ARENA)
 extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
   const float *a = static_cast<const float *>(args[0]);
@@ -109,6 +124,36 @@ extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
 }
 #endif
 
+#ifdef FIXTURE_TRAIN
+extern "C" __attribute__((visibility("default"))) void memc_entry(void **args) {
+  const float *x = static_cast<const float *>(args[0]);
+  const float *labels = static_cast<const float *>(args[1]);
+  float *w = static_cast<float *>(args[2]);
+  const float *scale = static_cast<const float *>(args[3]);
+  float *m = static_cast<float *>(args[4]);
+  int64_t t = *static_cast<const int64_t *>(args[5]);
+  float *loss = static_cast<float *>(args[6]);
+  float *err = static_cast<float *>(args[7]); // the arena
+  float sum = 0;
+  for (int i = 0; i < 4; ++i) {
+    float pred = 0;
+    for (int j = 0; j < 2; ++j)
+      pred += x[i * 2 + j] * w[j] * scale[j];
+    err[i] = pred - labels[i];
+    sum += err[i] * err[i];
+  }
+  *loss = sum / 4;
+  float lr = 0.1f + 0.1f / float(t);
+  for (int j = 0; j < 2; ++j) {
+    float g = 0;
+    for (int i = 0; i < 4; ++i)
+      g += err[i] * x[i * 2 + j] * scale[j];
+    m[j] = 0.9f * m[j] + g / 2;
+    w[j] -= lr * m[j];
+  }
+}
+#endif
+
 #ifdef FIXTURE_NOENTRY
 extern "C" __attribute__((visibility("default"))) int memc_not_the_entry() {
   return 0;
@@ -118,8 +163,8 @@ extern "C" __attribute__((visibility("default"))) int memc_not_the_entry() {
 #ifdef FIXTURE_CRASH
 // Crashes on purpose (the runner's "bug in memc" path); UBSan would stop the
 // test at the null store before the signal the test expects.
-extern "C" __attribute__((visibility("default"), no_sanitize("undefined")))
-void memc_entry(void **args) {
+extern "C" __attribute__((visibility("default"), no_sanitize("undefined"))) void
+memc_entry(void **args) {
   volatile float *null = nullptr;
   *null = static_cast<float *>(args[0])[0];
 }

@@ -14,6 +14,7 @@
 #include "memc/Runtime/Tensor.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,7 @@
 namespace memc {
 namespace rt {
 
-/// One `input`, `weight` or `output` line.
+/// One `input`, `weight`, `state`, `step` or `output` line.
 struct TensorSpec {
   std::string name;
   DType dtype = DType::F32;
@@ -29,6 +30,11 @@ struct TensorSpec {
   uint64_t numElements = 0;
   uint64_t byteSize = 0; ///< numElements * dtypeSize(dtype).
   uint64_t offset = 0;   ///< Weights only: byte offset in weights.bin.
+  /// Weights of a train package only: the program overwrites the buffer
+  /// with the updated value each step (the line ends with `trainable`).
+  bool trainable = false;
+  /// States only: the trainable weight whose optimizer state this is.
+  std::string param;
 };
 
 struct Manifest {
@@ -40,9 +46,21 @@ struct Manifest {
   uint64_t hostPoolBytes = 0;
   /// `target` line: cpu (model.so) or cuda (launch_plan.txt).
   std::string target = package::kTargetCPU;
+  /// `train <loss> <optimizer>` (manifest only: the interface has no such
+  /// line): what the step was compiled for. Both empty in an inference
+  /// package. The runtime does not interpret them; they identify the
+  /// training run in a state file's fingerprint.
+  std::string trainLoss, trainOptimizer;
+  /// In memc_entry's argument order: inputs (a train package's labels come
+  /// last), weights, states, the step, outputs.
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> weights;
+  std::vector<TensorSpec> states;
+  std::optional<TensorSpec> step; ///< A train package's step count t.
   std::vector<TensorSpec> outputs;
+
+  /// A train package: one training step per call (docs/package-format.md).
+  bool isTrain() const { return !trainLoss.empty(); }
 };
 
 /// Parses manifest text. `fileName` only labels errors. On failure returns
@@ -51,7 +69,12 @@ struct Manifest {
 /// `target`, `arena_bytes` and `host_pool_bytes` may be omitted (cpu, 0, 0),
 /// everything else is checked:
 /// keywords, token counts, dtypes, dims, that a weight's byte size matches
-/// its shape and that its offset is 64-byte aligned.
+/// its shape and that its offset is 64-byte aligned. Train records: `state`,
+/// `step` and a weight's `trainable` only with a `train` line; a train
+/// manifest has exactly one `step` (i64 scalar) and exactly one output (the
+/// loss, f32 scalar); only floating-point weights are trainable; a state's
+/// parameter names a trainable weight; no two trainable weights or states
+/// share a name (a state file keys them by name).
 bool parseManifest(std::string_view text, const std::string &fileName,
                    Manifest &out, std::string &error);
 
@@ -62,14 +85,20 @@ bool parseManifest(std::string_view text, const std::string &fileName,
 ///   arena_bytes <N>
 ///   host_pool_bytes <N>
 ///   input|weight|output <name> <dtype> <dims>     (one per argument)
+///   weight <name> <dtype> <dims> trainable        (train steps)
+///   state <name> <dtype> <dims> <parameter>
+///   step <name> i64 scalar
 ///
-/// into a Manifest (weights without offsets; version, model and target are
-/// left at their defaults). Errors as parseManifest's.
+/// into a Manifest (weights without offsets; version, model, target and the
+/// train line are left at their defaults). Errors as parseManifest's; the
+/// records are checked one by one (what they must agree on across lines is
+/// the manifest's to check, and checkInterface compares the two).
 bool parseInterface(std::string_view text, const std::string &fileName,
                     Manifest &out, std::string &error);
 
 /// Checks that `manifest` (read from `manifestPath`) describes the same
-/// arguments, in the same order, and the same arena and host pool sizes as
+/// arguments, in the same order (with the same trainable flags, states'
+/// parameters and step), and the same arena and host pool sizes as
 /// the program's interface `program` (from `soName`). manifest.txt decides
 /// the buffers memc-run allocates and passes, so any disagreement would
 /// make the program read or write out of bounds. On the first difference

@@ -36,6 +36,14 @@ struct RunOptions {
   uint64_t seed = 0;  ///< For random inputs.
   bool quiet = false; ///< -q: only mismatching outputs and result.
   bool help = false;  ///< -h/--help was given.
+
+  /// --train: run a train package's steps on the batches in --data's
+  /// test_data_set_N directories (runtime/cpu/TrainRunner.h).
+  bool train = false;
+  int64_t steps = 1;     ///< --steps: train steps in this run (>= 1).
+  std::string saveModel; ///< --save-model: the ONNX model, trained.
+  std::string saveState; ///< --save-state: parameters + optimizer state.
+  std::string resume;    ///< --resume: a --save-state file to continue from.
 };
 
 /// Per-call timings in bounded memory, whatever --iterations is (up to
@@ -75,6 +83,13 @@ struct RunData {
   std::vector<Tensor> inputs, outputs, references;
   std::vector<bool> haveReference;
 };
+
+/// Reads `dir`/input_<i>.pb for each of the manifest's inputs, each checked
+/// against its input's dtype and shape; a file beyond the last input is an
+/// error too. Returns ExitOK, or ExitBadData with `error` set to one line
+/// naming the file (or the directory, when it is missing or no directory).
+int readInputFiles(const Manifest &m, const std::string &dir,
+                   std::vector<Tensor> &inputs, std::string &error);
 
 /// Reads --data's input_N.pb (checked against the manifest; a file beyond
 /// the last input or output is an error) and output_N.pb references, or

@@ -27,6 +27,10 @@ bool parseTensorProto(std::string_view bytes, Tensor &out, std::string &error);
 /// Reads `path` with parseTensorProto; errors read "<path>: <what>".
 bool readTensorFile(const std::string &path, Tensor &out, std::string &error);
 
+/// The onnx.TensorProto data_type of `t` (an int, so that users of this
+/// header need no protobuf include).
+int onnxDataType(DType t);
+
 /// Serializes `t` as a TensorProto with raw_data (named `name`) to `path`.
 /// Errors read "<path>: <what>".
 bool writeTensorFile(const std::string &path, const Tensor &t,
