@@ -81,11 +81,10 @@ int readBatches(const Manifest &m, const std::string &dataDir,
 }
 
 /// A host copy of the trained tensors (trainable weights and states, in
-/// trainStateTensors order) and the step count they belong to: what is
-/// saved when a step diverges.
+/// trainStateTensors order), taken before each step: what is saved when a
+/// step diverges, since the step has by then overwritten the live ones.
 struct Snapshot {
   std::vector<AlignedBuffer> buffers;
-  uint64_t steps = 0;
 
   bool allocate(const std::vector<const TensorSpec *> &tensors) {
     buffers = std::vector<AlignedBuffer>(tensors.size());
@@ -95,10 +94,9 @@ struct Snapshot {
     return true;
   }
   void take(const std::vector<void *> &live,
-            const std::vector<const TensorSpec *> &tensors, uint64_t done) {
+            const std::vector<const TensorSpec *> &tensors) {
     for (size_t i = 0; i < live.size(); ++i)
       std::memcpy(buffers[i].data(), live[i], size_t(tensors[i]->byteSize));
-    steps = done;
   }
   std::vector<const void *> data() const {
     std::vector<const void *> p;
@@ -232,7 +230,7 @@ int runTrainPackage(const Package &pkg, const RunOptions &opts, std::FILE *out,
       int64_t t = int64_t(k + 1);
       std::memcpy(step.data(), &t, sizeof t);
       if (saving)
-        before.take(live, tensors, k);
+        before.take(live, tensors);
       uint64_t liveAtCall = memc_rt_live_bytes();
       memc_rt_reset_peak();
       auto t0 = std::chrono::steady_clock::now();
