@@ -60,6 +60,9 @@ public:
   PackageInterface interface;
   /// For --report, taken on the bufferized module.
   ReportContext reportInfo;
+  /// --train: the train step's summary for the report (after the train
+  /// phase).
+  std::optional<llvm::json::Object> trainSummary;
 
   ExitCode fail(ExitCode code, const std::string &message) {
     return failWith(code, message);

@@ -14,6 +14,7 @@
 #include "OutputPath.h"
 #include "PackageInterface.h"
 #include "TargetBackend.h"
+#include "TrainSummary.h"
 
 #include "dialects/memc/ProgramInterface.h"
 #include "dialects/memc/Transforms/Passes.h"
@@ -158,6 +159,10 @@ ExitCode trainPhase(CompileSession &s) {
           ExitTrainSpec);
       rc != ExitOK)
     return rc;
+  // The forward and the loss come first in the entry; the backward follows.
+  unsigned forwardOps = 0;
+  if (FunctionOpInterface entry = getEntryFunction(*s.module))
+    forwardOps = entry.getFunctionBody().front().getOperations().size() - 1;
   // An op without a gradient rule is unsupported, like an op without an
   // importer.
   if (ExitCode rc = s.runPasses(
@@ -183,11 +188,15 @@ ExitCode trainPhase(CompileSession &s) {
           ExitUnsupported);
       rc != ExitOK)
     return rc;
-  int64_t trainable = 0;
-  if (FunctionOpInterface entry = getEntryFunction(*s.module))
-    for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i)
-      trainable += isTrainableArg(entry, i);
-  s.progress.end(std::to_string(trainable) + " trainable weights");
+  TrainSummary summary = summarizeTrainStep(*s.module, forwardOps);
+  s.trainSummary = summary.toJSON();
+  s.progress.end(std::to_string(summary.parameters.size()) +
+                 " trainable weights (" + std::to_string(summary.paramBytes) +
+                 " bytes), optimizer state " +
+                 std::to_string(summary.stateBytes) +
+                 " bytes, live gradients at most " +
+                 std::to_string(summary.gradBytes) + " of " +
+                 std::to_string(summary.allGradBytes) + " bytes");
   return ExitOK;
 }
 
@@ -246,6 +255,7 @@ ReportContext reportContext(CompileSession &s, const TargetBackend &target) {
           context.ioBytes += memrefBytes(type);
     }
   context.fusedAttention = getFusedAttentionCount(*s.module).value_or(0);
+  context.train = s.trainSummary;
   for (const FuseMaxCascade &c : getFuseMaxCascades(*s.module))
     context.fusemaxCascades.push_back(
         llvm::json::Object{{"form", c.form},

@@ -74,6 +74,8 @@ json::Object buildReport(const ReportContext &context,
   };
   report["fused_attention"] = context.fusedAttention;
   report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
+  if (context.train)
+    report["train"] = json::Object(*context.train);
   return report;
 }
 

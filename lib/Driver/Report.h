@@ -7,6 +7,7 @@
 #include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace memc {
@@ -20,6 +21,8 @@ struct ReportContext {
   /// Attention cascades rewritten by FuseMax (0 also with --no-fusemax).
   int64_t fusedAttention = 0;
   llvm::json::Array fusemaxCascades;
+  /// A train step's `train` object (TrainSummary.h); null for inference.
+  std::optional<llvm::json::Object> train;
 };
 
 /// The report as JSON: sizes in bytes, the baselines, the mapper's choice,

@@ -28,7 +28,7 @@ func.func private @f(memref<4xi8> {memc.arena = "a"})
 
 // -----
 
-// expected-error @+1 {{'memc.weight' is not a result attribute (results take only 'memc.output')}}
+// expected-error @+1 {{'memc.weight' is not a result attribute (results take 'memc.output', 'memc.gradient' and 'memc.overwrites')}}
 func.func private @f() -> (memref<4xf32> {memc.weight = "w"})
 
 // -----
@@ -64,3 +64,22 @@ func.func @f(%a: memref<64xi8>) {
 
 // expected-error @+1 {{'memc.tile' is not an attribute of the memc dialect}}
 func.func private @f() attributes {memc.tile = 4 : i64}
+
+// -----
+
+// memc.overwrites names an argument of the function.
+// expected-error @+1 {{'memc.overwrites' must be the index of an argument}}
+func.func private @f(%w: tensor<4xf32>) -> (tensor<4xf32> {memc.overwrites = 3 : i64})
+
+// -----
+
+// memc.train is a module fact with a loss and an optimizer.
+// expected-error @+1 {{'memc.train' must be {loss = "...", optimizer = "..."}}}
+module attributes {memc.train = {loss = "mse"}} {
+}
+
+// -----
+
+// A state names its weight with a string.
+// expected-error @+1 {{'memc.state_of' must be a string}}
+func.func private @f(%m: tensor<4xf32> {memc.state = "w.m", memc.state_of = 1 : i64})

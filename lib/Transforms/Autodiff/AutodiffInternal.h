@@ -55,6 +55,28 @@ private:
 mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
                       llvm::ArrayRef<int64_t> shape);
 
+/// A piece of a gradient: `value` is to be added into the strided slice
+/// `offsets`/`sizes`/`strides` of the operand's gradient (the whole operand
+/// when `whole`).
+struct SliceContribution {
+  mlir::Value value;
+  bool whole = true;
+  llvm::SmallVector<int64_t> offsets, sizes, strides;
+};
+
+/// The contributions of `op`'s gradient `dz` to input `i`'s gradient when
+/// its index expressions are windows (`h * s + kh`): for every value of the
+/// window ranks the result does not index, the gradient of the strided
+/// slice the window then reads (a convolution's input gradient as one
+/// contraction per kernel offset, a pooling's as one mask per offset).
+mlir::LogicalResult
+windowVJP(mlir::OpBuilder &b, einsum::EinsumOp op, unsigned i, mlir::Value dz,
+          llvm::SmallVectorImpl<SliceContribution> &out);
+
+/// Whether input `i`'s map is one a gradient can be written to directly:
+/// each result a distinct rank or the constant 0.
+bool isGradientTarget(mlir::AffineMap map);
+
 /// The contribution of `op`'s gradient `dz` to input `i`'s gradient, or a
 /// null value when the input gets none (a zero derivative). Fails with an
 /// error on `op` when it has no rule.

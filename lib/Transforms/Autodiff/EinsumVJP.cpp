@@ -87,6 +87,13 @@ Value PointwiseBuilder::reduceTo(ComputeOp compute, ArrayRef<Term> inputs,
     factor *= extents[r];
   }
   bool reduces = used.count() != plain.count();
+  // A plain copy into the same index space is the input itself.
+  AffineMap squeezedMap = maps.back();
+  if (compute == ComputeOp::copy && inputs.size() == 1 && !reduces &&
+      inputs[0].map == squeezedMap &&
+      cast<RankedTensorType>(inputs[0].value.getType()).getElementType() ==
+          elem)
+    return reshapeTo(b, loc, inputs[0].value, shape);
   Value v;
   auto type = RankedTensorType::get(squeezed, elem);
   if (keep.size() == ranks.size()) {
@@ -159,9 +166,6 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value,
                                        ArrayRef<ReassociationIndices>{out});
 }
 
-namespace {
-/// An operand map the gradient can be written to: each result a distinct
-/// rank or the constant 0.
 bool isGradientTarget(AffineMap map) {
   llvm::SmallBitVector seen(map.getNumDims());
   for (AffineExpr e : map.getResults()) {
@@ -177,7 +181,170 @@ bool isGradientTarget(AffineMap map) {
   }
   return true;
 }
+
+namespace {
+/// `e` as stride * rank + offset once the ranks in `fixed` take `values`;
+/// false when more than one other rank remains.
+bool splitWindow(AffineExpr e, const llvm::SmallBitVector &fixed,
+                 ArrayRef<int64_t> values, int64_t &stride, int64_t &rank,
+                 int64_t &offset) {
+  stride = 0;
+  rank = -1;
+  offset = 0;
+  bool ok = true;
+  std::function<void(AffineExpr, int64_t)> walk = [&](AffineExpr x,
+                                                       int64_t coeff) {
+    if (auto c = dyn_cast<AffineConstantExpr>(x)) {
+      offset += coeff * c.getValue();
+      return;
+    }
+    if (auto d = dyn_cast<AffineDimExpr>(x)) {
+      if (fixed.test(d.getPosition())) {
+        offset += coeff * values[d.getPosition()];
+      } else if (rank < 0 || rank == (int64_t)d.getPosition()) {
+        rank = d.getPosition();
+        stride += coeff;
+      } else {
+        ok = false;
+      }
+      return;
+    }
+    auto bin = cast<AffineBinaryOpExpr>(x);
+    if (x.getKind() == AffineExprKind::Add) {
+      walk(bin.getLHS(), coeff);
+      walk(bin.getRHS(), coeff);
+    } else if (x.getKind() == AffineExprKind::Mul) {
+      if (auto c = dyn_cast<AffineConstantExpr>(bin.getRHS()))
+        walk(bin.getLHS(), coeff * c.getValue());
+      else if (auto c = dyn_cast<AffineConstantExpr>(bin.getLHS()))
+        walk(bin.getRHS(), coeff * c.getValue());
+      else
+        ok = false;
+    } else {
+      ok = false;
+    }
+  };
+  walk(e, 1);
+  return ok;
+}
 } // namespace
+
+LogicalResult windowVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz,
+                        SmallVectorImpl<SliceContribution> &out) {
+  Location loc = op.getLoc();
+  unsigned numRanks = op.getNumRanks();
+  SmallVector<int64_t> extents = op.getRankExtents();
+  // Fixed ranks: those in a window expression of operand i that the result
+  // does not index (a kernel offset); each of their values is one slice.
+  llvm::SmallBitVector inResult(numRanks), fixed(numRanks);
+  for (AffineExpr e : op.getResultMap().getResults())
+    inResult.set(cast<AffineDimExpr>(e).getPosition());
+  for (AffineExpr e : op.getInputMap(i).getResults()) {
+    if (isa<AffineDimExpr, AffineConstantExpr>(e))
+      continue;
+    e.walk([&](AffineExpr x) {
+      if (auto d = dyn_cast<AffineDimExpr>(x))
+        if (!inResult.test(d.getPosition()))
+          fixed.set(d.getPosition());
+    });
+  }
+  int64_t combos = 1;
+  for (int r : fixed.set_bits())
+    combos *= extents[r];
+  if (combos > 4096)
+    return op.emitOpError("has no gradient rule for operand #")
+           << i << ": its window has " << combos << " offsets (at most 4096)";
+  SmallVector<int64_t> values(numRanks, 0);
+  // The ranks that stay, renumbered.
+  SmallVector<AffineExpr> renumber(numRanks, b.getAffineConstantExpr(0));
+  SmallVector<StringRef> ranks;
+  for (unsigned r = 0; r < numRanks; ++r)
+    if (!fixed.test(r)) {
+      renumber[r] = b.getAffineDimExpr(ranks.size());
+      ranks.push_back(cast<StringAttr>(op.getRanks()[r]).getValue());
+    }
+  for (int64_t c = 0; c < combos; ++c) {
+    int64_t rest = c;
+    for (int r : fixed.set_bits()) {
+      values[r] = rest % extents[r];
+      rest /= extents[r];
+    }
+    // Every operand read through a window becomes the strided slice that
+    // the window reads at these offsets, indexed by plain ranks.
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    SliceContribution piece;
+    for (unsigned j = 0, e = op.getInputs().size(); j < e; ++j) {
+      Value in = op.getInputs()[j];
+      auto type = cast<RankedTensorType>(in.getType());
+      AffineMap map = op.getInputMap(j);
+      SmallVector<int64_t> offsets, sizes, strides;
+      SmallVector<AffineExpr> exprs;
+      bool sliced = false;
+      for (auto [d, e] : llvm::enumerate(map.getResults())) {
+        int64_t stride, rank, offset;
+        if (!splitWindow(e, fixed, values, stride, rank, offset))
+          return op.emitOpError("has no gradient rule for operand #")
+                 << i << ": index expression of operand #" << j
+                 << " mixes two ranks the result indexes";
+        if (rank < 0) { // a constant now: one element of this dimension
+          offsets.push_back(offset);
+          sizes.push_back(1);
+          strides.push_back(1);
+          exprs.push_back(b.getAffineConstantExpr(0));
+          sliced |= type.getDimSize(d) != 1;
+          continue;
+        }
+        offsets.push_back(offset);
+        sizes.push_back(extents[rank]);
+        strides.push_back(stride);
+        exprs.push_back(renumber[rank]);
+        sliced |= offset != 0 || stride != 1 ||
+                  extents[rank] != type.getDimSize(d);
+      }
+      maps.push_back(AffineMap::get(ranks.size(), 0, exprs, b.getContext()));
+      if (sliced) {
+        auto sliceType = RankedTensorType::get(sizes, type.getElementType());
+        SmallVector<OpFoldResult> o, s, t;
+        for (size_t k = 0; k < offsets.size(); ++k) {
+          o.push_back(b.getIndexAttr(offsets[k]));
+          s.push_back(b.getIndexAttr(sizes[k]));
+          t.push_back(b.getIndexAttr(strides[k]));
+        }
+        in = tensor::ExtractSliceOp::create(b, loc, sliceType, in, o, s, t);
+      }
+      if (j == i) {
+        piece.whole = !sliced;
+        piece.offsets = offsets;
+        piece.sizes = sizes;
+        piece.strides = strides;
+      }
+      inputs.push_back(in);
+    }
+    maps.push_back(
+        op.getResultMap().replaceDimsAndSymbols(renumber, {}, ranks.size(), 0));
+    // The forward op at these offsets: only a vehicle for the rules, which
+    // read its operands and maps; where they read its result they need the
+    // real one (a max-reduction's), so that replaces it before it goes.
+    bool reduces = false;
+    for (unsigned r = 0; r < numRanks; ++r)
+      reduces |= !fixed.test(r) && !inResult.test(r);
+    auto clone = EinsumOp::create(
+        b, loc, op.getResult().getType(), inputs, maps, ranks,
+        op.getCompute(),
+        reduces ? op.getReduce() : einsum::ReduceOp::none);
+    FailureOr<Value> g = einsumVJP(b, clone, i, dz);
+    clone.getResult().replaceAllUsesWith(op.getResult());
+    clone.erase();
+    if (failed(g))
+      return failure();
+    if (!*g)
+      continue;
+    piece.value = *g;
+    out.push_back(piece);
+  }
+  return success();
+}
 
 FailureOr<Value> einsumVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz) {
   Location loc = op.getLoc();

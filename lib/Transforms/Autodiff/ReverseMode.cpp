@@ -61,7 +61,14 @@ private:
   /// adj[v] += g
   void accumulate(Value v, Value g);
   /// adj[v][slice] += g
-  void accumulateSlice(Value v, Value g, tensor::ExtractSliceOp slice);
+  void accumulateSlice(Value v, Value g, tensor::ExtractSliceOp slice) {
+    accumulateSlice(v, g, slice.getType(), slice.getMixedOffsets(),
+                    slice.getMixedSizes(), slice.getMixedStrides());
+  }
+  void accumulateSlice(Value v, Value g, RankedTensorType sliceType,
+                       ArrayRef<OpFoldResult> offsets,
+                       ArrayRef<OpFoldResult> sizes,
+                       ArrayRef<OpFoldResult> strides);
   bool active(Value v) const { return activeValues.contains(v); }
   LogicalResult visit(Operation *op, Value dz);
   LogicalResult visitGenerate(tensor::GenerateOp op, Value dz);
@@ -94,15 +101,17 @@ void BackwardSweep::accumulate(Value v, Value g) {
 }
 
 void BackwardSweep::accumulateSlice(Value v, Value g,
-                                    tensor::ExtractSliceOp slice) {
+                                    RankedTensorType sliceType,
+                                    ArrayRef<OpFoldResult> offsets,
+                                    ArrayRef<OpFoldResult> sizes,
+                                    ArrayRef<OpFoldResult> strides) {
   auto type = cast<RankedTensorType>(v.getType());
   auto it = adjoint.find(v);
   Value acc = it == adjoint.end() ? zeros(type) : it->second;
   Value update = g;
   if (it != adjoint.end()) {
-    Value old = tensor::ExtractSliceOp::create(
-        b, loc(), slice.getType(), acc, slice.getMixedOffsets(),
-        slice.getMixedSizes(), slice.getMixedStrides());
+    Value old = tensor::ExtractSliceOp::create(b, loc(), sliceType, acc,
+                                               offsets, sizes, strides);
     auto gType = cast<RankedTensorType>(g.getType());
     SmallVector<StringRef> ranks;
     SmallVector<std::string> owned;
@@ -115,9 +124,8 @@ void BackwardSweep::accumulateSlice(Value v, Value g,
     update = EinsumOp::create(b, loc(), gType, ValueRange{old, g}, {id, id, id},
                               ranks, ComputeOp::add, ReduceOp::none);
   }
-  adjoint[v] = tensor::InsertSliceOp::create(
-      b, loc(), update, acc, slice.getMixedOffsets(), slice.getMixedSizes(),
-      slice.getMixedStrides());
+  adjoint[v] = tensor::InsertSliceOp::create(b, loc(), update, acc, offsets,
+                                             sizes, strides);
 }
 
 LogicalResult BackwardSweep::visitGenerate(tensor::GenerateOp op, Value dz) {
@@ -173,6 +181,26 @@ LogicalResult BackwardSweep::visit(Operation *op, Value dz) {
     for (auto [i, in] : llvm::enumerate(einsum.getInputs())) {
       if (!active(in))
         continue;
+      if (!autodiff::isGradientTarget(einsum.getInputMap(i))) {
+        SmallVector<autodiff::SliceContribution> pieces;
+        if (failed(autodiff::windowVJP(b, einsum, i, dz, pieces)))
+          return failure();
+        for (autodiff::SliceContribution &p : pieces) {
+          if (p.whole) {
+            accumulate(in, p.value);
+            continue;
+          }
+          SmallVector<OpFoldResult> o, s, t;
+          for (size_t k = 0; k < p.offsets.size(); ++k) {
+            o.push_back(b.getIndexAttr(p.offsets[k]));
+            s.push_back(b.getIndexAttr(p.sizes[k]));
+            t.push_back(b.getIndexAttr(p.strides[k]));
+          }
+          accumulateSlice(in, p.value,
+                          cast<RankedTensorType>(p.value.getType()), o, s, t);
+        }
+        continue;
+      }
       FailureOr<Value> g = autodiff::einsumVJP(b, einsum, i, dz);
       if (failed(g))
         return failure();

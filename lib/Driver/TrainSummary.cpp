@@ -1,0 +1,147 @@
+//===- TrainSummary.cpp - what --report says of a train step --------------===//
+#include "TrainSummary.h"
+
+#include "dialects/memc/ProgramInterface.h"
+#include "dialects/optim/OptimDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+
+namespace memc {
+namespace {
+
+uint64_t tensorBytes(Type type) {
+  auto shaped = dyn_cast<RankedTensorType>(type);
+  if (!shaped || !shaped.hasStaticShape())
+    return 0;
+  unsigned bits = shaped.getElementType().getIntOrFloatBitWidth();
+  return uint64_t(shaped.getNumElements()) * ((bits + 7) / 8);
+}
+
+/// The index in `block` of the op holding `op`.
+Operation *inBlock(Operation *op, Block *block) {
+  while (op && op->getBlock() != block)
+    op = op->getParentOp();
+  return op;
+}
+
+} // namespace
+
+llvm::json::Object TrainSummary::toJSON() const {
+  llvm::json::Array rows;
+  for (const Parameter &p : parameters) {
+    llvm::json::Array shape;
+    for (int64_t d : p.shape)
+      shape.push_back(d);
+    rows.push_back(llvm::json::Object{{"name", p.name},
+                                      {"shape", std::move(shape)},
+                                      {"layout", p.layout},
+                                      {"bytes", (int64_t)p.bytes},
+                                      {"state_bytes", (int64_t)p.stateBytes}});
+  }
+  return llvm::json::Object{
+      {"param_bytes", (int64_t)paramBytes},
+      {"grad_bytes", (int64_t)gradBytes},
+      {"all_grad_bytes", (int64_t)allGradBytes},
+      {"state_bytes", (int64_t)stateBytes},
+      {"saved_activation_bytes", (int64_t)savedActivationBytes},
+      {"recomputed_ops", 0},
+      {"recomputed_flops", 0},
+      {"swapped_bytes", 0},
+      {"parameters", std::move(rows)},
+  };
+}
+
+TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
+  TrainSummary s;
+  auto fn = dyn_cast_or_null<func::FuncOp>(
+      getEntryFunction(module).getOperation());
+  if (!fn || fn.isExternal())
+    return s;
+  Block &body = fn.getBody().front();
+
+  // Weights and their states.
+  llvm::StringMap<size_t> rowOf;
+  for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i) {
+    Type type = fn.getArgumentTypes()[i];
+    if (isTrainableArg(fn, i)) {
+      TrainSummary::Parameter p;
+      p.name = getArgName(fn, i).str();
+      auto shaped = cast<RankedTensorType>(type);
+      p.shape.assign(shaped.getShape().begin(), shaped.getShape().end());
+      p.bytes = tensorBytes(type);
+      s.paramBytes += p.bytes;
+      rowOf[p.name] = s.parameters.size();
+      s.parameters.push_back(std::move(p));
+    }
+  }
+  for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+    if (getArgRole(fn, i) == ArgRole::State) {
+      uint64_t bytes = tensorBytes(fn.getArgumentTypes()[i]);
+      s.stateBytes += bytes;
+      auto it = rowOf.find(getStateOf(fn, i));
+      if (it != rowOf.end())
+        s.parameters[it->second].stateBytes += bytes;
+    }
+
+  // Program order of the block's ops.
+  DenseMap<Operation *, unsigned> position;
+  unsigned n = 0;
+  for (Operation &op : body)
+    position[&op] = n++;
+
+  // Gradients: alive from their definition to their update.
+  std::vector<std::pair<unsigned, int64_t>> events;
+  for (Operation &op : body) {
+    if (!isa<optim::SGDOp, optim::AdamWOp>(op))
+      continue;
+    Value g = op.getOperand(1);
+    uint64_t bytes = tensorBytes(g.getType());
+    unsigned start = position[&op];
+    if (Operation *def = inBlock(g.getDefiningOp(), &body))
+      start = position[def];
+    events.push_back({start, (int64_t)bytes});
+    events.push_back({position[&op] + 1, -(int64_t)bytes});
+    s.allGradBytes += bytes;
+    StringRef name;
+    if (auto arg = dyn_cast<BlockArgument>(op.getOperand(0)))
+      name = getArgName(fn, arg.getArgNumber());
+    auto it = rowOf.find(name);
+    if (it != rowOf.end())
+      s.parameters[it->second].layout =
+          "dense " + std::string(isa<optim::AdamWOp>(op) ? "adamw" : "sgd");
+  }
+  llvm::sort(events);
+  int64_t live = 0;
+  for (auto [at, delta] : events) {
+    live += delta;
+    s.gradBytes = std::max<uint64_t>(s.gradBytes, live);
+  }
+
+  // Saved activations: forward results the backward reads.
+  unsigned index = 0;
+  for (Operation &op : body) {
+    if (index++ >= forwardOps)
+      break;
+    if (isa<arith::ConstantOp>(op))
+      continue;
+    for (Value r : op.getResults()) {
+      bool saved = llvm::any_of(r.getUsers(), [&](Operation *user) {
+        Operation *top = inBlock(user, &body);
+        return top && position[top] >= forwardOps &&
+               !isa<func::ReturnOp>(top);
+      });
+      if (saved)
+        s.savedActivationBytes += tensorBytes(r.getType());
+    }
+  }
+  for (TrainSummary::Parameter &p : s.parameters)
+    if (p.layout.empty())
+      p.layout = "dense";
+  return s;
+}
+
+} // namespace memc
