@@ -43,7 +43,8 @@ std::string batchDir(const std::string &dataDir, uint64_t k) {
 }
 
 /// Reads every batch, DIR/test_data_set_0, _1, ... up to the first missing
-/// one, each checked against the manifest's inputs (the labels last).
+/// one (or DIR itself when it holds input_0.pb and no batch directory),
+/// each checked against the manifest's inputs (the labels last).
 /// Returns ExitOK or ExitBadData with `error`.
 int readBatches(const Manifest &m, const std::string &dataDir,
                 std::vector<std::vector<Tensor>> &batches, std::string &error) {
@@ -66,6 +67,15 @@ int readBatches(const Manifest &m, const std::string &dataDir,
       break;
     std::vector<Tensor> batch;
     if (int code = readInputFiles(m, dir, batch, error))
+      return code;
+    batches.push_back(std::move(batch));
+  }
+  // A directory holding input_0.pb itself is one batch (the inference
+  // layout), so a single batch needs no test_data_set_0 around it.
+  if (batches.empty() &&
+      ::stat(joinPath(dataDir, "input_0.pb").c_str(), &st) == 0) {
+    std::vector<Tensor> batch;
+    if (int code = readInputFiles(m, dataDir, batch, error))
       return code;
     batches.push_back(std::move(batch));
   }

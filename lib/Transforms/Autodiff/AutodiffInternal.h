@@ -80,8 +80,11 @@ bool isGradientTarget(mlir::AffineMap map);
 /// The contribution of `op`'s gradient `dz` to input `i`'s gradient, or a
 /// null value when the input gets none (a zero derivative). Fails with an
 /// error on `op` when it has no rule.
+/// `forward`, when set, is the op whose reduce action and result `op`
+/// stands for (windowVJP's per-offset ops, which reduce over fewer ranks).
 mlir::FailureOr<mlir::Value> einsumVJP(mlir::OpBuilder &b, einsum::EinsumOp op,
-                                       unsigned i, mlir::Value dz);
+                                       unsigned i, mlir::Value dz,
+                                       einsum::EinsumOp forward = nullptr);
 
 } // namespace memc::autodiff
 

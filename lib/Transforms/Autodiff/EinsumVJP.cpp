@@ -333,7 +333,7 @@ LogicalResult windowVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz,
         b, loc, op.getResult().getType(), inputs, maps, ranks,
         op.getCompute(),
         reduces ? op.getReduce() : einsum::ReduceOp::none);
-    FailureOr<Value> g = einsumVJP(b, clone, i, dz);
+    FailureOr<Value> g = einsumVJP(b, clone, i, dz, op);
     clone.getResult().replaceAllUsesWith(op.getResult());
     clone.erase();
     if (failed(g))
@@ -346,7 +346,10 @@ LogicalResult windowVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz,
   return success();
 }
 
-FailureOr<Value> einsumVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz) {
+FailureOr<Value> einsumVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz,
+                           EinsumOp forward) {
+  if (!forward)
+    forward = op;
   Location loc = op.getLoc();
   PointwiseBuilder pw(b, loc, op);
   auto inType = cast<RankedTensorType>(op.getInputs()[i].getType());
@@ -363,6 +366,10 @@ FailureOr<Value> einsumVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz) {
   Term dZ{dz, op.getResultMap()};
   ComputeOp f = op.getCompute();
   ReduceOp r = op.getReduce();
+  // A max-pooling window at one offset: the maximum is the whole window's.
+  if (forward.getReduce() == ReduceOp::max ||
+      forward.getReduce() == ReduceOp::min)
+    r = forward.getReduce();
   // The forward value at every point of the rank space.
   auto pointValue = [&]() -> Term {
     if (r == ReduceOp::none)
@@ -391,12 +398,22 @@ FailureOr<Value> einsumVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz) {
   };
 
   if (r == ReduceOp::max || r == ReduceOp::min) {
-    if (f != ComputeOp::copy)
+    // The gradient goes where the mapped value equals the extremum (every
+    // tied element gets it), then through the map action.
+    Term z{forward.getResult(), op.getResultMap()};
+    if (f == ComputeOp::copy)
+      return mask(cmp(ComputeOp::eq, {operand(0), z}));
+    if (f != ComputeOp::mul && f != ComputeOp::add && f != ComputeOp::sub)
       return op.emitOpError("has no gradient rule: a ")
              << stringifyReduceOp(r) << "-reduction of '"
              << stringifyComputeOp(f) << "'";
-    return mask(cmp(ComputeOp::eq, {operand(0), {op.getResult(),
-                                                 op.getResultMap()}}));
+    Term value = pw.apply(f, {operand(0), operand(1)}, elem);
+    Term routed = pw.apply(ComputeOp::select,
+                           {cmp(ComputeOp::eq, {value, z}), dZ, cst(0)}, elem);
+    if (f == ComputeOp::mul)
+      return sum(ComputeOp::mul, {routed, operand(1 - i)});
+    return sum(f == ComputeOp::sub && i == 1 ? ComputeOp::neg : ComputeOp::copy,
+               {routed});
   }
   if (r != ReduceOp::none && r != ReduceOp::add)
     return op.emitOpError("has no gradient rule: a ")
