@@ -28,13 +28,18 @@ struct DropOverwrittenResultsPass
       return;
     llvm::BitVector drop(fn.getNumResults());
     for (unsigned i = 0, e = fn.getNumResults(); i < e; ++i)
-      if (std::optional<unsigned> arg = memc::getOverwrittenArg(fn, i))
+      if (memc::overwritesArg(fn, i))
         drop.set(i);
     if (drop.none())
       return;
     auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
     for (int i : drop.set_bits()) {
-      unsigned arg = *memc::getOverwrittenArg(fn, i);
+      std::optional<unsigned> index = memc::getOverwrittenArg(fn, i);
+      if (!index) {
+        fn.emitError("result #") << i << " overwrites an argument it has not";
+        return signalPassFailure();
+      }
+      unsigned arg = *index;
       Value returned = ret.getOperand(i);
       if (returned != fn.getArgument(arg)) {
         fn.emitError("the update of argument #")

@@ -293,4 +293,60 @@ def Einsum_AttentionOp : Einsum_Op<"attention", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// einsum.attention_grad: the fused attention's backward
+//===----------------------------------------------------------------------===//
+
+def Einsum_AttentionGradOp : Einsum_Op<"attention_grad", [Pure,
+    AllTypesMatch<["query", "grad_query"]>, AllTypesMatch<["key", "grad_key"]>,
+    AllTypesMatch<["value", "grad_value"]>]> {
+  let summary = "gradients of einsum.attention without an N x N tensor";
+  let description = [{
+    The vector-Jacobian product of `einsum.attention` (same operands,
+    scale and mask): given the forward's `output` O and its gradient dO,
+    returns dQ, dK and dV. It is FlashAttention's backward: per query tile,
+    the row log-sum-exp L of the scores is recomputed over the K/V tiles,
+    then each tile's probabilities `P = exp(S - L)` are rebuilt to give
+    `dV += Pᵀ·dO`, `dS = P ∘ (dO·Vᵀ - rowsum(dO ∘ O))`, `dQ += scale·dS·K`
+    and `dK += scale·dSᵀ·Q`; memory beyond the operands is a few tiles.
+    `memc-autodiff` makes it; `memc-lower-attention` lowers it (and the
+    forward op) to tiled loops of einsum ops on the CPU. The bias, a mask,
+    gets no gradient.
+
+    ```mlir
+    %dq, %dk, %dv = einsum.attention_grad %q, %k, %v, %o, %do
+                      scale 0.125 masked_from 1
+                      : tensor<8x128x64xf32>, tensor<8x128x64xf32>,
+                        tensor<8x128x64xf32>, tensor<8x128x64xf32>,
+                        tensor<8x128x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value, AnyRankedTensor:$output,
+                       AnyRankedTensor:$grad_output,
+                       Optional<AnyRankedTensor>:$bias,
+                       F32Attr:$scale, OptionalAttr<I64Attr>:$masked_from);
+  let results = (outs AnyRankedTensor:$grad_query, AnyRankedTensor:$grad_key,
+                      AnyRankedTensor:$grad_value);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $output `,` $grad_output
+    (`bias` $bias^ `:` type($bias))?
+    `scale` $scale (`masked_from` $masked_from^)? attr-dict
+    `:` type($query) `,` type($key) `,` type($value) `,` type($output) `,`
+    type($grad_output)
+  }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Value":$query, "::mlir::Value":$key,
+                   "::mlir::Value":$value, "::mlir::Value":$output,
+                   "::mlir::Value":$gradOutput, "::mlir::Value":$bias,
+                   "::mlir::FloatAttr":$scale,
+                   "::mlir::IntegerAttr":$maskedFrom), [{
+      build($_builder, $_state, query.getType(), key.getType(),
+            value.getType(), query, key, value, output, gradOutput, bias,
+            scale, maskedFrom);
+    }]>
+  ];
+}
+
 #endif // MEMC_EINSUM_TD

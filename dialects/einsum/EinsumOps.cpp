@@ -766,5 +766,40 @@ void AttentionOp::getEffects(
                          SideEffects::DefaultResource::get());
 }
 
+LogicalResult AttentionGradOp::verify() {
+  auto q = cast<RankedTensorType>(getQuery().getType());
+  auto k = cast<RankedTensorType>(getKey().getType());
+  auto v = cast<RankedTensorType>(getValue().getType());
+  auto o = cast<RankedTensorType>(getOutput().getType());
+  for (RankedTensorType t : {q, k, v, o})
+    if (t.getRank() != 3 || !t.hasStaticShape() ||
+        !t.getElementType().isF32())
+      return emitOpError("operands must be static f32 [batch, sequence, "
+                         "feature] tensors; got ")
+             << t;
+  if (getGradOutput().getType() != o)
+    return emitOpError("the output's gradient must have the output's type ")
+           << o;
+  int64_t b = q.getDimSize(0), p = q.getDimSize(1), d = q.getDimSize(2);
+  if (k.getDimSize(0) != b || v.getDimSize(0) != b || o.getDimSize(0) != b ||
+      k.getDimSize(2) != d || v.getDimSize(1) != k.getDimSize(1) ||
+      o.getDimSize(1) != p || o.getDimSize(2) != v.getDimSize(2))
+    return emitOpError("shapes are not those of an attention: query ")
+           << q << ", key " << k << ", value " << v << ", output " << o;
+  if (getGradQuery().getType() != q || getGradKey().getType() != k ||
+      getGradValue().getType() != v)
+    return emitOpError("gradients must have the types of query, key, value");
+  if (Value biasValue = getBias()) {
+    auto bias = cast<RankedTensorType>(biasValue.getType());
+    if (bias.getRank() != 2 || bias.getDimSize(0) != b ||
+        bias.getDimSize(1) != k.getDimSize(1) ||
+        !bias.getElementType().isF32())
+      return emitOpError("bias must be f32 [batch, keys]; got ") << bias;
+  }
+  if (std::optional<int64_t> from = getMaskedFrom(); from && *from < 1)
+    return emitOpError("masked_from must be at least 1; got ") << *from;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/einsum/EinsumOps.cpp.inc"

@@ -57,9 +57,10 @@ def Memc_Dialect : Dialect {
       in place).
     * `memc.step = "name"` on an argument: the optimizer's step count t, a
       rank-0 i64 that is 1 on the first step.
-    * `memc.overwrites = N` (i64) on a result: its value replaces argument
-      N in place (an updated weight or state); bufferization writes it into
-      that argument's buffer and the result disappears.
+    * `memc.overwrites = "name"` on a result: its value replaces the
+      argument of that manifest name in place (an updated weight or state);
+      bufferization writes it into that argument's buffer and the result
+      disappears. A name, not an index, so that passes may drop arguments.
 
     On parameters (`ml_program.global`): `memc.weight = "name"` (the ONNX
     initializer), `memc.trainable` (unit: a train step updates it; such a
@@ -94,7 +95,7 @@ def Memc_Dialect : Dialect {
     "::mlir::StringAttr":$state,
     "::mlir::StringAttr":$state_of,
     "::mlir::StringAttr":$step,
-    "::mlir::IntegerAttr":$overwrites
+    "::mlir::StringAttr":$overwrites
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

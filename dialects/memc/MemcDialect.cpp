@@ -84,11 +84,11 @@ LogicalResult verifyOnFunctionArgOrResult(Operation *op, NamedAttribute attr,
   if (isResult) {
     if (name == D::OverwritesAttrHelper::getNameStr()) {
       auto fn = cast<FunctionOpInterface>(op);
-      auto index = dyn_cast<IntegerAttr>(value);
-      return verifyKind(op, attr,
-                        index && index.getInt() >= 0 &&
-                            index.getInt() < (int64_t)fn.getNumArguments(),
-                        "the index of an argument");
+      auto target = dyn_cast<StringAttr>(value);
+      bool found = false;
+      for (unsigned i = 0, e = fn.getNumArguments(); target && i < e; ++i)
+        found |= getArgName(fn, i) == target.getValue();
+      return verifyKind(op, attr, found, "the name of an argument");
     }
     if (name != D::OutputAttrHelper::getNameStr() &&
         name != D::GradientAttrHelper::getNameStr())

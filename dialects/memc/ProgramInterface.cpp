@@ -276,14 +276,22 @@ void setStateOf(FunctionOpInterface fn, unsigned arg, StringRef weight) {
 
 std::optional<unsigned> getOverwrittenArg(FunctionOpInterface fn,
                                           unsigned result) {
-  if (auto attr = fn.getResultAttrOfType<IntegerAttr>(result, kOverwrites))
-    return attr.getInt();
+  auto attr = fn.getResultAttrOfType<StringAttr>(result, kOverwrites);
+  if (!attr)
+    return std::nullopt;
+  for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+    if (getArgName(fn, i) == attr.getValue())
+      return i;
   return std::nullopt;
+}
+
+bool overwritesArg(FunctionOpInterface fn, unsigned result) {
+  return fn.getResultAttr(result, kOverwrites) != nullptr;
 }
 
 void setOverwrittenArg(FunctionOpInterface fn, unsigned result, unsigned arg) {
   fn.setResultAttr(result, kOverwrites,
-                   Builder(fn->getContext()).getI64IntegerAttr(arg));
+                   StringAttr::get(fn->getContext(), getArgName(fn, arg)));
 }
 
 void removeOverwrittenArg(FunctionOpInterface fn, unsigned result) {

@@ -123,7 +123,9 @@ void setGradientOf(mlir::FunctionOpInterface fn, unsigned result,
 llvm::StringRef getStateOf(mlir::FunctionOpInterface fn, unsigned arg);
 void setStateOf(mlir::FunctionOpInterface fn, unsigned arg,
                 llvm::StringRef weight);
-/// The argument a result overwrites in place (memc.overwrites).
+/// Whether a result overwrites an argument in place (memc.overwrites).
+bool overwritesArg(mlir::FunctionOpInterface fn, unsigned result);
+/// The argument a result overwrites in place (memc.overwrites names it).
 std::optional<unsigned> getOverwrittenArg(mlir::FunctionOpInterface fn,
                                           unsigned result);
 void setOverwrittenArg(mlir::FunctionOpInterface fn, unsigned result,

@@ -151,6 +151,14 @@ ExitCode trainPhase(CompileSession &s) {
   if (ExitCode rc = s.runPasses(
           "build the train step",
           [&](OpPassManager &pm) {
+            // Attention becomes one op whose backward keeps no [queries,
+            // keys] tensor (einsum.attention_grad); on the CPU both lower
+            // to tiled loops in the linalg phase.
+            if (s.options.fusemax) {
+              FuseMaxAttentionOptions fuseMax;
+              fuseMax.kernel = true;
+              pm.addPass(createFuseMaxAttention(fuseMax));
+            }
             AppendLossOptions loss;
             loss.kind = train.loss;
             loss.output = train.lossOutput;
@@ -208,9 +216,8 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   uint64_t weightBytes = parameterBytes(*s.module);
   if (ExitCode rc = s.runPasses("einsum -> linalg",
                                 [&](OpPassManager &pm) {
-                                  // The backward of fused attention is not
-                                  // built yet: a train step keeps the
-                                  // softmax cascade.
+                                  // A train step's attention was fused
+                                  // before autodiff (trainPhase).
                                   buildEinsumToLinalgPipeline(
                                       pm,
                                       s.options.fusemax &&

@@ -118,7 +118,7 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
   }
   for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i) {
     // Updated weights and states are written into their arguments.
-    if (getOverwrittenArg(entry, i))
+    if (overwritesArg(entry, i))
       continue;
     ProgramArg arg;
     if (!describe(ProgramArg::Output, getResultOutputName(entry, i),

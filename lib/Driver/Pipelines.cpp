@@ -140,6 +140,10 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
     fuseMax.kernel = attentionKernel;
     pm.addPass(createFuseMaxAttention(fuseMax));
   }
+  // On the CPU, a train step's fused attention ops (and their backward)
+  // become tiled loops of einsum ops.
+  if (!attentionKernel)
+    pm.addNestedPass<func::FuncOp>(createLowerAttention());
   // A train step's optimizer updates become in-place linalg.generic ops.
   pm.addNestedPass<func::FuncOp>(createLowerOptimizer());
   // No CSE here: it would merge the zero-filled init tensors of different

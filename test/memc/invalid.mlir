@@ -68,8 +68,8 @@ func.func private @f() attributes {memc.tile = 4 : i64}
 // -----
 
 // memc.overwrites names an argument of the function.
-// expected-error @+1 {{'memc.overwrites' must be the index of an argument}}
-func.func private @f(%w: tensor<4xf32>) -> (tensor<4xf32> {memc.overwrites = 3 : i64})
+// expected-error @+1 {{'memc.overwrites' must be the name of an argument}}
+func.func private @f(%w: tensor<4xf32> {memc.weight = "w"}) -> (tensor<4xf32> {memc.overwrites = "v"})
 
 // -----
 

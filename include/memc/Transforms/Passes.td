@@ -542,6 +542,22 @@ def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
   let dependentDialects = ["::memc::optim::OptimDialect"];
 }
 
+def LowerAttention : Pass<"memc-lower-attention", "mlir::func::FuncOp"> {
+  let summary = "einsum.attention and attention_grad -> tiled einsum loops";
+  let description = [{
+    The CPU form of the fused attention ops a train step has (FuseMax's
+    kernel form before memc-autodiff, and its backward): scf.for loops over
+    query tiles and K/V tiles whose bodies are einsum ops on [batch, tile,
+    tile] scores. The forward is the online softmax; the backward rebuilds
+    each tile's probabilities from the row log-sum-exp (FlashAttention), so
+    neither direction holds a [queries, keys] tensor. Tiles are the largest
+    divisors of the sequence lengths up to 64 queries and 128 keys.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def DropOverwrittenResults : Pass<"memc-drop-overwritten-results",
                                   "mlir::ModuleOp"> {
   let summary = "Drop the results a train step wrote into its arguments";

@@ -257,6 +257,24 @@ LogicalResult BackwardSweep::visit(Operation *op, Value dz) {
   }
   if (auto generate = dyn_cast<tensor::GenerateOp>(op))
     return visitGenerate(generate, dz);
+  if (auto attention = dyn_cast<einsum::AttentionOp>(op)) {
+    // FlashAttention's backward (einsum.attention_grad): nothing of
+    // [queries, keys] is kept from the forward.
+    if (attention.getBias() && active(attention.getBias()))
+      return op->emitOpError("has no gradient rule for its bias (a mask "
+                             "that depends on trainable weights)");
+    auto grad = einsum::AttentionGradOp::create(
+        b, loc(), attention.getQuery(), attention.getKey(),
+        attention.getValue(), attention->getResult(0), dz,
+        attention.getBias(), attention.getScaleAttr(),
+        attention.getMaskedFromAttr());
+    Value operands[] = {attention.getQuery(), attention.getKey(),
+                        attention.getValue()};
+    for (auto [operand, g] : llvm::zip(operands, grad->getResults()))
+      if (active(operand))
+        accumulate(operand, g);
+    return success();
+  }
   return op->emitOpError("has no gradient rule (memc-autodiff differentiates "
                          "einsum ops and the tensor ops of data movement)");
 }

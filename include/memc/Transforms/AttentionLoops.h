@@ -1,0 +1,30 @@
+//===- AttentionLoops.h - fused attention as tiled einsum loops -*- C++ -*-===//
+//
+// The CPU form of `einsum.attention` and `einsum.attention_grad` (on
+// tensors): loops over query tiles and K/V tiles whose bodies are einsum ops
+// on [batch, tile, tile] scores, so no tensor of [queries, keys] ever
+// exists. The forward is the online softmax (running maximum, denominator
+// and numerator per query row); the backward is FlashAttention's, which
+// rebuilds each tile's probabilities from the row log-sum-exp.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_TRANSFORMS_ATTENTIONLOOPS_H
+#define MEMC_TRANSFORMS_ATTENTIONLOOPS_H
+
+#include "dialects/einsum/EinsumDialect.h"
+
+namespace memc {
+
+/// Tile sizes: the largest divisors of the query and key counts up to
+/// these bounds.
+inline constexpr int64_t kAttentionQueryTile = 64;
+inline constexpr int64_t kAttentionKeyTile = 128;
+
+/// Replaces `op` (tensor form) by its loops.
+mlir::LogicalResult lowerAttentionToLoops(einsum::AttentionOp op);
+/// Replaces `op` by its loops.
+mlir::LogicalResult lowerAttentionGradToLoops(einsum::AttentionGradOp op);
+
+} // namespace memc
+
+#endif

@@ -1,0 +1,358 @@
+//===- AttentionLoops.cpp - fused attention as tiled einsum loops ---------===//
+//
+// Ranks, in every einsum below: b (batch x heads), p (query row of the
+// tile), m (key row of the tile), f (query/key feature), g (value feature).
+// The loops carry tensors (scf.for iter_args), which one-shot bufferization
+// updates in place; a causal mask is rebuilt per tile from indices, never
+// read from a [queries, keys] tensor.
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Transforms/AttentionLoops.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+#include <limits>
+#include <map>
+
+using namespace mlir;
+using memc::einsum::ComputeOp;
+using memc::einsum::EinsumOp;
+using memc::einsum::ReduceOp;
+
+namespace memc {
+namespace {
+
+/// Builds einsum ops written as on paper: each operand with one letter per
+/// dimension ("bpm"), a scalar with "".
+class Spell {
+public:
+  Spell(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  Value op(ComputeOp compute, ArrayRef<std::pair<Value, StringRef>> inputs,
+           StringRef out) {
+    std::string letters;
+    std::map<char, int64_t> extents;
+    for (auto [v, idx] : inputs) {
+      auto type = cast<RankedTensorType>(v.getType());
+      for (auto [i, c] : llvm::enumerate(idx)) {
+        if (letters.find(c) == std::string::npos)
+          letters.push_back(c);
+        extents[c] = type.getDimSize(i);
+      }
+    }
+    for (char c : out)
+      if (letters.find(c) == std::string::npos)
+        letters.push_back(c);
+    auto mapOf = [&](StringRef idx) {
+      SmallVector<AffineExpr> exprs;
+      for (char c : idx)
+        exprs.push_back(b.getAffineDimExpr(letters.find(c)));
+      return AffineMap::get(letters.size(), 0, exprs, b.getContext());
+    };
+    SmallVector<Value> values;
+    SmallVector<AffineMap> maps;
+    for (auto [v, idx] : inputs) {
+      values.push_back(v);
+      maps.push_back(mapOf(idx));
+    }
+    maps.push_back(mapOf(out));
+    SmallVector<int64_t> shape;
+    for (char c : out)
+      shape.push_back(extents.at(c));
+    SmallVector<std::string> names;
+    for (char c : letters)
+      names.push_back(std::string(1, c));
+    SmallVector<StringRef> ranks(names.begin(), names.end());
+    bool reduces = letters.size() != out.size();
+    ReduceOp reduce = !reduces                     ? ReduceOp::none
+                      : compute == ComputeOp::copy && reduceMax ? ReduceOp::max
+                                                                : ReduceOp::add;
+    reduceMax = false;
+    return EinsumOp::create(b, loc, RankedTensorType::get(shape, b.getF32Type()),
+                            values, maps, ranks, compute, reduce);
+  }
+  /// max_{ranks not in out} of a copy.
+  Value max(Value v, StringRef idx, StringRef out) {
+    reduceMax = true;
+    return op(ComputeOp::copy, {{v, idx}}, out);
+  }
+  Value scalar(double v) {
+    auto type = RankedTensorType::get({}, b.getF32Type());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr((float)v)));
+  }
+  Value splat(ArrayRef<int64_t> shape, double v) {
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr((float)v)));
+  }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value slice(Value src, ArrayRef<OpFoldResult> offsets,
+              ArrayRef<int64_t> sizes) {
+    auto type = cast<RankedTensorType>(src.getType());
+    SmallVector<OpFoldResult> s, t;
+    for (int64_t n : sizes) {
+      s.push_back(b.getIndexAttr(n));
+      t.push_back(b.getIndexAttr(1));
+    }
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(sizes, type.getElementType()), src,
+        offsets, s, t);
+  }
+  Value insert(Value piece, Value dest, ArrayRef<OpFoldResult> offsets) {
+    auto type = cast<RankedTensorType>(piece.getType());
+    SmallVector<OpFoldResult> s, t;
+    for (int64_t n : type.getShape()) {
+      s.push_back(b.getIndexAttr(n));
+      t.push_back(b.getIndexAttr(1));
+    }
+    return tensor::InsertSliceOp::create(b, loc, piece, dest, offsets, s, t);
+  }
+  /// dest[offsets] += piece
+  Value accumulate(Value piece, Value dest, ArrayRef<OpFoldResult> offsets,
+                   StringRef idx) {
+    auto type = cast<RankedTensorType>(piece.getType());
+    Value old = slice(dest, offsets, type.getShape());
+    return insert(op(ComputeOp::add, {{old, idx}, {piece, idx}}, idx), dest,
+                  offsets);
+  }
+
+  OpBuilder &b;
+  Location loc;
+
+private:
+  bool reduceMax = false;
+};
+
+int64_t largestDivisor(int64_t n, int64_t cap) {
+  for (int64_t t = std::min(n, cap); t > 1; --t)
+    if (n % t == 0)
+      return t;
+  return 1;
+}
+
+/// What both directions share: the operands, the tiling and the scores of
+/// one tile.
+struct Attention {
+  Value q, k, v, bias;
+  float scale;
+  std::optional<int64_t> maskedFrom;
+  int64_t B, P, M, F, G, P0, M0;
+
+  Attention(Value q, Value k, Value v, Value bias, float scale,
+            std::optional<int64_t> maskedFrom)
+      : q(q), k(k), v(v), bias(bias), scale(scale), maskedFrom(maskedFrom) {
+    auto qt = cast<RankedTensorType>(q.getType());
+    auto vt = cast<RankedTensorType>(v.getType());
+    B = qt.getDimSize(0);
+    P = qt.getDimSize(1);
+    F = qt.getDimSize(2);
+    M = cast<RankedTensorType>(k.getType()).getDimSize(1);
+    G = vt.getDimSize(2);
+    P0 = largestDivisor(P, kAttentionQueryTile);
+    M0 = largestDivisor(M, kAttentionKeyTile);
+  }
+
+  /// scale * Q_t K_t^T (+ bias) (+ causal mask) for the tile at
+  /// (qoff, koff): [B, P0, M0].
+  Value scores(Spell &s, Value qTile, Value kTile, Value qoff, Value koff) {
+    Value sc = s.op(ComputeOp::mul, {{qTile, "bpf"}, {kTile, "bmf"}}, "bpm");
+    sc = s.op(ComputeOp::mul, {{sc, "bpm"}, {s.scalar(scale), ""}}, "bpm");
+    if (bias) {
+      Value biasTile = s.slice(bias, {s.b.getIndexAttr(0), koff}, {B, M0});
+      sc = s.op(ComputeOp::add, {{sc, "bpm"}, {biasTile, "bm"}}, "bpm");
+    }
+    if (maskedFrom) {
+      // -inf where (koff + m) - (qoff + p) >= maskedFrom.
+      auto type = RankedTensorType::get({P0, M0}, s.b.getF32Type());
+      int64_t from = *maskedFrom;
+      Value mask = tensor::GenerateOp::create(
+          s.b, s.loc, type, ValueRange{},
+          [&](OpBuilder &nb, Location nl, ValueRange ivs) {
+            Value row = arith::AddIOp::create(nb, nl, ivs[0], qoff);
+            Value col = arith::AddIOp::create(nb, nl, ivs[1], koff);
+            Value ahead = arith::SubIOp::create(nb, nl, col, row);
+            Value hidden = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::sge, ahead,
+                arith::ConstantIndexOp::create(nb, nl, from));
+            Value inf = arith::ConstantOp::create(
+                nb, nl,
+                nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+            Value zero = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0));
+            tensor::YieldOp::create(
+                nb, nl, arith::SelectOp::create(nb, nl, hidden, inf, zero));
+          });
+      sc = s.op(ComputeOp::add, {{sc, "bpm"}, {mask, "pm"}}, "bpm");
+    }
+    return sc;
+  }
+
+  /// One online-softmax step over a tile's scores: the new running maximum,
+  /// the correction of the old sums and the tile's exp(S - max).
+  struct Online {
+    Value max, correction, weights;
+  };
+  Online online(Spell &s, Value sc, Value runningMax) {
+    Value rowMax = s.max(sc, "bpm", "bp");
+    Value newMax =
+        s.op(ComputeOp::max, {{runningMax, "bp"}, {rowMax, "bp"}}, "bp");
+    Value corr =
+        s.op(ComputeOp::sub_exp, {{runningMax, "bp"}, {newMax, "bp"}}, "bp");
+    Value w = s.op(ComputeOp::sub_exp, {{sc, "bpm"}, {newMax, "bp"}}, "bpm");
+    return {newMax, corr, w};
+  }
+
+  /// scf.for over [0, n) tiles carrying `inits`.
+  static scf::ForOp loop(Spell &s, int64_t n, ValueRange inits,
+                         function_ref<SmallVector<Value>(Value, ValueRange)>
+                             body) {
+    return scf::ForOp::create(
+        s.b, s.loc, s.index(0), s.index(n), s.index(1), inits,
+        [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard guard(s.b);
+          s.b.setInsertionPoint(nb.getInsertionBlock(),
+                                nb.getInsertionPoint());
+          SmallVector<Value> next = body(iv, args);
+          scf::YieldOp::create(s.b, nl, next);
+        });
+  }
+  Value offset(Spell &s, Value iv, int64_t tile) {
+    return arith::MulIOp::create(s.b, s.loc, iv, s.index(tile));
+  }
+  /// The lowest finite f32: the running maximum's start, so a tile whose
+  /// row is all masked adds nothing instead of NaN.
+  static double lowest() { return -std::numeric_limits<float>::max(); }
+};
+
+} // namespace
+
+LogicalResult lowerAttentionToLoops(einsum::AttentionOp op) {
+  if (!op.hasPureTensorSemantics())
+    return op.emitOpError("lowers to loops on tensors only");
+  OpBuilder b(op);
+  Spell s(b, op.getLoc());
+  Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
+              op.getScale().convertToFloat(), op.getMaskedFrom());
+  OpFoldResult zero = b.getIndexAttr(0);
+  scf::ForOp queries = Attention::loop(
+      s, a.P / a.P0, ValueRange{op.getOutput()},
+      [&](Value qt, ValueRange outer) -> SmallVector<Value> {
+        Value qoff = a.offset(s, qt, a.P0);
+        Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, a.P0, a.F});
+        Value max0 = s.splat({a.B, a.P0}, Attention::lowest());
+        Value sum0 = s.splat({a.B, a.P0}, 0);
+        Value acc0 = s.splat({a.B, a.P0, a.G}, 0);
+        scf::ForOp keys = Attention::loop(
+            s, a.M / a.M0, ValueRange{max0, sum0, acc0},
+            [&](Value kt, ValueRange in) -> SmallVector<Value> {
+              Value koff = a.offset(s, kt, a.M0);
+              Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, a.M0, a.F});
+              Value vTile = s.slice(a.v, {zero, koff, zero}, {a.B, a.M0, a.G});
+              Value sc = a.scores(s, qTile, kTile, qoff, koff);
+              Attention::Online o = a.online(s, sc, in[0]);
+              Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
+              Value sum = s.op(ComputeOp::mul_add,
+                               {{in[1], "bp"}, {o.correction, "bp"},
+                                {rowSum, "bp"}},
+                               "bp");
+              Value pv = s.op(ComputeOp::mul,
+                              {{o.weights, "bpm"}, {vTile, "bmg"}}, "bpg");
+              Value acc = s.op(ComputeOp::mul_add,
+                               {{in[2], "bpg"}, {o.correction, "bp"},
+                                {pv, "bpg"}},
+                               "bpg");
+              return {o.max, sum, acc};
+            });
+        Value out = s.op(ComputeOp::div,
+                         {{keys.getResult(2), "bpg"}, {keys.getResult(1), "bp"}},
+                         "bpg");
+        return {s.insert(out, outer[0], {zero, qoff, zero})};
+      });
+  op->replaceAllUsesWith(queries->getResults());
+  op->erase();
+  return success();
+}
+
+LogicalResult lowerAttentionGradToLoops(einsum::AttentionGradOp op) {
+  OpBuilder b(op);
+  Spell s(b, op.getLoc());
+  Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
+              op.getScale().convertToFloat(), op.getMaskedFrom());
+  OpFoldResult zero = b.getIndexAttr(0);
+  Value dO = op.getGradOutput();
+  // D[b, p] = rowsum(dO * O)
+  Value rowDot =
+      s.op(ComputeOp::mul, {{dO, "bpg"}, {op.getOutput(), "bpg"}}, "bp");
+  Value dQ0 = s.splat({a.B, a.P, a.F}, 0);
+  Value dK0 = s.splat({a.B, a.M, a.F}, 0);
+  Value dV0 = s.splat({a.B, a.M, a.G}, 0);
+  Value scale = s.scalar(a.scale);
+  scf::ForOp queries = Attention::loop(
+      s, a.P / a.P0, ValueRange{dQ0, dK0, dV0},
+      [&](Value qt, ValueRange outer) -> SmallVector<Value> {
+        Value qoff = a.offset(s, qt, a.P0);
+        Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, a.P0, a.F});
+        Value dOTile = s.slice(dO, {zero, qoff, zero}, {a.B, a.P0, a.G});
+        Value dTile = s.slice(rowDot, {zero, qoff}, {a.B, a.P0});
+        // The row log-sum-exp, recomputed over the K tiles.
+        Value max0 = s.splat({a.B, a.P0}, Attention::lowest());
+        Value sum0 = s.splat({a.B, a.P0}, 0);
+        scf::ForOp stats = Attention::loop(
+            s, a.M / a.M0, ValueRange{max0, sum0},
+            [&](Value kt, ValueRange in) -> SmallVector<Value> {
+              Value koff = a.offset(s, kt, a.M0);
+              Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, a.M0, a.F});
+              Value sc = a.scores(s, qTile, kTile, qoff, koff);
+              Attention::Online o = a.online(s, sc, in[0]);
+              Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
+              Value sum = s.op(ComputeOp::mul_add,
+                               {{in[1], "bp"}, {o.correction, "bp"},
+                                {rowSum, "bp"}},
+                               "bp");
+              return {o.max, sum};
+            });
+        Value logSum =
+            s.op(ComputeOp::log, {{stats.getResult(1), "bp"}}, "bp");
+        Value lse = s.op(ComputeOp::add,
+                         {{logSum, "bp"}, {stats.getResult(0), "bp"}}, "bp");
+        Value dQTile0 = s.splat({a.B, a.P0, a.F}, 0);
+        scf::ForOp grads = Attention::loop(
+            s, a.M / a.M0, ValueRange{dQTile0, outer[1], outer[2]},
+            [&](Value kt, ValueRange in) -> SmallVector<Value> {
+              Value koff = a.offset(s, kt, a.M0);
+              SmallVector<OpFoldResult> at = {zero, koff, zero};
+              Value kTile = s.slice(a.k, at, {a.B, a.M0, a.F});
+              Value vTile = s.slice(a.v, at, {a.B, a.M0, a.G});
+              Value sc = a.scores(s, qTile, kTile, qoff, koff);
+              Value prob =
+                  s.op(ComputeOp::sub_exp, {{sc, "bpm"}, {lse, "bp"}}, "bpm");
+              Value dV = s.op(ComputeOp::mul,
+                              {{prob, "bpm"}, {dOTile, "bpg"}}, "bmg");
+              Value dP = s.op(ComputeOp::mul,
+                              {{dOTile, "bpg"}, {vTile, "bmg"}}, "bpm");
+              Value centered =
+                  s.op(ComputeOp::sub, {{dP, "bpm"}, {dTile, "bp"}}, "bpm");
+              Value dS =
+                  s.op(ComputeOp::mul, {{prob, "bpm"}, {centered, "bpm"}}, "bpm");
+              dS = s.op(ComputeOp::mul, {{dS, "bpm"}, {scale, ""}}, "bpm");
+              Value dQPart =
+                  s.op(ComputeOp::mul, {{dS, "bpm"}, {kTile, "bmf"}}, "bpf");
+              Value dQ = s.op(ComputeOp::add,
+                              {{in[0], "bpf"}, {dQPart, "bpf"}}, "bpf");
+              Value dK =
+                  s.op(ComputeOp::mul, {{dS, "bpm"}, {qTile, "bpf"}}, "bmf");
+              return {dQ, s.accumulate(dK, in[1], at, "bmf"),
+                      s.accumulate(dV, in[2], at, "bmg")};
+            });
+        Value dQ = s.insert(grads.getResult(0), outer[0], {zero, qoff, zero});
+        return {dQ, grads.getResult(1), grads.getResult(2)};
+      });
+  op->replaceAllUsesWith(queries->getResults());
+  op->erase();
+  return success();
+}
+
+} // namespace memc
