@@ -122,3 +122,25 @@ func.func @conv(%x: tensor<1x2x7xf32> {memc.weight = "x", memc.trainable},
   return %l : tensor<f32>
 }
 }
+
+// -----
+
+// Fused attention's gradient is einsum.attention_grad: nothing of [queries,
+// keys] is kept from the forward.
+// CHECK-LABEL: func @attention
+// CHECK: %[[O:.*]] = einsum.attention %arg0, %arg1, %arg2
+// CHECK: %[[DQ:.*]], %[[DK:.*]], %[[DV:.*]] = einsum.attention_grad %arg0, %arg1, %arg2, %[[O]], %{{.*}} scale 2.500000e-01 masked_from 1
+// CHECK: return %{{.*}}, %[[DQ]], %[[DK]], %[[DV]]
+module attributes {memc.entry = @attention} {
+func.func @attention(%q: tensor<2x8x4xf32> {memc.weight = "q", memc.trainable},
+                     %k: tensor<2x8x4xf32> {memc.weight = "k", memc.trainable},
+                     %v: tensor<2x8x4xf32> {memc.weight = "v", memc.trainable})
+    -> (tensor<f32> {memc.output = "loss"}) {
+  %init = tensor.empty() : tensor<2x8x4xf32>
+  %o = einsum.attention %q, %k, %v outs(%init : tensor<2x8x4xf32>) scale 0.25 masked_from 1
+         : tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32> -> tensor<2x8x4xf32>
+  %l = einsum.einsum copy reduce add [a, b, c] (%o[a, b, c]) -> []
+         : (tensor<2x8x4xf32>) -> tensor<f32>
+  return %l : tensor<f32>
+}
+}
