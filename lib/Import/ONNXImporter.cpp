@@ -258,11 +258,14 @@ bool GraphImporter::chooseTrainable(const onnx::GraphProto &graph,
       out.push_back(name);
   }
   if (out.empty()) {
-    fail(ExitTrainSpec, "--train: no trainable initializer is left (" +
-                            std::string(spec.names.empty()
-                                            ? "the model has no f32 initializer"
-                                            : "--frozen matches every one") +
-                            ")");
+    bool anyFloat = false;
+    for (const auto &tp : graph.initializer())
+      anyFloat |= isFloat(tp.name());
+    fail(ExitTrainSpec,
+         "--train: no trainable initializer is left (" +
+             std::string(anyFloat ? "--frozen matches every one"
+                                  : "the model has no f32 initializer") +
+             ")");
     return false;
   }
   return true;
