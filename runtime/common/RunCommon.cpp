@@ -5,7 +5,7 @@
 // calls. This file holds the parts that do not depend on the device: the
 // command line, the data files and random inputs, the timings and the
 // comparison report (runtime/cpu/Runner.cpp and runtime/cuda/CudaRunner.cpp
-// run the program).
+// run the program; TrainLoop.cpp is --train's share).
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,7 +53,7 @@ const char kUsage[] =
     "\n"
     "Training (a package written by `memc MODEL --train ... -o PKG`):\n"
     "  memc-run PKG --train --data DIR [--steps N] [--save-model OUT.onnx]\n"
-    "               [--save-state FILE] [--resume FILE] [-q]\n"
+    "               [--save-state FILE] [--resume FILE] [--device D] [-q]\n"
     "  --train         run train steps; step k (from 0) trains on the batch\n"
     "                  DIR/test_data_set_<k mod B> (B: the number of them,\n"
     "                  each with input_<i>.pb, the labels last)\n"
@@ -305,9 +305,6 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
           std::string(flag) +
           (opts.train ? " does not apply to --train runs" : " needs --train"));
   if (opts.train) {
-    if (opts.device != package::kTargetCPU)
-      return usageError("--train runs on the CPU only (not --device " +
-                        opts.device + ")");
     if (opts.dataDir.empty())
       return usageError("--train needs --data DIR (a directory of "
                         "test_data_set_N batches)");

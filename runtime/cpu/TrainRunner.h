@@ -4,7 +4,9 @@
 // "Train packages"): memc-run calls it once per step, on the batches of
 // --data's test_data_set_N directories in turn, with the trainable weights
 // and optimizer states living across calls in buffers the runtime owns.
-// Kept out of main() so the unit tests drive it in-process, as Runner.h.
+// The loop is runtime/common's (TrainLoop.h, shared with --device cuda);
+// this is the CPU's device for it. Kept out of main() so the unit tests
+// drive it in-process, as Runner.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_RUNTIME_CPU_TRAINRUNNER_H

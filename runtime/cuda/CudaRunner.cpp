@@ -22,6 +22,26 @@
 namespace memc {
 namespace cuda {
 
+int openCudaSession(const rt::RunOptions &opts, std::FILE *out, std::FILE *err,
+                    memc_cuda_session *&session, std::string &error) {
+  session = nullptr;
+  memc_cuda_status status = memc_cuda_open(opts.package.c_str(), 0, &session);
+  if (status != MEMC_CUDA_SUCCESS) {
+    error = memc_cuda_last_error();
+    if (status == MEMC_CUDA_NO_DEVICE)
+      error = "--device cuda: no usable GPU: " + error;
+    return status == MEMC_CUDA_NO_DEVICE     ? ExitNoDevice
+           : status == MEMC_CUDA_BAD_PACKAGE ? ExitBadPackage
+                                             : ExitDeviceError;
+  }
+  if (*memc_cuda_notice(session)) {
+    std::fflush(out);
+    std::fprintf(err, "memc-run: note: %s\n", memc_cuda_notice(session));
+    std::fflush(err);
+  }
+  return ExitOK;
+}
+
 int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   auto failWith = [&](int code, const std::string &line) {
     return rt::reportRunError(out, err, code, line);
@@ -36,10 +56,18 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
     return failWith(ExitUsage, "--device cuda: " + opts.package +
                                    ": this package was compiled for the CPU "
                                    "target (memc --target=cuda)");
+  // A train step's arguments are not an inference's: each mode runs only
+  // its own packages.
+  if (opts.train) {
+    if (!m.isTrain())
+      return failWith(ExitUsage,
+                      "--train: " + opts.package +
+                          ": not a train package (memc --train writes one)");
+    return runCudaTrainPackage(m, opts, out, err);
+  }
   if (m.isTrain())
-    return failWith(ExitUsage, opts.package +
-                                   ": is a train package: run it with --train "
-                                   "(on the CPU)");
+    return failWith(ExitUsage,
+                    opts.package + ": is a train package: run it with --train");
 
   rt::RunData data;
   if (int code = rt::prepareRunData(m, opts, data, error))
@@ -47,21 +75,9 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   std::vector<rt::Tensor> &inputs = data.inputs, &outputs = data.outputs;
 
   memc_cuda_session *session = nullptr;
-  memc_cuda_status status = memc_cuda_open(opts.package.c_str(), 0, &session);
-  if (status != MEMC_CUDA_SUCCESS) {
-    int code = status == MEMC_CUDA_NO_DEVICE     ? ExitNoDevice
-               : status == MEMC_CUDA_BAD_PACKAGE ? ExitBadPackage
-                                                 : ExitDeviceError;
-    std::string line = memc_cuda_last_error();
-    if (status == MEMC_CUDA_NO_DEVICE)
-      line = "--device cuda: no usable GPU: " + line;
-    return failWith(code, line);
-  }
-  if (*memc_cuda_notice(session)) {
-    std::fflush(out);
-    std::fprintf(err, "memc-run: note: %s\n", memc_cuda_notice(session));
-    std::fflush(err);
-  }
+  if (int code = openCudaSession(opts, out, err, session, error))
+    return failWith(code, error);
+  memc_cuda_status status = MEMC_CUDA_SUCCESS;
   std::vector<const void *> inPtrs;
   std::vector<void *> outPtrs;
   for (rt::Tensor &t : inputs)

@@ -100,6 +100,8 @@ bool Driver::load(std::string &error) {
               library, error) &&
       resolve(handle_, a.cuMemcpyDtoDAsync, {"cuMemcpyDtoDAsync_v2"}, false,
               library, error) &&
+      resolve(handle_, a.cuMemsetD8, {"cuMemsetD8_v2"}, false, library,
+              error) &&
       resolve(handle_, a.cuStreamCreate, {"cuStreamCreate"}, false, library,
               error) &&
       resolve(handle_, a.cuStreamDestroy, {"cuStreamDestroy_v2"}, false,

@@ -58,7 +58,8 @@ bool parseEvent(std::string_view s, unsigned &out) {
          parseUnsigned(s.substr(1), out, pf::kMaxEvent);
 }
 
-/// input:I+OFF weight:I+OFF output:I+OFF const:I+OFF arena+OFF host+OFF
+/// input:I+OFF weight:I+OFF output:I+OFF const:I+OFF state:I+OFF step:0+OFF
+/// arena+OFF host+OFF
 bool parseRef(std::string_view s, BufferRef &ref) {
   size_t plus = s.find('+');
   if (plus == std::string_view::npos ||
@@ -82,6 +83,10 @@ bool parseRef(std::string_view s, BufferRef &ref) {
     ref.base = BufferRef::Output;
   else if (kind == pf::kConstRef)
     ref.base = BufferRef::Const;
+  else if (kind == pf::kStateRef)
+    ref.base = BufferRef::State;
+  else if (kind == pf::kStepRef)
+    ref.base = BufferRef::Step;
   else
     return false;
   return parseUnsigned(base.substr(colon + 1), ref.index, UINT32_MAX);
@@ -114,9 +119,9 @@ bool parseArg(std::string_view s, Arg &arg) {
 } // namespace
 
 std::string formatRef(const BufferRef &ref) {
-  static const char *const names[] = {pf::kInputRef,  pf::kWeightRef,
-                                      pf::kOutputRef, pf::kConstRef,
-                                      pf::kArenaRef,  pf::kHostRef};
+  static const char *const names[] = {
+      pf::kInputRef, pf::kWeightRef, pf::kOutputRef, pf::kConstRef,
+      pf::kArenaRef, pf::kHostRef,   pf::kStateRef,  pf::kStepRef};
   std::string s = names[ref.base];
   if (ref.base != BufferRef::Arena && ref.base != BufferRef::Host)
     s += ":" + std::to_string(ref.index);
@@ -209,8 +214,9 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
         Arg arg;
         if (!parseArg(tok[i], arg))
           return fail("bad kernel argument " + quoted(tok[i]) +
-                      " (want input:I+OFF, weight:I+OFF, output:I+OFF, "
-                      "const:I+OFF, arena+OFF, i32:V, i64:V, f32:V or f64:V)");
+                      " (want input:I+OFF, weight:I+OFF, state:I+OFF, "
+                      "step:0+OFF, output:I+OFF, const:I+OFF, arena+OFF, "
+                      "i32:V, i64:V, f32:V or f64:V)");
         if (arg.kind == Arg::Buffer && arg.ref.base == BufferRef::Host)
           return fail("a kernel cannot take a host pool address");
         step.args.push_back(arg);

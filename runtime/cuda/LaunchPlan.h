@@ -19,10 +19,14 @@
 namespace memc {
 namespace cuda {
 
-/// An address: a base buffer and a byte offset into it.
+/// An address: a base buffer and a byte offset into it. State and Step are
+/// a train package's optimizer states and its one step count (the manifest's
+/// `state` records and `step`).
 struct BufferRef {
-  enum Base { Input, Weight, Output, Const, Arena, Host } base = Arena;
-  uint32_t index = 0; ///< input/weight/output/const number; 0 otherwise
+  enum Base { Input, Weight, Output, Const, Arena, Host, State, Step };
+  Base base = Arena;
+  /// input/weight/output/const/state number; 0 otherwise (step:0).
+  uint32_t index = 0;
   uint64_t offset = 0;
 };
 
@@ -75,7 +79,8 @@ struct LaunchPlan {
 bool parseLaunchPlan(std::string_view text, const std::string &fileName,
                      LaunchPlan &plan, std::string &error);
 
-/// "input:0+64", "arena+4096": the plan's spelling of a reference.
+/// "input:0+64", "state:1+0", "arena+4096": the plan's spelling of a
+/// reference.
 std::string formatRef(const BufferRef &ref);
 
 } // namespace cuda

@@ -12,6 +12,14 @@
 // prepared data. Spilled buffers (#3's budgeted plans) go to a pinned host
 // pool on a second stream; events order the copies against the kernels.
 //
+// A train package's program is one training step: its optimizer states and
+// step count live in the resident block too (states zeroed at open, the
+// step uploaded before each run), and its trainable weights are the
+// resident copies of weights.bin, which the program overwrites. The trained
+// tensors (trainable weights, then states) are read and written whole
+// through memc_cuda_{read,write}_trained; memc_cuda_checkpoint keeps a
+// device-side copy of them, allocated on its first call.
+//
 //===----------------------------------------------------------------------===//
 #include "memc_cuda.h"
 
@@ -21,6 +29,7 @@
 #include "memc/Runtime/Manifest.h"
 #include "memc/Runtime/PackageDir.h"
 #include "memc/Runtime/PackageFormat.h"
+#include "memc/Runtime/TrainState.h"
 
 #include <cerrno>
 #include <climits>
@@ -82,9 +91,23 @@ struct memc_cuda_session {
   CUdeviceptr resident = 0, arena = 0;
   uint64_t residentBytes = 0;
   void *hostPool = nullptr;
-  std::vector<uint64_t> inputAt, weightAt, outputAt, constAt;
-  uint64_t workspaceAt = 0;
+  std::vector<uint64_t> inputAt, weightAt, outputAt, constAt, stateAt;
+  uint64_t workspaceAt = 0, stepAt = 0;
   std::vector<PreparedLaunch> launches; ///< one per step (empty if no launch)
+
+  // Train packages.
+  int64_t stepValue = 1; ///< uploaded to step:0 before each run
+  /// The trained tensors in the state file's order (trainable weights, then
+  /// states): offset in the resident block, bytes, and name.
+  struct Trained {
+    uint64_t at = 0, bytes = 0;
+    std::string name;
+  };
+  std::vector<Trained> trained;
+  CUdeviceptr backup = 0; ///< memc_cuda_checkpoint's copy, when taken
+  uint64_t backupBytes = 0;
+  std::vector<uint64_t> backupAt;
+  bool checkpointed = false;
 
   ~memc_cuda_session();
   memc_cuda_status loadPackage();
@@ -95,6 +118,10 @@ struct memc_cuda_session {
   memc_cuda_status prepare();
   memc_cuda_status run(const void *const *inputs, void *const *outputs,
                        double *deviceMs);
+  memc_cuda_status readTrained(bool fromCheckpoint, void *const *tensors);
+  memc_cuda_status writeTrained(const void *const *tensors);
+  memc_cuda_status checkpoint();
+  bool isTrain() const { return manifest.isTrain(); }
 
   bool check(CUresult r, const std::string &call) {
     if (r == CUDA_SUCCESS)
@@ -102,6 +129,7 @@ struct memc_cuda_session {
     gLastError = driver.describe(r, call);
     return false;
   }
+  size_t baseCount(const BufferRef &ref) const;
   uint64_t baseSize(const BufferRef &ref) const;
   uint64_t address(const BufferRef &ref) const;
 };
@@ -182,6 +210,28 @@ memc_cuda_status memc_cuda_session::loadProgram(const std::string &from) {
   return checkReferences();
 }
 
+/// How many buffers of ref's kind the package has (the valid indices).
+size_t memc_cuda_session::baseCount(const BufferRef &ref) const {
+  switch (ref.base) {
+  case BufferRef::Input:
+    return manifest.inputs.size();
+  case BufferRef::Weight:
+    return manifest.weights.size();
+  case BufferRef::Output:
+    return manifest.outputs.size();
+  case BufferRef::Const:
+    return plan.constants.size();
+  case BufferRef::State:
+    return manifest.states.size();
+  case BufferRef::Step:
+    return manifest.step ? 1 : 0;
+  case BufferRef::Arena:
+  case BufferRef::Host:
+    return 1;
+  }
+  return 0;
+}
+
 uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
   switch (ref.base) {
   case BufferRef::Input:
@@ -196,6 +246,10 @@ uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
     return manifest.arenaBytes;
   case BufferRef::Host:
     return plan.hostPoolBytes;
+  case BufferRef::State:
+    return manifest.states[ref.index].byteSize;
+  case BufferRef::Step:
+    return manifest.step->byteSize;
   }
   return 0;
 }
@@ -205,12 +259,7 @@ uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
 memc_cuda_status memc_cuda_session::checkReferences() {
   std::string planPath = joinPath(programDir, pf::kLaunchPlanFile);
   auto check = [&](const Step &s, const BufferRef &r, uint64_t bytes) {
-    size_t count = r.base == BufferRef::Input    ? manifest.inputs.size()
-                   : r.base == BufferRef::Weight ? manifest.weights.size()
-                   : r.base == BufferRef::Output ? manifest.outputs.size()
-                   : r.base == BufferRef::Const  ? plan.constants.size()
-                                                 : 1;
-    if (r.index >= count) {
+    if (r.index >= baseCount(r)) {
       gLastError = planPath + ":" + std::to_string(s.line) + ": " +
                    formatRef(r) + " names a buffer the package does not have";
       return false;
@@ -380,6 +429,10 @@ memc_cuda_status memc_cuda_session::prepare() {
     weightAt.push_back(place(w.byteSize));
   for (const ConstantSpec &c : plan.constants)
     constAt.push_back(place(c.bytes));
+  for (const rt::TensorSpec &s : manifest.states)
+    stateAt.push_back(place(s.byteSize));
+  if (manifest.step)
+    stepAt = place(manifest.step->byteSize);
   for (const rt::TensorSpec &t : manifest.inputs)
     inputAt.push_back(place(t.byteSize));
   for (const rt::TensorSpec &t : manifest.outputs)
@@ -390,7 +443,8 @@ memc_cuda_status memc_cuda_session::prepare() {
   if (residentBytes > 0 &&
       !check(cu.cuMemAlloc(&resident, residentBytes),
              "cuMemAlloc_v2(" + std::to_string(residentBytes) +
-                 " bytes: weights, constants, inputs, outputs)"))
+                 " bytes: weights, constants, " +
+                 (isTrain() ? "optimizer states, " : "") + "inputs, outputs)"))
     return MEMC_CUDA_DEVICE_ERROR;
   if (manifest.arenaBytes > 0 &&
       !check(cu.cuMemAlloc(&arena, manifest.arenaBytes),
@@ -408,6 +462,20 @@ memc_cuda_status memc_cuda_session::prepare() {
                                                  weights.data(w), w.byteSize),
                                  "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
       return MEMC_CUDA_DEVICE_ERROR;
+  }
+  // Optimizer states start at zero (the first step's momentum, Adam's
+  // moments); the program updates them in place.
+  for (size_t i = 0; i < manifest.states.size(); ++i) {
+    const rt::TensorSpec &st = manifest.states[i];
+    if (st.byteSize > 0 &&
+        !check(cu.cuMemsetD8(resident + stateAt[i], 0, st.byteSize),
+               "cuMemsetD8_v2(state '" + st.name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  }
+  for (const rt::TensorSpec *t : rt::trainStateTensors(manifest)) {
+    uint64_t at = t->trainable ? weightAt[size_t(t - manifest.weights.data())]
+                               : stateAt[size_t(t - manifest.states.data())];
+    trained.push_back({at, t->byteSize, t->name});
   }
   for (size_t i = 0; i < plan.constants.size(); ++i)
     if (plan.constants[i].bytes > 0 &&
@@ -507,6 +575,10 @@ uint64_t memc_cuda_session::address(const BufferRef &ref) const {
     return arena + ref.offset;
   case BufferRef::Host:
     return uint64_t(uintptr_t(hostPool)) + ref.offset;
+  case BufferRef::State:
+    return resident + stateAt[ref.index] + ref.offset;
+  case BufferRef::Step:
+    return resident + stepAt + ref.offset;
   }
   return 0;
 }
@@ -527,6 +599,11 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
                                     manifest.inputs[i].byteSize, stream),
                "cuMemcpyHtoDAsync_v2(input '" + manifest.inputs[i].name + "')"))
       return MEMC_CUDA_DEVICE_ERROR;
+  if (manifest.step &&
+      !check(cu.cuMemcpyHtoDAsync(resident + stepAt, &stepValue,
+                                  sizeof stepValue, stream),
+             "cuMemcpyHtoDAsync_v2(step '" + manifest.step->name + "')"))
+    return MEMC_CUDA_DEVICE_ERROR;
   if (!check(cu.cuEventRecord(start, stream), "cuEventRecord"))
     return MEMC_CUDA_DEVICE_ERROR;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -639,6 +716,80 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
   return MEMC_CUDA_SUCCESS;
 }
 
+memc_cuda_status memc_cuda_session::readTrained(bool fromCheckpoint,
+                                                void *const *tensors) {
+  const DriverAPI &cu = driver.api();
+  if (fromCheckpoint && !checkpointed)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_read_trained: no checkpoint was taken");
+  if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  for (size_t i = 0; i < trained.size(); ++i) {
+    const Trained &t = trained[i];
+    CUdeviceptr from = fromCheckpoint ? backup + backupAt[i] : resident + t.at;
+    if (t.bytes > 0 &&
+        !check(cu.cuMemcpyDtoHAsync(tensors[i], from, t.bytes, stream),
+               "cuMemcpyDtoHAsync_v2(" +
+                   std::string(fromCheckpoint ? "checkpoint of '" : "'") +
+                   t.name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  }
+  return check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize")
+             ? MEMC_CUDA_SUCCESS
+             : MEMC_CUDA_DEVICE_ERROR;
+}
+
+memc_cuda_status memc_cuda_session::writeTrained(const void *const *tensors) {
+  const DriverAPI &cu = driver.api();
+  if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  for (size_t i = 0; i < trained.size(); ++i) {
+    const Trained &t = trained[i];
+    if (t.bytes > 0 && !check(cu.cuMemcpyHtoDAsync(resident + t.at, tensors[i],
+                                                   t.bytes, stream),
+                              "cuMemcpyHtoDAsync_v2('" + t.name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  }
+  // The host buffers may go once this returns.
+  return check(cu.cuStreamSynchronize(stream), "cuStreamSynchronize")
+             ? MEMC_CUDA_SUCCESS
+             : MEMC_CUDA_DEVICE_ERROR;
+}
+
+memc_cuda_status memc_cuda_session::checkpoint() {
+  const DriverAPI &cu = driver.api();
+  if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  if (!backup && !trained.empty()) {
+    uint64_t top = 0;
+    for (const Trained &t : trained) {
+      backupAt.push_back(alignUp(top));
+      top = backupAt.back() + t.bytes;
+    }
+    backupBytes = alignUp(top);
+    if (backupBytes > 0 &&
+        !check(cu.cuMemAlloc(&backup, backupBytes),
+               "cuMemAlloc_v2(" + std::to_string(backupBytes) +
+                   " bytes: the checkpoint of the trained weights and "
+                   "optimizer states)")) {
+      backup = 0;
+      backupBytes = 0;
+      backupAt.clear();
+      return MEMC_CUDA_DEVICE_ERROR;
+    }
+  }
+  // On the run's stream: ordered after the last run, before the next.
+  for (size_t i = 0; i < trained.size(); ++i)
+    if (trained[i].bytes > 0 &&
+        !check(cu.cuMemcpyDtoDAsync(backup + backupAt[i],
+                                    resident + trained[i].at, trained[i].bytes,
+                                    stream),
+               "cuMemcpyDtoDAsync_v2(checkpoint of '" + trained[i].name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  checkpointed = true;
+  return MEMC_CUDA_SUCCESS;
+}
+
 memc_cuda_session::~memc_cuda_session() {
   // Teardown errors are ignored: there is nothing left to report them to.
   const DriverAPI &cu = driver.api();
@@ -661,6 +812,8 @@ memc_cuda_session::~memc_cuda_session() {
     cu.cuMemFreeHost(hostPool);
   if (arena)
     cu.cuMemFree(arena);
+  if (backup)
+    cu.cuMemFree(backup);
   if (resident)
     cu.cuMemFree(resident);
   if (module)
@@ -706,7 +859,48 @@ memc_cuda_status memc_cuda_run(memc_cuda_session *session,
 }
 
 uint64_t memc_cuda_device_bytes(const memc_cuda_session *session) {
-  return session ? session->residentBytes + session->manifest.arenaBytes : 0;
+  return session ? session->residentBytes + session->manifest.arenaBytes +
+                       session->backupBytes
+                 : 0;
+}
+
+memc_cuda_status memc_cuda_set_step(memc_cuda_session *session, int64_t t) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_set_step: session is NULL");
+  if (!session->isTrain())
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_set_step: not a train package");
+  session->stepValue = t;
+  return MEMC_CUDA_SUCCESS;
+}
+
+memc_cuda_status memc_cuda_read_trained(memc_cuda_session *session,
+                                        int from_checkpoint,
+                                        void *const *tensors) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_read_trained: session is NULL");
+  return session->readTrained(from_checkpoint != 0, tensors);
+}
+
+memc_cuda_status memc_cuda_write_trained(memc_cuda_session *session,
+                                         const void *const *tensors) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_write_trained: session is NULL");
+  return session->writeTrained(tensors);
+}
+
+memc_cuda_status memc_cuda_checkpoint(memc_cuda_session *session) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_checkpoint: session is NULL");
+  return session->checkpoint();
 }
 
 const char *memc_cuda_notice(const memc_cuda_session *session) {

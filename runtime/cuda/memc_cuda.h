@@ -48,8 +48,36 @@ memc_cuda_status memc_cuda_run(memc_cuda_session *session,
                                const void *const *inputs, void *const *outputs,
                                double *device_ms);
 
+/** Train packages (a manifest with a `train` line; docs/package-format.md
+ *  "Train packages"): the program is one training step. Its optimizer
+ *  states are zero at open and, like the trainable weights (whose initial
+ *  values come from weights.bin), live on the device across runs. The
+ *  "trained tensors" are the trainable weights, then the states, each group
+ *  in manifest order (a --save-state file's order); `tensors` holds one
+ *  host buffer per trained tensor, of its byte size. */
+
+/** Sets the step count t (from 1) that the following runs pass the program
+ *  (step:0); 1 until set. */
+memc_cuda_status memc_cuda_set_step(memc_cuda_session *session, int64_t t);
+
+/** Copies the trained tensors to the host: their current values, or with
+ *  `from_checkpoint` those of the last memc_cuda_checkpoint. Waits. */
+memc_cuda_status memc_cuda_read_trained(memc_cuda_session *session,
+                                        int from_checkpoint,
+                                        void *const *tensors);
+
+/** Replaces the trained tensors' values with the host's (--resume). Waits. */
+memc_cuda_status memc_cuda_write_trained(memc_cuda_session *session,
+                                         const void *const *tensors);
+
+/** Keeps a device-side copy of the trained tensors as they are now (before
+ *  a step that may diverge). The copy's memory is allocated on the first
+ *  call and counted in memc_cuda_device_bytes. */
+memc_cuda_status memc_cuda_checkpoint(memc_cuda_session *session);
+
 /** Bytes of device memory the session holds: the arena plus the resident
- *  block (weights, constants, inputs, outputs, cuBLAS workspace). */
+ *  block (weights, constants, optimizer states, inputs, outputs, cuBLAS
+ *  workspace), plus memc_cuda_checkpoint's copy once taken. */
 uint64_t memc_cuda_device_bytes(const memc_cuda_session *session);
 
 /** Empty, or one line saying the session runs the package's fallback

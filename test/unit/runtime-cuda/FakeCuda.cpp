@@ -9,6 +9,9 @@
 //   MEMC_FAKE_CUDA_DEVICES=N    devices present (default 1)
 //   MEMC_FAKE_CUDA_MEM_LIMIT=N  cuMemAlloc of more than N bytes fails
 //   MEMC_FAKE_CUDA_CC=NN        compute capability (default 90)
+//   MEMC_FAKE_CUDA_POISON=1     cuMemAlloc fills its memory with 0xff bytes
+//                               (a NaN in every float), as a real device
+//                               leaves it uninitialized
 //   MEMC_FAKE_CUDA_KERNELS=PATH kernels-host.so (memc --cuda-host-kernels):
 //                               launches then run K_memc_host for every
 //                               thread, so packages compute real outputs
@@ -609,6 +612,8 @@ int cuMemAlloc_v2(uint64_t *ptr, size_t bytes) {
   if (limit >= 0 && bytes > size_t(limit))
     return 2;
   void *p = std::calloc(1, bytes ? bytes : 1);
+  if (p && envInt("MEMC_FAKE_CUDA_POISON", 0))
+    std::memset(p, 0xff, bytes);
   state().allocPtrs.push_back(p);
   state().live[p] = bytes;
   *ptr = uint64_t(uintptr_t(p));
@@ -645,6 +650,10 @@ int cuMemcpyDtoHAsync_v2(void *dst, uint64_t src, size_t n, void *) {
 int cuMemcpyDtoDAsync_v2(uint64_t dst, uint64_t src, size_t n, void *) {
   std::memmove(reinterpret_cast<void *>(uintptr_t(dst)),
                reinterpret_cast<void *>(uintptr_t(src)), n);
+  return 0;
+}
+int cuMemsetD8_v2(uint64_t dst, unsigned char value, size_t n) {
+  std::memset(reinterpret_cast<void *>(uintptr_t(dst)), value, n);
   return 0;
 }
 

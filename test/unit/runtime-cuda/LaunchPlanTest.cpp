@@ -88,6 +88,36 @@ TEST(LaunchPlan, ParsesEveryStepKind) {
   EXPECT_EQ(formatRef(plan.steps[5].src), "host+128");
 }
 
+TEST(LaunchPlan, ParsesTrainAddresses) {
+  // A train step's optimizer states and step count (kStateRef, kStepRef).
+  std::string text = std::string(kHeader) +
+                     "launch k 1 1 1 1 1 1 0 state:2+16 step:0+0\n"
+                     "copy state:0+0 arena+0 8\n"
+                     "gemm f32 1 0 0 1 1 1 1 state:1+0 1 1 weight:0+0 1 1 0 "
+                     "state:1+4 1 1\n";
+  LaunchPlan plan;
+  std::string error;
+  ASSERT_TRUE(parseLaunchPlan(text, "plan.txt", plan, error)) << error;
+  ASSERT_EQ(plan.steps.size(), 3u);
+  const Step &l = plan.steps[0];
+  ASSERT_EQ(l.args.size(), 2u);
+  EXPECT_EQ(l.args[0].ref.base, BufferRef::State);
+  EXPECT_EQ(l.args[0].ref.index, 2u);
+  EXPECT_EQ(l.args[0].ref.offset, 16u);
+  EXPECT_EQ(l.args[1].ref.base, BufferRef::Step);
+  EXPECT_EQ(formatRef(l.args[0].ref), "state:2+16");
+  EXPECT_EQ(formatRef(l.args[1].ref), "step:0+0");
+  EXPECT_EQ(formatRef(plan.steps[1].dst), "state:0+0");
+  EXPECT_EQ(formatRef(plan.steps[2].c), "state:1+4");
+  EXPECT_NE(parseError(std::string(kHeader) + "launch k 1 1 1 1 1 1 0 "
+                                              "state+0\n")
+                .find("bad kernel argument 'state+0' (want input:I+OFF, "
+                      "weight:I+OFF, state:I+OFF, step:0+OFF,"),
+            std::string::npos);
+  EXPECT_EQ(parseError(std::string(kHeader) + "copy step arena+0 8\n"),
+            "plan.txt:3: bad copy operands");
+}
+
 TEST(LaunchPlan, RejectsWithLineNumbers) {
   EXPECT_EQ(parseError("memc-launch-plan 2\n"),
             "plan.txt:1: launch plan version '2' is not supported (this "

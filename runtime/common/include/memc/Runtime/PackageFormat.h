@@ -141,6 +141,9 @@ inline constexpr char kWaitRecord[] = "wait";
 inline constexpr char kInputRef[] = "input";
 inline constexpr char kWeightRef[] = "weight";
 inline constexpr char kOutputRef[] = "output";
+/// Train packages: `state:I+OFF` (the I-th state), `step:0+OFF`.
+inline constexpr char kStateRef[] = "state";
+inline constexpr char kStepRef[] = "step";
 inline constexpr char kConstRef[] = "const";
 inline constexpr char kArenaRef[] = "arena";
 inline constexpr char kHostRef[] = "host";

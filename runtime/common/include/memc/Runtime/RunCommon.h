@@ -38,7 +38,7 @@ struct RunOptions {
   bool help = false;  ///< -h/--help was given.
 
   /// --train: run a train package's steps on the batches in --data's
-  /// test_data_set_N directories (runtime/cpu/TrainRunner.h).
+  /// test_data_set_N directories (TrainLoop.h), on either device.
   bool train = false;
   int64_t steps = 1;     ///< --steps: train steps in this run (>= 1).
   std::string saveModel; ///< --save-model: the ONNX model, trained.
