@@ -6,6 +6,7 @@
 
 #include "dialects/memc/ProgramInterface.h"
 
+#include <map>
 #include <set>
 
 #include <unordered_map>
@@ -29,7 +30,15 @@ public:
   std::string path;
   const ImportOptions &options;
   ImportError &error;
+  /// The default domain's opset version (0 when the model imports none).
   int64_t opset = 0;
+  /// opset_import's version of every domain, keyed by canonicalDomain.
+  std::map<std::string, int64_t> domainOpsets;
+  /// The opset version `domain` is imported at, 0 when it is not.
+  int64_t opsetOf(const std::string &domain) const {
+    auto it = domainOpsets.find(domain == "ai.onnx" ? "" : domain);
+    return it == domainOpsets.end() ? 0 : it->second;
+  }
   mlir::func::FuncOp func;
   std::unordered_map<std::string, mlir::Value> values;
   std::unordered_map<std::string, HostTensor> constants;

@@ -393,10 +393,10 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   MLIRContext *ctx = builder.getContext();
   const onnx::GraphProto &graph = model.graph();
   for (const auto &op : model.opset_import())
-    if (op.domain().empty() || op.domain() == "ai.onnx")
-      opset = op.version();
+    domainOpsets[canonicalDomain(op.domain())] = op.version();
   // A model of only non-default-domain ops (training, ML) has no default
-  // opset: its nodes are reported as unsupported domains below.
+  // opset (0); its nodes are checked against their own domain's.
+  opset = opsetOf("");
 
   // Initializers first: graph inputs that have one are constants too.
   for (const auto &tp : graph.initializer()) {

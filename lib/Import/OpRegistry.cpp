@@ -8,23 +8,43 @@ using namespace mlir;
 
 namespace memc::onnximport {
 
-void OpRegistry::add(const std::string &opType, OpHandler build, FoldFn fold,
-                     FoldWhen foldWhen) {
-  OpEntry entry{opType, std::move(build), fold, foldWhen};
-  if (!entries_.emplace(opType, std::move(entry)).second)
-    llvm::report_fatal_error(llvm::Twine("memc importer: op '") + opType +
-                             "' registered twice");
+std::string canonicalDomain(StringRef domain) {
+  return domain == "ai.onnx" ? std::string() : domain.str();
 }
 
-const OpEntry *OpRegistry::lookup(StringRef opType) const {
-  auto it = entries_.find(opType);
+void OpRegistry::insert(OpEntry entry) {
+  Key key{entry.domain, entry.opType};
+  if (!entries_.emplace(key, std::move(entry)).second)
+    llvm::report_fatal_error(llvm::Twine("memc importer: op '") + key.first +
+                             "::" + key.second + "' registered twice");
+}
+
+void OpRegistry::add(const std::string &opType, OpHandler build, FoldFn fold,
+                     FoldWhen foldWhen) {
+  insert(OpEntry{"", opType, std::move(build), fold, foldWhen});
+}
+
+void OpRegistry::addInDomain(const std::string &domain,
+                             const std::string &opType, OpHandler build) {
+  insert(OpEntry{canonicalDomain(domain), opType, std::move(build)});
+}
+
+const OpEntry *OpRegistry::lookup(StringRef domain, StringRef opType) const {
+  auto it = entries_.find(Key{canonicalDomain(domain), opType.str()});
   return it == entries_.end() ? nullptr : &it->second;
+}
+
+bool OpRegistry::hasDomain(StringRef domain) const {
+  auto it = entries_.lower_bound(Key{canonicalDomain(domain), ""});
+  return it != entries_.end() && it->first.first == canonicalDomain(domain);
 }
 
 std::vector<std::string> OpRegistry::opTypes() const {
   std::vector<std::string> ops;
   for (const auto &kv : entries_)
-    ops.push_back(kv.first);
+    ops.push_back(kv.first.first.empty()
+                      ? kv.first.second
+                      : kv.first.first + "::" + kv.first.second);
   return ops;
 }
 
@@ -42,6 +62,7 @@ const OpRegistry &opRegistry() {
     registerPoolOps(r);
     registerLayoutOps(r);
     registerResizeOps(r);
+    registerTrainingOps(r);
     return r;
   }();
   return registry;
@@ -68,13 +89,15 @@ static bool tryFold(const OpEntry &entry, GraphImporter &graph,
 }
 
 bool importNode(GraphImporter &graph, const onnx::NodeProto &node) {
-  NodeImporter ni(graph, node, graph.opset);
-  if (!node.domain().empty() && node.domain() != "ai.onnx") {
+  // Each domain has its own opset version (the training ops' is 1).
+  NodeImporter ni(graph, node, graph.opsetOf(node.domain()));
+  const OpRegistry &registry = opRegistry();
+  if (!registry.hasDomain(node.domain())) {
     (void)ni.unsupported("operator domain '" + node.domain() +
                          "' is not supported");
     return false;
   }
-  const OpEntry *entry = opRegistry().lookup(node.op_type());
+  const OpEntry *entry = registry.lookup(node.domain(), node.op_type());
   if (!entry) {
     (void)ni.unsupported("unsupported operator '" + node.op_type() + "'");
     return false;

@@ -1,10 +1,11 @@
 //===- OpRegistry.h - one entry per supported ONNX op -----------*- C++ -*-===//
 //
-// Internal to lib/Import. Every ONNX op memc imports has exactly one entry:
-// its IR builder, and, for ops that exporters use in shape subgraphs, its
-// host fold (evaluation on compile-time constants). Each op family's file
-// fills the registry through its register*Ops function; importNode is the
-// one dispatcher, and getSupportedONNXOps lists the same entries.
+// Internal to lib/Import. Every ONNX op memc imports has exactly one entry,
+// keyed by its domain and op type: its IR builder, and, for ops that
+// exporters use in shape subgraphs, its host fold (evaluation on
+// compile-time constants). Each op family's file fills the registry through
+// its register*Ops function; importNode is the one dispatcher, and
+// getSupportedONNXOps lists the same entries.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_LIB_IMPORT_OPREGISTRY_H
@@ -40,7 +41,15 @@ enum class FoldWhen {
   StaticShapes,
 };
 
+/// The domain of ONNX's training operators (Adam, Adagrad, Momentum).
+inline constexpr const char *kTrainingDomain = "ai.onnx.preview.training";
+
+/// The registry's spelling of a domain: "" for the default domain, which
+/// models may also write "ai.onnx".
+std::string canonicalDomain(llvm::StringRef domain);
+
 struct OpEntry {
+  std::string domain; ///< canonical: "" for the default domain
   std::string opType;
   OpHandler build;
   FoldFn fold = nullptr;
@@ -49,17 +58,27 @@ struct OpEntry {
 
 class OpRegistry {
 public:
-  /// Registers `opType`; each op type is registered exactly once (a second
-  /// registration is a memc bug and aborts).
+  /// Registers `opType` of the default domain; each (domain, op type) is
+  /// registered exactly once (a second registration is a memc bug and
+  /// aborts).
   void add(const std::string &opType, OpHandler build, FoldFn fold = nullptr,
            FoldWhen foldWhen = FoldWhen::ConstantInputs);
-  /// The entry of `opType`, null when memc does not import it.
-  const OpEntry *lookup(llvm::StringRef opType) const;
-  /// Every registered op type, sorted.
+  /// Registers `opType` of `domain` (no host fold: only the default
+  /// domain's shape ops fold).
+  void addInDomain(const std::string &domain, const std::string &opType,
+                   OpHandler build);
+  /// The entry of `opType` in `domain`, null when memc does not import it.
+  const OpEntry *lookup(llvm::StringRef domain, llvm::StringRef opType) const;
+  /// Whether memc imports any op of `domain`.
+  bool hasDomain(llvm::StringRef domain) const;
+  /// Every registered op, sorted: default-domain ops by their type, the
+  /// others as `domain::Type`.
   std::vector<std::string> opTypes() const;
 
 private:
-  std::map<std::string, OpEntry, std::less<>> entries_;
+  using Key = std::pair<std::string, std::string>; ///< (domain, op type)
+  void insert(OpEntry entry);
+  std::map<Key, OpEntry> entries_;
 };
 
 /// The registry of every op family, built on first use.
@@ -77,10 +96,11 @@ void registerConvOps(OpRegistry &r);          // OpsConv.cpp
 void registerPoolOps(OpRegistry &r);          // OpsPool.cpp
 void registerLayoutOps(OpRegistry &r);        // OpsLayout.cpp
 void registerResizeOps(OpRegistry &r);        // OpsResize.cpp
+void registerTrainingOps(OpRegistry &r);      // OpsTraining.cpp
 
 class GraphImporter;
 
-/// Imports one node: refuses other domains and unregistered ops, checks
+/// Imports one node: refuses unregistered domains and ops, checks
 /// its inputs are defined, folds it on the host when its entry allows, else
 /// builds its IR and checks every output it must produce. Returns false
 /// after recording the error in `graph`.

@@ -15,6 +15,11 @@ each data set, which compares against the stored outputs. Each test ends as
   failed   anything else: another exit code, a mismatch, a crash (signal),
            a timeout. Failures are never hidden: there is no exclusion list.
 
+A test whose model disagrees with its own reference outputs in this data
+(a bug ONNX fixed upstream after 1.12) is compiled from the model as
+upstream fixed it, never skipped: MODEL_FIXES lists each with the fix, and
+the test's reason says the model was patched.
+
 Dynamic input dimensions are pinned with `--shape NAME=AxB` from the shapes
 of the data set's input tensors; data sets that disagree on those shapes get
 one compile each.
@@ -40,6 +45,7 @@ import threading
 import time
 
 import onnx
+import onnx.helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_DATA = "/usr/share/libonnx-testdata/data"
@@ -229,6 +235,31 @@ def data_kind_problem(model, data_dir):
     return None
 
 
+def _add_float_attr(op_type, name, value):
+    """A fix that gives every `op_type` node lacking attribute `name` the
+    float `value`; returns whether it changed the model."""
+    def fix(model):
+        changed = False
+        for node in model.graph.node:
+            if node.op_type == op_type and all(a.name != name for a in node.attribute):
+                node.attribute.append(onnx.helper.make_attribute(name, value))
+                changed = True
+        return changed
+    return fix
+
+
+# Test id -> (why and where upstream fixed it, the fix). A fix that changes
+# nothing (the data is already fixed) leaves the model as shipped.
+MODEL_FIXES = {
+    # adam.py computes the outputs with epsilon=1e-2 but did not put it on
+    # the node, which then means the default 1e-6 (onnx/onnx#7749).
+    "node/test_adam_multiple": (
+        "model patched as onnx/onnx#7763 fixed it (Adam epsilon=0.01, "
+        "as its reference outputs use)",
+        _add_float_attr("Adam", "epsilon", 1e-2)),
+}
+
+
 def mismatch_summary(r):
     """memc-run's verdict on a mismatch: its MISMATCH output lines, else its
     `result:` line."""
@@ -278,6 +309,13 @@ def _run_test(test, args, tools, workroot):
     pkgroot = os.path.join(workroot, test.suite, test.name)
     shutil.rmtree(pkgroot, ignore_errors=True)  # stale --keep output
     os.makedirs(pkgroot)
+    patched = ""
+    if test.id in MODEL_FIXES and model is not None:
+        why, fix = MODEL_FIXES[test.id]
+        if fix(model):
+            model_path = os.path.join(pkgroot, "model.onnx")
+            onnx.save(model, model_path)
+            patched = why
     for g, (pins, group_sets) in enumerate(groups.items()):
         pkg = os.path.join(pkgroot, f"pkg{g}")
         argv = [tools["memc"], model_path, "-o", pkg]
@@ -317,7 +355,7 @@ def _run_test(test, args, tools, workroot):
                         f"{first_line(r.err) or first_line(r.out) or 'no message'})", test, workroot))
             return test.finish("failed", clean(
                 f"{dsname}: {describe_exit('memc-run', r, args.timeout)}", test, workroot))
-    return test.finish("passed")
+    return test.finish("passed", patched)
 
 
 def clean(msg, test, workroot=None):
