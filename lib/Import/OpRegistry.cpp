@@ -62,6 +62,7 @@ const OpRegistry &opRegistry() {
     registerPoolOps(r);
     registerLayoutOps(r);
     registerResizeOps(r);
+    registerGatherScatterOps(r);
     registerTrainingOps(r);
     return r;
   }();

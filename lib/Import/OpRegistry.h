@@ -96,6 +96,7 @@ void registerConvOps(OpRegistry &r);          // OpsConv.cpp
 void registerPoolOps(OpRegistry &r);          // OpsPool.cpp
 void registerLayoutOps(OpRegistry &r);        // OpsLayout.cpp
 void registerResizeOps(OpRegistry &r);        // OpsResize.cpp
+void registerGatherScatterOps(OpRegistry &r); // OpsGatherScatter.cpp
 void registerTrainingOps(OpRegistry &r);      // OpsTraining.cpp
 
 class GraphImporter;

@@ -210,4 +210,19 @@ Value gatherAxisExact(NodeImporter &ni, Value x, int64_t axis,
                    outShape, elem);
 }
 
+Value indexAlong(OpBuilder &b, Location loc, Value i, int64_t dim) {
+  Type it = i.getType();
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(b, loc, it, b.getIntegerAttr(it, v));
+  };
+  Value zero = cst(0);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, loc, neg,
+                              arith::AddIOp::create(b, loc, i, cst(dim)), i);
+  Value last = cst(dim - 1);
+  i = arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, i, zero),
+                             last);
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), i);
+}
+
 } // namespace memc::onnximport

@@ -2,7 +2,8 @@
 //
 // Internal to lib/Import. Beyond NodeImporter's builders: f16/bf16
 // computed in f32, constant padding, reductions of a binary map, means,
-// and the exact gather along one axis that Pad (reflect) and Resize use.
+// the exact gather along one axis that Pad (reflect) and Resize use, and
+// the position a run-time index selects (Gather, GatherElements, scatters).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_LIB_IMPORT_OPSCOMMON_H
@@ -63,6 +64,13 @@ mlir::Value meanKeep(NodeImporter &ni, mlir::Value x,
 /// host-built one-hot matrix, never a multiply by 0/1.
 mlir::Value gatherAxisExact(NodeImporter &ni, mlir::Value x, int64_t axis,
                             const std::vector<int64_t> &idx);
+
+/// The position along a dimension of extent `dim` that `i` (an integer of
+/// any width read from an ONNX index tensor) selects, as an index: negative
+/// values count from the end; out-of-range ones, invalid input, are clamped
+/// instead of reading or writing out of bounds.
+mlir::Value indexAlong(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
+                       int64_t dim);
 
 } // namespace memc::onnximport
 

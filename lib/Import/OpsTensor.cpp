@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "HostFold.h"
 #include "OpRegistry.h"
+#include "OpsCommon.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -389,22 +390,7 @@ static LogicalResult importGather(NodeImporter &n) {
       [&](OpBuilder &b, Location loc, ValueRange ivs) {
         SmallVector<Value> iidx(ivs.begin() + a, ivs.begin() + a + ir);
         Value i = tensor::ExtractOp::create(b, loc, indices, iidx);
-        Type it = i.getType();
-        // Negative indices count from the end.
-        Value zero = arith::ConstantOp::create(b, loc, it, b.getIntegerAttr(it, 0));
-        Value dimV =
-            arith::ConstantOp::create(b, loc, it, b.getIntegerAttr(it, dim));
-        Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i,
-                                          zero);
-        i = arith::SelectOp::create(b, loc, neg,
-                                    arith::AddIOp::create(b, loc, i, dimV), i);
-        // Out-of-range indices are invalid input: clamp instead of reading
-        // out of bounds.
-        Value maxV =
-            arith::ConstantOp::create(b, loc, it, b.getIntegerAttr(it, dim - 1));
-        i = arith::MinSIOp::create(b, loc,
-                                   arith::MaxSIOp::create(b, loc, i, zero), maxV);
-        Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), i);
+        Value index = indexAlong(b, loc, i, dim);
         SmallVector<Value> didx(ivs.begin(), ivs.begin() + a);
         didx.push_back(index);
         didx.append(ivs.begin() + a + ir, ivs.end());
