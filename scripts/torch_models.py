@@ -5,6 +5,15 @@ reference: models nobody on the project wrote, checked end to end.
 
 Usage: torch_models.py OUTDIR [NAME ...]    (needs Debian's python3-torch,
 python3-torchvision; nothing is downloaded)
+       torch_models.py --train OUTDIR [NAME ...]
+
+--train exports the same architectures for memc's train step instead (as
+../shared/acceptance/train_ref.py does; scripts/train_common.py): eval mode,
+opset 14, no constant folding, TrainingMode.PRESERVE, every parameter
+trainable; a loss on the output (cross-entropy for the classifiers, mse
+against random targets for the rest), SGD with momentum or AdamW, and
+PyTorch's loss at each of STEPS steps in ref_losses.txt. OUTDIR/NAME holds
+model.onnx, trainable.txt, memc_flags.txt, test_data_set_K/, ref_losses.txt.
 """
 import os
 import sys
@@ -13,6 +22,9 @@ import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train_common  # noqa: E402
 
 torch.manual_seed(0)
 
@@ -106,8 +118,58 @@ def export(outdir, name, make):
     return d
 
 
+# The train step of each model: loss on the output, optimizer, learning
+# rate, batch (None: the inference inputs' shape). Classifier heads take
+# cross-entropy against random classes; the rest mse against random targets
+# of the output's scale. The learning rates are chosen so that 4 steps move
+# the loss by over 1e-2 from the untrained parameters' (10x the tolerance;
+# train_compare.py prints it), so that matching losses check the gradients.
+STEPS = 4
+TRAIN = {
+    "resnet18": ("cross-entropy", "momentum", 0.01, 2),
+    "mobilenet_v2": ("cross-entropy", "adamw", 0.01, 2),
+    "squeezenet": ("cross-entropy", "nesterov", 0.01, 2),
+    "vit_tiny": ("cross-entropy", "momentum", 0.01, 2),
+    "encoder_layer": ("mse", "adamw", 0.01, None),
+    "mha": ("mse", "adamw", 1e-3, None),
+    "mha_long": ("mse", "adamw", 1e-3, None),
+    "causal_decoder": ("mse", "adamw", 1e-3, None),
+    "causal_decoder_tril": ("mse", "momentum", 0.5, None),
+}
+
+
+def export_train(outdir, name, make):
+    loss, opt_kind, lr, batch = TRAIN[name]
+    torch.manual_seed(0)
+    model, inputs = make()
+    train_common.prepare(model)
+    g = torch.Generator().manual_seed(3)
+    shapes = [((batch,) + tuple(x.shape[1:])) if batch else tuple(x.shape) for x in inputs]
+    with torch.no_grad():
+        out = model(*[torch.randn(s, generator=g) for s in shapes])
+        scale = out.std().item()
+    batches = []
+    for _ in range(STEPS):
+        ins = [torch.randn(s, generator=g) for s in shapes]
+        if loss == "cross-entropy":
+            labels = torch.randint(0, out.shape[-1], tuple(out.shape[:-1]), generator=g)
+        else:
+            labels = torch.randn(tuple(out.shape), generator=g) * scale
+        batches.append((ins, labels))
+    d = os.path.join(outdir, name)
+    wd = 0.01 if opt_kind == "adamw" else 5e-4
+    opt = train_common.export(d, model, batches, loss, opt_kind, lr, wd)
+    onnx.checker.check_model(os.path.join(d, "model.onnx"))
+    train_common.reference(d, model, batches, loss, opt)
+    return d
+
+
 if __name__ == "__main__":
-    outdir = sys.argv[1]
+    args = sys.argv[1:]
+    train = args[:1] == ["--train"]
+    if train:
+        args = args[1:]
+    outdir = args[0]
     table = models()
-    for name in sys.argv[2:] or table:
-        print(export(outdir, name, table[name]))
+    for name in args[1:] or table:
+        print(export_train(outdir, name, table[name]) if train else export(outdir, name, table[name]))
