@@ -22,35 +22,64 @@ using namespace mlir;
 namespace {
 
 /// Builds one elementwise linalg.generic over `weight`'s shape: ins
-/// (the gradient), outs (the weight and states); `body` maps (g, w, states)
-/// to the new (w, states).
+/// (the gradient, then rank-0 coefficients), outs (the weight and states);
+/// `body` maps (g, w, states, coefficients) to the new (w, states).
 Operation *
 buildUpdate(OpBuilder &b, Location loc, Value gradient, Value weight,
-            ValueRange states,
+            ValueRange states, ValueRange coefficients,
             function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
-                                            ValueRange)>
+                                            ValueRange, ValueRange)>
                 body) {
   auto type = cast<RankedTensorType>(weight.getType());
+  SmallVector<Value> ins = {gradient};
+  ins.append(coefficients.begin(), coefficients.end());
   SmallVector<Value> outs = {weight};
   outs.append(states.begin(), states.end());
   AffineMap id = b.getMultiDimIdentityMap(type.getRank());
-  SmallVector<AffineMap> maps(1 + outs.size(), id);
+  AffineMap scalar = AffineMap::get(type.getRank(), 0, {}, b.getContext());
+  SmallVector<AffineMap> maps = {id};
+  maps.append(coefficients.size(), scalar);
+  maps.append(outs.size(), id);
   SmallVector<utils::IteratorType> iterators(type.getRank(),
                                              utils::IteratorType::parallel);
   SmallVector<Type> resultTypes(outs.size(), type);
+  unsigned numCoefficients = coefficients.size();
   return linalg::GenericOp::create(
-      b, loc, resultTypes, ValueRange{gradient}, outs, maps, iterators,
+      b, loc, resultTypes, ins, outs, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
+        ValueRange c = args.slice(1, numCoefficients);
+        ValueRange rest = args.drop_front(1 + numCoefficients);
         SmallVector<Value> next =
-            body(nb, nl, args[0], args[1], args.drop_front(2));
+            body(nb, nl, args[0], rest[0], rest.drop_front(1), c);
         linalg::YieldOp::create(nb, nl, next);
       });
 }
 
-/// The step count t as f64.
-Value stepAsF64(OpBuilder &b, Location loc, Value step) {
-  Value t = tensor::ExtractOp::create(b, loc, step, ValueRange{});
-  return arith::SIToFPOp::create(b, loc, b.getF64Type(), t);
+/// Scalars computed from the step count in a rank-0 linalg.generic, which
+/// runs where the update runs (a one-thread kernel on a GPU): `body` maps
+/// t (as f64) to the f32 coefficients.
+SmallVector<Value>
+stepCoefficients(OpBuilder &b, Location loc, Value step, unsigned count,
+                 function_ref<SmallVector<Value>(OpBuilder &, Location, Value)>
+                     body) {
+  SmallVector<Value> outs;
+  SmallVector<Type> types;
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  for (unsigned i = 0; i < count; ++i) {
+    outs.push_back(tensor::EmptyOp::create(b, loc, type.getShape(),
+                                           type.getElementType()));
+    types.push_back(type);
+  }
+  AffineMap scalar = AffineMap::get(0, 0, {}, b.getContext());
+  SmallVector<AffineMap> maps(1 + count, scalar);
+  auto generic = linalg::GenericOp::create(
+      b, loc, types, ValueRange{step}, outs, maps,
+      ArrayRef<utils::IteratorType>{},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value t = arith::SIToFPOp::create(nb, nl, nb.getF64Type(), args[0]);
+        linalg::YieldOp::create(nb, nl, body(nb, nl, t));
+      });
+  return SmallVector<Value>(generic->getResults());
 }
 
 Value f64(OpBuilder &b, Location loc, double v) {
@@ -75,21 +104,25 @@ LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
   double beta2 = op.getBeta2().convertToDouble();
   double eps = op.getEps().convertToDouble();
   double wd = op.getWeightDecay().convertToDouble();
-  // step_size = lr / (1 - beta1^t); bc2_sqrt = sqrt(1 - beta2^t)
-  Value t = stepAsF64(b, loc, op.getStep());
-  Value one = f64(b, loc, 1);
-  Value bc1 = arith::SubFOp::create(
-      b, loc, one, math::PowFOp::create(b, loc, f64(b, loc, beta1), t));
-  Value bc2 = arith::SubFOp::create(
-      b, loc, one, math::PowFOp::create(b, loc, f64(b, loc, beta2), t));
-  Value negStepSize = toF32(
-      b, loc,
-      arith::NegFOp::create(
-          b, loc, arith::DivFOp::create(b, loc, f64(b, loc, lr), bc1)));
-  Value bc2Sqrt = toF32(b, loc, math::SqrtOp::create(b, loc, bc2));
+  // -step_size = -lr / (1 - beta1^t); bc2_sqrt = sqrt(1 - beta2^t)
+  SmallVector<Value> coefficients = stepCoefficients(
+      b, loc, op.getStep(), 2,
+      [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
+        Value one = f64(nb, nl, 1);
+        Value bc1 = arith::SubFOp::create(
+            nb, nl, one, math::PowFOp::create(nb, nl, f64(nb, nl, beta1), t));
+        Value bc2 = arith::SubFOp::create(
+            nb, nl, one, math::PowFOp::create(nb, nl, f64(nb, nl, beta2), t));
+        Value negStepSize = arith::NegFOp::create(
+            nb, nl, arith::DivFOp::create(nb, nl, f64(nb, nl, lr), bc1));
+        return {toF32(nb, nl, negStepSize),
+                toF32(nb, nl, math::SqrtOp::create(nb, nl, bc2))};
+      });
   Operation *generic = buildUpdate(
-      b, loc, op.getGradient(), op.getWeight(), op.getStates(),
-      [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s) {
+      b, loc, op.getGradient(), op.getWeight(), op.getStates(), coefficients,
+      [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s,
+          ValueRange c) {
+        Value negStepSize = c[0], bc2Sqrt = c[1];
         // param.mul_(1 - lr * wd)
         Value w1 = w;
         if (wd != 0)
@@ -130,8 +163,9 @@ LogicalResult lowerSGD(memc::optim::SGDOp op) {
   double wd = op.getWeightDecay().convertToDouble();
   bool nesterov = op.getNesterov();
   Operation *generic = buildUpdate(
-      b, loc, op.getGradient(), op.getWeight(), op.getStates(),
-      [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s) {
+      b, loc, op.getGradient(), op.getWeight(), op.getStates(), {},
+      [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s,
+          ValueRange) {
         // d_p = g.add(w, alpha=wd)
         Value d = g;
         if (wd != 0)

@@ -78,16 +78,10 @@ public:
     llvm::sys::fs::make_absolute(absIn);
     if (!writePackageFiles(staged.path(), std::string(absIn), s.interface.args,
                            s.interface.arenaBytes, s.interface.hostPoolBytes,
-                           error, package::kTargetCPU, s.interface.train))
+                           error, package::kTargetCPU, s.interface.train) ||
+        (s.interface.train &&
+         !copyTrainModel(staged.path(), options.input, error)))
       return s.fail(ExitOutput, error);
-    // A train package keeps its model: memc-run --save-model writes it back
-    // with the trained weights.
-    if (s.interface.train)
-      if (std::error_code ec = llvm::sys::fs::copy_file(
-              options.input,
-              staged.path() + "/" + package::kTrainModelFile))
-        return s.fail(ExitOutput, "cannot copy " + options.input +
-                                      " into the package: " + ec.message());
     if (ExitCode side = s.writeSideOutputs(); side != ExitOK)
       return side;
     if (ExitCode rc = staged.commit(error); rc != ExitOK)

@@ -102,7 +102,9 @@ private:
     llvm::SmallString<256> absIn(in);
     llvm::sys::fs::make_absolute(absIn);
     if (!writePackageFiles(staged.path(), std::string(absIn), s.interface.args,
-                           arenaBytes, /*hostPoolBytes=*/0, error, name()))
+                           arenaBytes, /*hostPoolBytes=*/0, error, name(),
+                           s.interface.train) ||
+        (s.interface.train && !copyTrainModel(staged.path(), in, error)))
       return s.fail(ExitOutput, error);
     if (ExitCode rc = staged.commit(error); rc != ExitOK)
       return s.fail(rc, error);

@@ -153,8 +153,10 @@ ExitCode trainPhase(CompileSession &s) {
           [&](OpPassManager &pm) {
             // Attention becomes one op whose backward keeps no [queries,
             // keys] tensor (einsum.attention_grad); on the CPU both lower
-            // to tiled loops in the linalg phase.
-            if (s.options.fusemax) {
+            // to tiled loops in the linalg phase. The CUDA target has no
+            // kernel for the backward yet: there a train step keeps the
+            // softmax cascade (docs/cuda.md).
+            if (s.options.fusemax && s.options.target == TargetKind::CPU) {
               FuseMaxAttentionOptions fuseMax;
               fuseMax.kernel = true;
               pm.addPass(createFuseMaxAttention(fuseMax));

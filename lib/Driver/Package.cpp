@@ -9,6 +9,7 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
 
 #include <fstream>
 #include <sstream>
@@ -86,6 +87,16 @@ bool embedInterface(mlir::ModuleOp module, llvm::Module &llvmModule,
       llvm::GlobalValue::ExternalLinkage, text, package::kInterfaceSymbol);
   global->setVisibility(llvm::GlobalValue::DefaultVisibility);
   global->setAlignment(llvm::Align(1));
+  return true;
+}
+
+bool copyTrainModel(const std::string &dir, const std::string &model,
+                    std::string &error) {
+  if (std::error_code ec = llvm::sys::fs::copy_file(
+          model, dir + "/" + package::kTrainModelFile)) {
+    error = "cannot copy " + model + " into the package: " + ec.message();
+    return false;
+  }
   return true;
 }
 

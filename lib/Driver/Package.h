@@ -38,6 +38,10 @@ bool writePackageFiles(const std::string &dir, const std::string &modelPath,
                        uint64_t hostPoolBytes, std::string &error,
                        const std::string &target = package::kTargetCPU,
                        const std::optional<TrainFacts> &train = std::nullopt);
+/// A train package keeps the ONNX model it came from (kTrainModelFile):
+/// memc-run --save-model writes it back with the trained weights.
+bool copyTrainModel(const std::string &dir, const std::string &model,
+                    std::string &error);
 } // namespace memc
 
 #endif

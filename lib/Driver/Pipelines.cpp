@@ -96,6 +96,7 @@ void memc::buildGPUKernelsPipeline(OpPassManager &pm,
   perFunction.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createLowerAffinePass());
   addCanonicalize(pm);
+  pm.addNestedPass<func::FuncOp>(createScalarOpsToKernels());
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());

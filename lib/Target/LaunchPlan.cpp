@@ -104,8 +104,11 @@ private:
 };
 
 LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
-  unsigned counts[3] = {0, 0, 0};
-  static const char *const kinds[3] = {"input", "weight", "output"};
+  unsigned counts[5] = {0, 0, 0, 0, 0};
+  static const char *const kinds[5] = {
+      memc::package::kInputRef, memc::package::kWeightRef,
+      memc::package::kOutputRef, memc::package::kStateRef,
+      memc::package::kStepRef};
   for (BlockArgument arg : func.getArguments()) {
     unsigned i = arg.getArgNumber();
     if (!isa<MemRefType>(arg.getType()))
@@ -120,10 +123,13 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
     int kind = role == memc::ArgRole::Input    ? 0
                : role == memc::ArgRole::Weight ? 1
                : role == memc::ArgRole::Output ? 2
+               : role == memc::ArgRole::State  ? 3
+               : role == memc::ArgRole::Step   ? 4
                                                : -1;
     if (kind < 0)
       return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
-                            " is neither an input, weight, output nor arena");
+                            " is neither an input, weight, state, step, "
+                            "output nor arena");
     bases[arg] = {
         std::string(kinds[kind]) + ":" + std::to_string(counts[kind]++), 0};
   }

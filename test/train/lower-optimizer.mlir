@@ -2,17 +2,20 @@
 // RUN: memc-opt %s -split-input-file -memc-lower-optimizer -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" | FileCheck %s --check-prefix=BUF
 
 // AdamW is one elementwise kernel whose outputs are the weight and its two
-// moments; the bias corrections come from the step count in f64 once.
+// moments; the bias corrections come from the step count in f64, once, in a
+// rank-0 generic (a one-thread kernel on a GPU).
 // CHECK-LABEL: func @adamw
-// CHECK: %[[T:.*]] = tensor.extract %arg4[] : tensor<i64>
-// CHECK: %[[TF:.*]] = arith.sitofp %[[T]] : i64 to f64
+// CHECK: %[[C:.*]]:2 = linalg.generic {{.*}} iterator_types = []} ins(%arg4 : tensor<i64>)
+// CHECK: %[[TF:.*]] = arith.sitofp %{{.*}} : i64 to f64
 // CHECK: math.powf %{{.*}}, %[[TF]] : f64
-// CHECK: %[[R:.*]]:3 = linalg.generic {{.*}} ins(%arg1 : tensor<16xf32>) outs(%arg0, %arg2, %arg3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>)
+// CHECK: %[[R:.*]]:3 = linalg.generic {{.*}} ins(%arg1, %[[C]]#0, %[[C]]#1 : tensor<16xf32>, tensor<f32>, tensor<f32>) outs(%arg0, %arg2, %arg3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>)
 // CHECK: math.sqrt
 // CHECK: linalg.yield
 // CHECK: return %[[R]]#0, %[[R]]#1, %[[R]]#2
-// Bufferized, the update writes the arguments' buffers: nothing allocated.
+// Bufferized, the update writes the arguments' buffers: nothing allocated
+// but the two coefficients.
 // BUF-LABEL: func @adamw
+// BUF-COUNT-2: memref.alloc() {{.*}} : memref<f32>
 // BUF-NOT: memref.alloc
 // BUF: linalg.generic {{.*}} outs(%arg0, %arg2, %arg3 : memref<16xf32>, memref<16xf32>, memref<16xf32>)
 // BUF: return %arg0, %arg2, %arg3

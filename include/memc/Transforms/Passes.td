@@ -421,6 +421,22 @@ def MergeGPUModules : Pass<"memc-merge-gpu-modules", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def ScalarOpsToKernels : Pass<"memc-scalar-ops-to-kernels",
+                              "mlir::func::FuncOp"> {
+  let summary = "Wrap host scalar code in one-iteration loops (kernels)";
+  let description = [{
+    On the CUDA path every computation runs in a kernel, and a kernel comes
+    from a loop. A linalg op with no loop at all (a fill or elementwise
+    generic on rank-0 memrefs: a scalar loss, an optimizer's step-count
+    coefficients) leaves its loads, arithmetic and stores at the top of the
+    function once linalg becomes loops, where the launch plan cannot run
+    them. Run right before memc-map-parallel-loops-to-gpu, this pass wraps
+    each run of such ops (that stores to memory and whose values are not
+    read after it) in an scf.parallel of one iteration: a one-thread kernel.
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect"];
+}
+
 def StridedCopiesToLinalg : Pass<"memc-strided-copies-to-linalg",
                                  "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between strided views into linalg.copy";
