@@ -121,7 +121,7 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !op.hasPureBufferSemantics())
     return std::nullopt;
-  if (op.getNumReductionLoops() != 1 || !isMulAddBody(op))
+  if (op.getNumReductionLoops() < 1 || !isMulAddBody(op))
     return std::nullopt;
   SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
                                  op.getDpsInits()[0]};
@@ -168,7 +168,7 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
     else
       return std::nullopt;
   }
-  if (mDims.empty() || nDims.empty() || kDims.size() != 1)
+  if (mDims.empty() || nDims.empty() || kDims.empty())
     return std::nullopt;
   // Batch ranks lead C in C's order; the M and N groups take C's order.
   auto orderIn = [](ArrayRef<unsigned> memOrder, ArrayRef<unsigned> group) {
@@ -197,10 +197,13 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
     std::swap(operands[0], operands[1]);
     std::swap(strides[0], strides[1]);
   }
+  // Several reduction ranks (a weight gradient sums over batch and
+  // sequence) are one K when they nest alike in A and B.
+  SmallVector<unsigned> kOrder = orderIn(*dA, kDims);
   MatrixView viewA, viewB;
   if (!matchMatrix(*dA, shapeOf(operands[0]), strides[0], batchOrder, mOrder,
-                   kDims, /*allowTranspose=*/true, viewA) ||
-      !matchMatrix(*dB, shapeOf(operands[1]), strides[1], batchOrder, kDims,
+                   kOrder, /*allowTranspose=*/true, viewA) ||
+      !matchMatrix(*dB, shapeOf(operands[1]), strides[1], batchOrder, kOrder,
                    nOrder, /*allowTranspose=*/true, viewB))
     return std::nullopt;
   auto extent = [&](ArrayRef<unsigned> ds) {

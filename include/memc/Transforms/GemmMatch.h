@@ -1,7 +1,8 @@
 //===- GemmMatch.h - batched GEMMs in linalg.generic form -------*- C++ -*-===//
 //
 // A linalg.generic on memrefs computing C[b.., m.., n..] += A[..] * B[..]
-// with one reduction rank is a (batched) GEMM. When the ranks of each
+// is a (batched) GEMM, its reduction ranks one K when they nest alike in
+// both operands. When the ranks of each
 // operand form contiguous groups in row-major order, each operand is a
 // stack of matrices in memory with a leading dimension: what a BLAS call
 // (memc-contractions-to-blas) and the tensor-core GEMM kernel
