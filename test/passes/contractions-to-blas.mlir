@@ -85,3 +85,47 @@ func.func @not_gemm(%a: memref<64x128xf32>, %b: memref<128x32xf32>, %c: memref<6
   }
   return
 }
+
+// -----
+
+// A weight gradient dW[k, n] = sum_{b, s} X[b, s, k] dY[b, s, n]: the two
+// reduction ranks nest alike in both operands, so they are one K = 8 * 64
+// and X is read transposed (transA = 1, lda = 32).
+#x = affine_map<(k, n, b, s) -> (b, s, k)>
+#dy = affine_map<(k, n, b, s) -> (b, s, n)>
+#dw = affine_map<(k, n, b, s) -> (k, n)>
+// CHECK-LABEL: func @weight_gradient
+// CHECK-DAG: %[[T:.*]] = arith.constant 1 : i32
+// CHECK-DAG: %[[K:.*]] = arith.constant 512 : i64
+// CHECK: call @memc_rt_sgemm(%{{.*}}, %[[T]], %{{.*}}, %{{.*}}, %{{.*}}, %[[K]],
+// CHECK-NOT: linalg.generic
+func.func @weight_gradient(%x: memref<8x64x32xf32>, %dy: memref<8x64x16xf32>, %dw: memref<32x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #dy, #dw], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %dy : memref<8x64x32xf32>, memref<8x64x16xf32>) outs(%dw : memref<32x16xf32>) {
+  ^bb0(%a: f32, %g: f32, %acc: f32):
+    %p = arith.mulf %a, %g : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Reduction ranks in different orders in A and B do not collapse to one K.
+#x2 = affine_map<(k, n, b, s) -> (b, s, k)>
+#dy2 = affine_map<(k, n, b, s) -> (s, b, n)>
+#dw2 = affine_map<(k, n, b, s) -> (k, n)>
+// CHECK-LABEL: func @k_orders_differ
+// CHECK-NOT: memc_rt_sgemm
+// CHECK: linalg.generic
+func.func @k_orders_differ(%x: memref<8x64x32xf32>, %dy: memref<64x8x16xf32>, %dw: memref<32x16xf32>) {
+  linalg.generic {indexing_maps = [#x2, #dy2, #dw2], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %dy : memref<8x64x32xf32>, memref<64x8x16xf32>) outs(%dw : memref<32x16xf32>) {
+  ^bb0(%a: f32, %g: f32, %acc: f32):
+    %p = arith.mulf %a, %g : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
