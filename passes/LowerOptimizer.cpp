@@ -57,7 +57,7 @@ buildUpdate(OpBuilder &b, Location loc, Value gradient, Value weight,
 
 /// Scalars computed from the step count in a rank-0 linalg.generic, which
 /// runs where the update runs (a one-thread kernel on a GPU): `body` maps
-/// t (as f64) to the f32 coefficients.
+/// the step count t (i64) to the f32 coefficients.
 SmallVector<Value>
 stepCoefficients(OpBuilder &b, Location loc, Value step, unsigned count,
                  function_ref<SmallVector<Value>(OpBuilder &, Location, Value)>
@@ -76,8 +76,7 @@ stepCoefficients(OpBuilder &b, Location loc, Value step, unsigned count,
       b, loc, types, ValueRange{step}, outs, maps,
       ArrayRef<utils::IteratorType>{},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value t = arith::SIToFPOp::create(nb, nl, nb.getF64Type(), args[0]);
-        linalg::YieldOp::create(nb, nl, body(nb, nl, t));
+        linalg::YieldOp::create(nb, nl, body(nb, nl, args[0]));
       });
   return SmallVector<Value>(generic->getResults());
 }
@@ -92,6 +91,27 @@ Value f32(OpBuilder &b, Location loc, double v) {
 }
 Value toF32(OpBuilder &b, Location loc, Value v) {
   return arith::TruncFOp::create(b, loc, b.getF32Type(), v);
+}
+
+/// base^t for the step count t (i64 >= 0) by binary exponentiation over
+/// its low 48 bits: multiplications only, so it needs no pow from a math
+/// library (a GPU kernel has no libdevice), and in f64 it is as exact as
+/// pow.
+Value powByStep(OpBuilder &b, Location loc, double base, Value step) {
+  Value result = f64(b, loc, 1);
+  Value power = f64(b, loc, base);
+  Value one = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+  for (int bit = 0; bit < 48; ++bit) {
+    Value shifted = arith::ShRUIOp::create(
+        b, loc, step, arith::ConstantIntOp::create(b, loc, b.getI64Type(), bit));
+    Value set = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        arith::AndIOp::create(b, loc, shifted, one), one);
+    result = arith::SelectOp::create(
+        b, loc, set, arith::MulFOp::create(b, loc, result, power), result);
+    power = arith::MulFOp::create(b, loc, power, power);
+  }
+  return result;
 }
 
 LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
@@ -110,9 +130,9 @@ LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
       [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
         Value one = f64(nb, nl, 1);
         Value bc1 = arith::SubFOp::create(
-            nb, nl, one, math::PowFOp::create(nb, nl, f64(nb, nl, beta1), t));
+            nb, nl, one, powByStep(nb, nl, beta1, t));
         Value bc2 = arith::SubFOp::create(
-            nb, nl, one, math::PowFOp::create(nb, nl, f64(nb, nl, beta2), t));
+            nb, nl, one, powByStep(nb, nl, beta2, t));
         Value negStepSize = arith::NegFOp::create(
             nb, nl, arith::DivFOp::create(nb, nl, f64(nb, nl, lr), bc1));
         return {toF32(nb, nl, negStepSize),
