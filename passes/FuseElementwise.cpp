@@ -21,6 +21,25 @@ size_t bodyOps(linalg::GenericOp op) {
 /// other user (fusing it then duplicates no work), the consumer is not a
 /// contraction (a GEMM must stay recognizable for the BLAS rewrite), and the
 /// fused body stays within `maxBodyOps`.
+/// Fusing moves the producer's reads to the consumer. A train step's
+/// optimizer update writes its weight in place (the weight is its
+/// destination): a read of that weight must not move past the update.
+bool readsOverwrittenValue(linalg::GenericOp producer,
+                           linalg::GenericOp consumer) {
+  if (producer->getBlock() != consumer->getBlock())
+    return false;
+  for (Operation *op = producer->getNextNode(); op && op != consumer.getOperation();
+       op = op->getNextNode()) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+    if (!dps)
+      continue;
+    for (Value init : dps.getDpsInits())
+      if (llvm::is_contained(producer.getDpsInputs(), init))
+        return true;
+  }
+  return false;
+}
+
 bool shouldFuse(OpOperand *fused, unsigned maxBodyOps) {
   auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
   auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
@@ -31,6 +50,8 @@ bool shouldFuse(OpOperand *fused, unsigned maxBodyOps) {
   if (!fused->get().hasOneUse())
     return false;
   if (maxBodyOps && bodyOps(producer) + bodyOps(consumer) > maxBodyOps)
+    return false;
+  if (readsOverwrittenValue(producer, consumer))
     return false;
   return !linalg::isaContractionOpInterface(consumer);
 }

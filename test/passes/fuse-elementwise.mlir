@@ -63,3 +63,37 @@ func.func @keep_gemm(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>, %init: tensor<8
   } -> tensor<8x4xf32>
   return %1 : tensor<8x4xf32>
 }
+
+// -----
+
+// A producer reading %v is not fused past the op that writes %v in place
+// (a train step's optimizer update, %v its destination): the read would
+// then see the new value.
+#id1 = affine_map<(d0) -> (d0)>
+// CHECK-LABEL: func @read_before_overwrite
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<4xf32>, tensor<4xf32>)
+// CHECK: %[[V:.*]] = linalg.generic {{.*}} outs(%arg1 : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[P]] : tensor<4xf32>) outs(%arg2 : tensor<4xf32>)
+func.func @read_before_overwrite(%g: tensor<4xf32>, %v: tensor<4xf32>, %u: tensor<4xf32>)
+    -> (tensor<4xf32>, tensor<4xf32>) {
+  %e = tensor.empty() : tensor<4xf32>
+  %p = linalg.generic {indexing_maps = [#id1, #id1, #id1], iterator_types = ["parallel"]}
+      ins(%g, %v : tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  %v2 = linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%g : tensor<4xf32>) outs(%v : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.subf %o, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %u2 = linalg.generic {indexing_maps = [#id1, #id1], iterator_types = ["parallel"]}
+      ins(%p : tensor<4xf32>) outs(%u : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.subf %o, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  return %v2, %u2 : tensor<4xf32>, tensor<4xf32>
+}

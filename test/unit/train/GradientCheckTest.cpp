@@ -1086,21 +1086,17 @@ void divCase(const std::vector<std::string> &trainable) {
 }
 
 TEST(GradientCheck, Div) {
-  // The numerator's and the divisor's rules, one trainable at a time (both
-  // at once: see DISABLED_ElementwiseOfTwoTrainables).
+  // The numerator's and the divisor's rules, one at a time and together.
   divCase({"U"});
   divCase({"V"});
+  divCase({"U", "V"});
 }
 
-// Known bug (not autodiff's): when one elementwise op reads two trainable
-// weights, one weight's gradient factor (here dL/dU = dZ * V) is computed
-// before V's in-place optim.sgd at the einsum level, but memc-fuse-elementwise
-// (passes/FuseElementwise.cpp) fuses that producer into U's update generic,
-// which comes after V's update (outs(V)): V's old value is then read after
-// it is overwritten, and compile() fails with exit 9 ("bufferize + plan the
-// arena failed: the update of argument #2 ('V') was not written in place:
-// something reads its old value after the update"). Same for (x*U)/V.
-TEST(GradientCheck, DISABLED_ElementwiseOfTwoTrainables) {
+// One elementwise op reading two trainable weights: U's gradient factor
+// (dZ * V) reads V, whose update writes V in place before U's update;
+// memc-fuse-elementwise must not move that read into U's update (it once
+// did, and the step failed to bufferize in place).
+TEST(GradientCheck, ElementwiseOfTwoTrainables) {
   GradCheck c;
   Model &m = c.train;
   m.input("x", {3, 5});
