@@ -189,7 +189,7 @@ TEST_F(Plan, HostOpsWithoutAPlanFormAreErrors) {
       return
     })mlir"));
   EXPECT_NE(error.find("argument 1 of @main_graph is neither an input, "
-                       "weight, output nor arena"),
+                       "weight, state, step, output nor arena"),
             std::string::npos)
       << error;
 }
