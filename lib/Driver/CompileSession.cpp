@@ -58,6 +58,10 @@ CompileSession::CompileSession(const CompilerOptions &options, unsigned phases)
             firstError.empty()) {
           llvm::raw_string_ostream os(firstError);
           os << d;
+          // The importer names each op's location after its ONNX node: say
+          // which node a failure in a pass comes from.
+          if (auto node = dyn_cast<NameLoc>(d.getLocation()))
+            os << " (node '" << node.getName().getValue() << "')";
         }
         return success();
       });
