@@ -23,13 +23,6 @@ using namespace mlir;
 
 namespace {
 
-/// The op of `block` that holds `op` (itself, or an ancestor).
-Operation *inBlock(Operation *op, Block *block) {
-  while (op && op->getBlock() != block)
-    op = op->getParentOp();
-  return op;
-}
-
 /// The last op of `block` that reads `value` or a view of it.
 Operation *lastRead(Value value, Block *block) {
   Operation *last = nullptr;
@@ -37,7 +30,7 @@ Operation *lastRead(Value value, Block *block) {
   while (!work.empty()) {
     Value v = work.pop_back_val();
     for (Operation *user : v.getUsers()) {
-      Operation *op = inBlock(user, block);
+      Operation *op = block->findAncestorOpInBlock(*user);
       if (!op || isa<func::ReturnOp>(op))
         continue;
       if (!last || last->isBeforeInBlock(op))
@@ -134,7 +127,7 @@ struct ApplyOptimizerPass
       Operation *after = lastRead(u.weight, &body);
       if (Operation *def = gradient.getDefiningOp())
         if (!after || after->isBeforeInBlock(def))
-          after = inBlock(def, &body);
+          after = body.findAncestorOpInBlock(*def);
       if (after)
         b.setInsertionPointAfter(after);
       else

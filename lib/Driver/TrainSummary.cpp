@@ -21,13 +21,6 @@ uint64_t tensorBytes(Type type) {
   return uint64_t(shaped.getNumElements()) * ((bits + 7) / 8);
 }
 
-/// The index in `block` of the op holding `op`.
-Operation *inBlock(Operation *op, Block *block) {
-  while (op && op->getBlock() != block)
-    op = op->getParentOp();
-  return op;
-}
-
 } // namespace
 
 llvm::json::Object TrainSummary::toJSON() const {
@@ -101,8 +94,9 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
     Value g = op.getOperand(1);
     uint64_t bytes = tensorBytes(g.getType());
     unsigned start = position[&op];
-    if (Operation *def = inBlock(g.getDefiningOp(), &body))
-      start = position[def];
+    if (Operation *def = g.getDefiningOp())
+      if (Operation *top = body.findAncestorOpInBlock(*def))
+        start = position[top];
     events.push_back({start, (int64_t)bytes});
     events.push_back({position[&op] + 1, -(int64_t)bytes});
     s.allGradBytes += bytes;
@@ -130,7 +124,7 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
       continue;
     for (Value r : op.getResults()) {
       bool saved = llvm::any_of(r.getUsers(), [&](Operation *user) {
-        Operation *top = inBlock(user, &body);
+        Operation *top = body.findAncestorOpInBlock(*user);
         return top && position[top] >= forwardOps &&
                !isa<func::ReturnOp>(top);
       });

@@ -58,6 +58,8 @@ private:
                       type, b.getFloatAttr(type.getElementType(), 0.0)));
   }
   Location loc() { return b.getInsertionPoint()->getLoc(); }
+  /// x + y, elementwise (same type).
+  Value add(Value x, Value y);
   /// adj[v] += g
   void accumulate(Value v, Value g);
   /// adj[v][slice] += g
@@ -79,25 +81,23 @@ private:
   DenseMap<Value, Value> adjoint;
 };
 
+Value BackwardSweep::add(Value x, Value y) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<std::string> names;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    names.push_back(i < 26 ? std::string(1, char('a' + i))
+                           : "r" + std::to_string(i));
+  SmallVector<StringRef> ranks(names.begin(), names.end());
+  AffineMap id =
+      AffineMap::getMultiDimIdentityMap(type.getRank(), b.getContext());
+  return EinsumOp::create(b, loc(), type, ValueRange{x, y}, {id, id, id},
+                          ranks, ComputeOp::add, ReduceOp::none);
+}
+
 void BackwardSweep::accumulate(Value v, Value g) {
   auto [it, inserted] = adjoint.try_emplace(v, g);
-  if (inserted)
-    return;
-  auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<StringRef> ranks;
-  static const char *names[] = {"a", "b", "c", "d", "e", "f", "g", "h",
-                                "i", "j", "k", "l", "m", "n", "o", "p"};
-  SmallVector<std::string> owned;
-  for (int64_t i = 0; i < type.getRank(); ++i) {
-    owned.push_back(i < 16 ? std::string(names[i]) : "r" + std::to_string(i));
-  }
-  for (const std::string &s : owned)
-    ranks.push_back(s);
-  AffineMap id = AffineMap::getMultiDimIdentityMap(type.getRank(),
-                                                   b.getContext());
-  it->second = EinsumOp::create(b, loc(), type, ValueRange{it->second, g},
-                                {id, id, id}, ranks, ComputeOp::add,
-                                ReduceOp::none);
+  if (!inserted)
+    it->second = add(it->second, g);
 }
 
 void BackwardSweep::accumulateSlice(Value v, Value g,
@@ -112,17 +112,7 @@ void BackwardSweep::accumulateSlice(Value v, Value g,
   if (it != adjoint.end()) {
     Value old = tensor::ExtractSliceOp::create(b, loc(), sliceType, acc,
                                                offsets, sizes, strides);
-    auto gType = cast<RankedTensorType>(g.getType());
-    SmallVector<StringRef> ranks;
-    SmallVector<std::string> owned;
-    for (int64_t i = 0; i < gType.getRank(); ++i)
-      owned.push_back("s" + std::to_string(i));
-    for (const std::string &s : owned)
-      ranks.push_back(s);
-    AffineMap id =
-        AffineMap::getMultiDimIdentityMap(gType.getRank(), b.getContext());
-    update = EinsumOp::create(b, loc(), gType, ValueRange{old, g}, {id, id, id},
-                              ranks, ComputeOp::add, ReduceOp::none);
+    update = add(old, g);
   }
   adjoint[v] = tensor::InsertSliceOp::create(b, loc(), update, acc, offsets,
                                              sizes, strides);
