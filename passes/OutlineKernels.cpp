@@ -1,8 +1,9 @@
 //===- OutlineKernels.cpp - one function per distinct loop nest -----------===//
 //
-// IREE-style dispatches for the CPU target: every top-level linalg op of the
+// IREE-style dispatches for the CPU target: every top-level linalg op and
+// loop nest (FuseMax's tile loops, an scf.for with its nested ops) of the
 // model function moves into its own private function, called in its place,
-// and structurally equal ops share one function. LLVM then optimizes each
+// and structurally equal ones share one function. LLVM then optimizes each
 // distinct loop nest once, in a small function, instead of one function with
 // hundreds of loop nests (whose optimization time grew superlinearly).
 //
@@ -81,6 +82,41 @@ const void *rootObject(Value v, func::FuncOp model) {
   }
 }
 
+/// Whether `op` is moved into a function: a linalg op on buffers, or a
+/// structured control-flow op (a loop nest, a conditional) with no results.
+bool isOutlineCandidate(Operation &op) {
+  if (op.getNumResults() != 0)
+    return false;
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
+    return linalgOp.hasPureBufferSemantics();
+  return isa<scf::ForOp, scf::IfOp, scf::ParallelOp, scf::ForallOp>(op);
+}
+
+/// memc-arena-noalias's view of a planned buffer: `memc_rt_arena_view(arena,
+/// offset)`.
+constexpr StringLiteral kArenaViewFn = "memc_rt_arena_view";
+
+/// The arena views in `op`'s regions, in walk order.
+SmallVector<func::CallOp> arenaViews(Operation *op) {
+  SmallVector<func::CallOp> views;
+  op->walk([&](func::CallOp call) {
+    if (call.getCallee() == kArenaViewFn && call.getNumOperands() == 2)
+      views.push_back(call);
+  });
+  return views;
+}
+
+/// Drops the plan's bookkeeping (memc.buffer, memc.offset, memc.tenant on
+/// arena views) inside an outlined function: one function serves views of
+/// different buffers, and nothing after memc-arena-noalias reads them.
+void dropArenaSlots(Operation *fn) {
+  fn->walk([](memref::ViewOp view) {
+    for (StringRef name : {"memc.buffer", "memc.offset", "memc.tenant",
+                           "memc.host", "memc.staging"})
+      view->removeAttr(name);
+  });
+}
+
 struct OutlineKernelsPass
     : public memc::impl::OutlineKernelsBase<OutlineKernelsPass> {
   using Base::Base;
@@ -94,9 +130,7 @@ struct OutlineKernelsPass
       return;
     SmallVector<Operation *> candidates;
     for (Operation &op : model.getBody().front())
-      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
-          linalgOp && linalgOp.hasPureBufferSemantics() &&
-          op.getNumResults() == 0)
+      if (isOutlineCandidate(op))
         candidates.push_back(&op);
 
     SymbolTable symbols(module);
@@ -133,13 +167,27 @@ struct OutlineKernelsPass
           constants.push_back(v);
         else if (v.getType().isIntOrIndexOrFloat())
           scalars.push_back(v);
+        else if (isa<BaseMemRefType>(v.getType()) &&
+                 passesAsBarePointer(v.getType()))
+          memrefs.insert(v); // a buffer a loop nest's body reads or writes
         else
           ok = false;
       }
       if (!ok)
         continue;
+      // Where a buffer of the nest lives differs between equal layers: an
+      // arena view's offset from outside the op is an argument (the same
+      // constant may also be cloned for other uses), so that their loop
+      // nests share one function.
+      SmallVector<func::CallOp> views = arenaViews(op);
+      llvm::SetVector<Value> offsets;
+      for (func::CallOp view : views)
+        if (Operation *def = view.getOperand(1).getDefiningOp();
+            def && !op->isAncestor(def))
+          offsets.insert(view.getOperand(1));
       args.append(memrefs.begin(), memrefs.end());
       args.append(scalars.begin(), scalars.end());
+      args.append(offsets.begin(), offsets.end());
 
       // noalias on a buffer argument only where it holds at this call: every
       // buffer's object is known and no other argument views the same one.
@@ -149,6 +197,11 @@ struct OutlineKernelsPass
         roots.push_back(rootObject(v, model));
         allKnown &= roots.back() != nullptr;
       }
+      // The arena itself is only handed to memc_rt_arena_view, whose
+      // results are the noalias objects; its tenants may be arguments too.
+      SmallVector<bool> isArena = llvm::map_to_vector(memrefs, [](Value v) {
+        return memc::isPoolArgument(v, memc::ArgRole::Arena);
+      });
 
       b.setInsertionPoint(model);
       SmallVector<Type> argTypes = llvm::map_to_vector(
@@ -163,17 +216,31 @@ struct OutlineKernelsPass
         fn->setAttr("passthrough",
                     b.getArrayAttr({b.getStringAttr("noinline")}));
       for (unsigned i = 0, e = memrefs.size(); allKnown && i < e; ++i)
-        if (llvm::count(roots, roots[i]) == 1)
+        if (!isArena[i] && llvm::count(roots, roots[i]) == 1)
           fn.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
       Block *body = fn.addEntryBlock();
       IRMapping mapping;
       for (auto [v, arg] : llvm::zip(args, body->getArguments()))
         mapping.map(v, arg);
       b.setInsertionPointToStart(body);
+      SmallVector<Operation *> clonedConstants;
       for (Value c : constants)
-        b.clone(*c.getDefiningOp(), mapping);
-      b.clone(*op, mapping);
+        clonedConstants.push_back(b.clone(*c.getDefiningOp(), mapping));
+      Operation *clone = b.clone(*op, mapping);
       func::ReturnOp::create(b, op->getLoc());
+      unsigned firstOffset = args.size() - offsets.size();
+      for (auto [view, cloned] : llvm::zip_equal(views, arenaViews(clone))) {
+        auto *it = llvm::find(offsets, view.getOperand(1));
+        if (it != offsets.end())
+          cloned->setOperand(
+              1, body->getArgument(firstOffset + (it - offsets.begin())));
+      }
+      // A constant only the views used is dead now; left in, it would make
+      // equal nests print differently.
+      for (Operation *c : llvm::reverse(clonedConstants))
+        if (c->use_empty())
+          c->erase();
+      dropArenaSlots(fn);
 
       func::FuncOp callee = fn;
       if (dedup) {

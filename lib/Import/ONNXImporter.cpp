@@ -14,6 +14,7 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Regex.h"
 
 #include <algorithm>
@@ -636,16 +637,18 @@ bool memc::importONNXModel(const std::string &path,
                                            "device or socket)")};
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = {ExitFileNotFound, path + ": cannot be read: " +
-                                   std::strerror(errno)};
+  // Mapped, not copied: a model's weights are most of its bytes, and every
+  // copy of hundreds of MB costs seconds of page faults.
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/false);
+  if (!file) {
+    error = {ExitFileNotFound,
+             path + ": cannot be read: " + file.getError().message()};
     return false;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return importONNXModelFromBytes(buffer.str(), path, options, context, result,
-                                  error);
+  return importONNXModelFromBytes((*file)->getBuffer(), path, options, context,
+                                  result, error);
 }
 
 namespace {
@@ -728,14 +731,15 @@ bool crossCheckShapes(onnx::ModelProto &model, const memc::ImportResult &result,
 }
 } // namespace
 
-bool memc::importONNXModelFromBytes(const std::string &bytes,
+bool memc::importONNXModelFromBytes(llvm::StringRef bytes,
                                     const std::string &path,
                                     const ImportOptions &options,
                                     MLIRContext &context, ImportResult &result,
                                     ImportError &error) {
   using namespace memc::onnximport;
   onnx::ModelProto model;
-  if (!model.ParseFromString(bytes)) {
+  if (bytes.size() > size_t(std::numeric_limits<int>::max()) ||
+      !model.ParseFromArray(bytes.data(), int(bytes.size()))) {
     error = {ExitNotONNX, path + ": not an ONNX model (the protobuf does not "
                                  "parse: a truncated or foreign file)"};
     return false;

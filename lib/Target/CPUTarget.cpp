@@ -2,6 +2,8 @@
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Target/CPUTarget.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
@@ -52,11 +54,35 @@ makeHostMachine(const CPUTargetOptions &options, std::string &error) {
   return tm;
 }
 
+/// memc's own argument and result attributes (memc.weight, memc.input, ...)
+/// mean nothing to LLVM, and translation warns about each one with the whole
+/// function printed into the warning: 23 s of a 30-layer model's 36 s
+/// compile went into such text. Everything they say was read before (the
+/// package interface), so they are dropped here.
+static void dropNonLLVMAttributes(mlir::ModuleOp module) {
+  auto keep = [](ArrayRef<mlir::NamedAttribute> attrs) {
+    return llvm::to_vector(
+        llvm::make_filter_range(attrs, [](mlir::NamedAttribute a) {
+          return a.getName().strref().starts_with("llvm.");
+        }));
+  };
+  module.walk([&](mlir::LLVM::LLVMFuncOp llvmFn) {
+    auto fn = mlir::cast<mlir::FunctionOpInterface>(llvmFn.getOperation());
+    for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
+      if (!fn.getArgAttrs(i).empty())
+        fn.setArgAttrs(i, keep(fn.getArgAttrs(i)));
+    for (unsigned i = 0, e = fn.getNumResults(); i < e; ++i)
+      if (!fn.getResultAttrs(i).empty())
+        fn.setResultAttrs(i, keep(fn.getResultAttrs(i)));
+  });
+}
+
 std::unique_ptr<Module> translateAndOptimize(mlir::ModuleOp module,
                                              LLVMContext &llvmContext,
                                              const CPUTargetOptions &options,
                                              std::string &error) {
   std::string entryName = memc::getEntryName(module).str();
+  dropNonLLVMAttributes(module);
   std::unique_ptr<Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, llvmContext, "memc_model");
   if (!llvmModule) {

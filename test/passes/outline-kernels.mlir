@@ -92,10 +92,14 @@ func.func @main_graph(%a: memref<4xf32>, %b: memref<4xf32>, %x: f32) {
 
 // -----
 
-// Not outlined: a dynamic shape (no bare pointer), an op inside a loop.
+// Not outlined: a dynamic shape (no bare pointer), a loop with results, a
+// loop whose body reads a buffer of dynamic shape.
 // CHECK-NOT: func.func private
 // CHECK-LABEL: func.func @main_graph
 // CHECK: linalg.fill
+// CHECK: scf.for
+// CHECK: linalg.fill
+// CHECK: scf.yield
 // CHECK: scf.for
 // CHECK: linalg.fill
 // CHECK-NOT: call
@@ -105,8 +109,67 @@ func.func @main_graph(%a: memref<?xf32>, %b: memref<4xf32>) {
   %c2 = arith.constant 2 : index
   %c1 = arith.constant 1 : index
   linalg.fill ins(%z : f32) outs(%a : memref<?xf32>)
+  %r = scf.for %i = %c0 to %c2 step %c1 iter_args(%acc = %z) -> (f32) {
+    linalg.fill ins(%acc : f32) outs(%b : memref<4xf32>)
+    scf.yield %acc : f32
+  }
   scf.for %i = %c0 to %c2 step %c1 {
-    linalg.fill ins(%z : f32) outs(%b : memref<4xf32>)
+    linalg.fill ins(%z : f32) outs(%a : memref<?xf32>)
+  }
+  return
+}
+
+// -----
+
+// A loop nest (FuseMax's tile loop: views of the arena inside, a subview of
+// a captured buffer per tile) is one function with the loop and its body;
+// equal nests of two layers share it although their buffers live at
+// different arena offsets: an offset used only by memc_rt_arena_view is an
+// argument, and the plan's bookkeeping attributes are dropped inside. The
+// arena is not noalias (its tenants are the distinct objects); the loop
+// bounds and the tile size stay constants.
+// CHECK-LABEL: func.func private @main_graph_kernel_0
+// CHECK-SAME: (%[[AR:[^:]*]]: memref<256xi8>, %[[X:[^:]*]]: memref<8x4xf32> {llvm.noalias}, %[[OFF:[^:]*]]: index)
+// CHECK-DAG: arith.constant 4 : index
+// CHECK: scf.for %[[I:.*]] =
+// CHECK: %[[P:.*]] = func.call @memc_rt_arena_view(%[[AR]], %[[OFF]])
+// CHECK: %[[T:.*]] = memref.view %[[P]]
+// CHECK-NOT: memc.buffer
+// CHECK-SAME: to memref<4x4xf32>
+// CHECK: memref.subview %[[X]]
+// CHECK: linalg.copy
+// CHECK: func.call @memc_rt_arena_release(%[[P]])
+// CHECK-NOT: func.func private @main_graph_kernel_1
+// CHECK-LABEL: func.func @main_graph
+// CHECK-SAME: (%[[X0:[^:]*]]: memref<8x4xf32>, %[[X1:[^:]*]]: memref<8x4xf32>, %[[A:[^:]*]]: memref<256xi8> {memc.arena})
+// CHECK-DAG: %[[O0:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[O1:.*]] = arith.constant 64 : index
+// CHECK: call @main_graph_kernel_0(%[[A]], %[[X0]], %[[O0]])
+// CHECK: call @main_graph_kernel_0(%[[A]], %[[X1]], %[[O1]])
+// CHECK-NOT: scf.for
+func.func private @memc_rt_arena_view(memref<256xi8>, index) -> (memref<256xi8> {llvm.noalias})
+func.func private @memc_rt_arena_release(memref<256xi8>)
+func.func @main_graph(%x0: memref<8x4xf32>, %x1: memref<8x4xf32>, %arena: memref<256xi8> {memc.arena}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c64 = arith.constant 64 : index
+  scf.for %i = %c0 to %c2 step %c1 {
+    %p = func.call @memc_rt_arena_view(%arena, %c0) : (memref<256xi8>, index) -> memref<256xi8>
+    %t = memref.view %p[%c0][] {memc.buffer = 3 : i64, memc.offset = 0 : i64, memc.tenant = 3 : i64} : memref<256xi8> to memref<4x4xf32>
+    %r = arith.muli %i, %c4 : index
+    %s = memref.subview %x0[%r, 0] [4, 4] [1, 1] : memref<8x4xf32> to memref<4x4xf32, strided<[4, 1], offset: ?>>
+    linalg.copy ins(%s : memref<4x4xf32, strided<[4, 1], offset: ?>>) outs(%t : memref<4x4xf32>)
+    func.call @memc_rt_arena_release(%p) : (memref<256xi8>) -> ()
+  }
+  scf.for %i = %c0 to %c2 step %c1 {
+    %p = func.call @memc_rt_arena_view(%arena, %c64) : (memref<256xi8>, index) -> memref<256xi8>
+    %t = memref.view %p[%c0][] {memc.buffer = 7 : i64, memc.offset = 64 : i64, memc.tenant = 7 : i64} : memref<256xi8> to memref<4x4xf32>
+    %r = arith.muli %i, %c4 : index
+    %s = memref.subview %x1[%r, 0] [4, 4] [1, 1] : memref<8x4xf32> to memref<4x4xf32, strided<[4, 1], offset: ?>>
+    linalg.copy ins(%s : memref<4x4xf32, strided<[4, 1], offset: ?>>) outs(%t : memref<4x4xf32>)
+    func.call @memc_rt_arena_release(%p) : (memref<256xi8>) -> ()
   }
   return
 }

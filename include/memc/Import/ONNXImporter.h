@@ -66,8 +66,9 @@ bool importONNXModel(const std::string &path, const ImportOptions &options,
                      ImportError &error);
 
 /// Imports a serialized model held in memory; `name` stands for the file in
-/// messages and locates external data.
-bool importONNXModelFromBytes(const std::string &bytes, const std::string &name,
+/// messages and locates external data. Models over 2 GiB (protobuf's limit)
+/// keep their weights in external data.
+bool importONNXModelFromBytes(llvm::StringRef bytes, const std::string &name,
                               const ImportOptions &options,
                               mlir::MLIRContext &context, ImportResult &result,
                               ImportError &error);

@@ -207,34 +207,47 @@ def MathApproximation : Pass<"memc-math-approximation", "mlir::func::FuncOp"> {
 }
 
 def OutlineKernels : Pass<"memc-outline-kernels", "mlir::ModuleOp"> {
-  let summary = "One private function per distinct top-level linalg op";
+  let summary = "One private function per distinct top-level loop nest";
   let description = [{
     IREE's dispatches for the CPU target. After bufferization, every linalg
-    op (`linalg.generic` and the named ops) in the body of the model function
-    moves into its own private `func.func`, taking the op's distinct memref
-    operands, its scalar operands and the values its region captures as
-    arguments (constants are cloned into it), and is replaced by a
-    `func.call`.
+    op (`linalg.generic` and the named ops) and every structured
+    control-flow op without results (`scf.for`, `scf.if`, `scf.parallel`,
+    `scf.forall`: FuseMax's tile loops with everything nested in them) in the
+    body of the model function moves into its own private `func.func`,
+    taking the op's distinct memref operands, the buffers and scalars its
+    regions capture as arguments (constants are cloned into it), and is
+    replaced by a `func.call`.
     Structurally equal functions (same op, attributes, operand types, region
     and argument attributes: the same generic-form text) are one function
     called from every site, so a model of N equal layers hands LLVM each
     distinct loop nest once, in a small function: LLVM's -O3 time grew
-    superlinearly with the number of loop nests in one function.
+    superlinearly with the number of loop nests in one function, and a
+    30-layer model's 30 attention cascades were compiled 30 times.
+
+    Equal layers keep their buffers at different arena offsets. So that
+    their nests are still equal, the offset of every arena view inside a
+    nest (`memc_rt_arena_view(arena, offset)` of memc-arena-noalias) is an
+    argument when it is defined outside, and the plan's bookkeeping
+    attributes (`memc.buffer`, `memc.offset`, `memc.tenant`, ...) are
+    dropped inside the functions; nothing after memc-arena-noalias reads
+    them.
 
     Only ops whose buffers the bare-pointer calling convention can pass are
     outlined: static shapes, static strides and offset, the default memory
-    space. Ops nested in loops or conditionals stay where they are.
+    space. Ops nested in loops or conditionals move with them; a loop that
+    yields results stays where it is.
 
     Aliasing: a buffer argument gets `llvm.noalias` only where that holds at
     the call: every buffer operand is a view of a known distinct object (a
     parameter of the model function, a `memc_rt_arena_view` tenant from
     memc-arena-noalias, an allocation, a global) and no other operand views
-    the same object. Arguments of ops that read and write one buffer, or
-    whose buffers come from elsewhere, carry no attribute. Since the
-    attribute is part of a function's text, call sites that differ in it
-    get different functions. The functions have internal linkage and are
-    `noinline` (option): LLVM would otherwise inline a function called once
-    back into the model function.
+    the same object. The arena itself never gets it (its tenants, which may
+    be arguments too, are the distinct objects). Arguments of ops that read
+    and write one buffer, or whose buffers come from elsewhere, carry no
+    attribute. Since the attribute is part of a function's text, call sites
+    that differ in it get different functions. The functions have internal
+    linkage and are `noinline` (option): LLVM would otherwise inline a
+    function called once back into the model function.
   }];
   let options = [
     Option<"funcName", "func", "std::string", /*default=*/"\"\"",
@@ -247,7 +260,8 @@ def OutlineKernels : Pass<"memc-outline-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::LLVM::LLVMDialect",
                            "mlir::linalg::LinalgDialect",
-                           "mlir::memref::MemRefDialect"];
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
 }
 
 def EmitEntryPoint : Pass<"memc-emit-entry-point", "mlir::ModuleOp"> {
