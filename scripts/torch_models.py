@@ -10,7 +10,9 @@ python3-torchvision; nothing is downloaded)
 --train exports the same architectures for memc's train step instead (as
 ../shared/acceptance/train_ref.py does; scripts/train_common.py): eval mode,
 opset 14, no constant folding, TrainingMode.PRESERVE, every parameter
-trainable; a loss on the output (cross-entropy for the classifiers, mse
+trainable (NAME_bn_train: the model in training mode, exported with
+TrainingMode.TRAINING, so BatchNormalization normalizes by batch statistics
+and updates its running ones); a loss on the output (cross-entropy for the classifiers, mse
 against random targets for the rest), SGD with momentum or AdamW, and
 PyTorch's loss at each of STEPS steps in ref_losses.txt. OUTDIR/NAME holds
 model.onnx, trainable.txt, memc_flags.txt, test_data_set_K/, ref_losses.txt.
@@ -127,6 +129,9 @@ def export(outdir, name, make):
 STEPS = 4
 TRAIN = {
     "resnet18": ("cross-entropy", "momentum", 0.01, 2),
+    # BatchNormalization in training mode (exported with
+    # TrainingMode.TRAINING: batch statistics, running-statistic updates).
+    "resnet18_bn_train": ("cross-entropy", "momentum", 0.002, 4),
     "mobilenet_v2": ("cross-entropy", "adamw", 0.01, 2),
     "squeezenet": ("cross-entropy", "nesterov", 0.01, 2),
     "vit_tiny": ("cross-entropy", "momentum", 0.01, 2),
@@ -140,9 +145,12 @@ TRAIN = {
 
 def export_train(outdir, name, make):
     loss, opt_kind, lr, batch = TRAIN[name]
+    training = name.endswith("_bn_train")
     torch.manual_seed(0)
     model, inputs = make()
     train_common.prepare(model)
+    if training:
+        model.train()
     g = torch.Generator().manual_seed(3)
     shapes = [((batch,) + tuple(x.shape[1:])) if batch else tuple(x.shape) for x in inputs]
     with torch.no_grad():
@@ -158,7 +166,8 @@ def export_train(outdir, name, make):
         batches.append((ins, labels))
     d = os.path.join(outdir, name)
     wd = 0.01 if opt_kind == "adamw" else 5e-4
-    opt = train_common.export(d, model, batches, loss, opt_kind, lr, wd)
+    opt = train_common.export(d, model, batches, loss, opt_kind, lr, wd,
+                              training=training)
     onnx.checker.check_model(os.path.join(d, "model.onnx"))
     train_common.reference(d, model, batches, loss, opt)
     return d
@@ -171,5 +180,6 @@ if __name__ == "__main__":
         args = args[1:]
     outdir = args[0]
     table = models()
-    for name in args[1:] or table:
-        print(export_train(outdir, name, table[name]) if train else export(outdir, name, table[name]))
+    for name in args[1:] or (TRAIN if train else table):
+        make = table[name.removesuffix("_bn_train")]
+        print(export_train(outdir, name, make) if train else export(outdir, name, make))

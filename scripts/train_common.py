@@ -146,17 +146,20 @@ def prepare(module):
     return module
 
 
-def export(outdir, module, batches, loss_kind, opt_kind, lr, wd):
+def export(outdir, module, batches, loss_kind, opt_kind, lr, wd,
+           training=False):
     """Writes OUTDIR/model.onnx, trainable.txt, memc_flags.txt and the
     batches (test_data_set_K: the inputs, then the labels); -> the torch
-    optimizer for `module` with the same settings."""
+    optimizer for `module` with the same settings. `training`: the module
+    is in training mode and exported so (TrainingMode.TRAINING)."""
     os.makedirs(outdir, exist_ok=True)
     names = [f"in{i}" for i in range(len(batches[0][0]))]
     path = os.path.join(outdir, "model.onnx")
     torch.onnx.export(module, tuple(batches[0][0]), path,
                       opset_version=14, input_names=names, output_names=["out0"],
                       do_constant_folding=False,  # PRESERVE: no Conv+BatchNorm fusion
-                      training=torch.onnx.TrainingMode.PRESERVE)
+                      training=torch.onnx.TrainingMode.TRAINING if training
+                      else torch.onnx.TrainingMode.PRESERVE)
     inits = {t.name for t in onnx.load(path).graph.initializer}
     trainable = [n for n, _ in module.named_parameters()]
     missing = [n for n in trainable if n not in inits]

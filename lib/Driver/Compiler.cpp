@@ -194,6 +194,9 @@ ExitCode trainPhase(CompileSession &s) {
                            : train.loss + ":" + train.lossOutput;
             opt.spec = o.spelling.empty() ? o.kind : o.spelling;
             pm.addPass(createApplyOptimizer(opt));
+            // Running statistics (training-mode BatchNormalization) the
+            // importer stored: results written into their weights.
+            pm.addPass(createBindParameterStores());
           },
           ExitUnsupported);
       rc != ExitOK)

@@ -77,6 +77,10 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
     return false;
   }
   SymbolTable symbols(module);
+  llvm::SmallDenseSet<unsigned> overwritten;
+  for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i)
+    if (std::optional<unsigned> arg = getOverwrittenArg(entry, i))
+      overwritten.insert(*arg);
   for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i) {
     ArgRole role = getArgRole(entry, i);
     if (role == ArgRole::Arena || role == ArgRole::HostPool)
@@ -110,7 +114,9 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
         return false;
       }
       arg.data = *data;
-      arg.trainable = isTrainableArg(entry, i);
+      // To the runtime "trainable" is what the step writes in place and the
+      // trained model saves: trained weights, and running statistics.
+      arg.trainable = isTrainableArg(entry, i) || overwritten.contains(i);
     }
     if (kind == ProgramArg::State)
       arg.stateOf = getStateOf(entry, i).str();

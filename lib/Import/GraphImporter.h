@@ -42,6 +42,9 @@ public:
   mlir::func::FuncOp func;
   std::unordered_map<std::string, mlir::Value> values;
   std::unordered_map<std::string, HostTensor> constants;
+  /// --train: running statistics of training-mode BatchNormalization
+  /// (mutable, never trained), and the node that reads each.
+  std::map<std::string, std::string> runningStats;
   /// Symbols taken in the module: the entry's, then the parameters'.
   std::set<std::string> symbolNames{std::string(kDefaultEntryName)};
 
@@ -52,9 +55,16 @@ private:
   bool chooseTrainable(const onnx::GraphProto &graph,
                        const TrainableSpec &spec, std::vector<std::string> &out);
   /// A trainable initializer: a mutable `memc.trainable` parameter global
-  /// and its load at the entry's start.
+  /// and its load at the entry's start. `trainable` false: a mutable
+  /// parameter that the step updates by other means than gradients (a
+  /// BatchNormalization running statistic).
   mlir::Value materializeTrainable(const std::string &name,
-                                   const HostTensor &t);
+                                   const HostTensor &t, bool trainable = true);
+  /// The initializers that BatchNormalization nodes (only training-mode
+  /// ones with `trainingOnly`) read as running mean and variance, with the
+  /// node that reads each.
+  std::map<std::string, std::string>
+  findRunningStatistics(const onnx::GraphProto &graph, bool trainingOnly) const;
   bool readInitializer(const onnx::TensorProto &tp, HostTensor &out);
   /// A graph output's declared element type and static dims must be what
   /// the graph computes (exit 7 otherwise).

@@ -101,6 +101,12 @@ public:
   bool wantsOutput(unsigned i) const;
   void setOutput(unsigned i, mlir::Value v);
   void setConstOutput(unsigned i, HostTensor t);
+  /// Whether input `i` is a running statistic that a train step updates in
+  /// place (memc --train, BatchNormalization with training_mode=1).
+  bool isRunningStatistic(unsigned i) const;
+  /// Writes `v` into running statistic `i` (an ml_program.global_store that
+  /// memc-bind-parameter-stores makes a result overwriting its argument).
+  void storeRunningStatistic(unsigned i, mlir::Value v);
 
   /// Records "unsupported" for this node; returns failure for `return`.
   mlir::LogicalResult unsupported(const std::string &why);

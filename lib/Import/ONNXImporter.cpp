@@ -106,6 +106,14 @@ void NodeImporter::setOutput(unsigned i, Value v) {
   if (wantsOutput(i))
     graph_.values[node_.output(i)] = v;
 }
+bool NodeImporter::isRunningStatistic(unsigned i) const {
+  return hasInput(i) && graph_.runningStats.count(node_.input(i));
+}
+void NodeImporter::storeRunningStatistic(unsigned i, Value v) {
+  auto load = input(i).getDefiningOp<ml_program::GlobalLoadOp>();
+  assert(load && isRunningStatistic(i) && "not a running statistic");
+  ml_program::GlobalStoreOp::create(b(), loc(), load.getGlobalAttr(), v);
+}
 void NodeImporter::setConstOutput(unsigned i, HostTensor t) {
   if (wantsOutput(i))
     graph_.constants[node_.output(i)] = std::move(t);
@@ -220,6 +228,27 @@ Value GraphImporter::materialize(const std::string &name,
   return NodeImporter::constantIn(builder, func.getLoc(), t);
 }
 
+std::map<std::string, std::string>
+GraphImporter::findRunningStatistics(const onnx::GraphProto &graph,
+                                     bool trainingOnly) const {
+  std::map<std::string, std::string> stats;
+  for (const auto &node : graph.node()) {
+    if (node.op_type() != "BatchNormalization" ||
+        !(node.domain().empty() || node.domain() == "ai.onnx"))
+      continue;
+    bool training = false;
+    for (const auto &a : node.attribute())
+      training |= a.name() == "training_mode" && a.i() != 0;
+    for (int i = 3; (training || !trainingOnly) && i < 5 &&
+                    i < node.input_size();
+         ++i)
+      if (constants.count(node.input(i)))
+        stats.emplace(node.input(i), node.name().empty() ? node.output(0)
+                                                         : node.name());
+  }
+  return stats;
+}
+
 bool GraphImporter::chooseTrainable(const onnx::GraphProto &graph,
                                     const TrainableSpec &spec,
                                     std::vector<std::string> &out) {
@@ -238,8 +267,21 @@ bool GraphImporter::chooseTrainable(const onnx::GraphProto &graph,
     return it != constants.end() &&
            it->second.elemType == onnx::TensorProto::FLOAT;
   };
+  // BatchNormalization's mean and variance are statistics, not parameters
+  // (PyTorch's buffers): `all` leaves them out.
+  std::map<std::string, std::string> statistics =
+      findRunningStatistics(graph, /*trainingOnly=*/false);
   std::set<std::string> chosen;
   for (const std::string &name : spec.names) {
+    if (auto stat = runningStats.find(name); stat != runningStats.end()) {
+      fail(ExitTrainSpec, "--trainable: '" + name +
+                              "' is a running statistic of "
+                              "BatchNormalization node '" +
+                              stat->second +
+                              "' (training_mode=1): the step updates it "
+                              "from the batch, gradients do not");
+      return false;
+    }
     if (!isFloat(name)) {
       fail(ExitTrainSpec,
            "--trainable: '" + name + "' is " +
@@ -253,7 +295,9 @@ bool GraphImporter::chooseTrainable(const onnx::GraphProto &graph,
   // names were given.
   for (const auto &tp : graph.initializer()) {
     const std::string &name = tp.name();
-    bool wanted = spec.names.empty() ? isFloat(name) : chosen.count(name) > 0;
+    bool wanted = spec.names.empty()
+                      ? isFloat(name) && !statistics.count(name)
+                      : chosen.count(name) > 0;
     if (wanted && !(frozen && frozen->match(name)) &&
         std::find(out.begin(), out.end(), name) == out.end())
       out.push_back(name);
@@ -273,7 +317,8 @@ bool GraphImporter::chooseTrainable(const onnx::GraphProto &graph,
 }
 
 Value GraphImporter::materializeTrainable(const std::string &name,
-                                          const HostTensor &t) {
+                                          const HostTensor &t,
+                                          bool trainable) {
   MLIRContext *ctx = builder.getContext();
   auto type = RankedTensorType::get(t.shape, onnxElemType(ctx, t.elemType));
   std::string manifestName = sanitize(name), symbol = manifestName;
@@ -292,7 +337,7 @@ Value GraphImporter::materializeTrainable(const std::string &name,
         builder.getStringAttr("private"));
   }
   setParameterName(global, manifestName);
-  setTrainable(global, true);
+  setTrainable(global, trainable);
   return ml_program::GlobalLoadOp::create(
       builder, func.getLoc(), type,
       SymbolRefAttr::get(global.getSymNameAttr()));
@@ -407,6 +452,8 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
     constants[tp.name()] = std::move(t);
   }
   std::vector<std::string> trainable;
+  if (options.trainable.enabled)
+    runningStats = findRunningStatistics(graph, /*trainingOnly=*/true);
   if (options.trainable.enabled &&
       !chooseTrainable(graph, options.trainable, trainable))
     return false;
@@ -479,10 +526,16 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
                               builder.getFunctionType(inputTypes, {}));
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToEnd(entry);
-  // Trainable initializers are values of the program, never host constants.
+  // Trainable initializers are values of the program, never host constants;
+  // so are the running statistics a step updates.
   for (const std::string &name : trainable) {
     values[name] = materializeTrainable(name, constants[name]);
     constants.erase(name);
+  }
+  for (const auto &stat : runningStats) {
+    values[stat.first] =
+        materializeTrainable(stat.first, constants[stat.first], false);
+    constants.erase(stat.first);
   }
   {
     unsigned i = 0;

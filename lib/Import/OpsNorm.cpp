@@ -1,6 +1,7 @@
 //===- OpsNorm.cpp - LayerNormalization, BatchNormalization, ... ----------===//
 //
-// LayerNormalization, BatchNormalization (inference), InstanceNormalization
+// LayerNormalization, BatchNormalization (inference and training mode),
+// InstanceNormalization
 // and LRN as pointwise and reduction einsums; f16/bf16 inputs are
 // normalized in f32 and rounded back.
 //
@@ -76,18 +77,74 @@ static Value channelParam(NodeImporter &ni, Value p, int64_t rank, Type ce) {
   return ni.reshape(ni.cast(p, ce), shape);
 }
 
+/// Training mode (opset 14+): normalized by the batch's own mean and
+/// (population) variance over every axis but the channels; outputs 1 and 2
+/// are the running statistics moved toward them by `momentum`, and in a
+/// train step they are written back into the running-statistic
+/// initializers, as PyTorch updates its buffers.
+static LogicalResult importBatchNormTraining(NodeImporter &ni, Value x,
+                                             ArrayRef<Value> params) {
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t rank = s.size();
+  Type elem = elemOf(x);
+  Type ce = computeElem(elem);
+  double eps = ni.attrFloat("epsilon", 1e-5f);
+  double momentum = ni.attrFloat("momentum", 0.9f);
+  std::vector<int64_t> axes;
+  int64_t count = 1;
+  for (int64_t a = 0; a < rank; ++a)
+    if (a != 1) {
+      axes.push_back(a);
+      count *= s[a];
+    }
+  Value xc = ni.cast(x, ce);
+  Value mean = meanKeep(ni, xc, axes);
+  Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
+                           axes, /*keepDims=*/true);
+  var = ni.elementwise(ComputeOp::div, {var, ni.scalar(ce, count)});
+  Value inv = ni.elementwise(
+      ComputeOp::reciprocal,
+      {ni.elementwise(ComputeOp::sqrt,
+                      {ni.elementwise(ComputeOp::add,
+                                      {var, ni.scalar(ce, eps)})})});
+  Value norm = ni.elementwise(
+      ComputeOp::mul, {ni.elementwise(ComputeOp::sub, {xc, mean}), inv});
+  Value y = ni.elementwise(ComputeOp::mul_add,
+                           {norm, channelParam(ni, params[0], rank, ce),
+                            channelParam(ni, params[1], rank, ce)});
+  ni.setOutput(0, ni.cast(y, elem));
+
+  // running = input * momentum + batch * (1 - momentum), per channel.
+  for (unsigned i = 0; i < 2; ++i) {
+    bool store = ni.isRunningStatistic(3 + i);
+    if (!store && !ni.wantsOutput(1 + i))
+      continue;
+    Value batch = ni.reshape(i == 0 ? mean : var, {s[1]});
+    Type pe = elemOf(params[2 + i]);
+    Value running = ni.elementwise(
+        ComputeOp::mul_add,
+        {ni.cast(params[2 + i], ce), ni.scalar(ce, momentum),
+         ni.elementwise(ComputeOp::mul, {batch, ni.scalar(ce, 1 - momentum)})});
+    running = ni.cast(running, pe);
+    ni.setOutput(1 + i, running);
+    if (store)
+      ni.storeRunningStatistic(3 + i, running);
+  }
+  return success();
+}
+
 static LogicalResult importBatchNorm(NodeImporter &ni) {
-  if (ni.attrInt("training_mode", 0) != 0)
-    return ni.unsupported("training_mode=1 (batch statistics); memc "
-                          "compiles inference only");
+  bool training = ni.attrInt("training_mode", 0) != 0;
+  if (training && ni.opset() < 14)
+    return ni.unsupported("training_mode before opset 14");
   if (ni.opset() < 7 && ni.attrInt("is_test", 0) == 0)
     return ni.unsupported("is_test=0 (training) before opset 7");
   if (ni.attrInt("spatial", 1) != 1)
     return ni.unsupported("spatial=0 (per-activation statistics)");
-  for (unsigned i = 1; i < ni.numOutputs(); ++i)
+  for (unsigned i = 1; !training && i < ni.numOutputs(); ++i)
     if (ni.wantsOutput(i))
-      return ni.unsupported("the training outputs (running/saved mean and "
-                            "variance) are not supported");
+      return ni.unsupported("the running/saved statistics outputs without "
+                            "training_mode=1");
   Value x = ni.input(0);
   Type elem = elemOf(x);
   if (!isa<FloatType>(elem))
@@ -109,9 +166,10 @@ static LogicalResult importBatchNorm(NodeImporter &ni) {
       return ni.invalid("BatchNormalization parameters must be floating "
                         "point");
   }
+  if (training)
+    return importBatchNormTraining(ni, x, params);
   double eps = ni.attrFloat("epsilon", 1e-5f);
-  Type ce = computeElem(elem);
-  // y = (x - mean) * (scale / sqrt(var + eps)) + B
+  Type ce = computeElem(elem);  // y = (x - mean) * (scale / sqrt(var + eps)) + B
   Value var = ni.cast(params[3], ce);
   Value a = ni.elementwise(
       ComputeOp::div,

@@ -134,7 +134,8 @@ static cl::opt<std::string> optimizer(
     cl::value_desc("name[:k=v,...]"), cl::cat(category));
 static cl::opt<std::string> trainable(
     "trainable",
-    cl::desc("--train's trainable initializers: all (default), @FILE (one "
+    cl::desc("--train's trainable initializers: all (default; f32 "
+             "initializers but BatchNormalization's statistics), @FILE (one "
              "name a line) or NAME,NAME,..."),
     cl::value_desc("all|@file|names"), cl::cat(category));
 static cl::opt<std::string>

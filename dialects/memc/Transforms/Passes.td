@@ -22,6 +22,32 @@ def BindParameters : Pass<"memc-bind-parameters", "mlir::ModuleOp"> {
   let dependentDialects = ["::memc::MemcDialect"];
 }
 
+def BindParameterStores
+    : Pass<"memc-bind-parameter-stores", "mlir::ModuleOp"> {
+  let summary = "Turn the entry's parameter stores into in-place results";
+  let description = [{
+    A train step updates some parameters by other means than its optimizer:
+    the importer writes a training-mode BatchNormalization's new running
+    mean and variance into their mutable globals with
+    `ml_program.global_store`. Once memc-bind-parameters has bound the
+    global to a weight argument, this pass makes each store a result of
+    the entry marked `memc.overwrites = "name"` (after the existing
+    results), so that bufferization writes the value into that argument's
+    buffer, as it does with updated weights and optimizer states; the
+    runtime then keeps it between steps and saves it with the model.
+
+    Runs after the train-step passes (memc-append-loss, memc-autodiff and
+    memc-apply-optimizer rebuild the entry's results). The value is
+    returned through `bufferization.materialize_in_destination` into the
+    argument, placed before the return, after every read of the old value.
+    Refused: a store outside the entry, to a global with no bound argument,
+    to a trainable weight (the optimizer writes those), or two stores to
+    one global.
+  }];
+  let dependentDialects = ["::memc::MemcDialect",
+                           "mlir::bufferization::BufferizationDialect"];
+}
+
 def DropUnusedParameters
     : Pass<"memc-drop-unused-parameters", "mlir::ModuleOp"> {
   let summary = "Remove weight arguments nothing reads, and their globals";

@@ -376,6 +376,9 @@ struct GradCheck {
   std::string loss = "output";
   double h = 1e-2;
   double atol = 1e-3, rtol = 2e-2;
+  /// Checks of the saved model after the step beyond the gradients (the
+  /// running statistics a step updates).
+  std::function<void(const onnx::ModelProto &trained)> checkTrained;
 };
 
 std::vector<float> initializerValues(const onnx::TensorProto &t) {
@@ -582,6 +585,8 @@ void runGradCheck(GradCheck &c) {
   for (const onnx::TensorProto &t : trained.graph().initializer())
     if (w0.count(t.name()))
       w1[t.name()] = initializerValues(t);
+  if (c.checkTrained)
+    ASSERT_NO_FATAL_FAILURE(c.checkTrained(trained));
 
   // 2. The FD model with W as inputs, compiled for inference once.
   onnx::ModelProto infer = fdModel.proto;
@@ -778,6 +783,64 @@ TEST(GradientCheck, BatchNormalization) {
   addLoss(m, {{y, {2, 3, 2, 2}}});
   c.trainable = {"U", "S", "Bb"};
   c.inputs = {inputF("x", {2, 3, 2, 2}, uniform(24, -1, 1, 17))};
+  runGradCheck(c);
+}
+
+TEST(GradientCheck, BatchNormalizationTrainingMode) {
+  // training_mode=1: normalized by the batch's statistics, so the gradient
+  // flows through the mean and variance of (x * U) too; the step writes the
+  // running statistics (ONNX: population variance) back into the model.
+  GradCheck c;
+  Model &m = c.train;
+  m.input("x", {2, 3, 2, 2});
+  // U varies within a channel: a per-channel scale would be normalized away
+  // (its gradient ~0).
+  std::vector<float> u = uniform(12, 0.5f, 1.5f, 22);
+  std::vector<float> mean0 = uniform(3, -0.5f, 0.5f, 25);
+  std::vector<float> var0 = uniform(3, 0.5f, 2, 26);
+  std::vector<float> x = uniform(24, -1, 1, 27);
+  m.initF("U", {3, 2, 2}, u);
+  m.initF("S", {3}, uniform(3, 0.5f, 1.5f, 23));
+  m.initF("Bb", {3}, uniform(3, -1, 1, 24));
+  m.initF("mean", {3}, mean0);
+  m.initF("var", {3}, var0);
+  std::string a = m.op("Mul", {"x", "U"});
+  std::string y = m.op("BatchNormalization", {a, "S", "Bb", "mean", "var"},
+                       [](onnx::NodeProto &n) {
+                         attrF(n, "epsilon", 1e-3f);
+                         attrF(n, "momentum", 0.8f);
+                         attrI(n, "training_mode", 1);
+                       });
+  // Y alone is normalized per channel; a weighted sum keeps the loss's
+  // gradient through the statistics away from zero.
+  m.initF("Wy", {3, 2, 2}, uniform(12, -1, 1, 28));
+  addLoss(m, {{m.op("Mul", {y, "Wy"}), {2, 3, 2, 2}}});
+  c.trainable = {"U", "S", "Bb"};
+  c.inputs = {inputF("x", {2, 3, 2, 2}, x)};
+  c.checkTrained = [&](const onnx::ModelProto &trained) {
+    // The batch's statistics of x * U0, per channel, in double.
+    std::vector<double> mean(3, 0), var(3, 0);
+    auto at = [&](int n, int ch, int k) {
+      return double(x[(n * 3 + ch) * 4 + k]) * u[ch * 4 + k];
+    };
+    for (int ch = 0; ch < 3; ++ch) {
+      for (int n = 0; n < 2; ++n)
+        for (int k = 0; k < 4; ++k)
+          mean[ch] += at(n, ch, k) / 8;
+      for (int n = 0; n < 2; ++n)
+        for (int k = 0; k < 4; ++k)
+          var[ch] += std::pow(at(n, ch, k) - mean[ch], 2) / 8;
+    }
+    std::map<std::string, std::vector<float>> saved;
+    for (const onnx::TensorProto &t : trained.graph().initializer())
+      saved[t.name()] = initializerValues(t);
+    ASSERT_EQ(saved["mean"].size(), 3u);
+    ASSERT_EQ(saved["var"].size(), 3u);
+    for (int ch = 0; ch < 3; ++ch) {
+      EXPECT_NEAR(saved["mean"][ch], 0.8 * mean0[ch] + 0.2 * mean[ch], 1e-5);
+      EXPECT_NEAR(saved["var"][ch], 0.8 * var0[ch] + 0.2 * var[ch], 1e-5);
+    }
+  };
   runGradCheck(c);
 }
 
