@@ -66,6 +66,10 @@ def Memc_Dialect : Dialect {
     initializer), `memc.trainable` (unit: a train step updates it; such a
     global is `mutable`), `memc.upper_triangle`.
 
+    On ops of a train step: `memc.recomputed` (unit): a copy, in the
+    backward, of a forward op whose result the backward reads
+    (memc-recompute-pointwise), so that result is not kept.
+
     On arena views (`memref.view`): `memc.buffer`, `memc.offset`,
     `memc.tenant` (i64 >= 0), `memc.host`, `memc.staging` (unit): the
     planned buffer a view is, where it lives and whether it is a staging
@@ -90,6 +94,7 @@ def Memc_Dialect : Dialect {
     "::mlir::IntegerAttr":$tenant,
     "::mlir::UnitAttr":$host,
     "::mlir::UnitAttr":$staging,
+    "::mlir::UnitAttr":$recomputed,
     "::mlir::DictionaryAttr":$train,
     "::mlir::StringAttr":$gradient,
     "::mlir::StringAttr":$state,

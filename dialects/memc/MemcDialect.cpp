@@ -161,7 +161,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
       name == TenantAttrHelper::getNameStr())
     return verifyNonNegative(op, attr);
   if (name == HostAttrHelper::getNameStr() ||
-      name == StagingAttrHelper::getNameStr())
+      name == StagingAttrHelper::getNameStr() ||
+      name == RecomputedAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<UnitAttr>(value), "a unit attribute");
   // Parameters.
   if (name == WeightAttrHelper::getNameStr() ||

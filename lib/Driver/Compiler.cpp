@@ -179,6 +179,9 @@ ExitCode trainPhase(CompileSession &s) {
           "build the train step",
           [&](OpPassManager &pm) {
             pm.addPass(createAutodiff());
+            // Cheap forward values are recomputed in the backward rather
+            // than kept from the forward to the backward.
+            pm.addPass(createRecomputePointwise());
             ApplyOptimizerOptions opt;
             const OptimizerConfig &o = train.optimizer;
             opt.optimizer = o.kind;
@@ -209,7 +212,11 @@ ExitCode trainPhase(CompileSession &s) {
                  std::to_string(summary.stateBytes) +
                  " bytes, live gradients at most " +
                  std::to_string(summary.gradBytes) + " of " +
-                 std::to_string(summary.allGradBytes) + " bytes");
+                 std::to_string(summary.allGradBytes) + " bytes, saved "
+                 "activations " +
+                 std::to_string(summary.savedActivationBytes) + " bytes (" +
+                 std::to_string(summary.recomputedOps) +
+                 " forward ops recomputed)");
   return ExitOK;
 }
 

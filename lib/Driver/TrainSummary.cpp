@@ -41,8 +41,8 @@ llvm::json::Object TrainSummary::toJSON() const {
       {"all_grad_bytes", (int64_t)allGradBytes},
       {"state_bytes", (int64_t)stateBytes},
       {"saved_activation_bytes", (int64_t)savedActivationBytes},
-      {"recomputed_ops", 0},
-      {"recomputed_flops", 0},
+      {"recomputed_ops", (int64_t)recomputedOps},
+      {"recomputed_flops", (int64_t)recomputedFlops},
       {"swapped_bytes", 0},
       {"parameters", std::move(rows)},
   };
@@ -132,6 +132,13 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
         s.savedActivationBytes += tensorBytes(r.getType());
     }
   }
+  for (Operation &op : body)
+    if (op.hasAttr("memc.recomputed")) {
+      ++s.recomputedOps;
+      for (Value r : op.getResults())
+        if (auto shaped = dyn_cast<ShapedType>(r.getType()))
+          s.recomputedFlops += shaped.getNumElements();
+    }
   for (TrainSummary::Parameter &p : s.parameters)
     if (p.layout.empty())
       p.layout = "dense";

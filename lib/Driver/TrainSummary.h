@@ -31,6 +31,9 @@ struct TrainSummary {
   /// every gradient until one optimizer step at the end would hold).
   uint64_t gradBytes = 0, allGradBytes = 0;
   uint64_t savedActivationBytes = 0;
+  /// Forward ops the backward recomputes (memc.recomputed), and their map
+  /// actions (one per result element).
+  uint64_t recomputedOps = 0, recomputedFlops = 0;
   std::vector<Parameter> parameters;
 
   llvm::json::Object toJSON() const;

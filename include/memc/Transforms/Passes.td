@@ -538,6 +538,35 @@ def Autodiff : Pass<"memc-autodiff", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def RecomputePointwise : Pass<"memc-recompute-pointwise", "mlir::ModuleOp"> {
+  let summary = "Recompute cheap forward values in the backward instead of keeping them";
+  let description = [{
+    Runs on a train step after memc-autodiff. The forward is what the loss
+    (the entry's first result) depends on; a forward value that the
+    backward reads is kept from the forward to its last backward read, and
+    those values are most of a step's peak memory. For each kept value made
+    by a pointwise `einsum.einsum` (no reduced rank), in forward order, the
+    pass looks for its cone of pointwise ops and reshapes down to values
+    the backward can read anyway: kept values, arguments, constants, or a
+    value at most 1/8 of its size (which then becomes kept). When the cone
+    has at most `max-cone-ops` ops, it is cloned right before the value's
+    first backward reader (each clone marked `memc.recomputed`), the
+    backward reads the clone, and the value dies in the forward. A
+    decomposed GELU thus keeps its input instead of four intermediates of
+    the same size, as AOTAutograd's default partitioner does for pointwise
+    ops. The clones compute what the forward computed, bit for bit.
+  }];
+  let options = [
+    Option<"maxConeOps", "max-cone-ops", "unsigned", /*default=*/"16",
+           "Most ops cloned to recompute one value">
+  ];
+  let statistics = [
+    Statistic<"numRecomputed", "recomputed-ops",
+              "Forward ops cloned into the backward">
+  ];
+  let dependentDialects = ["::memc::MemcDialect"];
+}
+
 def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
   let summary = "Turn gradient results into in-place optimizer updates";
   let description = [{

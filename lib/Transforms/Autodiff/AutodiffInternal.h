@@ -69,9 +69,12 @@ struct SliceContribution {
 /// window ranks the result does not index, the gradient of the strided
 /// slice the window then reads (a convolution's input gradient as one
 /// contraction per kernel offset, a pooling's as one mask per offset).
+/// Each piece goes to `add` as soon as it is built, so that the caller sums
+/// it in before the next one exists: a 3x3 kernel's nine pieces are never
+/// live at once.
 mlir::LogicalResult
 windowVJP(mlir::OpBuilder &b, einsum::EinsumOp op, unsigned i, mlir::Value dz,
-          llvm::SmallVectorImpl<SliceContribution> &out);
+          llvm::function_ref<void(const SliceContribution &)> add);
 
 /// Whether input `i`'s map is one a gradient can be written to directly:
 /// each result a distinct rank or the constant 0.

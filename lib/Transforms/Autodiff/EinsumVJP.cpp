@@ -230,7 +230,7 @@ bool splitWindow(AffineExpr e, const llvm::SmallBitVector &fixed,
 } // namespace
 
 LogicalResult windowVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz,
-                        SmallVectorImpl<SliceContribution> &out) {
+                        function_ref<void(const SliceContribution &)> add) {
   Location loc = op.getLoc();
   unsigned numRanks = op.getNumRanks();
   SmallVector<int64_t> extents = op.getRankExtents();
@@ -341,7 +341,7 @@ LogicalResult windowVJP(OpBuilder &b, EinsumOp op, unsigned i, Value dz,
     if (!*g)
       continue;
     piece.value = *g;
-    out.push_back(piece);
+    add(piece);
   }
   return success();
 }

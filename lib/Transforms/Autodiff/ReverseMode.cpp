@@ -172,13 +172,10 @@ LogicalResult BackwardSweep::visit(Operation *op, Value dz) {
       if (!active(in))
         continue;
       if (!autodiff::isGradientTarget(einsum.getInputMap(i))) {
-        SmallVector<autodiff::SliceContribution> pieces;
-        if (failed(autodiff::windowVJP(b, einsum, i, dz, pieces)))
-          return failure();
-        for (autodiff::SliceContribution &p : pieces) {
+        auto add = [&](const autodiff::SliceContribution &p) {
           if (p.whole) {
             accumulate(in, p.value);
-            continue;
+            return;
           }
           SmallVector<OpFoldResult> o, s, t;
           for (size_t k = 0; k < p.offsets.size(); ++k) {
@@ -188,7 +185,9 @@ LogicalResult BackwardSweep::visit(Operation *op, Value dz) {
           }
           accumulateSlice(in, p.value,
                           cast<RankedTensorType>(p.value.getType()), o, s, t);
-        }
+        };
+        if (failed(autodiff::windowVJP(b, einsum, i, dz, add)))
+          return failure();
         continue;
       }
       FailureOr<Value> g = autodiff::einsumVJP(b, einsum, i, dz);

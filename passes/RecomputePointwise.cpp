@@ -1,0 +1,169 @@
+//===- RecomputePointwise.cpp - cheap activations recomputed, not kept ----===//
+//
+// The values a train step's backward reads from its forward (the saved
+// activations) live from the forward to their last backward read, and are
+// most of the step's peak memory. Values made by pointwise einsum ops (no
+// reduced rank: bias adds, casts, activations, the pieces of a decomposed
+// GELU or normalization) cost one map action per element to make again.
+// Like AOTAutograd's default partitioner, the backward recomputes such a
+// value from values that are kept anyway instead of keeping it: a
+// decomposed GELU keeps its input, not its four intermediates.
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Transforms/Passes.h"
+#include "dialects/memc/ProgramInterface.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace memc {
+#define GEN_PASS_DEF_RECOMPUTEPOINTWISE
+#include "memc/Transforms/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+using namespace memc::einsum;
+
+namespace {
+
+/// An einsum op without reduced ranks: each result element is one map
+/// action on one element of each input.
+bool isPointwise(Operation *op) {
+  auto e = dyn_cast_or_null<EinsumOp>(op);
+  return e && llvm::none_of(e.getReducedRanks(), [](bool r) { return r; });
+}
+
+/// Reshapes are views once bufferized: recomputing one costs nothing.
+bool isReshape(Operation *op) {
+  return isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                         tensor::CastOp>(op);
+}
+
+int64_t bytesOf(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  unsigned bits = t.getElementType().isIntOrFloat()
+                      ? t.getElementType().getIntOrFloatBitWidth()
+                      : 64;
+  return t.getNumElements() * std::max(1u, bits / 8);
+}
+
+struct RecomputePointwisePass
+    : public memc::impl::RecomputePointwiseBase<RecomputePointwisePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    auto fn = dyn_cast_or_null<func::FuncOp>(
+        memc::getEntryFunction(getOperation()).getOperation());
+    if (!fn || fn.isExternal() || fn.getNumResults() == 0)
+      return;
+    Block &body = fn.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    Operation *lossOp = ret.getOperand(0).getDefiningOp();
+    if (!lossOp)
+      return;
+
+    // The forward: the top-level ops the loss depends on (values a nested
+    // region reads from above count).
+    llvm::DenseSet<Operation *> forward;
+    SmallVector<Operation *> worklist{body.findAncestorOpInBlock(*lossOp)};
+    forward.insert(worklist.front());
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
+      getUsedValuesDefinedAbove(op->getRegions(), used);
+      for (Value v : used)
+        if (Operation *def = v.getDefiningOp())
+          if (Operation *top = body.findAncestorOpInBlock(*def);
+              top && forward.insert(top).second)
+            worklist.push_back(top);
+    }
+    llvm::DenseMap<Operation *, unsigned> position;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = i;
+
+    // The uses of a forward value by the backward (not by the return).
+    auto backwardUses = [&](Value v) {
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : v.getUses()) {
+        Operation *top = body.findAncestorOpInBlock(*use.getOwner());
+        if (top && !forward.contains(top) && !isa<func::ReturnOp>(top))
+          uses.push_back(&use);
+      }
+      return uses;
+    };
+
+    llvm::DenseSet<Value> kept;
+    for (Operation &op : body)
+      if (forward.contains(&op))
+        for (Value r : op.getResults())
+          if (!backwardUses(r).empty())
+            kept.insert(r);
+
+    OpBuilder b(&getContext());
+    for (Operation &op : body) {
+      if (!forward.contains(&op) || !isPointwise(&op) ||
+          !kept.contains(op.getResult(0)))
+        continue;
+      Value v = op.getResult(0);
+      // The pointwise cone of v down to values the backward can read: kept
+      // values, arguments, constants, and small values that become kept.
+      llvm::SetVector<Operation *> cone; // in def-before-use order
+      SmallVector<Value> newlyKept;
+      bool ok = true;
+      std::function<void(Value)> visit = [&](Value x) {
+        if (!ok || isa<BlockArgument>(x) || matchPattern(x, m_Constant()))
+          return;
+        if (x != v && kept.contains(x))
+          return;
+        Operation *def = x.getDefiningOp();
+        if (def->getBlock() == &body && forward.contains(def) &&
+            (isPointwise(def) || isReshape(def))) {
+          if (cone.contains(def))
+            return;
+          if (cone.size() >= maxConeOps) {
+            ok = false;
+            return;
+          }
+          for (Value in : def->getOperands())
+            visit(in);
+          cone.insert(def);
+          return;
+        }
+        // Keeping a value much smaller than v instead of v still wins.
+        if (bytesOf(x) * 8 <= bytesOf(v)) {
+          newlyKept.push_back(x);
+          return;
+        }
+        ok = false;
+      };
+      visit(v);
+      if (!ok)
+        continue;
+
+      SmallVector<OpOperand *> uses = backwardUses(v);
+      Operation *first = nullptr;
+      for (OpOperand *use : uses) {
+        Operation *top = body.findAncestorOpInBlock(*use->getOwner());
+        if (!first || position[top] < position[first])
+          first = top;
+      }
+      b.setInsertionPoint(first);
+      IRMapping mapping;
+      for (Operation *c : cone) {
+        Operation *clone = b.clone(*c, mapping);
+        clone->setAttr("memc.recomputed", b.getUnitAttr());
+        ++numRecomputed;
+      }
+      Value recomputed = mapping.lookup(v);
+      for (OpOperand *use : uses)
+        use->set(recomputed);
+      kept.erase(v);
+      kept.insert(newlyKept.begin(), newlyKept.end());
+    }
+  }
+};
+
+} // namespace
