@@ -14,6 +14,32 @@ using namespace memc::einsum;
 
 namespace memc::onnximport {
 
+/// The mean and population variance of `x` over `axes` (kept as size-1
+/// dimensions), and 1 / sqrt(variance + eps): what every normalization
+/// divides by.
+struct Moments {
+  Value mean, var, inv;
+};
+static Moments momentsOver(NodeImporter &ni, Value x,
+                           ArrayRef<int64_t> axes, double eps) {
+  Type elem = elemOf(x);
+  std::vector<int64_t> s = shapeOf(x);
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= s[a];
+  Moments m;
+  m.mean = meanKeep(ni, x, axes);
+  m.var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, x, m.mean, axes,
+                       /*keepDims=*/true);
+  m.var = ni.elementwise(ComputeOp::div, {m.var, ni.scalar(elem, count)});
+  m.inv = ni.elementwise(
+      ComputeOp::reciprocal,
+      {ni.elementwise(ComputeOp::sqrt,
+                      {ni.elementwise(ComputeOp::add,
+                                      {m.var, ni.scalar(elem, eps)})})});
+  return m;
+}
+
 static LogicalResult importLayerNorm(NodeImporter &ni) {
   Value x = ni.input(0), scale = ni.input(1);
   if (!x || !scale)
@@ -39,17 +65,7 @@ static LogicalResult importLayerNorm(NodeImporter &ni) {
   double eps = ni.attrFloat("epsilon", 1e-5f);
   Type f32 = Float32Type::get(ni.ctx());
   Value xc = ni.cast(x, f32);
-  int64_t count = 1;
-  for (int64_t a : axes)
-    count *= s[a];
-  Value mean = meanKeep(ni, xc, axes);
-  Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
-                           axes, /*keepDims=*/true);
-  var = ni.elementwise(ComputeOp::div, {var, ni.scalar(f32, count)});
-  Value varEps =
-      ni.elementwise(ComputeOp::add, {var, ni.scalar(f32, eps)});
-  Value inv = ni.elementwise(ComputeOp::reciprocal,
-                             {ni.elementwise(ComputeOp::sqrt, {varEps})});
+  auto [mean, var, inv] = momentsOver(ni, xc, axes, eps);
   Value d = ni.elementwise(ComputeOp::sub, {xc, mean});
   Value norm = ni.cast(ni.elementwise(ComputeOp::mul, {d, inv}), elem);
   if (elemOf(scale) != elem ||
@@ -91,22 +107,11 @@ static LogicalResult importBatchNormTraining(NodeImporter &ni, Value x,
   double eps = ni.attrFloat("epsilon", 1e-5f);
   double momentum = ni.attrFloat("momentum", 0.9f);
   std::vector<int64_t> axes;
-  int64_t count = 1;
   for (int64_t a = 0; a < rank; ++a)
-    if (a != 1) {
+    if (a != 1)
       axes.push_back(a);
-      count *= s[a];
-    }
   Value xc = ni.cast(x, ce);
-  Value mean = meanKeep(ni, xc, axes);
-  Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
-                           axes, /*keepDims=*/true);
-  var = ni.elementwise(ComputeOp::div, {var, ni.scalar(ce, count)});
-  Value inv = ni.elementwise(
-      ComputeOp::reciprocal,
-      {ni.elementwise(ComputeOp::sqrt,
-                      {ni.elementwise(ComputeOp::add,
-                                      {var, ni.scalar(ce, eps)})})});
+  auto [mean, var, inv] = momentsOver(ni, xc, axes, eps);
   Value norm = ni.elementwise(
       ComputeOp::mul, {ni.elementwise(ComputeOp::sub, {xc, mean}), inv});
   Value y = ni.elementwise(ComputeOp::mul_add,
@@ -208,20 +213,9 @@ static LogicalResult importInstanceNorm(NodeImporter &ni) {
   Type ce = computeElem(elem);
   Value xc = ni.cast(x, ce);
   std::vector<int64_t> axes;
-  int64_t count = 1;
-  for (int64_t i = 2; i < rank; ++i) {
+  for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);
-    count *= s[i];
-  }
-  Value mean = meanKeep(ni, xc, axes);
-  Value var = reduceBinary(ni, ComputeOp::sq_diff, ReduceOp::add, xc, mean,
-                           axes, /*keepDims=*/true);
-  var = ni.elementwise(ComputeOp::div, {var, ni.scalar(ce, count)});
-  Value inv = ni.elementwise(
-      ComputeOp::reciprocal,
-      {ni.elementwise(ComputeOp::sqrt,
-                      {ni.elementwise(ComputeOp::add,
-                                      {var, ni.scalar(ce, eps)})})});
+  auto [mean, var, inv] = momentsOver(ni, xc, axes, eps);
   Value a = ni.elementwise(ComputeOp::mul,
                            {inv, channelParam(ni, scale, rank, ce)});
   Value d = ni.elementwise(ComputeOp::sub, {xc, mean});
