@@ -23,6 +23,9 @@ using namespace mlir;
 
 namespace {
 
+/// adam8bit: smaller weights keep f32 moments (bitsandbytes' threshold).
+constexpr int64_t kMin8BitElements = 4096;
+
 /// The last op of `block` that reads `value` or a view of it.
 Operation *lastRead(Value value, Block *block) {
   Operation *last = nullptr;
@@ -55,21 +58,23 @@ struct ApplyOptimizerPass
       module.emitError("memc-apply-optimizer: the module has no entry");
       return signalPassFailure();
     }
-    if (optimizer != "sgd" && optimizer != "adamw") {
+    if (optimizer != "sgd" && optimizer != "adamw" && optimizer != "adam8bit") {
       module.emitError("memc-apply-optimizer: unknown optimizer '")
-          << optimizer << "' (sgd or adamw)";
+          << optimizer << "' (sgd, adamw or adam8bit)";
       return signalPassFailure();
     }
-    unsigned numStates = optimizer == "adamw" ? 2 : (momentum > 0 ? 1 : 0);
-    const char *suffixes[2] = {optimizer == "adamw" ? ".exp_avg"
-                                                    : ".momentum_buffer",
-                               ".exp_avg_sq"};
+    bool adam = optimizer == "adamw" || optimizer == "adam8bit";
+    if (optimizer == "adam8bit" && block <= 0) {
+      module.emitError("memc-apply-optimizer: block must be positive");
+      return signalPassFailure();
+    }
 
     // The gradient results and the weights they belong to.
     struct Update {
       unsigned result;
       BlockArgument weight;
       SmallVector<BlockArgument> states;
+      memc::optim::StateLayoutAttr layout; ///< null: dense
     };
     SmallVector<Update> updates;
     llvm::StringMap<BlockArgument> weights;
@@ -104,14 +109,37 @@ struct ApplyOptimizerPass
     memc::setArgRole(fn, stepIndex, memc::ArgRole::Step,
                      memc::package::kStepName);
     BlockArgument step = fn.getArgument(stepIndex);
+    MLIRContext *ctx = &getContext();
     for (Update &u : updates) {
       StringRef name = memc::getArgName(fn, u.weight.getArgNumber());
-      for (unsigned s = 0; s < numStates; ++s) {
+      auto type = cast<RankedTensorType>(u.weight.getType());
+      // (type, name suffix) of each state, in the update op's order.
+      SmallVector<std::pair<Type, std::string>> states;
+      if (!adam) {
+        if (momentum > 0)
+          states.push_back({type, ".momentum_buffer"});
+      } else if (optimizer == "adam8bit" &&
+                 type.getNumElements() >= kMin8BitElements) {
+        // Codes (one byte per element, flat) and one absmax per block.
+        int64_t n = type.getNumElements();
+        auto codes = RankedTensorType::get({n}, b.getI8Type());
+        auto absmax = RankedTensorType::get({(n + block - 1) / block},
+                                            b.getF32Type());
+        states = {{codes, ".exp_avg"},
+                  {absmax, ".exp_avg.absmax"},
+                  {codes, ".exp_avg_sq"},
+                  {absmax, ".exp_avg_sq.absmax"}};
+        u.layout = memc::optim::StateLayoutAttr::get(
+            ctx, memc::optim::StateKind::blockwise8, b.getI8Type(), block, 0, 0,
+            nullptr, memc::optim::Projection::svd);
+      } else {
+        states = {{type, ".exp_avg"}, {type, ".exp_avg_sq"}};
+      }
+      for (auto &[stateType, suffix] : states) {
         unsigned at = step.getArgNumber();
-        if (failed(fn.insertArgument(at, u.weight.getType(), {}, loc)))
+        if (failed(fn.insertArgument(at, stateType, {}, loc)))
           return signalPassFailure();
-        memc::setArgRole(fn, at, memc::ArgRole::State,
-                         (name + suffixes[s]).str());
+        memc::setArgRole(fn, at, memc::ArgRole::State, (name + suffix).str());
         memc::setStateOf(fn, at, name);
         u.states.push_back(fn.getArgument(at));
       }
@@ -132,16 +160,17 @@ struct ApplyOptimizerPass
         b.setInsertionPointAfter(after);
       else
         b.setInsertionPointToStart(&body);
-      SmallVector<Type> stateTypes(u.states.size(), u.weight.getType());
+      SmallVector<Type> stateTypes = llvm::map_to_vector(
+          u.states, [](BlockArgument a) { return a.getType(); });
       SmallVector<Value> states(u.states.begin(), u.states.end());
       Operation *update;
-      if (optimizer == "adamw")
+      if (adam)
         update = memc::optim::AdamWOp::create(
             b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,
             gradient, states, step, b.getF64FloatAttr(lr),
             b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
             b.getF64FloatAttr(eps), b.getF64FloatAttr(weightDecay),
-            /*layout=*/nullptr);
+            u.layout);
       else
         update = memc::optim::SGDOp::create(
             b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,

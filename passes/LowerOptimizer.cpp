@@ -11,6 +11,7 @@
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace memc {
 #define GEN_PASS_DEF_LOWEROPTIMIZER
@@ -114,18 +115,50 @@ Value powByStep(OpBuilder &b, Location loc, double base, Value step) {
   return result;
 }
 
-LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  if (!cast<ShapedType>(op.getWeight().getType()).getElementType().isF32())
-    return op.emitOpError("lowers for f32 weights only");
+/// One element of AdamW, as PyTorch's CPU kernel computes it: the new
+/// weight, first and second moment from the gradient g, the weight w, the
+/// moments m and v, -lr / (1 - beta1^t) and sqrt(1 - beta2^t).
+SmallVector<Value> adamwElement(OpBuilder &nb, Location nl,
+                                memc::optim::AdamWOp op, Value g, Value w,
+                                Value m0, Value v0, Value negStepSize,
+                                Value bc2Sqrt) {
   double lr = op.getLr().convertToDouble();
   double beta1 = op.getBeta1().convertToDouble();
   double beta2 = op.getBeta2().convertToDouble();
   double eps = op.getEps().convertToDouble();
   double wd = op.getWeightDecay().convertToDouble();
-  // -step_size = -lr / (1 - beta1^t); bc2_sqrt = sqrt(1 - beta2^t)
-  SmallVector<Value> coefficients = stepCoefficients(
+  // param.mul_(1 - lr * wd)
+  Value w1 = w;
+  if (wd != 0)
+    w1 = arith::MulFOp::create(nb, nl, w, f32(nb, nl, 1 - lr * wd));
+  // exp_avg.mul_(beta1).add_(g, alpha=1 - beta1)
+  Value m = arith::AddFOp::create(
+      nb, nl, arith::MulFOp::create(nb, nl, m0, f32(nb, nl, beta1)),
+      arith::MulFOp::create(nb, nl, g, f32(nb, nl, 1 - beta1)));
+  // exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+  Value gg = arith::MulFOp::create(nb, nl, g, g);
+  Value v = arith::AddFOp::create(
+      nb, nl, arith::MulFOp::create(nb, nl, v0, f32(nb, nl, beta2)),
+      arith::MulFOp::create(nb, nl, gg, f32(nb, nl, 1 - beta2)));
+  // denom = sqrt(v) / bc2_sqrt + eps; param.addcdiv_(m, denom, -step)
+  Value denom = arith::AddFOp::create(
+      nb, nl,
+      arith::DivFOp::create(nb, nl, math::SqrtOp::create(nb, nl, v), bc2Sqrt),
+      f32(nb, nl, eps));
+  Value w2 = arith::AddFOp::create(
+      nb, nl, w1,
+      arith::MulFOp::create(nb, nl, negStepSize,
+                            arith::DivFOp::create(nb, nl, m, denom)));
+  return {w2, m, v};
+}
+
+/// -lr / (1 - beta1^t) and sqrt(1 - beta2^t) for AdamW's step t.
+SmallVector<Value> adamwCoefficients(OpBuilder &b, Location loc,
+                                     memc::optim::AdamWOp op) {
+  double lr = op.getLr().convertToDouble();
+  double beta1 = op.getBeta1().convertToDouble();
+  double beta2 = op.getBeta2().convertToDouble();
+  return stepCoefficients(
       b, loc, op.getStep(), 2,
       [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
         Value one = f64(nb, nl, 1);
@@ -138,35 +171,206 @@ LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
         return {toF32(nb, nl, negStepSize),
                 toF32(nb, nl, math::SqrtOp::create(nb, nl, bc2))};
       });
+}
+
+/// A rank-1 f32 constant tensor.
+Value tableConstant(OpBuilder &b, Location loc, ArrayRef<float> values) {
+  auto type = RankedTensorType::get({int64_t(values.size())}, b.getF32Type());
+  return arith::ConstantOp::create(b, loc,
+                                    DenseElementsAttr::get(type, values));
+}
+
+/// The element `table[index]` of a rank-1 tensor, `index` an i32.
+Value lookup(OpBuilder &b, Location loc, Value table, Value index) {
+  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
+  return tensor::ExtractOp::create(b, loc, table, ValueRange{i});
+}
+
+/// The code of `x` in a sorted 256-entry map: the number of the 255
+/// midpoints between neighbouring map values below `x` (the index of the
+/// nearest value), by an 8-step binary search.
+Value quantize(OpBuilder &b, Location loc, Value midpoints, Value x) {
+  Type i32 = b.getI32Type();
+  auto c = [&](int v) { return arith::ConstantIntOp::create(b, loc, i32, v); };
+  Value lo = c(0), hi = c(255);
+  for (int step = 0; step < 8; ++step) {
+    Value mid = arith::ShRUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, lo, hi), c(1));
+    Value below = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                        lookup(b, loc, midpoints, mid), x);
+    lo = arith::SelectOp::create(b, loc, below,
+                                 arith::AddIOp::create(b, loc, mid, c(1)), lo);
+    hi = arith::SelectOp::create(b, loc, below, hi, mid);
+  }
+  return arith::TruncIOp::create(b, loc, b.getI8Type(), lo);
+}
+
+/// AdamW with blockwise 8-bit moments (#optim.layout<blockwise8>): each
+/// moment is n i8 codes, indices into the layout's dynamic map, and one f32
+/// absmax per block. Three kernels: dequantize and update (the weight in
+/// place, the new moments in f32), each block's new absmax (into the absmax
+/// states), then the moments requantized to their nearest codes (into the
+/// code states). The weight's update uses the f32 moments, as bitsandbytes
+/// does; only what is stored is rounded.
+LogicalResult lowerAdamW8bit(memc::optim::AdamWOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t rank = type.getRank(), n = type.getNumElements();
+  int64_t block = op.getLayoutAttr().getBlock();
+  int64_t blocks = (n + block - 1) / block;
+  ValueRange states = op.getStates();
+  Value mCodes = states[0], mAbsmax = states[1];
+  Value vCodes = states[2], vAbsmax = states[3];
+  std::vector<float> signedMap = memc::optim::dynamicMap(/*isSigned=*/true);
+  std::vector<float> unsignedMap = memc::optim::dynamicMap(false);
+  auto midpointsOf = [](const std::vector<float> &map) {
+    std::vector<float> mids;
+    for (size_t i = 0; i + 1 < map.size(); ++i)
+      mids.push_back((map[i] + map[i + 1]) / 2);
+    return mids;
+  };
+  Value signedTable = tableConstant(b, loc, signedMap);
+  Value unsignedTable = tableConstant(b, loc, unsignedMap);
+  Value signedMids = tableConstant(b, loc, midpointsOf(signedMap));
+  Value unsignedMids = tableConstant(b, loc, midpointsOf(unsignedMap));
+  SmallVector<Value> coefficients = adamwCoefficients(b, loc, op);
+  Type f32Type = b.getF32Type(), i32 = b.getI32Type();
+  auto idx = [&](OpBuilder &nb, Location nl, int64_t v) {
+    return arith::ConstantIndexOp::create(nb, nl, v);
+  };
+
+  // 1. Dequantize, update: the weight in place, the new moments in f32.
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  AffineMap scalar = AffineMap::get(rank, 0, {}, b.getContext());
+  SmallVector<utils::IteratorType> parallel(rank,
+                                            utils::IteratorType::parallel);
+  Value mEmpty = tensor::EmptyOp::create(b, loc, type.getShape(), f32Type);
+  Value vEmpty = tensor::EmptyOp::create(b, loc, type.getShape(), f32Type);
+  auto update = linalg::GenericOp::create(
+      b, loc, TypeRange{type, type, type},
+      ValueRange{op.getGradient(), coefficients[0], coefficients[1]},
+      ValueRange{op.getWeight(), mEmpty, vEmpty},
+      {id, scalar, scalar, id, id, id}, parallel,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        // The element's index in the flat codes, and its block.
+        Value flat = idx(nb, nl, 0);
+        for (int64_t d = 0; d < rank; ++d)
+          flat = arith::AddIOp::create(
+              nb, nl,
+              arith::MulIOp::create(nb, nl, flat,
+                                    idx(nb, nl, type.getDimSize(d))),
+              linalg::IndexOp::create(nb, nl, d));
+        Value blk = arith::DivUIOp::create(nb, nl, flat, idx(nb, nl, block));
+        auto dequantize = [&](Value codes, Value absmax, Value table) {
+          Value code = tensor::ExtractOp::create(nb, nl, codes, flat);
+          Value value = lookup(nb, nl, table,
+                               arith::ExtUIOp::create(nb, nl, i32, code));
+          return arith::MulFOp::create(
+              nb, nl, value, tensor::ExtractOp::create(nb, nl, absmax, blk));
+        };
+        Value m = dequantize(mCodes, mAbsmax, signedTable);
+        Value v = dequantize(vCodes, vAbsmax, unsignedTable);
+        linalg::YieldOp::create(nb, nl,
+                                adamwElement(nb, nl, op, args[0], args[3], m, v,
+                                             args[1], args[2]));
+      });
+  Value newWeight = update.getResult(0);
+  SmallVector<ReassociationIndices> flatten = {
+      llvm::to_vector(llvm::seq<int64_t>(0, rank))};
+  auto flatType = RankedTensorType::get({n}, f32Type);
+  auto flat = [&](Value v) -> Value {
+    if (rank == 1)
+      return v;
+    return tensor::CollapseShapeOp::create(b, loc, flatType, v, flatten);
+  };
+  Value mNew = flat(update.getResult(1)), vNew = flat(update.getResult(2));
+
+  // 2. Each block's absmax of the new moments, into the absmax states
+  // (zeroed first; the kernels read their outputs, so that no rewrite trades
+  // the states for new tensors).
+  auto absmaxType = RankedTensorType::get({blocks}, f32Type);
+  AffineMap id1 = b.getMultiDimIdentityMap(1);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  auto zeroed = [&](Value t) {
+    return linalg::FillOp::create(b, loc, zero, t).getResult(0);
+  };
+  auto absmax = linalg::GenericOp::create(
+      b, loc, TypeRange{absmaxType, absmaxType}, ValueRange{},
+      ValueRange{zeroed(mAbsmax), zeroed(vAbsmax)}, {id1, id1},
+      {utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value blk = linalg::IndexOp::create(nb, nl, 0);
+        Value begin = arith::MulIOp::create(nb, nl, blk, idx(nb, nl, block));
+        Value end = arith::MinUIOp::create(
+            nb, nl, arith::AddIOp::create(nb, nl, begin, idx(nb, nl, block)),
+            idx(nb, nl, n));
+        auto loop = scf::ForOp::create(
+            nb, nl, begin, end, idx(nb, nl, 1), ValueRange{args[0], args[1]},
+            [&](OpBuilder &lb, Location ll, Value i, ValueRange acc) {
+              auto absOf = [&](Value t) {
+                return math::AbsFOp::create(
+                    lb, ll, tensor::ExtractOp::create(lb, ll, t, i));
+              };
+              scf::YieldOp::create(
+                  lb, ll,
+                  ValueRange{arith::MaximumFOp::create(lb, ll, acc[0],
+                                                       absOf(mNew)),
+                             arith::MaximumFOp::create(lb, ll, acc[1],
+                                                       absOf(vNew))});
+            });
+        linalg::YieldOp::create(nb, nl, loop.getResults());
+      });
+  Value mMax = absmax.getResult(0), vMax = absmax.getResult(1);
+
+  // 3. Requantize to the nearest codes, into the code states.
+  auto codesType = RankedTensorType::get({n}, b.getI8Type());
+  auto codes = linalg::GenericOp::create(
+      b, loc, TypeRange{codesType, codesType}, ValueRange{mNew, vNew},
+      ValueRange{mCodes, vCodes}, {id1, id1, id1, id1},
+      {utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value blk = arith::DivUIOp::create(
+            nb, nl, linalg::IndexOp::create(nb, nl, 0), idx(nb, nl, block));
+        // A block whose absmax is 0 decodes to 0 whatever its codes: they
+        // keep their old values there.
+        auto code = [&](Value x, Value maxima, Value mids, Value old) -> Value {
+          Value a = tensor::ExtractOp::create(nb, nl, maxima, blk);
+          Value nonzero = arith::CmpFOp::create(
+              nb, nl, arith::CmpFPredicate::OGT, a, zero);
+          Value q = quantize(nb, nl, mids, arith::DivFOp::create(nb, nl, x, a));
+          return arith::SelectOp::create(nb, nl, nonzero, q, old);
+        };
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{code(args[0], mMax, signedMids, args[2]),
+                       code(args[1], vMax, unsignedMids, args[3])});
+      });
+
+  op.getNewWeight().replaceAllUsesWith(newWeight);
+  ResultRange newStates = op.getNewStates();
+  newStates[0].replaceAllUsesWith(codes.getResult(0));
+  newStates[1].replaceAllUsesWith(mMax);
+  newStates[2].replaceAllUsesWith(codes.getResult(1));
+  newStates[3].replaceAllUsesWith(vMax);
+  op->erase();
+  return success();
+}
+
+LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  if (!cast<ShapedType>(op.getWeight().getType()).getElementType().isF32())
+    return op.emitOpError("lowers for f32 weights only");
+  if (op.getLayoutAttr() &&
+      op.getLayoutAttr().getKind() == memc::optim::StateKind::blockwise8)
+    return lowerAdamW8bit(op);
+  SmallVector<Value> coefficients = adamwCoefficients(b, loc, op);
   Operation *generic = buildUpdate(
       b, loc, op.getGradient(), op.getWeight(), op.getStates(), coefficients,
       [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s,
           ValueRange c) {
-        Value negStepSize = c[0], bc2Sqrt = c[1];
-        // param.mul_(1 - lr * wd)
-        Value w1 = w;
-        if (wd != 0)
-          w1 = arith::MulFOp::create(nb, nl, w, f32(nb, nl, 1 - lr * wd));
-        // exp_avg.mul_(beta1).add_(g, alpha=1 - beta1)
-        Value m = arith::AddFOp::create(
-            nb, nl, arith::MulFOp::create(nb, nl, s[0], f32(nb, nl, beta1)),
-            arith::MulFOp::create(nb, nl, g, f32(nb, nl, 1 - beta1)));
-        // exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        Value gg = arith::MulFOp::create(nb, nl, g, g);
-        Value v = arith::AddFOp::create(
-            nb, nl, arith::MulFOp::create(nb, nl, s[1], f32(nb, nl, beta2)),
-            arith::MulFOp::create(nb, nl, gg, f32(nb, nl, 1 - beta2)));
-        // denom = sqrt(v) / bc2_sqrt + eps; param.addcdiv_(m, denom, -step)
-        Value denom = arith::AddFOp::create(
-            nb, nl,
-            arith::DivFOp::create(nb, nl, math::SqrtOp::create(nb, nl, v),
-                                  bc2Sqrt),
-            f32(nb, nl, eps));
-        Value w2 = arith::AddFOp::create(
-            nb, nl, w1,
-            arith::MulFOp::create(nb, nl, negStepSize,
-                                  arith::DivFOp::create(nb, nl, m, denom)));
-        return SmallVector<Value>{w2, m, v};
+        return adamwElement(nb, nl, op, g, w, s[0], s[1], c[0], c[1]);
       });
   op->replaceAllUsesWith(generic->getResults());
   op->erase();

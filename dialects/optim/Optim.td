@@ -120,7 +120,13 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
     v = beta2 v + (1 - beta2) g^2;
     w = w - (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`
     with t the step count (1 at the first step), as PyTorch computes it.
-    `layout` describes how m and v are stored (dense here).
+    `layout` says how m and v are stored. Dense (no layout): the states
+    are m and v, like the weight. `#optim.layout<blockwise8, i8, block = B>`
+    (8-bit Adam): the states are m's codes, m's absmax, v's codes, v's
+    absmax; codes are a flat i8 tensor of the weight's element count, each
+    the index of a value of the signed (m) or unsigned (v) dynamic map, and
+    there is one f32 absmax per B elements; the update dequantizes, steps
+    in f32 and requantizes each moment to its nearest code.
 
     ```mlir
     %w2, %m2, %v2 = optim.adamw %w, %g states(%m, %v) step %t

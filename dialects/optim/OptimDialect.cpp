@@ -3,7 +3,10 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace memc::optim;
@@ -28,12 +31,33 @@ void OptimDialect::initialize() {
       >();
 }
 
-/// The checks both update ops share: states and results like the weight,
-/// a gradient like the weight, `expectedStates` states.
+/// The state types of a dense (null `layout`) or blockwise8 update of
+/// `weight` with `count` dense moments: dense states are like the weight;
+/// blockwise8 stores each moment as flat i8 codes and one f32 absmax per
+/// block.
+static SmallVector<Type> expectedStateTypes(Type weight, unsigned count,
+                                            StateLayoutAttr layout) {
+  if (!layout || layout.getKind() == StateKind::dense)
+    return SmallVector<Type>(count, weight);
+  auto shaped = cast<ShapedType>(weight);
+  int64_t n = shaped.getNumElements(), block = layout.getBlock();
+  Builder b(weight.getContext());
+  auto codes = RankedTensorType::get({n}, b.getI8Type());
+  auto absmax =
+      RankedTensorType::get({(n + block - 1) / block}, b.getF32Type());
+  SmallVector<Type> types;
+  for (unsigned i = 0; i < count; ++i)
+    types.append({codes, absmax});
+  return types;
+}
+
+/// The checks both update ops share: a gradient and result like the weight,
+/// states and updated states of the types the layout gives.
 static LogicalResult verifyUpdate(Operation *op, Value weight, Value gradient,
                                   ValueRange states, ValueRange newStates,
-                                  Type newWeight, unsigned expectedStates,
-                                  double lr, double weightDecay) {
+                                  Type newWeight, unsigned denseStates,
+                                  StateLayoutAttr layout, double lr,
+                                  double weightDecay) {
   Type type = weight.getType();
   if (!isa<FloatType>(cast<ShapedType>(type).getElementType()))
     return op->emitOpError("updates a float tensor, got ") << type;
@@ -41,13 +65,23 @@ static LogicalResult verifyUpdate(Operation *op, Value weight, Value gradient,
     return op->emitOpError("weight, gradient and updated weight must have "
                            "one type, got ")
            << type << ", " << gradient.getType() << " and " << newWeight;
-  if (states.size() != expectedStates || newStates.size() != expectedStates)
+  if (layout && layout.getKind() != StateKind::dense &&
+      layout.getKind() != StateKind::blockwise8)
+    return op->emitOpError("has no update for the ")
+           << stringifyStateKind(layout.getKind()) << " layout";
+  if (layout && layout.getKind() == StateKind::blockwise8 &&
+      !cast<ShapedType>(type).hasStaticShape())
+    return op->emitOpError("blockwise8 states need a static weight shape");
+  SmallVector<Type> expected = expectedStateTypes(type, denseStates, layout);
+  if (states.size() != expected.size() || newStates.size() != expected.size())
     return op->emitOpError("expects ")
-           << expectedStates << " state(s) and as many updated states, got "
+           << expected.size() << " state(s) and as many updated states, got "
            << states.size() << " and " << newStates.size();
-  for (auto [s, n] : llvm::zip(states, newStates))
-    if (s.getType() != type || n.getType() != type)
-      return op->emitOpError("dense states have the weight's type ") << type;
+  for (auto [s, n, want] : llvm::zip(states, newStates, expected))
+    if (s.getType() != want || n.getType() != want)
+      return op->emitOpError("expects a state of type ")
+             << want << (layout ? " (its layout's)" : " (the weight's)")
+             << ", got " << s.getType() << " -> " << n.getType();
   if (!(lr > 0))
     return op->emitOpError("lr must be positive, got ") << lr;
   if (!(weightDecay >= 0))
@@ -61,9 +95,12 @@ LogicalResult SGDOp::verify() {
     return emitOpError("momentum must be in [0, 1), got ") << momentum;
   if (getNesterov() && momentum == 0)
     return emitOpError("nesterov needs a momentum");
+  if (getLayoutAttr() && getLayoutAttr().getKind() != StateKind::dense)
+    return emitOpError("keeps its momentum dense (blockwise8 is adamw's)");
   return verifyUpdate(*this, getWeight(), getGradient(), getStates(),
                       getNewStates(), getNewWeight().getType(),
-                      momentum > 0 ? 1 : 0, getLr().convertToDouble(),
+                      momentum > 0 ? 1 : 0, getLayoutAttr(),
+                      getLr().convertToDouble(),
                       getWeightDecay().convertToDouble());
 }
 
@@ -76,7 +113,7 @@ LogicalResult AdamWOp::verify() {
     return emitOpError("eps must be positive");
   return verifyUpdate(*this, getWeight(), getGradient(), getStates(),
                       getNewStates(), getNewWeight().getType(), 2,
-                      getLr().convertToDouble(),
+                      getLayoutAttr(), getLr().convertToDouble(),
                       getWeightDecay().convertToDouble());
 }
 
@@ -113,6 +150,23 @@ StateLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     break;
   }
   return success();
+}
+
+std::vector<float> memc::optim::dynamicMap(bool isSigned) {
+  std::vector<double> values = {0.0, 1.0};
+  for (int k = 0; k < 7; ++k) {
+    int count = isSigned ? 1 << k : 2 << k;
+    double scale = std::pow(10.0, k - 6);
+    // The midpoints of `count` equal steps of [0.1, 1] in this decade.
+    for (int i = 0; i < count; ++i) {
+      double x = scale * (0.1 + 0.9 * (i + 0.5) / count);
+      values.push_back(x);
+      if (isSigned)
+        values.push_back(-x);
+    }
+  }
+  llvm::sort(values);
+  return std::vector<float>(values.begin(), values.end());
 }
 
 int64_t StateLayoutAttr::getStateBytes(ArrayRef<int64_t> shape) const {

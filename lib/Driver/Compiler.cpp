@@ -192,6 +192,7 @@ ExitCode trainPhase(CompileSession &s) {
             opt.beta2 = o.beta2;
             opt.eps = o.eps;
             opt.weightDecay = o.weightDecay;
+            opt.block = o.block;
             opt.loss = train.lossOutput.empty()
                            ? train.loss
                            : train.loss + ":" + train.lossOutput;

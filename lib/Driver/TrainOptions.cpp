@@ -36,12 +36,12 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
   out.spelling = text;
   size_t colon = text.find(':');
   out.kind = text.substr(0, colon);
-  if (out.kind != "sgd" && out.kind != "adamw") {
+  if (out.kind != "sgd" && out.kind != "adamw" && out.kind != "adam8bit") {
     error = "--optimizer=" + text + ": unknown optimizer '" + out.kind +
-            "' (sgd, adamw)";
+            "' (sgd, adamw, adam8bit)";
     return ExitUsage;
   }
-  out.weightDecay = out.kind == "adamw" ? 0.01 : 0;
+  out.weightDecay = out.kind == "sgd" ? 0 : 0.01;
   bool sawLr = false;
   std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
   std::stringstream items(rest);
@@ -85,11 +85,17 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
       if (!(v > 0))
         return bad("eps must be positive");
       out.eps = v;
+    } else if (out.kind == "adam8bit" && key == "block") {
+      if (!(v >= 1 && v <= (1 << 20) && v == double(int64_t(v))))
+        return bad("block must be a whole number of elements in [1, 1048576]");
+      out.block = int64_t(v);
     } else {
       error = "--optimizer: " + out.kind + " has no hyperparameter '" + key +
               "' (" +
               (sgd ? "lr, momentum, nesterov, weight_decay"
-                   : "lr, beta1, beta2, eps, weight_decay") +
+                   : out.kind == "adam8bit"
+                         ? "lr, beta1, beta2, eps, weight_decay, block"
+                         : "lr, beta1, beta2, eps, weight_decay") +
               ")";
       return ExitUsage;
     }

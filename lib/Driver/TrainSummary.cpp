@@ -104,9 +104,15 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
     if (auto arg = dyn_cast<BlockArgument>(op.getOperand(0)))
       name = getArgName(fn, arg.getArgNumber());
     auto it = rowOf.find(name);
-    if (it != rowOf.end())
+    if (it != rowOf.end()) {
+      auto layout = op.getAttrOfType<optim::StateLayoutAttr>("layout");
+      std::string kind =
+          layout ? optim::stringifyStateKind(layout.getKind()).str() : "dense";
+      if (layout && layout.getBlock())
+        kind += " block " + std::to_string(layout.getBlock());
       s.parameters[it->second].layout =
-          "dense " + std::string(isa<optim::AdamWOp>(op) ? "adamw" : "sgd");
+          kind + " " + (isa<optim::AdamWOp>(op) ? "adamw" : "sgd");
+    }
   }
   llvm::sort(events);
   int64_t live = 0;

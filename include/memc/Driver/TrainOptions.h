@@ -17,7 +17,7 @@ namespace memc {
 
 /// An optimizer and its hyperparameters (PyTorch's names and defaults).
 struct OptimizerConfig {
-  std::string kind = "adamw"; ///< sgd | adamw
+  std::string kind = "adamw"; ///< sgd | adamw | adam8bit
   double lr = 1e-3;
   double momentum = 0;    ///< sgd
   bool nesterov = false;  ///< sgd
@@ -25,6 +25,7 @@ struct OptimizerConfig {
   double beta2 = 0.999;   ///< adamw
   double eps = 1e-8;      ///< adamw
   double weightDecay = 0; ///< sgd: 0 by default; adamw: 0.01
+  int64_t block = 2048;   ///< adam8bit: elements per absmax block
   std::string spelling;   ///< the flag's text, for the manifest and report
 };
 

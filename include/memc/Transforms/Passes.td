@@ -579,10 +579,20 @@ def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
     and states, each marked `memc.overwrites = N` (the argument it
     replaces), which bufferization writes in place. Sets `memc.train`.
     Hyperparameters follow PyTorch's torch.optim.SGD and AdamW.
+
+    `adam8bit` is AdamW with both moments of a weight of at least 4096
+    elements stored blockwise in 8 bits (bitsandbytes): per moment an i8
+    tensor of the weight's element count (indices into a 256-entry dynamic
+    map, signed for the first moment, unsigned for the second) and one f32
+    absmax per `block` elements, the update carrying
+    `#optim.layout<blockwise8, i8, block = B>`; smaller weights keep f32
+    moments.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
-           "sgd | adamw">,
+           "sgd | adamw | adam8bit">,
+    Option<"block", "block", "int64_t", /*default=*/"2048",
+           "adam8bit: elements per absmax block">,
     Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
     Option<"momentum", "momentum", "double", /*default=*/"0",
            "sgd: momentum (0: none, no state)">,
