@@ -13,6 +13,7 @@
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/Verifier.h"
+#include "llvm/Support/xxhash.h"
 
 namespace memc {
 #define GEN_PASS_DEF_APPLYOPTIMIZER
@@ -25,6 +26,25 @@ namespace {
 
 /// adam8bit: smaller weights keep f32 moments (bitsandbytes' threshold).
 constexpr int64_t kMin8BitElements = 4096;
+
+/// Whether a gather reads `weight` (through reshapes): a tensor.extract in
+/// a tensor.generate, as the importer builds Gather. An embedding table is
+/// read by rows, not projected.
+bool isGathered(Value weight) {
+  SmallVector<Value> work = {weight};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
+              user))
+        work.push_back(user->getResult(0));
+      else if (isa<tensor::ExtractOp>(user) &&
+               user->getParentOfType<tensor::GenerateOp>())
+        return true;
+    }
+  }
+  return false;
+}
 
 /// The last op of `block` that reads `value` or a view of it.
 Operation *lastRead(Value value, Block *block) {
@@ -58,12 +78,18 @@ struct ApplyOptimizerPass
       module.emitError("memc-apply-optimizer: the module has no entry");
       return signalPassFailure();
     }
-    if (optimizer != "sgd" && optimizer != "adamw" && optimizer != "adam8bit") {
+    if (optimizer != "sgd" && optimizer != "adamw" && optimizer != "adam8bit" &&
+        optimizer != "apollo") {
       module.emitError("memc-apply-optimizer: unknown optimizer '")
-          << optimizer << "' (sgd, adamw or adam8bit)";
+          << optimizer << "' (sgd, adamw, adam8bit or apollo)";
       return signalPassFailure();
     }
-    bool adam = optimizer == "adamw" || optimizer == "adam8bit";
+    bool adam = optimizer != "sgd";
+    if (optimizer == "apollo" && (rank <= 0 || period <= 0 || !(scale > 0))) {
+      module.emitError("memc-apply-optimizer: apollo needs a positive rank, "
+                       "period and scale");
+      return signalPassFailure();
+    }
     if (optimizer == "adam8bit" && block <= 0) {
       module.emitError("memc-apply-optimizer: block must be positive");
       return signalPassFailure();
@@ -75,6 +101,7 @@ struct ApplyOptimizerPass
       BlockArgument weight;
       SmallVector<BlockArgument> states;
       memc::optim::StateLayoutAttr layout; ///< null: dense
+      std::optional<int64_t> seed;         ///< apollo's projection
     };
     SmallVector<Update> updates;
     llvm::StringMap<BlockArgument> weights;
@@ -132,6 +159,19 @@ struct ApplyOptimizerPass
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::blockwise8, b.getI8Type(), block, 0, 0,
             nullptr, memc::optim::Projection::svd);
+      } else if (optimizer == "apollo" && type.getRank() == 2 &&
+                 type.hasStaticShape() && !isGathered(u.weight)) {
+        u.layout = memc::optim::StateLayoutAttr::get(
+            ctx, memc::optim::StateKind::lowrank, b.getF32Type(), 0, rank,
+            period, b.getF64FloatAttr(scale), memc::optim::Projection::random);
+        // The moments of the projection: [r, B] when A <= B, else [A, r].
+        int64_t a = type.getDimSize(0), bs = type.getDimSize(1);
+        int64_t r = std::min<int64_t>(rank, std::min(a, bs));
+        auto moments = RankedTensorType::get(
+            a <= bs ? SmallVector<int64_t>{r, bs} : SmallVector<int64_t>{a, r},
+            type.getElementType());
+        states = {{moments, ".exp_avg"}, {moments, ".exp_avg_sq"}};
+        u.seed = llvm::xxh3_64bits(name) & 0x7fffffffffffffff;
       } else {
         states = {{type, ".exp_avg"}, {type, ".exp_avg_sq"}};
       }
@@ -170,7 +210,8 @@ struct ApplyOptimizerPass
             gradient, states, step, b.getF64FloatAttr(lr),
             b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
             b.getF64FloatAttr(eps), b.getF64FloatAttr(weightDecay),
-            u.layout);
+            u.layout,
+            u.seed ? b.getI64IntegerAttr(*u.seed) : IntegerAttr());
       else
         update = memc::optim::SGDOp::create(
             b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,

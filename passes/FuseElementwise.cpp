@@ -40,6 +40,17 @@ bool readsOverwrittenValue(linalg::GenericOp producer,
   return false;
 }
 
+/// A generic that reads its destination (an update in place: an optimizer's
+/// moments) is not fused into a consumer of its other results: the fused op
+/// would read the destination's old value after the update wrote it.
+bool updatesInPlace(linalg::GenericOp op) {
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (op.payloadUsesValueFromOperand(&init) &&
+        !init.get().getDefiningOp<tensor::EmptyOp>())
+      return true;
+  return false;
+}
+
 bool shouldFuse(OpOperand *fused, unsigned maxBodyOps) {
   auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
   auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
@@ -51,7 +62,7 @@ bool shouldFuse(OpOperand *fused, unsigned maxBodyOps) {
     return false;
   if (maxBodyOps && bodyOps(producer) + bodyOps(consumer) > maxBodyOps)
     return false;
-  if (readsOverwrittenValue(producer, consumer))
+  if (readsOverwrittenValue(producer, consumer) || updatesInPlace(producer))
     return false;
   return !linalg::isaContractionOpInterface(consumer);
 }

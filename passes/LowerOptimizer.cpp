@@ -13,6 +13,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
+
 namespace memc {
 #define GEN_PASS_DEF_LOWEROPTIMIZER
 #include "memc/Transforms/Passes.h.inc"
@@ -357,6 +359,229 @@ LogicalResult lowerAdamW8bit(memc::optim::AdamWOp op) {
   return success();
 }
 
+/// A standard normal draw for (key, i, j): a SplitMix64 finalizer of the
+/// three makes two 24-bit uniforms, Box-Muller makes the draw. Counter
+/// based, so a projector is regenerated from its key, never stored.
+Value normalDraw(OpBuilder &b, Location loc, Value key, Value i, Value j) {
+  Type i64 = b.getI64Type(), f32Type = b.getF32Type();
+  auto c = [&](uint64_t v) {
+    return arith::ConstantIntOp::create(b, loc, i64, int64_t(v));
+  };
+  auto mix = [&](Value x) {
+    x = arith::XOrIOp::create(b, loc, x,
+                              arith::ShRUIOp::create(b, loc, x, c(30)));
+    x = arith::MulIOp::create(b, loc, x, c(0xBF58476D1CE4E5B9ull));
+    x = arith::XOrIOp::create(b, loc, x,
+                              arith::ShRUIOp::create(b, loc, x, c(27)));
+    x = arith::MulIOp::create(b, loc, x, c(0x94D049BB133111EBull));
+    return arith::XOrIOp::create(b, loc, x,
+                                 arith::ShRUIOp::create(b, loc, x, c(31)));
+  };
+  auto asI64 = [&](Value v) {
+    return arith::IndexCastOp::create(b, loc, i64, v);
+  };
+  Value x = arith::XOrIOp::create(
+      b, loc, key,
+      arith::XOrIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, asI64(i), c(0x9E3779B97F4A7C15ull)),
+          arith::MulIOp::create(b, loc, asI64(j), c(0xC2B2AE3D27D4EB4Full))));
+  x = mix(x);
+  auto uniform = [&](Value bits, bool open) {
+    // 24 bits -> (0, 1] (open: never 0, for the log) or [0, 1).
+    Value u = arith::UIToFPOp::create(b, loc, f32Type, bits);
+    if (open)
+      u = arith::AddFOp::create(b, loc, u, f32(b, loc, 1));
+    return arith::MulFOp::create(b, loc, u, f32(b, loc, 1.0 / (1 << 24)));
+  };
+  Value u1 = uniform(arith::ShRUIOp::create(b, loc, x, c(40)), true);
+  Value u2 = uniform(arith::AndIOp::create(
+                         b, loc, arith::ShRUIOp::create(b, loc, x, c(8)),
+                         c(0xFFFFFF)),
+                     false);
+  Value radius = math::SqrtOp::create(
+      b, loc,
+      arith::MulFOp::create(b, loc, f32(b, loc, -2),
+                            math::LogOp::create(b, loc, u1)));
+  Value angle = arith::MulFOp::create(b, loc, u2, f32(b, loc, 2 * M_PI));
+  return arith::MulFOp::create(b, loc, radius, math::CosOp::create(b, loc, angle));
+}
+
+/// APOLLO (#optim.layout<lowrank, projection = random>) for a 2-D weight
+/// [A, B]: the gradient's projection R on the smaller side by a random P
+/// (regenerated from the seed and the period number), AdamW's moments on
+/// R (the states), each channel of the larger side scaled by |Adam update
+/// of R| / |R| there, and the weight stepped by the scaled raw gradient.
+LogicalResult lowerApollo(memc::optim::AdamWOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getWeight().getType());
+  memc::optim::StateLayoutAttr layout = op.getLayoutAttr();
+  int64_t a = type.getDimSize(0), bs = type.getDimSize(1);
+  int64_t r = std::min(layout.getRank(), std::min(a, bs));
+  bool rowsSmaller = a <= bs; // project the rows: R = P g, [r, B]
+  int64_t k = rowsSmaller ? a : bs, large = rowsSmaller ? bs : a;
+  double lr = op.getLr().convertToDouble();
+  double beta1 = op.getBeta1().convertToDouble();
+  double beta2 = op.getBeta2().convertToDouble();
+  double eps = op.getEps().convertToDouble();
+  double wd = op.getWeightDecay().convertToDouble();
+  double alpha = layout.getScale() ? layout.getScale().getValueAsDouble() : 1;
+  int64_t period = layout.getPeriod();
+  int64_t seed = op.getSeed() ? *op.getSeed() : 0;
+  Type f32Type = b.getF32Type();
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto map = [&](unsigned dims, ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(dims, 0, exprs, ctx);
+  };
+  auto zeros = [&](ArrayRef<int64_t> shape) {
+    Value empty = tensor::EmptyOp::create(b, loc, shape, f32Type);
+    return linalg::FillOp::create(b, loc, f32(b, loc, 0), empty).getResult(0);
+  };
+  using IT = utils::IteratorType;
+
+  // P [r, k]: N(0, 1/r), keyed by the seed and the period number.
+  auto pType = RankedTensorType::get({r, k}, f32Type);
+  auto projector = linalg::GenericOp::create(
+      b, loc, TypeRange{pType}, ValueRange{op.getStep()},
+      ValueRange{tensor::EmptyOp::create(b, loc, pType.getShape(), f32Type)},
+      {map(2, {}), map(2, {d(0), d(1)})}, {IT::parallel, IT::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Type i64 = nb.getI64Type();
+        auto c = [&](int64_t v) {
+          return arith::ConstantIntOp::create(nb, nl, i64, v);
+        };
+        Value epoch = arith::DivSIOp::create(
+            nb, nl, arith::SubIOp::create(nb, nl, args[0], c(1)), c(period));
+        Value key = arith::XOrIOp::create(
+            nb, nl, c(seed),
+            arith::MulIOp::create(nb, nl, epoch,
+                                  c(int64_t(0xD1B54A32D192ED03ull))));
+        Value z = normalDraw(nb, nl, key, linalg::IndexOp::create(nb, nl, 0),
+                             linalg::IndexOp::create(nb, nl, 1));
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{arith::MulFOp::create(nb, nl, z,
+                                             f32(nb, nl, 1 / std::sqrt(r)))});
+      });
+  Value p = projector.getResult(0);
+
+  // R = P g ([r, B]) or g P^T ([A, r]).
+  SmallVector<int64_t> rShape =
+      rowsSmaller ? SmallVector<int64_t>{r, large} : SmallVector<int64_t>{large, r};
+  auto rType = RankedTensorType::get(rShape, f32Type);
+  auto mulAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
+    linalg::YieldOp::create(
+        nb, nl,
+        ValueRange{arith::AddFOp::create(
+            nb, nl, args[2], arith::MulFOp::create(nb, nl, args[0], args[1]))});
+  };
+  // Iteration (x, y, red): R[x, y] += P/g terms.
+  SmallVector<AffineMap> rMaps =
+      rowsSmaller
+          ? SmallVector<AffineMap>{map(3, {d(0), d(2)}), map(3, {d(2), d(1)}),
+                                   map(3, {d(0), d(1)})}
+          : SmallVector<AffineMap>{map(3, {d(0), d(2)}), map(3, {d(1), d(2)}),
+                                   map(3, {d(0), d(1)})};
+  Value rInputs[2] = {rowsSmaller ? p : op.getGradient(),
+                      rowsSmaller ? op.getGradient() : p};
+  Value rProj =
+      linalg::GenericOp::create(b, loc, TypeRange{rType}, ValueRange(rInputs),
+                                ValueRange{zeros(rShape)}, rMaps,
+                                {IT::parallel, IT::parallel, IT::reduction},
+                                mulAdd)
+          .getResult(0);
+
+  // Moments on R (the states, in place) and R's Adam update N.
+  SmallVector<Value> coefficients = stepCoefficients(
+      b, loc, op.getStep(), 2,
+      [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
+        Value one = f64(nb, nl, 1);
+        Value bc1 = arith::SubFOp::create(nb, nl, one,
+                                          powByStep(nb, nl, beta1, t));
+        Value bc2 = arith::SubFOp::create(nb, nl, one,
+                                          powByStep(nb, nl, beta2, t));
+        return {toF32(nb, nl, arith::DivFOp::create(nb, nl, one, bc1)),
+                toF32(nb, nl, math::SqrtOp::create(nb, nl, bc2))};
+      });
+  AffineMap id2 = map(2, {d(0), d(1)}), scalar2 = map(2, {});
+  auto moments = linalg::GenericOp::create(
+      b, loc, TypeRange{rType, rType, rType},
+      ValueRange{rProj, coefficients[0], coefficients[1]},
+      ValueRange{op.getStates()[0], op.getStates()[1],
+                 tensor::EmptyOp::create(b, loc, rShape, f32Type)},
+      {id2, scalar2, scalar2, id2, id2, id2}, {IT::parallel, IT::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value g = args[0], invBc1 = args[1], bc2Sqrt = args[2];
+        Value m = arith::AddFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, args[3], f32(nb, nl, beta1)),
+            arith::MulFOp::create(nb, nl, g, f32(nb, nl, 1 - beta1)));
+        Value v = arith::AddFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, args[4], f32(nb, nl, beta2)),
+            arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, g, g),
+                                  f32(nb, nl, 1 - beta2)));
+        Value denom = arith::AddFOp::create(
+            nb, nl,
+            arith::DivFOp::create(nb, nl, math::SqrtOp::create(nb, nl, v),
+                                  bc2Sqrt),
+            f32(nb, nl, eps));
+        Value n = arith::DivFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, m, invBc1), denom);
+        linalg::YieldOp::create(nb, nl, ValueRange{m, v, n});
+      });
+
+  // Per channel of the larger side: |N|^2 and |R|^2 over the rank.
+  unsigned channelDim = rowsSmaller ? 1 : 0;
+  AffineMap channel2 = map(2, {d(channelDim)});
+  SmallVector<IT> normIters = {IT::parallel, IT::parallel};
+  normIters[1 - channelDim] = IT::reduction;
+  auto lType = RankedTensorType::get({large}, f32Type);
+  auto norms = linalg::GenericOp::create(
+      b, loc, TypeRange{lType, lType},
+      ValueRange{moments.getResult(2), rProj},
+      ValueRange{zeros({large}), zeros({large})},
+      {id2, id2, channel2, channel2}, normIters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        auto sq = [&](Value x, Value acc) {
+          return arith::AddFOp::create(nb, nl, acc,
+                                       arith::MulFOp::create(nb, nl, x, x));
+        };
+        linalg::YieldOp::create(
+            nb, nl, ValueRange{sq(args[0], args[2]), sq(args[1], args[3])});
+      });
+
+  // w = w (1 - lr wd) - lr alpha g s, s = |N| / |R| per channel.
+  auto update = linalg::GenericOp::create(
+      b, loc, TypeRange{type},
+      ValueRange{op.getGradient(), norms.getResult(0), norms.getResult(1)},
+      ValueRange{op.getWeight()}, {id2, channel2, channel2, id2},
+      {IT::parallel, IT::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value zero = f32(nb, nl, 0);
+        Value hasR = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OGT,
+                                           args[2], zero);
+        Value s = arith::SelectOp::create(
+            nb, nl, hasR,
+            math::SqrtOp::create(nb, nl,
+                                 arith::DivFOp::create(nb, nl, args[1], args[2])),
+            zero);
+        Value w = args[3];
+        if (wd != 0)
+          w = arith::MulFOp::create(nb, nl, w, f32(nb, nl, 1 - lr * wd));
+        Value step = arith::MulFOp::create(
+            nb, nl, arith::MulFOp::create(nb, nl, args[0], s),
+            f32(nb, nl, -lr * alpha));
+        linalg::YieldOp::create(nb, nl,
+                                ValueRange{arith::AddFOp::create(nb, nl, w, step)});
+      });
+
+  op.getNewWeight().replaceAllUsesWith(update.getResult(0));
+  op.getNewStates()[0].replaceAllUsesWith(moments.getResult(0));
+  op.getNewStates()[1].replaceAllUsesWith(moments.getResult(1));
+  op->erase();
+  return success();
+}
+
 LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -365,6 +590,9 @@ LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
   if (op.getLayoutAttr() &&
       op.getLayoutAttr().getKind() == memc::optim::StateKind::blockwise8)
     return lowerAdamW8bit(op);
+  if (op.getLayoutAttr() &&
+      op.getLayoutAttr().getKind() == memc::optim::StateKind::lowrank)
+    return lowerApollo(op);
   SmallVector<Value> coefficients = adamwCoefficients(b, loc, op);
   Operation *generic = buildUpdate(
       b, loc, op.getGradient(), op.getWeight(), op.getStates(), coefficients,

@@ -127,6 +127,14 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
     the index of a value of the signed (m) or unsigned (v) dynamic map, and
     there is one f32 absmax per B elements; the update dequantizes, steps
     in f32 and requantizes each moment to its nearest code.
+    `#optim.layout<lowrank, f32, rank = r, period = T, scale = a,
+    projection = random>` (APOLLO, 2-D weights [A, B]): the gradient is
+    projected on its smaller side by a random P (r x min(A, B), N(0, 1/r)
+    entries drawn from `seed` and the period number (t - 1) / T: regenerated,
+    never stored); the states are the moments of the projection R, [r, B]
+    when A <= B, else [A, r]; each channel of the larger side is scaled by
+    the norm of R's Adam update over the norm of R there, and
+    `w -= lr * a * (g scaled per channel)` after AdamW's decay.
 
     ```mlir
     %w2, %m2, %v2 = optim.adamw %w, %g states(%m, %v) step %t
@@ -143,7 +151,8 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
                        0DTensorOf<[I64]>:$step,
                        F64Attr:$lr, F64Attr:$beta1, F64Attr:$beta2,
                        F64Attr:$eps, F64Attr:$weight_decay,
-                       OptionalAttr<Optim_StateLayoutAttr>:$layout);
+                       OptionalAttr<Optim_StateLayoutAttr>:$layout,
+                       OptionalAttr<I64Attr>:$seed);
   let results = (outs AnyRankedTensor:$new_weight,
                       Variadic<AnyRankedTensor>:$new_states);
   let assemblyFormat = [{

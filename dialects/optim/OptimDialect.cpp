@@ -39,6 +39,16 @@ static SmallVector<Type> expectedStateTypes(Type weight, unsigned count,
                                             StateLayoutAttr layout) {
   if (!layout || layout.getKind() == StateKind::dense)
     return SmallVector<Type>(count, weight);
+  if (layout.getKind() == StateKind::lowrank) {
+    // The projection's moments: [r, B] when A <= B, else [A, r].
+    auto shaped = cast<ShapedType>(weight);
+    int64_t a = shaped.getDimSize(0), b = shaped.getDimSize(1);
+    int64_t r = std::min(layout.getRank(), std::min(a, b));
+    auto type = RankedTensorType::get(
+        a <= b ? SmallVector<int64_t>{r, b} : SmallVector<int64_t>{a, r},
+        shaped.getElementType());
+    return SmallVector<Type>(count, type);
+  }
   auto shaped = cast<ShapedType>(weight);
   int64_t n = shaped.getNumElements(), block = layout.getBlock();
   Builder b(weight.getContext());
@@ -65,10 +75,18 @@ static LogicalResult verifyUpdate(Operation *op, Value weight, Value gradient,
     return op->emitOpError("weight, gradient and updated weight must have "
                            "one type, got ")
            << type << ", " << gradient.getType() << " and " << newWeight;
-  if (layout && layout.getKind() != StateKind::dense &&
-      layout.getKind() != StateKind::blockwise8)
+  if (layout && (layout.getKind() == StateKind::factored ||
+                 (layout.getKind() == StateKind::lowrank &&
+                  layout.getProjection() != Projection::random)))
     return op->emitOpError("has no update for the ")
-           << stringifyStateKind(layout.getKind()) << " layout";
+           << stringifyStateKind(layout.getKind()) << " layout"
+           << (layout.getKind() == StateKind::lowrank ? " with projection svd"
+                                                      : "");
+  if (layout && layout.getKind() == StateKind::lowrank &&
+      (cast<ShapedType>(type).getRank() != 2 ||
+       !cast<ShapedType>(type).hasStaticShape()))
+    return op->emitOpError("projects 2-D weights of static shape, got ")
+           << type;
   if (layout && layout.getKind() == StateKind::blockwise8 &&
       !cast<ShapedType>(type).hasStaticShape())
     return op->emitOpError("blockwise8 states need a static weight shape");

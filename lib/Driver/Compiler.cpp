@@ -193,6 +193,9 @@ ExitCode trainPhase(CompileSession &s) {
             opt.eps = o.eps;
             opt.weightDecay = o.weightDecay;
             opt.block = o.block;
+            opt.rank = o.rank;
+            opt.period = o.period;
+            opt.scale = o.scale;
             opt.loss = train.lossOutput.empty()
                            ? train.loss
                            : train.loss + ":" + train.lossOutput;

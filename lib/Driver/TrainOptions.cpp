@@ -36,9 +36,10 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
   out.spelling = text;
   size_t colon = text.find(':');
   out.kind = text.substr(0, colon);
-  if (out.kind != "sgd" && out.kind != "adamw" && out.kind != "adam8bit") {
+  if (out.kind != "sgd" && out.kind != "adamw" && out.kind != "adam8bit" &&
+      out.kind != "apollo") {
     error = "--optimizer=" + text + ": unknown optimizer '" + out.kind +
-            "' (sgd, adamw, adam8bit)";
+            "' (sgd, adamw, adam8bit, apollo)";
     return ExitUsage;
   }
   out.weightDecay = out.kind == "sgd" ? 0 : 0.01;
@@ -85,6 +86,14 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
       if (!(v > 0))
         return bad("eps must be positive");
       out.eps = v;
+    } else if (out.kind == "apollo" && (key == "rank" || key == "period")) {
+      if (!(v >= 1 && v <= (1 << 30) && v == double(int64_t(v))))
+        return bad(key + " must be a positive whole number");
+      (key == "rank" ? out.rank : out.period) = int64_t(v);
+    } else if (out.kind == "apollo" && key == "scale") {
+      if (!(v > 0))
+        return bad("scale must be positive");
+      out.scale = v;
     } else if (out.kind == "adam8bit" && key == "block") {
       if (!(v >= 1 && v <= (1 << 20) && v == double(int64_t(v))))
         return bad("block must be a whole number of elements in [1, 1048576]");
@@ -95,6 +104,9 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
               (sgd ? "lr, momentum, nesterov, weight_decay"
                    : out.kind == "adam8bit"
                          ? "lr, beta1, beta2, eps, weight_decay, block"
+                   : out.kind == "apollo"
+                         ? "lr, beta1, beta2, eps, weight_decay, rank, period, "
+                           "scale"
                          : "lr, beta1, beta2, eps, weight_decay") +
               ")";
       return ExitUsage;

@@ -110,6 +110,9 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
           layout ? optim::stringifyStateKind(layout.getKind()).str() : "dense";
       if (layout && layout.getBlock())
         kind += " block " + std::to_string(layout.getBlock());
+      if (layout && layout.getRank())
+        kind += " " + optim::stringifyProjection(layout.getProjection()).str() +
+                " rank " + std::to_string(layout.getRank());
       s.parameters[it->second].layout =
           kind + " " + (isa<optim::AdamWOp>(op) ? "adamw" : "sgd");
     }

@@ -587,12 +587,24 @@ def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
     absmax per `block` elements, the update carrying
     `#optim.layout<blockwise8, i8, block = B>`; smaller weights keep f32
     moments.
+
+    `apollo` is AdamW whose 2-D weights that no gather reads (an embedding
+    table's rows are read by index) keep their moments in a rank-`rank`
+    random projection (APOLLO): `#optim.layout<lowrank, f32, rank, period,
+    scale, projection = random>` with a seed from the weight's name; the
+    other weights take AdamW at full rank.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
-           "sgd | adamw | adam8bit">,
+           "sgd | adamw | adam8bit | apollo">,
     Option<"block", "block", "int64_t", /*default=*/"2048",
            "adam8bit: elements per absmax block">,
+    Option<"rank", "rank", "int64_t", /*default=*/"128",
+           "apollo: projection rank">,
+    Option<"period", "period", "int64_t", /*default=*/"200",
+           "apollo: steps between projector refreshes">,
+    Option<"scale", "scale", "double", /*default=*/"1.0",
+           "apollo: factor of the channel-scaled update">,
     Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
     Option<"momentum", "momentum", "double", /*default=*/"0",
            "sgd: momentum (0: none, no state)">,
