@@ -359,9 +359,12 @@ LogicalResult lowerAdamW8bit(memc::optim::AdamWOp op) {
   return success();
 }
 
-/// A standard normal draw for (key, i, j): a SplitMix64 finalizer of the
-/// three makes two 24-bit uniforms, Box-Muller makes the draw. Counter
-/// based, so a projector is regenerated from its key, never stored.
+/// A draw of mean 0 and variance 1 for (key, i, j): a SplitMix64 finalizer
+/// of the three gives four 16-bit uniforms, whose centred sum times sqrt(3)
+/// is close to normal (Irwin-Hall; a JL projection needs only zero mean,
+/// unit variance and light tails). Counter based, so a projector is
+/// regenerated from its key, never stored; arithmetic only, so it needs no
+/// libm or libdevice on any target.
 Value normalDraw(OpBuilder &b, Location loc, Value key, Value i, Value j) {
   Type i64 = b.getI64Type(), f32Type = b.getF32Type();
   auto c = [&](uint64_t v) {
@@ -383,27 +386,21 @@ Value normalDraw(OpBuilder &b, Location loc, Value key, Value i, Value j) {
   Value x = arith::XOrIOp::create(
       b, loc, key,
       arith::XOrIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, asI64(i), c(0x9E3779B97F4A7C15ull)),
+          b, loc,
+          arith::MulIOp::create(b, loc, asI64(i), c(0x9E3779B97F4A7C15ull)),
           arith::MulIOp::create(b, loc, asI64(j), c(0xC2B2AE3D27D4EB4Full))));
   x = mix(x);
-  auto uniform = [&](Value bits, bool open) {
-    // 24 bits -> (0, 1] (open: never 0, for the log) or [0, 1).
-    Value u = arith::UIToFPOp::create(b, loc, f32Type, bits);
-    if (open)
-      u = arith::AddFOp::create(b, loc, u, f32(b, loc, 1));
-    return arith::MulFOp::create(b, loc, u, f32(b, loc, 1.0 / (1 << 24)));
-  };
-  Value u1 = uniform(arith::ShRUIOp::create(b, loc, x, c(40)), true);
-  Value u2 = uniform(arith::AndIOp::create(
-                         b, loc, arith::ShRUIOp::create(b, loc, x, c(8)),
-                         c(0xFFFFFF)),
-                     false);
-  Value radius = math::SqrtOp::create(
-      b, loc,
-      arith::MulFOp::create(b, loc, f32(b, loc, -2),
-                            math::LogOp::create(b, loc, u1)));
-  Value angle = arith::MulFOp::create(b, loc, u2, f32(b, loc, 2 * M_PI));
-  return arith::MulFOp::create(b, loc, radius, math::CosOp::create(b, loc, angle));
+  // Each 16-bit field is uniform on [0, 65535]; their sum has mean
+  // 2 * 65535 and variance 4 * (65536^2 - 1) / 12.
+  Value sum = f32(b, loc, -2.0 * 65535.0);
+  for (int field = 0; field < 4; ++field) {
+    Value bits = arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, x, c(16 * field)), c(0xFFFF));
+    sum = arith::AddFOp::create(
+        b, loc, sum, arith::UIToFPOp::create(b, loc, f32Type, bits));
+  }
+  double sd = std::sqrt(4.0 * (65536.0 * 65536.0 - 1) / 12.0);
+  return arith::MulFOp::create(b, loc, sum, f32(b, loc, 1 / sd));
 }
 
 /// APOLLO (#optim.layout<lowrank, projection = random>) for a 2-D weight

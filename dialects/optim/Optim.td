@@ -129,9 +129,9 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
     in f32 and requantizes each moment to its nearest code.
     `#optim.layout<lowrank, f32, rank = r, period = T, scale = a,
     projection = random>` (APOLLO, 2-D weights [A, B]): the gradient is
-    projected on its smaller side by a random P (r x min(A, B), N(0, 1/r)
-    entries drawn from `seed` and the period number (t - 1) / T: regenerated,
-    never stored); the states are the moments of the projection R, [r, B]
+    projected on its smaller side by a random P (r x min(A, B), entries of
+    mean 0 and variance 1/r, near-normal, drawn from `seed` and the period
+    number (t - 1) / T: regenerated, never stored); the states are the moments of the projection R, [r, B]
     when A <= B, else [A, r]; each channel of the larger side is scaled by
     the norm of R's Adam update over the norm of R there, and
     `w -= lr * a * (g scaled per channel)` after AdamW's decay.
