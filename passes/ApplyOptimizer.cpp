@@ -140,42 +140,34 @@ struct ApplyOptimizerPass
     for (Update &u : updates) {
       StringRef name = memc::getArgName(fn, u.weight.getArgNumber());
       auto type = cast<RankedTensorType>(u.weight.getType());
-      // (type, name suffix) of each state, in the update op's order.
-      SmallVector<std::pair<Type, std::string>> states;
-      if (!adam) {
-        if (momentum > 0)
-          states.push_back({type, ".momentum_buffer"});
-      } else if (optimizer == "adam8bit" &&
-                 type.getNumElements() >= kMin8BitElements) {
-        // Codes (one byte per element, flat) and one absmax per block.
-        int64_t n = type.getNumElements();
-        auto codes = RankedTensorType::get({n}, b.getI8Type());
-        auto absmax = RankedTensorType::get({(n + block - 1) / block},
-                                            b.getF32Type());
-        states = {{codes, ".exp_avg"},
-                  {absmax, ".exp_avg.absmax"},
-                  {codes, ".exp_avg_sq"},
-                  {absmax, ".exp_avg_sq.absmax"}};
+      if (optimizer == "adam8bit" &&
+          type.getNumElements() >= kMin8BitElements)
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::blockwise8, b.getI8Type(), block, 0, 0,
             nullptr, memc::optim::Projection::svd);
-      } else if (optimizer == "apollo" && type.getRank() == 2 &&
-                 type.hasStaticShape() && !isGathered(u.weight)) {
+      if (optimizer == "apollo" && type.getRank() == 2 &&
+          type.hasStaticShape() && !isGathered(u.weight)) {
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::lowrank, b.getF32Type(), 0, rank,
             period, b.getF64FloatAttr(scale), memc::optim::Projection::random);
-        // The moments of the projection: [r, B] when A <= B, else [A, r].
-        int64_t a = type.getDimSize(0), bs = type.getDimSize(1);
-        int64_t r = std::min<int64_t>(rank, std::min(a, bs));
-        auto moments = RankedTensorType::get(
-            a <= bs ? SmallVector<int64_t>{r, bs} : SmallVector<int64_t>{a, r},
-            type.getElementType());
-        states = {{moments, ".exp_avg"}, {moments, ".exp_avg_sq"}};
         u.seed = llvm::xxh3_64bits(name) & 0x7fffffffffffffff;
-      } else {
-        states = {{type, ".exp_avg"}, {type, ".exp_avg_sq"}};
       }
-      for (auto &[stateType, suffix] : states) {
+      // Each moment's name; blockwise8 stores its absmax beside its codes.
+      SmallVector<std::string> moments;
+      if (adam)
+        moments = {".exp_avg", ".exp_avg_sq"};
+      else if (momentum > 0)
+        moments = {".momentum_buffer"};
+      SmallVector<std::string> suffixes;
+      for (const std::string &m : moments) {
+        suffixes.push_back(m);
+        if (u.layout &&
+            u.layout.getKind() == memc::optim::StateKind::blockwise8)
+          suffixes.push_back(m + ".absmax");
+      }
+      SmallVector<Type> types =
+          memc::optim::getStateTypes(type, moments.size(), u.layout);
+      for (auto [stateType, suffix] : llvm::zip_equal(types, suffixes)) {
         unsigned at = step.getArgNumber();
         if (failed(fn.insertArgument(at, stateType, {}, loc)))
           return signalPassFailure();

@@ -117,22 +117,16 @@ Value powByStep(OpBuilder &b, Location loc, double base, Value step) {
   return result;
 }
 
-/// One element of AdamW, as PyTorch's CPU kernel computes it: the new
-/// weight, first and second moment from the gradient g, the weight w, the
-/// moments m and v, -lr / (1 - beta1^t) and sqrt(1 - beta2^t).
-SmallVector<Value> adamwElement(OpBuilder &nb, Location nl,
-                                memc::optim::AdamWOp op, Value g, Value w,
-                                Value m0, Value v0, Value negStepSize,
-                                Value bc2Sqrt) {
-  double lr = op.getLr().convertToDouble();
+/// Adam's moments after the gradient g, as PyTorch's CPU kernel computes
+/// them, and the denominator of the step, sqrt(v) / sqrt(1 - beta2^t) + eps.
+struct AdamMoments {
+  Value m, v, denom;
+};
+AdamMoments adamMoments(OpBuilder &nb, Location nl, memc::optim::AdamWOp op,
+                        Value g, Value m0, Value v0, Value bc2Sqrt) {
   double beta1 = op.getBeta1().convertToDouble();
   double beta2 = op.getBeta2().convertToDouble();
   double eps = op.getEps().convertToDouble();
-  double wd = op.getWeightDecay().convertToDouble();
-  // param.mul_(1 - lr * wd)
-  Value w1 = w;
-  if (wd != 0)
-    w1 = arith::MulFOp::create(nb, nl, w, f32(nb, nl, 1 - lr * wd));
   // exp_avg.mul_(beta1).add_(g, alpha=1 - beta1)
   Value m = arith::AddFOp::create(
       nb, nl, arith::MulFOp::create(nb, nl, m0, f32(nb, nl, beta1)),
@@ -142,22 +136,40 @@ SmallVector<Value> adamwElement(OpBuilder &nb, Location nl,
   Value v = arith::AddFOp::create(
       nb, nl, arith::MulFOp::create(nb, nl, v0, f32(nb, nl, beta2)),
       arith::MulFOp::create(nb, nl, gg, f32(nb, nl, 1 - beta2)));
-  // denom = sqrt(v) / bc2_sqrt + eps; param.addcdiv_(m, denom, -step)
+  // denom = sqrt(v) / bc2_sqrt + eps
   Value denom = arith::AddFOp::create(
       nb, nl,
       arith::DivFOp::create(nb, nl, math::SqrtOp::create(nb, nl, v), bc2Sqrt),
       f32(nb, nl, eps));
+  return {m, v, denom};
+}
+
+/// One element of AdamW: the new weight, first and second moment from the
+/// gradient g, the weight w, the moments m and v, -lr / (1 - beta1^t) and
+/// sqrt(1 - beta2^t).
+SmallVector<Value> adamwElement(OpBuilder &nb, Location nl,
+                                memc::optim::AdamWOp op, Value g, Value w,
+                                Value m0, Value v0, Value negStepSize,
+                                Value bc2Sqrt) {
+  double lr = op.getLr().convertToDouble();
+  double wd = op.getWeightDecay().convertToDouble();
+  // param.mul_(1 - lr * wd)
+  Value w1 = w;
+  if (wd != 0)
+    w1 = arith::MulFOp::create(nb, nl, w, f32(nb, nl, 1 - lr * wd));
+  AdamMoments next = adamMoments(nb, nl, op, g, m0, v0, bc2Sqrt);
+  // param.addcdiv_(m, denom, -step)
   Value w2 = arith::AddFOp::create(
       nb, nl, w1,
       arith::MulFOp::create(nb, nl, negStepSize,
-                            arith::DivFOp::create(nb, nl, m, denom)));
-  return {w2, m, v};
+                            arith::DivFOp::create(nb, nl, next.m, next.denom)));
+  return {w2, next.m, next.v};
 }
 
-/// -lr / (1 - beta1^t) and sqrt(1 - beta2^t) for AdamW's step t.
-SmallVector<Value> adamwCoefficients(OpBuilder &b, Location loc,
-                                     memc::optim::AdamWOp op) {
-  double lr = op.getLr().convertToDouble();
+/// `numerator` / (1 - beta1^t) and sqrt(1 - beta2^t) for Adam's step t:
+/// AdamW's step takes numerator -lr, APOLLO's update of the projection 1.
+SmallVector<Value> biasCorrections(OpBuilder &b, Location loc,
+                                   memc::optim::AdamWOp op, double numerator) {
   double beta1 = op.getBeta1().convertToDouble();
   double beta2 = op.getBeta2().convertToDouble();
   return stepCoefficients(
@@ -168,9 +180,9 @@ SmallVector<Value> adamwCoefficients(OpBuilder &b, Location loc,
             nb, nl, one, powByStep(nb, nl, beta1, t));
         Value bc2 = arith::SubFOp::create(
             nb, nl, one, powByStep(nb, nl, beta2, t));
-        Value negStepSize = arith::NegFOp::create(
-            nb, nl, arith::DivFOp::create(nb, nl, f64(nb, nl, lr), bc1));
-        return {toF32(nb, nl, negStepSize),
+        return {toF32(nb, nl,
+                      arith::DivFOp::create(nb, nl, f64(nb, nl, numerator),
+                                            bc1)),
                 toF32(nb, nl, math::SqrtOp::create(nb, nl, bc2))};
       });
 }
@@ -236,7 +248,7 @@ LogicalResult lowerAdamW8bit(memc::optim::AdamWOp op) {
   Value unsignedTable = tableConstant(b, loc, unsignedMap);
   Value signedMids = tableConstant(b, loc, midpointsOf(signedMap));
   Value unsignedMids = tableConstant(b, loc, midpointsOf(unsignedMap));
-  SmallVector<Value> coefficients = adamwCoefficients(b, loc, op);
+  SmallVector<Value> coefficients = biasCorrections(b, loc, op, -op.getLr().convertToDouble());
   Type f32Type = b.getF32Type(), i32 = b.getI32Type();
   auto idx = [&](OpBuilder &nb, Location nl, int64_t v) {
     return arith::ConstantIndexOp::create(nb, nl, v);
@@ -418,9 +430,6 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
   bool rowsSmaller = a <= bs; // project the rows: R = P g, [r, B]
   int64_t k = rowsSmaller ? a : bs, large = rowsSmaller ? bs : a;
   double lr = op.getLr().convertToDouble();
-  double beta1 = op.getBeta1().convertToDouble();
-  double beta2 = op.getBeta2().convertToDouble();
-  double eps = op.getEps().convertToDouble();
   double wd = op.getWeightDecay().convertToDouble();
   double alpha = layout.getScale() ? layout.getScale().getValueAsDouble() : 1;
   int64_t period = layout.getPeriod();
@@ -437,7 +446,7 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
   };
   using IT = utils::IteratorType;
 
-  // P [r, k]: N(0, 1/r), keyed by the seed and the period number.
+  // P [r, k]: mean 0, variance 1/r, keyed by the seed and the period number.
   auto pType = RankedTensorType::get({r, k}, f32Type);
   auto projector = linalg::GenericOp::create(
       b, loc, TypeRange{pType}, ValueRange{op.getStep()},
@@ -490,17 +499,7 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
           .getResult(0);
 
   // Moments on R (the states, in place) and R's Adam update N.
-  SmallVector<Value> coefficients = stepCoefficients(
-      b, loc, op.getStep(), 2,
-      [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
-        Value one = f64(nb, nl, 1);
-        Value bc1 = arith::SubFOp::create(nb, nl, one,
-                                          powByStep(nb, nl, beta1, t));
-        Value bc2 = arith::SubFOp::create(nb, nl, one,
-                                          powByStep(nb, nl, beta2, t));
-        return {toF32(nb, nl, arith::DivFOp::create(nb, nl, one, bc1)),
-                toF32(nb, nl, math::SqrtOp::create(nb, nl, bc2))};
-      });
+  SmallVector<Value> coefficients = biasCorrections(b, loc, op, 1);
   AffineMap id2 = map(2, {d(0), d(1)}), scalar2 = map(2, {});
   auto moments = linalg::GenericOp::create(
       b, loc, TypeRange{rType, rType, rType},
@@ -509,22 +508,12 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
                  tensor::EmptyOp::create(b, loc, rShape, f32Type)},
       {id2, scalar2, scalar2, id2, id2, id2}, {IT::parallel, IT::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value g = args[0], invBc1 = args[1], bc2Sqrt = args[2];
-        Value m = arith::AddFOp::create(
-            nb, nl, arith::MulFOp::create(nb, nl, args[3], f32(nb, nl, beta1)),
-            arith::MulFOp::create(nb, nl, g, f32(nb, nl, 1 - beta1)));
-        Value v = arith::AddFOp::create(
-            nb, nl, arith::MulFOp::create(nb, nl, args[4], f32(nb, nl, beta2)),
-            arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, g, g),
-                                  f32(nb, nl, 1 - beta2)));
-        Value denom = arith::AddFOp::create(
-            nb, nl,
-            arith::DivFOp::create(nb, nl, math::SqrtOp::create(nb, nl, v),
-                                  bc2Sqrt),
-            f32(nb, nl, eps));
+        Value invBc1 = args[1];
+        AdamMoments next =
+            adamMoments(nb, nl, op, args[0], args[3], args[4], args[2]);
         Value n = arith::DivFOp::create(
-            nb, nl, arith::MulFOp::create(nb, nl, m, invBc1), denom);
-        linalg::YieldOp::create(nb, nl, ValueRange{m, v, n});
+            nb, nl, arith::MulFOp::create(nb, nl, next.m, invBc1), next.denom);
+        linalg::YieldOp::create(nb, nl, ValueRange{next.m, next.v, n});
       });
 
   // Per channel of the larger side: |N|^2 and |R|^2 over the rank.
@@ -590,7 +579,7 @@ LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
   if (op.getLayoutAttr() &&
       op.getLayoutAttr().getKind() == memc::optim::StateKind::lowrank)
     return lowerApollo(op);
-  SmallVector<Value> coefficients = adamwCoefficients(b, loc, op);
+  SmallVector<Value> coefficients = biasCorrections(b, loc, op, -op.getLr().convertToDouble());
   Operation *generic = buildUpdate(
       b, loc, op.getGradient(), op.getWeight(), op.getStates(), coefficients,
       [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s,

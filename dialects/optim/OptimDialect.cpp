@@ -31,11 +31,7 @@ void OptimDialect::initialize() {
       >();
 }
 
-/// The state types of a dense (null `layout`) or blockwise8 update of
-/// `weight` with `count` dense moments: dense states are like the weight;
-/// blockwise8 stores each moment as flat i8 codes and one f32 absmax per
-/// block.
-static SmallVector<Type> expectedStateTypes(Type weight, unsigned count,
+SmallVector<Type> memc::optim::getStateTypes(Type weight, unsigned count,
                                             StateLayoutAttr layout) {
   if (!layout || layout.getKind() == StateKind::dense)
     return SmallVector<Type>(count, weight);
@@ -90,7 +86,7 @@ static LogicalResult verifyUpdate(Operation *op, Value weight, Value gradient,
   if (layout && layout.getKind() == StateKind::blockwise8 &&
       !cast<ShapedType>(type).hasStaticShape())
     return op->emitOpError("blockwise8 states need a static weight shape");
-  SmallVector<Type> expected = expectedStateTypes(type, denseStates, layout);
+  SmallVector<Type> expected = getStateTypes(type, denseStates, layout);
   if (states.size() != expected.size() || newStates.size() != expected.size())
     return op->emitOpError("expects ")
            << expected.size() << " state(s) and as many updated states, got "

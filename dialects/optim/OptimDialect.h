@@ -20,6 +20,14 @@
 #include <vector>
 
 namespace memc::optim {
+/// The state tensors of an update of `weight` whose `count` moments are
+/// stored as `layout` says: dense (null or `dense`): one like the weight per
+/// moment; blockwise8: per moment its flat i8 codes, then one f32 absmax per
+/// block; lowrank: per moment the moment of the projection, [r, B] for a
+/// weight [A, B] with A <= B, else [A, r] (r at most the smaller side).
+llvm::SmallVector<mlir::Type> getStateTypes(mlir::Type weight, unsigned count,
+                                            StateLayoutAttr layout);
+
 /// The 256 values a blockwise8 code stands for (times its block's absmax),
 /// ascending: the dynamic map of 8-bit optimizers (Dettmers et al. 2022).
 /// Seven decades 1e-6 .. 1 take 2^k (signed; each with both signs) or
