@@ -16,8 +16,8 @@ using namespace mlir;
 
 namespace {
 
-constexpr const char *kViewFn = "memc_rt_arena_view";
-constexpr const char *kReleaseFn = "memc_rt_arena_release";
+constexpr llvm::StringLiteral kViewFn = memc::kArenaViewFunction;
+constexpr llvm::StringLiteral kReleaseFn = memc::kArenaReleaseFunction;
 
 /// The ops that use `root` or an alias of it: a view derived from it, or the
 /// results of a region op that a nested terminator forwards it to (a buffer

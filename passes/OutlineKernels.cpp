@@ -92,15 +92,12 @@ bool isOutlineCandidate(Operation &op) {
   return isa<scf::ForOp, scf::IfOp, scf::ParallelOp, scf::ForallOp>(op);
 }
 
-/// memc-arena-noalias's view of a planned buffer: `memc_rt_arena_view(arena,
-/// offset)`.
-constexpr StringLiteral kArenaViewFn = "memc_rt_arena_view";
-
 /// The arena views in `op`'s regions, in walk order.
 SmallVector<func::CallOp> arenaViews(Operation *op) {
   SmallVector<func::CallOp> views;
   op->walk([&](func::CallOp call) {
-    if (call.getCallee() == kArenaViewFn && call.getNumOperands() == 2)
+    if (call.getCallee() == memc::kArenaViewFunction &&
+        call.getNumOperands() == 2)
       views.push_back(call);
   });
   return views;
@@ -110,11 +107,7 @@ SmallVector<func::CallOp> arenaViews(Operation *op) {
 /// arena views) inside an outlined function: one function serves views of
 /// different buffers, and nothing after memc-arena-noalias reads them.
 void dropArenaSlots(Operation *fn) {
-  fn->walk([](memref::ViewOp view) {
-    for (StringRef name : {"memc.buffer", "memc.offset", "memc.tenant",
-                           "memc.host", "memc.staging"})
-      view->removeAttr(name);
-  });
+  fn->walk([](memref::ViewOp view) { memc::clearArenaSlot(view); });
 }
 
 struct OutlineKernelsPass

@@ -154,7 +154,7 @@ struct RecomputePointwisePass
       IRMapping mapping;
       for (Operation *c : cone) {
         Operation *clone = b.clone(*c, mapping);
-        clone->setAttr("memc.recomputed", b.getUnitAttr());
+        memc::setRecomputed(clone);
         ++numRecomputed;
       }
       Value recomputed = mapping.lookup(v);

@@ -382,6 +382,20 @@ void setArenaSlot(Operation *view, const ArenaSlot &slot) {
     view->setAttr(kStaging, b.getUnitAttr());
 }
 
+void clearArenaSlot(Operation *view) {
+  for (StringRef name : {kBuffer, kOffset, kTenant, kHost, kStaging})
+    view->removeAttr(name);
+}
+
+bool isRecomputed(Operation *op) {
+  return op->hasAttr(D::RecomputedAttrHelper::getNameStr());
+}
+
+void setRecomputed(Operation *op) {
+  op->setAttr(D::RecomputedAttrHelper::getNameStr(),
+              UnitAttr::get(op->getContext()));
+}
+
 std::optional<ArenaSlot> getArenaSlot(Operation *view) {
   ArenaSlot slot;
   auto num = [&](StringRef name) -> std::optional<int64_t> {

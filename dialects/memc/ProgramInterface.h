@@ -162,6 +162,19 @@ struct ArenaSlot {
 /// others as they are.
 void setArenaSlot(mlir::Operation *view, const ArenaSlot &slot);
 std::optional<ArenaSlot> getArenaSlot(mlir::Operation *view);
+/// Removes every fact of the plan from an arena view.
+void clearArenaSlot(mlir::Operation *view);
+
+/// The runtime functions memc-arena-noalias wraps each arena buffer in:
+/// `memc_rt_arena_view(arena, offset)`, whose result is the buffer (noalias),
+/// and `memc_rt_arena_release(buffer)` after its last use.
+inline constexpr llvm::StringLiteral kArenaViewFunction = "memc_rt_arena_view";
+inline constexpr llvm::StringLiteral kArenaReleaseFunction =
+    "memc_rt_arena_release";
+
+/// A forward op the backward recomputes (memc.recomputed).
+bool isRecomputed(mlir::Operation *op);
+void setRecomputed(mlir::Operation *op);
 
 } // namespace memc
 

@@ -142,7 +142,7 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
     }
   }
   for (Operation &op : body)
-    if (op.hasAttr("memc.recomputed")) {
+    if (isRecomputed(&op)) {
       ++s.recomputedOps;
       for (Value r : op.getResults())
         if (auto shaped = dyn_cast<ShapedType>(r.getType()))
