@@ -10,7 +10,9 @@
 // elementwise linalg.generic takes the iter_arg as its init when nothing
 // reads the iter_arg after it (RD' = RD * PRM + SLD updates RD in place);
 // otherwise a linalg.copy into the iter_arg goes just before the yield
-// (RM' is read together with RM after it is computed). scf.if branches are
+// (RM' is read together with RM after it is computed). A value already
+// written into the iter_arg through destination-passing ops (tensor.insert,
+// an inner loop carrying it: autodiff's scatter-add) is left alone. scf.if branches are
 // handled the same way, so a skipped tile yields its inputs unchanged.
 //
 // An scf.if that no loop carries (FuseMax's causal tile test once a
@@ -58,10 +60,34 @@ bool noUseAfter(Value arg, Operation *g) {
   return true;
 }
 
+/// The tensor whose buffer `v` is written into when it bufferizes in place:
+/// `v` itself or, through destination-passing producers inside `scope`, the
+/// destination they write.
+Value destinationOf(Value v, Operation *scope) {
+  while (auto result = dyn_cast<OpResult>(v)) {
+    Operation *owner = result.getOwner();
+    if (!scope->isAncestor(owner))
+      break;
+    // A loop already made to carry in place (inner loops come first) writes
+    // its init's buffer.
+    if (auto loop = dyn_cast<scf::ForOp>(owner)) {
+      v = loop.getInitArgs()[result.getResultNumber()];
+      continue;
+    }
+    auto dps = dyn_cast<DestinationStyleOpInterface>(owner);
+    if (!dps || !dps.getTiedOpOperand(result))
+      break;
+    v = dps.getTiedOpOperand(result)->get();
+  }
+  return v;
+}
+
 /// Makes `y` (yielded by `yield` for iter_arg `arg`) live in `arg`'s tensor;
 /// returns the value to yield instead.
 Value carryInto(Value y, Value arg, Operation *yield, OpBuilder &b) {
-  if (y == arg)
+  // Already written into `arg` (a tensor.insert into it, an inner loop
+  // carrying it): a copy would only duplicate the buffer each iteration.
+  if (destinationOf(y, yield->getParentOp()) == arg)
     return y;
   if (auto ifOp = y.getDefiningOp<scf::IfOp>();
       ifOp && ifOp->getBlock() == yield->getBlock()) {
@@ -89,19 +115,6 @@ Value carryInto(Value y, Value arg, Operation *yield, OpBuilder &b) {
   }
   b.setInsertionPoint(yield);
   return linalg::CopyOp::create(b, yield->getLoc(), y, arg).getResult(0);
-}
-
-/// The tensor whose buffer `v` is written into when it bufferizes in place:
-/// `v` itself or, through destination-passing producers inside `scope`, the
-/// destination they write.
-Value destinationOf(Value v, Operation *scope) {
-  while (auto result = dyn_cast<OpResult>(v)) {
-    auto dps = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
-    if (!dps || !scope->isAncestor(dps) || !dps.getTiedOpOperand(result))
-      break;
-    v = dps.getTiedOpOperand(result)->get();
-  }
-  return v;
 }
 
 /// Whether result `k` of `ifOp` would bufferize to a buffer allocated in one

@@ -17,10 +17,17 @@ CUDA-event times of the forward pass with inputs already on the GPU, which
 compares with device_ms. Peak memory: memc's `device_bytes` (everything it
 allocates: arena + weights + I/O + cuBLAS workspace); PyTorch's
 torch.cuda.max_memory_allocated() over one forward pass, weights included.
+
+A GPU machine may have no LLVM/MLIR to build memc with, so the work splits:
+  --stage DIR    compiles every package into DIR (no GPU, no PyTorch);
+  --staged DIR   measures with those packages (needs only memc-run, found
+                 under --build/bin, and PyTorch with CUDA).
+Without either, both halves run here.
 """
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,17 +59,39 @@ def field(text, key):
     return m.group(1) if m else None
 
 
-def memc(build, model, data, runs, arch, flags=()):
-    pkg = tempfile.mkdtemp(prefix="memc-bench-gpu-") + "/pkg"
-    rc, out = run([f"{build}/bin/memc", model, "--target=cuda",
-                   f"--cuda-arch={arch}", *flags, "-o", pkg])
-    if rc != 0:
-        return {"error": "memc: " + out.strip().splitlines()[-1]}
-    rc, out = run([f"{build}/bin/memc-run", pkg, "--device", "cuda",
+class Packages:
+    """Where each measured package comes from: compiled now (--stage, or
+    both halves here) or found where --stage put it (--staged)."""
+
+    def __init__(self, build, arch, stage_dir, compile_now):
+        self.build, self.arch = build, arch
+        self.dir, self.compile_now = stage_dir, compile_now
+
+    def get(self, key, model, flags=()):
+        """-> (package directory, None) or (None, error)"""
+        pkg = os.path.join(self.dir, key)
+        if not self.compile_now:
+            ok = os.path.isfile(os.path.join(pkg, "manifest.txt"))
+            return (pkg, None) if ok else (None, f"no staged package {pkg}")
+        rc, out = run([f"{self.build}/bin/memc", model, "--target=cuda",
+                       f"--cuda-arch={self.arch}", *flags, "-o", pkg])
+        if rc != 0:
+            return None, "memc: " + out.strip().splitlines()[-1]
+        return pkg, None
+
+
+def memc(packages, key, model, data, runs, flags=()):
+    pkg, error = packages.get(key, model, flags)
+    if error:
+        return {"error": error}
+    if data is None:  # staging: nothing is run
+        return {}
+    rc, out = run([f"{packages.build}/bin/memc-run", pkg, "--device", "cuda",
                    "--data", data, "--iterations", str(runs), "--warmup", "3",
                    "--atol", "1e-4"])
     if rc != 0:
-        return {"error": f"memc-run exit {rc}: " + out.strip().splitlines()[-1]}
+        lines = out.strip().splitlines() or ["(no output)"]
+        return {"error": f"memc-run exit {rc}: " + lines[-1]}
     return {"ms": float(field(out, "latency_ms")),
             "device_ms": float(field(out, "device_ms")),
             "bytes": int(field(out, "device_bytes"))}
@@ -155,31 +184,45 @@ def onnx_eager(torch, model):
     return forward
 
 
-def bench_decoder(torch, args, rows):
+def bench_decoder(torch, args, packages, rows):
+    """The decoder example; staged, its test data travels with the packages
+    (memc-run compares with that output) and the model is rebuilt where it
+    runs by examples/make_examples.py for PyTorch."""
     model_path = "examples/decoder/model.onnx"
-    data = "examples/decoder/test_data_set_0"
-    model = onnx.load(model_path)
-    ids = numpy_helper.to_array(onnx.load_tensor(f"{data}/input_0.pb"))
-    fwd = onnx_eager(torch, model)
-    inputs = {model.graph.input[0].name: torch.from_numpy(ids).cuda()}
-    with torch.no_grad():
-        _, ms, peak = time_torch(torch, lambda: fwd(inputs), args.runs)
-    m = memc(args.build, model_path, data, args.runs, args.arch)
-    rows.append(("decoder (4 layers, d=256, seq 256)", m, [("eager", ms, peak)]))
+    data = os.path.join(packages.dir, "decoder-data")
+    if packages.compile_now:
+        shutil.copytree("examples/decoder/test_data_set_0", data, dirs_exist_ok=True)
+    staging = torch is None
+    theirs = []
+    if not staging:
+        model = onnx.load(model_path)
+        ids = numpy_helper.to_array(onnx.load_tensor(f"{data}/input_0.pb"))
+        fwd = onnx_eager(torch, model)
+        inputs = {model.graph.input[0].name: torch.from_numpy(ids).cuda()}
+        with torch.no_grad():
+            _, ms, peak = time_torch(torch, lambda: fwd(inputs), args.runs)
+        theirs = [("eager", ms, peak)]
+    run_data = None if staging else data
+    rows.append(("decoder (4 layers, d=256, seq 256)",
+                 memc(packages, "decoder", model_path, run_data, args.runs), theirs))
     # GEMMs as memc's tensor-core kernels instead of cuBLAS: the GEMM
     # decision's measurement.
     rows.append(("decoder, --cuda-gemm=kernels",
-                 memc(args.build, model_path, data, args.runs, args.arch,
+                 memc(packages, "decoder-gemm-kernels", model_path, run_data, args.runs,
                       ["--cuda-gemm=kernels"]), []))
 
 
 # --- attention at growing sequence lengths --------------------------------
 
+def attention_weights(seq, d):
+    rng = np.random.default_rng(seq)
+    return [(rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
+            for _ in range(4)]
+
+
 def attention_model(path, seq, d, heads):
     hd = d // heads
-    rng = np.random.default_rng(seq)
-    w = [(rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
-         for _ in range(4)]
+    w = attention_weights(seq, d)
     mask = np.triu(np.full((seq, seq), -1e9, np.float32), 1)
     inits = [numpy_helper.from_array(a, n) for a, n in zip(w, ["wq", "wk", "wv", "wo"])]
     inits += [numpy_helper.from_array(np.array([1, seq, heads, hd], np.int64), "split"),
@@ -204,15 +247,30 @@ def attention_model(path, seq, d, heads):
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, seq, d])],
                           inits)
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 14)]), path)
-    return w
 
 
-def bench_attention(torch, args, rows, seq, d=256, heads=4):
+def bench_attention(torch, args, packages, rows, seq, d=256, heads=4):
+    name = f"attention causal seq {seq} (d=256, 4 heads)"
+    # Both attention kernels: the tensor-core one (the default) and the
+    # CUDA-core one, so that the choice rests on a measurement.
+    variants = [(f"attn{seq}", name + ", tensor cores", []),
+                (f"attn{seq}-cuda-cores", name + ", CUDA cores",
+                 ["--cuda-attention=cuda-cores"])]
+    if torch is None:  # staging: compile only (the model holds an N x N mask)
+        work = tempfile.mkdtemp(prefix=f"memc-bench-attn{seq}-")
+        model = f"{work}/model.onnx"
+        attention_model(model, seq, d, heads)
+        for key, title, flags in variants:
+            rows.append((title, memc(packages, key, model, None, args.runs, flags), []))
+        shutil.rmtree(work)
+        return
     F = torch.nn.functional
     hd = d // heads
     work = tempfile.mkdtemp(prefix=f"memc-bench-attn{seq}-")
     model = f"{work}/model.onnx"
-    wq, wk, wv, wo = (torch.from_numpy(w).cuda() for w in attention_model(model, seq, d, heads))
+    if packages.compile_now:
+        attention_model(model, seq, d, heads)
+    wq, wk, wv, wo = (torch.from_numpy(w).cuda() for w in attention_weights(seq, d))
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, seq, d)).astype(np.float32)).cuda()
     mask = torch.triu(torch.full((seq, seq), -1e9, device="cuda"), 1)
 
@@ -230,28 +288,24 @@ def bench_attention(torch, args, rows, seq, d=256, heads=4):
 
     results, reference = [], None
     with torch.no_grad():
-        for name, fn in (("eager", eager), ("sdpa", sdpa)):
+        for tname, fn in (("eager", eager), ("sdpa", sdpa)):
             try:
                 out, ms, peak = time_torch(torch, fn, args.runs)
-                results.append((name, ms, peak))
-                if name == "sdpa":
+                results.append((tname, ms, peak))
+                if tname == "sdpa":
                     reference = out
             except RuntimeError as e:  # out of memory at long sequences
-                results.append((name, None, str(e).splitlines()[0]))
+                results.append((tname, None, str(e).splitlines()[0]))
                 torch.cuda.empty_cache()
     data = f"{work}/test_data_set_0"
     os.makedirs(data)
     write_pb(f"{data}/input_0.pb", x.cpu().numpy())
     if reference is not None:
         write_pb(f"{data}/output_0.pb", reference.cpu().numpy())
-    # Both attention kernels: the tensor-core one (the default) and the
-    # CUDA-core one, so that the choice rests on a measurement.
-    name = f"attention causal seq {seq} (d=256, 4 heads)"
-    rows.append((name + ", tensor cores",
-                 memc(args.build, model, data, args.runs, args.arch), results))
-    rows.append((name + ", CUDA cores",
-                 memc(args.build, model, data, args.runs, args.arch,
-                      ["--cuda-attention=cuda-cores"]), []))
+    for i, (key, title, flags) in enumerate(variants):
+        rows.append((title, memc(packages, key, model, data, args.runs, flags),
+                     results if i == 0 else []))
+    shutil.rmtree(work)
 
 
 def main():
@@ -260,13 +314,29 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--arch", default="sm_90")
     ap.add_argument("--seqs", default="1024,2048,4096,8192,16384")
+    ap.add_argument("--stage", metavar="DIR",
+                    help="only compile the packages into DIR (no GPU needed)")
+    ap.add_argument("--staged", metavar="DIR",
+                    help="measure with the packages --stage put in DIR")
     args = ap.parse_args()
-    torch = need_gpu()
-    torch.backends.cuda.matmul.allow_tf32 = False  # fp32 like memc
+    if args.stage and args.staged:
+        sys.exit("bench-gpu: --stage and --staged exclude each other")
+    stage_dir = args.stage or args.staged or tempfile.mkdtemp(prefix="memc-bench-gpu-")
+    os.makedirs(stage_dir, exist_ok=True)
+    packages = Packages(args.build, args.arch, stage_dir, not args.staged)
+    torch = None if args.stage else need_gpu()
+    if torch is not None:
+        torch.backends.cuda.matmul.allow_tf32 = False  # fp32 like memc
     rows = []
-    bench_decoder(torch, args, rows)
+    bench_decoder(torch, args, packages, rows)
     for seq in (int(s) for s in args.seqs.split(",")):
-        bench_attention(torch, args, rows, seq)
+        bench_attention(torch, args, packages, rows, seq)
+    if torch is None:
+        failed = [(name, m["error"]) for name, m, _ in rows if "error" in m]
+        for name, error in failed:
+            print(f"bench-gpu: {name}: {error}")
+        print(f"bench-gpu: {len(rows) - len(failed)} packages staged in {stage_dir}")
+        sys.exit(1 if failed else 0)
 
     mib = lambda b: f"{b / 2**20:.0f}"
     lines = [f"GPU: {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}, "

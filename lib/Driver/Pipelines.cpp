@@ -93,9 +93,11 @@ void memc::buildGPUKernelsPipeline(OpPassManager &pm,
     perFunction.addPass(createContractionsToMMA());
   perFunction.addPass(createMathApproximation());
   perFunction.addPass(createStridedCopiesToLinalg());
+  perFunction.addPass(createReductionsToGPU());
   perFunction.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createLowerAffinePass());
   addCanonicalize(pm);
+  pm.addNestedPass<func::FuncOp>(createAccumulationsToAtomics());
   pm.addNestedPass<func::FuncOp>(createScalarOpsToKernels());
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());

@@ -49,6 +49,9 @@ const char kUsage[] =
     "                  an element matches when |a-b| <= atol + rtol*|b|\n"
     "  --device D      cpu (default) or cuda\n"
     "  --seed N        seed of the random inputs (default 0)\n"
+    "  --profile       with --device cuda: after the run, the 20 launch-plan\n"
+    "                  steps that took the most device time (CUDA events\n"
+    "                  around each step of the timed calls or train steps)\n"
     "  -q              print only mismatching outputs and the result line\n"
     "\n"
     "Training (a package written by `memc MODEL --train ... -o PKG`):\n"
@@ -217,10 +220,10 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
         value = arg.substr(eq + 1);
         inlineValue = true;
       }
-      if (name == "--train") {
+      if (name == "--train" || name == "--profile") {
         if (inlineValue)
-          return usageError("--train takes no value");
-        opts.train = true;
+          return usageError(name + " takes no value");
+        (name == "--train" ? opts.train : opts.profile) = true;
         continue;
       }
       static const char *const kValued[] = {
@@ -304,6 +307,9 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
       return usageError(
           std::string(flag) +
           (opts.train ? " does not apply to --train runs" : " needs --train"));
+  if (opts.profile && opts.device != package::kTargetCUDA)
+    return usageError("--profile times launch-plan steps: it needs --device "
+                      "cuda");
   if (opts.train) {
     if (opts.dataDir.empty())
       return usageError("--train needs --data DIR (a directory of "

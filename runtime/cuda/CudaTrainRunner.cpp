@@ -53,6 +53,9 @@ public:
   int open(bool resumed, bool checkpoints, std::string &error) override {
     if (int code = openCudaSession(opts_, out_, err_, session_, error))
       return code;
+    if (opts_.profile &&
+        memc_cuda_set_profiling(session_, 1) != MEMC_CUDA_SUCCESS)
+      return deviceError(error);
     std::vector<const void *> from;
     for (rt::AlignedBuffer &b : host_)
       from.push_back(b.data());
@@ -64,6 +67,11 @@ public:
     if (checkpoints && memc_cuda_checkpoint(session_) != MEMC_CUDA_SUCCESS)
       return deviceError(error);
     return ExitOK;
+  }
+
+  void endSteps() override {
+    if (opts_.profile)
+      std::fputs(memc_cuda_profile(session_, kProfileTop), out_);
   }
 
   int checkpoint(std::string &error) override {

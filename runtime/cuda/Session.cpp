@@ -25,6 +25,7 @@
 
 #include "Driver.h"
 #include "LaunchPlan.h"
+#include "Profile.h"
 #include "memc/Runtime/InputFile.h"
 #include "memc/Runtime/Manifest.h"
 #include "memc/Runtime/PackageDir.h"
@@ -95,6 +96,14 @@ struct memc_cuda_session {
   uint64_t workspaceAt = 0, stepAt = 0;
   std::vector<PreparedLaunch> launches; ///< one per step (empty if no launch)
 
+  // memc_cuda_set_profiling: a timing event before each plan step and one
+  // after the last, and each step's time summed over the profiled runs.
+  bool profiling = false;
+  std::vector<CUevent> stepEvents;
+  std::vector<double> stepMs;
+  int64_t profiledRuns = 0;
+  std::string profileText; ///< memc_cuda_profile's last answer
+
   // Train packages.
   int64_t stepValue = 1; ///< uploaded to step:0 before each run
   /// The trained tensors in the state file's order (trainable weights, then
@@ -121,6 +130,7 @@ struct memc_cuda_session {
   memc_cuda_status readTrained(bool fromCheckpoint, void *const *tensors);
   memc_cuda_status writeTrained(const void *const *tensors);
   memc_cuda_status checkpoint();
+  memc_cuda_status setProfiling(bool on);
   bool isTrain() const { return manifest.isTrain(); }
 
   bool check(CUresult r, const std::string &call) {
@@ -608,6 +618,9 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
     return MEMC_CUDA_DEVICE_ERROR;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const Step &s = plan.steps[i];
+    if (profiling &&
+        !check(cu.cuEventRecord(stepEvents[i], stream), "cuEventRecord"))
+      return MEMC_CUDA_DEVICE_ERROR;
     bool ok = true;
     switch (s.kind) {
     case Step::Launch: {
@@ -692,6 +705,9 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
     if (!ok)
       return MEMC_CUDA_DEVICE_ERROR;
   }
+  if (profiling && !check(cu.cuEventRecord(stepEvents.back(), stream),
+                          "cuEventRecord"))
+    return MEMC_CUDA_DEVICE_ERROR;
   if (!check(cu.cuEventRecord(stop, stream), "cuEventRecord"))
     return MEMC_CUDA_DEVICE_ERROR;
   for (size_t i = 0; i < manifest.outputs.size(); ++i)
@@ -713,6 +729,33 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
       return MEMC_CUDA_DEVICE_ERROR;
     *deviceMs = ms;
   }
+  if (profiling) {
+    for (size_t i = 0; i + 1 < stepEvents.size(); ++i) {
+      float ms = 0;
+      if (!check(cu.cuEventElapsedTime(&ms, stepEvents[i], stepEvents[i + 1]),
+                 "cuEventElapsedTime"))
+        return MEMC_CUDA_DEVICE_ERROR;
+      stepMs[i] += ms;
+    }
+    ++profiledRuns;
+  }
+  return MEMC_CUDA_SUCCESS;
+}
+
+memc_cuda_status memc_cuda_session::setProfiling(bool on) {
+  profiling = on;
+  if (!on || !stepEvents.empty())
+    return MEMC_CUDA_SUCCESS;
+  const DriverAPI &cu = driver.api();
+  if (!check(cu.cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return MEMC_CUDA_DEVICE_ERROR;
+  stepEvents.assign(plan.steps.size() + 1, nullptr);
+  stepMs.assign(plan.steps.size(), 0.0);
+  for (CUevent &e : stepEvents)
+    if (!check(cu.cuEventCreate(&e, CU_EVENT_DEFAULT), "cuEventCreate")) {
+      profiling = false;
+      return MEMC_CUDA_DEVICE_ERROR;
+    }
   return MEMC_CUDA_SUCCESS;
 }
 
@@ -799,9 +842,10 @@ memc_cuda_session::~memc_cuda_session() {
     cu.cuCtxSetCurrent(context);
   if (blas)
     cublas.api().destroy(blas);
-  for (CUevent e : events)
-    if (e)
-      cu.cuEventDestroy(e);
+  for (const std::vector<CUevent> *list : {&events, &stepEvents})
+    for (CUevent e : *list)
+      if (e)
+        cu.cuEventDestroy(e);
   for (CUevent e : {start, stop, order})
     if (e)
       cu.cuEventDestroy(e);
@@ -901,6 +945,23 @@ memc_cuda_status memc_cuda_checkpoint(memc_cuda_session *session) {
     return failWith(MEMC_CUDA_BAD_PACKAGE,
                     "memc_cuda_checkpoint: session is NULL");
   return session->checkpoint();
+}
+
+memc_cuda_status memc_cuda_set_profiling(memc_cuda_session *session,
+                                         int on) {
+  gLastError.clear();
+  if (!session)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_set_profiling: session is NULL");
+  return session->setProfiling(on != 0);
+}
+
+const char *memc_cuda_profile(memc_cuda_session *session, int top) {
+  if (!session)
+    return "";
+  session->profileText = formatProfile(session->plan, session->stepMs,
+                                       session->profiledRuns, top);
+  return session->profileText.c_str();
 }
 
 const char *memc_cuda_notice(const memc_cuda_session *session) {

@@ -80,6 +80,17 @@ memc_cuda_status memc_cuda_checkpoint(memc_cuda_session *session);
  *  workspace), plus memc_cuda_checkpoint's copy once taken. */
 uint64_t memc_cuda_device_bytes(const memc_cuda_session *session);
 
+/** Profiling: while on, every following run times each launch-plan step
+ *  with CUDA events on the stream (which serializes nothing the plan does
+ *  not, but adds an event per step) and sums the times per step. */
+memc_cuda_status memc_cuda_set_profiling(memc_cuda_session *session, int on);
+
+/** The profile so far as text: a `profile_runs:` line, then `profile:`
+ *  lines for the `top` steps that took the most device time (all when
+ *  `top` <= 0), most first, each with its share, its launch_plan.txt line
+ *  and what it runs. Valid until the next call with this session. */
+const char *memc_cuda_profile(memc_cuda_session *session, int top);
+
 /** Empty, or one line saying the session runs the package's fallback
  *  program without cuBLAS, and why (cuBLAS missing or failing to start). */
 const char *memc_cuda_notice(const memc_cuda_session *session);

@@ -141,3 +141,30 @@ func.func @if_left_alone(%c: i1, %x: tensor<16xf32>, %y: tensor<16xf32>, %n: ind
   }
   return %r, %s : tensor<16xf32>, tensor<?xf32>
 }
+
+// -----
+
+// A scatter-add (autodiff's gradient of a gather): the innermost loop
+// inserts into its iter_arg and the outer loops carry the inner loop's
+// result, which already lives in their iter_arg: no copy at any level.
+// CHECK-LABEL: func @scatter_add_nest
+// CHECK-NOT: linalg.copy
+// CHECK: return
+func.func @scatter_add_nest(%ids: tensor<4xindex>, %dz: tensor<4x8xf32>, %init: tensor<16x8xf32>) -> tensor<16x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %r = scf.for %t = %c0 to %c4 step %c1 iter_args(%a = %init) -> (tensor<16x8xf32>) {
+    %s = scf.for %d = %c0 to %c8 step %c1 iter_args(%b = %a) -> (tensor<16x8xf32>) {
+      %row = tensor.extract %ids[%t] : tensor<4xindex>
+      %old = tensor.extract %b[%row, %d] : tensor<16x8xf32>
+      %g = tensor.extract %dz[%t, %d] : tensor<4x8xf32>
+      %sum = arith.addf %old, %g : f32
+      %new = tensor.insert %sum into %b[%row, %d] : tensor<16x8xf32>
+      scf.yield %new : tensor<16x8xf32>
+    }
+    scf.yield %s : tensor<16x8xf32>
+  }
+  return %r : tensor<16x8xf32>
+}

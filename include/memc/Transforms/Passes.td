@@ -417,6 +417,54 @@ def MapParallelLoopsToGPU : Pass<"memc-map-parallel-loops-to-gpu",
                            "mlir::scf::SCFDialect"];
 }
 
+def ReductionsToGPU : Pass<"memc-reductions-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Reductions as block-parallel kernels (few outputs) or with "
+                "their parallel loops outermost";
+  let description = [{
+    Runs on memrefs before `convert-linalg-to-parallel-loops`, for
+    `linalg.generic` ops with reduction iterators and static loop ranges.
+    Where the op has fewer than 16,384 output points, at least 32 terms per
+    point, and its body is one f32 combiner of the output (`addf`, `mulf`,
+    `maximumf`, `minimumf`, `maxnumf`, `minnumf`: `out = combine(out,
+    value)`, `out` used nowhere else), it becomes a `gpu.launch` of one block
+    per output point: the block's threads (32 to 256, a power of two) stride
+    over the reduction space with private accumulators, warp shuffles and
+    one shared-memory step combine them, and thread 0 folds the total into
+    the output element (which holds the initial value). Other reductions get
+    their parallel loops interchanged to the front, so that they become one
+    `scf.parallel` around the reduction loops (one thread per output point)
+    instead of an `scf.for` around everything, which
+    `memc-map-parallel-loops-to-gpu` would run in a single thread. The block
+    reduction adds in a different order than the sequential loop: results
+    agree to rounding.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::arith::ArithDialect",
+                           "mlir::affine::AffineDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def AccumulationsToAtomics : Pass<"memc-accumulations-to-atomics",
+                                  "mlir::func::FuncOp"> {
+  let summary = "Top-level loop nests that only accumulate become parallel "
+                "atomic adds";
+  let description = [{
+    Runs on memrefs before `memc-map-parallel-loops-to-gpu`. A top-level
+    perfect `scf.for` nest (constant bounds, no iter_args) whose innermost
+    body computes without side effects, loads from other buffers, and ends
+    with `M[idx] = M[idx] + v` (the same memref and index values, the load
+    used only by that `addf`) becomes one `scf.parallel` over the same space
+    whose body ends with `memref.atomic_rmw addf v, M[idx]`: the iterations
+    only add into M, so they commute. This is autodiff's scatter-add (the
+    gradient of a gather). Loads from M, or from an arena view that may
+    alias it (the same base with the same or no `memc.buffer` id), keep the
+    nest sequential. Atomic accumulation fixes no order: the sums agree to
+    rounding, not bit for bit, from run to run.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def MergeGPUModules : Pass<"memc-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Put every outlined kernel into one gpu.module";
   let description = [{

@@ -36,6 +36,9 @@ struct RunOptions {
   uint64_t seed = 0;  ///< For random inputs.
   bool quiet = false; ///< -q: only mismatching outputs and result.
   bool help = false;  ///< -h/--help was given.
+  /// --profile (--device cuda): each launch-plan step's device time over
+  /// the timed calls (or all steps), the costliest first.
+  bool profile = false;
 
   /// --train: run a train package's steps on the batches in --data's
   /// test_data_set_N directories (TrainLoop.h), on either device.

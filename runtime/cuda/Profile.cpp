@@ -1,0 +1,83 @@
+//===- Profile.cpp - memc-run --profile's report --------------------------===//
+#include "Profile.h"
+
+#include "memc/Runtime/PackageFormat.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+namespace memc {
+namespace cuda {
+
+namespace {
+
+std::string format(const char *fmt, double a, double b) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, a, b);
+  return buf;
+}
+
+/// What a step runs, as the plan line says it (kernel and its shape).
+std::string describe(const Step &s) {
+  auto dims = [](const unsigned d[3]) {
+    return std::to_string(d[0]) + "x" + std::to_string(d[1]) + "x" +
+           std::to_string(d[2]);
+  };
+  switch (s.kind) {
+  case Step::Launch:
+    return "launch " + s.kernel + " grid " + dims(s.grid) + " block " +
+           dims(s.block);
+  case Step::Gemm:
+    return std::string("gemm ") + (s.f64 ? "f64" : "f32") + " batch " +
+           std::to_string(s.batch) + " m " + std::to_string(s.m) + " n " +
+           std::to_string(s.n) + " k " + std::to_string(s.k);
+  case Step::Copy:
+    return "copy " + std::to_string(s.bytes) + " bytes";
+  case Step::Spill:
+    return "spill " + std::to_string(s.bytes) + " bytes";
+  case Step::Fetch:
+    return "fetch " + std::to_string(s.bytes) + " bytes";
+  case Step::Wait:
+    return "wait event " + std::to_string(s.event);
+  }
+  return "?";
+}
+
+} // namespace
+
+std::string formatProfile(const LaunchPlan &plan,
+                          const std::vector<double> &stepMs, int64_t runs,
+                          int top) {
+  std::string text = "profile_runs: " + std::to_string(runs) + "\n";
+  if (runs <= 0 || stepMs.size() != plan.steps.size())
+    return text;
+  double total = std::accumulate(stepMs.begin(), stepMs.end(), 0.0);
+  size_t launches = 0, gemms = 0, copies = 0;
+  for (const Step &s : plan.steps) {
+    launches += s.kind == Step::Launch;
+    gemms += s.kind == Step::Gemm;
+    copies += s.kind != Step::Launch && s.kind != Step::Gemm;
+  }
+  text += format("profile_ms_per_run: %.3f", total / double(runs), 0) +
+          " (launches " + std::to_string(launches) + ", gemms " +
+          std::to_string(gemms) + ", copies " + std::to_string(copies) +
+          ")\n";
+  std::vector<size_t> order(stepMs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return stepMs[a] > stepMs[b]; });
+  size_t shown = top > 0 ? std::min(order.size(), size_t(top)) : order.size();
+  for (size_t i = 0; i < shown; ++i) {
+    const Step &s = plan.steps[order[i]];
+    double ms = stepMs[order[i]] / double(runs);
+    text += format("profile: %5.1f%% %10.3f ms ",
+                   total > 0 ? 100.0 * stepMs[order[i]] / total : 0.0, ms) +
+            package::kLaunchPlanFile + ":" + std::to_string(s.line) + " " +
+            describe(s) + "\n";
+  }
+  return text;
+}
+
+} // namespace cuda
+} // namespace memc
