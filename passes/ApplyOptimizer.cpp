@@ -79,15 +79,17 @@ struct ApplyOptimizerPass
       return signalPassFailure();
     }
     if (optimizer != "sgd" && optimizer != "adamw" && optimizer != "adam8bit" &&
-        optimizer != "apollo") {
+        optimizer != "apollo" && optimizer != "galore") {
       module.emitError("memc-apply-optimizer: unknown optimizer '")
-          << optimizer << "' (sgd, adamw, adam8bit or apollo)";
+          << optimizer << "' (sgd, adamw, adam8bit, apollo or galore)";
       return signalPassFailure();
     }
     bool adam = optimizer != "sgd";
-    if (optimizer == "apollo" && (rank <= 0 || period <= 0 || !(scale > 0))) {
-      module.emitError("memc-apply-optimizer: apollo needs a positive rank, "
-                       "period and scale");
+    bool galore = optimizer == "galore";
+    if ((optimizer == "apollo" || galore) &&
+        (rank <= 0 || period <= 0 || !(scale > 0))) {
+      module.emitError("memc-apply-optimizer: ")
+          << optimizer << " needs a positive rank, period and scale";
       return signalPassFailure();
     }
     if (optimizer == "adam8bit" && block <= 0) {
@@ -145,12 +147,15 @@ struct ApplyOptimizerPass
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::blockwise8, b.getI8Type(), block, 0, 0,
             nullptr, memc::optim::Projection::svd);
-      if (optimizer == "apollo" && type.getRank() == 2 &&
+      if ((optimizer == "apollo" || galore) && type.getRank() == 2 &&
           type.hasStaticShape() && !isGathered(u.weight)) {
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::lowrank, b.getF32Type(), 0, rank,
-            period, b.getF64FloatAttr(scale), memc::optim::Projection::random);
-        u.seed = llvm::xxh3_64bits(name) & 0x7fffffffffffffff;
+            period, b.getF64FloatAttr(scale),
+            galore ? memc::optim::Projection::svd
+                   : memc::optim::Projection::random);
+        if (!galore)
+          u.seed = llvm::xxh3_64bits(name) & 0x7fffffffffffffff;
       }
       // Each moment's name; blockwise8 stores its absmax beside its codes.
       SmallVector<std::string> moments;
@@ -165,6 +170,10 @@ struct ApplyOptimizerPass
             u.layout.getKind() == memc::optim::StateKind::blockwise8)
           suffixes.push_back(m + ".absmax");
       }
+      // GaLore keeps its projector between refreshes.
+      if (u.layout && u.layout.getKind() == memc::optim::StateKind::lowrank &&
+          u.layout.getProjection() == memc::optim::Projection::svd)
+        suffixes.push_back(".projector");
       SmallVector<Type> types =
           memc::optim::getStateTypes(type, moments.size(), u.layout);
       for (auto [stateType, suffix] : llvm::zip_equal(types, suffixes)) {
@@ -203,7 +212,8 @@ struct ApplyOptimizerPass
             b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
             b.getF64FloatAttr(eps), b.getF64FloatAttr(weightDecay),
             u.layout,
-            u.seed ? b.getI64IntegerAttr(*u.seed) : IntegerAttr());
+            u.seed ? b.getI64IntegerAttr(*u.seed) : IntegerAttr(),
+            galore ? b.getUnitAttr() : UnitAttr());
       else
         update = memc::optim::SGDOp::create(
             b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,

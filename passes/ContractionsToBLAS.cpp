@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "memc/Transforms/RuntimeCalls.h"
 
 #include "memc/Transforms/GemmMatch.h"
 
@@ -21,24 +22,6 @@ namespace memc {
 using namespace mlir;
 
 namespace {
-
-/// The address of `memref`'s first element (its aligned pointer plus its
-/// offset, which a subview inside a loop has dynamic).
-static Value pointerTo(OpBuilder &b, Location loc, Value memref) {
-  Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  auto type = cast<MemRefType>(memref.getType());
-  if (!type.getLayout().isIdentity()) {
-    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
-    int64_t bytes = type.getElementTypeBitWidth() / 8;
-    Value offset =
-        arith::MulIOp::create(b, loc, meta.getOffset(),
-                              arith::ConstantIndexOp::create(b, loc, bytes));
-    index = arith::AddIOp::create(b, loc, index, offset);
-  }
-  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-  return LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), i64);
-}
 
 struct ContractionsToBLASPass
     : memc::impl::ContractionsToBLASBase<ContractionsToBLASPass> {
@@ -103,14 +86,14 @@ struct ContractionsToBLASPass
                                i64(n),
                                i64(k),
                                fp(1.0),
-                               pointerTo(b, loc, operands[0]),
+                               memc::pointerToFirstElement(b, loc, operands[0]),
                                i64(viewA.ld),
                                i64(viewA.batchStride),
-                               pointerTo(b, loc, operands[1]),
+                               memc::pointerToFirstElement(b, loc, operands[1]),
                                i64(viewB.ld),
                                i64(viewB.batchStride),
                                fp(beta),
-                               pointerTo(b, loc, operands[2]),
+                               memc::pointerToFirstElement(b, loc, operands[2]),
                                i64(viewC.ld),
                                i64(viewC.batchStride)};
     func::CallOp::create(b, loc, callee, args);

@@ -568,6 +568,164 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
   return success();
 }
 
+/// -lr * sqrt(1 - beta2^t) / (1 - beta1^t): the step size of GaLore's own
+/// AdamW, computed in f64 as Python computes it.
+Value galoreStepSize(OpBuilder &b, Location loc, memc::optim::AdamWOp op) {
+  double beta1 = op.getBeta1().convertToDouble();
+  double beta2 = op.getBeta2().convertToDouble();
+  double lr = op.getLr().convertToDouble();
+  return stepCoefficients(
+      b, loc, op.getStep(), 1,
+      [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
+        Value one = f64(nb, nl, 1);
+        Value bc1 = arith::SubFOp::create(nb, nl, one,
+                                          powByStep(nb, nl, beta1, t));
+        Value bc2 = arith::SubFOp::create(nb, nl, one,
+                                          powByStep(nb, nl, beta2, t));
+        return {toF32(nb, nl,
+                      arith::DivFOp::create(
+                          nb, nl,
+                          arith::MulFOp::create(nb, nl, f64(nb, nl, -lr),
+                                                math::SqrtOp::create(nb, nl,
+                                                                     bc2)),
+                          bc1))};
+      })[0];
+}
+
+/// GaLore's weight step: w + negStep * update, then the decay after it,
+/// w - lr * wd * w (torch: p.add_(n, alpha=-step_size); p.add_(p,
+/// alpha=-lr * wd)).
+Value galoreWeightStep(OpBuilder &nb, Location nl, memc::optim::AdamWOp op,
+                       Value w, Value update, Value negStep) {
+  double lr = op.getLr().convertToDouble();
+  double wd = op.getWeightDecay().convertToDouble();
+  Value stepped = arith::AddFOp::create(
+      nb, nl, w, arith::MulFOp::create(nb, nl, negStep, update));
+  if (wd == 0)
+    return stepped;
+  return arith::AddFOp::create(
+      nb, nl, stepped,
+      arith::MulFOp::create(nb, nl, f32(nb, nl, -lr * wd), stepped));
+}
+
+/// GaLore's AdamW at full rank (galore_form, no projection): Adam's
+/// moments, N = m / (sqrt(v) + eps), the step and then the decay.
+LogicalResult lowerGaLoreDense(memc::optim::AdamWOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value negStep = galoreStepSize(b, loc, op);
+  Operation *generic = buildUpdate(
+      b, loc, op.getGradient(), op.getWeight(), op.getStates(), {negStep},
+      [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s,
+          ValueRange c) -> SmallVector<Value> {
+        AdamMoments next =
+            adamMoments(nb, nl, op, g, s[0], s[1], f32(nb, nl, 1));
+        Value n = arith::DivFOp::create(nb, nl, next.m, next.denom);
+        return {galoreWeightStep(nb, nl, op, w, n, c[0]), next.m, next.v};
+      });
+  op->replaceAllUsesWith(generic->getResults());
+  op->erase();
+  return success();
+}
+
+/// GaLore (#optim.layout<lowrank, projection = svd>) for a 2-D weight
+/// [A, B]: the projector refreshed from the gradient's SVD
+/// (optim.svd_projector), R = g P^T ([A, r], when A >= B) or P^T g ([r, B]),
+/// Adam's moments on R, N = m / (sqrt(v) + eps) projected back and scaled,
+/// and GaLore's weight step.
+LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getWeight().getType());
+  memc::optim::StateLayoutAttr layout = op.getLayoutAttr();
+  int64_t a = type.getDimSize(0), bs = type.getDimSize(1);
+  int64_t r = std::min(layout.getRank(), std::min(a, bs));
+  bool right = a >= bs;
+  double alpha = layout.getScale() ? layout.getScale().getValueAsDouble() : 1;
+  Type f32Type = b.getF32Type();
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto map = [&](unsigned dims, ArrayRef<AffineExpr> exprs) {
+    return AffineMap::get(dims, 0, exprs, ctx);
+  };
+  auto zeros = [&](ArrayRef<int64_t> shape) {
+    Value empty = tensor::EmptyOp::create(b, loc, shape, f32Type);
+    return linalg::FillOp::create(b, loc, f32(b, loc, 0), empty).getResult(0);
+  };
+  using IT = utils::IteratorType;
+  auto mulAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
+    linalg::YieldOp::create(
+        nb, nl,
+        ValueRange{arith::AddFOp::create(
+            nb, nl, args[2], arith::MulFOp::create(nb, nl, args[0], args[1]))});
+  };
+  // out[x, y] = sum_k lhs[..] * rhs[..] over iteration (x, y, k).
+  auto contract = [&](Value lhs, Value rhs, ArrayRef<int64_t> shape,
+                      AffineMap lhsMap, AffineMap rhsMap) {
+    auto outType = RankedTensorType::get(shape, f32Type);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{outType}, ValueRange{lhs, rhs},
+               ValueRange{zeros(shape)},
+               {lhsMap, rhsMap, map(3, {d(0), d(1)})},
+               {IT::parallel, IT::parallel, IT::reduction}, mulAdd)
+        .getResult(0);
+  };
+
+  Value g = op.getGradient();
+  Value p0 = op.getStates()[2];
+  Value p = memc::optim::SVDProjectorOp::create(
+                b, loc, TypeRange{p0.getType()}, g, op.getStep(), p0,
+                b.getI64IntegerAttr(r), b.getI64IntegerAttr(layout.getPeriod()),
+                b.getBoolAttr(right))
+                .getResult()[0];
+  // R = g P^T ([A, r]) or P^T g ([r, B]).
+  SmallVector<int64_t> rShape = right ? SmallVector<int64_t>{a, r}
+                                      : SmallVector<int64_t>{r, bs};
+  Value rProj = right ? contract(g, p, rShape, map(3, {d(0), d(2)}),
+                                 map(3, {d(1), d(2)}))
+                      : contract(p, g, rShape, map(3, {d(2), d(0)}),
+                                 map(3, {d(2), d(1)}));
+  // Moments on R (the states, in place) and N = m / (sqrt(v) + eps).
+  auto rType = RankedTensorType::get(rShape, f32Type);
+  AffineMap id2 = map(2, {d(0), d(1)});
+  auto moments = linalg::GenericOp::create(
+      b, loc, TypeRange{rType, rType, rType}, ValueRange{rProj},
+      ValueRange{op.getStates()[0], op.getStates()[1],
+                 tensor::EmptyOp::create(b, loc, rShape, f32Type)},
+      {id2, id2, id2, id2}, {IT::parallel, IT::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        AdamMoments next =
+            adamMoments(nb, nl, op, args[0], args[1], args[2], f32(nb, nl, 1));
+        Value n = arith::DivFOp::create(nb, nl, next.m, next.denom);
+        linalg::YieldOp::create(nb, nl, ValueRange{next.m, next.v, n});
+      });
+  // Back: N P ([A, r] x [r, B]) or P N ([A, r] x [r, B]).
+  Value n = moments.getResult(2);
+  Value back = right ? contract(n, p, {a, bs}, map(3, {d(0), d(2)}),
+                                map(3, {d(2), d(1)}))
+                     : contract(p, n, {a, bs}, map(3, {d(0), d(2)}),
+                                map(3, {d(2), d(1)}));
+  Value negStep = galoreStepSize(b, loc, op);
+  AffineMap scalar2 = map(2, {});
+  auto update = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{back, negStep},
+      ValueRange{op.getWeight()}, {id2, scalar2, id2},
+      {IT::parallel, IT::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value scaled = arith::MulFOp::create(nb, nl, args[0],
+                                             f32(nb, nl, alpha));
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{galoreWeightStep(nb, nl, op, args[2], scaled, args[1])});
+      });
+  op.getNewWeight().replaceAllUsesWith(update.getResult(0));
+  op.getNewStates()[0].replaceAllUsesWith(moments.getResult(0));
+  op.getNewStates()[1].replaceAllUsesWith(moments.getResult(1));
+  op.getNewStates()[2].replaceAllUsesWith(p);
+  op->erase();
+  return success();
+}
+
 LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -578,7 +736,11 @@ LogicalResult lowerAdamW(memc::optim::AdamWOp op) {
     return lowerAdamW8bit(op);
   if (op.getLayoutAttr() &&
       op.getLayoutAttr().getKind() == memc::optim::StateKind::lowrank)
-    return lowerApollo(op);
+    return op.getLayoutAttr().getProjection() == memc::optim::Projection::svd
+               ? lowerGaLore(op)
+               : lowerApollo(op);
+  if (op.getGaloreForm())
+    return lowerGaLoreDense(op);
   SmallVector<Value> coefficients = biasCorrections(b, loc, op, -op.getLr().convertToDouble());
   Operation *generic = buildUpdate(
       b, loc, op.getGradient(), op.getWeight(), op.getStates(), coefficients,

@@ -6,6 +6,7 @@ include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def Optim_Dialect : Dialect {
   let name = "optim";
@@ -135,6 +136,17 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
     when A <= B, else [A, r]; each channel of the larger side is scaled by
     the norm of R's Adam update over the norm of R there, and
     `w -= lr * a * (g scaled per channel)` after AdamW's decay.
+    `#optim.layout<lowrank, f32, rank = r, period = T, scale = a,
+    projection = svd>` (GaLore, 2-D weights [A, B]): the states are the
+    moments of R and the projector P. When A >= B, P = Vh[:r, :] of the
+    thin SVD of the gradient ([r, B]) and R = g P^T ([A, r]); otherwise
+    P = U[:, :r] ([A, r]) and R = P^T g ([r, B]). P is refreshed
+    (`optim.svd_projector`) at t = 1 and whenever T divides t; the moments
+    persist across refreshes; the update is `N P` (or `P N`) times a.
+    `galore_form` (GaLore's own AdamW, which the galore optimizer uses for
+    every weight, projected or not): `N = m / (sqrt(v) + eps)`,
+    `w -= lr sqrt(1 - beta2^t) / (1 - beta1^t) * N`, then
+    `w -= lr * weight_decay * w` (the decay after the step).
 
     ```mlir
     %w2, %m2, %v2 = optim.adamw %w, %g states(%m, %v) step %t
@@ -152,12 +164,51 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
                        F64Attr:$lr, F64Attr:$beta1, F64Attr:$beta2,
                        F64Attr:$eps, F64Attr:$weight_decay,
                        OptionalAttr<Optim_StateLayoutAttr>:$layout,
-                       OptionalAttr<I64Attr>:$seed);
+                       OptionalAttr<I64Attr>:$seed,
+                       UnitAttr:$galore_form);
   let results = (outs AnyRankedTensor:$new_weight,
                       Variadic<AnyRankedTensor>:$new_states);
   let assemblyFormat = [{
     $weight `,` $gradient (`states` `(` $states^ `)`)? `step` $step attr-dict
     `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Optim_SVDProjectorOp : Optim_Op<"svd_projector", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "GaLore's projector from the thin SVD of a gradient";
+  let description = [{
+    At the steps t = 1 and t = k * `period` (t read from `step`), writes into
+    `projector` the first `rank` right singular vectors of the 2-D
+    `gradient` as rows (`Vh[:rank, :]`, [rank, B]) when `right`, else its
+    first `rank` left singular vectors as columns (`U[:, :rank]`, [A,
+    rank]); at other steps `projector` keeps its value. The SVD is LAPACK's
+    divide and conquer (`sgesdd`, as torch.linalg.svd on the CPU) of the
+    gradient, singular values descending. Destination style: on tensors the
+    result is the new projector; on buffers (after bufferization) the op
+    has no result and writes `projector` in place.
+
+    ```mlir
+    %p2 = optim.svd_projector %g step %t into %p
+            {rank = 8 : i64, period = 200 : i64, right = true}
+            : tensor<384x128xf32>, tensor<i64> into tensor<8x128xf32>
+            -> tensor<8x128xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$gradient, AnyShaped:$step,
+                       AnyShaped:$projector, I64Attr:$rank, I64Attr:$period,
+                       BoolAttr:$right);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $gradient `step` $step `into` $projector attr-dict `:` type($gradient) `,`
+    type($step) `into` type($projector) (`->` type($result)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getProjectorMutable();
+    }
   }];
   let hasVerifier = 1;
 }

@@ -36,13 +36,27 @@ SmallVector<Type> memc::optim::getStateTypes(Type weight, unsigned count,
   if (!layout || layout.getKind() == StateKind::dense)
     return SmallVector<Type>(count, weight);
   if (layout.getKind() == StateKind::lowrank) {
-    // The projection's moments: [r, B] when A <= B, else [A, r].
     auto shaped = cast<ShapedType>(weight);
     int64_t a = shaped.getDimSize(0), b = shaped.getDimSize(1);
     int64_t r = std::min(layout.getRank(), std::min(a, b));
+    Type elem = shaped.getElementType();
+    if (layout.getProjection() == Projection::svd) {
+      // GaLore: the moments of R, [A, r] when A >= B (P = Vh[:r], [r, B]),
+      // else [r, B] (P = U[:, :r], [A, r]); then the projector.
+      bool right = a >= b;
+      auto moment = RankedTensorType::get(
+          right ? SmallVector<int64_t>{a, r} : SmallVector<int64_t>{r, b},
+          elem);
+      SmallVector<Type> types(count, moment);
+      types.push_back(RankedTensorType::get(
+          right ? SmallVector<int64_t>{r, b} : SmallVector<int64_t>{a, r},
+          elem));
+      return types;
+    }
+    // APOLLO: the projection's moments, [r, B] when A <= B, else [A, r].
     auto type = RankedTensorType::get(
         a <= b ? SmallVector<int64_t>{r, b} : SmallVector<int64_t>{a, r},
-        shaped.getElementType());
+        elem);
     return SmallVector<Type>(count, type);
   }
   auto shaped = cast<ShapedType>(weight);
@@ -71,13 +85,12 @@ static LogicalResult verifyUpdate(Operation *op, Value weight, Value gradient,
     return op->emitOpError("weight, gradient and updated weight must have "
                            "one type, got ")
            << type << ", " << gradient.getType() << " and " << newWeight;
-  if (layout && (layout.getKind() == StateKind::factored ||
-                 (layout.getKind() == StateKind::lowrank &&
-                  layout.getProjection() != Projection::random)))
-    return op->emitOpError("has no update for the ")
-           << stringifyStateKind(layout.getKind()) << " layout"
-           << (layout.getKind() == StateKind::lowrank ? " with projection svd"
-                                                      : "");
+  if (layout && layout.getKind() == StateKind::factored)
+    return op->emitOpError("has no update for the factored layout");
+  if (layout && layout.getKind() == StateKind::lowrank &&
+      layout.getProjection() == Projection::svd && isa<SGDOp>(op))
+    return op->emitOpError("has no update for the lowrank layout with "
+                           "projection svd (GaLore is adamw's)");
   if (layout && layout.getKind() == StateKind::lowrank &&
       (cast<ShapedType>(type).getRank() != 2 ||
        !cast<ShapedType>(type).hasStaticShape()))
@@ -125,10 +138,69 @@ LogicalResult AdamWOp::verify() {
       return emitOpError(name) << " must be in [0, 1), got " << beta;
   if (!(getEps().convertToDouble() > 0))
     return emitOpError("eps must be positive");
+  StateLayoutAttr layout = getLayoutAttr();
+  bool galore = layout && layout.getKind() == StateKind::lowrank &&
+                layout.getProjection() == Projection::svd;
+  if (galore && !getGaloreForm())
+    return emitOpError("with projection svd takes GaLore's own step "
+                       "(galore_form)");
   return verifyUpdate(*this, getWeight(), getGradient(), getStates(),
-                      getNewStates(), getNewWeight().getType(), 2,
-                      getLayoutAttr(), getLr().convertToDouble(),
+                      getNewStates(), getNewWeight().getType(), 2, layout,
+                      getLr().convertToDouble(),
                       getWeightDecay().convertToDouble());
+}
+
+void SVDProjectorOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // On tensors the op is pure; on buffers it reads the gradient and the
+  // step count and reads and writes the projector.
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                         SideEffects::DefaultResource::get());
+    if (&operand == &getProjectorMutable())
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+  }
+}
+
+LogicalResult SVDProjectorOp::verify() {
+  auto g = dyn_cast<ShapedType>(getGradient().getType());
+  auto p = dyn_cast<ShapedType>(getProjector().getType());
+  auto t = dyn_cast<ShapedType>(getStep().getType());
+  if (!g || g.getRank() != 2 || !g.hasStaticShape() ||
+      !g.getElementType().isF32())
+    return emitOpError("projects a static 2-D f32 gradient, got ")
+           << getGradient().getType();
+  if (!t || t.getRank() != 0 || !t.getElementType().isInteger(64))
+    return emitOpError("reads the step count from a 0-d i64, got ")
+           << getStep().getType();
+  bool tensors = isa<RankedTensorType>(g);
+  if (isa<RankedTensorType>(p) != tensors ||
+      isa<RankedTensorType>(t) != tensors)
+    return emitOpError("takes tensors or buffers, not both");
+  if (getNumResults() != (tensors ? 1 : 0))
+    return emitOpError(tensors ? "on tensors returns the new projector"
+                               : "on buffers has no result");
+  if (tensors && getResult()[0].getType() != p)
+    return emitOpError("returns the projector's type ") << p;
+  int64_t a = g.getDimSize(0), b = g.getDimSize(1), r = getRank();
+  if (r < 1 || r > std::min(a, b))
+    return emitOpError("rank must be in [1, ")
+           << std::min(a, b) << "] for a " << a << "x" << b
+           << " gradient, got " << r;
+  if (getPeriod() < 1)
+    return emitOpError("period must be positive, got ") << getPeriod();
+  SmallVector<int64_t> want =
+      getRight() ? SmallVector<int64_t>{r, b} : SmallVector<int64_t>{a, r};
+  if (p.getShape() != ArrayRef<int64_t>(want) || !p.getElementType().isF32())
+    return emitOpError("writes a projector of shape ")
+           << want[0] << "x" << want[1] << "xf32 ("
+           << (getRight() ? "Vh[:rank, :]" : "U[:, :rank]") << "), got "
+           << getProjector().getType();
+  return success();
 }
 
 LogicalResult

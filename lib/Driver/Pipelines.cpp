@@ -205,6 +205,7 @@ void memc::buildBufferizePipeline(
 
 void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createArenaNoAlias());
+  pm.addPass(createSVDProjectorToRuntime());
   pm.addPass(createContractionsToBLAS());
   pm.addNestedPass<func::FuncOp>(createMathApproximation());
   // memc-outline-kernels after the passes that rewrite linalg ops in place

@@ -6,6 +6,7 @@
 #include "dialects/kv/KVDialect.h"
 #include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/Transforms/Passes.h"
+#include "dialects/optim/BufferizableOpInterfaceImpl.h"
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Conversion/Passes.h"
 #include "memc/Transforms/Passes.h"
@@ -31,6 +32,7 @@ void memc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   einsum::registerBufferizableOpInterfaceExternalModels(registry);
+  optim::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
   // --target=cuda: gpu-module-to-binary serializes through the NVVM target.

@@ -37,12 +37,14 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
   size_t colon = text.find(':');
   out.kind = text.substr(0, colon);
   if (out.kind != "sgd" && out.kind != "adamw" && out.kind != "adam8bit" &&
-      out.kind != "apollo") {
+      out.kind != "apollo" && out.kind != "galore") {
     error = "--optimizer=" + text + ": unknown optimizer '" + out.kind +
-            "' (sgd, adamw, adam8bit, apollo)";
+            "' (sgd, adamw, adam8bit, apollo, galore)";
     return ExitUsage;
   }
   out.weightDecay = out.kind == "sgd" ? 0 : 0.01;
+  if (out.kind == "galore")
+    out.scale = 0.25; // GaLore's alpha
   bool sawLr = false;
   std::string rest = colon == std::string::npos ? "" : text.substr(colon + 1);
   std::stringstream items(rest);
@@ -61,6 +63,7 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
       return ExitUsage;
     };
     bool sgd = out.kind == "sgd";
+    bool lowRank = out.kind == "apollo" || out.kind == "galore";
     if (key == "lr") {
       if (!(v > 0))
         return bad("lr must be positive");
@@ -86,11 +89,11 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
       if (!(v > 0))
         return bad("eps must be positive");
       out.eps = v;
-    } else if (out.kind == "apollo" && (key == "rank" || key == "period")) {
+    } else if (lowRank && (key == "rank" || key == "period")) {
       if (!(v >= 1 && v <= (1 << 30) && v == double(int64_t(v))))
         return bad(key + " must be a positive whole number");
       (key == "rank" ? out.rank : out.period) = int64_t(v);
-    } else if (out.kind == "apollo" && key == "scale") {
+    } else if (lowRank && key == "scale") {
       if (!(v > 0))
         return bad("scale must be positive");
       out.scale = v;
@@ -104,7 +107,7 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
               (sgd ? "lr, momentum, nesterov, weight_decay"
                    : out.kind == "adam8bit"
                          ? "lr, beta1, beta2, eps, weight_decay, block"
-                   : out.kind == "apollo"
+                   : lowRank
                          ? "lr, beta1, beta2, eps, weight_decay, rank, period, "
                            "scale"
                          : "lr, beta1, beta2, eps, weight_decay") +

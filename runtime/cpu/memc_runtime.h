@@ -71,6 +71,20 @@ MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
                                   int64_t strideC);
 
 /*===------------------------------------------------------------------------===
+ * GaLore's projector (memc-svd-projector-to-runtime)
+ *
+ * The thin SVD g = U S Vh of the row-major rows x cols gradient g (LAPACK's
+ * sgesdd, as torch.linalg.svd on the CPU); writes into p the first
+ * min(rank, rows, cols) = r right singular vectors as rows (Vh[:r, :],
+ * r x cols) when right != 0, else the first r left singular vectors as
+ * columns (U[:, :r], rows x r), row-major. If LAPACK fails to converge, p
+ * keeps its values.
+ *===------------------------------------------------------------------------===*/
+MEMC_RT_EXPORT void memc_rt_svd_projector(const float *g, int64_t rows,
+                                          int64_t cols, int64_t rank,
+                                          int32_t right, float *p);
+
+/*===------------------------------------------------------------------------===
  * memref.copy fallback
  *
  * finalize-memref-to-llvm lowers a memref.copy whose operands are not both

@@ -102,7 +102,7 @@ func.func @sgd_blockwise8(%w: tensor<8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32
 
 func.func @lowrank(%w: tensor<8x8xf32>, %g: tensor<8x8xf32>, %m: tensor<8x8xf32>,
                    %v: tensor<8x8xf32>, %t: tensor<i64>) {
-  // expected-error @+1 {{has no update for the lowrank layout}}
+  // expected-error @+1 {{with projection svd takes GaLore's own step (galore_form)}}
   %a:3 = optim.adamw %w, %g states(%m, %v) step %t
       {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64,
        eps = 1.0e-8 : f64, weight_decay = 0.0 : f64,

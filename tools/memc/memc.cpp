@@ -223,6 +223,14 @@ int main(int argc, char **argv) {
       llvm::errs() << "memc: " << error << "\n";
       return rc;
     }
+    // GaLore's SVD runs in the CPU runtime (LAPACK); the CUDA runtime has
+    // no SVD yet.
+    if (t.optimizer.kind == "galore" && target == memc::TargetKind::CUDA) {
+      llvm::errs() << "memc: --optimizer=galore: its SVD runs on the CPU "
+                      "only; use --target=cpu (apollo and adam8bit run on "
+                      "the GPU)\n";
+      return memc::ExitUsage;
+    }
   }
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');

@@ -17,7 +17,7 @@ namespace memc {
 
 /// An optimizer and its hyperparameters (PyTorch's names and defaults).
 struct OptimizerConfig {
-  std::string kind = "adamw"; ///< sgd | adamw | adam8bit | apollo
+  std::string kind = "adamw"; ///< sgd | adamw | adam8bit | apollo | galore
   double lr = 1e-3;
   double momentum = 0;    ///< sgd
   bool nesterov = false;  ///< sgd
@@ -26,9 +26,9 @@ struct OptimizerConfig {
   double eps = 1e-8;      ///< adamw
   double weightDecay = 0; ///< sgd: 0 by default; adamw: 0.01
   int64_t block = 2048;   ///< adam8bit: elements per absmax block
-  int64_t rank = 128;     ///< apollo: projection rank
-  int64_t period = 200;   ///< apollo: steps between projector refreshes
-  double scale = 1.0;     ///< apollo: the scaled update's factor
+  int64_t rank = 128;     ///< apollo, galore: projection rank
+  int64_t period = 200;   ///< apollo, galore: steps between refreshes
+  double scale = 1.0;     ///< apollo, galore: the update's factor
   std::string spelling;   ///< the flag's text, for the manifest and report
 };
 

@@ -465,6 +465,23 @@ def AccumulationsToAtomics : Pass<"memc-accumulations-to-atomics",
                            "mlir::scf::SCFDialect"];
 }
 
+def SVDProjectorToRuntime : Pass<"memc-svd-projector-to-runtime",
+                                 "mlir::ModuleOp"> {
+  let summary = "GaLore's projector refresh as a call of the CPU runtime";
+  let description = [{
+    Each `optim.svd_projector` on buffers becomes, under `scf.if (t == 1 ||
+    t % period == 0)` with t loaded from its step buffer, a call of
+    `memc_rt_svd_projector(g, rows, cols, rank, right, projector)` (declared
+    here; runtime/cpu/Svd.cpp, LAPACK's sgesdd through OpenBLAS) on
+    pointers to the buffers' first elements. One on tensors, or on buffers
+    that are not contiguous row-major, is an error.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::scf::SCFDialect",
+                           "mlir::LLVM::LLVMDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def MergeGPUModules : Pass<"memc-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Put every outlined kernel into one gpu.module";
   let description = [{
@@ -641,18 +658,25 @@ def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
     random projection (APOLLO): `#optim.layout<lowrank, f32, rank, period,
     scale, projection = random>` with a seed from the weight's name; the
     other weights take AdamW at full rank.
+
+    `galore` is GaLore's own AdamW (`galore_form` on every update): its 2-D
+    weights that no gather reads keep their moments in a rank-`rank`
+    projection from the gradient's SVD, refreshed at the first step and
+    every `period` steps (`#optim.layout<lowrank, f32, rank, period, scale,
+    projection = svd>`; the projector is a third state, `NAME.projector`);
+    the other weights take the same form at full rank.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
-           "sgd | adamw | adam8bit | apollo">,
+           "sgd | adamw | adam8bit | apollo | galore">,
     Option<"block", "block", "int64_t", /*default=*/"2048",
            "adam8bit: elements per absmax block">,
     Option<"rank", "rank", "int64_t", /*default=*/"128",
-           "apollo: projection rank">,
+           "apollo, galore: projection rank">,
     Option<"period", "period", "int64_t", /*default=*/"200",
-           "apollo: steps between projector refreshes">,
+           "apollo, galore: steps between projector refreshes">,
     Option<"scale", "scale", "double", /*default=*/"1.0",
-           "apollo: factor of the channel-scaled update">,
+           "apollo, galore: factor of the projected update">,
     Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
     Option<"momentum", "momentum", "double", /*default=*/"0",
            "sgd: momentum (0: none, no state)">,

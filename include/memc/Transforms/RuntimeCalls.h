@@ -1,0 +1,40 @@
+//===- RuntimeCalls.h - calls into memc's CPU runtime from memrefs -*- C++ -*-===//
+//
+// The passes that replace an op on buffers by a call of a memc_rt_*
+// function (memc-contractions-to-blas, memc-svd-projector-to-runtime) pass
+// buffers as bare pointers to their first element.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_TRANSFORMS_RUNTIMECALLS_H
+#define MEMC_TRANSFORMS_RUNTIMECALLS_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
+
+namespace memc {
+
+/// The address of `memref`'s first element as an !llvm.ptr (its aligned
+/// pointer plus its offset, which a subview inside a loop has dynamic).
+inline mlir::Value pointerToFirstElement(mlir::OpBuilder &b, mlir::Location loc,
+                                         mlir::Value memref) {
+  using namespace mlir;
+  Value index = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  auto type = cast<MemRefType>(memref.getType());
+  if (!type.getLayout().isIdentity()) {
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+    int64_t bytes = type.getElementTypeBitWidth() / 8;
+    Value offset =
+        arith::MulIOp::create(b, loc, meta.getOffset(),
+                              arith::ConstantIndexOp::create(b, loc, bytes));
+    index = arith::AddIOp::create(b, loc, index, offset);
+  }
+  Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), i64);
+}
+
+} // namespace memc
+
+#endif // MEMC_TRANSFORMS_RUNTIMECALLS_H
