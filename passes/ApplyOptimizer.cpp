@@ -13,6 +13,7 @@
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/Verifier.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/xxhash.h"
 
 namespace memc {
@@ -66,6 +67,73 @@ Operation *lastRead(Value value, Block *block) {
   return last;
 }
 
+/// A weight's optimizer-state layout: the optimizer's own, or an
+/// --optimizer-layouts rule's.
+struct LayoutChoice {
+  std::string kind; ///< adamw | adam8bit | apollo | galore
+  int64_t block = 2048, rank = 128, period = 200;
+  double scale = 1.0;
+};
+
+/// One rule of the `layouts` option, `LAYOUT[:k=v,...] REGEX`.
+struct LayoutRule {
+  std::string text, regex;
+  LayoutChoice layout;
+  bool used = false;
+};
+
+/// Parses the `layouts` option (rules joined by ';'); an error names the
+/// rule.
+LogicalResult parseLayoutRules(StringRef option, SmallVector<LayoutRule> &out,
+                               std::string &error) {
+  SmallVector<StringRef> rules;
+  option.split(rules, ';', -1, /*KeepEmpty=*/false);
+  for (StringRef text : rules) {
+    auto [spec, regex] = text.trim().split(' ');
+    regex = regex.trim();
+    LayoutRule rule{text.str(), regex.str(), {}, false};
+    auto [kind, keys] = spec.split(':');
+    rule.layout.kind = kind.str();
+    if (rule.layout.kind == "galore")
+      rule.layout.scale = 0.25;
+    std::string why;
+    if (regex.empty() || !llvm::Regex(regex).isValid(why)) {
+      error = "layout rule '" + text.str() + "': no regex " + why;
+      return failure();
+    }
+    if (kind != "adamw" && kind != "adam8bit" && kind != "apollo" &&
+        kind != "galore") {
+      error = "layout rule '" + text.str() + "': unknown layout '" +
+              kind.str() + "'";
+      return failure();
+    }
+    SmallVector<StringRef> items;
+    keys.split(items, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef item : items) {
+      auto [key, value] = item.split('=');
+      double v = 0;
+      bool lowRank = kind == "apollo" || kind == "galore";
+      if (value.getAsDouble(v) ||
+          !((kind == "adam8bit" && key == "block") ||
+            (lowRank && (key == "rank" || key == "period" || key == "scale")))) {
+        error = "layout rule '" + text.str() + "': bad key '" + item.str() +
+                "'";
+        return failure();
+      }
+      if (key == "block")
+        rule.layout.block = int64_t(v);
+      else if (key == "rank")
+        rule.layout.rank = int64_t(v);
+      else if (key == "period")
+        rule.layout.period = int64_t(v);
+      else
+        rule.layout.scale = v;
+    }
+    out.push_back(std::move(rule));
+  }
+  return success();
+}
+
 struct ApplyOptimizerPass
     : public memc::impl::ApplyOptimizerBase<ApplyOptimizerPass> {
   using ApplyOptimizerBase::ApplyOptimizerBase;
@@ -96,6 +164,26 @@ struct ApplyOptimizerPass
       module.emitError("memc-apply-optimizer: block must be positive");
       return signalPassFailure();
     }
+    SmallVector<LayoutRule> rules;
+    std::string ruleError;
+    if (failed(parseLayoutRules(layouts, rules, ruleError))) {
+      module.emitError("memc-apply-optimizer: ") << ruleError;
+      return signalPassFailure();
+    }
+    if (!rules.empty() && !adam) {
+      module.emitError("memc-apply-optimizer: layouts are Adam's; the "
+                       "optimizer is sgd");
+      return signalPassFailure();
+    }
+    for (const LayoutRule &rule : rules) {
+      const LayoutChoice &l = rule.layout;
+      if (l.block <= 0 || l.rank <= 0 || l.period <= 0 || !(l.scale > 0)) {
+        module.emitError("memc-apply-optimizer: layout rule '")
+            << rule.text << "' needs a positive block, rank, period and scale";
+        return signalPassFailure();
+      }
+    }
+    LayoutChoice base{optimizer.getValue(), block, rank, period, scale};
 
     // The gradient results and the weights they belong to.
     struct Update {
@@ -104,6 +192,7 @@ struct ApplyOptimizerPass
       SmallVector<BlockArgument> states;
       memc::optim::StateLayoutAttr layout; ///< null: dense
       std::optional<int64_t> seed;         ///< apollo's projection
+      bool galoreForm = false;             ///< GaLore's own AdamW step
     };
     SmallVector<Update> updates;
     llvm::StringMap<BlockArgument> weights;
@@ -142,21 +231,38 @@ struct ApplyOptimizerPass
     for (Update &u : updates) {
       StringRef name = memc::getArgName(fn, u.weight.getArgNumber());
       auto type = cast<RankedTensorType>(u.weight.getType());
-      if (optimizer == "adam8bit" &&
+      LayoutChoice choice = base;
+      bool ruled = false;
+      for (LayoutRule &rule : rules)
+        if (llvm::Regex("^(" + rule.regex + ")$").match(name)) {
+          choice = rule.layout;
+          rule.used = ruled = true;
+          break;
+        }
+      bool lowRank = choice.kind == "apollo" || choice.kind == "galore";
+      bool projectable = type.getRank() == 2 && type.hasStaticShape() &&
+                         !isGathered(u.weight);
+      if (ruled && lowRank && !projectable) {
+        fn.emitError("--optimizer-layouts: '")
+            << name << "' (" << type << ") cannot take the " << choice.kind
+            << " layout: it projects 2-D weights that no gather reads";
+        return signalPassFailure();
+      }
+      if (choice.kind == "adam8bit" &&
           type.getNumElements() >= kMin8BitElements)
         u.layout = memc::optim::StateLayoutAttr::get(
-            ctx, memc::optim::StateKind::blockwise8, b.getI8Type(), block, 0, 0,
-            nullptr, memc::optim::Projection::svd);
-      if ((optimizer == "apollo" || galore) && type.getRank() == 2 &&
-          type.hasStaticShape() && !isGathered(u.weight)) {
+            ctx, memc::optim::StateKind::blockwise8, b.getI8Type(),
+            choice.block, 0, 0, nullptr, memc::optim::Projection::svd);
+      if (lowRank && projectable) {
         u.layout = memc::optim::StateLayoutAttr::get(
-            ctx, memc::optim::StateKind::lowrank, b.getF32Type(), 0, rank,
-            period, b.getF64FloatAttr(scale),
-            galore ? memc::optim::Projection::svd
-                   : memc::optim::Projection::random);
-        if (!galore)
+            ctx, memc::optim::StateKind::lowrank, b.getF32Type(), 0,
+            choice.rank, choice.period, b.getF64FloatAttr(choice.scale),
+            choice.kind == "galore" ? memc::optim::Projection::svd
+                                    : memc::optim::Projection::random);
+        if (choice.kind == "apollo")
           u.seed = llvm::xxh3_64bits(name) & 0x7fffffffffffffff;
       }
+      u.galoreForm = galore || choice.kind == "galore";
       // Each moment's name; blockwise8 stores its absmax beside its codes.
       SmallVector<std::string> moments;
       if (adam)
@@ -186,6 +292,14 @@ struct ApplyOptimizerPass
       }
     }
 
+    for (const LayoutRule &rule : rules)
+      if (!rule.used) {
+        fn.emitError("--optimizer-layouts: the rule '")
+            << rule.regex << " " << rule.text.substr(0, rule.text.find(' '))
+            << "' matches no trainable weight";
+        return signalPassFailure();
+      }
+
     // The updates, each as early as its gradient and weight allow.
     Block &body = fn.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -213,7 +327,7 @@ struct ApplyOptimizerPass
             b.getF64FloatAttr(eps), b.getF64FloatAttr(weightDecay),
             u.layout,
             u.seed ? b.getI64IntegerAttr(*u.seed) : IntegerAttr(),
-            galore ? b.getUnitAttr() : UnitAttr());
+            u.galoreForm ? b.getUnitAttr() : UnitAttr());
       else
         update = memc::optim::SGDOp::create(
             b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,

@@ -182,6 +182,15 @@ ExitCode trainPhase(CompileSession &s) {
             // Cheap forward values are recomputed in the backward rather
             // than kept from the forward to the backward.
             pm.addPass(createRecomputePointwise());
+          },
+          ExitUnsupported);
+      rc != ExitOK)
+    return rc;
+  // The optimizer's choices per weight (--optimizer-layouts) are the
+  // train spec's.
+  if (ExitCode rc = s.runPasses(
+          "build the train step",
+          [&](OpPassManager &pm) {
             ApplyOptimizerOptions opt;
             const OptimizerConfig &o = train.optimizer;
             opt.optimizer = o.kind;
@@ -196,6 +205,7 @@ ExitCode trainPhase(CompileSession &s) {
             opt.rank = o.rank;
             opt.period = o.period;
             opt.scale = o.scale;
+            opt.layouts = layoutsOption(train.layouts);
             opt.loss = train.lossOutput.empty()
                            ? train.loss
                            : train.loss + ":" + train.lossOutput;
@@ -205,7 +215,7 @@ ExitCode trainPhase(CompileSession &s) {
             // importer stored: results written into their weights.
             pm.addPass(createBindParameterStores());
           },
-          ExitUnsupported);
+          ExitTrainSpec);
       rc != ExitOK)
     return rc;
   TrainSummary summary = summarizeTrainStep(*s.module, forwardOps);

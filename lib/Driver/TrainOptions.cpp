@@ -1,9 +1,12 @@
 //===- TrainOptions.cpp - memc --train's flags ----------------------------===//
 #include "memc/Driver/TrainOptions.h"
 
+#include "llvm/Support/Regex.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -142,6 +145,88 @@ ExitCode parseLoss(const std::string &text, TrainOptions &out,
     return ExitUsage;
   }
   return ExitOK;
+}
+
+ExitCode parseOptimizerLayouts(const std::string &path,
+                               const OptimizerConfig &optimizer,
+                               std::vector<LayoutRule> &out,
+                               std::string &error) {
+  out.clear();
+  std::string flag = "--optimizer-layouts=" + path;
+  if (optimizer.kind == "sgd") {
+    error = flag + ": layouts are Adam's (adamw, adam8bit, apollo, galore); "
+                   "--optimizer is sgd";
+    return ExitUsage;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    error = flag + ": cannot read " + path;
+    return ExitFileNotFound;
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::string text = trim(line);
+    if (text.empty() || text[0] == '#')
+      continue;
+    auto fail = [&](const std::string &why) {
+      error = path + ":" + std::to_string(number) + ": " + why;
+      return ExitUsage;
+    };
+    size_t space = text.find_first_of(" \t");
+    if (space == std::string::npos)
+      return fail("expected 'REGEX LAYOUT', got '" + text + "'");
+    LayoutRule rule;
+    rule.regex = text.substr(0, space);
+    std::string spec = trim(text.substr(space));
+    std::string regexError;
+    if (!llvm::Regex(rule.regex).isValid(regexError))
+      return fail("'" + rule.regex + "' is no regex: " + regexError);
+    if (rule.regex.find(';') != std::string::npos)
+      return fail("'" + rule.regex + "': a regex here cannot contain ';'");
+    std::string kind = spec.substr(0, spec.find(':'));
+    if (kind != "adamw" && kind != "adam8bit" && kind != "apollo" &&
+        kind != "galore")
+      return fail("unknown layout '" + kind +
+                  "' (adamw, adam8bit, apollo, galore)");
+    std::string why;
+    if (parseOptimizer(spec, rule.layout, why) != ExitOK)
+      return fail(why);
+    // A rule chooses the state's layout; the step's hyperparameters are
+    // --optimizer's for every weight.
+    for (const char *key : {"lr=", "beta1=", "beta2=", "eps=", "weight_decay="})
+      if (spec.find(key) != std::string::npos)
+        return fail("'" + spec + "': a layout takes only its own keys "
+                    "(adam8bit: block; apollo, galore: rank, period, "
+                    "scale); " + std::string(key, strlen(key) - 1) +
+                    " is --optimizer's");
+    out.push_back(std::move(rule));
+  }
+  if (out.empty()) {
+    error = flag + ": " + path + " has no rule";
+    return ExitUsage;
+  }
+  return ExitOK;
+}
+
+std::string layoutsOption(const std::vector<LayoutRule> &rules) {
+  std::string text;
+  for (const LayoutRule &r : rules) {
+    if (!text.empty())
+      text += ";";
+    const OptimizerConfig &l = r.layout;
+    text += l.kind;
+    if (l.kind == "adam8bit")
+      text += ":block=" + std::to_string(l.block);
+    if (l.kind == "apollo" || l.kind == "galore") {
+      std::ostringstream scale;
+      scale.precision(17);
+      scale << l.scale;
+      text += ":rank=" + std::to_string(l.rank) +
+              ",period=" + std::to_string(l.period) + ",scale=" + scale.str();
+    }
+    text += " " + r.regex;
+  }
+  return text;
 }
 
 ExitCode parseTrainable(const std::string &text, const std::string &frozen,

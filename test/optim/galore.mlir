@@ -4,6 +4,16 @@
 // optim.svd_projector refuses.
 // RUN: memc-opt %s -split-input-file -memc-apply-optimizer="optimizer=galore lr=0.001 rank=4 period=10 scale=0.25" | FileCheck %s --check-prefix=APPLY --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-apply-optimizer="optimizer=galore lr=0.001 rank=4 period=10 scale=0.25" -memc-lower-optimizer | FileCheck %s --check-prefix=LOWER --enable-var-scope
+// RUN: memc-opt %s -memc-apply-optimizer="optimizer=adamw lr=0.001 layouts={galore:rank=4,period=10,scale=0.25 w;apollo:rank=2,period=5,scale=1.0 tal+}" | FileCheck %s --check-prefix=RULES --enable-var-scope
+
+// Per-weight layouts (--optimizer-layouts) under AdamW: w takes GaLore
+// (its own step form and a projector), tall APOLLO, the rest AdamW.
+// RULES-LABEL: func @weights
+// RULES-SAME: tensor<16x4xf32> {memc.state = "w.projector", memc.state_of = "w"}
+// RULES-SAME: tensor<64x2xf32> {memc.state = "tall.exp_avg", memc.state_of = "tall"}
+// RULES-DAG: optim.adamw {{.*}}galore_form, layout = #optim.layout<lowrank, f32, rank = 4, period = 10, scale = 2.500000e-01 : f64>{{.*}} -> (tensor<16x64xf32>,
+// RULES-DAG: optim.adamw {{.*}}layout = #optim.layout<lowrank, f32, rank = 2, period = 5, scale = 1.000000e+00 : f64, projection = random>, {{.*}}seed = {{.*}} -> (tensor<64x8xf32>,
+// RULES-DAG: optim.adamw {{.*}}weight_decay = 0.000000e+00 : f64} : {{.*}} -> (tensor<10x16xf32>, tensor<10x16xf32>, tensor<10x16xf32>)
 
 // [16, 64] (A < B): P = U[:, :4] ([16, 4]), moments of R = P^T g ([4, 64]);
 // [64, 8] (A >= B): P = Vh[:4] ([4, 8]), moments of R = g P^T ([64, 4]);

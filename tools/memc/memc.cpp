@@ -132,6 +132,14 @@ static cl::opt<std::string> optimizer(
              "weight_decay] or adamw[:lr,beta1,beta2,eps,weight_decay] "
              "(default adamw)"),
     cl::value_desc("name[:k=v,...]"), cl::cat(category));
+static cl::opt<std::string> optimizerLayouts(
+    "optimizer-layouts",
+    cl::desc("--train: per-weight optimizer-state layouts, one 'REGEX "
+             "LAYOUT' a line (adamw, adam8bit[:block=B], "
+             "apollo[:rank,period,scale], galore[:rank,period,scale]); the "
+             "first rule whose regex matches a weight's whole name wins, "
+             "the others take --optimizer's"),
+    cl::value_desc("file"), cl::cat(category));
 static cl::opt<std::string> trainable(
     "trainable",
     cl::desc("--train's trainable initializers: all (default; f32 "
@@ -199,10 +207,12 @@ int main(int argc, char **argv) {
   }
   options.fusemax = !noFuseMax;
   bool trainFlags = loss.getNumOccurrences() || optimizer.getNumOccurrences() ||
-                    trainable.getNumOccurrences() || frozen.getNumOccurrences();
+                    trainable.getNumOccurrences() ||
+                    frozen.getNumOccurrences() ||
+                    optimizerLayouts.getNumOccurrences();
   if (trainFlags && !train) {
-    llvm::errs() << "memc: --loss, --optimizer, --trainable and --frozen need "
-                    "--train\n";
+    llvm::errs() << "memc: --loss, --optimizer, --optimizer-layouts, "
+                    "--trainable and --frozen need --train\n";
     return memc::ExitUsage;
   }
   if (train) {
@@ -217,6 +227,9 @@ int main(int argc, char **argv) {
                                     ? std::string(optimizer)
                                     : "adamw",
                                 t.optimizer, error);
+    if (rc == memc::ExitOK && optimizerLayouts.getNumOccurrences())
+      rc = memc::parseOptimizerLayouts(optimizerLayouts, t.optimizer,
+                                       t.layouts, error);
     if (rc == memc::ExitOK)
       rc = memc::parseTrainable(trainable, frozen, t, error);
     if (rc != memc::ExitOK) {
@@ -225,7 +238,11 @@ int main(int argc, char **argv) {
     }
     // GaLore's SVD runs in the CPU runtime (LAPACK); the CUDA runtime has
     // no SVD yet.
-    if (t.optimizer.kind == "galore" && target == memc::TargetKind::CUDA) {
+    bool galore = t.optimizer.kind == "galore" ||
+                  llvm::any_of(t.layouts, [](const memc::LayoutRule &r) {
+                    return r.layout.kind == "galore";
+                  });
+    if (galore && target == memc::TargetKind::CUDA) {
       llvm::errs() << "memc: --optimizer=galore: its SVD runs on the CPU "
                       "only; use --target=cpu (apollo and adam8bit run on "
                       "the GPU)\n";

@@ -12,6 +12,7 @@
 #include "memc/Import/ONNXImporter.h"
 
 #include <string>
+#include <vector>
 
 namespace memc {
 
@@ -32,18 +33,40 @@ struct OptimizerConfig {
   std::string spelling;   ///< the flag's text, for the manifest and report
 };
 
+/// One line of --optimizer-layouts: the weights whose whole name matches
+/// `regex` keep their optimizer state as `layout` says (adamw | adam8bit |
+/// apollo | galore, with that layout's keys only).
+struct LayoutRule {
+  std::string regex;
+  OptimizerConfig layout;
+};
+
 struct TrainOptions {
   bool enabled = false;
   std::string loss = "cross-entropy"; ///< cross-entropy | mse | output
   std::string lossOutput;             ///< --loss=KIND:NAME
   OptimizerConfig optimizer;
   TrainableSpec trainable;
+  std::vector<LayoutRule> layouts; ///< --optimizer-layouts, in file order
 };
 
 /// Parses `--optimizer=NAME[:k=v,...]`. Returns ExitOK, or ExitUsage with
 /// `error` one line naming the key or value at fault.
 ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
                         std::string &error);
+/// Parses `--optimizer-layouts=FILE`: one rule a line, `REGEX LAYOUT`
+/// (blank lines and `#` comments skipped), LAYOUT one of adamw,
+/// adam8bit[:block=B], apollo[:rank=R,period=T,scale=A],
+/// galore[:rank=R,period=T,scale=A]. The --optimizer must be of Adam's
+/// family (it gives lr, betas, eps and weight decay). Exit 3 when FILE
+/// cannot be read, else ExitUsage naming the file and line.
+ExitCode parseOptimizerLayouts(const std::string &path,
+                               const OptimizerConfig &optimizer,
+                               std::vector<LayoutRule> &out,
+                               std::string &error);
+/// The rules as memc-apply-optimizer's `layouts` option:
+/// `LAYOUT[:k=v,...] REGEX` joined by ';'.
+std::string layoutsOption(const std::vector<LayoutRule> &rules);
 /// Parses `--loss=KIND[:OUTPUT]`.
 ExitCode parseLoss(const std::string &text, TrainOptions &out,
                    std::string &error);

@@ -665,6 +665,13 @@ def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
     every `period` steps (`#optim.layout<lowrank, f32, rank, period, scale,
     projection = svd>`; the projector is a third state, `NAME.projector`);
     the other weights take the same form at full rank.
+
+    `layouts` (with an Adam-family optimizer) chooses per weight: the
+    first rule whose regex matches the whole name gives that weight's layout
+    (its own block, or rank, period and scale), the step's hyperparameters
+    staying the optimizer's; a weight no rule matches takes the optimizer's
+    own. A rule that matches no trainable weight, or a projected layout for
+    a weight that is not 2-D or that a gather reads, is an error.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", /*default=*/"\"sgd\"",
@@ -677,6 +684,10 @@ def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
            "apollo, galore: steps between projector refreshes">,
     Option<"scale", "scale", "double", /*default=*/"1.0",
            "apollo, galore: factor of the projected update">,
+    Option<"layouts", "layouts", "std::string", /*default=*/"",
+           "Per-weight layouts (--optimizer-layouts): 'LAYOUT[:k=v,...] "
+           "REGEX' joined by ';', LAYOUT adamw | adam8bit | apollo | galore; "
+           "the first rule whose regex matches a weight's whole name wins">,
     Option<"lr", "lr", "double", /*default=*/"1e-3", "Learning rate">,
     Option<"momentum", "momentum", "double", /*default=*/"0",
            "sgd: momentum (0: none, no state)">,
