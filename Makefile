@@ -9,7 +9,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup setup-fuzz build demo test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train torch-check fuzz sanitize docs clean
+.PHONY: all setup setup-fuzz build demo demo-train test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train torch-check fuzz sanitize docs clean
 
 all: build
 
@@ -40,6 +40,13 @@ examples:
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+# The bundled decoder trained on the licence texts with AdamW, 8-bit AdamW,
+# GaLore and APOLLO rank 1: loss, time and memory table and loss-curve SVG
+# in $(BUILD)/demo-train.{md,svg} (docs/perf.md, "Optimizer-state layouts").
+demo-train: build
+	@/usr/bin/python3 examples/make_examples.py --quiet
+	@/usr/bin/python3 scripts/demo_train.py $(BUILD)
 
 unit: build
 	@bash scripts/run_unit.sh $(BUILD)

@@ -516,16 +516,24 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
         linalg::YieldOp::create(nb, nl, ValueRange{next.m, next.v, n});
       });
 
-  // Per channel of the larger side: |N|^2 and |R|^2 over the rank.
+  // Per channel of the larger side: |N|^2 and |R|^2 over the rank. At
+  // rank 1 (APOLLO-Mini) over the whole tensor instead: one projected value
+  // per channel can be near zero by cancellation, and |N| / |R| with it
+  // would blow the channel's step up.
+  bool tensorWise = r == 1;
   unsigned channelDim = rowsSmaller ? 1 : 0;
-  AffineMap channel2 = map(2, {d(channelDim)});
+  AffineMap channel2 = tensorWise ? map(2, {}) : map(2, {d(channelDim)});
   SmallVector<IT> normIters = {IT::parallel, IT::parallel};
   normIters[1 - channelDim] = IT::reduction;
-  auto lType = RankedTensorType::get({large}, f32Type);
+  if (tensorWise)
+    normIters = {IT::reduction, IT::reduction};
+  SmallVector<int64_t> normShape =
+      tensorWise ? SmallVector<int64_t>{} : SmallVector<int64_t>{large};
+  auto lType = RankedTensorType::get(normShape, f32Type);
   auto norms = linalg::GenericOp::create(
       b, loc, TypeRange{lType, lType},
       ValueRange{moments.getResult(2), rProj},
-      ValueRange{zeros({large}), zeros({large})},
+      ValueRange{zeros(normShape), zeros(normShape)},
       {id2, id2, channel2, channel2}, normIters,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         auto sq = [&](Value x, Value acc) {
@@ -536,7 +544,8 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
             nb, nl, ValueRange{sq(args[0], args[2]), sq(args[1], args[3])});
       });
 
-  // w = w (1 - lr wd) - lr alpha g s, s = |N| / |R| per channel.
+  // w = w (1 - lr wd) - lr alpha g s, s = |N| / |R| per channel (or for
+  // the tensor).
   auto update = linalg::GenericOp::create(
       b, loc, TypeRange{type},
       ValueRange{op.getGradient(), norms.getResult(0), norms.getResult(1)},

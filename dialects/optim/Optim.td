@@ -134,7 +134,8 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
     mean 0 and variance 1/r, near-normal, drawn from `seed` and the period
     number (t - 1) / T: regenerated, never stored); the states are the moments of the projection R, [r, B]
     when A <= B, else [A, r]; each channel of the larger side is scaled by
-    the norm of R's Adam update over the norm of R there, and
+    the norm of R's Adam update over the norm of R there (at rank 1,
+    APOLLO-Mini, the whole tensor by the ratio of the whole norms), and
     `w -= lr * a * (g scaled per channel)` after AdamW's decay.
     `#optim.layout<lowrank, f32, rank = r, period = T, scale = a,
     projection = svd>` (GaLore, 2-D weights [A, B]): the states are the

@@ -2,6 +2,13 @@
 // projected moments, and the kernels the update lowers to.
 // RUN: memc-opt %s -split-input-file -memc-apply-optimizer="optimizer=apollo lr=0.001 rank=4 period=10 scale=2.0" | FileCheck %s --check-prefix=APPLY --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-apply-optimizer="optimizer=apollo lr=0.001 rank=4 period=10 scale=2.0" -memc-lower-optimizer | FileCheck %s --check-prefix=LOWER --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-apply-optimizer="optimizer=apollo lr=0.001 rank=1 period=10 scale=2.0" -memc-lower-optimizer | FileCheck %s --check-prefix=MINI --enable-var-scope
+
+// Rank 1 (APOLLO-Mini) scales by the whole tensor's norms, not per channel
+// (one projected value per channel can cancel to near zero).
+// MINI-LABEL: func @weights
+// MINI: %[[N:.*]]:2 = linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x64xf32>, tensor<1x64xf32>) outs({{.*}} : tensor<f32>, tensor<f32>)
+// MINI: linalg.generic {{.*}} ins(%{{.*}}, %[[N]]#0, %[[N]]#1 : tensor<16x64xf32>, tensor<f32>, tensor<f32>) outs(%arg2 : tensor<16x64xf32>)
 
 // A 2-D weight [16, 64] keeps moments of its projection on the smaller side,
 // [4, 64]; a wide-and-short one [64, 8] projects its columns, [64, 4]; a
