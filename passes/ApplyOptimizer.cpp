@@ -120,6 +120,13 @@ LogicalResult parseLayoutRules(StringRef option, SmallVector<LayoutRule> &out,
                 "'";
         return failure();
       }
+      int64_t whole = int64_t(v);
+      if (key == "block" &&
+          !(whole >= 64 && whole == v && (whole & (whole - 1)) == 0)) {
+        error = "layout rule '" + text.str() +
+                "': block must be a power of two from 64";
+        return failure();
+      }
       if (key == "block")
         rule.layout.block = int64_t(v);
       else if (key == "rank")
@@ -253,6 +260,13 @@ struct ApplyOptimizerPass
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::blockwise8, b.getI8Type(),
             choice.block, 0, 0, nullptr, memc::optim::Projection::svd);
+      if (lowRank && projectable &&
+          choice.rank > std::min(type.getDimSize(0), type.getDimSize(1)))
+        mlir::emitWarning(u.weight.getLoc())
+            << choice.kind << " rank " << choice.rank << " is more than '"
+            << name << "' (" << type.getDimSize(0) << "x"
+            << type.getDimSize(1) << ") has on its smaller side: it takes rank "
+            << std::min(type.getDimSize(0), type.getDimSize(1));
       if (lowRank && projectable) {
         u.layout = memc::optim::StateLayoutAttr::get(
             ctx, memc::optim::StateKind::lowrank, b.getF32Type(), 0,

@@ -54,6 +54,15 @@ CompileSession::CompileSession(const CompilerOptions &options, unsigned phases)
   // a dump of IR.
   handler = std::make_unique<ScopedDiagnosticHandler>(
       &context, [this](Diagnostic &d) {
+        // A warning (a choice memc made for the user, such as a clipped
+        // rank) is one line and the compile goes on.
+        if (d.getSeverity() == DiagnosticSeverity::Warning) {
+          std::string text;
+          llvm::raw_string_ostream os(text);
+          os << d;
+          llvm::errs() << "memc: warning: " << text.substr(0, text.find('\n'))
+                       << "\n";
+        }
         if (d.getSeverity() == DiagnosticSeverity::Error &&
             firstError.empty()) {
           llvm::raw_string_ostream os(firstError);

@@ -101,8 +101,9 @@ ExitCode parseOptimizer(const std::string &text, OptimizerConfig &out,
         return bad("scale must be positive");
       out.scale = v;
     } else if (out.kind == "adam8bit" && key == "block") {
-      if (!(v >= 1 && v <= (1 << 20) && v == double(int64_t(v))))
-        return bad("block must be a whole number of elements in [1, 1048576]");
+      int64_t n = int64_t(v);
+      if (!(v >= 64 && v <= (1 << 20) && v == double(n) && (n & (n - 1)) == 0))
+        return bad("block must be a power of two from 64 to 1048576");
       out.block = int64_t(v);
     } else {
       error = "--optimizer: " + out.kind + " has no hyperparameter '" + key +
