@@ -7,6 +7,7 @@
 // and enter the kernel as f32 values, as PyTorch's CPU kernels take them.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/memc/ProgramInterface.h"
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Transforms/Passes.h"
 
@@ -682,10 +683,14 @@ LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
 
   Value g = op.getGradient();
   Value p0 = op.getStates()[2];
+  StringAttr weightName;
+  if (auto arg = dyn_cast<BlockArgument>(op.getWeight()))
+    if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+      weightName = b.getStringAttr(memc::getArgName(fn, arg.getArgNumber()));
   Value p = memc::optim::SVDProjectorOp::create(
                 b, loc, TypeRange{p0.getType()}, g, op.getStep(), p0,
                 b.getI64IntegerAttr(r), b.getI64IntegerAttr(layout.getPeriod()),
-                b.getBoolAttr(right))
+                b.getBoolAttr(right), weightName)
                 .getResult()[0];
   // R = g P^T ([A, r]) or P^T g ([r, B]).
   SmallVector<int64_t> rShape = right ? SmallVector<int64_t>{a, r}

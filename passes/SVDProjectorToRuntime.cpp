@@ -28,7 +28,8 @@ constexpr llvm::StringLiteral kRuntimeFunction = "memc_rt_svd_projector";
 struct SVDProjectorToRuntimePass
     : memc::impl::SVDProjectorToRuntimeBase<SVDProjectorToRuntimePass> {
   /// void memc_rt_svd_projector(const float *g, int64_t rows, int64_t cols,
-  ///                            int64_t rank, int32_t right, float *p)
+  ///                            int64_t rank, int32_t right, float *p,
+  ///                            const char *name)
   func::FuncOp declare(ModuleOp module) {
     if (auto f = module.lookupSymbol<func::FuncOp>(kRuntimeFunction))
       return f;
@@ -37,10 +38,28 @@ struct SVDProjectorToRuntimePass
     Type ptr = LLVM::LLVMPointerType::get(b.getContext());
     auto f = func::FuncOp::create(
         b, module.getLoc(), kRuntimeFunction,
-        b.getFunctionType({ptr, i64, i64, i64, i32, ptr}, {}));
+        b.getFunctionType({ptr, i64, i64, i64, i32, ptr, ptr}, {}));
     f.setPrivate();
     return f;
   }
+
+  /// A pointer to `text` as a NUL-terminated constant of the module.
+  Value cString(OpBuilder &b, Location loc, ModuleOp module, StringRef text) {
+    std::string name = ("memc_svd_name_" + llvm::Twine(counter++)).str();
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      std::string bytes = text.str();
+      bytes.push_back('\0');
+      auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+      LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                             LLVM::Linkage::Internal, name,
+                             b.getStringAttr(bytes));
+    }
+    return LLVM::AddressOfOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
+  }
+  unsigned counter = 0;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -85,7 +104,10 @@ struct SVDProjectorToRuntimePass
                      c64(shape[0]), c64(shape[1]), c64(op.getRank()),
                      arith::ConstantIntOp::create(b, loc, b.getI32Type(),
                                                   op.getRight() ? 1 : 0),
-                     memc::pointerToFirstElement(b, loc, op.getProjector())});
+                     memc::pointerToFirstElement(b, loc, op.getProjector()),
+                     cString(b, loc, module,
+                             op.getWeightName() ? *op.getWeightName()
+                                                : StringRef("a weight"))});
       op.erase();
     }
   }

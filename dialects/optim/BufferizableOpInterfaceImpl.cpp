@@ -29,7 +29,7 @@ struct SVDProjectorOpInterface
     rewriter.setInsertionPoint(op);
     SVDProjectorOp::create(rewriter, op->getLoc(), TypeRange{}, *g, *t, *p,
                            svd.getRankAttr(), svd.getPeriodAttr(),
-                           svd.getRightAttr());
+                           svd.getRightAttr(), svd.getWeightNameAttr());
     replaceOpWithBufferizedValues(rewriter, op, *p);
     return success();
   }

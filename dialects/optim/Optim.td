@@ -189,7 +189,9 @@ def Optim_SVDProjectorOp : Optim_Op<"svd_projector", [
     divide and conquer (`sgesdd`, as torch.linalg.svd on the CPU) of the
     gradient, singular values descending. Destination style: on tensors the
     result is the new projector; on buffers (after bufferization) the op
-    has no result and writes `projector` in place.
+    has no result and writes `projector` in place. `weight_name` names the
+    weight in the warning printed when the SVD does not converge (the
+    projector then keeps its previous value).
 
     ```mlir
     %p2 = optim.svd_projector %g step %t into %p
@@ -200,7 +202,7 @@ def Optim_SVDProjectorOp : Optim_Op<"svd_projector", [
   }];
   let arguments = (ins AnyShaped:$gradient, AnyShaped:$step,
                        AnyShaped:$projector, I64Attr:$rank, I64Attr:$period,
-                       BoolAttr:$right);
+                       BoolAttr:$right, OptionalAttr<StrAttr>:$weight_name);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $gradient `step` $step `into` $projector attr-dict `:` type($gradient) `,`

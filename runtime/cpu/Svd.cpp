@@ -5,13 +5,15 @@
 // matrix itself in column-major order, as torch.linalg.svd calls it on the
 // CPU, so that the singular vectors come out with the same signs. If it
 // does not converge, the QR-iteration driver (sgesvd) is tried; if neither
-// does, the projector keeps its previous value.
+// does (an ill-conditioned or non-finite gradient), the projector keeps its
+// previous value and one warning line names the weight.
 //
 //===----------------------------------------------------------------------===//
 #include "memc_runtime.h"
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <vector>
 
 extern "C" {
@@ -66,15 +68,22 @@ bool thinSvd(int m, int n, std::vector<float> &a, std::vector<float> &u,
 } // namespace
 
 void memc_rt_svd_projector(const float *g, int64_t rows, int64_t cols,
-                           int64_t rank, int32_t right, float *p) {
+                           int64_t rank, int32_t right, float *p,
+                           const char *name) {
   int m = int(rows), n = int(cols), k = int(std::min(rows, cols));
   int r = int(std::min<int64_t>(rank, k));
   std::vector<float> a(size_t(m) * n), u, vt;
   for (int i = 0; i < m; ++i)
     for (int j = 0; j < n; ++j)
       a[size_t(j) * m + i] = g[size_t(i) * n + j];
-  if (!thinSvd(m, n, a, u, vt))
+  if (!thinSvd(m, n, a, u, vt)) {
+    std::fprintf(stderr,
+                 "memc-run: warning: GaLore: the SVD of %s's gradient "
+                 "(%dx%d) did not converge; it keeps its previous "
+                 "projector\n",
+                 name ? name : "a weight", m, n);
     return;
+  }
   if (right) {
     // P = Vh[:r, :], [r, n] row-major.
     for (int i = 0; i < r; ++i)

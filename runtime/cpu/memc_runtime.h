@@ -78,11 +78,12 @@ MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
  * min(rank, rows, cols) = r right singular vectors as rows (Vh[:r, :],
  * r x cols) when right != 0, else the first r left singular vectors as
  * columns (U[:, :r], rows x r), row-major. If LAPACK fails to converge, p
- * keeps its values.
+ * keeps its values and one warning line on stderr names the weight `name`.
  *===------------------------------------------------------------------------===*/
 MEMC_RT_EXPORT void memc_rt_svd_projector(const float *g, int64_t rows,
                                           int64_t cols, int64_t rank,
-                                          int32_t right, float *p);
+                                          int32_t right, float *p,
+                                          const char *name);
 
 /*===------------------------------------------------------------------------===
  * memref.copy fallback

@@ -35,14 +35,14 @@
 // moments of R into the states and N = m / (sqrt(v) + eps), back = P N, the
 // weight stepped by -lr sqrt(1 - b2^t) / (1 - b1^t) * 0.25 * back.
 // LOWER-LABEL: func @weights
-// LOWER: %[[P:.*]] = optim.svd_projector %{{.*}} step %{{.*}} into %arg{{[0-9]+}} {period = 10 : i64, rank = 4 : i64, right = false} : tensor<16x64xf32>, tensor<i64> into tensor<16x4xf32> -> tensor<16x4xf32>
+// LOWER: %[[P:.*]] = optim.svd_projector %{{.*}} step %{{.*}} into %arg{{[0-9]+}} {period = 10 : i64, rank = 4 : i64, right = false, weight_name = "w"} : tensor<16x64xf32>, tensor<i64> into tensor<16x4xf32> -> tensor<16x4xf32>
 // LOWER: %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[P]], %{{.*}} : tensor<16x4xf32>, tensor<16x64xf32>)
 // LOWER: %[[M:.*]]:3 = linalg.generic {{.*}} ins(%[[R]] : tensor<4x64xf32>) outs(%arg{{[0-9]+}}, %arg{{[0-9]+}}, %{{.*}} : tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>)
 // LOWER: math.sqrt
 // LOWER: %[[B:.*]] = linalg.generic {{.*}} ins(%[[P]], %[[M]]#2 : tensor<16x4xf32>, tensor<4x64xf32>)
 // LOWER: linalg.generic {{.*}} ins(%[[B]], %{{.*}} : tensor<16x64xf32>, tensor<f32>) outs(%arg2 : tensor<16x64xf32>)
 // LOWER: arith.constant 2.500000e-01 : f32
-// LOWER: optim.svd_projector {{.*}} {period = 10 : i64, rank = 4 : i64, right = true} : tensor<64x8xf32>, tensor<i64> into tensor<4x8xf32>
+// LOWER: optim.svd_projector {{.*}} {period = 10 : i64, rank = 4 : i64, right = true, weight_name = "tall"} : tensor<64x8xf32>, tensor<i64> into tensor<4x8xf32>
 module attributes {memc.entry = @weights} {
 func.func @weights(%x: tensor<4x16xf32> {memc.input = "x"},
                    %ids: tensor<4xindex> {memc.input = "ids"},

@@ -471,7 +471,9 @@ def SVDProjectorToRuntime : Pass<"memc-svd-projector-to-runtime",
   let description = [{
     Each `optim.svd_projector` on buffers becomes, under `scf.if (t == 1 ||
     t % period == 0)` with t loaded from its step buffer, a call of
-    `memc_rt_svd_projector(g, rows, cols, rank, right, projector)` (declared
+    `memc_rt_svd_projector(g, rows, cols, rank, right, projector, name)`
+    (name: the weight's, a constant string, for the warning when the SVD
+    does not converge; declared
     here; runtime/cpu/Svd.cpp, LAPACK's sgesdd through OpenBLAS) on
     pointers to the buffers' first elements. One on tensors, or on buffers
     that are not contiguous row-major, is an error.

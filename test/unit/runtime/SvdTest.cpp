@@ -63,7 +63,7 @@ TEST(SvdProjector, RightSingularVectorsAsRows) {
   Factorization f = make(12, 5); // rows >= cols: P = Vh[:r, :]
   const int r = 3;
   std::vector<float> p(size_t(r) * f.cols, 0.0f);
-  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, r, 1, p.data());
+  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, r, 1, p.data(), "w");
   for (int l = 0; l < r; ++l) {
     std::vector<double> got(f.cols), want(f.cols);
     for (int j = 0; j < f.cols; ++j) {
@@ -78,7 +78,7 @@ TEST(SvdProjector, LeftSingularVectorsAsColumns) {
   Factorization f = make(4, 9); // rows < cols: P = U[:, :r]
   const int r = 2;
   std::vector<float> p(size_t(f.rows) * r, 0.0f);
-  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, r, 0, p.data());
+  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, r, 0, p.data(), "w");
   for (int l = 0; l < r; ++l) {
     std::vector<double> got(f.rows), want(f.rows);
     for (int i = 0; i < f.rows; ++i) {
@@ -92,7 +92,7 @@ TEST(SvdProjector, LeftSingularVectorsAsColumns) {
 TEST(SvdProjector, RankClippedToTheSmallerSide) {
   Factorization f = make(6, 3);
   std::vector<float> p(size_t(3) * f.cols, -7.0f);
-  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, 8, 1, p.data());
+  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, 8, 1, p.data(), "w");
   // Three orthonormal rows: P P^T = I.
   for (int a = 0; a < 3; ++a)
     for (int b = 0; b < 3; ++b) {
@@ -101,6 +101,21 @@ TEST(SvdProjector, RankClippedToTheSmallerSide) {
         dot += double(p[size_t(a) * f.cols + j]) * p[size_t(b) * f.cols + j];
       EXPECT_NEAR(dot, a == b ? 1.0 : 0.0, 1e-5);
     }
+}
+
+TEST(SvdProjector, NonFiniteGradientKeepsTheProjector) {
+  Factorization f = make(6, 3);
+  f.g[4] = std::nanf("");
+  std::vector<float> p(size_t(2) * f.cols, 0.5f);
+  testing::internal::CaptureStderr();
+  memc_rt_svd_projector(f.g.data(), f.rows, f.cols, 2, 1, p.data(), "fc1.weight");
+  std::string err = testing::internal::GetCapturedStderr();
+  for (float x : p)
+    EXPECT_EQ(x, 0.5f);
+  EXPECT_NE(err.find("GaLore: the SVD of fc1.weight's gradient (6x3) did not "
+                     "converge; it keeps its previous projector"),
+            std::string::npos)
+      << err;
 }
 
 } // namespace
