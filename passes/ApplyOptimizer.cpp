@@ -336,8 +336,8 @@ struct ApplyOptimizerPass
       if (adam)
         update = memc::optim::AdamWOp::create(
             b, gradient.getLoc(), u.weight.getType(), stateTypes, u.weight,
-            gradient, states, step, b.getF64FloatAttr(lr),
-            b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
+            gradient, states, /*projector=*/Value(), step,
+            b.getF64FloatAttr(lr), b.getF64FloatAttr(beta1), b.getF64FloatAttr(beta2),
             b.getF64FloatAttr(eps), b.getF64FloatAttr(weightDecay),
             u.layout,
             u.seed ? b.getI64IntegerAttr(*u.seed) : IntegerAttr(),

@@ -11,6 +11,8 @@
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Transforms/Passes.h"
 
+#include "GaLoreProjection.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -658,47 +660,24 @@ LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
   auto map = [&](unsigned dims, ArrayRef<AffineExpr> exprs) {
     return AffineMap::get(dims, 0, exprs, ctx);
   };
-  auto zeros = [&](ArrayRef<int64_t> shape) {
-    Value empty = tensor::EmptyOp::create(b, loc, shape, f32Type);
-    return linalg::FillOp::create(b, loc, f32(b, loc, 0), empty).getResult(0);
-  };
   using IT = utils::IteratorType;
-  auto mulAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
-    linalg::YieldOp::create(
-        nb, nl,
-        ValueRange{arith::AddFOp::create(
-            nb, nl, args[2], arith::MulFOp::create(nb, nl, args[0], args[1]))});
-  };
-  // out[x, y] = sum_k lhs[..] * rhs[..] over iteration (x, y, k).
-  auto contract = [&](Value lhs, Value rhs, ArrayRef<int64_t> shape,
-                      AffineMap lhsMap, AffineMap rhsMap) {
-    auto outType = RankedTensorType::get(shape, f32Type);
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{outType}, ValueRange{lhs, rhs},
-               ValueRange{zeros(shape)},
-               {lhsMap, rhsMap, map(3, {d(0), d(1)})},
-               {IT::parallel, IT::parallel, IT::reduction}, mulAdd)
-        .getResult(0);
-  };
 
-  Value g = op.getGradient();
-  Value p0 = op.getStates()[2];
-  StringAttr weightName;
-  if (auto arg = dyn_cast<BlockArgument>(op.getWeight()))
-    if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-      weightName = b.getStringAttr(memc::getArgName(fn, arg.getArgNumber()));
-  Value p = memc::optim::SVDProjectorOp::create(
-                b, loc, TypeRange{p0.getType()}, g, op.getStep(), p0,
-                b.getI64IntegerAttr(r), b.getI64IntegerAttr(layout.getPeriod()),
-                b.getBoolAttr(right), weightName)
-                .getResult()[0];
-  // R = g P^T ([A, r]) or P^T g ([r, B]).
+  // The projector and R: built here, or already (memc-low-rank-grad-
+  // projection) where the gradient was final.
+  Value p = op.getProjector(), rProj = op.getGradient();
+  if (!p) {
+    StringAttr weightName;
+    if (auto arg = dyn_cast<BlockArgument>(op.getWeight()))
+      if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+        weightName = b.getStringAttr(memc::getArgName(fn, arg.getArgNumber()));
+    memc::GaLoreProjection projection = memc::buildGaLoreProjection(
+        b, loc, op.getGradient(), op.getStep(), op.getStates()[2], layout,
+        weightName);
+    p = projection.projector;
+    rProj = projection.projected;
+  }
   SmallVector<int64_t> rShape = right ? SmallVector<int64_t>{a, r}
                                       : SmallVector<int64_t>{r, bs};
-  Value rProj = right ? contract(g, p, rShape, map(3, {d(0), d(2)}),
-                                 map(3, {d(1), d(2)}))
-                      : contract(p, g, rShape, map(3, {d(2), d(0)}),
-                                 map(3, {d(2), d(1)}));
   // Moments on R (the states, in place) and N = m / (sqrt(v) + eps).
   auto rType = RankedTensorType::get(rShape, f32Type);
   AffineMap id2 = map(2, {d(0), d(1)});
@@ -715,10 +694,11 @@ LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
       });
   // Back: N P ([A, r] x [r, B]) or P N ([A, r] x [r, B]).
   Value n = moments.getResult(2);
-  Value back = right ? contract(n, p, {a, bs}, map(3, {d(0), d(2)}),
-                                map(3, {d(2), d(1)}))
-                     : contract(p, n, {a, bs}, map(3, {d(0), d(2)}),
-                                map(3, {d(2), d(1)}));
+  Value back =
+      right ? memc::buildContraction(b, loc, n, p, {a, bs},
+                                     map(3, {d(0), d(2)}), map(3, {d(2), d(1)}))
+            : memc::buildContraction(b, loc, p, n, {a, bs},
+                                     map(3, {d(0), d(2)}), map(3, {d(2), d(1)}));
   Value negStep = galoreStepSize(b, loc, op);
   AffineMap scalar2 = map(2, {});
   auto update = linalg::GenericOp::create(
@@ -735,7 +715,8 @@ LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
   op.getNewWeight().replaceAllUsesWith(update.getResult(0));
   op.getNewStates()[0].replaceAllUsesWith(moments.getResult(0));
   op.getNewStates()[1].replaceAllUsesWith(moments.getResult(1));
-  op.getNewStates()[2].replaceAllUsesWith(p);
+  if (!op.getProjector())
+    op.getNewStates()[2].replaceAllUsesWith(p);
   op->erase();
   return success();
 }

@@ -114,7 +114,7 @@ def Optim_SGDOp : Optim_Op<"sgd", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
+def Optim_AdamWOp : Optim_Op<"adamw", [Pure, AttrSizedOperandSegments]> {
   let summary = "one AdamW step (torch.optim.AdamW semantics)";
   let description = [{
     `w = w - lr * weight_decay * w; m = beta1 m + (1 - beta1) g;
@@ -148,6 +148,9 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
     every weight, projected or not): `N = m / (sqrt(v) + eps)`,
     `w -= lr sqrt(1 - beta2^t) / (1 - beta1^t) * N`, then
     `w -= lr * weight_decay * w` (the decay after the step).
+    With a `projector` operand (memc-low-rank-grad-projection) the GaLore
+    update takes the gradient already projected (R, the moments' shape)
+    and the refreshed projector, and has two states, m and v.
 
     ```mlir
     %w2, %m2, %v2 = optim.adamw %w, %g states(%m, %v) step %t
@@ -161,6 +164,7 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
   }];
   let arguments = (ins AnyRankedTensor:$weight, AnyRankedTensor:$gradient,
                        Variadic<AnyRankedTensor>:$states,
+                       Optional<AnyRankedTensor>:$projector,
                        0DTensorOf<[I64]>:$step,
                        F64Attr:$lr, F64Attr:$beta1, F64Attr:$beta2,
                        F64Attr:$eps, F64Attr:$weight_decay,
@@ -170,7 +174,8 @@ def Optim_AdamWOp : Optim_Op<"adamw", [Pure]> {
   let results = (outs AnyRankedTensor:$new_weight,
                       Variadic<AnyRankedTensor>:$new_states);
   let assemblyFormat = [{
-    $weight `,` $gradient (`states` `(` $states^ `)`)? `step` $step attr-dict
+    $weight `,` $gradient (`states` `(` $states^ `)`)?
+    (`projector` $projector^)? `step` $step attr-dict
     `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;

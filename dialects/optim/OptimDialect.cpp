@@ -144,6 +144,29 @@ LogicalResult AdamWOp::verify() {
   if (galore && !getGaloreForm())
     return emitOpError("with projection svd takes GaLore's own step "
                        "(galore_form)");
+  if (getProjector()) {
+    // Projected before the update (memc-low-rank-grad-projection): the
+    // gradient is R, the states m and v, the projector an operand.
+    if (!galore)
+      return emitOpError("takes a projector only with the lowrank layout "
+                         "with projection svd");
+    SmallVector<Type> types = getStateTypes(getWeight().getType(), 2, layout);
+    if (getGradient().getType() != types[0])
+      return emitOpError("with a projector takes the projected gradient of "
+                         "type ")
+             << types[0] << ", got " << getGradient().getType();
+    if (getProjector().getType() != types[2])
+      return emitOpError("expects a projector of type ")
+             << types[2] << ", got " << getProjector().getType();
+    if (getStates().size() != 2 || getNewStates().size() != 2)
+      return emitOpError("with a projector has the states m and v");
+    for (auto [s, n] : llvm::zip(getStates(), getNewStates()))
+      if (s.getType() != types[0] || n.getType() != types[0])
+        return emitOpError("expects moments of type ") << types[0];
+    if (getNewWeight().getType() != getWeight().getType())
+      return emitOpError("returns the weight's type");
+    return success();
+  }
   return verifyUpdate(*this, getWeight(), getGradient(), getStates(),
                       getNewStates(), getNewWeight().getType(), 2, layout,
                       getLr().convertToDouble(),

@@ -211,6 +211,8 @@ ExitCode trainPhase(CompileSession &s) {
                            : train.loss + ":" + train.lossOutput;
             opt.spec = o.spelling.empty() ? o.kind : o.spelling;
             pm.addPass(createApplyOptimizer(opt));
+            // GaLore's full-rank gradients end at their projection.
+            pm.addNestedPass<func::FuncOp>(createLowRankGradProjection());
             // Running statistics (training-mode BatchNormalization) the
             // importer stored: results written into their weights.
             pm.addPass(createBindParameterStores());

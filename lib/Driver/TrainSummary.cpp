@@ -1,6 +1,9 @@
 //===- TrainSummary.cpp - what --report says of a train step --------------===//
 #include "TrainSummary.h"
 
+#include "passes/GaLoreProjection.h"
+
+
 #include "dialects/memc/ProgramInterface.h"
 #include "dialects/optim/OptimDialect.h"
 
@@ -92,14 +95,33 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
     if (!isa<optim::SGDOp, optim::AdamWOp>(op))
       continue;
     Value g = op.getOperand(1);
+    auto startOf = [&](Value v, Operation *user) {
+      unsigned start = position[user];
+      if (Operation *def = v.getDefiningOp())
+        if (Operation *top = body.findAncestorOpInBlock(*def))
+          start = position[top];
+      return start;
+    };
+    // A gradient projected where it was final (memc-low-rank-grad-
+    // projection): the full-rank one lives to its projection, R to the
+    // update.
+    if (Operation *projection = g.getDefiningOp();
+        projection && projection->hasAttr(kGradProjectionAttr)) {
+      Value full = projection->getOperand(0).getType() ==
+                           op.getOperand(0).getType()
+                       ? projection->getOperand(0)
+                       : projection->getOperand(1);
+      uint64_t fullBytes = tensorBytes(full.getType());
+      Operation *at = body.findAncestorOpInBlock(*projection);
+      events.push_back({startOf(full, at), (int64_t)fullBytes});
+      events.push_back({position[at] + 1, -(int64_t)fullBytes});
+      s.allGradBytes += fullBytes;
+    } else {
+      s.allGradBytes += tensorBytes(g.getType());
+    }
     uint64_t bytes = tensorBytes(g.getType());
-    unsigned start = position[&op];
-    if (Operation *def = g.getDefiningOp())
-      if (Operation *top = body.findAncestorOpInBlock(*def))
-        start = position[top];
-    events.push_back({start, (int64_t)bytes});
+    events.push_back({startOf(g, &op), (int64_t)bytes});
     events.push_back({position[&op] + 1, -(int64_t)bytes});
-    s.allGradBytes += bytes;
     StringRef name;
     if (auto arg = dyn_cast<BlockArgument>(op.getOperand(0)))
       name = getArgName(fn, arg.getArgNumber());

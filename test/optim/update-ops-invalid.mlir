@@ -111,3 +111,30 @@ func.func @lowrank(%w: tensor<8x8xf32>, %g: tensor<8x8xf32>, %m: tensor<8x8xf32>
         -> (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
   return
 }
+
+// -----
+
+func.func @projector_needs_svd(%w: tensor<8x8xf32>, %g: tensor<8x8xf32>, %m: tensor<8x8xf32>,
+                               %v: tensor<8x8xf32>, %p: tensor<2x8xf32>, %t: tensor<i64>) {
+  // expected-error @+1 {{takes a projector only with the lowrank layout with projection svd}}
+  %a:3 = optim.adamw %w, %g states(%m, %v) projector %p step %t
+      {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64,
+       eps = 1.0e-8 : f64, weight_decay = 0.0 : f64}
+      : (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>, tensor<2x8xf32>, tensor<i64>)
+        -> (tensor<8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>)
+  return
+}
+
+// -----
+
+func.func @projected_gradient_shape(%w: tensor<16x4xf32>, %g: tensor<16x4xf32>, %m: tensor<16x2xf32>,
+                                    %v: tensor<16x2xf32>, %p: tensor<2x4xf32>, %t: tensor<i64>) {
+  // expected-error @+1 {{with a projector takes the projected gradient of type 'tensor<16x2xf32>', got 'tensor<16x4xf32>'}}
+  %a:3 = optim.adamw %w, %g states(%m, %v) projector %p step %t
+      {lr = 1.0e-3 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64,
+       eps = 1.0e-8 : f64, weight_decay = 0.0 : f64, galore_form,
+       layout = #optim.layout<lowrank, f32, rank = 2, period = 10>}
+      : (tensor<16x4xf32>, tensor<16x4xf32>, tensor<16x2xf32>, tensor<16x2xf32>, tensor<2x4xf32>, tensor<i64>)
+        -> (tensor<16x4xf32>, tensor<16x2xf32>, tensor<16x2xf32>)
+  return
+}

@@ -465,6 +465,29 @@ def AccumulationsToAtomics : Pass<"memc-accumulations-to-atomics",
                            "mlir::scf::SCFDialect"];
 }
 
+def LowRankGradProjection : Pass<"memc-low-rank-grad-projection",
+                                 "mlir::func::FuncOp"> {
+  let summary = "Project each GaLore weight's gradient as soon as it is "
+                "final";
+  let description = [{
+    Runs after `memc-apply-optimizer`. For every `optim.adamw` whose layout
+    is lowrank with projection svd (GaLore), the projector refresh
+    (`optim.svd_projector`) and the projection R of the gradient (a
+    contraction marked `optim.grad_projection`) go right after the
+    gradient's definition, and the update takes R and the refreshed
+    projector (its `projector` operand) where it was. So the full-rank
+    gradient dies at its projection even when the weight is read later,
+    and only R lives until the update; the report's `grad_bytes` (peak of
+    live gradients) counts the full-rank gradient to its projection and R
+    to the update. Other layouts are left alone (APOLLO's update scales the
+    raw gradient itself).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect",
+                           "memc::optim::OptimDialect"];
+}
+
 def SVDProjectorToRuntime : Pass<"memc-svd-projector-to-runtime",
                                  "mlir::ModuleOp"> {
   let summary = "GaLore's projector refresh as a call of the CPU runtime";
