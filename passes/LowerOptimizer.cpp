@@ -479,27 +479,12 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
   SmallVector<int64_t> rShape =
       rowsSmaller ? SmallVector<int64_t>{r, large} : SmallVector<int64_t>{large, r};
   auto rType = RankedTensorType::get(rShape, f32Type);
-  auto mulAdd = [&](OpBuilder &nb, Location nl, ValueRange args) {
-    linalg::YieldOp::create(
-        nb, nl,
-        ValueRange{arith::AddFOp::create(
-            nb, nl, args[2], arith::MulFOp::create(nb, nl, args[0], args[1]))});
-  };
-  // Iteration (x, y, red): R[x, y] += P/g terms.
-  SmallVector<AffineMap> rMaps =
-      rowsSmaller
-          ? SmallVector<AffineMap>{map(3, {d(0), d(2)}), map(3, {d(2), d(1)}),
-                                   map(3, {d(0), d(1)})}
-          : SmallVector<AffineMap>{map(3, {d(0), d(2)}), map(3, {d(1), d(2)}),
-                                   map(3, {d(0), d(1)})};
-  Value rInputs[2] = {rowsSmaller ? p : op.getGradient(),
-                      rowsSmaller ? op.getGradient() : p};
   Value rProj =
-      linalg::GenericOp::create(b, loc, TypeRange{rType}, ValueRange(rInputs),
-                                ValueRange{zeros(rShape)}, rMaps,
-                                {IT::parallel, IT::parallel, IT::reduction},
-                                mulAdd)
-          .getResult(0);
+      rowsSmaller
+          ? memc::buildContraction(b, loc, p, op.getGradient(), rShape,
+                                   map(3, {d(0), d(2)}), map(3, {d(2), d(1)}))
+          : memc::buildContraction(b, loc, op.getGradient(), p, rShape,
+                                   map(3, {d(0), d(2)}), map(3, {d(1), d(2)}));
 
   // Moments on R (the states, in place) and R's Adam update N.
   SmallVector<Value> coefficients = biasCorrections(b, loc, op, 1);
