@@ -1,7 +1,10 @@
 //===- GaLoreProjection.cpp - GaLore's gradient projection ----------------===//
 #include "GaLoreProjection.h"
 
+#include "dialects/memc/ProgramInterface.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -36,7 +39,11 @@ Value buildContraction(OpBuilder &b, Location loc, Value lhs, Value rhs,
 GaLoreProjection buildGaLoreProjection(OpBuilder &b, Location loc, Value g,
                                        Value step, Value projector,
                                        optim::StateLayoutAttr layout,
-                                       StringAttr weightName) {
+                                       Value weight) {
+  StringAttr weightName;
+  if (auto arg = dyn_cast<BlockArgument>(weight))
+    if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+      weightName = b.getStringAttr(getArgName(fn, arg.getArgNumber()));
   auto type = cast<RankedTensorType>(g.getType());
   int64_t a = type.getDimSize(0), bs = type.getDimSize(1);
   int64_t r = std::min(layout.getRank(), std::min(a, bs));

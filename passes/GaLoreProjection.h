@@ -27,8 +27,8 @@ mlir::Value buildContraction(mlir::OpBuilder &b, mlir::Location loc,
 /// projection svd): the projector refreshed in place of `projector`
 /// (optim.svd_projector at the steps the layout says) and R = g P^T
 /// ([A, r], when A >= B) or P^T g ([r, B]), the latter marked
-/// `optim.grad_projection`. `weightName` names the weight in the SVD's
-/// warnings (may be null).
+/// `optim.grad_projection`. The weight's name (when `weight` is an argument
+/// of the entry) names it in the SVD's warnings.
 struct GaLoreProjection {
   mlir::Value projector, projected;
 };
@@ -36,7 +36,7 @@ GaLoreProjection buildGaLoreProjection(mlir::OpBuilder &b, mlir::Location loc,
                                        mlir::Value g, mlir::Value step,
                                        mlir::Value projector,
                                        optim::StateLayoutAttr layout,
-                                       mlir::StringAttr weightName);
+                                       mlir::Value weight);
 
 /// The attribute marking the op that projects a full-rank gradient.
 inline constexpr llvm::StringLiteral kGradProjectionAttr =

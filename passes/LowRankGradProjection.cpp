@@ -14,7 +14,6 @@
 // svd-projected layouts are rewritten.
 //
 //===----------------------------------------------------------------------===//
-#include "dialects/memc/ProgramInterface.h"
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Transforms/Passes.h"
 
@@ -51,11 +50,6 @@ struct LowRankGradProjectionPass
         b.setInsertionPointAfter(top);
       else
         b.setInsertionPointToStart(block);
-      StringAttr weightName;
-      if (auto arg = dyn_cast<BlockArgument>(op.getWeight()))
-        if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-          weightName =
-              b.getStringAttr(memc::getArgName(fn, arg.getArgNumber()));
       // The step count and the projector state are arguments: they
       // dominate any point of the entry block.
       Value step = op.getStep(), p0 = op.getStates()[2];
@@ -67,7 +61,7 @@ struct LowRankGradProjectionPass
         return signalPassFailure();
       }
       memc::GaLoreProjection projection = memc::buildGaLoreProjection(
-          b, op.getLoc(), g, step, p0, op.getLayoutAttr(), weightName);
+          b, op.getLoc(), g, step, p0, op.getLayoutAttr(), op.getWeight());
 
       b.setInsertionPoint(op);
       SmallVector<Value> moments = {op.getStates()[0], op.getStates()[1]};

@@ -7,7 +7,6 @@
 // and enter the kernel as f32 values, as PyTorch's CPU kernels take them.
 //
 //===----------------------------------------------------------------------===//
-#include "dialects/memc/ProgramInterface.h"
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Transforms/Passes.h"
 
@@ -169,20 +168,25 @@ SmallVector<Value> adamwElement(OpBuilder &nb, Location nl,
   return {w2, next.m, next.v};
 }
 
+/// Adam's bias terms 1 - beta1^t and 1 - beta2^t in f64 for the step t.
+std::pair<Value, Value> biasTerms(OpBuilder &nb, Location nl,
+                                  memc::optim::AdamWOp op, Value t) {
+  Value one = f64(nb, nl, 1);
+  auto term = [&](double beta) -> Value {
+    return arith::SubFOp::create(nb, nl, one, powByStep(nb, nl, beta, t));
+  };
+  return {term(op.getBeta1().convertToDouble()),
+          term(op.getBeta2().convertToDouble())};
+}
+
 /// `numerator` / (1 - beta1^t) and sqrt(1 - beta2^t) for Adam's step t:
 /// AdamW's step takes numerator -lr, APOLLO's update of the projection 1.
 SmallVector<Value> biasCorrections(OpBuilder &b, Location loc,
                                    memc::optim::AdamWOp op, double numerator) {
-  double beta1 = op.getBeta1().convertToDouble();
-  double beta2 = op.getBeta2().convertToDouble();
   return stepCoefficients(
       b, loc, op.getStep(), 2,
       [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
-        Value one = f64(nb, nl, 1);
-        Value bc1 = arith::SubFOp::create(
-            nb, nl, one, powByStep(nb, nl, beta1, t));
-        Value bc2 = arith::SubFOp::create(
-            nb, nl, one, powByStep(nb, nl, beta2, t));
+        auto [bc1, bc2] = biasTerms(nb, nl, op, t);
         return {toF32(nb, nl,
                       arith::DivFOp::create(nb, nl, f64(nb, nl, numerator),
                                             bc1)),
@@ -568,17 +572,11 @@ LogicalResult lowerApollo(memc::optim::AdamWOp op) {
 /// -lr * sqrt(1 - beta2^t) / (1 - beta1^t): the step size of GaLore's own
 /// AdamW, computed in f64 as Python computes it.
 Value galoreStepSize(OpBuilder &b, Location loc, memc::optim::AdamWOp op) {
-  double beta1 = op.getBeta1().convertToDouble();
-  double beta2 = op.getBeta2().convertToDouble();
   double lr = op.getLr().convertToDouble();
   return stepCoefficients(
       b, loc, op.getStep(), 1,
       [&](OpBuilder &nb, Location nl, Value t) -> SmallVector<Value> {
-        Value one = f64(nb, nl, 1);
-        Value bc1 = arith::SubFOp::create(nb, nl, one,
-                                          powByStep(nb, nl, beta1, t));
-        Value bc2 = arith::SubFOp::create(nb, nl, one,
-                                          powByStep(nb, nl, beta2, t));
+        auto [bc1, bc2] = biasTerms(nb, nl, op, t);
         return {toF32(nb, nl,
                       arith::DivFOp::create(
                           nb, nl,
@@ -605,6 +603,18 @@ Value galoreWeightStep(OpBuilder &nb, Location nl, memc::optim::AdamWOp op,
       arith::MulFOp::create(nb, nl, f32(nb, nl, -lr * wd), stepped));
 }
 
+/// GaLore's Adam element: the moments after g and N = m / (sqrt(v) + eps)
+/// (no bias corrections: they are in the step size).
+struct GaLoreMoments {
+  Value m, v, n;
+};
+GaLoreMoments galoreMoments(OpBuilder &nb, Location nl,
+                            memc::optim::AdamWOp op, Value g, Value m0,
+                            Value v0) {
+  AdamMoments next = adamMoments(nb, nl, op, g, m0, v0, f32(nb, nl, 1));
+  return {next.m, next.v, arith::DivFOp::create(nb, nl, next.m, next.denom)};
+}
+
 /// GaLore's AdamW at full rank (galore_form, no projection): Adam's
 /// moments, N = m / (sqrt(v) + eps), the step and then the decay.
 LogicalResult lowerGaLoreDense(memc::optim::AdamWOp op) {
@@ -615,10 +625,8 @@ LogicalResult lowerGaLoreDense(memc::optim::AdamWOp op) {
       b, loc, op.getGradient(), op.getWeight(), op.getStates(), {negStep},
       [&](OpBuilder &nb, Location nl, Value g, Value w, ValueRange s,
           ValueRange c) -> SmallVector<Value> {
-        AdamMoments next =
-            adamMoments(nb, nl, op, g, s[0], s[1], f32(nb, nl, 1));
-        Value n = arith::DivFOp::create(nb, nl, next.m, next.denom);
-        return {galoreWeightStep(nb, nl, op, w, n, c[0]), next.m, next.v};
+        GaLoreMoments next = galoreMoments(nb, nl, op, g, s[0], s[1]);
+        return {galoreWeightStep(nb, nl, op, w, next.n, c[0]), next.m, next.v};
       });
   op->replaceAllUsesWith(generic->getResults());
   op->erase();
@@ -651,13 +659,9 @@ LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
   // projection) where the gradient was final.
   Value p = op.getProjector(), rProj = op.getGradient();
   if (!p) {
-    StringAttr weightName;
-    if (auto arg = dyn_cast<BlockArgument>(op.getWeight()))
-      if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-        weightName = b.getStringAttr(memc::getArgName(fn, arg.getArgNumber()));
     memc::GaLoreProjection projection = memc::buildGaLoreProjection(
         b, loc, op.getGradient(), op.getStep(), op.getStates()[2], layout,
-        weightName);
+        op.getWeight());
     p = projection.projector;
     rProj = projection.projected;
   }
@@ -672,10 +676,8 @@ LogicalResult lowerGaLore(memc::optim::AdamWOp op) {
                  tensor::EmptyOp::create(b, loc, rShape, f32Type)},
       {id2, id2, id2, id2}, {IT::parallel, IT::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        AdamMoments next =
-            adamMoments(nb, nl, op, args[0], args[1], args[2], f32(nb, nl, 1));
-        Value n = arith::DivFOp::create(nb, nl, next.m, next.denom);
-        linalg::YieldOp::create(nb, nl, ValueRange{next.m, next.v, n});
+        GaLoreMoments next = galoreMoments(nb, nl, op, args[0], args[1], args[2]);
+        linalg::YieldOp::create(nb, nl, ValueRange{next.m, next.v, next.n});
       });
   // Back: N P ([A, r] x [r, B]) or P N ([A, r] x [r, B]).
   Value n = moments.getResult(2);

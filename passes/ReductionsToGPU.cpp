@@ -126,23 +126,40 @@ SmallVector<Value> indicesOf(OpBuilder &b, Location loc, AffineMap map,
   return indices;
 }
 
+/// A reduction's loops split by iterator type, in loop order: the output
+/// points (parallel) and the terms of each (reduction).
+struct LoopSplit {
+  SmallVector<int64_t> ranges;
+  SmallVector<unsigned> parallelDims, reductionDims;
+  SmallVector<int64_t> parallelExtents, reductionExtents;
+  int64_t points = 1, terms = 1;
+};
+
+LoopSplit splitLoops(linalg::GenericOp g, ArrayRef<int64_t> ranges) {
+  LoopSplit split;
+  split.ranges.assign(ranges.begin(), ranges.end());
+  for (auto [d, type] : llvm::enumerate(g.getIteratorTypesArray())) {
+    bool parallel = type == utils::IteratorType::parallel;
+    (parallel ? split.parallelDims : split.reductionDims).push_back(d);
+    (parallel ? split.parallelExtents : split.reductionExtents)
+        .push_back(ranges[d]);
+    (parallel ? split.points : split.terms) *= ranges[d];
+  }
+  return split;
+}
+
 struct ReductionsToGPUPass
     : memc::impl::ReductionsToGPUBase<ReductionsToGPUPass> {
   /// One block per output point (see the file comment).
   void buildBlockReduction(linalg::GenericOp g, const Combiner &c,
-                           ArrayRef<int64_t> ranges) {
+                           const LoopSplit &split) {
     OpBuilder b(g);
     Location loc = g.getLoc();
     memc::KernelBuilder k(b, loc);
-    SmallVector<unsigned> parallelDims, reductionDims;
-    SmallVector<int64_t> parallelExtents, reductionExtents;
-    int64_t points = 1, terms = 1;
-    for (auto [d, type] : llvm::enumerate(g.getIteratorTypesArray())) {
-      bool parallel = type == utils::IteratorType::parallel;
-      (parallel ? parallelDims : reductionDims).push_back(d);
-      (parallel ? parallelExtents : reductionExtents).push_back(ranges[d]);
-      (parallel ? points : terms) *= ranges[d];
-    }
+    ArrayRef<unsigned> parallelDims = split.parallelDims,
+                       reductionDims = split.reductionDims;
+    ArrayRef<int64_t> ranges = split.ranges;
+    int64_t points = split.points, terms = split.terms;
     int64_t threads = kWarp;
     while (threads < kMaxThreads && threads < terms)
       threads *= 2;
@@ -155,7 +172,7 @@ struct ReductionsToGPUPass
     SmallVector<Value> ivs(ranges.size());
     for (auto [d, iv] : llvm::zip(
              parallelDims,
-             delinearize(k, launch.getBlockIds().x, parallelExtents)))
+             delinearize(k, launch.getBlockIds().x, split.parallelExtents)))
       ivs[d] = iv;
 
     Block &body = g.getRegion().front();
@@ -167,7 +184,7 @@ struct ReductionsToGPUPass
       b.setInsertionPointToStart(loop.getBody());
       for (auto [d, iv] :
            llvm::zip(reductionDims, delinearize(k, loop.getInductionVar(),
-                                                reductionExtents)))
+                                                split.reductionExtents)))
         ivs[d] = iv;
       IRMapping map;
       for (OpOperand *in : g.getDpsInputOperands()) {
@@ -244,24 +261,15 @@ struct ReductionsToGPUPass
       SmallVector<int64_t> ranges = g.getStaticLoopRanges();
       if (llvm::any_of(ranges, ShapedType::isDynamic))
         continue;
-      int64_t points = 1, terms = 1;
-      SmallVector<unsigned> order, reductionDims;
-      for (auto [d, type] : llvm::enumerate(g.getIteratorTypesArray())) {
-        if (type == utils::IteratorType::parallel) {
-          order.push_back(d);
-          points *= ranges[d];
-        } else {
-          reductionDims.push_back(d);
-          terms *= ranges[d];
-        }
-      }
+      LoopSplit split = splitLoops(g, ranges);
       std::optional<Combiner> c = matchCombiner(g);
-      if (c && points < kThreadPerOutput && terms >= kMinTermsPerBlock &&
-          points <= std::numeric_limits<int32_t>::max()) {
-        buildBlockReduction(g, *c, ranges);
+      if (c && split.points < kThreadPerOutput &&
+          split.terms >= kMinTermsPerBlock) {
+        buildBlockReduction(g, *c, split);
         continue;
       }
-      order.append(reductionDims);
+      SmallVector<unsigned> order(split.parallelDims);
+      order.append(split.reductionDims);
       if (llvm::equal(order, llvm::seq<unsigned>(0, order.size())))
         continue;
       rewriter.setInsertionPoint(g);

@@ -12,9 +12,10 @@ namespace cuda {
 
 namespace {
 
-std::string format(const char *fmt, double a, double b) {
+/// "  12.5%      3.141 ms ": a step's share and its milliseconds per run.
+std::string shareAndTime(double percent, double ms) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, a, b);
+  std::snprintf(buf, sizeof buf, "%5.1f%% %10.3f ms ", percent, ms);
   return buf;
 }
 
@@ -59,8 +60,9 @@ std::string formatProfile(const LaunchPlan &plan,
     gemms += s.kind == Step::Gemm;
     copies += s.kind != Step::Launch && s.kind != Step::Gemm;
   }
-  text += format("profile_ms_per_run: %.3f", total / double(runs), 0) +
-          " (launches " + std::to_string(launches) + ", gemms " +
+  char perRun[64];
+  std::snprintf(perRun, sizeof perRun, "%.3f", total / double(runs));
+  text += std::string("profile_ms_per_run: ") + perRun + " (launches " + std::to_string(launches) + ", gemms " +
           std::to_string(gemms) + ", copies " + std::to_string(copies) +
           ")\n";
   std::vector<size_t> order(stepMs.size());
@@ -71,8 +73,9 @@ std::string formatProfile(const LaunchPlan &plan,
   for (size_t i = 0; i < shown; ++i) {
     const Step &s = plan.steps[order[i]];
     double ms = stepMs[order[i]] / double(runs);
-    text += format("profile: %5.1f%% %10.3f ms ",
-                   total > 0 ? 100.0 * stepMs[order[i]] / total : 0.0, ms) +
+    text += "profile: " +
+            shareAndTime(total > 0 ? 100.0 * stepMs[order[i]] / total : 0.0,
+                         ms) +
             package::kLaunchPlanFile + ":" + std::to_string(s.line) + " " +
             describe(s) + "\n";
   }
