@@ -38,3 +38,4 @@ if shutil.which("ptxas") or os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
 fakes = os.path.join(config.memc_obj_root, "test", "unit", "runtime-cuda", "fakes")
 config.substitutions.append(("%fake_libcuda", os.path.join(fakes, "libmemc_fake_cuda.so")))
 config.substitutions.append(("%fake_libcublas", os.path.join(fakes, "libmemc_fake_cublas.so")))
+config.substitutions.append(("%fake_libcusolver", os.path.join(fakes, "libmemc_fake_cusolver.so")))

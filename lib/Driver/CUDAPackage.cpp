@@ -104,6 +104,8 @@ bool writeCUDAPackage(ModuleOp module, const CompilerOptions &options,
   arenaBytes = program.arenaBytes;
   summary = std::to_string(program.numLaunches) + " launches, " +
             std::to_string(program.numGemms) + " cuBLAS GEMMs";
+  if (program.numSvds)
+    summary += ", " + std::to_string(program.numSvds) + " cuSOLVER SVDs";
   if (program.numGemms == 0)
     return true;
   std::string fallbackDir = dir + "/" + package::kNoCublasDir;

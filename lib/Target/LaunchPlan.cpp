@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/memc/ProgramInterface.h"
+#include "dialects/optim/OptimDialect.h"
 #include "memc/Target/CUDATarget.h"
 
 #include "memc/Runtime/PackageFormat.h"
@@ -91,6 +92,7 @@ private:
   LogicalResult emitLaunch(gpu::LaunchFuncOp op);
   LogicalResult emitGemm(func::CallOp op);
   LogicalResult emitCopy(memref::CopyOp op);
+  LogicalResult emitSvd(optim::SVDProjectorOp op);
   FailureOr<std::string> scalar(Value v, Operation *user);
 
   CUDAProgram &program;
@@ -354,6 +356,37 @@ LogicalResult PlanBuilder::emitCopy(memref::CopyOp op) {
   return success();
 }
 
+/// GaLore's projector refresh: `svd PERIOD RANK RIGHT ROWS COLS G P`. The
+/// runtime tests the step count itself (it uploads it), so the op's step
+/// operand must be the step buffer; the projector is an optimizer state,
+/// whose manifest record names the weight for the runtime's warnings.
+LogicalResult PlanBuilder::emitSvd(optim::SVDProjectorOp op) {
+  if (op.getNumResults() != 0)
+    return fail(op, "an optim.svd_projector on tensors");
+  auto gradType = cast<MemRefType>(op.getGradient().getType());
+  auto projType = cast<MemRefType>(op.getProjector().getType());
+  if (!gradType.getElementType().isF32() || !gradType.hasStaticShape() ||
+      !gradType.getLayout().isIdentity() ||
+      !projType.getLayout().isIdentity())
+    return fail(op, "an SVD of a buffer that is not a dense row-major f32 "
+                    "matrix");
+  FailureOr<BufferRef> step = resolve(op.getStep(), op);
+  FailureOr<BufferRef> grad = resolve(op.getGradient(), op);
+  FailureOr<BufferRef> proj = resolve(op.getProjector(), op);
+  if (failed(step) || failed(grad) || failed(proj))
+    return failure();
+  if (step->base != std::string(package::kStepRef) + ":0")
+    return fail(op, "an SVD whose step operand is not the step count");
+  if (!StringRef(proj->base).starts_with(package::kStateRef))
+    return fail(op, "an SVD whose projector is not an optimizer state");
+  *steps << package::kSvdRecord << " " << op.getPeriod() << " "
+         << op.getRank() << " " << (op.getRight() ? 1 : 0) << " "
+         << gradType.getDimSize(0) << " " << gradType.getDimSize(1) << " "
+         << grad->str() << " " << proj->str() << "\n";
+  ++program.numSvds;
+  return success();
+}
+
 LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
   if (failed(classifyArguments(func)))
     return failure();
@@ -389,6 +422,11 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
           return failure();
         continue;
       }
+      if (auto svd = dyn_cast<optim::SVDProjectorOp>(op)) {
+        if (failed(emitSvd(svd)))
+          return failure();
+        continue;
+      }
       // Bookkeeping without a step of its own: values are resolved where
       // they are used; the arena outlives every temporary.
       if (isa<arith::ConstantOp, memref::DeallocOp, memref::GetGlobalOp,
@@ -398,7 +436,7 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
               LLVM::IntToPtrOp, func::ReturnOp>(op))
         continue;
       return fail(&op, "host op has no launch-plan form (only launches, GEMM "
-                       "calls and copies run on the host)");
+                       "calls, copies and SVDs run on the host)");
     }
   }
   if (hasArenaArgument && arenaTop != 0)

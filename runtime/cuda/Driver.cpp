@@ -1,4 +1,4 @@
-//===- Driver.cpp - libcuda and libcublas, loaded at run time -------------===//
+//===- Driver.cpp - libcuda, libcublas, libcusolver, loaded at run time ---===//
 //
 // A missing library is not an error of this file's: the caller turns it into
 // "no CUDA driver" (memc-run's exit code 23). A library that loads but lacks
@@ -38,6 +38,36 @@ bool resolve(void *handle, Fn &slot, std::initializer_list<const char *> names,
     return true;
   error = library + " lacks " + *names.begin();
   return false;
+}
+
+/// dlopens $`envVar` if set, else `stem`.VERSION from the loader's path and
+/// then from the toolkit's own directory ($CUDA_HOME, /usr/local/cuda),
+/// which is often not in ld.so.conf. `tried` lists what was attempted,
+/// `library` is the last name tried (the one loaded on success).
+void *openToolkitLibrary(const char *envVar, const std::string &stem,
+                         std::initializer_list<const char *> versions,
+                         std::string &tried, std::string &library) {
+  const char *override = std::getenv(envVar);
+  if (override && *override) {
+    tried = library = override;
+    return dlopen(override, RTLD_NOW | RTLD_LOCAL);
+  }
+  std::vector<std::string> names;
+  for (const char *v : versions)
+    names.push_back(stem + "." + v);
+  const char *home = std::getenv("CUDA_HOME");
+  for (std::string dir : {std::string(home && *home ? home : ""),
+                          std::string("/usr/local/cuda")})
+    if (!dir.empty())
+      for (const char *v : versions)
+        names.push_back(dir + "/lib64/" + stem + "." + v);
+  for (const std::string &name : names) {
+    tried += (tried.empty() ? "" : ", ") + name;
+    library = name;
+    if (void *handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL))
+      return handle;
+  }
+  return nullptr;
 }
 
 } // namespace
@@ -167,30 +197,9 @@ std::string Driver::describe(CUresult result, const std::string &call) const {
 Cublas::~Cublas() { handle_ = nullptr; }
 
 bool Cublas::load(std::string &error) {
-  const char *override = std::getenv("MEMC_LIBCUBLAS");
   std::string tried, library;
-  if (override && *override) {
-    handle_ = dlopen(override, RTLD_NOW | RTLD_LOCAL);
-    tried = library = override;
-  } else {
-    // The loader's path first, then the toolkit's own directory, which is
-    // often not in ld.so.conf.
-    std::vector<std::string> names;
-    for (const char *v : {"13", "12", "11"})
-      names.push_back(std::string("libcublas.so.") + v);
-    const char *home = std::getenv("CUDA_HOME");
-    for (std::string dir : {std::string(home && *home ? home : ""),
-                            std::string("/usr/local/cuda")})
-      if (!dir.empty())
-        for (const char *v : {"13", "12", "11"})
-          names.push_back(dir + "/lib64/libcublas.so." + v);
-    for (const std::string &name : names) {
-      tried += (tried.empty() ? "" : ", ") + name;
-      library = name;
-      if ((handle_ = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)))
-        break;
-    }
-  }
+  handle_ = openToolkitLibrary("MEMC_LIBCUBLAS", "libcublas.so",
+                               {"13", "12", "11"}, tried, library);
   if (!handle_) {
     error = "the plan has GEMMs, which run on cuBLAS, but none loads (tried " +
             tried + ": " + dlerrorText() + ")";
@@ -220,6 +229,42 @@ std::string Cublas::describe(cublasStatus_t status,
     if (const char *text = api_.getStatusString(status))
       s += " (" + std::string(text) + ")";
   return s;
+}
+
+bool Cusolver::load(std::string &error) {
+  std::string tried, library;
+  handle_ = openToolkitLibrary("MEMC_LIBCUSOLVER", "libcusolver.so",
+                               {"12", "11"}, tried, library);
+  if (!handle_) {
+    error = "the plan refreshes GaLore projectors, which run on cuSOLVER, "
+            "but none loads (tried " +
+            tried + ": " + dlerrorText() + ")";
+    return false;
+  }
+  CusolverAPI &a = api_;
+  return resolve(handle_, a.create, {"cusolverDnCreate"}, false, library,
+                 error) &&
+         resolve(handle_, a.destroy, {"cusolverDnDestroy"}, false, library,
+                 error) &&
+         resolve(handle_, a.setStream, {"cusolverDnSetStream"}, false, library,
+                 error) &&
+         resolve(handle_, a.createGesvdjInfo, {"cusolverDnCreateGesvdjInfo"},
+                 false, library, error) &&
+         resolve(handle_, a.destroyGesvdjInfo, {"cusolverDnDestroyGesvdjInfo"},
+                 false, library, error) &&
+         resolve(handle_, a.setTolerance, {"cusolverDnXgesvdjSetTolerance"},
+                 true, library, error) &&
+         resolve(handle_, a.setMaxSweeps, {"cusolverDnXgesvdjSetMaxSweeps"},
+                 true, library, error) &&
+         resolve(handle_, a.sgesvdjBufferSize, {"cusolverDnSgesvdj_bufferSize"},
+                 false, library, error) &&
+         resolve(handle_, a.sgesvdj, {"cusolverDnSgesvdj"}, false, library,
+                 error);
+}
+
+std::string Cusolver::describe(cusolverStatus_t status,
+                               const std::string &call) const {
+  return call + ": cuSOLVER status " + std::to_string(status);
 }
 
 } // namespace cuda

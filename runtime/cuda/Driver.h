@@ -1,4 +1,4 @@
-//===- Driver.h - libcuda and libcublas, loaded at run time -----*- C++ -*-===//
+//===- Driver.h - libcuda, libcublas, libcusolver at run time ---*- C++ -*-===//
 //
 // memc never links the CUDA driver: the entry points it uses are resolved
 // from libcuda.so.1 with dlopen/dlsym, under the ABI names cuda.h maps them
@@ -135,6 +135,47 @@ public:
 private:
   void *handle_ = nullptr;
   CublasAPI api_ = {};
+};
+
+
+using cusolverDnHandle_t = struct cusolverDnContext *;
+using gesvdjInfo_t = struct gesvdjInfo *;
+using cusolverStatus_t = int;
+constexpr int CUSOLVER_EIG_MODE_VECTOR = 1;
+
+/// The cuSOLVER entry points GaLore's projector refresh uses
+/// (libcusolver.so.12/11 or $MEMC_LIBCUSOLVER): the Jacobi SVD, which,
+/// unlike gesvd, takes matrices of either orientation.
+struct CusolverAPI {
+  cusolverStatus_t (*create)(cusolverDnHandle_t *);
+  cusolverStatus_t (*destroy)(cusolverDnHandle_t);
+  cusolverStatus_t (*setStream)(cusolverDnHandle_t, CUstream);
+  cusolverStatus_t (*createGesvdjInfo)(gesvdjInfo_t *);
+  cusolverStatus_t (*destroyGesvdjInfo)(gesvdjInfo_t);
+  cusolverStatus_t (*setTolerance)(gesvdjInfo_t, double);
+  cusolverStatus_t (*setMaxSweeps)(gesvdjInfo_t, int);
+  cusolverStatus_t (*sgesvdjBufferSize)(cusolverDnHandle_t, int, int, int, int,
+                                        const float *, int, const float *,
+                                        const float *, int, const float *, int,
+                                        int *, gesvdjInfo_t);
+  cusolverStatus_t (*sgesvdj)(cusolverDnHandle_t, int, int, int, int, float *,
+                              int, float *, float *, int, float *, int,
+                              float *, int, int *, gesvdjInfo_t);
+};
+
+class Cusolver {
+public:
+  Cusolver() = default;
+  Cusolver(const Cusolver &) = delete;
+  Cusolver &operator=(const Cusolver &) = delete;
+
+  bool load(std::string &error);
+  const CusolverAPI &api() const { return api_; }
+  std::string describe(cusolverStatus_t status, const std::string &call) const;
+
+private:
+  void *handle_ = nullptr;
+  CusolverAPI api_ = {};
 };
 
 } // namespace cuda

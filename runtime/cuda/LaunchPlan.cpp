@@ -291,10 +291,33 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
         return false;
       if (!parseEvent(tok[1], step.event))
         return fail("bad event " + quoted(tok[1]) + " (want e0, e1, ...)");
+    } else if (kind == pf::kSvdRecord) {
+      step.kind = Step::Svd;
+      if (!expect(8, "svd PERIOD RANK RIGHT ROWS COLS GRADIENT PROJECTOR"))
+        return false;
+      int64_t right = 0;
+      if (!parseI64(tok[1], step.period) || step.period < 1 ||
+          !parseI64(tok[2], step.rank) || step.rank < 1 ||
+          !parseI64(tok[3], right) || right < 0 || right > 1 ||
+          !parseI64(tok[4], step.rows) || step.rows < 1 ||
+          !parseI64(tok[5], step.cols) || step.cols < 1)
+        return fail("bad SVD period, rank, side or size (want positive "
+                    "numbers and a side of 0 or 1)");
+      step.right = right == 1;
+      if (step.rank > std::min(step.rows, step.cols))
+        return fail("SVD rank " + std::to_string(step.rank) +
+                    " above the smaller side of its " +
+                    std::to_string(step.rows) + "x" +
+                    std::to_string(step.cols) + " gradient");
+      if (!parseRef(tok[6], step.a) || !parseRef(tok[7], step.c))
+        return fail("bad SVD operand address");
+      if (step.a.base == BufferRef::Host || step.c.base != BufferRef::State)
+        return fail("an SVD reads a device buffer and writes an optimizer "
+                    "state (state:I+OFF)");
     } else {
       return fail("unknown line kind " + quoted(kind) +
                   " (want arch, host_pool_bytes, constant, launch, gemm, "
-                  "copy, spill, fetch or wait)");
+                  "copy, spill, fetch, wait or svd)");
     }
     if (step.kind == Step::Spill || step.kind == Step::Fetch ||
         step.kind == Step::Wait)

@@ -39,7 +39,7 @@ struct Arg {
 };
 
 struct Step {
-  enum Kind { Launch, Gemm, Copy, Spill, Fetch, Wait } kind = Launch;
+  enum Kind { Launch, Gemm, Copy, Spill, Fetch, Wait, Svd } kind = Launch;
   unsigned line = 0; ///< in launch_plan.txt, for error messages
 
   // launch
@@ -59,6 +59,16 @@ struct Step {
   BufferRef dst, src;
   uint64_t bytes = 0;
   unsigned event = 0; ///< spill/fetch: signalled when done; wait: awaited
+
+  // svd: GaLore's projector refresh at t = 1 and every `period` steps: the
+  // thin SVD of the row-major rows x cols f32 gradient `a`, whose first
+  // `rank` right (Vh[:r, :], r x cols) or left (U[:, :r], rows x r)
+  // singular vectors go row-major into `c`.
+  int64_t period = 0, rank = 0, rows = 0, cols = 0;
+  bool right = false;
+  /// The projector's rows x columns as stored.
+  int64_t projectorRows() const { return right ? rank : rows; }
+  int64_t projectorCols() const { return right ? cols : rank; }
 };
 
 struct ConstantSpec {

@@ -41,6 +41,10 @@ std::string describe(const Step &s) {
     return "fetch " + std::to_string(s.bytes) + " bytes";
   case Step::Wait:
     return "wait event " + std::to_string(s.event);
+  case Step::Svd:
+    return "svd " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+           " rank " + std::to_string(s.rank) + " every " +
+           std::to_string(s.period) + " steps";
   }
   return "?";
 }
@@ -54,17 +58,19 @@ std::string formatProfile(const LaunchPlan &plan,
   if (runs <= 0 || stepMs.size() != plan.steps.size())
     return text;
   double total = std::accumulate(stepMs.begin(), stepMs.end(), 0.0);
-  size_t launches = 0, gemms = 0, copies = 0;
+  size_t launches = 0, gemms = 0, svds = 0, copies = 0;
   for (const Step &s : plan.steps) {
     launches += s.kind == Step::Launch;
     gemms += s.kind == Step::Gemm;
-    copies += s.kind != Step::Launch && s.kind != Step::Gemm;
+    svds += s.kind == Step::Svd;
+    copies += s.kind != Step::Launch && s.kind != Step::Gemm &&
+              s.kind != Step::Svd;
   }
   char perRun[64];
   std::snprintf(perRun, sizeof perRun, "%.3f", total / double(runs));
   text += std::string("profile_ms_per_run: ") + perRun + " (launches " + std::to_string(launches) + ", gemms " +
           std::to_string(gemms) + ", copies " + std::to_string(copies) +
-          ")\n";
+          (svds ? ", svds " + std::to_string(svds) : std::string()) + ")\n";
   std::vector<size_t> order(stepMs.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),

@@ -26,6 +26,7 @@
 #include "Driver.h"
 #include "LaunchPlan.h"
 #include "Profile.h"
+#include "ProjectorRefresh.h"
 #include "memc/Runtime/InputFile.h"
 #include "memc/Runtime/Manifest.h"
 #include "memc/Runtime/PackageDir.h"
@@ -35,6 +36,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <sys/stat.h>
@@ -74,6 +76,7 @@ struct memc_cuda_session {
   Driver driver;
   Cublas cublas;
   cublasHandle_t blas = nullptr;
+  ProjectorRefresh refresh; ///< GaLore's svd steps (cuSOLVER)
   rt::Manifest manifest;
   LaunchPlan plan;
   std::string dir, programDir, deviceName;
@@ -93,7 +96,7 @@ struct memc_cuda_session {
   uint64_t residentBytes = 0;
   void *hostPool = nullptr;
   std::vector<uint64_t> inputAt, weightAt, outputAt, constAt, stateAt;
-  uint64_t workspaceAt = 0, stepAt = 0;
+  uint64_t workspaceAt = 0, stepAt = 0, svdScratchAt = 0;
   std::vector<PreparedLaunch> launches; ///< one per step (empty if no launch)
 
   // memc_cuda_set_profiling: a timing event before each plan step and one
@@ -308,6 +311,25 @@ memc_cuda_status memc_cuda_session::checkReferences() {
       break;
     case Step::Wait:
       break;
+    case Step::Svd: {
+      // The runtime tests the step count on the host: only a train
+      // package has one. cuSOLVER's sizes are 32-bit ints.
+      uint64_t f = sizeof(float);
+      if (!manifest.step || s.rows > INT_MAX / s.cols) {
+        gLastError = planPath + ":" + std::to_string(s.line) +
+                     (manifest.step ? ": SVD sizes beyond cuSOLVER's 32-bit "
+                                      "int"
+                                    : ": an SVD in a package without a step "
+                                      "count (not a train package)");
+        ok = false;
+        break;
+      }
+      ok = check(s, s.a, uint64_t(s.rows) * uint64_t(s.cols) * f) &&
+           check(s, s.c,
+                 uint64_t(s.projectorRows()) * uint64_t(s.projectorCols()) *
+                     f);
+      break;
+    }
     }
     if (!ok)
       return MEMC_CUDA_BAD_PACKAGE;
@@ -415,6 +437,9 @@ memc_cuda_status memc_cuda_session::prepare() {
       !check(cu.cuEventCreate(&start, CU_EVENT_DEFAULT), "cuEventCreate") ||
       !check(cu.cuEventCreate(&stop, CU_EVENT_DEFAULT), "cuEventCreate"))
     return MEMC_CUDA_DEVICE_ERROR;
+  std::string error;
+  if (!refresh.setUp(plan, stream, error))
+    return failWith(MEMC_CUDA_DEVICE_ERROR, error);
   if (spills || plan.numEvents > 0) {
     if (!check(cu.cuStreamCreate(&copyStream, CU_STREAM_NON_BLOCKING),
                "cuStreamCreate(copy stream)") ||
@@ -449,6 +474,8 @@ memc_cuda_status memc_cuda_session::prepare() {
     outputAt.push_back(place(t.byteSize));
   if (gemms)
     workspaceAt = place(kCublasWorkspaceBytes);
+  if (refresh.scratchBytes())
+    svdScratchAt = place(refresh.scratchBytes());
   residentBytes = alignUp(top);
   if (residentBytes > 0 &&
       !check(cu.cuMemAlloc(&resident, residentBytes),
@@ -456,6 +483,7 @@ memc_cuda_status memc_cuda_session::prepare() {
                  " bytes: weights, constants, " +
                  (isTrain() ? "optimizer states, " : "") + "inputs, outputs)"))
     return MEMC_CUDA_DEVICE_ERROR;
+  refresh.setScratch(resident + svdScratchAt);
   if (manifest.arenaBytes > 0 &&
       !check(cu.cuMemAlloc(&arena, manifest.arenaBytes),
              "cuMemAlloc_v2(" + std::to_string(manifest.arenaBytes) +
@@ -701,6 +729,18 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
       ok = check(cu.cuStreamWaitEvent(stream, events[s.event], 0),
                  lineOf(s) + "cuStreamWaitEvent");
       break;
+    case Step::Svd: {
+      if (!ProjectorRefresh::due(s, stepValue))
+        break;
+      std::string warning, error;
+      ok = refresh.run(driver, i, s, stream, address(s.a), address(s.c),
+                       manifest.states[s.c.index].param, warning, error);
+      if (!ok)
+        gLastError = lineOf(s) + error;
+      else if (!warning.empty())
+        std::fprintf(stderr, "memc-run: warning: %s\n", warning.c_str());
+      break;
+    }
     }
     if (!ok)
       return MEMC_CUDA_DEVICE_ERROR;
@@ -842,6 +882,7 @@ memc_cuda_session::~memc_cuda_session() {
     cu.cuCtxSetCurrent(context);
   if (blas)
     cublas.api().destroy(blas);
+  refresh.release();
   for (const std::vector<CUevent> *list : {&events, &stepEvents})
     for (CUevent e : *list)
       if (e)

@@ -236,18 +236,6 @@ int main(int argc, char **argv) {
       llvm::errs() << "memc: " << error << "\n";
       return rc;
     }
-    // GaLore's SVD runs in the CPU runtime (LAPACK); the CUDA runtime has
-    // no SVD yet.
-    bool galore = t.optimizer.kind == "galore" ||
-                  llvm::any_of(t.layouts, [](const memc::LayoutRule &r) {
-                    return r.layout.kind == "galore";
-                  });
-    if (galore && target == memc::TargetKind::CUDA) {
-      llvm::errs() << "memc: --optimizer=galore: its SVD runs on the CPU "
-                      "only; use --target=cpu (apollo and adam8bit run on "
-                      "the GPU)\n";
-      return memc::ExitUsage;
-    }
   }
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');

@@ -35,7 +35,7 @@ struct CUDAProgram {
   std::string plan;      ///< launch_plan.txt (docs/cuda.md)
   std::string constants; ///< constants.bin: the kernels' constant buffers
   uint64_t arenaBytes = 0;
-  unsigned numLaunches = 0, numGemms = 0, numCopies = 0;
+  unsigned numLaunches = 0, numGemms = 0, numCopies = 0, numSvds = 0;
 };
 
 /// Reads the module after memc-lower-to-gpu: the PTX of gpu.binary

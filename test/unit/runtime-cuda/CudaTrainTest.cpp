@@ -435,11 +435,20 @@ TEST_F(CudaTrain, PlanAddressesOfStatesAndTheStepAreChecked) {
           ":3: state:0+4 (8 bytes) lies outside its buffer of 8 bytes");
   refused(kManifest, head + "launch k_loss 1 1 1 1 1 1 0 stat:0+0 arena+0\n",
           ":3: bad kernel argument 'stat:0+0'");
-  // An inference package has neither.
-  refused("memc-package 1\ntarget cuda\narena_bytes 64\ninput x f32 2\n"
-          "output y f32 2\n",
-          head + "copy output:0+0 state:0+0 8\n",
+  // GaLore's SVD: the gradient and the projector fit their buffers.
+  refused(kManifest, head + "svd 2 1 0 4 2 arena+0 state:0+0\n",
+          ":3: state:0+0 (16 bytes) lies outside its buffer of 8 bytes");
+  refused(kManifest, head + "svd 2 1 1 32 1 arena+0 state:0+0\n",
+          ":3: arena+0 (128 bytes) lies outside its buffer of 64 bytes");
+  // An inference package has neither, and so no SVD either.
+  std::string inference =
+      "memc-package 1\ntarget cuda\narena_bytes 64\ninput x f32 2\n"
+      "output y f32 2\n";
+  refused(inference, head + "copy output:0+0 state:0+0 8\n",
           ":3: state:0+0 names a buffer the package does not have");
+  refused(inference, head + "svd 2 1 1 1 2 arena+0 state:0+0\n",
+          ":3: an SVD in a package without a step count (not a train "
+          "package)");
 }
 
 TEST_F(CudaTrain, SessionReadsWritesAndCheckpointsTheTrainedTensors) {

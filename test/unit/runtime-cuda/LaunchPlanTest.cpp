@@ -118,6 +118,56 @@ TEST(LaunchPlan, ParsesTrainAddresses) {
             "plan.txt:3: bad copy operands");
 }
 
+TEST(LaunchPlan, ParsesSvdSteps) {
+  // GaLore's projector refresh: right (Vh[:r], r x cols) and left
+  // (U[:, :r], rows x r) projectors.
+  std::string text = std::string(kHeader) +
+                     "svd 200 4 1 128 64 arena+256 state:2+0\n"
+                     "svd 1 10 0 10 128 weight:0+0 state:7+0\n";
+  LaunchPlan plan;
+  std::string error;
+  ASSERT_TRUE(parseLaunchPlan(text, "plan.txt", plan, error)) << error;
+  ASSERT_EQ(plan.steps.size(), 2u);
+  const Step &r = plan.steps[0];
+  EXPECT_EQ(r.kind, Step::Svd);
+  EXPECT_EQ(r.period, 200);
+  EXPECT_EQ(r.rank, 4);
+  EXPECT_TRUE(r.right);
+  EXPECT_EQ(r.rows, 128);
+  EXPECT_EQ(r.cols, 64);
+  EXPECT_EQ(formatRef(r.a), "arena+256");
+  EXPECT_EQ(formatRef(r.c), "state:2+0");
+  EXPECT_EQ(r.projectorRows(), 4);
+  EXPECT_EQ(r.projectorCols(), 64);
+  const Step &l = plan.steps[1];
+  EXPECT_FALSE(l.right);
+  EXPECT_EQ(l.projectorRows(), 10);
+  EXPECT_EQ(l.projectorCols(), 10);
+
+  EXPECT_NE(parseError(std::string(kHeader) + "svd 2 4 1 128 64 arena+0\n")
+                .find("expected 'svd PERIOD RANK RIGHT ROWS COLS GRADIENT "
+                      "PROJECTOR', got 7 fields"),
+            std::string::npos);
+  for (const char *bad : {"svd 0 4 1 128 64 arena+0 state:0+0\n",
+                          "svd 2 0 1 128 64 arena+0 state:0+0\n",
+                          "svd 2 4 2 128 64 arena+0 state:0+0\n",
+                          "svd 2 4 1 -128 64 arena+0 state:0+0\n"})
+    EXPECT_EQ(parseError(std::string(kHeader) + bad),
+              "plan.txt:3: bad SVD period, rank, side or size (want "
+              "positive numbers and a side of 0 or 1)")
+        << bad;
+  EXPECT_EQ(parseError(std::string(kHeader) +
+                       "svd 2 65 1 128 64 arena+0 state:0+0\n"),
+            "plan.txt:3: SVD rank 65 above the smaller side of its 128x64 "
+            "gradient");
+  for (const char *bad : {"svd 2 4 1 128 64 arena+0 arena+512\n",
+                          "svd 2 4 1 128 64 host+0 state:0+0\n"})
+    EXPECT_EQ(parseError(std::string(kHeader) + bad),
+              "plan.txt:3: an SVD reads a device buffer and writes an "
+              "optimizer state (state:I+OFF)")
+        << bad;
+}
+
 TEST(LaunchPlan, RejectsWithLineNumbers) {
   EXPECT_EQ(parseError("memc-launch-plan 2\n"),
             "plan.txt:1: launch plan version '2' is not supported (this "
@@ -131,8 +181,8 @@ TEST(LaunchPlan, RejectsWithLineNumbers) {
             "plan.txt:1: missing the 'arch sm_XX' line");
   EXPECT_EQ(parseError(std::string(kHeader) + "jump k0\n"),
             "plan.txt:3: unknown line kind 'jump' (want arch, "
-            "host_pool_bytes, constant, launch, gemm, copy, spill, fetch or "
-            "wait)");
+            "host_pool_bytes, constant, launch, gemm, copy, spill, fetch, "
+            "wait or svd)");
   EXPECT_EQ(parseError(std::string(kHeader) + "launch k 0 1 1 1 1 1 0\n"),
             "plan.txt:3: bad grid size '0'");
   EXPECT_EQ(parseError(std::string(kHeader) + "launch k 1 1 1 1025 1 1 0\n"),

@@ -135,6 +135,8 @@ inline constexpr char kCopyRecord[] = "copy";
 inline constexpr char kSpillRecord[] = "spill";
 inline constexpr char kFetchRecord[] = "fetch";
 inline constexpr char kWaitRecord[] = "wait";
+/// GaLore's projector refresh (a thin SVD through cuSOLVER).
+inline constexpr char kSvdRecord[] = "svd";
 
 /// Addresses: `input:I+OFF`, `weight:I+OFF`, `output:I+OFF`, `const:I+OFF`,
 /// `arena+OFF`, `host+OFF`.
