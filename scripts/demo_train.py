@@ -19,6 +19,7 @@ Usage: demo_train.py BUILD [--steps N] [--lr X] [--threads N]
 """
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -143,7 +144,8 @@ def main():
         rows.append({"name": name, "flag": flag, "losses": losses,
                      "final": statistics.fmean(losses[-WINDOW:]),
                      "ms": field(out, "train_step_ms"), "params": train["param_bytes"],
-                     "state": train["state_bytes"], "arena": field(out, "peak_arena_bytes")})
+                     "state": train["state_bytes"], "arena": field(out, "peak_arena_bytes"),
+                     "numels": [math.prod(p["shape"]) for p in train["parameters"]]})
         print(f"[demo-train] {name}: loss {losses[0]:.3f} -> {rows[-1]['final']:.3f}")
     base = rows[0]
     mib = lambda b: f"{b / 2**20:.2f}"
@@ -165,6 +167,12 @@ def main():
                ("galore final loss within 5% of AdamW's",
                 abs(by["galore"]["final"] - base["final"]) <= 0.05 * base["final"])]
     lines += [""] + [f"- {what}: {'met' if ok else 'MISSED'}" for what, ok in targets]
+    # What 8-bit blocks alone cost on this model, were every tensor in them
+    # (none kept in f32): 2 bytes per moment element plus one f32 absmax
+    # per block and moment. Above 0.25x by construction.
+    floor = sum(2 * n + 8 * math.ceil(n / 2048) for n in base["numels"])
+    lines += [f"- (the 8-bit format's own floor on this model, every tensor in 2048-element "
+              f"blocks: {floor / base['state']:.4f}x AdamW's state)"]
     lines += ["", "flags: " + "; ".join(f"`{r['flag']}`" for r in rows)]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -104,6 +104,7 @@ struct memc_cuda_session {
   bool profiling = false;
   std::vector<CUevent> stepEvents;
   std::vector<double> stepMs;
+  std::vector<int64_t> svdRuns; ///< per step: profiled runs an svd step ran
   int64_t profiledRuns = 0;
   std::string profileText; ///< memc_cuda_profile's last answer
 
@@ -732,6 +733,8 @@ memc_cuda_status memc_cuda_session::run(const void *const *inputs,
     case Step::Svd: {
       if (!ProjectorRefresh::due(s, stepValue))
         break;
+      if (profiling)
+        ++svdRuns[i];
       std::string warning, error;
       ok = refresh.run(driver, i, s, stream, address(s.a), address(s.c),
                        manifest.states[s.c.index].param, warning, error);
@@ -791,6 +794,7 @@ memc_cuda_status memc_cuda_session::setProfiling(bool on) {
     return MEMC_CUDA_DEVICE_ERROR;
   stepEvents.assign(plan.steps.size() + 1, nullptr);
   stepMs.assign(plan.steps.size(), 0.0);
+  svdRuns.assign(plan.steps.size(), 0);
   for (CUevent &e : stepEvents)
     if (!check(cu.cuEventCreate(&e, CU_EVENT_DEFAULT), "cuEventCreate")) {
       profiling = false;
@@ -1001,6 +1005,7 @@ const char *memc_cuda_profile(memc_cuda_session *session, int top) {
   if (!session)
     return "";
   session->profileText = formatProfile(session->plan, session->stepMs,
+                                       session->svdRuns,
                                        session->profiledRuns, top);
   return session->profileText.c_str();
 }
