@@ -140,7 +140,7 @@ struct Attention {
   Value q, k, v, bias;
   float scale;
   std::optional<int64_t> maskedFrom;
-  int64_t B, P, M, F, G, P0, M0;
+  int64_t B, P, M, F, G, P0, M0, B0;
 
   Attention(Value q, Value k, Value v, Value bias, float scale,
             std::optional<int64_t> maskedFrom)
@@ -154,11 +154,14 @@ struct Attention {
     G = vt.getDimSize(2);
     P0 = largestDivisor(P, kAttentionQueryTile);
     M0 = largestDivisor(M, kAttentionKeyTile);
+    B0 = largestDivisor(
+        B, std::max<int64_t>(1, kAttentionTileBytes / (P0 * M0 * 4)));
   }
 
   /// scale * Q_t K_t^T (+ bias) (+ causal mask) for the tile at
   /// (qoff, koff): [B, P0, M0].
-  Value scores(Spell &s, Value qTile, Value kTile, Value qoff, Value koff) {
+  Value scores(Spell &s, Value qTile, Value kTile, Value qoff,
+               Value koff) const {
     Value sc = s.op(ComputeOp::mul, {{qTile, "bpf"}, {kTile, "bmf"}}, "bpm");
     sc = s.op(ComputeOp::mul, {{sc, "bpm"}, {s.scalar(scale), ""}}, "bpm");
     if (bias) {
@@ -195,7 +198,7 @@ struct Attention {
   struct Online {
     Value max, correction, weights;
   };
-  Online online(Spell &s, Value sc, Value runningMax) {
+  Online online(Spell &s, Value sc, Value runningMax) const {
     Value rowMax = s.max(sc, "bpm", "bp");
     Value newMax =
         s.op(ComputeOp::max, {{runningMax, "bp"}, {rowMax, "bp"}}, "bp");
@@ -219,7 +222,7 @@ struct Attention {
           scf::YieldOp::create(s.b, nl, next);
         });
   }
-  Value offset(Spell &s, Value iv, int64_t tile) {
+  Value offset(Spell &s, Value iv, int64_t tile) const {
     return arith::MulIOp::create(s.b, s.loc, iv, s.index(tile));
   }
   /// The lowest finite f32: the running maximum's start, so a tile whose
@@ -227,18 +230,12 @@ struct Attention {
   static double lowest() { return -std::numeric_limits<float>::max(); }
 };
 
-} // namespace
-
-LogicalResult lowerAttentionToLoops(einsum::AttentionOp op) {
-  if (!op.hasPureTensorSemantics())
-    return op.emitOpError("lowers to loops on tensors only");
-  OpBuilder b(op);
-  Spell s(b, op.getLoc());
-  Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
-              op.getScale().convertToFloat(), op.getMaskedFrom());
-  OpFoldResult zero = b.getIndexAttr(0);
+/// The forward over all query tiles of `a` (whose operands may be one
+/// batch tile of the op's), written into `out`.
+Value forwardLoops(Spell &s, const Attention &a, Value out) {
+  OpFoldResult zero = s.b.getIndexAttr(0);
   scf::ForOp queries = Attention::loop(
-      s, a.P / a.P0, ValueRange{op.getOutput()},
+      s, a.P / a.P0, ValueRange{out},
       [&](Value qt, ValueRange outer) -> SmallVector<Value> {
         Value qoff = a.offset(s, qt, a.P0);
         Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, a.P0, a.F});
@@ -266,26 +263,73 @@ LogicalResult lowerAttentionToLoops(einsum::AttentionOp op) {
                                "bpg");
               return {o.max, sum, acc};
             });
-        Value out = s.op(ComputeOp::div,
+        Value res = s.op(ComputeOp::div,
                          {{keys.getResult(2), "bpg"}, {keys.getResult(1), "bp"}},
                          "bpg");
-        return {s.insert(out, outer[0], {zero, qoff, zero})};
+        return {s.insert(res, outer[0], {zero, qoff, zero})};
       });
-  op->replaceAllUsesWith(queries->getResults());
-  op->erase();
-  return success();
+  return queries.getResult(0);
 }
 
-LogicalResult lowerAttentionGradToLoops(einsum::AttentionGradOp op) {
-  OpBuilder b(op);
-  Spell s(b, op.getLoc());
-  Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
-              op.getScale().convertToFloat(), op.getMaskedFrom());
-  OpFoldResult zero = b.getIndexAttr(0);
-  Value dO = op.getGradOutput();
+/// Runs `body` on each batch tile of `a` (a.B0 of a.B rows of the leading
+/// rank; all of them at once when B0 = B): `body` gets the tile's
+/// Attention and the tile's slices of `sliced` (each [B, ...]) and returns
+/// one value per `results` tensor ([B0, ...]), which go into those at the
+/// tile's rows.
+SmallVector<Value>
+batchTiles(Spell &s, const Attention &a, ValueRange sliced, ValueRange results,
+           function_ref<SmallVector<Value>(Attention &, ValueRange,
+                                           ValueRange)>
+               body) {
+  auto sliceRows = [&](Value v, Value boff, int64_t rows) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), s.b.getIndexAttr(0));
+    offsets[0] = boff;
+    SmallVector<int64_t> sizes(type.getShape());
+    sizes[0] = rows;
+    return s.slice(v, offsets, sizes);
+  };
+  if (a.B0 == a.B) {
+    Attention whole = a;
+    return body(whole, sliced, results);
+  }
+  scf::ForOp tiles = Attention::loop(
+      s, a.B / a.B0, results,
+      [&](Value bt, ValueRange carried) -> SmallVector<Value> {
+        Value boff = a.offset(s, bt, a.B0);
+        // One slice after the other (arguments have no evaluation order).
+        Value q = sliceRows(a.q, boff, a.B0);
+        Value k = sliceRows(a.k, boff, a.B0);
+        Value v = sliceRows(a.v, boff, a.B0);
+        Value bias = a.bias ? sliceRows(a.bias, boff, a.B0) : Value();
+        Attention tile(q, k, v, bias, a.scale, a.maskedFrom);
+        SmallVector<Value> pieces, inits;
+        for (Value v : sliced)
+          pieces.push_back(sliceRows(v, boff, a.B0));
+        for (Value v : carried)
+          inits.push_back(sliceRows(v, boff, a.B0));
+        SmallVector<Value> done = body(tile, pieces, inits);
+        SmallVector<Value> next;
+        for (auto [piece, into] : llvm::zip(done, carried)) {
+          auto type = cast<RankedTensorType>(into.getType());
+          SmallVector<OpFoldResult> offsets(type.getRank(),
+                                            s.b.getIndexAttr(0));
+          offsets[0] = boff;
+          next.push_back(s.insert(piece, into, offsets));
+        }
+        return next;
+      });
+  return SmallVector<Value>(tiles.getResults());
+}
+
+/// FlashAttention's backward over all tiles of `a` (whose operands may be
+/// one batch tile of the op's): dQ, dK, dV.
+SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
+                                 Value out) {
+  OpFoldResult zero = s.b.getIndexAttr(0);
   // D[b, p] = rowsum(dO * O)
   Value rowDot =
-      s.op(ComputeOp::mul, {{dO, "bpg"}, {op.getOutput(), "bpg"}}, "bp");
+      s.op(ComputeOp::mul, {{dO, "bpg"}, {out, "bpg"}}, "bp");
   Value dQ0 = s.splat({a.B, a.P, a.F}, 0);
   Value dK0 = s.splat({a.B, a.M, a.F}, 0);
   Value dV0 = s.splat({a.B, a.M, a.G}, 0);
@@ -350,7 +394,42 @@ LogicalResult lowerAttentionGradToLoops(einsum::AttentionGradOp op) {
         Value dQ = s.insert(grads.getResult(0), outer[0], {zero, qoff, zero});
         return {dQ, grads.getResult(1), grads.getResult(2)};
       });
-  op->replaceAllUsesWith(queries->getResults());
+  return SmallVector<Value>(queries.getResults());
+}
+
+} // namespace
+
+LogicalResult lowerAttentionToLoops(einsum::AttentionOp op) {
+  if (!op.hasPureTensorSemantics())
+    return op.emitOpError("lowers to loops on tensors only");
+  OpBuilder b(op);
+  Spell s(b, op.getLoc());
+  Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
+              op.getScale().convertToFloat(), op.getMaskedFrom());
+  SmallVector<Value> out = batchTiles(
+      s, a, ValueRange{}, ValueRange{op.getOutput()},
+      [&](Attention &tile, ValueRange, ValueRange inits) -> SmallVector<Value> {
+        return {forwardLoops(s, tile, inits[0])};
+      });
+  op->replaceAllUsesWith(out);
+  op->erase();
+  return success();
+}
+
+LogicalResult lowerAttentionGradToLoops(einsum::AttentionGradOp op) {
+  OpBuilder b(op);
+  Spell s(b, op.getLoc());
+  Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
+              op.getScale().convertToFloat(), op.getMaskedFrom());
+  SmallVector<Value> grads = batchTiles(
+      s, a, ValueRange{op.getGradOutput(), op.getOutput()},
+      ValueRange{s.splat({a.B, a.P, a.F}, 0), s.splat({a.B, a.M, a.F}, 0),
+                 s.splat({a.B, a.M, a.G}, 0)},
+      [&](Attention &tile, ValueRange operands,
+          ValueRange) -> SmallVector<Value> {
+        return backwardLoops(s, tile, operands[0], operands[1]);
+      });
+  op->replaceAllUsesWith(grads);
   op->erase();
   return success();
 }
