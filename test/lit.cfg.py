@@ -17,6 +17,7 @@ llvm_config.use_default_substitutions()
 config.substitutions.append(("%python", config.python))
 config.substitutions.append(("%testdata", "/usr/share/libonnx-testdata/data"))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+config.substitutions.append(("%memc_obj_root", config.memc_obj_root))
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", os.path.join(config.memc_obj_root, "bin"),
                              append_path=True)
@@ -24,6 +25,11 @@ tools = ["memc", "memc-opt", "memc-run", "memc-package-fuzz-replay", "FileCheck"
          "count"]
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.memc_obj_root, "bin"), config.llvm_tools_dir])
+
+# The stock mlir-opt with memc's plugin (tools/memc-plugin).
+config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
+config.substitutions.append(
+    ("%memc_plugin", os.path.join(config.memc_obj_root, "lib", "libMemcPlugin.so")))
 
 # --target=cuda: PTX is checked by ptxas where the CUDA toolkit is installed
 # (memc itself never needs it).

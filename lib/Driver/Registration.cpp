@@ -20,7 +20,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 
-void memc::registerAllDialects(mlir::DialectRegistry &registry) {
+void memc::registerMemcOnlyDialects(mlir::DialectRegistry &registry) {
   registry.insert<einsum::EinsumDialect, optim::OptimDialect, kv::KVDialect,
                   memc::MemcDialect>();
   // The memc dialect owns no ops, so no parsed op would load it; it is
@@ -29,10 +29,14 @@ void memc::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.addExtension(+[](mlir::MLIRContext *ctx, mlir::BuiltinDialect *) {
     ctx->getOrLoadDialect<memc::MemcDialect>();
   });
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
   einsum::registerBufferizableOpInterfaceExternalModels(registry);
   optim::registerBufferizableOpInterfaceExternalModels(registry);
+}
+
+void memc::registerAllDialects(mlir::DialectRegistry &registry) {
+  registerMemcOnlyDialects(registry);
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
   mlir::registerBuiltinDialectTranslation(registry);
   mlir::registerLLVMDialectTranslation(registry);
   // --target=cuda: gpu-module-to-binary serializes through the NVVM target.
@@ -41,9 +45,13 @@ void memc::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerNVVMDialectTranslation(registry);
 }
 
-void memc::registerAllPasses() {
-  mlir::registerAllPasses();
+void memc::registerMemcOnlyPasses() {
   memc::registerMemcConversionPasses();
   memc::registerMemcPasses();
   memc::registerMemcInterfacePasses();
+}
+
+void memc::registerAllPasses() {
+  mlir::registerAllPasses();
+  registerMemcOnlyPasses();
 }

@@ -10,6 +10,12 @@ namespace memc {
 void registerAllDialects(mlir::DialectRegistry &registry);
 /// memc's passes plus the upstream passes its pipelines use.
 void registerAllPasses();
+
+/// memc's own part of the two above (its dialects with their interface
+/// models; its passes), for a host such as the stock mlir-opt that has the
+/// upstream ones already (tools/memc-plugin).
+void registerMemcOnlyDialects(mlir::DialectRegistry &registry);
+void registerMemcOnlyPasses();
 } // namespace memc
 
 #endif
