@@ -4,7 +4,8 @@ of README that the line before it marks with `<!-- tested -->`, so that no
 example there goes stale. Each block runs in its own WORKDIR/block_N, where
 `examples` and `build` are links to ROOT's examples and to BUILD, so the
 README's paths are the repository's: ```sh blocks with bash -e -o pipefail,
-```python blocks with this interpreter. Exit 1 at the first failing block,
+```python blocks with this interpreter and BUILD/python (the memc module)
+on PYTHONPATH. Exit 1 at the first failing block,
 printing it and its output; 0 when all ran (and at least one was found)."""
 import os
 import re
@@ -31,7 +32,9 @@ for i, (lang, code) in enumerate(blocks):
     else:
         print(f"block {i}: language '{lang}' is not runnable")
         sys.exit(1)
-    p = subprocess.run(cmd, cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.abspath(build), "python"))
+    p = subprocess.run(cmd, cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
     if p.returncode != 0:
         print(f"block {i} ({lang}) failed with exit {p.returncode}:\n{code}\n--- output:\n{p.stdout[-3000:]}")
         sys.exit(1)

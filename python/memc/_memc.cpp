@@ -1,0 +1,343 @@
+//===- _memc.cpp - memc's Python runtime: packages on NumPy arrays --------===//
+//
+// The native half of the `memc` Python module (python/memc/__init__.py is
+// the other): a CPU package loaded once (runtime/cpu's Package: manifest,
+// weights.bin, model.so checked against its interface) and run on NumPy
+// arrays. Inputs that are C-contiguous, of the manifest's dtype and shape
+// and aligned as the program's arguments must be (64 bytes) are passed as
+// they are; others are copied once into an aligned buffer. Outputs are
+// NumPy arrays over aligned buffers the program writes into directly. The
+// GIL is released while the program runs.
+//
+// A train package's session also keeps the optimizer states (zeroed at
+// open) and the step count, and runs one step per train_step(batch), with
+// the trainable weights updated in place in weights.bin's private mapping;
+// its trained tensors can be read (state_dict), saved as a state file
+// memc-run --resume reads, and written into the package's ONNX model.
+//
+//===----------------------------------------------------------------------===//
+#include "Package.h"
+#include "memc/Runtime/InputFile.h"
+#include "memc/Runtime/Manifest.h"
+#include "memc/Runtime/PackageFormat.h"
+#include "memc/Runtime/Tensor.h"
+#include "memc/Runtime/TrainState.h"
+#include "memc/Runtime/TrainedModel.h"
+#include "memc_runtime.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+using namespace memc;
+
+namespace {
+
+/// memc's exit codes (include/memc/ExitCodes.h) of the runtime's errors,
+/// which __init__.py maps to its exception classes.
+constexpr int kBadPackage = 21, kBadData = 22, kBadState = 26;
+
+/// An error with memc's exit code, raised in Python as memc.Error's
+/// subclass for that code (the `_memc.RuntimeFailure` the wrapper maps).
+struct Failure : std::runtime_error {
+  Failure(int code, const std::string &what)
+      : std::runtime_error(what), code(code) {}
+  int code;
+};
+
+/// NumPy's dtype for a manifest dtype (bf16 has none).
+py::dtype dtypeOf(package::DType t) {
+  static const char *const names[] = {
+      "float32", "float64", "float16", nullptr,  "int8",   "int16", "int32",
+      "int64",   "uint8",   "uint16",  "uint32", "uint64", "bool"};
+  static_assert(sizeof(names) / sizeof(names[0]) == package::kNumDTypes);
+  const char *name = names[size_t(t)];
+  if (!name)
+    throw Failure(kBadData, std::string("dtype ") + package::dtypeName(t) +
+                                " has no NumPy equivalent");
+  return py::dtype(name);
+}
+
+std::vector<py::ssize_t> shapeOf(const rt::TensorSpec &t) {
+  return std::vector<py::ssize_t>(t.dims.begin(), t.dims.end());
+}
+
+py::tuple describe(const rt::TensorSpec &t) {
+  return py::make_tuple(t.name, package::dtypeName(t.dtype),
+                        py::tuple(py::cast(shapeOf(t))));
+}
+
+/// A NumPy array over a new zeroed aligned buffer that the array owns.
+py::array alignedArray(const rt::TensorSpec &t) {
+  auto *buffer = new rt::AlignedBuffer();
+  if (!buffer->allocate(t.byteSize)) {
+    delete buffer;
+    throw Failure(kBadData, "cannot allocate " + std::to_string(t.byteSize) +
+                                " bytes for '" + t.name + "'");
+  }
+  py::capsule owner(buffer, [](void *p) {
+    delete static_cast<rt::AlignedBuffer *>(p);
+  });
+  return py::array(dtypeOf(t.dtype), shapeOf(t), buffer->data(), owner);
+}
+
+/// `value` as the program's argument for `t`: the array itself where its
+/// dtype, shape, layout and alignment allow, else an aligned copy (kept in
+/// `keep` for the call).
+void *argumentFor(const rt::TensorSpec &t, py::handle value,
+                  std::vector<py::array> &keep) {
+  py::array a = py::array::ensure(value);
+  if (!a)
+    throw Failure(kBadData, "'" + t.name + "': not an array");
+  py::dtype want = dtypeOf(t.dtype);
+  if (!a.dtype().is(want) && !a.dtype().equal(want))
+    throw Failure(kBadData, "'" + t.name + "': dtype " +
+                                std::string(py::str(a.dtype())) +
+                                ", the package takes " +
+                                std::string(package::dtypeName(t.dtype)));
+  std::vector<py::ssize_t> want_shape = shapeOf(t);
+  std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim());
+  if (got != want_shape) {
+    std::string s = "(";
+    for (size_t i = 0; i < got.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(got[i]);
+    throw Failure(kBadData, "'" + t.name + "': shape " + s +
+                                "), the package takes " +
+                                rt::formatDims(t.dims));
+  }
+  bool contiguous = a.flags() & py::array::c_style;
+  bool aligned =
+      reinterpret_cast<uintptr_t>(a.data()) % package::kArgumentAlignment == 0;
+  if (contiguous && aligned) {
+    keep.push_back(a);
+    return const_cast<void *>(a.data());
+  }
+  py::array copy = alignedArray(t);
+  std::memcpy(copy.mutable_data(),
+              py::array::ensure(a, py::array::c_style).data(),
+              size_t(t.byteSize));
+  keep.push_back(copy);
+  return copy.mutable_data();
+}
+
+class Session {
+public:
+  explicit Session(const std::string &dir) {
+    std::string error;
+    if (!pkg_.load(dir, error))
+      throw Failure(kBadPackage, error);
+    const rt::Manifest &m = pkg_.manifest();
+    if (m.target != package::kTargetCPU)
+      throw Failure(kBadPackage,
+                    dir + ": compiled for the " + m.target +
+                        " target; memc.Session runs CPU packages");
+    if (m.arenaBytes > 0 && !arena_.allocate(m.arenaBytes))
+      throw Failure(kBadPackage, dir + ": cannot allocate the " +
+                                     std::to_string(m.arenaBytes) +
+                                     "-byte arena");
+    if (m.hostPoolBytes > 0 && !hostPool_.allocate(m.hostPoolBytes))
+      throw Failure(kBadPackage, dir + ": cannot allocate the " +
+                                     std::to_string(m.hostPoolBytes) +
+                                     "-byte host pool");
+    states_.resize(m.states.size());
+    for (size_t i = 0; i < m.states.size(); ++i)
+      if (!states_[i].allocate(m.states[i].byteSize))
+        throw Failure(kBadPackage, dir + ": cannot allocate the state '" +
+                                       m.states[i].name + "'");
+    if (m.step && !step_.allocate(m.step->byteSize))
+      throw Failure(kBadPackage, dir + ": out of memory");
+  }
+
+  const rt::Manifest &manifest() const { return pkg_.manifest(); }
+  bool isTrain() const { return manifest().isTrain(); }
+  int64_t steps() const { return steps_; }
+
+  py::list inputs() const { return specs(manifest().inputs); }
+  py::list outputs() const { return specs(manifest().outputs); }
+  py::list weights() const { return specs(manifest().weights); }
+
+  /// The program on `args` (one per input, manifest order): the outputs.
+  py::list run(const py::sequence &args) {
+    if (isTrain())
+      throw Failure(kBadPackage, pkg_.dir() +
+                                     ": a train package: use train_step");
+    const rt::Manifest &m = manifest();
+    std::vector<py::array> keep, outs;
+    std::vector<void *> call = inputsOf(args, keep);
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      call.push_back(pkg_.weightData(i));
+    for (const rt::TensorSpec &t : m.outputs) {
+      outs.push_back(alignedArray(t));
+      call.push_back(outs.back().mutable_data());
+    }
+    invoke(call);
+    py::list result;
+    for (py::array &o : outs)
+      result.append(o);
+    return result;
+  }
+
+  /// One train step on `batch` (the inputs, then the labels, as the
+  /// manifest orders them): the loss.
+  double trainStep(const py::sequence &batch) {
+    if (!isTrain())
+      throw Failure(kBadPackage,
+                    pkg_.dir() + ": not a train package (memc --train)");
+    const rt::Manifest &m = manifest();
+    std::vector<py::array> keep;
+    std::vector<void *> call = inputsOf(batch, keep);
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      call.push_back(pkg_.weightData(i));
+    for (rt::AlignedBuffer &s : states_)
+      call.push_back(s.data());
+    int64_t t = steps_ + 1;
+    std::memcpy(step_.data(), &t, sizeof t);
+    call.push_back(step_.data());
+    py::array loss = alignedArray(m.outputs[0]);
+    call.push_back(loss.mutable_data());
+    invoke(call);
+    steps_ = t;
+    float value = 0;
+    std::memcpy(&value, loss.data(), sizeof value);
+    return value;
+  }
+
+  /// The trained tensors (trainable weights, then optimizer states) by
+  /// name, as copies.
+  py::dict stateDict() const {
+    py::dict d;
+    std::vector<const void *> data = trainedData();
+    std::vector<const rt::TensorSpec *> specs =
+        rt::trainStateTensors(manifest());
+    for (size_t i = 0; i < specs.size(); ++i) {
+      py::array a = alignedArray(*specs[i]);
+      std::memcpy(a.mutable_data(), data[i], size_t(specs[i]->byteSize));
+      d[py::str(specs[i]->name)] = a;
+    }
+    return d;
+  }
+
+  /// memc-run --save-state's file: the run continues from it there.
+  void saveState(const std::string &path) const {
+    std::string error;
+    if (!rt::writeTrainState(path, manifest(), uint64_t(steps_),
+                             trainedData(), error))
+      throw Failure(10, error);
+  }
+
+  /// memc-run --resume: the trained tensors and step count from `path`.
+  void loadState(const std::string &path) {
+    std::string error;
+    uint64_t steps = 0;
+    std::vector<void *> data;
+    for (const void *p : trainedData())
+      data.push_back(const_cast<void *>(p));
+    if (!rt::readTrainState(path, manifest(), data, steps, error))
+      throw Failure(kBadState, error);
+    steps_ = int64_t(steps);
+  }
+
+  /// The package's ONNX model with the trained weights, written to `path`
+  /// (atomically), as memc-run --save-model.
+  void saveModel(const std::string &path) const {
+    std::string error;
+    rt::TrainedModel model;
+    if (!model.load(rt::joinPath(pkg_.dir(), package::kTrainModelFile),
+                    manifest(), error))
+      throw Failure(kBadPackage, error);
+    std::vector<const void *> weights;
+    for (size_t i = 0; i < manifest().weights.size(); ++i)
+      if (manifest().weights[i].trainable)
+        weights.push_back(pkg_.weightData(i));
+    if (!model.write(path, weights, error))
+      throw Failure(10, error);
+  }
+
+private:
+  static py::list specs(const std::vector<rt::TensorSpec> &ts) {
+    py::list l;
+    for (const rt::TensorSpec &t : ts)
+      l.append(describe(t));
+    return l;
+  }
+
+  std::vector<void *> inputsOf(const py::sequence &args,
+                               std::vector<py::array> &keep) const {
+    const rt::Manifest &m = manifest();
+    if (size_t(py::len(args)) != m.inputs.size())
+      throw Failure(kBadData, "the package takes " +
+                                  std::to_string(m.inputs.size()) +
+                                  " inputs, got " +
+                                  std::to_string(py::len(args)));
+    std::vector<void *> call;
+    for (size_t i = 0; i < m.inputs.size(); ++i)
+      call.push_back(argumentFor(m.inputs[i], args[i], keep));
+    return call;
+  }
+
+  void invoke(std::vector<void *> &call) {
+    const rt::Manifest &m = manifest();
+    if (m.arenaBytes > 0)
+      call.push_back(arena_.data());
+    if (m.hostPoolBytes > 0)
+      call.push_back(hostPool_.data());
+    rt::EntryFn entry = pkg_.entry();
+    py::gil_scoped_release release;
+    entry(call.data());
+  }
+
+  std::vector<const void *> trainedData() const {
+    std::vector<const void *> data;
+    const rt::Manifest &m = manifest();
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      if (m.weights[i].trainable)
+        data.push_back(pkg_.weightData(i));
+    for (const rt::AlignedBuffer &s : states_)
+      data.push_back(s.data());
+    return data;
+  }
+
+  rt::Package pkg_;
+  rt::AlignedBuffer arena_, hostPool_, step_;
+  std::vector<rt::AlignedBuffer> states_;
+  int64_t steps_ = 0;
+};
+
+} // namespace
+
+PYBIND11_MODULE(_memc, m) {
+  m.doc() = "memc's runtime: compiled packages run on NumPy arrays";
+  static py::exception<Failure> failure(m, "RuntimeFailure");
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p)
+        std::rethrow_exception(p);
+    } catch (const Failure &e) {
+      py::object error =
+          py::reinterpret_borrow<py::object>(failure.ptr())(e.what());
+      error.attr("code") = e.code;
+      PyErr_SetObject(failure.ptr(), error.ptr());
+    }
+  });
+  py::class_<Session>(m, "Session")
+      .def(py::init<const std::string &>(), py::arg("package"))
+      .def_property_readonly("inputs", &Session::inputs)
+      .def_property_readonly("outputs", &Session::outputs)
+      .def_property_readonly("weights", &Session::weights)
+      .def_property_readonly("is_train", &Session::isTrain)
+      .def_property_readonly("steps", &Session::steps)
+      .def("run", &Session::run, py::arg("inputs"))
+      .def("train_step", &Session::trainStep, py::arg("batch"))
+      .def("state_dict", &Session::stateDict)
+      .def("save_state", &Session::saveState, py::arg("path"))
+      .def("load_state", &Session::loadState, py::arg("path"))
+      .def("save_model", &Session::saveModel, py::arg("path"));
+}
