@@ -35,7 +35,7 @@ __all__ = [
     "compile", "Package", "Session", "Error", "InternalError", "UsageError",
     "FileNotFound", "NotONNX", "UnsupportedOperator", "UnknownDimension",
     "InvalidModel", "BudgetTooSmall", "CodegenError", "OutputError",
-    "TrainSpecError", "BadPackage", "BadData", "BadState",
+    "TrainSpecError", "BadPackage", "BadData", "NoDevice", "DeviceError", "BadState",
 ]
 
 
@@ -63,6 +63,8 @@ class OutputError(Error): code = 10
 class TrainSpecError(Error): code = 11
 class BadPackage(Error): code = 21
 class BadData(Error): code = 22
+class NoDevice(Error): code = 23
+class DeviceError(Error): code = 24
 class BadState(Error): code = 26
 
 
@@ -165,18 +167,28 @@ def compile(model, out=None, **options):
 
 
 class Session:
-    """A CPU package loaded for running: `inputs`/`outputs` are lists of
+    """A package loaded for running, on the CPU or (a --target=cuda package,
+    or device="cuda"/"cuda:N") a GPU: `inputs`/`outputs` are lists of
     (name, dtype, shape); run() takes {name: array} (or a list in input
     order) and returns {name: array}. A train package's session trains:
     train_step(batch) -> loss, state_dict(), save_model(path),
     save_state(path) / load_state(path) (memc-run --resume's files)."""
 
-    def __init__(self, package):
+    def __init__(self, package, device=None):
         self.package = package if isinstance(package, Package) else Package(package)
+        if device is None:  # where the package was compiled for
+            device = "cpu"
+            try:
+                with open(os.path.join(self.package.path, "manifest.txt")) as f:
+                    if any(line.split() == ["target", "cuda"] for line in f):
+                        device = "cuda"
+            except OSError:
+                pass  # the runtime says what is wrong with the package
         try:
-            self._s = _memc.Session(self.package.path)
+            self._s = _memc.Session(self.package.path, device)
         except _memc.RuntimeFailure as e:
             _raise(e.code, str(e))
+        self.device = self._s.device
         self.inputs = self._s.inputs
         self.outputs = self._s.outputs
         self.report = self.package.report

@@ -9,11 +9,16 @@
 // NumPy arrays over aligned buffers the program writes into directly. The
 // GIL is released while the program runs.
 //
+// A CUDA package runs on a GPU through runtime/cuda's C ABI (memc_cuda.h:
+// libcuda and cuBLAS loaded at run time), the arrays copied to and from the
+// device.
+//
 // A train package's session also keeps the optimizer states (zeroed at
 // open) and the step count, and runs one step per train_step(batch), with
-// the trainable weights updated in place in weights.bin's private mapping;
-// its trained tensors can be read (state_dict), saved as a state file
-// memc-run --resume reads, and written into the package's ONNX model.
+// the trainable weights updated in place (on the CPU in weights.bin's
+// private mapping); its trained tensors can be read (state_dict), saved as
+// a state file memc-run --resume reads, and written into the package's
+// ONNX model.
 //
 //===----------------------------------------------------------------------===//
 #include "Package.h"
@@ -23,6 +28,7 @@
 #include "memc/Runtime/Tensor.h"
 #include "memc/Runtime/TrainState.h"
 #include "memc/Runtime/TrainedModel.h"
+#include "memc_cuda.h"
 #include "memc_runtime.h"
 
 #include <pybind11/numpy.h>
@@ -128,17 +134,36 @@ void *argumentFor(const rt::TensorSpec &t, py::handle value,
   return copy.mutable_data();
 }
 
-class Session {
+/// Where a package's program runs: the CPU (runtime/cpu's Package, in this
+/// process) or a GPU (runtime/cuda's memc_cuda.h session). Pointers are host
+/// memory; the CUDA side copies them to and from the device.
+class Device {
 public:
-  explicit Session(const std::string &dir) {
+  virtual ~Device() = default;
+  virtual const rt::Manifest &manifest() const = 0;
+  /// One call of the program: `inputs` (manifest order), `outputs` filled.
+  /// A train package's step count is `t` (ignored otherwise).
+  virtual void run(const std::vector<void *> &inputs,
+                   const std::vector<void *> &outputs, int64_t t) = 0;
+  /// The trained tensors (trainable weights, then states) into / from one
+  /// host buffer each.
+  virtual void readTrained(const std::vector<void *> &to) = 0;
+  virtual void writeTrained(const std::vector<const void *> &from) = 0;
+  virtual std::string name() const = 0;
+};
+
+class CpuDevice : public Device {
+public:
+  explicit CpuDevice(const std::string &dir) {
     std::string error;
+    rt::Manifest peek;
+    if (rt::readManifest(dir, peek, error) &&
+        peek.target != package::kTargetCPU)
+      throw Failure(kBadPackage, dir + ": compiled for the " + peek.target +
+                                     " target; open it with device='cuda'");
     if (!pkg_.load(dir, error))
       throw Failure(kBadPackage, error);
     const rt::Manifest &m = pkg_.manifest();
-    if (m.target != package::kTargetCPU)
-      throw Failure(kBadPackage,
-                    dir + ": compiled for the " + m.target +
-                        " target; memc.Session runs CPU packages");
     if (m.arenaBytes > 0 && !arena_.allocate(m.arenaBytes))
       throw Failure(kBadPackage, dir + ": cannot allocate the " +
                                      std::to_string(m.arenaBytes) +
@@ -155,30 +180,154 @@ public:
     if (m.step && !step_.allocate(m.step->byteSize))
       throw Failure(kBadPackage, dir + ": out of memory");
   }
+  const rt::Manifest &manifest() const override { return pkg_.manifest(); }
+  std::string name() const override { return "cpu"; }
 
-  const rt::Manifest &manifest() const { return pkg_.manifest(); }
+  void run(const std::vector<void *> &inputs,
+           const std::vector<void *> &outputs, int64_t t) override {
+    // memc_entry's arguments: inputs, weights, states, step, outputs, then
+    // arena and host pool.
+    const rt::Manifest &m = manifest();
+    std::vector<void *> call = inputs;
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      call.push_back(pkg_.weightData(i));
+    for (rt::AlignedBuffer &s : states_)
+      call.push_back(s.data());
+    if (m.step) {
+      std::memcpy(step_.data(), &t, sizeof t);
+      call.push_back(step_.data());
+    }
+    call.insert(call.end(), outputs.begin(), outputs.end());
+    if (m.arenaBytes > 0)
+      call.push_back(arena_.data());
+    if (m.hostPoolBytes > 0)
+      call.push_back(hostPool_.data());
+    rt::EntryFn entry = pkg_.entry();
+    py::gil_scoped_release release;
+    entry(call.data());
+  }
+
+  void readTrained(const std::vector<void *> &to) override {
+    std::vector<const void *> from = live();
+    std::vector<const rt::TensorSpec *> specs =
+        rt::trainStateTensors(manifest());
+    for (size_t i = 0; i < specs.size(); ++i)
+      std::memcpy(to[i], from[i], size_t(specs[i]->byteSize));
+  }
+  void writeTrained(const std::vector<const void *> &from) override {
+    std::vector<const void *> to = live();
+    std::vector<const rt::TensorSpec *> specs =
+        rt::trainStateTensors(manifest());
+    for (size_t i = 0; i < specs.size(); ++i)
+      std::memcpy(const_cast<void *>(to[i]), from[i],
+                  size_t(specs[i]->byteSize));
+  }
+
+private:
+  /// The trained tensors where the program reads and writes them: the
+  /// trainable weights in weights.bin's private mapping, the states here.
+  std::vector<const void *> live() const {
+    std::vector<const void *> data;
+    const rt::Manifest &m = manifest();
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      if (m.weights[i].trainable)
+        data.push_back(pkg_.weightData(i));
+    for (const rt::AlignedBuffer &s : states_)
+      data.push_back(s.data());
+    return data;
+  }
+
+  rt::Package pkg_;
+  rt::AlignedBuffer arena_, hostPool_, step_;
+  std::vector<rt::AlignedBuffer> states_;
+};
+
+class CudaDevice : public Device {
+public:
+  CudaDevice(const std::string &dir, int ordinal) {
+    std::string error;
+    if (!rt::readManifest(dir, manifest_, error))
+      throw Failure(kBadPackage, error);
+    if (manifest_.target != package::kTargetCUDA)
+      throw Failure(kBadPackage, dir + ": compiled for the " +
+                                     manifest_.target +
+                                     " target; open it with device='cpu'");
+    memc_cuda_status st = memc_cuda_open(dir.c_str(), ordinal, &session_);
+    if (st != MEMC_CUDA_SUCCESS)
+      throw Failure(codeOf(st), memc_cuda_last_error());
+  }
+  ~CudaDevice() override { memc_cuda_close(session_); }
+  const rt::Manifest &manifest() const override { return manifest_; }
+  std::string name() const override {
+    return std::string("cuda: ") + memc_cuda_device_name(session_);
+  }
+
+  void run(const std::vector<void *> &inputs,
+           const std::vector<void *> &outputs, int64_t t) override {
+    if (manifest_.isTrain())
+      check(memc_cuda_set_step(session_, t));
+    std::vector<const void *> in(inputs.begin(), inputs.end());
+    memc_cuda_status st;
+    {
+      py::gil_scoped_release release;
+      st = memc_cuda_run(session_, in.data(), outputs.data(), nullptr);
+    }
+    check(st);
+  }
+  void readTrained(const std::vector<void *> &to) override {
+    check(memc_cuda_read_trained(session_, 0, to.data()));
+  }
+  void writeTrained(const std::vector<const void *> &from) override {
+    check(memc_cuda_write_trained(session_, from.data()));
+  }
+
+private:
+  /// memc-run's exit codes for the CUDA runtime's failures.
+  static int codeOf(memc_cuda_status st) {
+    return st == MEMC_CUDA_NO_DEVICE    ? 23
+           : st == MEMC_CUDA_BAD_PACKAGE ? kBadPackage
+                                         : 24;
+  }
+  void check(memc_cuda_status st) {
+    if (st != MEMC_CUDA_SUCCESS)
+      throw Failure(codeOf(st), memc_cuda_last_error());
+  }
+
+  rt::Manifest manifest_;
+  memc_cuda_session *session_ = nullptr;
+};
+
+class Session {
+public:
+  Session(const std::string &dir, const std::string &device) : dir_(dir) {
+    if (device == "cpu")
+      device_ = std::make_unique<CpuDevice>(dir);
+    else if (device == "cuda" || device.rfind("cuda:", 0) == 0)
+      device_ = std::make_unique<CudaDevice>(
+          dir, device == "cuda" ? 0 : std::stoi(device.substr(5)));
+    else
+      throw Failure(2, "device '" + device + "': want cpu, cuda or cuda:N");
+  }
+
+  const rt::Manifest &manifest() const { return device_->manifest(); }
   bool isTrain() const { return manifest().isTrain(); }
   int64_t steps() const { return steps_; }
+  std::string device() const { return device_->name(); }
 
   py::list inputs() const { return specs(manifest().inputs); }
   py::list outputs() const { return specs(manifest().outputs); }
-  py::list weights() const { return specs(manifest().weights); }
 
   /// The program on `args` (one per input, manifest order): the outputs.
   py::list run(const py::sequence &args) {
     if (isTrain())
-      throw Failure(kBadPackage, pkg_.dir() +
-                                     ": a train package: use train_step");
-    const rt::Manifest &m = manifest();
+      throw Failure(kBadPackage, dir_ + ": a train package: use train_step");
     std::vector<py::array> keep, outs;
-    std::vector<void *> call = inputsOf(args, keep);
-    for (size_t i = 0; i < m.weights.size(); ++i)
-      call.push_back(pkg_.weightData(i));
-    for (const rt::TensorSpec &t : m.outputs) {
+    std::vector<void *> in = inputsOf(args, keep), out;
+    for (const rt::TensorSpec &t : manifest().outputs) {
       outs.push_back(alignedArray(t));
-      call.push_back(outs.back().mutable_data());
+      out.push_back(outs.back().mutable_data());
     }
-    invoke(call);
+    device_->run(in, out, 0);
     py::list result;
     for (py::array &o : outs)
       result.append(o);
@@ -190,73 +339,70 @@ public:
   double trainStep(const py::sequence &batch) {
     if (!isTrain())
       throw Failure(kBadPackage,
-                    pkg_.dir() + ": not a train package (memc --train)");
-    const rt::Manifest &m = manifest();
+                    dir_ + ": not a train package (memc --train)");
     std::vector<py::array> keep;
-    std::vector<void *> call = inputsOf(batch, keep);
-    for (size_t i = 0; i < m.weights.size(); ++i)
-      call.push_back(pkg_.weightData(i));
-    for (rt::AlignedBuffer &s : states_)
-      call.push_back(s.data());
-    int64_t t = steps_ + 1;
-    std::memcpy(step_.data(), &t, sizeof t);
-    call.push_back(step_.data());
-    py::array loss = alignedArray(m.outputs[0]);
-    call.push_back(loss.mutable_data());
-    invoke(call);
-    steps_ = t;
+    std::vector<void *> in = inputsOf(batch, keep);
+    py::array loss = alignedArray(manifest().outputs[0]);
+    device_->run(in, {loss.mutable_data()}, steps_ + 1);
+    ++steps_;
     float value = 0;
     std::memcpy(&value, loss.data(), sizeof value);
     return value;
   }
 
   /// The trained tensors (trainable weights, then optimizer states) by
-  /// name, as copies.
-  py::dict stateDict() const {
-    py::dict d;
-    std::vector<const void *> data = trainedData();
+  /// name.
+  py::dict stateDict() {
+    std::vector<py::array> arrays = trained();
     std::vector<const rt::TensorSpec *> specs =
         rt::trainStateTensors(manifest());
-    for (size_t i = 0; i < specs.size(); ++i) {
-      py::array a = alignedArray(*specs[i]);
-      std::memcpy(a.mutable_data(), data[i], size_t(specs[i]->byteSize));
-      d[py::str(specs[i]->name)] = a;
-    }
+    py::dict d;
+    for (size_t i = 0; i < specs.size(); ++i)
+      d[py::str(specs[i]->name)] = arrays[i];
     return d;
   }
 
   /// memc-run --save-state's file: the run continues from it there.
-  void saveState(const std::string &path) const {
+  void saveState(const std::string &path) {
+    std::vector<py::array> arrays = trained();
+    std::vector<const void *> data;
+    for (py::array &a : arrays)
+      data.push_back(a.data());
     std::string error;
-    if (!rt::writeTrainState(path, manifest(), uint64_t(steps_),
-                             trainedData(), error))
+    if (!rt::writeTrainState(path, manifest(), uint64_t(steps_), data, error))
       throw Failure(10, error);
   }
 
   /// memc-run --resume: the trained tensors and step count from `path`.
   void loadState(const std::string &path) {
-    std::string error;
-    uint64_t steps = 0;
+    std::vector<py::array> arrays = trained();
     std::vector<void *> data;
-    for (const void *p : trainedData())
-      data.push_back(const_cast<void *>(p));
+    for (py::array &a : arrays)
+      data.push_back(a.mutable_data());
+    uint64_t steps = 0;
+    std::string error;
     if (!rt::readTrainState(path, manifest(), data, steps, error))
       throw Failure(kBadState, error);
+    std::vector<const void *> from(data.begin(), data.end());
+    device_->writeTrained(from);
     steps_ = int64_t(steps);
   }
 
   /// The package's ONNX model with the trained weights, written to `path`
   /// (atomically), as memc-run --save-model.
-  void saveModel(const std::string &path) const {
+  void saveModel(const std::string &path) {
     std::string error;
     rt::TrainedModel model;
-    if (!model.load(rt::joinPath(pkg_.dir(), package::kTrainModelFile),
-                    manifest(), error))
+    if (!model.load(rt::joinPath(dir_, package::kTrainModelFile), manifest(),
+                    error))
       throw Failure(kBadPackage, error);
+    std::vector<py::array> arrays = trained();
     std::vector<const void *> weights;
-    for (size_t i = 0; i < manifest().weights.size(); ++i)
-      if (manifest().weights[i].trainable)
-        weights.push_back(pkg_.weightData(i));
+    std::vector<const rt::TensorSpec *> specs =
+        rt::trainStateTensors(manifest());
+    for (size_t i = 0; i < specs.size(); ++i)
+      if (specs[i]->trainable)
+        weights.push_back(arrays[i].data());
     if (!model.write(path, weights, error))
       throw Failure(10, error);
   }
@@ -267,6 +413,21 @@ private:
     for (const rt::TensorSpec &t : ts)
       l.append(describe(t));
     return l;
+  }
+
+  /// Copies of the trained tensors, read from the device.
+  std::vector<py::array> trained() {
+    if (!isTrain())
+      throw Failure(kBadPackage,
+                    dir_ + ": not a train package (memc --train)");
+    std::vector<py::array> arrays;
+    std::vector<void *> to;
+    for (const rt::TensorSpec *t : rt::trainStateTensors(manifest())) {
+      arrays.push_back(alignedArray(*t));
+      to.push_back(arrays.back().mutable_data());
+    }
+    device_->readTrained(to);
+    return arrays;
   }
 
   std::vector<void *> inputsOf(const py::sequence &args,
@@ -283,31 +444,8 @@ private:
     return call;
   }
 
-  void invoke(std::vector<void *> &call) {
-    const rt::Manifest &m = manifest();
-    if (m.arenaBytes > 0)
-      call.push_back(arena_.data());
-    if (m.hostPoolBytes > 0)
-      call.push_back(hostPool_.data());
-    rt::EntryFn entry = pkg_.entry();
-    py::gil_scoped_release release;
-    entry(call.data());
-  }
-
-  std::vector<const void *> trainedData() const {
-    std::vector<const void *> data;
-    const rt::Manifest &m = manifest();
-    for (size_t i = 0; i < m.weights.size(); ++i)
-      if (m.weights[i].trainable)
-        data.push_back(pkg_.weightData(i));
-    for (const rt::AlignedBuffer &s : states_)
-      data.push_back(s.data());
-    return data;
-  }
-
-  rt::Package pkg_;
-  rt::AlignedBuffer arena_, hostPool_, step_;
-  std::vector<rt::AlignedBuffer> states_;
+  std::string dir_;
+  std::unique_ptr<Device> device_;
   int64_t steps_ = 0;
 };
 
@@ -328,10 +466,11 @@ PYBIND11_MODULE(_memc, m) {
     }
   });
   py::class_<Session>(m, "Session")
-      .def(py::init<const std::string &>(), py::arg("package"))
+      .def(py::init<const std::string &, const std::string &>(),
+           py::arg("package"), py::arg("device") = "cpu")
+      .def_property_readonly("device", &Session::device)
       .def_property_readonly("inputs", &Session::inputs)
       .def_property_readonly("outputs", &Session::outputs)
-      .def_property_readonly("weights", &Session::weights)
       .def_property_readonly("is_train", &Session::isTrain)
       .def_property_readonly("steps", &Session::steps)
       .def("run", &Session::run, py::arg("inputs"))

@@ -172,3 +172,50 @@ def test_the_python_examples_run(tmp_path, script, says):
                        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True)
     assert p.returncode == 0 and says in p.stdout, p.stdout
+
+
+FAKES = os.path.join(BUILD, "test", "unit", "runtime-cuda", "fakes")
+
+
+def fake_gpu(monkeypatch, pkg, variant=""):
+    """The tests' fake libcuda and cuBLAS (host memory; the package's kernels
+    built for the host run thread by thread)."""
+    monkeypatch.setenv("MEMC_LIBCUDA", os.path.join(FAKES, "libmemc_fake_cuda.so"))
+    monkeypatch.setenv("MEMC_LIBCUBLAS", os.path.join(FAKES, "libmemc_fake_cublas.so"))
+    monkeypatch.setenv("MEMC_FAKE_CUDA_KERNELS", os.path.join(pkg.path, variant, "kernels-host.so"))
+
+
+def test_a_cuda_package_runs_on_the_gpu(monkeypatch):
+    model, ins, outs = reference("cnn")
+    pkg = memc.compile(model, target="cuda", cuda_host_kernels=True)
+    fake_gpu(monkeypatch, pkg)
+    sess = memc.Session(pkg)  # the package's target: cuda
+    assert sess.device == "cuda: Fake GPU"
+    (y,) = sess.run(ins).values()
+    np.testing.assert_allclose(y, outs[0], rtol=1e-3, atol=1e-5)
+    with pytest.raises(memc.BadPackage, match="device='cuda'"):
+        memc.Session(pkg, device="cpu")
+    monkeypatch.setenv("MEMC_LIBCUDA", "/nonexistent/libcuda.so.1")
+    with pytest.raises(memc.NoDevice, match="no CUDA driver"):
+        memc.Session(pkg)
+
+
+def test_training_on_the_gpu_is_the_cpus(monkeypatch, tmp_path):
+    model = reference("mlp")[0]
+    flags = dict(train=True, loss="mse", optimizer="adamw:lr=0.01")
+    _, data_batches = batches(model, tmp_path, 2)
+    cpu = memc.Session(memc.compile(model, **flags))
+    want = [cpu.train_step(data_batches[k % 2]) for k in range(3)]
+    pkg = memc.compile(model, target="cuda", cuda_host_kernels=True, **flags)
+    fake_gpu(monkeypatch, pkg)
+    gpu = memc.Session(pkg)
+    got = [gpu.train_step(data_batches[k % 2]) for k in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    np.testing.assert_allclose(gpu.state_dict()["fc1.weight"], cpu.state_dict()["fc1.weight"],
+                               rtol=1e-4, atol=1e-4)
+    # A state saved on the GPU resumes on the CPU.
+    gpu.save_state(tmp_path / "gpu.state")
+    cpu2 = memc.Session(memc.compile(model, **flags))
+    cpu2.load_state(tmp_path / "gpu.state")
+    np.testing.assert_allclose(cpu2.train_step(data_batches[1]), cpu.train_step(data_batches[1]),
+                               rtol=1e-4)
