@@ -246,11 +246,16 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
                                 [&](OpPassManager &pm) {
                                   // A train step's attention was fused
                                   // before autodiff (trainPhase).
+                                  // Under a budget, an im2col copy takes
+                                  // at most an eighth of it.
                                   buildEinsumToLinalgPipeline(
                                       pm,
                                       s.options.fusemax &&
                                           !s.options.train.enabled,
-                                      target.fusedAttentionAsKernel());
+                                      target.fusedAttentionAsKernel(),
+                                      s.options.memBudget
+                                          ? int64_t(s.options.memBudget / 8)
+                                          : int64_t(64) << 20);
                                   pm.addPass(createDropUnusedParameters());
                                 });
       rc != ExitOK)

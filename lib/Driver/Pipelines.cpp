@@ -134,7 +134,8 @@ void memc::buildLowerToGPUPipeline(OpPassManager &pm,
 }
 
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
-                                       bool attentionKernel) {
+                                       bool attentionKernel,
+                                       int64_t im2colMaxBytes) {
   // Attention becomes FuseMax's 1-pass cascade while it is still einsum IR;
   // GPU targets get one einsum.attention per block, a kernel after
   // bufferization.
@@ -144,9 +145,14 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
     pm.addPass(createFuseMaxAttention(fuseMax));
   }
   // On the CPU, a train step's fused attention ops (and their backward)
-  // become tiled loops of einsum ops.
-  if (!attentionKernel)
+  // become tiled loops of einsum ops, and convolutions (and their weight
+  // gradients) im2col copies and BLAS GEMMs.
+  if (!attentionKernel) {
     pm.addNestedPass<func::FuncOp>(createLowerAttention());
+    ConvToGemmOptions im2col;
+    im2col.maxBytes = im2colMaxBytes;
+    pm.addPass(createConvToGemm(im2col));
+  }
   // A train step's optimizer updates become in-place linalg.generic ops.
   pm.addNestedPass<func::FuncOp>(createLowerOptimizer());
   // No CSE here: it would merge the zero-filled init tensors of different
@@ -244,6 +250,10 @@ struct EinsumToLinalgOptions
       *this, "attention-kernel",
       llvm::cl::desc("fused attention as einsum.attention (GPU targets)"),
       llvm::cl::init(false)};
+  Option<int64_t> im2colMaxBytes{
+      *this, "im2col-max-bytes",
+      llvm::cl::desc("largest im2col copy of memc-conv-to-gemm (CPU)"),
+      llvm::cl::init(64 << 20)};
 };
 } // namespace
 
@@ -252,7 +262,8 @@ void memc::registerPipelines() {
       "memc-einsum-to-linalg",
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
       [](OpPassManager &pm, const EinsumToLinalgOptions &o) {
-        buildEinsumToLinalgPipeline(pm, o.fusemax, o.attentionKernel);
+        buildEinsumToLinalgPipeline(pm, o.fusemax, o.attentionKernel,
+                                    o.im2colMaxBytes);
       });
   PassPipelineRegistration<BufferizePipelineOptions>(
       "memc-bufferize",

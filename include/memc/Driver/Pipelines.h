@@ -33,8 +33,11 @@ struct BufferizePipelineOptions
 };
 
 /// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off).
+/// On the CPU (not `attentionKernel`), convolutions become im2col copies of
+/// at most `im2colMaxBytes` and GEMMs (memc-conv-to-gemm).
 void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true,
-                                 bool attentionKernel = false);
+                                 bool attentionKernel = false,
+                                 int64_t im2colMaxBytes = 64 << 20);
 /// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
 /// to `onPlan` when set), then deallocation of what is left on the heap.
 void buildBufferizePipeline(

@@ -628,6 +628,36 @@ def Autodiff : Pass<"memc-autodiff", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
+  let summary = "Windowed contractions (convolutions) as im2col plus one GEMM";
+  let description = [{
+    An `einsum.einsum` `mul reduce add` of two operands of which one is read
+    through a window map (`x[n, c, o0 + k0, o1 + k1]`, a convolution or its
+    weight gradient) and the other and the result through plain ranks
+    becomes: a copy of the windowed operand with one axis per rank it reads,
+    as [batch, its free ranks, contracted ranks] (im2col); the plain
+    operand as it lies when it is already a GEMM operand ([batch,
+    contracted, free] or [batch, free, contracted]), else a reordering copy;
+    one contraction of the two ([batch, M, N], which
+    memc-contractions-to-blas hands to BLAS); and a reordering copy of the
+    result where the op's order is neither of the GEMM's two. Ranks of
+    extent 1 are dropped from the operands (collapse_shape) and restored in
+    the result (expand_shape), so an NCHW convolution at batch 1 needs no
+    transpose. An op that reduces a rank only one operand reads, whose
+    im2col copy would exceed `max-bytes`, or that makes fewer than
+    `min-macs` products (BLAS gains nothing there that pays for the copy)
+    is left as it is.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"64 << 20",
+           "Largest im2col copy made, in bytes">,
+    Option<"minMacs", "min-macs", "int64_t", /*default=*/"2 << 20",
+           "Fewest multiply-adds of a rewritten op">
+  ];
+  let dependentDialects = ["::memc::einsum::EinsumDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def RecomputePointwise : Pass<"memc-recompute-pointwise", "mlir::ModuleOp"> {
   let summary = "Recompute cheap forward values in the backward instead of keeping them";
   let description = [{

@@ -1,0 +1,73 @@
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0" | FileCheck %s --enable-var-scope
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=1024 min-macs=0" | FileCheck %s --check-prefix=SMALL
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm | FileCheck %s --check-prefix=SMALL
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0" --memc-einsum-to-linalg --memc-bufferize --memc-contractions-to-blas | FileCheck %s --check-prefix=BLAS
+
+// A 3x3 convolution at batch 1: the im2col copy [o0, o1, c, k0, k1] (the
+// unit batch rank read as 0), the weights as they lie ([m, c, k0, k1] is a
+// transposed GEMM operand), one GEMM straight into [m, o0, o1], and the unit
+// rank back by an expand_shape: no transpose.
+// CHECK-LABEL: func @conv_batch1
+// CHECK: %[[P:.*]] = einsum.einsum copy [c, o0, o1, k0, k1] (%arg0[0, c, o0 + k0, o1 + k1]) -> [o0, o1, c, k0, k1] : (tensor<1x3x10x10xf32>) -> tensor<8x8x3x3x3xf32>
+// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [o0, o1, c, k0, k1, m] (%[[P]][o0, o1, c, k0, k1], %arg1[m, c, k0, k1]) -> [m, o0, o1] : {{.*}} -> tensor<16x8x8xf32>
+// CHECK: %[[Y:.*]] = tensor.expand_shape %[[R]] {{\[\[}}0, 1], [2], [3]] output_shape [1, 16, 8, 8]
+// CHECK: return %[[Y]]
+// Above max-bytes (the im2col copy is 6,912 bytes), or below min-macs
+// (27,648 products; the default is 2M), nothing changes.
+// SMALL-LABEL: func @conv_batch1
+// SMALL: einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%arg0[n, c, o0 + k0, o1 + k1], %arg1[m, c, k0, k1])
+// The GEMM is BLAS's.
+// BLAS-LABEL: func @conv_batch1
+// BLAS: call @memc_rt_sgemm
+// BLAS-LABEL: func @conv_batch4_stride2
+// BLAS: call @memc_rt_sgemm
+// BLAS-LABEL: func @weight_gradient
+// BLAS: call @memc_rt_sgemm
+func.func @conv_batch1(%x: tensor<1x3x10x10xf32>, %w: tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32> {
+  %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 + k0, o1 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x3x10x10xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+  return %y : tensor<1x16x8x8xf32>
+}
+
+// -----
+
+// At batch 4 with stride 2, the GEMM's [n, o0, o1, m] goes back to NCHW by
+// one copy.
+// CHECK-LABEL: func @conv_batch4_stride2
+// CHECK: %[[P:.*]] = einsum.einsum copy [n, c, o0, o1, k0, k1] (%arg0[n, c, o0 * 2 + k0, o1 * 2 + k1]) -> [n, o0, o1, c, k0, k1]
+// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [n, o0, o1, c, k0, k1, m] (%[[P]][n, o0, o1, c, k0, k1], %arg1[m, c, k0, k1]) -> [n, o0, o1, m]
+// CHECK: %[[Y:.*]] = einsum.einsum copy [n, o0, o1, m] (%[[R]][n, o0, o1, m]) -> [n, m, o0, o1] : (tensor<4x4x4x16xf32>) -> tensor<4x16x4x4xf32>
+// CHECK: return %[[Y]]
+func.func @conv_batch4_stride2(%x: tensor<4x3x9x9xf32>, %w: tensor<16x3x3x3xf32>) -> tensor<4x16x4x4xf32> {
+  %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 * 2 + k0, o1 * 2 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<4x3x9x9xf32>, tensor<16x3x3x3xf32>) -> tensor<4x16x4x4xf32>
+  return %y : tensor<4x16x4x4xf32>
+}
+
+// -----
+
+// A weight gradient (autodiff's form): dY [n, m, o0, o1] is reordered to
+// [n, o0, o1, m] ([contracted, free]); the result [m, c, k0, k1] is the
+// GEMM's own [free(dY), free(x)] order.
+// CHECK-LABEL: func @weight_gradient
+// CHECK: %[[P:.*]] = einsum.einsum copy [n, c, o0, o1, k0, k1] (%arg1[n, c, o0 + k0, o1 + k1]) -> [c, k0, k1, n, o0, o1]
+// CHECK: %[[B:.*]] = einsum.einsum copy [n, m, o0, o1] (%arg0[n, m, o0, o1]) -> [n, o0, o1, m]
+// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [c, k0, k1, n, o0, o1, m] (%[[P]][c, k0, k1, n, o0, o1], %[[B]][n, o0, o1, m]) -> [m, c, k0, k1] : {{.*}} -> tensor<16x8x3x3xf32>
+// CHECK: return %[[R]]
+func.func @weight_gradient(%dy: tensor<4x16x8x8xf32>, %x: tensor<4x8x10x10xf32>) -> tensor<16x8x3x3xf32> {
+  %dw = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%dy[n, m, o0, o1], %x[n, c, o0 + k0, o1 + k1]) -> [m, c, k0, k1] : (tensor<4x16x8x8xf32>, tensor<4x8x10x10xf32>) -> tensor<16x8x3x3xf32>
+  return %dw : tensor<16x8x3x3xf32>
+}
+
+// -----
+
+// Not contractions of that form: a max-pool (reduce max), and a windowed
+// sum whose reduced rank only one operand reads.
+// CHECK-LABEL: func @left_alone
+// CHECK: einsum.einsum mul reduce max [n, c, o0, o1, k0, k1]
+// CHECK: einsum.einsum mul reduce add [c, o, k, j] (%arg2[c, o + k], %arg3[k, j]) -> [c, o]
+// CHECK-NOT: einsum.einsum copy
+func.func @left_alone(%x: tensor<1x4x8x8xf32>, %ones: tensor<2x2xf32>, %v: tensor<4x10xf32>, %u: tensor<3x2xf32>)
+    -> (tensor<1x4x4x4xf32>, tensor<4x8xf32>) {
+  %p = einsum.einsum mul reduce max [n, c, o0, o1, k0, k1] (%x[n, c, o0 * 2 + k0, o1 * 2 + k1], %ones[k0, k1]) -> [n, c, o0, o1] : (tensor<1x4x8x8xf32>, tensor<2x2xf32>) -> tensor<1x4x4x4xf32>
+  %s = einsum.einsum mul reduce add [c, o, k, j] (%v[c, o + k], %u[k, j]) -> [c, o] : (tensor<4x10xf32>, tensor<3x2xf32>) -> tensor<4x8xf32>
+  return %p, %s : tensor<1x4x4x4xf32>, tensor<4x8xf32>
+}
