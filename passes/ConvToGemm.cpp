@@ -266,12 +266,108 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
   int64_t maxBytes, minMacs;
 };
 
+/// A convolution's input gradient is a contraction per kernel offset with
+/// the kernel's slice at that offset, [m, c, 0, 0] of [m, c, k0, k1]: a
+/// matrix no BLAS takes (neither of its ranks is contiguous). A small such
+/// operand becomes a compact copy [m, c] (the kernel's size in all, once
+/// per offset), after which the contraction is a GEMM, batched over the
+/// other operand's leading rank with this one broadcast.
+struct CompactSlicedOperand : OpRewritePattern<EinsumOp> {
+  CompactSlicedOperand(MLIRContext *ctx, int64_t maxBytes)
+      : OpRewritePattern(ctx), maxBytes(maxBytes) {}
+
+  LogicalResult matchAndRewrite(EinsumOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getCompute() != ComputeOp::mul || op.getReduce() != ReduceOp::add ||
+        op.getInputs().size() != 2 || !plainDims(op.getResultMap()))
+      return failure();
+    for (unsigned i = 0; i < 2; ++i) {
+      Value v = op.getInputs()[i];
+      auto slice = v.getDefiningOp<tensor::ExtractSliceOp>();
+      auto type = cast<RankedTensorType>(v.getType());
+      if (!slice || !type.hasStaticShape() ||
+          type.getNumElements() * 4 > maxBytes)
+        continue;
+      // The map: plain dims, and 0 on some unit dims (the offset's).
+      AffineMap map = op.getInputMap(i);
+      SmallVector<AffineExpr> kept;
+      SmallVector<int64_t> shape;
+      bool unitZero = false, ok = true;
+      for (auto [j, e] : llvm::enumerate(map.getResults())) {
+        auto c = dyn_cast<AffineConstantExpr>(e);
+        if (c && c.getValue() == 0 && type.getDimSize(j) == 1) {
+          unitZero = true;
+          continue;
+        }
+        if (!isa<AffineDimExpr>(e))
+          ok = false;
+        kept.push_back(e);
+        shape.push_back(type.getDimSize(j));
+      }
+      // Only a slice that is strided in memory needs the copy.
+      bool contiguous = llvm::all_of(slice.getStaticStrides(),
+                                     [](int64_t st) { return st == 1; }) &&
+                        isContiguousSlice(slice);
+      if (!ok || !unitZero || kept.empty() || contiguous)
+        continue;
+      // copy [ranks of the operand] (v[map]) -> [its plain ranks]
+      SmallVector<unsigned> dims;
+      for (AffineExpr e : kept)
+        dims.push_back(cast<AffineDimExpr>(e).getPosition());
+      unsigned n = dims.size();
+      MLIRContext *ctx = rewriter.getContext();
+      SmallVector<AffineExpr> toNew(op.getNumRanks(),
+                                    getAffineConstantExpr(0, ctx));
+      for (auto [j, d] : llvm::enumerate(dims))
+        toNew[d] = getAffineDimExpr(j, ctx);
+      AffineMap inMap = map.replaceDimsAndSymbols(toNew, {}, n, 0);
+      AffineMap outMap = AffineMap::getMultiDimIdentityMap(n, ctx);
+      SmallVector<StringRef> ranks;
+      for (unsigned d : dims)
+        ranks.push_back(cast<StringAttr>(op.getRanks()[d]).getValue());
+      Value compact = EinsumOp::create(
+          rewriter, op.getLoc(),
+          RankedTensorType::get(shape, type.getElementType()), ValueRange{v},
+          ArrayRef<AffineMap>{inMap, outMap}, ranks, ComputeOp::copy,
+          ReduceOp::none);
+      SmallVector<Attribute> maps(op.getIndexingMaps().begin(),
+                                  op.getIndexingMaps().end());
+      maps[i] = AffineMapAttr::get(
+          AffineMap::get(op.getNumRanks(), 0, kept, ctx));
+      rewriter.modifyOpInPlace(op, [&] {
+        op->setOperand(i, compact);
+        op.setIndexingMapsAttr(rewriter.getArrayAttr(maps));
+      });
+      return success();
+    }
+    return failure();
+  }
+
+  /// True when the slice's elements are one contiguous run of its source
+  /// (full extents in every dim after the first sliced one).
+  static bool isContiguousSlice(tensor::ExtractSliceOp slice) {
+    ArrayRef<int64_t> src = slice.getSourceType().getShape();
+    ArrayRef<int64_t> sizes = slice.getStaticSizes();
+    bool inner = true; // dims inside the first partial one must be full
+    for (size_t j = src.size(); j-- > 0;) {
+      if (!inner && sizes[j] != 1)
+        return false;
+      if (sizes[j] != src[j])
+        inner = false;
+    }
+    return true;
+  }
+
+  int64_t maxBytes;
+};
+
 struct ConvToGemmPass : memc::impl::ConvToGemmBase<ConvToGemmPass> {
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<WindowedContraction>(&getContext(), int64_t(maxBytes),
                                       int64_t(minMacs));
+    patterns.add<CompactSlicedOperand>(&getContext(), int64_t(64) << 10);
     // One rewrite per op, no folding: the new ops are plain and never match.
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }

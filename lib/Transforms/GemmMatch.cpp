@@ -8,15 +8,27 @@ using namespace mlir;
 namespace memc {
 namespace {
 
-/// The dims of `map` in result order (all must be plain dims).
-std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
+/// The dims of `map` in result order (all must be plain dims, or 0 on a
+/// dimension of extent 1, which is dropped from `shape` and `strides`: a
+/// slice [m, c, 0, 0] of a [16, 8, 1, 1] kernel offset is a matrix).
+std::optional<SmallVector<unsigned>> dimsOf(AffineMap map,
+                                            SmallVector<int64_t> &shape,
+                                            SmallVector<int64_t> &strides) {
   SmallVector<unsigned> dims;
-  for (AffineExpr e : map.getResults()) {
+  SmallVector<int64_t> keptShape, keptStrides;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    if (auto c = dyn_cast<AffineConstantExpr>(e);
+        c && c.getValue() == 0 && shape[i] == 1)
+      continue;
     auto d = dyn_cast<AffineDimExpr>(e);
     if (!d)
       return std::nullopt;
     dims.push_back(d.getPosition());
+    keptShape.push_back(shape[i]);
+    keptStrides.push_back(strides[i]);
   }
+  shape = std::move(keptShape);
+  strides = std::move(keptStrides);
   return dims;
 }
 
@@ -144,7 +156,12 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
   if (!elem.isF32() && !elem.isF64())
     return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto dA = dimsOf(maps[0]), dB = dimsOf(maps[1]), dC = dimsOf(maps[2]);
+  SmallVector<SmallVector<int64_t>> shapes;
+  for (Value v : operands)
+    shapes.emplace_back(cast<MemRefType>(v.getType()).getShape());
+  auto dA = dimsOf(maps[0], shapes[0], strides[0]),
+       dB = dimsOf(maps[1], shapes[1], strides[1]),
+       dC = dimsOf(maps[2], shapes[2], strides[2]);
   if (!dA || !dB || !dC)
     return std::nullopt;
   unsigned numLoops = op.getNumLoops();
@@ -178,55 +195,98 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
         ordered.push_back(d);
     return ordered;
   };
-  SmallVector<unsigned> batchOrder = orderIn(*dC, batch);
-  SmallVector<unsigned> mOrder = orderIn(*dC, mDims);
-  SmallVector<unsigned> nOrder = orderIn(*dC, nDims);
-  auto shapeOf = [](Value v) {
-    return cast<MemRefType>(v.getType()).getShape();
-  };
-  // C must be [batch, M, N] or [batch, N, M]; the latter is the GEMM
-  // C^T = B^T A^T, so swap the roles of A and B.
-  MatrixView viewC;
-  if (!matchMatrix(*dC, shapeOf(operands[2]), strides[2], batchOrder, mOrder,
-                   nOrder, /*allowTranspose=*/false, viewC)) {
-    if (!matchMatrix(*dC, shapeOf(operands[2]), strides[2], batchOrder, nOrder,
-                     mOrder, /*allowTranspose=*/false, viewC))
-      return std::nullopt;
-    std::swap(mOrder, nOrder);
-    std::swap(dA, dB);
-    std::swap(operands[0], operands[1]);
-    std::swap(strides[0], strides[1]);
-  }
-  // Several reduction ranks (a weight gradient sums over batch and
-  // sequence) are one K when they nest alike in A and B.
-  SmallVector<unsigned> kOrder = orderIn(*dA, kDims);
-  MatrixView viewA, viewB;
-  if (!matchMatrix(*dA, shapeOf(operands[0]), strides[0], batchOrder, mOrder,
-                   kOrder, /*allowTranspose=*/true, viewA) ||
-      !matchMatrix(*dB, shapeOf(operands[1]), strides[1], batchOrder, kOrder,
-                   nOrder, /*allowTranspose=*/true, viewB))
-    return std::nullopt;
   auto extent = [&](ArrayRef<unsigned> ds) {
     int64_t p = 1;
     for (unsigned d : ds)
       p *= ranges[d];
     return p;
   };
-  int64_t batchCount = extent(batchOrder), m = extent(mOrder),
-          n = extent(nOrder), k = extent(kDims);
-  GemmMatch match;
-  match.a = operands[0];
-  match.b = operands[1];
-  match.c = operands[2];
-  match.elem = elem;
-  match.batch = extent(batchOrder);
-  match.m = extent(mOrder);
-  match.n = extent(nOrder);
-  match.k = extent(kDims);
-  match.viewA = viewA;
-  match.viewB = viewB;
-  match.viewC = viewC;
-  return match;
+  // An operand without the batch ranks (a broadcast batch, below) is the
+  // same matrix in every batch entry: batch stride 0.
+  auto matchOperand = [&](ArrayRef<unsigned> dims, ArrayRef<int64_t> shape,
+                          ArrayRef<int64_t> s, ArrayRef<unsigned> batchOrder,
+                          ArrayRef<unsigned> first, ArrayRef<unsigned> second,
+                          MatrixView &view) {
+    if (!batchOrder.empty() &&
+        llvm::none_of(batchOrder, [&](unsigned d) { return in(dims, d); })) {
+      if (!matchMatrix(dims, shape, s, {}, first, second,
+                       /*allowTranspose=*/true, view))
+        return false;
+      view.batchStride = 0;
+      return true;
+    }
+    return matchMatrix(dims, shape, s, batchOrder, first, second,
+                       /*allowTranspose=*/true, view);
+  };
+  auto attempt = [&](ArrayRef<unsigned> batchDims, ArrayRef<unsigned> ms,
+                     ArrayRef<unsigned> ns) -> std::optional<GemmMatch> {
+    SmallVector<unsigned> batchOrder = orderIn(*dC, batchDims);
+    SmallVector<unsigned> mOrder = orderIn(*dC, ms);
+    SmallVector<unsigned> nOrder = orderIn(*dC, ns);
+    auto a = dA, b = dB;
+    SmallVector<Value> ops = operands;
+    SmallVector<SmallVector<int64_t>> st = strides, sh = shapes;
+    // C must be [batch, M, N] or [batch, N, M]; the latter is the GEMM
+    // C^T = B^T A^T, so swap the roles of A and B.
+    MatrixView viewC;
+    if (!matchMatrix(*dC, sh[2], st[2], batchOrder, mOrder, nOrder,
+                     /*allowTranspose=*/false, viewC)) {
+      if (!matchMatrix(*dC, sh[2], st[2], batchOrder, nOrder, mOrder,
+                       /*allowTranspose=*/false, viewC))
+        return std::nullopt;
+      std::swap(mOrder, nOrder);
+      std::swap(a, b);
+      std::swap(ops[0], ops[1]);
+      std::swap(st[0], st[1]);
+      std::swap(sh[0], sh[1]);
+    }
+    // Several reduction ranks (a weight gradient sums over batch and
+    // sequence) are one K when they nest alike in A and B.
+    SmallVector<unsigned> kOrder = orderIn(*a, kDims);
+    MatrixView viewA, viewB;
+    if (!matchOperand(*a, sh[0], st[0], batchOrder, mOrder, kOrder, viewA) ||
+        !matchOperand(*b, sh[1], st[1], batchOrder, kOrder, nOrder, viewB))
+      return std::nullopt;
+    GemmMatch match;
+    match.a = ops[0];
+    match.b = ops[1];
+    match.c = ops[2];
+    match.elem = elem;
+    match.batch = extent(batchOrder);
+    match.m = extent(mOrder);
+    match.n = extent(nOrder);
+    match.k = extent(kDims);
+    match.viewA = viewA;
+    match.viewB = viewB;
+    match.viewC = viewC;
+    return match;
+  };
+  if (std::optional<GemmMatch> match = attempt(batch, mDims, nDims))
+    return match;
+  // A broadcast batch: C's leading ranks that only one operand reads (all
+  // from the M group, or all from the N group) index batch entries in which
+  // the other operand is the same matrix. A convolution's input gradient
+  // per kernel offset is one: dX[n, c, o0, o1] = dY[n, m, o0, o1] W[m, c],
+  // a batch of n GEMMs [c, o0 o1] = W^T [c, m] dY[n] [m, o0 o1].
+  if (!batch.empty())
+    return std::nullopt;
+  for (ArrayRef<unsigned> group : {ArrayRef<unsigned>(mDims),
+                                   ArrayRef<unsigned>(nDims)}) {
+    SmallVector<unsigned> lead;
+    for (unsigned d : *dC) {
+      if (!llvm::is_contained(group, d))
+        break;
+      lead.push_back(d);
+    }
+    if (lead.empty() || lead.size() == group.size())
+      continue;
+    SmallVector<unsigned> ms = mDims, ns = nDims;
+    SmallVector<unsigned> &rest = group.data() == mDims.data() ? ms : ns;
+    llvm::erase_if(rest, [&](unsigned d) { return in(lead, d); });
+    if (std::optional<GemmMatch> match = attempt(lead, ms, ns))
+      return match;
+  }
+  return std::nullopt;
 }
 
 linalg::FillOp zeroFillOfOutput(linalg::GenericOp op, Value c) {
