@@ -73,10 +73,17 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
         !resultType.getElementType().isIntOrFloat() ||
         !isa<FloatType>(resultType.getElementType()))
       return failure();
-    // One operand through a window, the other and the result plain.
+    // One operand through a window (a sum or product of ranks in its map;
+    // a constant alone is a slice's unit dim, CompactSlicedOperand's), the
+    // other and the result plain.
+    auto isWindow = [](AffineMap map) {
+      return llvm::any_of(map.getResults(), [](AffineExpr e) {
+        return isa<AffineBinaryOpExpr>(e);
+      });
+    };
     int windowed = -1;
     for (unsigned i = 0; i < 2; ++i)
-      if (!plainDims(op.getInputMap(i)))
+      if (isWindow(op.getInputMap(i)))
         windowed = windowed == -1 ? int(i) : 2;
     if (windowed < 0 || windowed > 1)
       return failure();

@@ -71,3 +71,21 @@ func.func @left_alone(%x: tensor<1x4x8x8xf32>, %ones: tensor<2x2xf32>, %v: tenso
   %s = einsum.einsum mul reduce add [c, o, k, j] (%v[c, o + k], %u[k, j]) -> [c, o] : (tensor<4x10xf32>, tensor<3x2xf32>) -> tensor<4x8xf32>
   return %p, %s : tensor<1x4x4x4xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A convolution's input gradient at one kernel offset (autodiff's form):
+// the kernel's slice [m, c, 0, 0] is strided in both ranks, so it becomes a
+// compact [m, c] copy; the contraction is then a GEMM per batch entry with
+// that copy broadcast (GemmMatch's broadcast batch).
+// CHECK-LABEL: func @input_gradient_offset
+// CHECK: %[[S:.*]] = tensor.extract_slice %arg1[0, 0, 1, 2] [16, 8, 1, 1] [1, 1, 1, 1]
+// CHECK: %[[W:.*]] = einsum.einsum copy [m, c] (%[[S]][m, c, 0, 0]) -> [m, c] : (tensor<16x8x1x1xf32>) -> tensor<16x8xf32>
+// CHECK: einsum.einsum mul reduce add [n, m, c, o0, o1] (%arg0[n, m, o0, o1], %[[W]][m, c]) -> [n, c, o0, o1]
+// BLAS-LABEL: func @input_gradient_offset
+// BLAS: call @memc_rt_sgemm
+func.func @input_gradient_offset(%dy: tensor<4x16x8x8xf32>, %w: tensor<16x8x3x3xf32>) -> tensor<4x8x8x8xf32> {
+  %s = tensor.extract_slice %w[0, 0, 1, 2] [16, 8, 1, 1] [1, 1, 1, 1] : tensor<16x8x3x3xf32> to tensor<16x8x1x1xf32>
+  %dx = einsum.einsum mul reduce add [n, m, c, o0, o1] (%dy[n, m, o0, o1], %s[m, c, 0, 0]) -> [n, c, o0, o1] : (tensor<4x16x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<4x8x8x8xf32>
+  return %dx : tensor<4x8x8x8xf32>
+}
