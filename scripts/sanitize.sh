@@ -10,6 +10,9 @@
 # headers poison allocator memory by hand in an instrumented build, which
 # Debian's uninstrumented libMLIR.so does not match (false use-after-poison
 # reports inside MLIR's own containers).
+# The stock mlir-opt with the plugin, the Python module and the README
+# examples are UNSUPPORTED there (lit feature asan): an instrumented library
+# cannot load into an uninstrumented host.
 # Usage: scripts/sanitize.sh [BUILD-DIR] [JOBS]
 set -uo pipefail
 

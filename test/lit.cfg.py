@@ -26,6 +26,12 @@ tools = ["memc", "memc-opt", "memc-run", "memc-package-fuzz-replay", "FileCheck"
 llvm_config.add_tool_substitutions(
     tools, [os.path.join(config.memc_obj_root, "bin"), config.llvm_tools_dir])
 
+# A sanitizer build (make sanitize): libraries loaded into uninstrumented
+# hosts (the plugin into the stock mlir-opt, the Python module into
+# /usr/bin/python3) cannot run there; those tests are UNSUPPORTED: asan.
+if "-fsanitize=address" in getattr(config, "cxx_flags", ""):
+    config.available_features.add("asan")
+
 # The stock mlir-opt with memc's plugin (tools/memc-plugin).
 config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(
