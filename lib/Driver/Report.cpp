@@ -74,8 +74,13 @@ json::Object buildReport(const ReportContext &context,
   };
   report["fused_attention"] = context.fusedAttention;
   report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
-  if (context.train)
-    report["train"] = json::Object(*context.train);
+  if (context.train) {
+    // A train step's swapped activations are its buffers the budgeted plan
+    // keeps in the host pool (staged into the arena around their uses).
+    json::Object train(*context.train);
+    train["swapped_bytes"] = static_cast<int64_t>(plan.spilledBytes);
+    report["train"] = std::move(train);
+  }
   return report;
 }
 

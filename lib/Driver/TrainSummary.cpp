@@ -46,7 +46,7 @@ llvm::json::Object TrainSummary::toJSON() const {
       {"saved_activation_bytes", (int64_t)savedActivationBytes},
       {"recomputed_ops", (int64_t)recomputedOps},
       {"recomputed_flops", (int64_t)recomputedFlops},
-      {"swapped_bytes", 0},
+      {"swapped_bytes", 0}, // the plan's, set with the report (Report.cpp)
       {"parameters", std::move(rows)},
   };
 }
