@@ -646,7 +646,11 @@ def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
     transpose. An op that reduces a rank only one operand reads, whose
     im2col copy would exceed `max-bytes`, or that makes fewer than
     `min-macs` products (BLAS gains nothing there that pays for the copy)
-    is left as it is.
+    is left as it is. A contraction with a small operand that is a strided
+    slice read with 0 on its unit dims (a kernel's offset [m, c, 0, 0], as
+    a convolution's input gradient reads it per offset) gets that operand
+    as a compact copy [m, c], after which it is a GEMM batched over the
+    other operand's leading rank (GemmMatch's broadcast batch).
   }];
   let options = [
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"64 << 20",
