@@ -10,7 +10,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   pybind11-dev python3-dev python3-pytest
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup setup-fuzz build demo demo-train test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train torch-check fuzz sanitize docs clean
+.PHONY: all setup setup-fuzz build demo demo-train test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train torch-check fuzz sanitize docs clean python-wheel
 
 all: build
 
@@ -41,6 +41,11 @@ examples:
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
+
+# `pip install .` (pyproject.toml, scikit-build-core) into a fresh
+# .venv-wheel, and the installed module checked from outside the tree.
+python-wheel: setup
+	@bash scripts/python_wheel.sh
 
 # The bundled decoder trained on the licence texts with AdamW, 8-bit AdamW,
 # GaLore and APOLLO rank 1: loss, time and memory table and loss-curve SVG
