@@ -21,7 +21,9 @@
 // ONNX model.
 //
 //===----------------------------------------------------------------------===//
+#include "CudaRunner.h"
 #include "Package.h"
+#include "memc/ExitCodes.h"
 #include "memc/Runtime/InputFile.h"
 #include "memc/Runtime/Manifest.h"
 #include "memc/Runtime/PackageFormat.h"
@@ -47,11 +49,7 @@ using namespace memc;
 
 namespace {
 
-/// memc's exit codes (include/memc/ExitCodes.h) of the runtime's errors,
-/// which __init__.py maps to its exception classes.
-constexpr int kBadPackage = 21, kBadData = 22, kBadState = 26;
-
-/// An error with memc's exit code, raised in Python as memc.Error's
+/// An error with memc's exit code (memc/ExitCodes.h), raised in Python as memc.Error's
 /// subclass for that code (the `_memc.RuntimeFailure` the wrapper maps).
 struct Failure : std::runtime_error {
   Failure(int code, const std::string &what)
@@ -67,7 +65,7 @@ py::dtype dtypeOf(package::DType t) {
   static_assert(sizeof(names) / sizeof(names[0]) == package::kNumDTypes);
   const char *name = names[size_t(t)];
   if (!name)
-    throw Failure(kBadData, std::string("dtype ") + package::dtypeName(t) +
+    throw Failure(ExitBadData, std::string("dtype ") + package::dtypeName(t) +
                                 " has no NumPy equivalent");
   return py::dtype(name);
 }
@@ -86,7 +84,7 @@ py::array alignedArray(const rt::TensorSpec &t) {
   auto *buffer = new rt::AlignedBuffer();
   if (!buffer->allocate(t.byteSize)) {
     delete buffer;
-    throw Failure(kBadData, "cannot allocate " + std::to_string(t.byteSize) +
+    throw Failure(ExitBadData, "cannot allocate " + std::to_string(t.byteSize) +
                                 " bytes for '" + t.name + "'");
   }
   py::capsule owner(buffer, [](void *p) {
@@ -102,10 +100,10 @@ void *argumentFor(const rt::TensorSpec &t, py::handle value,
                   std::vector<py::array> &keep) {
   py::array a = py::array::ensure(value);
   if (!a)
-    throw Failure(kBadData, "'" + t.name + "': not an array");
+    throw Failure(ExitBadData, "'" + t.name + "': not an array");
   py::dtype want = dtypeOf(t.dtype);
   if (!a.dtype().is(want) && !a.dtype().equal(want))
-    throw Failure(kBadData, "'" + t.name + "': dtype " +
+    throw Failure(ExitBadData, "'" + t.name + "': dtype " +
                                 std::string(py::str(a.dtype())) +
                                 ", the package takes " +
                                 std::string(package::dtypeName(t.dtype)));
@@ -115,7 +113,7 @@ void *argumentFor(const rt::TensorSpec &t, py::handle value,
     std::string s = "(";
     for (size_t i = 0; i < got.size(); ++i)
       s += (i ? ", " : "") + std::to_string(got[i]);
-    throw Failure(kBadData, "'" + t.name + "': shape " + s +
+    throw Failure(ExitBadData, "'" + t.name + "': shape " + s +
                                 "), the package takes " +
                                 rt::formatDims(t.dims));
   }
@@ -159,26 +157,26 @@ public:
     rt::Manifest peek;
     if (rt::readManifest(dir, peek, error) &&
         peek.target != package::kTargetCPU)
-      throw Failure(kBadPackage, dir + ": compiled for the " + peek.target +
+      throw Failure(ExitBadPackage, dir + ": compiled for the " + peek.target +
                                      " target; open it with device='cuda'");
     if (!pkg_.load(dir, error))
-      throw Failure(kBadPackage, error);
+      throw Failure(ExitBadPackage, error);
     const rt::Manifest &m = pkg_.manifest();
     if (m.arenaBytes > 0 && !arena_.allocate(m.arenaBytes))
-      throw Failure(kBadPackage, dir + ": cannot allocate the " +
+      throw Failure(ExitBadPackage, dir + ": cannot allocate the " +
                                      std::to_string(m.arenaBytes) +
                                      "-byte arena");
     if (m.hostPoolBytes > 0 && !hostPool_.allocate(m.hostPoolBytes))
-      throw Failure(kBadPackage, dir + ": cannot allocate the " +
+      throw Failure(ExitBadPackage, dir + ": cannot allocate the " +
                                      std::to_string(m.hostPoolBytes) +
                                      "-byte host pool");
     states_.resize(m.states.size());
     for (size_t i = 0; i < m.states.size(); ++i)
       if (!states_[i].allocate(m.states[i].byteSize))
-        throw Failure(kBadPackage, dir + ": cannot allocate the state '" +
+        throw Failure(ExitBadPackage, dir + ": cannot allocate the state '" +
                                        m.states[i].name + "'");
     if (m.step && !step_.allocate(m.step->byteSize))
-      throw Failure(kBadPackage, dir + ": out of memory");
+      throw Failure(ExitBadPackage, dir + ": out of memory");
   }
   const rt::Manifest &manifest() const override { return pkg_.manifest(); }
   std::string name() const override { return "cpu"; }
@@ -247,14 +245,14 @@ public:
   CudaDevice(const std::string &dir, int ordinal) {
     std::string error;
     if (!rt::readManifest(dir, manifest_, error))
-      throw Failure(kBadPackage, error);
+      throw Failure(ExitBadPackage, error);
     if (manifest_.target != package::kTargetCUDA)
-      throw Failure(kBadPackage, dir + ": compiled for the " +
+      throw Failure(ExitBadPackage, dir + ": compiled for the " +
                                      manifest_.target +
                                      " target; open it with device='cpu'");
     memc_cuda_status st = memc_cuda_open(dir.c_str(), ordinal, &session_);
     if (st != MEMC_CUDA_SUCCESS)
-      throw Failure(codeOf(st), memc_cuda_last_error());
+      throw Failure(cuda::exitCodeOf(st), memc_cuda_last_error());
   }
   ~CudaDevice() override { memc_cuda_close(session_); }
   const rt::Manifest &manifest() const override { return manifest_; }
@@ -282,15 +280,9 @@ public:
   }
 
 private:
-  /// memc-run's exit codes for the CUDA runtime's failures.
-  static int codeOf(memc_cuda_status st) {
-    return st == MEMC_CUDA_NO_DEVICE    ? 23
-           : st == MEMC_CUDA_BAD_PACKAGE ? kBadPackage
-                                         : 24;
-  }
   void check(memc_cuda_status st) {
     if (st != MEMC_CUDA_SUCCESS)
-      throw Failure(codeOf(st), memc_cuda_last_error());
+      throw Failure(cuda::exitCodeOf(st), memc_cuda_last_error());
   }
 
   rt::Manifest manifest_;
@@ -306,7 +298,7 @@ public:
       device_ = std::make_unique<CudaDevice>(
           dir, device == "cuda" ? 0 : std::stoi(device.substr(5)));
     else
-      throw Failure(2, "device '" + device + "': want cpu, cuda or cuda:N");
+      throw Failure(ExitUsage, "device '" + device + "': want cpu, cuda or cuda:N");
   }
 
   const rt::Manifest &manifest() const { return device_->manifest(); }
@@ -320,7 +312,7 @@ public:
   /// The program on `args` (one per input, manifest order): the outputs.
   py::list run(const py::sequence &args) {
     if (isTrain())
-      throw Failure(kBadPackage, dir_ + ": a train package: use train_step");
+      throw Failure(ExitBadPackage, dir_ + ": a train package: use train_step");
     std::vector<py::array> keep, outs;
     std::vector<void *> in = inputsOf(args, keep), out;
     for (const rt::TensorSpec &t : manifest().outputs) {
@@ -338,7 +330,7 @@ public:
   /// manifest orders them): the loss.
   double trainStep(const py::sequence &batch) {
     if (!isTrain())
-      throw Failure(kBadPackage,
+      throw Failure(ExitBadPackage,
                     dir_ + ": not a train package (memc --train)");
     std::vector<py::array> keep;
     std::vector<void *> in = inputsOf(batch, keep);
@@ -370,7 +362,7 @@ public:
       data.push_back(a.data());
     std::string error;
     if (!rt::writeTrainState(path, manifest(), uint64_t(steps_), data, error))
-      throw Failure(10, error);
+      throw Failure(ExitOutput, error);
   }
 
   /// memc-run --resume: the trained tensors and step count from `path`.
@@ -382,7 +374,7 @@ public:
     uint64_t steps = 0;
     std::string error;
     if (!rt::readTrainState(path, manifest(), data, steps, error))
-      throw Failure(kBadState, error);
+      throw Failure(ExitBadState, error);
     std::vector<const void *> from(data.begin(), data.end());
     device_->writeTrained(from);
     steps_ = int64_t(steps);
@@ -395,7 +387,7 @@ public:
     rt::TrainedModel model;
     if (!model.load(rt::joinPath(dir_, package::kTrainModelFile), manifest(),
                     error))
-      throw Failure(kBadPackage, error);
+      throw Failure(ExitBadPackage, error);
     std::vector<py::array> arrays = trained();
     std::vector<const void *> weights;
     std::vector<const rt::TensorSpec *> specs =
@@ -404,7 +396,7 @@ public:
       if (specs[i]->trainable)
         weights.push_back(arrays[i].data());
     if (!model.write(path, weights, error))
-      throw Failure(10, error);
+      throw Failure(ExitOutput, error);
   }
 
 private:
@@ -418,7 +410,7 @@ private:
   /// Copies of the trained tensors, read from the device.
   std::vector<py::array> trained() {
     if (!isTrain())
-      throw Failure(kBadPackage,
+      throw Failure(ExitBadPackage,
                     dir_ + ": not a train package (memc --train)");
     std::vector<py::array> arrays;
     std::vector<void *> to;
@@ -434,7 +426,7 @@ private:
                                std::vector<py::array> &keep) const {
     const rt::Manifest &m = manifest();
     if (size_t(py::len(args)) != m.inputs.size())
-      throw Failure(kBadData, "the package takes " +
+      throw Failure(ExitBadData, "the package takes " +
                                   std::to_string(m.inputs.size()) +
                                   " inputs, got " +
                                   std::to_string(py::len(args)));

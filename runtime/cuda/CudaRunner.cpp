@@ -22,6 +22,12 @@
 namespace memc {
 namespace cuda {
 
+int exitCodeOf(memc_cuda_status status) {
+  return status == MEMC_CUDA_NO_DEVICE     ? ExitNoDevice
+         : status == MEMC_CUDA_BAD_PACKAGE ? ExitBadPackage
+                                           : ExitDeviceError;
+}
+
 int openCudaSession(const rt::RunOptions &opts, std::FILE *out, std::FILE *err,
                     memc_cuda_session *&session, std::string &error) {
   session = nullptr;
@@ -30,9 +36,7 @@ int openCudaSession(const rt::RunOptions &opts, std::FILE *out, std::FILE *err,
     error = memc_cuda_last_error();
     if (status == MEMC_CUDA_NO_DEVICE)
       error = "--device cuda: no usable GPU: " + error;
-    return status == MEMC_CUDA_NO_DEVICE     ? ExitNoDevice
-           : status == MEMC_CUDA_BAD_PACKAGE ? ExitBadPackage
-                                             : ExitDeviceError;
+    return exitCodeOf(status);
   }
   if (*memc_cuda_notice(session)) {
     std::fflush(out);

@@ -3,11 +3,10 @@
 #define MEMC_RUNTIME_CUDA_CUDARUNNER_H
 
 #include "memc/Runtime/RunCommon.h"
+#include "memc_cuda.h"
 
 #include <cstdio>
 #include <string>
-
-struct memc_cuda_session;
 
 namespace memc {
 namespace rt {
@@ -32,6 +31,10 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err);
 /// ExitDeviceError.
 int runCudaTrainPackage(const rt::Manifest &m, const rt::RunOptions &opts,
                         std::FILE *out, std::FILE *err);
+
+/// memc-run's exit code for a failed memc_cuda.h call: ExitNoDevice,
+/// ExitBadPackage or ExitDeviceError.
+int exitCodeOf(memc_cuda_status status);
 
 /// Opens opts.package on GPU 0 as memc-run does (memc_cuda_open): on
 /// failure returns its exit code (ExitNoDevice, ExitBadPackage or

@@ -58,7 +58,6 @@ ProjectorRefresh::Layout ProjectorRefresh::layout(const Step &s,
   l.v = alignUp(l.u + m * k * f);
   l.info = alignUp(l.v + n * k * f);
   l.work = alignUp(l.info + sizeof(int));
-  l.lwork = lwork;
   l.end = alignUp(l.work + uint64_t(std::max(lwork, 1)) * f);
   return l;
 }

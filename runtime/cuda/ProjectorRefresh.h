@@ -61,7 +61,6 @@ private:
   /// Byte offsets of one step's scratch parts.
   struct Layout {
     uint64_t a = 0, s = 0, u = 0, v = 0, info = 0, work = 0, end = 0;
-    int lwork = 0;
   };
   Layout layout(const Step &s, int lwork) const;
 
