@@ -54,6 +54,9 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
   if (op.hasPureTensorSemantics())
     return op.emitError("memc-attention-to-gpu: runs after bufferization "
                         "(einsum.attention on memrefs)");
+  if (op.getQueryOffset())
+    return op.emitError("memc-attention-to-gpu: no kernel yet for the "
+                        "attention of a decode step (query_offset)");
   auto qType = cast<MemRefType>(op.getQuery().getType());
   AttentionProblem problem{
       op.getQuery(),

@@ -40,7 +40,8 @@ struct AttentionOpInterface
       return failure();
     rewriter.setInsertionPoint(op);
     AttentionOp::create(rewriter, op->getLoc(), TypeRange{}, *q, *k, *v, *bias,
-                        *out, attention.getScaleAttr(),
+                        *out, attention.getQueryOffset(),
+                        attention.getScaleAttr(),
                         attention.getMaskedFromAttr());
     replaceOpWithBufferizedValues(rewriter, op, *out);
     return success();

@@ -247,7 +247,7 @@ def Einsum_YieldOp : Einsum_Op<"yield", [Pure, Terminator,
 //===----------------------------------------------------------------------===//
 
 def Einsum_AttentionOp : Einsum_Op<"attention", [
-    DestinationStyleOpInterface,
+    DestinationStyleOpInterface, AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
   let summary = "softmax(scale * Q·Kᵀ, causally masked) · V in one op";
   let description = [{
@@ -258,6 +258,12 @@ def Einsum_AttentionOp : Einsum_Op<"attention", [
     optional `bias` [batch, keys] is a per-key addend known only at run time,
     such as a padding mask (0 for kept keys, a large negative value or -inf
     for padding). Batch and head ranks are collapsed into `b`.
+
+    With `query_offset` (an index known at run time), query row `p` is the
+    sequence's row `p + query_offset`, and the triangle is `m - (p +
+    query_offset) >= masked_from`: the rows of a decode step or a prefill
+    chunk against a KV cache of capacity M (`memc-derive-decode`), whose
+    keys past the last visible one are never read by the lowering.
 
     This is what `memc-fusemax-attention{kernel=true}` makes of an attention
     block for GPU targets, whose fused attention is one kernel
@@ -275,13 +281,14 @@ def Einsum_AttentionOp : Einsum_Op<"attention", [
   }];
   let arguments = (ins AnyShaped:$query, AnyShaped:$key, AnyShaped:$value,
                        Optional<AnyShaped>:$bias,
-                       AnyShaped:$output, F32Attr:$scale,
-                       OptionalAttr<I64Attr>:$masked_from);
+                       AnyShaped:$output, Optional<Index>:$query_offset,
+                       F32Attr:$scale, OptionalAttr<I64Attr>:$masked_from);
   let results = (outs Variadic<AnyRankedTensor>:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`bias` $bias^ `:` type($bias))?
     `outs` `(` $output `:` type($output) `)`
-    `scale` $scale (`masked_from` $masked_from^)? attr-dict
+    `scale` $scale (`masked_from` $masked_from^)?
+    (`query_offset` $query_offset^)? attr-dict
     `:` type($query) `,` type($key) `,` type($value)
     (`->` type($result)^)?
   }];

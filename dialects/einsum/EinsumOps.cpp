@@ -750,6 +750,9 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("masked_from must be at least 1 (every query keeps "
                        "key m = p); got ")
            << *from;
+  if (getQueryOffset() && !getMaskedFrom())
+    return emitOpError("query_offset places the queries in a causal "
+                       "triangle: it needs masked_from");
   return success();
 }
 

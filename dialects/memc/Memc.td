@@ -62,6 +62,15 @@ def Memc_Dialect : Dialect {
       bufferization writes it into that argument's buffer and the result
       disappears. A name, not an index, so that passes may drop arguments.
 
+    Decode programs (`memc --decode`, `memc-derive-decode`):
+    * `memc.kv_cache = "name"` on an argument: a KV cache buffer (the keys
+      or the values of one attention, all its capacity's rows) that the
+      runtime owns across calls, zero before the first; the program writes
+      its rows in place through a result that `memc.overwrites` it.
+    * `memc.decode = {rows, capacity}` on the module: the program runs
+      `rows` consecutive sequence rows from the `position` input on, over
+      caches of `capacity` rows.
+
     On parameters (`ml_program.global`): `memc.weight = "name"` (the ONNX
     initializer), `memc.trainable` (unit: a train step updates it; such a
     global is `mutable`), `memc.upper_triangle`.
@@ -100,7 +109,9 @@ def Memc_Dialect : Dialect {
     "::mlir::StringAttr":$state,
     "::mlir::StringAttr":$state_of,
     "::mlir::StringAttr":$step,
-    "::mlir::StringAttr":$overwrites
+    "::mlir::StringAttr":$overwrites,
+    "::mlir::StringAttr":$kv_cache,
+    "::mlir::DictionaryAttr":$decode
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

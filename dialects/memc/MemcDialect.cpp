@@ -103,7 +103,8 @@ LogicalResult verifyOnFunctionArgOrResult(Operation *op, NamedAttribute attr,
       name == D::OutputAttrHelper::getNameStr() ||
       name == D::StateAttrHelper::getNameStr() ||
       name == D::StateOfAttrHelper::getNameStr() ||
-      name == D::StepAttrHelper::getNameStr())
+      name == D::StepAttrHelper::getNameStr() ||
+      name == D::KvCacheAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<StringAttr>(value), "a string");
   if (name == D::ArenaAttrHelper::getNameStr() ||
       name == D::HostPoolAttrHelper::getNameStr() ||
@@ -129,7 +130,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
       name == HostPoolBytesAttrHelper::getNameStr() ||
       name == FusedAttentionAttrHelper::getNameStr() ||
       name == FusemaxCascadesAttrHelper::getNameStr() ||
-      name == TrainAttrHelper::getNameStr()) {
+      name == TrainAttrHelper::getNameStr() ||
+      name == DecodeAttrHelper::getNameStr()) {
     auto module = dyn_cast<ModuleOp>(op);
     if (!module)
       return op->emitOpError("'") << name << "' belongs on the module";
@@ -145,6 +147,19 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
     }
     if (name == FusemaxCascadesAttrHelper::getNameStr())
       return verifyCascades(op, attr);
+    if (name == DecodeAttrHelper::getNameStr()) {
+      auto dict = dyn_cast<DictionaryAttr>(value);
+      auto positive = [&](StringRef key) {
+        auto v = dict ? dict.getAs<IntegerAttr>(key) : IntegerAttr();
+        return v && v.getInt() > 0;
+      };
+      return verifyKind(op, attr,
+                        dict && dict.size() == 2 && positive("rows") &&
+                            positive("capacity") &&
+                            dict.getAs<IntegerAttr>("rows").getInt() <=
+                                dict.getAs<IntegerAttr>("capacity").getInt(),
+                        "{rows = R, capacity = C} with 0 < R <= C");
+    }
     if (name == TrainAttrHelper::getNameStr()) {
       auto dict = dyn_cast<DictionaryAttr>(value);
       return verifyKind(op, attr,

@@ -38,6 +38,8 @@ constexpr StringLiteral kState = D::StateAttrHelper::getNameStr();
 constexpr StringLiteral kStateOf = D::StateOfAttrHelper::getNameStr();
 constexpr StringLiteral kStep = D::StepAttrHelper::getNameStr();
 constexpr StringLiteral kOverwrites = D::OverwritesAttrHelper::getNameStr();
+constexpr StringLiteral kKVCache = D::KvCacheAttrHelper::getNameStr();
+constexpr StringLiteral kDecode = D::DecodeAttrHelper::getNameStr();
 
 StringRef roleAttrName(ArgRole role) {
   switch (role) {
@@ -55,6 +57,8 @@ StringRef roleAttrName(ArgRole role) {
     return kState;
   case ArgRole::Step:
     return kStep;
+  case ArgRole::KVCache:
+    return kKVCache;
   case ArgRole::None:
     break;
   }
@@ -104,14 +108,14 @@ void setEntryFunction(ModuleOp module, FunctionOpInterface entry) {
 ArgRole getArgRole(FunctionOpInterface fn, unsigned arg) {
   for (ArgRole role :
        {ArgRole::Input, ArgRole::Weight, ArgRole::Output, ArgRole::Arena,
-        ArgRole::HostPool, ArgRole::State, ArgRole::Step})
+        ArgRole::HostPool, ArgRole::State, ArgRole::Step, ArgRole::KVCache})
     if (fn.getArgAttr(arg, roleAttrName(role)))
       return role;
   return ArgRole::None;
 }
 
 StringRef getArgName(FunctionOpInterface fn, unsigned arg) {
-  for (StringRef name : {kInput, kWeight, kOutput, kState, kStep})
+  for (StringRef name : {kInput, kWeight, kOutput, kState, kStep, kKVCache})
     if (auto attr = fn.getArgAttrOfType<StringAttr>(arg, name))
       return attr.getValue();
   return "";
@@ -413,4 +417,24 @@ std::optional<ArenaSlot> getArenaSlot(Operation *view) {
   return slot;
 }
 
+
+std::optional<DecodeFacts> getDecodeFacts(ModuleOp module) {
+  auto dict = module->getAttrOfType<DictionaryAttr>(kDecode);
+  if (!dict)
+    return std::nullopt;
+  auto rows = dict.getAs<IntegerAttr>("rows");
+  auto capacity = dict.getAs<IntegerAttr>("capacity");
+  if (!rows || !capacity)
+    return std::nullopt;
+  return DecodeFacts{rows.getInt(), capacity.getInt()};
+}
+
+void setDecodeFacts(ModuleOp module, const DecodeFacts &facts) {
+  Builder b(module->getContext());
+  module->setAttr(
+      kDecode,
+      b.getDictionaryAttr(
+          {b.getNamedAttr("rows", b.getI64IntegerAttr(facts.rows)),
+           b.getNamedAttr("capacity", b.getI64IntegerAttr(facts.capacity))}));
+}
 } // namespace memc

@@ -41,8 +41,9 @@ enum class ArgRole {
   Output,
   Arena,
   HostPool,
-  State, ///< an optimizer state tensor of a trainable weight (train steps)
-  Step   ///< the optimizer's step count (train steps)
+  State,  ///< an optimizer state tensor of a trainable weight (train steps)
+  Step,   ///< the optimizer's step count (train steps)
+  KVCache ///< a KV cache buffer updated in place (decode programs)
 };
 ArgRole getArgRole(mlir::FunctionOpInterface fn, unsigned arg);
 /// The manifest name of an input, weight, output, state or step argument
@@ -131,6 +132,18 @@ std::optional<unsigned> getOverwrittenArg(mlir::FunctionOpInterface fn,
 void setOverwrittenArg(mlir::FunctionOpInterface fn, unsigned result,
                        unsigned arg);
 void removeOverwrittenArg(mlir::FunctionOpInterface fn, unsigned result);
+
+//===----------------------------------------------------------------------===//
+// Decode programs (memc --decode)
+//===----------------------------------------------------------------------===//
+
+/// What a decode program runs (memc.decode): `rows` consecutive rows of a
+/// sequence from its `position` input on, over KV caches of `capacity` rows.
+struct DecodeFacts {
+  int64_t rows = 0, capacity = 0;
+};
+std::optional<DecodeFacts> getDecodeFacts(mlir::ModuleOp module);
+void setDecodeFacts(mlir::ModuleOp module, const DecodeFacts &facts);
 
 /// Pool sizes (memc-buffer-mapping); nullopt before planning.
 std::optional<uint64_t> getArenaBytes(mlir::ModuleOp module);

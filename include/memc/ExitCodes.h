@@ -24,6 +24,8 @@ enum ExitCode : int {
   ExitTrainSpec = 11,    ///< --train: a trainable name that is no float
                          ///< initializer, or a loss on an output of the
                          ///< wrong type or shape.
+  ExitNotCausal = 12,    ///< --decode: the model reads later rows (not a
+                         ///< causal LM), or is not a token-id LM at all.
   // memc-run
   ExitMismatch = 20,     ///< Outputs differ from the reference outputs.
   ExitBadPackage = 21,   ///< The package directory is missing or malformed.
@@ -32,6 +34,8 @@ enum ExitCode : int {
   ExitDeviceError = 24,  ///< A CUDA driver or cuBLAS call failed (named).
   ExitDiverged = 25,     ///< --train: the loss became NaN or infinite.
   ExitBadState = 26,     ///< --resume: a corrupt or mismatched state file.
+  ExitCapacity = 27,     ///< --generate: prompt plus new tokens exceed the
+                         ///< KV caches' capacity, or a bad prompt.
 };
 } // namespace memc
 

@@ -96,32 +96,37 @@ CompileSession::runPasses(llvm::StringRef phase,
   return fail(code, options.input + ": " + phase.str() + " failed: " + why);
 }
 
-ExitCode
-CompileSession::writeText(const std::string &path,
-                          llvm::function_ref<void(llvm::raw_ostream &)> print) {
+ExitCode writeTextOutput(const std::string &path, const std::string &input,
+                         llvm::function_ref<void(llvm::raw_ostream &)> print) {
   if (path.empty() || path == "-") {
     print(llvm::outs());
     return ExitOK;
   }
   std::string error;
-  StagedOutput staged(path, OutputKind::Text, options.input);
+  StagedOutput staged(path, OutputKind::Text, input);
   if (ExitCode rc = staged.create(error); rc != ExitOK)
-    return fail(rc, error);
+    return failWith(rc, error);
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(staged.path(), ec);
     if (ec)
-      return fail(ExitOutput, "cannot write " + path + ": " + ec.message());
+      return failWith(ExitOutput, "cannot write " + path + ": " + ec.message());
     print(os);
     os.close();
     if (os.has_error()) {
       std::string why = os.error().message();
       os.clear_error();
-      return fail(ExitOutput, "writing " + path + " failed: " + why);
+      return failWith(ExitOutput, "writing " + path + " failed: " + why);
     }
   }
   ExitCode rc = staged.commit(error);
-  return rc == ExitOK ? ExitOK : fail(rc, error);
+  return rc == ExitOK ? ExitOK : failWith(rc, error);
+}
+
+ExitCode
+CompileSession::writeText(const std::string &path,
+                          llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  return writeTextOutput(path, options.input, print);
 }
 
 void CompileSession::printModule(llvm::raw_ostream &os) {

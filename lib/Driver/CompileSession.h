@@ -45,6 +45,12 @@ private:
 /// Prints `memc: message` and returns `code`.
 ExitCode failWith(ExitCode code, const std::string &message);
 
+/// Writes a text output through a staged file ("" or "-" is stdout);
+/// `input` is the model, which it never overwrites. On failure prints the
+/// error line and returns its code.
+ExitCode writeTextOutput(const std::string &path, const std::string &input,
+                         llvm::function_ref<void(llvm::raw_ostream &)> print);
+
 class CompileSession {
 public:
   CompileSession(const CompilerOptions &options, unsigned phases);

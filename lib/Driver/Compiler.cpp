@@ -11,6 +11,7 @@
 #include "memc/Driver/Compiler.h"
 
 #include "CompileSession.h"
+#include "DecodePackage.h"
 #include "OutputPath.h"
 #include "PackageInterface.h"
 #include "TargetBackend.h"
@@ -82,14 +83,17 @@ namespace {
 
 /// The phases every target shares; the backend's code generation follows.
 /// Train builds the training step (loss, gradients, optimizer) on the
-/// imported model, and runs only with --train.
-enum class Phase { Import, Train, Linalg, Bufferize, Codegen };
+/// imported model, and runs only with --train; Decode derives one program
+/// of a decode package, and runs only for --decode.
+enum class Phase { Import, Train, Decode, Linalg, Bufferize, Codegen };
 
 /// The last phase --emit needs.
-Phase lastPhase(EmitKind emit, bool train) {
+Phase lastPhase(EmitKind emit, bool train, bool decode) {
   switch (emit) {
   case EmitKind::Einsum:
-    return train ? Phase::Train : Phase::Import;
+    return decode  ? Phase::Decode
+           : train ? Phase::Train
+                   : Phase::Import;
   case EmitKind::Linalg:
     return Phase::Linalg;
   case EmitKind::Memref:
@@ -236,6 +240,35 @@ ExitCode trainPhase(CompileSession &s) {
   return ExitOK;
 }
 
+/// --decode: one program of the package, `rows` rows over KV caches, still
+/// as einsum ops; a model that is not causal stops here.
+ExitCode decodePhase(CompileSession &s) {
+  int64_t rows = s.options.decode.rows;
+  s.progress.begin("derive the " + std::string(rows == 1 ? "decode step"
+                                                          : "prefill") +
+                   " (" + std::to_string(rows) + " rows)");
+  if (ExitCode rc = s.runPasses(
+          "derive the decode program",
+          [&](OpPassManager &pm) {
+            // Attention as one op: the derivation turns it into cache
+            // writes and an attention over the caches.
+            FuseMaxAttentionOptions fuseMax;
+            fuseMax.kernel = true;
+            pm.addPass(createFuseMaxAttention(fuseMax));
+            DeriveDecodeOptions derive;
+            derive.rows = rows;
+            pm.addPass(createDeriveDecode(derive));
+          },
+          ExitNotCausal);
+      rc != ExitOK)
+    return rc;
+  std::optional<DecodeFacts> facts = getDecodeFacts(*s.module);
+  s.progress.end("capacity " +
+                 std::to_string(facts ? facts->capacity : int64_t(0)) +
+                 " rows");
+  return ExitOK;
+}
+
 /// einsum -> fused linalg on tensors; weights that became dead (a causal
 /// mask FuseMax replaced by an index comparison) are dropped, so they are
 /// neither shipped nor uploaded.
@@ -251,7 +284,8 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
                                   buildEinsumToLinalgPipeline(
                                       pm,
                                       s.options.fusemax &&
-                                          !s.options.train.enabled,
+                                          !s.options.train.enabled &&
+                                          !s.options.decode.rows,
                                       target.fusedAttentionAsKernel(),
                                       s.options.memBudget
                                           ? int64_t(s.options.memBudget / 8)
@@ -349,7 +383,8 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
 /// What --emit asks of a phase before code generation: the module's text,
 /// or the planning problem.
 ExitCode emitAfter(CompileSession &s, Phase phase) {
-  if ((phase == Phase::Import || phase == Phase::Train) &&
+  if ((phase == Phase::Import || phase == Phase::Train ||
+       phase == Phase::Decode) &&
       (!s.options.reportPath.empty() || !s.options.timelinePath.empty()))
     return s.fail(ExitUsage, "--report and --timeline need the memory plan: "
                              "emit memref or later");
@@ -364,6 +399,15 @@ ExitCode emitAfter(CompileSession &s, Phase phase) {
 } // namespace
 
 ExitCode compile(const CompilerOptions &options) {
+  if (options.decode.enabled && !options.decode.rows) {
+    // A package is two programs (DecodePackage.cpp); IR is the decode
+    // step's.
+    if (options.emit == EmitKind::Package)
+      return compileDecodePackage(options);
+    CompilerOptions step = options;
+    step.decode.rows = 1;
+    return compile(step);
+  }
   std::unique_ptr<TargetBackend> target = options.target == TargetKind::CUDA
                                               ? createCUDABackend()
                                               : createCPUBackend();
@@ -378,17 +422,26 @@ ExitCode compile(const CompilerOptions &options) {
   (void)passesRegistered;
 
   bool train = options.train.enabled;
-  Phase last = lastPhase(options.emit, train);
-  unsigned phases = static_cast<unsigned>(last) + (train ? 1 : 0);
+  bool decode = options.decode.rows > 0;
+  unsigned extra = (train ? 1 : 0) + (decode ? 1 : 0);
+  Phase last = lastPhase(options.emit, train, decode);
+  unsigned phases = 0;
+  for (Phase p : {Phase::Import, Phase::Train, Phase::Decode, Phase::Linalg,
+                  Phase::Bufferize})
+    if (p <= last && (p != Phase::Train || train) &&
+        (p != Phase::Decode || decode))
+      ++phases;
   if (last == Phase::Codegen)
-    phases = 3 + (train ? 1 : 0) + target->numCodegenPhases(options.emit);
+    phases = 3 + extra + target->numCodegenPhases(options.emit);
   CompileSession session(options, phases);
-  for (Phase phase :
-       {Phase::Import, Phase::Train, Phase::Linalg, Phase::Bufferize}) {
-    if (phase == Phase::Train && !train)
+  for (Phase phase : {Phase::Import, Phase::Train, Phase::Decode,
+                      Phase::Linalg, Phase::Bufferize}) {
+    if ((phase == Phase::Train && !train) ||
+        (phase == Phase::Decode && !decode))
       continue;
     ExitCode rc = phase == Phase::Import   ? importPhase(session)
                   : phase == Phase::Train  ? trainPhase(session)
+                  : phase == Phase::Decode ? decodePhase(session)
                   : phase == Phase::Linalg ? linalgPhase(session, *target)
                                            : bufferizePhase(session, *target);
     if (rc != ExitOK)

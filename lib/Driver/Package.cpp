@@ -27,6 +27,8 @@ const char *recordOf(ProgramArg::Kind kind) {
     return package::kStateRecord;
   case ProgramArg::Step:
     return package::kStepRecord;
+  case ProgramArg::KVCache:
+    return package::kKVRecord;
   case ProgramArg::Output:
     break;
   }

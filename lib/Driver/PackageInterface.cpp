@@ -96,7 +96,9 @@ bool readPackageInterface(ModuleOp module, PackageInterface &iface,
                             : role == ArgRole::Weight ? ProgramArg::Weight
                             : role == ArgRole::State  ? ProgramArg::State
                             : role == ArgRole::Step   ? ProgramArg::Step
-                                                      : ProgramArg::Output;
+                            : role == ArgRole::KVCache
+                                ? ProgramArg::KVCache
+                                : ProgramArg::Output;
     if (!describe(kind, getArgName(entry, i), entry.getArgumentTypes()[i], arg,
                   error))
       return false;

@@ -22,7 +22,7 @@ namespace memc {
 
 /// One argument of the entry, as the manifest lists it.
 struct ProgramArg {
-  enum Kind { Input, Weight, State, Step, Output } kind;
+  enum Kind { Input, Weight, State, Step, KVCache, Output } kind;
   std::string name;
   std::string dtype; ///< manifest spelling: f32, i64, bool, ...
   std::vector<int64_t> shape;

@@ -54,7 +54,7 @@ bool parseSpec(const std::vector<std::string_view> &tok, TensorSpec &spec,
 bool isTensorRecord(std::string_view kind) {
   return kind == pf::kInputRecord || kind == pf::kWeightRecord ||
          kind == pf::kStateRecord || kind == pf::kStepRecord ||
-         kind == pf::kOutputRecord;
+         kind == pf::kKVRecord || kind == pf::kOutputRecord;
 }
 
 /// "expected '<form>', got N fields".
@@ -70,7 +70,8 @@ bool parseTensorRecord(const std::vector<std::string_view> &tok, bool manifest,
                        Manifest &out, std::string &what) {
   std::string_view kind = tok[0];
   std::string k(kind);
-  if (kind == pf::kInputRecord || kind == pf::kOutputRecord) {
+  if (kind == pf::kInputRecord || kind == pf::kOutputRecord ||
+      kind == pf::kKVRecord) {
     if (tok.size() != 4) {
       what = fieldCount(k + " <name> <dtype> <dims>", tok.size());
       return false;
@@ -78,7 +79,9 @@ bool parseTensorRecord(const std::vector<std::string_view> &tok, bool manifest,
     TensorSpec spec;
     if (!parseSpec(tok, spec, what))
       return false;
-    (kind == pf::kInputRecord ? out.inputs : out.outputs)
+    (kind == pf::kInputRecord    ? out.inputs
+     : kind == pf::kOutputRecord ? out.outputs
+                                 : out.kvCaches)
         .push_back(std::move(spec));
     return true;
   }
@@ -366,9 +369,12 @@ bool parseManifest(std::string_view text, const std::string &fileName,
         at.step = in.lineNumber();
       continue;
     }
+    if (kind == pf::kDecodeRecord || kind == pf::kProgramRecord)
+      return fail("this is a decode package (memc --decode): run it with "
+                  "--generate N --prompt IDS.pb");
     return fail("unknown line kind " + quoted(kind) +
                 " (want model, target, train, arena_bytes, host_pool_bytes, "
-                "input, weight, state, step or output)");
+                "input, weight, state, step, kv or output)");
   }
   return checkTrainRecords(out, at, in, error);
 }
@@ -446,6 +452,7 @@ bool checkInterface(const Manifest &manifest, const Manifest &program,
                 {pf::kWeightRecord, manifest.weights, program.weights},
                 {pf::kStateRecord, manifest.states, program.states},
                 {pf::kStepRecord, saysStep, compiledStep},
+                {pf::kKVRecord, manifest.kvCaches, program.kvCaches},
                 {pf::kOutputRecord, manifest.outputs, program.outputs}};
   for (const Group &g : groups) {
     if (g.says.size() != g.compiled.size())

@@ -64,7 +64,15 @@ const char kUsage[] =
     "  --save-model F  write PKG's model.onnx with the trained weights to F\n"
     "  --save-state F  write the weights and optimizer state to F\n"
     "  --resume F      continue from a --save-state file of this package\n"
-    "  -q              no per-step 'step K loss X' lines\n";
+    "  -q              no per-step 'step K loss X' lines\n"
+    "\n"
+    "Decoding (a package written by `memc MODEL --decode -o PKG`):\n"
+    "  memc-run PKG --generate N --prompt IDS.pb [-q]\n"
+    "  --generate N    greedy-decode N new tokens after each prompt\n"
+    "  --prompt F      the prompts: an int64 [batch, P] tensor (.pb); every\n"
+    "                  sequence has the same length P, so none is padded\n"
+    "  prints 'tokens: ...' per sequence, prefill_ms, decode_ms_per_token\n"
+    "  and kv_bytes (-q: only the tokens)\n";
 
 bool parseInt(const std::string &s, int64_t lo, int64_t hi, int64_t &out) {
   if (s.empty() || s[0] == ' ' || s[0] == '+')
@@ -229,7 +237,8 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
       static const char *const kValued[] = {
           "--data",       "--iterations", "--warmup", "--rtol",
           "--atol",       "--device",     "--seed",   "--steps",
-          "--save-model", "--save-state", "--resume"};
+          "--save-model", "--save-state", "--resume", "--generate",
+          "--prompt"};
       bool known = std::any_of(std::begin(kValued), std::end(kValued),
                                [&](const char *k) { return name == k; });
       if (!known)
@@ -269,6 +278,14 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
       } else if (name == "--steps") {
         if (!parseInt(value, 1, 1000000000, opts.steps))
           return usageError("--steps '" + value + "' is not an integer >= 1");
+      } else if (name == "--generate") {
+        if (!parseInt(value, 1, 1000000000, opts.generate))
+          return usageError("--generate '" + value +
+                            "' is not an integer >= 1");
+      } else if (name == "--prompt") {
+        if (value.empty())
+          return usageError("--prompt needs a file name");
+        opts.prompt = value;
       } else {
         std::string &path = name == "--save-model"   ? opts.saveModel
                             : name == "--save-state" ? opts.saveState
@@ -307,6 +324,20 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
       return usageError(
           std::string(flag) +
           (opts.train ? " does not apply to --train runs" : " needs --train"));
+  if (opts.generate || was("--prompt")) {
+    if (opts.train)
+      return usageError("--generate and --train run different packages: "
+                        "give one");
+    for (const char *flag : {"--data", "--iterations", "--warmup", "--rtol",
+                             "--atol", "--seed"})
+      if (was(flag))
+        return usageError(std::string(flag) +
+                          " does not apply to --generate runs");
+    if (!opts.generate || opts.prompt.empty())
+      return usageError("--generate N and --prompt IDS.pb go together");
+    if (opts.device != package::kTargetCPU)
+      return usageError("--generate runs on --device cpu only so far");
+  }
   if (opts.profile && opts.device != package::kTargetCUDA)
     return usageError("--profile times launch-plan steps: it needs --device "
                       "cuda");

@@ -14,6 +14,7 @@
 #include "CrashGuard.h"
 #include "Package.h"
 #include "TrackedBlock.h"
+#include "GenerateRunner.h"
 #include "TrainRunner.h"
 #include "memc/ExitCodes.h"
 #include "memc/Runtime/InputFile.h"
@@ -32,6 +33,8 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   auto failWith = [&](int code, const std::string &line) {
     return reportRunError(out, err, code, line);
   };
+  if (opts.generate)
+    return runGenerate(opts, out, err);
 
   Package pkg;
   std::string error;
@@ -89,11 +92,22 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
                                         std::to_string(m.hostPoolBytes) +
                                         "-byte host pool");
 
+  // A decode program run on its own (memc-run PKG/decode): its KV caches
+  // start at zero and carry from one call to the next, as in --generate.
+  std::vector<AlignedBuffer> caches(m.kvCaches.size());
+  for (size_t i = 0; i < caches.size(); ++i)
+    if (!caches[i].allocate(m.kvCaches[i].byteSize))
+      return failWith(ExitBadPackage, opts.package +
+                                          ": cannot allocate the KV cache '" +
+                                          m.kvCaches[i].name + "'");
+
   std::vector<void *> args;
   for (Tensor &t : inputs)
     args.push_back(t.buffer.data());
   for (size_t i = 0; i < m.weights.size(); ++i)
     args.push_back(pkg.weightData(i));
+  for (AlignedBuffer &c : caches)
+    args.push_back(c.data());
   for (Tensor &t : outputs)
     args.push_back(t.buffer.data());
   if (m.arenaBytes > 0)

@@ -210,3 +210,11 @@ func.func @attention_bias_kind(%q: memref<8x128x64xf32>, %b: tensor<8x128xf32>, 
   einsum.attention %q, %q, %q bias %b : tensor<8x128xf32> outs(%o : memref<8x128x64xf32>) scale 0.125 : memref<8x128x64xf32>, memref<8x128x64xf32>, memref<8x128x64xf32>
   return
 }
+
+// -----
+
+func.func @attention_offset_without_mask(%q: tensor<2x1x8xf32>, %k: tensor<2x16x8xf32>, %o: tensor<2x1x8xf32>, %at: index) {
+  // expected-error @+1 {{query_offset places the queries in a causal triangle: it needs masked_from}}
+  %r = einsum.attention %q, %k, %k outs(%o : tensor<2x1x8xf32>) scale 1.0 query_offset %at : tensor<2x1x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32> -> tensor<2x1x8xf32>
+  return
+}

@@ -150,6 +150,26 @@ static cl::opt<std::string>
     frozen("frozen",
            cl::desc("--train: initializers matching this regex stay frozen"),
            cl::value_desc("regex"), cl::cat(category));
+static cl::opt<bool> decode(
+    "decode",
+    cl::desc("Compile a causal LM for autoregressive decoding: a prefill and "
+             "a one-token decode program over KV caches (memc-run "
+             "--generate)"),
+    cl::cat(category));
+static cl::opt<std::string> kvLayout(
+    "kv-layout",
+    cl::desc("--decode: the KV caches' layout, contiguous (default) or "
+             "paged:BLOCK"),
+    cl::value_desc("layout"), cl::cat(category));
+static cl::opt<std::string>
+    kvDtype("kv-dtype",
+            cl::desc("--decode: the KV caches' element type: f32 (default)"),
+            cl::value_desc("type"), cl::cat(category));
+static cl::opt<int64_t> prefillRows(
+    "prefill-rows",
+    cl::desc("--decode: prompt rows per prefill call (default: the largest "
+             "divisor of the sequence length up to 64)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
                              cl::cat(category));
 static cl::opt<bool> listOps("list-ops",
@@ -236,6 +256,50 @@ int main(int argc, char **argv) {
       llvm::errs() << "memc: " << error << "\n";
       return rc;
     }
+  }
+  bool decodeFlags = kvLayout.getNumOccurrences() ||
+                     kvDtype.getNumOccurrences() ||
+                     prefillRows.getNumOccurrences();
+  if (decodeFlags && !decode) {
+    llvm::errs() << "memc: --kv-layout, --kv-dtype and --prefill-rows need "
+                    "--decode\n";
+    return memc::ExitUsage;
+  }
+  if (decode) {
+    if (train) {
+      llvm::errs() << "memc: --decode and --train compile different "
+                      "programs: give one\n";
+      return memc::ExitUsage;
+    }
+    options.decode.enabled = true;
+    std::string layout =
+        kvLayout.getNumOccurrences() ? std::string(kvLayout) : "contiguous";
+    llvm::StringRef rest(layout);
+    if (rest.consume_front("paged:")) {
+      if (rest.getAsInteger(10, options.decode.pageSize) ||
+          options.decode.pageSize < 1) {
+        llvm::errs() << "memc: --kv-layout=" << layout
+                     << ": the block must be a positive number of tokens "
+                        "(paged:16)\n";
+        return memc::ExitUsage;
+      }
+    } else if (layout != "contiguous") {
+      llvm::errs() << "memc: --kv-layout=" << layout
+                   << ": expected contiguous or paged:BLOCK\n";
+      return memc::ExitUsage;
+    }
+    if (kvDtype.getNumOccurrences() && kvDtype != "f32") {
+      llvm::errs() << "memc: --kv-dtype=" << kvDtype
+                   << ": only f32 caches so far (f16 and i8 are not "
+                      "implemented)\n";
+      return memc::ExitUsage;
+    }
+    if (prefillRows.getNumOccurrences() && prefillRows < 1) {
+      llvm::errs() << "memc: --prefill-rows=" << prefillRows
+                   << ": expected a positive number of rows\n";
+      return memc::ExitUsage;
+    }
+    options.decode.prefillRows = prefillRows;
   }
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');

@@ -25,6 +25,20 @@ enum class EmitKind {
 };
 enum class TargetKind { CPU, CUDA };
 
+/// --decode: a causal LM -> a prefill and a one-token decode program over
+/// KV caches (docs/package-format.md "Decode packages").
+struct DecodeOptions {
+  bool enabled = false;
+  /// --kv-layout=paged:N: caches in blocks of N tokens (0: contiguous).
+  int64_t pageSize = 0;
+  /// --prefill-rows: rows per prefill call (0: the largest divisor of the
+  /// sequence length up to 64).
+  int64_t prefillRows = 0;
+  /// The rows of the one program being compiled (set by the driver for
+  /// each program of the package; 0: compile the package).
+  int64_t rows = 0;
+};
+
 struct CompilerOptions {
   std::string input;
   std::string output; ///< package dir, or IR file ("-": stdout)
@@ -54,6 +68,8 @@ struct CompilerOptions {
   bool fusemax = true;
   /// --train: compile one training step instead of inference.
   TrainOptions train;
+  /// --decode: compile the programs of autoregressive decoding.
+  DecodeOptions decode;
 };
 
 /// Parses `1048576`, `512KiB`, `64MiB`, `8GiB` (also K/M/G, KB/MB/GB as

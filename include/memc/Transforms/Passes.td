@@ -811,4 +811,50 @@ def LowerOptimizer : Pass<"memc-lower-optimizer", "mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Decoding (memc --decode)
+//===----------------------------------------------------------------------===//
+
+def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
+  let summary = "A causal LM's full-sequence forward -> a program over a few "
+                "rows at a run-time position, with KV caches";
+  let description = [{
+    Runs on a plain causal language model after
+    `memc-fusemax-attention{kernel=true}`: one full-sequence forward of
+    fixed length T whose only input is the token ids [batch, T] (integers)
+    and whose attention blocks are `einsum.attention` ops. It first proves
+    the model causal: starting from the ids' sequence rank, every op must
+    be row-wise in it (an einsum that keeps the rank in its result and
+    indexes every row-carrying operand by it alone; reshapes that keep it
+    a dimension of its own; gathers that read row r of a row-carrying
+    tensor at output row r) except `einsum.attention` under a causal
+    triangle (`masked_from`), whose keys may come from earlier rows. A
+    value computed from rows that are not its own (a reduction over the
+    sequence, an attention without a causal mask, a shifted read) is
+    refused with an error naming the op and its ONNX node.
+
+    Then it rewrites the entry into the program a decoder calls: `rows`
+    rows of every sequence (ids [batch, rows]) starting at the rank-0 i64
+    input `position`, so every row-carrying tensor has `rows` rows instead
+    of T; weights indexed by the sequence rank (a learned position table)
+    are sliced at `position`. Each attention's keys and values go into two
+    new arguments, KV caches of T rows (`memc.kv_cache`, in the layout the
+    attention reads: [batch x heads, T, head_dim]) at rows `position`
+    onwards, through results that overwrite them in place
+    (`memc.overwrites`), and the attention reads the caches with
+    `query_offset = position`, so a row attends to every cached row before
+    it and its own. `rows = 1` is the one-token decode step; more rows is a
+    prefill chunk. Sets `memc.decode = {rows, capacity = T}`.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"1",
+           "Sequence rows per call (1: the one-token decode step; more: a "
+           "prefill chunk); must divide the model's sequence length">,
+  ];
+  let dependentDialects = ["::memc::einsum::EinsumDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::memc::MemcDialect"];
+}
+
 #endif // MEMC_TRANSFORMS_PASSES_TD

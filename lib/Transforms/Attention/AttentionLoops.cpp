@@ -140,11 +140,14 @@ struct Attention {
   Value q, k, v, bias;
   float scale;
   std::optional<int64_t> maskedFrom;
+  /// The sequence row of query row 0 (an index; null: row 0).
+  Value queryOffset;
   int64_t B, P, M, F, G, P0, M0, B0;
 
   Attention(Value q, Value k, Value v, Value bias, float scale,
-            std::optional<int64_t> maskedFrom)
-      : q(q), k(k), v(v), bias(bias), scale(scale), maskedFrom(maskedFrom) {
+            std::optional<int64_t> maskedFrom, Value queryOffset = Value())
+      : q(q), k(k), v(v), bias(bias), scale(scale), maskedFrom(maskedFrom),
+        queryOffset(queryOffset) {
     auto qt = cast<RankedTensorType>(q.getType());
     auto vt = cast<RankedTensorType>(v.getType());
     B = qt.getDimSize(0);
@@ -176,6 +179,8 @@ struct Attention {
           s.b, s.loc, type, ValueRange{},
           [&](OpBuilder &nb, Location nl, ValueRange ivs) {
             Value row = arith::AddIOp::create(nb, nl, ivs[0], qoff);
+            if (queryOffset)
+              row = arith::AddIOp::create(nb, nl, row, queryOffset);
             Value col = arith::AddIOp::create(nb, nl, ivs[1], koff);
             Value ahead = arith::SubIOp::create(nb, nl, col, row);
             Value hidden = arith::CmpIOp::create(
@@ -212,8 +217,13 @@ struct Attention {
   static scf::ForOp loop(Spell &s, int64_t n, ValueRange inits,
                          function_ref<SmallVector<Value>(Value, ValueRange)>
                              body) {
+    return loop(s, s.index(n), inits, body);
+  }
+  static scf::ForOp loop(Spell &s, Value n, ValueRange inits,
+                         function_ref<SmallVector<Value>(Value, ValueRange)>
+                             body) {
     return scf::ForOp::create(
-        s.b, s.loc, s.index(0), s.index(n), s.index(1), inits,
+        s.b, s.loc, s.index(0), n, s.index(1), inits,
         [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
           OpBuilder::InsertionGuard guard(s.b);
           s.b.setInsertionPoint(nb.getInsertionBlock(),
@@ -224,6 +234,24 @@ struct Attention {
   }
   Value offset(Spell &s, Value iv, int64_t tile) const {
     return arith::MulIOp::create(s.b, s.loc, iv, s.index(tile));
+  }
+  /// The number of K/V tiles the query tile at `qoff` reads: all of them,
+  /// or under a causal triangle only those up to its last visible key
+  /// (queryOffset + qoff + P0 - 1 + maskedFrom - 1), so a decode step reads
+  /// the cache's rows in use and nothing past them. A skipped tile would
+  /// have added exactly nothing (its weights are exp(-inf) = 0 and its
+  /// correction 1), so the results are the same bit for bit.
+  Value keyTiles(Spell &s, Value qoff) const {
+    if (!maskedFrom)
+      return s.index(M / M0);
+    Value last = arith::AddIOp::create(s.b, s.loc, qoff,
+                                       s.index(P0 - 1 + *maskedFrom - 1));
+    if (queryOffset)
+      last = arith::AddIOp::create(s.b, s.loc, last, queryOffset);
+    Value tiles = arith::DivUIOp::create(
+        s.b, s.loc, arith::AddIOp::create(s.b, s.loc, last, s.index(M0)),
+        s.index(M0));
+    return arith::MinUIOp::create(s.b, s.loc, tiles, s.index(M / M0));
   }
   /// The lowest finite f32: the running maximum's start, so a tile whose
   /// row is all masked adds nothing instead of NaN.
@@ -243,7 +271,7 @@ Value forwardLoops(Spell &s, const Attention &a, Value out) {
         Value sum0 = s.splat({a.B, a.P0}, 0);
         Value acc0 = s.splat({a.B, a.P0, a.G}, 0);
         scf::ForOp keys = Attention::loop(
-            s, a.M / a.M0, ValueRange{max0, sum0, acc0},
+            s, a.keyTiles(s, qoff), ValueRange{max0, sum0, acc0},
             [&](Value kt, ValueRange in) -> SmallVector<Value> {
               Value koff = a.offset(s, kt, a.M0);
               Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, a.M0, a.F});
@@ -302,7 +330,7 @@ batchTiles(Spell &s, const Attention &a, ValueRange sliced, ValueRange results,
         Value k = sliceRows(a.k, boff, a.B0);
         Value v = sliceRows(a.v, boff, a.B0);
         Value bias = a.bias ? sliceRows(a.bias, boff, a.B0) : Value();
-        Attention tile(q, k, v, bias, a.scale, a.maskedFrom);
+        Attention tile(q, k, v, bias, a.scale, a.maskedFrom, a.queryOffset);
         SmallVector<Value> pieces, inits;
         for (Value v : sliced)
           pieces.push_back(sliceRows(v, boff, a.B0));
@@ -405,7 +433,8 @@ LogicalResult lowerAttentionToLoops(einsum::AttentionOp op) {
   OpBuilder b(op);
   Spell s(b, op.getLoc());
   Attention a(op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
-              op.getScale().convertToFloat(), op.getMaskedFrom());
+              op.getScale().convertToFloat(), op.getMaskedFrom(),
+              op.getQueryOffset());
   SmallVector<Value> out = batchTiles(
       s, a, ValueRange{}, ValueRange{op.getOutput()},
       [&](Attention &tile, ValueRange, ValueRange inits) -> SmallVector<Value> {

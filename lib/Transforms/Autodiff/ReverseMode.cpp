@@ -249,6 +249,9 @@ LogicalResult BackwardSweep::visit(Operation *op, Value dz) {
   if (auto attention = dyn_cast<einsum::AttentionOp>(op)) {
     // FlashAttention's backward (einsum.attention_grad): nothing of
     // [queries, keys] is kept from the forward.
+    if (attention.getQueryOffset())
+      return op->emitOpError("has no gradient rule at a query offset (a "
+                             "decode step's attention over a KV cache)");
     if (attention.getBias() && active(attention.getBias()))
       return op->emitOpError("has no gradient rule for its bias (a mask "
                              "that depends on trainable weights)");

@@ -124,7 +124,7 @@ public:
       maskedFromAttr = b.getI64IntegerAttr(*maskedFrom);
     auto attention =
         AttentionOp::create(b, loc, TypeRange{oType}, q, k, v, bias, init,
-                            b.getF32FloatAttr(mods.scale), maskedFromAttr);
+                            /*query_offset=*/Value(), b.getF32FloatAttr(mods.scale), maskedFromAttr);
     // Back to [batch ranks..., p, features...], then to av's layout.
     SmallVector<unsigned> oRanks =
         withSeq(avBatch, a.avRankOfS[a.dimP], fRanks);

@@ -57,6 +57,8 @@ struct Manifest {
   std::vector<TensorSpec> weights;
   std::vector<TensorSpec> states;
   std::optional<TensorSpec> step; ///< A train package's step count t.
+  /// A decode program's KV cache buffers (`kv` lines), after the step.
+  std::vector<TensorSpec> kvCaches;
   std::vector<TensorSpec> outputs;
 
   /// A train package: one training step per call (docs/package-format.md).

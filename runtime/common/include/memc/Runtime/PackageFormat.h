@@ -84,6 +84,24 @@ inline constexpr char kTrainModelFile[] = "model.onnx";
 inline constexpr char kStateFileMagic[] = "memc-train-state";
 inline constexpr int kStateFileVersion = 1;
 
+/// Decode packages (`memc --decode`, docs/package-format.md "Decode
+/// packages"). A program of one has, after the weights, one `kv <name>
+/// <dtype> <dims>` per KV cache buffer (zero-initialized by the runtime,
+/// kept across calls and written in place by the program); its inputs are
+/// the token ids [batch, rows] and `position` (i64 scalar: the sequence row
+/// of the first of them).
+inline constexpr char kKVRecord[] = "kv";
+inline constexpr char kPositionName[] = "position";
+/// The package's own manifest says `decode <capacity> <batch> <layout>`
+/// and names its two programs, each a package in a subdirectory:
+/// `program prefill <rows>` and `program decode 1`.
+inline constexpr char kDecodeRecord[] = "decode";
+inline constexpr char kProgramRecord[] = "program";
+inline constexpr char kPrefillProgram[] = "prefill";
+inline constexpr char kDecodeProgram[] = "decode";
+inline constexpr char kLayoutContiguous[] = "contiguous";
+inline constexpr char kLayoutPaged[] = "paged";
+
 /// The values of `target`; a manifest without the line is for the CPU.
 inline constexpr char kTargetCPU[] = "cpu";
 inline constexpr char kTargetCUDA[] = "cuda";

@@ -47,6 +47,11 @@ struct RunOptions {
   std::string saveModel; ///< --save-model: the ONNX model, trained.
   std::string saveState; ///< --save-state: parameters + optimizer state.
   std::string resume;    ///< --resume: a --save-state file to continue from.
+
+  /// --generate N: decode N tokens greedily with a decode package
+  /// (GenerateRunner.h); 0: not a generate run.
+  int64_t generate = 0;
+  std::string prompt; ///< --prompt: the prompt ids, [batch, P] int64 (.pb).
 };
 
 /// Per-call timings in bounded memory, whatever --iterations is (up to

@@ -1,0 +1,43 @@
+//===- DecodeManifest.h - The manifest of a decode package ------*- C++ -*-===//
+//
+// `memc MODEL --decode -o PKG` writes PKG/manifest.txt naming two programs,
+// each a package of its own in a subdirectory (docs/package-format.md
+// "Decode packages"):
+//
+//   memc-package 1
+//   model <path of the ONNX file>
+//   decode <capacity> <batch> <layout>     layout: contiguous
+//   program prefill <rows>                 PKG/prefill: rows per call
+//   program decode 1                       PKG/decode: one row per call
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_RUNTIME_DECODEMANIFEST_H
+#define MEMC_RUNTIME_DECODEMANIFEST_H
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace memc {
+namespace rt {
+
+struct DecodeManifest {
+  std::string model;
+  int64_t capacity = 0; ///< rows of every KV cache (the model's length T)
+  int64_t batch = 0;    ///< sequences per call
+  std::string layout;   ///< contiguous
+  int64_t prefillRows = 0, decodeRows = 0;
+};
+
+/// True when manifest text is a decode package's (it has a `decode` line).
+bool isDecodeManifest(std::string_view text);
+
+/// Parses a decode package's manifest; on failure `error` is
+/// "<fileName>:<line>: <what>".
+bool parseDecodeManifest(std::string_view text, const std::string &fileName,
+                         DecodeManifest &out, std::string &error);
+
+} // namespace rt
+} // namespace memc
+
+#endif // MEMC_RUNTIME_DECODEMANIFEST_H

@@ -1,0 +1,258 @@
+//===- GenerateRunner.cpp - memc-run --generate on the CPU ----------------===//
+//
+// Both programs take the same arguments but for the rows: ids [batch,
+// rows], position (the row of the first), the weights, every KV cache, the
+// logits [batch, rows, vocab], then their own arena. The caches are
+// allocated once, zeroed, and passed to both. Prefill calls cover the
+// prompt in chunks from row 0; the last chunk's rows past the prompt hold
+// ids 0, whose cache rows the decode steps overwrite before any row reads
+// them (row t reads only rows <= t). The first new token is the argmax of
+// the last prompt row's logits; every decode step feeds the token before
+// and gives the next.
+//
+//===----------------------------------------------------------------------===//
+#include "GenerateRunner.h"
+
+#include "CrashGuard.h"
+#include "Package.h"
+#include "TrackedBlock.h"
+#include "memc/ExitCodes.h"
+#include "memc/Runtime/DecodeManifest.h"
+#include "memc/Runtime/InputFile.h"
+#include "memc/Runtime/PackageDir.h"
+#include "memc/Runtime/PackageFormat.h"
+#include "memc/Runtime/TensorIO.h"
+
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace memc {
+namespace rt {
+
+namespace {
+
+/// One program of the package with its argument buffers.
+struct Program {
+  std::string dir;
+  Package pkg;
+  int64_t rows = 0, vocab = 0;
+  Tensor ids, position, logits;
+  std::unique_ptr<TrackedBlock> arena;
+  AlignedBuffer hostPool;
+  std::vector<void *> args;
+
+  /// Checks the program's interface against what --generate passes.
+  bool check(const DecodeManifest &d, std::string &error) {
+    const Manifest &m = pkg.manifest();
+    auto bad = [&](const std::string &what) {
+      error = dir + "/" + package::kManifestFile + ": " + what +
+              "; the package is damaged: recompile it";
+      return false;
+    };
+    if (m.inputs.size() != 2 || m.inputs[0].dtype != DType::I64 ||
+        m.inputs[0].dims != std::vector<int64_t>{d.batch, rows} ||
+        m.inputs[1].name != package::kPositionName ||
+        m.inputs[1].dtype != DType::I64 || !m.inputs[1].dims.empty())
+      return bad("expected the inputs ids i64 " + std::to_string(d.batch) +
+                 "x" + std::to_string(rows) + " and position i64 scalar");
+    if (m.outputs.size() != 1 || m.outputs[0].dtype != DType::F32 ||
+        m.outputs[0].dims.size() != 3 || m.outputs[0].dims[0] != d.batch ||
+        m.outputs[0].dims[1] != rows)
+      return bad("expected one output, the logits f32 " +
+                 std::to_string(d.batch) + "x" + std::to_string(rows) +
+                 "xVOCAB");
+    if (m.kvCaches.empty() || !m.states.empty() || m.step)
+      return bad("expected KV caches and no train records");
+    for (const TensorSpec &c : m.kvCaches)
+      if (c.dims.size() != 3 || c.dims[1] != d.capacity ||
+          c.dtype != DType::F32)
+        return bad("KV cache '" + c.name + "' is not f32 [batch x heads, " +
+                   std::to_string(d.capacity) + ", head_dim]");
+    vocab = m.outputs[0].dims[2];
+    return true;
+  }
+
+  bool allocate(std::vector<AlignedBuffer> &caches, std::string &error) {
+    const Manifest &m = pkg.manifest();
+    ids.dtype = position.dtype = DType::I64;
+    ids.dims = m.inputs[0].dims;
+    logits.dtype = DType::F32;
+    logits.dims = m.outputs[0].dims;
+    arena = std::make_unique<TrackedBlock>(m.arenaBytes);
+    if (!ids.allocate() || !position.allocate() || !logits.allocate() ||
+        (m.arenaBytes && !arena->data()) ||
+        (m.hostPoolBytes && !hostPool.allocate(m.hostPoolBytes))) {
+      error = dir + ": out of memory for the program's buffers";
+      return false;
+    }
+    args = {ids.buffer.data(), position.buffer.data()};
+    for (size_t i = 0; i < m.weights.size(); ++i)
+      args.push_back(pkg.weightData(i));
+    for (AlignedBuffer &c : caches)
+      args.push_back(c.data());
+    args.push_back(logits.buffer.data());
+    if (m.arenaBytes)
+      args.push_back(arena->data());
+    if (m.hostPoolBytes)
+      args.push_back(hostPool.data());
+    return true;
+  }
+
+  /// One call: ids[b, r] = tokens(b, r), position = `at`.
+  template <typename Tokens> void call(int64_t at, Tokens tokens) {
+    auto *idsData = static_cast<int64_t *>(ids.buffer.data());
+    int64_t batch = ids.dims[0];
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t r = 0; r < rows; ++r)
+        idsData[b * rows + r] = tokens(b, r);
+    std::memcpy(position.buffer.data(), &at, sizeof at);
+    pkg.entry()(args.data());
+  }
+
+  /// The argmax of sequence b's logits at row r (the first on ties, as
+  /// torch.argmax).
+  int64_t argmax(int64_t b, int64_t r) const {
+    const float *row = static_cast<const float *>(logits.buffer.data()) +
+                       (b * rows + r) * vocab;
+    int64_t best = 0;
+    for (int64_t v = 1; v < vocab; ++v)
+      if (row[v] > row[best])
+        best = v;
+    return best;
+  }
+};
+
+} // namespace
+
+int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
+  auto failWith = [&](int code, const std::string &line) {
+    return reportRunError(out, err, code, line);
+  };
+  std::string error, text;
+  if (!checkPackageDir(opts.package, error))
+    return failWith(ExitBadPackage, error);
+  std::string manifestPath = joinPath(opts.package, package::kManifestFile);
+  if (!readTextFile(manifestPath, text, error))
+    return failWith(ExitBadPackage, error);
+  if (!isDecodeManifest(text))
+    return failWith(ExitUsage, "--generate: " + opts.package +
+                                   ": not a decode package (memc --decode "
+                                   "writes one)");
+  DecodeManifest d;
+  if (!parseDecodeManifest(text, manifestPath, d, error))
+    return failWith(ExitBadPackage, error);
+
+  // The prompt, checked before anything is loaded.
+  Tensor prompt;
+  if (!readTensorFile(opts.prompt, prompt, error))
+    return failWith(ExitBadData, error);
+  if (prompt.dtype != DType::I64 || prompt.dims.size() != 2 ||
+      prompt.dims[0] != d.batch || prompt.dims[1] < 1)
+    return failWith(ExitBadData,
+                    opts.prompt + ": the prompt is " +
+                        std::string(dtypeName(prompt.dtype)) + " " +
+                        formatDims(prompt.dims) + "; this package takes i64 " +
+                        std::to_string(d.batch) + "xP token ids (P >= 1)");
+  int64_t promptRows = prompt.dims[1];
+  if (promptRows + opts.generate > d.capacity)
+    return failWith(ExitCapacity,
+                    "--generate " + std::to_string(opts.generate) + ": " +
+                        std::to_string(promptRows) + " prompt tokens plus " +
+                        std::to_string(opts.generate) +
+                        " new ones exceed the KV caches' capacity of " +
+                        std::to_string(d.capacity) + " tokens");
+
+  Program prefill, step;
+  prefill.dir = joinPath(opts.package, package::kPrefillProgram);
+  prefill.rows = d.prefillRows;
+  step.dir = joinPath(opts.package, package::kDecodeProgram);
+  step.rows = 1;
+  for (Program *p : {&prefill, &step}) {
+    bool loaded;
+    {
+      CrashGuard crashGuard(
+          "memc-run: " + joinPath(p->dir, package::kModelFile) +
+              ": the dynamic loader crashed on it (signal ",
+          "): the package is damaged; recompile it", ExitBadPackage);
+      loaded = p->pkg.load(p->dir, error);
+    }
+    if (!loaded)
+      return failWith(ExitBadPackage, error);
+    if (!p->check(d, error))
+      return failWith(ExitBadPackage, error);
+  }
+  const std::vector<TensorSpec> &cacheSpecs = step.pkg.manifest().kvCaches;
+  const std::vector<TensorSpec> &prefillCaches =
+      prefill.pkg.manifest().kvCaches;
+  bool sameCaches = cacheSpecs.size() == prefillCaches.size();
+  for (size_t i = 0; sameCaches && i < cacheSpecs.size(); ++i)
+    sameCaches = cacheSpecs[i].name == prefillCaches[i].name &&
+                 cacheSpecs[i].dims == prefillCaches[i].dims;
+  if (!sameCaches || step.vocab != prefill.vocab)
+    return failWith(ExitBadPackage,
+                    opts.package + ": the prefill and decode programs "
+                                   "disagree on the KV caches or the "
+                                   "vocabulary; recompile the package");
+  std::vector<AlignedBuffer> caches(cacheSpecs.size());
+  uint64_t cacheBytes = 0;
+  for (size_t i = 0; i < caches.size(); ++i) {
+    if (!caches[i].allocate(cacheSpecs[i].byteSize))
+      return failWith(ExitBadPackage, opts.package +
+                                          ": cannot allocate the KV cache '" +
+                                          cacheSpecs[i].name + "'");
+    cacheBytes += cacheSpecs[i].byteSize;
+  }
+  if (!prefill.allocate(caches, error) || !step.allocate(caches, error))
+    return failWith(ExitBadPackage, error);
+
+  const int64_t *promptData = static_cast<const int64_t *>(prompt.buffer.data());
+  std::vector<std::vector<int64_t>> tokens(size_t(d.batch));
+  double prefillMs = 0, decodeMs = 0;
+  {
+    CrashGuard crashGuard("memc-run: " + opts.package +
+                              ": the compiled program crashed (signal ",
+                          ")", ExitInternal);
+    using Clock = std::chrono::steady_clock;
+    auto t0 = Clock::now();
+    int64_t last = 0; // the prefill chunk holding the last prompt row
+    for (int64_t at = 0; at < promptRows; at += prefill.rows) {
+      prefill.call(at, [&](int64_t b, int64_t r) -> int64_t {
+        return at + r < promptRows ? promptData[b * promptRows + at + r] : 0;
+      });
+      last = at;
+    }
+    for (int64_t b = 0; b < d.batch; ++b)
+      tokens[b].push_back(prefill.argmax(b, promptRows - 1 - last));
+    auto t1 = Clock::now();
+    prefillMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    for (int64_t n = 1; n < opts.generate; ++n) {
+      step.call(promptRows + n - 1,
+                [&](int64_t b, int64_t) { return tokens[b].back(); });
+      for (int64_t b = 0; b < d.batch; ++b)
+        tokens[b].push_back(step.argmax(b, 0));
+    }
+    decodeMs = std::chrono::duration<double, std::milli>(Clock::now() - t1)
+                   .count();
+  }
+  for (const std::vector<int64_t> &seq : tokens) {
+    std::fputs("tokens:", out);
+    for (int64_t t : seq)
+      std::fprintf(out, " %" PRId64, t);
+    std::fputs("\n", out);
+  }
+  if (!opts.quiet) {
+    std::fprintf(out, "prefill_ms: %.3f\n", prefillMs);
+    std::fprintf(out, "decode_ms_per_token: %.4f\n",
+                 opts.generate > 1 ? decodeMs / double(opts.generate - 1)
+                                   : 0.0);
+    std::fprintf(out, "kv_bytes: %" PRIu64 "\n", cacheBytes);
+  }
+  std::fflush(out);
+  return ExitOK;
+}
+
+} // namespace rt
+} // namespace memc

@@ -1,0 +1,72 @@
+// RUN: memc-opt %s -split-input-file -memc-derive-decode | FileCheck %s --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 | FileCheck %s --check-prefix=CHUNK --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 -memc-lower-attention | FileCheck %s --check-prefix=LOOPS --enable-var-scope
+
+// A one-layer causal LM of length 8: embedding gather, a learned position
+// table, causal attention, the output projection. The decode step has one
+// row at `position`: the table's row there, the key and value rows written
+// into caches of 8 rows, the attention over the caches at that offset.
+// CHECK-LABEL: func.func @main_graph(
+// CHECK-SAME: %[[IDS:.*]]: tensor<1x1xi64> {memc.input = "ids"}
+// CHECK-SAME: %[[POSITION:.*]]: tensor<i64> {memc.input = "position"}
+// CHECK-SAME: %[[TABLE:[^:]*]]: tensor<1x8x4xf32> {memc.weight = "pos"}
+// CHECK-SAME: %[[KEYS:[^:]*]]: tensor<1x8x4xf32> {memc.kv_cache = "key.0"}
+// CHECK-SAME: %[[VALUES:[^:]*]]: tensor<1x8x4xf32> {memc.kv_cache = "value.0"}
+// CHECK-SAME: -> (tensor<1x1x6xf32> {memc.output = "logits"}, tensor<1x8x4xf32> {memc.overwrites = "key.0"}, tensor<1x8x4xf32> {memc.overwrites = "value.0"})
+// CHECK: %[[RAW:.*]] = tensor.extract %[[POSITION]][] : tensor<i64>
+// CHECK: %[[CAST:.*]] = arith.index_cast %[[RAW]] : i64 to index
+// CHECK: %[[LOW:.*]] = arith.maxsi %[[CAST]], %{{.*}} : index
+// CHECK: %[[AT:.*]] = arith.minsi %[[LOW]], %{{.*}} : index
+// CHECK: %[[X:.*]] = tensor.generate
+// CHECK: tensor.extract %[[IDS]]
+// CHECK: } : tensor<1x1x4xf32>
+// CHECK: %[[ROW:.*]] = tensor.extract_slice %[[TABLE]][0, %[[AT]], 0] [1, 1, 4] [1, 1, 1] : tensor<1x8x4xf32> to tensor<1x1x4xf32>
+// CHECK: %[[H:.*]] = einsum.einsum add [b, t, f] (%[[X]][b, t, f], %[[ROW]][0, t, f]) -> [b, t, f] : (tensor<1x1x4xf32>, tensor<1x1x4xf32>) -> tensor<1x1x4xf32>
+// CHECK: %[[K:.*]] = tensor.insert_slice %[[H]] into %[[KEYS]][0, %[[AT]], 0] [1, 1, 4] [1, 1, 1] : tensor<1x1x4xf32> into tensor<1x8x4xf32>
+// CHECK: %[[V:.*]] = tensor.insert_slice %[[H]] into %[[VALUES]][0, %[[AT]], 0] [1, 1, 4] [1, 1, 1]
+// CHECK: %[[A:.*]] = einsum.attention %[[H]], %[[K]], %[[V]] outs(%{{.*}} : tensor<1x1x4xf32>) scale 5.000000e-01 masked_from 1 query_offset %[[AT]] : tensor<1x1x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32> -> tensor<1x1x4xf32>
+// CHECK: %[[L:.*]] = einsum.einsum mul reduce add [b, t, v, f] (%[[A]][b, t, f], %{{.*}}[f, v]) -> [b, t, v]
+// CHECK: return %[[L]], %[[K]], %[[V]]
+// A prefill chunk: 4 rows from `position` on, the same caches.
+// CHUNK: memc.decode = {capacity = 8 : i64, rows = 4 : i64}
+// CHUNK: func.func @main_graph(%{{.*}}: tensor<1x4xi64> {memc.input = "ids"}
+// CHUNK: tensor.extract_slice %{{.*}}[0, %{{.*}}, 0] [1, 4, 4] [1, 1, 1] : tensor<1x8x4xf32> to tensor<1x4x4xf32>
+// CHUNK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %{{.*}}, 0] [1, 4, 4] [1, 1, 1] : tensor<1x4x4xf32> into tensor<1x8x4xf32>
+// CHUNK: einsum.attention {{.*}} query_offset
+// CHUNK-SAME: -> tensor<1x4x4xf32>
+// The attention at an offset: the causal mask compares key and query rows
+// shifted by it, and the K/V loop stops after the last row the chunk sees.
+// LOOPS-LABEL: func.func @main_graph(
+// LOOPS: %[[AT:.*]] = arith.minsi
+// LOOPS: %[[LAST:.*]] = arith.addi %{{.*}}, %[[AT]] : index
+// LOOPS: arith.divui
+// LOOPS: %[[TILES:.*]] = arith.minui
+// LOOPS: scf.for %{{.*}} = %{{.*}} to %[[TILES]] step
+// LOOPS: tensor.generate
+// LOOPS: arith.addi %{{.*}}, %[[AT]] : index
+// LOOPS: arith.cmpi sge
+module attributes {memc.entry = @main_graph} {
+  func.func @main_graph(%ids: tensor<1x8xi64> {memc.input = "ids"},
+                        %emb: tensor<6x4xf32> {memc.weight = "emb"},
+                        %pos: tensor<1x8x4xf32> {memc.weight = "pos"},
+                        %wo: tensor<4x6xf32> {memc.weight = "wo"})
+      -> (tensor<1x8x6xf32> {memc.output = "logits"}) {
+    %x = tensor.generate {
+    ^bb0(%b: index, %t: index, %f: index):
+      %id = tensor.extract %ids[%b, %t] : tensor<1x8xi64>
+      %i = arith.index_cast %id : i64 to index
+      %e = tensor.extract %emb[%i, %f] : tensor<6x4xf32>
+      tensor.yield %e : f32
+    } : tensor<1x8x4xf32>
+    %h = einsum.einsum add [b, t, f] (%x[b, t, f], %pos[0, t, f]) -> [b, t, f]
+           : (tensor<1x8x4xf32>, tensor<1x8x4xf32>) -> tensor<1x8x4xf32>
+    %init = tensor.empty() : tensor<1x8x4xf32>
+    %a = einsum.attention %h, %h, %h outs(%init : tensor<1x8x4xf32>)
+           scale 0.5 masked_from 1
+           : tensor<1x8x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32>
+           -> tensor<1x8x4xf32>
+    %l = einsum.einsum mul reduce add [b, t, v, f] (%a[b, t, f], %wo[f, v]) -> [b, t, v]
+           : (tensor<1x8x4xf32>, tensor<4x6xf32>) -> tensor<1x8x6xf32>
+    return %l : tensor<1x8x6xf32>
+  }
+}
