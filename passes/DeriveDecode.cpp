@@ -18,6 +18,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
@@ -35,6 +36,8 @@ namespace {
 /// The manifest name of the input the runtime sets to the first row's
 /// position.
 constexpr llvm::StringLiteral kPositionInput = "position";
+/// The input that maps logical blocks to pool blocks (paged caches).
+constexpr llvm::StringLiteral kBlockTableInput = "block_table";
 
 /// Where a value keeps the sequence rows: dimension `dim`, whose extent is
 /// outer x T x inner in row-major order (a reshape goes through a flat
@@ -69,7 +72,8 @@ SmallVector<Value> valuesRead(Operation *op) {
 
 class Derivation {
 public:
-  Derivation(func::FuncOp fn, int64_t rows) : fn(fn), rows(rows) {}
+  Derivation(func::FuncOp fn, int64_t rows, int64_t page)
+      : fn(fn), rows(rows), page(page) {}
 
   /// Proves the entry causal in its one input's sequence rank; fills
   /// rowDim. Emits the error on failure.
@@ -117,9 +121,19 @@ private:
 
   void rewriteOp(Operation *op, OpBuilder &b);
   void rewriteAttention(AttentionOp op, OpBuilder &b);
+  /// Paged caches: the pool block of row `r`'s logical block `j`, clamped
+  /// into the pool.
+  Value blockAt(OpBuilder &b, Location loc, Value r, Value j);
+  /// Writes `rowsValue` [BH, rows, F] into `pool` through the block table.
+  Value writePaged(OpBuilder &b, Location loc, Value rowsValue, Value pool);
+  /// The [BH, capacity, F] view of `pool`'s blocks in use (zero elsewhere).
+  Value gatherPaged(OpBuilder &b, Location loc, Value pool,
+                    RankedTensorType viewType);
 
   func::FuncOp fn;
-  int64_t rows;
+  int64_t rows, page;
+  int64_t batchHeads = 0; ///< BH of every attention (paged caches)
+  Value table;            ///< the block table argument (paged caches)
   llvm::DenseMap<Value, RowPos> rowDim;
   Value position; ///< index, in [0, capacity - rows]
   unsigned numCaches = 0;
@@ -318,13 +332,18 @@ LogicalResult Derivation::analyze() {
   if (!ids)
     return fn.emitError("has no input: a model to decode takes the token ids "
                         "[batch, sequence]");
+  // The rows are the input's dimension 1 ([batch, sequence, ...]); the
+  // proof comes first, so a model that reads ahead is refused for that
+  // whatever its input.
   auto type = dyn_cast<RankedTensorType>(fn.getArgument(*ids).getType());
-  if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-      !isa<IntegerType>(type.getElementType()))
+  auto notIds = [&]() {
     return fn.emitError("input '")
            << memc::getArgName(fn, *ids)
            << "' must be integer token ids [batch, sequence]; got "
            << fn.getArgument(*ids).getType();
+  };
+  if (!type || type.getRank() < 2 || !type.hasStaticShape())
+    return notIds();
   capacity = type.getDimSize(1);
   if (rows < 1 || capacity % rows != 0)
     return fn.emitError("rows = ")
@@ -334,8 +353,22 @@ LogicalResult Derivation::analyze() {
   for (Operation &op : fn.getBody().front()) {
     if (failed(analyzeOp(&op)))
       return failure();
-    attends |= isa<AttentionOp>(op);
+    if (auto attention = dyn_cast<AttentionOp>(op)) {
+      int64_t bh = cast<RankedTensorType>(attention.getKey().getType())
+                       .getDimSize(0);
+      if (page && batchHeads && bh != batchHeads)
+        return attention.emitError("has ")
+               << bh << " batch x head rows where another attention has "
+               << batchHeads << ": paged caches share one block table";
+      batchHeads = bh;
+      attends = true;
+    }
   }
+  if (page && (page < 1 || capacity % page != 0))
+    return fn.emitError("page = ")
+           << page << " must divide the sequence length " << capacity;
+  if (type.getRank() != 2 || !isa<IntegerType>(type.getElementType()))
+    return notIds();
   if (!attends)
     return fn.emitError("has no fused causal attention: nothing to cache");
   return success();
@@ -347,6 +380,11 @@ void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
     auto type = cast<RankedTensorType>(rowsValue.getType());
     auto cacheType =
         withRows(type, {1, 1}, rows, capacity); // rows -> capacity
+    if (page)
+      cacheType = RankedTensorType::get(
+          {type.getDimSize(0) * (capacity / page) + 1, page,
+           type.getDimSize(2)},
+          type.getElementType());
     unsigned index = fn.getNumArguments();
     std::string name = std::string(numCaches % 2 ? "value." : "key.") +
                        std::to_string(numCaches / 2);
@@ -354,6 +392,11 @@ void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
     (void)fn.insertArgument(index, cacheType, {}, loc);
     memc::setArgRole(fn, index, memc::ArgRole::KVCache, name);
     Value cache = fn.getArgument(index);
+    if (page) {
+      Value pool = writePaged(b, loc, rowsValue, cache);
+      caches.push_back(pool);
+      return gatherPaged(b, loc, pool, withRows(type, {1, 1}, rows, capacity));
+    }
     SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), position,
                                          b.getIndexAttr(0)};
     SmallVector<OpFoldResult> sizes, strides(3, b.getIndexAttr(1));
@@ -375,6 +418,93 @@ void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
   rowDim[attention.getResult()[0]] = {1, 1};
   op.getResult()[0].replaceAllUsesWith(attention.getResult()[0]);
   op.erase();
+}
+
+Value Derivation::blockAt(OpBuilder &b, Location loc, Value r, Value j) {
+  Value raw = tensor::ExtractOp::create(b, loc, table, ValueRange{r, j});
+  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  int64_t blocks = batchHeads * (capacity / page) + 1;
+  index = arith::MaxSIOp::create(b, loc, index,
+                                 arith::ConstantIndexOp::create(b, loc, 0));
+  return arith::MinSIOp::create(
+      b, loc, index, arith::ConstantIndexOp::create(b, loc, blocks - 1));
+}
+
+Value Derivation::writePaged(OpBuilder &b, Location loc, Value rowsValue,
+                             Value pool) {
+  auto type = cast<RankedTensorType>(rowsValue.getType());
+  int64_t features = type.getDimSize(2);
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  auto piece = RankedTensorType::get({1, 1, features}, type.getElementType());
+  auto perRow = scf::ForOp::create(
+      b, loc, c(0), c(type.getDimSize(0)), c(1), ValueRange{pool},
+      [&](OpBuilder &ob, Location ol, Value r, ValueRange outer) {
+        auto perToken = scf::ForOp::create(
+            ob, ol, c(0), c(type.getDimSize(1)), c(1), outer,
+            [&](OpBuilder &ib, Location il, Value i, ValueRange inner) {
+              Value at = arith::AddIOp::create(ib, il, position, i);
+              Value j = arith::DivUIOp::create(ib, il, at, c(page));
+              Value slot = arith::RemUIOp::create(ib, il, at, c(page));
+              Value block = blockAt(ib, il, r, j);
+              SmallVector<OpFoldResult> ones(3, ib.getIndexAttr(1));
+              SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
+                                                 ib.getIndexAttr(1),
+                                                 ib.getIndexAttr(features)};
+              Value token = tensor::ExtractSliceOp::create(
+                  ib, il, piece, rowsValue,
+                  SmallVector<OpFoldResult>{r, i, ib.getIndexAttr(0)}, sizes,
+                  ones);
+              Value next = tensor::InsertSliceOp::create(
+                  ib, il, token, inner[0],
+                  SmallVector<OpFoldResult>{block, slot, ib.getIndexAttr(0)},
+                  sizes, ones);
+              scf::YieldOp::create(ib, il, next);
+            });
+        scf::YieldOp::create(ob, ol, perToken.getResult(0));
+      });
+  return perRow.getResult(0);
+}
+
+Value Derivation::gatherPaged(OpBuilder &b, Location loc, Value pool,
+                              RankedTensorType viewType) {
+  int64_t features = viewType.getDimSize(2);
+  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+  Value zero = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(viewType, b.getZeroAttr(viewType.getElementType())));
+  // The blocks in use: those holding rows up to the last this call writes.
+  Value end = arith::AddIOp::create(b, loc, position, c(rows + page - 1));
+  Value used = arith::MinUIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, end, c(page)),
+      c(capacity / page));
+  auto blockType =
+      RankedTensorType::get({1, page, features}, viewType.getElementType());
+  auto perRow = scf::ForOp::create(
+      b, loc, c(0), c(viewType.getDimSize(0)), c(1), ValueRange{zero},
+      [&](OpBuilder &ob, Location ol, Value r, ValueRange outer) {
+        auto perBlock = scf::ForOp::create(
+            ob, ol, c(0), used, c(1), outer,
+            [&](OpBuilder &ib, Location il, Value j, ValueRange inner) {
+              Value block = blockAt(ib, il, r, j);
+              SmallVector<OpFoldResult> ones(3, ib.getIndexAttr(1));
+              SmallVector<OpFoldResult> sizes = {ib.getIndexAttr(1),
+                                                 ib.getIndexAttr(page),
+                                                 ib.getIndexAttr(features)};
+              Value rowsOf = tensor::ExtractSliceOp::create(
+                  ib, il, blockType, pool,
+                  SmallVector<OpFoldResult>{block, ib.getIndexAttr(0),
+                                            ib.getIndexAttr(0)},
+                  sizes, ones);
+              Value at = arith::MulIOp::create(ib, il, j, c(page));
+              Value next = tensor::InsertSliceOp::create(
+                  ib, il, rowsOf, inner[0],
+                  SmallVector<OpFoldResult>{r, at, ib.getIndexAttr(0)}, sizes,
+                  ones);
+              scf::YieldOp::create(ib, il, next);
+            });
+        scf::YieldOp::create(ob, ol, perBlock.getResult(0));
+      });
+  return perRow.getResult(0);
 }
 
 void Derivation::rewriteOp(Operation *op, OpBuilder &b) {
@@ -458,6 +588,13 @@ void Derivation::rewrite() {
                                  arith::ConstantIndexOp::create(b, loc, 0));
   position = arith::MinSIOp::create(
       b, loc, index, arith::ConstantIndexOp::create(b, loc, capacity - rows));
+  if (page) {
+    auto tableType =
+        RankedTensorType::get({batchHeads, capacity / page}, b.getI64Type());
+    (void)fn.insertArgument(ids + 2, tableType, {}, fn.getLoc());
+    memc::setArgRole(fn, ids + 2, memc::ArgRole::Input, kBlockTableInput);
+    table = fn.getArgument(ids + 2);
+  }
 
   SmallVector<Operation *> ops;
   for (Operation &op : entry)
@@ -500,7 +637,7 @@ struct DeriveDecodePass
       module.emitError("memc-derive-decode: no entry function");
       return signalPassFailure();
     }
-    Derivation derivation(fn, rows);
+    Derivation derivation(fn, rows, page);
     if (failed(derivation.analyze()))
       return signalPassFailure();
     derivation.rewrite();

@@ -8,6 +8,9 @@
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 namespace memc {
 #define GEN_PASS_DEF_DROPOVERWRITTENRESULTS
 #include "memc/Transforms/Passes.h.inc"
@@ -16,6 +19,20 @@ namespace memc {
 using namespace mlir;
 
 namespace {
+
+/// The buffer `v` is, seen through loops that update a carried buffer in
+/// place (each iteration yields what it was given, as bufferization leaves
+/// a loop that writes into its iter_arg).
+Value throughInPlaceLoops(Value v) {
+  while (auto loop = v.getDefiningOp<scf::ForOp>()) {
+    unsigned i = cast<OpResult>(v).getResultNumber();
+    Value yielded = loop.getBody()->getTerminator()->getOperand(i);
+    if (throughInPlaceLoops(yielded) != loop.getRegionIterArg(i))
+      break;
+    v = loop.getInitArgs()[i];
+  }
+  return v;
+}
 
 struct DropOverwrittenResultsPass
     : public memc::impl::DropOverwrittenResultsBase<
@@ -40,7 +57,7 @@ struct DropOverwrittenResultsPass
         return signalPassFailure();
       }
       unsigned arg = *index;
-      Value returned = ret.getOperand(i);
+      Value returned = throughInPlaceLoops(ret.getOperand(i));
       if (returned != fn.getArgument(arg)) {
         fn.emitError("the update of argument #")
             << arg << " ('" << memc::getArgName(fn, arg)

@@ -257,6 +257,7 @@ ExitCode decodePhase(CompileSession &s) {
             pm.addPass(createFuseMaxAttention(fuseMax));
             DeriveDecodeOptions derive;
             derive.rows = rows;
+            derive.page = s.options.decode.pageSize;
             pm.addPass(createDeriveDecode(derive));
           },
           ExitNotCausal);

@@ -31,14 +31,14 @@ namespace {
 
 /// What the decode step's manifest says of the caches: the capacity (rows
 /// of every cache), the batch (the ids' first dimension) and the bytes of
-/// all caches together.
+/// all caches together at capacity (a paged pool's spare block aside).
 struct CacheFacts {
   int64_t capacity = 0, batch = 0, caches = 0;
   uint64_t bytes = 0;
 };
 
-bool readCacheFacts(const std::string &manifestPath, CacheFacts &facts,
-                    std::string &error) {
+bool readCacheFacts(const std::string &manifestPath, int64_t page,
+                    CacheFacts &facts, std::string &error) {
   auto buffer = llvm::MemoryBuffer::getFile(manifestPath);
   if (!buffer) {
     error = "internal: cannot read " + manifestPath;
@@ -54,12 +54,17 @@ bool readCacheFacts(const std::string &manifestPath, CacheFacts &facts,
     std::vector<int64_t> dims;
     if (!parseDims(tok[3].str(), dims))
       continue;
-    if (tok[0] == package::kInputRecord && tok[1] != package::kPositionName &&
-        dims.size() == 2)
-      facts.batch = dims[0];
+    if (tok[0] == package::kInputRecord && dims.size() == 2) {
+      if (tok[1] == package::kBlockTableName)
+        facts.capacity = dims[1] * page;
+      else
+        facts.batch = dims[0];
+    }
     if (tok[0] == package::kKVRecord && dims.size() == 3 && tok[2] == "f32") {
-      facts.capacity = dims[1];
-      facts.bytes += uint64_t(dims[0] * dims[1] * dims[2]) * 4;
+      if (!page)
+        facts.capacity = dims[1];
+      facts.bytes += uint64_t((dims[0] - (page ? 1 : 0)) * dims[1] * dims[2]) *
+                     4;
       ++facts.caches;
     }
   }
@@ -99,10 +104,6 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
     return failWith(ExitUsage, "--decode compiles for --target=cpu only so "
                                "far (the CUDA decode attention is not "
                                "written yet)");
-  if (options.decode.pageSize)
-    return failWith(ExitUsage,
-                    "--kv-layout=paged is not implemented yet: use "
-                    "--kv-layout=contiguous");
   StagedOutput staged(options.output, OutputKind::Package, options.input);
   if (ExitCode rc = staged.create(error); rc != ExitOK)
     return failWith(rc, error);
@@ -137,10 +138,14 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
   if (ExitCode rc = compileProgram(package::kDecodeProgram, 1); rc != ExitOK)
     return rc;
   CacheFacts facts;
+  int64_t page = options.decode.pageSize;
   if (!readCacheFacts(staged.path() + "/" + package::kDecodeProgram + "/" +
                           package::kManifestFile,
-                      facts, error))
+                      page, facts, error))
     return failWith(ExitInternal, error);
+  std::string layout =
+      page ? std::string(package::kLayoutPaged) + ":" + std::to_string(page)
+           : std::string(package::kLayoutContiguous);
   int64_t prefillRows = options.decode.prefillRows
                             ? options.decode.prefillRows
                             : defaultPrefillRows(facts.capacity);
@@ -160,7 +165,7 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
              << "\n"
              << package::kModelRecord << " " << std::string(absIn) << "\n"
              << package::kDecodeRecord << " " << facts.capacity << " "
-             << facts.batch << " " << package::kLayoutContiguous << "\n"
+             << facts.batch << " " << layout << "\n"
              << package::kProgramRecord << " " << package::kPrefillProgram
              << " " << prefillRows << "\n"
              << package::kProgramRecord << " " << package::kDecodeProgram
@@ -181,7 +186,8 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
     llvm::json::Object report = std::move(*step->getAsObject());
     uint64_t perToken = facts.bytes / uint64_t(facts.batch * facts.capacity);
     report["kv"] = llvm::json::Object{
-        {"layout", package::kLayoutContiguous},
+        {"layout", layout},
+        {"block", page},
         {"capacity", facts.capacity},
         {"batch", facts.batch},
         {"caches", facts.caches},

@@ -50,10 +50,21 @@ bool parseDecodeManifest(std::string_view text, const std::string &fileName,
     if (kind == pf::kDecodeRecord) {
       if (out.capacity)
         return fail("duplicate 'decode' line");
-      if (tok.size() != 4 || !positive(tok[1], out.capacity) ||
-          !positive(tok[2], out.batch) || tok[3] != pf::kLayoutContiguous)
-        return fail("expected 'decode <capacity> <batch> contiguous'");
-      out.layout = std::string(tok[3]);
+      std::string_view layout = tok.size() == 4 ? tok[3] : "";
+      std::string_view paged = std::string_view(pf::kLayoutPaged);
+      bool ok = tok.size() == 4 && positive(tok[1], out.capacity) &&
+                positive(tok[2], out.batch);
+      if (ok && layout != pf::kLayoutContiguous)
+        ok = layout.size() > paged.size() + 1 &&
+             layout.substr(0, paged.size()) == paged &&
+             layout[paged.size()] == ':' &&
+             positive(layout.substr(paged.size() + 1), out.page) &&
+             out.capacity % out.page == 0;
+      if (!ok)
+        return fail("expected 'decode <capacity> <batch> contiguous' or "
+                    "'... paged:<block>' with a block that divides the "
+                    "capacity");
+      out.layout = std::string(layout);
       continue;
     }
     if (kind == pf::kProgramRecord) {

@@ -23,6 +23,9 @@
 #include "memc/Runtime/PackageFormat.h"
 #include "memc/Runtime/TensorIO.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstring>
@@ -33,6 +36,52 @@ namespace memc {
 namespace rt {
 
 namespace {
+
+/// A zero-filled mapping whose pages become memory when first written: a
+/// paged cache's pool, which holds the blocks in use, not its capacity.
+class LazyBuffer {
+public:
+  LazyBuffer() = default;
+  LazyBuffer(const LazyBuffer &) = delete;
+  LazyBuffer &operator=(const LazyBuffer &) = delete;
+  ~LazyBuffer() {
+    if (ptr_)
+      ::munmap(ptr_, size_);
+  }
+  bool allocate(uint64_t bytes) {
+    size_ = bytes ? bytes : 1;
+    void *p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ptr_ = p == MAP_FAILED ? nullptr : p;
+    return ptr_ != nullptr;
+  }
+  void *data() const { return ptr_; }
+
+private:
+  void *ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// The KV caches both programs write and read, and for paged caches the
+/// block table and its allocator: blocks go out in order as rows reach
+/// them, so the pools' touched pages are the blocks in use.
+struct Caches {
+  std::vector<AlignedBuffer> contiguous;
+  std::vector<std::unique_ptr<LazyBuffer>> pools;
+  std::vector<void *> data;
+  int64_t page = 0, batchHeads = 0, blocksPerRow = 0, spare = 0, next = 0;
+  Tensor table; ///< [BH, capacity / page], spare where not given out
+  uint64_t blockBytes = 0; ///< one block of every cache together
+
+  /// Gives a block to every row's logical blocks holding rows [from, to).
+  void reserve(int64_t from, int64_t to) {
+    auto *t = static_cast<int64_t *>(table.buffer.data());
+    for (int64_t r = 0; r < batchHeads; ++r)
+      for (int64_t j = from / page; j <= (to - 1) / page; ++j)
+        if (t[r * blocksPerRow + j] == spare)
+          t[r * blocksPerRow + j] = next++;
+  }
+};
 
 /// One program of the package with its argument buffers.
 struct Program {
@@ -52,12 +101,20 @@ struct Program {
               "; the package is damaged: recompile it";
       return false;
     };
-    if (m.inputs.size() != 2 || m.inputs[0].dtype != DType::I64 ||
+    size_t inputs = d.page ? 3 : 2;
+    if (m.inputs.size() != inputs || m.inputs[0].dtype != DType::I64 ||
         m.inputs[0].dims != std::vector<int64_t>{d.batch, rows} ||
         m.inputs[1].name != package::kPositionName ||
-        m.inputs[1].dtype != DType::I64 || !m.inputs[1].dims.empty())
+        m.inputs[1].dtype != DType::I64 || !m.inputs[1].dims.empty() ||
+        (d.page && (m.inputs[2].name != package::kBlockTableName ||
+                    m.inputs[2].dtype != DType::I64 ||
+                    m.inputs[2].dims.size() != 2 ||
+                    m.inputs[2].dims[1] != d.capacity / d.page)))
       return bad("expected the inputs ids i64 " + std::to_string(d.batch) +
-                 "x" + std::to_string(rows) + " and position i64 scalar");
+                 "x" + std::to_string(rows) + ", position i64 scalar" +
+                 (d.page ? " and block_table i64 BHx" +
+                               std::to_string(d.capacity / d.page)
+                         : std::string()));
     if (m.outputs.size() != 1 || m.outputs[0].dtype != DType::F32 ||
         m.outputs[0].dims.size() != 3 || m.outputs[0].dims[0] != d.batch ||
         m.outputs[0].dims[1] != rows)
@@ -66,16 +123,26 @@ struct Program {
                  "xVOCAB");
     if (m.kvCaches.empty() || !m.states.empty() || m.step)
       return bad("expected KV caches and no train records");
-    for (const TensorSpec &c : m.kvCaches)
-      if (c.dims.size() != 3 || c.dims[1] != d.capacity ||
-          c.dtype != DType::F32)
-        return bad("KV cache '" + c.name + "' is not f32 [batch x heads, " +
-                   std::to_string(d.capacity) + ", head_dim]");
+    for (const TensorSpec &c : m.kvCaches) {
+      bool ok = c.dims.size() == 3 && c.dtype == DType::F32;
+      if (ok && !d.page)
+        ok = c.dims[1] == d.capacity;
+      if (ok && d.page)
+        ok = c.dims[1] == d.page &&
+             c.dims[0] == m.inputs[2].dims[0] * (d.capacity / d.page) + 1;
+      if (!ok)
+        return bad("KV cache '" + c.name + "' is not f32 " +
+                   (d.page ? "[BH x " + std::to_string(d.capacity / d.page) +
+                                 " + 1, " + std::to_string(d.page) +
+                                 ", head_dim]"
+                           : "[batch x heads, " +
+                                 std::to_string(d.capacity) + ", head_dim]"));
+    }
     vocab = m.outputs[0].dims[2];
     return true;
   }
 
-  bool allocate(std::vector<AlignedBuffer> &caches, std::string &error) {
+  bool allocate(Caches &caches, std::string &error) {
     const Manifest &m = pkg.manifest();
     ids.dtype = position.dtype = DType::I64;
     ids.dims = m.inputs[0].dims;
@@ -89,10 +156,12 @@ struct Program {
       return false;
     }
     args = {ids.buffer.data(), position.buffer.data()};
+    if (caches.page)
+      args.push_back(caches.table.buffer.data());
     for (size_t i = 0; i < m.weights.size(); ++i)
       args.push_back(pkg.weightData(i));
-    for (AlignedBuffer &c : caches)
-      args.push_back(c.data());
+    for (void *c : caches.data)
+      args.push_back(c);
     args.push_back(logits.buffer.data());
     if (m.arenaBytes)
       args.push_back(arena->data());
@@ -196,14 +265,38 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
                     opts.package + ": the prefill and decode programs "
                                    "disagree on the KV caches or the "
                                    "vocabulary; recompile the package");
-  std::vector<AlignedBuffer> caches(cacheSpecs.size());
-  uint64_t cacheBytes = 0;
-  for (size_t i = 0; i < caches.size(); ++i) {
-    if (!caches[i].allocate(cacheSpecs[i].byteSize))
+  Caches caches;
+  caches.page = d.page;
+  for (const TensorSpec &spec : cacheSpecs) {
+    void *data = nullptr;
+    if (d.page) {
+      caches.pools.push_back(std::make_unique<LazyBuffer>());
+      if (caches.pools.back()->allocate(spec.byteSize))
+        data = caches.pools.back()->data();
+      caches.blockBytes += uint64_t(spec.dims[1] * spec.dims[2]) * 4;
+    } else {
+      caches.contiguous.emplace_back();
+      if (caches.contiguous.back().allocate(spec.byteSize))
+        data = caches.contiguous.back().data();
+      caches.blockBytes += spec.byteSize;
+    }
+    if (!data)
       return failWith(ExitBadPackage, opts.package +
                                           ": cannot allocate the KV cache '" +
-                                          cacheSpecs[i].name + "'");
-    cacheBytes += cacheSpecs[i].byteSize;
+                                          spec.name + "'");
+    caches.data.push_back(data);
+  }
+  if (d.page) {
+    const TensorSpec &tableSpec = step.pkg.manifest().inputs[2];
+    caches.batchHeads = tableSpec.dims[0];
+    caches.blocksPerRow = tableSpec.dims[1];
+    caches.spare = cacheSpecs[0].dims[0] - 1;
+    caches.table.dtype = DType::I64;
+    caches.table.dims = tableSpec.dims;
+    if (!caches.table.allocate())
+      return failWith(ExitBadPackage, opts.package + ": out of memory");
+    auto *t = static_cast<int64_t *>(caches.table.buffer.data());
+    std::fill(t, t + caches.table.numElements(), caches.spare);
   }
   if (!prefill.allocate(caches, error) || !step.allocate(caches, error))
     return failWith(ExitBadPackage, error);
@@ -219,6 +312,9 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     auto t0 = Clock::now();
     int64_t last = 0; // the prefill chunk holding the last prompt row
     for (int64_t at = 0; at < promptRows; at += prefill.rows) {
+      // Rows past the prompt get no block: their writes go to the spare.
+      if (d.page)
+        caches.reserve(at, std::min(at + prefill.rows, promptRows));
       prefill.call(at, [&](int64_t b, int64_t r) -> int64_t {
         return at + r < promptRows ? promptData[b * promptRows + at + r] : 0;
       });
@@ -229,6 +325,8 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     auto t1 = Clock::now();
     prefillMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
     for (int64_t n = 1; n < opts.generate; ++n) {
+      if (d.page)
+        caches.reserve(promptRows + n - 1, promptRows + n);
       step.call(promptRows + n - 1,
                 [&](int64_t b, int64_t) { return tokens[b].back(); });
       for (int64_t b = 0; b < d.batch; ++b)
@@ -248,7 +346,10 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     std::fprintf(out, "decode_ms_per_token: %.4f\n",
                  opts.generate > 1 ? decodeMs / double(opts.generate - 1)
                                    : 0.0);
-    std::fprintf(out, "kv_bytes: %" PRIu64 "\n", cacheBytes);
+    // Contiguous caches hold their capacity; paged ones their blocks in use.
+    uint64_t kvBytes =
+        d.page ? uint64_t(caches.next) * caches.blockBytes : caches.blockBytes;
+    std::fprintf(out, "kv_bytes: %" PRIu64 "\n", kvBytes);
   }
   std::fflush(out);
   return ExitOK;

@@ -845,13 +845,27 @@ def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
     `query_offset = position`, so a row attends to every cached row before
     it and its own. `rows = 1` is the one-token decode step; more rows is a
     prefill chunk. Sets `memc.decode = {rows, capacity = T}`.
+
+    With `page = N` the caches are paged (PagedAttention): each cache is a
+    pool of [N, head_dim] blocks, one per N rows of one batch x head row
+    (`BH x T / N` of them, plus a last one that takes the writes of rows
+    no block was given to), and the input `block_table` [BH, T / N] (i64)
+    maps each row's logical blocks to pool blocks; the runtime hands out
+    blocks as the sequences grow, so a cache holds the blocks in use, not
+    its capacity. The rows are written through the table; the attention
+    reads a [BH, T, head_dim] view gathered from the blocks in use (the
+    rest zero, and never read past the last visible row).
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"1",
            "Sequence rows per call (1: the one-token decode step; more: a "
            "prefill chunk); must divide the model's sequence length">,
+    Option<"page", "page", "int64_t", /*default=*/"0",
+           "Paged caches in blocks of this many rows (0: contiguous); must "
+           "divide the model's sequence length">,
   ];
   let dependentDialects = ["::memc::einsum::EinsumDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
                            "::memc::MemcDialect"];

@@ -6,7 +6,7 @@
 //
 //   memc-package 1
 //   model <path of the ONNX file>
-//   decode <capacity> <batch> <layout>     layout: contiguous
+//   decode <capacity> <batch> <layout>     contiguous, or paged:<block>
 //   program prefill <rows>                 PKG/prefill: rows per call
 //   program decode 1                       PKG/decode: one row per call
 //
@@ -25,7 +25,8 @@ struct DecodeManifest {
   std::string model;
   int64_t capacity = 0; ///< rows of every KV cache (the model's length T)
   int64_t batch = 0;    ///< sequences per call
-  std::string layout;   ///< contiguous
+  std::string layout;   ///< contiguous or paged:<block>
+  int64_t page = 0;     ///< paged: rows per block (0: contiguous)
   int64_t prefillRows = 0, decodeRows = 0;
 };
 

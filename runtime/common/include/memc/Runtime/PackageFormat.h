@@ -92,6 +92,9 @@ inline constexpr int kStateFileVersion = 1;
 /// of the first of them).
 inline constexpr char kKVRecord[] = "kv";
 inline constexpr char kPositionName[] = "position";
+/// Paged caches: the input mapping each batch x head row's logical blocks
+/// to blocks of the cache pools, i64 [BH, capacity / block].
+inline constexpr char kBlockTableName[] = "block_table";
 /// The package's own manifest says `decode <capacity> <batch> <layout>`
 /// and names its two programs, each a package in a subdirectory:
 /// `program prefill <rows>` and `program decode 1`.
