@@ -342,7 +342,11 @@ LogicalResult Derivation::analyze() {
            << "' must be integer token ids [batch, sequence]; got "
            << fn.getArgument(*ids).getType();
   };
-  if (!type || type.getRank() < 2 || !type.hasStaticShape())
+  // Integer ids [batch, sequence], or embeddings [batch, sequence, ...]
+  // (not decodable, but whether they are causal is worth saying).
+  bool ids2D = type && type.getRank() == 2 &&
+               isa<IntegerType>(type.getElementType());
+  if (!type || !type.hasStaticShape() || (!ids2D && type.getRank() < 3))
     return notIds();
   capacity = type.getDimSize(1);
   if (rows < 1 || capacity % rows != 0)

@@ -1,6 +1,7 @@
 // RUN: memc-opt %s -split-input-file -memc-derive-decode | FileCheck %s --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 | FileCheck %s --check-prefix=CHUNK --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 -memc-lower-attention | FileCheck %s --check-prefix=LOOPS --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-derive-decode=page=4 | FileCheck %s --check-prefix=PAGED --enable-var-scope
 
 // A one-layer causal LM of length 8: embedding gather, a learned position
 // table, causal attention, the output projection. The decode step has one
@@ -45,6 +46,25 @@
 // LOOPS: tensor.generate
 // LOOPS: arith.addi %{{.*}}, %[[AT]] : index
 // LOOPS: arith.cmpi sge
+// Paged in blocks of 4 rows: pools of 2 blocks per batch x head row and a
+// spare, the block table an input; each row goes to its block's slot, the
+// attention reads a view gathered from the blocks in use.
+// PAGED-LABEL: func.func @main_graph(
+// PAGED-SAME: %[[POSITION:.*]]: tensor<i64> {memc.input = "position"}, %[[TABLE:.*]]: tensor<1x2xi64> {memc.input = "block_table"}
+// PAGED-SAME: %[[KEYS:[^:]*]]: tensor<3x4x4xf32> {memc.kv_cache = "key.0"}
+// PAGED: %[[AT:.*]] = arith.minsi
+// PAGED: %[[POOL:.*]] = scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[P:.*]] = %[[KEYS]]) -> (tensor<3x4x4xf32>)
+// PAGED: scf.for %[[I:.*]] = {{.*}} iter_args(%[[Q:.*]] = %[[P]])
+// PAGED: %[[ROW:.*]] = arith.addi %[[AT]], %[[I]] : index
+// PAGED: %[[J:.*]] = arith.divui %[[ROW]], %{{.*}} : index
+// PAGED: %[[SLOT:.*]] = arith.remui %[[ROW]], %{{.*}} : index
+// PAGED: tensor.extract %[[TABLE]][%[[R]], %[[J]]] : tensor<1x2xi64>
+// PAGED: %[[BLOCK:.*]] = arith.minsi
+// PAGED: tensor.insert_slice %{{.*}} into %[[Q]][%[[BLOCK]], %[[SLOT]], 0] [1, 1, 4] [1, 1, 1] : tensor<1x1x4xf32> into tensor<3x4x4xf32>
+// PAGED: %[[VIEW:.*]] = scf.for {{.*}} -> (tensor<1x8x4xf32>)
+// PAGED: tensor.extract_slice %[[POOL]][%{{.*}}, 0, 0] [1, 4, 4] [1, 1, 1] : tensor<3x4x4xf32> to tensor<1x4x4xf32>
+// PAGED: einsum.attention %{{.*}}, %[[VIEW]], %{{.*}} outs({{.*}}) scale 5.000000e-01 masked_from 1 query_offset %[[AT]]
+// PAGED: return %{{.*}}, %[[POOL]], %{{.*}} :
 module attributes {memc.entry = @main_graph} {
   func.func @main_graph(%ids: tensor<1x8xi64> {memc.input = "ids"},
                         %emb: tensor<6x4xf32> {memc.weight = "emb"},
