@@ -179,9 +179,34 @@ void pinBlasToOneThread() {
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
+/// One row of C (a decode step's projections, an attention row's scores):
+/// C = alpha op(A) op(B) + beta C as a GEMV, op(B)^T times op(A)'s row,
+/// which OpenBLAS runs several times faster than its GEMM kernels at M = 1.
+/// With beta = 0, C is zeroed first, so its old contents (NaNs included)
+/// never leak in, as BLAS GEMM promises.
+template <typename T, typename Gemv>
+bool rowGemv(Gemv gemv, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n,
+             int k, T alpha, const T *a, int lda, const T *b, int ldb, T beta,
+             T *c) {
+  if (m != 1)
+    return false;
+  if (beta == T(0))
+    std::fill(c, c + n, T(0));
+  // op(A)'s only row: A's row 0, or A's column 0 when A is transposed.
+  int incx = ta == CblasTrans ? lda : 1;
+  if (tb == CblasTrans) // B is n x k: C^T = B op(A)^T
+    gemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, incx, beta, c,
+         1);
+  else // B is k x n: C^T = B^T op(A)^T
+    gemv(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, incx, beta, c, 1);
+  return true;
+}
+
 void blasGemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
               float alpha, const float *a, int lda, const float *b, int ldb,
               float beta, float *c, int ldc) {
+  if (rowGemv(cblas_sgemv, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c))
+    return;
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
               ldc);
 }
@@ -189,6 +214,8 @@ void blasGemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
 void blasGemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k,
               double alpha, const double *a, int lda, const double *b, int ldb,
               double beta, double *c, int ldc) {
+  if (rowGemv(cblas_dgemv, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c))
+    return;
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
               ldc);
 }

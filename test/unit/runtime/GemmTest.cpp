@@ -89,6 +89,20 @@ TEST(Gemm, AllTransposeCombinations) {
     }
 }
 
+TEST(Gemm, OneRowIsAGemv) {
+  // M = 1 (a decode step's projections): the GEMV path, every transpose,
+  // padded leading dimensions, beta 0 and not, serial and split over N.
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      runCase<float>({1, 1, 7, 5, ta, tb, 2, 1, 3, false}, 1.0f, 0.0f, 1e-5);
+      runCase<float>({1, 1, 19, 33, ta, tb, 1, 3, 0, false}, 0.5f, 2.0f, 1e-4);
+      runCase<float>({3, 1, 9, 4, ta, tb, 0, 2, 1, true}, 1.0f, 1.0f, 1e-5);
+      runCase<float>({1, 1, 4096, 512, ta, tb, 0, 0, 0, false}, 1.0f, 0.0f,
+                     1e-3);
+      runCase<double>({1, 1, 11, 6, ta, tb, 1, 1, 1, false}, 2.0, 0.0, 1e-12);
+    }
+}
+
 TEST(Gemm, BatchedWithStridesSerial) {
   // Tiny total work: runs serially.
   for (bool ta : {false, true})
