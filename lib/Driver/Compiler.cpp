@@ -258,6 +258,7 @@ ExitCode decodePhase(CompileSession &s) {
             DeriveDecodeOptions derive;
             derive.rows = rows;
             derive.page = s.options.decode.pageSize;
+            derive.kvDtype = s.options.decode.kvDtype;
             pm.addPass(createDeriveDecode(derive));
           },
           ExitNotCausal);

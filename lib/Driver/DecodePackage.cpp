@@ -60,12 +60,16 @@ bool readCacheFacts(const std::string &manifestPath, int64_t page,
       else
         facts.batch = dims[0];
     }
-    if (tok[0] == package::kKVRecord && dims.size() == 3 && tok[2] == "f32") {
+    if (tok[0] == package::kKVRecord && dims.size() >= 2) {
+      // Data caches [BH, T, F] (pools [blocks, page, F]), and for i8 their
+      // scales [BH, T] ([blocks, page]).
+      uint64_t element = tok[2] == "f32" ? 4 : tok[2] == "f16" ? 2 : 1;
       if (!page)
         facts.capacity = dims[1];
-      facts.bytes += uint64_t((dims[0] - (page ? 1 : 0)) * dims[1] * dims[2]) *
-                     4;
-      ++facts.caches;
+      uint64_t n = uint64_t(dims[0] - (page ? 1 : 0)) * uint64_t(dims[1]) *
+                   (dims.size() == 3 ? uint64_t(dims[2]) : 1);
+      facts.bytes += n * element;
+      facts.caches += dims.size() == 3;
     }
   }
   if (!facts.capacity || !facts.batch) {
@@ -166,6 +170,7 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
              << package::kModelRecord << " " << std::string(absIn) << "\n"
              << package::kDecodeRecord << " " << facts.capacity << " "
              << facts.batch << " " << layout << "\n"
+             << package::kKVDtypeRecord << " " << options.decode.kvDtype << "\n"
              << package::kProgramRecord << " " << package::kPrefillProgram
              << " " << prefillRows << "\n"
              << package::kProgramRecord << " " << package::kDecodeProgram
@@ -191,7 +196,7 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
         {"capacity", facts.capacity},
         {"batch", facts.batch},
         {"caches", facts.caches},
-        {"dtype", "f32"},
+        {"dtype", options.decode.kvDtype},
         {"bytes_per_token", perToken},
         {"bytes_at_capacity", facts.bytes}};
     report["prefill"] = std::move(*prefill);

@@ -67,6 +67,12 @@ bool parseDecodeManifest(std::string_view text, const std::string &fileName,
       out.layout = std::string(layout);
       continue;
     }
+    if (kind == pf::kKVDtypeRecord) {
+      if (tok.size() != 2 || (tok[1] != "f32" && tok[1] != "f16" && tok[1] != "i8"))
+        return fail("expected 'kv_dtype f32', 'kv_dtype f16' or 'kv_dtype i8'");
+      out.kvDtype = std::string(tok[1]);
+      continue;
+    }
     if (kind == pf::kProgramRecord) {
       int64_t rows = 0;
       if (tok.size() != 3 || !positive(tok[2], rows) ||
@@ -80,7 +86,8 @@ bool parseDecodeManifest(std::string_view text, const std::string &fileName,
       continue;
     }
     return fail("unknown line kind " + quoted(kind) +
-                " in a decode package (want model, decode or program)");
+                " in a decode package (want model, decode, kv_dtype or "
+                "program)");
   }
   if (!out.capacity)
     return fail("no 'decode' line");

@@ -123,20 +123,30 @@ struct Program {
                  "xVOCAB");
     if (m.kvCaches.empty() || !m.states.empty() || m.step)
       return bad("expected KV caches and no train records");
+    // Data caches [BH, T, head_dim] (pools [BH x T/page + 1, page,
+    // head_dim]) in kv_dtype; i8 ones followed by their f32 scales
+    // [BH, T] ([blocks, page]).
+    DType data = d.kvDtype == "f16"  ? DType::F16
+                 : d.kvDtype == "i8" ? DType::I8
+                                     : DType::F32;
     for (const TensorSpec &c : m.kvCaches) {
-      bool ok = c.dims.size() == 3 && c.dtype == DType::F32;
+      bool isScale = c.name.size() > 6 &&
+                     c.name.compare(c.name.size() - 6, 6, ".scale") == 0;
+      bool ok = c.dims.size() == (isScale ? 2u : 3u) &&
+                c.dtype == (isScale ? DType::F32 : data) &&
+                (!isScale || data == DType::I8);
       if (ok && !d.page)
         ok = c.dims[1] == d.capacity;
       if (ok && d.page)
         ok = c.dims[1] == d.page &&
              c.dims[0] == m.inputs[2].dims[0] * (d.capacity / d.page) + 1;
       if (!ok)
-        return bad("KV cache '" + c.name + "' is not f32 " +
+        return bad("KV cache '" + c.name + "' is not " +
+                   (isScale ? std::string("f32 scales") : d.kvDtype) + " " +
                    (d.page ? "[BH x " + std::to_string(d.capacity / d.page) +
-                                 " + 1, " + std::to_string(d.page) +
-                                 ", head_dim]"
+                                 " + 1, " + std::to_string(d.page) + ", ...]"
                            : "[batch x heads, " +
-                                 std::to_string(d.capacity) + ", head_dim]"));
+                                 std::to_string(d.capacity) + ", ...]"));
     }
     vocab = m.outputs[0].dims[2];
     return true;
@@ -273,7 +283,7 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
       caches.pools.push_back(std::make_unique<LazyBuffer>());
       if (caches.pools.back()->allocate(spec.byteSize))
         data = caches.pools.back()->data();
-      caches.blockBytes += uint64_t(spec.dims[1] * spec.dims[2]) * 4;
+      caches.blockBytes += spec.byteSize / uint64_t(spec.dims[0]);
     } else {
       caches.contiguous.emplace_back();
       if (caches.contiguous.back().allocate(spec.byteSize))

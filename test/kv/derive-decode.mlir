@@ -2,6 +2,8 @@
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 | FileCheck %s --check-prefix=CHUNK --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 -memc-lower-attention | FileCheck %s --check-prefix=LOOPS --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=page=4 | FileCheck %s --check-prefix=PAGED --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-derive-decode=kv-dtype=i8 | FileCheck %s --check-prefix=I8 --enable-var-scope
+// RUN: not memc-opt %s -split-input-file -memc-derive-decode=kv-dtype=bf8 2>&1 | FileCheck %s --check-prefix=BADTYPE
 
 // A one-layer causal LM of length 8: embedding gather, a learned position
 // table, causal attention, the output projection. The decode step has one
@@ -46,6 +48,28 @@
 // LOOPS: tensor.generate
 // LOOPS: arith.addi %{{.*}}, %[[AT]] : index
 // LOOPS: arith.cmpi sge
+// i8 caches: each row's largest magnitude / 127 is its scale, kept in a
+// second cache; the codes are the rounded quotients; the attention reads
+// an f32 view decoded block by block up to the row written.
+// I8-LABEL: func.func @main_graph(
+// I8-SAME: %[[KEYS:[^:]*]]: tensor<1x8x4xi8> {memc.kv_cache = "key.0"}, %[[SCALES:[^:]*]]: tensor<1x8xf32> {memc.kv_cache = "key.0.scale"}
+// I8: %[[MAX:.*]] = einsum.einsum abs reduce max [a, b, c] (%[[H:.*]][a, b, c]) -> [a, b] : (tensor<1x1x4xf32>) -> tensor<1x1xf32>
+// I8: %[[S0:.*]] = einsum.einsum div [a, b] (%[[MAX]][a, b], %{{.*}}[]) -> [a, b]
+// I8: %[[S:.*]] = einsum.einsum max [a, b] (%[[S0]][a, b], %{{.*}}[]) -> [a, b]
+// I8: einsum.einsum div [a, b, c] (%[[H]][a, b, c], %[[S]][a, b]) -> [a, b, c]
+// I8: einsum.einsum round
+// I8: einsum.einsum clamp
+// I8: %[[Q:.*]] = einsum.einsum copy [a, b, c] (%{{.*}}[a, b, c]) -> [a, b, c] : (tensor<1x1x4xf32>) -> tensor<1x1x4xi8>
+// I8: %[[K:.*]] = tensor.insert_slice %[[Q]] into %[[KEYS]][0, %[[AT:.*]], 0] [1, 1, 4]
+// I8: %[[KS:.*]] = tensor.insert_slice %[[S]] into %[[SCALES]][0, %[[AT]]] [1, 1]
+// I8: scf.for
+// I8: tensor.extract_slice %[[K]]
+// I8: tensor.extract_slice %[[KS]]
+// I8: einsum.einsum copy [a, b, c] ({{.*}}) -> [a, b, c] : (tensor<1x8x4xi8>) -> tensor<1x8x4xf32>
+// I8: einsum.einsum mul [a, b, c]
+// I8: return %{{.*}}, %[[K]], %[[KS]], %{{.*}}, %{{.*}} :
+// BADTYPE: memc-derive-decode: kv-dtype 'bf8' is not f32, f16 or i8
+
 // Paged in blocks of 4 rows: pools of 2 blocks per batch x head row and a
 // spare, the block table an input; each row goes to its block's slot, the
 // attention reads a view gathered from the blocks in use.

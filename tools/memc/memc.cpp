@@ -163,7 +163,8 @@ static cl::opt<std::string> kvLayout(
     cl::value_desc("layout"), cl::cat(category));
 static cl::opt<std::string>
     kvDtype("kv-dtype",
-            cl::desc("--decode: the KV caches' element type: f32 (default)"),
+            cl::desc("--decode: the KV caches' element type: f32 (default), f16, "
+             "or i8 (one f32 scale per cached row of each head)"),
             cl::value_desc("type"), cl::cat(category));
 static cl::opt<int64_t> prefillRows(
     "prefill-rows",
@@ -288,11 +289,13 @@ int main(int argc, char **argv) {
                    << ": expected contiguous or paged:BLOCK\n";
       return memc::ExitUsage;
     }
-    if (kvDtype.getNumOccurrences() && kvDtype != "f32") {
-      llvm::errs() << "memc: --kv-dtype=" << kvDtype
-                   << ": only f32 caches so far (f16 and i8 are not "
-                      "implemented)\n";
-      return memc::ExitUsage;
+    if (kvDtype.getNumOccurrences()) {
+      if (kvDtype != "f32" && kvDtype != "f16" && kvDtype != "i8") {
+        llvm::errs() << "memc: --kv-dtype=" << kvDtype
+                     << ": expected f32, f16 or i8\n";
+        return memc::ExitUsage;
+      }
+      options.decode.kvDtype = kvDtype;
     }
     if (prefillRows.getNumOccurrences() && prefillRows < 1) {
       llvm::errs() << "memc: --prefill-rows=" << prefillRows

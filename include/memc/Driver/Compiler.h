@@ -34,6 +34,8 @@ struct DecodeOptions {
   /// --prefill-rows: rows per prefill call (0: the largest divisor of the
   /// sequence length up to 64).
   int64_t prefillRows = 0;
+  /// --kv-dtype: f32, f16, or i8 with per-row scales.
+  std::string kvDtype = "f32";
   /// The rows of the one program being compiled (set by the driver for
   /// each program of the package; 0: compile the package).
   int64_t rows = 0;

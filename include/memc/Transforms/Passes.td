@@ -855,6 +855,14 @@ def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
     its capacity. The rows are written through the table; the attention
     reads a [BH, T, head_dim] view gathered from the blocks in use (the
     rest zero, and never read past the last visible row).
+
+    With `kv-dtype = f16` the caches hold f16 (rounded to nearest even on
+    write); with `i8`, int8 codes with one f32 scale per cached row of each
+    batch x head row (its largest magnitude / 127, over the head
+    dimension), kept in a second cache per cache (`key.L.scale`,
+    [BH, T] or the pool's [blocks, N]). The attention then reads an f32
+    view decoded from the blocks in use (contiguous caches: blocks of up to
+    64 rows), never the whole capacity.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"1",
@@ -863,6 +871,9 @@ def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
     Option<"page", "page", "int64_t", /*default=*/"0",
            "Paged caches in blocks of this many rows (0: contiguous); must "
            "divide the model's sequence length">,
+    Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"f32\"",
+           "The caches' element type: f32, f16, or i8 (with one f32 scale "
+           "per row of each batch x head row)">,
   ];
   let dependentDialects = ["::memc::einsum::EinsumDialect",
                            "::mlir::scf::SCFDialect",

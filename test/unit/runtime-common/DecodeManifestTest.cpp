@@ -51,6 +51,11 @@ TEST(DecodeManifest, ParsesContiguousAndPaged) {
   ASSERT_TRUE(parseDecodeManifest(paged, "m", d, error)) << error;
   EXPECT_EQ(d.layout, "paged:16");
   EXPECT_EQ(d.page, 16);
+  EXPECT_EQ(d.kvDtype, "f32");
+
+  std::string i8 = std::string(kContiguous) + "kv_dtype i8\n";
+  ASSERT_TRUE(parseDecodeManifest(i8, "m", d, error)) << error;
+  EXPECT_EQ(d.kvDtype, "i8");
 }
 
 TEST(DecodeManifest, AnOrdinaryManifestIsNoDecodePackage) {
@@ -75,6 +80,8 @@ TEST(DecodeManifest, RejectsWhatItCannotRun) {
               "expected 'program prefill <rows>'");
   expectError(std::string(kContiguous) + "decode 128 2 contiguous\n",
               "duplicate 'decode' line");
+  expectError(std::string(kContiguous) + "kv_dtype bf16\n",
+              "expected 'kv_dtype f32'");
   expectError(std::string(kContiguous) + "arena_bytes 0\n",
               "unknown line kind 'arena_bytes'");
 }

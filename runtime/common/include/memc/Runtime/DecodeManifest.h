@@ -7,6 +7,7 @@
 //   memc-package 1
 //   model <path of the ONNX file>
 //   decode <capacity> <batch> <layout>     contiguous, or paged:<block>
+//   kv_dtype f32|f16|i8                    (f32 when absent)
 //   program prefill <rows>                 PKG/prefill: rows per call
 //   program decode 1                       PKG/decode: one row per call
 //
@@ -27,6 +28,7 @@ struct DecodeManifest {
   int64_t batch = 0;    ///< sequences per call
   std::string layout;   ///< contiguous or paged:<block>
   int64_t page = 0;     ///< paged: rows per block (0: contiguous)
+  std::string kvDtype = "f32"; ///< kv_dtype: f32, f16 or i8 (optional line)
   int64_t prefillRows = 0, decodeRows = 0;
 };
 

@@ -100,6 +100,9 @@ inline constexpr char kBlockTableName[] = "block_table";
 /// `program prefill <rows>` and `program decode 1`.
 inline constexpr char kDecodeRecord[] = "decode";
 inline constexpr char kProgramRecord[] = "program";
+/// `kv_dtype f32|f16|i8`: the caches' element type (i8 caches each have a
+/// `<name>.scale` f32 cache of one scale per row).
+inline constexpr char kKVDtypeRecord[] = "kv_dtype";
 inline constexpr char kPrefillProgram[] = "prefill";
 inline constexpr char kDecodeProgram[] = "decode";
 inline constexpr char kLayoutContiguous[] = "contiguous";
