@@ -12,7 +12,8 @@ the command line: every keyword is a flag, `mem_budget="64MiB"` is
 code (README, "Exit codes") with memc's message. Session is the CPU runtime
 in this process (the native `_memc` module): inputs go in without a copy
 where their dtype, shape and alignment allow, outputs come back as arrays
-the program wrote, and the GIL is released while it runs.
+the program wrote, and the GIL is released while it runs. Generator decodes
+greedily with a decode package (`compile(model, decode=True)`).
 """
 import json
 import os
@@ -35,7 +36,8 @@ __all__ = [
     "compile", "Package", "Session", "Error", "InternalError", "UsageError",
     "FileNotFound", "NotONNX", "UnsupportedOperator", "UnknownDimension",
     "InvalidModel", "BudgetTooSmall", "CodegenError", "OutputError",
-    "TrainSpecError", "BadPackage", "BadData", "NoDevice", "DeviceError", "BadState",
+    "TrainSpecError", "NotCausal", "BadPackage", "BadData", "NoDevice", "DeviceError",
+    "BadState", "CapacityExceeded", "Generator",
 ]
 
 
@@ -61,11 +63,13 @@ class BudgetTooSmall(Error): code = 8
 class CodegenError(Error): code = 9
 class OutputError(Error): code = 10
 class TrainSpecError(Error): code = 11
+class NotCausal(Error): code = 12
 class BadPackage(Error): code = 21
 class BadData(Error): code = 22
 class NoDevice(Error): code = 23
 class DeviceError(Error): code = 24
 class BadState(Error): code = 26
+class CapacityExceeded(Error): code = 27
 
 
 _BY_CODE = {c.code: c for c in Error.__subclasses__()}
@@ -236,3 +240,33 @@ class Session:
 
     def load_state(self, path):
         self._call(self._s.load_state, os.fspath(path))
+
+
+class Generator:
+    """A decode package (`compile(model, out, decode=True)`, optionally with
+    kv_layout="paged:16", kv_dtype="f16"|"i8"): generate(prompt, n) decodes
+    n tokens greedily after an int64 [batch, P] prompt and returns them as
+    an int64 [batch, n] array, as `memc-run --generate`; `last` holds the
+    run's prefill_ms, decode_ms_per_token and kv_bytes. `capacity` is the
+    model's length T (P + n must fit), `batch` its batch, `layout` the
+    caches'. Runs on the CPU."""
+
+    def __init__(self, package):
+        self.package = package if isinstance(package, Package) else Package(package)
+        try:
+            self._g = _memc.Generator(self.package.path)
+        except _memc.RuntimeFailure as e:
+            _raise(e.code, str(e))
+        self.capacity = self._g.capacity
+        self.batch = self._g.batch
+        self.layout = self._g.layout
+        self.last = None
+
+    def generate(self, prompt, n):
+        try:
+            tokens, prefill, decode, kv = self._g.generate(prompt, int(n))
+        except _memc.RuntimeFailure as e:
+            _raise(e.code, str(e))
+        self.last = {"prefill_ms": prefill, "decode_ms_per_token": decode,
+                     "kv_bytes": kv}
+        return tokens

@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CudaRunner.h"
+#include "GenerateRunner.h"
 #include "Package.h"
 #include "memc/ExitCodes.h"
 #include "memc/Runtime/InputFile.h"
@@ -443,6 +444,50 @@ private:
 
 } // namespace
 
+/// A decode package (memc --decode): greedy generation from prompts.
+class Generator {
+public:
+  explicit Generator(const std::string &dir) {
+    std::string error;
+    if (int rc = decoder_.open(dir, error); rc != ExitOK)
+      throw Failure(rc, error);
+  }
+  int64_t capacity() const { return decoder_.manifest().capacity; }
+  int64_t batch() const { return decoder_.manifest().batch; }
+  std::string layout() const { return decoder_.manifest().layout; }
+
+  /// -> (tokens [batch, n] int64, prefill_ms, decode_ms_per_token, kv_bytes)
+  py::tuple generate(py::object promptValue, int64_t n) {
+    py::array a = py::array::ensure(promptValue, py::array::c_style);
+    if (!a || a.dtype().kind() != 'i' || a.itemsize() != 8)
+      throw Failure(ExitBadData, "the prompt must be an int64 array "
+                                 "[batch, P]");
+    rt::Tensor prompt;
+    prompt.dtype = rt::DType::I64;
+    prompt.dims.assign(a.shape(), a.shape() + a.ndim());
+    if (!prompt.allocate())
+      throw Failure(ExitBadData, "the prompt is too large");
+    std::memcpy(prompt.buffer.data(), a.data(), size_t(a.nbytes()));
+    rt::Generation g;
+    std::string error;
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = decoder_.generate(prompt, "prompt", n, g, error);
+    }
+    if (rc != ExitOK)
+      throw Failure(rc, error);
+    py::array_t<int64_t> tokens({int64_t(g.tokens.size()), n});
+    for (size_t b = 0; b < g.tokens.size(); ++b)
+      std::memcpy(tokens.mutable_data(int64_t(b), 0), g.tokens[b].data(),
+                  size_t(n) * sizeof(int64_t));
+    return py::make_tuple(tokens, g.prefillMs, g.decodeMsPerToken, g.kvBytes);
+  }
+
+private:
+  rt::Decoder decoder_;
+};
+
 PYBIND11_MODULE(_memc, m) {
   m.doc() = "memc's runtime: compiled packages run on NumPy arrays";
   static py::exception<Failure> failure(m, "RuntimeFailure");
@@ -471,4 +516,10 @@ PYBIND11_MODULE(_memc, m) {
       .def("save_state", &Session::saveState, py::arg("path"))
       .def("load_state", &Session::loadState, py::arg("path"))
       .def("save_model", &Session::saveModel, py::arg("path"));
+  py::class_<Generator>(m, "Generator")
+      .def(py::init<const std::string &>(), py::arg("package"))
+      .def_property_readonly("capacity", &Generator::capacity)
+      .def_property_readonly("batch", &Generator::batch)
+      .def_property_readonly("layout", &Generator::layout)
+      .def("generate", &Generator::generate, py::arg("prompt"), py::arg("n"));
 }

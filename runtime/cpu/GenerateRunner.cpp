@@ -206,48 +206,40 @@ struct Program {
 
 } // namespace
 
-int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
-  auto failWith = [&](int code, const std::string &line) {
-    return reportRunError(out, err, code, line);
-  };
-  std::string error, text;
-  if (!checkPackageDir(opts.package, error))
-    return failWith(ExitBadPackage, error);
-  std::string manifestPath = joinPath(opts.package, package::kManifestFile);
-  if (!readTextFile(manifestPath, text, error))
-    return failWith(ExitBadPackage, error);
-  if (!isDecodeManifest(text))
-    return failWith(ExitUsage, "--generate: " + opts.package +
-                                   ": not a decode package (memc --decode "
-                                   "writes one)");
+struct Decoder::Impl {
+  std::string dir;
   DecodeManifest d;
-  if (!parseDecodeManifest(text, manifestPath, d, error))
-    return failWith(ExitBadPackage, error);
-
-  // The prompt, checked before anything is loaded.
-  Tensor prompt;
-  if (!readTensorFile(opts.prompt, prompt, error))
-    return failWith(ExitBadData, error);
-  if (prompt.dtype != DType::I64 || prompt.dims.size() != 2 ||
-      prompt.dims[0] != d.batch || prompt.dims[1] < 1)
-    return failWith(ExitBadData,
-                    opts.prompt + ": the prompt is " +
-                        std::string(dtypeName(prompt.dtype)) + " " +
-                        formatDims(prompt.dims) + "; this package takes i64 " +
-                        std::to_string(d.batch) + "xP token ids (P >= 1)");
-  int64_t promptRows = prompt.dims[1];
-  if (promptRows + opts.generate > d.capacity)
-    return failWith(ExitCapacity,
-                    "--generate " + std::to_string(opts.generate) + ": " +
-                        std::to_string(promptRows) + " prompt tokens plus " +
-                        std::to_string(opts.generate) +
-                        " new ones exceed the KV caches' capacity of " +
-                        std::to_string(d.capacity) + " tokens");
-
   Program prefill, step;
-  prefill.dir = joinPath(opts.package, package::kPrefillProgram);
+  Caches caches;
+};
+
+Decoder::Decoder() = default;
+Decoder::~Decoder() = default;
+
+const DecodeManifest &Decoder::manifest() const { return impl_->d; }
+
+int Decoder::open(const std::string &dir, std::string &error) {
+  impl_.reset();
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  DecodeManifest &d = impl->d;
+  std::string text;
+  if (!checkPackageDir(dir, error))
+    return ExitBadPackage;
+  std::string manifestPath = joinPath(dir, package::kManifestFile);
+  if (!readTextFile(manifestPath, text, error))
+    return ExitBadPackage;
+  if (!isDecodeManifest(text)) {
+    error = dir + ": not a decode package (memc --decode writes one)";
+    return ExitUsage;
+  }
+  if (!parseDecodeManifest(text, manifestPath, d, error))
+    return ExitBadPackage;
+
+  Program &prefill = impl->prefill, &step = impl->step;
+  prefill.dir = joinPath(dir, package::kPrefillProgram);
   prefill.rows = d.prefillRows;
-  step.dir = joinPath(opts.package, package::kDecodeProgram);
+  step.dir = joinPath(dir, package::kDecodeProgram);
   step.rows = 1;
   for (Program *p : {&prefill, &step}) {
     bool loaded;
@@ -258,10 +250,8 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
           "): the package is damaged; recompile it", ExitBadPackage);
       loaded = p->pkg.load(p->dir, error);
     }
-    if (!loaded)
-      return failWith(ExitBadPackage, error);
-    if (!p->check(d, error))
-      return failWith(ExitBadPackage, error);
+    if (!loaded || !p->check(d, error))
+      return ExitBadPackage;
   }
   const std::vector<TensorSpec> &cacheSpecs = step.pkg.manifest().kvCaches;
   const std::vector<TensorSpec> &prefillCaches =
@@ -270,12 +260,12 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   for (size_t i = 0; sameCaches && i < cacheSpecs.size(); ++i)
     sameCaches = cacheSpecs[i].name == prefillCaches[i].name &&
                  cacheSpecs[i].dims == prefillCaches[i].dims;
-  if (!sameCaches || step.vocab != prefill.vocab)
-    return failWith(ExitBadPackage,
-                    opts.package + ": the prefill and decode programs "
-                                   "disagree on the KV caches or the "
-                                   "vocabulary; recompile the package");
-  Caches caches;
+  if (!sameCaches || step.vocab != prefill.vocab) {
+    error = dir + ": the prefill and decode programs disagree on the KV "
+                  "caches or the vocabulary; recompile the package";
+    return ExitBadPackage;
+  }
+  Caches &caches = impl->caches;
   caches.page = d.page;
   for (const TensorSpec &spec : cacheSpecs) {
     void *data = nullptr;
@@ -290,10 +280,10 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
         data = caches.contiguous.back().data();
       caches.blockBytes += spec.byteSize;
     }
-    if (!data)
-      return failWith(ExitBadPackage, opts.package +
-                                          ": cannot allocate the KV cache '" +
-                                          spec.name + "'");
+    if (!data) {
+      error = dir + ": cannot allocate the KV cache '" + spec.name + "'";
+      return ExitBadPackage;
+    }
     caches.data.push_back(data);
   }
   if (d.page) {
@@ -303,19 +293,52 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     caches.spare = cacheSpecs[0].dims[0] - 1;
     caches.table.dtype = DType::I64;
     caches.table.dims = tableSpec.dims;
-    if (!caches.table.allocate())
-      return failWith(ExitBadPackage, opts.package + ": out of memory");
-    auto *t = static_cast<int64_t *>(caches.table.buffer.data());
-    std::fill(t, t + caches.table.numElements(), caches.spare);
+    if (!caches.table.allocate()) {
+      error = dir + ": out of memory";
+      return ExitBadPackage;
+    }
   }
   if (!prefill.allocate(caches, error) || !step.allocate(caches, error))
-    return failWith(ExitBadPackage, error);
+    return ExitBadPackage;
+  impl_ = std::move(impl);
+  return ExitOK;
+}
 
-  const int64_t *promptData = static_cast<const int64_t *>(prompt.buffer.data());
-  std::vector<std::vector<int64_t>> tokens(size_t(d.batch));
-  double prefillMs = 0, decodeMs = 0;
+int Decoder::generate(const Tensor &prompt, const std::string &promptName,
+                      int64_t n, Generation &out, std::string &error) {
+  const DecodeManifest &d = impl_->d;
+  Program &prefill = impl_->prefill, &step = impl_->step;
+  Caches &caches = impl_->caches;
+  if (prompt.dtype != DType::I64 || prompt.dims.size() != 2 ||
+      prompt.dims[0] != d.batch || prompt.dims[1] < 1) {
+    error = promptName + ": the prompt is " +
+            std::string(dtypeName(prompt.dtype)) + " " +
+            formatDims(prompt.dims) + "; this package takes i64 " +
+            std::to_string(d.batch) + "xP token ids (P >= 1)";
+    return ExitBadData;
+  }
+  int64_t promptRows = prompt.dims[1];
+  if (n < 1 || promptRows + n > d.capacity) {
+    error = std::to_string(promptRows) + " prompt tokens plus " +
+            std::to_string(n) + " new ones exceed the KV caches' capacity "
+            "of " + std::to_string(d.capacity) + " tokens";
+    return ExitCapacity;
+  }
+  // Every cache row a call reads was written before in this generation,
+  // so the caches need no clearing; the block table starts over.
+  if (d.page) {
+    auto *t = static_cast<int64_t *>(caches.table.buffer.data());
+    std::fill(t, t + caches.table.numElements(), caches.spare);
+    caches.next = 0;
+  }
+  const int64_t *promptData =
+      static_cast<const int64_t *>(prompt.buffer.data());
+  out = Generation();
+  out.tokens.assign(size_t(d.batch), {});
+  std::vector<std::vector<int64_t>> &tokens = out.tokens;
+  double decodeMs = 0;
   {
-    CrashGuard crashGuard("memc-run: " + opts.package +
+    CrashGuard crashGuard("memc-run: " + impl_->dir +
                               ": the compiled program crashed (signal ",
                           ")", ExitInternal);
     using Clock = std::chrono::steady_clock;
@@ -333,36 +356,70 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     for (int64_t b = 0; b < d.batch; ++b)
       tokens[b].push_back(prefill.argmax(b, promptRows - 1 - last));
     auto t1 = Clock::now();
-    prefillMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    for (int64_t n = 1; n < opts.generate; ++n) {
+    out.prefillMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    for (int64_t i = 1; i < n; ++i) {
       if (d.page)
-        caches.reserve(promptRows + n - 1, promptRows + n);
-      step.call(promptRows + n - 1,
+        caches.reserve(promptRows + i - 1, promptRows + i);
+      step.call(promptRows + i - 1,
                 [&](int64_t b, int64_t) { return tokens[b].back(); });
       for (int64_t b = 0; b < d.batch; ++b)
         tokens[b].push_back(step.argmax(b, 0));
     }
-    decodeMs = std::chrono::duration<double, std::milli>(Clock::now() - t1)
-                   .count();
+    decodeMs =
+        std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   }
-  for (const std::vector<int64_t> &seq : tokens) {
-    std::fputs("tokens:", out);
-    for (int64_t t : seq)
-      std::fprintf(out, " %" PRId64, t);
-    std::fputs("\n", out);
-  }
-  if (!opts.quiet) {
-    std::fprintf(out, "prefill_ms: %.3f\n", prefillMs);
-    std::fprintf(out, "decode_ms_per_token: %.4f\n",
-                 opts.generate > 1 ? decodeMs / double(opts.generate - 1)
-                                   : 0.0);
-    // Contiguous caches hold their capacity; paged ones their blocks in use.
-    uint64_t kvBytes =
-        d.page ? uint64_t(caches.next) * caches.blockBytes : caches.blockBytes;
-    std::fprintf(out, "kv_bytes: %" PRIu64 "\n", kvBytes);
-  }
-  std::fflush(out);
+  out.decodeMsPerToken = n > 1 ? decodeMs / double(n - 1) : 0.0;
+  // Contiguous caches hold their capacity; paged ones their blocks in use.
+  out.kvBytes =
+      d.page ? uint64_t(caches.next) * caches.blockBytes : caches.blockBytes;
   return ExitOK;
+}
+
+int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
+  auto failWith = [&](int code, const std::string &line) {
+    return reportRunError(out, err, code, line);
+  };
+  std::string error;
+  Decoder decoder;
+  // The prompt is read and checked against the manifest before the
+  // programs are loaded.
+  std::string text;
+  DecodeManifest peek;
+  std::string manifestPath = joinPath(opts.package, package::kManifestFile);
+  if (checkPackageDir(opts.package, error) &&
+      readTextFile(manifestPath, text, error) && isDecodeManifest(text) &&
+      parseDecodeManifest(text, manifestPath, peek, error)) {
+    Tensor prompt;
+    if (!readTensorFile(opts.prompt, prompt, error))
+      return failWith(ExitBadData, error);
+    if (int rc = decoder.open(opts.package, error); rc != ExitOK)
+      return failWith(rc, error);
+    Generation g;
+    if (int rc = decoder.generate(prompt, opts.prompt, opts.generate, g, error);
+        rc != ExitOK)
+      return failWith(rc, rc == ExitCapacity ? "--generate " +
+                                                   std::to_string(opts.generate) +
+                                                   ": " + error
+                                             : error);
+    for (const std::vector<int64_t> &seq : g.tokens) {
+      std::fputs("tokens:", out);
+      for (int64_t t : seq)
+        std::fprintf(out, " %" PRId64, t);
+      std::fputs("\n", out);
+    }
+    if (!opts.quiet) {
+      std::fprintf(out, "prefill_ms: %.3f\n", g.prefillMs);
+      std::fprintf(out, "decode_ms_per_token: %.4f\n", g.decodeMsPerToken);
+      std::fprintf(out, "kv_bytes: %" PRIu64 "\n", g.kvBytes);
+    }
+    std::fflush(out);
+    return ExitOK;
+  }
+  // Not a readable decode package: open() says why.
+  int rc = decoder.open(opts.package, error);
+  if (rc == ExitUsage)
+    error = "--generate: " + error;
+  return failWith(rc == ExitOK ? ExitInternal : rc, error);
 }
 
 } // namespace rt

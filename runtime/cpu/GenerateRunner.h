@@ -10,12 +10,44 @@
 #ifndef MEMC_RUNTIME_CPU_GENERATERUNNER_H
 #define MEMC_RUNTIME_CPU_GENERATERUNNER_H
 
+#include "memc/Runtime/DecodeManifest.h"
 #include "memc/Runtime/RunCommon.h"
 
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 namespace memc {
 namespace rt {
+
+/// What one greedy generation computed.
+struct Generation {
+  std::vector<std::vector<int64_t>> tokens; ///< the new tokens of each sequence
+  double prefillMs = 0, decodeMsPerToken = 0;
+  /// Contiguous caches: their bytes at capacity; paged: the blocks in use.
+  uint64_t kvBytes = 0;
+};
+
+/// A loaded decode package: both programs, their caches and buffers.
+class Decoder {
+public:
+  Decoder();
+  ~Decoder();
+  /// Loads the package in `dir`. Returns ExitOK, or the exit code with
+  /// `error` set to one line (ExitUsage: not a decode package).
+  int open(const std::string &dir, std::string &error);
+  const DecodeManifest &manifest() const;
+  /// Greedy-decodes `n` tokens after `prompt` (int64 [batch, P]); each
+  /// call starts a new generation. ExitBadData (a prompt of another type
+  /// or shape; `promptName` names it) or ExitCapacity (P + n > capacity)
+  /// with `error` set, else ExitOK.
+  int generate(const Tensor &prompt, const std::string &promptName, int64_t n,
+               Generation &out, std::string &error);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// Runs `memc-run PKG --generate N --prompt IDS.pb`: prints `tokens: ...`
 /// (one line per sequence), then (not with -q) `prefill_ms:`,

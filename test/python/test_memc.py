@@ -219,3 +219,39 @@ def test_training_on_the_gpu_is_the_cpus(monkeypatch, tmp_path):
     cpu2.load_state(tmp_path / "gpu.state")
     np.testing.assert_allclose(cpu2.train_step(data_batches[1]), cpu.train_step(data_batches[1]),
                                rtol=1e-4)
+
+
+def test_generation_from_python_is_memc_runs(tmp_path):
+    # The decoder example as a decode package: Generator's tokens are
+    # memc-run --generate's, for both layouts, and a second generation
+    # starts over.
+    sys.path.insert(0, os.path.join(ROOT, "test", "Inputs"))
+    import decoder_greedy
+    _, ids = decoder_greedy.example()
+    prompt = ids[:, :8].copy()
+    pb = tmp_path / "prompt.pb"
+    pb.write_bytes(numpy_helper.from_array(prompt).SerializeToString())
+    model = os.path.join(ROOT, "examples", "decoder", "model.onnx")
+    for layout in ("contiguous", "paged:16"):
+        pkg = memc.compile(model, str(tmp_path / layout.replace(":", "")),
+                           decode=True, kv_layout=layout)
+        g = memc.Generator(pkg)
+        assert (g.capacity, g.batch, g.layout) == (256, 1, layout)
+        tokens = g.generate(prompt, 6)
+        assert tokens.dtype == np.int64 and tokens.shape == (1, 6)
+        assert set(g.last) == {"prefill_ms", "decode_ms_per_token", "kv_bytes"}
+        out = subprocess.run([os.path.join(BUILD, "bin", "memc-run"), pkg.path,
+                              "--generate", "6", "--prompt", str(pb), "-q"],
+                             check=True, capture_output=True, text=True).stdout
+        assert out.split() == ["tokens:"] + [str(t) for t in tokens[0]]
+        assert (g.generate(prompt, 6) == tokens).all()
+    with pytest.raises(memc.CapacityExceeded, match="capacity of 256 tokens"):
+        g.generate(prompt, 249)
+    with pytest.raises(memc.BadData, match="int64"):
+        g.generate(prompt.astype(np.float32), 2)
+    with pytest.raises(memc.NotCausal, match="token ids"):
+        memc.compile(os.path.join(ROOT, "examples", "mlp", "model.onnx"),
+                     decode=True)
+    with pytest.raises(memc.UsageError, match="not a decode package"):
+        memc.Generator(memc.compile(os.path.join(ROOT, "examples", "mlp",
+                                                 "model.onnx")))
