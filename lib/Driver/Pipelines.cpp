@@ -219,6 +219,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // function (LLVM's time grew superlinearly with the loop nests of one
   // function).
   pm.addPass(createOutlineKernels());
+  // Heavy kernels whose outer loop is parallel run over row ranges on the
+  // runtime's threads.
+  pm.addPass(createParallelKernels());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -237,6 +240,7 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass(barePtrFuncToLLVM()));
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createParallelCallsToRuntime());
   pm.addPass(createEmitEntryPoint());
 }
 

@@ -112,6 +112,21 @@ MEMC_RT_EXPORT void memrefCopy(int64_t elemSize, void *src, void *dst);
 MEMC_RT_EXPORT void *memc_rt_arena_view(void *pool, int64_t offset);
 MEMC_RT_EXPORT void memc_rt_arena_release(void *buffer);
 
+/*===------------------------------------------------------------------------===
+ * Parallel kernels (memc-parallel-kernels, memc-parallel-calls-to-runtime)
+ *
+ * Runs fn(args, lo, hi) over consecutive row ranges [lo, hi) that cover
+ * [0, rows) exactly once, on the runtime's pool (MEMC_NUM_THREADS threads,
+ * the caller included), and returns when all are done. `args` is the
+ * caller's block of 8-byte argument slots, read by `fn` (a trampoline of
+ * the compiled program). The ranges are contiguous and about equal, one or
+ * a few per thread; the rows are independent, so the results do not depend
+ * on how they are cut.
+ *===------------------------------------------------------------------------===*/
+typedef void (*memc_rt_rows_fn)(void *args, int64_t lo, int64_t hi);
+MEMC_RT_EXPORT void memc_rt_parallel_for(memc_rt_rows_fn fn, void *args,
+                                         int64_t rows);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -882,4 +882,50 @@ def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
                            "::memc::MemcDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// Parallel loops on the CPU
+//===----------------------------------------------------------------------===//
+
+def ParallelKernels : Pass<"memc-parallel-kernels", "mlir::ModuleOp"> {
+  let summary = "Split the outer parallel loop of heavy outlined kernels over "
+                "the runtime's threads";
+  let description = [{
+    Runs after `memc-outline-kernels`, on buffers, before linalg becomes
+    loops. A kernel whose body is one linalg op (beside constants and arena
+    views) whose work (its iterations times the ops of its body) is at
+    least `min-work` and that has a parallel loop every operand indexes
+    plainly (an operand that reads it through an expression, a window for
+    instance, rules the loop out), the outermost of at least 4 iterations
+    (else the longest of at least 2), gets two index arguments `lo` and
+    `hi`: its operands are sliced to rows [lo, hi) of that loop and
+    `linalg.index` of it is shifted by `lo`. Its calls become calls of the
+    declaration `<kernel>__parallel`, with the loop's extent as the last
+    argument, which `memc-parallel-calls-to-runtime` turns into
+    `memc_rt_parallel_for`. Each output element is computed by the same code
+    on whichever thread runs its rows, so results do not depend on the
+    thread count, bit for bit.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"131072",
+           "Iterations x body ops below which a kernel stays serial">,
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect"];
+}
+
+def ParallelCallsToRuntime : Pass<"memc-parallel-calls-to-runtime",
+                                  "mlir::ModuleOp"> {
+  let summary = "Calls of `<kernel>__parallel` -> memc_rt_parallel_for";
+  let description = [{
+    On the LLVM dialect (bare-pointer calling convention), after
+    `memc-parallel-kernels`: each call of a declaration `K__parallel(args...,
+    extent)` stores its arguments into an 8-byte slot each of a stack
+    block and calls `memc_rt_parallel_for(@K__trampoline, block, extent)`;
+    the trampoline, made once per kernel, loads the arguments back and calls
+    `K(args..., lo, hi)` for the rows [lo, hi) the runtime hands it.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // MEMC_TRANSFORMS_PASSES_TD
