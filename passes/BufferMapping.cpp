@@ -116,6 +116,8 @@ struct BufferMappingPass
 
     plan::MapperOptions mapperOptions;
     mapperOptions.seed = seed;
+    mapperOptions.timeLimitSeconds = planTimeLimit;
+    record.timeLimitSeconds = planTimeLimit;
     plan::Outcome<plan::MapperResult> mapped =
         plan::runMapper(problem, mapperOptions);
     if (!mapped) {
@@ -137,6 +139,7 @@ struct BufferMappingPass
     }
     record.plan = mapped->plan;
     record.mapper = mapped->winner;
+    record.timedOut = mapped->timedOut;
     record.heuristics = mapped->heuristicArenaBytes;
     record.lowerBound = mapped->lowerBound;
 

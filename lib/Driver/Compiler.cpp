@@ -30,6 +30,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <sstream>
 #include <string>
 
 using namespace mlir;
@@ -344,6 +345,13 @@ ReportContext reportContext(CompileSession &s, const TargetBackend &target) {
   return context;
 }
 
+/// `seconds` as the user would write it (1.5, 1e-06).
+std::string secondsText(double seconds) {
+  std::ostringstream os;
+  os << seconds;
+  return os.str();
+}
+
 /// Bufferization and the arena plan; the package interface gets the pool
 /// sizes.
 ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
@@ -352,6 +360,7 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
   mapping.memBudget = s.options.memBudget;
   mapping.verifyPlan = s.options.verifyPlan || !s.options.reportPath.empty();
   mapping.seed = s.options.plannerSeed;
+  mapping.planTimeLimit = s.options.planTimeLimit;
   if (ExitCode rc = s.runPasses(
           "bufferize + plan the arena",
           [&](OpPassManager &pm) {
@@ -376,6 +385,11 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
       " buffers, arena " + std::to_string(p.arenaBytes) +
       " bytes (lower bound " + std::to_string(s.planRecord->lowerBound) + ", " +
       s.planRecord->mapper + ")" +
+      (s.planRecord->timedOut
+           ? " [search stopped at --plan-time-limit=" +
+                 secondsText(s.planRecord->timeLimitSeconds) +
+                 " s: the best plan found by then]"
+           : "") +
       (p.spilledBytes
            ? ", " + std::to_string(p.spilledBytes) + " bytes on the host"
            : ""));

@@ -53,7 +53,10 @@ uint64_t overlappingPairs(const std::vector<PackItem> &items) {
 } // namespace
 
 Plan bestFitSearchPlan(const Problem &problem, uint64_t seed, uint64_t maxPacks,
-                       uint64_t workBudget, double timeLimitSeconds) {
+                       uint64_t workBudget, double timeLimitSeconds,
+                       bool *stoppedByClock) {
+  if (stoppedByClock)
+    *stoppedByClock = false;
   auto started = std::chrono::steady_clock::now();
   std::vector<PackItem> items;
   items.reserve(problem.buffers.size());
@@ -76,8 +79,11 @@ Plan bestFitSearchPlan(const Problem &problem, uint64_t seed, uint64_t maxPacks,
          extent > 0) {
     if (timeLimitSeconds > 0 && std::chrono::duration<double>(
                                     std::chrono::steady_clock::now() - started)
-                                        .count() > timeLimitSeconds)
+                                        .count() > timeLimitSeconds) {
+      if (stoppedByClock)
+        *stoppedByClock = true;
       break;
+    }
     work += workPerPack;
     ++packs;
     candidate = order;

@@ -105,6 +105,7 @@ Outcome<MapperResult> runMapper(const Problem &problem,
   mcts.workBudget = kMctsWork;
   mcts.timeLimitSeconds = options.timeLimitSeconds / 2;
   MctsResult searched = runMcts(game, *net, mcts);
+  result.timedOut |= searched.stoppedByClock;
   if (searched.found) {
     Plan plan = game.toPlan(searched.best, "mallocgame_mcts");
     result.mctsArenaBytes = plan.arenaBytes;
@@ -113,9 +114,11 @@ Outcome<MapperResult> runMapper(const Problem &problem,
 
   if (!budgeted && problem.buffers.size() >= 2) {
     double left = options.timeLimitSeconds - secondsSince(started);
+    bool stopped = left <= 0;
     if (left > 0)
       offer(bestFitSearchPlan(problem, options.seed, kSearchPacks, kSearchWork,
-                              left));
+                              left, &stopped));
+    result.timedOut |= stopped;
   }
 
   result.plan = std::move(incumbent);

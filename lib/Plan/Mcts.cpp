@@ -83,8 +83,12 @@ private:
   /// The share of the remaining budget one decision may spend, in
   /// simulations.
   int simulationsFor(const MallocGame::State &state) {
-    if (options.simulations < 2 || outOfTime())
+    if (options.simulations < 2)
       return 0;
+    if (outOfTime()) {
+      result.stoppedByClock = true;
+      return 0;
+    }
     uint64_t left =
         options.workBudget > result.work ? options.workBudget - result.work : 0;
     uint64_t decisions = game.size() - state.next;

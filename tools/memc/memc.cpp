@@ -111,6 +111,12 @@ static cl::opt<std::string>
 static cl::opt<uint64_t>
     planSeed("plan-seed", cl::desc("Seed of the mapper's search (default 0)"),
              cl::init(0), cl::cat(category));
+static cl::opt<std::string> planTimeLimit(
+    "plan-time-limit",
+    cl::desc("Seconds the memory planner's searches may take (default 1.5); "
+             "past them it keeps the best plan found, never worse than the "
+             "heuristics, and says so with -v"),
+    cl::value_desc("seconds"), cl::cat(category));
 static cl::opt<bool> noFuseMax(
     "no-fusemax",
     cl::desc("Keep attention as its 3-pass softmax cascade (no FuseMax "
@@ -225,6 +231,16 @@ int main(int argc, char **argv) {
                  << ": expected a positive size such as 1048576, 512KiB, "
                     "64MiB or 8GiB\n";
     return memc::ExitUsage;
+  }
+  if (planTimeLimit.getNumOccurrences()) {
+    double seconds = 0;
+    if (llvm::StringRef(planTimeLimit).getAsDouble(seconds) ||
+        !(seconds > 0 && seconds <= 3600)) {
+      llvm::errs() << "memc: --plan-time-limit=" << planTimeLimit
+                   << ": expected seconds, more than 0 and at most 3600\n";
+      return memc::ExitUsage;
+    }
+    options.planTimeLimit = seconds;
   }
   options.fusemax = !noFuseMax;
   bool trainFlags = loss.getNumOccurrences() || optimizer.getNumOccurrences() ||

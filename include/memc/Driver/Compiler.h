@@ -66,6 +66,8 @@ struct CompilerOptions {
   std::string reportPath;   ///< --report=FILE.json
   std::string timelinePath; ///< --timeline=FILE.svg
   uint64_t plannerSeed = 0;
+  /// --plan-time-limit: seconds the mapper's searches may take.
+  double planTimeLimit = 1.5;
   /// FuseMax attention fusion (passes/FuseMaxAttention); --no-fusemax.
   bool fusemax = true;
   /// --train: compile one training step instead of inference.

@@ -44,6 +44,9 @@ struct ArenaPlanRecord {
   std::vector<std::string> unplanned;
   /// Set when the pass failed because the budget is below the floor.
   bool budgetTooSmall = false;
+  /// The mapper's time limit, and whether it cut a search short.
+  double timeLimitSeconds = 0;
+  bool timedOut = false;
 };
 
 } // namespace memc

@@ -57,6 +57,9 @@ struct MapperResult {
   /// The arena of the MCTS plan (0 when the game found no plan).
   uint64_t mctsArenaBytes = 0;
   double seconds = 0;
+  /// A search was cut short by timeLimitSeconds (the plan is the best one
+  /// found by then: a search's or a heuristic's).
+  bool timedOut = false;
 };
 
 /// Plans `problem`. Packing (capacity 0): the smallest arena. Budgeted: the
@@ -98,6 +101,8 @@ struct MctsResult {
   std::vector<TrainingSample> samples;
   uint64_t work = 0;
   int searchedDecisions = 0;
+  /// The time limit stopped the search before its work budget was spent.
+  bool stoppedByClock = false;
 };
 
 MctsResult runMcts(const MallocGame &game, const PolicyNet &net,
@@ -110,8 +115,10 @@ MctsResult runMcts(const MallocGame &game, const PolicyNet &net,
 /// and `workBudget` buffer-pair visits in all (a packing visits the pairs
 /// that overlap in time). Deterministic given `seed` unless the time limit
 /// (0: none) cuts it short. Packing only (ignores the capacity).
+/// `stoppedByClock`, when given, says whether the time limit cut it short.
 Plan bestFitSearchPlan(const Problem &problem, uint64_t seed, uint64_t maxPacks,
-                       uint64_t workBudget, double timeLimitSeconds = 0);
+                       uint64_t workBudget, double timeLimitSeconds = 0,
+                       bool *stoppedByClock = nullptr);
 
 } // namespace memc::plan
 

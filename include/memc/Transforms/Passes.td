@@ -314,7 +314,10 @@ def BufferMapping : Pass<"memc-buffer-mapping", "mlir::ModuleOp"> {
     Option<"verifyPlan", "verify-plan", "bool", /*default=*/"false",
            "Check the plan with the independent verifier; fail on a violation">,
     Option<"seed", "seed", "uint64_t", /*default=*/"0",
-           "Seed of the mapper's search (the result is deterministic for a seed)">
+           "Seed of the mapper's search (the result is deterministic for a seed)">,
+    Option<"planTimeLimit", "plan-time-limit", "double", /*default=*/"1.5",
+           "Wall-clock seconds the mapper's searches may take; past them the "
+           "best plan found so far (never worse than the heuristics) is kept">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::memref::MemRefDialect"];

@@ -87,6 +87,25 @@ TEST(Mapper, DeterministicForAGivenSeed) {
     EXPECT_EQ(a->plan.placements[i].offset, b->plan.placements[i].offset);
 }
 
+TEST(Mapper, ATimeLimitStopsTheSearchesButKeepsAValidPlan) {
+  GeneratorOptions options;
+  options.shape = GraphShape::ForwardBackward;
+  Problem p = generateProblem(4, options);
+  MapperOptions mapper;
+  Outcome<MapperResult> full = runMapper(p, mapper);
+  mapper.timeLimitSeconds = 1e-9;
+  Outcome<MapperResult> cut = runMapper(p, mapper);
+  ASSERT_TRUE(full.ok() && cut.ok());
+  EXPECT_FALSE(full->timedOut);
+  EXPECT_TRUE(cut->timedOut);
+  EXPECT_TRUE(verifyPlan(p, cut->plan).empty());
+  uint64_t bestHeuristic = UINT64_MAX;
+  for (const auto &[name, bytes] : cut->heuristicArenaBytes)
+    bestHeuristic = std::min(bestHeuristic, bytes);
+  EXPECT_LE(cut->plan.arenaBytes, bestHeuristic);
+  EXPECT_LE(full->plan.arenaBytes, cut->plan.arenaBytes);
+}
+
 TEST(Mapper, AdversarialPackingShapes) {
   // All alive at once: the arena is the sum, every planner is optimal.
   std::vector<Buffer> together;
