@@ -128,7 +128,6 @@ private:
   struct Encoded {
     Value data, scale;
   };
-  Type cacheElementType(OpBuilder &b) const;
   Encoded encode(OpBuilder &b, Location loc, Value rowsValue);
   /// f32 rows from stored ones (and their scales).
   Value decode(OpBuilder &b, Location loc, Value data, Value scale);
@@ -434,14 +433,6 @@ Value scalarConstant(OpBuilder &b, Location loc, float v) {
   auto type = RankedTensorType::get({}, b.getF32Type());
   return arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v)));
-}
-
-Type Derivation::cacheElementType(OpBuilder &b) const {
-  if (kvDtype == "f16")
-    return b.getF16Type();
-  if (kvDtype == "i8")
-    return b.getI8Type();
-  return b.getF32Type();
 }
 
 Derivation::Encoded Derivation::encode(OpBuilder &b, Location loc,

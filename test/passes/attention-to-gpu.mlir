@@ -87,3 +87,16 @@ func.func @head_too_large(%q: memref<1x16x512xf32>, %o: memref<1x16x512xf32>) {
   einsum.attention %q, %q, %q outs(%o : memref<1x16x512xf32>) scale 1.0 : memref<1x16x512xf32>, memref<1x16x512xf32>, memref<1x16x512xf32>
   return
 }
+
+// -----
+
+// A decode step's attention (memc-derive-decode) has no GPU kernel yet.
+func.func @decode_step(%q: memref<4x1x16xf32>, %k: memref<4x64x16xf32>,
+                       %v: memref<4x64x16xf32>, %o: memref<4x1x16xf32>,
+                       %at: index) {
+  // expected-error @+1 {{memc-attention-to-gpu: no kernel yet for the attention of a decode step (query_offset)}}
+  einsum.attention %q, %k, %v outs(%o : memref<4x1x16xf32>) scale 0.25
+      masked_from 1 query_offset %at
+      : memref<4x1x16xf32>, memref<4x64x16xf32>, memref<4x64x16xf32>
+  return
+}
