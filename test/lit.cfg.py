@@ -32,6 +32,11 @@ llvm_config.add_tool_substitutions(
 if "-fsanitize=address" in getattr(config, "cxx_flags", ""):
     config.available_features.add("asan")
 
+# Tests that read x86 code (objdump of a model.so built for a named CPU).
+import platform
+if platform.machine() in ("x86_64", "AMD64"):
+    config.available_features.add("x86_64")
+
 # The stock mlir-opt with memc's plugin (tools/memc-plugin).
 config.substitutions.append(("%mlir_opt", os.path.join(config.llvm_tools_dir, "mlir-opt")))
 config.substitutions.append(
