@@ -227,6 +227,24 @@ LogicalResult Derivation::analyzeGenerate(tensor::GenerateOp op) {
   });
   if (walk.wasInterrupted())
     return failure();
+  // A tensor without rows read through the row's block argument (a table
+  // of positions) would need the program's position added: not followed.
+  if (out) {
+    Value rowArg = body.getArgument(*out);
+    WalkResult other = op.walk([&](tensor::ExtractOp extract) {
+      if (rowOf(extract.getTensor()))
+        return WalkResult::advance();
+      for (Value index : extract.getIndices())
+        if (index == rowArg) {
+          op.emitError("reads a tensor that has no sequence rows at the "
+                       "row's index, which memc cannot follow for decoding");
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (other.wasInterrupted())
+      return failure();
+  }
   for (Value v : valuesRead(op))
     if (rowOf(v) && !llvm::any_of(op.getBody().getOps<tensor::ExtractOp>(),
                                   [&](tensor::ExtractOp e) {

@@ -96,3 +96,26 @@ module attributes {memc.entry = @main_graph} {
     return %ids : tensor<1x8xi64>
   }
 }
+
+// -----
+
+// A gather that also reads a table without rows at the row's index (a
+// position table read by the generated row): not followed.
+module attributes {memc.entry = @main_graph} {
+  func.func @main_graph(%ids: tensor<1x8xi64> {memc.input = "ids"},
+                        %emb: tensor<6x4xf32> {memc.weight = "emb"},
+                        %pos: tensor<8x4xf32> {memc.weight = "pos"})
+      -> (tensor<1x8x4xf32> {memc.output = "out"}) {
+    // expected-error @+1 {{reads a tensor that has no sequence rows at the row's index}}
+    %x = tensor.generate {
+    ^bb0(%b: index, %t: index, %f: index):
+      %id = tensor.extract %ids[%b, %t] : tensor<1x8xi64>
+      %i = arith.index_cast %id : i64 to index
+      %e = tensor.extract %emb[%i, %f] : tensor<6x4xf32>
+      %p = tensor.extract %pos[%t, %f] : tensor<8x4xf32>
+      %s = arith.addf %e, %p : f32
+      tensor.yield %s : f32
+    } : tensor<1x8x4xf32>
+    return %x : tensor<1x8x4xf32>
+  }
+}
