@@ -91,9 +91,14 @@ CompileSession::runPasses(llvm::StringRef phase,
     return ExitOK;
   std::string why = firstError.empty() ? "a pass failed" : firstError;
   why = why.substr(0, why.find('\n'));
+  // A decode package's prefill is compiled after its decode step, so what
+  // fails only there (a budget its chunk does not fit) says so.
+  std::string where = options.input;
+  if (options.decode.enabled && options.decode.rows > 1)
+    where += " (prefill, " + std::to_string(options.decode.rows) + " rows)";
   if (planRecord && planRecord->budgetTooSmall)
-    return fail(ExitBudget, options.input + ": " + why);
-  return fail(code, options.input + ": " + phase.str() + " failed: " + why);
+    return fail(ExitBudget, where + ": " + why);
+  return fail(code, where + ": " + phase.str() + " failed: " + why);
 }
 
 ExitCode writeTextOutput(const std::string &path, const std::string &input,
