@@ -15,6 +15,7 @@
 
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Runtime/PackageFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -32,12 +33,6 @@ using namespace mlir;
 using namespace memc::einsum;
 
 namespace {
-
-/// The manifest name of the input the runtime sets to the first row's
-/// position.
-constexpr llvm::StringLiteral kPositionInput = "position";
-/// The input that maps logical blocks to pool blocks (paged caches).
-constexpr llvm::StringLiteral kBlockTableInput = "block_table";
 
 /// Where a value keeps the sequence rows: dimension `dim`, whose extent is
 /// outer x T x inner in row-major order (a reshape goes through a flat
@@ -72,8 +67,7 @@ SmallVector<Value> valuesRead(Operation *op) {
 
 class Derivation {
 public:
-  Derivation(func::FuncOp fn, int64_t rows, int64_t page,
-             std::string kvDtype)
+  Derivation(func::FuncOp fn, int64_t rows, int64_t page, std::string kvDtype)
       : fn(fn), rows(rows), page(page), kvDtype(std::move(kvDtype)) {}
 
   /// Proves the entry causal in its one input's sequence rank; fills
@@ -101,8 +95,7 @@ private:
   bool isPlainRow(Value v) const {
     std::optional<RowPos> pos = rowPos(v);
     return pos && pos->inner == 1 &&
-           cast<RankedTensorType>(v.getType()).getDimSize(pos->dim) ==
-               capacity;
+           cast<RankedTensorType>(v.getType()).getDimSize(pos->dim) == capacity;
   }
   /// Fails on `op` when a row-carrying operand keeps its rows merged with
   /// another dimension.
@@ -147,8 +140,9 @@ private:
                  RankedTensorType viewType);
 
   func::FuncOp fn;
+  unsigned ids = 0; ///< the token ids' argument
   int64_t rows, page;
-  std::string kvDtype; ///< f32, f16 or i8
+  std::string kvDtype;    ///< f32, f16 or i8
   int64_t batchHeads = 0; ///< BH of every attention (paged caches)
   Value table;            ///< the block table argument (paged caches)
   llvm::DenseMap<Value, RowPos> rowDim;
@@ -245,19 +239,19 @@ LogicalResult Derivation::analyzeGenerate(tensor::GenerateOp op) {
     if (other.wasInterrupted())
       return failure();
   }
-  for (Value v : valuesRead(op))
-    if (rowOf(v) && !llvm::any_of(op.getBody().getOps<tensor::ExtractOp>(),
-                                  [&](tensor::ExtractOp e) {
-                                    return e.getTensor() == v;
-                                  }))
+  // Rows only reach the body through the extracts checked above.
+  auto readsByExtract = [&](Value v) {
+    return llvm::any_of(
+        op.getBody().getOps<tensor::ExtractOp>(),
+        [&](tensor::ExtractOp e) { return e.getTensor() == v; });
+  };
+  for (Value v : valuesRead(op)) {
+    if (rowOf(v) && (!out || !readsByExtract(v)))
       return op.emitError("uses sequence rows in a way memc cannot follow "
                           "for decoding");
-  if (!out)
-    return op.emitError("uses sequence rows in a way memc cannot follow for "
-                        "decoding");
-  for (Value v : valuesRead(op))
     if (failed(needPlainRows(op, v)))
       return failure();
+  }
   rowDim[op.getResult()] = {*out, 1};
   return success();
 }
@@ -275,8 +269,8 @@ LogicalResult Derivation::analyzeOp(Operation *op) {
   if (auto einsum = dyn_cast<EinsumOp>(op))
     return analyzeEinsum(einsum);
   if (auto attention = dyn_cast<AttentionOp>(op)) {
-    for (Value v : {attention.getQuery(), attention.getKey(),
-                    attention.getValue()})
+    for (Value v :
+         {attention.getQuery(), attention.getKey(), attention.getValue()})
       if (rowOf(v) != 1u || !isPlainRow(v))
         return op->emitError("attends over a sequence memc cannot follow "
                              "for decoding (queries, keys and values must "
@@ -356,45 +350,46 @@ LogicalResult Derivation::analyzeOp(Operation *op) {
 }
 
 LogicalResult Derivation::analyze() {
-  std::optional<unsigned> ids;
+  std::optional<unsigned> input;
   for (unsigned i = 0, e = fn.getNumArguments(); i < e; ++i)
     if (memc::getArgRole(fn, i) == memc::ArgRole::Input) {
-      if (ids)
+      if (input)
         return fn.emitError("has more than one input: a model to decode takes "
                             "only the token ids [batch, sequence]");
-      ids = i;
+      input = i;
     }
-  if (!ids)
+  if (!input)
     return fn.emitError("has no input: a model to decode takes the token ids "
                         "[batch, sequence]");
+  ids = *input;
   // The rows are the input's dimension 1 ([batch, sequence, ...]); the
   // proof comes first, so a model that reads ahead is refused for that
   // whatever its input.
-  auto type = dyn_cast<RankedTensorType>(fn.getArgument(*ids).getType());
+  auto type = dyn_cast<RankedTensorType>(fn.getArgument(ids).getType());
   auto notIds = [&]() {
     return fn.emitError("input '")
-           << memc::getArgName(fn, *ids)
+           << memc::getArgName(fn, ids)
            << "' must be integer token ids [batch, sequence]; got "
-           << fn.getArgument(*ids).getType();
+           << fn.getArgument(ids).getType();
   };
   // Integer ids [batch, sequence], or embeddings [batch, sequence, ...]
   // (not decodable, but whether they are causal is worth saying).
-  bool ids2D = type && type.getRank() == 2 &&
-               isa<IntegerType>(type.getElementType());
+  bool ids2D =
+      type && type.getRank() == 2 && isa<IntegerType>(type.getElementType());
   if (!type || !type.hasStaticShape() || (!ids2D && type.getRank() < 3))
     return notIds();
   capacity = type.getDimSize(1);
   if (rows < 1 || capacity % rows != 0)
     return fn.emitError("rows = ")
            << rows << " must divide the sequence length " << capacity;
-  rowDim[fn.getArgument(*ids)] = {1, 1};
+  rowDim[fn.getArgument(ids)] = {1, 1};
   bool attends = false;
   for (Operation &op : fn.getBody().front()) {
     if (failed(analyzeOp(&op)))
       return failure();
     if (auto attention = dyn_cast<AttentionOp>(op)) {
-      int64_t bh = cast<RankedTensorType>(attention.getKey().getType())
-                       .getDimSize(0);
+      int64_t bh =
+          cast<RankedTensorType>(attention.getKey().getType()).getDimSize(0);
       if (page && batchHeads && bh != batchHeads)
         return attention.emitError("has ")
                << bh << " batch x head rows where another attention has "
@@ -406,7 +401,7 @@ LogicalResult Derivation::analyze() {
   if (page && (page < 1 || capacity % page != 0))
     return fn.emitError("page = ")
            << page << " must divide the sequence length " << capacity;
-  if (type.getRank() != 2 || !isa<IntegerType>(type.getElementType()))
+  if (!ids2D)
     return notIds();
   if (!attends)
     return fn.emitError("has no fused causal attention: nothing to cache");
@@ -458,18 +453,18 @@ Derivation::Encoded Derivation::encode(OpBuilder &b, Location loc,
   SmallVector<unsigned> abc = {0, 1, 2}, ab = {0, 1};
   Type f32 = b.getF32Type();
   if (kvDtype == "f16")
-    return {spell(b, loc, ComputeOp::copy, ReduceOp::none,
-                  {{rowsValue, abc}}, abc, b.getF16Type()),
+    return {spell(b, loc, ComputeOp::copy, ReduceOp::none, {{rowsValue, abc}},
+                  abc, b.getF16Type()),
             Value()};
   if (kvDtype != "i8")
     return {rowsValue, Value()};
   // One scale per row: its largest magnitude maps to 127 (a zero row to a
   // tiny scale, so it encodes as zeros, not NaN).
-  Value absMax = spell(b, loc, ComputeOp::abs, ReduceOp::max,
-                       {{rowsValue, abc}}, ab, f32);
-  Value scale = spell(b, loc, ComputeOp::div, ReduceOp::none,
-                      {{absMax, ab}, {scalarConstant(b, loc, 127.0f), {}}}, ab,
-                      f32);
+  Value absMax =
+      spell(b, loc, ComputeOp::abs, ReduceOp::max, {{rowsValue, abc}}, ab, f32);
+  Value scale =
+      spell(b, loc, ComputeOp::div, ReduceOp::none,
+            {{absMax, ab}, {scalarConstant(b, loc, 127.0f), {}}}, ab, f32);
   scale = spell(b, loc, ComputeOp::max, ReduceOp::none,
                 {{scale, ab}, {scalarConstant(b, loc, 1e-30f), {}}}, ab, f32);
   Value q = spell(b, loc, ComputeOp::div, ReduceOp::none,
@@ -488,12 +483,12 @@ Derivation::Encoded Derivation::encode(OpBuilder &b, Location loc,
 Value Derivation::decode(OpBuilder &b, Location loc, Value data, Value scale) {
   SmallVector<unsigned> abc = {0, 1, 2}, ab = {0, 1};
   Type f32 = b.getF32Type();
-  Value x = spell(b, loc, ComputeOp::copy, ReduceOp::none, {{data, abc}}, abc,
-                  f32);
+  Value x =
+      spell(b, loc, ComputeOp::copy, ReduceOp::none, {{data, abc}}, abc, f32);
   if (!scale)
     return x;
-  return spell(b, loc, ComputeOp::mul, ReduceOp::none,
-               {{x, abc}, {scale, ab}}, abc, f32);
+  return spell(b, loc, ComputeOp::mul, ReduceOp::none, {{x, abc}, {scale, ab}},
+               abc, f32);
 }
 
 Value Derivation::newCache(OpBuilder &b, Location loc, RankedTensorType type,
@@ -527,8 +522,8 @@ Value Derivation::writeRows(OpBuilder &b, Location loc, Value rowsValue,
   SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
   for (int64_t n : type.getShape())
     sizes.push_back(b.getIndexAttr(n));
-  return tensor::InsertSliceOp::create(b, loc, rowsValue, cache, offsets,
-                                       sizes, strides);
+  return tensor::InsertSliceOp::create(b, loc, rowsValue, cache, offsets, sizes,
+                                       strides);
 }
 
 void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
@@ -547,7 +542,8 @@ void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
     if (encoded.scale) {
       auto scaleType = cast<RankedTensorType>(encoded.scale.getType());
       scale = writeRows(b, loc, encoded.scale,
-                        newCache(b, loc, cacheType(scaleType), name + ".scale"));
+                        newCache(b, loc, cacheType(scaleType),
+                                 name + memc::package::kKVScaleSuffix));
       caches.push_back(scale);
     }
     if (!page && kvDtype == "f32")
@@ -665,18 +661,17 @@ Value Derivation::readView(OpBuilder &b, Location loc, Value data, Value scale,
               SmallVector<OpFoldResult> at = {ib.getIndexAttr(0), first};
               if (page)
                 at = {blockAt(ib, il, r, j), ib.getIndexAttr(0)};
-              Value piece = sliceOf(ib, il, data,
-                                    {at[0], at[1], ib.getIndexAttr(0)},
-                                    {rowsPerStep, block, features});
+              Value piece =
+                  sliceOf(ib, il, data, {at[0], at[1], ib.getIndexAttr(0)},
+                          {rowsPerStep, block, features});
               Value pieceScale =
                   scale ? sliceOf(ib, il, scale, at, {rowsPerStep, block})
                         : Value();
               Value rowsOf = decode(ib, il, piece, pieceScale);
               Value row = page ? r : Value(c(0));
-              scf::YieldOp::create(
-                  ib, il,
-                  insertAt(ib, il, rowsOf, inner[0],
-                           {row, first, ib.getIndexAttr(0)}));
+              scf::YieldOp::create(ib, il,
+                                   insertAt(ib, il, rowsOf, inner[0],
+                                            {row, first, ib.getIndexAttr(0)}));
             });
         scf::YieldOp::create(ob, ol, perBlock.getResult(0));
       });
@@ -701,26 +696,18 @@ void Derivation::rewriteOp(Operation *op, OpBuilder &b) {
         continue;
       AffineMap map = einsum.getInputMap(i);
       auto type = cast<RankedTensorType>(v.getType());
-      SmallVector<OpFoldResult> offsets, sizes,
-          strides(type.getRank(), b.getIndexAttr(1));
+      SmallVector<OpFoldResult> offsets;
+      SmallVector<int64_t> shape(type.getShape());
       bool indexed = false;
       for (auto [j, e] : llvm::enumerate(map.getResults())) {
         bool isRow = e.isFunctionOfDim(*r);
         indexed |= isRow;
         offsets.push_back(isRow ? OpFoldResult(position) : b.getIndexAttr(0));
-        sizes.push_back(b.getIndexAttr(isRow ? rows : type.getDimSize(j)));
-      }
-      if (!indexed)
-        continue;
-      SmallVector<int64_t> shape(type.getShape());
-      for (auto [j, e] : llvm::enumerate(map.getResults()))
-        if (e.isFunctionOfDim(*r))
+        if (isRow)
           shape[j] = rows;
-      Value slice = tensor::ExtractSliceOp::create(
-          b, einsum.getLoc(),
-          RankedTensorType::get(shape, type.getElementType()), v, offsets,
-          sizes, strides);
-      einsum->setOperand(i, slice);
+      }
+      if (indexed)
+        einsum->setOperand(i, sliceOf(b, einsum.getLoc(), v, offsets, shape));
     }
   }
   // Every other rewritten op keeps its attributes; static sizes that spell
@@ -744,18 +731,16 @@ void Derivation::rewrite() {
   OpBuilder b(fn.getContext());
   Block &entry = fn.getBody().front();
   // The ids: `rows` rows from `position` on.
-  unsigned ids = 0;
-  while (memc::getArgRole(fn, ids) != memc::ArgRole::Input)
-    ++ids;
   BlockArgument idsArg = fn.getArgument(ids);
   idsArg.setType(withRows(idsArg.getType(), {1, 1}, capacity, rows));
   auto positionType = RankedTensorType::get({}, b.getI64Type());
   (void)fn.insertArgument(ids + 1, positionType, {}, fn.getLoc());
-  memc::setArgRole(fn, ids + 1, memc::ArgRole::Input, kPositionInput);
+  memc::setArgRole(fn, ids + 1, memc::ArgRole::Input,
+                   memc::package::kPositionName);
   b.setInsertionPointToStart(&entry);
   Location loc = fn.getLoc();
-  Value raw = tensor::ExtractOp::create(b, loc, fn.getArgument(ids + 1),
-                                        ValueRange{});
+  Value raw =
+      tensor::ExtractOp::create(b, loc, fn.getArgument(ids + 1), ValueRange{});
   Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
   // Clamped into the caches: a position out of range reads and writes the
   // last rows instead of memory past the buffers (the runtime never passes
@@ -768,7 +753,8 @@ void Derivation::rewrite() {
     auto tableType =
         RankedTensorType::get({batchHeads, capacity / page}, b.getI64Type());
     (void)fn.insertArgument(ids + 2, tableType, {}, fn.getLoc());
-    memc::setArgRole(fn, ids + 2, memc::ArgRole::Input, kBlockTableInput);
+    memc::setArgRole(fn, ids + 2, memc::ArgRole::Input,
+                     memc::package::kBlockTableName);
     table = fn.getArgument(ids + 2);
   }
 

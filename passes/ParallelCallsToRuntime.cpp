@@ -1,4 +1,5 @@
-//===- ParallelCallsToRuntime.cpp - parallel kernels -> the runtime's pool -===//
+//===- ParallelCallsToRuntime.cpp - parallel kernels -> the runtime's pool
+//-===//
 //
 // After lowering to the LLVM dialect with bare pointers, a parallel
 // kernel's arguments are pointers and scalars of at most 8 bytes. The
@@ -8,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "memc/Transforms/RuntimeCalls.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
@@ -22,7 +24,6 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kParallelSuffix = "__parallel";
 constexpr llvm::StringLiteral kRuntimeFn = "memc_rt_parallel_for";
 
 struct ParallelCallsToRuntimePass
@@ -36,7 +37,7 @@ struct ParallelCallsToRuntimePass
     SmallVector<LLVM::CallOp> calls;
     module.walk([&](LLVM::CallOp call) {
       std::optional<StringRef> callee = call.getCallee();
-      if (callee && callee->ends_with(kParallelSuffix))
+      if (callee && callee->ends_with(memc::kParallelKernelSuffix))
         calls.push_back(call);
     });
     if (calls.empty())
@@ -52,7 +53,8 @@ struct ParallelCallsToRuntimePass
     llvm::StringMap<LLVM::LLVMFuncOp> trampolines;
     for (LLVM::CallOp call : calls) {
       StringRef declName = *call.getCallee();
-      StringRef kernelName = declName.drop_back(kParallelSuffix.size());
+      StringRef kernelName =
+          declName.drop_back(memc::kParallelKernelSuffix.size());
       auto kernel = module.lookupSymbol<LLVM::LLVMFuncOp>(kernelName);
       unsigned slots = call.getNumOperands() - 1;
       if (!kernel || kernel.getNumArguments() != slots + 2) {
@@ -81,9 +83,9 @@ struct ParallelCallsToRuntimePass
         b.setInsertionPointToStart(body);
         SmallVector<Value> args;
         for (unsigned i = 0; i < slots; ++i) {
-          Value slot = LLVM::GEPOp::create(
-              b, kernel.getLoc(), ptr, i64, body->getArgument(0),
-              ArrayRef<LLVM::GEPArg>{int32_t(i)});
+          Value slot = LLVM::GEPOp::create(b, kernel.getLoc(), ptr, i64,
+                                           body->getArgument(0),
+                                           ArrayRef<LLVM::GEPArg>{int32_t(i)});
           args.push_back(LLVM::LoadOp::create(
               b, kernel.getLoc(), kernel.getArgumentTypes()[i], slot));
         }
@@ -107,15 +109,14 @@ struct ParallelCallsToRuntimePass
         LLVM::StoreOp::create(b, call.getLoc(), v, slot);
       }
       Value fn = LLVM::AddressOfOp::create(b, call.getLoc(), trampoline);
-      LLVM::CallOp::create(
-          b, call.getLoc(), runtime,
-          ValueRange{fn, block, call.getOperands().back()});
+      LLVM::CallOp::create(b, call.getLoc(), runtime,
+                           ValueRange{fn, block, call.getOperands().back()});
       call.erase();
     }
     // The declarations are called no more.
     for (auto &[name, trampoline] : trampolines)
       if (auto decl = module.lookupSymbol<LLVM::LLVMFuncOp>(
-              (name + kParallelSuffix).str()))
+              (name + memc::kParallelKernelSuffix).str()))
         decl.erase();
   }
 };

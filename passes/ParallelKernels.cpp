@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "memc/Transforms/RuntimeCalls.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,9 +27,6 @@ namespace memc {
 using namespace mlir;
 
 namespace {
-
-/// The suffix of the declaration a parallel kernel's calls name.
-constexpr llvm::StringLiteral kParallelSuffix = "__parallel";
 
 /// The kernel's one linalg op, when everything else in it only names
 /// buffers (constants, arena views, view-like ops).
@@ -137,8 +135,8 @@ void sliceKernel(func::FuncOp kernel, linalg::LinalgOp op, unsigned loop,
       sizes.push_back(b.getIndexAttr(s));
     offsets[dim] = lo;
     sizes[dim] = rows;
-    operand.set(memref::SubViewOp::create(b, loc, operand.get(), offsets,
-                                          sizes, strides));
+    operand.set(memref::SubViewOp::create(b, loc, operand.get(), offsets, sizes,
+                                          strides));
   }
   // The body's view of the loop starts at lo.
   op->walk([&](linalg::IndexOp index) {
@@ -147,8 +145,7 @@ void sliceKernel(func::FuncOp kernel, linalg::LinalgOp op, unsigned loop,
     OpBuilder after(index->getContext());
     after.setInsertionPointAfter(index);
     Value shifted = arith::AddIOp::create(after, index.getLoc(), index, lo);
-    index.getResult().replaceAllUsesExcept(shifted,
-                                           shifted.getDefiningOp());
+    index.getResult().replaceAllUsesExcept(shifted, shifted.getDefiningOp());
   });
 }
 
@@ -161,9 +158,8 @@ struct ParallelKernelsPass
     SymbolTable symbols(module);
     // Calls by callee, found before any kernel changes.
     llvm::DenseMap<StringRef, SmallVector<func::CallOp>> calls;
-    module.walk([&](func::CallOp call) {
-      calls[call.getCallee()].push_back(call);
-    });
+    module.walk(
+        [&](func::CallOp call) { calls[call.getCallee()].push_back(call); });
     SmallVector<func::FuncOp> kernels;
     for (func::FuncOp fn : module.getOps<func::FuncOp>())
       if (fn.isPrivate() && !fn.isExternal() && fn.getNumResults() == 0)
@@ -188,7 +184,8 @@ struct ParallelKernelsPass
       SmallVector<Type> inputs(type.getInputs());
       inputs.push_back(b.getIndexType());
       auto decl = func::FuncOp::create(
-          b, kernel.getLoc(), (kernel.getSymName() + kParallelSuffix).str(),
+          b, kernel.getLoc(),
+          (kernel.getSymName() + memc::kParallelKernelSuffix).str(),
           FunctionType::get(b.getContext(), inputs, {}));
       decl.setPrivate();
       symbols.insert(decl);

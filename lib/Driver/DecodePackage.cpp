@@ -63,7 +63,7 @@ bool readCacheFacts(const std::string &manifestPath, int64_t page,
     if (tok[0] == package::kKVRecord && dims.size() >= 2) {
       // Data caches [BH, T, F] (pools [blocks, page, F]), and for i8 their
       // scales [BH, T] ([blocks, page]).
-      uint64_t element = tok[2] == "f32" ? 4 : tok[2] == "f16" ? 2 : 1;
+      uint64_t element = package::dtypeSize(std::string_view(tok[2]));
       if (!page)
         facts.capacity = dims[1];
       uint64_t n = uint64_t(dims[0] - (page ? 1 : 0)) * uint64_t(dims[1]) *
@@ -116,8 +116,8 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
   llvm::SmallString<128> scratch;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("memc-decode", scratch))
-    return failWith(ExitOutput, "cannot create a temporary directory: " +
-                                    ec.message());
+    return failWith(ExitOutput,
+                    "cannot create a temporary directory: " + ec.message());
   struct RemoveScratch {
     std::string dir;
     ~RemoveScratch() { llvm::sys::fs::remove_directories(dir); }
@@ -176,8 +176,8 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
              << package::kProgramRecord << " " << package::kDecodeProgram
              << " 1\n";
     if (!manifest.good())
-      return failWith(ExitOutput, "cannot write the manifest in " +
-                                      staged.path());
+      return failWith(ExitOutput,
+                      "cannot write the manifest in " + staged.path());
   }
 
   if (!options.reportPath.empty()) {
@@ -190,30 +190,28 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
                                     "missing");
     llvm::json::Object report = std::move(*step->getAsObject());
     uint64_t perToken = facts.bytes / uint64_t(facts.batch * facts.capacity);
-    report["kv"] = llvm::json::Object{
-        {"layout", layout},
-        {"block", page},
-        {"capacity", facts.capacity},
-        {"batch", facts.batch},
-        {"caches", facts.caches},
-        {"dtype", options.decode.kvDtype},
-        {"bytes_per_token", perToken},
-        {"bytes_at_capacity", facts.bytes}};
+    report["kv"] = llvm::json::Object{{"layout", layout},
+                                      {"block", page},
+                                      {"capacity", facts.capacity},
+                                      {"batch", facts.batch},
+                                      {"caches", facts.caches},
+                                      {"dtype", options.decode.kvDtype},
+                                      {"bytes_per_token", perToken},
+                                      {"bytes_at_capacity", facts.bytes}};
     report["prefill"] = std::move(*prefill);
     report["prefill_rows"] = prefillRows;
     if (ExitCode rc = writeTextOutput(
             options.reportPath, options.input,
             [&](llvm::raw_ostream &os) {
-              os << llvm::formatv("{0:2}",
-                                  llvm::json::Value(std::move(report)))
+              os << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
                  << "\n";
             });
         rc != ExitOK)
       return rc;
   }
   if (!options.timelinePath.empty()) {
-    auto svg = llvm::MemoryBuffer::getFile(std::string(scratch) +
-                                           "/decode.svg");
+    auto svg =
+        llvm::MemoryBuffer::getFile(std::string(scratch) + "/decode.svg");
     if (!svg)
       return failWith(ExitInternal, "internal: the decode step's timeline "
                                     "is missing");

@@ -30,6 +30,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 namespace memc {
@@ -71,7 +72,13 @@ struct Caches {
   std::vector<void *> data;
   int64_t page = 0, batchHeads = 0, blocksPerRow = 0, spare = 0, next = 0;
   Tensor table; ///< [BH, capacity / page], spare where not given out
-  uint64_t blockBytes = 0; ///< one block of every cache together
+  /// Paged: one block of every cache together; contiguous: every cache.
+  uint64_t unitBytes = 0;
+
+  /// Contiguous caches hold their capacity; paged ones their blocks in use.
+  uint64_t bytesInUse() const {
+    return page ? uint64_t(next) * unitBytes : unitBytes;
+  }
 
   /// Gives a block to every row's logical blocks holding rows [from, to).
   void reserve(int64_t from, int64_t to) {
@@ -106,10 +113,10 @@ struct Program {
         m.inputs[0].dims != std::vector<int64_t>{d.batch, rows} ||
         m.inputs[1].name != package::kPositionName ||
         m.inputs[1].dtype != DType::I64 || !m.inputs[1].dims.empty() ||
-        (d.page && (m.inputs[2].name != package::kBlockTableName ||
-                    m.inputs[2].dtype != DType::I64 ||
-                    m.inputs[2].dims.size() != 2 ||
-                    m.inputs[2].dims[1] != d.capacity / d.page)))
+        (d.page &&
+         (m.inputs[2].name != package::kBlockTableName ||
+          m.inputs[2].dtype != DType::I64 || m.inputs[2].dims.size() != 2 ||
+          m.inputs[2].dims[1] != d.capacity / d.page)))
       return bad("expected the inputs ids i64 " + std::to_string(d.batch) +
                  "x" + std::to_string(rows) + ", position i64 scalar" +
                  (d.page ? " and block_table i64 BHx" +
@@ -126,12 +133,13 @@ struct Program {
     // Data caches [BH, T, head_dim] (pools [BH x T/page + 1, page,
     // head_dim]) in kv_dtype; i8 ones followed by their f32 scales
     // [BH, T] ([blocks, page]).
-    DType data = d.kvDtype == "f16"  ? DType::F16
-                 : d.kvDtype == "i8" ? DType::I8
-                                     : DType::F32;
+    DType data = DType::F32;
+    parseDType(d.kvDtype, data); // parseDecodeManifest checked it
+    std::string_view suffix = package::kKVScaleSuffix;
     for (const TensorSpec &c : m.kvCaches) {
-      bool isScale = c.name.size() > 6 &&
-                     c.name.compare(c.name.size() - 6, 6, ".scale") == 0;
+      bool isScale = c.name.size() > suffix.size() &&
+                     std::string_view(c.name).substr(c.name.size() -
+                                                     suffix.size()) == suffix;
       bool ok = c.dims.size() == (isScale ? 2u : 3u) &&
                 c.dtype == (isScale ? DType::F32 : data) &&
                 (!isScale || data == DType::I8);
@@ -145,8 +153,8 @@ struct Program {
                    (isScale ? std::string("f32 scales") : d.kvDtype) + " " +
                    (d.page ? "[BH x " + std::to_string(d.capacity / d.page) +
                                  " + 1, " + std::to_string(d.page) + ", ...]"
-                           : "[batch x heads, " +
-                                 std::to_string(d.capacity) + ", ...]"));
+                           : "[batch x heads, " + std::to_string(d.capacity) +
+                                 ", ...]"));
     }
     vocab = m.outputs[0].dims[2];
     return true;
@@ -273,12 +281,12 @@ int Decoder::open(const std::string &dir, std::string &error) {
       caches.pools.push_back(std::make_unique<LazyBuffer>());
       if (caches.pools.back()->allocate(spec.byteSize))
         data = caches.pools.back()->data();
-      caches.blockBytes += spec.byteSize / uint64_t(spec.dims[0]);
+      caches.unitBytes += spec.byteSize / uint64_t(spec.dims[0]);
     } else {
       caches.contiguous.emplace_back();
       if (caches.contiguous.back().allocate(spec.byteSize))
         data = caches.contiguous.back().data();
-      caches.blockBytes += spec.byteSize;
+      caches.unitBytes += spec.byteSize;
     }
     if (!data) {
       error = dir + ": cannot allocate the KV cache '" + spec.name + "'";
@@ -320,8 +328,10 @@ int Decoder::generate(const Tensor &prompt, const std::string &promptName,
   int64_t promptRows = prompt.dims[1];
   if (n < 1 || promptRows + n > d.capacity) {
     error = std::to_string(promptRows) + " prompt tokens plus " +
-            std::to_string(n) + " new ones exceed the KV caches' capacity "
-            "of " + std::to_string(d.capacity) + " tokens";
+            std::to_string(n) +
+            " new ones exceed the KV caches' capacity "
+            "of " +
+            std::to_string(d.capacity) + " tokens";
     return ExitCapacity;
   }
   // Every cache row a call reads was written before in this generation,
@@ -369,9 +379,7 @@ int Decoder::generate(const Tensor &prompt, const std::string &promptName,
         std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   }
   out.decodeMsPerToken = n > 1 ? decodeMs / double(n - 1) : 0.0;
-  // Contiguous caches hold their capacity; paged ones their blocks in use.
-  out.kvBytes =
-      d.page ? uint64_t(caches.next) * caches.blockBytes : caches.blockBytes;
+  out.kvBytes = caches.bytesInUse();
   return ExitOK;
 }
 
@@ -381,45 +389,31 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   };
   std::string error;
   Decoder decoder;
-  // The prompt is read and checked against the manifest before the
-  // programs are loaded.
-  std::string text;
-  DecodeManifest peek;
-  std::string manifestPath = joinPath(opts.package, package::kManifestFile);
-  if (checkPackageDir(opts.package, error) &&
-      readTextFile(manifestPath, text, error) && isDecodeManifest(text) &&
-      parseDecodeManifest(text, manifestPath, peek, error)) {
-    Tensor prompt;
-    if (!readTensorFile(opts.prompt, prompt, error))
-      return failWith(ExitBadData, error);
-    if (int rc = decoder.open(opts.package, error); rc != ExitOK)
-      return failWith(rc, error);
-    Generation g;
-    if (int rc = decoder.generate(prompt, opts.prompt, opts.generate, g, error);
-        rc != ExitOK)
-      return failWith(rc, rc == ExitCapacity ? "--generate " +
-                                                   std::to_string(opts.generate) +
-                                                   ": " + error
-                                             : error);
-    for (const std::vector<int64_t> &seq : g.tokens) {
-      std::fputs("tokens:", out);
-      for (int64_t t : seq)
-        std::fprintf(out, " %" PRId64, t);
-      std::fputs("\n", out);
-    }
-    if (!opts.quiet) {
-      std::fprintf(out, "prefill_ms: %.3f\n", g.prefillMs);
-      std::fprintf(out, "decode_ms_per_token: %.4f\n", g.decodeMsPerToken);
-      std::fprintf(out, "kv_bytes: %" PRIu64 "\n", g.kvBytes);
-    }
-    std::fflush(out);
-    return ExitOK;
+  if (int rc = decoder.open(opts.package, error); rc != ExitOK)
+    return failWith(rc, rc == ExitUsage ? "--generate: " + error : error);
+  Tensor prompt;
+  if (!readTensorFile(opts.prompt, prompt, error))
+    return failWith(ExitBadData, error);
+  Generation g;
+  if (int rc = decoder.generate(prompt, opts.prompt, opts.generate, g, error);
+      rc != ExitOK)
+    return failWith(rc, rc == ExitCapacity
+                            ? "--generate " + std::to_string(opts.generate) +
+                                  ": " + error
+                            : error);
+  for (const std::vector<int64_t> &seq : g.tokens) {
+    std::fputs("tokens:", out);
+    for (int64_t t : seq)
+      std::fprintf(out, " %" PRId64, t);
+    std::fputs("\n", out);
   }
-  // Not a readable decode package: open() says why.
-  int rc = decoder.open(opts.package, error);
-  if (rc == ExitUsage)
-    error = "--generate: " + error;
-  return failWith(rc == ExitOK ? ExitInternal : rc, error);
+  if (!opts.quiet) {
+    std::fprintf(out, "prefill_ms: %.3f\n", g.prefillMs);
+    std::fprintf(out, "decode_ms_per_token: %.4f\n", g.decodeMsPerToken);
+    std::fprintf(out, "kv_bytes: %" PRIu64 "\n", g.kvBytes);
+  }
+  std::fflush(out);
+  return ExitOK;
 }
 
 } // namespace rt

@@ -15,6 +15,11 @@
 
 namespace memc {
 
+/// memc-parallel-kernels makes the calls of a parallel kernel K call the
+/// declaration K + this suffix; memc-parallel-calls-to-runtime turns them
+/// into memc_rt_parallel_for.
+inline constexpr llvm::StringLiteral kParallelKernelSuffix = "__parallel";
+
 /// The address of `memref`'s first element as an !llvm.ptr (its aligned
 /// pointer plus its offset, which a subview inside a loop has dynamic).
 inline mlir::Value pointerToFirstElement(mlir::OpBuilder &b, mlir::Location loc,

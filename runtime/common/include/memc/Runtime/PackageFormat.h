@@ -103,6 +103,8 @@ inline constexpr char kProgramRecord[] = "program";
 /// `kv_dtype f32|f16|i8`: the caches' element type (i8 caches each have a
 /// `<name>.scale` f32 cache of one scale per row).
 inline constexpr char kKVDtypeRecord[] = "kv_dtype";
+/// An i8 cache's scales are the `kv` record of its name with this suffix.
+inline constexpr char kKVScaleSuffix[] = ".scale";
 inline constexpr char kPrefillProgram[] = "prefill";
 inline constexpr char kDecodeProgram[] = "decode";
 inline constexpr char kLayoutContiguous[] = "contiguous";
