@@ -7,7 +7,7 @@ PY := /usr/bin/python3
 APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   libonnx-dev libonnx-testdata python3-onnx python3-numpy libprotobuf-dev \
   protobuf-compiler libgtest-dev libopenblas-dev cmake ninja-build \
-  pybind11-dev python3-dev python3-pytest
+  pybind11-dev python3-dev python3-pytest coinor-libcbc-dev
 CONF_JOBS ?= $(JOBS)
 
 .PHONY: all setup setup-fuzz build demo demo-train test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train bench-decode torch-check fuzz sanitize docs clean python-wheel
