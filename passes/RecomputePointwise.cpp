@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Transforms/TrainStep.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -60,39 +61,14 @@ struct RecomputePointwisePass
     if (!fn || fn.isExternal() || fn.getNumResults() == 0)
       return;
     Block &body = fn.getBody().front();
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
-    Operation *lossOp = ret.getOperand(0).getDefiningOp();
-    if (!lossOp)
+    llvm::DenseSet<Operation *> forward = memc::trainStepForward(body);
+    if (forward.empty())
       return;
-
-    // The forward: the top-level ops the loss depends on (values a nested
-    // region reads from above count).
-    llvm::DenseSet<Operation *> forward;
-    SmallVector<Operation *> worklist{body.findAncestorOpInBlock(*lossOp)};
-    forward.insert(worklist.front());
-    while (!worklist.empty()) {
-      Operation *op = worklist.pop_back_val();
-      llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
-      getUsedValuesDefinedAbove(op->getRegions(), used);
-      for (Value v : used)
-        if (Operation *def = v.getDefiningOp())
-          if (Operation *top = body.findAncestorOpInBlock(*def);
-              top && forward.insert(top).second)
-            worklist.push_back(top);
-    }
     llvm::DenseMap<Operation *, unsigned> position;
     for (auto [i, op] : llvm::enumerate(body))
       position[&op] = i;
-
-    // The uses of a forward value by the backward (not by the return).
     auto backwardUses = [&](Value v) {
-      SmallVector<OpOperand *> uses;
-      for (OpOperand &use : v.getUses()) {
-        Operation *top = body.findAncestorOpInBlock(*use.getOwner());
-        if (top && !forward.contains(top) && !isa<func::ReturnOp>(top))
-          uses.push_back(&use);
-      }
-      return uses;
+      return memc::backwardUses(v, body, forward);
     };
 
     llvm::DenseSet<Value> kept;
@@ -160,6 +136,7 @@ struct RecomputePointwisePass
       Value recomputed = mapping.lookup(v);
       for (OpOperand *use : uses)
         use->set(recomputed);
+      op.setAttr("memc.remat_choice", b.getStringAttr("recompute"));
       kept.erase(v);
       kept.insert(newlyKept.begin(), newlyKept.end());
     }

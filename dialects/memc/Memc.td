@@ -77,7 +77,12 @@ def Memc_Dialect : Dialect {
 
     On ops of a train step: `memc.recomputed` (unit): a copy, in the
     backward, of a forward op whose result the backward reads
-    (memc-recompute-pointwise), so that result is not kept.
+    (memc-recompute-pointwise, memc-activation-recompute), so that result
+    is not kept. `memc.remat_choice` (`"keep"`, `"recompute"` or `"swap"`):
+    what was decided for a forward op whose result the backward read.
+    `memc.remat` on the module: the decision's record (solver, budget,
+    estimated and unbudgeted peak bytes, extra milliseconds, whether the
+    MILP proved it optimal or timed out).
 
     On arena views (`memref.view`): `memc.buffer`, `memc.offset`,
     `memc.tenant` (i64 >= 0), `memc.host`, `memc.staging` (unit): the
@@ -104,6 +109,8 @@ def Memc_Dialect : Dialect {
     "::mlir::UnitAttr":$host,
     "::mlir::UnitAttr":$staging,
     "::mlir::UnitAttr":$recomputed,
+    "::mlir::StringAttr":$remat_choice,
+    "::mlir::DictionaryAttr":$remat,
     "::mlir::DictionaryAttr":$train,
     "::mlir::StringAttr":$gradient,
     "::mlir::StringAttr":$state,

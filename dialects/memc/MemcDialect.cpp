@@ -131,6 +131,7 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
       name == FusedAttentionAttrHelper::getNameStr() ||
       name == FusemaxCascadesAttrHelper::getNameStr() ||
       name == TrainAttrHelper::getNameStr() ||
+      name == RematAttrHelper::getNameStr() ||
       name == DecodeAttrHelper::getNameStr()) {
     auto module = dyn_cast<ModuleOp>(op);
     if (!module)
@@ -160,6 +161,13 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
                                 dict.getAs<IntegerAttr>("capacity").getInt(),
                         "{rows = R, capacity = C} with 0 < R <= C");
     }
+    if (name == RematAttrHelper::getNameStr()) {
+      auto dict = dyn_cast<DictionaryAttr>(value);
+      return verifyKind(op, attr,
+                        dict && dict.getAs<StringAttr>("solver") &&
+                            dict.getAs<IntegerAttr>("budget"),
+                        "{solver = \"...\", budget = N, ...}");
+    }
     if (name == TrainAttrHelper::getNameStr()) {
       auto dict = dyn_cast<DictionaryAttr>(value);
       return verifyKind(op, attr,
@@ -175,6 +183,14 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
       name == OffsetAttrHelper::getNameStr() ||
       name == TenantAttrHelper::getNameStr())
     return verifyNonNegative(op, attr);
+  if (name == RematChoiceAttrHelper::getNameStr()) {
+    auto choice = dyn_cast<StringAttr>(value);
+    return verifyKind(op, attr,
+                      choice && llvm::is_contained(
+                                    {"keep", "recompute", "swap"},
+                                    choice.getValue()),
+                      "\"keep\", \"recompute\" or \"swap\"");
+  }
   if (name == HostAttrHelper::getNameStr() ||
       name == StagingAttrHelper::getNameStr() ||
       name == RecomputedAttrHelper::getNameStr())

@@ -221,6 +221,15 @@ ExitCode trainPhase(CompileSession &s) {
             // Running statistics (training-mode BatchNormalization) the
             // importer stored: results written into their weights.
             pm.addPass(createBindParameterStores());
+            // Under a budget: which saved activations are kept, recomputed
+            // or left to the host pool.
+            ActivationRecomputeOptions remat;
+            remat.budget = int64_t(s.options.memBudget);
+            remat.solver = train.remat;
+            remat.timeLimit = s.options.planTimeLimit;
+            remat.target =
+                s.options.target == TargetKind::CUDA ? "cuda" : "cpu";
+            pm.addPass(createActivationRecompute(remat));
           },
           ExitTrainSpec);
       rc != ExitOK)

@@ -3,9 +3,23 @@
 
 #include "memc/Plan/Problem.h"
 
+#include <set>
+
 using namespace llvm;
 
 namespace memc {
+
+namespace {
+
+/// An op's label without its op name: "/blocks.0/up/Add" of
+/// "/blocks.0/up/Add (linalg.generic)", so a tensor op and the loop it
+/// became name the same thing.
+std::string opLabel(const std::string &described) {
+  size_t paren = described.rfind(" (");
+  return paren == std::string::npos ? described : described.substr(0, paren);
+}
+
+} // namespace
 
 json::Object buildReport(const ReportContext &context,
                          const ArenaPlanRecord &record) {
@@ -81,6 +95,28 @@ json::Object buildReport(const ReportContext &context,
     // keeps in the host pool (staged into the arena around their uses).
     json::Object train(*context.train);
     train["swapped_bytes"] = static_cast<int64_t>(plan.spilledBytes);
+    // The arena planner decides what goes to the host on the exact
+    // buffers: an activation whose buffer it spilled is swapped, whatever
+    // the estimate planned ("planned" keeps that).
+    std::set<std::string> spilled;
+    for (size_t i = 0; i < record.problem.buffers.size(); ++i)
+      if (i < plan.placements.size() &&
+          plan.placements[i].location == plan::Location::Host)
+        spilled.insert(opLabel(record.problem.buffers[i].producer));
+    if (json::Array *acts = train.getArray("activations"))
+      for (json::Value &a : *acts) {
+        json::Object *o = a.getAsObject();
+        std::optional<StringRef> choice = o->getString("choice");
+        std::optional<StringRef> name = o->getString("name");
+        if (!choice || !name)
+          continue;
+        std::string planned = choice->str();
+        std::string final = planned;
+        if (planned != "recompute")
+          final = spilled.count(opLabel(name->str())) ? "swap" : "keep";
+        (*o)["planned"] = planned;
+        (*o)["choice"] = final;
+      }
     report["train"] = std::move(train);
   }
   return report;

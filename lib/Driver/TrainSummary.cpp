@@ -5,6 +5,7 @@
 
 
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Analysis/BufferLiveness.h"
 #include "dialects/optim/OptimDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -38,6 +39,11 @@ llvm::json::Object TrainSummary::toJSON() const {
                                       {"bytes", (int64_t)p.bytes},
                                       {"state_bytes", (int64_t)p.stateBytes}});
   }
+  llvm::json::Array saved;
+  for (const Activation &a : activations)
+    saved.push_back(llvm::json::Object{{"name", a.name},
+                                       {"bytes", (int64_t)a.bytes},
+                                       {"choice", a.choice}});
   return llvm::json::Object{
       {"param_bytes", (int64_t)paramBytes},
       {"grad_bytes", (int64_t)gradBytes},
@@ -48,6 +54,8 @@ llvm::json::Object TrainSummary::toJSON() const {
       {"recomputed_flops", (int64_t)recomputedFlops},
       {"swapped_bytes", 0}, // the plan's, set with the report (Report.cpp)
       {"parameters", std::move(rows)},
+      {"activations", std::move(saved)},
+      {"remat", llvm::json::Object(remat)},
   };
 }
 
@@ -162,7 +170,24 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
       if (saved)
         s.savedActivationBytes += tensorBytes(r.getType());
     }
+    if (auto choice = op.getAttrOfType<StringAttr>("memc.remat_choice")) {
+      uint64_t bytes = 0;
+      for (Value r : op.getResults())
+        bytes += tensorBytes(r.getType());
+      s.activations.push_back({describeOp(&op), bytes, choice.str()});
+    }
   }
+  if (auto remat = module->getAttrOfType<DictionaryAttr>("memc.remat"))
+    for (NamedAttribute a : remat) {
+      if (auto i = dyn_cast<IntegerAttr>(a.getValue()))
+        s.remat[a.getName().strref()] =
+            i.getType().isInteger(1) ? llvm::json::Value(i.getValue().getBoolValue())
+                                     : llvm::json::Value(i.getInt());
+      else if (auto f = dyn_cast<FloatAttr>(a.getValue()))
+        s.remat[a.getName().strref()] = f.getValueAsDouble();
+      else if (auto str = dyn_cast<StringAttr>(a.getValue()))
+        s.remat[a.getName().strref()] = str.str();
+    }
   for (Operation &op : body)
     if (isRecomputed(&op)) {
       ++s.recomputedOps;

@@ -35,6 +35,16 @@ struct TrainSummary {
   /// actions (one per result element).
   uint64_t recomputedOps = 0, recomputedFlops = 0;
   std::vector<Parameter> parameters;
+  /// Each saved activation and what memc-activation-recompute (or
+  /// memc-recompute-pointwise) decided for it: keep, recompute or swap.
+  struct Activation {
+    std::string name;
+    uint64_t bytes = 0;
+    std::string choice;
+  };
+  std::vector<Activation> activations;
+  /// The decision's record (memc.remat), when a budget asked for one.
+  llvm::json::Object remat;
 
   llvm::json::Object toJSON() const;
 };

@@ -8,7 +8,7 @@
 // CHECK: %[[H:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n]
 // CHECK: %[[A:.*]] = einsum.einsum exp [m, n] (%[[H]][m, n]) -> [m, n]
 // CHECK-NOT: memc.recomputed
-// CHECK: %[[B:.*]] = einsum.einsum mul [m, n] (%[[A]][m, n], %[[A]][m, n]) -> [m, n]
+// CHECK: %[[B:.*]] = einsum.einsum mul [m, n] (%[[A]][m, n], %[[A]][m, n]) -> [m, n] {memc.remat_choice = "recompute"}
 // CHECK: %[[L:.*]] = einsum.einsum copy reduce add [m, n] (%[[B]][m, n]) -> []
 // CHECK: %[[A2:.*]] = einsum.einsum exp [m, n] (%[[H]][m, n]) -> [m, n] {memc.recomputed}
 // CHECK: %[[B2:.*]] = einsum.einsum mul [m, n] (%[[A2]][m, n], %[[A2]][m, n]) -> [m, n] {memc.recomputed}
@@ -65,7 +65,7 @@ func.func @no_gain(%x: tensor<4x8xf32> {memc.input = "x"},
 // CHECK-LABEL: func @small_leaf
 // CHECK: %[[H:.*]] = einsum.einsum mul reduce add
 // CHECK: %[[M:.*]] = einsum.einsum copy reduce add [m, n] (%[[H]][m, n]) -> [m]
-// CHECK: einsum.einsum sub [m, n] (%[[H]][m, n], %[[M]][m]) -> [m, n] :
+// CHECK: einsum.einsum sub [m, n] (%[[H]][m, n], %[[M]][m]) -> [m, n] {memc.remat_choice = "recompute"} :
 // CHECK: %[[D2:.*]] = einsum.einsum sub [m, n] (%[[H]][m, n], %[[M]][m]) -> [m, n] {memc.recomputed}
 // CHECK: einsum.einsum mul [m, n] (%[[D2]][m, n], %[[H]][m, n]) -> [m, n]
 module attributes {memc.entry = @small_leaf} {

@@ -117,6 +117,14 @@ static cl::opt<std::string> planTimeLimit(
              "past them it keeps the best plan found, never worse than the "
              "heuristics, and says so with -v"),
     cl::value_desc("seconds"), cl::cat(category));
+static cl::opt<std::string> remat(
+    "remat",
+    cl::desc("With --train: who decides which saved activations are kept, "
+             "recomputed or swapped under --mem-budget: auto (the MILP "
+             "where it solves within --plan-time-limit, else the greedy; "
+             "default), milp, greedy; or a baseline: chen (sqrt(n) "
+             "segments), recompute-all, keep"),
+    cl::value_desc("solver"), cl::cat(category));
 static cl::opt<bool> noFuseMax(
     "no-fusemax",
     cl::desc("Keep attention as its 3-pass softmax cascade (no FuseMax "
@@ -246,16 +254,28 @@ int main(int argc, char **argv) {
   bool trainFlags = loss.getNumOccurrences() || optimizer.getNumOccurrences() ||
                     trainable.getNumOccurrences() ||
                     frozen.getNumOccurrences() ||
-                    optimizerLayouts.getNumOccurrences();
+                    optimizerLayouts.getNumOccurrences() ||
+                    remat.getNumOccurrences();
   if (trainFlags && !train) {
     llvm::errs() << "memc: --loss, --optimizer, --optimizer-layouts, "
-                    "--trainable and --frozen need --train\n";
+                    "--trainable, --frozen and --remat need --train\n";
     return memc::ExitUsage;
   }
   if (train) {
     std::string error;
     memc::TrainOptions &t = options.train;
     t.enabled = true;
+    if (remat.getNumOccurrences()) {
+      static const char *const kRemat[] = {"auto",  "milp",          "greedy",
+                                           "chen",  "recompute-all", "keep"};
+      if (!llvm::is_contained(kRemat, llvm::StringRef(remat))) {
+        llvm::errs() << "memc: --remat=" << remat
+                     << ": expected auto, milp, greedy, chen, recompute-all "
+                        "or keep\n";
+        return memc::ExitUsage;
+      }
+      t.remat = remat;
+    }
     memc::ExitCode rc = memc::parseLoss(
         loss.getNumOccurrences() ? std::string(loss) : "cross-entropy", t,
         error);

@@ -48,6 +48,9 @@ struct TrainOptions {
   OptimizerConfig optimizer;
   TrainableSpec trainable;
   std::vector<LayoutRule> layouts; ///< --optimizer-layouts, in file order
+  /// --remat: who decides keep/recompute/swap under --mem-budget (auto,
+  /// milp, greedy) or a fixed baseline (chen, recompute-all, keep).
+  std::string remat = "auto";
 };
 
 /// Parses `--optimizer=NAME[:k=v,...]`. Returns ExitOK, or ExitUsage with

@@ -694,6 +694,51 @@ def RecomputePointwise : Pass<"memc-recompute-pointwise", "mlir::ModuleOp"> {
   let dependentDialects = ["::memc::MemcDialect"];
 }
 
+def ActivationRecompute : Pass<"memc-activation-recompute", "mlir::ModuleOp"> {
+  let summary = "Keep, recompute or swap each saved activation to fit a budget";
+  let description = [{
+    Runs on a train step (after memc-autodiff and the optimizer's updates)
+    when it has a memory budget. Every forward value the backward reads (a
+    saved activation) is kept, recomputed in the backward, or left to the
+    host pool; the choice is the least extra time at which the step's
+    estimated peak (the values live at each top-level op, views counted
+    with what they view) fits `budget` bytes: Checkmate's problem with
+    POET's swap choice (lib/Plan/Remat.h), solved exactly with COIN-OR CBC
+    when the step has at most `milp-max-values` saved values and the MILP
+    finishes within `time-limit` seconds, otherwise by the greedy.
+    `solver` forces one: `milp`, `greedy`, `chen` (Chen's sqrt(n)
+    segments), `recompute-all`, or `keep`.
+
+    Costs come from a model of the `target` (`cpu` or `cuda`): FLOPs and
+    bytes per op against the target's rates, and host copies at the
+    planner's transfer model. A recomputed value's op (and the links of its
+    chain whose inputs are not there) is cloned right before its first
+    backward reader, marked `memc.recomputed`, and the backward reads the
+    clone, through views where it read views. Swaps are carried out by the
+    arena planner (memc-buffer-mapping under the same budget), which stages
+    host buffers around their readers. The decision is recorded on the
+    module (`memc.remat`) and, per saved value, on its op
+    (`memc.remat_choice`), for the report.
+  }];
+  let options = [
+    Option<"budget", "budget", "int64_t", /*default=*/"0",
+           "Device bytes the step's activations must fit (0: no budget)">,
+    Option<"solver", "solver", "std::string", /*default=*/"\"auto\"",
+           "auto, milp, greedy, chen, recompute-all or keep">,
+    Option<"timeLimit", "time-limit", "double", /*default=*/"1.5",
+           "Seconds the MILP may take before the greedy decides">,
+    Option<"milpMaxValues", "milp-max-values", "int64_t", /*default=*/"400",
+           "Most saved values the MILP is tried on">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "Cost model: cpu or cuda">
+  ];
+  let statistics = [
+    Statistic<"numRecomputed", "recomputed-ops",
+              "Forward ops cloned into the backward">
+  ];
+  let dependentDialects = ["::memc::MemcDialect"];
+}
+
 def ApplyOptimizer : Pass<"memc-apply-optimizer", "mlir::ModuleOp"> {
   let summary = "Turn gradient results into in-place optimizer updates";
   let description = [{

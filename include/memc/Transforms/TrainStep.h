@@ -1,0 +1,35 @@
+//===- TrainStep.h - The forward and backward of a train step ---*- C++ -*-===//
+//
+// A train step's entry returns its loss first; the forward is what the loss
+// depends on, the backward is everything else (gradients and updates).
+// Passes that move values between the two (memc-recompute-pointwise,
+// memc-activation-recompute) share this one definition.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_TRANSFORMS_TRAINSTEP_H
+#define MEMC_TRANSFORMS_TRAINSTEP_H
+
+#include "mlir/IR/Block.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir {
+class OpOperand;
+} // namespace mlir
+
+namespace memc {
+
+/// The top-level ops of `body` that its return's first operand (the loss)
+/// depends on; values that nested regions read from above count. Empty
+/// when the loss is not made by an op of `body`.
+llvm::DenseSet<mlir::Operation *> trainStepForward(mlir::Block &body);
+
+/// The uses of `value` by the backward: by ops (or ops nested in ops) of
+/// `body` outside `forward`, the return excepted.
+llvm::SmallVector<mlir::OpOperand *>
+backwardUses(mlir::Value value, mlir::Block &body,
+             const llvm::DenseSet<mlir::Operation *> &forward);
+
+} // namespace memc
+
+#endif // MEMC_TRANSFORMS_TRAINSTEP_H

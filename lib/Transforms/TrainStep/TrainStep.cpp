@@ -1,0 +1,49 @@
+//===- TrainStep.cpp - The forward and backward of a train step -----------===//
+
+#include "memc/Transforms/TrainStep.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+using namespace mlir;
+
+namespace memc {
+
+llvm::DenseSet<Operation *> trainStepForward(Block &body) {
+  llvm::DenseSet<Operation *> forward;
+  auto ret = dyn_cast<func::ReturnOp>(body.getTerminator());
+  if (!ret || ret.getNumOperands() == 0)
+    return forward;
+  Operation *lossOp = ret.getOperand(0).getDefiningOp();
+  Operation *top = lossOp ? body.findAncestorOpInBlock(*lossOp) : nullptr;
+  if (!top)
+    return forward;
+  SmallVector<Operation *> worklist{top};
+  forward.insert(top);
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
+    getUsedValuesDefinedAbove(op->getRegions(), used);
+    for (Value v : used)
+      if (Operation *def = v.getDefiningOp())
+        if (Operation *defTop = body.findAncestorOpInBlock(*def);
+            defTop && forward.insert(defTop).second)
+          worklist.push_back(defTop);
+  }
+  return forward;
+}
+
+SmallVector<OpOperand *>
+backwardUses(Value value, Block &body,
+             const llvm::DenseSet<Operation *> &forward) {
+  SmallVector<OpOperand *> uses;
+  for (OpOperand &use : value.getUses()) {
+    Operation *top = body.findAncestorOpInBlock(*use.getOwner());
+    if (top && !forward.contains(top) && !isa<func::ReturnOp>(top))
+      uses.push_back(&use);
+  }
+  return uses;
+}
+
+} // namespace memc

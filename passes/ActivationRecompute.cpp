@@ -1,0 +1,399 @@
+//===- ActivationRecompute.cpp - saved activations kept, recomputed or swapped //
+//
+// Builds the train step's keep/recompute/swap problem (lib/Plan/Remat.h)
+// from the tensor IR, solves it under the budget and carries out its
+// recomputes. The model works on tensor values in the entry block's order:
+// one step per top-level op, a value live from its op to its last reader,
+// views (reshapes, casts, slices) counted with what they view, since they
+// share its buffer once bufferized. Scratch space inside kernels and the
+// arena's fragmentation are not in it: the arena planner, run later under
+// the same budget, places host buffers for whatever the estimate missed.
+//
+//===----------------------------------------------------------------------===//
+#include "memc/Transforms/Passes.h"
+
+#include "dialects/einsum/EinsumDialect.h"
+#include "dialects/memc/ProgramInterface.h"
+#include "memc/Analysis/BufferLiveness.h"
+#include "memc/Plan/Problem.h"
+#include "memc/Plan/Remat.h"
+#include "memc/Transforms/TrainStep.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <map>
+
+namespace memc {
+#define GEN_PASS_DEF_ACTIVATIONRECOMPUTE
+#include "memc/Transforms/Passes.h.inc"
+} // namespace memc
+
+using namespace mlir;
+using namespace memc::einsum;
+namespace plan = memc::plan;
+
+namespace {
+
+/// Rates of a target, for op costs.
+struct TargetRates {
+  double flopsPerSecond;
+  double bytesPerSecond;
+  /// Fixed cost of running one op (a loop nest's setup, a kernel launch).
+  double opSeconds;
+};
+
+TargetRates ratesFor(StringRef target) {
+  // CPU: two cores through OpenBLAS and generated loops with FMA; CUDA: an
+  // H100-class device's FP32 rate and HBM bandwidth (REFERENCES.md).
+  if (target == "cuda")
+    return {5.0e13, 3.0e12, 5.0e-6};
+  return {3.0e10, 1.0e10, 1.0e-6};
+}
+
+bool isView(Operation *op) {
+  return isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                         tensor::CastOp, tensor::ExtractSliceOp>(op);
+}
+
+/// The value whose buffer `v` is, through views.
+Value viewRoot(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isView(def))
+      break;
+    v = def->getOperand(0);
+  }
+  return v;
+}
+
+/// A pointwise einsum (no reduced rank).
+bool isPointwise(Operation *op) {
+  auto e = dyn_cast_or_null<EinsumOp>(op);
+  return e && llvm::none_of(e.getReducedRanks(), [](bool r) { return r; });
+}
+
+/// A value memc-fuse-elementwise will not materialize: made by a pointwise
+/// einsum and read once, by an einsum that is not a contraction (the fused
+/// loop computes it in registers).
+bool fusedAway(Value v) {
+  if (!isPointwise(v.getDefiningOp()) || !v.hasOneUse())
+    return false;
+  auto user = dyn_cast<EinsumOp>(*v.getUsers().begin());
+  if (!user)
+    return false;
+  bool reduces = llvm::any_of(user.getReducedRanks(), [](bool r) { return r; });
+  return !reduces || user.getInputs().size() == 1;
+}
+
+uint64_t bytesOf(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape())
+    return 0;
+  Type e = t.getElementType();
+  unsigned bits = e.isIntOrFloat() ? e.getIntOrFloatBitWidth() : 64;
+  return uint64_t(t.getNumElements()) * std::max(1u, (bits + 7) / 8);
+}
+
+/// Seconds to run `op` again on the target.
+double opSeconds(Operation *op, const TargetRates &rates) {
+  double bytes = 0;
+  for (Value v : op->getOperands())
+    bytes += double(bytesOf(v));
+  for (Value v : op->getResults())
+    bytes += double(bytesOf(v));
+  double flops = 0;
+  if (auto e = dyn_cast<EinsumOp>(op)) {
+    double points = 1;
+    for (int64_t extent : e.getRankExtents())
+      points *= double(std::max<int64_t>(extent, 1));
+    bool reduces = llvm::any_of(e.getReducedRanks(), [](bool r) { return r; });
+    flops = points * (reduces ? 2.0 : double(std::max<size_t>(
+                                          1, e.getInputs().size())));
+  } else if (auto a = dyn_cast<AttentionOp>(op)) {
+    // Scores, softmax and the weighted sum: about 4 * B * P * M * F.
+    auto q = cast<RankedTensorType>(a.getQuery().getType());
+    auto k = cast<RankedTensorType>(a.getKey().getType());
+    flops = 4.0 * double(q.getNumElements()) * double(k.getDimSize(1));
+  }
+  return rates.opSeconds +
+         std::max(flops / rates.flopsPerSecond, bytes / rates.bytesPerSecond);
+}
+
+struct ActivationRecomputePass
+    : public memc::impl::ActivationRecomputeBase<ActivationRecomputePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    // Chen's segments and recompute-all need no budget; the solvers fit
+    // one.
+    bool baseline = solver == "chen" || solver == "recompute-all";
+    if (budget <= 0 && !baseline)
+      return;
+    auto fn = dyn_cast_or_null<func::FuncOp>(
+        memc::getEntryFunction(getOperation()).getOperation());
+    if (!fn || fn.isExternal() || fn.getNumResults() == 0)
+      return;
+    static const StringRef kSolvers[] = {"auto",  "milp",          "greedy",
+                                         "chen",  "recompute-all", "keep"};
+    if (!llvm::is_contained(kSolvers, StringRef(solver))) {
+      fn.emitError() << "memc-activation-recompute: unknown solver '"
+                     << solver
+                     << "' (auto, milp, greedy, chen, recompute-all, keep)";
+      return signalPassFailure();
+    }
+    if (target != "cpu" && target != "cuda") {
+      fn.emitError() << "memc-activation-recompute: unknown target '"
+                     << target << "' (cpu, cuda)";
+      return signalPassFailure();
+    }
+    Block &body = fn.getBody().front();
+    forward = memc::trainStepForward(body);
+    if (forward.empty())
+      return;
+    for (auto [i, op] : llvm::enumerate(body))
+      position[&op] = int64_t(i);
+
+    plan::RematProblem problem = buildProblem(body);
+    plan::RematPlan decision = decide(problem);
+    if (!decision.feasible) {
+      // Only a forced solver can pick an infeasible plan (the others repair
+      // or fall back): say so instead of running a wrong step.
+      fn.emitError() << "memc-activation-recompute: " << decision.why;
+      return signalPassFailure();
+    }
+    apply(body, problem, decision);
+    record(problem, decision);
+  }
+
+private:
+  /// The problem's values and, per value, its op and result.
+  plan::RematProblem buildProblem(Block &body) {
+    TargetRates rates = ratesFor(target);
+    int64_t steps = int64_t(body.getOperations().size());
+    plan::RematProblem problem;
+    problem.numSteps = steps;
+    problem.fixedLoad.assign(steps, 0);
+    plan::TransferModel transfer;
+
+    // Every root tensor value made by a top-level op.
+    for (Operation &op : body) {
+      if (isView(&op) || isa<tensor::EmptyOp>(op) ||
+          matchPattern(&op, m_Constant()))
+        continue;
+      for (Value r : op.getResults()) {
+        uint64_t bytes = bytesOf(r);
+        if (!bytes || fusedAway(r))
+          continue;
+        int64_t made = position[&op];
+        int64_t lastForward = made;
+        SmallVector<int64_t> backward;
+        bool returned = false;
+        SmallVector<Value> worklist{r};
+        while (!worklist.empty()) {
+          Value x = worklist.pop_back_val();
+          for (OpOperand &use : x.getUses()) {
+            Operation *top = body.findAncestorOpInBlock(*use.getOwner());
+            if (!top)
+              continue;
+            if (isa<func::ReturnOp>(top)) {
+              returned = true;
+              continue;
+            }
+            if (top == use.getOwner() && isView(top)) {
+              worklist.push_back(top->getResult(0));
+              continue;
+            }
+            if (forward.contains(top))
+              lastForward = std::max(lastForward, position[top]);
+            else
+              backward.push_back(position[top]);
+          }
+        }
+        if (!forward.contains(&op)) {
+          int64_t last = returned ? steps - 1 : made;
+          for (int64_t u : backward)
+            last = std::max(last, u);
+          for (int64_t s = made; s <= last; ++s)
+            problem.fixedLoad[s] += bytes;
+          continue;
+        }
+        plan::RematValue value;
+        value.name = memc::describeOp(&op);
+        value.bytes = bytes;
+        value.made = made;
+        value.lastForwardUse = returned ? steps - 1 : lastForward;
+        if (!returned) {
+          llvm::sort(backward);
+          backward.erase(std::unique(backward.begin(), backward.end()),
+                         backward.end());
+          value.backwardUses.assign(backward.begin(), backward.end());
+        }
+        value.recomputeCost = opSeconds(&op, rates);
+        value.recomputable =
+            (isMemoryEffectFree(&op) || isa<AttentionOp>(op)) &&
+            !memc::isRecomputed(&op);
+        value.swapCost =
+            transfer.cost(bytes, 1 + value.backwardUses.size()) / 1e3;
+        index[r] = int(problem.values.size());
+        valueOf.push_back(r);
+        problem.values.push_back(std::move(value));
+      }
+    }
+    // Inputs: the values the op reads, through views.
+    for (size_t v = 0; v < valueOf.size(); ++v) {
+      Operation *op = valueOf[v].getDefiningOp();
+      llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
+      getUsedValuesDefinedAbove(op->getRegions(), used);
+      for (Value u : used)
+        if (auto it = index.find(viewRoot(u)); it != index.end())
+          problem.values[v].inputs.push_back(it->second);
+    }
+    return problem;
+  }
+
+  plan::RematPlan decide(const plan::RematProblem &problem) {
+    uint64_t b = uint64_t(budget);
+    StringRef s = solver;
+    if (s == "milp")
+      return plan::solveMilp(problem, b, timeLimit);
+    if (s == "greedy")
+      return plan::solveGreedy(problem, b);
+    if (s == "chen")
+      return plan::solveChen(problem);
+    if (s == "recompute-all")
+      return plan::recomputeAll(problem);
+    if (s == "keep")
+      return plan::keepAll(problem);
+    return plan::solveRemat(problem, b, timeLimit, size_t(milpMaxValues));
+  }
+
+  /// Clones the recomputed values' ops (and chain links) before each
+  /// point's op; the backward reads the clones.
+  void apply(Block &body, const plan::RematProblem &problem,
+             const plan::RematPlan &decision) {
+    SmallVector<Operation *> ops;
+    for (Operation &op : body)
+      ops.push_back(&op);
+    OpBuilder b(&getContext());
+    // A value recomputed for its own readers: its clone, for later points.
+    llvm::DenseMap<Value, Value> ownClone;
+    std::map<int64_t, SmallVector<int>> byPoint;
+    for (auto [t, v] : decision.recomputations)
+      byPoint[t].push_back(v);
+    for (auto &[t, chain] : byPoint) {
+      Operation *at = ops[t];
+      b.setInsertionPoint(at);
+      IRMapping mapping;
+      for (auto [w, clone] : ownClone)
+        mapping.map(w, clone);
+      llvm::DenseSet<Operation *> cloned;
+      for (int v : chain) {
+        Value orig = valueOf[v];
+        Operation *op = orig.getDefiningOp();
+        if (!cloned.insert(op).second)
+          continue;
+        // The views the op reads of recomputed values are cloned too.
+        llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
+        getUsedValuesDefinedAbove(op->getRegions(), used);
+        for (Value u : used)
+          cloneViewChain(b, u, mapping);
+        Operation *clone = b.clone(*op, mapping);
+        memc::setRecomputed(clone);
+        ++numRecomputed;
+      }
+      for (int v : chain) {
+        const plan::RematValue &value = problem.values[v];
+        if (decision.choice[v] != plan::RematChoice::Recompute ||
+            !value.saved() || value.backwardUses.front() != t)
+          continue;
+        Value orig = valueOf[v];
+        Value clone = mapping.lookup(orig);
+        ownClone[orig] = clone;
+        rewireBackward(b, body, orig, clone);
+      }
+    }
+  }
+
+  /// Maps `u` (a view of a recomputed value, or of a view of one) to the
+  /// same view of the clone.
+  void cloneViewChain(OpBuilder &b, Value u, IRMapping &mapping) {
+    if (mapping.contains(u))
+      return;
+    Operation *def = u.getDefiningOp();
+    if (!isView(def))
+      return;
+    cloneViewChain(b, def->getOperand(0), mapping);
+    if (mapping.contains(def->getOperand(0)))
+      b.clone(*def, mapping);
+  }
+
+  /// Points the backward's reads of `orig`, and of views of it, at `clone`
+  /// (views that come before the clone made again from it).
+  void rewireBackward(OpBuilder &b, Block &body, Value orig, Value clone) {
+    Operation *at = &*b.getInsertionPoint();
+    for (OpOperand &use : llvm::make_early_inc_range(orig.getUses())) {
+      Operation *owner = use.getOwner();
+      Operation *top = body.findAncestorOpInBlock(*owner);
+      if (!top || isa<func::ReturnOp>(top))
+        continue;
+      if (top == owner && isView(owner) && owner->isBeforeInBlock(at)) {
+        // A view made before the clone: its backward reads go to the same
+        // view of the clone; it dies if nothing else reads it.
+        Value view = owner->getResult(0);
+        if (memc::backwardUses(view, body, forward).empty())
+          continue;
+        IRMapping m;
+        m.map(orig, clone);
+        Operation *copy = b.clone(*owner, m);
+        rewireBackward(b, body, view, copy->getResult(0));
+        if (view.use_empty())
+          owner->erase();
+        continue;
+      }
+      if (forward.contains(top))
+        continue;
+      use.set(clone);
+    }
+  }
+
+  /// The decision, for the report: on the module and on each saved value's
+  /// op.
+  void record(const plan::RematProblem &problem,
+              const plan::RematPlan &decision) {
+    MLIRContext *ctx = &getContext();
+    Builder b(ctx);
+    plan::RematPlan unbudgeted = plan::keepAll(problem);
+    for (size_t v = 0; v < problem.values.size(); ++v) {
+      if (!problem.values[v].saved())
+        continue;
+      Operation *op = valueOf[v].getDefiningOp();
+      op->setAttr("memc.remat_choice",
+                  b.getStringAttr(plan::toString(decision.choice[v])));
+    }
+    getOperation()->setAttr(
+        "memc.remat",
+        b.getDictionaryAttr({
+            b.getNamedAttr("solver", b.getStringAttr(decision.solver)),
+            b.getNamedAttr("budget", b.getI64IntegerAttr(budget)),
+            b.getNamedAttr("estimated_peak_bytes",
+                           b.getI64IntegerAttr(int64_t(decision.peakBytes))),
+            b.getNamedAttr("unbudgeted_peak_bytes",
+                           b.getI64IntegerAttr(int64_t(unbudgeted.peakBytes))),
+            b.getNamedAttr("extra_ms",
+                           b.getF64FloatAttr(decision.extraSeconds * 1e3)),
+            b.getNamedAttr("optimal", b.getBoolAttr(decision.optimal)),
+            b.getNamedAttr("timed_out", b.getBoolAttr(decision.timedOut)),
+        }));
+  }
+
+  llvm::DenseSet<Operation *> forward;
+  llvm::DenseMap<Operation *, int64_t> position;
+  llvm::DenseMap<Value, int> index;
+  SmallVector<Value> valueOf;
+};
+
+} // namespace

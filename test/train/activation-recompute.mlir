@@ -1,0 +1,106 @@
+// RUN: memc-opt %s -split-input-file -memc-activation-recompute="budget=53248" | FileCheck %s --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-activation-recompute="solver=recompute-all" | FileCheck %s --check-prefix=ALL --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-activation-recompute="budget=1000000" | FileCheck %s --check-prefix=FITS --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-activation-recompute | FileCheck %s --check-prefix=FITS --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-activation-recompute="solver=chen" | FileCheck %s --check-prefix=CHEN --enable-var-scope
+
+// Three layers, 16 KiB activations: kept, the backward's first op holds
+// h1, h2, h3 and g3 (64 KiB). Under 52 KiB one of h1 and h2 must go; h1's
+// op is the cheaper to run again (K = 4 against 16) and cheaper than two
+// host copies, so h1 is recomputed right before its one backward reader,
+// from x, which is always there.
+// CHECK: module attributes {{{.*}}memc.remat = {budget = 53248 : i64, estimated_peak_bytes = 49156 : i64, {{.*}}solver = "{{milp|greedy}}"{{.*}}unbudgeted_peak_bytes = 65540 : i64}
+// CHECK-LABEL: func @three_layers
+// CHECK: %[[H1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute"}
+// CHECK: %[[H2:.*]] = einsum.einsum {{.*}}(%[[H1]][m, k], %arg2[k, n]) -> [m, n] {memc.remat_choice = "keep"}
+// CHECK: %[[H3:.*]] = einsum.einsum {{.*}}(%[[H2]][m, k], %arg3[k, n]) -> [m, n] {memc.remat_choice = "keep"}
+// CHECK: %[[G2:.*]] = einsum.einsum mul reduce add [m, k, n]
+// CHECK-NEXT: %[[R1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// CHECK-NEXT: einsum.einsum mul reduce add [k, n, m] (%[[R1]][m, k], %[[G2]][m, n]) -> [k, n]
+// CHECK-NOT: memc.recomputed
+
+// Recomputing everything (no budget needed): h3 at its first backward
+// reader needs h2 and h1, which are not there yet, so the chain makes all
+// three; h2's own reader and h1's each get theirs.
+// ALL: memc.remat = {budget = 0 : i64{{.*}}solver = "recompute-all"
+// ALL: %[[L:.*]] = einsum.einsum copy reduce add [m, n]
+// ALL-NEXT: %[[A1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[A2:.*]] = einsum.einsum {{.*}}(%[[A1]][m, k], %arg2[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[A3:.*]] = einsum.einsum {{.*}}(%[[A2]][m, k], %arg3[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[G3:.*]] = einsum.einsum mul [m, n] (%[[A3]][m, n], %[[A3]][m, n])
+// ALL-NEXT: %[[B1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[B2:.*]] = einsum.einsum {{.*}}(%[[B1]][m, k], %arg2[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: einsum.einsum mul reduce add [k, n, m] (%[[B2]][m, k], %[[G3]][m, n])
+// ALL-NEXT: %[[G2:.*]] = einsum.einsum mul reduce add [m, k, n]
+// ALL-NEXT: %[[C1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: einsum.einsum mul reduce add [k, n, m] (%[[C1]][m, k], %[[G2]][m, n])
+
+// A budget the step fits, or none: nothing changes.
+// FITS-NOT: memc.recomputed
+// FITS-NOT: memc.remat_choice = "recompute"
+module attributes {memc.entry = @three_layers} {
+func.func @three_layers(%x: tensor<256x4xf32> {memc.input = "x"},
+                        %w1: tensor<4x16xf32> {memc.weight = "w1", memc.trainable},
+                        %w2: tensor<16x16xf32> {memc.weight = "w2", memc.trainable},
+                        %w3: tensor<16x16xf32> {memc.weight = "w3", memc.trainable})
+    -> (tensor<f32>, tensor<4x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>) {
+  %h1 = einsum.einsum mul reduce add [m, n, k] (%x[m, k], %w1[k, n]) -> [m, n]
+          : (tensor<256x4xf32>, tensor<4x16xf32>) -> tensor<256x16xf32>
+  %h2 = einsum.einsum mul reduce add [m, n, k] (%h1[m, k], %w2[k, n]) -> [m, n]
+          : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
+  %h3 = einsum.einsum mul reduce add [m, n, k] (%h2[m, k], %w3[k, n]) -> [m, n]
+          : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
+  %l = einsum.einsum copy reduce add [m, n] (%h3[m, n]) -> [] : (tensor<256x16xf32>) -> tensor<f32>
+  // The backward.
+  %g3 = einsum.einsum mul [m, n] (%h3[m, n], %h3[m, n]) -> [m, n]
+          : (tensor<256x16xf32>, tensor<256x16xf32>) -> tensor<256x16xf32>
+  %gw3 = einsum.einsum mul reduce add [k, n, m] (%h2[m, k], %g3[m, n]) -> [k, n]
+           : (tensor<256x16xf32>, tensor<256x16xf32>) -> tensor<16x16xf32>
+  %g2 = einsum.einsum mul reduce add [m, k, n] (%g3[m, n], %w3[k, n]) -> [m, k]
+          : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
+  %gw2 = einsum.einsum mul reduce add [k, n, m] (%h1[m, k], %g2[m, n]) -> [k, n]
+           : (tensor<256x16xf32>, tensor<256x16xf32>) -> tensor<16x16xf32>
+  %g1 = einsum.einsum mul reduce add [m, k, n] (%g2[m, n], %w2[k, n]) -> [m, k]
+          : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
+  %gw1 = einsum.einsum mul reduce add [k, n, m] (%x[m, k], %g1[m, n]) -> [k, n]
+           : (tensor<256x4xf32>, tensor<256x16xf32>) -> tensor<4x16xf32>
+  return %l, %gw1, %gw2, %gw3 : tensor<f32>, tensor<4x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>
+}
+}
+
+// -----
+
+// The backward reads h1 through a view (a reshape the gradient's
+// contraction wants): the recomputed h1 gets the same view, made after it,
+// and the old view, now unread, is gone. Chen's segments (sqrt(3) -> 2)
+// recompute h1 and keep h2 and h3.
+// CHEN-LABEL: func @view
+// CHECK-LABEL: func @view
+// CHECK: {memc.recomputed}
+// CHEN: einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute"}
+// CHEN-NOT: tensor.expand_shape
+// CHEN: %[[G:.*]] = tensor.expand_shape
+// CHEN-NEXT: %[[R:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// CHEN-NEXT: %[[V:.*]] = tensor.expand_shape %[[R]] {{\[\[}}0, 1], [2]] output_shape [16, 16, 16]
+// CHEN-NEXT: einsum.einsum mul reduce add [k, n, a, b] (%[[V]][a, b, k], %[[G]][a, b, n])
+module attributes {memc.entry = @view} {
+func.func @view(%x: tensor<256x4xf32> {memc.input = "x"},
+                %w1: tensor<4x16xf32> {memc.weight = "w1", memc.trainable},
+                %w2: tensor<16x16xf32> {memc.weight = "w2", memc.trainable})
+    -> (tensor<f32>, tensor<16x16xf32>) {
+  %h1 = einsum.einsum mul reduce add [m, n, k] (%x[m, k], %w1[k, n]) -> [m, n]
+          : (tensor<256x4xf32>, tensor<4x16xf32>) -> tensor<256x16xf32>
+  %v = tensor.expand_shape %h1 [[0, 1], [2]] output_shape [16, 16, 16] : tensor<256x16xf32> into tensor<16x16x16xf32>
+  %h2 = einsum.einsum mul reduce add [m, n, k] (%h1[m, k], %w2[k, n]) -> [m, n]
+          : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
+  %h3 = einsum.einsum exp [m, n] (%h2[m, n]) -> [m, n] : (tensor<256x16xf32>) -> tensor<256x16xf32>
+  %l = einsum.einsum copy reduce add [m, n] (%h3[m, n]) -> [] : (tensor<256x16xf32>) -> tensor<f32>
+  // The backward.
+  %g = einsum.einsum mul [m, n] (%h3[m, n], %h2[m, n]) -> [m, n]
+          : (tensor<256x16xf32>, tensor<256x16xf32>) -> tensor<256x16xf32>
+  %gv = tensor.expand_shape %g [[0, 1], [2]] output_shape [16, 16, 16] : tensor<256x16xf32> into tensor<16x16x16xf32>
+  %gw2 = einsum.einsum mul reduce add [k, n, a, b] (%v[a, b, k], %gv[a, b, n]) -> [k, n]
+           : (tensor<16x16x16xf32>, tensor<16x16x16xf32>) -> tensor<16x16xf32>
+  return %l, %gw2 : tensor<f32>, tensor<16x16xf32>
+}
+}
