@@ -55,17 +55,27 @@ TargetRates ratesFor(StringRef target) {
   return {3.0e10, 1.0e10, 1.0e-6};
 }
 
-bool isView(Operation *op) {
-  return isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-                         tensor::CastOp, tensor::ExtractSliceOp>(op);
+/// For an op whose result is no buffer of its own once bufferized (a view,
+/// or a slice written into its destination in place): the operand whose
+/// buffer it is.
+std::optional<unsigned> aliasedOperand(Operation *op) {
+  if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                      tensor::CastOp, tensor::ExtractSliceOp>(op))
+    return 0;
+  if (auto insert = dyn_cast_or_null<tensor::InsertSliceOp>(op))
+    return insert.getDestMutable().getOperandNumber();
+  return std::nullopt;
 }
+
+bool isView(Operation *op) { return aliasedOperand(op).has_value(); }
 
 /// The value whose buffer `v` is, through views.
 Value viewRoot(Value v) {
   while (Operation *def = v.getDefiningOp()) {
-    if (!isView(def))
+    std::optional<unsigned> aliased = aliasedOperand(def);
+    if (!aliased)
       break;
-    v = def->getOperand(0);
+    v = def->getOperand(*aliased);
   }
   return v;
 }
@@ -203,7 +213,8 @@ private:
               returned = true;
               continue;
             }
-            if (top == use.getOwner() && isView(top)) {
+            if (top == use.getOwner() &&
+                aliasedOperand(top) == use.getOperandNumber()) {
               worklist.push_back(top->getResult(0));
               continue;
             }
@@ -213,8 +224,12 @@ private:
               backward.push_back(position[top]);
           }
         }
+        // A returned value is written into its output (or, for an update,
+        // its weight's) buffer, outside the arena.
+        if (returned)
+          continue;
         if (!forward.contains(&op)) {
-          int64_t last = returned ? steps - 1 : made;
+          int64_t last = made;
           for (int64_t u : backward)
             last = std::max(last, u);
           for (int64_t s = made; s <= last; ++s)
@@ -225,13 +240,11 @@ private:
         value.name = memc::describeOp(&op);
         value.bytes = bytes;
         value.made = made;
-        value.lastForwardUse = returned ? steps - 1 : lastForward;
-        if (!returned) {
-          llvm::sort(backward);
-          backward.erase(std::unique(backward.begin(), backward.end()),
-                         backward.end());
-          value.backwardUses.assign(backward.begin(), backward.end());
-        }
+        value.lastForwardUse = lastForward;
+        llvm::sort(backward);
+        backward.erase(std::unique(backward.begin(), backward.end()),
+                       backward.end());
+        value.backwardUses.assign(backward.begin(), backward.end());
         value.recomputeCost = opSeconds(&op, rates);
         value.recomputable =
             (isMemoryEffectFree(&op) || isa<AttentionOp>(op)) &&
@@ -324,10 +337,11 @@ private:
     if (mapping.contains(u))
       return;
     Operation *def = u.getDefiningOp();
-    if (!isView(def))
+    std::optional<unsigned> aliased = aliasedOperand(def);
+    if (!aliased)
       return;
-    cloneViewChain(b, def->getOperand(0), mapping);
-    if (mapping.contains(def->getOperand(0)))
+    cloneViewChain(b, def->getOperand(*aliased), mapping);
+    if (mapping.contains(def->getOperand(*aliased)))
       b.clone(*def, mapping);
   }
 
@@ -340,7 +354,8 @@ private:
       Operation *top = body.findAncestorOpInBlock(*owner);
       if (!top || isa<func::ReturnOp>(top))
         continue;
-      if (top == owner && isView(owner) && owner->isBeforeInBlock(at)) {
+      if (top == owner && aliasedOperand(owner) == use.getOperandNumber() &&
+          owner->isBeforeInBlock(at)) {
         // A view made before the clone: its backward reads go to the same
         // view of the clone; it dies if nothing else reads it.
         Value view = owner->getResult(0);

@@ -9,7 +9,7 @@
 // op is the cheaper to run again (K = 4 against 16) and cheaper than two
 // host copies, so h1 is recomputed right before its one backward reader,
 // from x, which is always there.
-// CHECK: module attributes {{{.*}}memc.remat = {budget = 53248 : i64, estimated_peak_bytes = 49156 : i64, {{.*}}solver = "{{milp|greedy}}"{{.*}}unbudgeted_peak_bytes = 65540 : i64}
+// CHECK: module attributes {{{.*}}memc.remat = {budget = 53248 : i64, estimated_peak_bytes = 49152 : i64, {{.*}}solver = "{{milp|greedy}}"{{.*}}unbudgeted_peak_bytes = 65536 : i64}
 // CHECK-LABEL: func @three_layers
 // CHECK: %[[H1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute"}
 // CHECK: %[[H2:.*]] = einsum.einsum {{.*}}(%[[H1]][m, k], %arg2[k, n]) -> [m, n] {memc.remat_choice = "keep"}
