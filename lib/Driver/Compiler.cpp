@@ -148,6 +148,31 @@ ExitCode importPhase(CompileSession &s) {
   return ExitOK;
 }
 
+/// What memc-activation-recompute decided, for -v; empty without a
+/// budget.
+std::string rematNote(const TrainSummary &summary) {
+  const llvm::json::Object &r = summary.remat;
+  std::optional<llvm::StringRef> solver = r.getString("solver");
+  if (!solver)
+    return "";
+  unsigned recomputed = 0, swapped = 0;
+  for (const TrainSummary::Activation &a : summary.activations) {
+    recomputed += a.choice == "recompute";
+    swapped += a.choice == "swap";
+  }
+  std::ostringstream os;
+  os << "; under the budget: " << solver->str()
+     << (r.getBoolean("optimal").value_or(false) ? " (optimal)" : "")
+     << (r.getBoolean("timed_out").value_or(false)
+             ? " (the MILP stopped at --plan-time-limit)"
+             : "")
+     << " recomputes " << recomputed << " and swaps " << swapped << " of "
+     << summary.activations.size() << " saved activations, estimated peak "
+     << r.getInteger("estimated_peak_bytes").value_or(0) << " bytes, +"
+     << r.getNumber("extra_ms").value_or(0.0) << " ms";
+  return os.str();
+}
+
 /// --train: the loss, its gradients for the trainable weights and their
 /// optimizer updates, still as einsum (and optim) ops.
 ExitCode trainPhase(CompileSession &s) {
@@ -246,7 +271,7 @@ ExitCode trainPhase(CompileSession &s) {
                  "activations " +
                  std::to_string(summary.savedActivationBytes) + " bytes (" +
                  std::to_string(summary.recomputedOps) +
-                 " forward ops recomputed)");
+                 " forward ops recomputed)" + rematNote(summary));
   return ExitOK;
 }
 

@@ -1,0 +1,43 @@
+"""Checks the reports of train-remat.test: AUTO (default solver), ALL
+(--remat=recompute-all) and CHEN (--remat=chen), all at a 224 KiB budget."""
+import json
+import sys
+
+auto, every, chen = (json.load(open(p)) for p in sys.argv[1:4])
+budget = 224 * 1024
+ok = True
+
+
+def check(cond, what):
+    global ok
+    if not cond:
+        print("FAIL:", what)
+        ok = False
+
+
+for name, report, solvers in (("auto", auto, ("milp", "greedy")),
+                              ("recompute-all", every, ("recompute-all",)),
+                              ("chen", chen, ("chen",))):
+    train = report["train"]
+    remat = train["remat"]
+    check(remat["solver"] in solvers, f"{name}: solver {remat['solver']}")
+    check(remat["budget"] == budget, f"{name}: budget {remat['budget']}")
+    check(report["arena_bytes"] <= budget, f"{name}: arena {report['arena_bytes']}")
+    choices = [a["choice"] for a in train["activations"]]
+    check(choices and set(choices) <= {"keep", "recompute", "swap"},
+          f"{name}: choices {choices}")
+    check(all(a["planned"] in ("keep", "recompute", "swap")
+              for a in train["activations"]), f"{name}: planned")
+    # Every recomputed activation is a clone's worth of ops in the step.
+    recomputed = sum(c == "recompute" for c in choices)
+    check(train["recomputed_ops"] >= recomputed,
+          f"{name}: {train['recomputed_ops']} ops for {recomputed} values")
+# The default fits its estimate and costs no more (modeled) than the
+# baselines.
+check(auto["train"]["remat"]["estimated_peak_bytes"] <= budget, "auto estimate")
+for base in (every, chen):
+    check(auto["train"]["remat"]["extra_ms"] <= base["train"]["remat"]["extra_ms"],
+          "auto costs more than a baseline")
+check(every["train"]["recomputed_ops"] > auto["train"]["recomputed_ops"],
+      "recompute-all recomputes more than the default")
+sys.exit(0 if ok else 1)
