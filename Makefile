@@ -10,7 +10,7 @@ APT_PKGS := llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 \
   pybind11-dev python3-dev python3-pytest coinor-libcbc-dev
 CONF_JOBS ?= $(JOBS)
 
-.PHONY: all setup setup-fuzz build demo demo-train test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train bench-decode torch-check fuzz sanitize docs clean python-wheel
+.PHONY: all setup setup-fuzz build demo demo-train test unit lit conformance examples bench bench-plan bench-gpu bench-compile bench-train bench-decode bench-remat torch-check fuzz sanitize docs clean python-wheel
 
 all: build
 
@@ -88,6 +88,12 @@ bench-compile: build
 # targets (docs/perf.md, "Training"); a missed target is reported, not failed.
 bench-train: build
 	@bash scripts/bench_train.sh $(BUILD)
+
+# A train step's time against its memory budget: memc's recompute/swap
+# decision, Chen's segments, full recompute and swap-only, 0.9x the arena
+# down to the smallest feasible budget.
+bench-remat: build
+	@bash scripts/bench_remat.sh $(BUILD)
 
 # Greedy decoding: memc's decode packages against ONNX Runtime (full
 # forward per token, and an export with past_key_values), T = 128..2048.

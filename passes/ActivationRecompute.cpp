@@ -196,8 +196,14 @@ private:
         continue;
       for (Value r : op.getResults()) {
         uint64_t bytes = bytesOf(r);
-        if (!bytes || fusedAway(r))
+        if (!bytes)
           continue;
+        // A value fused into its reader takes no memory; it is still a
+        // value a recompute chain may have to make again (in the same
+        // fused loop as before, so it rounds the same).
+        bool transient = fusedAway(r);
+        if (transient)
+          bytes = 0;
         int64_t made = position[&op];
         int64_t lastForward = made;
         SmallVector<int64_t> backward;
@@ -253,6 +259,8 @@ private:
             transfer.cost(bytes, 1 + value.backwardUses.size()) / 1e3;
         index[r] = int(problem.values.size());
         valueOf.push_back(r);
+        if (transient)
+          fusedValues.insert(r);
         problem.values.push_back(std::move(value));
       }
     }
@@ -316,6 +324,14 @@ private:
           cloneViewChain(b, u, mapping);
         Operation *clone = b.clone(*op, mapping);
         memc::setRecomputed(clone);
+        // Unbudgeted, a materialized result had readers in both halves (or
+        // a reader no loop fuses): the op and its clone stay unfused, so
+        // the moved readers round as before. A value fused into its one
+        // reader is fused into the reader's clone the same way.
+        if (!fusedValues.contains(orig)) {
+          memc::setUnfused(clone);
+          memc::setUnfused(op);
+        }
         ++numRecomputed;
       }
       for (int v : chain) {
@@ -409,6 +425,8 @@ private:
   llvm::DenseMap<Operation *, int64_t> position;
   llvm::DenseMap<Value, int> index;
   SmallVector<Value> valueOf;
+  /// Values memc-fuse-elementwise computes inside their reader's loop.
+  llvm::DenseSet<Value> fusedValues;
 };
 
 } // namespace

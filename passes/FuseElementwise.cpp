@@ -1,5 +1,6 @@
 //===- FuseElementwise.cpp - fuse elementwise chains ----------------------===//
 #include "memc/Transforms/Passes.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -58,7 +59,7 @@ bool shouldFuse(OpOperand *fused, unsigned maxBodyOps) {
     return false;
   if (producer.getNumParallelLoops() != producer.getNumLoops())
     return false;
-  if (!fused->get().hasOneUse())
+  if (!fused->get().hasOneUse() || memc::isUnfused(producer))
     return false;
   if (maxBodyOps && bodyOps(producer) + bodyOps(consumer) > maxBodyOps)
     return false;

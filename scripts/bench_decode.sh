@@ -14,11 +14,7 @@ cd "$ROOT" || exit 1
 for t in memc memc-run; do
   [ -x "$BUILD/bin/$t" ] || { echo "bench_decode.sh: $BUILD/bin/$t is not built" >&2; exit 1; }
 done
-if ! /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
-  echo "[bench-decode] apt-get install python3-torch"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    python3-torch >/dev/null || exit 1
-fi
+source scripts/ensure_torch.sh bench-decode
 VENV=$ROOT/.venv
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[bench-decode] creating $VENV (system site packages: Debian's onnx, numpy, torch)"

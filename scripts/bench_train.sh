@@ -14,9 +14,5 @@ cd "$(dirname "$0")/.." || exit 1
 for t in memc memc-run; do
   [ -x "$BUILD/bin/$t" ] || { echo "bench_train.sh: $BUILD/bin/$t is not built" >&2; exit 1; }
 done
-if ! /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null; then
-  echo "[bench-train] apt-get install python3-torch"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    python3-torch >/dev/null || exit 1
-fi
+source scripts/ensure_torch.sh bench-train
 exec /usr/bin/python3 -W ignore scripts/bench_train.py "$BUILD" "$@"

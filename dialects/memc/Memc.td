@@ -82,7 +82,10 @@ def Memc_Dialect : Dialect {
     what was decided for a forward op whose result the backward read.
     `memc.remat` on the module: the decision's record (solver, budget,
     estimated and unbudgeted peak bytes, extra milliseconds, whether the
-    MILP proved it optimal or timed out).
+    MILP proved it optimal or timed out). `memc.unfused` (unit, kept by
+    the lowering to linalg): the op's result is always materialized, never
+    fused into its reader (memc-fuse-elementwise), so moving its readers
+    (a recompute) changes no rounding.
 
     On arena views (`memref.view`): `memc.buffer`, `memc.offset`,
     `memc.tenant` (i64 >= 0), `memc.host`, `memc.staging` (unit): the
@@ -110,6 +113,7 @@ def Memc_Dialect : Dialect {
     "::mlir::UnitAttr":$staging,
     "::mlir::UnitAttr":$recomputed,
     "::mlir::StringAttr":$remat_choice,
+    "::mlir::UnitAttr":$unfused,
     "::mlir::DictionaryAttr":$remat,
     "::mlir::DictionaryAttr":$train,
     "::mlir::StringAttr":$gradient,

@@ -193,7 +193,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
   }
   if (name == HostAttrHelper::getNameStr() ||
       name == StagingAttrHelper::getNameStr() ||
-      name == RecomputedAttrHelper::getNameStr())
+      name == RecomputedAttrHelper::getNameStr() ||
+      name == UnfusedAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<UnitAttr>(value), "a unit attribute");
   // Parameters.
   if (name == WeightAttrHelper::getNameStr() ||

@@ -395,6 +395,15 @@ bool isRecomputed(Operation *op) {
   return op->hasAttr(D::RecomputedAttrHelper::getNameStr());
 }
 
+bool isUnfused(Operation *op) {
+  return op->hasAttr(D::UnfusedAttrHelper::getNameStr());
+}
+
+void setUnfused(Operation *op) {
+  op->setAttr(D::UnfusedAttrHelper::getNameStr(),
+              UnitAttr::get(op->getContext()));
+}
+
 void setRecomputed(Operation *op) {
   op->setAttr(D::RecomputedAttrHelper::getNameStr(),
               UnitAttr::get(op->getContext()));

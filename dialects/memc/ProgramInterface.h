@@ -188,6 +188,11 @@ inline constexpr llvm::StringLiteral kArenaReleaseFunction =
 /// A forward op the backward recomputes (memc.recomputed).
 bool isRecomputed(mlir::Operation *op);
 void setRecomputed(mlir::Operation *op);
+/// An op whose result is always materialized, never fused into its reader
+/// (memc.unfused): recomputing a value moves its readers, and a fusion that
+/// followed them would round differently (FMA contraction).
+bool isUnfused(mlir::Operation *op);
+void setUnfused(mlir::Operation *op);
 
 } // namespace memc
 

@@ -408,6 +408,9 @@ struct EinsumOpLowering : OpConversionPattern<EinsumOp> {
             v = buildReduceScalar(b, l, reduce, args.back(), v);
           linalg::YieldOp::create(b, l, v);
         });
+    // What passes said of the op (memc.unfused, memc.recomputed) stays
+    // with the loop nest.
+    generic->setDiscardableAttrs(op->getDiscardableAttrDictionary());
     rewriter.replaceOp(op, generic.getResults());
     return success();
   }

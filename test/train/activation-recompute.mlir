@@ -11,28 +11,30 @@
 // from x, which is always there.
 // CHECK: module attributes {{{.*}}memc.remat = {budget = 53248 : i64, estimated_peak_bytes = 49152 : i64, {{.*}}solver = "{{milp|greedy}}"{{.*}}unbudgeted_peak_bytes = 65536 : i64}
 // CHECK-LABEL: func @three_layers
-// CHECK: %[[H1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute"}
+// CHECK: %[[H1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute", memc.unfused}
 // CHECK: %[[H2:.*]] = einsum.einsum {{.*}}(%[[H1]][m, k], %arg2[k, n]) -> [m, n] {memc.remat_choice = "keep"}
 // CHECK: %[[H3:.*]] = einsum.einsum {{.*}}(%[[H2]][m, k], %arg3[k, n]) -> [m, n] {memc.remat_choice = "keep"}
 // CHECK: %[[G2:.*]] = einsum.einsum mul reduce add [m, k, n]
-// CHECK-NEXT: %[[R1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// CHECK-NEXT: %[[R1:.*]] = einsum.einsum mul reduce add [m, n, k] (%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
 // CHECK-NEXT: einsum.einsum mul reduce add [k, n, m] (%[[R1]][m, k], %[[G2]][m, n]) -> [k, n]
 // CHECK-NOT: memc.recomputed
 
 // Recomputing everything (no budget needed): h3 at its first backward
 // reader needs h2 and h1, which are not there yet, so the chain makes all
-// three; h2's own reader and h1's each get theirs.
+// three; h2's own reader and h1's each get theirs. Each clone, and each op
+// it copies, is memc.unfused: their results were materialized unbudgeted
+// (read in both halves), so no fusion may move their rounding now.
 // ALL: memc.remat = {budget = 0 : i64{{.*}}solver = "recompute-all"
 // ALL: %[[L:.*]] = einsum.einsum copy reduce add [m, n]
-// ALL-NEXT: %[[A1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
-// ALL-NEXT: %[[A2:.*]] = einsum.einsum {{.*}}(%[[A1]][m, k], %arg2[k, n]) -> [m, n] {memc.recomputed}
-// ALL-NEXT: %[[A3:.*]] = einsum.einsum {{.*}}(%[[A2]][m, k], %arg3[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[A1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
+// ALL-NEXT: %[[A2:.*]] = einsum.einsum {{.*}}(%[[A1]][m, k], %arg2[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
+// ALL-NEXT: %[[A3:.*]] = einsum.einsum {{.*}}(%[[A2]][m, k], %arg3[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
 // ALL-NEXT: %[[G3:.*]] = einsum.einsum mul [m, n] (%[[A3]][m, n], %[[A3]][m, n])
-// ALL-NEXT: %[[B1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
-// ALL-NEXT: %[[B2:.*]] = einsum.einsum {{.*}}(%[[B1]][m, k], %arg2[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[B1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
+// ALL-NEXT: %[[B2:.*]] = einsum.einsum {{.*}}(%[[B1]][m, k], %arg2[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
 // ALL-NEXT: einsum.einsum mul reduce add [k, n, m] (%[[B2]][m, k], %[[G3]][m, n])
 // ALL-NEXT: %[[G2:.*]] = einsum.einsum mul reduce add [m, k, n]
-// ALL-NEXT: %[[C1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// ALL-NEXT: %[[C1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
 // ALL-NEXT: einsum.einsum mul reduce add [k, n, m] (%[[C1]][m, k], %[[G2]][m, n])
 
 // A budget the step fits, or none: nothing changes.
@@ -76,11 +78,12 @@ func.func @three_layers(%x: tensor<256x4xf32> {memc.input = "x"},
 // recompute h1 and keep h2 and h3.
 // CHEN-LABEL: func @view
 // CHECK-LABEL: func @view
-// CHECK: {memc.recomputed}
-// CHEN: einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute"}
+// CHECK: {memc.recomputed, memc.unfused}
+// CHECK-LABEL: func @fused
+// CHEN: einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "recompute", memc.unfused}
 // CHEN-NOT: tensor.expand_shape
 // CHEN: %[[G:.*]] = tensor.expand_shape
-// CHEN-NEXT: %[[R:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed}
+// CHEN-NEXT: %[[R:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.recomputed, memc.unfused}
 // CHEN-NEXT: %[[V:.*]] = tensor.expand_shape %[[R]] {{\[\[}}0, 1], [2]] output_shape [16, 16, 16]
 // CHEN-NEXT: einsum.einsum mul reduce add [k, n, a, b] (%[[V]][a, b, k], %[[G]][a, b, n])
 module attributes {memc.entry = @view} {
@@ -102,5 +105,39 @@ func.func @view(%x: tensor<256x4xf32> {memc.input = "x"},
   %gw2 = einsum.einsum mul reduce add [k, n, a, b] (%v[a, b, k], %gv[a, b, n]) -> [k, n]
            : (tensor<16x16x16xf32>, tensor<16x16x16xf32>) -> tensor<16x16xf32>
   return %l, %gw2 : tensor<f32>, tensor<16x16xf32>
+}
+}
+
+// -----
+
+// A value fused into its one reader (E = exp(H), read only by Y = E + 1) is
+// made again inside the chain that recomputes Y, and stays fusable there,
+// so the recomputed Y rounds exactly as the forward's; H (a contraction's
+// result) and Y were materialized, so they and their clones are unfused.
+// ALL-LABEL: func @fused
+// ALL: %[[H:.*]] = einsum.einsum mul reduce add {{.*}} {memc.unfused}
+// ALL-NEXT: %[[E:.*]] = einsum.einsum exp [m, n] (%[[H]][m, n]) -> [m, n] :
+// ALL-NEXT: %[[Y:.*]] = einsum.einsum add {{.*}} {memc.remat_choice = "recompute", memc.unfused}
+// ALL: %[[H2:.*]] = einsum.einsum mul reduce add {{.*}} {memc.recomputed, memc.unfused}
+// ALL-NEXT: %[[E2:.*]] = einsum.einsum exp [m, n] (%[[H2]][m, n]) -> [m, n] {memc.recomputed} :
+// ALL-NEXT: %[[Y2:.*]] = einsum.einsum add [m, n] (%[[E2]][m, n], %{{.*}}[]) -> [m, n] {memc.recomputed, memc.unfused}
+// ALL-NEXT: einsum.einsum mul [m, n] (%[[Y2]][m, n], %[[Y2]][m, n])
+module attributes {memc.entry = @fused} {
+func.func @fused(%x: tensor<256x4xf32> {memc.input = "x"},
+                 %w: tensor<4x16xf32> {memc.weight = "w", memc.trainable})
+    -> (tensor<f32>, tensor<4x16xf32>) {
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %h = einsum.einsum mul reduce add [m, n, k] (%x[m, k], %w[k, n]) -> [m, n]
+         : (tensor<256x4xf32>, tensor<4x16xf32>) -> tensor<256x16xf32>
+  %e = einsum.einsum exp [m, n] (%h[m, n]) -> [m, n] : (tensor<256x16xf32>) -> tensor<256x16xf32>
+  %y = einsum.einsum add [m, n] (%e[m, n], %one[]) -> [m, n]
+         : (tensor<256x16xf32>, tensor<f32>) -> tensor<256x16xf32>
+  %l = einsum.einsum copy reduce add [m, n] (%y[m, n]) -> [] : (tensor<256x16xf32>) -> tensor<f32>
+  // The backward.
+  %g = einsum.einsum mul [m, n] (%y[m, n], %y[m, n]) -> [m, n]
+         : (tensor<256x16xf32>, tensor<256x16xf32>) -> tensor<256x16xf32>
+  %gw = einsum.einsum mul reduce add [k, n, m] (%x[m, k], %g[m, n]) -> [k, n]
+          : (tensor<256x4xf32>, tensor<256x16xf32>) -> tensor<4x16xf32>
+  return %l, %gw : tensor<f32>, tensor<4x16xf32>
 }
 }
