@@ -335,9 +335,8 @@ private:
         ++numRecomputed;
       }
       for (int v : chain) {
-        const plan::RematValue &value = problem.values[v];
         if (decision.choice[v] != plan::RematChoice::Recompute ||
-            !value.saved() || value.backwardUses.front() != t)
+            decision.madeAt[v] != t)
           continue;
         Value orig = valueOf[v];
         Value clone = mapping.lookup(orig);

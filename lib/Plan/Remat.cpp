@@ -31,9 +31,11 @@ const char *toString(RematChoice choice) {
 
 namespace {
 
-/// Whether value `w` is in the arena at step `t` because of its own choice
-/// (kept and not yet dead, or recomputed at or before t for its own reads).
-bool presentAt(const RematValue &w, RematChoice choice, int64_t t) {
+/// Whether value `w` is in the arena at step `t` because of its own choice:
+/// still live from the forward, kept and not yet dead, or recomputed for its
+/// own reads at `own` <= t.
+bool presentAt(const RematValue &w, RematChoice choice, int64_t own,
+               int64_t t) {
   if (w.made <= t && t <= w.lastForwardUse)
     return true;
   if (!w.saved())
@@ -42,13 +44,14 @@ bool presentAt(const RematValue &w, RematChoice choice, int64_t t) {
   if (choice == RematChoice::Keep)
     return w.made <= t && t <= last;
   if (choice == RematChoice::Recompute)
-    return w.backwardUses.front() <= t && t <= last;
+    return own <= t && t <= last;
   return false;
 }
 
 /// evaluate() plus the value whose recompute has no way to get an input.
 RematPlan evaluateWithFailure(const RematProblem &problem,
-                              std::vector<RematChoice> choice, int &failed) {
+                              std::vector<RematChoice> choice, bool reuseLinks,
+                              int &failed) {
   failed = -1;
   RematPlan plan;
   size_t n = problem.values.size();
@@ -64,8 +67,10 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
     delta[to + 1] -= int64_t(bytes);
   };
 
-  // Recompute points: the values recomputed at each step, inputs first.
-  std::map<int64_t, std::vector<int>> chains;
+  // Each recomputed value's own point: its first backward read, or with
+  // reuseLinks the first point whose chain needs it, if earlier.
+  std::vector<int64_t> own(n, -1);
+  std::multimap<int64_t, int> pending;
   for (size_t v = 0; v < n; ++v) {
     const RematValue &value = problem.values[v];
     if (choice[v] != RematChoice::Recompute)
@@ -77,25 +82,32 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
       choice[v] = RematChoice::Keep;
       continue;
     }
-    int64_t t = value.backwardUses.front();
+    own[v] = value.backwardUses.front();
+    pending.insert({own[v], int(v)});
+  }
+  // The values made at each point, inputs first.
+  std::map<int64_t, std::vector<int>> chains;
+  for (auto [t, v] : pending) {
+    if (own[v] != t)
+      continue; // made earlier, for a chain
     std::vector<int> &chain = chains[t];
     std::set<int> inChain(chain.begin(), chain.end());
     std::function<bool(int)> need = [&](int u) -> bool {
       if (inChain.count(u))
         return true;
-      const RematValue &uv = problem.values[u];
-      for (int w : uv.inputs) {
+      for (int w : problem.values[u].inputs) {
         const RematValue &wv = problem.values[w];
         if (inChain.count(w))
           continue;
-        // Recomputed at this very point for its own reads: made here,
-        // before its readers.
-        bool madeHere = choice[w] == RematChoice::Recompute && wv.saved() &&
-                        wv.backwardUses.front() == t;
-        if (!madeHere && presentAt(wv, choice[w], t))
+        bool recomputed = choice[w] == RematChoice::Recompute;
+        // Made at this very point for its own reads: before its readers.
+        bool madeHere = recomputed && own[w] == t;
+        if (!madeHere && presentAt(wv, choice[w], own[w], t))
           continue;
         if (!wv.recomputable)
           return false;
+        if (reuseLinks && recomputed && own[w] > t)
+          own[w] = t;
         if (!need(w))
           return false;
       }
@@ -103,11 +115,11 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
       chain.push_back(u);
       return true;
     };
-    if (!need(int(v))) {
+    if (!need(v)) {
       plan.feasible = false;
-      plan.why = "recomputing '" + value.name +
+      plan.why = "recomputing '" + problem.values[v].name +
                  "' needs an input that is neither kept nor recomputable";
-      failed = int(v);
+      failed = v;
     }
   }
 
@@ -116,7 +128,7 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
     add(value.made, value.lastForwardUse, value.bytes);
     if (!value.saved())
       continue;
-    int64_t first = value.backwardUses.front(), last = value.backwardUses.back();
+    int64_t last = value.backwardUses.back();
     switch (choice[v]) {
     case RematChoice::Keep:
       add(value.lastForwardUse + 1, last, value.bytes);
@@ -127,7 +139,7 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
       plan.extraSeconds += value.swapCost;
       break;
     case RematChoice::Recompute:
-      add(first, last, value.bytes);
+      add(own[v], last, value.bytes);
       break;
     }
   }
@@ -135,73 +147,23 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
     for (int u : chain) {
       plan.recomputations.push_back({t, u});
       plan.extraSeconds += problem.values[u].recomputeCost;
-      const RematValue &uv = problem.values[u];
-      // A link that is not recomputed for its own reads at t lives at t
-      // only.
-      bool own = choice[u] == RematChoice::Recompute && uv.saved() &&
-                 uv.backwardUses.front() == t;
-      if (!own)
-        add(t, t, uv.bytes);
+      // A link that is not made here for its own reads lives at t only.
+      if (!(choice[u] == RematChoice::Recompute && own[u] == t))
+        add(t, t, problem.values[u].bytes);
     }
 
+  plan.load.resize(steps);
   int64_t load = 0;
   for (int64_t s = 0; s < steps; ++s) {
     load += delta[s];
-    uint64_t total = uint64_t(std::max<int64_t>(load, 0)) +
-                     (size_t(s) < problem.fixedLoad.size() ? problem.fixedLoad[s]
-                                                           : 0);
-    plan.peakBytes = std::max(plan.peakBytes, total);
+    plan.load[s] = uint64_t(std::max<int64_t>(load, 0)) +
+                   (size_t(s) < problem.fixedLoad.size() ? problem.fixedLoad[s]
+                                                         : 0);
+    plan.peakBytes = std::max(plan.peakBytes, plan.load[s]);
   }
   plan.choice = std::move(choice);
+  plan.madeAt = std::move(own);
   return plan;
-}
-
-/// Per-step loads of a plan (the same accounting as evaluate()).
-std::vector<uint64_t> loads(const RematProblem &problem,
-                            const RematPlan &plan) {
-  int64_t steps = problem.numSteps;
-  std::vector<int64_t> delta(steps + 1, 0);
-  auto add = [&](int64_t from, int64_t to, uint64_t bytes) {
-    from = std::max<int64_t>(from, 0);
-    to = std::min<int64_t>(to, steps - 1);
-    if (from > to)
-      return;
-    delta[from] += int64_t(bytes);
-    delta[to + 1] -= int64_t(bytes);
-  };
-  for (size_t v = 0; v < problem.values.size(); ++v) {
-    const RematValue &value = problem.values[v];
-    add(value.made, value.lastForwardUse, value.bytes);
-    if (!value.saved())
-      continue;
-    switch (plan.choice[v]) {
-    case RematChoice::Keep:
-      add(value.lastForwardUse + 1, value.backwardUses.back(), value.bytes);
-      break;
-    case RematChoice::Swap:
-      for (int64_t u : value.backwardUses)
-        add(u, u, value.bytes);
-      break;
-    case RematChoice::Recompute:
-      add(value.backwardUses.front(), value.backwardUses.back(), value.bytes);
-      break;
-    }
-  }
-  for (auto [t, u] : plan.recomputations) {
-    const RematValue &uv = problem.values[u];
-    bool own = plan.choice[u] == RematChoice::Recompute &&
-               uv.backwardUses.size() && uv.backwardUses.front() == t;
-    if (!own)
-      add(t, t, uv.bytes);
-  }
-  std::vector<uint64_t> out(steps);
-  int64_t load = 0;
-  for (int64_t s = 0; s < steps; ++s) {
-    load += delta[s];
-    out[s] = uint64_t(std::max<int64_t>(load, 0)) +
-             (size_t(s) < problem.fixedLoad.size() ? problem.fixedLoad[s] : 0);
-  }
-  return out;
 }
 
 /// Bytes over the budget, summed over steps: what the greedy drives to 0.
@@ -216,10 +178,10 @@ double excess(const std::vector<uint64_t> &load, uint64_t budget) {
 /// Turns recomputes that have no way to get an input into keeps until the
 /// plan is feasible.
 RematPlan repaired(const RematProblem &problem, std::vector<RematChoice> c,
-                   const std::string &solver) {
+                   bool reuseLinks, const std::string &solver) {
   for (;;) {
     int failed = -1;
-    RematPlan plan = evaluateWithFailure(problem, c, failed);
+    RematPlan plan = evaluateWithFailure(problem, c, reuseLinks, failed);
     if (failed < 0) {
       plan.solver = solver;
       return plan;
@@ -231,9 +193,9 @@ RematPlan repaired(const RematProblem &problem, std::vector<RematChoice> c,
 } // namespace
 
 RematPlan evaluate(const RematProblem &problem,
-                   std::vector<RematChoice> choice) {
+                   std::vector<RematChoice> choice, bool reuseLinks) {
   int failed = -1;
-  return evaluateWithFailure(problem, std::move(choice), failed);
+  return evaluateWithFailure(problem, std::move(choice), reuseLinks, failed);
 }
 
 RematPlan keepAll(const RematProblem &problem) {
@@ -245,15 +207,14 @@ RematPlan keepAll(const RematProblem &problem) {
 RematPlan solveGreedy(const RematProblem &problem, uint64_t budget) {
   RematPlan plan = keepAll(problem);
   plan.solver = "greedy";
-  std::vector<uint64_t> load = loads(problem, plan);
-  double over = excess(load, budget);
+  double over = excess(plan.load, budget);
   while (over > 0) {
     // The first step at the peak: what is there only because it is kept.
     int64_t peakStep =
-        std::max_element(load.begin(), load.end()) - load.begin();
+        std::max_element(plan.load.begin(), plan.load.end()) -
+        plan.load.begin();
     double bestScore = 0;
     RematPlan best;
-    std::vector<uint64_t> bestLoad;
     double bestOver = over;
     for (size_t v = 0; v < problem.values.size(); ++v) {
       const RematValue &value = problem.values[v];
@@ -272,11 +233,10 @@ RematPlan solveGreedy(const RematProblem &problem, uint64_t budget) {
         std::vector<RematChoice> c = plan.choice;
         c[v] = alt;
         int failed = -1;
-        RematPlan trial = evaluateWithFailure(problem, c, failed);
+        RematPlan trial = evaluateWithFailure(problem, c, false, failed);
         if (failed >= 0)
           continue;
-        std::vector<uint64_t> trialLoad = loads(problem, trial);
-        double trialOver = excess(trialLoad, budget);
+        double trialOver = excess(trial.load, budget);
         double gain = over - trialOver;
         if (gain <= 0)
           continue;
@@ -285,7 +245,6 @@ RematPlan solveGreedy(const RematProblem &problem, uint64_t budget) {
         if (score > bestScore) {
           bestScore = score;
           best = std::move(trial);
-          bestLoad = std::move(trialLoad);
           bestOver = trialOver;
         }
       }
@@ -294,7 +253,6 @@ RematPlan solveGreedy(const RematProblem &problem, uint64_t budget) {
       break;
     best.solver = "greedy";
     plan = std::move(best);
-    load = std::move(bestLoad);
     over = bestOver;
   }
   return plan;
@@ -305,7 +263,7 @@ RematPlan recomputeAll(const RematProblem &problem) {
   for (size_t v = 0; v < c.size(); ++v)
     if (problem.values[v].saved() && problem.values[v].recomputable)
       c[v] = RematChoice::Recompute;
-  return repaired(problem, std::move(c), "recompute-all");
+  return repaired(problem, std::move(c), /*reuseLinks=*/true, "recompute-all");
 }
 
 RematPlan solveChen(const RematProblem &problem, int64_t segments) {
@@ -326,7 +284,7 @@ RematPlan solveChen(const RematProblem &problem, int64_t segments) {
     if (!last && problem.values[saved[i]].recomputable)
       c[saved[i]] = RematChoice::Recompute;
   }
-  return repaired(problem, std::move(c), "chen");
+  return repaired(problem, std::move(c), /*reuseLinks=*/true, "chen");
 }
 
 RematPlan solveRemat(const RematProblem &problem, uint64_t budget,

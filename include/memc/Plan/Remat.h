@@ -81,6 +81,11 @@ struct RematPlan {
   /// The values cloned at each recompute point: (step, value) pairs in an
   /// order where a value's inputs come first. Filled by evaluate().
   std::vector<std::pair<int64_t, int>> recomputations;
+  /// Per value: the point where it is recomputed for its own reads (from
+  /// there to its last backward read); -1 when it is not.
+  std::vector<int64_t> madeAt;
+  /// Bytes live at each step.
+  std::vector<uint64_t> load;
   uint64_t peakBytes = 0;
   /// Seconds of recompute and copies the plan adds to a step.
   double extraSeconds = 0.0;
@@ -97,8 +102,13 @@ struct RematPlan {
 };
 
 /// Recompute chains, peak bytes and extra seconds of `choice` on `problem`.
+/// A recomputed value is made at its first backward read. With
+/// `reuseLinks`, a recomputed value that an earlier point's chain makes is
+/// made there once and stays until its last read (Chen's segments: the
+/// backward entering a segment recomputes it once), trading memory for the
+/// repeated work; without, chain links live at their point only.
 RematPlan evaluate(const RematProblem &problem,
-                   std::vector<RematChoice> choice);
+                   std::vector<RematChoice> choice, bool reuseLinks = false);
 
 /// Every value kept: the unbudgeted step.
 RematPlan keepAll(const RematProblem &problem);
@@ -112,11 +122,12 @@ RematPlan solveGreedy(const RematProblem &problem, uint64_t budget);
 
 /// Chen et al.'s baseline: the forward cut into about sqrt(n) segments of
 /// saved values, the last value of each kept and every other one
-/// recomputed (segments = 0: sqrt of the number of saved values; a very
-/// large count recomputes nothing).
+/// recomputed, each segment once (reuseLinks) (segments = 0: sqrt of the
+/// number of saved values; a very large count recomputes nothing).
 RematPlan solveChen(const RematProblem &problem, int64_t segments = 0);
 
-/// Every recomputable saved value recomputed (where its chain allows).
+/// Every recomputable saved value recomputed (where its chain allows), each
+/// once (reuseLinks).
 RematPlan recomputeAll(const RematProblem &problem);
 
 /// Whether this build has the MILP solver (COIN-OR CBC).

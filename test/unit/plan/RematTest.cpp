@@ -107,6 +107,24 @@ TEST(Remat, RecomputeChainsThroughValuesThatAreNotThere) {
   EXPECT_EQ(plan.peakBytes, 500u);
 }
 
+TEST(Remat, ReusedLinksAreMadeOnceAndKept) {
+  RematProblem p = chain3();
+  // With reuse, a made at step 5 for b's chain stays for its own read at 6.
+  RematPlan plan = evaluate(
+      p, {RematChoice::Recompute, RematChoice::Recompute, RematChoice::Keep},
+      /*reuseLinks=*/true);
+  ASSERT_TRUE(plan.feasible);
+  std::vector<std::pair<int64_t, int>> expected{{5, 0}, {5, 1}};
+  EXPECT_EQ(plan.recomputations, expected);
+  EXPECT_DOUBLE_EQ(plan.extraSeconds, 1.0 + 2.0);
+  EXPECT_EQ(plan.madeAt[0], 5);
+  EXPECT_EQ(plan.madeAt[1], 5);
+  EXPECT_EQ(plan.madeAt[2], -1);
+  // Steps 5 and 6: a (100) lives from 5; b (200) at 5.
+  EXPECT_EQ(plan.load[5], 300u);
+  EXPECT_EQ(plan.load[6], 100u);
+}
+
 TEST(Remat, UnrecomputableInputMakesTheRecomputeInfeasible) {
   RematProblem p = chain3();
   p.values[0].recomputable = false;
