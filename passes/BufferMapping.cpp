@@ -112,6 +112,10 @@ struct BufferMappingPass
       record.bufferTypes.push_back(a.type);
     for (Operation *op : live.steps)
       record.stepNames.push_back(describeOp(op));
+    for (const plan::Buffer &b : problem.buffers)
+      record.recomputed.push_back(
+          b.start >= 0 && size_t(b.start) < live.steps.size() &&
+          memc::isRecomputed(live.steps[b.start]));
     record.floor = plan::minFeasibleBudgetFromUses(problem);
 
     plan::MapperOptions mapperOptions;

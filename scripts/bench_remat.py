@@ -139,16 +139,22 @@ def bench(name, args, work):
     # a loop nest), so budgets below it are tried too: a refusal (exit 8)
     # names the smallest feasible budget of that compile, tried last.
     budgets = [int(arena * f) for f in FRACTIONS]
+    if floor < budgets[-1]:
+        budgets.append(floor)
     rows, failures = [], []
+    tried = set()
     while budgets:
         budget = budgets.pop(0)
+        if budget in tried:
+            continue
+        tried.add(budget)
         f = budget / arena
         row = {"frac": budget / arena, "budget": budget}
         refused = c.refusal([f"--mem-budget={budget}"])
         if refused is not None:
+            # This budget's own compile has a floor: it is the last to try.
             floor = refused
-            if not budgets or budgets[0] > floor:
-                budgets = [floor] if budget != floor else []
+            budgets = [floor]
             continue
         floor = min(floor, budget)
         for d in DECIDERS:

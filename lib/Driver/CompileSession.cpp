@@ -174,6 +174,7 @@ ExitCode CompileSession::writeSideOutputs() {
           llvm::sys::path::parent_path(options.input));
     timeline.title = name.str() + ": " + planRecord->mapper;
     timeline.budget = options.memBudget;
+    timeline.recomputed = planRecord->recomputed;
     std::string svg = plan::renderTimelineSVG(planRecord->problem,
                                               planRecord->plan, timeline);
     if (ExitCode rc = writeText(options.timelinePath,

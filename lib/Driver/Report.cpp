@@ -46,6 +46,8 @@ json::Object buildReport(const ReportContext &context,
         {"end", b.end},
         {"uses", std::move(uses)},
     };
+    if (i < record.recomputed.size() && record.recomputed[i])
+      entry["recomputed"] = true;
     if (p.location == plan::Location::Arena) {
       entry["location"] = "arena";
       entry["offset"] = static_cast<int64_t>(p.offset);

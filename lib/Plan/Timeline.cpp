@@ -46,6 +46,8 @@ constexpr const char *kActivationFill = "#4e79a7";
 constexpr const char *kActivationEdge = "#2f4b6b";
 constexpr const char *kTemporaryFill = "#f28e2b";
 constexpr const char *kTemporaryEdge = "#a85a10";
+constexpr const char *kRecomputedFill = "#59a14f";
+constexpr const char *kRecomputedEdge = "#2f5f28";
 constexpr const char *kSpilledFill = "#c2288f";
 constexpr const char *kSpilledEdge = "#6f0f50";
 constexpr const char *kLowerBoundColour = "#1a9850";
@@ -178,7 +180,8 @@ private:
   // What the plan holds.
   int64_t firstStep = 0, lastStep = 0;
   uint64_t extent = 0, lower = 0;
-  size_t activations = 0, temporaries = 0, hostBuffers = 0, slots = 0;
+  size_t activations = 0, temporaries = 0, recomputedBuffers = 0,
+         hostBuffers = 0, slots = 0;
   size_t drawnRects = 0;
   bool tooltips = false;
 
@@ -192,6 +195,10 @@ private:
     return i < plan.placements.size() &&
            plan.placements[i].location == Location::Arena;
   }
+  bool isRecomputed(size_t i) const {
+    return i < options.recomputed.size() && options.recomputed[i];
+  }
+
   bool onHost(size_t i) const {
     return i < plan.placements.size() &&
            plan.placements[i].location == Location::Host;
@@ -211,7 +218,10 @@ private:
       if (placedInArena(i)) {
         if (bytes == 0)
           continue;
-        (b.kind == BufferKind::Temporary ? temporaries : activations) += 1;
+        if (isRecomputed(i))
+          ++recomputedBuffers;
+        else
+          (b.kind == BufferKind::Temporary ? temporaries : activations) += 1;
         ++drawnRects;
         extent = std::max(extent, plan.placements[i].offset + bytes);
       } else if (onHost(i)) {
@@ -279,6 +289,7 @@ private:
     rule("a", kActivationFill, kActivationEdge);
     rule("t", kTemporaryFill, kTemporaryEdge);
     rule("s", kSpilledFill, kSpilledEdge);
+    rule("r", kRecomputedFill, kRecomputedEdge);
     // A white halo keeps line labels readable where they cross buffers.
     out += ".lbl{font-size:11px;paint-order:stroke;stroke:#fff;"
            "stroke-width:3px;stroke-linejoin:round}\n";
@@ -381,9 +392,12 @@ private:
       std::string tip;
       if (tooltips)
         tip = describe(b) + "\noffset " + formatBytes(p.offset) + " (" +
-              std::to_string(p.offset) + ")";
-      rect(b.kind == BufferKind::Temporary ? "t" : "a", b.start, b.end,
-           p.offset, bytes, tip);
+              std::to_string(p.offset) + ")" +
+              (isRecomputed(i) ? "\nrecomputed in the backward" : "");
+      rect(isRecomputed(i)                   ? "r"
+           : b.kind == BufferKind::Temporary ? "t"
+                                             : "a",
+           b.start, b.end, p.offset, bytes, tip);
     }
     // A host buffer's slots share one tooltip on their group: one per
     // buffer is what a reader wants, and it keeps the file smaller.
@@ -509,6 +523,10 @@ private:
         {kSpilledFill, kSpilledEdge,
          "staging slot of a host buffer (" + count(hostBuffers, "buffer") +
              ", " + count(slots, "slot") + ")"}};
+    if (recomputedBuffers)
+      entries.push_back({kRecomputedFill, kRecomputedEdge,
+                         "recomputed in the backward (" +
+                             std::to_string(recomputedBuffers) + ")"});
     double lx = left;
     const double ly = 58;
     out += "<g>\n";

@@ -27,6 +27,9 @@ struct ArenaPlanRecord {
   std::vector<std::string> bufferTypes;
   /// Parallel to problem.buffers: host pool offsets of host buffers.
   std::vector<uint64_t> hostOffsets;
+  /// Parallel to problem.buffers: made by an op a train step recomputes in
+  /// its backward (memc.recomputed).
+  std::vector<bool> recomputed;
   /// One name per schedule step ("node (linalg.generic)").
   std::vector<std::string> stepNames;
   uint64_t lowerBound = 0;

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace memc::plan {
 
@@ -32,6 +33,9 @@ struct TimelineOptions {
   /// Device budget to mark with a line; 0 = none (Problem::capacity is not
   /// consulted, so callers decide whether a budget belongs in the picture).
   uint64_t budget = 0;
+  /// Parallel to the problem's buffers (empty: none): buffers made by ops a
+  /// train step recomputes in its backward, drawn in their own colour.
+  std::vector<bool> recomputed;
   /// Size of the picture in pixels (SVG user units).
   int width = 1200;
   int height = 700;
