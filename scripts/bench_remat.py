@@ -42,31 +42,14 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_train as bt  # noqa: E402
 import train_common as tc  # noqa: E402
 
 DECIDERS = ["keep", "auto", "chen", "recompute-all"]
 FRACTIONS = [0.9, 0.75, 0.6, 0.5, 0.4, 0.3]
 HALF_TIME_TARGET, MILP_TARGET, MIN_TARGET = 1.15, 1.06, 0.3
-NBATCHES = 4
-
-
-def case_lm():
-    torch.manual_seed(0)
-    m = tc.LM(256, d=128, heads=4, layers=4, vocab=256)
-    return ("lm: decoder d=128 L=4 seq 256 b 8, AdamW", m, tc.text_batches(NBATCHES, 8, 256),
-            "cross-entropy", "adamw", 1e-3, 0.01)
-
-
-def case_cnn():
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(3)
-    b = [([torch.randn(32, 3, 32, 32, generator=g)], torch.randint(0, 10, (32,), generator=g))
-         for _ in range(NBATCHES)]
-    return ("cnn: CNN 32x32 b 32, SGD momentum", tc.CNN(), b, "cross-entropy", "momentum",
-            0.05, 0.01)
-
-
-CASES = {"lm": case_lm, "cnn": case_cnn}
+# bench-train's models, batches and optimizers.
+CASES = bt.CASES
 # Steps timed per package: the CNN's step is a few milliseconds, where
 # six steps' median still moves by 2x from run to run.
 STEPS = {"lm": 6, "cnn": 40}
