@@ -257,6 +257,8 @@ private:
             !memc::isRecomputed(&op);
         value.swapCost =
             transfer.cost(bytes, 1 + value.backwardUses.size()) / 1e3;
+        // The CUDA launch plan has no host pool yet: recompute or keep.
+        value.swappable = target != "cuda";
         index[r] = int(problem.values.size());
         valueOf.push_back(r);
         if (transient)

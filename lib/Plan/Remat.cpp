@@ -73,6 +73,13 @@ RematPlan evaluateWithFailure(const RematProblem &problem,
   std::multimap<int64_t, int> pending;
   for (size_t v = 0; v < n; ++v) {
     const RematValue &value = problem.values[v];
+    if (choice[v] == RematChoice::Swap && (!value.saved() || !value.swappable)) {
+      plan.feasible = false;
+      plan.why = "'" + value.name + "' cannot be swapped";
+      failed = int(v);
+      choice[v] = RematChoice::Keep;
+      continue;
+    }
     if (choice[v] != RematChoice::Recompute)
       continue;
     if (!value.saved() || !value.recomputable) {
@@ -227,8 +234,9 @@ RematPlan solveGreedy(const RematProblem &problem, uint64_t budget) {
             (!value.recomputable || peakStep >= value.backwardUses.front()))
           continue;
         if (alt == RematChoice::Swap &&
-            std::binary_search(value.backwardUses.begin(),
-                               value.backwardUses.end(), peakStep))
+            (!value.swappable ||
+             std::binary_search(value.backwardUses.begin(),
+                                value.backwardUses.end(), peakStep)))
           continue;
         std::vector<RematChoice> c = plan.choice;
         c[v] = alt;

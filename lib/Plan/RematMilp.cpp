@@ -118,7 +118,8 @@ RematPlan solveMilp(const RematProblem &problem, uint64_t budget,
     if (!value.saved())
       continue;
     keep[v] = milp.addBinary(0.0);
-    swap[v] = milp.addBinary(value.swapCost * kScale);
+    swap[v] = milp.addBinary(value.swapCost * kScale,
+                             value.swappable ? 1.0 : 0.0);
     recompute[v] = milp.addBinary(value.recomputeCost * kScale,
                                   value.recomputable ? 1.0 : 0.0);
     milp.addRow({{keep[v], 1.0}, {swap[v], 1.0}, {recompute[v], 1.0}}, 'E',

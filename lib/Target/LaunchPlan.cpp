@@ -122,6 +122,13 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
       hasArenaArgument = true;
       continue;
     }
+    if (role == memc::ArgRole::HostPool)
+      return fail(func, "the CUDA target keeps no buffer in a host pool yet: "
+                        "this --mem-budget leaves " +
+                            Twine(memc::getHostPoolBytes(func->getParentOfType<
+                                                         ModuleOp>())
+                                      .value_or(0)) +
+                            " bytes on the host; raise the budget");
     int kind = role == memc::ArgRole::Input    ? 0
                : role == memc::ArgRole::Weight ? 1
                : role == memc::ArgRole::Output ? 2

@@ -59,6 +59,9 @@ struct RematValue {
   bool recomputable = true;
   /// Seconds to copy it to the host and back.
   double swapCost = 0.0;
+  /// False where the target keeps nothing on the host (the CUDA launch plan
+  /// has no host pool yet).
+  bool swappable = true;
 
   bool saved() const { return !backwardUses.empty(); }
 };

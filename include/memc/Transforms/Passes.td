@@ -711,7 +711,8 @@ def ActivationRecompute : Pass<"memc-activation-recompute", "mlir::ModuleOp"> {
 
     Costs come from a model of the `target` (`cpu` or `cuda`): FLOPs and
     bytes per op against the target's rates, and host copies at the
-    planner's transfer model. A recomputed value's op (and the links of its
+    planner's transfer model. The CUDA launch plan has no host pool yet, so
+    for `cuda` nothing is swapped: the choice is keep or recompute. A recomputed value's op (and the links of its
     chain whose inputs are not there) is cloned right before its first
     backward reader, marked `memc.recomputed`, and the backward reads the
     clone, through views where it read views. Swaps are carried out by the

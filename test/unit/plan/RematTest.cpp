@@ -161,6 +161,18 @@ TEST(Remat, SwapWinsWhereRecomputeIsDear) {
   }
 }
 
+TEST(Remat, NothingIsSwappedWhereTheTargetCannot) {
+  RematProblem p = chain3();
+  p.values[0].recomputeCost = 50.0;
+  for (RematValue &v : p.values)
+    v.swappable = false;
+  RematPlan greedy = solveGreedy(p, 500);
+  EXPECT_EQ(greedy.choice[0], RematChoice::Recompute);
+  EXPECT_FALSE(evaluate(p, {RematChoice::Swap}).feasible);
+  if (haveMilpSolver())
+    EXPECT_EQ(solveMilp(p, 500, 10.0).choice[0], RematChoice::Recompute);
+}
+
 TEST(Remat, MilpSaysWhenNothingFits) {
   if (!haveMilpSolver())
     GTEST_SKIP() << "built without CBC";
