@@ -15,6 +15,7 @@
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/BufferLiveness.h"
+#include "memc/Analysis/OpWork.h"
 #include "memc/Plan/Problem.h"
 #include "memc/Plan/Remat.h"
 #include "memc/Transforms/TrainStep.h"
@@ -115,20 +116,7 @@ double opSeconds(Operation *op, const TargetRates &rates) {
     bytes += double(bytesOf(v));
   for (Value v : op->getResults())
     bytes += double(bytesOf(v));
-  double flops = 0;
-  if (auto e = dyn_cast<EinsumOp>(op)) {
-    double points = 1;
-    for (int64_t extent : e.getRankExtents())
-      points *= double(std::max<int64_t>(extent, 1));
-    bool reduces = llvm::any_of(e.getReducedRanks(), [](bool r) { return r; });
-    flops = points * (reduces ? 2.0 : double(std::max<size_t>(
-                                          1, e.getInputs().size())));
-  } else if (auto a = dyn_cast<AttentionOp>(op)) {
-    // Scores, softmax and the weighted sum: about 4 * B * P * M * F.
-    auto q = cast<RankedTensorType>(a.getQuery().getType());
-    auto k = cast<RankedTensorType>(a.getKey().getType());
-    flops = 4.0 * double(q.getNumElements()) * double(k.getDimSize(1));
-  }
+  double flops = memc::opFlops(op);
   return rates.opSeconds +
          std::max(flops / rates.flopsPerSecond, bytes / rates.bytesPerSecond);
 }

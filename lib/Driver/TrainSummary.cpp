@@ -6,6 +6,7 @@
 
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/BufferLiveness.h"
+#include "memc/Analysis/OpWork.h"
 #include "dialects/optim/OptimDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -191,9 +192,7 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
   for (Operation &op : body)
     if (isRecomputed(&op)) {
       ++s.recomputedOps;
-      for (Value r : op.getResults())
-        if (auto shaped = dyn_cast<ShapedType>(r.getType()))
-          s.recomputedFlops += shaped.getNumElements();
+      s.recomputedFlops += uint64_t(opFlops(&op));
     }
   for (TrainSummary::Parameter &p : s.parameters)
     if (p.layout.empty())

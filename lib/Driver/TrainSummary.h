@@ -31,8 +31,8 @@ struct TrainSummary {
   /// every gradient until one optimizer step at the end would hold).
   uint64_t gradBytes = 0, allGradBytes = 0;
   uint64_t savedActivationBytes = 0;
-  /// Forward ops the backward recomputes (memc.recomputed), and their map
-  /// actions (one per result element).
+  /// Forward ops the backward recomputes (memc.recomputed), and their
+  /// floating-point operations (memc::opFlops).
   uint64_t recomputedOps = 0, recomputedFlops = 0;
   std::vector<Parameter> parameters;
   /// Each saved activation and what memc-activation-recompute (or

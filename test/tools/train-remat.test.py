@@ -40,6 +40,9 @@ for base in (every, chen):
           "auto costs more than a baseline")
 check(every["train"]["recomputed_ops"] > auto["train"]["recomputed_ops"],
       "recompute-all recomputes more than the default")
+# FLOPs of the clones (memc::opFlops: 2 per point of a contraction).
+check(every["train"]["recomputed_flops"] > auto["train"]["recomputed_flops"] > 0,
+      "recomputed_flops")
 # The report marks the buffers recomputed ops make.
 check(any(b.get("recomputed") for b in every["buffers"]), "no recomputed buffer")
 sys.exit(0 if ok else 1)

@@ -1,0 +1,34 @@
+//===- OpWork.cpp - Floating-point work of one op -------------------------===//
+
+#include "memc/Analysis/OpWork.h"
+
+#include "dialects/einsum/EinsumDialect.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace memc::einsum;
+
+namespace memc {
+
+double opFlops(Operation *op) {
+  if (auto e = dyn_cast<EinsumOp>(op)) {
+    double points = 1;
+    for (int64_t extent : e.getRankExtents())
+      points *= double(std::max<int64_t>(extent, 1));
+    bool contracts =
+        e.getInputs().size() > 1 &&
+        llvm::any_of(e.getReducedRanks(), [](bool r) { return r; });
+    return points * (contracts ? 2.0
+                               : double(std::max<size_t>(
+                                     1, e.getInputs().size())));
+  }
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    auto q = cast<RankedTensorType>(a.getQuery().getType());
+    auto k = cast<RankedTensorType>(a.getKey().getType());
+    return 4.0 * double(q.getNumElements()) * double(k.getDimSize(1));
+  }
+  return 0.0;
+}
+
+} // namespace memc
