@@ -81,17 +81,11 @@ Value viewRoot(Value v) {
   return v;
 }
 
-/// A pointwise einsum (no reduced rank).
-bool isPointwise(Operation *op) {
-  auto e = dyn_cast_or_null<EinsumOp>(op);
-  return e && llvm::none_of(e.getReducedRanks(), [](bool r) { return r; });
-}
-
 /// A value memc-fuse-elementwise will not materialize: made by a pointwise
 /// einsum and read once, by an einsum that is not a contraction (the fused
 /// loop computes it in registers).
 bool fusedAway(Value v) {
-  if (!isPointwise(v.getDefiningOp()) || !v.hasOneUse())
+  if (!memc::isPointwiseEinsum(v.getDefiningOp()) || !v.hasOneUse())
     return false;
   auto user = dyn_cast<EinsumOp>(*v.getUsers().begin());
   if (!user)
@@ -100,14 +94,7 @@ bool fusedAway(Value v) {
   return !reduces || user.getInputs().size() == 1;
 }
 
-uint64_t bytesOf(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape())
-    return 0;
-  Type e = t.getElementType();
-  unsigned bits = e.isIntOrFloat() ? e.getIntOrFloatBitWidth() : 64;
-  return uint64_t(t.getNumElements()) * std::max(1u, (bits + 7) / 8);
-}
+uint64_t bytesOf(Value v) { return memc::tensorBytes(v.getType()); }
 
 /// Seconds to run `op` again on the target.
 double opSeconds(Operation *op, const TargetRates &rates) {
@@ -135,9 +122,7 @@ struct ActivationRecomputePass
         memc::getEntryFunction(getOperation()).getOperation());
     if (!fn || fn.isExternal() || fn.getNumResults() == 0)
       return;
-    static const StringRef kSolvers[] = {"auto",  "milp",          "greedy",
-                                         "chen",  "recompute-all", "keep"};
-    if (!llvm::is_contained(kSolvers, StringRef(solver))) {
+    if (!plan::isRematSolver(solver)) {
       fn.emitError() << "memc-activation-recompute: unknown solver '"
                      << solver
                      << "' (auto, milp, greedy, chen, recompute-all, keep)";
@@ -256,10 +241,7 @@ private:
     }
     // Inputs: the values the op reads, through views.
     for (size_t v = 0; v < valueOf.size(); ++v) {
-      Operation *op = valueOf[v].getDefiningOp();
-      llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
-      getUsedValuesDefinedAbove(op->getRegions(), used);
-      for (Value u : used)
+      for (Value u : memc::valuesRead(valueOf[v].getDefiningOp()))
         if (auto it = index.find(viewRoot(u)); it != index.end())
           problem.values[v].inputs.push_back(it->second);
     }
@@ -308,9 +290,7 @@ private:
         if (!cloned.insert(op).second)
           continue;
         // The views the op reads of recomputed values are cloned too.
-        llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
-        getUsedValuesDefinedAbove(op->getRegions(), used);
-        for (Value u : used)
+        for (Value u : memc::valuesRead(op))
           cloneViewChain(b, u, mapping);
         Operation *clone = b.clone(*op, mapping);
         memc::setRecomputed(clone);

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Analysis/OpWork.h"
 #include "memc/Transforms/TrainStep.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -30,12 +31,7 @@ using namespace memc::einsum;
 
 namespace {
 
-/// An einsum op without reduced ranks: each result element is one map
-/// action on one element of each input.
-bool isPointwise(Operation *op) {
-  auto e = dyn_cast_or_null<EinsumOp>(op);
-  return e && llvm::none_of(e.getReducedRanks(), [](bool r) { return r; });
-}
+using memc::isPointwiseEinsum;
 
 /// Reshapes are views once bufferized: recomputing one costs nothing.
 bool isReshape(Operation *op) {
@@ -43,13 +39,7 @@ bool isReshape(Operation *op) {
                          tensor::CastOp>(op);
 }
 
-int64_t bytesOf(Value v) {
-  auto t = cast<RankedTensorType>(v.getType());
-  unsigned bits = t.getElementType().isIntOrFloat()
-                      ? t.getElementType().getIntOrFloatBitWidth()
-                      : 64;
-  return t.getNumElements() * std::max(1u, bits / 8);
-}
+uint64_t bytesOf(Value v) { return memc::tensorBytes(v.getType()); }
 
 struct RecomputePointwisePass
     : public memc::impl::RecomputePointwiseBase<RecomputePointwisePass> {
@@ -80,7 +70,7 @@ struct RecomputePointwisePass
 
     OpBuilder b(&getContext());
     for (Operation &op : body) {
-      if (!forward.contains(&op) || !isPointwise(&op) ||
+      if (!forward.contains(&op) || !isPointwiseEinsum(&op) ||
           !kept.contains(op.getResult(0)))
         continue;
       Value v = op.getResult(0);
@@ -96,7 +86,7 @@ struct RecomputePointwisePass
           return;
         Operation *def = x.getDefiningOp();
         if (def->getBlock() == &body && forward.contains(def) &&
-            (isPointwise(def) || isReshape(def))) {
+            (isPointwiseEinsum(def) || isReshape(def))) {
           if (cone.contains(def))
             return;
           if (cone.size() >= maxConeOps) {

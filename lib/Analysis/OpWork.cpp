@@ -31,4 +31,18 @@ double opFlops(Operation *op) {
   return 0.0;
 }
 
+bool isPointwiseEinsum(Operation *op) {
+  auto e = dyn_cast_or_null<EinsumOp>(op);
+  return e && llvm::none_of(e.getReducedRanks(), [](bool r) { return r; });
+}
+
+uint64_t tensorBytes(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || !t.hasStaticShape())
+    return 0;
+  Type e = t.getElementType();
+  unsigned bits = e.isIntOrFloat() ? e.getIntOrFloatBitWidth() : 64;
+  return uint64_t(t.getNumElements()) * std::max(1u, (bits + 7) / 8);
+}
+
 } // namespace memc

@@ -16,18 +16,6 @@
 using namespace mlir;
 
 namespace memc {
-namespace {
-
-uint64_t tensorBytes(Type type) {
-  auto shaped = dyn_cast<RankedTensorType>(type);
-  if (!shaped || !shaped.hasStaticShape())
-    return 0;
-  unsigned bits = shaped.getElementType().getIntOrFloatBitWidth();
-  return uint64_t(shaped.getNumElements()) * ((bits + 7) / 8);
-}
-
-} // namespace
-
 llvm::json::Object TrainSummary::toJSON() const {
   llvm::json::Array rows;
   for (const Parameter &p : parameters) {

@@ -12,10 +12,16 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <set>
 
 namespace memc::plan {
+
+bool isRematSolver(const std::string &name) {
+  return std::find(std::begin(kRematSolvers), std::end(kRematSolvers),
+                   name) != std::end(kRematSolvers);
+}
 
 const char *toString(RematChoice choice) {
   switch (choice) {

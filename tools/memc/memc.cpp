@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Driver/Compiler.h"
 #include "memc/Import/ONNXImporter.h"
+#include "memc/Plan/Remat.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -266,9 +267,7 @@ int main(int argc, char **argv) {
     memc::TrainOptions &t = options.train;
     t.enabled = true;
     if (remat.getNumOccurrences()) {
-      static const char *const kRemat[] = {"auto",  "milp",          "greedy",
-                                           "chen",  "recompute-all", "keep"};
-      if (!llvm::is_contained(kRemat, llvm::StringRef(remat))) {
+      if (!memc::plan::isRematSolver(remat)) {
         llvm::errs() << "memc: --remat=" << remat
                      << ": expected auto, milp, greedy, chen, recompute-all "
                         "or keep\n";

@@ -1,15 +1,18 @@
 //===- OpWork.h - Floating-point work of one op -----------------*- C++ -*-===//
 //
-// How much arithmetic an op does, for cost models (memc-activation-recompute)
-// and reports (the train step's recomputed_flops). One definition, so the
-// two agree.
+// How much arithmetic an op does and how many bytes its tensors take, for
+// cost models (memc-activation-recompute, memc-recompute-pointwise) and
+// reports (the train step's summary). One definition, so they agree.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_ANALYSIS_OPWORK_H
 #define MEMC_ANALYSIS_OPWORK_H
 
+#include <cstdint>
+
 namespace mlir {
 class Operation;
+class Type;
 } // namespace mlir
 
 namespace memc {
@@ -19,6 +22,14 @@ namespace memc {
 /// a contraction); for a fused attention about 4 x batch x queries x keys
 /// x head size; 0 for anything else (copies, views).
 double opFlops(mlir::Operation *op);
+
+/// An einsum without reduced ranks: each result element is one map action
+/// on one element of each input.
+bool isPointwiseEinsum(mlir::Operation *op);
+
+/// Bytes of a statically shaped ranked tensor (elements that are neither
+/// integers nor floats count 8 bytes); 0 for anything else.
+uint64_t tensorBytes(mlir::Type type);
 
 } // namespace memc
 

@@ -73,6 +73,13 @@ struct RematProblem {
   std::vector<RematValue> values;
 };
 
+/// The deciders `--remat` and memc-activation-recompute's `solver` accept:
+/// solveRemat, solveMilp, solveGreedy, solveChen, recomputeAll, keepAll.
+inline constexpr const char *kRematSolvers[] = {
+    "auto", "milp", "greedy", "chen", "recompute-all", "keep"};
+/// Whether `name` is one of kRematSolvers.
+bool isRematSolver(const std::string &name);
+
 enum class RematChoice { Keep, Recompute, Swap };
 /// "keep", "recompute" or "swap".
 const char *toString(RematChoice choice);

@@ -11,6 +11,7 @@
 
 #include "mlir/IR/Block.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mlir {
@@ -23,6 +24,10 @@ namespace memc {
 /// depends on; values that nested regions read from above count. Empty
 /// when the loss is not made by an op of `body`.
 llvm::DenseSet<mlir::Operation *> trainStepForward(mlir::Block &body);
+
+/// The values `op` reads: its operands and the values its regions read from
+/// above.
+llvm::SetVector<mlir::Value> valuesRead(mlir::Operation *op);
 
 /// The uses of `value` by the backward: by ops (or ops nested in ops) of
 /// `body` outside `forward`, the return excepted.

@@ -23,15 +23,19 @@ llvm::DenseSet<Operation *> trainStepForward(Block &body) {
   forward.insert(top);
   while (!worklist.empty()) {
     Operation *op = worklist.pop_back_val();
-    llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
-    getUsedValuesDefinedAbove(op->getRegions(), used);
-    for (Value v : used)
+    for (Value v : valuesRead(op))
       if (Operation *def = v.getDefiningOp())
         if (Operation *defTop = body.findAncestorOpInBlock(*def);
             defTop && forward.insert(defTop).second)
           worklist.push_back(defTop);
   }
   return forward;
+}
+
+llvm::SetVector<Value> valuesRead(Operation *op) {
+  llvm::SetVector<Value> used(op->operand_begin(), op->operand_end());
+  getUsedValuesDefinedAbove(op->getRegions(), used);
+  return used;
 }
 
 SmallVector<OpOperand *>
