@@ -12,6 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "memc/Transforms/KVCaches.h"
+#include "memc/Transforms/TrainStep.h"
 
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/memc/ProgramInterface.h"
@@ -50,19 +52,6 @@ RankedTensorType withRows(Type type, RowPos pos, int64_t capacity,
   SmallVector<int64_t> shape(t.getShape());
   shape[pos.dim] = shape[pos.dim] / capacity * rows;
   return RankedTensorType::get(shape, t.getElementType(), t.getEncoding());
-}
-
-/// Values defined outside `op` that `op` or its regions read.
-SmallVector<Value> valuesRead(Operation *op) {
-  SmallVector<Value> read(op->getOperands());
-  op->walk([&](Operation *inner) {
-    if (inner == op)
-      return;
-    for (Value v : inner->getOperands())
-      if (!op->isAncestor(v.getParentBlock()->getParentOp()))
-        read.push_back(v);
-  });
-  return read;
 }
 
 class Derivation {
@@ -116,39 +105,15 @@ private:
   void rewriteOp(Operation *op, OpBuilder &b);
   void rewriteAttention(AttentionOp op, OpBuilder &b);
 
-  /// Rows as the caches store them: the data in the cache's element type
-  /// and, for i8, one f32 scale per row ([BH, rows]).
-  struct Encoded {
-    Value data, scale;
-  };
-  Encoded encode(OpBuilder &b, Location loc, Value rowsValue);
-  /// f32 rows from stored ones (and their scales).
-  Value decode(OpBuilder &b, Location loc, Value data, Value scale);
-  RankedTensorType cacheType(RankedTensorType type) const;
-  Value newCache(OpBuilder &b, Location loc, RankedTensorType type,
-                 const std::string &name);
-  /// Writes [BH, rows, ...] at `position` into a cache or pool.
-  Value writeRows(OpBuilder &b, Location loc, Value rowsValue, Value cache);
-  /// Paged caches: the pool block of row `r`'s logical block `j`, clamped
-  /// into the pool.
-  Value blockAt(OpBuilder &b, Location loc, Value r, Value j);
-  /// Writes `rowsValue` [BH, rows, ...] into `pool` through the block table.
-  Value writePaged(OpBuilder &b, Location loc, Value rowsValue, Value pool);
-  /// The f32 [BH, capacity, F] view of a cache's rows in use (zero
-  /// elsewhere), decoded from its blocks.
-  Value readView(OpBuilder &b, Location loc, Value data, Value scale,
-                 RankedTensorType viewType);
-
   func::FuncOp fn;
   unsigned ids = 0; ///< the token ids' argument
   int64_t rows, page;
   std::string kvDtype;    ///< f32, f16 or i8
   int64_t batchHeads = 0; ///< BH of every attention (paged caches)
-  Value table;            ///< the block table argument (paged caches)
   llvm::DenseMap<Value, RowPos> rowDim;
-  Value position; ///< index, in [0, capacity - rows]
+  std::optional<memc::KVCaches> kv; ///< set by rewrite()
+  Value position;                   ///< kv->position()
   unsigned numCaches = 0;
-  SmallVector<Value> caches; ///< the updated caches, returned last
 };
 
 std::optional<unsigned> Derivation::rowRank(EinsumOp op) {
@@ -245,7 +210,7 @@ LogicalResult Derivation::analyzeGenerate(tensor::GenerateOp op) {
         op.getBody().getOps<tensor::ExtractOp>(),
         [&](tensor::ExtractOp e) { return e.getTensor() == v; });
   };
-  for (Value v : valuesRead(op)) {
+  for (Value v : memc::valuesRead(op)) {
     if (rowOf(v) && (!out || !readsByExtract(v)))
       return op.emitError("uses sequence rows in a way memc cannot follow "
                           "for decoding");
@@ -257,7 +222,7 @@ LogicalResult Derivation::analyzeGenerate(tensor::GenerateOp op) {
 }
 
 LogicalResult Derivation::analyzeOp(Operation *op) {
-  SmallVector<Value> read = valuesRead(op);
+  llvm::SetVector<Value> read = memc::valuesRead(op);
   bool carries = llvm::any_of(read, [&](Value v) { return rowOf(v); });
   if (isa<func::ReturnOp>(op))
     return success();
@@ -408,151 +373,16 @@ LogicalResult Derivation::analyze() {
   return success();
 }
 
-/// An einsum whose operands are indexed by the op's ranks (`dims` of each,
-/// over ranks named a, b, c, ...; a scalar by none) into the result `out`.
-Value spell(OpBuilder &b, Location loc, ComputeOp compute, ReduceOp reduce,
-            ArrayRef<std::pair<Value, SmallVector<unsigned>>> inputs,
-            ArrayRef<unsigned> out, Type elementType) {
-  unsigned ranks = 0;
-  SmallVector<int64_t> extents(8, 1);
-  for (auto &[v, dims] : inputs)
-    for (auto [i, d] : llvm::enumerate(dims)) {
-      ranks = std::max(ranks, d + 1);
-      extents[d] = cast<RankedTensorType>(v.getType()).getDimSize(i);
-    }
-  auto mapOf = [&](ArrayRef<unsigned> dims) {
-    SmallVector<AffineExpr> exprs;
-    for (unsigned d : dims)
-      exprs.push_back(b.getAffineDimExpr(d));
-    return AffineMap::get(ranks, 0, exprs, b.getContext());
-  };
-  SmallVector<Value> values;
-  SmallVector<AffineMap> maps;
-  for (auto &[v, dims] : inputs) {
-    values.push_back(v);
-    maps.push_back(mapOf(dims));
-  }
-  maps.push_back(mapOf(out));
-  SmallVector<int64_t> shape;
-  for (unsigned d : out)
-    shape.push_back(extents[d]);
-  static const char *const kNames[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
-  SmallVector<StringRef> names(kNames, kNames + ranks);
-  return EinsumOp::create(b, loc, RankedTensorType::get(shape, elementType),
-                          values, maps, names, compute, reduce);
-}
-
-Value scalarConstant(OpBuilder &b, Location loc, float v) {
-  auto type = RankedTensorType::get({}, b.getF32Type());
-  return arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v)));
-}
-
-Derivation::Encoded Derivation::encode(OpBuilder &b, Location loc,
-                                       Value rowsValue) {
-  SmallVector<unsigned> abc = {0, 1, 2}, ab = {0, 1};
-  Type f32 = b.getF32Type();
-  if (kvDtype == "f16")
-    return {spell(b, loc, ComputeOp::copy, ReduceOp::none, {{rowsValue, abc}},
-                  abc, b.getF16Type()),
-            Value()};
-  if (kvDtype != "i8")
-    return {rowsValue, Value()};
-  // One scale per row: its largest magnitude maps to 127 (a zero row to a
-  // tiny scale, so it encodes as zeros, not NaN).
-  Value absMax =
-      spell(b, loc, ComputeOp::abs, ReduceOp::max, {{rowsValue, abc}}, ab, f32);
-  Value scale =
-      spell(b, loc, ComputeOp::div, ReduceOp::none,
-            {{absMax, ab}, {scalarConstant(b, loc, 127.0f), {}}}, ab, f32);
-  scale = spell(b, loc, ComputeOp::max, ReduceOp::none,
-                {{scale, ab}, {scalarConstant(b, loc, 1e-30f), {}}}, ab, f32);
-  Value q = spell(b, loc, ComputeOp::div, ReduceOp::none,
-                  {{rowsValue, abc}, {scale, ab}}, abc, f32);
-  q = spell(b, loc, ComputeOp::round, ReduceOp::none, {{q, abc}}, abc, f32);
-  q = spell(b, loc, ComputeOp::clamp, ReduceOp::none,
-            {{q, abc},
-             {scalarConstant(b, loc, -127.0f), {}},
-             {scalarConstant(b, loc, 127.0f), {}}},
-            abc, f32);
-  return {spell(b, loc, ComputeOp::copy, ReduceOp::none, {{q, abc}}, abc,
-                b.getI8Type()),
-          scale};
-}
-
-Value Derivation::decode(OpBuilder &b, Location loc, Value data, Value scale) {
-  SmallVector<unsigned> abc = {0, 1, 2}, ab = {0, 1};
-  Type f32 = b.getF32Type();
-  Value x =
-      spell(b, loc, ComputeOp::copy, ReduceOp::none, {{data, abc}}, abc, f32);
-  if (!scale)
-    return x;
-  return spell(b, loc, ComputeOp::mul, ReduceOp::none, {{x, abc}, {scale, ab}},
-               abc, f32);
-}
-
-Value Derivation::newCache(OpBuilder &b, Location loc, RankedTensorType type,
-                           const std::string &name) {
-  unsigned index = fn.getNumArguments();
-  (void)fn.insertArgument(index, type, {}, loc);
-  memc::setArgRole(fn, index, memc::ArgRole::KVCache, name);
-  return fn.getArgument(index);
-}
-
-/// `type` [BH, rows, ...] as the cache of it: [BH, capacity, ...], or the
-/// pool [BH x capacity / page + 1, page, ...].
-RankedTensorType Derivation::cacheType(RankedTensorType type) const {
-  SmallVector<int64_t> shape(type.getShape());
-  if (page) {
-    shape[0] = shape[0] * (capacity / page) + 1;
-    shape[1] = page;
-  } else {
-    shape[1] = capacity;
-  }
-  return RankedTensorType::get(shape, type.getElementType());
-}
-
-Value Derivation::writeRows(OpBuilder &b, Location loc, Value rowsValue,
-                            Value cache) {
-  if (page)
-    return writePaged(b, loc, rowsValue, cache);
-  auto type = cast<RankedTensorType>(rowsValue.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  offsets[1] = position;
-  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
-  for (int64_t n : type.getShape())
-    sizes.push_back(b.getIndexAttr(n));
-  return tensor::InsertSliceOp::create(b, loc, rowsValue, cache, offsets, sizes,
-                                       strides);
-}
-
 void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
   Location loc = op.getLoc();
-  auto write = [&](Value rowsValue) -> Value {
-    auto type = cast<RankedTensorType>(rowsValue.getType());
+  auto store = [&](Value rowsValue) {
     std::string name = std::string(numCaches % 2 ? "value." : "key.") +
                        std::to_string(numCaches / 2);
     ++numCaches;
-    Encoded encoded = encode(b, loc, rowsValue);
-    auto dataType = cast<RankedTensorType>(encoded.data.getType());
-    Value data = writeRows(b, loc, encoded.data,
-                           newCache(b, loc, cacheType(dataType), name));
-    caches.push_back(data);
-    Value scale;
-    if (encoded.scale) {
-      auto scaleType = cast<RankedTensorType>(encoded.scale.getType());
-      scale = writeRows(b, loc, encoded.scale,
-                        newCache(b, loc, cacheType(scaleType),
-                                 name + memc::package::kKVScaleSuffix));
-      caches.push_back(scale);
-    }
-    if (!page && kvDtype == "f32")
-      return data;
-    return readView(b, loc, data, scale,
-                    withRows(type, {1, 1}, rows, capacity));
+    return kv->store(b, loc, rowsValue, name);
   };
-  Value k = write(op.getKey());
-  Value v = write(op.getValue());
+  Value k = store(op.getKey());
+  Value v = store(op.getValue());
   auto outType = cast<RankedTensorType>(op.getResult()[0].getType());
   Value init = tensor::EmptyOp::create(b, loc, outType.getShape(),
                                        outType.getElementType());
@@ -562,120 +392,6 @@ void Derivation::rewriteAttention(AttentionOp op, OpBuilder &b) {
   rowDim[attention.getResult()[0]] = {1, 1};
   op.getResult()[0].replaceAllUsesWith(attention.getResult()[0]);
   op.erase();
-}
-
-Value Derivation::blockAt(OpBuilder &b, Location loc, Value r, Value j) {
-  Value raw = tensor::ExtractOp::create(b, loc, table, ValueRange{r, j});
-  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-  int64_t blocks = batchHeads * (capacity / page) + 1;
-  index = arith::MaxSIOp::create(b, loc, index,
-                                 arith::ConstantIndexOp::create(b, loc, 0));
-  return arith::MinSIOp::create(
-      b, loc, index, arith::ConstantIndexOp::create(b, loc, blocks - 1));
-}
-
-/// `v`'s slice at `offsets` of `sizes` (static but for the offsets).
-static Value sliceOf(OpBuilder &b, Location loc, Value v,
-                     ArrayRef<OpFoldResult> offsets, ArrayRef<int64_t> sizes) {
-  auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<OpFoldResult> s, ones(sizes.size(), b.getIndexAttr(1));
-  for (int64_t n : sizes)
-    s.push_back(b.getIndexAttr(n));
-  return tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get(sizes, type.getElementType()), v, offsets,
-      s, ones);
-}
-
-static Value insertAt(OpBuilder &b, Location loc, Value piece, Value into,
-                      ArrayRef<OpFoldResult> offsets) {
-  auto type = cast<RankedTensorType>(piece.getType());
-  SmallVector<OpFoldResult> s, ones(type.getRank(), b.getIndexAttr(1));
-  for (int64_t n : type.getShape())
-    s.push_back(b.getIndexAttr(n));
-  return tensor::InsertSliceOp::create(b, loc, piece, into, offsets, s, ones);
-}
-
-Value Derivation::writePaged(OpBuilder &b, Location loc, Value rowsValue,
-                             Value pool) {
-  // Row r's token i (at position + i) goes to slot (position + i) % page of
-  // the pool block its logical block (position + i) / page maps to.
-  auto type = cast<RankedTensorType>(rowsValue.getType());
-  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-  SmallVector<int64_t> piece(type.getShape());
-  piece[0] = piece[1] = 1;
-  auto perRow = scf::ForOp::create(
-      b, loc, c(0), c(type.getDimSize(0)), c(1), ValueRange{pool},
-      [&](OpBuilder &ob, Location ol, Value r, ValueRange outer) {
-        auto perToken = scf::ForOp::create(
-            ob, ol, c(0), c(type.getDimSize(1)), c(1), outer,
-            [&](OpBuilder &ib, Location il, Value i, ValueRange inner) {
-              Value at = arith::AddIOp::create(ib, il, position, i);
-              Value j = arith::DivUIOp::create(ib, il, at, c(page));
-              Value slot = arith::RemUIOp::create(ib, il, at, c(page));
-              Value block = blockAt(ib, il, r, j);
-              SmallVector<OpFoldResult> from(type.getRank(),
-                                             ib.getIndexAttr(0));
-              from[0] = r;
-              from[1] = i;
-              SmallVector<OpFoldResult> to(type.getRank(), ib.getIndexAttr(0));
-              to[0] = block;
-              to[1] = slot;
-              Value token = sliceOf(ib, il, rowsValue, from, piece);
-              scf::YieldOp::create(ib, il,
-                                   insertAt(ib, il, token, inner[0], to));
-            });
-        scf::YieldOp::create(ob, ol, perToken.getResult(0));
-      });
-  return perRow.getResult(0);
-}
-
-Value Derivation::readView(OpBuilder &b, Location loc, Value data, Value scale,
-                           RankedTensorType viewType) {
-  // Block by block up to the last row this call writes, decoded into a
-  // zero view: the attention never reads past that row, and no cache row
-  // beyond the blocks in use is read here either.
-  int64_t features = viewType.getDimSize(2), bh = viewType.getDimSize(0);
-  int64_t block = page;
-  if (!block)
-    for (block = std::min<int64_t>(capacity, 64); capacity % block; --block)
-      ;
-  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-  Value zero = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(viewType,
-                             b.getZeroAttr(viewType.getElementType())));
-  Value end = arith::AddIOp::create(b, loc, position, c(rows + block - 1));
-  Value used = arith::MinUIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, end, c(block)),
-      c(capacity / block));
-  // Contiguous: all batch x head rows of a block at once; paged: one row's
-  // block at a time, through the table.
-  int64_t rowsPerStep = page ? 1 : bh;
-  auto perRow = scf::ForOp::create(
-      b, loc, c(0), c(bh / rowsPerStep), c(1), ValueRange{zero},
-      [&](OpBuilder &ob, Location ol, Value r, ValueRange outer) {
-        auto perBlock = scf::ForOp::create(
-            ob, ol, c(0), used, c(1), outer,
-            [&](OpBuilder &ib, Location il, Value j, ValueRange inner) {
-              Value first = arith::MulIOp::create(ib, il, j, c(block));
-              SmallVector<OpFoldResult> at = {ib.getIndexAttr(0), first};
-              if (page)
-                at = {blockAt(ib, il, r, j), ib.getIndexAttr(0)};
-              Value piece =
-                  sliceOf(ib, il, data, {at[0], at[1], ib.getIndexAttr(0)},
-                          {rowsPerStep, block, features});
-              Value pieceScale =
-                  scale ? sliceOf(ib, il, scale, at, {rowsPerStep, block})
-                        : Value();
-              Value rowsOf = decode(ib, il, piece, pieceScale);
-              Value row = page ? r : Value(c(0));
-              scf::YieldOp::create(ib, il,
-                                   insertAt(ib, il, rowsOf, inner[0],
-                                            {row, first, ib.getIndexAttr(0)}));
-            });
-        scf::YieldOp::create(ob, ol, perBlock.getResult(0));
-      });
-  return perRow.getResult(0);
 }
 
 void Derivation::rewriteOp(Operation *op, OpBuilder &b) {
@@ -707,7 +423,7 @@ void Derivation::rewriteOp(Operation *op, OpBuilder &b) {
           shape[j] = rows;
       }
       if (indexed)
-        einsum->setOperand(i, sliceOf(b, einsum.getLoc(), v, offsets, shape));
+        einsum->setOperand(i, memc::sliceAt(b, einsum.getLoc(), v, offsets, shape));
     }
   }
   // Every other rewritten op keeps its attributes; static sizes that spell
@@ -733,30 +449,9 @@ void Derivation::rewrite() {
   // The ids: `rows` rows from `position` on.
   BlockArgument idsArg = fn.getArgument(ids);
   idsArg.setType(withRows(idsArg.getType(), {1, 1}, capacity, rows));
-  auto positionType = RankedTensorType::get({}, b.getI64Type());
-  (void)fn.insertArgument(ids + 1, positionType, {}, fn.getLoc());
-  memc::setArgRole(fn, ids + 1, memc::ArgRole::Input,
-                   memc::package::kPositionName);
-  b.setInsertionPointToStart(&entry);
-  Location loc = fn.getLoc();
-  Value raw =
-      tensor::ExtractOp::create(b, loc, fn.getArgument(ids + 1), ValueRange{});
-  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-  // Clamped into the caches: a position out of range reads and writes the
-  // last rows instead of memory past the buffers (the runtime never passes
-  // one; a hand-made input might).
-  index = arith::MaxSIOp::create(b, loc, index,
-                                 arith::ConstantIndexOp::create(b, loc, 0));
-  position = arith::MinSIOp::create(
-      b, loc, index, arith::ConstantIndexOp::create(b, loc, capacity - rows));
-  if (page) {
-    auto tableType =
-        RankedTensorType::get({batchHeads, capacity / page}, b.getI64Type());
-    (void)fn.insertArgument(ids + 2, tableType, {}, fn.getLoc());
-    memc::setArgRole(fn, ids + 2, memc::ArgRole::Input,
-                     memc::package::kBlockTableName);
-    table = fn.getArgument(ids + 2);
-  }
+  kv.emplace(fn, rows, capacity, page, kvDtype, batchHeads);
+  kv->addInputs(b, ids + 1);
+  position = kv->position();
 
   SmallVector<Operation *> ops;
   for (Operation &op : entry)
@@ -765,26 +460,7 @@ void Derivation::rewrite() {
       ops.push_back(&op);
   for (Operation *op : ops)
     rewriteOp(op, b);
-
-  // The updated caches are results that overwrite their arguments.
-  auto ret = cast<func::ReturnOp>(entry.getTerminator());
-  unsigned firstCacheResult = ret.getNumOperands();
-  SmallVector<Value> results(ret.getOperands());
-  results.append(caches.begin(), caches.end());
-  ret->setOperands(results);
-  SmallVector<Type> argTypes(entry.getArgumentTypes());
-  SmallVector<Type> resultTypes;
-  for (Value v : results)
-    resultTypes.push_back(v.getType());
-  SmallVector<DictionaryAttr> resultAttrs;
-  fn.getAllResultAttrs(resultAttrs);
-  resultAttrs.resize(results.size(), DictionaryAttr::get(fn.getContext()));
-  fn.setType(FunctionType::get(fn.getContext(), argTypes, resultTypes));
-  fn.setAllResultAttrs(resultAttrs);
-  for (unsigned i = 0; i < caches.size(); ++i) {
-    unsigned arg = fn.getNumArguments() - caches.size() + i;
-    memc::setOverwrittenArg(fn, firstCacheResult + i, arg);
-  }
+  kv->finish();
 }
 
 struct DeriveDecodePass

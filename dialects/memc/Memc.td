@@ -67,6 +67,11 @@ def Memc_Dialect : Dialect {
       or the values of one attention, all its capacity's rows) that the
       runtime owns across calls, zero before the first; the program writes
       its rows in place through a result that `memc.overwrites` it.
+    * `memc.past_kv = AXIS` on an input argument (with `memc.input`): the
+      past keys or values of an export for generation, which the model
+      concatenates with the new rows along AXIS into a graph output (the
+      present); the importer marks them under `--decode` and
+      `memc-bind-past-kv` binds them to KV caches.
     * `memc.decode = {rows, capacity}` on the module: the program runs
       `rows` consecutive sequence rows from the `position` input on, over
       caches of `capacity` rows.
@@ -122,6 +127,7 @@ def Memc_Dialect : Dialect {
     "::mlir::StringAttr":$step,
     "::mlir::StringAttr":$overwrites,
     "::mlir::StringAttr":$kv_cache,
+    "::mlir::IntegerAttr":$past_kv,
     "::mlir::DictionaryAttr":$decode
   );
   let hasOperationAttrVerify = 1;

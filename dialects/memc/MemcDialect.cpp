@@ -115,6 +115,11 @@ LogicalResult verifyOnFunctionArgOrResult(Operation *op, NamedAttribute attr,
                       "a symbol reference to an ml_program.global");
   if (name == D::UpperTriangleAttrHelper::getNameStr())
     return verifyTriangle(op, attr);
+  if (name == D::PastKvAttrHelper::getNameStr()) {
+    auto axis = dyn_cast<IntegerAttr>(value);
+    return verifyKind(op, attr, axis && axis.getInt() >= 0,
+                      "a non-negative axis");
+  }
   return op->emitOpError("'") << name << "' is not an argument attribute of "
                               << "the memc dialect";
 }

@@ -126,6 +126,7 @@ ExitCode importPhase(CompileSession &s) {
   importOptions.inputShapes = s.options.inputShapes;
   importOptions.trainable = s.options.train.trainable;
   importOptions.trainable.enabled = s.options.train.enabled;
+  importOptions.decode = {s.options.decode.rows, s.options.decode.capacity};
   ImportResult imported;
   ImportError importError;
   if (!importONNXModel(s.options.input, importOptions, s.context, imported,
@@ -290,6 +291,14 @@ ExitCode decodePhase(CompileSession &s) {
             FuseMaxAttentionOptions fuseMax;
             fuseMax.kernel = true;
             pm.addPass(createFuseMaxAttention(fuseMax));
+            if (s.options.decode.capacity) {
+              // An export with past keys/values (the importer marked them).
+              BindPastKVOptions bind;
+              bind.page = s.options.decode.pageSize;
+              bind.kvDtype = s.options.decode.kvDtype;
+              pm.addPass(createBindPastKV(bind));
+              return;
+            }
             DeriveDecodeOptions derive;
             derive.rows = rows;
             derive.page = s.options.decode.pageSize;

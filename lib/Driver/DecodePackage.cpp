@@ -15,6 +15,7 @@
 #include "CompileSession.h"
 #include "OutputPath.h"
 
+#include "memc/Import/ONNXImporter.h"
 #include "memc/Runtime/PackageFormat.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -79,9 +80,10 @@ bool readCacheFacts(const std::string &manifestPath, int64_t page,
   return true;
 }
 
-/// The largest divisor of `capacity` up to 64: the prefill's rows per call.
-int64_t defaultPrefillRows(int64_t capacity) {
-  for (int64_t rows = std::min<int64_t>(capacity, 64); rows > 1; --rows)
+/// The largest divisor of `capacity` up to 64 and `most`: the prefill's
+/// rows per call.
+int64_t defaultPrefillRows(int64_t capacity, int64_t most) {
+  for (int64_t rows = std::min<int64_t>(most, 64); rows > 1; --rows)
     if (capacity % rows == 0)
       return rows;
   return 1;
@@ -150,9 +152,22 @@ ExitCode compileDecodePackage(const CompilerOptions &options) {
   std::string layout =
       page ? std::string(package::kLayoutPaged) + ":" + std::to_string(page)
            : std::string(package::kLayoutContiguous);
-  int64_t prefillRows = options.decode.prefillRows
-                            ? options.decode.prefillRows
-                            : defaultPrefillRows(facts.capacity);
+  // An export with past keys/values whose ids take a fixed number of rows
+  // prefills that many at a time; with a dynamic sequence, as a plain
+  // export, but leaving a past of at least one row.
+  int64_t prefillRows = options.decode.prefillRows;
+  if (!prefillRows && options.decode.capacity) {
+    DecodeExportInfo info;
+    ImportError importError;
+    if (!inspectDecodeExport(options.input, info, importError))
+      return failWith(importError.code, importError.message);
+    prefillRows = info.fixedRows
+                      ? info.fixedRows
+                      : defaultPrefillRows(facts.capacity,
+                                           facts.capacity - 1);
+  }
+  if (!prefillRows)
+    prefillRows = defaultPrefillRows(facts.capacity, facts.capacity);
   if (facts.capacity % prefillRows != 0)
     return failWith(ExitUsage, "--prefill-rows=" + std::to_string(prefillRows) +
                                    " must divide the sequence length " +

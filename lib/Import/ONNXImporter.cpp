@@ -1,6 +1,7 @@
 //===- ONNXImporter.cpp - ONNX model -> einsum IR -------------------------===//
 #include "ImportContext.h"
 #include "GraphChecks.h"
+#include "PastKV.h"
 #include "GraphImporter.h"
 #include "OpRegistry.h"
 #include "dialects/memc/ProgramInterface.h"
@@ -458,6 +459,53 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
       !chooseTrainable(graph, options.trainable, trainable))
     return false;
 
+  // --decode of an export with past keys/values: the rows of a call and
+  // the caches' capacity fix its dynamic dims.
+  PastKV pastKV;
+  if (options.decode.rows > 0) {
+    std::string why;
+    if (!findPastKV(graph, pastKV, why)) {
+      fail(ExitUnsupported, why);
+      return false;
+    }
+    if (!pastKV.pastAxis.empty() && options.decode.capacity <= 0) {
+      fail(ExitUsage, "the model has past key/value inputs ('" +
+                          pastKV.pastAxis.begin()->first +
+                          "', ...): give the KV caches' capacity with "
+                          "--kv-capacity=N");
+      return false;
+    }
+    if (pastKV.pastAxis.empty() && options.decode.capacity > 0) {
+      fail(ExitUsage, "--kv-capacity is for exports with past key/value "
+                      "inputs; this model has none, so its capacity is its "
+                      "sequence length");
+      return false;
+    }
+    if (!pastKV.pastAxis.empty() &&
+        options.decode.capacity <= options.decode.rows) {
+      fail(ExitUsage, "--kv-capacity=" +
+                          std::to_string(options.decode.capacity) +
+                          " must exceed the " +
+                          std::to_string(options.decode.rows) +
+                          " rows of a call");
+      return false;
+    }
+  }
+  // The dim a past export fixes at `dim` of input `name` (-1: none).
+  auto decodeDim = [&](const std::string &name, int64_t rank,
+                       int64_t dim) -> int64_t {
+    if (pastKV.pastAxis.empty())
+      return -1;
+    if (auto it = pastKV.pastAxis.find(name); it != pastKV.pastAxis.end())
+      return dim == it->second
+                 ? options.decode.capacity - options.decode.rows
+                 : -1;
+    if ((name == pastKV.ids && dim == 1) ||
+        (pastKV.positions.count(name) && dim == rank - 1))
+      return options.decode.rows;
+    return -1;
+  };
+
   // Graph inputs: static shapes, pinned by --shape where dynamic.
   SmallVector<Type> inputTypes;
   std::vector<std::string> inputs; // manifest names
@@ -503,6 +551,24 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
         return false;
       }
       for (const auto &d : tt.shape().dim()) {
+        int64_t fixed =
+            decodeDim(vi.name(), tt.shape().dim_size(), shape.size());
+        if (fixed >= 0 && vi.name() == pastKV.ids && d.has_dim_value() &&
+            d.dim_value() != fixed) {
+          fail(ExitUsage, "input '" + vi.name() + "' has a fixed sequence "
+                          "length of " + std::to_string(d.dim_value()) +
+                          ", so every call takes that many rows, not " +
+                          std::to_string(fixed) +
+                          (d.dim_value() == 1
+                               ? " (a one-row export: --prefill-rows=1)"
+                               : ": export it with a dynamic sequence "
+                                 "dimension"));
+          return false;
+        }
+        if (fixed >= 0 && (!d.has_dim_value() || d.dim_value() < 0)) {
+          shape.push_back(fixed);
+          continue;
+        }
         if (!d.has_dim_value() || d.dim_value() < 0) {
           std::string dimName =
               d.has_dim_param() ? "'" + d.dim_param() + "'" : "?";
@@ -572,6 +638,19 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   // Name every argument and result for readers of the IR and the package.
   for (auto [i, name] : llvm::enumerate(inputs))
     setArgRole(func, i, ArgRole::Input, name);
+  // Past keys/values, for memc-bind-past-kv.
+  {
+    unsigned i = 0;
+    for (const auto &vi : graph.input()) {
+      if (constants.count(vi.name()))
+        continue;
+      if (auto it = pastKV.pastAxis.find(vi.name());
+          it != pastKV.pastAxis.end())
+        func.setArgAttr(i, MemcDialect::PastKvAttrHelper::getNameStr(),
+                        builder.getI64IntegerAttr(it->second));
+      ++i;
+    }
+  }
   for (auto [i, name] : llvm::enumerate(outputs))
     setResultOutputName(func, i, name);
   setEntryFunction(*result.module, func);
@@ -823,6 +902,34 @@ bool memc::importONNXModelFromBytes(llvm::StringRef bytes,
   if (!crossCheckShapes(model, result, path, error)) {
     result.module = nullptr;
     return false;
+  }
+  return true;
+}
+
+bool memc::inspectDecodeExport(const std::string &path, DecodeExportInfo &info,
+                               ImportError &error) {
+  using namespace memc::onnximport;
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                  /*RequiresNullTerminator=*/false);
+  onnx::ModelProto model;
+  if (!file || (*file)->getBufferSize() > size_t(INT_MAX) ||
+      !model.ParseFromArray((*file)->getBufferStart(),
+                            int((*file)->getBufferSize())))
+    return true; // the import that follows says what is wrong with it
+  PastKV found;
+  std::string why;
+  if (!findPastKV(model.graph(), found, why)) {
+    error = {ExitUnsupported, path + ": " + why};
+    return false;
+  }
+  for (const auto &vi : model.graph().input()) {
+    if (found.pastAxis.count(vi.name()))
+      info.pastInputs.push_back(vi.name());
+    if (vi.name() == found.ids && vi.type().tensor_type().has_shape()) {
+      const auto &d = vi.type().tensor_type().shape().dim(1);
+      info.fixedRows = d.has_dim_value() ? d.dim_value() : 0;
+    }
   }
   return true;
 }

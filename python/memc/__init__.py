@@ -245,11 +245,12 @@ class Session:
 class Generator:
     """A decode package (`compile(model, out, decode=True)`, optionally with
     kv_layout="paged:16", kv_dtype="f16"|"i8"): generate(prompt, n) decodes
-    n tokens greedily after an int64 [batch, P] prompt and returns them as
-    an int64 [batch, n] array, as `memc-run --generate`; `last` holds the
-    run's prefill_ms, decode_ms_per_token and kv_bytes. `capacity` is the
-    model's length T (P + n must fit), `batch` its batch, `layout` the
-    caches'. Runs on the CPU."""
+    n tokens greedily after an int64 [batch, P] prompt (shorter prompts
+    right-padded with -1) and returns them as an int64 [batch, n] array, as
+    `memc-run --generate`; `last` holds the run's prefill_ms,
+    decode_ms_per_token and kv_bytes. `capacity` is the caches' rows (the
+    longest prompt + n must fit), `batch` the batch, `layout` the caches'.
+    Runs on the CPU."""
 
     def __init__(self, package):
         self.package = package if isinstance(package, Package) else Package(package)

@@ -8,7 +8,9 @@
 // ids 0, whose cache rows the decode steps overwrite before any row reads
 // them (row t reads only rows <= t). The first new token is the argmax of
 // the last prompt row's logits; every decode step feeds the token before
-// and gives the next.
+// and gives the next. With prompts of different lengths (right-padded
+// with negative ids) the prefill covers the shortest, and the steps feed
+// the longer ones' remaining rows before their own tokens.
 //
 //===----------------------------------------------------------------------===//
 #include "GenerateRunner.h"
@@ -325,9 +327,30 @@ int Decoder::generate(const Tensor &prompt, const std::string &promptName,
             std::to_string(d.batch) + "xP token ids (P >= 1)";
     return ExitBadData;
   }
-  int64_t promptRows = prompt.dims[1];
-  if (n < 1 || promptRows + n > d.capacity) {
-    error = std::to_string(promptRows) + " prompt tokens plus " +
+  // Prompts of different lengths are right-padded with negative ids: a
+  // sequence's prompt ends at its first one.
+  int64_t width = prompt.dims[1];
+  const int64_t *promptData =
+      static_cast<const int64_t *>(prompt.buffer.data());
+  std::vector<int64_t> lengths(size_t(d.batch), width);
+  for (int64_t b = 0; b < d.batch; ++b) {
+    const int64_t *row = promptData + b * width;
+    int64_t &len = lengths[b];
+    len = std::find_if(row, row + width, [](int64_t t) { return t < 0; }) -
+          row;
+    if (len == 0 || std::any_of(row + len, row + width,
+                                [](int64_t t) { return t >= 0; })) {
+      error = promptName + ": sequence " + std::to_string(b) +
+              (len == 0 ? " has an empty prompt"
+                        : " has a token after its padding (a negative id "
+                          "ends a prompt)");
+      return ExitBadData;
+    }
+  }
+  int64_t shortest = *std::min_element(lengths.begin(), lengths.end());
+  int64_t longest = *std::max_element(lengths.begin(), lengths.end());
+  if (n < 1 || longest + n > d.capacity) {
+    error = std::to_string(longest) + " prompt tokens plus " +
             std::to_string(n) +
             " new ones exceed the KV caches' capacity "
             "of " +
@@ -341,44 +364,50 @@ int Decoder::generate(const Tensor &prompt, const std::string &promptName,
     std::fill(t, t + caches.table.numElements(), caches.spare);
     caches.next = 0;
   }
-  const int64_t *promptData =
-      static_cast<const int64_t *>(prompt.buffer.data());
   out = Generation();
   out.tokens.assign(size_t(d.batch), {});
   std::vector<std::vector<int64_t>> &tokens = out.tokens;
   double decodeMs = 0;
+  int64_t steps = longest + n - 1 - shortest;
   {
     CrashGuard crashGuard("memc-run: " + impl_->dir +
                               ": the compiled program crashed (signal ",
                           ")", ExitInternal);
     using Clock = std::chrono::steady_clock;
     auto t0 = Clock::now();
-    int64_t last = 0; // the prefill chunk holding the last prompt row
-    for (int64_t at = 0; at < promptRows; at += prefill.rows) {
+    // The rows every prompt has go through the prefill.
+    int64_t last = 0; // the prefill chunk holding row shortest - 1
+    for (int64_t at = 0; at < shortest; at += prefill.rows) {
       // Rows past the prompt get no block: their writes go to the spare.
       if (d.page)
-        caches.reserve(at, std::min(at + prefill.rows, promptRows));
+        caches.reserve(at, std::min(at + prefill.rows, shortest));
       prefill.call(at, [&](int64_t b, int64_t r) -> int64_t {
-        return at + r < promptRows ? promptData[b * promptRows + at + r] : 0;
+        return at + r < shortest ? promptData[b * width + at + r] : 0;
       });
       last = at;
     }
     for (int64_t b = 0; b < d.batch; ++b)
-      tokens[b].push_back(prefill.argmax(b, promptRows - 1 - last));
+      if (lengths[b] == shortest)
+        tokens[b].push_back(prefill.argmax(b, shortest - 1 - last));
     auto t1 = Clock::now();
     out.prefillMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    for (int64_t i = 1; i < n; ++i) {
+    // Then one row per step: a longer prompt's own rows until it ends, its
+    // tokens after; a sequence keeps stepping (its extra tokens dropped)
+    // until the longest prompt has its n.
+    for (int64_t at = shortest; at < shortest + steps; ++at) {
       if (d.page)
-        caches.reserve(promptRows + i - 1, promptRows + i);
-      step.call(promptRows + i - 1,
-                [&](int64_t b, int64_t) { return tokens[b].back(); });
+        caches.reserve(at, at + 1);
+      step.call(at, [&](int64_t b, int64_t) {
+        return at < lengths[b] ? promptData[b * width + at] : tokens[b].back();
+      });
       for (int64_t b = 0; b < d.batch; ++b)
-        tokens[b].push_back(step.argmax(b, 0));
+        if (at + 1 >= lengths[b] && int64_t(tokens[b].size()) < n)
+          tokens[b].push_back(step.argmax(b, 0));
     }
     decodeMs =
         std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   }
-  out.decodeMsPerToken = n > 1 ? decodeMs / double(n - 1) : 0.0;
+  out.decodeMsPerToken = steps > 0 ? decodeMs / double(steps) : 0.0;
   out.kvBytes = caches.bytesInUse();
   return ExitOK;
 }

@@ -3,7 +3,10 @@
 // Greedy decoding with a decode package (docs/package-format.md "Decode
 // packages"): the prompt goes through the prefill program a chunk of rows
 // at a time, then the decode program runs once per new token, both writing
-// and reading the same KV caches, which the runtime owns. Kept out of
+// and reading the same KV caches, which the runtime owns. Prompts of
+// different lengths in one batch are handled per sequence: the prefill
+// takes the rows all of them have, then each step feeds every sequence its
+// own next prompt token until its prompt ends, its last new token after. Kept out of
 // main() so the unit tests drive it in-process, as Runner.h.
 //
 //===----------------------------------------------------------------------===//
@@ -23,6 +26,8 @@ namespace rt {
 /// What one greedy generation computed.
 struct Generation {
   std::vector<std::vector<int64_t>> tokens; ///< the new tokens of each sequence
+  /// decodeMsPerToken: the mean of the one-row steps (those that feed a
+  /// longer prompt's rows included).
   double prefillMs = 0, decodeMsPerToken = 0;
   /// Contiguous caches: their bytes at capacity; paged: the blocks in use.
   uint64_t kvBytes = 0;
@@ -37,10 +42,12 @@ public:
   /// `error` set to one line (ExitUsage: not a decode package).
   int open(const std::string &dir, std::string &error);
   const DecodeManifest &manifest() const;
-  /// Greedy-decodes `n` tokens after `prompt` (int64 [batch, P]); each
-  /// call starts a new generation. ExitBadData (a prompt of another type
-  /// or shape; `promptName` names it) or ExitCapacity (P + n > capacity)
-  /// with `error` set, else ExitOK.
+  /// Greedy-decodes `n` tokens after `prompt` (int64 [batch, P]; a
+  /// shorter prompt ends at its first negative id, the rest of its row
+  /// negative too); each call starts a new generation. ExitBadData (a
+  /// prompt of another type or shape, an empty prompt, a token after the
+  /// padding; `promptName` names it) or ExitCapacity (the longest prompt +
+  /// n > capacity) with `error` set, else ExitOK.
   int generate(const Tensor &prompt, const std::string &promptName, int64_t n,
                Generation &out, std::string &error);
 

@@ -3,8 +3,13 @@
 
   decoder_greedy.py prompt OUT.pb P      the first P ids of the example's
                                          input as a [1, P] int64 prompt
+  decoder_greedy.py prompt OUT.pb P1 P2 ...
+                                         a batch of prompts of those lengths
+                                         (sequence i: P_i ids of the input
+                                         from 16 i on), right-padded with -1
   decoder_greedy.py check PROMPT.pb GEN.txt
-                                         checks memc-run --generate's tokens:
+                                         checks memc-run --generate's tokens
+                                         (a tokens: line per sequence):
                                          each must be the argmax of the
                                          float64 reference's logits after
                                          the prompt and the tokens before it
@@ -38,31 +43,38 @@ def example():
 def main():
     if sys.argv[1] == "prompt":
         _, ids = example()
-        p = int(sys.argv[3])
-        t = numpy_helper.from_array(ids[:, :p].copy(), "prompt")
+        lengths = [int(p) for p in sys.argv[3:]]
+        if len(lengths) == 1:
+            prompt = ids[:, :lengths[0]].copy()
+        else:
+            prompt = np.full((len(lengths), max(lengths)), -1, np.int64)
+            for i, p in enumerate(lengths):
+                prompt[i, :p] = ids[0, 16 * i:16 * i + p]
+        t = numpy_helper.from_array(prompt, "prompt")
         open(sys.argv[2], "wb").write(t.SerializeToString())
         return 0
     w, _ = example()
     t = TensorProto()
     t.ParseFromString(open(sys.argv[2], "rb").read())
-    prompt = numpy_helper.to_array(t)[0].tolist()
+    prompts = numpy_helper.to_array(t)
     lines = [l for l in open(sys.argv[3]) if l.startswith("tokens:")]
-    if len(lines) != 1:
-        print(f"expected one tokens: line, got {len(lines)}")
+    if len(lines) != len(prompts):
+        print(f"expected {len(prompts)} tokens: lines, got {len(lines)}")
         return 1
-    got = [int(x) for x in lines[0].split(":", 1)[1].split()]
-    seq = list(prompt)
-    for n, tok in enumerate(got):
-        ids = np.zeros((1, ex.DEC["seq"]), dtype=np.int64)
-        ids[0, :len(seq)] = seq
-        logits = ex.ref_decoder(w, ids)[0, len(seq) - 1]
-        best = int(np.argmax(logits))
-        if tok != best and logits[best] - logits[tok] > 1e-4:
-            print(f"token {n}: memc {tok}, reference {best} "
-                  f"(logits {logits[tok]:.6g} vs {logits[best]:.6g})")
-            return 1
-        seq.append(tok)
-    print(f"{len(got)} tokens are the reference's greedy choices")
+    for b, (row, line) in enumerate(zip(prompts, lines)):
+        got = [int(x) for x in line.split(":", 1)[1].split()]
+        seq = [int(x) for x in row if x >= 0]
+        for n, tok in enumerate(got):
+            ids = np.zeros((1, ex.DEC["seq"]), dtype=np.int64)
+            ids[0, :len(seq)] = seq
+            logits = ex.ref_decoder(w, ids)[0, len(seq) - 1]
+            best = int(np.argmax(logits))
+            if tok != best and logits[best] - logits[tok] > 1e-4:
+                print(f"sequence {b}, token {n}: memc {tok}, reference {best} "
+                      f"(logits {logits[tok]:.6g} vs {logits[best]:.6g})")
+                return 1
+            seq.append(tok)
+        print(f"sequence {b}: {len(got)} tokens are the reference's greedy choices")
     return 0
 
 

@@ -186,6 +186,12 @@ static cl::opt<int64_t> prefillRows(
     cl::desc("--decode: prompt rows per prefill call (default: the largest "
              "divisor of the sequence length up to 64)"),
     cl::init(0), cl::cat(category));
+static cl::opt<int64_t> kvCapacity(
+    "kv-capacity",
+    cl::desc("--decode of an export with past key/value inputs: the rows "
+             "its KV caches hold (prompt plus generated tokens); a plain "
+             "export's capacity is its sequence length"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> verbose("v", cl::desc("Print the phases with timings"),
                              cl::cat(category));
 static cl::opt<bool> listOps("list-ops",
@@ -295,10 +301,11 @@ int main(int argc, char **argv) {
   }
   bool decodeFlags = kvLayout.getNumOccurrences() ||
                      kvDtype.getNumOccurrences() ||
-                     prefillRows.getNumOccurrences();
+                     prefillRows.getNumOccurrences() ||
+                     kvCapacity.getNumOccurrences();
   if (decodeFlags && !decode) {
-    llvm::errs() << "memc: --kv-layout, --kv-dtype and --prefill-rows need "
-                    "--decode\n";
+    llvm::errs() << "memc: --kv-layout, --kv-dtype, --kv-capacity and "
+                    "--prefill-rows need --decode\n";
     return memc::ExitUsage;
   }
   if (decode) {
@@ -338,6 +345,12 @@ int main(int argc, char **argv) {
       return memc::ExitUsage;
     }
     options.decode.prefillRows = prefillRows;
+    if (kvCapacity.getNumOccurrences() && kvCapacity < 2) {
+      llvm::errs() << "memc: --kv-capacity=" << kvCapacity
+                   << ": expected at least 2 rows\n";
+      return memc::ExitUsage;
+    }
+    options.decode.capacity = kvCapacity;
   }
   for (const std::string &s : shapes) {
     size_t eq = s.find('=');

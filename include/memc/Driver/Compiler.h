@@ -34,6 +34,9 @@ struct DecodeOptions {
   /// --prefill-rows: rows per prefill call (0: the largest divisor of the
   /// sequence length up to 64).
   int64_t prefillRows = 0;
+  /// --kv-capacity: the caches' rows for an export with past key/value
+  /// inputs (0: a plain export, whose capacity is its sequence length).
+  int64_t capacity = 0;
   /// --kv-dtype: f32, f16, or i8 with per-row scales.
   std::string kvDtype = "f32";
   /// The rows of the one program being compiled (set by the driver for

@@ -41,7 +41,17 @@ struct ImportOptions {
   /// trainable parameters whatever their size, and no host fold ever reads
   /// them (constant folding never folds through a trainable value).
   TrainableSpec trainable;
+  /// --decode: the rows of one call and the KV caches' capacity (0: not
+  /// given). An export with past keys/values (graph inputs a Concat extends
+  /// into a graph output) gets its dynamic dims from them: the ids'
+  /// sequence and a position input's last dim are `rows`, each past's
+  /// concatenated dim `capacity - rows`; its past inputs are marked
+  /// `memc.past_kv`. A plain export is imported as it is.
+  struct DecodeShapes {
+    int64_t rows = 0, capacity = 0;
+  } decode;
 };
+
 
 /// Dims as the manifest and --shape spell them: `1x128x64`, `scalar` for
 /// rank 0.
@@ -72,6 +82,18 @@ bool importONNXModelFromBytes(llvm::StringRef bytes, const std::string &name,
                               const ImportOptions &options,
                               mlir::MLIRContext &context, ImportResult &result,
                               ImportError &error);
+
+/// What --decode needs to know of a model before compiling its programs.
+struct DecodeExportInfo {
+  /// The past key/value inputs, in graph order (empty: a plain export).
+  std::vector<std::string> pastInputs;
+  /// The rows per call the ids' sequence dimension fixes (0: dynamic).
+  int64_t fixedRows = 0;
+};
+/// Reads `path`'s graph for DecodeExportInfo. On failure returns false and
+/// fills `error`.
+bool inspectDecodeExport(const std::string &path, DecodeExportInfo &info,
+                         ImportError &error);
 
 /// The ONNX op types the importer handles (for --list-ops and docs).
 std::vector<std::string> getSupportedONNXOps();

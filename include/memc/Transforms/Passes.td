@@ -931,6 +931,56 @@ def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
                            "::memc::MemcDialect"];
 }
 
+def BindPastKV : Pass<"memc-bind-past-kv", "mlir::ModuleOp"> {
+  let summary = "An export's past key/value inputs and present outputs -> "
+                "in-place appends into KV caches";
+  let description = [{
+    Runs, instead of `memc-derive-decode`, on an export for generation
+    after `memc-fusemax-attention{kernel=true}`: an entry whose inputs are
+    the token ids [batch, rows] (integers), at most one more integer input
+    (positions, whose last dimension is the rows), and past keys and values
+    (`memc.past_kv = AXIS`, marked by the importer under `--decode`), each
+    of which the model concatenates with the call's new rows along AXIS
+    (`tensor.insert_slice` of the past, then of the new rows, into a
+    `tensor.empty`) into a graph output, the present. The importer fixed
+    the past's length to `capacity - rows`, so a present has the caches'
+    capacity of rows.
+
+    Every present must be read only by the return and, through
+    permutations and reshapes that leave it `[batch x heads, capacity,
+    head_dim]`, as the keys or values of an `einsum.attention` whose keys
+    and values both come from pasts. Such an attention must be causal from
+    the past on: unmasked with one query row (a one-token export), or
+    masked from `capacity - rows + 1` (a causal mask over past and new
+    rows). Anything else is refused, naming the op.
+
+    The rewrite is what `memc-derive-decode` makes of a plain LM: the
+    program takes the rank-0 i64 input `position` (and `block_table` for
+    paged caches); the new rows of every present are written at `position`
+    into a KV cache argument (`memc.kv_cache`, named after the past) that a
+    result overwrites in place; the attention reads the cache (or the view
+    decoded from its blocks in use) with `query_offset = position` under the
+    causal mask, so rows past the ones written are never read. The position
+    input becomes `position + i` along its last dimension; the past inputs
+    and the present outputs disappear. Sets `memc.decode = {rows,
+    capacity}`. The caches' layout and element type options are
+    `memc-derive-decode`'s.
+  }];
+  let options = [
+    Option<"page", "page", "int64_t", /*default=*/"0",
+           "Paged caches in blocks of this many rows (0: contiguous); must "
+           "divide the capacity">,
+    Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"f32\"",
+           "The caches' element type: f32, f16, or i8 (with one f32 scale "
+           "per row of each batch x head row)">,
+  ];
+  let dependentDialects = ["::memc::einsum::EinsumDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::memc::MemcDialect"];
+}
+
 //===----------------------------------------------------------------------===//
 // Parallel loops on the CPU
 //===----------------------------------------------------------------------===//
