@@ -110,7 +110,7 @@ struct FuseMaxAttentionPass
             inner = it;
         });
         passesAfter = memc::countPassesOverIterate({outer}, inner);
-        result = outer.getResult(0);
+        result = cascade.result;
         kvTile = cascade.kvTile;
         queryTile = cascade.queryTile;
         skips = a.maskedFrom.has_value();

@@ -47,10 +47,11 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"tileSize", "tile-size", "int64_t", /*default=*/"0",
-           "K/V tile M0 (0: from the cost model; must divide the key count)">,
+           "K/V tile M0 (0: from the cost model; one that does not divide "
+           "the key count leaves a shorter last tile)">,
     Option<"queryTileSize", "query-tile-size", "int64_t", /*default=*/"0",
-           "Query tile P0 (0: from the cost model; must divide the query "
-           "count)">,
+           "Query tile P0 (0: from the cost model; one that does not divide "
+           "the query count leaves a shorter last tile)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark for every attention block, fused or not">,
     Option<"kernel", "kernel", "bool", /*default=*/"false",

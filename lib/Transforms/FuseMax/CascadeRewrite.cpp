@@ -8,7 +8,10 @@
 // P1 whose result is the output, written one query tile at a time), so one
 // step works on a [batch, P0, M0] tile that stays in cache, and causal
 // attention can skip the K/V tiles a constant triangular mask hides
-// entirely. Only tiles of the scores ever exist.
+// entirely. Only tiles of the scores ever exist. A length that no
+// cache-sized tile divides (197 tokens) gets full tiles and one smaller
+// last tile, each static: the last K/V tile is one more step after the
+// iterate, the last query tile one more pass after the outer one.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/FuseMax/CascadeRewrite.h"
@@ -36,6 +39,19 @@ int64_t largestDivisorAtMost(int64_t n, int64_t cap) {
   return 1;
 }
 
+/// A tile of at most `cap` for a rank of `n`: the largest divisor of n up
+/// to cap when it is at least half of that, so that every tile is full;
+/// otherwise the fewest tiles of at most cap, as even as they go (197 keys
+/// at 128: 99 and a last one of 98, not 128 and 69).
+int64_t tileNear(int64_t n, int64_t cap) {
+  cap = std::max<int64_t>(1, std::min(n, cap));
+  int64_t d = largestDivisorAtMost(n, cap);
+  if (2 * d >= cap)
+    return d;
+  int64_t tiles = (n + cap - 1) / cap;
+  return (n + tiles - 1) / tiles;
+}
+
 class CascadeBuilder {
 public:
   CascadeBuilder(Attention &a, OpBuilder &b, int64_t kvTile, int64_t queryTile)
@@ -51,23 +67,22 @@ public:
     int64_t F = oType.getNumElements() / (batch * P);
     // K/V tile: long enough that rescaling the running numerator (F per
     // query per tile) is cheap next to the tile's M0 exponentials, short
-    // enough to stay in cache; it must divide M (the ranks are static).
-    if (kvTile > 0 && M % kvTile == 0) {
-      T = kvTile;
-    } else {
-      T = largestDivisorAtMost(M, std::clamp<int64_t>(2 * F, 64, 256));
-      if (T < 8) // a key count with no useful divisor: one tile
-        T = M;
-    }
+    // enough to stay in cache. A divisor of M near that size avoids a last
+    // ragged tile; without one, the last tile is shorter.
+    T = kvTile > 0 && kvTile <= M
+            ? kvTile
+            : tileNear(M, std::clamp<int64_t>(2 * F, 64, 256));
     // Query tile: as many queries as keep one step's tiles in kTileBytes.
     int64_t perQuery = (2 * batch * T + batch * F) * 4;
-    Tq = queryTile > 0 && P % queryTile == 0
+    Tq = queryTile > 0 && queryTile <= P
              ? queryTile
-             : largestDivisorAtMost(
-                   P, std::max<int64_t>(1, kTileBytes / perQuery));
+             : tileNear(P, std::max<int64_t>(1, kTileBytes / perQuery));
   }
 
-  IterateOp rewrite();
+  /// The cascade; its result replaces the chain's.
+  Value rewrite();
+  /// The iterate over full query tiles.
+  IterateOp outer;
   int64_t T = 0, Tq = 0;
 
 private:
@@ -128,9 +143,21 @@ private:
             type, b.getFloatAttr(type.getElementType(), v).getValue()));
   }
 
-  /// One K/V tile: returns the next (RM, RD, RNV).
-  SmallVector<Value> step(Value qTile, Value pOff, Value mOff, Value rm,
-                          Value rd, Value rnv);
+  /// The tile types of a step over `tq` queries and `t` keys.
+  struct Tiles {
+    RankedTensorType s, row, o;
+  };
+  Tiles tiles(int64_t tq, int64_t t) const;
+  /// One K/V tile of `t` keys at `mOff` for the `tq` queries at `pOff`:
+  /// returns the next (RM, RD, RNV).
+  SmallVector<Value> step(Value qTile, Value pOff, int64_t tq, Value mOff,
+                          int64_t t, ValueRange running);
+  /// step(), or under a causal mask only where the tile has a visible key.
+  SmallVector<Value> stepUnlessMasked(Value qTile, Value pOff, int64_t tq,
+                                      Value mOff, int64_t t,
+                                      ValueRange running);
+  /// The `tq` output rows at `pOff` written into `into`.
+  Value queryTile(Value pOff, int64_t tq, Value into);
 
   Attention &a;
   OpBuilder &b;
@@ -142,16 +169,33 @@ private:
 
   // Filled by rewrite().
   SmallVector<std::string> sNames, rowNames, oNames;
-  RankedTensorType sTile, rowTile, oTile;
+  SmallVector<int64_t> oShape;
+  unsigned oDimP = 0;
   AffineMap idS, rowMap, idRow, idO, rowInO;
 };
 
-SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, Value mOff,
-                                        Value rm, Value rd, Value rnv) {
+CascadeBuilder::Tiles CascadeBuilder::tiles(int64_t tq, int64_t t) const {
+  SmallVector<int64_t> sShapeTile = sShape, rowShape, oShapeTile = oShape;
+  sShapeTile[a.dimP] = tq;
+  sShapeTile[a.dimM] = t;
+  for (unsigned j = 0; j < n; ++j)
+    if (j != a.dimM)
+      rowShape.push_back(sShapeTile[j]);
+  oShapeTile[oDimP] = tq;
+  return {RankedTensorType::get(sShapeTile, elem),
+          RankedTensorType::get(rowShape, elem),
+          RankedTensorType::get(oShapeTile, elem)};
+}
+
+SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, int64_t tq,
+                                        Value mOff, int64_t t,
+                                        ValueRange running) {
   EinsumOp qk = a.qk, av = a.av;
+  auto [sTile, rowTile, oTile] = tiles(tq, t);
+  Value rm = running[0], rd = running[1], rnv = running[2];
   // BQK[.., p0, m0] = Q[.., p0, e] * K[.., e, m0 of tile m1]
   Value kTile = slice(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
-                      {{a.qkRankM, mOff, T}});
+                      {{a.qkRankM, mOff, t}});
   SmallVector<std::string> qkNames;
   for (unsigned r = 0; r < qk.getNumRanks(); ++r) {
     std::optional<unsigned> j = positionOf(qk.getResultMap(), r);
@@ -168,7 +212,7 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, Value mOff,
       ins.push_back(i == mod.scoreOperand
                         ? s
                         : slice(v, mod.op.getInputMap(i),
-                                {{a.dimP, pOff, Tq}, {a.dimM, mOff, T}}));
+                                {{a.dimP, pOff, tq}, {a.dimM, mOff, t}}));
     s = cloneEinsum(mod.op, ins, sTile, sNames);
   }
   // LM = max_m0 BQK; RM' = max(RM, LM); SLN = exp(BQK - RM');
@@ -183,7 +227,7 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, Value mOff,
   Value sld = einsum(ComputeOp::copy, ReduceOp::add, {sln}, {idS, rowMap},
                      sNames, rowTile);
   Value vTile = slice(av.getInputs()[1 - a.avA], av.getInputMap(1 - a.avA),
-                      {{a.avRankM, mOff, T}});
+                      {{a.avRankM, mOff, t}});
   SmallVector<std::string> avNames;
   for (unsigned r = 0; r < av.getNumRanks(); ++r) {
     std::optional<unsigned> j = positionOf(av.getInputMap(a.avA), r);
@@ -203,12 +247,78 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, Value mOff,
   return {rmNext, rdNext, rnvNext};
 }
 
-IterateOp CascadeBuilder::rewrite() {
+SmallVector<Value> CascadeBuilder::stepUnlessMasked(Value qTile, Value pOff,
+                                                    int64_t tq, Value mOff,
+                                                    int64_t t,
+                                                    ValueRange running) {
+  if (!a.maskedFrom)
+    return step(qTile, pOff, tq, mOff, t, running);
+  // The tile holds an unmasked element iff its smallest m - p,
+  // mOff - (pOff + tq - 1), is below the mask's diagonal.
+  Value lowest = arith::SubIOp::create(
+      b, loc, mOff, arith::AddIOp::create(b, loc, pOff, index(tq - 1)));
+  Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lowest,
+                                     index(*a.maskedFrom));
+  auto ifOp = scf::IfOp::create(b, loc, running.getTypes(), live,
+                                /*withElseRegion=*/true);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  scf::YieldOp::create(b, loc, step(qTile, pOff, tq, mOff, t, running));
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  scf::YieldOp::create(b, loc, running);
+  b.setInsertionPointAfter(ifOp);
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+Value CascadeBuilder::queryTile(Value pOff, int64_t tq, Value into) {
+  auto [sTile, rowTile, oTile] = tiles(tq, T);
+  EinsumOp qk = a.qk;
+  Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
+                      {{a.qkRankP, pOff, tq}});
+  // The running maximum starts at the lowest finite value, not -inf: with a
+  // mask known only at run time, a tile may hide every key of a row before
+  // any visible one (left padding), and exp(-inf - -inf) would poison the
+  // row with NaN. A finite start keeps every exponent finite and changes no
+  // result where the first tile has a visible key.
+  Value rm0 = splat(
+      rowTile, APFloat::getLargest(cast<FloatType>(elem).getFloatSemantics(),
+                                   /*Negative=*/true)
+                   .convertToDouble());
+  Value rd0 = splat(rowTile, 0.0);
+  Value rnv0 = splat(oTile, 0.0);
+  auto inner =
+      IterateOp::create(b, loc, "m1", M / T, ValueRange{rm0, rd0, rnv0});
+  {
+    Block &ib = inner.getBody().front();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ib);
+    Value mOff = arith::MulIOp::create(b, loc, ib.getArgument(0), index(T));
+    YieldOp::create(b, loc,
+                    stepUnlessMasked(qTile, pOff, tq, mOff, T,
+                                     ib.getArguments().drop_front()));
+  }
+  SmallVector<Value> running(inner.getResults());
+  if (M % T)
+    running = stepUnlessMasked(qTile, pOff, tq, index(M - M % T), M % T,
+                               running);
+  // AV = RNV / RD, written into the output's query tile.
+  Value out = einsum(ComputeOp::div, ReduceOp::none, {running[2], running[1]},
+                     {idO, rowInO, idO}, oNames, oTile);
+  SmallVector<OpFoldResult> offsets(oShape.size(), b.getIndexAttr(0)), sizes,
+      strides(oShape.size(), b.getIndexAttr(1));
+  for (int64_t d : oTile.getShape())
+    sizes.push_back(b.getIndexAttr(d));
+  offsets[oDimP] = pOff;
+  return tensor::InsertSliceOp::create(b, loc, out, into, offsets, sizes,
+                                       strides);
+}
+
+Value CascadeBuilder::rewrite() {
   MLIRContext *ctx = b.getContext();
   EinsumOp av = a.av;
   auto oType = cast<RankedTensorType>(av.getResult().getType());
   AffineMap oMap = av.getResultMap();
   unsigned nO = oType.getRank();
+  oShape = llvm::to_vector(oType.getShape());
   // Rank names: b0.. for batch and head ranks, p / m0 for the sequence
   // tiles, f.. for the value features.
   unsigned nb = 0;
@@ -232,19 +342,7 @@ IterateOp CascadeBuilder::rewrite() {
       ++nf;
     }
   }
-  unsigned oDimP = oPosOfS[a.dimP];
-
-  SmallVector<int64_t> sTileShape = sShape, rowShape, oTileShape;
-  sTileShape[a.dimP] = Tq;
-  sTileShape[a.dimM] = T;
-  for (unsigned j = 0; j < n; ++j)
-    if (j != a.dimM)
-      rowShape.push_back(sTileShape[j]);
-  oTileShape = llvm::to_vector(oType.getShape());
-  oTileShape[oDimP] = Tq;
-  sTile = RankedTensorType::get(sTileShape, elem);
-  rowTile = RankedTensorType::get(rowShape, elem);
-  oTile = RankedTensorType::get(oTileShape, elem);
+  oDimP = oPosOfS[a.dimP];
   idS = AffineMap::getMultiDimIdentityMap(n, ctx);
   SmallVector<AffineExpr> rowExprs, rowInOExprs;
   for (unsigned j = 0; j < n; ++j)
@@ -259,67 +357,18 @@ IterateOp CascadeBuilder::rewrite() {
 
   b.setInsertionPoint(av);
   Value init = tensor::EmptyOp::create(b, loc, oType.getShape(), elem);
-  auto outer = IterateOp::create(b, loc, "p1", P / Tq, ValueRange{init});
-  Block &ob = outer.getBody().front();
-  b.setInsertionPointToStart(&ob);
-  Value pOff = arith::MulIOp::create(b, loc, ob.getArgument(0), index(Tq));
-  EinsumOp qk = a.qk;
-  Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
-                      {{a.qkRankP, pOff, Tq}});
-  // The running maximum starts at the lowest finite value, not -inf: with a
-  // mask known only at run time, a tile may hide every key of a row before
-  // any visible one (left padding), and exp(-inf - -inf) would poison the
-  // row with NaN. A finite start keeps every exponent finite and changes no
-  // result where the first tile has a visible key.
-  Value rm0 = splat(
-      rowTile, APFloat::getLargest(cast<FloatType>(elem).getFloatSemantics(),
-                                   /*Negative=*/true)
-                   .convertToDouble());
-  Value rd0 = splat(rowTile, 0.0);
-  Value rnv0 = splat(oTile, 0.0);
-  auto inner =
-      IterateOp::create(b, loc, "m1", M / T, ValueRange{rm0, rd0, rnv0});
+  outer = IterateOp::create(b, loc, "p1", P / Tq, ValueRange{init});
   {
-    Block &ib = inner.getBody().front();
+    Block &ob = outer.getBody().front();
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ib);
-    Value mOff = arith::MulIOp::create(b, loc, ib.getArgument(0), index(T));
-    Value rm = ib.getArgument(1), rd = ib.getArgument(2),
-          rnv = ib.getArgument(3);
-    SmallVector<Value> next;
-    if (a.maskedFrom) {
-      // The tile holds an unmasked element iff its smallest m - p,
-      // mOff - (pOff + Tq - 1), is below the mask's diagonal.
-      Value lowest = arith::SubIOp::create(
-          b, loc, mOff, arith::AddIOp::create(b, loc, pOff, index(Tq - 1)));
-      Value live = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                         lowest, index(*a.maskedFrom));
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{rowTile, rowTile, oTile},
-                                    live, /*withElseRegion=*/true);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      scf::YieldOp::create(b, loc, step(qTile, pOff, mOff, rm, rd, rnv));
-      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-      scf::YieldOp::create(b, loc, ValueRange{rm, rd, rnv});
-      b.setInsertionPointAfter(ifOp);
-      next.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-    } else {
-      next = step(qTile, pOff, mOff, rm, rd, rnv);
-    }
-    YieldOp::create(b, loc, next);
+    b.setInsertionPointToStart(&ob);
+    Value pOff = arith::MulIOp::create(b, loc, ob.getArgument(0), index(Tq));
+    YieldOp::create(b, loc, queryTile(pOff, Tq, ob.getArgument(1)));
   }
-  // AV = RNV / RD, written into the output's query tile.
-  Value out = einsum(ComputeOp::div, ReduceOp::none,
-                     {inner.getResult(2), inner.getResult(1)},
-                     {idO, rowInO, idO}, oNames, oTile);
-  SmallVector<OpFoldResult> offsets(nO, b.getIndexAttr(0)), sizes, strides;
-  for (int64_t d : oTileShape)
-    sizes.push_back(b.getIndexAttr(d));
-  strides.assign(nO, b.getIndexAttr(1));
-  offsets[oDimP] = pOff;
-  Value written = tensor::InsertSliceOp::create(b, loc, out, ob.getArgument(1),
-                                                offsets, sizes, strides);
-  YieldOp::create(b, loc, ValueRange{written});
-  return outer;
+  Value result = outer.getResult(0);
+  if (P % Tq)
+    result = queryTile(index(P - P % Tq), P % Tq, result);
+  return result;
 }
 
 } // namespace
@@ -327,8 +376,8 @@ IterateOp CascadeBuilder::rewrite() {
 Cascade buildCascade(Attention &a, OpBuilder &b, int64_t kvTile,
                      int64_t queryTile) {
   CascadeBuilder builder(a, b, kvTile, queryTile);
-  IterateOp outer = builder.rewrite();
-  return {outer, builder.T, builder.Tq};
+  Value result = builder.rewrite();
+  return {builder.outer, result, builder.T, builder.Tq};
 }
 
 } // namespace memc::fusemax

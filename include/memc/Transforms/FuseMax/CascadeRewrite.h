@@ -3,7 +3,8 @@
 // The form of a matched attention chain for CPUs: the key rank M is split
 // into M1 x M0 and an `einsum.iterate` over M1 carries the running maximum,
 // denominator and numerator (FuseMax's 1-pass cascade); an outer iterate
-// over query tiles writes the output one tile at a time.
+// over query tiles writes the output one tile at a time. Ranks no tile
+// divides get a shorter last tile of each.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_TRANSFORMS_FUSEMAX_CASCADEREWRITE_H
@@ -19,15 +20,19 @@ namespace memc::fusemax {
 
 /// The cascade built for one chain.
 struct Cascade {
-  /// The iterate over query tiles; its result replaces `av`'s.
+  /// The iterate over full query tiles.
   einsum::IterateOp outer;
+  /// What replaces `av`'s result: the outer iterate's, or the last, shorter
+  /// query tile written into it.
+  mlir::Value result;
   int64_t kvTile = 0;    ///< keys per K/V tile
   int64_t queryTile = 0; ///< queries per query tile
 };
 
 /// Builds the cascade of `a` before `a.av` (the chain itself stays).
-/// `kvTile` and `queryTile` are taken when they divide their rank; 0 (or a
-/// size that does not divide) lets the cache-sized default choose.
+/// `kvTile` and `queryTile` are taken when they are at most their rank (a
+/// tile that does not divide it leaves a shorter last one); 0 lets the
+/// cache-sized default choose.
 Cascade buildCascade(Attention &a, mlir::OpBuilder &b, int64_t kvTile,
                      int64_t queryTile);
 
