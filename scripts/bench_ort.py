@@ -15,12 +15,21 @@ For every example in examples/ (decoder, cnn, mlp) it
   3. compiles the example with memc and runs `memc-run --iterations N`,
      parsing its `latency_ms:` line (memc-run owns timing of its own
      program; we do not second-guess it from outside the process).
-Then prints a markdown table and writes it to BUILD/bench.md.
+and then the same for architectures nobody on the project wrote, exported
+from PyTorch/torchvision at their usual sizes (random weights, PyTorch's own
+outputs as the reference; scripts/torch_models.py's export): ResNet-18,
+MobileNetV2 and ViT-B/16 at 224x224, a BERT-base-sized
+nn.TransformerEncoderLayer at 256 tokens (--no-torch skips them).
+Every model is timed at each of --threads (memc: MEMC_NUM_THREADS, ORT:
+intra_op_num_threads), in --rounds alternating rounds whose best medians
+count (the machine is shared). Then prints a markdown table and writes it to
+BUILD/bench.md.
 --ort-only skips the memc side (to check the references without a build).
 Exit status: non-zero if a reference check fails or memc fails on an example.
 """
 
 import argparse
+import gc
 import glob
 import os
 import re
@@ -89,8 +98,8 @@ def ort_check_and_time(example_dir, runs, threads):
     return checks, statistics.median(times)
 
 
-def memc_time(build, example_dir, name, runs):
-    """Compile with memc and return (latency_ms, None) or (None, error)."""
+def memc_compile(build, example_dir, name):
+    """Compile with memc: (package, None) or (None, error)."""
     pkg = os.path.join(build, "bench", name)
     shutil.rmtree(pkg, ignore_errors=True)  # a stale package must not be timed
     os.makedirs(os.path.dirname(pkg), exist_ok=True)
@@ -100,10 +109,17 @@ def memc_time(build, example_dir, name, runs):
     if r.returncode != 0:
         first = (r.stderr.strip().splitlines() or ["(no message)"])[0]
         return None, f"memc exit {r.returncode}: {first}"
+    return pkg, None
+
+
+def memc_time(build, pkg, example_dir, runs, threads):
+    """memc-run's latency at `threads`: (latency_ms, None) or (None, error);
+    the outputs are checked against the reference on the way."""
+    env = dict(os.environ, MEMC_NUM_THREADS=str(threads))
     r = subprocess.run([os.path.join(build, "bin", "memc-run"), pkg, "--data",
                         os.path.join(example_dir, "test_data_set_0"),
                         "--iterations", str(runs)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=env)
     m = re.search(r"^latency_ms:\s*([0-9.eE+-]+)", r.stdout, re.M)
     if r.returncode != 0 or not m:
         last = (r.stdout.strip().splitlines() or r.stderr.strip().splitlines()
@@ -112,53 +128,135 @@ def memc_time(build, example_dir, name, runs):
     return float(m.group(1)), None
 
 
+# Architectures nobody on the project wrote, at their usual sizes.
+def architectures():
+    import torch
+    import torchvision.models as tv
+
+    def vit_b16():
+        m = tv.vit_b_16(weights=None)
+        # torchvision zero-initializes the head: the output would be zeros.
+        torch.nn.init.normal_(m.heads.head.weight, std=0.02)
+        return m
+
+    def encoder():
+        return torch.nn.TransformerEncoderLayer(
+            d_model=768, nhead=12, dim_feedforward=3072, dropout=0.0,
+            batch_first=True)
+
+    image = lambda: (torch.randn(1, 3, 224, 224),)
+    return {
+        "resnet18": lambda: (tv.resnet18(weights=None), image()),
+        "mobilenet_v2": lambda: (tv.mobilenet_v2(weights=None), image()),
+        "vit_b_16": lambda: (vit_b16(), image()),
+        "encoder_layer_768": lambda: (encoder(), (torch.randn(1, 256, 768),)),
+    }
+
+
+def export_torch(build):
+    """Exports architectures() into BUILD/bench/torch/NAME (backend-test
+    layout, PyTorch's outputs as the reference): [(name, dir)]."""
+    import torch
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_models
+    outdir = os.path.join(build, "bench", "torch")
+    out = []
+    for name, make in architectures().items():
+        torch.manual_seed(0)
+        out.append((name, torch_models.export(outdir, name, make)))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description="memc vs ONNX Runtime CPU latency")
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=50)
+    ap.add_argument("--torch-runs", type=int, default=20,
+                    help="runs for the PyTorch architectures (slower)")
+    ap.add_argument("--threads", default="1,2",
+                    help="thread counts to time each model at")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating rounds per model and thread count; the "
+                    "best median of each side is kept")
+    ap.add_argument("--no-torch", action="store_true",
+                    help="only the examples (no PyTorch exports)")
     ap.add_argument("--ort-only", action="store_true",
                     help="only check the references with ORT and time ORT")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    threads = os.cpu_count() or 1
+    counts = [int(t) for t in args.threads.split(",")]
 
-    rows, bad = [], 0
-    print(f"ONNX Runtime {ort.__version__}, CPUExecutionProvider, "
-          f"{threads} threads, median of {args.runs} runs")
+    models = []
     for name in EXAMPLES:
         d = os.path.join(ROOT, "examples", name)
         if not os.path.isfile(os.path.join(d, "model.onnx")):
             print(f"{name}: examples/{name}/model.onnx missing "
                   f"(run /usr/bin/python3 examples/make_examples.py)")
-            bad += 1
-            continue
-        checks, ort_ms = ort_check_and_time(d, args.runs, threads)
-        for out, err, rel, ok in checks:
-            print(f"reference check {name}/{out}: ORT vs NumPy max_abs_err {err:.3g} "
-                  f"({rel:.2g} of max |ref|) "
-                  f"{'ok' if ok else 'MISMATCH'} (rtol {RTOL:g}, atol {ATOL:g})")
-            bad += not ok
-        memc_ms, why = (None, "not run (--ort-only)") if args.ort_only else \
-            memc_time(build, d, name, args.runs)
+            return 1
+        models.append((name, d, args.runs))
+    if not args.no_torch:
+        models += [(n, d, args.torch_runs) for n, d in export_torch(build)]
+
+    rows, bad = [], 0
+    print(f"ONNX Runtime {ort.__version__}, CPUExecutionProvider, "
+          f"threads {args.threads}")
+    for name, d, runs in models:
+        pkg, why = (None, "not run (--ort-only)") if args.ort_only else \
+            memc_compile(build, d, name)
         if why and not args.ort_only:
             print(f"{name}: memc failed: {why}")
             bad += 1
-        rows.append((name, memc_ms, ort_ms, why))
+        for threads in counts:
+            # The machine is shared: rounds alternate the two, and each
+            # keeps its best median. ORT's session (and its spinning
+            # threads) is gone before memc-run starts.
+            ort_ms = memc_ms = None
+            for r in range(args.rounds):
+                checks, ms = ort_check_and_time(d, runs, threads)
+                gc.collect()
+                ort_ms = ms if ort_ms is None else min(ort_ms, ms)
+                for out, err, rel, ok in checks if r == 0 else []:
+                    if threads == counts[0]:
+                        print(f"reference check {name}/{out}: ORT vs reference "
+                              f"max_abs_err {err:.3g} ({rel:.2g} of max |ref|) "
+                              f"{'ok' if ok else 'MISMATCH'} (rtol {RTOL:g}, "
+                              f"atol {ATOL:g})")
+                    bad += not ok
+                if pkg:
+                    ms, why = memc_time(build, pkg, d, runs, threads)
+                    if why:
+                        print(f"{name}: memc-run failed at {threads} threads: {why}")
+                        bad += 1
+                        pkg = None
+                    else:
+                        memc_ms = ms if memc_ms is None else min(memc_ms, ms)
+            rows.append((name, threads, memc_ms, ort_ms))
+            print(f"[bench] {name} at {threads} thread(s): memc "
+                  f"{memc_ms if memc_ms is not None else 'n/a'} ms, ORT {ort_ms:.3f} ms",
+                  flush=True)
 
-    lines = ["| model | memc ms | ORT ms | memc/ORT ratio |",
-             "|-------|--------:|-------:|---------------:|"]
-    for name, memc_ms, ort_ms, why in rows:
-        m = f"{memc_ms:.3f}" if memc_ms is not None else "n/a"
-        ratio = f"{memc_ms / ort_ms:.2f}x" if memc_ms is not None else "n/a"
-        lines.append(f"| {name} | {m} | {ort_ms:.3f} | {ratio} |")
+    head = "| model |" + "".join(f" memc ms ({t}t) | ORT ms ({t}t) | memc/ORT ({t}t) |"
+                                 for t in counts)
+    lines = [head, "|-------|" + "--------:|" * (3 * len(counts))]
+    for name, _, _ in models:
+        cells = []
+        for threads in counts:
+            _, _, memc_ms, ort_ms = next(r for r in rows
+                                         if r[0] == name and r[1] == threads)
+            m = f"{memc_ms:.3f}" if memc_ms is not None else "n/a"
+            ratio = f"{memc_ms / ort_ms:.2f}x" if memc_ms is not None else "n/a"
+            cells.append(f" {m} | {ort_ms:.3f} | {ratio} |")
+        lines.append(f"| {name} |" + "".join(cells))
     table = "\n".join(lines)
     print()
     print(table)
     if os.path.isdir(build):
         with open(os.path.join(build, "bench.md"), "w") as f:
-            f.write(f"ONNX Runtime {ort.__version__} CPU, {threads} threads, median of "
-                    f"{args.runs} runs; memc: memc-run's latency_ms over "
-                    f"--iterations {args.runs}.\n\n{table}\n")
+            f.write(f"ONNX Runtime {ort.__version__} CPU at {args.threads} threads, "
+                    f"median of {args.runs} runs ({args.torch_runs} for the PyTorch "
+                    f"architectures); memc: memc-run's latency_ms over as many "
+                    f"--iterations; the best of {args.rounds} alternating rounds "
+                    f"each.\n\n{table}\n")
         print(f"\nwritten to {os.path.join(build, 'bench.md')}")
     return 1 if bad else 0
 
