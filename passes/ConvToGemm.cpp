@@ -129,6 +129,13 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       dropUnit(*v);
     if (contracted.empty() || (freeW.empty() && freeP.empty()))
       return failure();
+    // Without a free rank of the plain operand (a depthwise convolution:
+    // one filter per channel) each GEMM is a matrix-vector product, which
+    // the copy costs as much as; the loops read the window in place.
+    if (freeP.empty())
+      return rewriter.notifyMatchFailure(
+          op, "the plain operand has no free rank (a depthwise "
+              "convolution): one GEMV per batch entry");
     Type elem = resultType.getElementType();
     unsigned elemBytes = elem.getIntOrFloatBitWidth() / 8;
     SmallVector<unsigned> pOrder;

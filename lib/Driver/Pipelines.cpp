@@ -152,6 +152,7 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
     ConvToGemmOptions im2col;
     im2col.maxBytes = im2colMaxBytes;
     pm.addPass(createConvToGemm(im2col));
+    pm.addNestedPass<func::FuncOp>(createDepthwiseLoopOrder());
   }
   // A train step's optimizer updates become in-place linalg.generic ops.
   pm.addNestedPass<func::FuncOp>(createLowerOptimizer());

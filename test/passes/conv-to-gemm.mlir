@@ -89,3 +89,16 @@ func.func @input_gradient_offset(%dy: tensor<4x16x8x8xf32>, %w: tensor<16x8x3x3x
   %dx = einsum.einsum mul reduce add [n, m, c, o0, o1] (%dy[n, m, o0, o1], %s[m, c, 0, 0]) -> [n, c, o0, o1] : (tensor<4x16x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<4x8x8x8xf32>
   return %dx : tensor<4x8x8x8xf32>
 }
+
+// -----
+
+// A depthwise convolution (one 3x3 filter per channel): its GEMM would be a
+// matrix-vector product per channel, which the im2col copy costs as much
+// as; it stays a windowed loop nest.
+// CHECK-LABEL: func @depthwise
+// CHECK-NOT: einsum.einsum copy
+// CHECK: einsum.einsum mul reduce add [n, g, m, c, o0, o1, k0, k1] (%arg0[n, g, c, o0 + k0, o1 + k1], %arg1[g, m, c, k0, k1])
+func.func @depthwise(%x: tensor<1x32x1x58x58xf32>, %w: tensor<32x1x1x3x3xf32>) -> tensor<1x32x1x56x56xf32> {
+  %y = einsum.einsum mul reduce add [n, g, m, c, o0, o1, k0, k1] (%x[n, g, c, o0 + k0, o1 + k1], %w[g, m, c, k0, k1]) -> [n, g, m, o0, o1] : (tensor<1x32x1x58x58xf32>, tensor<32x1x1x3x3xf32>) -> tensor<1x32x1x56x56xf32>
+  return %y : tensor<1x32x1x56x56xf32>
+}

@@ -632,6 +632,27 @@ def Autodiff : Pass<"memc-autodiff", "mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def DepthwiseLoopOrder
+    : Pass<"memc-depthwise-loop-order", "mlir::func::FuncOp"> {
+  let summary = "Depthwise convolutions with the output row innermost";
+  let description = [{
+    A windowed `mul reduce add` contraction whose plain operand has no free
+    rank (a depthwise convolution: one filter per channel, which
+    `memc-conv-to-gemm` leaves as loops) reduces over only the window's few
+    taps, so in the importer's rank order ([n, g, m, c, o0, o1, k0, k1]) its
+    innermost loops are 3-iteration reductions into one element, which do
+    not vectorize. This pass permutes the op's ranks (its loop order, not
+    its meaning) so the result's last rank comes last, after the
+    reductions: every tap becomes one multiply-add over a row of outputs
+    (contiguous, or strided in the input for a strided convolution), which
+    LLVM vectorizes into FMAs. Each output element still sums the same
+    products in the same order. Only windows of at most 64 taps and rows
+    of at least 8 outputs move; a weight gradient, whose reductions run
+    over the image, keeps its order.
+  }];
+  let dependentDialects = ["::memc::einsum::EinsumDialect"];
+}
+
 def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
   let summary = "Windowed contractions (convolutions) as im2col plus one GEMM";
   let description = [{
@@ -648,9 +669,11 @@ def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
     extent 1 are dropped from the operands (collapse_shape) and restored in
     the result (expand_shape), so an NCHW convolution at batch 1 needs no
     transpose. An op that reduces a rank only one operand reads, whose
-    im2col copy would exceed `max-bytes`, or that makes fewer than
-    `min-macs` products (BLAS gains nothing there that pays for the copy)
-    is left as it is. A contraction with a small operand that is a strided
+    im2col copy would exceed `max-bytes`, that makes fewer than `min-macs`
+    products (BLAS gains nothing there that pays for the copy), or whose
+    plain operand has no free rank (a depthwise convolution, whose GEMMs
+    would be matrix-vector products; `memc-depthwise-loop-order` orders its
+    loops instead) is left as it is. A contraction with a small operand that is a strided
     slice read with 0 on its unit dims (a kernel's offset [m, c, 0, 0], as
     a convolution's input gradient reads it per offset) gets that operand
     as a compact copy [m, c], after which it is a GEMM batched over the
