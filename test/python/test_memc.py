@@ -255,3 +255,29 @@ def test_generation_from_python_is_memc_runs(tmp_path):
     with pytest.raises(memc.UsageError, match="not a decode package"):
         memc.Generator(memc.compile(os.path.join(ROOT, "examples", "mlp",
                                                  "model.onnx")))
+
+
+def test_generation_from_a_past_key_values_export(tmp_path):
+    # The decoder's weights as an export with past_key_values, batch 2:
+    # compile(decode=True, kv_capacity=N) binds its concatenations to the
+    # caches; prompts of different lengths (right-padded with -1) give each
+    # sequence the tokens it gets alone.
+    sys.path.insert(0, os.path.join(ROOT, "test", "Inputs"))
+    import decoder_greedy
+    import decoder_pkv
+    w, ids = decoder_greedy.example()
+    model = decoder_pkv.build(w, False, 2)
+    g = memc.Generator(memc.compile(model, str(tmp_path / "pkv"), decode=True,
+                                    kv_capacity=32))
+    assert (g.capacity, g.batch) == (32, 2)
+    prompt = np.full((2, 7), -1, np.int64)
+    prompt[0, :4] = ids[0, :4]
+    prompt[1] = ids[0, :7]
+    both = g.generate(prompt, 5)
+    for b, length in enumerate((4, 7)):
+        alone = np.repeat(ids[:, :length], 2, axis=0)
+        assert (g.generate(alone, 5)[b] == both[b]).all()
+    with pytest.raises(memc.BadData, match="token after its padding"):
+        g.generate(np.array([[1, -1, 2], [1, 2, 3]], np.int64), 2)
+    with pytest.raises(memc.UsageError, match="--kv-capacity"):
+        memc.compile(model, decode=True)
