@@ -15,6 +15,7 @@
 #include "CompileSession.h"
 #include "OutputPath.h"
 
+#include "memc/Analysis/TileSizes.h"
 #include "memc/Import/ONNXImporter.h"
 #include "memc/Runtime/PackageFormat.h"
 
@@ -83,10 +84,7 @@ bool readCacheFacts(const std::string &manifestPath, int64_t page,
 /// The largest divisor of `capacity` up to 64 and `most`: the prefill's
 /// rows per call.
 int64_t defaultPrefillRows(int64_t capacity, int64_t most) {
-  for (int64_t rows = std::min<int64_t>(most, 64); rows > 1; --rows)
-    if (capacity % rows == 0)
-      return rows;
-  return 1;
+  return largestDivisorAtMost(capacity, std::min<int64_t>(most, 64));
 }
 
 std::optional<llvm::json::Value> readJSON(const std::string &path) {

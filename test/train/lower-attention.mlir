@@ -101,3 +101,58 @@ func.func @batch_tiles_forward(%q: tensor<32x256x16xf32>, %k: tensor<32x256x16xf
          -> tensor<32x256x16xf32>
   return %o : tensor<32x256x16xf32>
 }
+
+// -----
+
+// 131 queries and keys, which no tile divides: 2 query tiles of 44 and a
+// last of 43, each over K/V tiles of 66 and a last of 65 keys; under the
+// causal mask the last K/V tile runs only when the query tile sees one of
+// its keys (its last visible key >= 66).
+// CHECK-LABEL: func @ragged
+// CHECK: %[[OUT:.*]] = scf.for %{{.*}} = %{{.*}} to %c2 step %{{.*}} iter_args(%{{.*}} = %arg3)
+// CHECK: tensor.extract_slice %arg0[0, %{{.*}}, 0] [2, 44, 16] [1, 1, 1]
+// CHECK: scf.for {{.*}} -> (tensor<2x44xf32>, tensor<2x44xf32>, tensor<2x44x16xf32>)
+// CHECK: tensor.extract_slice %arg1[0, %{{.*}}, 0] [2, 66, 16] [1, 1, 1]
+// CHECK: %[[AT:.*]] = arith.constant 66 : index
+// CHECK: %[[SEEN:.*]] = arith.cmpi uge, %{{.*}}, %[[AT]] : index
+// CHECK: scf.if %[[SEEN]] -> (tensor<2x44xf32>, tensor<2x44xf32>, tensor<2x44x16xf32>)
+// CHECK: tensor.extract_slice %arg1[0, %[[AT]], 0] [2, 65, 16] [1, 1, 1]
+// CHECK: -> tensor<2x44x65xf32>
+// CHECK: } else {
+// CHECK: %[[LAST:.*]] = arith.constant 88 : index
+// CHECK: tensor.extract_slice %arg0[0, %[[LAST]], 0] [2, 43, 16] [1, 1, 1]
+// CHECK: scf.if
+// CHECK: tensor.insert_slice %{{.*}} into %[[OUT]][0, %[[LAST]], 0] [2, 43, 16] [1, 1, 1]
+// The backward: the same tiles; every K/V tile, the last one included, in
+// both the log-sum-exp and the gradient loops; dK and dV accumulate into
+// its 65 rows.
+// CHECK-LABEL: func @ragged_backward
+// CHECK: scf.for {{.*}} -> (tensor<2x131x16xf32>, tensor<2x131x16xf32>, tensor<2x131x16xf32>)
+// CHECK: scf.for {{.*}} -> (tensor<2x44xf32>, tensor<2x44xf32>)
+// CHECK: tensor.extract_slice %arg1[0, %{{.*}}, 0] [2, 65, 16]
+// CHECK: einsum.einsum log [b, p]
+// CHECK: scf.for {{.*}} -> (tensor<2x44x16xf32>, tensor<2x131x16xf32>, tensor<2x131x16xf32>)
+// CHECK: tensor.insert_slice {{.*}} [2, 65, 16] [1, 1, 1] : tensor<2x65x16xf32> into tensor<2x131x16xf32>
+// CHECK: tensor.extract_slice %arg0[0, %{{.*}}, 0] [2, 43, 16]
+// NONN-LABEL: func @ragged
+// NONN-NOT: tensor<2x131x131xf32>
+func.func @ragged(%q: tensor<2x131x16xf32>, %k: tensor<2x131x16xf32>,
+                  %v: tensor<2x131x16xf32>, %init: tensor<2x131x16xf32>)
+    -> tensor<2x131x16xf32> {
+  %o = einsum.attention %q, %k, %v outs(%init : tensor<2x131x16xf32>)
+         scale 0.25 masked_from 1
+         : tensor<2x131x16xf32>, tensor<2x131x16xf32>, tensor<2x131x16xf32>
+         -> tensor<2x131x16xf32>
+  return %o : tensor<2x131x16xf32>
+}
+
+func.func @ragged_backward(%q: tensor<2x131x16xf32>, %k: tensor<2x131x16xf32>,
+                           %v: tensor<2x131x16xf32>, %o: tensor<2x131x16xf32>,
+                           %do: tensor<2x131x16xf32>)
+    -> (tensor<2x131x16xf32>, tensor<2x131x16xf32>, tensor<2x131x16xf32>) {
+  %dq, %dk, %dv = einsum.attention_grad %q, %k, %v, %o, %do
+      scale 0.25 masked_from 1
+      : tensor<2x131x16xf32>, tensor<2x131x16xf32>, tensor<2x131x16xf32>,
+        tensor<2x131x16xf32>, tensor<2x131x16xf32>
+  return %dq, %dk, %dv : tensor<2x131x16xf32>, tensor<2x131x16xf32>, tensor<2x131x16xf32>
+}

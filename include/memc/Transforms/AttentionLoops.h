@@ -15,8 +15,9 @@
 
 namespace memc {
 
-/// Tile sizes: the largest divisors of the query and key counts up to
-/// these bounds.
+/// Tile sizes: at most these, the largest divisors of the query and key
+/// counts when they are at least half of them, else even tiles with a
+/// shorter last one (memc::tileNear).
 inline constexpr int64_t kAttentionQueryTile = 64;
 inline constexpr int64_t kAttentionKeyTile = 128;
 /// The rows of the leading (batch x heads) rank a tile's loops take at a

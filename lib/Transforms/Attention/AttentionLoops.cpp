@@ -4,10 +4,13 @@
 // tile), m (key row of the tile), f (query/key feature), g (value feature).
 // The loops carry tensors (scf.for iter_args), which one-shot bufferization
 // updates in place; a causal mask is rebuilt per tile from indices, never
-// read from a [queries, keys] tensor.
+// read from a [queries, keys] tensor. Lengths no tile divides get full
+// tiles and one shorter last tile of queries and of keys, each a static
+// step of its own after its loop.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/AttentionLoops.h"
+#include "memc/Analysis/TileSizes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -127,13 +130,6 @@ private:
   bool reduceMax = false;
 };
 
-int64_t largestDivisor(int64_t n, int64_t cap) {
-  for (int64_t t = std::min(n, cap); t > 1; --t)
-    if (n % t == 0)
-      return t;
-  return 1;
-}
-
 /// What both directions share: the operands, the tiling and the scores of
 /// one tile.
 struct Attention {
@@ -155,25 +151,27 @@ struct Attention {
     F = qt.getDimSize(2);
     M = cast<RankedTensorType>(k.getType()).getDimSize(1);
     G = vt.getDimSize(2);
-    P0 = largestDivisor(P, kAttentionQueryTile);
-    M0 = largestDivisor(M, kAttentionKeyTile);
-    B0 = largestDivisor(
+    P0 = tileNear(P, kAttentionQueryTile);
+    M0 = tileNear(M, kAttentionKeyTile);
+    B0 = largestDivisorAtMost(
         B, std::max<int64_t>(1, kAttentionTileBytes / (P0 * M0 * 4)));
   }
 
   /// scale * Q_t K_t^T (+ bias) (+ causal mask) for the tile at
-  /// (qoff, koff): [B, P0, M0].
+  /// (qoff, koff): [B, p0, m0], the tiles' rows.
   Value scores(Spell &s, Value qTile, Value kTile, Value qoff,
                Value koff) const {
+    int64_t p0 = cast<RankedTensorType>(qTile.getType()).getDimSize(1);
+    int64_t m0 = cast<RankedTensorType>(kTile.getType()).getDimSize(1);
     Value sc = s.op(ComputeOp::mul, {{qTile, "bpf"}, {kTile, "bmf"}}, "bpm");
     sc = s.op(ComputeOp::mul, {{sc, "bpm"}, {s.scalar(scale), ""}}, "bpm");
     if (bias) {
-      Value biasTile = s.slice(bias, {s.b.getIndexAttr(0), koff}, {B, M0});
+      Value biasTile = s.slice(bias, {s.b.getIndexAttr(0), koff}, {B, m0});
       sc = s.op(ComputeOp::add, {{sc, "bpm"}, {biasTile, "bm"}}, "bpm");
     }
     if (maskedFrom) {
       // -inf where (koff + m) - (qoff + p) >= maskedFrom.
-      auto type = RankedTensorType::get({P0, M0}, s.b.getF32Type());
+      auto type = RankedTensorType::get({p0, m0}, s.b.getF32Type());
       int64_t from = *maskedFrom;
       Value mask = tensor::GenerateOp::create(
           s.b, s.loc, type, ValueRange{},
@@ -235,23 +233,69 @@ struct Attention {
   Value offset(Spell &s, Value iv, int64_t tile) const {
     return arith::MulIOp::create(s.b, s.loc, iv, s.index(tile));
   }
-  /// The number of K/V tiles the query tile at `qoff` reads: all of them,
-  /// or under a causal triangle only those up to its last visible key
-  /// (queryOffset + qoff + P0 - 1 + maskedFrom - 1), so a decode step reads
-  /// the cache's rows in use and nothing past them. A skipped tile would
-  /// have added exactly nothing (its weights are exp(-inf) = 0 and its
-  /// correction 1), so the results are the same bit for bit.
-  Value keyTiles(Spell &s, Value qoff) const {
+  /// The number of full K/V tiles the `p0` queries at `qoff` read: all of
+  /// them, or under a causal triangle only those up to their last visible
+  /// key (queryOffset + qoff + p0 - 1 + maskedFrom - 1), so a decode step
+  /// reads the cache's rows in use and nothing past them. A skipped tile
+  /// would have added exactly nothing (its weights are exp(-inf) = 0 and
+  /// its correction 1), so the results are the same bit for bit.
+  Value keyTiles(Spell &s, Value qoff, int64_t p0) const {
     if (!maskedFrom)
       return s.index(M / M0);
-    Value last = arith::AddIOp::create(s.b, s.loc, qoff,
-                                       s.index(P0 - 1 + *maskedFrom - 1));
-    if (queryOffset)
-      last = arith::AddIOp::create(s.b, s.loc, last, queryOffset);
     Value tiles = arith::DivUIOp::create(
-        s.b, s.loc, arith::AddIOp::create(s.b, s.loc, last, s.index(M0)),
+        s.b, s.loc,
+        arith::AddIOp::create(s.b, s.loc, lastVisible(s, qoff, p0),
+                              s.index(M0)),
         s.index(M0));
     return arith::MinUIOp::create(s.b, s.loc, tiles, s.index(M / M0));
+  }
+  /// The last key the `p0` queries at `qoff` see under the causal triangle.
+  Value lastVisible(Spell &s, Value qoff, int64_t p0) const {
+    Value last = arith::AddIOp::create(s.b, s.loc, qoff,
+                                       s.index(p0 - 1 + *maskedFrom - 1));
+    if (queryOffset)
+      last = arith::AddIOp::create(s.b, s.loc, last, queryOffset);
+    return last;
+  }
+  /// Runs `step` on the last, shorter K/V tile (keys M - M % M0 on) when
+  /// there is one: under a causal triangle only where the `p0` queries at
+  /// `qoff` see one of its keys, else `carried` goes on unchanged.
+  SmallVector<Value>
+  lastKeyTile(Spell &s, Value qoff, int64_t p0, ValueRange carried,
+              function_ref<SmallVector<Value>(Value, int64_t, ValueRange)>
+                  step) const {
+    if (M % M0 == 0)
+      return SmallVector<Value>(carried);
+    Value koff = s.index(M - M % M0);
+    if (!maskedFrom)
+      return step(koff, M % M0, carried);
+    Value seen = arith::CmpIOp::create(s.b, s.loc, arith::CmpIPredicate::uge,
+                                       lastVisible(s, qoff, p0), koff);
+    auto ifOp = scf::IfOp::create(s.b, s.loc, carried.getTypes(), seen,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(s.b);
+      s.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(s.b, s.loc, step(koff, M % M0, carried));
+      s.b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(s.b, s.loc, carried);
+    }
+    return SmallVector<Value>(ifOp.getResults());
+  }
+  /// `tile(qoff, p0, carried)` over the full query tiles, then the last,
+  /// shorter one when there is one.
+  SmallVector<Value>
+  queryTiles(Spell &s, ValueRange inits,
+             function_ref<SmallVector<Value>(Value, int64_t, ValueRange)>
+                 tile) const {
+    scf::ForOp full = loop(s, P / P0, inits,
+                           [&](Value qt, ValueRange carried) {
+                             return tile(offset(s, qt, P0), P0, carried);
+                           });
+    SmallVector<Value> done(full.getResults());
+    if (P % P0)
+      done = tile(s.index(P - P % P0), P % P0, done);
+    return done;
   }
   /// The lowest finite f32: the running maximum's start, so a tile whose
   /// row is all masked adds nothing instead of NaN.
@@ -262,41 +306,42 @@ struct Attention {
 /// batch tile of the op's), written into `out`.
 Value forwardLoops(Spell &s, const Attention &a, Value out) {
   OpFoldResult zero = s.b.getIndexAttr(0);
-  scf::ForOp queries = Attention::loop(
-      s, a.P / a.P0, ValueRange{out},
-      [&](Value qt, ValueRange outer) -> SmallVector<Value> {
-        Value qoff = a.offset(s, qt, a.P0);
-        Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, a.P0, a.F});
-        Value max0 = s.splat({a.B, a.P0}, Attention::lowest());
-        Value sum0 = s.splat({a.B, a.P0}, 0);
-        Value acc0 = s.splat({a.B, a.P0, a.G}, 0);
-        scf::ForOp keys = Attention::loop(
-            s, a.keyTiles(s, qoff), ValueRange{max0, sum0, acc0},
-            [&](Value kt, ValueRange in) -> SmallVector<Value> {
-              Value koff = a.offset(s, kt, a.M0);
-              Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, a.M0, a.F});
-              Value vTile = s.slice(a.v, {zero, koff, zero}, {a.B, a.M0, a.G});
-              Value sc = a.scores(s, qTile, kTile, qoff, koff);
-              Attention::Online o = a.online(s, sc, in[0]);
-              Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
-              Value sum = s.op(ComputeOp::mul_add,
-                               {{in[1], "bp"}, {o.correction, "bp"},
-                                {rowSum, "bp"}},
-                               "bp");
-              Value pv = s.op(ComputeOp::mul,
-                              {{o.weights, "bpm"}, {vTile, "bmg"}}, "bpg");
-              Value acc = s.op(ComputeOp::mul_add,
-                               {{in[2], "bpg"}, {o.correction, "bp"},
-                                {pv, "bpg"}},
-                               "bpg");
-              return {o.max, sum, acc};
-            });
-        Value res = s.op(ComputeOp::div,
-                         {{keys.getResult(2), "bpg"}, {keys.getResult(1), "bp"}},
-                         "bpg");
-        return {s.insert(res, outer[0], {zero, qoff, zero})};
-      });
-  return queries.getResult(0);
+  auto queryTile = [&](Value qoff, int64_t p0,
+                       ValueRange outer) -> SmallVector<Value> {
+    Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, p0, a.F});
+    // One K/V tile of m0 keys at koff: the online softmax's next state.
+    auto step = [&](Value koff, int64_t m0,
+                    ValueRange in) -> SmallVector<Value> {
+      Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, m0, a.F});
+      Value vTile = s.slice(a.v, {zero, koff, zero}, {a.B, m0, a.G});
+      Value sc = a.scores(s, qTile, kTile, qoff, koff);
+      Attention::Online o = a.online(s, sc, in[0]);
+      Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
+      Value sum = s.op(ComputeOp::mul_add,
+                       {{in[1], "bp"}, {o.correction, "bp"}, {rowSum, "bp"}},
+                       "bp");
+      Value pv =
+          s.op(ComputeOp::mul, {{o.weights, "bpm"}, {vTile, "bmg"}}, "bpg");
+      Value acc = s.op(ComputeOp::mul_add,
+                       {{in[2], "bpg"}, {o.correction, "bp"}, {pv, "bpg"}},
+                       "bpg");
+      return {o.max, sum, acc};
+    };
+    Value max0 = s.splat({a.B, p0}, Attention::lowest());
+    Value sum0 = s.splat({a.B, p0}, 0);
+    Value acc0 = s.splat({a.B, p0, a.G}, 0);
+    scf::ForOp keys = Attention::loop(
+        s, a.keyTiles(s, qoff, p0), ValueRange{max0, sum0, acc0},
+        [&](Value kt, ValueRange in) {
+          return step(a.offset(s, kt, a.M0), a.M0, in);
+        });
+    SmallVector<Value> state =
+        a.lastKeyTile(s, qoff, p0, keys.getResults(), step);
+    Value res =
+        s.op(ComputeOp::div, {{state[2], "bpg"}, {state[1], "bp"}}, "bpg");
+    return {s.insert(res, outer[0], {zero, qoff, zero})};
+  };
+  return a.queryTiles(s, ValueRange{out}, queryTile)[0];
 }
 
 /// Runs `body` on each batch tile of `a` (a.B0 of a.B rows of the leading
@@ -362,67 +407,75 @@ SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
   Value dK0 = s.splat({a.B, a.M, a.F}, 0);
   Value dV0 = s.splat({a.B, a.M, a.G}, 0);
   Value scale = s.scalar(a.scale);
-  scf::ForOp queries = Attention::loop(
-      s, a.P / a.P0, ValueRange{dQ0, dK0, dV0},
-      [&](Value qt, ValueRange outer) -> SmallVector<Value> {
-        Value qoff = a.offset(s, qt, a.P0);
-        Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, a.P0, a.F});
-        Value dOTile = s.slice(dO, {zero, qoff, zero}, {a.B, a.P0, a.G});
-        Value dTile = s.slice(rowDot, {zero, qoff}, {a.B, a.P0});
-        // The row log-sum-exp, recomputed over the K tiles.
-        Value max0 = s.splat({a.B, a.P0}, Attention::lowest());
-        Value sum0 = s.splat({a.B, a.P0}, 0);
-        scf::ForOp stats = Attention::loop(
-            s, a.M / a.M0, ValueRange{max0, sum0},
-            [&](Value kt, ValueRange in) -> SmallVector<Value> {
-              Value koff = a.offset(s, kt, a.M0);
-              Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, a.M0, a.F});
-              Value sc = a.scores(s, qTile, kTile, qoff, koff);
-              Attention::Online o = a.online(s, sc, in[0]);
-              Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
-              Value sum = s.op(ComputeOp::mul_add,
-                               {{in[1], "bp"}, {o.correction, "bp"},
-                                {rowSum, "bp"}},
-                               "bp");
-              return {o.max, sum};
+  // Every K/V tile (a masked one adds nothing): the full ones, then the
+  // last, shorter one.
+  auto allKeyTiles =
+      [&](ValueRange inits,
+          function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> step) {
+        scf::ForOp full = Attention::loop(
+            s, a.M / a.M0, inits, [&](Value kt, ValueRange in) {
+              return step(a.offset(s, kt, a.M0), a.M0, in);
             });
-        Value logSum =
-            s.op(ComputeOp::log, {{stats.getResult(1), "bp"}}, "bp");
-        Value lse = s.op(ComputeOp::add,
-                         {{logSum, "bp"}, {stats.getResult(0), "bp"}}, "bp");
-        Value dQTile0 = s.splat({a.B, a.P0, a.F}, 0);
-        scf::ForOp grads = Attention::loop(
-            s, a.M / a.M0, ValueRange{dQTile0, outer[1], outer[2]},
-            [&](Value kt, ValueRange in) -> SmallVector<Value> {
-              Value koff = a.offset(s, kt, a.M0);
-              SmallVector<OpFoldResult> at = {zero, koff, zero};
-              Value kTile = s.slice(a.k, at, {a.B, a.M0, a.F});
-              Value vTile = s.slice(a.v, at, {a.B, a.M0, a.G});
-              Value sc = a.scores(s, qTile, kTile, qoff, koff);
-              Value prob =
-                  s.op(ComputeOp::sub_exp, {{sc, "bpm"}, {lse, "bp"}}, "bpm");
-              Value dV = s.op(ComputeOp::mul,
-                              {{prob, "bpm"}, {dOTile, "bpg"}}, "bmg");
-              Value dP = s.op(ComputeOp::mul,
-                              {{dOTile, "bpg"}, {vTile, "bmg"}}, "bpm");
-              Value centered =
-                  s.op(ComputeOp::sub, {{dP, "bpm"}, {dTile, "bp"}}, "bpm");
-              Value dS =
-                  s.op(ComputeOp::mul, {{prob, "bpm"}, {centered, "bpm"}}, "bpm");
-              dS = s.op(ComputeOp::mul, {{dS, "bpm"}, {scale, ""}}, "bpm");
-              Value dQPart =
-                  s.op(ComputeOp::mul, {{dS, "bpm"}, {kTile, "bmf"}}, "bpf");
-              Value dQ = s.op(ComputeOp::add,
-                              {{in[0], "bpf"}, {dQPart, "bpf"}}, "bpf");
-              Value dK =
-                  s.op(ComputeOp::mul, {{dS, "bpm"}, {qTile, "bpf"}}, "bmf");
-              return {dQ, s.accumulate(dK, in[1], at, "bmf"),
-                      s.accumulate(dV, in[2], at, "bmg")};
-            });
-        Value dQ = s.insert(grads.getResult(0), outer[0], {zero, qoff, zero});
-        return {dQ, grads.getResult(1), grads.getResult(2)};
-      });
-  return SmallVector<Value>(queries.getResults());
+        SmallVector<Value> done(full.getResults());
+        if (a.M % a.M0)
+          done = step(s.index(a.M - a.M % a.M0), a.M % a.M0, done);
+        return done;
+      };
+  auto queryTile = [&](Value qoff, int64_t p0,
+                       ValueRange outer) -> SmallVector<Value> {
+    Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, p0, a.F});
+    Value dOTile = s.slice(dO, {zero, qoff, zero}, {a.B, p0, a.G});
+    Value dTile = s.slice(rowDot, {zero, qoff}, {a.B, p0});
+    // The row log-sum-exp, recomputed over the K tiles.
+    Value max0 = s.splat({a.B, p0}, Attention::lowest());
+    Value sum0 = s.splat({a.B, p0}, 0);
+    SmallVector<Value> stats = allKeyTiles(
+        ValueRange{max0, sum0},
+        [&](Value koff, int64_t m0, ValueRange in) -> SmallVector<Value> {
+          Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, m0, a.F});
+          Value sc = a.scores(s, qTile, kTile, qoff, koff);
+          Attention::Online o = a.online(s, sc, in[0]);
+          Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
+          Value sum = s.op(
+              ComputeOp::mul_add,
+              {{in[1], "bp"}, {o.correction, "bp"}, {rowSum, "bp"}}, "bp");
+          return {o.max, sum};
+        });
+    Value logSum = s.op(ComputeOp::log, {{stats[1], "bp"}}, "bp");
+    Value lse =
+        s.op(ComputeOp::add, {{logSum, "bp"}, {stats[0], "bp"}}, "bp");
+    Value dQTile0 = s.splat({a.B, p0, a.F}, 0);
+    SmallVector<Value> grads = allKeyTiles(
+        ValueRange{dQTile0, outer[1], outer[2]},
+        [&](Value koff, int64_t m0, ValueRange in) -> SmallVector<Value> {
+          SmallVector<OpFoldResult> at = {zero, koff, zero};
+          Value kTile = s.slice(a.k, at, {a.B, m0, a.F});
+          Value vTile = s.slice(a.v, at, {a.B, m0, a.G});
+          Value sc = a.scores(s, qTile, kTile, qoff, koff);
+          Value prob =
+              s.op(ComputeOp::sub_exp, {{sc, "bpm"}, {lse, "bp"}}, "bpm");
+          Value dV =
+              s.op(ComputeOp::mul, {{prob, "bpm"}, {dOTile, "bpg"}}, "bmg");
+          Value dP =
+              s.op(ComputeOp::mul, {{dOTile, "bpg"}, {vTile, "bmg"}}, "bpm");
+          Value centered =
+              s.op(ComputeOp::sub, {{dP, "bpm"}, {dTile, "bp"}}, "bpm");
+          Value dS =
+              s.op(ComputeOp::mul, {{prob, "bpm"}, {centered, "bpm"}}, "bpm");
+          dS = s.op(ComputeOp::mul, {{dS, "bpm"}, {scale, ""}}, "bpm");
+          Value dQPart =
+              s.op(ComputeOp::mul, {{dS, "bpm"}, {kTile, "bmf"}}, "bpf");
+          Value dQ =
+              s.op(ComputeOp::add, {{in[0], "bpf"}, {dQPart, "bpf"}}, "bpf");
+          Value dK =
+              s.op(ComputeOp::mul, {{dS, "bpm"}, {qTile, "bpf"}}, "bmf");
+          return {dQ, s.accumulate(dK, in[1], at, "bmf"),
+                  s.accumulate(dV, in[2], at, "bmg")};
+        });
+    Value dQ = s.insert(grads[0], outer[0], {zero, qoff, zero});
+    return {dQ, grads[1], grads[2]};
+  };
+  return a.queryTiles(s, ValueRange{dQ0, dK0, dV0}, queryTile);
 }
 
 } // namespace

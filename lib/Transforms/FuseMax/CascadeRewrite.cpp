@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/FuseMax/CascadeRewrite.h"
+#include "memc/Analysis/TileSizes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -31,26 +32,6 @@ namespace {
 /// Bytes the tile of one step (scores, their exponentials, and the running
 /// numerator) should fit in: about one core's L2 cache.
 constexpr int64_t kTileBytes = 1 << 20;
-
-int64_t largestDivisorAtMost(int64_t n, int64_t cap) {
-  for (int64_t d = std::min(n, cap); d > 1; --d)
-    if (n % d == 0)
-      return d;
-  return 1;
-}
-
-/// A tile of at most `cap` for a rank of `n`: the largest divisor of n up
-/// to cap when it is at least half of that, so that every tile is full;
-/// otherwise the fewest tiles of at most cap, as even as they go (197 keys
-/// at 128: 99 and a last one of 98, not 128 and 69).
-int64_t tileNear(int64_t n, int64_t cap) {
-  cap = std::max<int64_t>(1, std::min(n, cap));
-  int64_t d = largestDivisorAtMost(n, cap);
-  if (2 * d >= cap)
-    return d;
-  int64_t tiles = (n + cap - 1) / cap;
-  return (n + tiles - 1) / tiles;
-}
 
 class CascadeBuilder {
 public:
