@@ -12,16 +12,20 @@
 // sum of the same products, in another order (GEMM's).
 //
 // The price is memory: P is the window's size times the operand's. An op
-// whose P would exceed `max-bytes`, or with fewer than `min-macs` products
+// whose P would exceed `max-bytes` is rewritten a chunk of its batch at a
+// time (an einsum.iterate whose chunks each copy at most that); one without
+// a batch rank to chunk, or with fewer than `min-macs` products
 // (where the loops are as fast: the bundled CNN example's 3x3 convolutions
 // at batch 1, 0.44M and 1.2M products, run in 0.096 ms either way, and the
 // copies double its arena), stays as it is.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
+#include "memc/Analysis/TileSizes.h"
 
 #include "dialects/einsum/EinsumDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
@@ -65,6 +69,13 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
 
   LogicalResult matchAndRewrite(EinsumOp op,
                                 PatternRewriter &rewriter) const override {
+    return rewriteToGemm(op, rewriter, /*whole=*/true);
+  }
+
+  /// The rewrite; `whole` is false for one chunk of a chunked op (no
+  /// further chunking, no min-macs test: the whole op passed it).
+  LogicalResult rewriteToGemm(EinsumOp op, PatternRewriter &rewriter,
+                              bool whole) const {
     if (op.getCompute() != ComputeOp::mul || op.getReduce() != ReduceOp::add ||
         op.getInputs().size() != 2)
       return failure();
@@ -145,15 +156,22 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     int64_t pBytes = elemBytes;
     for (unsigned d : pOrder)
       pBytes *= extents[d];
-    if (pBytes > maxBytes)
-      return rewriter.notifyMatchFailure(op,
-                                         "the im2col operand exceeds max-bytes");
     // A small contraction gains nothing from BLAS that pays for the copy.
     int64_t macs = 1;
     for (unsigned d = 0; d < n; ++d)
       macs *= extents[d];
-    if (macs < minMacs)
+    if (whole && macs < minMacs)
       return rewriter.notifyMatchFailure(op, "fewer than min-macs products");
+    // A copy over max-bytes (under --mem-budget, an eighth of the budget)
+    // is made one chunk of a batch rank at a time where the op has one.
+    if (whole && pBytes > maxBytes &&
+        succeeded(rewriteChunked(op, rewriter, windowed, plain, freeW,
+                                 contracted,
+                                 (pBytes + maxBytes - 1) / maxBytes)))
+      return success();
+    if (pBytes > maxBytes)
+      return rewriter.notifyMatchFailure(op,
+                                         "the im2col operand exceeds max-bytes");
 
     Location loc = op.getLoc();
     ArrayAttr names = op.getRanks();
@@ -275,6 +293,157 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
                            RankedTensorType to) {
     return tensor::ExpandShapeOp::create(rewriter, loc, to, v,
                                          unitGroups(to.getShape()));
+  }
+
+  /// `op` as an einsum.iterate over at least `parts` chunks of a rank,
+  /// each iteration the op on its operands' slices, rewritten to a GEMM:
+  /// a free rank of the windowed operand that it and the result index
+  /// plainly (a forward convolution's batch: each chunk's result is written
+  /// into its rows), else a contracted rank both operands index plainly (a
+  /// weight gradient's batch: the chunks' results are summed). Fails,
+  /// changing nothing, without such a rank.
+  LogicalResult rewriteChunked(EinsumOp op, PatternRewriter &rewriter,
+                               unsigned windowed, unsigned plain,
+                               ArrayRef<unsigned> freeW,
+                               ArrayRef<unsigned> contracted,
+                               int64_t parts) const {
+    SmallVector<int64_t> extents = op.getRankExtents();
+    // The dimension of `map`'s result that is rank `d` alone, if any.
+    auto plainDimOf = [&](AffineMap map,
+                          unsigned d) -> std::optional<unsigned> {
+      for (auto [j, e] : llvm::enumerate(map.getResults()))
+        if (auto dim = dyn_cast<AffineDimExpr>(e); dim && dim.getPosition() == d)
+          return j;
+      return std::nullopt;
+    };
+    // Chunks of at least 2 (a batch, not a forward convolution's few input
+    // channels, whose one-channel GEMMs would be slivers).
+    auto chunkOf = [&](unsigned d) {
+      int64_t chunk = memc::largestDivisorAtMost(
+          extents[d], std::max<int64_t>(1, extents[d] / parts));
+      return chunk < 2 || chunk == extents[d] ? int64_t(0) : chunk;
+    };
+    struct Choice {
+      unsigned rank;
+      int64_t chunk;
+      /// Sliced dimension per operand (-1: not sliced) and of the result.
+      SmallVector<int64_t> dims;
+      bool summed;
+    };
+    std::optional<Choice> choice;
+    for (unsigned d : freeW) {
+      auto w = plainDimOf(op.getInputMap(windowed), d);
+      auto o = plainDimOf(op.getResultMap(), d);
+      if (int64_t chunk = chunkOf(d); w && o && chunk) {
+        SmallVector<int64_t> dims(3, -1);
+        dims[windowed] = *w;
+        dims[2] = *o;
+        choice = Choice{d, chunk, dims, false};
+        break;
+      }
+    }
+    for (unsigned d : contracted) {
+      if (choice)
+        break;
+      auto w = plainDimOf(op.getInputMap(windowed), d);
+      auto p = plainDimOf(op.getInputMap(plain), d);
+      if (int64_t chunk = chunkOf(d); w && p && chunk) {
+        SmallVector<int64_t> dims(3, -1);
+        dims[windowed] = *w;
+        dims[plain] = *p;
+        choice = Choice{d, chunk, dims, true};
+      }
+    }
+    if (!choice)
+      return failure();
+
+    Location loc = op.getLoc();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    // `v` [or its type] with dimension `dim` cut to `chunk` at `off`.
+    auto cut = [&](RankedTensorType type, int64_t dim) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape[dim] = choice->chunk;
+      return RankedTensorType::get(shape, type.getElementType());
+    };
+    auto offsets = [&](RankedTensorType type, int64_t dim, Value off) {
+      SmallVector<OpFoldResult> at(type.getRank(), rewriter.getIndexAttr(0));
+      at[dim] = off;
+      return at;
+    };
+    auto sizesOf = [&](RankedTensorType type) {
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t e : type.getShape())
+        sizes.push_back(rewriter.getIndexAttr(e));
+      return sizes;
+    };
+    Value init =
+        choice->summed
+            ? Value(arith::ConstantOp::create(
+                  rewriter, loc, resultType,
+                  DenseElementsAttr::get(resultType,
+                                         rewriter.getZeroAttr(
+                                             resultType.getElementType()))))
+            : Value(tensor::EmptyOp::create(rewriter, loc,
+                                            resultType.getShape(),
+                                            resultType.getElementType()));
+    auto iterate =
+        IterateOp::create(rewriter, loc, "chunk",
+                          extents[choice->rank] / choice->chunk,
+                          ValueRange{init});
+    OpBuilder::InsertionGuard guard(rewriter);
+    Block &body = iterate.getBody().front();
+    rewriter.setInsertionPointToStart(&body);
+    Value off = arith::MulIOp::create(
+        rewriter, loc, body.getArgument(0),
+        arith::ConstantIndexOp::create(rewriter, loc, choice->chunk));
+    SmallVector<Value> inputs(op.getInputs());
+    for (unsigned i = 0; i < 2; ++i) {
+      if (choice->dims[i] < 0)
+        continue;
+      auto type = cast<RankedTensorType>(inputs[i].getType());
+      RankedTensorType piece = cut(type, choice->dims[i]);
+      SmallVector<OpFoldResult> strides(type.getRank(),
+                                        rewriter.getIndexAttr(1));
+      inputs[i] = tensor::ExtractSliceOp::create(
+          rewriter, loc, piece, inputs[i],
+          offsets(type, choice->dims[i], off), sizesOf(piece), strides);
+    }
+    RankedTensorType partType =
+        choice->summed ? resultType : cut(resultType, choice->dims[2]);
+    SmallVector<AffineMap> maps;
+    for (Attribute m : op.getIndexingMaps())
+      maps.push_back(cast<AffineMapAttr>(m).getValue());
+    SmallVector<StringRef> ranks;
+    for (Attribute r : op.getRanks())
+      ranks.push_back(cast<StringAttr>(r).getValue());
+    auto part = EinsumOp::create(rewriter, loc, partType, inputs, maps, ranks,
+                                 op.getCompute(), op.getReduce());
+    part->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    Operation *next;
+    if (choice->summed) {
+      unsigned rank = resultType.getRank();
+      AffineMap id = rewriter.getMultiDimIdentityMap(rank);
+      static const char *const kNames[] = {"a", "b", "c", "d", "e",
+                                           "f", "g", "h", "i", "j"};
+      SmallVector<StringRef> names(kNames, kNames + rank);
+      next = EinsumOp::create(rewriter, loc, resultType,
+                              ValueRange{body.getArgument(1), part.getResult()},
+                              ArrayRef<AffineMap>{id, id, id}, names,
+                              ComputeOp::add, ReduceOp::none);
+    } else {
+      SmallVector<OpFoldResult> strides(resultType.getRank(),
+                                        rewriter.getIndexAttr(1));
+      next = tensor::InsertSliceOp::create(
+          rewriter, loc, part.getResult(), body.getArgument(1),
+          offsets(resultType, choice->dims[2], off), sizesOf(partType),
+          strides);
+    }
+    YieldOp::create(rewriter, loc, next->getResult(0));
+    // The chunk itself as im2col + GEMM, before what reads it.
+    rewriter.setInsertionPoint(next);
+    (void)rewriteToGemm(part, rewriter, /*whole=*/false);
+    rewriter.replaceOp(op, iterate.getResults());
+    return success();
   }
 
   int64_t maxBytes, minMacs;

@@ -2,6 +2,7 @@
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=1024 min-macs=0" | FileCheck %s --check-prefix=SMALL
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm | FileCheck %s --check-prefix=SMALL
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0" --memc-einsum-to-linalg --memc-bufferize --memc-contractions-to-blas | FileCheck %s --check-prefix=BLAS
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=16384 min-macs=0" | FileCheck %s --check-prefix=CHUNK --enable-var-scope
 
 // A 3x3 convolution at batch 1: the im2col copy [o0, o1, c, k0, k1] (the
 // unit batch rank read as 0), the weights as they lie ([m, c, k0, k1] is a
@@ -101,4 +102,30 @@ func.func @input_gradient_offset(%dy: tensor<4x16x8x8xf32>, %w: tensor<16x8x3x3x
 func.func @depthwise(%x: tensor<1x32x1x58x58xf32>, %w: tensor<32x1x1x3x3xf32>) -> tensor<1x32x1x56x56xf32> {
   %y = einsum.einsum mul reduce add [n, g, m, c, o0, o1, k0, k1] (%x[n, g, c, o0 + k0, o1 + k1], %w[g, m, c, k0, k1]) -> [n, g, m, o0, o1] : (tensor<1x32x1x58x58xf32>, tensor<32x1x1x3x3xf32>) -> tensor<1x32x1x56x56xf32>
   return %y : tensor<1x32x1x56x56xf32>
+}
+
+// -----
+
+// An im2col copy over max-bytes is made a chunk of the batch at a time: a
+// forward convolution (8 images, 27 KiB of copy per 2 images at most) writes
+// each chunk's result into its rows; a weight gradient (the batch is
+// contracted) sums the chunks' GEMMs.
+// CHUNK-LABEL: func @chunked
+// CHUNK: %[[Y:.*]] = einsum.iterate chunk(%[[I:.*]]) < 4 iter_args(%[[ACC:.*]] = %{{.*}}) : tensor<8x8x8x8xf32>
+// CHUNK: %[[OFF:.*]] = arith.muli %[[I]], %{{.*}} : index
+// CHUNK: %[[X:.*]] = tensor.extract_slice %arg0[%[[OFF]], 0, 0, 0] [2, 3, 10, 10]
+// CHUNK: einsum.einsum copy [n, c, o0, o1, k0, k1] (%[[X]][n, c, o0 + k0, o1 + k1]) -> [n, o0, o1, c, k0, k1] : (tensor<2x3x10x10xf32>) -> tensor<2x8x8x3x3x3xf32>
+// CHUNK: einsum.einsum mul reduce add
+// CHUNK: tensor.insert_slice %{{.*}} into %[[ACC]][%[[OFF]], 0, 0, 0] [2, 8, 8, 8]
+// CHUNK: %[[DW:.*]] = einsum.iterate chunk(%[[J:.*]]) < 4 iter_args(%[[SUM:.*]] = %{{.*}}) : tensor<8x3x3x3xf32>
+// CHUNK: tensor.extract_slice %arg0[%{{.*}}, 0, 0, 0] [2, 3, 10, 10]
+// CHUNK: tensor.extract_slice %arg2[%{{.*}}, 0, 0, 0] [2, 8, 8, 8]
+// CHUNK: einsum.einsum mul reduce add
+// CHUNK: einsum.einsum add [a, b, c, d] (%[[SUM]][a, b, c, d], %{{.*}}[a, b, c, d])
+// CHUNK: return %[[Y]], %[[DW]]
+func.func @chunked(%x: tensor<8x3x10x10xf32>, %w: tensor<8x3x3x3xf32>, %dy: tensor<8x8x8x8xf32>)
+    -> (tensor<8x8x8x8xf32>, tensor<8x3x3x3xf32>) {
+  %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 + k0, o1 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<8x3x10x10xf32>, tensor<8x3x3x3xf32>) -> tensor<8x8x8x8xf32>
+  %dw = einsum.einsum mul reduce add [m, c, k0, k1, n, o0, o1] (%x[n, c, o0 + k0, o1 + k1], %dy[n, m, o0, o1]) -> [m, c, k0, k1] : (tensor<8x3x10x10xf32>, tensor<8x8x8x8xf32>) -> tensor<8x3x3x3xf32>
+  return %y, %dw : tensor<8x8x8x8xf32>, tensor<8x3x3x3xf32>
 }

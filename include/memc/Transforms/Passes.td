@@ -668,8 +668,14 @@ def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
     result where the op's order is neither of the GEMM's two. Ranks of
     extent 1 are dropped from the operands (collapse_shape) and restored in
     the result (expand_shape), so an NCHW convolution at batch 1 needs no
-    transpose. An op that reduces a rank only one operand reads, whose
-    im2col copy would exceed `max-bytes`, that makes fewer than `min-macs`
+    transpose. An op whose im2col copy would exceed `max-bytes` (under
+    `--mem-budget`, an eighth of the budget) is made a chunk of a batch
+    rank at a time inside an `einsum.iterate`, each chunk's copy within
+    `max-bytes`: a forward convolution's images (each chunk's result
+    written into its rows) or a weight gradient's (the batch is contracted:
+    the chunks' GEMMs summed). An op that reduces a rank only one operand
+    reads, whose im2col copy would exceed `max-bytes` with no batch rank to
+    chunk, that makes fewer than `min-macs`
     products (BLAS gains nothing there that pays for the copy), or whose
     plain operand has no free rank (a depthwise convolution, whose GEMMs
     would be matrix-vector products; `memc-depthwise-loop-order` orders its
