@@ -391,7 +391,7 @@ struct BindPastKVPass : public memc::impl::BindPastKVBase<BindPastKVPass> {
       module.emitError("memc-bind-past-kv: no entry function");
       return signalPassFailure();
     }
-    if (kvDtype != "f32" && kvDtype != "f16" && kvDtype != "i8") {
+    if (!memc::isKVDtype(kvDtype)) {
       module.emitError("memc-bind-past-kv: kv-dtype '")
           << kvDtype << "' is not f32, f16 or i8";
       return signalPassFailure();

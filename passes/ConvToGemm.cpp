@@ -27,6 +27,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/DenseSet.h"
@@ -309,12 +310,8 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
                                int64_t parts) const {
     SmallVector<int64_t> extents = op.getRankExtents();
     // The dimension of `map`'s result that is rank `d` alone, if any.
-    auto plainDimOf = [&](AffineMap map,
-                          unsigned d) -> std::optional<unsigned> {
-      for (auto [j, e] : llvm::enumerate(map.getResults()))
-        if (auto dim = dyn_cast<AffineDimExpr>(e); dim && dim.getPosition() == d)
-          return j;
-      return std::nullopt;
+    auto plainDimOf = [&](AffineMap map, unsigned d) {
+      return map.getResultPosition(rewriter.getAffineDimExpr(d));
     };
     // Chunks of at least 2 (a batch, not a forward convolution's few input
     // channels, whose one-channel GEMMs would be slivers).
@@ -330,30 +327,27 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       SmallVector<int64_t> dims;
       bool summed;
     };
-    std::optional<Choice> choice;
-    for (unsigned d : freeW) {
-      auto w = plainDimOf(op.getInputMap(windowed), d);
-      auto o = plainDimOf(op.getResultMap(), d);
-      if (int64_t chunk = chunkOf(d); w && o && chunk) {
-        SmallVector<int64_t> dims(3, -1);
-        dims[windowed] = *w;
-        dims[2] = *o;
-        choice = Choice{d, chunk, dims, false};
-        break;
+    // The first rank of `ranks` that the windowed operand and `other` (an
+    // operand, or 2: the result) index plainly and that has chunks.
+    auto choose = [&](ArrayRef<unsigned> ranks, unsigned other,
+                      bool summed) -> std::optional<Choice> {
+      AffineMap otherMap =
+          other == 2 ? op.getResultMap() : op.getInputMap(other);
+      for (unsigned d : ranks) {
+        auto w = plainDimOf(op.getInputMap(windowed), d);
+        auto o = plainDimOf(otherMap, d);
+        if (int64_t chunk = chunkOf(d); w && o && chunk) {
+          SmallVector<int64_t> dims(3, -1);
+          dims[windowed] = *w;
+          dims[other] = *o;
+          return Choice{d, chunk, dims, summed};
+        }
       }
-    }
-    for (unsigned d : contracted) {
-      if (choice)
-        break;
-      auto w = plainDimOf(op.getInputMap(windowed), d);
-      auto p = plainDimOf(op.getInputMap(plain), d);
-      if (int64_t chunk = chunkOf(d); w && p && chunk) {
-        SmallVector<int64_t> dims(3, -1);
-        dims[windowed] = *w;
-        dims[plain] = *p;
-        choice = Choice{d, chunk, dims, true};
-      }
-    }
+      return std::nullopt;
+    };
+    std::optional<Choice> choice = choose(freeW, 2, /*summed=*/false);
+    if (!choice)
+      choice = choose(contracted, plain, /*summed=*/true);
     if (!choice)
       return failure();
 
@@ -371,10 +365,7 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       return at;
     };
     auto sizesOf = [&](RankedTensorType type) {
-      SmallVector<OpFoldResult> sizes;
-      for (int64_t e : type.getShape())
-        sizes.push_back(rewriter.getIndexAttr(e));
-      return sizes;
+      return getAsIndexOpFoldResult(rewriter.getContext(), type.getShape());
     };
     Value init =
         choice->summed
@@ -410,22 +401,19 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     }
     RankedTensorType partType =
         choice->summed ? resultType : cut(resultType, choice->dims[2]);
-    SmallVector<AffineMap> maps;
-    for (Attribute m : op.getIndexingMaps())
-      maps.push_back(cast<AffineMapAttr>(m).getValue());
-    SmallVector<StringRef> ranks;
-    for (Attribute r : op.getRanks())
-      ranks.push_back(cast<StringAttr>(r).getValue());
-    auto part = EinsumOp::create(rewriter, loc, partType, inputs, maps, ranks,
-                                 op.getCompute(), op.getReduce());
-    part->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    // The op itself on the slices: same maps, ranks and attributes.
+    auto part = cast<EinsumOp>(rewriter.clone(*op));
+    part->setOperands(inputs);
+    part.getResult().setType(partType);
     Operation *next;
     if (choice->summed) {
-      unsigned rank = resultType.getRank();
-      AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-      static const char *const kNames[] = {"a", "b", "c", "d", "e",
-                                           "f", "g", "h", "i", "j"};
-      SmallVector<StringRef> names(kNames, kNames + rank);
+      // sum + part over the result's own ranks.
+      AffineMap id = rewriter.getMultiDimIdentityMap(resultType.getRank());
+      SmallVector<StringRef> names;
+      for (AffineExpr e : op.getResultMap().getResults())
+        names.push_back(cast<StringAttr>(
+                            op.getRanks()[cast<AffineDimExpr>(e).getPosition()])
+                            .getValue());
       next = EinsumOp::create(rewriter, loc, resultType,
                               ValueRange{body.getArgument(1), part.getResult()},
                               ArrayRef<AffineMap>{id, id, id}, names,

@@ -475,7 +475,7 @@ struct DeriveDecodePass
       module.emitError("memc-derive-decode: no entry function");
       return signalPassFailure();
     }
-    if (kvDtype != "f32" && kvDtype != "f16" && kvDtype != "i8") {
+    if (!memc::isKVDtype(kvDtype)) {
       module.emitError("memc-derive-decode: kv-dtype '")
           << kvDtype << "' is not f32, f16 or i8";
       return signalPassFailure();

@@ -509,6 +509,7 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   // Graph inputs: static shapes, pinned by --shape where dynamic.
   SmallVector<Type> inputTypes;
   std::vector<std::string> inputs; // manifest names
+  SmallVector<std::pair<unsigned, int64_t>> pastArgs; // argument, its axis
   for (const auto &vi : graph.input()) {
     if (constants.count(vi.name()))
       continue;
@@ -581,6 +582,9 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
         shape.push_back(d.dim_value());
       }
     }
+    if (auto it = pastKV.pastAxis.find(vi.name());
+        it != pastKV.pastAxis.end())
+      pastArgs.push_back({unsigned(inputs.size()), it->second});
     inputTypes.push_back(RankedTensorType::get(shape, elem));
     inputs.push_back(sanitize(vi.name()));
   }
@@ -639,18 +643,9 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   for (auto [i, name] : llvm::enumerate(inputs))
     setArgRole(func, i, ArgRole::Input, name);
   // Past keys/values, for memc-bind-past-kv.
-  {
-    unsigned i = 0;
-    for (const auto &vi : graph.input()) {
-      if (constants.count(vi.name()))
-        continue;
-      if (auto it = pastKV.pastAxis.find(vi.name());
-          it != pastKV.pastAxis.end())
-        func.setArgAttr(i, MemcDialect::PastKvAttrHelper::getNameStr(),
-                        builder.getI64IntegerAttr(it->second));
-      ++i;
-    }
-  }
+  for (auto [arg, axis] : pastArgs)
+    func.setArgAttr(arg, MemcDialect::PastKvAttrHelper::getNameStr(),
+                    builder.getI64IntegerAttr(axis));
   for (auto [i, name] : llvm::enumerate(outputs))
     setResultOutputName(func, i, name);
   setEntryFunction(*result.module, func);
@@ -924,8 +919,6 @@ bool memc::inspectDecodeExport(const std::string &path, DecodeExportInfo &info,
     return false;
   }
   for (const auto &vi : model.graph().input()) {
-    if (found.pastAxis.count(vi.name()))
-      info.pastInputs.push_back(vi.name());
     if (vi.name() == found.ids && vi.type().tensor_type().has_shape()) {
       const auto &d = vi.type().tensor_type().shape().dim(1);
       info.fixedRows = d.has_dim_value() ? d.dim_value() : 0;

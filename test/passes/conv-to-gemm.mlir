@@ -121,7 +121,7 @@ func.func @depthwise(%x: tensor<1x32x1x58x58xf32>, %w: tensor<32x1x1x3x3xf32>) -
 // CHUNK: tensor.extract_slice %arg0[%{{.*}}, 0, 0, 0] [2, 3, 10, 10]
 // CHUNK: tensor.extract_slice %arg2[%{{.*}}, 0, 0, 0] [2, 8, 8, 8]
 // CHUNK: einsum.einsum mul reduce add
-// CHUNK: einsum.einsum add [a, b, c, d] (%[[SUM]][a, b, c, d], %{{.*}}[a, b, c, d])
+// CHUNK: einsum.einsum add [m, c, k0, k1] (%[[SUM]][m, c, k0, k1], %{{.*}}[m, c, k0, k1])
 // CHUNK: return %[[Y]], %[[DW]]
 func.func @chunked(%x: tensor<8x3x10x10xf32>, %w: tensor<8x3x3x3xf32>, %dy: tensor<8x8x8x8xf32>)
     -> (tensor<8x8x8x8xf32>, tensor<8x3x3x3xf32>) {

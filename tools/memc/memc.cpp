@@ -8,6 +8,7 @@
 #include "memc/Driver/Compiler.h"
 #include "memc/Import/ONNXImporter.h"
 #include "memc/Plan/Remat.h"
+#include "memc/Transforms/KVCaches.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -332,7 +333,7 @@ int main(int argc, char **argv) {
       return memc::ExitUsage;
     }
     if (kvDtype.getNumOccurrences()) {
-      if (kvDtype != "f32" && kvDtype != "f16" && kvDtype != "i8") {
+      if (!memc::isKVDtype(kvDtype)) {
         llvm::errs() << "memc: --kv-dtype=" << kvDtype
                      << ": expected f32, f16 or i8\n";
         return memc::ExitUsage;

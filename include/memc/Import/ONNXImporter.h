@@ -85,8 +85,6 @@ bool importONNXModelFromBytes(llvm::StringRef bytes, const std::string &name,
 
 /// What --decode needs to know of a model before compiling its programs.
 struct DecodeExportInfo {
-  /// The past key/value inputs, in graph order (empty: a plain export).
-  std::vector<std::string> pastInputs;
   /// The rows per call the ids' sequence dimension fixes (0: dynamic).
   int64_t fixedRows = 0;
 };

@@ -19,6 +19,12 @@
 
 namespace memc {
 
+/// Whether memc stores KV caches in `dtype`: f32, f16, or i8 (with one f32
+/// scale per row).
+inline bool isKVDtype(llvm::StringRef dtype) {
+  return dtype == "f32" || dtype == "f16" || dtype == "i8";
+}
+
 /// `v`'s slice at `offsets` (static or not) of the static `sizes`.
 mlir::Value sliceAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                     llvm::ArrayRef<mlir::OpFoldResult> offsets,

@@ -233,21 +233,49 @@ struct Attention {
   Value offset(Spell &s, Value iv, int64_t tile) const {
     return arith::MulIOp::create(s.b, s.loc, iv, s.index(tile));
   }
-  /// The number of full K/V tiles the `p0` queries at `qoff` read: all of
-  /// them, or under a causal triangle only those up to their last visible
-  /// key (queryOffset + qoff + p0 - 1 + maskedFrom - 1), so a decode step
-  /// reads the cache's rows in use and nothing past them. A skipped tile
-  /// would have added exactly nothing (its weights are exp(-inf) = 0 and
-  /// its correction 1), so the results are the same bit for bit.
-  Value keyTiles(Spell &s, Value qoff, int64_t p0) const {
-    if (!maskedFrom)
-      return s.index(M / M0);
-    Value tiles = arith::DivUIOp::create(
-        s.b, s.loc,
-        arith::AddIOp::create(s.b, s.loc, lastVisible(s, qoff, p0),
-                              s.index(M0)),
-        s.index(M0));
-    return arith::MinUIOp::create(s.b, s.loc, tiles, s.index(M / M0));
+  /// `step(koff, m0, carried)` over the K/V tiles, the full ones and then
+  /// the last, shorter one when there is one. With `onlySeen` under a
+  /// causal triangle only those up to the last key the `p0` queries at
+  /// `qoff` see (queryOffset + qoff + p0 - 1 + maskedFrom - 1), so a decode
+  /// step reads the cache's rows in use and nothing past them. A skipped
+  /// tile would have added exactly nothing (its weights are exp(-inf) = 0
+  /// and its correction 1), so the results are the same bit for bit.
+  SmallVector<Value>
+  keyTiles(Spell &s, ValueRange inits, Value qoff, int64_t p0, bool onlySeen,
+           function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> step)
+      const {
+    bool skips = onlySeen && maskedFrom;
+    Value last = skips ? lastVisible(s, qoff, p0) : Value();
+    Value full = s.index(M / M0);
+    if (skips)
+      full = arith::MinUIOp::create(
+          s.b, s.loc,
+          arith::DivUIOp::create(
+              s.b, s.loc, arith::AddIOp::create(s.b, s.loc, last, s.index(M0)),
+              s.index(M0)),
+          full);
+    scf::ForOp loop = Attention::loop(
+        s, full, inits, [&](Value kt, ValueRange in) {
+          return step(offset(s, kt, M0), M0, in);
+        });
+    SmallVector<Value> done(loop.getResults());
+    if (M % M0 == 0)
+      return done;
+    Value koff = s.index(M - M % M0);
+    if (!skips)
+      return step(koff, M % M0, done);
+    Value seen = arith::CmpIOp::create(s.b, s.loc, arith::CmpIPredicate::uge,
+                                       last, koff);
+    auto ifOp = scf::IfOp::create(s.b, s.loc, ValueRange(done).getTypes(),
+                                  seen, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(s.b);
+      s.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(s.b, s.loc, step(koff, M % M0, done));
+      s.b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(s.b, s.loc, done);
+    }
+    return SmallVector<Value>(ifOp.getResults());
   }
   /// The last key the `p0` queries at `qoff` see under the causal triangle.
   Value lastVisible(Spell &s, Value qoff, int64_t p0) const {
@@ -256,31 +284,6 @@ struct Attention {
     if (queryOffset)
       last = arith::AddIOp::create(s.b, s.loc, last, queryOffset);
     return last;
-  }
-  /// Runs `step` on the last, shorter K/V tile (keys M - M % M0 on) when
-  /// there is one: under a causal triangle only where the `p0` queries at
-  /// `qoff` see one of its keys, else `carried` goes on unchanged.
-  SmallVector<Value>
-  lastKeyTile(Spell &s, Value qoff, int64_t p0, ValueRange carried,
-              function_ref<SmallVector<Value>(Value, int64_t, ValueRange)>
-                  step) const {
-    if (M % M0 == 0)
-      return SmallVector<Value>(carried);
-    Value koff = s.index(M - M % M0);
-    if (!maskedFrom)
-      return step(koff, M % M0, carried);
-    Value seen = arith::CmpIOp::create(s.b, s.loc, arith::CmpIPredicate::uge,
-                                       lastVisible(s, qoff, p0), koff);
-    auto ifOp = scf::IfOp::create(s.b, s.loc, carried.getTypes(), seen,
-                                  /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard guard(s.b);
-      s.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      scf::YieldOp::create(s.b, s.loc, step(koff, M % M0, carried));
-      s.b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-      scf::YieldOp::create(s.b, s.loc, carried);
-    }
-    return SmallVector<Value>(ifOp.getResults());
   }
   /// `tile(qoff, p0, carried)` over the full query tiles, then the last,
   /// shorter one when there is one.
@@ -330,13 +333,9 @@ Value forwardLoops(Spell &s, const Attention &a, Value out) {
     Value max0 = s.splat({a.B, p0}, Attention::lowest());
     Value sum0 = s.splat({a.B, p0}, 0);
     Value acc0 = s.splat({a.B, p0, a.G}, 0);
-    scf::ForOp keys = Attention::loop(
-        s, a.keyTiles(s, qoff, p0), ValueRange{max0, sum0, acc0},
-        [&](Value kt, ValueRange in) {
-          return step(a.offset(s, kt, a.M0), a.M0, in);
-        });
     SmallVector<Value> state =
-        a.lastKeyTile(s, qoff, p0, keys.getResults(), step);
+        a.keyTiles(s, ValueRange{max0, sum0, acc0}, qoff, p0,
+                   /*onlySeen=*/true, step);
     Value res =
         s.op(ComputeOp::div, {{state[2], "bpg"}, {state[1], "bp"}}, "bpg");
     return {s.insert(res, outer[0], {zero, qoff, zero})};
@@ -407,20 +406,6 @@ SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
   Value dK0 = s.splat({a.B, a.M, a.F}, 0);
   Value dV0 = s.splat({a.B, a.M, a.G}, 0);
   Value scale = s.scalar(a.scale);
-  // Every K/V tile (a masked one adds nothing): the full ones, then the
-  // last, shorter one.
-  auto allKeyTiles =
-      [&](ValueRange inits,
-          function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> step) {
-        scf::ForOp full = Attention::loop(
-            s, a.M / a.M0, inits, [&](Value kt, ValueRange in) {
-              return step(a.offset(s, kt, a.M0), a.M0, in);
-            });
-        SmallVector<Value> done(full.getResults());
-        if (a.M % a.M0)
-          done = step(s.index(a.M - a.M % a.M0), a.M % a.M0, done);
-        return done;
-      };
   auto queryTile = [&](Value qoff, int64_t p0,
                        ValueRange outer) -> SmallVector<Value> {
     Value qTile = s.slice(a.q, {zero, qoff, zero}, {a.B, p0, a.F});
@@ -429,8 +414,9 @@ SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
     // The row log-sum-exp, recomputed over the K tiles.
     Value max0 = s.splat({a.B, p0}, Attention::lowest());
     Value sum0 = s.splat({a.B, p0}, 0);
-    SmallVector<Value> stats = allKeyTiles(
-        ValueRange{max0, sum0},
+    // Every K/V tile: a masked one adds nothing.
+    SmallVector<Value> stats = a.keyTiles(
+        s, ValueRange{max0, sum0}, qoff, p0, /*onlySeen=*/false,
         [&](Value koff, int64_t m0, ValueRange in) -> SmallVector<Value> {
           Value kTile = s.slice(a.k, {zero, koff, zero}, {a.B, m0, a.F});
           Value sc = a.scores(s, qTile, kTile, qoff, koff);
@@ -445,8 +431,9 @@ SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
     Value lse =
         s.op(ComputeOp::add, {{logSum, "bp"}, {stats[0], "bp"}}, "bp");
     Value dQTile0 = s.splat({a.B, p0, a.F}, 0);
-    SmallVector<Value> grads = allKeyTiles(
-        ValueRange{dQTile0, outer[1], outer[2]},
+    SmallVector<Value> grads = a.keyTiles(
+        s, ValueRange{dQTile0, outer[1], outer[2]}, qoff, p0,
+        /*onlySeen=*/false,
         [&](Value koff, int64_t m0, ValueRange in) -> SmallVector<Value> {
           SmallVector<OpFoldResult> at = {zero, koff, zero};
           Value kTile = s.slice(a.k, at, {a.B, m0, a.F});
