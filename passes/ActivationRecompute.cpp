@@ -56,30 +56,7 @@ TargetRates ratesFor(StringRef target) {
   return {3.0e10, 1.0e10, 1.0e-6};
 }
 
-/// For an op whose result is no buffer of its own once bufferized (a view,
-/// or a slice written into its destination in place): the operand whose
-/// buffer it is.
-std::optional<unsigned> aliasedOperand(Operation *op) {
-  if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-                      tensor::CastOp, tensor::ExtractSliceOp>(op))
-    return 0;
-  if (auto insert = dyn_cast_or_null<tensor::InsertSliceOp>(op))
-    return insert.getDestMutable().getOperandNumber();
-  return std::nullopt;
-}
-
-bool isView(Operation *op) { return aliasedOperand(op).has_value(); }
-
-/// The value whose buffer `v` is, through views.
-Value viewRoot(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    std::optional<unsigned> aliased = aliasedOperand(def);
-    if (!aliased)
-      break;
-    v = def->getOperand(*aliased);
-  }
-  return v;
-}
+bool isView(Operation *op) { return memc::viewedOperand(op).has_value(); }
 
 /// A value memc-fuse-elementwise will not materialize: made by a pointwise
 /// einsum and read once, by an einsum that is not a contraction (the fused
@@ -115,7 +92,8 @@ struct ActivationRecomputePass
   void runOnOperation() override {
     // Chen's segments and recompute-all need no budget; the solvers fit
     // one.
-    bool baseline = solver == "chen" || solver == "recompute-all";
+    bool baseline = solver == "chen" || solver == "recompute-all" ||
+                    solver == "swap-all";
     if (budget <= 0 && !baseline)
       return;
     auto fn = dyn_cast_or_null<func::FuncOp>(
@@ -125,7 +103,7 @@ struct ActivationRecomputePass
     if (!plan::isRematSolver(solver)) {
       fn.emitError() << "memc-activation-recompute: unknown solver '"
                      << solver
-                     << "' (auto, milp, greedy, chen, recompute-all, keep)";
+                     << "' (auto, milp, greedy, chen, recompute-all, swap-all, keep)";
       return signalPassFailure();
     }
     if (target != "cpu" && target != "cuda") {
@@ -193,7 +171,7 @@ private:
               continue;
             }
             if (top == use.getOwner() &&
-                aliasedOperand(top) == use.getOperandNumber()) {
+                memc::viewedOperand(top) == use.getOperandNumber()) {
               worklist.push_back(top->getResult(0));
               continue;
             }
@@ -242,7 +220,7 @@ private:
     // Inputs: the values the op reads, through views.
     for (size_t v = 0; v < valueOf.size(); ++v) {
       for (Value u : memc::valuesRead(valueOf[v].getDefiningOp()))
-        if (auto it = index.find(viewRoot(u)); it != index.end())
+        if (auto it = index.find(memc::viewRoot(u)); it != index.end())
           problem.values[v].inputs.push_back(it->second);
     }
     return problem;
@@ -259,6 +237,8 @@ private:
       return plan::solveChen(problem);
     if (s == "recompute-all")
       return plan::recomputeAll(problem);
+    if (s == "swap-all")
+      return plan::swapAll(problem);
     if (s == "keep")
       return plan::keepAll(problem);
     return plan::solveRemat(problem, b, timeLimit, size_t(milpMaxValues));
@@ -322,7 +302,7 @@ private:
     if (mapping.contains(u))
       return;
     Operation *def = u.getDefiningOp();
-    std::optional<unsigned> aliased = aliasedOperand(def);
+    std::optional<unsigned> aliased = memc::viewedOperand(def);
     if (!aliased)
       return;
     cloneViewChain(b, def->getOperand(*aliased), mapping);
@@ -339,7 +319,7 @@ private:
       Operation *top = body.findAncestorOpInBlock(*owner);
       if (!top || isa<func::ReturnOp>(top))
         continue;
-      if (top == owner && aliasedOperand(owner) == use.getOperandNumber() &&
+      if (top == owner && memc::viewedOperand(owner) == use.getOperandNumber() &&
           owner->isBeforeInBlock(at)) {
         // A view made before the clone: its backward reads go to the same
         // view of the clone; it dies if nothing else reads it.
@@ -371,8 +351,7 @@ private:
       if (!problem.values[v].saved())
         continue;
       Operation *op = valueOf[v].getDefiningOp();
-      op->setAttr("memc.remat_choice",
-                  b.getStringAttr(plan::toString(decision.choice[v])));
+      memc::setRematChoice(op, plan::toString(decision.choice[v]));
     }
     getOperation()->setAttr(
         "memc.remat",

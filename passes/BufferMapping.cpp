@@ -112,10 +112,15 @@ struct BufferMappingPass
       record.bufferTypes.push_back(a.type);
     for (Operation *op : live.steps)
       record.stepNames.push_back(describeOp(op));
-    for (const plan::Buffer &b : problem.buffers)
-      record.recomputed.push_back(
-          b.start >= 0 && size_t(b.start) < live.steps.size() &&
-          memc::isRecomputed(live.steps[b.start]));
+    for (const plan::Buffer &b : problem.buffers) {
+      Operation *first = b.start >= 0 && size_t(b.start) < live.steps.size()
+                             ? live.steps[b.start]
+                             : nullptr;
+      record.recomputed.push_back(first && memc::isRecomputed(first));
+      record.swappedIn.push_back(first && isCopyFromHost(first));
+    }
+    for (const plan::Buffer &b : live.hostBuffers)
+      record.swappedBytes += b.size;
     record.floor = plan::minFeasibleBudgetFromUses(problem);
 
     plan::MapperOptions mapperOptions;
@@ -147,20 +152,30 @@ struct BufferMappingPass
     record.heuristics = mapped->heuristicArenaBytes;
     record.lowerBound = mapped->lowerBound;
 
-    // Host buffers get their own, planned, offsets in the host pool.
+    // Host buffers get their own, planned, offsets in the host pool: the
+    // plan's spilled buffers, then the swapped activations' host copies.
     plan::Problem hostProblem;
     std::vector<size_t> hostIndex;
+    auto addHost = [&](plan::Buffer buffer) {
+      buffer.id = int64_t(hostProblem.buffers.size());
+      hostProblem.buffers.push_back(std::move(buffer));
+    };
     for (size_t i = 0; i < problem.buffers.size(); ++i)
       if (record.plan.placements[i].location == plan::Location::Host &&
           problem.buffers[i].uses.size() > 1) {
         hostIndex.push_back(i);
-        hostProblem.buffers.push_back(problem.buffers[i]);
+        addHost(problem.buffers[i]);
       }
+    for (const plan::Buffer &b : live.hostBuffers)
+      addHost(b);
     record.hostOffsets.assign(problem.buffers.size(), 0);
     if (!hostProblem.buffers.empty()) {
       plan::Plan hostPlan = plan::bestFitPlan(hostProblem);
       for (size_t k = 0; k < hostIndex.size(); ++k)
         record.hostOffsets[hostIndex[k]] = hostPlan.placements[k].offset;
+      for (size_t k = 0; k < live.hostBuffers.size(); ++k)
+        record.swapOffsets.push_back(
+            hostPlan.placements[hostIndex.size() + k].offset);
       record.hostPoolBytes = hostPlan.arenaBytes;
     }
 
@@ -186,7 +201,7 @@ struct BufferMappingPass
     OpBuilder b(func.getContext());
     Location loc = func.getLoc();
     auto i8 = b.getI8Type();
-    if (live.allocs.empty())
+    if (live.allocs.empty() && live.hostAllocs.empty())
       return;
     // Buffers of zero bytes still need an arena to view into.
     uint64_t arenaBytes =
@@ -243,6 +258,30 @@ struct BufferMappingPass
       alloc.erase();
       stage(live, entry, uses, place, host, arena, int64_t(i));
     }
+    // Swapped activations' host copies: in the host pool for their whole
+    // life; the copies to and from the arena are already in the IR.
+    for (size_t k = 0; k < live.hostAllocs.size(); ++k) {
+      memref::AllocOp alloc = live.hostAllocs[k].alloc;
+      b.setInsertionPoint(alloc);
+      Value view = viewAt(b, alloc.getLoc(), hostPool, record.swapOffsets[k],
+                          alloc.getType(), nextTenant);
+      memc::ArenaSlot slot;
+      slot.host = true;
+      memc::setArenaSlot(view.getDefiningOp(), slot);
+      eraseDeallocs(alloc.getResult());
+      alloc.replaceAllUsesWith(view);
+      alloc.erase();
+    }
+  }
+
+  /// A copy into a fresh buffer from a host copy (memc.swap_in, bufferized).
+  static bool isCopyFromHost(Operation *op) {
+    auto copy = dyn_cast<memref::CopyOp>(op);
+    if (!copy)
+      return false;
+    Operation *source = copy.getSource().getDefiningOp();
+    return source && isa<memref::AllocOp>(source) &&
+           memc::isHostAllocation(source);
   }
 
   /// Around the ops that use the host buffer `host`: a view of the staging

@@ -126,7 +126,7 @@ struct RecomputePointwisePass
       Value recomputed = mapping.lookup(v);
       for (OpOperand *use : uses)
         use->set(recomputed);
-      op.setAttr("memc.remat_choice", b.getStringAttr("recompute"));
+      memc::setRematChoice(&op, "recompute");
       kept.erase(v);
       kept.insert(newlyKept.begin(), newlyKept.end());
     }

@@ -1,11 +1,12 @@
 //===- Memc.td - the program interface of a memc module ----*- tablegen -*-===//
 //
-// memc's own dialect holds no ops: it defines the discardable attributes
-// that say what a module is to the runtime (which function is the entry,
-// which of its arguments are inputs, parameters, outputs and memory pools,
-// how large the pools are, what FuseMax did) and verifies them. Passes and
-// the driver read and write them through the typed accessors of
-// ProgramInterface.h, never by their string names.
+// memc's own dialect defines the discardable attributes that say what a
+// module is to the runtime (which function is the entry, which of its
+// arguments are inputs, parameters, outputs and memory pools, how large the
+// pools are, what FuseMax did) and verifies them. Passes and the driver read
+// and write them through the typed accessors of ProgramInterface.h, never by
+// their string names. Its two ops move a train step's saved activations to
+// the host pool and back (memc-activation-swap).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_DIALECTS_MEMC_TD
@@ -95,7 +96,9 @@ def Memc_Dialect : Dialect {
     On arena views (`memref.view`): `memc.buffer`, `memc.offset`,
     `memc.tenant` (i64 >= 0), `memc.host`, `memc.staging` (unit): the
     planned buffer a view is, where it lives and whether it is a staging
-    slot of a host-resident buffer.
+    slot of a host-resident buffer. On a `memref.alloc`, `memc.host` says
+    the buffer belongs in the host pool, never in the arena (a swapped
+    activation's host copy, from `memc.swap_out`).
   }];
   let discardableAttrs = (ins
     "::mlir::FlatSymbolRefAttr":$entry,
@@ -134,6 +137,53 @@ def Memc_Dialect : Dialect {
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
   let dependentDialects = ["::mlir::ml_program::MLProgramDialect"];
+}
+
+
+class Memc_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Memc_Dialect, mnemonic, traits>;
+
+def Memc_SwapOutOp : Memc_Op<"swap_out", [AllTypesMatch<["source", "result"]>]> {
+  let summary = "A saved activation copied to the host pool";
+  let description = [{
+    The value of `source`, held in the host pool: the device copy of a
+    saved activation may die once it is written out, and `memc.swap_in`
+    brings it back for a reader of the backward. Semantically a copy.
+    Bufferized, it is a `memref.alloc` marked `memc.host` (placed in the
+    host pool by memc-buffer-mapping, never in the arena) and a
+    `memref.copy` into it. Its result is read by `memc.swap_in` ops only.
+
+    The op has no declared memory effects, so that no pass merges,
+    duplicates or moves it: where it stands in the schedule is the point
+    of it.
+
+    ```mlir
+    %host = memc.swap_out %act : tensor<32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$source);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$source attr-dict `:` type($source)";
+  let hasVerifier = 1;
+}
+
+def Memc_SwapInOp : Memc_Op<"swap_in", [AllTypesMatch<["host", "result"]>]> {
+  let summary = "A swapped activation copied back from the host pool";
+  let description = [{
+    The value a `memc.swap_out` put in the host pool, copied into a fresh
+    device buffer right before the reader it is for. Each backward reader
+    of a swapped activation has its own `memc.swap_in`, so the device
+    buffer lives from the copy to that reader only. Bufferized, a
+    `memref.alloc` and a `memref.copy` from the host buffer.
+
+    ```mlir
+    %act2 = memc.swap_in %host : tensor<32x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$host);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$host attr-dict `:` type($host)";
+  let hasVerifier = 1;
 }
 
 #endif // MEMC_DIALECTS_MEMC_TD

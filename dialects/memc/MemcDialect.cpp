@@ -12,7 +12,29 @@ using namespace memc;
 
 #include "dialects/memc/MemcDialect.cpp.inc"
 
-void MemcDialect::initialize() {}
+#define GET_OP_CLASSES
+#include "dialects/memc/MemcOps.cpp.inc"
+
+void MemcDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/memc/MemcOps.cpp.inc"
+      >();
+}
+
+LogicalResult SwapOutOp::verify() {
+  for (Operation *user : getResult().getUsers())
+    if (!isa<SwapInOp>(user))
+      return emitOpError("result may only be read by memc.swap_in, not by ")
+             << user->getName();
+  return success();
+}
+
+LogicalResult SwapInOp::verify() {
+  if (!getHost().getDefiningOp<SwapOutOp>())
+    return emitOpError("operand must be the result of a memc.swap_out");
+  return success();
+}
 
 namespace {
 using D = MemcDialect;

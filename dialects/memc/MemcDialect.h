@@ -4,8 +4,13 @@
 
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
 
 #include "dialects/memc/MemcDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/memc/MemcOps.h.inc"
 
 #endif // MEMC_DIALECTS_MEMC_MEMCDIALECT_H

@@ -404,6 +404,24 @@ void setUnfused(Operation *op) {
               UnitAttr::get(op->getContext()));
 }
 
+std::optional<StringRef> getRematChoice(Operation *op) {
+  if (auto choice =
+          op->getAttrOfType<StringAttr>(D::RematChoiceAttrHelper::getNameStr()))
+    return choice.getValue();
+  return std::nullopt;
+}
+
+void setRematChoice(Operation *op, StringRef choice) {
+  op->setAttr(D::RematChoiceAttrHelper::getNameStr(),
+              StringAttr::get(op->getContext(), choice));
+}
+
+bool isHostAllocation(Operation *alloc) { return alloc->hasAttr(kHost); }
+
+void setHostAllocation(Operation *alloc) {
+  alloc->setAttr(kHost, UnitAttr::get(alloc->getContext()));
+}
+
 void setRecomputed(Operation *op) {
   op->setAttr(D::RecomputedAttrHelper::getNameStr(),
               UnitAttr::get(op->getContext()));

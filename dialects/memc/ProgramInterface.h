@@ -193,6 +193,14 @@ void setRecomputed(mlir::Operation *op);
 /// followed them would round differently (FMA contraction).
 bool isUnfused(mlir::Operation *op);
 void setUnfused(mlir::Operation *op);
+/// What the remat decision chose for a forward op whose result the backward
+/// reads (memc.remat_choice): "keep", "recompute" or "swap".
+std::optional<llvm::StringRef> getRematChoice(mlir::Operation *op);
+void setRematChoice(mlir::Operation *op, llvm::StringRef choice);
+/// An allocation that belongs in the host pool, never in the arena
+/// (memc.host on a memref.alloc): a swapped activation's host copy.
+bool isHostAllocation(mlir::Operation *alloc);
+void setHostAllocation(mlir::Operation *alloc);
 
 } // namespace memc
 

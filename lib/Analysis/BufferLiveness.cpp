@@ -1,6 +1,8 @@
 //===- BufferLiveness.cpp - Arena buffers of a bufferized function --------===//
 #include "memc/Analysis/BufferLiveness.h"
 
+#include "dialects/memc/ProgramInterface.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
@@ -221,6 +223,12 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
                       : plan::BufferKind::Activation;
     buffer.producer = describeOp(live.steps[buffer.start]);
     buffer.uses = std::move(steps);
+    if (isHostAllocation(alloc)) {
+      buffer.id = static_cast<int64_t>(live.hostAllocs.size());
+      live.hostBuffers.push_back(std::move(buffer));
+      live.hostAllocs.push_back(std::move(entry));
+      return;
+    }
     live.problem.buffers.push_back(std::move(buffer));
     live.allocs.push_back(std::move(entry));
   });

@@ -175,6 +175,7 @@ ExitCode CompileSession::writeSideOutputs() {
     timeline.title = name.str() + ": " + planRecord->mapper;
     timeline.budget = options.memBudget;
     timeline.recomputed = planRecord->recomputed;
+    timeline.swappedIn = planRecord->swappedIn;
     std::string svg = plan::renderTimelineSVG(planRecord->problem,
                                               planRecord->plan, timeline);
     if (ExitCode rc = writeText(options.timelinePath,

@@ -256,6 +256,8 @@ ExitCode trainPhase(CompileSession &s) {
             remat.target =
                 s.options.target == TargetKind::CUDA ? "cuda" : "cpu";
             pm.addPass(createActivationRecompute(remat));
+            // Its swaps as copies to the host pool and back.
+            pm.addPass(createActivationSwap());
           },
           ExitTrainSpec);
       rc != ExitOK)

@@ -4,6 +4,7 @@
 #include "dialects/einsum/BufferizableOpInterfaceImpl.h"
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/kv/KVDialect.h"
+#include "dialects/memc/BufferizableOpInterfaceImpl.h"
 #include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/Transforms/Passes.h"
 #include "dialects/optim/BufferizableOpInterfaceImpl.h"
@@ -23,14 +24,15 @@
 void memc::registerMemcOnlyDialects(mlir::DialectRegistry &registry) {
   registry.insert<einsum::EinsumDialect, optim::OptimDialect, kv::KVDialect,
                   memc::MemcDialect>();
-  // The memc dialect owns no ops, so no parsed op would load it; it is
-  // loaded with every context so that the interface attributes (memc.*)
-  // are always verified.
+  // Few modules hold a memc op (only train steps that swap), so a parsed op
+  // would seldom load the dialect; it is loaded with every context so that
+  // the interface attributes (memc.*) are always verified.
   registry.addExtension(+[](mlir::MLIRContext *ctx, mlir::BuiltinDialect *) {
     ctx->getOrLoadDialect<memc::MemcDialect>();
   });
   einsum::registerBufferizableOpInterfaceExternalModels(registry);
   optim::registerBufferizableOpInterfaceExternalModels(registry);
+  memc::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 void memc::registerAllDialects(mlir::DialectRegistry &registry) {

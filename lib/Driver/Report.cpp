@@ -48,6 +48,8 @@ json::Object buildReport(const ReportContext &context,
     };
     if (i < record.recomputed.size() && record.recomputed[i])
       entry["recomputed"] = true;
+    if (i < record.swappedIn.size() && record.swappedIn[i])
+      entry["swapped_in"] = true;
     if (p.location == plan::Location::Arena) {
       entry["location"] = "arena";
       entry["offset"] = static_cast<int64_t>(p.offset);
@@ -93,13 +95,16 @@ json::Object buildReport(const ReportContext &context,
   report["fused_attention"] = context.fusedAttention;
   report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
   if (context.train) {
-    // A train step's swapped activations are its buffers the budgeted plan
-    // keeps in the host pool (staged into the arena around their uses).
+    // A train step's swapped bytes: the host copies of the activations the
+    // decision swapped (memc-activation-swap), and the buffers the
+    // budgeted plan keeps in the host pool (staged into the arena around
+    // their uses) where the estimate missed.
     json::Object train(*context.train);
-    train["swapped_bytes"] = static_cast<int64_t>(plan.spilledBytes);
-    // The arena planner decides what goes to the host on the exact
-    // buffers: an activation whose buffer it spilled is swapped, whatever
-    // the estimate planned ("planned" keeps that).
+    train["swapped_bytes"] =
+        static_cast<int64_t>(plan.spilledBytes + record.swappedBytes);
+    // An activation planned as a swap is one; the arena planner decides on
+    // the exact buffers, and an activation whose buffer it spilled is
+    // swapped too, whatever the estimate planned ("planned" keeps that).
     std::set<std::string> spilled;
     for (size_t i = 0; i < record.problem.buffers.size(); ++i)
       if (i < plan.placements.size() &&
@@ -114,7 +119,7 @@ json::Object buildReport(const ReportContext &context,
           continue;
         std::string planned = choice->str();
         std::string final = planned;
-        if (planned != "recompute")
+        if (planned == "keep")
           final = spilled.count(opLabel(name->str())) ? "swap" : "keep";
         (*o)["planned"] = planned;
         (*o)["choice"] = final;

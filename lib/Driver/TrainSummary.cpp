@@ -4,6 +4,7 @@
 #include "passes/GaLoreProjection.h"
 
 
+#include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Analysis/OpWork.h"
@@ -80,11 +81,16 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
         s.parameters[it->second].stateBytes += bytes;
     }
 
-  // Program order of the block's ops.
+  // Program order of the block's ops. memc-activation-swap's copies to the
+  // host stand among the forward ops without being any: they take no
+  // position, so that the first forwardOps positions are still the forward.
   DenseMap<Operation *, unsigned> position;
   unsigned n = 0;
-  for (Operation &op : body)
-    position[&op] = n++;
+  for (Operation &op : body) {
+    position[&op] = n;
+    if (!isa<SwapOutOp>(op))
+      ++n;
+  }
 
   // Gradients: alive from their definition to their update.
   std::vector<std::pair<unsigned, int64_t>> events;
@@ -146,24 +152,28 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
   // Saved activations: forward results the backward reads.
   unsigned index = 0;
   for (Operation &op : body) {
+    if (isa<SwapOutOp>(op))
+      continue;
     if (index++ >= forwardOps)
       break;
     if (isa<arith::ConstantOp>(op))
       continue;
     for (Value r : op.getResults()) {
+      // A swapped value's backward readers read its copies.
       bool saved = llvm::any_of(r.getUsers(), [&](Operation *user) {
         Operation *top = body.findAncestorOpInBlock(*user);
-        return top && position[top] >= forwardOps &&
-               !isa<func::ReturnOp>(top);
+        return isa<SwapOutOp>(user) ||
+               (top && position[top] >= forwardOps &&
+                !isa<func::ReturnOp>(top));
       });
       if (saved)
         s.savedActivationBytes += tensorBytes(r.getType());
     }
-    if (auto choice = op.getAttrOfType<StringAttr>("memc.remat_choice")) {
+    if (std::optional<StringRef> choice = getRematChoice(&op)) {
       uint64_t bytes = 0;
       for (Value r : op.getResults())
         bytes += tensorBytes(r.getType());
-      s.activations.push_back({describeOp(&op), bytes, choice.str()});
+      s.activations.push_back({describeOp(&op), bytes, choice->str()});
     }
   }
   if (auto remat = module->getAttrOfType<DictionaryAttr>("memc.remat"))

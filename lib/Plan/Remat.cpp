@@ -280,6 +280,14 @@ RematPlan recomputeAll(const RematProblem &problem) {
   return repaired(problem, std::move(c), /*reuseLinks=*/true, "recompute-all");
 }
 
+RematPlan swapAll(const RematProblem &problem) {
+  std::vector<RematChoice> c(problem.values.size(), RematChoice::Keep);
+  for (size_t v = 0; v < c.size(); ++v)
+    if (problem.values[v].saved() && problem.values[v].swappable)
+      c[v] = RematChoice::Swap;
+  return repaired(problem, std::move(c), /*reuseLinks=*/false, "swap-all");
+}
+
 RematPlan solveChen(const RematProblem &problem, int64_t segments) {
   std::vector<int> saved;
   for (size_t v = 0; v < problem.values.size(); ++v)

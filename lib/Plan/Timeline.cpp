@@ -48,6 +48,9 @@ constexpr const char *kTemporaryFill = "#f28e2b";
 constexpr const char *kTemporaryEdge = "#a85a10";
 constexpr const char *kRecomputedFill = "#59a14f";
 constexpr const char *kRecomputedEdge = "#2f5f28";
+// Tableau's purple: a swapped activation's copy back from the host.
+constexpr const char *kSwappedInFill = "#b07aa1";
+constexpr const char *kSwappedInEdge = "#6b4462";
 constexpr const char *kSpilledFill = "#c2288f";
 constexpr const char *kSpilledEdge = "#6f0f50";
 constexpr const char *kLowerBoundColour = "#1a9850";
@@ -181,6 +184,7 @@ private:
   int64_t firstStep = 0, lastStep = 0;
   uint64_t extent = 0, lower = 0;
   size_t activations = 0, temporaries = 0, recomputedBuffers = 0,
+         swappedInBuffers = 0,
          hostBuffers = 0, slots = 0;
   size_t drawnRects = 0;
   bool tooltips = false;
@@ -197,6 +201,9 @@ private:
   }
   bool isRecomputed(size_t i) const {
     return i < options.recomputed.size() && options.recomputed[i];
+  }
+  bool isSwappedIn(size_t i) const {
+    return i < options.swappedIn.size() && options.swappedIn[i];
   }
 
   bool onHost(size_t i) const {
@@ -220,6 +227,8 @@ private:
           continue;
         if (isRecomputed(i))
           ++recomputedBuffers;
+        else if (isSwappedIn(i))
+          ++swappedInBuffers;
         else
           (b.kind == BufferKind::Temporary ? temporaries : activations) += 1;
         ++drawnRects;
@@ -290,6 +299,7 @@ private:
     rule("t", kTemporaryFill, kTemporaryEdge);
     rule("s", kSpilledFill, kSpilledEdge);
     rule("r", kRecomputedFill, kRecomputedEdge);
+    rule("w", kSwappedInFill, kSwappedInEdge);
     // A white halo keeps line labels readable where they cross buffers.
     out += ".lbl{font-size:11px;paint-order:stroke;stroke:#fff;"
            "stroke-width:3px;stroke-linejoin:round}\n";
@@ -393,8 +403,10 @@ private:
       if (tooltips)
         tip = describe(b) + "\noffset " + formatBytes(p.offset) + " (" +
               std::to_string(p.offset) + ")" +
-              (isRecomputed(i) ? "\nrecomputed in the backward" : "");
+              (isRecomputed(i) ? "\nrecomputed in the backward" : "") +
+              (isSwappedIn(i) ? "\ncopied back from the host" : "");
       rect(isRecomputed(i)                   ? "r"
+           : isSwappedIn(i)                  ? "w"
            : b.kind == BufferKind::Temporary ? "t"
                                              : "a",
            b.start, b.end, p.offset, bytes, tip);
@@ -527,6 +539,10 @@ private:
       entries.push_back({kRecomputedFill, kRecomputedEdge,
                          "recomputed in the backward (" +
                              std::to_string(recomputedBuffers) + ")"});
+    if (swappedInBuffers)
+      entries.push_back({kSwappedInFill, kSwappedInEdge,
+                         "swapped activation copied back (" +
+                             std::to_string(swappedInBuffers) + ")"});
     double lx = left;
     const double ly = 58;
     out += "<g>\n";

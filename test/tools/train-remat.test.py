@@ -1,9 +1,10 @@
 """Checks the reports of train-remat.test: AUTO (default solver), ALL
-(--remat=recompute-all) and CHEN (--remat=chen), all at a 224 KiB budget."""
+(--remat=recompute-all), CHEN (--remat=chen) and SWAP (--remat=swap-all),
+all at a 224 KiB budget."""
 import json
 import sys
 
-auto, every, chen = (json.load(open(p)) for p in sys.argv[1:4])
+auto, every, chen, swap = (json.load(open(p)) for p in sys.argv[1:5])
 budget = 224 * 1024
 ok = True
 
@@ -17,7 +18,8 @@ def check(cond, what):
 
 for name, report, solvers in (("auto", auto, ("milp", "greedy")),
                               ("recompute-all", every, ("recompute-all",)),
-                              ("chen", chen, ("chen",))):
+                              ("chen", chen, ("chen",)),
+                              ("swap-all", swap, ("swap-all",))):
     train = report["train"]
     remat = train["remat"]
     check(remat["solver"] in solvers, f"{name}: solver {remat['solver']}")
@@ -45,4 +47,17 @@ check(every["train"]["recomputed_flops"] > auto["train"]["recomputed_flops"] > 0
       "recomputed_flops")
 # The report marks the buffers recomputed ops make.
 check(any(b.get("recomputed") for b in every["buffers"]), "no recomputed buffer")
+# Swapping everything: every saved activation memc-recompute-pointwise left
+# (it recomputes cheap pointwise values in any case) is swapped, as planned:
+# the copies are ops of the step. Their host copies are in the host pool,
+# and each backward reader has a buffer copied back.
+acts = swap["train"]["activations"]
+swapped = [a for a in acts if a["planned"] != "recompute"]
+check(swapped and all(a["planned"] == "swap" and a["choice"] == "swap"
+                      for a in swapped), "swap-all: choices")
+swapped_bytes = sum(a["bytes"] for a in swapped)
+check(swap["train"]["swapped_bytes"] >= swapped_bytes,
+      f"swap-all: swapped_bytes {swap['train']['swapped_bytes']} < {swapped_bytes}")
+check(swap["host_pool_bytes"] >= swapped_bytes, "swap-all: host pool")
+check(any(b.get("swapped_in") for b in swap["buffers"]), "no swapped_in buffer")
 sys.exit(0 if ok else 1)

@@ -2,7 +2,7 @@
 // RUN: not memc-opt %s -split-input-file -memc-activation-recompute="budget=4096 solver=best" 2>&1 | FileCheck %s --check-prefix=SOLVER
 // RUN: not memc-opt %s -split-input-file -memc-activation-recompute="budget=4096 target=tpu" 2>&1 | FileCheck %s --check-prefix=TARGET
 
-// SOLVER: memc-activation-recompute: unknown solver 'best' (auto, milp, greedy, chen, recompute-all, keep)
+// SOLVER: memc-activation-recompute: unknown solver 'best' (auto, milp, greedy, chen, recompute-all, swap-all, keep)
 // TARGET: memc-activation-recompute: unknown target 'tpu' (cpu, cuda)
 
 // The exact solver says when no choice fits: the forward alone holds h and

@@ -125,7 +125,7 @@ static cl::opt<std::string> remat(
              "recomputed or swapped under --mem-budget: auto (the MILP "
              "where it solves within --plan-time-limit, else the greedy; "
              "default), milp, greedy; or a baseline: chen (sqrt(n) "
-             "segments), recompute-all, keep"),
+             "segments), recompute-all, swap-all, keep"),
     cl::value_desc("solver"), cl::cat(category));
 static cl::opt<bool> noFuseMax(
     "no-fusemax",
@@ -276,8 +276,8 @@ int main(int argc, char **argv) {
     if (remat.getNumOccurrences()) {
       if (!memc::plan::isRematSolver(remat)) {
         llvm::errs() << "memc: --remat=" << remat
-                     << ": expected auto, milp, greedy, chen, recompute-all "
-                        "or keep\n";
+                     << ": expected auto, milp, greedy, chen, recompute-all, "
+                        "swap-all or keep\n";
         return memc::ExitUsage;
       }
       t.remat = remat;

@@ -5,7 +5,8 @@
 // every statically shaped `memref.alloc` becomes one plan::Buffer whose live
 // interval runs from the first to the last step that touches it or any view
 // of it. Graph inputs, outputs and weights are function arguments or globals,
-// so they never appear here: they are reported apart.
+// so they never appear here: they are reported apart. Allocations marked
+// memc.host are host buffers by construction and are listed apart too.
 //
 // The function must have a single block (memc's model functions do). Nested
 // allocations (inside an scf.for body, say) live within the step of their
@@ -52,6 +53,11 @@ struct BufferLiveness {
   /// Parallel to problem.buffers (buffer id = index).
   std::vector<ArenaAlloc> allocs;
   plan::Problem problem;
+  /// Allocations marked memc.host (a swapped activation's host copy): they
+  /// belong in the host pool, so they are no part of `problem`. Parallel:
+  /// their buffers, with the same intervals and uses as arena buffers.
+  std::vector<ArenaAlloc> hostAllocs;
+  std::vector<plan::Buffer> hostBuffers;
   /// Allocations left on the heap and why, one line each.
   std::vector<std::string> unplanned;
 };

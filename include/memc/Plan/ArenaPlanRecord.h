@@ -30,6 +30,14 @@ struct ArenaPlanRecord {
   /// Parallel to problem.buffers: made by an op a train step recomputes in
   /// its backward (memc.recomputed).
   std::vector<bool> recomputed;
+  /// Parallel to problem.buffers: a swapped activation's device copy, made
+  /// by a copy from its host buffer (memc.swap_in) for one backward reader.
+  std::vector<bool> swappedIn;
+  /// Host copies of swapped activations (memc-activation-swap): their
+  /// bytes, in the host pool beside the plan's spilled buffers, and their
+  /// offsets there (in the order of BufferLiveness::hostAllocs).
+  uint64_t swappedBytes = 0;
+  std::vector<uint64_t> swapOffsets;
   /// One name per schedule step ("node (linalg.generic)").
   std::vector<std::string> stepNames;
   uint64_t lowerBound = 0;

@@ -74,9 +74,10 @@ struct RematProblem {
 };
 
 /// The deciders `--remat` and memc-activation-recompute's `solver` accept:
-/// solveRemat, solveMilp, solveGreedy, solveChen, recomputeAll, keepAll.
+/// solveRemat, solveMilp, solveGreedy, solveChen, recomputeAll, swapAll,
+/// keepAll.
 inline constexpr const char *kRematSolvers[] = {
-    "auto", "milp", "greedy", "chen", "recompute-all", "keep"};
+    "auto", "milp", "greedy", "chen", "recompute-all", "swap-all", "keep"};
 /// Whether `name` is one of kRematSolvers.
 bool isRematSolver(const std::string &name);
 
@@ -102,7 +103,8 @@ struct RematPlan {
   /// False when some recompute lacks an input (evaluate() says which).
   bool feasible = true;
   std::string why;
-  /// Who decided: "keep", "milp", "greedy", "recompute-all", "chen".
+  /// Who decided: "keep", "milp", "greedy", "recompute-all", "swap-all",
+  /// "chen".
   std::string solver;
   /// The MILP proved it optimal.
   bool optimal = false;
@@ -139,6 +141,10 @@ RematPlan solveChen(const RematProblem &problem, int64_t segments = 0);
 /// Every recomputable saved value recomputed (where its chain allows), each
 /// once (reuseLinks).
 RematPlan recomputeAll(const RematProblem &problem);
+
+/// Every saved value the target can swap swapped: the swap half's own
+/// baseline, as recomputeAll is the recompute half's.
+RematPlan swapAll(const RematProblem &problem);
 
 /// Whether this build has the MILP solver (COIN-OR CBC).
 bool haveMilpSolver();

@@ -36,6 +36,9 @@ struct TimelineOptions {
   /// Parallel to the problem's buffers (empty: none): buffers made by ops a
   /// train step recomputes in its backward, drawn in their own colour.
   std::vector<bool> recomputed;
+  /// Parallel to the problem's buffers (empty: none): a swapped
+  /// activation's device copy, brought back from the host for one reader.
+  std::vector<bool> swappedIn;
   /// Size of the picture in pixels (SVG user units).
   int width = 1200;
   int height = 700;

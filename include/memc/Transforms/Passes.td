@@ -737,7 +737,8 @@ def ActivationRecompute : Pass<"memc-activation-recompute", "mlir::ModuleOp"> {
     when the step has at most `milp-max-values` saved values and the MILP
     finishes within `time-limit` seconds, otherwise by the greedy.
     `solver` forces one: `milp`, `greedy`, `chen` (Chen's sqrt(n)
-    segments), `recompute-all`, or `keep`.
+    segments), `recompute-all`, `swap-all` (every saved value that can be
+    swapped is), or `keep`.
 
     Costs come from a model of the `target` (`cpu` or `cuda`): FLOPs and
     bytes per op against the target's rates, and host copies at the
@@ -745,17 +746,16 @@ def ActivationRecompute : Pass<"memc-activation-recompute", "mlir::ModuleOp"> {
     for `cuda` nothing is swapped: the choice is keep or recompute. A recomputed value's op (and the links of its
     chain whose inputs are not there) is cloned right before its first
     backward reader, marked `memc.recomputed`, and the backward reads the
-    clone, through views where it read views. Swaps are carried out by the
-    arena planner (memc-buffer-mapping under the same budget), which stages
-    host buffers around their readers. The decision is recorded on the
+    clone, through views where it read views. Swaps are carried out by
+    memc-activation-swap, which runs next. The decision is recorded on the
     module (`memc.remat`) and, per saved value, on its op
-    (`memc.remat_choice`), for the report.
+    (`memc.remat_choice`), which memc-activation-swap reads.
   }];
   let options = [
     Option<"budget", "budget", "int64_t", /*default=*/"0",
            "Device bytes the step's activations must fit (0: no budget)">,
     Option<"solver", "solver", "std::string", /*default=*/"\"auto\"",
-           "auto, milp, greedy, chen, recompute-all or keep">,
+           "auto, milp, greedy, chen, recompute-all, swap-all or keep">,
     Option<"timeLimit", "time-limit", "double", /*default=*/"1.5",
            "Seconds the MILP may take before the greedy decides">,
     Option<"milpMaxValues", "milp-max-values", "int64_t", /*default=*/"400",
@@ -766,6 +766,38 @@ def ActivationRecompute : Pass<"memc-activation-recompute", "mlir::ModuleOp"> {
   let statistics = [
     Statistic<"numRecomputed", "recomputed-ops",
               "Forward ops cloned into the backward">
+  ];
+  let dependentDialects = ["::memc::MemcDialect"];
+}
+
+def ActivationSwap : Pass<"memc-activation-swap", "mlir::ModuleOp"> {
+  let summary = "Copy swapped activations to the host pool and back";
+  let description = [{
+    Carries out the swaps memc-activation-recompute decided: for every
+    forward op marked `memc.remat_choice = "swap"`, each result the
+    backward reads is copied to the host pool (`memc.swap_out`) right after
+    its last forward reader, and copied back (`memc.swap_in`) right before
+    each backward reader, which reads the copy (through the same views
+    where it read views, rebuilt on the copy). The device buffer then lives
+    from its op to its last forward reader and, per backward reader, from
+    the copy to that reader: the staging the decision's model counts.
+
+    Numbers do not change: the copies are exact and no op moves. A value
+    whose backward readers do not all come after its forward readers in
+    the schedule is left as it is (a plain keep), counted in the
+    `skipped-values` statistic.
+
+    On the CPU both copies are synchronous `memref.copy` ops (memcpy), so
+    there is nothing to wait for; the CUDA launch plan has no host pool yet
+    and memc-activation-recompute never swaps for `cuda`.
+  }];
+  let statistics = [
+    Statistic<"numSwapped", "swapped-values",
+              "Saved activations moved to the host pool">,
+    Statistic<"numSwapIns", "swap-ins",
+              "Copies back, one per backward reader">,
+    Statistic<"numSkipped", "skipped-values",
+              "Values marked swap whose readers interleave">
   ];
   let dependentDialects = ["::memc::MemcDialect"];
 }

@@ -3,7 +3,8 @@
 // A train step's entry returns its loss first; the forward is what the loss
 // depends on, the backward is everything else (gradients and updates).
 // Passes that move values between the two (memc-recompute-pointwise,
-// memc-activation-recompute) share this one definition.
+// memc-activation-recompute, memc-activation-swap) share this one
+// definition.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_TRANSFORMS_TRAINSTEP_H
@@ -11,6 +12,8 @@
 
 #include "mlir/IR/Block.h"
 #include "llvm/ADT/DenseSet.h"
+
+#include <optional>
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -34,6 +37,14 @@ llvm::SetVector<mlir::Value> valuesRead(mlir::Operation *op);
 llvm::SmallVector<mlir::OpOperand *>
 backwardUses(mlir::Value value, mlir::Block &body,
              const llvm::DenseSet<mlir::Operation *> &forward);
+
+/// For an op whose result is no buffer of its own once bufferized (a view:
+/// a reshape, cast or slice, or a slice written into its destination in
+/// place): the operand whose buffer it is.
+std::optional<unsigned> viewedOperand(mlir::Operation *op);
+
+/// The value whose buffer `v` is, through views.
+mlir::Value viewRoot(mlir::Value v);
 
 } // namespace memc
 

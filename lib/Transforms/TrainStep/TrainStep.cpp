@@ -3,6 +3,7 @@
 #include "memc/Transforms/TrainStep.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -48,6 +49,25 @@ backwardUses(Value value, Block &body,
       uses.push_back(&use);
   }
   return uses;
+}
+
+std::optional<unsigned> viewedOperand(Operation *op) {
+  if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                      tensor::CastOp, tensor::ExtractSliceOp>(op))
+    return 0;
+  if (auto insert = dyn_cast_or_null<tensor::InsertSliceOp>(op))
+    return insert.getDestMutable().getOperandNumber();
+  return std::nullopt;
+}
+
+Value viewRoot(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    std::optional<unsigned> viewed = viewedOperand(def);
+    if (!viewed)
+      break;
+    v = def->getOperand(*viewed);
+  }
+  return v;
 }
 
 } // namespace memc

@@ -173,6 +173,23 @@ TEST(Remat, NothingIsSwappedWhereTheTargetCannot) {
     EXPECT_EQ(solveMilp(p, 500, 10.0).choice[0], RematChoice::Recompute);
 }
 
+TEST(Remat, SwapAllStagesEachValueAtItsReaders) {
+  // Each value on the host from its last forward read to its backward read:
+  // the load is 100 300 500 300 300 200 100, at three copies' cost.
+  RematPlan plan = swapAll(chain3());
+  ASSERT_TRUE(plan.feasible) << plan.why;
+  EXPECT_EQ(plan.solver, "swap-all");
+  for (RematChoice c : plan.choice)
+    EXPECT_EQ(c, RematChoice::Swap);
+  EXPECT_EQ(plan.load,
+            (std::vector<uint64_t>{100, 300, 500, 300, 300, 200, 100}));
+  EXPECT_DOUBLE_EQ(plan.extraSeconds, 30.0);
+  // Values the target cannot swap are kept.
+  RematProblem p = chain3();
+  p.values[1].swappable = false;
+  EXPECT_EQ(swapAll(p).choice[1], RematChoice::Keep);
+}
+
 TEST(Remat, MilpSaysWhenNothingFits) {
   if (!haveMilpSolver())
     GTEST_SKIP() << "built without CBC";
