@@ -3,10 +3,11 @@
 // memc-activation-recompute marks the forward ops whose results the
 // decision swaps (memc.remat_choice = "swap"); this pass makes the copies
 // explicit on the train step's tensor IR: a memc.swap_out after the value's
-// last forward reader, and a memc.swap_in before each backward reader, which
-// then reads the copy. Bufferized, the swap-out is a host-pool allocation
-// and the swap-ins are short-lived device buffers, which is what the
-// decision's memory model counted.
+// last forward reader, and a memc.swap_in before each backward reader (or
+// run of readers that will be one fused loop), which then reads the copy.
+// Bufferized, the swap-out is a host-pool allocation and the swap-ins are
+// short-lived device buffers, which is what the decision's memory model
+// counted.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
@@ -18,6 +19,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace memc {
@@ -111,17 +113,27 @@ private:
     }
     OpBuilder b(&getContext());
     b.setInsertionPointAfter(after);
-    auto out = memc::SwapOutOp::create(b, value.getLoc(), value.getType(), value);
+    auto out =
+        memc::SwapOutOp::create(b, value.getLoc(), value.getType(), value);
     ++numSwapped;
+    IRMapping mapping;
+    Operation *previous = nullptr;
     for (Operation *reader : readers.backward) {
+      // Readers with only pointwise work between them become one fused loop
+      // (memc-fuse-elementwise): they share a copy, which a loop reading
+      // several copies of one value would not need.
+      if (!previous || !onlyPointwiseBetween(previous, reader)) {
+        b.setInsertionPoint(reader);
+        auto in = memc::SwapInOp::create(b, value.getLoc(), value.getType(),
+                                         out.getResult());
+        ++numSwapIns;
+        mapping.clear();
+        mapping.map(value, in.getResult());
+      }
+      previous = reader;
       b.setInsertionPoint(reader);
-      auto in = memc::SwapInOp::create(b, value.getLoc(), value.getType(),
-                                           out.getResult());
-      ++numSwapIns;
-      IRMapping mapping;
-      mapping.map(value, in.getResult());
       // The reader's uses of the value or its views, on the copy: views
-      // rebuilt on it right before the reader.
+      // rebuilt on it right before the reader (once per copy).
       SmallVector<OpOperand *> uses;
       reader->walk([&](Operation *nested) {
         for (OpOperand &use : nested->getOpOperands())
@@ -135,6 +147,17 @@ private:
     for (Operation *view : llvm::reverse(readers.views))
       if (view->use_empty())
         view->erase();
+  }
+
+  /// Whether the ops strictly between `first` and `last` (top-level, in
+  /// order) are pointwise einsums, views, constants or copies back.
+  static bool onlyPointwiseBetween(Operation *first, Operation *last) {
+    for (Operation *op = first->getNextNode(); op && op != last;
+         op = op->getNextNode())
+      if (!memc::isPointwiseEinsum(op) && !memc::viewedOperand(op) &&
+          !isa<memc::SwapInOp>(op) && !matchPattern(op, m_Constant()))
+        return false;
+    return true;
   }
 
   static bool isViewResult(const Readers &readers, Value v) {

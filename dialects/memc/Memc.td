@@ -172,8 +172,9 @@ def Memc_SwapInOp : Memc_Op<"swap_in", [AllTypesMatch<["host", "result"]>]> {
   let description = [{
     The value a `memc.swap_out` put in the host pool, copied into a fresh
     device buffer right before the reader it is for. Each backward reader
-    of a swapped activation has its own `memc.swap_in`, so the device
-    buffer lives from the copy to that reader only. Bufferized, a
+    of a swapped activation (or run of readers that are to be one fused
+    loop) has its own `memc.swap_in`, so the device buffer lives from the
+    copy to that reader only. Bufferized, a
     `memref.alloc` and a `memref.copy` from the host buffer.
 
     ```mlir

@@ -63,10 +63,12 @@ func.func @three_layers(%x: tensor<256x4xf32> {memc.input = "x"},
 
 // -----
 
-// The backward reads h1 through a view made in the forward, in two ops:
-// each gets its own copy back with the view rebuilt on it, and the old
-// view, now unread, is gone. h1's forward reader (h2) comes last, so h1
-// goes to the host after it.
+// The backward reads h1 through a view made in the forward, in three ops:
+// the first two, with nothing but pointwise work between them (they are to
+// be one fused loop), share a copy back with the view rebuilt on it; the
+// third, after a contraction, gets a copy of its own. The old view, now
+// unread, is gone. h1's forward reader (h2) comes last, so h1 goes to the
+// host after it.
 // CHECK-LABEL: func @view
 // CHECK: %[[H1:.*]] = einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "swap"}
 // CHECK-NOT: tensor.expand_shape
@@ -75,14 +77,17 @@ func.func @three_layers(%x: tensor<256x4xf32> {memc.input = "x"},
 // CHECK: %[[I1:.*]] = memc.swap_in %[[O1]] : tensor<256x16xf32>
 // CHECK-NEXT: %[[V1:.*]] = tensor.expand_shape %[[I1]] {{\[\[}}0, 1], [2]] output_shape [16, 16, 16]
 // CHECK-NEXT: einsum.einsum mul reduce add [k, n, a, b] (%[[V1]][a, b, k], %{{.*}}[a, b, n])
+// CHECK-NEXT: einsum.einsum exp [a, b, k] (%[[V1]][a, b, k])
+// CHECK-NEXT: einsum.einsum mul reduce add [m, k, n]
 // CHECK-NEXT: %[[I2:.*]] = memc.swap_in %[[O1]] : tensor<256x16xf32>
 // CHECK-NEXT: %[[V2:.*]] = tensor.expand_shape %[[I2]] {{\[\[}}0, 1], [2]] output_shape [16, 16, 16]
 // CHECK-NEXT: einsum.einsum copy reduce add [a, b, k] (%[[V2]][a, b, k])
+// CHECK-NOT: memc.swap_in
 module attributes {memc.entry = @view} {
 func.func @view(%x: tensor<256x4xf32> {memc.input = "x"},
                 %w1: tensor<4x16xf32> {memc.weight = "w1", memc.trainable},
                 %w2: tensor<16x16xf32> {memc.weight = "w2", memc.trainable})
-    -> (tensor<f32>, tensor<16x16xf32>, tensor<f32>) {
+    -> (tensor<f32>, tensor<16x16xf32>, tensor<16x16x16xf32>, tensor<256x16xf32>, tensor<f32>) {
   %h1 = einsum.einsum mul reduce add [m, n, k] (%x[m, k], %w1[k, n]) -> [m, n]
           : (tensor<256x4xf32>, tensor<4x16xf32>) -> tensor<256x16xf32>
   %v = tensor.expand_shape %h1 [[0, 1], [2]] output_shape [16, 16, 16] : tensor<256x16xf32> into tensor<16x16x16xf32>
@@ -95,7 +100,10 @@ func.func @view(%x: tensor<256x4xf32> {memc.input = "x"},
   %gv = tensor.expand_shape %g [[0, 1], [2]] output_shape [16, 16, 16] : tensor<256x16xf32> into tensor<16x16x16xf32>
   %gw2 = einsum.einsum mul reduce add [k, n, a, b] (%v[a, b, k], %gv[a, b, n]) -> [k, n]
            : (tensor<16x16x16xf32>, tensor<16x16x16xf32>) -> tensor<16x16xf32>
+  %e = einsum.einsum exp [a, b, k] (%v[a, b, k]) -> [a, b, k] : (tensor<16x16x16xf32>) -> tensor<16x16x16xf32>
+  %t = einsum.einsum mul reduce add [m, k, n] (%g[m, n], %w2[k, n]) -> [m, k]
+         : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
   %s = einsum.einsum copy reduce add [a, b, k] (%v[a, b, k]) -> [] : (tensor<16x16x16xf32>) -> tensor<f32>
-  return %l, %gw2, %s : tensor<f32>, tensor<16x16xf32>, tensor<f32>
+  return %l, %gw2, %e, %t, %s : tensor<f32>, tensor<16x16xf32>, tensor<16x16x16xf32>, tensor<256x16xf32>, tensor<f32>
 }
 }

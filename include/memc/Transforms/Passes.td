@@ -781,6 +781,9 @@ def ActivationSwap : Pass<"memc-activation-swap", "mlir::ModuleOp"> {
     where it read views, rebuilt on the copy). The device buffer then lives
     from its op to its last forward reader and, per backward reader, from
     the copy to that reader: the staging the decision's model counts.
+    Backward readers with nothing but pointwise einsums between them share
+    one copy: memc-fuse-elementwise makes them one loop, which would
+    otherwise read several copies of the value at once.
 
     Numbers do not change: the copies are exact and no op moves. A value
     whose backward readers do not all come after its forward readers in
