@@ -14,7 +14,9 @@
 #include "Packing.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
+#include <optional>
 #include <tuple>
 
 namespace memc::plan {
@@ -94,14 +96,21 @@ private:
 /// target only ever adds spills.
 class Spiller {
 public:
-  explicit Spiller(const Problem &problem)
+  /// `pinned` (empty, or one flag per buffer): buffers never spilled.
+  explicit Spiller(const Problem &problem, std::vector<bool> pinned = {})
       : problem(problem), onHost(problem.buffers.size(), false),
-        profile(pointsOf(problem)) {
+        pinned(std::move(pinned)), profile(pointsOf(problem)) {
     uses.reserve(problem.buffers.size());
     for (const Buffer &b : problem.buffers) {
       uses.push_back(useSteps(b));
       profile.add(b.start, b.end, static_cast<int64_t>(footprint(b)));
     }
+  }
+
+  /// Moves `index` to the host whatever the loads (a search's move).
+  void force(size_t index) {
+    if (!onHost[index] && footprint(problem.buffers[index]) != 0)
+      spill(index);
   }
 
   /// Moves buffers to the host until no step's load exceeds `target`, or
@@ -161,7 +170,8 @@ private:
     for (size_t i = 0; i < problem.buffers.size(); ++i) {
       const Buffer &b = problem.buffers[i];
       uint64_t bytes = footprint(b);
-      if (onHost[i] || bytes == 0 || step < b.start || step > b.end ||
+      if (onHost[i] || (!pinned.empty() && pinned[i]) || bytes == 0 ||
+          step < b.start || step > b.end ||
           std::binary_search(uses[i].begin(), uses[i].end(), step))
         continue;
       if (best == kNoBuffer || cheaper(i, best))
@@ -192,6 +202,7 @@ private:
 
   const Problem &problem;
   std::vector<bool> onHost;
+  std::vector<bool> pinned;
   std::vector<std::vector<int64_t>> uses;
   LoadProfile profile;
 };
@@ -358,6 +369,35 @@ Plan allOnHostPlan(const Problem &problem) {
   return plan;
 }
 
+/// The arena is rounded up to kArenaAlignment, so it must fit in the
+/// capacity rounded down. The floor is a multiple of it, hence still fits.
+uint64_t usableBytes(const Problem &problem) {
+  return problem.capacity & ~(kArenaAlignment - 1);
+}
+
+/// Spills (never a `pinned` buffer, and `forced` ones first) down to a
+/// target that starts at `usable` and drops by an eighth per try until the
+/// best-fit packing fits, then reclaims what it can; nothing when no try
+/// fits.
+std::optional<Plan> spillAndPack(const Problem &problem, uint64_t usable,
+                                 const std::vector<bool> &pinned,
+                                 const std::vector<size_t> &forced = {}) {
+  constexpr int kAttempts = 8;
+  Spiller spiller(problem, pinned);
+  for (size_t index : forced)
+    spiller.force(index);
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    uint64_t target = usable - usable / kAttempts * attempt;
+    spiller.spillDownTo(target);
+    Plan plan = packWithSpills(problem, spiller);
+    if (plan.arenaBytes <= usable) {
+      reclaimHostBuffers(problem, usable, plan);
+      return plan;
+    }
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 Outcome<Plan> budgetedPlan(const Problem &problem) {
@@ -375,23 +415,89 @@ Outcome<Plan> budgetedPlan(const Problem &problem) {
         std::to_string(floor.step) + " alone touches " +
         std::to_string(floor.workingSetBytes) + " bytes");
 
-  // The arena is rounded up to kArenaAlignment, so it must fit in the
-  // capacity rounded down. The floor is a multiple of it, hence still fits.
-  const uint64_t usable = problem.capacity & ~(kArenaAlignment - 1);
-  constexpr int kAttempts = 8;
-  Spiller spiller(problem);
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    uint64_t target = usable - usable / kAttempts * attempt;
-    spiller.spillDownTo(target);
-    Plan plan = packWithSpills(problem, spiller);
-    if (plan.arenaBytes <= usable) {
-      reclaimHostBuffers(problem, usable, plan);
-      return plan;
-    }
-  }
+  const uint64_t usable = usableBytes(problem);
+  if (std::optional<Plan> plan = spillAndPack(problem, usable, {}))
+    return *plan;
   Plan plan = allOnHostPlan(problem);
   reclaimHostBuffers(problem, usable, plan);
   return plan;
+}
+
+Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
+                        uint64_t maxPacks, double timeLimitSeconds,
+                        bool *stoppedByClock) {
+  const auto started = std::chrono::steady_clock::now();
+  auto outOfTime = [&] {
+    return timeLimitSeconds > 0 &&
+           std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         started)
+                   .count() >= timeLimitSeconds;
+  };
+  if (stoppedByClock)
+    *stoppedByClock = false;
+  Plan best = start;
+  if (problem.capacity == 0)
+    return best;
+  const uint64_t usable = usableBytes(problem);
+  std::vector<bool> pinned(problem.buffers.size(), false);
+  std::vector<size_t> forced;
+  uint64_t packs = 0;
+  // Moves, first improvement, until a whole pass finds nothing: pin a host
+  // buffer in the arena (most expensive first), or send a resident one to
+  // the host before the spills (cheapest per byte first, the kForced
+  // cheapest), each on top of the moves already taken; then spill and pack.
+  constexpr size_t kForced = 32;
+  auto perByte = [&](size_t i) {
+    return problem.buffers[i].transferCost /
+           static_cast<double>(std::max<uint64_t>(
+               footprint(problem.buffers[i]), 1));
+  };
+  for (bool improved = true; improved;) {
+    improved = false;
+    std::vector<size_t> onHost, resident;
+    for (size_t i = 0; i < problem.buffers.size(); ++i) {
+      if (pinned[i] || footprint(problem.buffers[i]) == 0)
+        continue;
+      (best.placements[i].location == Location::Host ? onHost : resident)
+          .push_back(i);
+    }
+    std::stable_sort(onHost.begin(), onHost.end(), [&](size_t a, size_t b) {
+      return problem.buffers[a].transferCost > problem.buffers[b].transferCost;
+    });
+    std::stable_sort(resident.begin(), resident.end(),
+                     [&](size_t a, size_t b) { return perByte(a) < perByte(b); });
+    resident.resize(std::min(resident.size(), kForced));
+    std::vector<std::pair<size_t, bool>> moves; // (buffer, pin?)
+    for (size_t i : onHost)
+      moves.push_back({i, true});
+    for (size_t i : resident)
+      moves.push_back({i, false});
+    for (auto [candidate, pin] : moves) {
+      if (packs >= maxPacks || outOfTime()) {
+        if (stoppedByClock)
+          *stoppedByClock = packs < maxPacks;
+        best.algorithm = "budgeted_search";
+        return best;
+      }
+      ++packs;
+      if (pin)
+        pinned[candidate] = true;
+      else
+        forced.push_back(candidate);
+      std::optional<Plan> plan = spillAndPack(problem, usable, pinned, forced);
+      if (plan && plan->transferCost < best.transferCost) {
+        best = std::move(*plan);
+        improved = true;
+        break;
+      }
+      if (pin)
+        pinned[candidate] = false;
+      else
+        forced.pop_back();
+    }
+  }
+  best.algorithm = "budgeted_search";
+  return best;
 }
 
 } // namespace memc::plan

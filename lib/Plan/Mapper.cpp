@@ -26,6 +26,11 @@ constexpr uint64_t kMctsWork = 100'000;
 /// visits in all (which caps it at a few re-packs on 10,000 buffers).
 constexpr uint64_t kSearchPacks = 400;
 constexpr uint64_t kSearchWork = 6'000'000;
+/// The budgeted search: at most this many spill-and-pack moves, and this
+/// much work in all, a move counting n^2 / 16 for n buffers (best-fit
+/// packing's worst case; a move on 10,000 buffers takes about 0.9 s).
+constexpr uint64_t kBudgetedPacks = 200;
+constexpr uint64_t kBudgetedWork = 8'000'000;
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -110,6 +115,17 @@ Outcome<MapperResult> runMapper(const Problem &problem,
     Plan plan = game.toPlan(searched.best, "mallocgame_mcts");
     result.mctsArenaBytes = plan.arenaBytes;
     offer(std::move(plan));
+  }
+
+  if (budgeted) {
+    double left = options.timeLimitSeconds - secondsSince(started);
+    bool stopped = left <= 0;
+    uint64_t n = problem.buffers.size();
+    uint64_t packs = std::clamp<uint64_t>(
+        kBudgetedWork / std::max<uint64_t>(n * n / 16, 1), 1, kBudgetedPacks);
+    if (left > 0)
+      offer(budgetedSearchPlan(problem, incumbent, packs, left, &stopped));
+    result.timedOut |= stopped;
   }
 
   if (!budgeted && problem.buffers.size() >= 2) {

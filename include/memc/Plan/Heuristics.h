@@ -66,6 +66,22 @@ Plan bestFitPlan(const Problem &problem);
 /// the step, when C is below minFeasibleBudgetFromUses(problem).minBudget.
 Outcome<Plan> budgetedPlan(const Problem &problem);
 
+/// A local search over which buffers the budgeted plan keeps on the host,
+/// from `start` (a plan within the capacity, typically budgetedPlan's):
+/// the spill heuristic picks victims by transfer cost per byte at each
+/// peak, blind to what a victim's absence does to the packing, so keeping
+/// one host buffer resident and spilling around it, or sending a cheap
+/// resident one to the host first, can cost less. Each move does one of
+/// those (host buffers most expensive first, then the 32 residents cheapest
+/// per byte) on top of the moves already taken, and spills and packs again;
+/// a plan that fits and costs less is taken, and the search goes on from it
+/// until a pass finds nothing, `maxPacks` moves were tried or
+/// `timeLimitSeconds` (0: none) passed (then `stoppedByClock`). Never
+/// costlier than `start`. Algorithm name "budgeted_search".
+Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
+                        uint64_t maxPacks, double timeLimitSeconds,
+                        bool *stoppedByClock = nullptr);
+
 } // namespace memc::plan
 
 #endif // MEMC_PLAN_HEURISTICS_H

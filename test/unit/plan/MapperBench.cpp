@@ -1,6 +1,7 @@
 //===- MapperBench.cpp - The learned mapper against the heuristics --------===//
 //
-// memc-mapper-bench [--corpus DIR] [--instances N] [--weights FILE]
+// memc-mapper-bench [--corpus DIR] [--train-corpus DIR] [--instances N]
+//                   [--weights FILE]
 //
 // The bench of issue #3 (make bench-plan). Instances:
 //  - every DIR/*.plan (real models dumped by memc --emit=plan); sorted by
@@ -14,9 +15,15 @@
 //  - one forward+backward program of about 10,000 buffers, timed.
 // Per group and algorithm: mean and max arena / lower bound and time;
 // "mcts" is the mallocGame search alone, "learned" is runMapper's answer.
-// Then budgeted mapping at (floor + LB) / 2 on a few instances. The last
-// line compares the learned mapper with the best heuristic per instance;
-// the exit code is 1 if it was ever worse or any plan failed verification.
+// Then budgeted mapping (mallocGame's budgeted game: the least transfer
+// cost of host buffers within a capacity) at (floor + LB) / 2 on a few
+// generated instances, and on the train steps of --train-corpus (default
+// test/plan-corpus-train: memc --train --emit=plan dumps, kept apart from
+// the packing corpus so as not to move its held-out split) at
+// (floor + LB) / 2 and floor + (LB - floor) / 4. The last line compares the
+// learned mapper with the best heuristic per packing instance; the exit code
+// is 1 if it was ever worse, packing or budgeted, or any plan failed
+// verification.
 //
 //===----------------------------------------------------------------------===//
 
@@ -134,19 +141,66 @@ void printGroup(const Group &group) {
 
 int usage() {
   std::fprintf(stderr, "usage: memc-mapper-bench [--corpus DIR] "
-                       "[--instances N] [--weights FILE]\n");
+                       "[--train-corpus DIR] [--instances N] "
+                       "[--weights FILE]\n");
   return 2;
+}
+
+/// Budgeted runs: spilled transfer cost, the heuristic's and the mapper's.
+struct BudgetedTally {
+  double heuristicShare = 0, learnedShare = 0;
+  int runs = 0, better = 0, worse = 0;
+  bool failed = false;
+};
+
+/// One budgeted instance: the heuristic's and the mapper's spilled cost
+/// (ms), or false when a plan failed.
+bool runBudgeted(const Problem &p, const MapperOptions &options,
+                 BudgetedTally &tally, double *heuristicMs = nullptr,
+                 double *learnedMs = nullptr) {
+  double total = 0;
+  for (const Buffer &b : p.buffers)
+    total += b.transferCost;
+  Outcome<Plan> heuristic = budgetedPlan(p);
+  Outcome<MapperResult> learned = runMapper(p, options);
+  if (!heuristic || !learned || !verifyPlan(p, learned->plan).empty() ||
+      learned->plan.arenaBytes > p.capacity) {
+    tally.failed = true;
+    return false;
+  }
+  double h = heuristic->transferCost, l = learned->plan.transferCost;
+  tally.heuristicShare += total > 0 ? h / total : 0;
+  tally.learnedShare += total > 0 ? l / total : 0;
+  tally.better += l < h;
+  tally.worse += l > h;
+  ++tally.runs;
+  if (heuristicMs)
+    *heuristicMs = h;
+  if (learnedMs)
+    *learnedMs = l;
+  return true;
+}
+
+void printBudgeted(const char *what, const BudgetedTally &t) {
+  std::printf("budgeted %s, %d instances: mean spilled cost share "
+              "budgeted_best_fit %.4f, learned %.4f (better on %d, worse on "
+              "%d)\n",
+              what, t.runs, t.heuristicShare / std::max(t.runs, 1),
+              t.learnedShare / std::max(t.runs, 1), t.better, t.worse);
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
   std::string corpusDir = "test/plan-corpus";
+  std::string trainCorpusDir = "test/plan-corpus-train";
   int instances = 60;
   MapperOptions options;
   for (int i = 1; i < argc; ++i) {
     if (i + 1 < argc && !std::strcmp(argv[i], "--corpus"))
       corpusDir = argv[++i];
+    else if (i + 1 < argc && !std::strcmp(argv[i], "--train-corpus"))
+      trainCorpusDir = argv[++i];
     else if (i + 1 < argc && !std::strcmp(argv[i], "--instances"))
       instances = std::atoi(argv[++i]);
     else if (i + 1 < argc && !std::strcmp(argv[i], "--weights"))
@@ -237,8 +291,7 @@ int main(int argc, char **argv) {
 
   // Budgeted mapping at (floor + LB) / 2: transfer cost share.
   {
-    double heuristicCost = 0, learnedCost = 0;
-    int runs = 0, better = 0, worse = 0;
+    BudgetedTally tally;
     for (int i = 0; i < instances / 2; ++i) {
       GeneratorOptions generator;
       generator.shape =
@@ -247,31 +300,51 @@ int main(int argc, char **argv) {
       uint64_t floor = minFeasibleBudgetFromUses(p).minBudget;
       uint64_t lb = lowerBound(p);
       p.capacity = floor + (lb > floor ? (lb - floor) / 2 : 0);
-      double total = 0;
-      for (const Buffer &b : p.buffers)
-        total += b.transferCost;
-      Outcome<Plan> heuristic = budgetedPlan(p);
-      Outcome<MapperResult> learned = runMapper(p, options);
-      if (!heuristic || !learned || !verifyPlan(p, learned->plan).empty()) {
+      if (!runBudgeted(p, options, tally))
         std::fprintf(stderr, "memc-mapper-bench: budgeted seed %d failed\n",
                      i + 1);
-        totals.failed = true;
-        continue;
-      }
-      heuristicCost += total > 0 ? heuristic->transferCost / total : 0;
-      learnedCost += total > 0 ? learned->plan.transferCost / total : 0;
-      better += learned->plan.transferCost < heuristic->transferCost;
-      worse += learned->plan.transferCost > heuristic->transferCost;
-      ++runs;
     }
-    std::printf("budgeted at (floor+LB)/2, %d instances: mean spilled cost "
-                "share budgeted_best_fit %.4f, learned %.4f (better on %d, "
-                "worse on %d)\n",
-                runs, heuristicCost / std::max(runs, 1),
-                learnedCost / std::max(runs, 1), better, worse);
-    // Budgeted plans are compared by transfer cost, not arena: they fail
-    // the run but stay out of the packing line below.
-    totals.failed = totals.failed || worse != 0;
+    printBudgeted("generated at (floor+LB)/2", tally);
+    totals.failed = totals.failed || tally.failed || tally.worse != 0;
+  }
+
+  // Budgeted mapping of real train steps, at two capacities between their
+  // budget floor and their lower bound.
+  if (std::vector<std::string> steps = listProblemFiles(trainCorpusDir);
+      !steps.empty()) {
+    BudgetedTally tally;
+    for (const std::string &file : steps) {
+      Outcome<Problem> problem = readProblemFile(trainCorpusDir + "/" + file);
+      if (!problem) {
+        std::fprintf(stderr, "memc-mapper-bench: %s\n",
+                     problem.error().c_str());
+        return 1;
+      }
+      Problem &p = *problem;
+      uint64_t floor = minFeasibleBudgetFromUses(p).minBudget;
+      uint64_t lb = lowerBound(p);
+      uint64_t gap = lb > floor ? lb - floor : 0;
+      for (auto [quarters, label] :
+           {std::pair<uint64_t, const char *>{2, "(floor+LB)/2"},
+            {1, "floor+(LB-floor)/4"}}) {
+        p.capacity = floor + gap * quarters / 4;
+        auto t0 = std::chrono::steady_clock::now();
+        double h = 0, l = 0;
+        bool ok = runBudgeted(p, options, tally, &h, &l);
+        double seconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - t0)
+                             .count();
+        if (!ok)
+          std::fprintf(stderr, "memc-mapper-bench: budgeted %s failed\n",
+                       file.c_str());
+        else
+          std::printf("train step %-24s %-18s %4zu buffers: spilled cost "
+                      "budgeted_best_fit %8.4f ms, learned %8.4f ms (%.2f s)\n",
+                      file.c_str(), label, p.buffers.size(), h, l, seconds);
+      }
+    }
+    printBudgeted("train steps", tally);
+    totals.failed = totals.failed || tally.failed || tally.worse != 0;
   }
 
   for (const auto &[name, ratio] : heldOut)
