@@ -106,8 +106,10 @@ private:
     Operation *after = value.getDefiningOp();
     if (readers.lastForward && after->isBeforeInBlock(readers.lastForward))
       after = readers.lastForward;
-    // The copy out must come before every copy back.
+    // The copy out must come before every copy back. A value whose readers
+    // interleave stays where it is, and says so to the report.
     if (!after->isBeforeInBlock(readers.backward.front())) {
+      memc::setRematChoice(value.getDefiningOp(), "keep");
       ++numSkipped;
       return;
     }

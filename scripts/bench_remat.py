@@ -10,6 +10,9 @@ min_budget_bytes M), then at budgets from 0.9 A down to M with each of
                  --plan-time-limit, else the greedy
   chen           Chen et al.'s sqrt(n) segments, recomputed in the backward
   recompute-all  every saved activation recomputed (full recompute)
+  swap-all       every saved activation swapped: copied to the host pool
+                 after its last forward reader and back before its backward
+                 readers (memc-activation-swap)
   keep           nothing recomputed: the arena planner swaps what does not
                  fit to the host pool
 Every package trains STEPS steps (lm 6, cnn 40) on THREADS threads
@@ -45,7 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_train as bt  # noqa: E402
 import train_common as tc  # noqa: E402
 
-DECIDERS = ["keep", "auto", "chen", "recompute-all"]
+DECIDERS = ["keep", "auto", "chen", "recompute-all", "swap-all"]
 FRACTIONS = [0.9, 0.75, 0.6, 0.5, 0.4, 0.3]
 HALF_TIME_TARGET, MILP_TARGET, MIN_TARGET = 1.15, 1.06, 0.3
 # bench-train's models, batches and optimizers.
@@ -201,7 +204,8 @@ def svg(result, path):
     x0, x1 = 0.0, 1.0
     sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)  # noqa: E731
     sy = lambda y: H - B - (y - y0) / (y1 - y0) * (H - B - T)  # noqa: E731
-    colors = {"auto": "#1f77b4", "chen": "#ff7f0e", "recompute-all": "#d62728", "keep": "#2ca02c"}
+    colors = {"auto": "#1f77b4", "chen": "#ff7f0e", "recompute-all": "#d62728", "keep": "#2ca02c",
+              "swap-all": "#9467bd"}
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
            'font-family="sans-serif" font-size="11">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
@@ -273,9 +277,9 @@ def main():
                   f"(target <= {MIN_TARGET}x: {'ok' if r['floor'] / r['arena'] <= MIN_TARGET else 'MISSED'}).",
                   "",
                   "| budget / arena | memc (auto) ms | decided by | chen ms | recompute-all ms | "
-                  "swap only ms | modeled ms: auto / MILP / greedy | greedy / MILP | "
-                  "loss diff vs unbudgeted |",
-                  "|---:|---:|---|---:|---:|---:|---|---:|---:|"]
+                  "swap-all ms | planner swaps only ms | modeled ms: auto / MILP / greedy | "
+                  "greedy / MILP | loss diff vs unbudgeted |",
+                  "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|"]
         ratios = []
         for row in r["rows"]:
             a = row.get("auto")
@@ -290,6 +294,7 @@ def main():
             m = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
             lines.append(f"| {row['frac']:.2f} | {fmt_ms(a, base)} | {decided} | "
                          f"{fmt_ms(row.get('chen'), base)} | {fmt_ms(row.get('recompute-all'), base)} | "
+                         f"{fmt_ms(row.get('swap-all'), base)} | "
                          f"{fmt_ms(row.get('keep'), base)} | {m(a and a['extra_ms'])} / {m(milp)} / "
                          f"{m(greedy)} | {gr_text} | {row.get('loss_diff', 0):.1e} |")
         half = min(r["rows"], key=lambda row: abs(row["frac"] - 0.5))

@@ -107,3 +107,28 @@ func.func @view(%x: tensor<256x4xf32> {memc.input = "x"},
   return %l, %gw2, %e, %t, %s : tensor<f32>, tensor<16x16xf32>, tensor<16x16x16xf32>, tensor<256x16xf32>, tensor<f32>
 }
 }
+
+// -----
+
+// A backward reader (g) before h1's last forward reader (h2) in the
+// schedule: no copy out could come before its copy back, so h1 stays where
+// it is and its choice says keep.
+// CHECK-LABEL: func @interleaved
+// CHECK: einsum.einsum {{.*}}(%arg0[m, k], %arg1[k, n]) -> [m, n] {memc.remat_choice = "keep"}
+// CHECK-NOT: memc.swap_out
+// CHECK: return
+module attributes {memc.entry = @interleaved} {
+func.func @interleaved(%x: tensor<256x4xf32> {memc.input = "x"},
+                       %w1: tensor<4x16xf32> {memc.weight = "w1", memc.trainable},
+                       %w2: tensor<16x16xf32> {memc.weight = "w2", memc.trainable})
+    -> (tensor<f32>, tensor<16x16xf32>) {
+  %h1 = einsum.einsum mul reduce add [m, n, k] (%x[m, k], %w1[k, n]) -> [m, n]
+          : (tensor<256x4xf32>, tensor<4x16xf32>) -> tensor<256x16xf32>
+  %g = einsum.einsum mul reduce add [k, n, m] (%h1[m, k], %h1[m, n]) -> [k, n]
+         : (tensor<256x16xf32>, tensor<256x16xf32>) -> tensor<16x16xf32>
+  %h2 = einsum.einsum mul reduce add [m, n, k] (%h1[m, k], %w2[k, n]) -> [m, n]
+          : (tensor<256x16xf32>, tensor<16x16xf32>) -> tensor<256x16xf32>
+  %l = einsum.einsum copy reduce add [m, n] (%h2[m, n]) -> [] : (tensor<256x16xf32>) -> tensor<f32>
+  return %l, %g : tensor<f32>, tensor<16x16xf32>
+}
+}

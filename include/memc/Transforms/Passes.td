@@ -787,8 +787,8 @@ def ActivationSwap : Pass<"memc-activation-swap", "mlir::ModuleOp"> {
 
     Numbers do not change: the copies are exact and no op moves. A value
     whose backward readers do not all come after its forward readers in
-    the schedule is left as it is (a plain keep), counted in the
-    `skipped-values` statistic.
+    the schedule is left as it is: its `memc.remat_choice` becomes
+    `"keep"`, and the `skipped-values` statistic counts it.
 
     On the CPU both copies are synchronous `memref.copy` ops (memcpy), so
     there is nothing to wait for; the CUDA launch plan has no host pool yet
