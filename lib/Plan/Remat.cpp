@@ -272,20 +272,31 @@ RematPlan solveGreedy(const RematProblem &problem, uint64_t budget) {
   return plan;
 }
 
-RematPlan recomputeAll(const RematProblem &problem) {
+namespace {
+/// `choice` for every saved value `eligible` allows, the others kept.
+template <typename Eligible>
+std::vector<RematChoice> everySaved(const RematProblem &problem,
+                                    RematChoice choice, Eligible eligible) {
   std::vector<RematChoice> c(problem.values.size(), RematChoice::Keep);
   for (size_t v = 0; v < c.size(); ++v)
-    if (problem.values[v].saved() && problem.values[v].recomputable)
-      c[v] = RematChoice::Recompute;
-  return repaired(problem, std::move(c), /*reuseLinks=*/true, "recompute-all");
+    if (problem.values[v].saved() && eligible(problem.values[v]))
+      c[v] = choice;
+  return c;
+}
+} // namespace
+
+RematPlan recomputeAll(const RematProblem &problem) {
+  return repaired(problem,
+                  everySaved(problem, RematChoice::Recompute,
+                             [](const RematValue &v) { return v.recomputable; }),
+                  /*reuseLinks=*/true, "recompute-all");
 }
 
 RematPlan swapAll(const RematProblem &problem) {
-  std::vector<RematChoice> c(problem.values.size(), RematChoice::Keep);
-  for (size_t v = 0; v < c.size(); ++v)
-    if (problem.values[v].saved() && problem.values[v].swappable)
-      c[v] = RematChoice::Swap;
-  return repaired(problem, std::move(c), /*reuseLinks=*/false, "swap-all");
+  return repaired(problem,
+                  everySaved(problem, RematChoice::Swap,
+                             [](const RematValue &v) { return v.swappable; }),
+                  /*reuseLinks=*/false, "swap-all");
 }
 
 RematPlan solveChen(const RematProblem &problem, int64_t segments) {
