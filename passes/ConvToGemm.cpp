@@ -22,12 +22,12 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
 #include "memc/Analysis/TileSizes.h"
+#include "memc/Transforms/StaticSlices.h"
 
 #include "dialects/einsum/EinsumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 #include "llvm/ADT/DenseSet.h"
@@ -364,9 +364,6 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       at[dim] = off;
       return at;
     };
-    auto sizesOf = [&](RankedTensorType type) {
-      return getAsIndexOpFoldResult(rewriter.getContext(), type.getShape());
-    };
     Value init =
         choice->summed
             ? Value(arith::ConstantOp::create(
@@ -392,12 +389,9 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       if (choice->dims[i] < 0)
         continue;
       auto type = cast<RankedTensorType>(inputs[i].getType());
-      RankedTensorType piece = cut(type, choice->dims[i]);
-      SmallVector<OpFoldResult> strides(type.getRank(),
-                                        rewriter.getIndexAttr(1));
-      inputs[i] = tensor::ExtractSliceOp::create(
-          rewriter, loc, piece, inputs[i],
-          offsets(type, choice->dims[i], off), sizesOf(piece), strides);
+      inputs[i] = memc::sliceAt(rewriter, loc, inputs[i],
+                                offsets(type, choice->dims[i], off),
+                                cut(type, choice->dims[i]).getShape());
     }
     RankedTensorType partType =
         choice->summed ? resultType : cut(resultType, choice->dims[2]);
@@ -419,12 +413,10 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
                               ArrayRef<AffineMap>{id, id, id}, names,
                               ComputeOp::add, ReduceOp::none);
     } else {
-      SmallVector<OpFoldResult> strides(resultType.getRank(),
-                                        rewriter.getIndexAttr(1));
-      next = tensor::InsertSliceOp::create(
-          rewriter, loc, part.getResult(), body.getArgument(1),
-          offsets(resultType, choice->dims[2], off), sizesOf(partType),
-          strides);
+      next = memc::insertAt(rewriter, loc, part.getResult(),
+                            body.getArgument(1),
+                            offsets(resultType, choice->dims[2], off))
+                 .getDefiningOp();
     }
     YieldOp::create(rewriter, loc, next->getResult(0));
     // The chunk itself as im2col + GEMM, before what reads it.

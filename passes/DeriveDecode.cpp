@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/KVCaches.h"
+#include "memc/Transforms/StaticSlices.h"
 #include "memc/Transforms/TrainStep.h"
 
 #include "dialects/einsum/EinsumDialect.h"

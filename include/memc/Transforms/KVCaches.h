@@ -25,11 +25,6 @@ inline bool isKVDtype(llvm::StringRef dtype) {
   return dtype == "f32" || dtype == "f16" || dtype == "i8";
 }
 
-/// `v`'s slice at `offsets` (static or not) of the static `sizes`.
-mlir::Value sliceAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
-                    llvm::ArrayRef<mlir::OpFoldResult> offsets,
-                    llvm::ArrayRef<int64_t> sizes);
-
 class KVCaches {
 public:
   /// Caches of `capacity` rows written `rows` at a time; `page` 0 for

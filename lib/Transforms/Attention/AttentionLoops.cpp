@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/AttentionLoops.h"
 #include "memc/Analysis/TileSizes.h"
+#include "memc/Transforms/StaticSlices.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -95,24 +96,10 @@ public:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value slice(Value src, ArrayRef<OpFoldResult> offsets,
               ArrayRef<int64_t> sizes) {
-    auto type = cast<RankedTensorType>(src.getType());
-    SmallVector<OpFoldResult> s, t;
-    for (int64_t n : sizes) {
-      s.push_back(b.getIndexAttr(n));
-      t.push_back(b.getIndexAttr(1));
-    }
-    return tensor::ExtractSliceOp::create(
-        b, loc, RankedTensorType::get(sizes, type.getElementType()), src,
-        offsets, s, t);
+    return sliceAt(b, loc, src, offsets, sizes);
   }
   Value insert(Value piece, Value dest, ArrayRef<OpFoldResult> offsets) {
-    auto type = cast<RankedTensorType>(piece.getType());
-    SmallVector<OpFoldResult> s, t;
-    for (int64_t n : type.getShape()) {
-      s.push_back(b.getIndexAttr(n));
-      t.push_back(b.getIndexAttr(1));
-    }
-    return tensor::InsertSliceOp::create(b, loc, piece, dest, offsets, s, t);
+    return insertAt(b, loc, piece, dest, offsets);
   }
   /// dest[offsets] += piece
   Value accumulate(Value piece, Value dest, ArrayRef<OpFoldResult> offsets,

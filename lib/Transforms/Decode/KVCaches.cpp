@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/KVCaches.h"
+#include "memc/Transforms/StaticSlices.h"
 
 #include "dialects/einsum/EinsumDialect.h"
 #include "dialects/memc/ProgramInterface.h"
@@ -59,28 +60,9 @@ Value scalarConstant(OpBuilder &b, Location loc, float v) {
       b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v)));
 }
 
-Value insertAt(OpBuilder &b, Location loc, Value piece, Value into,
-                      ArrayRef<OpFoldResult> offsets) {
-  auto type = cast<RankedTensorType>(piece.getType());
-  SmallVector<OpFoldResult> s, ones(type.getRank(), b.getIndexAttr(1));
-  for (int64_t n : type.getShape())
-    s.push_back(b.getIndexAttr(n));
-  return tensor::InsertSliceOp::create(b, loc, piece, into, offsets, s, ones);
-}
 
 } // namespace
 
-/// `v`'s slice at `offsets` of `sizes` (static but for the offsets).
-Value memc::sliceAt(OpBuilder &b, Location loc, Value v,
-                     ArrayRef<OpFoldResult> offsets, ArrayRef<int64_t> sizes) {
-  auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<OpFoldResult> s, ones(sizes.size(), b.getIndexAttr(1));
-  for (int64_t n : sizes)
-    s.push_back(b.getIndexAttr(n));
-  return tensor::ExtractSliceOp::create(
-      b, loc, RankedTensorType::get(sizes, type.getElementType()), v, offsets,
-      s, ones);
-}
 
 
 KVCaches::Encoded KVCaches::encode(OpBuilder &b, Location loc,

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/FuseMax/CascadeRewrite.h"
 #include "memc/Analysis/TileSizes.h"
+#include "memc/Transforms/StaticSlices.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -74,7 +75,7 @@ private:
   Value slice(Value v, AffineMap map,
               ArrayRef<std::tuple<unsigned, Value, int64_t>> cuts) {
     auto type = cast<RankedTensorType>(v.getType());
-    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<OpFoldResult> offsets;
     SmallVector<int64_t> shape;
     bool any = false;
     for (unsigned j = 0; j < type.getRank(); ++j) {
@@ -88,15 +89,11 @@ private:
             any = true;
           }
       offsets.push_back(off);
-      sizes.push_back(b.getIndexAttr(size));
-      strides.push_back(b.getIndexAttr(1));
       shape.push_back(size);
     }
     if (!any)
       return v;
-    auto resultType = RankedTensorType::get(shape, type.getElementType());
-    return tensor::ExtractSliceOp::create(b, loc, resultType, v, offsets, sizes,
-                                          strides);
+    return sliceAt(b, loc, v, offsets, shape);
   }
 
   /// A copy of einsum `op` with new inputs and result type, and rank names.
@@ -284,13 +281,9 @@ Value CascadeBuilder::queryTile(Value pOff, int64_t tq, Value into) {
   // AV = RNV / RD, written into the output's query tile.
   Value out = einsum(ComputeOp::div, ReduceOp::none, {running[2], running[1]},
                      {idO, rowInO, idO}, oNames, oTile);
-  SmallVector<OpFoldResult> offsets(oShape.size(), b.getIndexAttr(0)), sizes,
-      strides(oShape.size(), b.getIndexAttr(1));
-  for (int64_t d : oTile.getShape())
-    sizes.push_back(b.getIndexAttr(d));
+  SmallVector<OpFoldResult> offsets(oShape.size(), b.getIndexAttr(0));
   offsets[oDimP] = pOff;
-  return tensor::InsertSliceOp::create(b, loc, out, into, offsets, sizes,
-                                       strides);
+  return insertAt(b, loc, out, into, offsets);
 }
 
 Value CascadeBuilder::rewrite() {
