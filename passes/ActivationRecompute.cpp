@@ -96,9 +96,8 @@ struct ActivationRecomputePass
                     solver == "swap-all";
     if (budget <= 0 && !baseline)
       return;
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(getOperation()).getOperation());
-    if (!fn || fn.isExternal() || fn.getNumResults() == 0)
+    func::FuncOp fn = memc::getEntryBody(getOperation());
+    if (!fn || fn.getNumResults() == 0)
       return;
     if (!plan::isRematSolver(solver)) {
       fn.emitError() << "memc-activation-recompute: unknown solver '"

@@ -47,9 +47,8 @@ struct ActivationSwapPass
   using Base::Base;
 
   void runOnOperation() override {
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(getOperation()).getOperation());
-    if (!fn || fn.isExternal())
+    func::FuncOp fn = memc::getEntryBody(getOperation());
+    if (!fn)
       return;
     Block &body = fn.getBody().front();
     SmallVector<Operation *> marked;

@@ -75,9 +75,8 @@ struct AppendLossPass : public memc::impl::AppendLossBase<AppendLossPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(module).getOperation());
-    if (!fn || fn.isExternal()) {
+    func::FuncOp fn = memc::getEntryBody(module);
+    if (!fn) {
       module.emitError("memc-append-loss: the module has no entry function");
       return signalPassFailure();
     }

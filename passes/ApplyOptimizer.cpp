@@ -147,9 +147,8 @@ struct ApplyOptimizerPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(module).getOperation());
-    if (!fn || fn.isExternal()) {
+    func::FuncOp fn = memc::getEntryBody(module);
+    if (!fn) {
       module.emitError("memc-apply-optimizer: the module has no entry");
       return signalPassFailure();
     }

@@ -15,9 +15,8 @@ namespace {
 struct AutodiffPass : public memc::impl::AutodiffBase<AutodiffPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(module).getOperation());
-    if (!fn || fn.isExternal()) {
+    func::FuncOp fn = memc::getEntryBody(module);
+    if (!fn) {
       module.emitError("memc-autodiff: the module has no entry function");
       return signalPassFailure();
     }

@@ -385,9 +385,8 @@ struct BindPastKVPass : public memc::impl::BindPastKVBase<BindPastKVPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(module).getOperation());
-    if (!fn || fn.isExternal()) {
+    func::FuncOp fn = memc::getEntryBody(module);
+    if (!fn) {
       module.emitError("memc-bind-past-kv: no entry function");
       return signalPassFailure();
     }

@@ -470,9 +470,8 @@ struct DeriveDecodePass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(module).getOperation());
-    if (!fn || fn.isExternal()) {
+    func::FuncOp fn = memc::getEntryBody(module);
+    if (!fn) {
       module.emitError("memc-derive-decode: no entry function");
       return signalPassFailure();
     }

@@ -39,9 +39,8 @@ struct DropOverwrittenResultsPass
           DropOverwrittenResultsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(module).getOperation());
-    if (!fn || fn.isExternal())
+    func::FuncOp fn = memc::getEntryBody(module);
+    if (!fn)
       return;
     llvm::BitVector drop(fn.getNumResults());
     for (unsigned i = 0, e = fn.getNumResults(); i < e; ++i)

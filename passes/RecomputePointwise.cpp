@@ -46,9 +46,8 @@ struct RecomputePointwisePass
   using Base::Base;
 
   void runOnOperation() override {
-    auto fn = dyn_cast_or_null<func::FuncOp>(
-        memc::getEntryFunction(getOperation()).getOperation());
-    if (!fn || fn.isExternal() || fn.getNumResults() == 0)
+    func::FuncOp fn = memc::getEntryBody(getOperation());
+    if (!fn || fn.getNumResults() == 0)
       return;
     Block &body = fn.getBody().front();
     llvm::DenseSet<Operation *> forward = memc::trainStepForward(body);

@@ -101,6 +101,12 @@ FunctionOpInterface getEntryFunction(ModuleOp module) {
       SymbolTable::lookupSymbolIn(module, getEntryName(module)));
 }
 
+func::FuncOp getEntryBody(ModuleOp module) {
+  auto fn = dyn_cast_or_null<func::FuncOp>(
+      getEntryFunction(module).getOperation());
+  return fn && !fn.isExternal() ? fn : func::FuncOp();
+}
+
 void setEntryFunction(ModuleOp module, FunctionOpInterface entry) {
   module->setAttr(kEntry, FlatSymbolRefAttr::get(entry.getNameAttr()));
 }

@@ -14,6 +14,7 @@
 
 #include "dialects/memc/MemcDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MLProgram/IR/MLProgram.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -31,6 +32,9 @@ inline constexpr llvm::StringLiteral kDefaultEntryName = "main_graph";
 llvm::StringRef getEntryName(mlir::ModuleOp module);
 /// The entry function (any function-like op: func.func, llvm.func), or null.
 mlir::FunctionOpInterface getEntryFunction(mlir::ModuleOp module);
+/// The entry as a func.func with a body (what memc's passes rewrite); null
+/// when there is none, or it is declared only.
+mlir::func::FuncOp getEntryBody(mlir::ModuleOp module);
 void setEntryFunction(mlir::ModuleOp module, mlir::FunctionOpInterface entry);
 
 /// What an argument of the entry is to the runtime.
