@@ -215,6 +215,11 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSVDProjectorToRuntime());
   pm.addPass(createContractionsToBLAS());
   pm.addNestedPass<func::FuncOp>(createMathApproximation());
+  // A strided memref.copy (a padded or strided convolution's slices) would
+  // lower to the runtime's element-by-element memrefCopy: as a linalg.copy
+  // it becomes a loop nest like the others, outlined, vectorized and split
+  // over threads.
+  pm.addNestedPass<func::FuncOp>(createStridedCopiesToLinalg());
   // memc-outline-kernels after the passes that rewrite linalg ops in place
   // and before they become loops: each distinct loop nest is one small
   // function (LLVM's time grew superlinearly with the loop nests of one
