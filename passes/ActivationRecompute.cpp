@@ -101,8 +101,7 @@ struct ActivationRecomputePass
       return;
     if (!plan::isRematSolver(solver)) {
       fn.emitError() << "memc-activation-recompute: unknown solver '"
-                     << solver
-                     << "' (auto, milp, greedy, chen, recompute-all, swap-all, keep)";
+                     << solver << "' (" << plan::rematSolverList() << ")";
       return signalPassFailure();
     }
     if (target != "cpu" && target != "cuda") {

@@ -452,7 +452,8 @@ Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
            static_cast<double>(std::max<uint64_t>(
                footprint(problem.buffers[i]), 1));
   };
-  for (bool improved = true; improved;) {
+  bool exhausted = false;
+  for (bool improved = true; improved && !exhausted;) {
     improved = false;
     std::vector<size_t> onHost, resident;
     for (size_t i = 0; i < problem.buffers.size(); ++i) {
@@ -474,10 +475,8 @@ Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
       moves.push_back({i, false});
     for (auto [candidate, pin] : moves) {
       if (packs >= maxPacks || outOfTime()) {
-        if (stoppedByClock)
-          *stoppedByClock = packs < maxPacks;
-        best.algorithm = "budgeted_search";
-        return best;
+        exhausted = true;
+        break;
       }
       ++packs;
       if (pin)
@@ -496,6 +495,8 @@ Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
         forced.pop_back();
     }
   }
+  if (stoppedByClock)
+    *stoppedByClock = exhausted && packs < maxPacks;
   best.algorithm = "budgeted_search";
   return best;
 }

@@ -23,6 +23,15 @@ bool isRematSolver(const std::string &name) {
                    name) != std::end(kRematSolvers);
 }
 
+std::string rematSolverList(const char *lastSeparator) {
+  std::string list;
+  size_t n = std::size(kRematSolvers);
+  for (size_t i = 0; i < n; ++i)
+    list += std::string(i == 0 ? "" : i + 1 == n ? lastSeparator : ", ") +
+            kRematSolvers[i];
+  return list;
+}
+
 const char *toString(RematChoice choice) {
   switch (choice) {
   case RematChoice::Keep:

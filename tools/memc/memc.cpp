@@ -275,9 +275,8 @@ int main(int argc, char **argv) {
     t.enabled = true;
     if (remat.getNumOccurrences()) {
       if (!memc::plan::isRematSolver(remat)) {
-        llvm::errs() << "memc: --remat=" << remat
-                     << ": expected auto, milp, greedy, chen, recompute-all, "
-                        "swap-all or keep\n";
+        llvm::errs() << "memc: --remat=" << remat << ": expected "
+                     << memc::plan::rematSolverList(" or ") << "\n";
         return memc::ExitUsage;
       }
       t.remat = remat;

@@ -80,6 +80,9 @@ inline constexpr const char *kRematSolvers[] = {
     "auto", "milp", "greedy", "chen", "recompute-all", "swap-all", "keep"};
 /// Whether `name` is one of kRematSolvers.
 bool isRematSolver(const std::string &name);
+/// kRematSolvers for messages, joined by ", " but for the last, joined by
+/// `lastSeparator`: "auto, milp, ..., keep" or "auto, milp, ... or keep".
+std::string rematSolverList(const char *lastSeparator = ", ");
 
 enum class RematChoice { Keep, Recompute, Swap };
 /// "keep", "recompute" or "swap".
