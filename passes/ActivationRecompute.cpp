@@ -92,16 +92,16 @@ struct ActivationRecomputePass
   void runOnOperation() override {
     // Chen's segments and recompute-all need no budget; the solvers fit
     // one.
-    bool baseline = solver == "chen" || solver == "recompute-all" ||
-                    solver == "swap-all";
+    bool baseline =
+        solver == "chen" || solver == "recompute-all" || solver == "swap-all";
     if (budget <= 0 && !baseline)
       return;
     func::FuncOp fn = memc::getEntryBody(getOperation());
     if (!fn || fn.getNumResults() == 0)
       return;
     if (!plan::isRematSolver(solver)) {
-      fn.emitError() << "memc-activation-recompute: unknown solver '"
-                     << solver << "' (" << plan::rematSolverList() << ")";
+      fn.emitError() << "memc-activation-recompute: unknown solver '" << solver
+                     << "' (" << plan::rematSolverList() << ")";
       return signalPassFailure();
     }
     if (target != "cpu" && target != "cuda") {
@@ -317,7 +317,8 @@ private:
       Operation *top = body.findAncestorOpInBlock(*owner);
       if (!top || isa<func::ReturnOp>(top))
         continue;
-      if (top == owner && memc::viewedOperand(owner) == use.getOperandNumber() &&
+      if (top == owner &&
+          memc::viewedOperand(owner) == use.getOperandNumber() &&
           owner->isBeforeInBlock(at)) {
         // A view made before the clone: its backward reads go to the same
         // view of the clone; it dies if nothing else reads it.

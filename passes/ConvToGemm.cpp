@@ -20,8 +20,8 @@
 // copies double its arena), stays as it is.
 //
 //===----------------------------------------------------------------------===//
-#include "memc/Transforms/Passes.h"
 #include "memc/Analysis/TileSizes.h"
+#include "memc/Transforms/Passes.h"
 #include "memc/Transforms/StaticSlices.h"
 
 #include "dialects/einsum/EinsumDialect.h"
@@ -171,8 +171,8 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
                                  (pBytes + maxBytes - 1) / maxBytes)))
       return success();
     if (pBytes > maxBytes)
-      return rewriter.notifyMatchFailure(op,
-                                         "the im2col operand exceeds max-bytes");
+      return rewriter.notifyMatchFailure(
+          op, "the im2col operand exceeds max-bytes");
 
     Location loc = op.getLoc();
     ArrayAttr names = op.getRanks();
@@ -368,16 +368,15 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
         choice->summed
             ? Value(arith::ConstantOp::create(
                   rewriter, loc, resultType,
-                  DenseElementsAttr::get(resultType,
-                                         rewriter.getZeroAttr(
-                                             resultType.getElementType()))))
+                  DenseElementsAttr::get(
+                      resultType,
+                      rewriter.getZeroAttr(resultType.getElementType()))))
             : Value(tensor::EmptyOp::create(rewriter, loc,
                                             resultType.getShape(),
                                             resultType.getElementType()));
-    auto iterate =
-        IterateOp::create(rewriter, loc, "chunk",
-                          extents[choice->rank] / choice->chunk,
-                          ValueRange{init});
+    auto iterate = IterateOp::create(rewriter, loc, "chunk",
+                                     extents[choice->rank] / choice->chunk,
+                                     ValueRange{init});
     OpBuilder::InsertionGuard guard(rewriter);
     Block &body = iterate.getBody().front();
     rewriter.setInsertionPointToStart(&body);
@@ -413,10 +412,10 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
                               ArrayRef<AffineMap>{id, id, id}, names,
                               ComputeOp::add, ReduceOp::none);
     } else {
-      next = memc::insertAt(rewriter, loc, part.getResult(),
-                            body.getArgument(1),
-                            offsets(resultType, choice->dims[2], off))
-                 .getDefiningOp();
+      next =
+          memc::insertAt(rewriter, loc, part.getResult(), body.getArgument(1),
+                         offsets(resultType, choice->dims[2], off))
+              .getDefiningOp();
     }
     YieldOp::create(rewriter, loc, next->getResult(0));
     // The chunk itself as im2col + GEMM, before what reads it.

@@ -11,8 +11,8 @@
 // attention at `query_offset = position`.
 //
 //===----------------------------------------------------------------------===//
-#include "memc/Transforms/Passes.h"
 #include "memc/Transforms/KVCaches.h"
+#include "memc/Transforms/Passes.h"
 #include "memc/Transforms/StaticSlices.h"
 #include "memc/Transforms/TrainStep.h"
 

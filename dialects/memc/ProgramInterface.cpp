@@ -102,8 +102,8 @@ FunctionOpInterface getEntryFunction(ModuleOp module) {
 }
 
 func::FuncOp getEntryBody(ModuleOp module) {
-  auto fn = dyn_cast_or_null<func::FuncOp>(
-      getEntryFunction(module).getOperation());
+  auto fn =
+      dyn_cast_or_null<func::FuncOp>(getEntryFunction(module).getOperation());
   return fn && !fn.isExternal() ? fn : func::FuncOp();
 }
 

@@ -250,9 +250,9 @@ ExitCode trainPhase(CompileSession &s) {
             // Under a budget: which saved activations are kept, recomputed
             // or left to the host pool.
             ActivationRecomputeOptions remat;
-            remat.budget = int64_t(s.options.memBudget -
-                                   std::min(s.options.memBudget,
-                                            train.rematMarginBytes));
+            remat.budget =
+                int64_t(s.options.memBudget -
+                        std::min(s.options.memBudget, train.rematMarginBytes));
             remat.solver = train.remat;
             remat.timeLimit = s.options.planTimeLimit;
             remat.target =

@@ -3,12 +3,11 @@
 
 #include "passes/GaLoreProjection.h"
 
-
 #include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
+#include "dialects/optim/OptimDialect.h"
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Analysis/OpWork.h"
-#include "dialects/optim/OptimDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -162,9 +161,8 @@ TrainSummary summarizeTrainStep(ModuleOp module, unsigned forwardOps) {
       // A swapped value's backward readers read its copies.
       bool saved = llvm::any_of(r.getUsers(), [&](Operation *user) {
         Operation *top = body.findAncestorOpInBlock(*user);
-        return isa<SwapOutOp>(user) ||
-               (top && position[top] >= forwardOps &&
-                !isa<func::ReturnOp>(top));
+        return isa<SwapOutOp>(user) || (top && position[top] >= forwardOps &&
+                                        !isa<func::ReturnOp>(top));
       });
       if (saved)
         s.savedActivationBytes += tensorBytes(r.getType());

@@ -582,8 +582,7 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
         shape.push_back(d.dim_value());
       }
     }
-    if (auto it = pastKV.pastAxis.find(vi.name());
-        it != pastKV.pastAxis.end())
+    if (auto it = pastKV.pastAxis.find(vi.name()); it != pastKV.pastAxis.end())
       pastArgs.push_back({unsigned(inputs.size()), it->second});
     inputTypes.push_back(RankedTensorType::get(shape, elem));
     inputs.push_back(sanitize(vi.name()));

@@ -449,8 +449,8 @@ Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
   constexpr size_t kForced = 32;
   auto perByte = [&](size_t i) {
     return problem.buffers[i].transferCost /
-           static_cast<double>(std::max<uint64_t>(
-               footprint(problem.buffers[i]), 1));
+           static_cast<double>(
+               std::max<uint64_t>(footprint(problem.buffers[i]), 1));
   };
   bool exhausted = false;
   for (bool improved = true; improved && !exhausted;) {
@@ -465,8 +465,9 @@ Plan budgetedSearchPlan(const Problem &problem, const Plan &start,
     std::stable_sort(onHost.begin(), onHost.end(), [&](size_t a, size_t b) {
       return problem.buffers[a].transferCost > problem.buffers[b].transferCost;
     });
-    std::stable_sort(resident.begin(), resident.end(),
-                     [&](size_t a, size_t b) { return perByte(a) < perByte(b); });
+    std::stable_sort(resident.begin(), resident.end(), [&](size_t a, size_t b) {
+      return perByte(a) < perByte(b);
+    });
     resident.resize(std::min(resident.size(), kForced));
     std::vector<std::pair<size_t, bool>> moves; // (buffer, pin?)
     for (size_t i : onHost)

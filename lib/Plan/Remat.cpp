@@ -27,7 +27,9 @@ std::string rematSolverList(const char *lastSeparator) {
   std::string list;
   size_t n = std::size(kRematSolvers);
   for (size_t i = 0; i < n; ++i)
-    list += std::string(i == 0 ? "" : i + 1 == n ? lastSeparator : ", ") +
+    list += std::string(i == 0       ? ""
+                        : i + 1 == n ? lastSeparator
+                                     : ", ") +
             kRematSolvers[i];
   return list;
 }
@@ -295,10 +297,11 @@ std::vector<RematChoice> everySaved(const RematProblem &problem,
 } // namespace
 
 RematPlan recomputeAll(const RematProblem &problem) {
-  return repaired(problem,
-                  everySaved(problem, RematChoice::Recompute,
-                             [](const RematValue &v) { return v.recomputable; }),
-                  /*reuseLinks=*/true, "recompute-all");
+  return repaired(
+      problem,
+      everySaved(problem, RematChoice::Recompute,
+                 [](const RematValue &v) { return v.recomputable; }),
+      /*reuseLinks=*/true, "recompute-all");
 }
 
 RematPlan swapAll(const RematProblem &problem) {

@@ -184,8 +184,7 @@ private:
   int64_t firstStep = 0, lastStep = 0;
   uint64_t extent = 0, lower = 0;
   size_t activations = 0, temporaries = 0, recomputedBuffers = 0,
-         swappedInBuffers = 0,
-         hostBuffers = 0, slots = 0;
+         swappedInBuffers = 0, hostBuffers = 0, slots = 0;
   size_t drawnRects = 0;
   bool tooltips = false;
 

@@ -227,10 +227,9 @@ struct Attention {
   /// step reads the cache's rows in use and nothing past them. A skipped
   /// tile would have added exactly nothing (its weights are exp(-inf) = 0
   /// and its correction 1), so the results are the same bit for bit.
-  SmallVector<Value>
-  keyTiles(Spell &s, ValueRange inits, Value qoff, int64_t p0, bool onlySeen,
-           function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> step)
-      const {
+  SmallVector<Value> keyTiles(
+      Spell &s, ValueRange inits, Value qoff, int64_t p0, bool onlySeen,
+      function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> step) const {
     bool skips = onlySeen && maskedFrom;
     Value last = skips ? lastVisible(s, qoff, p0) : Value();
     Value full = s.index(M / M0);
@@ -241,8 +240,8 @@ struct Attention {
               s.b, s.loc, arith::AddIOp::create(s.b, s.loc, last, s.index(M0)),
               s.index(M0)),
           full);
-    scf::ForOp loop = Attention::loop(
-        s, full, inits, [&](Value kt, ValueRange in) {
+    scf::ForOp loop =
+        Attention::loop(s, full, inits, [&](Value kt, ValueRange in) {
           return step(offset(s, kt, M0), M0, in);
         });
     SmallVector<Value> done(loop.getResults());
@@ -253,8 +252,8 @@ struct Attention {
       return step(koff, M % M0, done);
     Value seen = arith::CmpIOp::create(s.b, s.loc, arith::CmpIPredicate::uge,
                                        last, koff);
-    auto ifOp = scf::IfOp::create(s.b, s.loc, ValueRange(done).getTypes(),
-                                  seen, /*withElseRegion=*/true);
+    auto ifOp = scf::IfOp::create(s.b, s.loc, ValueRange(done).getTypes(), seen,
+                                  /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard guard(s.b);
       s.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -274,14 +273,12 @@ struct Attention {
   }
   /// `tile(qoff, p0, carried)` over the full query tiles, then the last,
   /// shorter one when there is one.
-  SmallVector<Value>
-  queryTiles(Spell &s, ValueRange inits,
-             function_ref<SmallVector<Value>(Value, int64_t, ValueRange)>
-                 tile) const {
-    scf::ForOp full = loop(s, P / P0, inits,
-                           [&](Value qt, ValueRange carried) {
-                             return tile(offset(s, qt, P0), P0, carried);
-                           });
+  SmallVector<Value> queryTiles(
+      Spell &s, ValueRange inits,
+      function_ref<SmallVector<Value>(Value, int64_t, ValueRange)> tile) const {
+    scf::ForOp full = loop(s, P / P0, inits, [&](Value qt, ValueRange carried) {
+      return tile(offset(s, qt, P0), P0, carried);
+    });
     SmallVector<Value> done(full.getResults());
     if (P % P0)
       done = tile(s.index(P - P % P0), P % P0, done);
@@ -307,14 +304,14 @@ Value forwardLoops(Spell &s, const Attention &a, Value out) {
       Value sc = a.scores(s, qTile, kTile, qoff, koff);
       Attention::Online o = a.online(s, sc, in[0]);
       Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
-      Value sum = s.op(ComputeOp::mul_add,
-                       {{in[1], "bp"}, {o.correction, "bp"}, {rowSum, "bp"}},
-                       "bp");
+      Value sum =
+          s.op(ComputeOp::mul_add,
+               {{in[1], "bp"}, {o.correction, "bp"}, {rowSum, "bp"}}, "bp");
       Value pv =
           s.op(ComputeOp::mul, {{o.weights, "bpm"}, {vTile, "bmg"}}, "bpg");
-      Value acc = s.op(ComputeOp::mul_add,
-                       {{in[2], "bpg"}, {o.correction, "bp"}, {pv, "bpg"}},
-                       "bpg");
+      Value acc =
+          s.op(ComputeOp::mul_add,
+               {{in[2], "bpg"}, {o.correction, "bp"}, {pv, "bpg"}}, "bpg");
       return {o.max, sum, acc};
     };
     Value max0 = s.splat({a.B, p0}, Attention::lowest());
@@ -409,14 +406,13 @@ SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
           Value sc = a.scores(s, qTile, kTile, qoff, koff);
           Attention::Online o = a.online(s, sc, in[0]);
           Value rowSum = s.op(ComputeOp::copy, {{o.weights, "bpm"}}, "bp");
-          Value sum = s.op(
-              ComputeOp::mul_add,
-              {{in[1], "bp"}, {o.correction, "bp"}, {rowSum, "bp"}}, "bp");
+          Value sum =
+              s.op(ComputeOp::mul_add,
+                   {{in[1], "bp"}, {o.correction, "bp"}, {rowSum, "bp"}}, "bp");
           return {o.max, sum};
         });
     Value logSum = s.op(ComputeOp::log, {{stats[1], "bp"}}, "bp");
-    Value lse =
-        s.op(ComputeOp::add, {{logSum, "bp"}, {stats[0], "bp"}}, "bp");
+    Value lse = s.op(ComputeOp::add, {{logSum, "bp"}, {stats[0], "bp"}}, "bp");
     Value dQTile0 = s.splat({a.B, p0, a.F}, 0);
     SmallVector<Value> grads = a.keyTiles(
         s, ValueRange{dQTile0, outer[1], outer[2]}, qoff, p0,
@@ -441,8 +437,7 @@ SmallVector<Value> backwardLoops(Spell &s, const Attention &a, Value dO,
               s.op(ComputeOp::mul, {{dS, "bpm"}, {kTile, "bmf"}}, "bpf");
           Value dQ =
               s.op(ComputeOp::add, {{in[0], "bpf"}, {dQPart, "bpf"}}, "bpf");
-          Value dK =
-              s.op(ComputeOp::mul, {{dS, "bpm"}, {qTile, "bpf"}}, "bmf");
+          Value dK = s.op(ComputeOp::mul, {{dS, "bpm"}, {qTile, "bpf"}}, "bmf");
           return {dQ, s.accumulate(dK, in[1], at, "bmf"),
                   s.accumulate(dV, in[2], at, "bmg")};
         });

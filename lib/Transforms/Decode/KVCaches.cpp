@@ -60,10 +60,7 @@ Value scalarConstant(OpBuilder &b, Location loc, float v) {
       b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v)));
 }
 
-
 } // namespace
-
-
 
 KVCaches::Encoded KVCaches::encode(OpBuilder &b, Location loc,
                                        Value rowsValue) {

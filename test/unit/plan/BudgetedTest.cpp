@@ -282,7 +282,8 @@ TEST(Budgeted, SearchNeverCostsMoreAndSometimesLess) {
   int cheaper = 0;
   for (uint64_t seed = 1; seed <= 12; ++seed) {
     GeneratorOptions options;
-    options.shape = seed % 2 ? GraphShape::ForwardBackward : GraphShape::Forward;
+    options.shape =
+        seed % 2 ? GraphShape::ForwardBackward : GraphShape::Forward;
     Problem p = generateProblem(seed, options);
     uint64_t floor = minFeasibleBudgetFromUses(p).minBudget;
     uint64_t lb = lowerBound(p);

@@ -331,9 +331,9 @@ int main(int argc, char **argv) {
         auto t0 = std::chrono::steady_clock::now();
         double h = 0, l = 0;
         bool ok = runBudgeted(p, options, tally, &h, &l);
-        double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count();
+        double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                .count();
         if (!ok)
           std::fprintf(stderr, "memc-mapper-bench: budgeted %s failed\n",
                        file.c_str());
