@@ -157,28 +157,16 @@ private:
         int64_t lastForward = made;
         SmallVector<int64_t> backward;
         bool returned = false;
-        SmallVector<Value> worklist{r};
-        while (!worklist.empty()) {
-          Value x = worklist.pop_back_val();
-          for (OpOperand &use : x.getUses()) {
-            Operation *top = body.findAncestorOpInBlock(*use.getOwner());
-            if (!top)
-              continue;
-            if (isa<func::ReturnOp>(top)) {
-              returned = true;
-              continue;
-            }
-            if (top == use.getOwner() &&
-                memc::viewedOperand(top) == use.getOperandNumber()) {
-              worklist.push_back(top->getResult(0));
-              continue;
-            }
-            if (forward.contains(top))
-              lastForward = std::max(lastForward, position[top]);
-            else
-              backward.push_back(position[top]);
-          }
-        }
+        memc::forEachReaderThroughViews(
+            r, body, [](Operation *) {},
+            [&](Operation *top) {
+              if (isa<func::ReturnOp>(top))
+                returned = true;
+              else if (forward.contains(top))
+                lastForward = std::max(lastForward, position[top]);
+              else
+                backward.push_back(position[top]);
+            });
         // A returned value is written into its output (or, for an update,
         // its weight's) buffer, outside the arena.
         if (returned)

@@ -69,28 +69,17 @@ private:
   Readers readersOf(Block &body, Value value) {
     Readers readers;
     llvm::SetVector<Operation *> backward;
-    SmallVector<Value> worklist{value};
-    while (!worklist.empty()) {
-      Value x = worklist.pop_back_val();
-      for (OpOperand &use : x.getUses()) {
-        Operation *owner = use.getOwner();
-        Operation *top = body.findAncestorOpInBlock(*owner);
-        if (!top || isa<func::ReturnOp>(top))
-          continue;
-        if (top == owner &&
-            memc::viewedOperand(owner) == use.getOperandNumber()) {
-          if (readers.views.insert(owner))
-            worklist.push_back(owner->getResult(0));
-          continue;
-        }
-        if (!forward.contains(top)) {
-          backward.insert(top);
-        } else if (!readers.lastForward ||
-                   readers.lastForward->isBeforeInBlock(top)) {
-          readers.lastForward = top;
-        }
-      }
-    }
+    memc::forEachReaderThroughViews(
+        value, body, [&](Operation *view) { readers.views.insert(view); },
+        [&](Operation *top) {
+          if (isa<func::ReturnOp>(top))
+            return;
+          if (!forward.contains(top))
+            backward.insert(top);
+          else if (!readers.lastForward ||
+                   readers.lastForward->isBeforeInBlock(top))
+            readers.lastForward = top;
+        });
     readers.backward.assign(backward.begin(), backward.end());
     llvm::sort(readers.backward, [](Operation *a, Operation *b) {
       return a->isBeforeInBlock(b);

@@ -12,10 +12,11 @@
 
 #include "mlir/IR/Block.h"
 #include "llvm/ADT/DenseSet.h"
-
-#include <optional>
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallVector.h"
+
+#include <optional>
 
 namespace mlir {
 class OpOperand;
@@ -45,6 +46,15 @@ std::optional<unsigned> viewedOperand(mlir::Operation *op);
 
 /// The value whose buffer `v` is, through views.
 mlir::Value viewRoot(mlir::Value v);
+
+/// Walks the top-level ops of `body` that use `value` or a view of it:
+/// `view(op)` for each top-level view of one of them (whose result is
+/// followed in turn), `read(top)` for each other use, by `top` or an op
+/// nested in it (the return included; once per use).
+void forEachReaderThroughViews(
+    mlir::Value value, mlir::Block &body,
+    llvm::function_ref<void(mlir::Operation *)> view,
+    llvm::function_ref<void(mlir::Operation *)> read);
 
 } // namespace memc
 

@@ -60,6 +60,27 @@ std::optional<unsigned> viewedOperand(Operation *op) {
   return std::nullopt;
 }
 
+void forEachReaderThroughViews(Value value, Block &body,
+                               function_ref<void(Operation *)> view,
+                               function_ref<void(Operation *)> read) {
+  SmallVector<Value> worklist{value};
+  while (!worklist.empty()) {
+    Value x = worklist.pop_back_val();
+    for (OpOperand &use : x.getUses()) {
+      Operation *top = body.findAncestorOpInBlock(*use.getOwner());
+      if (!top)
+        continue;
+      if (top == use.getOwner() &&
+          viewedOperand(top) == use.getOperandNumber()) {
+        view(top);
+        worklist.push_back(top->getResult(0));
+        continue;
+      }
+      read(top);
+    }
+  }
+}
+
 Value viewRoot(Value v) {
   while (Operation *def = v.getDefiningOp()) {
     std::optional<unsigned> viewed = viewedOperand(def);
