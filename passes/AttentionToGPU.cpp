@@ -54,9 +54,6 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
   if (op.hasPureTensorSemantics())
     return op.emitError("memc-attention-to-gpu: runs after bufferization "
                         "(einsum.attention on memrefs)");
-  if (op.getQueryOffset())
-    return op.emitError("memc-attention-to-gpu: no kernel yet for the "
-                        "attention of a decode step (query_offset)");
   auto qType = cast<MemRefType>(op.getQuery().getType());
   AttentionProblem problem{
       op.getQuery(),
@@ -70,7 +67,8 @@ LogicalResult AttentionToGPUPass::lower(AttentionOp op) {
       cast<MemRefType>(op.getKey().getType()).getDimSize(1),
       cast<MemRefType>(op.getValue().getType()).getDimSize(2),
       op.getScale().convertToDouble(),
-      op.getMaskedFrom()};
+      op.getMaskedFrom(),
+      op.getQueryOffset()};
   if (problem.batch > 65535)
     return op.emitError("memc-attention-to-gpu: ")
            << problem.batch

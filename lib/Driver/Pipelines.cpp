@@ -100,6 +100,9 @@ void memc::buildGPUKernelsPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createAccumulationsToAtomics());
   pm.addNestedPass<func::FuncOp>(createScalarOpsToKernels());
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGPU());
+  // Indices read from inputs at run time (a decode step's position) are
+  // computed in the kernels: the launch plan holds no host arithmetic.
+  pm.addNestedPass<func::FuncOp>(createSinkRunTimeValues());
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createMergeGPUModules());

@@ -106,11 +106,11 @@ private:
 };
 
 LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
-  unsigned counts[5] = {0, 0, 0, 0, 0};
-  static const char *const kinds[5] = {
+  unsigned counts[6] = {0, 0, 0, 0, 0, 0};
+  static const char *const kinds[6] = {
       memc::package::kInputRef, memc::package::kWeightRef,
       memc::package::kOutputRef, memc::package::kStateRef,
-      memc::package::kStepRef};
+      memc::package::kStepRef,   memc::package::kKVRef};
   for (BlockArgument arg : func.getArguments()) {
     unsigned i = arg.getArgNumber();
     if (!isa<MemRefType>(arg.getType()))
@@ -133,12 +133,13 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
                : role == memc::ArgRole::Weight ? 1
                : role == memc::ArgRole::Output ? 2
                : role == memc::ArgRole::State  ? 3
-               : role == memc::ArgRole::Step   ? 4
-                                               : -1;
+               : role == memc::ArgRole::Step    ? 4
+               : role == memc::ArgRole::KVCache ? 5
+                                                : -1;
     if (kind < 0)
       return fail(func, "argument " + Twine(i) + " of @" + func.getName() +
                             " is neither an input, weight, state, step, "
-                            "output nor arena");
+                            "KV cache, output nor arena");
     bases[arg] = {
         std::string(kinds[kind]) + ":" + std::to_string(counts[kind]++), 0};
   }

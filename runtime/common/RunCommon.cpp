@@ -329,14 +329,12 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
       return usageError("--generate and --train run different packages: "
                         "give one");
     for (const char *flag : {"--data", "--iterations", "--warmup", "--rtol",
-                             "--atol", "--seed"})
+                             "--atol", "--seed", "--profile"})
       if (was(flag))
         return usageError(std::string(flag) +
                           " does not apply to --generate runs");
     if (!opts.generate || opts.prompt.empty())
       return usageError("--generate N and --prompt IDS.pb go together");
-    if (opts.device != package::kTargetCPU)
-      return usageError("--generate runs on --device cpu only so far");
   }
   if (opts.profile && opts.device != package::kTargetCUDA)
     return usageError("--profile times launch-plan steps: it needs --device "

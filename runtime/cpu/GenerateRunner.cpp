@@ -3,14 +3,8 @@
 // Both programs take the same arguments but for the rows: ids [batch,
 // rows], position (the row of the first), the weights, every KV cache, the
 // logits [batch, rows, vocab], then their own arena. The caches are
-// allocated once, zeroed, and passed to both. Prefill calls cover the
-// prompt in chunks from row 0; the last chunk's rows past the prompt hold
-// ids 0, whose cache rows the decode steps overwrite before any row reads
-// them (row t reads only rows <= t). The first new token is the argmax of
-// the last prompt row's logits; every decode step feeds the token before
-// and gives the next. With prompts of different lengths (right-padded
-// with negative ids) the prefill covers the shortest, and the steps feed
-// the longer ones' remaining rows before their own tokens.
+// allocated once, zeroed, and passed to both. The generation loop is
+// runtime/common's (DecodeLoop.h); this file is its CPU device.
 //
 //===----------------------------------------------------------------------===//
 #include "GenerateRunner.h"
@@ -93,7 +87,7 @@ struct Caches {
 };
 
 /// One program of the package with its argument buffers.
-struct Program {
+struct LoadedProgram {
   std::string dir;
   Package pkg;
   int64_t rows = 0, vocab = 0;
@@ -190,37 +184,45 @@ struct Program {
     return true;
   }
 
-  /// One call: ids[b, r] = tokens(b, r), position = `at`.
-  template <typename Tokens> void call(int64_t at, Tokens tokens) {
-    auto *idsData = static_cast<int64_t *>(ids.buffer.data());
-    int64_t batch = ids.dims[0];
-    for (int64_t b = 0; b < batch; ++b)
-      for (int64_t r = 0; r < rows; ++r)
-        idsData[b * rows + r] = tokens(b, r);
+  /// One call on `tokens` ([batch, rows]) with its first row at `at`.
+  void call(const std::vector<int64_t> &tokens, int64_t at) {
+    std::memcpy(ids.buffer.data(), tokens.data(),
+                tokens.size() * sizeof(int64_t));
     std::memcpy(position.buffer.data(), &at, sizeof at);
     pkg.entry()(args.data());
-  }
-
-  /// The argmax of sequence b's logits at row r (the first on ties, as
-  /// torch.argmax).
-  int64_t argmax(int64_t b, int64_t r) const {
-    const float *row = static_cast<const float *>(logits.buffer.data()) +
-                       (b * rows + r) * vocab;
-    int64_t best = 0;
-    for (int64_t v = 1; v < vocab; ++v)
-      if (row[v] > row[best])
-        best = v;
-    return best;
   }
 };
 
 } // namespace
 
-struct Decoder::Impl {
+struct Decoder::Impl : DecodeDevice {
   std::string dir;
   DecodeManifest d;
-  Program prefill, step;
+  LoadedProgram prefill, step;
   Caches caches;
+
+  void restart() override {
+    if (!d.page)
+      return;
+    auto *t = static_cast<int64_t *>(caches.table.buffer.data());
+    std::fill(t, t + caches.table.numElements(), caches.spare);
+    caches.next = 0;
+  }
+  void reserve(int64_t from, int64_t to) override {
+    if (d.page)
+      caches.reserve(from, to);
+  }
+  int call(Program program, const std::vector<int64_t> &ids, int64_t position,
+           std::string &) override {
+    (program == Prefill ? prefill : step).call(ids, position);
+    return ExitOK;
+  }
+  const float *logits(Program program) const override {
+    return static_cast<const float *>(
+        (program == Prefill ? prefill : step).logits.buffer.data());
+  }
+  int64_t vocab() const override { return step.vocab; }
+  uint64_t kvBytesInUse() const override { return caches.bytesInUse(); }
 };
 
 Decoder::Decoder() = default;
@@ -246,12 +248,12 @@ int Decoder::open(const std::string &dir, std::string &error) {
   if (!parseDecodeManifest(text, manifestPath, d, error))
     return ExitBadPackage;
 
-  Program &prefill = impl->prefill, &step = impl->step;
+  LoadedProgram &prefill = impl->prefill, &step = impl->step;
   prefill.dir = joinPath(dir, package::kPrefillProgram);
   prefill.rows = d.prefillRows;
   step.dir = joinPath(dir, package::kDecodeProgram);
   step.rows = 1;
-  for (Program *p : {&prefill, &step}) {
+  for (LoadedProgram *p : {&prefill, &step}) {
     bool loaded;
     {
       CrashGuard crashGuard(
@@ -316,100 +318,10 @@ int Decoder::open(const std::string &dir, std::string &error) {
 
 int Decoder::generate(const Tensor &prompt, const std::string &promptName,
                       int64_t n, Generation &out, std::string &error) {
-  const DecodeManifest &d = impl_->d;
-  Program &prefill = impl_->prefill, &step = impl_->step;
-  Caches &caches = impl_->caches;
-  if (prompt.dtype != DType::I64 || prompt.dims.size() != 2 ||
-      prompt.dims[0] != d.batch || prompt.dims[1] < 1) {
-    error = promptName + ": the prompt is " +
-            std::string(dtypeName(prompt.dtype)) + " " +
-            formatDims(prompt.dims) + "; this package takes i64 " +
-            std::to_string(d.batch) + "xP token ids (P >= 1)";
-    return ExitBadData;
-  }
-  // Prompts of different lengths are right-padded with negative ids: a
-  // sequence's prompt ends at its first one.
-  int64_t width = prompt.dims[1];
-  const int64_t *promptData =
-      static_cast<const int64_t *>(prompt.buffer.data());
-  std::vector<int64_t> lengths(size_t(d.batch), width);
-  for (int64_t b = 0; b < d.batch; ++b) {
-    const int64_t *row = promptData + b * width;
-    int64_t &len = lengths[b];
-    len = std::find_if(row, row + width, [](int64_t t) { return t < 0; }) -
-          row;
-    if (len == 0 || std::any_of(row + len, row + width,
-                                [](int64_t t) { return t >= 0; })) {
-      error = promptName + ": sequence " + std::to_string(b) +
-              (len == 0 ? " has an empty prompt"
-                        : " has a token after its padding (a negative id "
-                          "ends a prompt)");
-      return ExitBadData;
-    }
-  }
-  int64_t shortest = *std::min_element(lengths.begin(), lengths.end());
-  int64_t longest = *std::max_element(lengths.begin(), lengths.end());
-  if (n < 1 || longest + n > d.capacity) {
-    error = std::to_string(longest) + " prompt tokens plus " +
-            std::to_string(n) +
-            " new ones exceed the KV caches' capacity "
-            "of " +
-            std::to_string(d.capacity) + " tokens";
-    return ExitCapacity;
-  }
-  // Every cache row a call reads was written before in this generation,
-  // so the caches need no clearing; the block table starts over.
-  if (d.page) {
-    auto *t = static_cast<int64_t *>(caches.table.buffer.data());
-    std::fill(t, t + caches.table.numElements(), caches.spare);
-    caches.next = 0;
-  }
-  out = Generation();
-  out.tokens.assign(size_t(d.batch), {});
-  std::vector<std::vector<int64_t>> &tokens = out.tokens;
-  double decodeMs = 0;
-  int64_t steps = longest + n - 1 - shortest;
-  {
-    CrashGuard crashGuard("memc-run: " + impl_->dir +
-                              ": the compiled program crashed (signal ",
-                          ")", ExitInternal);
-    using Clock = std::chrono::steady_clock;
-    auto t0 = Clock::now();
-    // The rows every prompt has go through the prefill.
-    int64_t last = 0; // the prefill chunk holding row shortest - 1
-    for (int64_t at = 0; at < shortest; at += prefill.rows) {
-      // Rows past the prompt get no block: their writes go to the spare.
-      if (d.page)
-        caches.reserve(at, std::min(at + prefill.rows, shortest));
-      prefill.call(at, [&](int64_t b, int64_t r) -> int64_t {
-        return at + r < shortest ? promptData[b * width + at + r] : 0;
-      });
-      last = at;
-    }
-    for (int64_t b = 0; b < d.batch; ++b)
-      if (lengths[b] == shortest)
-        tokens[b].push_back(prefill.argmax(b, shortest - 1 - last));
-    auto t1 = Clock::now();
-    out.prefillMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    // Then one row per step: a longer prompt's own rows until it ends, its
-    // tokens after; a sequence keeps stepping (its extra tokens dropped)
-    // until the longest prompt has its n.
-    for (int64_t at = shortest; at < shortest + steps; ++at) {
-      if (d.page)
-        caches.reserve(at, at + 1);
-      step.call(at, [&](int64_t b, int64_t) {
-        return at < lengths[b] ? promptData[b * width + at] : tokens[b].back();
-      });
-      for (int64_t b = 0; b < d.batch; ++b)
-        if (at + 1 >= lengths[b] && int64_t(tokens[b].size()) < n)
-          tokens[b].push_back(step.argmax(b, 0));
-    }
-    decodeMs =
-        std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
-  }
-  out.decodeMsPerToken = steps > 0 ? decodeMs / double(steps) : 0.0;
-  out.kvBytes = caches.bytesInUse();
-  return ExitOK;
+  CrashGuard crashGuard("memc-run: " + impl_->dir +
+                            ": the compiled program crashed (signal ",
+                        ")", ExitInternal);
+  return generateGreedy(impl_->d, *impl_, prompt, promptName, n, out, error);
 }
 
 int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
@@ -430,18 +342,7 @@ int runGenerate(const RunOptions &opts, std::FILE *out, std::FILE *err) {
                             ? "--generate " + std::to_string(opts.generate) +
                                   ": " + error
                             : error);
-  for (const std::vector<int64_t> &seq : g.tokens) {
-    std::fputs("tokens:", out);
-    for (int64_t t : seq)
-      std::fprintf(out, " %" PRId64, t);
-    std::fputs("\n", out);
-  }
-  if (!opts.quiet) {
-    std::fprintf(out, "prefill_ms: %.3f\n", g.prefillMs);
-    std::fprintf(out, "decode_ms_per_token: %.4f\n", g.decodeMsPerToken);
-    std::fprintf(out, "kv_bytes: %" PRIu64 "\n", g.kvBytes);
-  }
-  std::fflush(out);
+  printGeneration(g, opts.quiet, out);
   return ExitOK;
 }
 

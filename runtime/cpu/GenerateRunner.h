@@ -1,18 +1,16 @@
 //===- GenerateRunner.h - memc-run --generate -------------------*- C++ -*-===//
 //
-// Greedy decoding with a decode package (docs/package-format.md "Decode
-// packages"): the prompt goes through the prefill program a chunk of rows
-// at a time, then the decode program runs once per new token, both writing
-// and reading the same KV caches, which the runtime owns. Prompts of
-// different lengths in one batch are handled per sequence: the prefill
-// takes the rows all of them have, then each step feeds every sequence its
-// own next prompt token until its prompt ends, its last new token after. Kept out of
-// main() so the unit tests drive it in-process, as Runner.h.
+// Greedy decoding with a decode package on the CPU (docs/package-format.md
+// "Decode packages"): both programs' model.so loaded, writing and reading
+// the same KV caches, which the runtime owns; the loop itself is
+// runtime/common's DecodeLoop.h. Kept out of main() so the unit tests drive
+// it in-process, as Runner.h.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MEMC_RUNTIME_CPU_GENERATERUNNER_H
 #define MEMC_RUNTIME_CPU_GENERATERUNNER_H
 
+#include "memc/Runtime/DecodeLoop.h"
 #include "memc/Runtime/DecodeManifest.h"
 #include "memc/Runtime/RunCommon.h"
 
@@ -22,16 +20,6 @@
 
 namespace memc {
 namespace rt {
-
-/// What one greedy generation computed.
-struct Generation {
-  std::vector<std::vector<int64_t>> tokens; ///< the new tokens of each sequence
-  /// decodeMsPerToken: the mean of the one-row steps (those that feed a
-  /// longer prompt's rows included).
-  double prefillMs = 0, decodeMsPerToken = 0;
-  /// Contiguous caches: their bytes at capacity; paged: the blocks in use.
-  uint64_t kvBytes = 0;
-};
 
 /// A loaded decode package: both programs, their caches and buffers.
 class Decoder {

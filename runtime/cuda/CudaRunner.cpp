@@ -51,6 +51,8 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
     return rt::reportRunError(out, err, code, line);
   };
 
+  if (opts.generate)
+    return runCudaGenerate(opts, out, err);
   std::string error;
   rt::Manifest m;
   if (!rt::checkPackageDir(opts.package, error) ||

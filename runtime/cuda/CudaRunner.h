@@ -32,6 +32,14 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err);
 int runCudaTrainPackage(const rt::Manifest &m, const rt::RunOptions &opts,
                         std::FILE *out, std::FILE *err);
 
+/// memc-run --generate N --prompt IDS.pb --device cuda on a decode package
+/// compiled with --target=cuda: runtime/common's greedy loop (DecodeLoop.h)
+/// with both programs on the GPU sharing their weights and KV caches. The
+/// same lines and exit codes as the CPU's (runtime/cpu/GenerateRunner.h),
+/// plus ExitNoDevice and ExitDeviceError.
+int runCudaGenerate(const rt::RunOptions &opts, std::FILE *out,
+                    std::FILE *err);
+
 /// memc-run's exit code for a failed memc_cuda.h call: ExitNoDevice,
 /// ExitBadPackage or ExitDeviceError.
 int exitCodeOf(memc_cuda_status status);

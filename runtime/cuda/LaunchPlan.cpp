@@ -59,7 +59,7 @@ bool parseEvent(std::string_view s, unsigned &out) {
 }
 
 /// input:I+OFF weight:I+OFF output:I+OFF const:I+OFF state:I+OFF step:0+OFF
-/// arena+OFF host+OFF
+/// kv:I+OFF arena+OFF host+OFF
 bool parseRef(std::string_view s, BufferRef &ref) {
   size_t plus = s.find('+');
   if (plus == std::string_view::npos ||
@@ -87,6 +87,8 @@ bool parseRef(std::string_view s, BufferRef &ref) {
     ref.base = BufferRef::State;
   else if (kind == pf::kStepRef)
     ref.base = BufferRef::Step;
+  else if (kind == pf::kKVRef)
+    ref.base = BufferRef::KV;
   else
     return false;
   return parseUnsigned(base.substr(colon + 1), ref.index, UINT32_MAX);
@@ -121,7 +123,8 @@ bool parseArg(std::string_view s, Arg &arg) {
 std::string formatRef(const BufferRef &ref) {
   static const char *const names[] = {
       pf::kInputRef, pf::kWeightRef, pf::kOutputRef, pf::kConstRef,
-      pf::kArenaRef, pf::kHostRef,   pf::kStateRef,  pf::kStepRef};
+      pf::kArenaRef, pf::kHostRef,   pf::kStateRef,  pf::kStepRef,
+      pf::kKVRef};
   std::string s = names[ref.base];
   if (ref.base != BufferRef::Arena && ref.base != BufferRef::Host)
     s += ":" + std::to_string(ref.index);

@@ -21,9 +21,9 @@ namespace cuda {
 
 /// An address: a base buffer and a byte offset into it. State and Step are
 /// a train package's optimizer states and its one step count (the manifest's
-/// `state` records and `step`).
+/// `state` records and `step`); KV a decode program's caches (`kv` records).
 struct BufferRef {
-  enum Base { Input, Weight, Output, Const, Arena, Host, State, Step };
+  enum Base { Input, Weight, Output, Const, Arena, Host, State, Step, KV };
   Base base = Arena;
   /// input/weight/output/const/state number; 0 otherwise (step:0).
   uint32_t index = 0;

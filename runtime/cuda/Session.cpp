@@ -20,6 +20,12 @@
 // through memc_cuda_{read,write}_trained; memc_cuda_checkpoint keeps a
 // device-side copy of them, allocated on its first call.
 //
+// A decode package's programs each own their KV caches (`kv` records) in
+// the resident block, zeroed at open, unless the session was opened sharing
+// another's (memc_cuda_open_sharing): then its weights and caches are that
+// session's, so the prefill and the decode step of one package hold one copy
+// of each on the device.
+//
 //===----------------------------------------------------------------------===//
 #include "memc_cuda.h"
 
@@ -95,7 +101,9 @@ struct memc_cuda_session {
   CUdeviceptr resident = 0, arena = 0;
   uint64_t residentBytes = 0;
   void *hostPool = nullptr;
-  std::vector<uint64_t> inputAt, weightAt, outputAt, constAt, stateAt;
+  std::vector<uint64_t> inputAt, weightAt, outputAt, constAt, stateAt, kvAt;
+  /// The session whose weights and KV caches this one uses, or null.
+  const memc_cuda_session *shared = nullptr;
   uint64_t workspaceAt = 0, stepAt = 0, svdScratchAt = 0;
   std::vector<PreparedLaunch> launches; ///< one per step (empty if no launch)
 
@@ -127,6 +135,7 @@ struct memc_cuda_session {
   memc_cuda_status loadProgram(const std::string &from);
   memc_cuda_status setUpCublas();
   memc_cuda_status checkReferences();
+  memc_cuda_status checkSharing() const;
   memc_cuda_status openDevice(int ordinal);
   memc_cuda_status prepare();
   memc_cuda_status run(const void *const *inputs, void *const *outputs,
@@ -239,6 +248,8 @@ size_t memc_cuda_session::baseCount(const BufferRef &ref) const {
     return manifest.states.size();
   case BufferRef::Step:
     return manifest.step ? 1 : 0;
+  case BufferRef::KV:
+    return manifest.kvCaches.size();
   case BufferRef::Arena:
   case BufferRef::Host:
     return 1;
@@ -264,6 +275,8 @@ uint64_t memc_cuda_session::baseSize(const BufferRef &ref) const {
     return manifest.states[ref.index].byteSize;
   case BufferRef::Step:
     return manifest.step->byteSize;
+  case BufferRef::KV:
+    return manifest.kvCaches[ref.index].byteSize;
   }
   return 0;
 }
@@ -338,6 +351,35 @@ memc_cuda_status memc_cuda_session::checkReferences() {
   return MEMC_CUDA_SUCCESS;
 }
 
+/// The shared session's weights and KV caches must be exactly this
+/// package's: the same records (names, types, shapes) and the same bytes.
+memc_cuda_status memc_cuda_session::checkSharing() const {
+  auto same = [](const std::vector<rt::TensorSpec> &a,
+                 const std::vector<rt::TensorSpec> &b) {
+    if (a.size() != b.size())
+      return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (a[i].name != b[i].name || a[i].dtype != b[i].dtype ||
+          a[i].dims != b[i].dims)
+        return false;
+    return true;
+  };
+  bool ok = !shared->isTrain() && !isTrain() &&
+            same(manifest.weights, shared->manifest.weights) &&
+            same(manifest.kvCaches, shared->manifest.kvCaches);
+  for (size_t i = 0; ok && i < manifest.weights.size(); ++i)
+    ok = std::memcmp(weights.data(manifest.weights[i]),
+                     shared->weights.data(shared->manifest.weights[i]),
+                     manifest.weights[i].byteSize) == 0;
+  if (!ok)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    dir + ": its weights or KV caches are not those of " +
+                        shared->dir +
+                        ", whose device copies it was to share; recompile "
+                        "the package");
+  return MEMC_CUDA_SUCCESS;
+}
+
 memc_cuda_status memc_cuda_session::openDevice(int ordinal) {
   std::string error;
   if (!driver.load(error))
@@ -358,6 +400,10 @@ memc_cuda_status memc_cuda_session::openDevice(int ordinal) {
                                      " (" + std::to_string(count) + " found)");
   if (!check(cu.cuDeviceGet(&device, ordinal), "cuDeviceGet"))
     return MEMC_CUDA_NO_DEVICE;
+  if (shared && device != shared->device)
+    return failWith(MEMC_CUDA_BAD_PACKAGE,
+                    "memc_cuda_open_sharing: the shared session is on "
+                    "another device");
   char name[256] = {};
   if (!check(cu.cuDeviceGetName(name, sizeof name - 1, device),
              "cuDeviceGetName"))
@@ -461,8 +507,12 @@ memc_cuda_status memc_cuda_session::prepare() {
     top = at + bytes;
     return at;
   };
-  for (const rt::TensorSpec &w : manifest.weights)
-    weightAt.push_back(place(w.byteSize));
+  if (!shared) {
+    for (const rt::TensorSpec &w : manifest.weights)
+      weightAt.push_back(place(w.byteSize));
+    for (const rt::TensorSpec &c : manifest.kvCaches)
+      kvAt.push_back(place(c.byteSize));
+  }
   for (const ConstantSpec &c : plan.constants)
     constAt.push_back(place(c.bytes));
   for (const rt::TensorSpec &s : manifest.states)
@@ -482,7 +532,8 @@ memc_cuda_status memc_cuda_session::prepare() {
       !check(cu.cuMemAlloc(&resident, residentBytes),
              "cuMemAlloc_v2(" + std::to_string(residentBytes) +
                  " bytes: weights, constants, " +
-                 (isTrain() ? "optimizer states, " : "") + "inputs, outputs)"))
+                 (isTrain() ? "optimizer states, " : "") +
+                 (kvAt.empty() ? "" : "KV caches, ") + "inputs, outputs)"))
     return MEMC_CUDA_DEVICE_ERROR;
   refresh.setScratch(resident + svdScratchAt);
   if (manifest.arenaBytes > 0 &&
@@ -495,11 +546,20 @@ memc_cuda_status memc_cuda_session::prepare() {
              "cuMemHostAlloc(" + std::to_string(plan.hostPoolBytes) +
                  "-byte host pool)"))
     return MEMC_CUDA_DEVICE_ERROR;
-  for (size_t i = 0; i < manifest.weights.size(); ++i) {
+  for (size_t i = 0; i < weightAt.size(); ++i) {
     const rt::TensorSpec &w = manifest.weights[i];
     if (w.byteSize > 0 && !check(cu.cuMemcpyHtoD(resident + weightAt[i],
                                                  weights.data(w), w.byteSize),
                                  "cuMemcpyHtoD_v2(weight '" + w.name + "')"))
+      return MEMC_CUDA_DEVICE_ERROR;
+  }
+  // KV caches start at zero, like the CPU's (a program run alone reads
+  // them before it wrote every row).
+  for (size_t i = 0; i < kvAt.size(); ++i) {
+    const rt::TensorSpec &c = manifest.kvCaches[i];
+    if (c.byteSize > 0 &&
+        !check(cu.cuMemsetD8(resident + kvAt[i], 0, c.byteSize),
+               "cuMemsetD8_v2(KV cache '" + c.name + "')"))
       return MEMC_CUDA_DEVICE_ERROR;
   }
   // Optimizer states start at zero (the first step's momentum, Adam's
@@ -605,7 +665,8 @@ uint64_t memc_cuda_session::address(const BufferRef &ref) const {
   case BufferRef::Input:
     return resident + inputAt[ref.index] + ref.offset;
   case BufferRef::Weight:
-    return resident + weightAt[ref.index] + ref.offset;
+    return shared ? shared->address(ref)
+                  : resident + weightAt[ref.index] + ref.offset;
   case BufferRef::Output:
     return resident + outputAt[ref.index] + ref.offset;
   case BufferRef::Const:
@@ -618,6 +679,9 @@ uint64_t memc_cuda_session::address(const BufferRef &ref) const {
     return resident + stateAt[ref.index] + ref.offset;
   case BufferRef::Step:
     return resident + stepAt + ref.offset;
+  case BufferRef::KV:
+    return shared ? shared->address(ref)
+                  : resident + kvAt[ref.index] + ref.offset;
   }
   return 0;
 }
@@ -915,6 +979,12 @@ extern "C" {
 
 memc_cuda_status memc_cuda_open(const char *package_dir, int device,
                                 memc_cuda_session **session) {
+  return memc_cuda_open_sharing(package_dir, device, nullptr, session);
+}
+
+memc_cuda_status memc_cuda_open_sharing(const char *package_dir, int device,
+                                        const memc_cuda_session *share_with,
+                                        memc_cuda_session **session) {
   gLastError.clear();
   if (!session)
     return failWith(MEMC_CUDA_BAD_PACKAGE, "memc_cuda_open: session is NULL");
@@ -923,7 +993,10 @@ memc_cuda_status memc_cuda_open(const char *package_dir, int device,
     return failWith(MEMC_CUDA_BAD_PACKAGE, "memc_cuda_open: no package");
   auto *s = new memc_cuda_session();
   s->dir = package_dir;
+  s->shared = share_with;
   memc_cuda_status status = s->loadPackage();
+  if (status == MEMC_CUDA_SUCCESS && share_with)
+    status = s->checkSharing();
   if (status == MEMC_CUDA_SUCCESS)
     status = s->openDevice(device);
   if (status != MEMC_CUDA_SUCCESS) {

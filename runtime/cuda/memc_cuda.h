@@ -35,6 +35,19 @@ typedef struct memc_cuda_session memc_cuda_session;
 memc_cuda_status memc_cuda_open(const char *package_dir, int device,
                                 memc_cuda_session **session);
 
+/** As memc_cuda_open, for a decode package's second program
+ *  (docs/package-format.md "Decode packages"): with `share_with` (an open
+ *  session of the package's other program on the same device), the new
+ *  session uses that one's device copies of the weights and KV caches
+ *  instead of its own, so both programs read and write the same caches.
+ *  Their weight and `kv` records and weight bytes must be the same
+ *  (MEMC_CUDA_BAD_PACKAGE otherwise). `share_with` must stay open until
+ *  this session is closed. A program's KV caches are zero at open and live
+ *  on the device across runs; NULL `share_with` is memc_cuda_open. */
+memc_cuda_status memc_cuda_open_sharing(const char *package_dir, int device,
+                                        const memc_cuda_session *share_with,
+                                        memc_cuda_session **session);
+
 /** One line describing the last failure on this thread: the file and line
  *  for package errors, the driver call and CUDA's error name and string for
  *  device errors. Never NULL. */

@@ -545,6 +545,35 @@ def ScalarOpsToKernels : Pass<"memc-scalar-ops-to-kernels",
   let dependentDialects = ["mlir::scf::SCFDialect"];
 }
 
+def SinkRunTimeValues : Pass<"memc-sink-run-time-values",
+                             "mlir::func::FuncOp"> {
+  let summary = "Compute values read from input buffers inside the kernels";
+  let description = [{
+    The launch plan is data: every kernel argument must be a buffer address
+    or a constant. A decode program's `position` input makes indices that
+    are known only at run time (the KV cache row a step writes, the
+    attention's query offset, the position embedding's row): a scalar
+    `memref.load` of the input at the top of the function, index arithmetic
+    on it, and subviews at the offsets it gives. Run after the loops became
+    `gpu.launch` ops and before outlining, this pass clones that chain into
+    every launch that uses it, so the kernel reads the input itself (its
+    buffer is then the kernel argument), and erases the host copies. Only
+    loads of function arguments marked as inputs are moved: the program
+    never writes those, so reading them in every thread gives the same
+    value. A run-time value still read on the host afterwards (by anything
+    but a launch) is an error naming the op.
+
+    ```mlir
+    %p = memref.load %position[] : memref<i64>       // host, before
+    %i = arith.index_cast %p : i64 to index
+    %row = memref.subview %cache[0, %i, 0] [4, 1, 64] [1, 1, 1] : ...
+    gpu.launch ... { ... memref.store %v, %row[...] ... }
+    ```
+    becomes a launch that starts with the load, the cast and the subview.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
 def StridedCopiesToLinalg : Pass<"memc-strided-copies-to-linalg",
                                  "mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between strided views into linalg.copy";

@@ -19,6 +19,8 @@ Value kvTileCount(KernelBuilder &k, const AttentionProblem &problem, Value p0,
                   int64_t blockRows, int64_t tileKeys) {
   if (!problem.maskedFrom)
     return k.index((problem.M + tileKeys - 1) / tileKeys);
+  if (problem.queryOffset)
+    p0 = k.add(p0, problem.queryOffset);
   Value end =
       arith::MinSIOp::create(k.b, k.loc, k.index(problem.M),
                              k.add(p0, blockRows - 1 + *problem.maskedFrom));
@@ -31,6 +33,8 @@ Value keyVisible(KernelBuilder &k, const AttentionProblem &problem, Value key,
                                       key, k.index(problem.M));
   if (!problem.maskedFrom)
     return valid;
+  if (problem.queryOffset)
+    p = k.add(p, problem.queryOffset);
   Value visible = arith::CmpIOp::create(
       k.b, k.loc, arith::CmpIPredicate::slt,
       arith::SubIOp::create(k.b, k.loc, key, p), k.index(*problem.maskedFrom));

@@ -14,7 +14,10 @@
 //                               leaves it uninitialized
 //   MEMC_FAKE_CUDA_KERNELS=PATH kernels-host.so (memc --cuda-host-kernels):
 //                               launches then run K_memc_host for every
-//                               thread, so packages compute real outputs
+//                               thread, so packages compute real outputs.
+//                               PATH:PATH:... gives the i-th module loaded
+//                               the i-th library (a decode package's two
+//                               programs: the step's, then the prefill's)
 // fake_cuda_* functions let the tests look at what happened.
 //
 // How kernels-host.so is run (CUDAHostKernels.cpp builds it): blocks one
@@ -91,6 +94,7 @@ long envInt(const char *name, long fallback) {
 
 struct Module {
   std::string image;
+  size_t index; ///< how many modules were loaded before it
 };
 using HostKernel = void (*)(void **params, const int64_t *ids);
 
@@ -116,16 +120,27 @@ void exportCollectives() {
   (void)done;
 }
 
-/// K_memc_host from $MEMC_FAKE_CUDA_KERNELS and whether it is collective
-/// (K_memc_host_collective is defined); false when there is none.
-bool hostKernel(const std::string &name, HostKernel &kernel, bool &collective) {
-  const char *path = std::getenv("MEMC_FAKE_CUDA_KERNELS");
-  if (!path || !*path)
+/// K_memc_host of the `index`-th module from $MEMC_FAKE_CUDA_KERNELS and
+/// whether it is collective (K_memc_host_collective is defined); false when
+/// there is none.
+bool hostKernel(const std::string &name, size_t index, HostKernel &kernel,
+                bool &collective) {
+  const char *paths = std::getenv("MEMC_FAKE_CUDA_KERNELS");
+  if (!paths || !*paths)
     return false;
+  // One library serves every module; a list, the modules in load order.
+  std::string list = paths, path;
+  size_t from = 0;
+  for (size_t i = 0; i <= index && from != std::string::npos; ++i) {
+    size_t colon = list.find(':', from);
+    path = list.substr(from, colon == std::string::npos ? colon : colon - from);
+    from = colon == std::string::npos ? colon : colon + 1;
+  }
   exportCollectives();
-  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
-    std::fprintf(stderr, "fake libcuda: cannot load %s: %s\n", path, dlerror());
+    std::fprintf(stderr, "fake libcuda: cannot load %s: %s\n", path.c_str(),
+                 dlerror());
     return false;
   }
   kernel =
@@ -579,12 +594,13 @@ int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
   // back to the PTX.
   if (text.rfind("ELF", 0) == 0 && text.find(".entry") == std::string::npos)
     return 209;
+  *module = new Module{text, state().images.size()};
   state().images.push_back(text);
-  *module = new Module{text};
   return 0;
 }
 int cuModuleGetFunction(void **fn, void *module, const char *name) {
   const std::string &image = static_cast<Module *>(module)->image;
+  size_t index = static_cast<Module *>(module)->index;
   size_t at = image.find(".entry " + std::string(name) + "(");
   if (at == std::string::npos)
     return 500;
@@ -595,7 +611,7 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
     ++params;
   HostKernel host = nullptr;
   bool collective = false;
-  if (!hostKernel(name, host, collective) &&
+  if (!hostKernel(name, index, host, collective) &&
       std::getenv("MEMC_FAKE_CUDA_KERNELS"))
     return 500;
   *fn = new Function{name, params, host, collective};

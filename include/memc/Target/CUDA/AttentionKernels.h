@@ -27,6 +27,11 @@ struct AttentionProblem {
   int64_t batch, P, D, M, F;
   double scale;
   std::optional<int64_t> maskedFrom;
+  /// A decode step's or prefill chunk's first sequence row (query row p is
+  /// row p + queryOffset against the cache's keys), or null. An index value
+  /// computed on the host from the program's `position` input;
+  /// memc-sink-run-time-values moves its computation into the kernel.
+  mlir::Value queryOffset = nullptr;
 };
 
 /// The block's threads copy rows [first, first + rows) of src[bi] (columns
@@ -39,12 +44,12 @@ void copyTile(KernelBuilder &k, mlir::Value src, mlir::Value bi,
 
 /// The K/V tiles of `tileKeys` keys a block of `blockRows` queries starting
 /// at p0 visits: all of them, or with a causal mask, those up to the block's
-/// last visible key.
+/// last visible key (rows counted from the query offset, when there is one).
 mlir::Value kvTileCount(KernelBuilder &k, const AttentionProblem &problem,
                         mlir::Value p0, int64_t blockRows, int64_t tileKeys);
 
 /// Whether query `p` sees `key`: the key exists and, with a causal mask,
-/// key - p < masked_from.
+/// key - (p + query offset) < masked_from.
 mlir::Value keyVisible(KernelBuilder &k, const AttentionProblem &problem,
                        mlir::Value key, mlir::Value p);
 

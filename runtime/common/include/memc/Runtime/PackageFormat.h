@@ -172,6 +172,9 @@ inline constexpr char kOutputRef[] = "output";
 /// Train packages: `state:I+OFF` (the I-th state), `step:0+OFF`.
 inline constexpr char kStateRef[] = "state";
 inline constexpr char kStepRef[] = "step";
+/// Decode programs: `kv:I+OFF`, the I-th KV cache (the manifest's `kv`
+/// records), which the runtime owns and both programs of a package share.
+inline constexpr char kKVRef[] = "kv";
 inline constexpr char kConstRef[] = "const";
 inline constexpr char kArenaRef[] = "arena";
 inline constexpr char kHostRef[] = "host";

@@ -1,0 +1,75 @@
+//===- DecodeLoop.h - greedy decoding over a device interface ---*- C++ -*-===//
+//
+// memc-run --generate on any device: the prompt's checks, the prefill
+// chunks, the one-row steps and the argmax are the same on the CPU
+// (runtime/cpu/GenerateRunner.cpp) and the GPU (runtime/cuda/
+// CudaGenerateRunner.cpp); a device only runs a program on ids at a
+// position and hands back its logits. Prompts of different lengths in one
+// batch are handled per sequence: the prefill takes the rows all of them
+// have, then each one-row step feeds every sequence its own next prompt
+// token while it has one, its last new token after.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_RUNTIME_DECODELOOP_H
+#define MEMC_RUNTIME_DECODELOOP_H
+
+#include "memc/Runtime/DecodeManifest.h"
+#include "memc/Runtime/Tensor.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace memc {
+namespace rt {
+
+/// What one greedy generation computed.
+struct Generation {
+  std::vector<std::vector<int64_t>> tokens; ///< the new tokens of each sequence
+  /// decodeMsPerToken: the mean of the one-row steps (those that feed a
+  /// longer prompt's rows included).
+  double prefillMs = 0, decodeMsPerToken = 0;
+  /// Contiguous caches: their bytes at capacity; paged: the blocks in use.
+  uint64_t kvBytes = 0;
+};
+
+/// A decode package's two programs on a device, with the KV caches they
+/// share.
+class DecodeDevice {
+public:
+  enum Program { Prefill, Step };
+  virtual ~DecodeDevice();
+  /// A new generation starts (paged caches: the block table starts over).
+  virtual void restart() {}
+  /// Paged caches: gives blocks to every cache row's rows [from, to).
+  virtual void reserve(int64_t from, int64_t to) {}
+  /// Runs `program` once on `ids` ([batch, rows] row-major) with its first
+  /// row at sequence row `position`; its logits [batch, rows, vocab] are
+  /// then at logits(program). ExitOK, or an exit code with `error` set.
+  virtual int call(Program program, const std::vector<int64_t> &ids,
+                   int64_t position, std::string &error) = 0;
+  virtual const float *logits(Program program) const = 0;
+  virtual int64_t vocab() const = 0;
+  /// Contiguous caches: their bytes; paged: the blocks handed out.
+  virtual uint64_t kvBytesInUse() const = 0;
+};
+
+/// Greedy-decodes `n` tokens after `prompt` (int64 [batch, P]; a shorter
+/// prompt ends at its first negative id, the rest of its row negative too)
+/// on `device`. ExitBadData (a prompt of another type or shape, an empty
+/// prompt, a token after the padding; `promptName` names it), ExitCapacity
+/// (the longest prompt + n > capacity) or the device's code, with `error`
+/// set; else ExitOK.
+int generateGreedy(const DecodeManifest &d, DecodeDevice &device,
+                   const Tensor &prompt, const std::string &promptName,
+                   int64_t n, Generation &out, std::string &error);
+
+/// memc-run --generate's lines: `tokens: ...` (one per sequence), then
+/// (unless `quiet`) `prefill_ms:`, `decode_ms_per_token:` and `kv_bytes:`.
+void printGeneration(const Generation &g, bool quiet, std::FILE *out);
+
+} // namespace rt
+} // namespace memc
+
+#endif // MEMC_RUNTIME_DECODELOOP_H
