@@ -218,8 +218,8 @@ bool parseLaunchPlan(std::string_view text, const std::string &fileName,
         if (!parseArg(tok[i], arg))
           return fail("bad kernel argument " + quoted(tok[i]) +
                       " (want input:I+OFF, weight:I+OFF, state:I+OFF, "
-                      "step:0+OFF, output:I+OFF, const:I+OFF, arena+OFF, "
-                      "i32:V, i64:V, f32:V or f64:V)");
+                      "step:0+OFF, kv:I+OFF, output:I+OFF, const:I+OFF, "
+                      "arena+OFF, i32:V, i64:V, f32:V or f64:V)");
         if (arg.kind == Arg::Buffer && arg.ref.base == BufferRef::Host)
           return fail("a kernel cannot take a host pool address");
         step.args.push_back(arg);

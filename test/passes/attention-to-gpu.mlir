@@ -90,11 +90,23 @@ func.func @head_too_large(%q: memref<1x16x512xf32>, %o: memref<1x16x512xf32>) {
 
 // -----
 
-// A decode step's attention (memc-derive-decode) has no GPU kernel yet.
+// A decode step's attention (memc-derive-decode): query row 0 is sequence
+// row %at. The K/V loop stops at the tile holding key %at, the last one the
+// row sees (ceil((%at + 1) / 32) tiles of 32 keys: the cache's rows past it
+// are never read), and a key is visible while key - (p + %at) < 1.
+// CHECK-LABEL: func.func @decode_step
+// CHECK: gpu.launch
+// CHECK: %[[END:.*]] = arith.addi %arg4, %c1 : index
+// CHECK: %[[KEYS:.*]] = arith.minsi %[[END]], %c64 : index
+// CHECK: %[[UP:.*]] = arith.addi %[[KEYS]], %c31 : index
+// CHECK: %[[TILES:.*]] = arith.divui %[[UP]], %c32 : index
+// CHECK: scf.for %{{.*}} = %c0 to %[[TILES]] step %c1
+// CHECK: %[[ROW:.*]] = arith.addi %{{.*}}, %arg4 : index
+// CHECK: %[[D:.*]] = arith.subi %{{.*}}, %[[ROW]] : index
+// CHECK: arith.cmpi slt, %[[D]], %c1 : index
 func.func @decode_step(%q: memref<4x1x16xf32>, %k: memref<4x64x16xf32>,
                        %v: memref<4x64x16xf32>, %o: memref<4x1x16xf32>,
                        %at: index) {
-  // expected-error @+1 {{memc-attention-to-gpu: no kernel yet for the attention of a decode step (query_offset)}}
   einsum.attention %q, %k, %v outs(%o : memref<4x1x16xf32>) scale 0.25
       masked_from 1 query_offset %at
       : memref<4x1x16xf32>, memref<4x64x16xf32>, memref<4x64x16xf32>

@@ -19,11 +19,15 @@ Value kvTileCount(KernelBuilder &k, const AttentionProblem &problem, Value p0,
                   int64_t blockRows, int64_t tileKeys) {
   if (!problem.maskedFrom)
     return k.index((problem.M + tileKeys - 1) / tileKeys);
+  // The block's last query that exists (a decode step's one row, not the
+  // tile's 16), as a sequence row.
+  Value lastRow = arith::MinSIOp::create(
+      k.b, k.loc, k.add(p0, blockRows - 1), k.index(problem.P - 1));
   if (problem.queryOffset)
-    p0 = k.add(p0, problem.queryOffset);
+    lastRow = k.add(lastRow, problem.queryOffset);
   Value end =
       arith::MinSIOp::create(k.b, k.loc, k.index(problem.M),
-                             k.add(p0, blockRows - 1 + *problem.maskedFrom));
+                             k.add(lastRow, *problem.maskedFrom));
   return k.div(k.add(end, tileKeys - 1), tileKeys);
 }
 

@@ -189,9 +189,39 @@ TEST_F(Plan, HostOpsWithoutAPlanFormAreErrors) {
       return
     })mlir"));
   EXPECT_NE(error.find("argument 1 of @main_graph is neither an input, "
-                       "weight, state, step, output nor arena"),
+                       "weight, state, step, KV cache, output nor arena"),
             std::string::npos)
       << error;
+}
+
+TEST_F(Plan, PositionIndicesAreComputedInTheKernels) {
+  // A decode step writes its row into a KV cache at the row its position
+  // input gives. The plan holds no host arithmetic: the kernel takes the
+  // position's buffer (input:1) and the cache (kv:0), and loads the
+  // position itself (memc-sink-run-time-values).
+  ASSERT_TRUE(build(R"mlir(
+    func.func @main_graph(%x: memref<4x1x8xf32> {memc.input = "ids"},
+                          %pos: memref<i64> {memc.input = "position"},
+                          %cache: memref<4x16x8xf32> {memc.kv_cache = "key.0"},
+                          %y: memref<4x1x8xf32> {memc.output = "y"}) {
+      %c0 = arith.constant 0 : index
+      %c15 = arith.constant 15 : index
+      %p = memref.load %pos[] : memref<i64>
+      %i = arith.index_cast %p : i64 to index
+      %lo = arith.maxsi %i, %c0 : index
+      %row = arith.minsi %lo, %c15 : index
+      %dst = memref.subview %cache[0, %row, 0] [4, 1, 8] [1, 1, 1]
+          : memref<4x16x8xf32> to memref<4x1x8xf32, strided<[128, 8, 1], offset: ?>>
+      memref.copy %x, %dst : memref<4x1x8xf32> to memref<4x1x8xf32, strided<[128, 8, 1], offset: ?>>
+      memref.copy %x, %y : memref<4x1x8xf32> to memref<4x1x8xf32>
+      return
+    })mlir"))
+      << error;
+  EXPECT_EQ(program.numLaunches, 1u);
+  EXPECT_NE(program.plan.find("launch main_graph_kernel 1 1 1 32 1 1 0 "
+                              "input:1+0 kv:0+0 input:0+0\n"),
+            std::string::npos)
+      << program.plan;
 }
 
 } // namespace

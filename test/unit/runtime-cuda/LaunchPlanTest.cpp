@@ -118,6 +118,26 @@ TEST(LaunchPlan, ParsesTrainAddresses) {
             "plan.txt:3: bad copy operands");
 }
 
+TEST(LaunchPlan, ParsesKVCacheAddresses) {
+  // A decode program's KV caches (kKVRef), which both programs share.
+  std::string text = std::string(kHeader) +
+                     "launch k 1 1 1 1 1 1 0 input:1+0 kv:3+256\n"
+                     "copy kv:0+64 arena+0 8\n";
+  LaunchPlan plan;
+  std::string error;
+  ASSERT_TRUE(parseLaunchPlan(text, "plan.txt", plan, error)) << error;
+  ASSERT_EQ(plan.steps.size(), 2u);
+  const Arg &kv = plan.steps[0].args[1];
+  EXPECT_EQ(kv.ref.base, BufferRef::KV);
+  EXPECT_EQ(kv.ref.index, 3u);
+  EXPECT_EQ(kv.ref.offset, 256u);
+  EXPECT_EQ(formatRef(kv.ref), "kv:3+256");
+  EXPECT_EQ(formatRef(plan.steps[1].dst), "kv:0+64");
+  EXPECT_NE(parseError(std::string(kHeader) + "launch k 1 1 1 1 1 1 0 kv+0\n")
+                .find("bad kernel argument 'kv+0'"),
+            std::string::npos);
+}
+
 TEST(LaunchPlan, ParsesSvdSteps) {
   // GaLore's projector refresh: right (Vh[:r], r x cols) and left
   // (U[:, :r], rows x r) projectors.

@@ -490,4 +490,76 @@ TEST_F(Session, MemcRunBinaryExitsWithNoDevice) {
 }
 #endif
 
+/// A decode package's two programs: the decode step opens first and owns
+/// the weight and the KV cache; the prefill, opened sharing it, launches on
+/// the same addresses and allocates neither.
+TEST_F(Session, SharingSessionsUseOneCopyOfWeightsAndCaches) {
+  setenv("MEMC_FAKE_CUDA_POISON", "1", 1);
+  manifest = "memc-package 1\nmodel m.onnx\ntarget cuda\narena_bytes 4096\n"
+             "input x f32 2x3\ninput position i64 scalar\n"
+             "weight w f32 3x3 0 36\nkv key.0 f32 2x8x4\noutput y f32 2x3\n";
+  plan = "memc-launch-plan 1\narch sm_90\nhost_pool_bytes 0\n"
+         "constant 0 0 8\n"
+         "launch k_scale 1 1 1 32 1 1 0 weight:0+0 kv:0+16 f32:1 i32:0 "
+         "input:1+0\n";
+  std::string step = writePackage();
+  TempDir other;
+  fs::copy(step, other.path(), fs::copy_options::recursive);
+  memc_cuda_session *a = nullptr, *b = nullptr;
+  ASSERT_EQ(memc_cuda_open(step.c_str(), 0, &a), MEMC_CUDA_SUCCESS)
+      << memc_cuda_last_error();
+  ASSERT_EQ(memc_cuda_open_sharing(other.path().c_str(), 0, a, &b),
+            MEMC_CUDA_SUCCESS)
+      << memc_cuda_last_error();
+  // The cache is zero at open, not the poisoned bytes of the allocation.
+  std::vector<float> x(6), y(6);
+  int64_t position = 3;
+  const void *in[] = {x.data(), &position};
+  void *out[] = {y.data()};
+  ASSERT_EQ(memc_cuda_run(a, in, out, nullptr), MEMC_CUDA_SUCCESS);
+  ASSERT_EQ(memc_cuda_run(b, in, out, nullptr), MEMC_CUDA_SUCCESS);
+  ASSERT_EQ(fakes.numLaunches(), 2);
+  EXPECT_EQ(fakes.param(1, 0), fakes.param(0, 0));
+  EXPECT_EQ(fakes.param(1, 1), fakes.param(0, 1));
+  EXPECT_NE(fakes.param(1, 4), fakes.param(0, 4)); // each its own input
+  float cache[2 * 8 * 4];
+  std::memcpy(cache,
+              reinterpret_cast<void *>(uintptr_t(fakes.param(0, 1) - 16)),
+              sizeof cache);
+  for (float v : cache)
+    ASSERT_EQ(v, 0.0f);
+  // Its resident block holds no weight and no cache: 256-byte slots for
+  // the constant, the two inputs and the output.
+  EXPECT_EQ(memc_cuda_device_bytes(b), 4 * 256u + 4096u);
+  EXPECT_GT(memc_cuda_device_bytes(a), memc_cuda_device_bytes(b) + 256u);
+  memc_cuda_close(b);
+  memc_cuda_close(a);
+  unsetenv("MEMC_FAKE_CUDA_POISON");
+}
+
+TEST_F(Session, SharingRefusesOtherWeights) {
+  manifest = "memc-package 1\nmodel m.onnx\ntarget cuda\narena_bytes 4096\n"
+             "input x f32 2x3\nweight w f32 3x3 0 36\nkv key.0 f32 2x8x4\n"
+             "output y f32 2x3\n";
+  std::string step = writePackage();
+  TempDir other;
+  fs::copy(step, other.path(), fs::copy_options::recursive);
+  weights = floats({1, 2, 3, 4, 5, 6, 7, 8, 10});
+  writeFile(fs::path(other.path()) / "weights.bin", weights);
+  memc_cuda_session *a = nullptr, *b = nullptr;
+  ASSERT_EQ(memc_cuda_open(step.c_str(), 0, &a), MEMC_CUDA_SUCCESS)
+      << memc_cuda_last_error();
+  int allocs = fakes.numAllocs();
+  EXPECT_EQ(memc_cuda_open_sharing(other.path().c_str(), 0, a, &b),
+            MEMC_CUDA_BAD_PACKAGE);
+  EXPECT_EQ(b, nullptr);
+  EXPECT_NE(std::string(memc_cuda_last_error())
+                .find("its weights or KV caches are not those of"),
+            std::string::npos)
+      << memc_cuda_last_error();
+  EXPECT_EQ(fakes.numAllocs(), allocs);
+  memc_cuda_close(a);
+}
+
 } // namespace
+
