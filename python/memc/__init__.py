@@ -250,12 +250,24 @@ class Generator:
     `memc-run --generate`; `last` holds the run's prefill_ms,
     decode_ms_per_token and kv_bytes. `capacity` is the caches' rows (the
     longest prompt + n must fit), `batch` the batch, `layout` the caches'.
-    Runs on the CPU."""
+    Runs where the package was compiled for (device=None), or on "cpu",
+    "cuda" or "cuda:N" (a package compiled with target="cuda"): both
+    programs on the GPU with one copy of the weights and KV caches."""
 
-    def __init__(self, package):
+    def __init__(self, package, device=None):
         self.package = package if isinstance(package, Package) else Package(package)
+        if device is None:  # where its programs were compiled for
+            device = "cpu"
+            try:
+                step = os.path.join(self.package.path, "decode", "manifest.txt")
+                with open(step) as f:
+                    if any(line.split() == ["target", "cuda"] for line in f):
+                        device = "cuda"
+            except OSError:
+                pass  # the runtime says what is wrong with the package
+        self.device = device
         try:
-            self._g = _memc.Generator(self.package.path)
+            self._g = _memc.Generator(self.package.path, device)
         except _memc.RuntimeFailure as e:
             _raise(e.code, str(e))
         self.capacity = self._g.capacity

@@ -21,6 +21,7 @@
 // ONNX model.
 //
 //===----------------------------------------------------------------------===//
+#include "CudaDecoder.h"
 #include "CudaRunner.h"
 #include "GenerateRunner.h"
 #include "Package.h"
@@ -444,17 +445,33 @@ private:
 
 } // namespace
 
-/// A decode package (memc --decode): greedy generation from prompts.
+/// A decode package (memc --decode): greedy generation from prompts, on the
+/// CPU or (a package compiled with --target=cuda) a GPU.
 class Generator {
 public:
-  explicit Generator(const std::string &dir) {
+  Generator(const std::string &dir, const std::string &device) {
     std::string error;
-    if (int rc = decoder_.open(dir, error); rc != ExitOK)
+    int rc;
+    if (device == "cpu") {
+      cpu_ = std::make_unique<rt::Decoder>();
+      rc = cpu_->open(dir, error);
+    } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+      gpu_ = std::make_unique<cuda::CudaDecoder>();
+      rc = gpu_->open(dir, device == "cuda" ? 0 : std::stoi(device.substr(5)),
+                      error);
+    } else {
+      throw Failure(ExitUsage,
+                    "device '" + device + "': want cpu, cuda or cuda:N");
+    }
+    if (rc != ExitOK)
       throw Failure(rc, error);
   }
-  int64_t capacity() const { return decoder_.manifest().capacity; }
-  int64_t batch() const { return decoder_.manifest().batch; }
-  std::string layout() const { return decoder_.manifest().layout; }
+  const rt::DecodeManifest &manifest() const {
+    return cpu_ ? cpu_->manifest() : gpu_->manifest();
+  }
+  int64_t capacity() const { return manifest().capacity; }
+  int64_t batch() const { return manifest().batch; }
+  std::string layout() const { return manifest().layout; }
 
   /// -> (tokens [batch, n] int64, prefill_ms, decode_ms_per_token, kv_bytes)
   py::tuple generate(py::object promptValue, int64_t n) {
@@ -473,7 +490,8 @@ public:
     int rc;
     {
       py::gil_scoped_release release;
-      rc = decoder_.generate(prompt, "prompt", n, g, error);
+      rc = cpu_ ? cpu_->generate(prompt, "prompt", n, g, error)
+                : gpu_->generate(prompt, "prompt", n, g, error);
     }
     if (rc != ExitOK)
       throw Failure(rc, error);
@@ -485,7 +503,8 @@ public:
   }
 
 private:
-  rt::Decoder decoder_;
+  std::unique_ptr<rt::Decoder> cpu_;
+  std::unique_ptr<cuda::CudaDecoder> gpu_;
 };
 
 PYBIND11_MODULE(_memc, m) {
@@ -517,7 +536,8 @@ PYBIND11_MODULE(_memc, m) {
       .def("load_state", &Session::loadState, py::arg("path"))
       .def("save_model", &Session::saveModel, py::arg("path"));
   py::class_<Generator>(m, "Generator")
-      .def(py::init<const std::string &>(), py::arg("package"))
+      .def(py::init<const std::string &, const std::string &>(),
+           py::arg("package"), py::arg("device") = "cpu")
       .def_property_readonly("capacity", &Generator::capacity)
       .def_property_readonly("batch", &Generator::batch)
       .def_property_readonly("layout", &Generator::layout)

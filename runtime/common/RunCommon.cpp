@@ -67,10 +67,10 @@ const char kUsage[] =
     "  -q              no per-step 'step K loss X' lines\n"
     "\n"
     "Decoding (a package written by `memc MODEL --decode -o PKG`):\n"
-    "  memc-run PKG --generate N --prompt IDS.pb [-q]\n"
+    "  memc-run PKG --generate N --prompt IDS.pb [--device cuda] [-q]\n"
     "  --generate N    greedy-decode N new tokens after each prompt\n"
-    "  --prompt F      the prompts: an int64 [batch, P] tensor (.pb); every\n"
-    "                  sequence has the same length P, so none is padded\n"
+    "  --prompt F      the prompts: an int64 [batch, P] tensor (.pb); a\n"
+    "                  shorter prompt is right-padded with -1\n"
     "  prints 'tokens: ...' per sequence, prefill_ms, decode_ms_per_token\n"
     "  and kv_bytes (-q: only the tokens)\n";
 

@@ -9,6 +9,7 @@
 // argmax), so decode_ms_per_token is a step as a caller waits for it.
 //
 //===----------------------------------------------------------------------===//
+#include "CudaDecoder.h"
 #include "CudaRunner.h"
 
 #include "memc/ExitCodes.h"
@@ -65,8 +66,9 @@ class CudaDecodeDevice : public rt::DecodeDevice {
 public:
   /// Loads both programs' manifests and checks them against `d`; no device
   /// is touched yet.
-  int load(const std::string &dir, const rt::DecodeManifest &d,
+  int load(const std::string &dir, const rt::DecodeManifest &d, int ordinal,
            std::string &error) {
+    ordinal_ = ordinal;
     prefill_.dir = rt::joinPath(dir, package::kPrefillProgram);
     prefill_.rows = d.prefillRows;
     step_.dir = rt::joinPath(dir, package::kDecodeProgram);
@@ -100,10 +102,10 @@ public:
   /// checks: a bad prompt is reported as such without a GPU too.
   int open(std::string &error) {
     memc_cuda_status status =
-        memc_cuda_open(step_.dir.c_str(), 0, &step_.session);
+        memc_cuda_open(step_.dir.c_str(), ordinal_, &step_.session);
     if (status == MEMC_CUDA_SUCCESS)
-      status = memc_cuda_open_sharing(prefill_.dir.c_str(), 0, step_.session,
-                                      &prefill_.session);
+      status = memc_cuda_open_sharing(prefill_.dir.c_str(), ordinal_,
+                                      step_.session, &prefill_.session);
     if (status == MEMC_CUDA_SUCCESS)
       return ExitOK;
     error = memc_cuda_last_error();
@@ -140,11 +142,53 @@ public:
 private:
   // The prefill shares the step's device copies: it is closed first.
   CudaProgram step_, prefill_;
+  int ordinal_ = 0;
   int64_t vocab_ = 0;
   uint64_t kvBytes_ = 0;
 };
 
 } // namespace
+
+struct CudaDecoder::Impl {
+  std::string dir;
+  rt::DecodeManifest d;
+  CudaDecodeDevice device;
+};
+
+CudaDecoder::CudaDecoder() = default;
+CudaDecoder::~CudaDecoder() = default;
+
+const rt::DecodeManifest &CudaDecoder::manifest() const { return impl_->d; }
+
+const char *CudaDecoder::notice() const { return impl_->device.notice(); }
+
+int CudaDecoder::open(const std::string &dir, int device, std::string &error) {
+  impl_.reset();
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  std::string text;
+  std::string manifestPath = rt::joinPath(dir, package::kManifestFile);
+  if (!rt::checkPackageDir(dir, error) ||
+      !rt::readTextFile(manifestPath, text, error))
+    return ExitBadPackage;
+  if (!rt::isDecodeManifest(text)) {
+    error = dir + ": not a decode package (memc --decode writes one)";
+    return ExitUsage;
+  }
+  if (!rt::parseDecodeManifest(text, manifestPath, impl->d, error))
+    return ExitBadPackage;
+  if (int rc = impl->device.load(dir, impl->d, device, error))
+    return rc;
+  impl_ = std::move(impl);
+  return ExitOK;
+}
+
+int CudaDecoder::generate(const rt::Tensor &prompt,
+                          const std::string &promptName, int64_t n,
+                          rt::Generation &out, std::string &error) {
+  return rt::generateGreedy(impl_->d, impl_->device, prompt, promptName, n,
+                            out, error);
+}
 
 int runCudaGenerate(const rt::RunOptions &opts, std::FILE *out,
                     std::FILE *err) {
@@ -153,30 +197,18 @@ int runCudaGenerate(const rt::RunOptions &opts, std::FILE *out,
   };
   // Package, prompt, then the device: a bad package or prompt is reported
   // as such on a machine without a GPU too.
-  std::string error, text;
-  std::string manifestPath = rt::joinPath(opts.package, package::kManifestFile);
-  if (!rt::checkPackageDir(opts.package, error) ||
-      !rt::readTextFile(manifestPath, text, error))
-    return failWith(ExitBadPackage, error);
-  if (!rt::isDecodeManifest(text))
-    return failWith(ExitUsage, "--generate: " + opts.package +
-                                   ": not a decode package (memc --decode "
-                                   "writes one)");
-  rt::DecodeManifest d;
-  if (!rt::parseDecodeManifest(text, manifestPath, d, error))
-    return failWith(ExitBadPackage, error);
-  auto device = std::make_unique<CudaDecodeDevice>();
-  if (int rc = device->load(opts.package, d, error))
-    return failWith(rc, error);
+  std::string error;
+  CudaDecoder decoder;
+  if (int rc = decoder.open(opts.package, 0, error))
+    return failWith(rc, rc == ExitUsage ? "--generate: " + error : error);
   rt::Tensor prompt;
   if (!rt::readTensorFile(opts.prompt, prompt, error))
     return failWith(ExitBadData, error);
   rt::Generation g;
-  int rc = rt::generateGreedy(d, *device, prompt, opts.prompt, opts.generate,
-                              g, error);
-  if (*device->notice()) {
+  int rc = decoder.generate(prompt, opts.prompt, opts.generate, g, error);
+  if (*decoder.notice()) {
     std::fflush(out);
-    std::fprintf(err, "memc-run: note: %s\n", device->notice());
+    std::fprintf(err, "memc-run: note: %s\n", decoder.notice());
     std::fflush(err);
   }
   if (rc != ExitOK)

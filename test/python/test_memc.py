@@ -257,6 +257,27 @@ def test_generation_from_python_is_memc_runs(tmp_path):
                                                  "model.onnx")))
 
 
+def test_generation_on_the_gpu(monkeypatch, tmp_path):
+    # A decode package compiled for CUDA generates on the (fake) GPU where
+    # it was compiled for, with the CPU package's tokens.
+    sys.path.insert(0, os.path.join(ROOT, "test", "Inputs"))
+    import decoder_greedy
+    _, ids = decoder_greedy.example()
+    prompt = ids[:, :5].copy()
+    model = os.path.join(ROOT, "examples", "decoder", "model.onnx")
+    cpu = memc.Generator(memc.compile(model, str(tmp_path / "cpu"), decode=True))
+    pkg = memc.compile(model, str(tmp_path / "gpu"), decode=True, target="cuda",
+                       cuda_host_kernels=True)
+    fake_gpu(monkeypatch, pkg)
+    monkeypatch.setenv("MEMC_FAKE_CUDA_KERNELS", ":".join(
+        os.path.join(pkg.path, p, "kernels-host.so") for p in ("decode", "prefill")))
+    g = memc.Generator(pkg)
+    assert g.device == "cuda" and g.capacity == 256
+    assert (g.generate(prompt, 4) == cpu.generate(prompt, 4)).all()
+    with pytest.raises(memc.UsageError, match="want cpu, cuda or cuda:N"):
+        memc.Generator(pkg, device="tpu")
+
+
 def test_generation_from_a_past_key_values_export(tmp_path):
     # The decoder's weights as an export with past_key_values, batch 2:
     # compile(decode=True, kv_capacity=N) binds its concatenations to the

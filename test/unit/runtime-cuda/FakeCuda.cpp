@@ -15,9 +15,10 @@
 //   MEMC_FAKE_CUDA_KERNELS=PATH kernels-host.so (memc --cuda-host-kernels):
 //                               launches then run K_memc_host for every
 //                               thread, so packages compute real outputs.
-//                               PATH:PATH:... gives the i-th module loaded
-//                               the i-th library (a decode package's two
-//                               programs: the step's, then the prefill's)
+//                               PATH:PATH:... gives each module the library
+//                               whose directory's kernels.ptx is the
+//                               module's PTX (a decode package's two
+//                               programs)
 // fake_cuda_* functions let the tests look at what happened.
 //
 // How kernels-host.so is run (CUDAHostKernels.cpp builds it): blocks one
@@ -50,6 +51,7 @@
 // Fibers switch with _setjmp/_longjmp between stacks, which the fortified
 // longjmp would take for a corrupt jump.
 #undef _FORTIFY_SOURCE
+#include <algorithm>
 #include <csetjmp>
 #include <cstdint>
 #include <cstdio>
@@ -94,7 +96,6 @@ long envInt(const char *name, long fallback) {
 
 struct Module {
   std::string image;
-  size_t index; ///< how many modules were loaded before it
 };
 using HostKernel = void (*)(void **params, const int64_t *ids);
 
@@ -120,22 +121,43 @@ void exportCollectives() {
   (void)done;
 }
 
-/// K_memc_host of the `index`-th module from $MEMC_FAKE_CUDA_KERNELS and
-/// whether it is collective (K_memc_host_collective is defined); false when
-/// there is none.
-bool hostKernel(const std::string &name, size_t index, HostKernel &kernel,
-                bool &collective) {
+/// The library of $MEMC_FAKE_CUDA_KERNELS for a module whose PTX is `image`:
+/// the only one, or in a list the one beside a kernels.ptx equal to it.
+std::string hostLibraryFor(const std::string &image) {
+  std::string list = std::getenv("MEMC_FAKE_CUDA_KERNELS");
+  if (list.find(':') == std::string::npos)
+    return list;
+  for (size_t from = 0; from <= list.size();) {
+    size_t colon = std::min(list.find(':', from), list.size());
+    std::string path = list.substr(from, colon - from);
+    from = colon + 1;
+    std::string ptxPath =
+        path.substr(0, path.rfind('/') + 1) + "kernels.ptx", ptx;
+    if (FILE *f = std::fopen(ptxPath.c_str(), "rb")) {
+      char buf[65536];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)
+        ptx.append(buf, n);
+      std::fclose(f);
+    }
+    if (ptx == image)
+      return path;
+  }
+  std::fprintf(stderr, "fake libcuda: no library in MEMC_FAKE_CUDA_KERNELS "
+                       "sits beside this module's PTX\n");
+  return "";
+}
+
+/// K_memc_host from $MEMC_FAKE_CUDA_KERNELS for the module whose PTX is
+/// `image`, and whether it is collective (K_memc_host_collective is
+/// defined); false when there is none.
+bool hostKernel(const std::string &name, const std::string &image,
+                HostKernel &kernel, bool &collective) {
   const char *paths = std::getenv("MEMC_FAKE_CUDA_KERNELS");
   if (!paths || !*paths)
     return false;
-  // One library serves every module; a list, the modules in load order.
-  std::string list = paths, path;
-  size_t from = 0;
-  for (size_t i = 0; i <= index && from != std::string::npos; ++i) {
-    size_t colon = list.find(':', from);
-    path = list.substr(from, colon == std::string::npos ? colon : colon - from);
-    from = colon == std::string::npos ? colon : colon + 1;
-  }
+  std::string path = hostLibraryFor(image);
+  if (path.empty())
+    return false;
   exportCollectives();
   void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
@@ -594,13 +616,12 @@ int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
   // back to the PTX.
   if (text.rfind("ELF", 0) == 0 && text.find(".entry") == std::string::npos)
     return 209;
-  *module = new Module{text, state().images.size()};
   state().images.push_back(text);
+  *module = new Module{text};
   return 0;
 }
 int cuModuleGetFunction(void **fn, void *module, const char *name) {
   const std::string &image = static_cast<Module *>(module)->image;
-  size_t index = static_cast<Module *>(module)->index;
   size_t at = image.find(".entry " + std::string(name) + "(");
   if (at == std::string::npos)
     return 500;
@@ -611,7 +632,7 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
     ++params;
   HostKernel host = nullptr;
   bool collective = false;
-  if (!hostKernel(name, index, host, collective) &&
+  if (!hostKernel(name, image, host, collective) &&
       std::getenv("MEMC_FAKE_CUDA_KERNELS"))
     return 500;
   *fn = new Function{name, params, host, collective};
