@@ -12,6 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/KVCaches.h"
+
+#include "dialects/kv/KVDialect.h"
 #include "memc/Transforms/Passes.h"
 
 #include "dialects/einsum/EinsumDialect.h"

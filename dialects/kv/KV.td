@@ -5,6 +5,7 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def KV_Dialect : Dialect {
   let name = "kv";
@@ -53,6 +54,72 @@ def KV_BufferType : TypeDef<KV_Dialect, "Buffer"> {
     /// Bytes of keys and values together.
     int64_t getBytes() const;
   }];
+}
+
+class KV_Op<string mnemonic, list<Trait> traits = []>
+    : Op<KV_Dialect, mnemonic, traits>;
+
+def KV_AppendOp : KV_Op<"append", [Pure,
+    AllTypesMatch<["cache", "result"]>]> {
+  let summary = "write a call's rows into a KV cache at a position";
+  let description = [{
+    `rows` [BH, R, ...] (batch x heads rows of R new tokens each) go to
+    sequence rows `position` .. `position + R - 1` of every batch x head
+    row of `cache`; the result is the updated cache (bufferized in place).
+
+    Contiguous (no `table`): the cache is [BH, capacity, ...] and row r's
+    token i lands at `cache[r, position + i]`. Paged: the cache is a pool of
+    `BH x capacity / BLOCK + 1` blocks [BLOCK, ...] and token i of row r
+    lands in slot `(position + i) % BLOCK` of block
+    `table[r, (position + i) / BLOCK]` (clamped into the pool; the last
+    block is the spare that takes rows no block was given to). The element
+    type is the cache's (rows are encoded before: f16, or i8 with a second
+    append of their scales, whose rows have no trailing dimension).
+
+    ```mlir
+    %k1 = kv.append %rows into %k at %pos
+        : tensor<4x1x64xf32> into tensor<4x256x64xf32>
+    %p1 = kv.append %rows into %pool at %pos table %bt : tensor<4x16xi64>
+        : tensor<4x1x64xf32> into tensor<65x16x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$rows, AnyRankedTensor:$cache,
+                       Index:$position, Optional<AnyRankedTensor>:$table);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $rows `into` $cache `at` $position (`table` $table^ `:` type($table))?
+    attr-dict `:` type($rows) `into` type($cache)
+  }];
+  let hasVerifier = 1;
+}
+
+def KV_ViewOp : KV_Op<"view", [Pure, AttrSizedOperandSegments]> {
+  let summary = "the rows of a KV cache in use, as f32 for the attention";
+  let description = [{
+    The f32 [BH, capacity, ...] that an attention with `query_offset =
+    position` over `rows` query rows reads: sequence rows 0 .. `position +
+    rows - 1` of every batch x head row, decoded (f16 widened; i8 times its
+    row's `scale`, [BH, capacity] or for a pool [blocks, BLOCK]) and
+    gathered through `table` when paged; the rows past them are zero and
+    no cache row past them is read.
+
+    ```mlir
+    %v = kv.view %pool scale %s : tensor<65x16xf32> at %pos rows 1
+        table %bt : tensor<4x16xi64>
+        : tensor<65x16x64xi8> -> tensor<4x256x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$cache,
+                       Optional<AnyRankedTensor>:$scale, Index:$position,
+                       Optional<AnyRankedTensor>:$table,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$rows);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $cache (`scale` $scale^ `:` type($scale))? `at` $position `rows` $rows
+    (`table` $table^ `:` type($table))? attr-dict `:` type($cache) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // MEMC_KV_TD

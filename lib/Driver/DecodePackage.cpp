@@ -104,16 +104,6 @@ std::optional<llvm::json::Value> readJSON(const std::string &path) {
 
 ExitCode compileDecodePackage(const CompilerOptions &options) {
   std::string error;
-  // On the GPU the attention reads the caches in place, which takes f32
-  // rows at their sequence position; paged pools and f16/i8 rows would
-  // need a gather and a decode in the kernel first.
-  if (options.target == TargetKind::CUDA &&
-      (options.decode.pageSize || options.decode.kvDtype != "f32"))
-    return failWith(ExitUsage,
-                    "--decode --target=cuda takes contiguous f32 caches only "
-                    "so far (the GPU attention reads no block table or f16/i8 "
-                    "rows yet); drop --kv-layout=paged/--kv-dtype or use "
-                    "--target=cpu");
   StagedOutput staged(options.output, OutputKind::Package, options.input);
   if (ExitCode rc = staged.create(error); rc != ExitOK)
     return failWith(rc, error);

@@ -139,6 +139,12 @@ void memc::buildLowerToGPUPipeline(OpPassManager &pm,
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
                                        bool attentionKernel,
                                        int64_t im2colMaxBytes) {
+  // A decode program's cache writes and views, in the form the target
+  // wants: loops over the blocks in use on the CPU, one parallel gather on
+  // GPUs.
+  LowerKVCachesOptions kvCaches;
+  kvCaches.parallel = attentionKernel;
+  pm.addNestedPass<func::FuncOp>(createLowerKVCaches(kvCaches));
   // Attention becomes FuseMax's 1-pass cascade while it is still einsum IR;
   // GPU targets get one einsum.attention per block, a kernel after
   // bufferization.

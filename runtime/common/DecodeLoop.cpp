@@ -20,6 +20,43 @@ namespace rt {
 
 DecodeDevice::~DecodeDevice() = default;
 
+bool CacheBook::init(const std::vector<TensorSpec> &caches, int64_t page,
+                     int64_t batchHeads, int64_t blocksPerRow) {
+  page_ = page;
+  unitBytes_ = 0;
+  for (const TensorSpec &spec : caches)
+    unitBytes_ += page ? spec.byteSize / uint64_t(spec.dims[0]) : spec.byteSize;
+  if (!page)
+    return true;
+  batchHeads_ = batchHeads;
+  blocksPerRow_ = blocksPerRow;
+  spare_ = caches[0].dims[0] - 1;
+  table_.dtype = DType::I64;
+  table_.dims = {batchHeads, blocksPerRow};
+  if (!table_.allocate())
+    return false;
+  restart();
+  return true;
+}
+
+void CacheBook::restart() {
+  next_ = 0;
+  if (!page_)
+    return;
+  auto *t = static_cast<int64_t *>(table_.buffer.data());
+  std::fill(t, t + table_.numElements(), spare_);
+}
+
+void CacheBook::reserve(int64_t from, int64_t to) {
+  if (!page_)
+    return;
+  auto *t = static_cast<int64_t *>(table_.buffer.data());
+  for (int64_t r = 0; r < batchHeads_; ++r)
+    for (int64_t j = from / page_; j <= (to - 1) / page_; ++j)
+      if (t[r * blocksPerRow_ + j] == spare_)
+        t[r * blocksPerRow_ + j] = next_++;
+}
+
 namespace {
 
 /// The argmax of sequence b's logits at row r of a `rows`-row call (the

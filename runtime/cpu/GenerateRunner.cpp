@@ -59,31 +59,14 @@ private:
   size_t size_ = 0;
 };
 
-/// The KV caches both programs write and read, and for paged caches the
-/// block table and its allocator: blocks go out in order as rows reach
-/// them, so the pools' touched pages are the blocks in use.
+/// The KV caches' memory both programs write and read (their block table
+/// and bytes in use are runtime/common's CacheBook).
 struct Caches {
   std::vector<AlignedBuffer> contiguous;
   std::vector<std::unique_ptr<LazyBuffer>> pools;
   std::vector<void *> data;
-  int64_t page = 0, batchHeads = 0, blocksPerRow = 0, spare = 0, next = 0;
-  Tensor table; ///< [BH, capacity / page], spare where not given out
-  /// Paged: one block of every cache together; contiguous: every cache.
-  uint64_t unitBytes = 0;
-
-  /// Contiguous caches hold their capacity; paged ones their blocks in use.
-  uint64_t bytesInUse() const {
-    return page ? uint64_t(next) * unitBytes : unitBytes;
-  }
-
-  /// Gives a block to every row's logical blocks holding rows [from, to).
-  void reserve(int64_t from, int64_t to) {
-    auto *t = static_cast<int64_t *>(table.buffer.data());
-    for (int64_t r = 0; r < batchHeads; ++r)
-      for (int64_t j = from / page; j <= (to - 1) / page; ++j)
-        if (t[r * blocksPerRow + j] == spare)
-          t[r * blocksPerRow + j] = next++;
-  }
+  int64_t page = 0;
+  CacheBook book;
 };
 
 /// One program of the package with its argument buffers.
@@ -171,7 +154,7 @@ struct LoadedProgram {
     }
     args = {ids.buffer.data(), position.buffer.data()};
     if (caches.page)
-      args.push_back(caches.table.buffer.data());
+      args.push_back(caches.book.table().buffer.data());
     for (size_t i = 0; i < m.weights.size(); ++i)
       args.push_back(pkg.weightData(i));
     for (void *c : caches.data)
@@ -201,16 +184,9 @@ struct Decoder::Impl : DecodeDevice {
   LoadedProgram prefill, step;
   Caches caches;
 
-  void restart() override {
-    if (!d.page)
-      return;
-    auto *t = static_cast<int64_t *>(caches.table.buffer.data());
-    std::fill(t, t + caches.table.numElements(), caches.spare);
-    caches.next = 0;
-  }
+  void restart() override { caches.book.restart(); }
   void reserve(int64_t from, int64_t to) override {
-    if (d.page)
-      caches.reserve(from, to);
+    caches.book.reserve(from, to);
   }
   int call(Program program, const std::vector<int64_t> &ids, int64_t position,
            std::string &) override {
@@ -222,7 +198,7 @@ struct Decoder::Impl : DecodeDevice {
         (program == Prefill ? prefill : step).logits.buffer.data());
   }
   int64_t vocab() const override { return step.vocab; }
-  uint64_t kvBytesInUse() const override { return caches.bytesInUse(); }
+  uint64_t kvBytesInUse() const override { return caches.book.bytesInUse(); }
 };
 
 Decoder::Decoder() = default;
@@ -285,12 +261,10 @@ int Decoder::open(const std::string &dir, std::string &error) {
       caches.pools.push_back(std::make_unique<LazyBuffer>());
       if (caches.pools.back()->allocate(spec.byteSize))
         data = caches.pools.back()->data();
-      caches.unitBytes += spec.byteSize / uint64_t(spec.dims[0]);
     } else {
       caches.contiguous.emplace_back();
       if (caches.contiguous.back().allocate(spec.byteSize))
         data = caches.contiguous.back().data();
-      caches.unitBytes += spec.byteSize;
     }
     if (!data) {
       error = dir + ": cannot allocate the KV cache '" + spec.name + "'";
@@ -298,17 +272,11 @@ int Decoder::open(const std::string &dir, std::string &error) {
     }
     caches.data.push_back(data);
   }
-  if (d.page) {
-    const TensorSpec &tableSpec = step.pkg.manifest().inputs[2];
-    caches.batchHeads = tableSpec.dims[0];
-    caches.blocksPerRow = tableSpec.dims[1];
-    caches.spare = cacheSpecs[0].dims[0] - 1;
-    caches.table.dtype = DType::I64;
-    caches.table.dims = tableSpec.dims;
-    if (!caches.table.allocate()) {
-      error = dir + ": out of memory";
-      return ExitBadPackage;
-    }
+  const std::vector<TensorSpec> &inputs = step.pkg.manifest().inputs;
+  if (!caches.book.init(cacheSpecs, d.page, d.page ? inputs[2].dims[0] : 0,
+                        d.page ? inputs[2].dims[1] : 0)) {
+    error = dir + ": out of memory";
+    return ExitBadPackage;
   }
   if (!prefill.allocate(caches, error) || !step.allocate(caches, error))
     return ExitBadPackage;

@@ -38,12 +38,13 @@ struct CudaProgram {
 
   ~CudaProgram() { memc_cuda_close(session); }
 
-  /// The interface --generate drives: ids [batch, rows] and a scalar
-  /// position (no block table: the CUDA target compiles contiguous caches
-  /// only), KV caches, one f32 [batch, rows, vocab] output.
+  /// The interface --generate drives: ids [batch, rows], a scalar position
+  /// and for paged caches the block table [BH, capacity / page], KV
+  /// caches, one f32 [batch, rows, vocab] output.
   bool check(const rt::DecodeManifest &d, std::string &error) const {
     const rt::Manifest &m = manifest;
-    bool ok = m.target == package::kTargetCUDA && m.inputs.size() == 2 &&
+    size_t inputs = d.page ? 3 : 2;
+    bool ok = m.target == package::kTargetCUDA && m.inputs.size() == inputs &&
               m.inputs[0].dtype == rt::DType::I64 &&
               m.inputs[0].dims == std::vector<int64_t>{d.batch, rows} &&
               m.inputs[1].name == package::kPositionName &&
@@ -52,12 +53,17 @@ struct CudaProgram {
               m.outputs[0].dtype == rt::DType::F32 &&
               m.outputs[0].dims.size() == 3 &&
               m.outputs[0].dims[0] == d.batch && m.outputs[0].dims[1] == rows &&
-              !m.kvCaches.empty() && !m.isTrain();
+              !m.kvCaches.empty() && !m.isTrain() &&
+              (!d.page || (m.inputs[2].name == package::kBlockTableName &&
+                           m.inputs[2].dtype == rt::DType::I64 &&
+                           m.inputs[2].dims.size() == 2 &&
+                           m.inputs[2].dims[1] == d.capacity / d.page));
     if (!ok)
       error = rt::joinPath(dir, package::kManifestFile) +
               ": not a CUDA decode program of " + std::to_string(d.batch) +
-              "x" + std::to_string(rows) +
-              " ids, a position, KV caches and logits; recompile the package";
+              "x" + std::to_string(rows) + " ids, a position, " +
+              (d.page ? "a block table, " : "") +
+              "KV caches and logits; recompile the package";
     return ok;
   }
 };
@@ -92,8 +98,13 @@ public:
                     "vocabulary; recompile the package";
       return ExitBadPackage;
     }
-    for (const rt::TensorSpec &c : step_.manifest.kvCaches)
-      kvBytes_ += c.byteSize;
+    const std::vector<rt::TensorSpec> &inputs = step_.manifest.inputs;
+    if (!book_.init(step_.manifest.kvCaches, d.page,
+                    d.page ? inputs[2].dims[0] : 0,
+                    d.page ? inputs[2].dims[1] : 0)) {
+      error = dir + ": out of memory";
+      return ExitBadPackage;
+    }
     return ExitOK;
   }
 
@@ -125,7 +136,8 @@ public:
       if (int rc = open(error))
         return rc;
     CudaProgram &p = program == Prefill ? prefill_ : step_;
-    const void *inputs[] = {ids.data(), &position};
+    const void *inputs[] = {ids.data(), &position,
+                            book_.table().buffer.data()};
     void *outputs[] = {p.logits.data()};
     if (memc_cuda_run(p.session, inputs, outputs, nullptr) ==
         MEMC_CUDA_SUCCESS)
@@ -137,14 +149,18 @@ public:
     return (program == Prefill ? prefill_ : step_).logits.data();
   }
   int64_t vocab() const override { return vocab_; }
-  uint64_t kvBytesInUse() const override { return kvBytes_; }
+  void restart() override { book_.restart(); }
+  void reserve(int64_t from, int64_t to) override { book_.reserve(from, to); }
+  /// Paged: the blocks handed out (the pools are allocated whole on the
+  /// device; a block is memory once the table gives it out only on the CPU).
+  uint64_t kvBytesInUse() const override { return book_.bytesInUse(); }
 
 private:
   // The prefill shares the step's device copies: it is closed first.
   CudaProgram step_, prefill_;
   int ordinal_ = 0;
   int64_t vocab_ = 0;
-  uint64_t kvBytes_ = 0;
+  rt::CacheBook book_;
 };
 
 } // namespace

@@ -30,8 +30,8 @@
 // CHECK: tensor.extract %[[ROWS]]
 // CHECK: %[[NEW:.*]] = einsum.einsum copy
 // CHECK: %[[NK:.*]] = tensor.collapse_shape %[[NEW]] {{\[}}[0, 1], [2], [3]] : tensor<1x2x1x2xf32> into tensor<2x1x2xf32>
-// CHECK: %[[K:.*]] = tensor.insert_slice %[[NK]] into %[[KEYS]][0, %[[AT]], 0] [2, 1, 2] [1, 1, 1] : tensor<2x1x2xf32> into tensor<2x8x2xf32>
-// CHECK: %[[V:.*]] = tensor.insert_slice %{{.*}} into %[[VALUES]][0, %[[AT]], 0] [2, 1, 2] [1, 1, 1]
+// CHECK: %[[K:.*]] = kv.append %[[NK]] into %[[KEYS]] at %[[AT]] : tensor<2x1x2xf32> into tensor<2x8x2xf32>
+// CHECK: %[[V:.*]] = kv.append %{{.*}} into %[[VALUES]] at %[[AT]] :
 // CHECK-NOT: tensor.empty() : tensor<1x2x8x2xf32>
 // CHECK: einsum.attention %{{.*}}, %[[K]], %[[V]] outs(%{{.*}} : tensor<2x1x2xf32>) scale 5.000000e-01 masked_from 1 query_offset %[[AT]]
 // CHECK: return %{{.*}}, %[[K]], %[[V]] :
@@ -41,8 +41,9 @@
 // PAGED-LABEL: func.func @main_graph(
 // PAGED-SAME: %{{.*}}: tensor<i64> {memc.input = "position"}, %[[TABLE:.*]]: tensor<2x2xi64> {memc.input = "block_table"}
 // PAGED-SAME: tensor<5x4x2xf32> {memc.kv_cache = "past_key.0"}
-// PAGED: tensor.extract %[[TABLE]]
-// PAGED: einsum.attention {{.*}} masked_from 1 query_offset
+// PAGED: %[[POOL:.*]] = kv.append %{{.*}} into %{{.*}} at %[[AT:.*]] table %[[TABLE]] : tensor<2x2xi64> : tensor<2x1x2xf32> into tensor<5x4x2xf32>
+// PAGED: %[[VIEW:.*]] = kv.view %[[POOL]] at %[[AT]] rows 1 table %[[TABLE]] : tensor<2x2xi64> : tensor<5x4x2xf32> -> tensor<2x8x2xf32>
+// PAGED: einsum.attention %{{.*}}, %[[VIEW]], %{{.*}} masked_from 1 query_offset %[[AT]]
 
 // F16-LABEL: func.func @main_graph(
 // F16-SAME: tensor<2x8x2xf16> {memc.kv_cache = "past_key.0"}

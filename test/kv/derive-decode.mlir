@@ -1,8 +1,9 @@
 // RUN: memc-opt %s -split-input-file -memc-derive-decode | FileCheck %s --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 | FileCheck %s --check-prefix=CHUNK --enable-var-scope
 // RUN: memc-opt %s -split-input-file -memc-derive-decode=rows=4 -memc-lower-attention | FileCheck %s --check-prefix=LOOPS --enable-var-scope
-// RUN: memc-opt %s -split-input-file -memc-derive-decode=page=4 | FileCheck %s --check-prefix=PAGED --enable-var-scope
-// RUN: memc-opt %s -split-input-file -memc-derive-decode=kv-dtype=i8 | FileCheck %s --check-prefix=I8 --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-derive-decode=page=4 -memc-lower-kv-caches | FileCheck %s --check-prefix=PAGED --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-derive-decode=kv-dtype=i8 -memc-lower-kv-caches | FileCheck %s --check-prefix=I8 --enable-var-scope
+// RUN: memc-opt %s -split-input-file "-memc-derive-decode=kv-dtype=i8 page=4" | FileCheck %s --check-prefix=OPS --enable-var-scope
 // RUN: not memc-opt %s -split-input-file -memc-derive-decode=kv-dtype=bf8 2>&1 | FileCheck %s --check-prefix=BADTYPE
 
 // A one-layer causal LM of length 8: embedding gather, a learned position
@@ -25,8 +26,8 @@
 // CHECK: } : tensor<1x1x4xf32>
 // CHECK: %[[ROW:.*]] = tensor.extract_slice %[[TABLE]][0, %[[AT]], 0] [1, 1, 4] [1, 1, 1] : tensor<1x8x4xf32> to tensor<1x1x4xf32>
 // CHECK: %[[H:.*]] = einsum.einsum add [b, t, f] (%[[X]][b, t, f], %[[ROW]][0, t, f]) -> [b, t, f] : (tensor<1x1x4xf32>, tensor<1x1x4xf32>) -> tensor<1x1x4xf32>
-// CHECK: %[[K:.*]] = tensor.insert_slice %[[H]] into %[[KEYS]][0, %[[AT]], 0] [1, 1, 4] [1, 1, 1] : tensor<1x1x4xf32> into tensor<1x8x4xf32>
-// CHECK: %[[V:.*]] = tensor.insert_slice %[[H]] into %[[VALUES]][0, %[[AT]], 0] [1, 1, 4] [1, 1, 1]
+// CHECK: %[[K:.*]] = kv.append %[[H]] into %[[KEYS]] at %[[AT]] : tensor<1x1x4xf32> into tensor<1x8x4xf32>
+// CHECK: %[[V:.*]] = kv.append %[[H]] into %[[VALUES]] at %[[AT]] : tensor<1x1x4xf32> into tensor<1x8x4xf32>
 // CHECK: %[[A:.*]] = einsum.attention %[[H]], %[[K]], %[[V]] outs(%{{.*}} : tensor<1x1x4xf32>) scale 5.000000e-01 masked_from 1 query_offset %[[AT]] : tensor<1x1x4xf32>, tensor<1x8x4xf32>, tensor<1x8x4xf32> -> tensor<1x1x4xf32>
 // CHECK: %[[L:.*]] = einsum.einsum mul reduce add [b, t, v, f] (%[[A]][b, t, f], %{{.*}}[f, v]) -> [b, t, v]
 // CHECK: return %[[L]], %[[K]], %[[V]]
@@ -34,7 +35,7 @@
 // CHUNK: memc.decode = {capacity = 8 : i64, rows = 4 : i64}
 // CHUNK: func.func @main_graph(%{{.*}}: tensor<1x4xi64> {memc.input = "ids"}
 // CHUNK: tensor.extract_slice %{{.*}}[0, %{{.*}}, 0] [1, 4, 4] [1, 1, 1] : tensor<1x8x4xf32> to tensor<1x4x4xf32>
-// CHUNK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %{{.*}}, 0] [1, 4, 4] [1, 1, 1] : tensor<1x4x4xf32> into tensor<1x8x4xf32>
+// CHUNK: kv.append %{{.*}} into %{{.*}} at %{{.*}} : tensor<1x4x4xf32> into tensor<1x8x4xf32>
 // CHUNK: einsum.attention {{.*}} query_offset
 // CHUNK-SAME: -> tensor<1x4x4xf32>
 // The attention at an offset: the causal mask compares key and query rows
@@ -69,6 +70,16 @@
 // I8: einsum.einsum mul [a, b, c]
 // I8: return %{{.*}}, %[[K]], %[[KS]], %{{.*}}, %{{.*}} :
 // BADTYPE: memc-derive-decode: kv-dtype 'bf8' is not f32, f16 or i8
+
+// Before memc-lower-kv-caches: the codes and the scales each appended
+// through the block table, and the view the attention reads.
+// OPS-LABEL: func.func @main_graph(
+// OPS-SAME: %[[TABLE:[^:]*]]: tensor<1x2xi64> {memc.input = "block_table"}
+// OPS: %[[AT:.*]] = arith.minsi
+// OPS: %[[K:.*]] = kv.append %{{.*}} into %{{.*}} at %[[AT]] table %[[TABLE]] : tensor<1x2xi64> : tensor<1x1x4xi8> into tensor<3x4x4xi8>
+// OPS: %[[KS:.*]] = kv.append %{{.*}} into %{{.*}} at %[[AT]] table %[[TABLE]] : tensor<1x2xi64> : tensor<1x1xf32> into tensor<3x4xf32>
+// OPS: %[[VIEW:.*]] = kv.view %[[K]] scale %[[KS]] : tensor<3x4xf32> at %[[AT]] rows 1 table %[[TABLE]] : tensor<1x2xi64> : tensor<3x4x4xi8> -> tensor<1x8x4xf32>
+// OPS: einsum.attention %{{.*}}, %[[VIEW]], %{{.*}} query_offset %[[AT]]
 
 // Paged in blocks of 4 rows: pools of 2 blocks per batch x head row and a
 // spare, the block table an input; each row goes to its block's slot, the

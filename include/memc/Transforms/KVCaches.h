@@ -25,6 +25,11 @@ inline bool isKVDtype(llvm::StringRef dtype) {
   return dtype == "f32" || dtype == "f16" || dtype == "i8";
 }
 
+/// f32 rows of KV cache rows `data` [BH, N, ...] (f32, f16, or i8 times
+/// `scale` [BH, N]), as einsum ops.
+mlir::Value decodeKVRows(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value data, mlir::Value scale);
+
 class KVCaches {
 public:
   /// Caches of `capacity` rows written `rows` at a time; `page` 0 for
@@ -42,10 +47,10 @@ public:
   /// The clamped position (after addInputs).
   mlir::Value position() const { return positionIndex; }
 
-  /// Writes `rowsValue` [BH, rows, F] (f32) at `position` into a new cache
-  /// argument named `name` (and its scales for i8) and returns the f32
-  /// [BH, capacity, F] the attention reads: the cache itself, or a view
-  /// decoded from the rows in use.
+  /// Writes `rowsValue` [BH, rows, F] (f32), encoded, at `position` into a
+  /// new cache argument named `name` (and its scales for i8) with
+  /// kv.append, and returns the f32 [BH, capacity, F] the attention reads:
+  /// the cache itself, or its kv.view.
   mlir::Value store(mlir::OpBuilder &b, mlir::Location loc,
                     mlir::Value rowsValue, const std::string &name);
 
@@ -57,19 +62,9 @@ private:
     mlir::Value data, scale;
   };
   Encoded encode(mlir::OpBuilder &b, mlir::Location loc, mlir::Value rowsValue);
-  mlir::Value decode(mlir::OpBuilder &b, mlir::Location loc, mlir::Value data,
-                     mlir::Value scale);
   mlir::RankedTensorType cacheType(mlir::RankedTensorType type) const;
   mlir::Value newCache(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::RankedTensorType type, const std::string &name);
-  mlir::Value writeRows(mlir::OpBuilder &b, mlir::Location loc,
-                        mlir::Value rowsValue, mlir::Value cache);
-  mlir::Value writePaged(mlir::OpBuilder &b, mlir::Location loc,
-                         mlir::Value rowsValue, mlir::Value pool);
-  mlir::Value blockAt(mlir::OpBuilder &b, mlir::Location loc, mlir::Value r,
-                      mlir::Value j);
-  mlir::Value readView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value data,
-                       mlir::Value scale, mlir::RankedTensorType viewType);
 
   mlir::func::FuncOp fn;
   int64_t rows, capacity, page;

@@ -545,6 +545,35 @@ def ScalarOpsToKernels : Pass<"memc-scalar-ops-to-kernels",
   let dependentDialects = ["mlir::scf::SCFDialect"];
 }
 
+def LowerKVCaches : Pass<"memc-lower-kv-caches", "mlir::func::FuncOp"> {
+  let summary = "Lower kv.append and kv.view to tensor code for the target";
+  let description = [{
+    A contiguous `kv.append` becomes one `tensor.insert_slice` at the
+    position; a paged one writes each row's tokens into the pool blocks its
+    block table gives (a loop over batch x head rows and tokens).
+
+    `kv.view` becomes, by default (the CPU), loops over the blocks in use
+    (a trip count from the position), each block decoded with einsum ops
+    and inserted into a zero view: no cache row past the call's last one is
+    read. With `parallel=true` (GPU targets, where a loop with a run-time
+    trip count would be a one-thread kernel) it is one `linalg.generic`
+    over the whole [BH, capacity, F] view whose points read their cache
+    element (through the table, decoded) only when its row is in use and
+    are zero otherwise. Both give the same values. `memc-einsum-to-linalg`
+    runs this pass first, with `parallel` for `attention-kernel=true`.
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Views as one parallel gather over the capacity (GPU targets)">,
+  ];
+  let dependentDialects = ["::memc::kv::KVDialect",
+                           "::memc::einsum::EinsumDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def SinkRunTimeValues : Pass<"memc-sink-run-time-values",
                              "mlir::func::FuncOp"> {
   let summary = "Compute values read from input buffers inside the kernels";
@@ -1018,7 +1047,8 @@ def DeriveDecode : Pass<"memc-derive-decode", "mlir::ModuleOp"> {
            "The caches' element type: f32, f16, or i8 (with one f32 scale "
            "per row of each batch x head row)">,
   ];
-  let dependentDialects = ["::memc::einsum::EinsumDialect",
+  let dependentDialects = ["::memc::kv::KVDialect",
+                           "::memc::einsum::EinsumDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",
@@ -1068,7 +1098,8 @@ def BindPastKV : Pass<"memc-bind-past-kv", "mlir::ModuleOp"> {
            "The caches' element type: f32, f16, or i8 (with one f32 scale "
            "per row of each batch x head row)">,
   ];
-  let dependentDialects = ["::memc::einsum::EinsumDialect",
+  let dependentDialects = ["::memc::kv::KVDialect",
+                           "::memc::einsum::EinsumDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::arith::ArithDialect",

@@ -4,9 +4,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/KVCaches.h"
-#include "memc/Transforms/StaticSlices.h"
 
 #include "dialects/einsum/EinsumDialect.h"
+#include "dialects/kv/KVDialect.h"
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Runtime/PackageFormat.h"
 
@@ -94,7 +94,8 @@ KVCaches::Encoded KVCaches::encode(OpBuilder &b, Location loc,
           scale};
 }
 
-Value KVCaches::decode(OpBuilder &b, Location loc, Value data, Value scale) {
+Value memc::decodeKVRows(OpBuilder &b, Location loc, Value data,
+                         Value scale) {
   SmallVector<unsigned> abc = {0, 1, 2}, ab = {0, 1};
   Type f32 = b.getF32Type();
   Value x =
@@ -126,113 +127,6 @@ RankedTensorType KVCaches::cacheType(RankedTensorType type) const {
   return RankedTensorType::get(shape, type.getElementType());
 }
 
-Value KVCaches::writeRows(OpBuilder &b, Location loc, Value rowsValue,
-                            Value cache) {
-  if (page)
-    return writePaged(b, loc, rowsValue, cache);
-  auto type = cast<RankedTensorType>(rowsValue.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  offsets[1] = positionIndex;
-  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
-  for (int64_t n : type.getShape())
-    sizes.push_back(b.getIndexAttr(n));
-  return tensor::InsertSliceOp::create(b, loc, rowsValue, cache, offsets, sizes,
-                                       strides);
-}
-
-Value KVCaches::blockAt(OpBuilder &b, Location loc, Value r, Value j) {
-  Value raw = tensor::ExtractOp::create(b, loc, table, ValueRange{r, j});
-  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-  int64_t blocks = batchHeads * (capacity / page) + 1;
-  index = arith::MaxSIOp::create(b, loc, index,
-                                 arith::ConstantIndexOp::create(b, loc, 0));
-  return arith::MinSIOp::create(
-      b, loc, index, arith::ConstantIndexOp::create(b, loc, blocks - 1));
-}
-
-Value KVCaches::writePaged(OpBuilder &b, Location loc, Value rowsValue,
-                             Value pool) {
-  // Row r's token i (at positionIndex + i) goes to slot (positionIndex + i) % page of
-  // the pool block its logical block (positionIndex + i) / page maps to.
-  auto type = cast<RankedTensorType>(rowsValue.getType());
-  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-  SmallVector<int64_t> piece(type.getShape());
-  piece[0] = piece[1] = 1;
-  auto perRow = scf::ForOp::create(
-      b, loc, c(0), c(type.getDimSize(0)), c(1), ValueRange{pool},
-      [&](OpBuilder &ob, Location ol, Value r, ValueRange outer) {
-        auto perToken = scf::ForOp::create(
-            ob, ol, c(0), c(type.getDimSize(1)), c(1), outer,
-            [&](OpBuilder &ib, Location il, Value i, ValueRange inner) {
-              Value at = arith::AddIOp::create(ib, il, positionIndex, i);
-              Value j = arith::DivUIOp::create(ib, il, at, c(page));
-              Value slot = arith::RemUIOp::create(ib, il, at, c(page));
-              Value block = blockAt(ib, il, r, j);
-              SmallVector<OpFoldResult> from(type.getRank(),
-                                             ib.getIndexAttr(0));
-              from[0] = r;
-              from[1] = i;
-              SmallVector<OpFoldResult> to(type.getRank(), ib.getIndexAttr(0));
-              to[0] = block;
-              to[1] = slot;
-              Value token = sliceAt(ib, il, rowsValue, from, piece);
-              scf::YieldOp::create(ib, il,
-                                   insertAt(ib, il, token, inner[0], to));
-            });
-        scf::YieldOp::create(ob, ol, perToken.getResult(0));
-      });
-  return perRow.getResult(0);
-}
-
-Value KVCaches::readView(OpBuilder &b, Location loc, Value data, Value scale,
-                           RankedTensorType viewType) {
-  // Block by block up to the last row this call writes, decoded into a
-  // zero view: the attention never reads past that row, and no cache row
-  // beyond the blocks in use is read here either.
-  int64_t features = viewType.getDimSize(2), bh = viewType.getDimSize(0);
-  int64_t block = page;
-  if (!block)
-    for (block = std::min<int64_t>(capacity, 64); capacity % block; --block)
-      ;
-  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
-  Value zero = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(viewType,
-                             b.getZeroAttr(viewType.getElementType())));
-  Value end = arith::AddIOp::create(b, loc, positionIndex, c(rows + block - 1));
-  Value used = arith::MinUIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, end, c(block)),
-      c(capacity / block));
-  // Contiguous: all batch x head rows of a block at once; paged: one row's
-  // block at a time, through the table.
-  int64_t rowsPerStep = page ? 1 : bh;
-  auto perRow = scf::ForOp::create(
-      b, loc, c(0), c(bh / rowsPerStep), c(1), ValueRange{zero},
-      [&](OpBuilder &ob, Location ol, Value r, ValueRange outer) {
-        auto perBlock = scf::ForOp::create(
-            ob, ol, c(0), used, c(1), outer,
-            [&](OpBuilder &ib, Location il, Value j, ValueRange inner) {
-              Value first = arith::MulIOp::create(ib, il, j, c(block));
-              SmallVector<OpFoldResult> at = {ib.getIndexAttr(0), first};
-              if (page)
-                at = {blockAt(ib, il, r, j), ib.getIndexAttr(0)};
-              Value piece =
-                  sliceAt(ib, il, data, {at[0], at[1], ib.getIndexAttr(0)},
-                          {rowsPerStep, block, features});
-              Value pieceScale =
-                  scale ? sliceAt(ib, il, scale, at, {rowsPerStep, block})
-                        : Value();
-              Value rowsOf = decode(ib, il, piece, pieceScale);
-              Value row = page ? r : Value(c(0));
-              scf::YieldOp::create(ib, il,
-                                   insertAt(ib, il, rowsOf, inner[0],
-                                            {row, first, ib.getIndexAttr(0)}));
-            });
-        scf::YieldOp::create(ob, ol, perBlock.getResult(0));
-      });
-  return perRow.getResult(0);
-}
-
 void KVCaches::addInputs(OpBuilder &b, unsigned at) {
   Location loc = fn.getLoc();
   auto positionType = RankedTensorType::get({}, b.getI64Type());
@@ -261,24 +155,28 @@ Value KVCaches::store(OpBuilder &b, Location loc, Value rowsValue,
                       const std::string &name) {
   auto type = cast<RankedTensorType>(rowsValue.getType());
   Encoded encoded = encode(b, loc, rowsValue);
-  auto dataType = cast<RankedTensorType>(encoded.data.getType());
-  Value data = writeRows(b, loc, encoded.data,
-                         newCache(b, loc, cacheType(dataType), name));
+  auto append = [&](Value rows, const std::string &cacheName) {
+    auto rowsType = cast<RankedTensorType>(rows.getType());
+    Value cache = newCache(b, loc, cacheType(rowsType), cacheName);
+    return kv::AppendOp::create(b, loc, cache.getType(), rows, cache,
+                                positionIndex, table)
+        .getResult();
+  };
+  Value data = append(encoded.data, name);
   caches.push_back(data);
   Value scale;
   if (encoded.scale) {
-    auto scaleType = cast<RankedTensorType>(encoded.scale.getType());
-    scale = writeRows(b, loc, encoded.scale,
-                      newCache(b, loc, cacheType(scaleType),
-                               name + package::kKVScaleSuffix));
+    scale = append(encoded.scale, name + package::kKVScaleSuffix);
     caches.push_back(scale);
   }
   if (!page && kvDtype == "f32")
     return data;
   SmallVector<int64_t> view(type.getShape());
   view[1] = capacity;
-  return readView(b, loc, data, scale,
-                  RankedTensorType::get(view, type.getElementType()));
+  return kv::ViewOp::create(b, loc,
+                            RankedTensorType::get(view, type.getElementType()),
+                            data, scale, positionIndex, table, rows)
+      .getResult();
 }
 
 void KVCaches::finish() {

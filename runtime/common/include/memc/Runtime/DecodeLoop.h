@@ -14,6 +14,7 @@
 #define MEMC_RUNTIME_DECODELOOP_H
 
 #include "memc/Runtime/DecodeManifest.h"
+#include "memc/Runtime/Manifest.h"
 #include "memc/Runtime/Tensor.h"
 
 #include <cstdint>
@@ -32,6 +33,36 @@ struct Generation {
   double prefillMs = 0, decodeMsPerToken = 0;
   /// Contiguous caches: their bytes at capacity; paged: the blocks in use.
   uint64_t kvBytes = 0;
+};
+
+/// The KV caches' accounting both runtimes share: for paged caches the
+/// block table (blocks go out in order as rows reach them, so the pools'
+/// touched blocks are the blocks in use, and the last block is the spare
+/// that takes the writes of rows given none), and the bytes in use.
+class CacheBook {
+public:
+  /// Sets up for caches `caches` (the manifest's `kv` records) with blocks
+  /// of `page` rows (0: contiguous). False when out of memory.
+  bool init(const std::vector<TensorSpec> &caches, int64_t page,
+            int64_t batchHeads, int64_t blocksPerRow);
+  /// Every block back to the spare (a new generation).
+  void restart();
+  /// Gives a block to every cache row's logical blocks holding rows
+  /// [from, to).
+  void reserve(int64_t from, int64_t to);
+  /// Paged: the [BH, capacity / page] block table the programs take.
+  const Tensor &table() const { return table_; }
+  Tensor &table() { return table_; }
+  /// Contiguous caches: their bytes; paged: the blocks handed out.
+  uint64_t bytesInUse() const {
+    return page_ ? uint64_t(next_) * unitBytes_ : unitBytes_;
+  }
+
+private:
+  int64_t page_ = 0, batchHeads_ = 0, blocksPerRow_ = 0, spare_ = 0, next_ = 0;
+  Tensor table_;
+  /// Paged: one block of every cache together; contiguous: every cache.
+  uint64_t unitBytes_ = 0;
 };
 
 /// A decode package's two programs on a device, with the KV caches they
