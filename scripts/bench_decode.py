@@ -204,7 +204,7 @@ def main():
     ap.add_argument("--prompt", type=int, default=16)
     ap.add_argument("--new", type=int, default=48)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     os.environ.setdefault("MEMC_NUM_THREADS", str(args.threads))
     torch.set_num_threads(args.threads)
@@ -225,9 +225,9 @@ def main():
             pt, pms, pkv, _ = memc_generate(args.build, plain, d, "p", pb, args.new,
                                             ["--kv-layout=paged:16"], rep)
             ht, hms, hkv, _ = memc_generate(args.build, plain, d, "h", pb, args.new,
-                                            ["--kv-dtype=f16"], 1)
+                                            ["--kv-dtype=f16"], rep)
             qt, qms, qkv, _ = memc_generate(args.build, plain, d, "q", pb, args.new,
-                                            ["--kv-dtype=i8"], 1)
+                                            ["--kv-dtype=i8"], rep)
             # The past_key_values export, compiled by memc too: its
             # concatenations become the same in-place cache writes.
             xt, xms, _, xpre = memc_generate(args.build, os.path.join(d, "cached.onnx"),

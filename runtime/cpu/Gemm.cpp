@@ -35,6 +35,9 @@
 // Declared again on purpose: a <cblas.h> from the netlib alternative lacks
 // it, the library we link (OpenBLAS) always has it.
 extern "C" void openblas_set_num_threads(int numThreads);
+// The pthread build's own thread server, which it starts when loaded and
+// stops before a fork; weak, as a serial build has none.
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 
 using memc::rt::ThreadPool;
 
@@ -43,15 +46,40 @@ namespace {
 /// Below this many flops in total, waking threads costs more than it saves
 /// (~25 us of single-core work at ~90 GFLOP/s).
 constexpr double kMinParallelFlops = double(1 << 22);
+/// A single row (a decode step's projections) is a GEMV, bound by reading
+/// B, not by flops: split over the threads from this many flops (B of 64K
+/// floats) on, where each thread's share still takes longer than the
+/// wake-up. Read from MEMC_GEMV_PARALLEL_FLOPS where set (for measuring).
+double minParallelGemvFlops() {
+  static double v = [] {
+    const char *s = std::getenv("MEMC_GEMV_PARALLEL_FLOPS");
+    return s ? std::atof(s) : double(1 << 17);
+  }();
+  return v;
+}
 /// A GEMM is split along M or N only into parts at least this long.
 constexpr int64_t kMinSplitRows = 16;
 
-/// OpenBLAS runs single-threaded inside our tasks; set once, before the
-/// first call.
+/// OpenBLAS runs single-threaded inside our tasks. Its pthread build starts
+/// its server threads when it is loaded, and they spin on the cores
+/// (sched_yield) for about 0.1 s after the load and after every job: next
+/// to this pool that oversubscribes a 2-core machine, where a decode step
+/// whose GEMVs are split over two threads then ran at 0.18 or at 1.5 ms
+/// depending on where the threads landed. One thread, and the server
+/// stopped (at one thread OpenBLAS never restarts it), as soon as the
+/// runtime is loaded.
 void pinBlasToOneThread() {
   static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
+  std::call_once(once, [] {
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_)
+      blas_thread_shutdown_();
+  });
 }
+
+/// Shared libraries' constructors run before ours: OpenBLAS is loaded and
+/// its threads started by now.
+[[maybe_unused]] const bool kBlasPinnedAtLoad = (pinBlasToOneThread(), true);
 
 /// One row of C (a decode step's projections, an attention row's scores):
 /// C = alpha op(A) op(B) + beta C as a GEMV, op(B)^T times op(A)'s row,
@@ -222,7 +250,9 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   // run in order; so must tiny problems.
   bool disjointC =
       batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * g.ldc + N;
-  if (!pool || flops < kMinParallelFlops || !disjointC) {
+  double minFlops =
+      M == 1 && batch == 1 ? minParallelGemvFlops() : kMinParallelFlops;
+  if (!pool || flops < minFlops || !disjointC) {
     for (int64_t i = 0; i < batch; ++i)
       g.block(i, 0, M, 0, N);
     return;
