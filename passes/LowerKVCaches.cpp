@@ -73,8 +73,8 @@ Value appendPaged(OpBuilder &b, AppendOp op) {
               to[0] = block;
               to[1] = slot;
               Value token = memc::sliceAt(ib, il, rows, from, piece);
-              scf::YieldOp::create(
-                  ib, il, memc::insertAt(ib, il, token, inner[0], to));
+              scf::YieldOp::create(ib, il,
+                                   memc::insertAt(ib, il, token, inner[0], to));
             });
         scf::YieldOp::create(ob, ol, perToken.getResult(0));
       });
@@ -143,10 +143,10 @@ Value viewByLoops(OpBuilder &b, ViewOp op) {
                         : Value();
               Value rowsOf = memc::decodeKVRows(ib, il, piece, pieceScale);
               Value row = table ? r : Value(c(0));
-              scf::YieldOp::create(ib, il,
-                                   memc::insertAt(ib, il, rowsOf, inner[0],
-                                                  {row, first,
-                                                   ib.getIndexAttr(0)}));
+              scf::YieldOp::create(
+                  ib, il,
+                  memc::insertAt(ib, il, rowsOf, inner[0],
+                                 {row, first, ib.getIndexAttr(0)}));
             });
         scf::YieldOp::create(ob, ol, perBlock.getResult(0));
       });
@@ -173,11 +173,11 @@ Value viewInParallel(OpBuilder &b, ViewOp op) {
         SmallVector<Value> at;
         for (int64_t d = 0; d < rank; ++d)
           at.push_back(linalg::IndexOp::create(gb, gl, d));
-        Value inUse = arith::CmpIOp::create(
-            gb, gl, arith::CmpIPredicate::ult, at[1], end);
+        Value inUse = arith::CmpIOp::create(gb, gl, arith::CmpIPredicate::ult,
+                                            at[1], end);
         Type f32 = gb.getF32Type();
-        auto read = scf::IfOp::create(
-            gb, gl, TypeRange{f32}, inUse, /*withElseRegion=*/true);
+        auto read = scf::IfOp::create(gb, gl, TypeRange{f32}, inUse,
+                                      /*withElseRegion=*/true);
         {
           OpBuilder tb = OpBuilder::atBlockBegin(read.thenBlock());
           SmallVector<Value> element(at);
@@ -185,8 +185,8 @@ Value viewInParallel(OpBuilder &b, ViewOp op) {
             int64_t page = cacheType.getDimSize(1);
             Value j = arith::DivUIOp::create(tb, gl, at[1],
                                              constantIndex(tb, gl, page));
-            element[0] = blockAt(tb, gl, table, cacheType.getDimSize(0),
-                                 at[0], j);
+            element[0] =
+                blockAt(tb, gl, table, cacheType.getDimSize(0), at[0], j);
             element[1] = arith::RemUIOp::create(tb, gl, at[1],
                                                 constantIndex(tb, gl, page));
           }
@@ -204,10 +204,10 @@ Value viewInParallel(OpBuilder &b, ViewOp op) {
         }
         {
           OpBuilder eb = OpBuilder::atBlockBegin(read.elseBlock());
-          scf::YieldOp::create(eb, gl,
-                               arith::ConstantOp::create(
-                                   eb, gl, eb.getZeroAttr(f32))
-                                   .getResult());
+          scf::YieldOp::create(
+              eb, gl,
+              arith::ConstantOp::create(eb, gl, eb.getZeroAttr(f32))
+                  .getResult());
         }
         linalg::YieldOp::create(gb, gl, read.getResult(0));
       });

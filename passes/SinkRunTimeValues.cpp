@@ -53,8 +53,7 @@ struct SinkRunTimeValuesPass
   llvm::SetVector<Operation *> runTime;
 };
 
-void SinkRunTimeValuesPass::cloneChain(Value v, OpBuilder &b,
-                                       IRMapping &map) {
+void SinkRunTimeValuesPass::cloneChain(Value v, OpBuilder &b, IRMapping &map) {
   if (map.contains(v))
     return;
   Operation *def = v.getDefiningOp();

@@ -58,8 +58,7 @@ int64_t cacheCapacity(Operation *op, RankedTensorType cache, Value table,
   int64_t blocks = tableType.getDimSize(0) * tableType.getDimSize(1) + 1;
   if (cache.getDimSize(0) != blocks) {
     op->emitOpError("a pool for this table has ")
-        << blocks << " blocks (a spare included), not "
-        << cache.getDimSize(0);
+        << blocks << " blocks (a spare included), not " << cache.getDimSize(0);
     return 0;
   }
   return tableType.getDimSize(1) * cache.getDimSize(1);

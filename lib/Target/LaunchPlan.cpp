@@ -108,7 +108,7 @@ private:
 LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
   unsigned counts[6] = {0, 0, 0, 0, 0, 0};
   static const char *const kinds[6] = {
-      memc::package::kInputRef, memc::package::kWeightRef,
+      memc::package::kInputRef,  memc::package::kWeightRef,
       memc::package::kOutputRef, memc::package::kStateRef,
       memc::package::kStepRef,   memc::package::kKVRef};
   for (BlockArgument arg : func.getArguments()) {
@@ -129,10 +129,10 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
                                                          ModuleOp>())
                                       .value_or(0)) +
                             " bytes on the host; raise the budget");
-    int kind = role == memc::ArgRole::Input    ? 0
-               : role == memc::ArgRole::Weight ? 1
-               : role == memc::ArgRole::Output ? 2
-               : role == memc::ArgRole::State  ? 3
+    int kind = role == memc::ArgRole::Input     ? 0
+               : role == memc::ArgRole::Weight  ? 1
+               : role == memc::ArgRole::Output  ? 2
+               : role == memc::ArgRole::State   ? 3
                : role == memc::ArgRole::Step    ? 4
                : role == memc::ArgRole::KVCache ? 5
                                                 : -1;

@@ -93,10 +93,9 @@ int generateGreedy(const DecodeManifest &d, DecodeDevice &device,
   for (int64_t b = 0; b < d.batch; ++b) {
     const int64_t *row = promptData + b * width;
     int64_t &len = lengths[b];
-    len = std::find_if(row, row + width, [](int64_t t) { return t < 0; }) -
-          row;
-    if (len == 0 || std::any_of(row + len, row + width,
-                                [](int64_t t) { return t >= 0; })) {
+    len = std::find_if(row, row + width, [](int64_t t) { return t < 0; }) - row;
+    if (len == 0 ||
+        std::any_of(row + len, row + width, [](int64_t t) { return t >= 0; })) {
       error = promptName + ": sequence " + std::to_string(b) +
               (len == 0 ? " has an empty prompt"
                         : " has a token after its padding (a negative id "

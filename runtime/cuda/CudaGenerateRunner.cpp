@@ -48,9 +48,8 @@ struct CudaProgram {
               m.inputs[0].dtype == rt::DType::I64 &&
               m.inputs[0].dims == std::vector<int64_t>{d.batch, rows} &&
               m.inputs[1].name == package::kPositionName &&
-              m.inputs[1].dtype == rt::DType::I64 &&
-              m.inputs[1].dims.empty() && m.outputs.size() == 1 &&
-              m.outputs[0].dtype == rt::DType::F32 &&
+              m.inputs[1].dtype == rt::DType::I64 && m.inputs[1].dims.empty() &&
+              m.outputs.size() == 1 && m.outputs[0].dtype == rt::DType::F32 &&
               m.outputs[0].dims.size() == 3 &&
               m.outputs[0].dims[0] == d.batch && m.outputs[0].dims[1] == rows &&
               !m.kvCaches.empty() && !m.isTrain() &&
@@ -136,11 +135,9 @@ public:
       if (int rc = open(error))
         return rc;
     CudaProgram &p = program == Prefill ? prefill_ : step_;
-    const void *inputs[] = {ids.data(), &position,
-                            book_.table().buffer.data()};
+    const void *inputs[] = {ids.data(), &position, book_.table().buffer.data()};
     void *outputs[] = {p.logits.data()};
-    if (memc_cuda_run(p.session, inputs, outputs, nullptr) ==
-        MEMC_CUDA_SUCCESS)
+    if (memc_cuda_run(p.session, inputs, outputs, nullptr) == MEMC_CUDA_SUCCESS)
       return ExitOK;
     error = p.dir + ": " + memc_cuda_last_error();
     return ExitDeviceError;
@@ -202,8 +199,8 @@ int CudaDecoder::open(const std::string &dir, int device, std::string &error) {
 int CudaDecoder::generate(const rt::Tensor &prompt,
                           const std::string &promptName, int64_t n,
                           rt::Generation &out, std::string &error) {
-  return rt::generateGreedy(impl_->d, impl_->device, prompt, promptName, n,
-                            out, error);
+  return rt::generateGreedy(impl_->d, impl_->device, prompt, promptName, n, out,
+                            error);
 }
 
 int runCudaGenerate(const rt::RunOptions &opts, std::FILE *out,

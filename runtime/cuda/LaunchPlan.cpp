@@ -122,9 +122,9 @@ bool parseArg(std::string_view s, Arg &arg) {
 
 std::string formatRef(const BufferRef &ref) {
   static const char *const names[] = {
-      pf::kInputRef, pf::kWeightRef, pf::kOutputRef, pf::kConstRef,
-      pf::kArenaRef, pf::kHostRef,   pf::kStateRef,  pf::kStepRef,
-      pf::kKVRef};
+      pf::kInputRef, pf::kWeightRef, pf::kOutputRef,
+      pf::kConstRef, pf::kArenaRef,  pf::kHostRef,
+      pf::kStateRef, pf::kStepRef,   pf::kKVRef};
   std::string s = names[ref.base];
   if (ref.base != BufferRef::Arena && ref.base != BufferRef::Host)
     s += ":" + std::to_string(ref.index);

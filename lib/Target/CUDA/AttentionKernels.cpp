@@ -21,13 +21,12 @@ Value kvTileCount(KernelBuilder &k, const AttentionProblem &problem, Value p0,
     return k.index((problem.M + tileKeys - 1) / tileKeys);
   // The block's last query that exists (a decode step's one row, not the
   // tile's 16), as a sequence row.
-  Value lastRow = arith::MinSIOp::create(
-      k.b, k.loc, k.add(p0, blockRows - 1), k.index(problem.P - 1));
+  Value lastRow = arith::MinSIOp::create(k.b, k.loc, k.add(p0, blockRows - 1),
+                                         k.index(problem.P - 1));
   if (problem.queryOffset)
     lastRow = k.add(lastRow, problem.queryOffset);
-  Value end =
-      arith::MinSIOp::create(k.b, k.loc, k.index(problem.M),
-                             k.add(lastRow, *problem.maskedFrom));
+  Value end = arith::MinSIOp::create(k.b, k.loc, k.index(problem.M),
+                                     k.add(lastRow, *problem.maskedFrom));
   return k.div(k.add(end, tileKeys - 1), tileKeys);
 }
 

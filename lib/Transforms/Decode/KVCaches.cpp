@@ -94,8 +94,7 @@ KVCaches::Encoded KVCaches::encode(OpBuilder &b, Location loc,
           scale};
 }
 
-Value memc::decodeKVRows(OpBuilder &b, Location loc, Value data,
-                         Value scale) {
+Value memc::decodeKVRows(OpBuilder &b, Location loc, Value data, Value scale) {
   SmallVector<unsigned> abc = {0, 1, 2}, ab = {0, 1};
   Type f32 = b.getF32Type();
   Value x =

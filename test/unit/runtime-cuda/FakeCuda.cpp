@@ -131,8 +131,8 @@ std::string hostLibraryFor(const std::string &image) {
     size_t colon = std::min(list.find(':', from), list.size());
     std::string path = list.substr(from, colon - from);
     from = colon + 1;
-    std::string ptxPath =
-        path.substr(0, path.rfind('/') + 1) + "kernels.ptx", ptx;
+    std::string ptxPath = path.substr(0, path.rfind('/') + 1) + "kernels.ptx",
+                ptx;
     if (FILE *f = std::fopen(ptxPath.c_str(), "rb")) {
       char buf[65536];
       for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;)

@@ -562,4 +562,3 @@ TEST_F(Session, SharingRefusesOtherWeights) {
 }
 
 } // namespace
-
