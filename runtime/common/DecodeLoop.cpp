@@ -10,10 +10,14 @@
 #include "memc/Runtime/DecodeLoop.h"
 
 #include "memc/ExitCodes.h"
+#include "memc/Runtime/InputFile.h"
+#include "memc/Runtime/PackageDir.h"
+#include "memc/Runtime/PackageFormat.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <string_view>
 
 namespace memc {
 namespace rt {
@@ -55,6 +59,94 @@ void CacheBook::reserve(int64_t from, int64_t to) {
     for (int64_t j = from / page_; j <= (to - 1) / page_; ++j)
       if (t[r * blocksPerRow_ + j] == spare_)
         t[r * blocksPerRow_ + j] = next_++;
+}
+
+int readDecodeManifest(const std::string &dir, DecodeManifest &d,
+                       std::string &error) {
+  std::string text;
+  std::string manifestPath = joinPath(dir, package::kManifestFile);
+  if (!checkPackageDir(dir, error) ||
+      !readTextFile(manifestPath, text, error))
+    return ExitBadPackage;
+  if (!isDecodeManifest(text)) {
+    error = dir + ": not a decode package (memc --decode writes one)";
+    return ExitUsage;
+  }
+  if (!parseDecodeManifest(text, manifestPath, d, error))
+    return ExitBadPackage;
+  return ExitOK;
+}
+
+bool checkDecodeProgram(const Manifest &m, const DecodeManifest &d,
+                        int64_t rows, const std::string &programDir,
+                        std::string &error) {
+  auto bad = [&](const std::string &what) {
+    error = joinPath(programDir, package::kManifestFile) + ": " + what +
+            "; the package is damaged: recompile it";
+    return false;
+  };
+  size_t inputs = d.page ? 3 : 2;
+  if (m.inputs.size() != inputs || m.inputs[0].dtype != DType::I64 ||
+      m.inputs[0].dims != std::vector<int64_t>{d.batch, rows} ||
+      m.inputs[1].name != package::kPositionName ||
+      m.inputs[1].dtype != DType::I64 || !m.inputs[1].dims.empty() ||
+      (d.page &&
+       (m.inputs[2].name != package::kBlockTableName ||
+        m.inputs[2].dtype != DType::I64 || m.inputs[2].dims.size() != 2 ||
+        m.inputs[2].dims[1] != d.capacity / d.page)))
+    return bad("expected the inputs ids i64 " + std::to_string(d.batch) + "x" +
+               std::to_string(rows) + ", position i64 scalar" +
+               (d.page ? " and block_table i64 BHx" +
+                             std::to_string(d.capacity / d.page)
+                       : std::string()));
+  if (m.outputs.size() != 1 || m.outputs[0].dtype != DType::F32 ||
+      m.outputs[0].dims.size() != 3 || m.outputs[0].dims[0] != d.batch ||
+      m.outputs[0].dims[1] != rows)
+    return bad("expected one output, the logits f32 " +
+               std::to_string(d.batch) + "x" + std::to_string(rows) +
+               "xVOCAB");
+  if (m.kvCaches.empty() || !m.states.empty() || m.step)
+    return bad("expected KV caches and no train records");
+  // Data caches [BH, T, head_dim] (pools [BH x T/page + 1, page,
+  // head_dim]) in kv_dtype; i8 ones followed by their f32 scales
+  // [BH, T] ([blocks, page]).
+  DType data = DType::F32;
+  parseDType(d.kvDtype, data); // parseDecodeManifest checked it
+  std::string_view suffix = package::kKVScaleSuffix;
+  for (const TensorSpec &c : m.kvCaches) {
+    bool isScale = c.name.size() > suffix.size() &&
+                   std::string_view(c.name).substr(c.name.size() -
+                                                   suffix.size()) == suffix;
+    bool ok = c.dims.size() == (isScale ? 2u : 3u) &&
+              c.dtype == (isScale ? DType::F32 : data) &&
+              (!isScale || data == DType::I8);
+    if (ok && !d.page)
+      ok = c.dims[1] == d.capacity;
+    if (ok && d.page)
+      ok = c.dims[1] == d.page &&
+           c.dims[0] == m.inputs[2].dims[0] * (d.capacity / d.page) + 1;
+    if (!ok)
+      return bad("KV cache '" + c.name + "' is not " +
+                 (isScale ? std::string("f32 scales") : d.kvDtype) + " " +
+                 (d.page ? "[BH x " + std::to_string(d.capacity / d.page) +
+                               " + 1, " + std::to_string(d.page) + ", ...]"
+                         : "[batch x heads, " + std::to_string(d.capacity) +
+                               ", ...]"));
+  }
+  return true;
+}
+
+bool checkDecodePrograms(const Manifest &prefill, const Manifest &step,
+                         const std::string &dir, std::string &error) {
+  const std::vector<TensorSpec> &a = prefill.kvCaches, &b = step.kvCaches;
+  bool same = a.size() == b.size() &&
+              prefill.outputs[0].dims[2] == step.outputs[0].dims[2];
+  for (size_t i = 0; same && i < a.size(); ++i)
+    same = a[i].name == b[i].name && a[i].dims == b[i].dims;
+  if (!same)
+    error = dir + ": the prefill and decode programs disagree on the KV "
+                  "caches or the vocabulary; recompile the package";
+  return same;
 }
 
 namespace {
@@ -115,7 +207,8 @@ int generateGreedy(const DecodeManifest &d, DecodeDevice &device,
   }
   // Every cache row a call reads was written before in this generation,
   // so the caches need no clearing.
-  device.restart();
+  CacheBook &book = device.book();
+  book.restart();
   out = Generation();
   out.tokens.assign(size_t(d.batch), {});
   std::vector<std::vector<int64_t>> &tokens = out.tokens;
@@ -128,7 +221,7 @@ int generateGreedy(const DecodeManifest &d, DecodeDevice &device,
   int64_t last = 0; // the prefill chunk holding row shortest - 1
   for (int64_t at = 0; at < shortest; at += prefillRows) {
     // Rows past the prompt get no block: their writes go to the spare.
-    device.reserve(at, std::min(at + prefillRows, shortest));
+    book.reserve(at, std::min(at + prefillRows, shortest));
     for (int64_t b = 0; b < d.batch; ++b)
       for (int64_t r = 0; r < prefillRows; ++r)
         ids[b * prefillRows + r] =
@@ -149,7 +242,7 @@ int generateGreedy(const DecodeManifest &d, DecodeDevice &device,
   // until the longest prompt has its n.
   ids.assign(size_t(d.batch), 0);
   for (int64_t at = shortest; at < shortest + steps; ++at) {
-    device.reserve(at, at + 1);
+    book.reserve(at, at + 1);
     for (int64_t b = 0; b < d.batch; ++b)
       ids[b] = at < lengths[b] ? promptData[b * width + at] : tokens[b].back();
     if (int rc = device.call(DecodeDevice::Step, ids, at, error))
@@ -162,7 +255,7 @@ int generateGreedy(const DecodeManifest &d, DecodeDevice &device,
   double decodeMs =
       std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
   out.decodeMsPerToken = steps > 0 ? decodeMs / double(steps) : 0.0;
-  out.kvBytes = device.kvBytesInUse();
+  out.kvBytes = book.bytesInUse();
   return ExitOK;
 }
 

@@ -26,7 +26,6 @@
 #include <cinttypes>
 #include <cstring>
 #include <memory>
-#include <string_view>
 #include <vector>
 
 namespace memc {
@@ -81,61 +80,9 @@ struct LoadedProgram {
 
   /// Checks the program's interface against what --generate passes.
   bool check(const DecodeManifest &d, std::string &error) {
-    const Manifest &m = pkg.manifest();
-    auto bad = [&](const std::string &what) {
-      error = dir + "/" + package::kManifestFile + ": " + what +
-              "; the package is damaged: recompile it";
+    if (!checkDecodeProgram(pkg.manifest(), d, rows, dir, error))
       return false;
-    };
-    size_t inputs = d.page ? 3 : 2;
-    if (m.inputs.size() != inputs || m.inputs[0].dtype != DType::I64 ||
-        m.inputs[0].dims != std::vector<int64_t>{d.batch, rows} ||
-        m.inputs[1].name != package::kPositionName ||
-        m.inputs[1].dtype != DType::I64 || !m.inputs[1].dims.empty() ||
-        (d.page &&
-         (m.inputs[2].name != package::kBlockTableName ||
-          m.inputs[2].dtype != DType::I64 || m.inputs[2].dims.size() != 2 ||
-          m.inputs[2].dims[1] != d.capacity / d.page)))
-      return bad("expected the inputs ids i64 " + std::to_string(d.batch) +
-                 "x" + std::to_string(rows) + ", position i64 scalar" +
-                 (d.page ? " and block_table i64 BHx" +
-                               std::to_string(d.capacity / d.page)
-                         : std::string()));
-    if (m.outputs.size() != 1 || m.outputs[0].dtype != DType::F32 ||
-        m.outputs[0].dims.size() != 3 || m.outputs[0].dims[0] != d.batch ||
-        m.outputs[0].dims[1] != rows)
-      return bad("expected one output, the logits f32 " +
-                 std::to_string(d.batch) + "x" + std::to_string(rows) +
-                 "xVOCAB");
-    if (m.kvCaches.empty() || !m.states.empty() || m.step)
-      return bad("expected KV caches and no train records");
-    // Data caches [BH, T, head_dim] (pools [BH x T/page + 1, page,
-    // head_dim]) in kv_dtype; i8 ones followed by their f32 scales
-    // [BH, T] ([blocks, page]).
-    DType data = DType::F32;
-    parseDType(d.kvDtype, data); // parseDecodeManifest checked it
-    std::string_view suffix = package::kKVScaleSuffix;
-    for (const TensorSpec &c : m.kvCaches) {
-      bool isScale = c.name.size() > suffix.size() &&
-                     std::string_view(c.name).substr(c.name.size() -
-                                                     suffix.size()) == suffix;
-      bool ok = c.dims.size() == (isScale ? 2u : 3u) &&
-                c.dtype == (isScale ? DType::F32 : data) &&
-                (!isScale || data == DType::I8);
-      if (ok && !d.page)
-        ok = c.dims[1] == d.capacity;
-      if (ok && d.page)
-        ok = c.dims[1] == d.page &&
-             c.dims[0] == m.inputs[2].dims[0] * (d.capacity / d.page) + 1;
-      if (!ok)
-        return bad("KV cache '" + c.name + "' is not " +
-                   (isScale ? std::string("f32 scales") : d.kvDtype) + " " +
-                   (d.page ? "[BH x " + std::to_string(d.capacity / d.page) +
-                                 " + 1, " + std::to_string(d.page) + ", ...]"
-                           : "[batch x heads, " + std::to_string(d.capacity) +
-                                 ", ...]"));
-    }
-    vocab = m.outputs[0].dims[2];
+    vocab = pkg.manifest().outputs[0].dims[2];
     return true;
   }
 
@@ -184,10 +131,7 @@ struct Decoder::Impl : DecodeDevice {
   LoadedProgram prefill, step;
   Caches caches;
 
-  void restart() override { caches.book.restart(); }
-  void reserve(int64_t from, int64_t to) override {
-    caches.book.reserve(from, to);
-  }
+  CacheBook &book() override { return caches.book; }
   int call(Program program, const std::vector<int64_t> &ids, int64_t position,
            std::string &) override {
     (program == Prefill ? prefill : step).call(ids, position);
@@ -198,7 +142,6 @@ struct Decoder::Impl : DecodeDevice {
         (program == Prefill ? prefill : step).logits.buffer.data());
   }
   int64_t vocab() const override { return step.vocab; }
-  uint64_t kvBytesInUse() const override { return caches.book.bytesInUse(); }
 };
 
 Decoder::Decoder() = default;
@@ -211,18 +154,8 @@ int Decoder::open(const std::string &dir, std::string &error) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   DecodeManifest &d = impl->d;
-  std::string text;
-  if (!checkPackageDir(dir, error))
-    return ExitBadPackage;
-  std::string manifestPath = joinPath(dir, package::kManifestFile);
-  if (!readTextFile(manifestPath, text, error))
-    return ExitBadPackage;
-  if (!isDecodeManifest(text)) {
-    error = dir + ": not a decode package (memc --decode writes one)";
-    return ExitUsage;
-  }
-  if (!parseDecodeManifest(text, manifestPath, d, error))
-    return ExitBadPackage;
+  if (int rc = readDecodeManifest(dir, d, error))
+    return rc;
 
   LoadedProgram &prefill = impl->prefill, &step = impl->step;
   prefill.dir = joinPath(dir, package::kPrefillProgram);
@@ -241,18 +174,10 @@ int Decoder::open(const std::string &dir, std::string &error) {
     if (!loaded || !p->check(d, error))
       return ExitBadPackage;
   }
-  const std::vector<TensorSpec> &cacheSpecs = step.pkg.manifest().kvCaches;
-  const std::vector<TensorSpec> &prefillCaches =
-      prefill.pkg.manifest().kvCaches;
-  bool sameCaches = cacheSpecs.size() == prefillCaches.size();
-  for (size_t i = 0; sameCaches && i < cacheSpecs.size(); ++i)
-    sameCaches = cacheSpecs[i].name == prefillCaches[i].name &&
-                 cacheSpecs[i].dims == prefillCaches[i].dims;
-  if (!sameCaches || step.vocab != prefill.vocab) {
-    error = dir + ": the prefill and decode programs disagree on the KV "
-                  "caches or the vocabulary; recompile the package";
+  if (!checkDecodePrograms(prefill.pkg.manifest(), step.pkg.manifest(), dir,
+                           error))
     return ExitBadPackage;
-  }
+  const std::vector<TensorSpec> &cacheSpecs = step.pkg.manifest().kvCaches;
   Caches &caches = impl->caches;
   caches.page = d.page;
   for (const TensorSpec &spec : cacheSpecs) {

@@ -37,34 +37,6 @@ struct CudaProgram {
   std::vector<float> logits;
 
   ~CudaProgram() { memc_cuda_close(session); }
-
-  /// The interface --generate drives: ids [batch, rows], a scalar position
-  /// and for paged caches the block table [BH, capacity / page], KV
-  /// caches, one f32 [batch, rows, vocab] output.
-  bool check(const rt::DecodeManifest &d, std::string &error) const {
-    const rt::Manifest &m = manifest;
-    size_t inputs = d.page ? 3 : 2;
-    bool ok = m.target == package::kTargetCUDA && m.inputs.size() == inputs &&
-              m.inputs[0].dtype == rt::DType::I64 &&
-              m.inputs[0].dims == std::vector<int64_t>{d.batch, rows} &&
-              m.inputs[1].name == package::kPositionName &&
-              m.inputs[1].dtype == rt::DType::I64 && m.inputs[1].dims.empty() &&
-              m.outputs.size() == 1 && m.outputs[0].dtype == rt::DType::F32 &&
-              m.outputs[0].dims.size() == 3 &&
-              m.outputs[0].dims[0] == d.batch && m.outputs[0].dims[1] == rows &&
-              !m.kvCaches.empty() && !m.isTrain() &&
-              (!d.page || (m.inputs[2].name == package::kBlockTableName &&
-                           m.inputs[2].dtype == rt::DType::I64 &&
-                           m.inputs[2].dims.size() == 2 &&
-                           m.inputs[2].dims[1] == d.capacity / d.page));
-    if (!ok)
-      error = rt::joinPath(dir, package::kManifestFile) +
-              ": not a CUDA decode program of " + std::to_string(d.batch) +
-              "x" + std::to_string(rows) + " ids, a position, " +
-              (d.page ? "a block table, " : "") +
-              "KV caches and logits; recompile the package";
-    return ok;
-  }
 };
 
 class CudaDecodeDevice : public rt::DecodeDevice {
@@ -87,16 +59,14 @@ public:
                       "--device cuda";
         return ExitUsage;
       }
-      if (!p->check(d, error))
+      if (!rt::checkDecodeProgram(p->manifest, d, p->rows, p->dir, error))
         return ExitBadPackage;
       p->logits.resize(size_t(p->manifest.outputs[0].byteSize / sizeof(float)));
     }
-    vocab_ = step_.manifest.outputs[0].dims[2];
-    if (prefill_.manifest.outputs[0].dims[2] != vocab_) {
-      error = dir + ": the prefill and decode programs disagree on the "
-                    "vocabulary; recompile the package";
+    if (!rt::checkDecodePrograms(prefill_.manifest, step_.manifest, dir,
+                                 error))
       return ExitBadPackage;
-    }
+    vocab_ = step_.manifest.outputs[0].dims[2];
     const std::vector<rt::TensorSpec> &inputs = step_.manifest.inputs;
     if (!book_.init(step_.manifest.kvCaches, d.page,
                     d.page ? inputs[2].dims[0] : 0,
@@ -146,11 +116,10 @@ public:
     return (program == Prefill ? prefill_ : step_).logits.data();
   }
   int64_t vocab() const override { return vocab_; }
-  void restart() override { book_.restart(); }
-  void reserve(int64_t from, int64_t to) override { book_.reserve(from, to); }
-  /// Paged: the blocks handed out (the pools are allocated whole on the
-  /// device; a block is memory once the table gives it out only on the CPU).
-  uint64_t kvBytesInUse() const override { return book_.bytesInUse(); }
+  /// Paged: bytes in use count the blocks handed out (the pools are
+  /// allocated whole on the device; a block is memory once the table gives
+  /// it out only on the CPU).
+  rt::CacheBook &book() override { return book_; }
 
 private:
   // The prefill shares the step's device copies: it is closed first.
@@ -179,17 +148,8 @@ int CudaDecoder::open(const std::string &dir, int device, std::string &error) {
   impl_.reset();
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
-  std::string text;
-  std::string manifestPath = rt::joinPath(dir, package::kManifestFile);
-  if (!rt::checkPackageDir(dir, error) ||
-      !rt::readTextFile(manifestPath, text, error))
-    return ExitBadPackage;
-  if (!rt::isDecodeManifest(text)) {
-    error = dir + ": not a decode package (memc --decode writes one)";
-    return ExitUsage;
-  }
-  if (!rt::parseDecodeManifest(text, manifestPath, impl->d, error))
-    return ExitBadPackage;
+  if (int rc = rt::readDecodeManifest(dir, impl->d, error))
+    return rc;
   if (int rc = impl->device.load(dir, impl->d, device, error))
     return rc;
   impl_ = std::move(impl);

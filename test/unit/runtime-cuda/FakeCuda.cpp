@@ -96,6 +96,8 @@ long envInt(const char *name, long fallback) {
 
 struct Module {
   std::string image;
+  /// Its kernels-host.so from MEMC_FAKE_CUDA_KERNELS (empty: none).
+  std::string hostLibrary;
 };
 using HostKernel = void (*)(void **params, const int64_t *ids);
 
@@ -122,9 +124,14 @@ void exportCollectives() {
 }
 
 /// The library of $MEMC_FAKE_CUDA_KERNELS for a module whose PTX is `image`:
-/// the only one, or in a list the one beside a kernels.ptx equal to it.
+/// the only one, or in a list the one beside a kernels.ptx equal to it;
+/// empty when the variable is unset or no library matches. Read once per
+/// module, when it is loaded.
 std::string hostLibraryFor(const std::string &image) {
-  std::string list = std::getenv("MEMC_FAKE_CUDA_KERNELS");
+  const char *paths = std::getenv("MEMC_FAKE_CUDA_KERNELS");
+  if (!paths || !*paths)
+    return "";
+  std::string list = paths;
   if (list.find(':') == std::string::npos)
     return list;
   for (size_t from = 0; from <= list.size();) {
@@ -147,15 +154,11 @@ std::string hostLibraryFor(const std::string &image) {
   return "";
 }
 
-/// K_memc_host from $MEMC_FAKE_CUDA_KERNELS for the module whose PTX is
-/// `image`, and whether it is collective (K_memc_host_collective is
-/// defined); false when there is none.
-bool hostKernel(const std::string &name, const std::string &image,
+/// K_memc_host from the host library `path` (a module's) and whether it is
+/// collective (K_memc_host_collective is defined); false when there is
+/// none.
+bool hostKernel(const std::string &name, const std::string &path,
                 HostKernel &kernel, bool &collective) {
-  const char *paths = std::getenv("MEMC_FAKE_CUDA_KERNELS");
-  if (!paths || !*paths)
-    return false;
-  std::string path = hostLibraryFor(image);
   if (path.empty())
     return false;
   exportCollectives();
@@ -617,7 +620,7 @@ int cuModuleLoadDataEx(void **module, const void *image, unsigned, int *,
   if (text.rfind("ELF", 0) == 0 && text.find(".entry") == std::string::npos)
     return 209;
   state().images.push_back(text);
-  *module = new Module{text};
+  *module = new Module{text, hostLibraryFor(text)};
   return 0;
 }
 int cuModuleGetFunction(void **fn, void *module, const char *name) {
@@ -632,7 +635,8 @@ int cuModuleGetFunction(void **fn, void *module, const char *name) {
     ++params;
   HostKernel host = nullptr;
   bool collective = false;
-  if (!hostKernel(name, image, host, collective) &&
+  if (!hostKernel(name, static_cast<Module *>(module)->hostLibrary, host,
+                  collective) &&
       std::getenv("MEMC_FAKE_CUDA_KERNELS"))
     return 500;
   *fn = new Function{name, params, host, collective};

@@ -65,16 +65,34 @@ private:
   uint64_t unitBytes_ = 0;
 };
 
+/// Reads `dir`/manifest.txt as a decode package's. ExitOK; ExitUsage when
+/// it is another package's (`error`: "DIR: not a decode package ...");
+/// ExitBadPackage when it cannot be read or parsed.
+int readDecodeManifest(const std::string &dir, DecodeManifest &d,
+                       std::string &error);
+
+/// Checks program `m` (in `programDir`, `rows` rows a call) against what
+/// --generate passes: ids i64 [batch, rows], position i64 scalar (and the
+/// block table when paged), KV caches of the manifest's layout and dtype,
+/// the logits f32 [batch, rows, vocab]; no train records. False with
+/// `error` set to one line when it does not match.
+bool checkDecodeProgram(const Manifest &m, const DecodeManifest &d,
+                        int64_t rows, const std::string &programDir,
+                        std::string &error);
+
+/// The prefill and the decode step must have the same KV caches and
+/// vocabulary; false with `error` set (naming the package `dir`) otherwise.
+bool checkDecodePrograms(const Manifest &prefill, const Manifest &step,
+                         const std::string &dir, std::string &error);
+
 /// A decode package's two programs on a device, with the KV caches they
 /// share.
 class DecodeDevice {
 public:
   enum Program { Prefill, Step };
   virtual ~DecodeDevice();
-  /// A new generation starts (paged caches: the block table starts over).
-  virtual void restart() {}
-  /// Paged caches: gives blocks to every cache row's rows [from, to).
-  virtual void reserve(int64_t from, int64_t to) {}
+  /// The caches' block table and bytes in use, which the loop keeps.
+  virtual CacheBook &book() = 0;
   /// Runs `program` once on `ids` ([batch, rows] row-major) with its first
   /// row at sequence row `position`; its logits [batch, rows, vocab] are
   /// then at logits(program). ExitOK, or an exit code with `error` set.
@@ -82,8 +100,6 @@ public:
                    int64_t position, std::string &error) = 0;
   virtual const float *logits(Program program) const = 0;
   virtual int64_t vocab() const = 0;
-  /// Contiguous caches: their bytes; paged: the blocks handed out.
-  virtual uint64_t kvBytesInUse() const = 0;
 };
 
 /// Greedy-decodes `n` tokens after `prompt` (int64 [batch, P]; a shorter
