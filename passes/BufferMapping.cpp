@@ -97,6 +97,25 @@ struct BufferMappingPass
       onPlan(record);
   }
 
+  /// Whether a recomputed op writes the buffer (into its own memref or a
+  /// view of it) at one of its steps: memc-elementwise-in-place puts a
+  /// recomputed value into the buffer of an operand that dies there.
+  static bool writtenByRecomputedOp(const ArenaAlloc &alloc,
+                                    const plan::Buffer &b,
+                                    const BufferLiveness &live) {
+    llvm::SmallPtrSet<Value, 8> values{alloc.alloc->getResult(0)};
+    for (Operation *view : alloc.views)
+      values.insert(view->getResults().begin(), view->getResults().end());
+    for (int64_t s : b.uses) {
+      auto dps = dyn_cast<DestinationStyleOpInterface>(live.steps[s]);
+      if (dps && memc::isRecomputed(dps) &&
+          llvm::any_of(dps.getDpsInits(),
+                       [&](Value init) { return values.contains(init); }))
+        return true;
+    }
+    return false;
+  }
+
   /// Runs the mapper and fills `record`; fails on a budget below the floor
   /// or (with verify-plan) a plan the verifier rejects.
   LogicalResult decide(func::FuncOp func, BufferLiveness &live,
@@ -112,11 +131,13 @@ struct BufferMappingPass
       record.bufferTypes.push_back(a.type);
     for (Operation *op : live.steps)
       record.stepNames.push_back(describeOp(op));
-    for (const plan::Buffer &b : problem.buffers) {
+    for (auto [b, alloc] : llvm::zip_equal(problem.buffers, live.allocs)) {
       Operation *first = b.start >= 0 && size_t(b.start) < live.steps.size()
                              ? live.steps[b.start]
                              : nullptr;
-      record.recomputed.push_back(first && memc::isRecomputed(first));
+      record.recomputed.push_back(
+          (first && memc::isRecomputed(first)) ||
+          writtenByRecomputedOp(alloc, b, live));
       record.swappedIn.push_back(first && isCopyFromHost(first));
     }
     for (const plan::Buffer &b : live.hostBuffers)

@@ -173,6 +173,9 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   addCanonicalize(pm);
   pm.addNestedPass<func::FuncOp>(createCarryInPlace());
+  // Elementwise results over operands that die there: the backward's
+  // pointwise gradients no longer hold three full-size tensors at once.
+  pm.addNestedPass<func::FuncOp>(createElementwiseInPlace());
 }
 
 void memc::buildBufferizePipeline(

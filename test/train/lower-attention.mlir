@@ -58,18 +58,18 @@ func.func @backward(%q: tensor<2x256x16xf32>, %k: tensor<2x256x16xf32>,
 // -----
 
 // 32 rows of batch x heads: a [32, 64, 128] score tile would be 1 MiB, so
-// the loops take 8 rows at a time (kAttentionTileBytes, 256 KiB), in an
+// the loops take 2 rows at a time (kAttentionTileBytes, 64 KiB), in an
 // outer loop that slices every operand, bias included, and writes each
 // result's rows back.
 // CHECK-LABEL: func @batch_tiles
 // CHECK: %[[DQ:.*]]:3 = scf.for %[[BT:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[GQ:.*]] = %{{.*}}, %[[GK:.*]] = %{{.*}}, %[[GV:.*]] = %{{.*}}) -> (tensor<32x256x16xf32>, tensor<32x256x16xf32>, tensor<32x256x8xf32>)
 // CHECK: %[[BOFF:.*]] = arith.muli %[[BT]], %{{.*}} : index
-// CHECK: tensor.extract_slice %arg0[%[[BOFF]], 0, 0] [8, 256, 16] [1, 1, 1]
-// CHECK: tensor.extract_slice %arg5[%[[BOFF]], 0] [8, 256] [1, 1]
-// CHECK: einsum.einsum mul reduce add [b, p, f, m] ({{.*}}[b, p, f], {{.*}}[b, m, f]) -> [b, p, m] : {{.*}} -> tensor<8x64x128xf32>
-// CHECK: tensor.insert_slice %{{.*}} into %[[GQ]][%[[BOFF]], 0, 0] [8, 256, 16] [1, 1, 1]
-// CHECK: tensor.insert_slice %{{.*}} into %[[GK]][%[[BOFF]], 0, 0] [8, 256, 16] [1, 1, 1]
-// CHECK: tensor.insert_slice %{{.*}} into %[[GV]][%[[BOFF]], 0, 0] [8, 256, 8] [1, 1, 1]
+// CHECK: tensor.extract_slice %arg0[%[[BOFF]], 0, 0] [2, 256, 16] [1, 1, 1]
+// CHECK: tensor.extract_slice %arg5[%[[BOFF]], 0] [2, 256] [1, 1]
+// CHECK: einsum.einsum mul reduce add [b, p, f, m] ({{.*}}[b, p, f], {{.*}}[b, m, f]) -> [b, p, m] : {{.*}} -> tensor<2x64x128xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %[[GQ]][%[[BOFF]], 0, 0] [2, 256, 16] [1, 1, 1]
+// CHECK: tensor.insert_slice %{{.*}} into %[[GK]][%[[BOFF]], 0, 0] [2, 256, 16] [1, 1, 1]
+// CHECK: tensor.insert_slice %{{.*}} into %[[GV]][%[[BOFF]], 0, 0] [2, 256, 8] [1, 1, 1]
 // CHECK: return %[[DQ]]#0, %[[DQ]]#1, %[[DQ]]#2
 // NONN-LABEL: func @batch_tiles
 // NONN-NOT: tensor<32x64x128xf32>
@@ -89,9 +89,9 @@ func.func @batch_tiles(%q: tensor<32x256x16xf32>, %k: tensor<32x256x16xf32>,
 // The forward takes the same batch tiles.
 // CHECK-LABEL: func @batch_tiles_forward
 // CHECK: scf.for %[[BT:.*]] = %{{.*}} iter_args(%[[ALL:.*]] = %arg3) -> (tensor<32x256x16xf32>)
-// CHECK: tensor.extract_slice %arg0[%{{.*}}, 0, 0] [8, 256, 16] [1, 1, 1]
-// CHECK: -> tensor<8x64x128xf32>
-// CHECK: tensor.insert_slice %{{.*}} into %[[ALL]][%{{.*}}, 0, 0] [8, 256, 16] [1, 1, 1]
+// CHECK: tensor.extract_slice %arg0[%{{.*}}, 0, 0] [2, 256, 16] [1, 1, 1]
+// CHECK: -> tensor<2x64x128xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %[[ALL]][%{{.*}}, 0, 0] [2, 256, 16] [1, 1, 1]
 func.func @batch_tiles_forward(%q: tensor<32x256x16xf32>, %k: tensor<32x256x16xf32>,
                                %v: tensor<32x256x16xf32>, %init: tensor<32x256x16xf32>)
     -> tensor<32x256x16xf32> {

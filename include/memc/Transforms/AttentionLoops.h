@@ -22,10 +22,14 @@ inline constexpr int64_t kAttentionQueryTile = 64;
 inline constexpr int64_t kAttentionKeyTile = 128;
 /// The rows of the leading (batch x heads) rank a tile's loops take at a
 /// time: the largest divisor whose [rows, query tile, key tile] f32 scores
-/// fit in this many bytes (one [8, 64, 128] tile; all rows when the whole
+/// fit in this many bytes (one [2, 64, 128] tile; all rows when the whole
 /// batch does), so a tile's temporaries stay cache-sized and the arena's
-/// working set does not grow with the number of heads.
-inline constexpr int64_t kAttentionTileBytes = 256 * 1024;
+/// working set does not grow with the number of heads. The backward holds
+/// about eight such tiles at once, and that step (with its operands) is
+/// where a decoder's smallest feasible budget lies: 256 KiB tiles put
+/// remat.sh's decoder's floor at 6.6 MB, 64 KiB at 4.6 MB (0.28x its
+/// arena), at the same step time.
+inline constexpr int64_t kAttentionTileBytes = 64 * 1024;
 
 /// Replaces `op` (tensor form) by its loops.
 mlir::LogicalResult lowerAttentionToLoops(einsum::AttentionOp op);

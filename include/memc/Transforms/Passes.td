@@ -66,6 +66,26 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def ElementwiseInPlace : Pass<"memc-elementwise-in-place",
+                              "mlir::func::FuncOp"> {
+  let summary = "Elementwise results written into a dead operand's tensor";
+  let description = [{
+    An elementwise `linalg.generic` (all loops parallel) whose init is a
+    `tensor.empty` that its payload does not read takes as init an input of
+    the same type that it reads at the same element (both indexing maps the
+    identity) when that input is read by nothing after it, is made in the
+    same block, and owns its buffer (destination-passing ops, and `scf.for`
+    loops carrying it, from a `tensor.empty`, each link used once). One-shot
+    bufferization then writes the result over the operand: one buffer where
+    there were two. The pointwise gradients of a train step's backward
+    (GELU's, batch norm's) read a saved activation and a gradient that die
+    there; written in place they no longer set the arena's floor
+    (`min_budget_bytes`). A result the function returns keeps its own
+    buffer.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def CarryInPlace : Pass<"memc-carry-in-place", "mlir::func::FuncOp"> {
   let summary = "Write the values an scf.for carries into its iter_args";
   let description = [{
