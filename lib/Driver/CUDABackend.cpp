@@ -94,15 +94,15 @@ private:
     StagedOutput staged(options.output, OutputKind::Package, in);
     if (ExitCode rc = staged.create(error); rc != ExitOK)
       return s.fail(rc, error);
-    uint64_t arenaBytes = 0;
+    uint64_t arenaBytes = 0, hostPoolBytes = 0;
     std::string summary;
     if (!writeCUDAPackage(*s.module, options, staged.path(), arenaBytes,
-                          summary, error))
+                          hostPoolBytes, summary, error))
       return s.fail(ExitCodegen, in + ": " + error);
     llvm::SmallString<256> absIn(in);
     llvm::sys::fs::make_absolute(absIn);
     if (!writePackageFiles(staged.path(), std::string(absIn), s.interface.args,
-                           arenaBytes, /*hostPoolBytes=*/0, error, name(),
+                           arenaBytes, hostPoolBytes, error, name(),
                            s.interface.train) ||
         (s.interface.train && !copyTrainModel(staged.path(), in, error)))
       return s.fail(ExitOutput, error);

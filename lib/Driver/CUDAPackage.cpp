@@ -97,13 +97,20 @@ bool lowerForCUDA(ModuleOp module, const GPUPipelineOptions &gpu,
 
 bool writeCUDAPackage(ModuleOp module, const CompilerOptions &options,
                       const std::string &dir, uint64_t &arenaBytes,
+                      uint64_t &hostPoolBytes,
                       std::string &summary, std::string &error) {
   CUDAProgram program;
   if (!writeVariant(module, options, options.cudaCublas, dir, program, error))
     return false;
   arenaBytes = program.arenaBytes;
+  hostPoolBytes = program.hostPoolBytes;
   summary = std::to_string(program.numLaunches) + " launches, " +
             std::to_string(program.numGemms) + " cuBLAS GEMMs";
+  if (program.numSpills || program.numFetches)
+    summary += ", " + std::to_string(program.numSpills) + " spills and " +
+               std::to_string(program.numFetches) +
+               " fetches through a host pool of " +
+               std::to_string(program.hostPoolBytes) + " bytes";
   if (program.numSvds)
     summary += ", " + std::to_string(program.numSvds) + " cuSOLVER SVDs";
   if (program.numGemms == 0)
@@ -118,6 +125,7 @@ bool writeCUDAPackage(ModuleOp module, const CompilerOptions &options,
                     error))
     return false;
   arenaBytes = std::max(arenaBytes, fallback.arenaBytes);
+  hostPoolBytes = std::max(hostPoolBytes, fallback.hostPoolBytes);
   summary +=
       "; without cuBLAS: " + std::to_string(fallback.numLaunches) + " launches";
   return true;

@@ -26,9 +26,11 @@ bool lowerForCUDA(mlir::ModuleOp module, const GPUPipelineOptions &gpu,
 /// calls cuBLAS, the same program without cuBLAS in `dir`/nocublas/, which
 /// the runtime falls back to where cuBLAS cannot be loaded or initialized;
 /// with options.cudaHostKernels, kernels-host.so in each. `arenaBytes` is
-/// the larger arena of the two programs; `summary` says what was built.
+/// the larger arena of the two programs, `hostPoolBytes` the larger host
+/// pool; `summary` says what was built.
 bool writeCUDAPackage(mlir::ModuleOp module, const CompilerOptions &options,
                       const std::string &dir, uint64_t &arenaBytes,
+                      uint64_t &hostPoolBytes,
                       std::string &summary, std::string &error);
 
 } // namespace memc

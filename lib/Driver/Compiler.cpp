@@ -250,9 +250,7 @@ ExitCode trainPhase(CompileSession &s) {
             // Under a budget: which saved activations are kept, recomputed
             // or left to the host pool.
             ActivationRecomputeOptions remat;
-            remat.budget =
-                int64_t(s.options.memBudget -
-                        std::min(s.options.memBudget, train.rematMarginBytes));
+            remat.budget = int64_t(s.options.memBudget);
             remat.solver = train.remat;
             remat.timeLimit = s.options.planTimeLimit;
             remat.target =
@@ -496,53 +494,23 @@ ExitCode compile(const CompilerOptions &options) {
       ++phases;
   if (last == Phase::Codegen)
     phases = 3 + extra + target->numCodegenPhases(options.emit);
-  // A CUDA train step under a budget: the launch plan has no host pool, so
-  // an arena the planner could only fit by spilling is refused. The remat
-  // decision's estimate does not see the kernels' temporaries; when it fit
-  // the budget but the arena did not, the step is decided again, that many
-  // bytes further below the budget, while that lowers what is left on the
-  // host or the plan's lower bound, a few times at most.
-  bool redecide = train && options.target == TargetKind::CUDA &&
-                  options.memBudget > 0 && last >= Phase::Bufferize;
-  constexpr int kRedecisions = 4;
-  CompilerOptions attempt = options;
-  uint64_t lastOver = UINT64_MAX, lastLowerBound = UINT64_MAX;
-  for (int round = 0;; ++round) {
-    CompileSession session(attempt, phases);
-    for (Phase phase : {Phase::Import, Phase::Train, Phase::Decode,
-                        Phase::Linalg, Phase::Bufferize}) {
-      if ((phase == Phase::Train && !train) ||
-          (phase == Phase::Decode && !decode))
-        continue;
-      ExitCode rc = phase == Phase::Import   ? importPhase(session)
-                    : phase == Phase::Train  ? trainPhase(session)
-                    : phase == Phase::Decode ? decodePhase(session)
-                    : phase == Phase::Linalg ? linalgPhase(session, *target)
-                                             : bufferizePhase(session, *target);
-      if (rc != ExitOK)
-        return rc;
-      if (phase == last)
-        return emitAfter(session, phase);
-    }
-    uint64_t over = session.planRecord ? session.planRecord->hostPoolBytes : 0;
-    uint64_t lowerBound =
-        session.planRecord ? session.planRecord->lowerBound : 0;
-    bool progress = over < lastOver || lowerBound < lastLowerBound;
-    lastOver = over;
-    lastLowerBound = lowerBound;
-    uint64_t &margin = attempt.train.rematMarginBytes;
-    if (redecide && over > 0 && progress && round < kRedecisions &&
-        margin + over < options.memBudget) {
-      margin += over;
-      if (options.verbose)
-        llvm::errs() << "memc: the arena left " << over
-                     << " bytes on the host, which --target=cuda cannot "
-                        "hold: deciding the train step again for "
-                     << options.memBudget - margin << " bytes\n";
+  CompileSession session(options, phases);
+  for (Phase phase : {Phase::Import, Phase::Train, Phase::Decode,
+                      Phase::Linalg, Phase::Bufferize}) {
+    if ((phase == Phase::Train && !train) ||
+        (phase == Phase::Decode && !decode))
       continue;
-    }
-    return target->generate(session);
+    ExitCode rc = phase == Phase::Import   ? importPhase(session)
+                  : phase == Phase::Train  ? trainPhase(session)
+                  : phase == Phase::Decode ? decodePhase(session)
+                  : phase == Phase::Linalg ? linalgPhase(session, *target)
+                                           : bufferizePhase(session, *target);
+    if (rc != ExitOK)
+      return rc;
+    if (phase == last)
+      return emitAfter(session, phase);
   }
+  return target->generate(session);
 }
 
 } // namespace memc

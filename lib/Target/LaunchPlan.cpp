@@ -47,9 +47,10 @@ uint64_t alignUp(uint64_t v) {
 
 /// A buffer address: a base named as the plan names it plus a byte offset.
 struct BufferRef {
-  std::string base; ///< input:I, weight:I, output:I, const:I or arena
+  std::string base; ///< input:I, weight:I, output:I, const:I, arena or host
   uint64_t offset = 0;
   std::string str() const { return base + "+" + std::to_string(offset); }
+  bool onHost() const { return base == package::kHostRef; }
 };
 
 std::string describe(Operation *op) {
@@ -103,6 +104,7 @@ private:
   std::string constantLines;
   uint64_t arenaTop = 0;
   bool hasArenaArgument = false;
+  unsigned numEvents = 0;
 };
 
 LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
@@ -122,13 +124,16 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
       hasArenaArgument = true;
       continue;
     }
-    if (role == memc::ArgRole::HostPool)
-      return fail(func, "the CUDA target keeps no buffer in a host pool yet: "
-                        "this --mem-budget leaves " +
-                            Twine(memc::getHostPoolBytes(func->getParentOfType<
-                                                         ModuleOp>())
-                                      .value_or(0)) +
-                            " bytes on the host; raise the budget");
+    if (role == memc::ArgRole::HostPool) {
+      // Pinned host memory: only spills and fetches address it.
+      std::optional<uint64_t> bytes =
+          byteSize(cast<MemRefType>(arg.getType()));
+      if (!bytes)
+        return fail(func, "the host pool argument has no static size");
+      bases[arg] = {package::kHostRef, 0};
+      program.hostPoolBytes = *bytes;
+      continue;
+    }
     int kind = role == memc::ArgRole::Input     ? 0
                : role == memc::ArgRole::Weight  ? 1
                : role == memc::ArgRole::Output  ? 2
@@ -306,6 +311,9 @@ LogicalResult PlanBuilder::emitLaunch(gpu::LaunchFuncOp op) {
       FailureOr<BufferRef> ref = resolve(arg, op);
       if (failed(ref))
         return failure();
+      if (ref->onHost())
+        return fail(op, "a kernel operand in the host pool (only spills "
+                        "and fetches reach it)");
       line += " " + ref->str();
       continue;
     }
@@ -334,6 +342,9 @@ LogicalResult PlanBuilder::emitGemm(func::CallOp op) {
       FailureOr<BufferRef> ref = resolvePointer(v, op);
       if (failed(ref))
         return failure();
+      if (ref->onHost())
+        return fail(op, "a GEMM operand in the host pool (only spills and "
+                        "fetches reach it)");
       line += " " + ref->str();
       continue;
     }
@@ -359,8 +370,25 @@ LogicalResult PlanBuilder::emitCopy(memref::CopyOp op) {
   FailureOr<BufferRef> dst = resolve(op.getTarget(), op);
   if (failed(src) || failed(dst))
     return failure();
-  *steps << "copy " << dst->str() << " " << src->str() << " " << *bytes << "\n";
-  ++program.numCopies;
+  if (src->onHost() && dst->onHost())
+    return fail(op, "a copy within the host pool");
+  if (!src->onHost() && !dst->onHost()) {
+    *steps << package::kCopyRecord << " " << dst->str() << " " << src->str()
+           << " " << *bytes << "\n";
+    ++program.numCopies;
+    return success();
+  }
+  // To the host pool and back: on the runtime's copy stream, which starts
+  // after everything queued before it. The compute stream waits for it at
+  // once: a spilled range may be overwritten by the next step, a fetched
+  // one read by it (no overlap with compute yet).
+  unsigned event = numEvents++;
+  bool spill = dst->onHost();
+  *steps << (spill ? package::kSpillRecord : package::kFetchRecord) << " "
+         << src->str() << " " << dst->str() << " " << *bytes << " e" << event
+         << "\n"
+         << package::kWaitRecord << " e" << event << "\n";
+  ++(spill ? program.numSpills : program.numFetches);
   return success();
 }
 
@@ -466,7 +494,8 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
   plan = std::string(package::kLaunchPlanMagic) + " " +
          std::to_string(package::kLaunchPlanVersion) + "\n";
   plan += std::string(package::kArchRecord) + " " + arch.str() + "\n";
-  plan += std::string(package::kHostPoolBytesRecord) + " 0\n";
+  plan += std::string(package::kHostPoolBytesRecord) + " " +
+          std::to_string(program.hostPoolBytes) + "\n";
   plan += constantLines;
   plan += stepText;
   return success();

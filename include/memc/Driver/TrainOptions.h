@@ -52,11 +52,6 @@ struct TrainOptions {
   /// milp, greedy) or a fixed baseline (chen, recompute-all, swap-all,
   /// keep).
   std::string remat = "auto";
-  /// Bytes the remat decision keeps free below --mem-budget: set by the
-  /// driver when a CUDA step's arena, which has no host pool to spill to,
-  /// came out over the budget the decision's estimate fit (the estimate
-  /// does not see kernel temporaries), and it decides again.
-  uint64_t rematMarginBytes = 0;
 };
 
 /// Parses `--optimizer=NAME[:k=v,...]`. Returns ExitOK, or ExitUsage with

@@ -59,8 +59,8 @@ struct RematValue {
   bool recomputable = true;
   /// Seconds to copy it to the host and back.
   double swapCost = 0.0;
-  /// False where the target keeps nothing on the host (the CUDA launch plan
-  /// has no host pool yet).
+  /// False for a value that cannot be swapped (memc-activation-swap keeps
+  /// it where its backward readers do not all follow its forward ones).
   bool swappable = true;
 
   bool saved() const { return !backwardUses.empty(); }

@@ -35,7 +35,12 @@ struct CUDAProgram {
   std::string plan;      ///< launch_plan.txt (docs/cuda.md)
   std::string constants; ///< constants.bin: the kernels' constant buffers
   uint64_t arenaBytes = 0;
+  /// Pinned host memory for the buffers the planner or a swap puts on the
+  /// host (the function's `memc.host_pool` argument).
+  uint64_t hostPoolBytes = 0;
   unsigned numLaunches = 0, numGemms = 0, numCopies = 0, numSvds = 0;
+  /// Copies to the host pool (spill) and back (fetch).
+  unsigned numSpills = 0, numFetches = 0;
 };
 
 /// Reads the module after memc-lower-to-gpu: the PTX of gpu.binary
