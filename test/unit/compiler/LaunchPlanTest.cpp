@@ -194,6 +194,79 @@ TEST_F(Plan, HostOpsWithoutAPlanFormAreErrors) {
       << error;
 }
 
+TEST_F(Plan, HostPoolCopiesAreSpillsAndFetchesThatAreWaitedFor) {
+  // A swapped activation: copied to the host pool after its producer and
+  // back before its reader. Each copy is a spill or fetch with its own
+  // event, waited for before the next step.
+  ASSERT_TRUE(build(R"mlir(
+    func.func @main_graph(%x: memref<4x8xf32> {memc.input = "x"},
+                          %y: memref<4x8xf32> {memc.output = "y"},
+                          %arena: memref<4096xi8> {memc.arena},
+                          %pool: memref<1024xi8> {memc.host_pool}) {
+      %c0 = arith.constant 0 : index
+      %c256 = arith.constant 256 : index
+      %c512 = arith.constant 512 : index
+      %t = memref.view %arena[%c0][] : memref<4096xi8> to memref<4x8xf32>
+      %h = memref.view %pool[%c256][] : memref<1024xi8> to memref<4x8xf32>
+      %u = memref.view %arena[%c512][] : memref<4096xi8> to memref<4x8xf32>
+      memref.copy %x, %t : memref<4x8xf32> to memref<4x8xf32>
+      memref.copy %t, %h : memref<4x8xf32> to memref<4x8xf32>
+      memref.copy %h, %u : memref<4x8xf32> to memref<4x8xf32>
+      memref.copy %u, %y : memref<4x8xf32> to memref<4x8xf32>
+      return
+    })mlir"))
+      << error;
+  EXPECT_EQ(program.hostPoolBytes, 1024u);
+  EXPECT_EQ(program.numSpills, 1u);
+  EXPECT_EQ(program.numFetches, 1u);
+  EXPECT_EQ(program.numCopies, 2u);
+  EXPECT_NE(program.plan.find("host_pool_bytes 1024\n"), std::string::npos)
+      << program.plan;
+  EXPECT_NE(program.plan.find("copy arena+0 input:0+0 128\n"
+                              "spill arena+0 host+256 128 e0\n"
+                              "wait e0\n"
+                              "fetch host+256 arena+512 128 e1\n"
+                              "wait e1\n"
+                              "copy output:0+0 arena+512 128\n"),
+            std::string::npos)
+      << program.plan;
+}
+
+TEST_F(Plan, KernelOperandsInTheHostPoolAreRefused) {
+  EXPECT_FALSE(build(R"mlir(
+    func.func @main_graph(%x: memref<4x8xf32> {memc.input = "x"},
+                          %y: memref<4x8xf32> {memc.output = "y"},
+                          %pool: memref<1024xi8> {memc.host_pool}) {
+      %c0 = arith.constant 0 : index
+      %h = memref.view %pool[%c0][] : memref<1024xi8> to memref<4x8xf32>
+      linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                       affine_map<(i, j) -> (i, j)>],
+                      iterator_types = ["parallel", "parallel"]}
+          ins(%x : memref<4x8xf32>) outs(%h : memref<4x8xf32>) {
+      ^bb0(%a: f32, %b: f32):
+        %s = arith.addf %a, %a : f32
+        linalg.yield %s : f32
+      }
+      memref.copy %h, %y : memref<4x8xf32> to memref<4x8xf32>
+      return
+    })mlir"));
+  EXPECT_NE(error.find("a kernel operand in the host pool"), std::string::npos)
+      << error;
+  EXPECT_FALSE(build(R"mlir(
+    func.func @main_graph(%x: memref<4x8xf32> {memc.input = "x"},
+                          %y: memref<4x8xf32> {memc.output = "y"},
+                          %pool: memref<1024xi8> {memc.host_pool}) {
+      %c0 = arith.constant 0 : index
+      %c256 = arith.constant 256 : index
+      %a = memref.view %pool[%c0][] : memref<1024xi8> to memref<4x8xf32>
+      %b = memref.view %pool[%c256][] : memref<1024xi8> to memref<4x8xf32>
+      memref.copy %a, %b : memref<4x8xf32> to memref<4x8xf32>
+      return
+    })mlir"));
+  EXPECT_NE(error.find("a copy within the host pool"), std::string::npos)
+      << error;
+}
+
 TEST_F(Plan, PositionIndicesAreComputedInTheKernels) {
   // A decode step writes its row into a KV cache at the row its position
   // input gives. The plan holds no host arithmetic: the kernel takes the
