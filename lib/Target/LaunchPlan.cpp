@@ -18,6 +18,8 @@
 #include "dialects/optim/OptimDialect.h"
 #include "memc/Target/CUDATarget.h"
 
+#include "CopySchedule.h"
+
 #include "memc/Runtime/PackageFormat.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -89,6 +91,9 @@ private:
   LogicalResult classifyArguments(func::FuncOp func);
   FailureOr<BufferRef> resolve(Value memref, Operation *user);
   FailureOr<BufferRef> resolvePointer(Value ptr, Operation *user);
+  Value pointerSource(Value ptr);
+  void addTouched(Value memref, std::vector<PoolRange> &touches);
+  void addStep(PlanStep::Kind kind, std::string text, ValueRange memrefs);
   FailureOr<unsigned> constantIndex(memref::GetGlobalOp op);
   LogicalResult emitLaunch(gpu::LaunchFuncOp op);
   LogicalResult emitGemm(func::CallOp op);
@@ -98,7 +103,11 @@ private:
 
   CUDAProgram &program;
   std::string &error;
-  llvm::raw_string_ostream *steps = nullptr;
+  /// The steps in program order; scheduleCopies writes them out.
+  std::vector<PlanStep> steps;
+  /// Each pool allocation's bytes: the arena or host-pool argument's, a
+  /// memref.alloc's at its placed offset.
+  DenseMap<Value, PoolRange> poolRanges;
   DenseMap<Value, BufferRef> bases;      ///< arguments and allocs
   llvm::StringMap<unsigned> constantIds; ///< global name -> const index
   std::string constantLines;
@@ -121,6 +130,9 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
     memc::ArgRole role = memc::getArgRole(func, i);
     if (role == memc::ArgRole::Arena) {
       bases[arg] = {"arena", 0};
+      if (std::optional<uint64_t> bytes =
+              byteSize(cast<MemRefType>(arg.getType())))
+        poolRanges[arg] = {/*host=*/false, 0, *bytes};
       hasArenaArgument = true;
       continue;
     }
@@ -131,6 +143,7 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
       if (!bytes)
         return fail(func, "the host pool argument has no static size");
       bases[arg] = {package::kHostRef, 0};
+      poolRanges[arg] = {/*host=*/true, 0, *bytes};
       program.hostPoolBytes = *bytes;
       continue;
     }
@@ -250,6 +263,62 @@ FailureOr<BufferRef> PlanBuilder::resolvePointer(Value ptr, Operation *user) {
   return resolve(extract.getSource(), user);
 }
 
+/// The buffer behind a GEMM pointer operand (resolvePointer's chain).
+Value PlanBuilder::pointerSource(Value ptr) {
+  Value v = ptr;
+  if (auto cast = v.getDefiningOp<LLVM::IntToPtrOp>())
+    v = cast.getArg();
+  if (auto cast = v.getDefiningOp<arith::IndexCastOp>())
+    v = cast.getIn();
+  auto extract = v.getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>();
+  return extract ? extract.getSource() : Value();
+}
+
+/// Adds the pool bytes `memref` may address: a view's own bytes, anything
+/// derived from a view (a subview, a reshape) the whole view. Buffers
+/// outside the pools (inputs, weights, outputs, constants) add nothing.
+void PlanBuilder::addTouched(Value memref, std::vector<PoolRange> &touches) {
+  while (memref) {
+    auto it = poolRanges.find(memref);
+    if (it != poolRanges.end()) {
+      touches.push_back(it->second);
+      return;
+    }
+    Operation *def = memref.getDefiningOp();
+    if (!def)
+      return;
+    if (auto view = dyn_cast<memref::ViewOp>(def)) {
+      auto source = poolRanges.find(view.getSource());
+      APInt shift;
+      std::optional<uint64_t> bytes = byteSize(view.getType());
+      if (source != poolRanges.end() && bytes &&
+          matchPattern(view.getByteShift(), m_ConstantInt(&shift))) {
+        uint64_t begin = source->second.begin + shift.getZExtValue();
+        touches.push_back({source->second.host, begin, begin + *bytes});
+        return;
+      }
+      memref = view.getSource(); // the whole pool
+      continue;
+    }
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp,
+            memref::ReinterpretCastOp, memref::SubViewOp>(def)) {
+      memref = def->getOperand(0);
+      continue;
+    }
+    return;
+  }
+}
+
+void PlanBuilder::addStep(PlanStep::Kind kind, std::string text,
+                          ValueRange memrefs) {
+  PlanStep step;
+  step.kind = kind;
+  step.text = std::move(text);
+  for (Value v : memrefs)
+    addTouched(v, step.touches);
+  steps.push_back(std::move(step));
+}
+
 FailureOr<std::string> PlanBuilder::scalar(Value v, Operation *user) {
   Attribute attr;
   if (!matchPattern(v, m_Constant(&attr)))
@@ -306,6 +375,7 @@ LogicalResult PlanBuilder::emitLaunch(gpu::LaunchFuncOp op) {
     smem = *d;
   }
   line += " " + std::to_string(smem);
+  SmallVector<Value> buffers;
   for (Value arg : op.getKernelOperands()) {
     if (isa<MemRefType>(arg.getType())) {
       FailureOr<BufferRef> ref = resolve(arg, op);
@@ -315,6 +385,7 @@ LogicalResult PlanBuilder::emitLaunch(gpu::LaunchFuncOp op) {
         return fail(op, "a kernel operand in the host pool (only spills "
                         "and fetches reach it)");
       line += " " + ref->str();
+      buffers.push_back(arg);
       continue;
     }
     FailureOr<std::string> s = scalar(arg, op);
@@ -322,7 +393,7 @@ LogicalResult PlanBuilder::emitLaunch(gpu::LaunchFuncOp op) {
       return failure();
     line += " " + *s;
   }
-  *steps << line << "\n";
+  addStep(PlanStep::Compute, line, buffers);
   ++program.numLaunches;
   return success();
 }
@@ -337,6 +408,7 @@ LogicalResult PlanBuilder::emitGemm(func::CallOp op) {
   // (batch, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb,
   //  strideB, beta, C, ldc, strideC): the memc_rt_sgemm ABI, row-major.
   std::string line = callee == "memc_rt_sgemm" ? "gemm f32" : "gemm f64";
+  SmallVector<Value> buffers;
   for (auto [i, v] : llvm::enumerate(op.getOperands())) {
     if (i == 7 || i == 10 || i == 14) {
       FailureOr<BufferRef> ref = resolvePointer(v, op);
@@ -346,6 +418,7 @@ LogicalResult PlanBuilder::emitGemm(func::CallOp op) {
         return fail(op, "a GEMM operand in the host pool (only spills and "
                         "fetches reach it)");
       line += " " + ref->str();
+      buffers.push_back(pointerSource(v));
       continue;
     }
     FailureOr<std::string> s = scalar(v, op);
@@ -354,7 +427,7 @@ LogicalResult PlanBuilder::emitGemm(func::CallOp op) {
     // The types are fixed by the ABI: print the bare numbers.
     line += " " + s->substr(s->find(':') + 1);
   }
-  *steps << line << "\n";
+  addStep(PlanStep::Compute, line, buffers);
   ++program.numGemms;
   return success();
 }
@@ -372,22 +445,23 @@ LogicalResult PlanBuilder::emitCopy(memref::CopyOp op) {
     return failure();
   if (src->onHost() && dst->onHost())
     return fail(op, "a copy within the host pool");
+  ValueRange buffers = op->getOperands();
   if (!src->onHost() && !dst->onHost()) {
-    *steps << package::kCopyRecord << " " << dst->str() << " " << src->str()
-           << " " << *bytes << "\n";
+    addStep(PlanStep::Compute,
+            std::string(package::kCopyRecord) + " " + dst->str() + " " +
+                src->str() + " " + std::to_string(*bytes),
+            buffers);
     ++program.numCopies;
     return success();
   }
-  // To the host pool and back: on the runtime's copy stream, which starts
-  // after everything queued before it. The compute stream waits for it at
-  // once: a spilled range may be overwritten by the next step, a fetched
-  // one read by it (no overlap with compute yet).
-  unsigned event = numEvents++;
+  // To the host pool and back, on the runtime's copy stream: scheduleCopies
+  // gives each its event and places the waits.
   bool spill = dst->onHost();
-  *steps << (spill ? package::kSpillRecord : package::kFetchRecord) << " "
-         << src->str() << " " << dst->str() << " " << *bytes << " e" << event
-         << "\n"
-         << package::kWaitRecord << " e" << event << "\n";
+  addStep(spill ? PlanStep::Spill : PlanStep::Fetch,
+          std::string(spill ? package::kSpillRecord : package::kFetchRecord) +
+              " " + src->str() + " " + dst->str() + " " +
+              std::to_string(*bytes),
+          buffers);
   ++(spill ? program.numSpills : program.numFetches);
   return success();
 }
@@ -415,10 +489,15 @@ LogicalResult PlanBuilder::emitSvd(optim::SVDProjectorOp op) {
     return fail(op, "an SVD whose step operand is not the step count");
   if (!StringRef(proj->base).starts_with(package::kStateRef))
     return fail(op, "an SVD whose projector is not an optimizer state");
-  *steps << package::kSvdRecord << " " << op.getPeriod() << " "
-         << op.getRank() << " " << (op.getRight() ? 1 : 0) << " "
-         << gradType.getDimSize(0) << " " << gradType.getDimSize(1) << " "
-         << grad->str() << " " << proj->str() << "\n";
+  addStep(PlanStep::Compute,
+          std::string(package::kSvdRecord) + " " +
+              std::to_string(op.getPeriod()) + " " +
+              std::to_string(op.getRank()) + " " +
+              (op.getRight() ? "1" : "0") + " " +
+              std::to_string(gradType.getDimSize(0)) + " " +
+              std::to_string(gradType.getDimSize(1)) + " " + grad->str() +
+              " " + proj->str(),
+          ValueRange{op.getGradient(), op.getProjector()});
   ++program.numSvds;
   return success();
 }
@@ -426,9 +505,6 @@ LogicalResult PlanBuilder::emitSvd(optim::SVDProjectorOp op) {
 LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
   if (failed(classifyArguments(func)))
     return failure();
-  std::string stepText;
-  llvm::raw_string_ostream stepStream(stepText);
-  steps = &stepStream;
   for (Block &block : func.getBody()) {
     if (&block != &func.getBody().front())
       return fail(func, "host control flow (more than one block) in @" +
@@ -440,6 +516,8 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
           return fail(&op, "a temporary without a static byte size");
         arenaTop = alignUp(arenaTop);
         bases[alloc.getResult()] = {"arena", arenaTop};
+        poolRanges[alloc.getResult()] = {/*host=*/false, arenaTop,
+                                         arenaTop + *bytes};
         arenaTop += *bytes;
         continue;
       }
@@ -497,7 +575,7 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
   plan += std::string(package::kHostPoolBytesRecord) + " " +
           std::to_string(program.hostPoolBytes) + "\n";
   plan += constantLines;
-  plan += stepText;
+  plan += scheduleCopies(std::move(steps), numEvents);
   return success();
 }
 

@@ -871,8 +871,8 @@ def ActivationSwap : Pass<"memc-activation-swap", "mlir::ModuleOp"> {
 
     Both copies become `memref.copy` ops between the arena and the host
     pool: a memcpy on the CPU; on CUDA a `spill` or `fetch` on the copy
-    stream that the compute stream waits for before its next step (no
-    overlap with compute yet).
+    stream, which the launch plan moves up (fetches) and waits for only
+    before the first step that computes on its bytes.
   }];
   let statistics = [
     Statistic<"numSwapped", "swapped-values",

@@ -194,40 +194,57 @@ TEST_F(Plan, HostOpsWithoutAPlanFormAreErrors) {
       << error;
 }
 
-TEST_F(Plan, HostPoolCopiesAreSpillsAndFetchesThatAreWaitedFor) {
+TEST_F(Plan, HostPoolCopiesOverlapTheStepsThatDoNotTouchThem) {
   // A swapped activation: copied to the host pool after its producer and
-  // back before its reader. Each copy is a spill or fetch with its own
-  // event, waited for before the next step.
+  // back before its reader, with an unrelated kernel in between. The fetch
+  // moves up to right after the spill (the copy stream runs them in order)
+  // and runs while the kernel computes; its wait is before the reader. The
+  // spill's range is not computed on again: its wait is at the end.
   ASSERT_TRUE(build(R"mlir(
     func.func @main_graph(%x: memref<4x8xf32> {memc.input = "x"},
                           %y: memref<4x8xf32> {memc.output = "y"},
+                          %z: memref<4x8xf32> {memc.output = "z"},
                           %arena: memref<4096xi8> {memc.arena},
                           %pool: memref<1024xi8> {memc.host_pool}) {
       %c0 = arith.constant 0 : index
       %c256 = arith.constant 256 : index
       %c512 = arith.constant 512 : index
+      %c1024 = arith.constant 1024 : index
       %t = memref.view %arena[%c0][] : memref<4096xi8> to memref<4x8xf32>
       %h = memref.view %pool[%c256][] : memref<1024xi8> to memref<4x8xf32>
       %u = memref.view %arena[%c512][] : memref<4096xi8> to memref<4x8xf32>
+      %v = memref.view %arena[%c1024][] : memref<4096xi8> to memref<4x8xf32>
       memref.copy %x, %t : memref<4x8xf32> to memref<4x8xf32>
       memref.copy %t, %h : memref<4x8xf32> to memref<4x8xf32>
+      linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                       affine_map<(i, j) -> (i, j)>],
+                      iterator_types = ["parallel", "parallel"]}
+          ins(%x : memref<4x8xf32>) outs(%v : memref<4x8xf32>) {
+      ^bb0(%a: f32, %b: f32):
+        %s = arith.addf %a, %a : f32
+        linalg.yield %s : f32
+      }
       memref.copy %h, %u : memref<4x8xf32> to memref<4x8xf32>
       memref.copy %u, %y : memref<4x8xf32> to memref<4x8xf32>
+      memref.copy %v, %z : memref<4x8xf32> to memref<4x8xf32>
       return
     })mlir"))
       << error;
   EXPECT_EQ(program.hostPoolBytes, 1024u);
   EXPECT_EQ(program.numSpills, 1u);
   EXPECT_EQ(program.numFetches, 1u);
-  EXPECT_EQ(program.numCopies, 2u);
+  EXPECT_EQ(program.numCopies, 3u);
   EXPECT_NE(program.plan.find("host_pool_bytes 1024\n"), std::string::npos)
       << program.plan;
   EXPECT_NE(program.plan.find("copy arena+0 input:0+0 128\n"
                               "spill arena+0 host+256 128 e0\n"
-                              "wait e0\n"
                               "fetch host+256 arena+512 128 e1\n"
+                              "launch main_graph_kernel 1 1 1 32 1 1 0 "
+                              "input:0+0 arena+1024\n"
                               "wait e1\n"
-                              "copy output:0+0 arena+512 128\n"),
+                              "copy output:0+0 arena+512 128\n"
+                              "copy output:1+0 arena+1024 128\n"
+                              "wait e0\n"),
             std::string::npos)
       << program.plan;
 }
