@@ -144,6 +144,43 @@ TEST(Gemm, ConcurrentCallers) {
     t.join();
 }
 
+TEST(Gemm, LongKIsSummedInChunks) {
+  // K far above M x N (a convolution's weight gradient): K is cut into
+  // chunks whose products are summed in order; a ragged last chunk, every
+  // transpose (both transposed runs as C^T = B A), padded leading
+  // dimensions, beta 0 and not, and double.
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      runCase<float>({1, 8, 27, 32768 + 5, ta, tb, 1, 2, 3, false}, 1.0f,
+                     0.0f, 2e-2);
+      runCase<float>({1, 16, 72, 8192, ta, tb, 0, 0, 0, false}, 0.5f, 2.0f,
+                     2e-2);
+      runCase<double>({1, 3, 5, 10000, ta, tb, 1, 0, 1, false}, 2.0, 0.5,
+                      1e-9);
+    }
+}
+
+TEST(Gemm, LongKSumsAreTheSameOnEveryPath) {
+  // The chunks depend on K alone: a caller that runs its chunks itself (the
+  // pool busy with the other caller) gets the pool's sums bit for bit.
+  const int64_t M = 8, N = 27, K = 20000;
+  auto A = randomVec<float>(size_t(K * M), 11);
+  auto B = randomVec<float>(size_t(N * K), 12);
+  std::vector<float> C[2];
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 2; ++t)
+    callers.emplace_back([&, t] {
+      C[t].assign(size_t(M * N), std::nanf(""));
+      for (int r = 0; r < 20; ++r)
+        memc_rt_sgemm(1, 1, 1, M, N, K, 1.0f, A.data(), M, 0, B.data(), K, 0,
+                      0.0f, C[t].data(), N, 0);
+    });
+  for (std::thread &t : callers)
+    t.join();
+  for (int64_t i = 0; i < M * N; ++i)
+    ASSERT_EQ(C[0][i], C[1][i]) << "at " << i;
+}
+
 TEST(Gemm, LargeSingleGemm) {
   runCase<float>({1, 300, 200, 250, false, true, 0, 0, 0, false}, 1.0f, 0.0f,
                  1e-3);
