@@ -135,9 +135,8 @@ struct BufferMappingPass
       Operation *first = b.start >= 0 && size_t(b.start) < live.steps.size()
                              ? live.steps[b.start]
                              : nullptr;
-      record.recomputed.push_back(
-          (first && memc::isRecomputed(first)) ||
-          writtenByRecomputedOp(alloc, b, live));
+      record.recomputed.push_back((first && memc::isRecomputed(first)) ||
+                                  writtenByRecomputedOp(alloc, b, live));
       record.swappedIn.push_back(first && isCopyFromHost(first));
     }
     for (const plan::Buffer &b : live.hostBuffers)

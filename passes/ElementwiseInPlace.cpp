@@ -111,8 +111,8 @@ OpOperand *reusableInput(linalg::GenericOp g, OpOperand *out,
     // Read once by `g` (another operand reading it at other elements would
     // see overwritten values), made in `g`'s block (a value from outside a
     // loop is read again by the next iteration), dead after `g`.
-    unsigned readsInG = llvm::count_if(g->getOperands(),
-                                       [&](Value o) { return o == v; });
+    unsigned readsInG =
+        llvm::count_if(g->getOperands(), [&](Value o) { return o == v; });
     if (readsInG != 1 || v.getParentBlock() != g->getBlock() ||
         !noOtherUseAfter(v, g) || !ownsFreshBuffer(v))
       continue;
@@ -139,8 +139,7 @@ struct ElementwiseInPlacePass
         // A tensor.empty used elsewhere is a destination chosen on purpose
         // (memc-carry-in-place's for an scf.if's branches).
         if (!out.get().getDefiningOp<tensor::EmptyOp>() ||
-            !out.get().hasOneUse() ||
-            g.payloadUsesValueFromOperand(&out) ||
+            !out.get().hasOneUse() || g.payloadUsesValueFromOperand(&out) ||
             !g.getMatchingIndexingMap(&out).isIdentity())
           continue;
         if (OpOperand *in = reusableInput(g, &out, taken)) {

@@ -97,8 +97,8 @@ bool lowerForCUDA(ModuleOp module, const GPUPipelineOptions &gpu,
 
 bool writeCUDAPackage(ModuleOp module, const CompilerOptions &options,
                       const std::string &dir, uint64_t &arenaBytes,
-                      uint64_t &hostPoolBytes,
-                      std::string &summary, std::string &error) {
+                      uint64_t &hostPoolBytes, std::string &summary,
+                      std::string &error) {
   CUDAProgram program;
   if (!writeVariant(module, options, options.cudaCublas, dir, program, error))
     return false;

@@ -30,8 +30,8 @@ bool lowerForCUDA(mlir::ModuleOp module, const GPUPipelineOptions &gpu,
 /// pool; `summary` says what was built.
 bool writeCUDAPackage(mlir::ModuleOp module, const CompilerOptions &options,
                       const std::string &dir, uint64_t &arenaBytes,
-                      uint64_t &hostPoolBytes,
-                      std::string &summary, std::string &error);
+                      uint64_t &hostPoolBytes, std::string &summary,
+                      std::string &error);
 
 } // namespace memc
 

@@ -495,8 +495,8 @@ ExitCode compile(const CompilerOptions &options) {
   if (last == Phase::Codegen)
     phases = 3 + extra + target->numCodegenPhases(options.emit);
   CompileSession session(options, phases);
-  for (Phase phase : {Phase::Import, Phase::Train, Phase::Decode,
-                      Phase::Linalg, Phase::Bufferize}) {
+  for (Phase phase : {Phase::Import, Phase::Train, Phase::Decode, Phase::Linalg,
+                      Phase::Bufferize}) {
     if ((phase == Phase::Train && !train) ||
         (phase == Phase::Decode && !decode))
       continue;

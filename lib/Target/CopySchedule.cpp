@@ -62,8 +62,8 @@ std::string scheduleCopies(std::vector<PlanStep> steps, unsigned &numEvents) {
     waits(i);
     out += steps[i].text;
     if (isCopy(steps[i]))
-      out += std::string(" ") + package::kEventPrefix +
-             std::to_string(eventOf[i]);
+      out +=
+          std::string(" ") + package::kEventPrefix + std::to_string(eventOf[i]);
     out += "\n";
   }
   waits(steps.size());

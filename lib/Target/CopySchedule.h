@@ -1,4 +1,5 @@
-//===- CopySchedule.h - host-pool copies overlapped with compute -*- C++ -*-===//
+//===- CopySchedule.h - host-pool copies overlapped with compute -*- C++
+//-*-===//
 //
 // The launch plan's spills and fetches run on the runtime's copy stream,
 // which starts each copy after everything queued before it on the compute

@@ -138,8 +138,7 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
     }
     if (role == memc::ArgRole::HostPool) {
       // Pinned host memory: only spills and fetches address it.
-      std::optional<uint64_t> bytes =
-          byteSize(cast<MemRefType>(arg.getType()));
+      std::optional<uint64_t> bytes = byteSize(cast<MemRefType>(arg.getType()));
       if (!bytes)
         return fail(func, "the host pool argument has no static size");
       bases[arg] = {package::kHostRef, 0};
@@ -492,11 +491,10 @@ LogicalResult PlanBuilder::emitSvd(optim::SVDProjectorOp op) {
   addStep(PlanStep::Compute,
           std::string(package::kSvdRecord) + " " +
               std::to_string(op.getPeriod()) + " " +
-              std::to_string(op.getRank()) + " " +
-              (op.getRight() ? "1" : "0") + " " +
-              std::to_string(gradType.getDimSize(0)) + " " +
-              std::to_string(gradType.getDimSize(1)) + " " + grad->str() +
-              " " + proj->str(),
+              std::to_string(op.getRank()) + " " + (op.getRight() ? "1" : "0") +
+              " " + std::to_string(gradType.getDimSize(0)) + " " +
+              std::to_string(gradType.getDimSize(1)) + " " + grad->str() + " " +
+              proj->str(),
           ValueRange{op.getGradient(), op.getProjector()});
   ++program.numSvds;
   return success();

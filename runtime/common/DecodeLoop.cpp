@@ -65,8 +65,7 @@ int readDecodeManifest(const std::string &dir, DecodeManifest &d,
                        std::string &error) {
   std::string text;
   std::string manifestPath = joinPath(dir, package::kManifestFile);
-  if (!checkPackageDir(dir, error) ||
-      !readTextFile(manifestPath, text, error))
+  if (!checkPackageDir(dir, error) || !readTextFile(manifestPath, text, error))
     return ExitBadPackage;
   if (!isDecodeManifest(text)) {
     error = dir + ": not a decode package (memc --decode writes one)";
@@ -103,8 +102,7 @@ bool checkDecodeProgram(const Manifest &m, const DecodeManifest &d,
       m.outputs[0].dims.size() != 3 || m.outputs[0].dims[0] != d.batch ||
       m.outputs[0].dims[1] != rows)
     return bad("expected one output, the logits f32 " +
-               std::to_string(d.batch) + "x" + std::to_string(rows) +
-               "xVOCAB");
+               std::to_string(d.batch) + "x" + std::to_string(rows) + "xVOCAB");
   if (m.kvCaches.empty() || !m.states.empty() || m.step)
     return bad("expected KV caches and no train records");
   // Data caches [BH, T, head_dim] (pools [BH x T/page + 1, page,

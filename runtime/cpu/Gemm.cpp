@@ -235,9 +235,8 @@ template <typename T> struct LongKJob {
                bc, int(g->ldb), ac, int(g->lda), T(0), p, int(g->m));
     else
       blasGemm(g->ta ? CblasTrans : CblasNoTrans,
-               g->tb ? CblasTrans : CblasNoTrans, int(g->m), int(g->n),
-               int(kc), T(1), ac, int(g->lda), bc, int(g->ldb), T(0), p,
-               int(g->n));
+               g->tb ? CblasTrans : CblasNoTrans, int(g->m), int(g->n), int(kc),
+               T(1), ac, int(g->lda), bc, int(g->ldb), T(0), p, int(g->n));
   }
 
   static void runTask(const void *self, int64_t c) {

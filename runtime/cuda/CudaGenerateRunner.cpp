@@ -63,8 +63,7 @@ public:
         return ExitBadPackage;
       p->logits.resize(size_t(p->manifest.outputs[0].byteSize / sizeof(float)));
     }
-    if (!rt::checkDecodePrograms(prefill_.manifest, step_.manifest, dir,
-                                 error))
+    if (!rt::checkDecodePrograms(prefill_.manifest, step_.manifest, dir, error))
       return ExitBadPackage;
     vocab_ = step_.manifest.outputs[0].dims[2];
     const std::vector<rt::TensorSpec> &inputs = step_.manifest.inputs;

@@ -151,12 +151,11 @@ TEST(Gemm, LongKIsSummedInChunks) {
   // dimensions, beta 0 and not, and double.
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      runCase<float>({1, 8, 27, 32768 + 5, ta, tb, 1, 2, 3, false}, 1.0f,
-                     0.0f, 2e-2);
+      runCase<float>({1, 8, 27, 32768 + 5, ta, tb, 1, 2, 3, false}, 1.0f, 0.0f,
+                     2e-2);
       runCase<float>({1, 16, 72, 8192, ta, tb, 0, 0, 0, false}, 0.5f, 2.0f,
                      2e-2);
-      runCase<double>({1, 3, 5, 10000, ta, tb, 1, 0, 1, false}, 2.0, 0.5,
-                      1e-9);
+      runCase<double>({1, 3, 5, 10000, ta, tb, 1, 0, 1, false}, 2.0, 0.5, 1e-9);
     }
 }
 
