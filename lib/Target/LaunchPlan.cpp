@@ -251,18 +251,13 @@ FailureOr<BufferRef> PlanBuilder::resolve(Value memref, Operation *user) {
 /// extract_aligned_pointer_as_index(memref))), as memc-contractions-to-blas
 /// builds them.
 FailureOr<BufferRef> PlanBuilder::resolvePointer(Value ptr, Operation *user) {
-  Value v = ptr;
-  if (auto cast = v.getDefiningOp<LLVM::IntToPtrOp>())
-    v = cast.getArg();
-  if (auto cast = v.getDefiningOp<arith::IndexCastOp>())
-    v = cast.getIn();
-  auto extract = v.getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>();
-  if (!extract)
+  Value source = pointerSource(ptr);
+  if (!source)
     return fail(user, "a GEMM pointer operand that is not a buffer's address");
-  return resolve(extract.getSource(), user);
+  return resolve(source, user);
 }
 
-/// The buffer behind a GEMM pointer operand (resolvePointer's chain).
+/// The buffer behind a GEMM pointer operand, or null.
 Value PlanBuilder::pointerSource(Value ptr) {
   Value v = ptr;
   if (auto cast = v.getDefiningOp<LLVM::IntToPtrOp>())
