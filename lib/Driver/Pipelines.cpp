@@ -240,6 +240,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // Heavy kernels whose outer loop is parallel run over row ranges on the
   // runtime's threads.
   pm.addPass(createParallelKernels());
+  // Reductions' accumulating adds may be reassociated: the loop vectorizer
+  // then takes them (per-channel sums were one dependent add per element).
+  pm.addPass(createReassociateReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -66,6 +66,21 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def ReassociateReductions : Pass<"memc-reassociate-reductions"> {
+  let summary = "Reductions' accumulating adds may be reassociated";
+  let description = [{
+    In every `linalg.generic` with a reduction loop, the `arith.addf` or
+    `arith.mulf` that folds an element into an output's accumulator (its
+    block argument) and is yielded gets the `reassoc` fast-math flag. LLVM's
+    loop vectorizer then splits the reduction into vector lanes and partial
+    sums instead of one chain of dependent adds. Only that op changes: the
+    elementwise math around it keeps its exact order. The summation order is
+    fixed when the kernel is compiled, so results do not depend on the
+    thread count (threads split parallel dimensions only).
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def ElementwiseInPlace : Pass<"memc-elementwise-in-place",
                               "mlir::func::FuncOp"> {
   let summary = "Elementwise results written into a dead operand's tensor";
