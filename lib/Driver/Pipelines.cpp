@@ -243,6 +243,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // Reductions' accumulating adds may be reassociated: the loop vectorizer
   // then takes them (per-channel sums were one dependent add per element).
   pm.addPass(createReassociateReductions());
+  // Loops over contiguous dimensions as one: an inner loop over H x W
+  // rather than W alone, vectorized with plain loads.
+  pm.addPass(createCollapseContiguousLoops());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

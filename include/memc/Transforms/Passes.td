@@ -66,6 +66,22 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def CollapseContiguousLoops : Pass<"memc-collapse-contiguous-loops"> {
+  let summary = "Consecutive loops over contiguous dimensions become one";
+  let description = [{
+    For each `linalg.generic` on buffers (without `linalg.index`),
+    neighbouring loops of the same iterator type that every operand indexes
+    as consecutive plain dimensions, contiguous in its layout (the outer
+    stride is the inner one times the inner size), are folded into one loop:
+    the op on `memref.collapse_shape` views of its operands. A [N, C, H, W]
+    loop nest whose innermost loop ran over W alone (which LLVM unrolled and
+    then vectorized across H with gathers) then runs one loop over H x W.
+    Runs after memc-parallel-kernels, before linalg becomes loops.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
 def ReassociateReductions : Pass<"memc-reassociate-reductions"> {
   let summary = "Reductions' accumulating adds may be reassociated";
   let description = [{
