@@ -201,7 +201,6 @@ private:
             !memc::isRecomputed(&op);
         value.swapCost =
             transfer.cost(bytes, 1 + value.backwardUses.size()) / 1e3;
-        value.swappable = true;
         index[r] = int(problem.values.size());
         valueOf.push_back(r);
         if (transient)

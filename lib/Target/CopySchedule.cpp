@@ -22,7 +22,7 @@ bool isCopy(const PlanStep &s) {
 
 } // namespace
 
-std::string scheduleCopies(std::vector<PlanStep> steps, unsigned &numEvents) {
+std::string scheduleCopies(std::vector<PlanStep> steps) {
   // Fetches up, in program order: past every step that touches neither the
   // host range it reads nor the arena range it writes. A step it passes
   // cannot see the range change (it does not touch it), and the copy
@@ -41,7 +41,7 @@ std::string scheduleCopies(std::vector<PlanStep> steps, unsigned &numEvents) {
   // none: the copy stream runs them in order.
   std::vector<unsigned> eventOf(steps.size(), 0);
   std::vector<std::vector<unsigned>> waitsBefore(steps.size() + 1);
-  numEvents = 0;
+  unsigned numEvents = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
     if (!isCopy(steps[i]))
       continue;

@@ -1,5 +1,4 @@
-//===- CopySchedule.h - host-pool copies overlapped with compute -*- C++
-//-*-===//
+//===- CopySchedule.h - host-pool copies beside compute ---------*- C++ -*-===//
 //
 // The launch plan's spills and fetches run on the runtime's copy stream,
 // which starts each copy after everything queued before it on the compute
@@ -40,9 +39,9 @@ struct PlanStep {
   std::vector<PoolRange> touches;
 };
 
-/// The plan lines of `steps`, fetches moved up and waits placed; sets
-/// `numEvents` (events e0 .. e<numEvents-1>, one per copy).
-std::string scheduleCopies(std::vector<PlanStep> steps, unsigned &numEvents);
+/// The plan lines of `steps`, fetches moved up and waits placed; one event
+/// per copy, e0, e1, ... in the final order.
+std::string scheduleCopies(std::vector<PlanStep> steps);
 
 } // namespace memc
 

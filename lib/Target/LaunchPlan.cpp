@@ -105,15 +105,11 @@ private:
   std::string &error;
   /// The steps in program order; scheduleCopies writes them out.
   std::vector<PlanStep> steps;
-  /// Each pool allocation's bytes: the arena or host-pool argument's, a
-  /// memref.alloc's at its placed offset.
-  DenseMap<Value, PoolRange> poolRanges;
   DenseMap<Value, BufferRef> bases;      ///< arguments and allocs
   llvm::StringMap<unsigned> constantIds; ///< global name -> const index
   std::string constantLines;
   uint64_t arenaTop = 0;
   bool hasArenaArgument = false;
-  unsigned numEvents = 0;
 };
 
 LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
@@ -130,9 +126,6 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
     memc::ArgRole role = memc::getArgRole(func, i);
     if (role == memc::ArgRole::Arena) {
       bases[arg] = {"arena", 0};
-      if (std::optional<uint64_t> bytes =
-              byteSize(cast<MemRefType>(arg.getType())))
-        poolRanges[arg] = {/*host=*/false, 0, *bytes};
       hasArenaArgument = true;
       continue;
     }
@@ -142,7 +135,6 @@ LogicalResult PlanBuilder::classifyArguments(func::FuncOp func) {
       if (!bytes)
         return fail(func, "the host pool argument has no static size");
       bases[arg] = {package::kHostRef, 0};
-      poolRanges[arg] = {/*host=*/true, 0, *bytes};
       program.hostPoolBytes = *bytes;
       continue;
     }
@@ -217,6 +209,12 @@ FailureOr<unsigned> PlanBuilder::constantIndex(memref::GetGlobalOp op) {
   return id;
 }
 
+/// Ops whose result has the source's aligned pointer.
+bool keepsAlignedPointer(Operation *op) {
+  return isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp,
+             memref::ReinterpretCastOp, memref::SubViewOp>(op);
+}
+
 FailureOr<BufferRef> PlanBuilder::resolve(Value memref, Operation *user) {
   auto it = bases.find(memref);
   if (it != bases.end())
@@ -240,9 +238,7 @@ FailureOr<BufferRef> PlanBuilder::resolve(Value memref, Operation *user) {
     src->offset += shift.getZExtValue();
     return *src;
   }
-  // Ops whose result has the source's aligned pointer.
-  if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp,
-          memref::ReinterpretCastOp, memref::SubViewOp>(def))
+  if (keepsAlignedPointer(def))
     return resolve(def->getOperand(0), def);
   return fail(def, "buffer from an op the launch plan cannot place");
 }
@@ -268,39 +264,23 @@ Value PlanBuilder::pointerSource(Value ptr) {
   return extract ? extract.getSource() : Value();
 }
 
-/// Adds the pool bytes `memref` may address: a view's own bytes, anything
-/// derived from a view (a subview, a reshape) the whole view. Buffers
-/// outside the pools (inputs, weights, outputs, constants) add nothing.
+/// Adds the pool bytes `memref` may address: those of the buffer it was
+/// derived from (a subview or reshape may address all of it), which is a
+/// pool argument, a temporary or a memref.view. Buffers outside the pools
+/// (inputs, weights, outputs, constants) add nothing. Every operand of a
+/// step has been resolved by then.
 void PlanBuilder::addTouched(Value memref, std::vector<PoolRange> &touches) {
-  while (memref) {
-    auto it = poolRanges.find(memref);
-    if (it != poolRanges.end()) {
-      touches.push_back(it->second);
-      return;
-    }
-    Operation *def = memref.getDefiningOp();
-    if (!def)
-      return;
-    if (auto view = dyn_cast<memref::ViewOp>(def)) {
-      auto source = poolRanges.find(view.getSource());
-      APInt shift;
-      std::optional<uint64_t> bytes = byteSize(view.getType());
-      if (source != poolRanges.end() && bytes &&
-          matchPattern(view.getByteShift(), m_ConstantInt(&shift))) {
-        uint64_t begin = source->second.begin + shift.getZExtValue();
-        touches.push_back({source->second.host, begin, begin + *bytes});
-        return;
-      }
-      memref = view.getSource(); // the whole pool
-      continue;
-    }
-    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp,
-            memref::ReinterpretCastOp, memref::SubViewOp>(def)) {
-      memref = def->getOperand(0);
-      continue;
-    }
-    return;
+  while (Operation *def = memref.getDefiningOp()) {
+    if (!keepsAlignedPointer(def))
+      break;
+    memref = def->getOperand(0);
   }
+  FailureOr<BufferRef> ref = resolve(memref, nullptr);
+  if (failed(ref) || (ref->base != package::kArenaRef && !ref->onHost()))
+    return;
+  std::optional<uint64_t> bytes = byteSize(cast<MemRefType>(memref.getType()));
+  touches.push_back(
+      {ref->onHost(), ref->offset, bytes ? ref->offset + *bytes : UINT64_MAX});
 }
 
 void PlanBuilder::addStep(PlanStep::Kind kind, std::string text,
@@ -509,8 +489,6 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
           return fail(&op, "a temporary without a static byte size");
         arenaTop = alignUp(arenaTop);
         bases[alloc.getResult()] = {"arena", arenaTop};
-        poolRanges[alloc.getResult()] = {/*host=*/false, arenaTop,
-                                         arenaTop + *bytes};
         arenaTop += *bytes;
         continue;
       }
@@ -568,7 +546,7 @@ LogicalResult PlanBuilder::build(func::FuncOp func, StringRef arch) {
   plan += std::string(package::kHostPoolBytesRecord) + " " +
           std::to_string(program.hostPoolBytes) + "\n";
   plan += constantLines;
-  plan += scheduleCopies(std::move(steps), numEvents);
+  plan += scheduleCopies(std::move(steps));
   return success();
 }
 

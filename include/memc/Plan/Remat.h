@@ -59,8 +59,9 @@ struct RematValue {
   bool recomputable = true;
   /// Seconds to copy it to the host and back.
   double swapCost = 0.0;
-  /// False for a value that cannot be swapped (memc-activation-swap keeps
-  /// it where its backward readers do not all follow its forward ones).
+  /// False for a value the target cannot move to the host. Both of memc's
+  /// targets can (CUDA through its pinned host pool), so
+  /// memc-activation-recompute leaves it true; the solvers honour it.
   bool swappable = true;
 
   bool saved() const { return !backwardUses.empty(); }
