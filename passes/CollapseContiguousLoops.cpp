@@ -30,30 +30,24 @@ using namespace mlir;
 
 namespace {
 
-/// Whether loops `d` and `d + 1` can be one loop: the same iterator type,
-/// and in every operand either neither or both, as consecutive plain
-/// results (d, d + 1) over dimensions that are contiguous in its layout.
+/// Whether loops `d` and `d + 1` of `op` (whose maps are projected
+/// permutations: each result one distinct loop) can be one loop: the same
+/// iterator type, and in every operand either neither or both, as
+/// consecutive results over dimensions that are contiguous in its layout.
 bool mergeable(linalg::GenericOp op, unsigned d) {
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   if (iterators[d] != iterators[d + 1])
     return false;
   for (OpOperand &operand : op->getOpOperands()) {
     AffineMap map = op.getMatchingIndexingMap(&operand);
-    std::optional<unsigned> at = map.getResultPosition(
-        getAffineDimExpr(d, op.getContext()));
-    std::optional<unsigned> next = map.getResultPosition(
-        getAffineDimExpr(d + 1, op.getContext()));
-    bool uses = map.isFunctionOfDim(d), usesNext = map.isFunctionOfDim(d + 1);
-    if (!uses && !usesNext)
+    std::optional<unsigned> at =
+        map.getResultPosition(getAffineDimExpr(d, op.getContext()));
+    std::optional<unsigned> next =
+        map.getResultPosition(getAffineDimExpr(d + 1, op.getContext()));
+    if (!at && !next)
       continue;
     if (!at || !next || *next != *at + 1)
       return false;
-    // Used nowhere else in the map (an expression such as d + d2 would be
-    // a window, not a plain index).
-    for (auto [i, e] : llvm::enumerate(map.getResults()))
-      if (i != *at && i != *next &&
-          (e.isFunctionOfDim(d) || e.isFunctionOfDim(d + 1)))
-        return false;
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     if (!type)
       return false;
@@ -86,25 +80,21 @@ struct CollapseContiguousLoopsPass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : ops) {
-      // Runs of mergeable neighbours: [[0], [1, 2, 3]] for N, C, H, W where
-      // C, H and W are contiguous.
-      SmallVector<ReassociationIndices> groups{{0}};
-      bool any = false;
-      for (unsigned d = 0; d + 1 < op.getNumLoops(); ++d) {
-        if (mergeable(op, d)) {
-          groups.back().push_back(d + 1);
-          any = true;
-        } else {
-          groups.push_back({int64_t(d + 1)});
-        }
-      }
-      if (!any)
-        continue;
-      // Only the runs of two or more loops are folded.
+      // Runs of mergeable neighbours, [1, 2, 3] for N, C, H, W where C, H
+      // and W are contiguous; loops alone stay as they are.
       SmallVector<ReassociationIndices> folded;
-      for (ReassociationIndices &g : groups)
-        if (g.size() > 1)
-          folded.push_back(g);
+      ReassociationIndices run{0};
+      for (int64_t d = 0, e = op.getNumLoops(); d < e; ++d) {
+        if (d + 1 < e && mergeable(op, unsigned(d))) {
+          run.push_back(d + 1);
+          continue;
+        }
+        if (run.size() > 1)
+          folded.push_back(run);
+        run = {d + 1};
+      }
+      if (folded.empty())
+        continue;
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::CollapseResult> collapsed =
           linalg::collapseOpIterationDims(op, folded, rewriter);
