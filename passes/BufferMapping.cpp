@@ -171,6 +171,7 @@ struct BufferMappingPass
     record.timedOut = mapped->timedOut;
     record.heuristics = mapped->heuristicArenaBytes;
     record.lowerBound = mapped->lowerBound;
+    record.transferCostBound = mapped->transferCostBound;
 
     // Host buffers get their own, planned, offsets in the host pool: the
     // plan's spilled buffers, then the swapped activations' host copies.

@@ -92,6 +92,10 @@ json::Object buildReport(const ReportContext &context,
       {"buffers", std::move(buffers)},
       {"unplanned", std::move(unplanned)},
   };
+  // The modeled transfer cost no plan within the budget can go below: the
+  // plan is optimal under the model when the two are equal.
+  if (record.transferCostBound >= 0)
+    report["transfer_cost_bound_ms"] = record.transferCostBound;
   report["fused_attention"] = context.fusedAttention;
   report["fusemax_cascades"] = json::Array(context.fusemaxCascades);
   if (context.train) {

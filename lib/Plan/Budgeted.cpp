@@ -11,6 +11,7 @@
 
 #include "memc/Plan/Heuristics.h"
 
+#include "HostPlacement.h"
 #include "Packing.h"
 
 #include <algorithm>
@@ -143,9 +144,6 @@ public:
   }
 
   const std::vector<bool> &hostSet() const { return onHost; }
-  const std::vector<int64_t> &useStepsOf(size_t index) const {
-    return uses[index];
-  }
 
 private:
   static constexpr size_t kNoBuffer = static_cast<size_t>(-1);
@@ -207,10 +205,11 @@ private:
   LoadProfile profile;
 };
 
-/// Best-fit packing of the residents over their intervals and the host
-/// buffers' staging slots over their use steps.
-Plan packWithSpills(const Problem &problem, const Spiller &spiller) {
-  const std::vector<bool> &onHost = spiller.hostSet();
+} // namespace
+
+namespace detail {
+
+Plan packWithHostSet(const Problem &problem, const std::vector<bool> &onHost) {
   std::vector<PackItem> items;
   std::vector<size_t> ownerOf; // Item -> buffer position.
   for (size_t i = 0; i < problem.buffers.size(); ++i) {
@@ -220,7 +219,7 @@ Plan packWithSpills(const Problem &problem, const Spiller &spiller) {
       ownerOf.push_back(i);
       continue;
     }
-    for (int64_t step : spiller.useStepsOf(i)) {
+    for (int64_t step : useSteps(b)) {
       items.push_back({step, step, b.size, footprint(b), b.alignment});
       ownerOf.push_back(i);
     }
@@ -246,11 +245,6 @@ Plan packWithSpills(const Problem &problem, const Spiller &spiller) {
   return plan;
 }
 
-/// Brings host buffers back into the arena where their whole live interval
-/// finds a free gap below `usable`, the most expensive first (ties: lower
-/// position). Spilling by peak load is blind to where the packing left room,
-/// so this pass recovers transfer cost the spills did not need to pay.
-/// O(h * (n + s)) for h host buffers and s staging slots.
 void reclaimHostBuffers(const Problem &problem, uint64_t usable, Plan &plan) {
   struct Occupied {
     int64_t start, end;
@@ -328,6 +322,18 @@ void reclaimHostBuffers(const Problem &problem, uint64_t usable, Plan &plan) {
   summarizePlan(problem, plan);
 }
 
+uint64_t usableBytes(const Problem &problem) {
+  return problem.capacity & ~(kArenaAlignment - 1);
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::packWithHostSet;
+using detail::reclaimHostBuffers;
+using detail::usableBytes;
+
 /// Every non-empty buffer on the host, each step's slots stacked by
 /// decreasing alignment. Each footprint is a multiple of its alignment, so
 /// every slot starts aligned with no padding, and a step needs exactly its
@@ -369,12 +375,6 @@ Plan allOnHostPlan(const Problem &problem) {
   return plan;
 }
 
-/// The arena is rounded up to kArenaAlignment, so it must fit in the
-/// capacity rounded down. The floor is a multiple of it, hence still fits.
-uint64_t usableBytes(const Problem &problem) {
-  return problem.capacity & ~(kArenaAlignment - 1);
-}
-
 /// Spills (never a `pinned` buffer, and `forced` ones first) down to a
 /// target that starts at `usable` and drops by an eighth per try until the
 /// best-fit packing fits, then reclaims what it can; nothing when no try
@@ -389,7 +389,7 @@ std::optional<Plan> spillAndPack(const Problem &problem, uint64_t usable,
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     uint64_t target = usable - usable / kAttempts * attempt;
     spiller.spillDownTo(target);
-    Plan plan = packWithSpills(problem, spiller);
+    Plan plan = packWithHostSet(problem, spiller.hostSet());
     if (plan.arenaBytes <= usable) {
       reclaimHostBuffers(problem, usable, plan);
       return plan;

@@ -11,6 +11,7 @@
 #include "memc/Plan/Mapper.h"
 
 #include "memc/Plan/Heuristics.h"
+#include "memc/Plan/SpillMilp.h"
 #include "memc/Plan/Verifier.h"
 
 #include <algorithm>
@@ -36,6 +37,10 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
+
+/// CBC proves optimality within this relative gap (MilpBuilder), so a plan
+/// this close to the spill bound is as good as any.
+constexpr double kBoundTolerance = 1e-6;
 
 /// Budgeted order: lower transfer cost, then smaller arena.
 bool betterBudgeted(const Plan &a, const Plan &b) {
@@ -102,6 +107,30 @@ Outcome<MapperResult> runMapper(const Problem &problem,
     if (better && verifyPlan(problem, plan, 1).empty())
       incumbent = std::move(plan);
   };
+
+  // Under a capacity, the spill MILP's plan, and its bound: a plan at the
+  // bound is optimal, and the searches below could not improve on it.
+  bool optimal = false;
+  if (budgeted) {
+    SpillMilpOptions milp;
+    milp.timeLimitSeconds = options.timeLimitSeconds / 3;
+    SpillBound bound;
+    bool stopped = false;
+    if (std::optional<Plan> plan =
+            milpSpillPlan(problem, milp, &bound, &stopped))
+      offer(std::move(*plan));
+    result.timedOut |= stopped;
+    if (bound.proven) {
+      result.transferCostBound = bound.cost;
+      optimal = incumbent.transferCost <= bound.cost * (1 + kBoundTolerance);
+    }
+  }
+  if (optimal) {
+    result.plan = std::move(incumbent);
+    result.winner = result.plan.algorithm;
+    result.seconds = secondsSince(started);
+    return result;
+  }
 
   MallocGame game(problem);
   MctsOptions mcts;

@@ -21,12 +21,10 @@
 
 #include "memc/Plan/Remat.h"
 
+#include "MilpBuilder.h"
+
 #include <algorithm>
 #include <map>
-
-#ifdef MEMC_HAVE_CBC
-#include <coin/Cbc_C_Interface.h>
-#endif
 
 namespace memc::plan {
 
@@ -46,70 +44,11 @@ RematPlan solveMilp(const RematProblem &, uint64_t, double, unsigned) {
 
 bool haveMilpSolver() { return true; }
 
-namespace {
-
-/// Sparse rows and binary columns, then one CBC model.
-class MilpBuilder {
-public:
-  int addBinary(double objective, double upper = 1.0) {
-    objective_.push_back(objective);
-    upper_.push_back(upper);
-    return int(objective_.size()) - 1;
-  }
-  void addRow(std::vector<std::pair<int, double>> terms, char sense,
-              double rhs) {
-    rows_.push_back({std::move(terms), sense, rhs});
-  }
-  size_t numColumns() const { return objective_.size(); }
-
-  /// Solves; fills `solution` when CBC found one.
-  void solve(double seconds, std::vector<double> &solution, bool &optimal,
-             bool &timedOut, bool &infeasible) {
-    Cbc_Model *model = Cbc_newModel();
-    Cbc_setLogLevel(model, 0);
-    for (size_t c = 0; c < objective_.size(); ++c)
-      Cbc_addCol(model, "", 0.0, upper_[c], objective_[c], 1, 0, nullptr,
-                 nullptr);
-    for (Row &row : rows_) {
-      std::vector<int> cols;
-      std::vector<double> coefs;
-      for (auto [c, a] : row.terms) {
-        cols.push_back(c);
-        coefs.push_back(a);
-      }
-      Cbc_addRow(model, "", int(cols.size()), cols.data(), coefs.data(),
-                 row.sense, row.rhs);
-    }
-    Cbc_setMaximumSeconds(model, std::max(seconds, 0.01));
-    Cbc_setAllowableFractionGap(model, 1e-6);
-    Cbc_solve(model);
-    optimal = Cbc_isProvenOptimal(model);
-    infeasible = Cbc_isProvenInfeasible(model);
-    timedOut = Cbc_isSecondsLimitReached(model);
-    if (Cbc_numberSavedSolutions(model) > 0 || optimal) {
-      const double *x = Cbc_getColSolution(model);
-      solution.assign(x, x + objective_.size());
-    }
-    Cbc_deleteModel(model);
-  }
-
-private:
-  struct Row {
-    std::vector<std::pair<int, double>> terms;
-    char sense;
-    double rhs;
-  };
-  std::vector<double> objective_, upper_;
-  std::vector<Row> rows_;
-};
-
-} // namespace
-
 RematPlan solveMilp(const RematProblem &problem, uint64_t budget,
                     double timeLimitSeconds, unsigned maxChain) {
   const std::vector<RematValue> &values = problem.values;
   size_t n = values.size();
-  MilpBuilder milp;
+  detail::MilpBuilder milp;
   // Costs in milliseconds keep CBC's tolerances meaningful.
   constexpr double kScale = 1e3;
   std::vector<int> keep(n, -1), swap(n, -1), recompute(n, -1);
@@ -220,7 +159,8 @@ RematPlan solveMilp(const RematProblem &problem, uint64_t budget,
 
   std::vector<double> x;
   bool infeasible = false;
-  milp.solve(timeLimitSeconds, x, plan.optimal, plan.timedOut, infeasible);
+  milp.solve(timeLimitSeconds, /*maxNodes=*/0, x, plan.optimal, plan.timedOut,
+             infeasible);
   if (x.empty()) {
     plan.feasible = false;
     plan.why = infeasible ? "no keep/recompute/swap choice fits the budget"

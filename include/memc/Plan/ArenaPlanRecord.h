@@ -45,6 +45,9 @@ struct ArenaPlanRecord {
   /// The budget asked for (0: none).
   uint64_t budget = 0;
   uint64_t hostPoolBytes = 0;
+  /// Under a budget: the spill MILP's lower bound on the modeled transfer
+  /// cost of any plan within it (ms), or -1 where none was proven.
+  double transferCostBound = -1;
   /// Arena bytes of the baselines, by name: naive, greedy_by_size, best_fit.
   std::map<std::string, uint64_t> heuristics;
   /// Which planner's plan was kept (Plan::algorithm).

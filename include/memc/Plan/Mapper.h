@@ -8,6 +8,8 @@
 //    budgetedPlan under a capacity);
 //  - MCTS on the mallocGame (MallocGame.h) guided by the policy/value
 //    network (PolicyNet.h): "mallocgame_mcts";
+//  - under a capacity, the spill MILP (SpillMilp.h): "budgeted_milp", whose
+//    bound also says when a plan is optimal;
 //  - for packing, a local search over the visiting order of best fit,
 //    seeded with XLA's order: "best_fit_search". Best fit's fit rule is
 //    good; its one fixed order is what loses space around the peak, and
@@ -46,7 +48,8 @@ struct MapperOptions {
 struct MapperResult {
   /// The best plan found; plan.algorithm == winner.
   Plan plan;
-  /// "mallocgame_mcts", "best_fit_search", or the heuristic that won:
+  /// "mallocgame_mcts", "best_fit_search", "budgeted_search",
+  /// "budgeted_milp", or the heuristic that won:
   /// "best_fit", "greedy_by_size", "naive", "budgeted_best_fit",
   /// "budgeted_all_host". A search wins only when strictly better.
   std::string winner;
@@ -54,6 +57,10 @@ struct MapperResult {
   /// Packing arenas of "naive", "greedy_by_size" and "best_fit" (always run,
   /// also under a capacity, as reference points).
   std::map<std::string, uint64_t> heuristicArenaBytes;
+  /// Under a capacity: the spill MILP's lower bound on any fitting plan's
+  /// transfer cost (SpillMilp.h), or -1 where it was not proven. When the
+  /// best heuristic's or the MILP's plan meets it, the searches are skipped.
+  double transferCostBound = -1;
   /// The arena of the MCTS plan (0 when the game found no plan).
   uint64_t mctsArenaBytes = 0;
   double seconds = 0;

@@ -20,7 +20,9 @@
 // generated instances, and on the train steps of --train-corpus (default
 // test/plan-corpus-train: memc --train --emit=plan dumps, kept apart from
 // the packing corpus so as not to move its held-out split) at
-// (floor + LB) / 2 and floor + (LB - floor) / 4. The last line compares the
+// (floor + LB) / 2 and floor + (LB - floor) / 4, each against the spill
+// MILP's lower bound on the transfer cost (SpillMilp.h; where it is proven,
+// no plan can beat a heuristic that meets it). The last line compares the
 // learned mapper with the best heuristic per packing instance; the exit code
 // is 1 if it was ever worse, packing or budgeted, or any plan failed
 // verification.
@@ -150,6 +152,11 @@ int usage() {
 struct BudgetedTally {
   double heuristicShare = 0, learnedShare = 0;
   int runs = 0, better = 0, worse = 0;
+  /// Against the spill MILP's bound (where proven): instances where it was
+  /// proven, where each plan meets it, and where the heuristic's does not
+  /// (the only ones where anything can beat the heuristic).
+  int bounded = 0, heuristicAtBound = 0, learnedAtBound = 0, improvable = 0,
+      betterWhereImprovable = 0;
   bool failed = false;
 };
 
@@ -157,7 +164,7 @@ struct BudgetedTally {
 /// (ms), or false when a plan failed.
 bool runBudgeted(const Problem &p, const MapperOptions &options,
                  BudgetedTally &tally, double *heuristicMs = nullptr,
-                 double *learnedMs = nullptr) {
+                 double *learnedMs = nullptr, double *boundMs = nullptr) {
   double total = 0;
   for (const Buffer &b : p.buffers)
     total += b.transferCost;
@@ -174,6 +181,17 @@ bool runBudgeted(const Problem &p, const MapperOptions &options,
   tally.better += l < h;
   tally.worse += l > h;
   ++tally.runs;
+  double bound = learned->transferCostBound;
+  if (bound >= 0) {
+    auto atBound = [&](double cost) { return cost <= bound * (1 + 1e-6); };
+    ++tally.bounded;
+    tally.heuristicAtBound += atBound(h);
+    tally.learnedAtBound += atBound(l);
+    tally.improvable += !atBound(h);
+    tally.betterWhereImprovable += !atBound(h) && l < h;
+  }
+  if (boundMs)
+    *boundMs = bound;
   if (heuristicMs)
     *heuristicMs = h;
   if (learnedMs)
@@ -187,6 +205,12 @@ void printBudgeted(const char *what, const BudgetedTally &t) {
               "%d)\n",
               what, t.runs, t.heuristicShare / std::max(t.runs, 1),
               t.learnedShare / std::max(t.runs, 1), t.better, t.worse);
+  if (t.bounded != 0)
+    std::printf("budgeted %s: spill MILP bound proven on %d; at the bound: "
+                "budgeted_best_fit %d, learned %d; learned better on %d of "
+                "the %d where budgeted_best_fit is above it\n",
+                what, t.bounded, t.heuristicAtBound, t.learnedAtBound,
+                t.betterWhereImprovable, t.improvable);
 }
 
 } // namespace
@@ -329,8 +353,8 @@ int main(int argc, char **argv) {
             {1, "floor+(LB-floor)/4"}}) {
         p.capacity = floor + gap * quarters / 4;
         auto t0 = std::chrono::steady_clock::now();
-        double h = 0, l = 0;
-        bool ok = runBudgeted(p, options, tally, &h, &l);
+        double h = 0, l = 0, bound = -1;
+        bool ok = runBudgeted(p, options, tally, &h, &l, &bound);
         double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
                 .count();
@@ -339,8 +363,10 @@ int main(int argc, char **argv) {
                        file.c_str());
         else
           std::printf("train step %-24s %-18s %4zu buffers: spilled cost "
-                      "budgeted_best_fit %8.4f ms, learned %8.4f ms (%.2f s)\n",
-                      file.c_str(), label, p.buffers.size(), h, l, seconds);
+                      "budgeted_best_fit %8.4f ms, learned %8.4f ms, bound "
+                      "%8.4f ms (%.2f s)\n",
+                      file.c_str(), label, p.buffers.size(), h, l, bound,
+                      seconds);
       }
     }
     printBudgeted("train steps", tally);
