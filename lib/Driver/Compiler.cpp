@@ -30,6 +30,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
 #include <sstream>
 #include <string>
 
@@ -397,6 +398,26 @@ std::string secondsText(double seconds) {
   return os.str();
 }
 
+/// The -v note on a budgeted plan's host buffers: their modeled transfer
+/// time, and whether the spill MILP proved no plan within the budget cheaper
+/// (a bound of -1: not proven).
+std::string hostTransferText(double transferMs, double boundMs) {
+  char text[160];
+  if (boundMs < 0)
+    std::snprintf(text, sizeof text, " (modeled transfer %.4g ms)", transferMs);
+  else if (transferMs <= boundMs * (1 + 1e-6))
+    std::snprintf(text, sizeof text,
+                  " (modeled transfer %.4g ms, the least of any plan within "
+                  "the budget)",
+                  transferMs);
+  else
+    std::snprintf(text, sizeof text,
+                  " (modeled transfer %.4g ms; no plan within the budget "
+                  "costs less than %.4g ms)",
+                  transferMs, boundMs);
+  return text;
+}
+
 /// Bufferization and the arena plan; the package interface gets the pool
 /// sizes.
 ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
@@ -436,7 +457,9 @@ ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
                  " s: the best plan found by then]"
            : "") +
       (p.spilledBytes
-           ? ", " + std::to_string(p.spilledBytes) + " bytes on the host"
+           ? ", " + std::to_string(p.spilledBytes) + " bytes on the host" +
+                 hostTransferText(p.transferCost,
+                                  s.planRecord->transferCostBound)
            : ""));
   return ExitOK;
 }
