@@ -61,7 +61,8 @@ struct MapperResult {
   /// transfer cost (SpillMilp.h), or -1 where it was not proven. When the
   /// best heuristic's or the MILP's plan meets it, the searches are skipped.
   double transferCostBound = -1;
-  /// The arena of the MCTS plan (0 when the game found no plan).
+  /// The arena of the MCTS plan (0 when the game found no plan, or did not
+  /// run because a budgeted plan already met transferCostBound).
   uint64_t mctsArenaBytes = 0;
   double seconds = 0;
   /// A search was cut short by timeLimitSeconds (the plan is the best one
