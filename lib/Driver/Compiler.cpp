@@ -24,6 +24,7 @@
 #include "memc/Driver/Registration.h"
 #include "memc/Import/ONNXImporter.h"
 #include "memc/Plan/ProblemIO.h"
+#include "memc/Plan/SpillMilp.h"
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -405,7 +406,7 @@ std::string hostTransferText(double transferMs, double boundMs) {
   char text[160];
   if (boundMs < 0)
     std::snprintf(text, sizeof text, " (modeled transfer %.4g ms)", transferMs);
-  else if (transferMs <= boundMs * (1 + 1e-6))
+  else if (plan::meetsSpillBound(transferMs, {true, boundMs}))
     std::snprintf(text, sizeof text,
                   " (modeled transfer %.4g ms, the least of any plan within "
                   "the budget)",

@@ -100,7 +100,7 @@ public:
   /// `pinned` (empty, or one flag per buffer): buffers never spilled.
   explicit Spiller(const Problem &problem, std::vector<bool> pinned = {})
       : problem(problem), onHost(problem.buffers.size(), false),
-        pinned(std::move(pinned)), profile(pointsOf(problem)) {
+        pinned(std::move(pinned)), profile(detail::loadRisePoints(problem)) {
     uses.reserve(problem.buffers.size());
     for (const Buffer &b : problem.buffers) {
       uses.push_back(useSteps(b));
@@ -147,18 +147,6 @@ public:
 
 private:
   static constexpr size_t kNoBuffer = static_cast<size_t>(-1);
-
-  static std::vector<int64_t> pointsOf(const Problem &problem) {
-    std::vector<int64_t> points;
-    for (const Buffer &b : problem.buffers) {
-      points.push_back(b.start);
-      for (int64_t step : useSteps(b))
-        points.push_back(step);
-    }
-    std::sort(points.begin(), points.end());
-    points.erase(std::unique(points.begin(), points.end()), points.end());
-    return points;
-  }
 
   /// The resident buffer live at `step` and not used there with the lowest
   /// transfer cost per footprint byte (ties: larger footprint, longer
@@ -208,6 +196,18 @@ private:
 } // namespace
 
 namespace detail {
+
+std::vector<int64_t> loadRisePoints(const Problem &problem) {
+  std::vector<int64_t> points;
+  for (const Buffer &b : problem.buffers) {
+    points.push_back(b.start);
+    for (int64_t step : useSteps(b))
+      points.push_back(step);
+  }
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  return points;
+}
 
 Plan packWithHostSet(const Problem &problem, const std::vector<bool> &onHost) {
   std::vector<PackItem> items;

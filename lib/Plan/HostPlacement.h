@@ -13,9 +13,15 @@
 
 #include "memc/Plan/Problem.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace memc::plan::detail {
+
+/// The steps where the device load can rise, ascending and distinct:
+/// interval starts and use steps (staging slots). Between them the load
+/// only falls, so its maximum over the program is attained at one of them.
+std::vector<int64_t> loadRisePoints(const Problem &problem);
 
 /// Best-fit packing (bestFitPlan's order and rule) of the buffers not in
 /// `onHost` over their intervals and of the host buffers' staging slots over

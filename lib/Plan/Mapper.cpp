@@ -38,10 +38,6 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-/// CBC proves optimality within this relative gap (MilpBuilder), so a plan
-/// this close to the spill bound is as good as any.
-constexpr double kBoundTolerance = 1e-6;
-
 /// Budgeted order: lower transfer cost, then smaller arena.
 bool betterBudgeted(const Plan &a, const Plan &b) {
   if (a.transferCost != b.transferCost)
@@ -120,33 +116,27 @@ Outcome<MapperResult> runMapper(const Problem &problem,
             milpSpillPlan(problem, milp, &bound, &stopped))
       offer(std::move(*plan));
     result.timedOut |= stopped;
-    if (bound.proven) {
+    if (bound.proven)
       result.transferCostBound = bound.cost;
-      optimal = incumbent.transferCost <= bound.cost * (1 + kBoundTolerance);
+    optimal = meetsSpillBound(incumbent.transferCost, bound);
+  }
+  if (!optimal) {
+    MallocGame game(problem);
+    MctsOptions mcts;
+    mcts.seed = options.seed;
+    mcts.simulations = options.simulations;
+    mcts.workBudget = kMctsWork;
+    mcts.timeLimitSeconds = options.timeLimitSeconds / 2;
+    MctsResult searched = runMcts(game, *net, mcts);
+    result.timedOut |= searched.stoppedByClock;
+    if (searched.found) {
+      Plan plan = game.toPlan(searched.best, "mallocgame_mcts");
+      result.mctsArenaBytes = plan.arenaBytes;
+      offer(std::move(plan));
     }
   }
-  if (optimal) {
-    result.plan = std::move(incumbent);
-    result.winner = result.plan.algorithm;
-    result.seconds = secondsSince(started);
-    return result;
-  }
 
-  MallocGame game(problem);
-  MctsOptions mcts;
-  mcts.seed = options.seed;
-  mcts.simulations = options.simulations;
-  mcts.workBudget = kMctsWork;
-  mcts.timeLimitSeconds = options.timeLimitSeconds / 2;
-  MctsResult searched = runMcts(game, *net, mcts);
-  result.timedOut |= searched.stoppedByClock;
-  if (searched.found) {
-    Plan plan = game.toPlan(searched.best, "mallocgame_mcts");
-    result.mctsArenaBytes = plan.arenaBytes;
-    offer(std::move(plan));
-  }
-
-  if (budgeted) {
+  if (budgeted && !optimal) {
     double left = options.timeLimitSeconds - secondsSince(started);
     bool stopped = left <= 0;
     uint64_t n = problem.buffers.size();

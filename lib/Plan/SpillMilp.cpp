@@ -2,9 +2,9 @@
 //
 // SpillMilp.h states the program and why its optimum bounds every plan.
 // Rows are built at the steps where the load can rise (interval starts and
-// use steps; between them it only falls), as the heuristic's load profile
-// does, and footprints enter in units of the arena alignment, which keeps
-// the coefficients small and exact.
+// use steps; between them it only falls: detail::loadRisePoints, which the
+// heuristic's load profile uses too), and footprints enter in units of the
+// arena alignment, which keeps the coefficients small and exact.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,17 +48,27 @@ struct HostChoice {
   double cost = 0.0;
 };
 
-/// The program's data that does not depend on the load limit.
+/// The program's rows before the load limits: at each step where the load
+/// can rise, the load with every buffer resident and the buffers a spill
+/// lowers it by. Built once; each solve only sets the limits.
 class SpillProgram {
 public:
-  explicit SpillProgram(const Problem &problem) : problem(problem) {
-    for (const Buffer &b : problem.buffers) {
-      uses.push_back(useSteps(b));
-      points.push_back(b.start);
-      points.insert(points.end(), uses.back().begin(), uses.back().end());
+  explicit SpillProgram(const Problem &problem)
+      : problem(problem), points(detail::loadRisePoints(problem)),
+        loads(points.size(), 0), spillable(points.size()) {
+    for (size_t i = 0; i < problem.buffers.size(); ++i) {
+      const Buffer &b = problem.buffers[i];
+      uint64_t bytes = footprint(b);
+      std::vector<int64_t> uses = useSteps(b);
+      auto lo = std::lower_bound(points.begin(), points.end(), b.start);
+      auto hi = std::upper_bound(points.begin(), points.end(), b.end);
+      for (auto it = lo; it < hi; ++it) {
+        size_t p = it - points.begin();
+        loads[p] += bytes;
+        if (bytes != 0 && !std::binary_search(uses.begin(), uses.end(), *it))
+          spillable[p].push_back(i);
+      }
     }
-    std::sort(points.begin(), points.end());
-    points.erase(std::unique(points.begin(), points.end()), points.end());
   }
 
   /// The steps where the load can rise, ascending.
@@ -81,22 +91,12 @@ public:
             milp.addBinary(problem.buffers[i].transferCost * kCostScale);
     bool anyRow = false;
     for (size_t p = 0; p < points.size(); ++p) {
-      int64_t step = points[p];
-      uint64_t limit = limits[p];
-      uint64_t load = 0;
-      std::vector<std::pair<int, double>> terms;
-      for (size_t i = 0; i < n; ++i) {
-        const Buffer &b = problem.buffers[i];
-        if (step < b.start || step > b.end)
-          continue;
-        load += footprint(b);
-        if (column[i] >= 0 &&
-            !std::binary_search(uses[i].begin(), uses[i].end(), step))
-          terms.push_back({column[i], footprint(b) / unit});
-      }
-      if (load <= limit)
+      if (loads[p] <= limits[p])
         continue;
-      milp.addRow(std::move(terms), 'G', (load - limit) / unit);
+      std::vector<std::pair<int, double>> terms;
+      for (size_t i : spillable[p])
+        terms.push_back({column[i], footprint(problem.buffers[i]) / unit});
+      milp.addRow(std::move(terms), 'G', (loads[p] - limits[p]) / unit);
       anyRow = true;
     }
     HostChoice choice;
@@ -123,24 +123,25 @@ public:
 
 private:
   const Problem &problem;
-  std::vector<std::vector<int64_t>> uses;
   std::vector<int64_t> points;
+  /// Per point: every live footprint, and the buffers live there but not
+  /// used there (the columns of its row).
+  std::vector<uint64_t> loads;
+  std::vector<std::vector<size_t>> spillable;
 };
 
 /// The order search's budget for one host set (bestFitSearchPlan's units).
 constexpr uint64_t kSearchPacks = 200;
 constexpr uint64_t kSearchWork = 4'000'000;
 
-/// `onHost` packed within `usable`: best fit, then, where it fragments
-/// above the capacity, best fit under a searched visiting order over the
-/// residents and the staging slots as separate items. nullopt when neither
-/// fits.
-std::optional<Plan> packWithin(const Problem &problem,
-                               const std::vector<bool> &onHost, uint64_t usable,
-                               double seconds) {
-  Plan plan = detail::packWithHostSet(problem, onHost);
-  if (plan.arenaBytes <= usable)
-    return plan;
+/// `onHost` packed within `usable` by best fit under a searched visiting
+/// order, over the residents and the staging slots as separate items: for
+/// a host set whose plain best-fit packing (`bestFit`) fragments above the
+/// capacity. nullopt when the search does not fit it either.
+std::optional<Plan> searchedPackWithin(const Problem &problem,
+                                       const std::vector<bool> &onHost,
+                                       const Plan &bestFit, uint64_t usable,
+                                       double seconds) {
   Problem items;
   std::vector<std::pair<size_t, int64_t>> ownerOf; // (buffer, step or -1)
   for (size_t i = 0; i < problem.buffers.size(); ++i) {
@@ -161,6 +162,7 @@ std::optional<Plan> packWithin(const Problem &problem,
       bestFitSearchPlan(items, /*seed=*/0, kSearchPacks, kSearchWork, seconds);
   if (packed.arenaBytes > usable)
     return std::nullopt;
+  Plan plan = bestFit;
   plan.placements.assign(problem.buffers.size(), Placement{});
   for (size_t item = 0; item < ownerOf.size(); ++item) {
     auto [index, step] = ownerOf[item];
@@ -240,6 +242,12 @@ std::optional<Plan> milpSpillPlan(const Problem &problem,
                                   const SpillMilpOptions &options,
                                   SpillBound *bound, bool *stoppedByClock) {
   const auto started = std::chrono::steady_clock::now();
+  auto secondsLeft = [&] {
+    return options.timeLimitSeconds -
+           std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         started)
+               .count();
+  };
   if (bound)
     *bound = {};
   if (stoppedByClock)
@@ -251,10 +259,7 @@ std::optional<Plan> milpSpillPlan(const Problem &problem,
   // Per step: the load the next solve may leave there.
   std::vector<uint64_t> limits(program.steps().size(), usable);
   for (int attempt = 0; attempt < options.attempts; ++attempt) {
-    double left = options.timeLimitSeconds -
-                  std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
+    double left = secondsLeft();
     if (left <= 0) {
       if (stoppedByClock)
         *stoppedByClock = true;
@@ -267,12 +272,12 @@ std::optional<Plan> milpSpillPlan(const Problem &problem,
       *bound = {choice.solved && choice.proven, choice.cost};
     if (!choice.solved)
       break;
-    left = options.timeLimitSeconds -
-           std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         started)
-               .count();
+    Plan bestFit = detail::packWithHostSet(problem, choice.onHost);
     std::optional<Plan> plan =
-        packWithin(problem, choice.onHost, usable, std::max(left, 1e-3));
+        bestFit.arenaBytes <= usable
+            ? std::optional<Plan>(bestFit)
+            : searchedPackWithin(problem, choice.onHost, bestFit, usable,
+                                 std::max(secondsLeft(), 1e-3));
     if (plan) {
       detail::reclaimHostBuffers(problem, usable, *plan);
       plan->algorithm = "budgeted_milp";
@@ -280,9 +285,8 @@ std::optional<Plan> milpSpillPlan(const Problem &problem,
     }
     // Packing fragmented above the load: where best fit put something
     // above the capacity, ask for that much less load.
-    if (!lowerWhereOverflowing(problem, program.steps(),
-                               detail::packWithHostSet(problem, choice.onHost),
-                               usable, limits))
+    if (!lowerWhereOverflowing(problem, program.steps(), bestFit, usable,
+                               limits))
       break;
   }
   return std::nullopt;

@@ -53,6 +53,12 @@ struct SpillBound {
   double cost = 0.0;
 };
 
+/// Whether a plan costing `cost` meets a proven bound, within CBC's
+/// relative gap: such a plan is as good as any within the capacity.
+inline bool meetsSpillBound(double cost, const SpillBound &bound) {
+  return bound.proven && cost <= bound.cost * (1 + 1e-6);
+}
+
 /// The relaxation alone (one solve at C). Not proven when there is no
 /// solver, the problem is too large or a limit stopped the solve.
 SpillBound spilledCostLowerBound(const Problem &problem,

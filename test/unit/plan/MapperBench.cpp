@@ -33,6 +33,7 @@
 #include "memc/Plan/Heuristics.h"
 #include "memc/Plan/Mapper.h"
 #include "memc/Plan/ProblemIO.h"
+#include "memc/Plan/SpillMilp.h"
 #include "memc/Plan/Verifier.h"
 
 #include <algorithm>
@@ -183,7 +184,9 @@ bool runBudgeted(const Problem &p, const MapperOptions &options,
   ++tally.runs;
   double bound = learned->transferCostBound;
   if (bound >= 0) {
-    auto atBound = [&](double cost) { return cost <= bound * (1 + 1e-6); };
+    auto atBound = [&](double cost) {
+      return meetsSpillBound(cost, {true, bound});
+    };
     ++tally.bounded;
     tally.heuristicAtBound += atBound(h);
     tally.learnedAtBound += atBound(l);
