@@ -8,8 +8,9 @@
 // hundreds of loop nests (whose optimization time grew superlinearly).
 //
 //===----------------------------------------------------------------------===//
-#include "memc/Transforms/Passes.h"
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Analysis/BufferLiveness.h"
+#include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -121,10 +122,19 @@ struct OutlineKernelsPass
     auto model = module.lookupSymbol<func::FuncOp>(entryName);
     if (!model || model.isExternal())
       return;
+    // A loop over a batch's chunks (memc-micro-batch) is the model's
+    // schedule run once per chunk: its body's ops are the kernels.
     SmallVector<Operation *> candidates;
-    for (Operation &op : model.getBody().front())
+    for (Operation &op : model.getBody().front()) {
+      if (isa<scf::ForOp>(op) && op.hasAttr(memc::kMicroBatchLoopAttr)) {
+        for (Operation &inner : cast<scf::ForOp>(op).getBody()->getOperations())
+          if (isOutlineCandidate(inner))
+            candidates.push_back(&inner);
+        continue;
+      }
       if (isOutlineCandidate(op))
         candidates.push_back(&op);
+    }
 
     SymbolTable symbols(module);
     llvm::StringMap<func::FuncOp> byBody;
@@ -139,20 +149,47 @@ struct OutlineKernelsPass
       bool ok = true;
       // Scalar operands (linalg.fill's value) are handled as captured ones.
       llvm::SetVector<Value> captured;
+      // A chunk's slice of a buffer (a subview at the loop's induction
+      // variable) has a dynamic offset, which a bare pointer cannot carry:
+      // the kernel takes the whole buffer and the offsets, and makes the
+      // slice itself.
+      llvm::SetVector<Operation *> sunk;
+      auto addMemref = [&](Value v) {
+        if (passesAsBarePointer(v.getType())) {
+          memrefs.insert(v);
+          return true;
+        }
+        auto subview = v.getDefiningOp<memref::SubViewOp>();
+        if (!subview || !passesAsBarePointer(subview.getSource().getType()))
+          return false;
+        sunk.insert(subview);
+        memrefs.insert(subview.getSource());
+        for (Value index : subview->getOperands().drop_front())
+          captured.insert(index);
+        return true;
+      };
       for (Value operand : op->getOperands()) {
         if (isa<BaseMemRefType>(operand.getType())) {
-          if (!passesAsBarePointer(operand.getType())) {
+          if (!addMemref(operand)) {
             ok = false;
             break;
           }
-          memrefs.insert(operand);
         } else {
           captured.insert(operand);
         }
       }
       if (!ok)
         continue;
-      getUsedValuesDefinedAbove(op->getRegions(), captured);
+      llvm::SetVector<Value> above;
+      getUsedValuesDefinedAbove(op->getRegions(), above);
+      for (Value v : above)
+        if (!isa<BaseMemRefType>(v.getType()) ||
+            passesAsBarePointer(v.getType()))
+          captured.insert(v);
+        else if (!addMemref(v))
+          ok = false;
+      if (!ok)
+        continue;
       SmallVector<Value> constants, scalars;
       for (Value v : captured) {
         if (matchPattern(v, m_Constant()) &&
@@ -219,6 +256,8 @@ struct OutlineKernelsPass
       SmallVector<Operation *> clonedConstants;
       for (Value c : constants)
         clonedConstants.push_back(b.clone(*c.getDefiningOp(), mapping));
+      for (Operation *subview : sunk)
+        b.clone(*subview, mapping);
       Operation *clone = b.clone(*op, mapping);
       func::ReturnOp::create(b, op->getLoc());
       unsigned firstOffset = args.size() - offsets.size();

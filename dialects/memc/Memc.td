@@ -99,6 +99,12 @@ def Memc_Dialect : Dialect {
     slot of a host-resident buffer. On a `memref.alloc`, `memc.host` says
     the buffer belongs in the host pool, never in the arena (a swapped
     activation's host copy, from `memc.swap_out`).
+
+    `memc.micro_batch` (memc-micro-batch): on a function, `{chunk = C,
+    loops = L}` when its batch runs C rows at a time in L loops, or a string
+    saying why it does not; on an `scf.for`, the chunk (i64 > 0): one loop
+    over the batch's chunks, whose body the arena planner schedules op by
+    op.
   }];
   let discardableAttrs = (ins
     "::mlir::FlatSymbolRefAttr":$entry,
@@ -131,7 +137,8 @@ def Memc_Dialect : Dialect {
     "::mlir::StringAttr":$overwrites,
     "::mlir::StringAttr":$kv_cache,
     "::mlir::IntegerAttr":$past_kv,
-    "::mlir::DictionaryAttr":$decode
+    "::mlir::DictionaryAttr":$decode,
+    "::mlir::Attribute":$micro_batch
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

@@ -205,6 +205,26 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
     }
     return verifyNonNegative(op, attr);
   }
+  if (name == MicroBatchAttrHelper::getNameStr()) {
+    auto chunk = dyn_cast<IntegerAttr>(value);
+    // The dialect does not depend on SCF: the op by name.
+    if (op->getName().getStringRef() == "scf.for")
+      return verifyKind(op, attr, chunk && chunk.getInt() > 0,
+                        "a positive chunk");
+    auto dict = dyn_cast<DictionaryAttr>(value);
+    auto positive = [&](StringRef key) {
+      auto v = dict ? dict.getAs<IntegerAttr>(key) : IntegerAttr();
+      return v && v.getInt() > 0;
+    };
+    if (!isa<FunctionOpInterface>(op))
+      return op->emitOpError("'")
+             << name << "' belongs on a function or an scf.for";
+    return verifyKind(op, attr,
+                      isa<StringAttr>(value) ||
+                          (dict && dict.size() == 2 && positive("chunk") &&
+                           positive("loops")),
+                      "{chunk = C, loops = L} or a string");
+  }
   // Arena views.
   if (name == BufferAttrHelper::getNameStr() ||
       name == OffsetAttrHelper::getNameStr() ||

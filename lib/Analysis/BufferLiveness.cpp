@@ -144,6 +144,21 @@ bool collectUses(Value root, Block &body, const BufferLiveness &live,
             out.aliasedByResults = true;
           }
       }
+      // A use inside a loop whose body is scheduled op by op: the step of
+      // the body op for a buffer made in the body; every step of the body
+      // for one made outside, which every iteration reads.
+      if (auto span = live.loopSpans.find(top); span != live.loopSpans.end()) {
+        if (!top->isProperAncestor(root.getDefiningOp())) {
+          for (int64_t s = span->second.first; s <= span->second.second; ++s)
+            steps.push_back(s);
+          continue;
+        }
+        Block &loopBody = top->getRegion(0).front();
+        if (auto it = live.stepOf.find(loopBody.findAncestorOpInBlock(*owner));
+            it != live.stepOf.end())
+          steps.push_back(it->second);
+        continue;
+      }
       auto it = live.stepOf.find(top);
       if (it == live.stepOf.end()) {
         why = "used by " + top->getName().getStringRef().str() +
@@ -174,11 +189,31 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
            << func.getBody().getBlocks().size()
            << " blocks; memory planning needs structured control flow";
   Block &body = func.getBody().front();
-  for (Operation &op : body)
-    if (!isScheduleNeutral(&op)) {
-      live.stepOf[&op] = static_cast<int64_t>(live.steps.size());
-      live.steps.push_back(&op);
+  auto addStep = [&](Operation *op) {
+    live.stepOf[op] = static_cast<int64_t>(live.steps.size());
+    live.steps.push_back(op);
+  };
+  for (Operation &op : body) {
+    if (isScheduleNeutral(&op))
+      continue;
+    // A loop over a batch's chunks (memc-micro-batch): its body's ops are
+    // steps of their own, so the buffers of one chunk share space. Each
+    // iteration runs the body's steps in order, and a buffer made in the
+    // body is dead before the next iteration makes it again.
+    if (op.hasAttr(kMicroBatchLoopAttr) && op.getNumRegions() == 1 &&
+        op.getRegion(0).hasOneBlock()) {
+      int64_t first = static_cast<int64_t>(live.steps.size());
+      for (Operation &inner : op.getRegion(0).front().without_terminator())
+        if (!isScheduleNeutral(&inner))
+          addStep(&inner);
+      if (static_cast<int64_t>(live.steps.size()) > first) {
+        live.loopSpans[&op] = {first,
+                               static_cast<int64_t>(live.steps.size()) - 1};
+        continue;
+      }
     }
+    addStep(&op);
+  }
 
   func.walk([&](memref::AllocOp alloc) {
     MemRefType type = alloc.getType();

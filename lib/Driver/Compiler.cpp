@@ -29,6 +29,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
@@ -319,12 +320,111 @@ ExitCode decodePhase(CompileSession &s) {
   return ExitOK;
 }
 
+/// What memc-micro-batch did to the entry, for -v.
+std::string microBatchNote(ModuleOp module) {
+  FunctionOpInterface entry = getEntryFunction(module);
+  Attribute attr = entry ? entry->getAttr(kMicroBatchLoopAttr) : Attribute();
+  if (auto why = dyn_cast_if_present<StringAttr>(attr))
+    return "batch " + why.getValue().str();
+  auto dict = dyn_cast_if_present<DictionaryAttr>(attr);
+  if (!dict)
+    return "batch not split";
+  return "batch in chunks of " +
+         std::to_string(dict.getAs<IntegerAttr>("chunk").getInt()) + " (" +
+         std::to_string(dict.getAs<IntegerAttr>("loops").getInt()) +
+         (dict.getAs<IntegerAttr>("loops").getInt() == 1 ? " loop)"
+                                                         : " loops)");
+}
+
+/// The bufferization and arena options of this compile.
+BufferMappingOptions mappingOptions(const CompileSession &s) {
+  BufferMappingOptions mapping;
+  mapping.memBudget = s.options.memBudget;
+  mapping.verifyPlan = s.options.verifyPlan || !s.options.reportPath.empty();
+  mapping.seed = s.options.plannerSeed;
+  mapping.planTimeLimit = s.options.planTimeLimit;
+  return mapping;
+}
+
+/// Whether `module` (a clone), bufferized and planned, fits the budget with
+/// nothing spilled by the arena planner (what memc-activation-swap decided
+/// to swap may be in the host pool).
+bool fitsWithoutHostPool(CompileSession &s, ModuleOp module) {
+  bool fits = false;
+  PassManager pm(&s.context);
+  uint64_t budget = s.options.memBudget;
+  buildBufferizePipeline(pm, mappingOptions(s), [&](const ArenaPlanRecord &r) {
+    fits = r.plan.spilledBytes == 0 && r.plan.arenaBytes <= budget;
+  });
+  // A trial that does not fit is no error of the compile.
+  ScopedDiagnosticHandler quiet(&s.context,
+                                [](Diagnostic &) { return success(); });
+  return succeeded(pm.run(module)) && fits;
+}
+
+/// Under --mem-budget, a CPU train step runs its batch in the largest chunks
+/// whose planned arena fits the budget without spilling (the whole
+/// batch first: a chunk costs time, on 2 threads 1.3-2x the step): each
+/// divisor of the batch, largest first, is planned on a copy of the module.
+/// None fits: the smallest, which the arena planner then fits by spilling
+/// to the host pool, or refuses.
+ExitCode microBatchUnderBudget(CompileSession &s) {
+  FunctionOpInterface entry = getEntryFunction(*s.module);
+  int64_t batch = 0;
+  for (unsigned i = 0, e = entry ? entry.getNumArguments() : 0; i < e; ++i)
+    if (getArgRole(entry, i) == ArgRole::Input)
+      if (auto type = dyn_cast<RankedTensorType>(entry.getArgumentTypes()[i]);
+          type && type.getRank() > 0 && !type.isDynamicDim(0))
+        batch = std::max(batch, type.getDimSize(0));
+  auto split = [&](ModuleOp module, int64_t chunk) {
+    PassManager pm(&s.context);
+    MicroBatchOptions options;
+    options.chunk = chunk;
+    pm.addNestedPass<func::FuncOp>(createMicroBatch(options));
+    return pm.run(module);
+  };
+  int64_t chosen = 0;
+  for (int64_t chunk = batch; chunk >= 1 && batch > 1; --chunk) {
+    if (batch % chunk)
+      continue;
+    OwningOpRef<ModuleOp> trial = cast<ModuleOp>(s.module->clone());
+    if (chunk < batch) {
+      if (failed(split(*trial, chunk)))
+        break;
+      // A step the pass cannot split: no smaller chunk will do either.
+      FunctionOpInterface e = getEntryFunction(*trial);
+      if (!e ||
+          !isa_and_present<DictionaryAttr>(e->getAttr(kMicroBatchLoopAttr))) {
+        chosen = chunk;
+        break;
+      }
+    }
+    chosen = chunk;
+    if (fitsWithoutHostPool(s, *trial))
+      break;
+  }
+  if (chosen == 0)
+    return ExitOK;
+  return s.runPasses("einsum -> linalg", [&](OpPassManager &pm) {
+    MicroBatchOptions options;
+    options.chunk = chosen;
+    pm.addNestedPass<func::FuncOp>(createMicroBatch(options));
+  });
+}
+
 /// einsum -> fused linalg on tensors; weights that became dead (a causal
 /// mask FuseMax replaced by an index comparison) are dropped, so they are
 /// neither shipped nor uploaded.
 ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   s.progress.begin("einsum -> linalg");
   uint64_t weightBytes = parameterBytes(*s.module);
+  // Chunks of the batch for a CPU train step without fused attention (its
+  // tile loops are scf.for loops, which memc-micro-batch does not split).
+  // With them, an im2col copy takes at most an eighth of a budget; without,
+  // the chunks do.
+  bool microBatch = s.options.train.enabled &&
+                    !target.fusedAttentionAsKernel() &&
+                    getFusedAttentionCount(*s.module).value_or(0) == 0;
   if (ExitCode rc = s.runPasses("einsum -> linalg",
                                 [&](OpPassManager &pm) {
                                   // A train step's attention was fused
@@ -337,9 +437,9 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
                                           !s.options.train.enabled &&
                                           !s.options.decode.rows,
                                       target.fusedAttentionAsKernel(),
-                                      s.options.memBudget
-                                          ? int64_t(s.options.memBudget / 8)
-                                          : int64_t(64) << 20);
+                                      microBatch || !s.options.memBudget
+                                          ? int64_t(64) << 20
+                                          : int64_t(s.options.memBudget / 8));
                                   pm.addPass(createDropUnusedParameters());
                                 });
       rc != ExitOK)
@@ -349,9 +449,14 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   std::string error;
   if (!readPackageInterface(*s.module, s.interface, error))
     return s.fail(ExitInternal, s.options.input + ": " + error);
+  if (microBatch && s.options.memBudget)
+    if (ExitCode rc = microBatchUnderBudget(s); rc != ExitOK)
+      return rc;
   std::optional<int64_t> fused = getFusedAttentionCount(*s.module);
   uint64_t dropped = weightBytes - parameterBytes(*s.module);
   std::string note = fused ? "fused attention: " + std::to_string(*fused) : "";
+  if (microBatch && s.options.memBudget)
+    note += (note.empty() ? "" : ", ") + microBatchNote(*s.module);
   if (dropped)
     note += (note.empty() ? "" : ", ") + std::string("unused weights: ") +
             std::to_string(dropped) + " bytes dropped";
@@ -423,11 +528,7 @@ std::string hostTransferText(double transferMs, double boundMs) {
 /// sizes.
 ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
   s.progress.begin("bufferize + plan the arena");
-  BufferMappingOptions mapping;
-  mapping.memBudget = s.options.memBudget;
-  mapping.verifyPlan = s.options.verifyPlan || !s.options.reportPath.empty();
-  mapping.seed = s.options.plannerSeed;
-  mapping.planTimeLimit = s.options.planTimeLimit;
+  BufferMappingOptions mapping = mappingOptions(s);
   if (ExitCode rc = s.runPasses(
           "bufferize + plan the arena",
           [&](OpPassManager &pm) {

@@ -1,4 +1,5 @@
-//===- BufferLiveness.h - Arena buffers of a bufferized function -*- C++ -*-===//
+//===- BufferLiveness.h - Arena buffers of a bufferized function -*- C++
+//-*-===//
 //
 // Turns a bufferized function into the planner's input (DESIGN.md, "Memory
 // planning"): the schedule is the order of the function's top-level ops, and
@@ -7,6 +8,12 @@
 // of it. Graph inputs, outputs and weights are function arguments or globals,
 // so they never appear here: they are reported apart. Allocations marked
 // memc.host are host buffers by construction and are listed apart too.
+//
+// A loop over a batch's chunks (an scf.for marked memc.micro_batch, from
+// memc-micro-batch) is the exception: its body's ops are steps in their own
+// right, buffers made in the body live between the body steps that use
+// them, and a buffer made outside that the body reads lives across all of
+// them.
 //
 // The function must have a single block (memc's model functions do). Nested
 // allocations (inside an scf.for body, say) live within the step of their
@@ -29,6 +36,9 @@
 
 namespace memc {
 
+/// The attribute that marks a loop over a batch's chunks.
+inline constexpr const char kMicroBatchLoopAttr[] = "memc.micro_batch";
+
 /// One planned allocation: the op and the views derived from it at top
 /// level (in program order). The steps whose ops touch it are the uses of
 /// its plan::Buffer.
@@ -50,6 +60,9 @@ struct BufferLiveness {
   /// constants, deallocations or the return), in program order.
   std::vector<mlir::Operation *> steps;
   llvm::DenseMap<mlir::Operation *, int64_t> stepOf;
+  /// Loops whose body ops are steps (an scf.for marked memc.micro_batch):
+  /// the first and last step of the body.
+  llvm::DenseMap<mlir::Operation *, std::pair<int64_t, int64_t>> loopSpans;
   /// Parallel to problem.buffers (buffer id = index).
   std::vector<ArenaAlloc> allocs;
   plan::Problem problem;

@@ -117,6 +117,49 @@ def ElementwiseInPlace : Pass<"memc-elementwise-in-place",
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def MicroBatch : Pass<"memc-micro-batch", "mlir::func::FuncOp"> {
+  let summary = "Run a train step a chunk of its batch at a time";
+  let description = [{
+    Splits the batch (dimension 0 of every `memc.input` argument) of a
+    function on tensors into chunks that run one after another in an
+    `scf.for` marked `memc.micro_batch`. Values are followed from the inputs
+    in program order: an op that keeps the batch as a loop of its own (a
+    parallel loop of a linalg op whose indexing maps read the batch as that
+    one loop, a slice, insertion or pad whole along it, a reshape that
+    leaves it a dimension of its own) is made on [chunk, ...] slices; a
+    linalg op that reduces over the batch (a weight gradient, the loss's
+    sum) takes the loop's iter_arg as its init, so its own combiner sums
+    the chunks; ops of reduced values (the optimizer's updates, the loss's
+    division) follow the loop. Invariant values read along the batch (a
+    `tensor.empty`, a fill of one, a splat constant) are made at chunk size
+    inside the loop; other invariant values are sliced.
+
+    A batched op that reads a reduced value (a loss normalized by its count
+    of labels, a training-mode batch norm's statistics) runs in a later loop
+    than the one that completes it, recomputing the batched values it reads
+    there; at most three loops. The chunk is `chunk` rows when given (memc
+    chooses it under `--mem-budget`: the largest whose planned arena fits),
+    else the largest divisor of the batch whose largest batched value takes
+    at most `chunk-bytes`; a batch that fits whole is left as it is, and so is a function with an op that
+    reads the batch otherwise (an `scf.for`, a reshape that merges the
+    batch, a map that computes with the batch index). Either way the
+    function gets `memc.micro_batch`: `{chunk, loops}`, or a string saying
+    why not. Sums over the batch are made chunk by chunk, so a split step's
+    results can differ from the whole batch's by rounding.
+  }];
+  let options = [
+    Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"1 << 20",
+           "Largest batched value of one chunk, in bytes">,
+    Option<"chunk", "chunk", "int64_t", /*default=*/"0",
+           "Rows of the batch per chunk (a divisor of the batch); 0: from "
+           "chunk-bytes">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def CarryInPlace : Pass<"memc-carry-in-place", "mlir::func::FuncOp"> {
   let summary = "Write the values an scf.for carries into its iter_args";
   let description = [{
