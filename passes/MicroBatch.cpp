@@ -275,24 +275,38 @@ LogicalResult analyzeBatched(Operation *op, const Analysis &a, BatchedOp &out,
     out.resultDims = {d};
     return success();
   }
-  // A reshape keeps the batch when the batch is a group of its own.
+  // A reshape keeps the batch when the batch's group is the batch and unit
+  // dimensions.
+  auto batchIn = [&](const ReassociationIndices &group,
+                     ArrayRef<int64_t> shape) -> int64_t {
+    int64_t at = -1;
+    for (int64_t i : group)
+      if (shape[i] == a.batch && at < 0)
+        at = i;
+      else if (shape[i] != 1)
+        return -1;
+    return at;
+  };
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
     int64_t d = dimOf(expand.getSrc());
-    SmallVector<ReassociationIndices> groups = expand.getReassociationIndices();
-    if (d < 0 || groups[d].size() != 1) {
+    int64_t at = d < 0 ? -1
+                       : batchIn(expand.getReassociationIndices()[d],
+                                 expand.getResultType().getShape());
+    if (at < 0) {
       why = "a reshape that splits the batch";
       return failure();
     }
     out.operandDims.assign(op->getNumOperands(), -1);
     out.operandDims[0] = d;
-    out.resultDims = {groups[d].front()};
+    out.resultDims = {at};
     return success();
   }
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
     int64_t d = dimOf(collapse.getSrc());
     for (auto [g, indices] :
          llvm::enumerate(collapse.getReassociationIndices()))
-      if (d >= 0 && indices.size() == 1 && indices.front() == d) {
+      if (d >= 0 && llvm::is_contained(indices, d) &&
+          batchIn(indices, collapse.getSrcType().getShape()) == d) {
         out.operandDims = {d};
         out.resultDims = {int64_t(g)};
         return success();
@@ -440,7 +454,8 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
     if (this->chunk > 0) {
       if (a.batch % this->chunk) {
         func.emitError("memc-micro-batch: a chunk of ")
-            << this->chunk << " rows does not divide the batch of " << a.batch;
+            << int64_t(this->chunk) << " rows does not divide the batch of "
+            << a.batch;
         return signalPassFailure();
       }
       chunk = this->chunk;

@@ -346,28 +346,40 @@ BufferMappingOptions mappingOptions(const CompileSession &s) {
   return mapping;
 }
 
-/// Whether `module` (a clone), bufferized and planned, fits the budget with
-/// nothing spilled by the arena planner (what memc-activation-swap decided
-/// to swap may be in the host pool).
-bool fitsWithoutHostPool(CompileSession &s, ModuleOp module) {
+/// A trial plan of a chunk size: whether it fits the budget with nothing
+/// spilled by the arena planner (what memc-activation-swap decided to swap
+/// may be in the host pool), and its smallest feasible budget.
+struct ChunkTrial {
   bool fits = false;
+  uint64_t floor = UINT64_MAX;
+};
+
+/// Bufferizes and plans `module` (a clone).
+ChunkTrial planTrial(CompileSession &s, ModuleOp module) {
+  ChunkTrial trial;
   PassManager pm(&s.context);
   uint64_t budget = s.options.memBudget;
+  bool planned = false;
   buildBufferizePipeline(pm, mappingOptions(s), [&](const ArenaPlanRecord &r) {
-    fits = r.plan.spilledBytes == 0 && r.plan.arenaBytes <= budget;
+    planned = r.plan.placements.size() == r.problem.buffers.size();
+    trial.fits = r.plan.spilledBytes == 0 && r.plan.arenaBytes <= budget;
+    trial.floor = r.floor.minBudget;
   });
   // A trial that does not fit is no error of the compile.
   ScopedDiagnosticHandler quiet(&s.context,
                                 [](Diagnostic &) { return success(); });
-  return succeeded(pm.run(module)) && fits;
+  trial.fits &= succeeded(pm.run(module)) && planned;
+  return trial;
 }
 
 /// Under --mem-budget, a CPU train step runs its batch in the largest chunks
-/// whose planned arena fits the budget without spilling (the whole
-/// batch first: a chunk costs time, on 2 threads 1.3-2x the step): each
-/// divisor of the batch, largest first, is planned on a copy of the module.
-/// None fits: the smallest, which the arena planner then fits by spilling
-/// to the host pool, or refuses.
+/// whose planned arena fits the budget without spilling (the whole batch
+/// first: on 2 threads a split step takes 1.3-2x the time): each divisor of
+/// the batch, largest first, is planned on a copy of the module. When none
+/// fits, the one with the smallest feasible budget (a split step carries
+/// every weight gradient through its loop, so splitting a step whose
+/// weights outweigh its activations makes it larger), which the arena
+/// planner then fits by spilling, or refuses.
 ExitCode microBatchUnderBudget(CompileSession &s) {
   FunctionOpInterface entry = getEntryFunction(*s.module);
   int64_t batch = 0;
@@ -384,6 +396,7 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
     return pm.run(module);
   };
   int64_t chosen = 0;
+  uint64_t smallestFloor = UINT64_MAX;
   for (int64_t chunk = batch; chunk >= 1 && batch > 1; --chunk) {
     if (batch % chunk)
       continue;
@@ -395,13 +408,20 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
       FunctionOpInterface e = getEntryFunction(*trial);
       if (!e ||
           !isa_and_present<DictionaryAttr>(e->getAttr(kMicroBatchLoopAttr))) {
-        chosen = chunk;
+        if (!chosen)
+          chosen = chunk;
         break;
       }
     }
-    chosen = chunk;
-    if (fitsWithoutHostPool(s, *trial))
+    ChunkTrial planned = planTrial(s, *trial);
+    if (planned.fits) {
+      chosen = chunk;
       break;
+    }
+    if (planned.floor < smallestFloor) {
+      smallestFloor = planned.floor;
+      chosen = chunk;
+    }
   }
   if (chosen == 0)
     return ExitOK;

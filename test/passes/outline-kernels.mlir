@@ -173,3 +173,35 @@ func.func @main_graph(%x0: memref<8x4xf32>, %x1: memref<8x4xf32>, %arena: memref
   }
   return
 }
+
+// -----
+
+// In a loop over a batch's chunks (memc.micro_batch) the body's ops are the
+// kernels, the loop stays in the model function. A chunk's slice of an
+// input has a dynamic offset, which a bare pointer cannot carry: the kernel
+// takes the whole input and the offset, and slices it itself.
+// CHECK-LABEL: func.func private @main_graph_kernel_0
+// CHECK-SAME: (%[[X:.*]]: memref<8x4xf32> {llvm.noalias}, %[[O:.*]]: memref<2x4xf32> {llvm.noalias}, %[[I:.*]]: index)
+// CHECK: %[[SV:.*]] = memref.subview %[[X]][%[[I]], 0] [2, 4] [1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[SV]] : memref<2x4xf32, strided<[4, 1], offset: ?>>) outs(%[[O]] : memref<2x4xf32>)
+// CHECK-LABEL: func.func @main_graph
+// CHECK-SAME: (%[[IN:.*]]: memref<8x4xf32>, %[[OUT:.*]]: memref<2x4xf32>)
+// CHECK: scf.for %[[IV:.*]] =
+// CHECK: call @main_graph_kernel_0(%[[IN]], %[[OUT]], %[[IV]])
+// CHECK: } {memc.micro_batch = 2 : i64}
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @main_graph(%in: memref<8x4xf32>, %out: memref<2x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c8 = arith.constant 8 : index
+  scf.for %i = %c0 to %c8 step %c2 {
+    %x = memref.subview %in[%i, 0] [2, 4] [1, 1] : memref<8x4xf32> to memref<2x4xf32, strided<[4, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+        ins(%x : memref<2x4xf32, strided<[4, 1], offset: ?>>) outs(%out : memref<2x4xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %e = math.exp %a : f32
+      linalg.yield %e : f32
+    }
+  } {memc.micro_batch = 2 : i64}
+  return
+}
