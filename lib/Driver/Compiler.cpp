@@ -350,6 +350,9 @@ BufferMappingOptions mappingOptions(const CompileSession &s) {
 /// spilled by the arena planner (what memc-activation-swap decided to swap
 /// may be in the host pool), and its smallest feasible budget.
 struct ChunkTrial {
+  /// Planned within the budget, spilling or not.
+  bool planned = false;
+  /// Planned with nothing spilled.
   bool fits = false;
   uint64_t floor = UINT64_MAX;
 };
@@ -359,27 +362,29 @@ ChunkTrial planTrial(CompileSession &s, ModuleOp module) {
   ChunkTrial trial;
   PassManager pm(&s.context);
   uint64_t budget = s.options.memBudget;
-  bool planned = false;
   buildBufferizePipeline(pm, mappingOptions(s), [&](const ArenaPlanRecord &r) {
-    planned = r.plan.placements.size() == r.problem.buffers.size();
-    trial.fits = r.plan.spilledBytes == 0 && r.plan.arenaBytes <= budget;
+    trial.planned = r.plan.placements.size() == r.problem.buffers.size() &&
+                    r.plan.arenaBytes <= budget;
+    trial.fits = trial.planned && r.plan.spilledBytes == 0;
     trial.floor = r.floor.minBudget;
   });
   // A trial that does not fit is no error of the compile.
   ScopedDiagnosticHandler quiet(&s.context,
                                 [](Diagnostic &) { return success(); });
-  trial.fits &= succeeded(pm.run(module)) && planned;
+  if (failed(pm.run(module)))
+    trial.planned = trial.fits = false;
   return trial;
 }
 
-/// Under --mem-budget, a CPU train step runs its batch in the largest chunks
-/// whose planned arena fits the budget without spilling (the whole batch
-/// first: on 2 threads a split step takes 1.3-2x the time): each divisor of
-/// the batch, largest first, is planned on a copy of the module. When none
-/// fits, the one with the smallest feasible budget (a split step carries
-/// every weight gradient through its loop, so splitting a step whose
-/// weights outweigh its activations makes it larger), which the arena
-/// planner then fits by spilling, or refuses.
+/// Under --mem-budget, a CPU train step whose whole batch cannot be planned
+/// within the budget (linalgPhase tries that first: on 2 threads a split
+/// step takes 1.3-2x the time) runs its batch in the largest chunks whose
+/// planned arena fits without spilling: each divisor of the batch, largest
+/// first, is planned on a copy of the module. When none fits, the largest
+/// that fits by spilling; when none does, the one with the smallest
+/// feasible budget (a split step carries every weight gradient through its
+/// loop, so splitting a step whose weights outweigh its activations makes
+/// it larger), which the arena planner then refuses.
 ExitCode microBatchUnderBudget(CompileSession &s) {
   FunctionOpInterface entry = getEntryFunction(*s.module);
   int64_t batch = 0;
@@ -395,7 +400,7 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
     pm.addNestedPass<func::FuncOp>(createMicroBatch(options));
     return pm.run(module);
   };
-  int64_t chosen = 0;
+  int64_t chosen = 0, largestPlanned = 0;
   uint64_t smallestFloor = UINT64_MAX;
   for (int64_t chunk = batch; chunk >= 1 && batch > 1; --chunk) {
     if (batch % chunk)
@@ -416,13 +421,18 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
     ChunkTrial planned = planTrial(s, *trial);
     if (planned.fits) {
       chosen = chunk;
+      largestPlanned = 0;
       break;
     }
+    if (planned.planned && !largestPlanned)
+      largestPlanned = chunk;
     if (planned.floor < smallestFloor) {
       smallestFloor = planned.floor;
       chosen = chunk;
     }
   }
+  if (largestPlanned)
+    chosen = largestPlanned;
   if (chosen == 0)
     return ExitOK;
   return s.runPasses("einsum -> linalg", [&](OpPassManager &pm) {
@@ -445,38 +455,67 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   bool microBatch = s.options.train.enabled &&
                     !target.fusedAttentionAsKernel() &&
                     getFusedAttentionCount(*s.module).value_or(0) == 0;
-  if (ExitCode rc = s.runPasses("einsum -> linalg",
-                                [&](OpPassManager &pm) {
-                                  // A train step's attention was fused
-                                  // before autodiff (trainPhase).
-                                  // Under a budget, an im2col copy takes
-                                  // at most an eighth of it.
-                                  buildEinsumToLinalgPipeline(
-                                      pm,
-                                      s.options.fusemax &&
-                                          !s.options.train.enabled &&
-                                          !s.options.decode.rows,
-                                      target.fusedAttentionAsKernel(),
-                                      microBatch || !s.options.memBudget
-                                          ? int64_t(64) << 20
-                                          : int64_t(s.options.memBudget / 8));
-                                  pm.addPass(createDropUnusedParameters());
-                                });
-      rc != ExitOK)
-    return rc;
+  auto lower = [&](ModuleOp module, int64_t im2colMaxBytes) {
+    PassManager pm(&s.context);
+    // A train step's attention was fused before autodiff (trainPhase).
+    buildEinsumToLinalgPipeline(
+        pm,
+        s.options.fusemax && !s.options.train.enabled && !s.options.decode.rows,
+        target.fusedAttentionAsKernel(), im2colMaxBytes);
+    pm.addPass(createDropUnusedParameters());
+    return pm.run(module);
+  };
+  // Under a budget an im2col copy takes at most an eighth of it. A train
+  // step that may run in chunks of its batch is tried that way first, on a
+  // copy; if no plan of it fits the budget, chunks of the batch (im2col
+  // loops are loops memc-micro-batch does not split, so the copies are
+  // whole, in chunks).
+  int64_t im2colMaxBytes = s.options.memBudget
+                               ? int64_t(s.options.memBudget / 8)
+                               : int64_t(64) << 20;
+  bool splitBatch = false, lowered = false;
+  if (microBatch && s.options.memBudget) {
+    OwningOpRef<ModuleOp> whole = cast<ModuleOp>(s.module->clone());
+    ScopedDiagnosticHandler quiet(&s.context,
+                                  [](Diagnostic &) { return success(); });
+    if (succeeded(lower(*whole, im2colMaxBytes))) {
+      OwningOpRef<ModuleOp> trial = cast<ModuleOp>((*whole)->clone());
+      splitBatch = !planTrial(s, *trial).planned;
+      if (!splitBatch) {
+        s.module = std::move(whole);
+        lowered = true;
+      }
+    }
+  }
+  if (!lowered)
+    if (ExitCode rc =
+            s.runPasses("einsum -> linalg",
+                        [&](OpPassManager &pm) {
+                          buildEinsumToLinalgPipeline(
+                              pm,
+                              s.options.fusemax && !s.options.train.enabled &&
+                                  !s.options.decode.rows,
+                              target.fusedAttentionAsKernel(),
+                              splitBatch ? int64_t(64) << 20 : im2colMaxBytes);
+                          pm.addPass(createDropUnusedParameters());
+                        });
+        rc != ExitOK)
+      return rc;
   // The interface as the package states it, with the weights' bytes, before
   // bufferization strips the parameter globals.
   std::string error;
   if (!readPackageInterface(*s.module, s.interface, error))
     return s.fail(ExitInternal, s.options.input + ": " + error);
-  if (microBatch && s.options.memBudget)
+  if (splitBatch)
     if (ExitCode rc = microBatchUnderBudget(s); rc != ExitOK)
       return rc;
   std::optional<int64_t> fused = getFusedAttentionCount(*s.module);
   uint64_t dropped = weightBytes - parameterBytes(*s.module);
   std::string note = fused ? "fused attention: " + std::to_string(*fused) : "";
   if (microBatch && s.options.memBudget)
-    note += (note.empty() ? "" : ", ") + microBatchNote(*s.module);
+    note += (note.empty() ? "" : ", ") +
+            (splitBatch ? microBatchNote(*s.module)
+                        : std::string("batch not split: the whole batch fits"));
   if (dropped)
     note += (note.empty() ? "" : ", ") + std::string("unused weights: ") +
             std::to_string(dropped) + " bytes dropped";
