@@ -443,13 +443,8 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
       postLoop[op] = after;
     }
 
-    // The chunk: the largest divisor of the batch whose largest batched
-    // value fits in chunk-bytes.
-    int64_t largest = 0;
-    for (auto &[op, b] : a.batched)
-      for (auto [r, d] : llvm::zip_equal(op->getResults(), b.resultDims))
-        if (d >= 0)
-          largest = std::max(largest, bytesOf(r.getType()));
+    // The chunk: `chunk` rows, or the largest divisor of the batch whose
+    // largest batched value fits in chunk-bytes.
     int64_t chunk = a.batch;
     if (this->chunk > 0) {
       if (a.batch % this->chunk) {
@@ -460,6 +455,11 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
       }
       chunk = this->chunk;
     } else {
+      int64_t largest = 0;
+      for (auto &[op, b] : a.batched)
+        for (auto [r, d] : llvm::zip_equal(op->getResults(), b.resultDims))
+          if (d >= 0)
+            largest = std::max(largest, bytesOf(r.getType()));
       while (chunk > 1 && (largest / a.batch) * chunk > chunkBytes)
         do
           --chunk;
@@ -470,14 +470,16 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
       return;
     }
     build(func, a, loops, chunk, postLoop);
+    Builder attrs(func.getContext());
     func->setAttr(
-        "memc.micro_batch",
-        DictionaryAttr::get(
-            func.getContext(),
-            {NamedAttribute(StringAttr::get(func.getContext(), "chunk"),
-                            Builder(func).getI64IntegerAttr(chunk)),
-             NamedAttribute(StringAttr::get(func.getContext(), "loops"),
-                            Builder(func).getI64IntegerAttr(loops))}));
+        kAttr(),
+        attrs.getDictionaryAttr(
+            {attrs.getNamedAttr("chunk", attrs.getI64IntegerAttr(chunk)),
+             attrs.getNamedAttr("loops", attrs.getI64IntegerAttr(loops))}));
+  }
+
+  static StringRef kAttr() {
+    return memc::MemcDialect::MicroBatchAttrHelper::getNameStr();
   }
 
   static int64_t bytesOf(Type type) {
@@ -487,7 +489,7 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
   }
 
   void setNote(func::FuncOp func, StringRef why) {
-    func->setAttr("memc.micro_batch",
+    func->setAttr(kAttr(),
                   StringAttr::get(func.getContext(), "not split: " + why));
   }
 
@@ -562,7 +564,7 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
       Value ub = arith::ConstantIndexOp::create(b, loc, a.batch);
       Value step = arith::ConstantIndexOp::create(b, loc, chunk);
       auto forOp = scf::ForOp::create(b, loc, lb, ub, step, inits);
-      forOp->setAttr("memc.micro_batch", b.getI64IntegerAttr(chunk));
+      forOp->setAttr(kAttr(), b.getI64IntegerAttr(chunk));
       OpBuilder body = OpBuilder::atBlockBegin(forOp.getBody());
       Value iv = forOp.getInductionVar();
       IRMapping map;

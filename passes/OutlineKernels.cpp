@@ -8,8 +8,8 @@
 // hundreds of loop nests (whose optimization time grew superlinearly).
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
-#include "memc/Analysis/BufferLiveness.h"
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -126,7 +126,8 @@ struct OutlineKernelsPass
     // schedule run once per chunk: its body's ops are the kernels.
     SmallVector<Operation *> candidates;
     for (Operation &op : model.getBody().front()) {
-      if (isa<scf::ForOp>(op) && op.hasAttr(memc::kMicroBatchLoopAttr)) {
+      if (isa<scf::ForOp>(op) &&
+          op.hasAttr(memc::MemcDialect::MicroBatchAttrHelper::getNameStr())) {
         for (Operation &inner : cast<scf::ForOp>(op).getBody()->getOperations())
           if (isOutlineCandidate(inner))
             candidates.push_back(&inner);

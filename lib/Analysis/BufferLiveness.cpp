@@ -1,6 +1,7 @@
 //===- BufferLiveness.cpp - Arena buffers of a bufferized function --------===//
 #include "memc/Analysis/BufferLiveness.h"
 
+#include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
 
 #include "mlir/IR/BuiltinTypes.h"
@@ -200,8 +201,8 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
     // steps of their own, so the buffers of one chunk share space. Each
     // iteration runs the body's steps in order, and a buffer made in the
     // body is dead before the next iteration makes it again.
-    if (op.hasAttr(kMicroBatchLoopAttr) && op.getNumRegions() == 1 &&
-        op.getRegion(0).hasOneBlock()) {
+    if (op.hasAttr(MemcDialect::MicroBatchAttrHelper::getNameStr()) &&
+        op.getNumRegions() == 1 && op.getRegion(0).hasOneBlock()) {
       int64_t first = static_cast<int64_t>(live.steps.size());
       for (Operation &inner : op.getRegion(0).front().without_terminator())
         if (!isScheduleNeutral(&inner))

@@ -323,7 +323,9 @@ ExitCode decodePhase(CompileSession &s) {
 /// What memc-micro-batch did to the entry, for -v.
 std::string microBatchNote(ModuleOp module) {
   FunctionOpInterface entry = getEntryFunction(module);
-  Attribute attr = entry ? entry->getAttr(kMicroBatchLoopAttr) : Attribute();
+  Attribute attr =
+      entry ? entry->getAttr(MemcDialect::MicroBatchAttrHelper::getNameStr())
+            : Attribute();
   if (auto why = dyn_cast_if_present<StringAttr>(attr))
     return "batch " + why.getValue().str();
   auto dict = dyn_cast_if_present<DictionaryAttr>(attr);
@@ -411,8 +413,8 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
         break;
       // A step the pass cannot split: no smaller chunk will do either.
       FunctionOpInterface e = getEntryFunction(*trial);
-      if (!e ||
-          !isa_and_present<DictionaryAttr>(e->getAttr(kMicroBatchLoopAttr))) {
+      if (!e || !isa_and_present<DictionaryAttr>(e->getAttr(
+                    MemcDialect::MicroBatchAttrHelper::getNameStr()))) {
         if (!chosen)
           chosen = chunk;
         break;
@@ -455,15 +457,13 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   bool microBatch = s.options.train.enabled &&
                     !target.fusedAttentionAsKernel() &&
                     getFusedAttentionCount(*s.module).value_or(0) == 0;
-  auto lower = [&](ModuleOp module, int64_t im2colMaxBytes) {
-    PassManager pm(&s.context);
-    // A train step's attention was fused before autodiff (trainPhase).
+  // A train step's attention was fused before autodiff (trainPhase).
+  auto addLinalgPasses = [&](OpPassManager &pm, int64_t im2colMaxBytes) {
     buildEinsumToLinalgPipeline(
         pm,
         s.options.fusemax && !s.options.train.enabled && !s.options.decode.rows,
         target.fusedAttentionAsKernel(), im2colMaxBytes);
     pm.addPass(createDropUnusedParameters());
-    return pm.run(module);
   };
   // Under a budget an im2col copy takes at most an eighth of it. A train
   // step that may run in chunks of its batch is tried that way first, on a
@@ -478,7 +478,9 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
     OwningOpRef<ModuleOp> whole = cast<ModuleOp>(s.module->clone());
     ScopedDiagnosticHandler quiet(&s.context,
                                   [](Diagnostic &) { return success(); });
-    if (succeeded(lower(*whole, im2colMaxBytes))) {
+    PassManager pm(&s.context);
+    addLinalgPasses(pm, im2colMaxBytes);
+    if (succeeded(pm.run(*whole))) {
       OwningOpRef<ModuleOp> trial = cast<ModuleOp>((*whole)->clone());
       splitBatch = !planTrial(s, *trial).planned;
       if (!splitBatch) {
@@ -488,17 +490,12 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
     }
   }
   if (!lowered)
-    if (ExitCode rc =
-            s.runPasses("einsum -> linalg",
-                        [&](OpPassManager &pm) {
-                          buildEinsumToLinalgPipeline(
-                              pm,
-                              s.options.fusemax && !s.options.train.enabled &&
-                                  !s.options.decode.rows,
-                              target.fusedAttentionAsKernel(),
-                              splitBatch ? int64_t(64) << 20 : im2colMaxBytes);
-                          pm.addPass(createDropUnusedParameters());
-                        });
+    if (ExitCode rc = s.runPasses("einsum -> linalg",
+                                  [&](OpPassManager &pm) {
+                                    addLinalgPasses(pm, splitBatch
+                                                            ? int64_t(64) << 20
+                                                            : im2colMaxBytes);
+                                  });
         rc != ExitOK)
       return rc;
   // The interface as the package states it, with the weights' bytes, before

@@ -36,9 +36,6 @@
 
 namespace memc {
 
-/// The attribute that marks a loop over a batch's chunks.
-inline constexpr const char kMicroBatchLoopAttr[] = "memc.micro_batch";
-
 /// One planned allocation: the op and the views derived from it at top
 /// level (in program order). The steps whose ops touch it are the uses of
 /// its plan::Buffer.
