@@ -249,6 +249,36 @@ struct BufferMappingPass
       b.setInsertionPoint(alloc);
       bool staged = place.location == plan::Location::Host;
       const std::vector<int64_t> &uses = live.problem.buffers[i].uses;
+      if (!entry.laneMembers.empty()) {
+        if (staged) {
+          alloc.emitError("memc-buffer-mapping: the plan keeps the buffers "
+                          "of lanes on the host, where they cannot be "
+                          "staged");
+          return signalPassFailure();
+        }
+        // Lane l's region is l regions after the first.
+        for (auto [member, inner] : entry.laneMembers) {
+          b.setInsertionPoint(member);
+          Location l = member.getLoc();
+          Value view = viewAt(b, l, arena, place.offset + inner,
+                              member.getType(), nextTenant);
+          auto viewOp = view.getDefiningOp<memref::ViewOp>();
+          b.setInsertionPoint(viewOp);
+          Value shift = arith::AddIOp::create(
+              b, l, viewOp.getByteShift(),
+              arith::MulIOp::create(
+                  b, l, entry.lane,
+                  arith::ConstantIndexOp::create(b, l, entry.laneBytes)));
+          viewOp.getByteShiftMutable().assign(shift);
+          memc::ArenaSlot slot;
+          slot.buffer = int64_t(i);
+          memc::setArenaSlot(viewOp, slot);
+          eraseDeallocs(member.getResult());
+          member.replaceAllUsesWith(view);
+          member.erase();
+        }
+        continue;
+      }
       if (!staged || uses.size() == 1) {
         // Resident, or on the host but used by one op only: its one staging
         // slot is all the space it ever needs.

@@ -124,6 +124,40 @@ RankedTensorType withDim(Type type, int64_t dim, int64_t size) {
   return tensor.clone(shape);
 }
 
+/// How a reduction's init operand `init` combines with the rest of its op's
+/// body: the yielded value is `out <kind> x` for the init's block argument
+/// `out`, read nowhere else. Partial results of the reduction over disjoint
+/// rows then combine with the same kind.
+std::optional<arith::AtomicRMWKind> combinerOf(OpOperand &init) {
+  auto op = dyn_cast<linalg::LinalgOp>(init.getOwner());
+  if (!op || !op.isDpsInit(&init))
+    return std::nullopt;
+  BlockArgument out = op.getMatchingBlockArgument(&init);
+  Operation *yield = op.getBlock()->getTerminator();
+  unsigned index = cast<DestinationStyleOpInterface>(op.getOperation())
+                       .getTiedOpResult(&init)
+                       .getResultNumber();
+  Operation *def = yield->getOperand(index).getDefiningOp();
+  if (!def || def->getNumOperands() != 2 || !out.hasOneUse() ||
+      !llvm::is_contained(def->getOperands(), out))
+    return std::nullopt;
+  if (isa<arith::AddFOp>(def))
+    return arith::AtomicRMWKind::addf;
+  if (isa<arith::AddIOp>(def))
+    return arith::AtomicRMWKind::addi;
+  if (isa<arith::MulFOp>(def))
+    return arith::AtomicRMWKind::mulf;
+  if (isa<arith::MaximumFOp>(def))
+    return arith::AtomicRMWKind::maximumf;
+  if (isa<arith::MinimumFOp>(def))
+    return arith::AtomicRMWKind::minimumf;
+  if (isa<arith::MaxNumFOp>(def))
+    return arith::AtomicRMWKind::maxnumf;
+  if (isa<arith::MinNumFOp>(def))
+    return arith::AtomicRMWKind::minnumf;
+  return std::nullopt;
+}
+
 /// The batch loop of a linalg op: fills the operand and result dimensions.
 LogicalResult analyzeLinalg(linalg::LinalgOp op, const Analysis &a,
                             BatchedOp &out, std::string &why) {
@@ -469,13 +503,49 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
       setNote(func, "the whole batch is one chunk");
       return;
     }
-    build(func, a, loops, chunk, postLoop);
+    int64_t lanes = std::min<int64_t>(this->lanes, a.batch / chunk);
+    if (lanes > 1 && !sideBySide(func, a))
+      lanes = 1;
+    // A swap chosen for the whole batch's activation (memc-activation-swap)
+    // moves a chunk's fraction of it, which lanes keep in their own
+    // buffers instead: a swap_in of a swap_out is its source.
+    if (lanes > 1)
+      for (auto &[op, info] : a.batched)
+        if (auto in = dyn_cast<memc::SwapInOp>(op))
+          in.getResult().replaceAllUsesWith(
+              in.getHost().getDefiningOp<memc::SwapOutOp>().getSource());
+    build(func, a, loops, chunk, lanes, postLoop);
     Builder attrs(func.getContext());
-    func->setAttr(
-        kAttr(),
-        attrs.getDictionaryAttr(
-            {attrs.getNamedAttr("chunk", attrs.getI64IntegerAttr(chunk)),
-             attrs.getNamedAttr("loops", attrs.getI64IntegerAttr(loops))}));
+    SmallVector<NamedAttribute> facts{
+        attrs.getNamedAttr("chunk", attrs.getI64IntegerAttr(chunk)),
+        attrs.getNamedAttr("loops", attrs.getI64IntegerAttr(loops))};
+    if (lanes > 1)
+      facts.push_back(
+          attrs.getNamedAttr("lanes", attrs.getI64IntegerAttr(lanes)));
+    func->setAttr(kAttr(), attrs.getDictionaryAttr(facts));
+  }
+
+  /// Whether chunks can run side by side, each lane summing its own chunks:
+  /// every reduction combines partial results with a known op, no batched
+  /// value leaves the function whole (lanes would write it in parallel into
+  /// one carried tensor), and every swap_in reads a swap_out (the pair is
+  /// dropped: a lane's host copies would be one per lane).
+  static bool sideBySide(func::FuncOp func, const Analysis &a) {
+    for (Value v : func.getBody().front().getTerminator()->getOperands())
+      if (a.get(v).kind == ValueInfo::Batched)
+        return false;
+    for (auto &[op, info] : a.batched) {
+      if (auto in = dyn_cast<memc::SwapInOp>(op);
+          in && !in.getHost().getDefiningOp<memc::SwapOutOp>())
+        return false;
+      if (!info.reduction)
+        continue;
+      for (OpOperand &init :
+           cast<DestinationStyleOpInterface>(op).getDpsInitsMutable())
+        if (!combinerOf(init))
+          return false;
+    }
+    return true;
   }
 
   static StringRef kAttr() {
@@ -496,6 +566,7 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
   /// The loops, the moves of the ops of reduced values, and the erasure of
   /// the batched originals.
   void build(func::FuncOp func, Analysis &a, int64_t loops, int64_t chunk,
+             int64_t lanes,
              const llvm::DenseMap<Operation *, int64_t> &postLoop) {
     Operation *ret = func.getBody().front().getTerminator();
     OpBuilder b(ret);
@@ -560,10 +631,53 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
           inits.push_back(tensor::EmptyOp::create(b, loc, type.getShape(),
                                                   type.getElementType()));
         }
+      // Side by side: lane l runs chunks l, l + lanes, ... into partial
+      // results of its own (row l of a [lanes, ...] tensor per reduction,
+      // the identity of its combiner but for lane 0, which starts from the
+      // reduction's init), combined in lane order after the lanes.
+      scf::ForallOp forall;
+      SmallVector<arith::AtomicRMWKind> combiners;
       Value lb = arith::ConstantIndexOp::create(b, loc, 0);
       Value ub = arith::ConstantIndexOp::create(b, loc, a.batch);
-      Value step = arith::ConstantIndexOp::create(b, loc, chunk);
-      auto forOp = scf::ForOp::create(b, loc, lb, ub, step, inits);
+      Value step = arith::ConstantIndexOp::create(b, loc, chunk * lanes);
+      OpBuilder outer = b;
+      if (lanes > 1) {
+        SmallVector<Value> stacked;
+        for (auto [j, carried] : llvm::enumerate(carriedInits)) {
+          combiners.push_back(
+              *combinerOf(carried.first->getOpOperand(carried.second)));
+          auto type = cast<RankedTensorType>(inits[j].getType());
+          SmallVector<int64_t> shape{lanes};
+          llvm::append_range(shape, type.getShape());
+          Value empty =
+              tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+          Value identity = arith::ConstantOp::create(
+              b, loc,
+              arith::getIdentityValueAttr(combiners.back(),
+                                          type.getElementType(), b, loc));
+          Value filled =
+              linalg::FillOp::create(b, loc, identity, empty).getResult(0);
+          stacked.push_back(tensor::InsertSliceOp::create(
+              b, loc, inits[j], filled, laneOffsets(b, type, b.getIndexAttr(0)),
+              laneSizes(b, type), laneStrides(b, type)));
+        }
+        forall = scf::ForallOp::create(
+            b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(lanes)}, stacked,
+            std::nullopt);
+        forall->setAttr(kAttr(), b.getI64IntegerAttr(lanes));
+        outer.setInsertionPoint(forall.getTerminator());
+        Value lane = forall.getInductionVar(0);
+        lb = arith::MulIOp::create(
+            outer, loc, lane,
+            arith::ConstantIndexOp::create(outer, loc, chunk));
+        for (auto [j, arg] : llvm::enumerate(forall.getRegionIterArgs())) {
+          auto type = cast<RankedTensorType>(inits[j].getType());
+          inits[j] = tensor::ExtractSliceOp::create(
+              outer, loc, type, arg, laneOffsets(outer, type, lane),
+              laneSizes(outer, type), laneStrides(outer, type));
+        }
+      }
+      auto forOp = scf::ForOp::create(outer, loc, lb, ub, step, inits);
       forOp->setAttr(kAttr(), b.getI64IntegerAttr(chunk));
       OpBuilder body = OpBuilder::atBlockBegin(forOp.getBody());
       Value iv = forOp.getInductionVar();
@@ -639,11 +753,27 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
         yields.push_back(insertAlong(body, loc, map.lookup(v), whole, d, iv));
       }
       scf::YieldOp::create(body, loc, yields);
+      SmallVector<Value> results(forOp.getResults());
+      if (forall) {
+        OpBuilder last =
+            OpBuilder::atBlockEnd(forall.getTerminator().getBody());
+        Value lane = forall.getInductionVar(0);
+        for (auto [j, arg] : llvm::enumerate(forall.getRegionIterArgs())) {
+          auto type = cast<RankedTensorType>(forOp.getResult(j).getType());
+          tensor::ParallelInsertSliceOp::create(
+              last, loc, forOp.getResult(j), arg, laneOffsets(last, type, lane),
+              laneSizes(last, type), laneStrides(last, type));
+        }
+        b.setInsertionPointAfter(forall);
+        for (auto [j, partials] : llvm::enumerate(forall.getResults()))
+          results[j] = combineLanes(b, loc, partials, combiners[j]);
+        b.setInsertionPoint(ret);
+      }
       // The reductions' results after the loop.
       for (auto [j, carried] : llvm::enumerate(carriedInits)) {
         auto dps = cast<DestinationStyleOpInterface>(carried.first);
         finals.map(dps.getTiedOpResult(&dps->getOpOperand(carried.second)),
-                   forOp.getResult(j));
+                   results[j]);
       }
       for (auto [j, v] : llvm::enumerate(returned))
         if (loop == loops)
@@ -667,6 +797,61 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
          llvm::make_early_inc_range(llvm::reverse(func.getBody().front())))
       if (isOpTriviallyDead(&op))
         op.erase();
+  }
+
+  /// Row `lane` of a [lanes, ...] tensor of `type` partials.
+  static SmallVector<OpFoldResult>
+  laneOffsets(OpBuilder &b, RankedTensorType type, OpFoldResult lane) {
+    SmallVector<OpFoldResult> offsets{lane};
+    offsets.append(type.getRank(), b.getIndexAttr(0));
+    return offsets;
+  }
+  static SmallVector<OpFoldResult> laneSizes(OpBuilder &b,
+                                             RankedTensorType type) {
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
+    for (int64_t s : type.getShape())
+      sizes.push_back(b.getIndexAttr(s));
+    return sizes;
+  }
+  static SmallVector<OpFoldResult> laneStrides(OpBuilder &b,
+                                               RankedTensorType type) {
+    return SmallVector<OpFoldResult>(type.getRank() + 1, b.getIndexAttr(1));
+  }
+
+  /// The lanes' partial results combined in lane order: identity, then
+  /// lane 0, lane 1, ... (the lane loop is the innermost, a reduction).
+  static Value combineLanes(OpBuilder &b, Location loc, Value partials,
+                            arith::AtomicRMWKind kind) {
+    auto stacked = cast<RankedTensorType>(partials.getType());
+    auto type = RankedTensorType::get(stacked.getShape().drop_front(),
+                                      stacked.getElementType());
+    int64_t rank = type.getRank();
+    Value empty =
+        tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+    Value identity = arith::ConstantOp::create(
+        b, loc,
+        arith::getIdentityValueAttr(kind, type.getElementType(), b, loc));
+    Value init = linalg::FillOp::create(b, loc, identity, empty).getResult(0);
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineExpr> in{getAffineDimExpr(rank, ctx)}, out;
+    for (int64_t d = 0; d < rank; ++d) {
+      in.push_back(getAffineDimExpr(d, ctx));
+      out.push_back(getAffineDimExpr(d, ctx));
+    }
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    return linalg::GenericOp::create(
+               b, loc, type, partials, init,
+               {AffineMap::get(rank + 1, 0, in, ctx),
+                AffineMap::get(rank + 1, 0, out, ctx)},
+               iterators,
+               [&](OpBuilder &nb, Location nl, ValueRange args) {
+                 Value r =
+                     arith::getReductionOp(kind, nb, nl, args[1], args[0]);
+                 linalg::YieldOp::create(nb, nl, r);
+               })
+        .getResult(0);
   }
 
   static Value sliceAlong(OpBuilder &b, Location loc, Value v, int64_t d,

@@ -20,6 +20,8 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <functional>
+
 namespace memc {
 #define GEN_PASS_DEF_OUTLINEKERNELS
 #include "memc/Transforms/Passes.h.inc"
@@ -124,18 +126,21 @@ struct OutlineKernelsPass
       return;
     // A loop over a batch's chunks (memc-micro-batch) is the model's
     // schedule run once per chunk: its body's ops are the kernels.
+    // So is a lane that runs such a loop (an scf.forall marked the same,
+    // memc-parallel-lanes outlines it afterwards).
     SmallVector<Operation *> candidates;
-    for (Operation &op : model.getBody().front()) {
-      if (isa<scf::ForOp>(op) &&
-          op.hasAttr(memc::MemcDialect::MicroBatchAttrHelper::getNameStr())) {
-        for (Operation &inner : cast<scf::ForOp>(op).getBody()->getOperations())
-          if (isOutlineCandidate(inner))
-            candidates.push_back(&inner);
-        continue;
+    std::function<void(Block &)> collect = [&](Block &block) {
+      for (Operation &op : block) {
+        if (isa<scf::ForOp, scf::ForallOp>(op) &&
+            op.hasAttr(memc::MemcDialect::MicroBatchAttrHelper::getNameStr())) {
+          collect(op.getRegion(0).front());
+          continue;
+        }
+        if (isOutlineCandidate(op))
+          candidates.push_back(&op);
       }
-      if (isOutlineCandidate(op))
-        candidates.push_back(&op);
-    }
+    };
+    collect(model.getBody().front());
 
     SymbolTable symbols(module);
     llvm::StringMap<func::FuncOp> byBody;

@@ -101,10 +101,12 @@ def Memc_Dialect : Dialect {
     activation's host copy, from `memc.swap_out`).
 
     `memc.micro_batch` (memc-micro-batch): on a function, `{chunk = C,
-    loops = L}` when its batch runs C rows at a time in L loops, or a string
-    saying why it does not; on an `scf.for`, the chunk (i64 > 0): one loop
-    over the batch's chunks, whose body the arena planner schedules op by
-    op.
+    loops = L}` when its batch runs C rows at a time in L loops (with
+    `lanes = N` when N chunks run side by side), or a string saying why it
+    does not; on an `scf.for`, the chunk (i64 > 0): one loop over the
+    batch's chunks, whose body the arena planner schedules op by op; on an
+    `scf.forall`, its lanes (i64 > 1): each runs such a loop over its own
+    chunks, on its own copy of the loop's buffers.
   }];
   let discardableAttrs = (ins
     "::mlir::FlatSymbolRefAttr":$entry,

@@ -211,6 +211,9 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
     if (op->getName().getStringRef() == "scf.for")
       return verifyKind(op, attr, chunk && chunk.getInt() > 0,
                         "a positive chunk");
+    if (op->getName().getStringRef() == "scf.forall")
+      return verifyKind(op, attr, chunk && chunk.getInt() > 1,
+                        "a number of lanes above 1");
     auto dict = dyn_cast<DictionaryAttr>(value);
     auto positive = [&](StringRef key) {
       auto v = dict ? dict.getAs<IntegerAttr>(key) : IntegerAttr();
@@ -218,12 +221,13 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
     };
     if (!isa<FunctionOpInterface>(op))
       return op->emitOpError("'")
-             << name << "' belongs on a function or an scf.for";
-    return verifyKind(op, attr,
-                      isa<StringAttr>(value) ||
-                          (dict && dict.size() == 2 && positive("chunk") &&
-                           positive("loops")),
-                      "{chunk = C, loops = L} or a string");
+             << name << "' belongs on a function, an scf.for or an scf.forall";
+    return verifyKind(
+        op, attr,
+        isa<StringAttr>(value) ||
+            (dict && positive("chunk") && positive("loops") &&
+             (dict.size() == 2 || (dict.size() == 3 && positive("lanes")))),
+        "{chunk = C, loops = L[, lanes = N]} or a string");
   }
   // Arena views.
   if (name == BufferAttrHelper::getNameStr() ||

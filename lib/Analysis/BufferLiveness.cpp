@@ -4,15 +4,21 @@
 #include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
 
+#include "memc/Plan/Heuristics.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <functional>
 
 using namespace mlir;
 
@@ -53,9 +59,25 @@ constexpr double kUnstageableCost = 1.0e9;
 /// Ops that occupy no step of the schedule: they define values (allocations,
 /// views, constants) or end lifetimes, but do no work on buffer contents.
 bool isScheduleNeutral(Operation *op) {
-  return isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp,
-             memref::GetGlobalOp, ViewLikeOpInterface, func::ReturnOp>(op) ||
-         op->hasTrait<OpTrait::ConstantLike>();
+  if (isa<memref::AllocOp, memref::AllocaOp, memref::DeallocOp,
+          memref::GetGlobalOp, ViewLikeOpInterface, func::ReturnOp>(op) ||
+      op->hasTrait<OpTrait::ConstantLike>())
+    return true;
+  // Index arithmetic (a lane's first chunk) touches no buffer.
+  return op->getNumRegions() == 0 && isPure(op) &&
+         llvm::all_of(op->getOperandTypes(),
+                      [](Type t) { return t.isIntOrIndexOrFloat(); }) &&
+         llvm::all_of(op->getResultTypes(),
+                      [](Type t) { return t.isIntOrIndexOrFloat(); });
+}
+
+/// The lanes of a top-level scf.forall marked memc.micro_batch, else 1.
+int64_t lanesOf(Operation *op) {
+  if (op->getName().getStringRef() != "scf.forall")
+    return 1;
+  auto lanes = dyn_cast_if_present<IntegerAttr>(
+      op->getAttr(MemcDialect::MicroBatchAttrHelper::getNameStr()));
+  return lanes ? std::max<int64_t>(1, lanes.getInt()) : 1;
 }
 
 bool isViewOf(Operation *op, Value source) {
@@ -154,10 +176,11 @@ bool collectUses(Value root, Block &body, const BufferLiveness &live,
             steps.push_back(s);
           continue;
         }
-        Block &loopBody = top->getRegion(0).front();
-        if (auto it = live.stepOf.find(loopBody.findAncestorOpInBlock(*owner));
-            it != live.stepOf.end())
-          steps.push_back(it->second);
+        for (Operation *op = owner; op != top; op = op->getParentOp())
+          if (auto it = live.stepOf.find(op); it != live.stepOf.end()) {
+            steps.push_back(it->second);
+            break;
+          }
         continue;
       }
       auto it = live.stepOf.find(top);
@@ -178,11 +201,61 @@ bool collectUses(Value root, Block &body, const BufferLiveness &live,
   return true;
 }
 
+/// The buffers made in the lanes of one scf.forall, one lane's worth.
+struct LaneGroup {
+  std::vector<plan::Buffer> buffers;
+  std::vector<ArenaAlloc> allocs;
+};
+
+/// One lane's buffers planned on their own (best fit: a lane's body is one
+/// chunk's straight-line schedule), as one buffer of all lanes' regions.
+void addLaneGroup(BufferLiveness &live, scf::ForallOp forall,
+                  LaneGroup &group) {
+  plan::Problem lane;
+  for (auto [i, b] : llvm::enumerate(group.buffers)) {
+    b.id = static_cast<int64_t>(i);
+    lane.buffers.push_back(b);
+  }
+  plan::Plan plan = plan::bestFitPlan(lane);
+  ArenaAlloc entry;
+  entry.alloc = group.allocs.front().alloc;
+  entry.lanes = lanesOf(forall);
+  entry.lane = forall.getInductionVar(0);
+  plan::Buffer region;
+  region.id = static_cast<int64_t>(live.allocs.size());
+  region.alignment = plan::kArenaAlignment;
+  std::vector<int64_t> uses;
+  for (auto [a, b, place] :
+       llvm::zip_equal(group.allocs, group.buffers, plan.placements)) {
+    entry.laneMembers.push_back({a.alloc, place.offset});
+    llvm::append_range(entry.views, a.views);
+    entry.aliasedByResults |= a.aliasedByResults;
+    region.alignment = std::max(region.alignment, b.alignment);
+    llvm::append_range(uses, b.uses);
+  }
+  llvm::sort(uses);
+  uses.erase(std::unique(uses.begin(), uses.end()), uses.end());
+  entry.laneBytes = llvm::alignTo(plan.arenaBytes, region.alignment);
+  entry.type = std::to_string(entry.lanes) + " lanes x " +
+               std::to_string(group.allocs.size()) + " buffers";
+  region.size = entry.laneBytes * static_cast<uint64_t>(entry.lanes);
+  region.start = uses.front();
+  region.end = uses.back();
+  // The lanes run at once: no op of theirs is a point to stage them at.
+  region.transferCost = kUnstageableCost;
+  region.kind = plan::BufferKind::Temporary;
+  region.producer = describeOp(forall);
+  region.uses = std::move(uses);
+  live.problem.buffers.push_back(std::move(region));
+  live.allocs.push_back(std::move(entry));
+}
+
 } // namespace
 
 FailureOr<BufferLiveness>
 computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
   BufferLiveness live;
+  llvm::MapVector<Operation *, LaneGroup> laneGroups;
   if (func.isExternal())
     return live;
   if (!func.getBody().hasOneBlock())
@@ -201,12 +274,23 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
     // steps of their own, so the buffers of one chunk share space. Each
     // iteration runs the body's steps in order, and a buffer made in the
     // body is dead before the next iteration makes it again.
+    // Lanes of such loops: one lane's ops, those of its loop's body among
+    // them, are the steps.
     if (op.hasAttr(MemcDialect::MicroBatchAttrHelper::getNameStr()) &&
         op.getNumRegions() == 1 && op.getRegion(0).hasOneBlock()) {
       int64_t first = static_cast<int64_t>(live.steps.size());
-      for (Operation &inner : op.getRegion(0).front().without_terminator())
-        if (!isScheduleNeutral(&inner))
-          addStep(&inner);
+      std::function<void(Block &)> addBody = [&](Block &block) {
+        for (Operation &inner : block.without_terminator()) {
+          if (isScheduleNeutral(&inner))
+            continue;
+          if (lanesOf(&op) > 1 && isa<scf::ForOp>(inner) &&
+              inner.hasAttr(MemcDialect::MicroBatchAttrHelper::getNameStr()))
+            addBody(inner.getRegion(0).front());
+          else
+            addStep(&inner);
+        }
+      };
+      addBody(op.getRegion(0).front());
       if (static_cast<int64_t>(live.steps.size()) > first) {
         live.loopSpans[&op] = {first,
                                static_cast<int64_t>(live.steps.size()) - 1};
@@ -232,6 +316,8 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
     ArenaAlloc entry;
     entry.alloc = alloc;
     entry.type = printType(type);
+    Operation *top = body.findAncestorOpInBlock(*alloc);
+    int64_t lanes = top ? lanesOf(top) : 1;
     std::vector<int64_t> steps;
     std::string why;
     if (!collectUses(alloc.getResult(), body, live, nested, entry, steps,
@@ -246,9 +332,9 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
         plan::kArenaAlignment);
     plan::Buffer buffer;
     buffer.id = static_cast<int64_t>(live.allocs.size());
-    buffer.size = bytes;
     buffer.alignment = llvm::isPowerOf2_64(alignment) ? alignment
                                                       : plan::kArenaAlignment;
+    buffer.size = bytes;
     buffer.start = steps.front();
     buffer.end = steps.back();
     buffer.transferCost = entry.aliasedByResults
@@ -265,9 +351,17 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
       live.hostAllocs.push_back(std::move(entry));
       return;
     }
+    if (lanes > 1) {
+      LaneGroup &group = laneGroups[top];
+      group.buffers.push_back(std::move(buffer));
+      group.allocs.push_back(std::move(entry));
+      return;
+    }
     live.problem.buffers.push_back(std::move(buffer));
     live.allocs.push_back(std::move(entry));
   });
+  for (auto &[top, group] : laneGroups)
+    addLaneGroup(live, cast<scf::ForallOp>(top), group);
   return live;
 }
 

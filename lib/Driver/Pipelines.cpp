@@ -237,6 +237,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // function (LLVM's time grew superlinearly with the loop nests of one
   // function).
   pm.addPass(createOutlineKernels());
+  // Lanes of a batch's chunks (memc-micro-batch lanes=N) run on the
+  // runtime's threads.
+  pm.addPass(createParallelLanes());
   // Heavy kernels whose outer loop is parallel run over row ranges on the
   // runtime's threads.
   pm.addPass(createParallelKernels());

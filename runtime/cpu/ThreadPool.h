@@ -24,7 +24,7 @@ namespace rt {
 /// caller for the workers to finish. Back-to-back GEMMs (attention) then skip
 /// the futex wake-up, which costs tens of microseconds on a VM; the bound
 /// keeps the waste small when no job follows.
-inline constexpr auto kSpin = std::chrono::microseconds(50);
+inline constexpr auto kSpin = std::chrono::microseconds(1000);
 
 /// Polls `ready` for up to kSpin; false when it never became true.
 template <typename Ready> inline bool spinUntil(Ready ready) {
@@ -61,9 +61,11 @@ public:
   /// Runs fn(ctx, t) for t in [0, nTasks) and returns when all are done.
   /// While another thread's job is running, runs the tasks serially here
   /// instead of waiting (and so can never deadlock on re-entry).
+  /// A task that runs a job of its own (a lane of chunks calling parallel
+  /// kernels) runs that job's tasks serially on its own thread.
   void run(int64_t nTasks, TaskFn fn, const void *ctx) {
-    std::unique_lock<std::mutex> job(jobMutex_, std::try_to_lock);
-    if (!job.owns_lock()) {
+    std::unique_lock<std::mutex> job(jobMutex_, std::defer_lock);
+    if (inTask() || !job.try_lock()) {
       for (int64_t t = 0; t < nTasks; ++t)
         fn(ctx, t);
       return;
@@ -78,7 +80,9 @@ public:
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
+    inTask() = true;
     drain();
+    inTask() = false;
     auto allDone = [&] {
       return pending_.load(std::memory_order_acquire) == 0;
     };
@@ -114,7 +118,14 @@ private:
     }
   }
 
+  /// Whether this thread is running a task of some job (a worker always).
+  static bool &inTask() {
+    static thread_local bool inside = false;
+    return inside;
+  }
+
   void workerLoop() {
+    inTask() = true;
     uint64_t seen = 0;
     auto newJob = [&] {
       return generation_.load(std::memory_order_acquire) != seen;

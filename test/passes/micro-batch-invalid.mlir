@@ -17,7 +17,7 @@ func.func @bad_chunk(%x: tensor<4x3xf32> {memc.input = "x"}) -> tensor<4x3xf32> 
 
 // The attribute on an op that is neither a function nor a loop is refused.
 func.func @misplaced(%x: f32) -> f32 {
-  // expected-error @+1 {{'memc.micro_batch' belongs on a function or an scf.for}}
+  // expected-error @+1 {{'memc.micro_batch' belongs on a function, an scf.for or an scf.forall}}
   %y = arith.addf %x, %x {memc.micro_batch = 2 : i64} : f32
   return %y : f32
 }

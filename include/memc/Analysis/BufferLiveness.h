@@ -13,7 +13,10 @@
 // memc-micro-batch) is the exception: its body's ops are steps in their own
 // right, buffers made in the body live between the body steps that use
 // them, and a buffer made outside that the body reads lives across all of
-// them.
+// them. So are lanes that run such loops side by side (an scf.forall marked
+// memc.micro_batch): the steps are one lane's, and the buffers made in the
+// lanes are planned apart, one lane's region, which is one plan::Buffer of
+// the lanes' regions together.
 //
 // The function must have a single block (memc's model functions do). Nested
 // allocations (inside an scf.for body, say) live within the step of their
@@ -50,6 +53,18 @@ struct ArenaAlloc {
   bool aliasedByResults = false;
   /// Human-readable shape, e.g. "4x128xf32".
   std::string type;
+  /// The buffers made in the lanes of an scf.forall marked
+  /// memc.micro_batch (chunks side by side), as one: each lane has a region
+  /// of `laneBytes` where one lane's buffers are planned on their own (a
+  /// buffer is in the same place in every region), and lane `lane`'s
+  /// region starts `lane` times laneBytes after the buffer's offset. Lanes
+  /// run at the same time, so two of their buffers may share bytes only
+  /// within one region. `alloc` is the first of `laneMembers`.
+  int64_t lanes = 1;
+  uint64_t laneBytes = 0;
+  mlir::Value lane;
+  /// Allocations of one lane and their offsets in its region.
+  std::vector<std::pair<mlir::memref::AllocOp, uint64_t>> laneMembers;
 };
 
 struct BufferLiveness {

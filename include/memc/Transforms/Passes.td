@@ -146,13 +146,30 @@ def MicroBatch : Pass<"memc-micro-batch", "mlir::func::FuncOp"> {
     function gets `memc.micro_batch`: `{chunk, loops}`, or a string saying
     why not. Sums over the batch are made chunk by chunk, so a split step's
     results can differ from the whole batch's by rounding.
+
+    With `lanes=N` (N > 1) chunks run side by side: each loop becomes an
+    `scf.forall` of N lanes (marked `memc.micro_batch = N`) around the
+    `scf.for` of one lane, which runs chunks l, l + N, ... Each sum over the
+    batch gets a [N, ...] tensor of partial results, row l lane l's: row 0
+    starts from the reduction's init, the others from the identity of its
+    combiner (the `arith` op its body applies to its init: add, mul, max,
+    min). The rows are combined in lane order after the lanes, so the
+    results depend on N but not on how many threads run the lanes. Each
+    lane has its own copy of the body's buffers (BufferLiveness). A
+    function whose reductions have another combiner, that returns a batched
+    value keeps one lane. Lanes drop the swaps of memc-activation-swap (a
+    `memc.swap_in` of a `memc.swap_out` is its source): a chunk's activations
+    stay in its lane's buffers.
   }];
   let options = [
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"1 << 20",
            "Largest batched value of one chunk, in bytes">,
     Option<"chunk", "chunk", "int64_t", /*default=*/"0",
            "Rows of the batch per chunk (a divisor of the batch); 0: from "
-           "chunk-bytes">
+           "chunk-bytes">,
+    Option<"lanes", "lanes", "int64_t", /*default=*/"1",
+           "Chunks run side by side, each lane on its own buffers (at most "
+           "the number of chunks)">
   ];
   let dependentDialects = ["mlir::linalg::LinalgDialect",
                            "mlir::scf::SCFDialect",
@@ -1205,6 +1222,32 @@ def BindPastKV : Pass<"memc-bind-past-kv", "mlir::ModuleOp"> {
 //===----------------------------------------------------------------------===//
 // Parallel loops on the CPU
 //===----------------------------------------------------------------------===//
+
+def ParallelLanes : Pass<"memc-parallel-lanes", "mlir::ModuleOp"> {
+  let summary = "Lanes of chunks (memc-micro-batch lanes=N) on the runtime's "
+                "threads";
+  let description = [{
+    Runs after `memc-outline-kernels`, on buffers. Each `scf.forall` of the
+    entry function marked `memc.micro_batch` (N lanes that each run a loop
+    over their own chunks of a batch, with buffers of their own) becomes a
+    private function of the values its body reads and two index arguments
+    `lo` and `hi`, which runs lanes [lo, hi) one after another, and a call
+    of the declaration `<function>__parallel` with N as its last argument,
+    which `memc-parallel-calls-to-runtime` turns into
+    `memc_rt_parallel_for`: the lanes run on the runtime's threads. The
+    kernels a lane calls run on the thread that runs the lane. A body that
+    reads a value no bare pointer or scalar can carry (a view with a dynamic
+    offset made outside the lanes) runs its lanes in order instead, in an
+    `scf.for`.
+  }];
+  let options = [
+    Option<"funcName", "func", "std::string", /*default=*/"\"\"",
+           "The entry function (default: the module's memc.entry)">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect"];
+}
 
 def ParallelKernels : Pass<"memc-parallel-kernels", "mlir::ModuleOp"> {
   let summary = "Split the outer parallel loop of heavy outlined kernels over "
