@@ -408,7 +408,11 @@ ChunkTrial planTrial(CompileSession &s, ModuleOp module) {
 /// split step carries every weight gradient through its loop, so splitting
 /// a step whose weights outweigh its activations makes it larger), which
 /// the arena planner then refuses.
-ExitCode microBatchUnderBudget(CompileSession &s) {
+///
+/// `whole`, when set, is the whole batch already lowered and planned within
+/// the budget: only chunks in lanes (faster than it) are tried, and it is
+/// kept when none fits without spilling.
+ExitCode microBatchUnderBudget(CompileSession &s, OwningOpRef<ModuleOp> whole) {
   FunctionOpInterface entry = getEntryFunction(*s.module);
   int64_t batch = 0;
   for (unsigned i = 0, e = entry ? entry.getNumArguments() : 0; i < e; ++i)
@@ -436,17 +440,19 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
       candidates.push_back({chunk, lanes});
     candidates.push_back({chunk, 1});
   }
+  if (whole)
+    llvm::erase_if(candidates, [](const Split &c) { return c.lanes == 1; });
+  else if (batch > 1)
+    candidates.push_back({batch, 1});
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const Split &a, const Split &b) {
                      if (a.chunk * a.lanes != b.chunk * b.lanes)
                        return a.chunk * a.lanes > b.chunk * b.lanes;
                      return a.lanes > b.lanes;
                    });
-  if (batch > 1)
-    candidates.insert(candidates.begin(), Split{batch, 1});
   std::optional<Split> chosen, firstPlanned;
   uint64_t smallestFloor = UINT64_MAX;
-  bool sideBySide = true;
+  bool sideBySide = true, candidatesFit = false;
   for (Split c : candidates) {
     if (c.lanes > 1 && !sideBySide)
       continue;
@@ -474,6 +480,7 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
     if (planned.fits) {
       chosen = c;
       firstPlanned.reset();
+      candidatesFit = true;
       break;
     }
     if (planned.planned && !firstPlanned)
@@ -482,6 +489,15 @@ ExitCode microBatchUnderBudget(CompileSession &s) {
       smallestFloor = planned.floor;
       chosen = c;
     }
+  }
+  if (whole && (!chosen || !candidatesFit)) {
+    s.module = std::move(whole);
+    if (FunctionOpInterface e = getEntryFunction(*s.module))
+      e->setAttr(MemcDialect::MicroBatchAttrHelper::getNameStr(),
+                 StringAttr::get(&s.context,
+                                 "not split: the whole batch fits, chunks "
+                                 "side by side do not"));
+    return ExitOK;
   }
   if (firstPlanned)
     chosen = firstPlanned;
@@ -524,7 +540,12 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   int64_t im2colMaxBytes = s.options.memBudget
                                ? int64_t(s.options.memBudget / 8)
                                : int64_t(64) << 20;
+  // With more than one thread, chunks in lanes run faster than the whole
+  // batch (each thread runs its own chunks, with no kernel split among
+  // threads): tried even where the whole batch fits, which is kept when
+  // none of them does.
   bool splitBatch = false, lowered = false;
+  OwningOpRef<ModuleOp> wholeFits;
   if (microBatch && s.options.memBudget) {
     OwningOpRef<ModuleOp> whole = cast<ModuleOp>(s.module->clone());
     ScopedDiagnosticHandler quiet(&s.context,
@@ -534,7 +555,10 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
     if (succeeded(pm.run(*whole))) {
       OwningOpRef<ModuleOp> trial = cast<ModuleOp>((*whole)->clone());
       splitBatch = !planTrial(s, *trial).planned;
-      if (!splitBatch) {
+      if (!splitBatch && runtimeThreads() > 1) {
+        wholeFits = std::move(whole);
+        splitBatch = true;
+      } else if (!splitBatch) {
         s.module = std::move(whole);
         lowered = true;
       }
@@ -555,7 +579,8 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   if (!readPackageInterface(*s.module, s.interface, error))
     return s.fail(ExitInternal, s.options.input + ": " + error);
   if (splitBatch)
-    if (ExitCode rc = microBatchUnderBudget(s); rc != ExitOK)
+    if (ExitCode rc = microBatchUnderBudget(s, std::move(wholeFits));
+        rc != ExitOK)
       return rc;
   std::optional<int64_t> fused = getFusedAttentionCount(*s.module);
   uint64_t dropped = weightBytes - parameterBytes(*s.module);

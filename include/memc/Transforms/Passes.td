@@ -1246,7 +1246,8 @@ def ParallelLanes : Pass<"memc-parallel-lanes", "mlir::ModuleOp"> {
   ];
   let dependentDialects = ["mlir::scf::SCFDialect",
                            "mlir::arith::ArithDialect",
-                           "mlir::func::FuncDialect"];
+                           "mlir::func::FuncDialect",
+                           "mlir::LLVM::LLVMDialect"];
 }
 
 def ParallelKernels : Pass<"memc-parallel-kernels", "mlir::ModuleOp"> {

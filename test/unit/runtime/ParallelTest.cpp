@@ -67,3 +67,56 @@ TEST(ParallelFor, ConcurrentCallers) {
     for (auto &s : m->seen)
       ASSERT_EQ(s.load(), 20);
 }
+
+namespace {
+
+/// Lanes of chunks (memc-parallel-lanes): each lane's rows call parallel
+/// kernels of their own, which run on the lane's thread.
+struct Lanes {
+  std::vector<std::unique_ptr<Marks>> inner;
+  std::vector<std::thread::id> laneThread;
+  std::vector<std::atomic<int>> foreignRows;
+  explicit Lanes(size_t n) : laneThread(n), foreignRows(n) {
+    for (size_t i = 0; i < n; ++i)
+      inner.push_back(std::make_unique<Marks>(1000));
+  }
+};
+
+struct InnerArgs {
+  Lanes *lanes;
+  size_t lane;
+};
+
+void innerRows(void *args, int64_t lo, int64_t hi) {
+  auto *a = static_cast<InnerArgs *>(args);
+  if (std::this_thread::get_id() != a->lanes->laneThread[a->lane])
+    a->lanes->foreignRows[a->lane].fetch_add(1);
+  markRows(a->lanes->inner[a->lane].get(), lo, hi);
+}
+
+void laneRows(void *args, int64_t lo, int64_t hi) {
+  auto *lanes = static_cast<Lanes *>(args);
+  for (int64_t l = lo; l < hi; ++l) {
+    lanes->laneThread[size_t(l)] = std::this_thread::get_id();
+    InnerArgs inner{lanes, size_t(l)};
+    for (int rep = 0; rep < 3; ++rep)
+      memc_rt_parallel_for(&innerRows, &inner, 1000);
+  }
+}
+
+} // namespace
+
+TEST(ParallelFor, NestedRunsOnTheLanesThread) {
+  for (int64_t n : {1, 2, 3, 8}) {
+    Lanes lanes{size_t(n)};
+    memc_rt_parallel_for(&laneRows, &lanes, n);
+    for (int64_t l = 0; l < n; ++l) {
+      for (size_t i = 0; i < 1000; ++i)
+        ASSERT_EQ(lanes.inner[size_t(l)]->seen[i].load(), 3)
+            << "lane " << l << " row " << i;
+      // With one lane the pool is free and its kernels may use it.
+      if (n > 1)
+        EXPECT_EQ(lanes.foreignRows[size_t(l)].load(), 0) << "lane " << l;
+    }
+  }
+}
