@@ -11,6 +11,7 @@
 #include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Transforms/Passes.h"
+#include "memc/Transforms/RuntimeCalls.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -28,23 +29,9 @@ namespace memc {
 } // namespace memc
 
 using namespace mlir;
+using memc::passesAsBarePointer;
 
 namespace {
-
-/// Whether the bare-pointer calling convention can pass `type`: a memref of
-/// static shape in the default memory space whose strides and offset are
-/// static (the callee rebuilds the descriptor from the type alone).
-bool passesAsBarePointer(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  if (!memref || !memref.hasStaticShape() || memref.getMemorySpace())
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (failed(memref.getStridesAndOffset(strides, offset)))
-    return false;
-  return ShapedType::isStatic(offset) &&
-         llvm::all_of(strides, [](int64_t s) { return ShapedType::isStatic(s); });
-}
 
 /// The object a buffer is a view of, as a key: a distinct key is a distinct
 /// allocation that no other key overlaps while both are live. Null when

@@ -26,22 +26,9 @@ namespace memc {
 } // namespace memc
 
 using namespace mlir;
+using memc::passesAsBarePointer;
 
 namespace {
-
-/// Whether a bare pointer carries `type` (static shape, strides and offset
-/// in the default memory space): the callee rebuilds the descriptor.
-bool passesAsBarePointer(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  if (!memref || !memref.hasStaticShape() || memref.getMemorySpace())
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(memref.getStridesAndOffset(strides, offset)) &&
-         ShapedType::isStatic(offset) && llvm::all_of(strides, [](int64_t s) {
-           return ShapedType::isStatic(s);
-         });
-}
 
 /// The lanes one after another: an scf.for over them in place of `forall`.
 void runInOrder(scf::ForallOp forall) {

@@ -20,6 +20,22 @@ namespace memc {
 /// into memc_rt_parallel_for.
 inline constexpr llvm::StringLiteral kParallelKernelSuffix = "__parallel";
 
+/// Whether the bare-pointer calling convention can pass `type`: a memref of
+/// static shape in the default memory space whose strides and offset are
+/// static (the callee rebuilds the descriptor from the type alone).
+inline bool passesAsBarePointer(mlir::Type type) {
+  using namespace mlir;
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || !memref.hasStaticShape() || memref.getMemorySpace())
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(memref.getStridesAndOffset(strides, offset)) &&
+         ShapedType::isStatic(offset) && llvm::all_of(strides, [](int64_t s) {
+           return ShapedType::isStatic(s);
+         });
+}
+
 /// The address of `memref`'s first element as an !llvm.ptr (its aligned
 /// pointer plus its offset, which a subview inside a loop has dynamic).
 inline mlir::Value pointerToFirstElement(mlir::OpBuilder &b, mlir::Location loc,
