@@ -24,7 +24,7 @@ namespace rt {
 /// caller for the workers to finish. Back-to-back GEMMs (attention) then skip
 /// the futex wake-up, which costs tens of microseconds on a VM; the bound
 /// keeps the waste small when no job follows.
-inline constexpr auto kSpin = std::chrono::microseconds(1000);
+inline constexpr auto kSpin = std::chrono::microseconds(50);
 
 /// Polls `ready` for up to kSpin; false when it never became true.
 template <typename Ready> inline bool spinUntil(Ready ready) {
