@@ -30,20 +30,19 @@ using memc::passesAsBarePointer;
 
 namespace {
 
-/// The lanes one after another: an scf.for over them in place of `forall`.
-void runInOrder(scf::ForallOp forall) {
-  OpBuilder b(forall);
+/// Lanes [lo, hi) of `forall` one after another: an scf.for at `b` whose
+/// body is the forall's, its induction variable the lane.
+scf::ForOp lanesInOrder(OpBuilder &b, scf::ForallOp forall, Value lo, Value hi,
+                        IRMapping &mapping) {
   Location loc = forall.getLoc();
-  auto loop = scf::ForOp::create(
-      b, loc, arith::ConstantIndexOp::create(b, loc, 0),
-      getValueOrCreateConstantIndexOp(b, loc, forall.getMixedUpperBound()[0]),
-      arith::ConstantIndexOp::create(b, loc, 1));
-  IRMapping mapping;
+  auto loop = scf::ForOp::create(b, loc, lo, hi,
+                                 arith::ConstantIndexOp::create(b, loc, 1));
   mapping.map(forall.getInductionVar(0), loop.getInductionVar());
+  OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(loop.getBody()->getTerminator());
   for (Operation &op : forall.getBody()->without_terminator())
     b.clone(op, mapping);
-  forall.erase();
+  return loop;
 }
 
 struct ParallelLanesPass
@@ -89,7 +88,14 @@ struct ParallelLanesPass
       std::optional<int64_t> count =
           getConstantIntValue(forall.getMixedUpperBound()[0]);
       if (!passable || !count) {
-        runInOrder(forall);
+        OpBuilder b(forall);
+        IRMapping mapping;
+        lanesInOrder(b, forall,
+                     arith::ConstantIndexOp::create(b, forall.getLoc(), 0),
+                     getValueOrCreateConstantIndexOp(
+                         b, forall.getLoc(), forall.getMixedUpperBound()[0]),
+                     mapping);
+        forall.erase();
         continue;
       }
       // void F(args..., lo, hi): lanes [lo, hi) in order.
@@ -112,14 +118,9 @@ struct ParallelLanesPass
       for (Value c : constants)
         b.clone(*c.getDefiningOp(), mapping);
       unsigned n = args.size();
-      auto loop = scf::ForOp::create(b, loc, body->getArgument(n),
-                                     body->getArgument(n + 1),
-                                     arith::ConstantIndexOp::create(b, loc, 1));
+      lanesInOrder(b, forall, body->getArgument(n), body->getArgument(n + 1),
+                   mapping);
       func::ReturnOp::create(b, loc);
-      mapping.map(forall.getInductionVar(0), loop.getInductionVar());
-      b.setInsertionPoint(loop.getBody()->getTerminator());
-      for (Operation &op : forall.getBody()->without_terminator())
-        b.clone(op, mapping);
 
       // The declaration the call names: F's arguments, then the lanes.
       b.setInsertionPoint(model);

@@ -279,11 +279,12 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
     if (op.hasAttr(MemcDialect::MicroBatchAttrHelper::getNameStr()) &&
         op.getNumRegions() == 1 && op.getRegion(0).hasOneBlock()) {
       int64_t first = static_cast<int64_t>(live.steps.size());
+      bool lanes = lanesOf(&op) > 1;
       std::function<void(Block &)> addBody = [&](Block &block) {
         for (Operation &inner : block.without_terminator()) {
           if (isScheduleNeutral(&inner))
             continue;
-          if (lanesOf(&op) > 1 && isa<scf::ForOp>(inner) &&
+          if (lanes && isa<scf::ForOp>(inner) &&
               inner.hasAttr(MemcDialect::MicroBatchAttrHelper::getNameStr()))
             addBody(inner.getRegion(0).front());
           else
@@ -332,9 +333,9 @@ computeBufferLiveness(func::FuncOp func, const plan::TransferModel &transfer) {
         plan::kArenaAlignment);
     plan::Buffer buffer;
     buffer.id = static_cast<int64_t>(live.allocs.size());
-    buffer.alignment = llvm::isPowerOf2_64(alignment) ? alignment
-                                                      : plan::kArenaAlignment;
     buffer.size = bytes;
+    buffer.alignment =
+        llvm::isPowerOf2_64(alignment) ? alignment : plan::kArenaAlignment;
     buffer.start = steps.front();
     buffer.end = steps.back();
     buffer.transferCost = entry.aliasedByResults
