@@ -402,7 +402,7 @@ ChunkTrial planTrial(CompileSession &s, ModuleOp module) {
 /// side by side as the runtime has threads (and chunks) and with one lane,
 /// by rows at once (chunk times lanes), largest first, and among equals
 /// more lanes first: on the bench CNN's 2 threads, chunks of 4 in 2 lanes
-/// took 0.6x the time of chunks of 8 in one, whose kernels are too small
+/// took half the time of chunks of 8 in one, whose kernels are too small
 /// to share among threads. When none fits, the first that fits by
 /// spilling; when none does, the one with the smallest feasible budget (a
 /// split step carries every weight gradient through its loop, so splitting
