@@ -64,6 +64,48 @@ SmallVector<unsigned> dimsRead(AffineMap map, unsigned numDims) {
   return dims;
 }
 
+/// The rank that moves fastest through the windowed operand as `map`
+/// reads it: the longest rank of `freeW` or `contracted` in its last result
+/// that has one (an image's column, o1 in o1 * s + k1); -1 if none.
+int64_t innermostRank(AffineMap map, ArrayRef<int64_t> extents,
+                      ArrayRef<unsigned> freeW, ArrayRef<unsigned> contracted) {
+  for (AffineExpr e : llvm::reverse(map.getResults())) {
+    int64_t best = -1;
+    for (unsigned d = 0; d < extents.size(); ++d) {
+      if (!e.isFunctionOfDim(d) || extents[d] == 1 ||
+          (!llvm::is_contained(freeW, d) && !llvm::is_contained(contracted, d)))
+        continue;
+      if (best < 0 || extents[d] > extents[best])
+        best = d;
+    }
+    if (best >= 0)
+      return best;
+  }
+  return -1;
+}
+
+bool isFreeRank(int64_t d, ArrayRef<unsigned> freeW) {
+  return d >= 0 && llvm::is_contained(freeW, unsigned(d));
+}
+
+/// True when `map` (unit ranks already read as 0) reads all of an operand
+/// of `type` in the order `order` of plain ranks, each over the operand's
+/// whole dimension: the copy to `order` would be the operand itself.
+bool readsWhole(AffineMap map, RankedTensorType type, ArrayRef<int64_t> extents,
+                ArrayRef<unsigned> order) {
+  SmallVector<unsigned> dims;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    auto c = dyn_cast<AffineConstantExpr>(e);
+    if (c && c.getValue() == 0 && type.getDimSize(i) == 1)
+      continue;
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || extents[d.getPosition()] != type.getDimSize(i))
+      return false;
+    dims.push_back(d.getPosition());
+  }
+  return llvm::equal(dims, order);
+}
+
 struct WindowedContraction : OpRewritePattern<EinsumOp> {
   WindowedContraction(MLIRContext *ctx, int64_t maxBytes, int64_t minMacs)
       : OpRewritePattern(ctx), maxBytes(maxBytes), minMacs(minMacs) {}
@@ -150,10 +192,38 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
               "convolution): one GEMV per batch entry");
     Type elem = resultType.getElementType();
     unsigned elemBytes = elem.getIntOrFloatBitWidth() / 8;
+    // The copy keeps the windowed operand's innermost rank innermost, so
+    // that it reads and writes rows: [batch, freeW, contracted] when that
+    // rank is contracted (a weight gradient sums over the image's columns),
+    // [batch, contracted, freeW] when it is free (a forward convolution's
+    // output columns: the GEMM is W [m, c k] times P [c k, o], whose result
+    // is NCHW itself). In the latter, the result's leading ranks of freeW
+    // (the images of a batch) stay outside as a batch of GEMMs that share
+    // the plain operand (GemmMatch's broadcast batch), so the result needs
+    // no reordering copy.
+    SmallVector<unsigned> outLies = *outOrder;
+    dropUnit(outLies);
+    bool contractedFirst =
+        isFreeRank(innermostRank(windowMap, extents, freeW, contracted), freeW);
+    SmallVector<unsigned> lead, restW = freeW;
+    if (contractedFirst && batch.empty()) {
+      for (unsigned d : outLies) {
+        if (!in(freeW, d) || lead.size() + 1 == freeW.size())
+          break;
+        lead.push_back(d);
+      }
+      llvm::erase_if(restW, [&](unsigned d) { return in(lead, d); });
+    }
     SmallVector<unsigned> pOrder;
     llvm::append_range(pOrder, batch);
-    llvm::append_range(pOrder, freeW);
-    llvm::append_range(pOrder, contracted);
+    if (contractedFirst) {
+      llvm::append_range(pOrder, lead);
+      llvm::append_range(pOrder, contracted);
+      llvm::append_range(pOrder, restW);
+    } else {
+      llvm::append_range(pOrder, freeW);
+      llvm::append_range(pOrder, contracted);
+    }
     int64_t pBytes = elemBytes;
     for (unsigned d : pOrder)
       pBytes *= extents[d];
@@ -224,13 +294,19 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       return v;
     };
 
-    // im2col: P[batch, freeW, contracted] = windowed[map].
+    // im2col: P[pOrder] = windowed[map]; the operand itself where that
+    // copy would be the identity (a 1x1 convolution of stride 1).
     SmallVector<unsigned> winUsed = winDims;
     dropUnit(winUsed);
-    Value p = build(ComputeOp::copy, ReduceOp::none,
-                    {{op.getInputs()[windowed],
-                      windowMap.replaceDimsAndSymbols(unitToZero, {}, n, 0)}},
-                    winUsed, pOrder);
+    AffineMap winMapNoUnits =
+        windowMap.replaceDimsAndSymbols(unitToZero, {}, n, 0);
+    Value p = op.getInputs()[windowed];
+    if (!readsWhole(winMapNoUnits, cast<RankedTensorType>(p.getType()), extents,
+                    pOrder))
+      p = build(ComputeOp::copy, ReduceOp::none, {{p, winMapNoUnits}}, winUsed,
+                pOrder);
+    else if (cast<RankedTensorType>(p.getType()).getRank() != pOrder.size())
+      p = collapseUnits(rewriter, loc, p);
     // The plain operand without its unit ranks, as it lies when that is
     // [batch, contracted, freeP] or [batch, freeP, contracted] (a GEMM takes
     // either), else reordered to the first.
@@ -249,10 +325,10 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       b = collapseUnits(rewriter, loc, b);
     }
     // The GEMM, in the result's order where that is one of its two.
-    SmallVector<unsigned> outLies = *outOrder;
-    dropUnit(outLies);
-    SmallVector<unsigned> rOrder = cat({batch, freeW, freeP});
-    if (outLies == cat({batch, freeP, freeW}))
+    SmallVector<unsigned> wFirst = cat({batch, lead, restW, freeP}),
+                          pFirst = cat({batch, lead, freeP, restW});
+    SmallVector<unsigned> rOrder = contractedFirst ? pFirst : wFirst;
+    if (outLies == wFirst || outLies == pFirst)
       rOrder = outLies;
     Value r = build(ComputeOp::mul, ReduceOp::add,
                     {{p, dimsMap(pOrder)}, {b, dimsMap(bOrder)}},

@@ -4,13 +4,14 @@
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0" --memc-einsum-to-linalg --memc-bufferize --memc-contractions-to-blas | FileCheck %s --check-prefix=BLAS
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=16384 min-macs=0" | FileCheck %s --check-prefix=CHUNK --enable-var-scope
 
-// A 3x3 convolution at batch 1: the im2col copy [o0, o1, c, k0, k1] (the
-// unit batch rank read as 0), the weights as they lie ([m, c, k0, k1] is a
-// transposed GEMM operand), one GEMM straight into [m, o0, o1], and the unit
+// A 3x3 convolution at batch 1: the im2col copy [c, k0, k1, o0, o1] (the
+// unit batch rank read as 0; the image's columns o1 stay innermost, so the
+// copy moves rows), the weights as they lie ([m, c, k0, k1] is a GEMM
+// operand [M, K]), one GEMM W P straight into [m, o0, o1], and the unit
 // rank back by an expand_shape: no transpose.
 // CHECK-LABEL: func @conv_batch1
-// CHECK: %[[P:.*]] = einsum.einsum copy [c, o0, o1, k0, k1] (%arg0[0, c, o0 + k0, o1 + k1]) -> [o0, o1, c, k0, k1] : (tensor<1x3x10x10xf32>) -> tensor<8x8x3x3x3xf32>
-// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [o0, o1, c, k0, k1, m] (%[[P]][o0, o1, c, k0, k1], %arg1[m, c, k0, k1]) -> [m, o0, o1] : {{.*}} -> tensor<16x8x8xf32>
+// CHECK: %[[P:.*]] = einsum.einsum copy [c, o0, o1, k0, k1] (%arg0[0, c, o0 + k0, o1 + k1]) -> [c, k0, k1, o0, o1] : (tensor<1x3x10x10xf32>) -> tensor<3x3x3x8x8xf32>
+// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [c, k0, k1, o0, o1, m] (%[[P]][c, k0, k1, o0, o1], %arg1[m, c, k0, k1]) -> [m, o0, o1] : {{.*}} -> tensor<16x8x8xf32>
 // CHECK: %[[Y:.*]] = tensor.expand_shape %[[R]] {{\[\[}}0, 1], [2], [3]] output_shape [1, 16, 8, 8]
 // CHECK: return %[[Y]]
 // Above max-bytes (the im2col copy is 6,912 bytes), or below min-macs
@@ -21,7 +22,10 @@
 // BLAS-LABEL: func @conv_batch1
 // BLAS: call @memc_rt_sgemm
 // BLAS-LABEL: func @conv_batch4_stride2
-// BLAS: call @memc_rt_sgemm
+// BLAS: call @memc_rt_sgemm(%c4_i64, %c0_i32, %c0_i32{{.*}}, %c16_i64, %c16_i64{{.*}}, %c27_i64, %{{.*}}, %{{.*}}, %c27_i64{{.*}}, %c0_i64,
+// BLAS-LABEL: func @pointwise
+// BLAS-NOT: linalg.generic
+// BLAS: call @memc_rt_sgemm(%c1_i64, %c0_i32, %c0_i32{{.*}}, %c16_i64, %c64_i64{{.*}}, %c8_i64,
 // BLAS-LABEL: func @weight_gradient
 // BLAS: call @memc_rt_sgemm
 func.func @conv_batch1(%x: tensor<1x3x10x10xf32>, %w: tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32> {
@@ -31,16 +35,32 @@ func.func @conv_batch1(%x: tensor<1x3x10x10xf32>, %w: tensor<16x3x3x3xf32>) -> t
 
 // -----
 
-// At batch 4 with stride 2, the GEMM's [n, o0, o1, m] goes back to NCHW by
-// one copy.
+// At batch 4 with stride 2, the images stay outside: P is [n, c, k0, k1,
+// o0, o1], and the GEMM is a batch of 4 that share the weights, each
+// writing its image of the NCHW result: no reordering copy.
 // CHECK-LABEL: func @conv_batch4_stride2
-// CHECK: %[[P:.*]] = einsum.einsum copy [n, c, o0, o1, k0, k1] (%arg0[n, c, o0 * 2 + k0, o1 * 2 + k1]) -> [n, o0, o1, c, k0, k1]
-// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [n, o0, o1, c, k0, k1, m] (%[[P]][n, o0, o1, c, k0, k1], %arg1[m, c, k0, k1]) -> [n, o0, o1, m]
-// CHECK: %[[Y:.*]] = einsum.einsum copy [n, o0, o1, m] (%[[R]][n, o0, o1, m]) -> [n, m, o0, o1] : (tensor<4x4x4x16xf32>) -> tensor<4x16x4x4xf32>
-// CHECK: return %[[Y]]
+// CHECK: %[[P:.*]] = einsum.einsum copy [n, c, o0, o1, k0, k1] (%arg0[n, c, o0 * 2 + k0, o1 * 2 + k1]) -> [n, c, k0, k1, o0, o1]
+// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [n, c, k0, k1, o0, o1, m] (%[[P]][n, c, k0, k1, o0, o1], %arg1[m, c, k0, k1]) -> [n, m, o0, o1] : {{.*}} -> tensor<4x16x4x4xf32>
+// CHECK-NOT: einsum.einsum copy
+// CHECK: return %[[R]]
 func.func @conv_batch4_stride2(%x: tensor<4x3x9x9xf32>, %w: tensor<16x3x3x3xf32>) -> tensor<4x16x4x4xf32> {
   %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 * 2 + k0, o1 * 2 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<4x3x9x9xf32>, tensor<16x3x3x3xf32>) -> tensor<4x16x4x4xf32>
   return %y : tensor<4x16x4x4xf32>
+}
+
+// -----
+
+// A 1x1 convolution of stride 1: its im2col copy would be the image itself
+// ([c, o0, o1]), so the GEMM reads the image in place: no copy at all.
+// CHECK-LABEL: func @pointwise
+// CHECK-NOT: einsum.einsum copy
+// CHECK: %[[X:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2], [3]] : tensor<1x8x8x8xf32> into tensor<8x8x8xf32>
+// CHECK: %[[W:.*]] = tensor.collapse_shape %arg1 {{\[\[}}0], [1, 2, 3]]
+// CHECK: %[[R:.*]] = einsum.einsum mul reduce add [c, o0, o1, m] (%[[X]][c, o0, o1], %[[W]][m, c]) -> [m, o0, o1]
+// CHECK: tensor.expand_shape %[[R]]
+func.func @pointwise(%x: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32> {
+  %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 + k0, o1 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x8x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
+  return %y : tensor<1x16x8x8xf32>
 }
 
 // -----
@@ -114,7 +134,7 @@ func.func @depthwise(%x: tensor<1x32x1x58x58xf32>, %w: tensor<32x1x1x3x3xf32>) -
 // CHUNK: %[[Y:.*]] = einsum.iterate chunk(%[[I:.*]]) < 4 iter_args(%[[ACC:.*]] = %{{.*}}) : tensor<8x8x8x8xf32>
 // CHUNK: %[[OFF:.*]] = arith.muli %[[I]], %{{.*}} : index
 // CHUNK: %[[X:.*]] = tensor.extract_slice %arg0[%[[OFF]], 0, 0, 0] [2, 3, 10, 10]
-// CHUNK: einsum.einsum copy [n, c, o0, o1, k0, k1] (%[[X]][n, c, o0 + k0, o1 + k1]) -> [n, o0, o1, c, k0, k1] : (tensor<2x3x10x10xf32>) -> tensor<2x8x8x3x3x3xf32>
+// CHUNK: einsum.einsum copy [n, c, o0, o1, k0, k1] (%[[X]][n, c, o0 + k0, o1 + k1]) -> [n, c, k0, k1, o0, o1] : (tensor<2x3x10x10xf32>) -> tensor<2x3x3x3x8x8xf32>
 // CHUNK: einsum.einsum mul reduce add
 // CHUNK: tensor.insert_slice %{{.*}} into %[[ACC]][%[[OFF]], 0, 0, 0] [2, 8, 8, 8]
 // CHUNK: %[[DW:.*]] = einsum.iterate chunk(%[[J:.*]]) < 4 iter_args(%[[SUM:.*]] = %{{.*}}) : tensor<8x3x3x3xf32>
