@@ -27,6 +27,7 @@
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -243,6 +244,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // Heavy kernels whose outer loop is parallel run over row ranges on the
   // runtime's threads.
   pm.addPass(createParallelKernels());
+  // Depthwise convolutions and poolings: the output row in vectors, the
+  // window's taps inside with the accumulator in a register.
+  pm.addPass(createVectorizeWindows());
   // Reductions' accumulating adds may be reassociated: the loop vectorizer
   // then takes them (per-channel sums were one dependent add per element).
   pm.addPass(createReassociateReductions());
@@ -258,6 +262,7 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
   memrefToLLVM.useGenericFunctions = true;
   memrefToLLVM.useAlignedAlloc = true;

@@ -82,6 +82,42 @@ def CollapseContiguousLoops : Pass<"memc-collapse-contiguous-loops"> {
                            "mlir::linalg::LinalgDialect"];
 }
 
+def VectorizeWindows : Pass<"memc-vectorize-windows"> {
+  let summary = "Windowed loop nests (depthwise convolutions, pooling) as "
+                "vector rows with the accumulator in a register";
+  let description = [{
+    For each `linalg.generic` on buffers (without `linalg.index`) with one
+    output, whose body is elementwise scalar ops, that has reduction loops
+    of at most `max-taps` iterations in all, and that reads at least one
+    input through a window moved by both the output's innermost dimension
+    (the row) and a reduction loop (`x[c, o0 + k0, o1 * 2 + k1]`): the op
+    becomes `scf.for` loops over its other parallel loops, the row in
+    vectors of `width` lanes, and inside them its reduction loops carrying
+    the accumulator vector. An input the row moves (only in its last,
+    unit-stride dimension, linearly) is one vector load per tap, or for a
+    stride s a load of `width` x s elements and a shuffle of every s-th; an
+    input the row does not move is loaded once and broadcast. The output
+    vector is loaded before the reductions and stored after them; the row's
+    last partial vector uses masked loads and stores. Each output element
+    folds the same terms in the same order as the loop nest, so results do
+    not change. Other ops are left as they are. Runs after
+    `memc-parallel-kernels`, before linalg becomes loops.
+  }];
+  let options = [
+    Option<"width", "width", "int64_t", /*default=*/"16",
+           "Lanes per vector (16 floats: one AVX-512 register, two AVX2 ones)">,
+    Option<"maxTaps", "max-taps", "int64_t", /*default=*/"1024",
+           "Most reduction iterations per output vector">,
+    Option<"unroll", "unroll", "int64_t", /*default=*/"8",
+           "Output rows computed at once (independent accumulators)">,
+  ];
+  let dependentDialects = ["mlir::vector::VectorDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::affine::AffineDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def ReassociateReductions : Pass<"memc-reassociate-reductions"> {
   let summary = "Reductions' accumulating adds may be reassociated";
   let description = [{
