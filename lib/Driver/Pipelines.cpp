@@ -177,6 +177,8 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   // Elementwise results over operands that die there: the backward's
   // pointwise gradients no longer hold three full-size tensors at once.
   pm.addNestedPass<func::FuncOp>(createElementwiseInPlace());
+  // A convolution's padded input is written by its producer in place.
+  pm.addNestedPass<func::FuncOp>(createPadInPlace());
 }
 
 void memc::buildBufferizePipeline(

@@ -213,6 +213,27 @@ def MicroBatch : Pass<"memc-micro-batch", "mlir::func::FuncOp"> {
                            "mlir::arith::ArithDialect"];
 }
 
+def PadInPlace : Pass<"memc-pad-in-place", "mlir::func::FuncOp"> {
+  let summary = "A padded value's producer writes straight into the padded "
+                "buffer";
+  let description = [{
+    For each `tensor.pad` with static shapes, a constant padding value and
+    static low padding, whose source is the only result of a
+    destination-style op (a `linalg.generic`) that only the pad reads and
+    whose init is a `tensor.empty` nothing else uses: a `linalg.fill` of the
+    padded shape with the padding value goes just before the producer, the
+    producer's init becomes that fill's interior (`tensor.extract_slice` at
+    the low padding), and the pad becomes a `tensor.insert_slice` of the
+    producer's result into the same slice. One-shot bufferization then
+    writes the producer's result in place into the padded buffer: no copy
+    of the activation, and one buffer where there were two. Other pads are
+    left as they are.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def CarryInPlace : Pass<"memc-carry-in-place", "mlir::func::FuncOp"> {
   let summary = "Write the values an scf.for carries into its iter_args";
   let description = [{
