@@ -305,7 +305,8 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
                     pOrder))
       p = build(ComputeOp::copy, ReduceOp::none, {{p, winMapNoUnits}}, winUsed,
                 pOrder);
-    else if (cast<RankedTensorType>(p.getType()).getRank() != pOrder.size())
+    else if (size_t(cast<RankedTensorType>(p.getType()).getRank()) !=
+             pOrder.size())
       p = collapseUnits(rewriter, loc, p);
     // The plain operand without its unit ranks, as it lies when that is
     // [batch, contracted, freeP] or [batch, freeP, contracted] (a GEMM takes

@@ -883,11 +883,6 @@ struct MicroBatchPass : public memc::impl::MicroBatchBase<MicroBatchPass> {
                                  const BatchedOp &info,
                                  ArrayRef<Value> operands, int64_t chunk) {
     Location loc = op->getLoc();
-    auto chunkSizes = [&](ArrayRef<int64_t> sizes, int64_t d) {
-      SmallVector<int64_t> s(sizes);
-      s[d] = chunk;
-      return s;
-    };
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
       int64_t d = info.resultDims[0];
       SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
