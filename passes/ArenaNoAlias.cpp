@@ -70,10 +70,8 @@ struct ArenaNoAliasPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string entryName =
-        funcName.empty() ? memc::getEntryName(module).str() : funcName;
-    auto func = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!func || func.isExternal())
+    func::FuncOp func = memc::getEntryBody(module, funcName);
+    if (!func)
       return;
     BlockArgument arena;
     for (BlockArgument arg : func.getArguments())

@@ -71,17 +71,15 @@ struct BufferMappingPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string entryName =
-        funcName.empty() ? memc::getEntryName(module).str() : funcName;
-    auto func = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!func || func.isExternal())
+    func::FuncOp func = memc::getEntryBody(module, funcName);
+    if (!func)
       return; // nothing to plan (memc-opt on a module without the model)
     if (memc::getArenaBytes(module) ||
         llvm::any_of(func.getArguments(), [&](BlockArgument a) {
           return memc::isPoolArgument(a, memc::ArgRole::Arena);
         })) {
       func.emitError("memc-buffer-mapping: @")
-          << entryName << " already has an arena";
+          << func.getSymName() << " already has an arena";
       return signalPassFailure();
     }
     plan::TransferModel transfer;

@@ -106,10 +106,8 @@ struct OutlineKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string entryName =
-        funcName.empty() ? memc::getEntryName(module).str() : funcName;
-    auto model = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!model || model.isExternal())
+    func::FuncOp model = memc::getEntryBody(module, funcName);
+    if (!model)
       return;
     // A loop over a batch's chunks (memc-micro-batch) is the model's
     // schedule run once per chunk: its body's ops are the kernels.
@@ -279,7 +277,7 @@ struct OutlineKernelsPass
         }
       }
       if (callee == fn) {
-        fn.setSymName((entryName + "_kernel_" + Twine(counter++)).str());
+        fn.setSymName((model.getSymName() + "_kernel_" + Twine(counter++)).str());
         symbols.insert(fn); // renames on a clash
       }
       b.setInsertionPoint(op);

@@ -51,10 +51,8 @@ struct ParallelLanesPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string entryName =
-        funcName.empty() ? memc::getEntryName(module).str() : funcName;
-    auto model = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!model || model.isExternal())
+    func::FuncOp model = memc::getEntryBody(module, funcName);
+    if (!model)
       return;
     SmallVector<scf::ForallOp> lanes;
     for (auto forall : model.getBody().getOps<scf::ForallOp>())
@@ -104,7 +102,7 @@ struct ParallelLanesPass
           llvm::map_to_vector(args, [](Value v) { return v.getType(); });
       types.append(2, b.getIndexType());
       Location loc = forall.getLoc();
-      auto fn = func::FuncOp::create(b, loc, entryName + "_lanes",
+      auto fn = func::FuncOp::create(b, loc, (model.getSymName() + "_lanes").str(),
                                      FunctionType::get(ctx, types, {}));
       fn.setPrivate();
       fn->setAttr("llvm.linkage",

@@ -102,8 +102,12 @@ FunctionOpInterface getEntryFunction(ModuleOp module) {
 }
 
 func::FuncOp getEntryBody(ModuleOp module) {
-  auto fn =
-      dyn_cast_or_null<func::FuncOp>(getEntryFunction(module).getOperation());
+  return getEntryBody(module, "");
+}
+
+func::FuncOp getEntryBody(ModuleOp module, StringRef name) {
+  auto fn = module.lookupSymbol<func::FuncOp>(name.empty() ? getEntryName(module)
+                                                           : name);
   return fn && !fn.isExternal() ? fn : func::FuncOp();
 }
 

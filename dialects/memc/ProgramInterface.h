@@ -35,6 +35,9 @@ mlir::FunctionOpInterface getEntryFunction(mlir::ModuleOp module);
 /// The entry as a func.func with a body (what memc's passes rewrite); null
 /// when there is none, or it is declared only.
 mlir::func::FuncOp getEntryBody(mlir::ModuleOp module);
+/// The same for the function named `name` (a pass's `func-name` option),
+/// or the entry when `name` is empty.
+mlir::func::FuncOp getEntryBody(mlir::ModuleOp module, llvm::StringRef name);
 void setEntryFunction(mlir::ModuleOp module, mlir::FunctionOpInterface entry);
 
 /// What an argument of the entry is to the runtime.
