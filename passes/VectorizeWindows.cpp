@@ -220,6 +220,19 @@ struct WindowRewriter {
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
+  /// A vector of zeros (masked loads' lanes past the row).
+  Value zerosOf(VectorType type) {
+    return arith::ConstantOp::create(b, loc, b.getZeroAttr(type));
+  }
+
+  /// `extent` rounded down to a multiple of `step`: where a loop in steps
+  /// of `step` ends and its remainder starts.
+  Value wholeSteps(Value extent, int64_t step) {
+    return arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, extent, index(step)),
+        index(step));
+  }
+
   /// The indices of operand `operand` at the current loop values.
   SmallVector<Value> indicesOf(OpOperand *operand) {
     AffineMap map = op.getMatchingIndexingMap(operand);
@@ -245,12 +258,12 @@ struct WindowRewriter {
     if (stride == 0)
       return vector::BroadcastOp::create(
           b, loc, vecType, memref::LoadOp::create(b, loc, operand->get(), at));
-    Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(vecType));
     if (stride == 1) {
       if (!live)
         return vector::LoadOp::create(b, loc, vecType, operand->get(), at);
       return vector::MaskedLoadOp::create(b, loc, vecType, operand->get(), at,
-                                          maskOf(width, live), zero);
+                                          maskOf(width, live),
+                                          zerosOf(vecType));
     }
     // Lanes 0, s, 2s, ... of a run of width * s elements, of which only
     // the first (live - 1) * s + 1 are read: the row's last element may be
@@ -266,7 +279,7 @@ struct WindowRewriter {
              : index((width - 1) * stride + 1);
     Value run = vector::MaskedLoadOp::create(
         b, loc, wide, operand->get(), at, maskOf(width * stride, count),
-        arith::ConstantOp::create(b, loc, b.getZeroAttr(wide)));
+        zerosOf(wide));
     SmallVector<int64_t> lanes;
     for (int64_t l = 0; l < width; ++l)
       lanes.push_back(l * stride);
@@ -323,7 +336,7 @@ struct WindowRewriter {
           live ? vector::MaskedLoadOp::create(
                      b, loc, vecType, out->get(), outAt.back(),
                      maskOf(width, live),
-                     arith::ConstantOp::create(b, loc, b.getZeroAttr(vecType)))
+                     zerosOf(vecType))
                : vector::LoadOp::create(b, loc, vecType, out->get(),
                                         outAt.back())
                      .getResult());
@@ -369,9 +382,7 @@ struct WindowRewriter {
   /// values `block`.
   void emitRow(ArrayRef<Value> block) {
     Value rowExtent = extents[plan.rowDim];
-    Value whole = arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, rowExtent, index(width)),
-        index(width));
+    Value whole = wholeSteps(rowExtent, width);
     {
       auto loop = scf::ForOp::create(b, loc, index(0), whole, index(width));
       OpBuilder::InsertionGuard guard(b);
@@ -406,8 +417,7 @@ struct WindowRewriter {
       return;
     }
     int64_t u = plan.unroll;
-    Value whole = arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, extents[d], index(u)), index(u));
+    Value whole = wholeSteps(extents[d], u);
     auto blockAt = [&](Value first, int64_t count) {
       SmallVector<Value> block;
       for (int64_t i = 0; i < count; ++i)
