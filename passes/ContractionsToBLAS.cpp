@@ -3,9 +3,11 @@
 // Every (batched) GEMM that matchGemm (GemmMatch.h) recognizes becomes one call
 // to memc_rt_sgemm/dgemm, whose OpenBLAS kernels are tiled, vectorized and
 // threaded (on the CUDA target: cuBLAS through the launch plan). Anything
-// else stays as loops.
+// else stays as loops. With packed-weights, a GEMM whose B is a weight of an
+// inference program calls memc_rt_sgemm_packed_b, which packs that B once.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/memc/ProgramInterface.h"
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/RuntimeCalls.h"
 
@@ -23,9 +25,22 @@ using namespace mlir;
 
 namespace {
 
+/// Whether `buffer` is (a view of) a weight argument of the entry `entry`.
+bool isWeightView(Value buffer, func::FuncOp entry) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  auto arg = dyn_cast<BlockArgument>(buffer);
+  return arg && entry && arg.getOwner() == &entry.getBody().front() &&
+         memc::getArgRole(entry, arg.getArgNumber()) == memc::ArgRole::Weight;
+}
+
 struct ContractionsToBLASPass
     : memc::impl::ContractionsToBLASBase<ContractionsToBLASPass> {
   using Base::Base;
+
+  /// The entry whose weights never change (not a train step), when
+  /// packed-weights asks for packed calls.
+  func::FuncOp constantWeightsOf = nullptr;
 
   func::FuncOp getOrDeclare(ModuleOp module, StringRef name, Type elem) {
     if (auto f = module.lookupSymbol<func::FuncOp>(name))
@@ -58,6 +73,8 @@ struct ContractionsToBLASPass
     OpBuilder b(op);
     Location loc = op.getLoc();
     StringRef name = elem.isF32() ? "memc_rt_sgemm" : "memc_rt_dgemm";
+    if (elem.isF32() && isWeightView(gemm->b, constantWeightsOf))
+      name = "memc_rt_sgemm_packed_b";
     func::FuncOp callee = getOrDeclare(module, name, elem);
     auto i64 = [&](int64_t v) {
       return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v)
@@ -103,6 +120,8 @@ struct ContractionsToBLASPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (packedWeights && !memc::getTrainFacts(module))
+      constantWeightsOf = memc::getEntryBody(module);
     SmallVector<linalg::GenericOp> candidates;
     module.walk([&](linalg::GenericOp op) { candidates.push_back(op); });
     for (linalg::GenericOp op : candidates)

@@ -228,7 +228,9 @@ void memc::buildBufferizePipeline(
 void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createArenaNoAlias());
   pm.addPass(createSVDProjectorToRuntime());
-  pm.addPass(createContractionsToBLAS());
+  ContractionsToBLASOptions blas;
+  blas.packedWeights = true;
+  pm.addPass(createContractionsToBLAS(blas));
   pm.addNestedPass<func::FuncOp>(createMathApproximation());
   // A strided memref.copy (a padded or strided convolution's slices) would
   // lower to the runtime's element-by-element memrefCopy: as a linalg.copy

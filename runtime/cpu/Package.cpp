@@ -11,6 +11,7 @@
 #include "Package.h"
 
 #include "ElfCheck.h"
+#include "PackedGemm.h"
 #include "memc/Runtime/InputFile.h"
 #include "memc/Runtime/PackageFormat.h"
 
@@ -28,6 +29,9 @@ void Package::unload() {
   // about to exit. The handle stays valid for the process lifetime.
   dlHandle_ = nullptr;
   entry_ = nullptr;
+  // Packed copies are cached by address; another package may be mapped here.
+  if (weights_.begin())
+    forgetPackedWeights(weights_.begin(), size_t(weights_.size()));
   weights_.unmap();
   manifest_ = Manifest();
   dir_.clear();

@@ -63,6 +63,18 @@ MEMC_RT_EXPORT void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB,
                                   const float *B, int64_t ldb, int64_t strideB,
                                   float beta, float *C, int64_t ldc,
                                   int64_t strideC);
+/* memc_rt_sgemm for a B that is a weight of the loaded package, which
+ * never changes while the package is loaded: op(B_b) is packed into memc's
+ * panel layout on its first use and the packed copy is reused by every
+ * later call (memc's own kernel multiplies it). Arguments the packed kernel
+ * does not take (transA, alpha != 1, beta other than 0 or 1) run as
+ * memc_rt_sgemm. */
+MEMC_RT_EXPORT void
+memc_rt_sgemm_packed_b(int64_t batch, int32_t transA, int32_t transB, int64_t M,
+                       int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, int64_t strideA, const float *B,
+                       int64_t ldb, int64_t strideB, float beta, float *C,
+                       int64_t ldc, int64_t strideC);
 MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
                                   int64_t M, int64_t N, int64_t K, double alpha,
                                   const double *A, int64_t lda, int64_t strideA,

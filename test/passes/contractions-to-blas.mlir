@@ -129,3 +129,74 @@ func.func @k_orders_differ(%x: memref<8x64x32xf32>, %dy: memref<64x8x16xf32>, %d
   }
   return
 }
+
+// -----
+
+// packed-weights: B is a weight of the entry (through a subview), so the
+// call packs it once; A, an input, is not a weight, so a product with the
+// weight on the left stays an ordinary call; f64 has no packed kernel.
+// RUN: memc-opt %s -split-input-file -memc-contractions-to-blas=packed-weights=true | FileCheck %s --check-prefix=PACKED
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// PACKED-LABEL: func @main_graph
+// PACKED: call @memc_rt_sgemm_packed_b(
+// PACKED: call @memc_rt_sgemm(
+// PACKED: call @memc_rt_dgemm(
+// CHECK-LABEL: func @main_graph
+// CHECK-NOT: packed_b
+func.func @main_graph(%x: memref<64x128xf32> {memc.input = "x"},
+                      %w: memref<128x64xf32> {memc.weight = "w"},
+                      %wd: memref<128x32xf64> {memc.weight = "wd"},
+                      %xd: memref<64x128xf64> {memc.input = "xd"},
+                      %y: memref<64x32xf32>, %z: memref<128x128xf32>,
+                      %yd: memref<64x32xf64>) {
+  %ws = memref.subview %w[0, 32] [128, 32] [1, 1] : memref<128x64xf32> to memref<128x32xf32, strided<[64, 1], offset: 32>>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %ws : memref<64x128xf32>, memref<128x32xf32, strided<[64, 1], offset: 32>>) outs(%y : memref<64x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<128x64xf32>, memref<64x128xf32>) outs(%z : memref<128x128xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xd, %wd : memref<64x128xf64>, memref<128x32xf64>) outs(%yd : memref<64x32xf64>) {
+  ^bb0(%p: f64, %q: f64, %acc: f64):
+    %m = arith.mulf %p, %q : f64
+    %s = arith.addf %acc, %m : f64
+    linalg.yield %s : f64
+  }
+  return
+}
+
+// -----
+
+// A train step's weights change every step: never packed.
+// PACKED-LABEL: func @main_graph
+// PACKED-NOT: packed_b
+// PACKED: call @memc_rt_sgemm(
+// CHECK-LABEL: func @main_graph
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+module attributes {memc.train = {loss = "mse", optimizer = "sgd"}} {
+  func.func @main_graph(%x: memref<64x128xf32> {memc.input = "x"},
+                        %w: memref<128x32xf32> {memc.weight = "w", memc.trainable},
+                        %y: memref<64x32xf32>) {
+    linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%x, %w : memref<64x128xf32>, memref<128x32xf32>) outs(%y : memref<64x32xf32>) {
+    ^bb0(%p: f32, %q: f32, %acc: f32):
+      %m = arith.mulf %p, %q : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    }
+    return
+  }
+}

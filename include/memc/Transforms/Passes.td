@@ -318,10 +318,20 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
     operands become the GEMM's transpose flags, so no transposed copy is
     made. Problems smaller than
     `min-flops` multiply-adds stay as loops.
+
+    With `packed-weights` (the CPU target's pipeline sets it), an f32 GEMM
+    whose B is a view of a weight argument of the entry function, in a
+    module that is not a train step (whose weights change every step), calls
+    `memc_rt_sgemm_packed_b` instead: same arguments, and the runtime packs
+    that B once into its own kernel's panel layout rather than on every
+    call.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"4096",
-           "Smallest M*N*K (per batch entry) that is worth a library call">
+           "Smallest M*N*K (per batch entry) that is worth a library call">,
+    Option<"packedWeights", "packed-weights", "bool", /*default=*/"false",
+           "Call memc_rt_sgemm_packed_b for GEMMs whose B is a constant "
+           "weight">
   ];
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::arith::ArithDialect",

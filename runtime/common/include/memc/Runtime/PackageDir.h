@@ -65,6 +65,8 @@ public:
   void *data(const TensorSpec &w) const;
   /// Bytes mapped: the end of the last weight.
   uint64_t size() const { return size_; }
+  /// The first mapped byte (null when nothing is mapped).
+  const void *begin() const { return mapping_; }
 
 private:
   void *mapping_ = nullptr;

@@ -1,0 +1,366 @@
+//===- PackedGemm.cpp - GEMMs whose B is a weight packed once -------------===//
+//
+// The kernel holds a tile of MR rows of C by one 32-column panel in
+// registers while K runs (AVX-512: two registers a row, MR = 12, 24
+// accumulators; AVX2: one 16-column half at a time, MR = 6): per k, the
+// panel's row is loaded once and each of the MR values of A's column is
+// broadcast into its row. K is cut into blocks of kKC, so a panel's block
+// (32 KiB) stays in L1 across all of A's row tiles, and the next panel's
+// block is prefetched into L2 meanwhile. Rows past m read A's last row and
+// columns past n are masked; those lanes are never stored.
+//
+// The functions carry target attributes, so the file builds without
+// -mavx512f and the kernel is chosen at run time from the CPU's features;
+// CPUs without AVX2 get plain loops over the same layout.
+//
+//===----------------------------------------------------------------------===//
+#include "PackedGemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+
+namespace memc::rt {
+namespace {
+
+constexpr int64_t kNR = kPackedPanelWidth;
+/// K per block: a panel's block is kKC x 32 floats (32 KiB).
+constexpr int64_t kKC = 256;
+
+#define MEMC_AVX512 __attribute__((target("avx512f")))
+#define MEMC_AVX2 __attribute__((target("avx2,fma")))
+
+//===----------------------------------------------------------------------===//
+// AVX-512
+//===----------------------------------------------------------------------===//
+
+/// One MR x 32 tile of C over kc values of k: A's rows are read in place
+/// (row pointers past `rows` repeat the last row), B's are the panel's.
+template <int MR, bool FullN>
+MEMC_AVX512 inline void tile512(int64_t kc, const float *a, int64_t lda,
+                                int rows, const float *b, float *c, int64_t ldc,
+                                __mmask16 m0, __mmask16 m1, bool accumulate) {
+  const float *ar[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    ar[r] = a + (r < rows ? r : rows - 1) * lda;
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(b + k * kNR);
+    __m512 b1 = _mm512_load_ps(b + k * kNR + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 av = _mm512_set1_ps(ar[r][k]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    if (r >= rows)
+      break;
+    float *cr = c + r * ldc;
+    if (FullN) {
+      if (accumulate) {
+        acc0[r] = _mm512_add_ps(acc0[r], _mm512_loadu_ps(cr));
+        acc1[r] = _mm512_add_ps(acc1[r], _mm512_loadu_ps(cr + 16));
+      }
+      _mm512_storeu_ps(cr, acc0[r]);
+      _mm512_storeu_ps(cr + 16, acc1[r]);
+    } else {
+      if (accumulate) {
+        acc0[r] = _mm512_add_ps(acc0[r], _mm512_maskz_loadu_ps(m0, cr));
+        acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+      }
+      _mm512_mask_storeu_ps(cr, m0, acc0[r]);
+      _mm512_mask_storeu_ps(cr + 16, m1, acc1[r]);
+    }
+  }
+}
+
+/// All of A's row tiles against one panel block of `width` live columns.
+template <bool FullN>
+MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
+                          const float *b, float *c, int64_t ldc, int64_t width,
+                          bool accumulate) {
+  __mmask16 m0 = width >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << width) - 1);
+  __mmask16 m1 = width <= 16   ? __mmask16(0)
+                 : width >= 32 ? __mmask16(0xFFFF)
+                               : __mmask16((1u << (width - 16)) - 1);
+  for (int64_t i = 0; i < m; i += 12) {
+    int rows = int(std::min<int64_t>(12, m - i));
+    const float *ai = a + i * lda;
+    float *ci = c + i * ldc;
+    // The last rows in the smallest tile that holds them.
+    if (rows > 8)
+      tile512<12, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
+    else if (rows > 4)
+      tile512<8, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
+    else if (rows > 2)
+      tile512<4, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
+    else if (rows == 2)
+      tile512<2, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
+    else
+      tile512<1, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// AVX2
+//===----------------------------------------------------------------------===//
+
+/// One MR x 16 tile (half a panel, two registers a row).
+template <int MR>
+MEMC_AVX2 inline void tile256(int64_t kc, const float *a, int64_t lda, int rows,
+                              const float *b, float *c, int64_t ldc,
+                              int64_t width, bool accumulate) {
+  const float *ar[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+    ar[r] = a + (r < rows ? r : rows - 1) * lda;
+  __m256 acc0[MR], acc1[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+    acc0[r] = acc1[r] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_load_ps(b + k * kNR);
+    __m256 b1 = _mm256_load_ps(b + k * kNR + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      __m256 av = _mm256_broadcast_ss(ar[r] + k);
+      acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(width)), lanes);
+  __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(int(width) - 8), lanes);
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    if (r >= rows)
+      break;
+    float *cr = c + r * ldc;
+    if (accumulate) {
+      acc0[r] = _mm256_add_ps(acc0[r], _mm256_maskload_ps(cr, mask0));
+      acc1[r] = _mm256_add_ps(acc1[r], _mm256_maskload_ps(cr + 8, mask1));
+    }
+    _mm256_maskstore_ps(cr, mask0, acc0[r]);
+    _mm256_maskstore_ps(cr + 8, mask1, acc1[r]);
+  }
+}
+
+MEMC_AVX2 void panel256(int64_t m, int64_t kc, const float *a, int64_t lda,
+                        const float *b, float *c, int64_t ldc, int64_t width,
+                        bool accumulate) {
+  for (int64_t half = 0; half < 2 && half * 16 < width; ++half) {
+    int64_t live = std::min<int64_t>(16, width - half * 16);
+    for (int64_t i = 0; i < m; i += 6) {
+      int rows = int(std::min<int64_t>(6, m - i));
+      const float *ai = a + i * lda;
+      float *ci = c + i * ldc + half * 16;
+      const float *bh = b + half * 16;
+      if (rows > 3)
+        tile256<6>(kc, ai, lda, rows, bh, ci, ldc, live, accumulate);
+      else
+        tile256<3>(kc, ai, lda, rows, bh, ci, ldc, live, accumulate);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Plain loops (no AVX2)
+//===----------------------------------------------------------------------===//
+
+void panelScalar(int64_t m, int64_t kc, const float *a, int64_t lda,
+                 const float *b, float *c, int64_t ldc, int64_t width,
+                 bool accumulate) {
+  for (int64_t i = 0; i < m; ++i) {
+    float acc[kNR] = {};
+    for (int64_t k = 0; k < kc; ++k) {
+      float av = a[i * lda + k];
+      for (int64_t t = 0; t < kNR; ++t)
+        acc[t] += av * b[k * kNR + t];
+    }
+    for (int64_t t = 0; t < width; ++t)
+      c[i * ldc + t] = accumulate ? c[i * ldc + t] + acc[t] : acc[t];
+  }
+}
+
+using Isa = PackedGemmIsa;
+
+Isa detectIsa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return Isa::AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return Isa::AVX2;
+  return Isa::Scalar;
+}
+
+std::atomic<int> gIsaCap{int(Isa::AVX512)};
+
+void prefetchToL2(const float *p, int64_t floats) {
+  const char *bytes = reinterpret_cast<const char *>(p);
+  for (int64_t o = 0; o < floats * int64_t(sizeof(float)); o += 64)
+    _mm_prefetch(bytes + o, _MM_HINT_T1);
+}
+
+//===----------------------------------------------------------------------===//
+// The cache of packed weights
+//===----------------------------------------------------------------------===//
+
+struct FreeAligned {
+  void operator()(float *p) const { std::free(p); }
+};
+
+struct Entry {
+  PackedB packed;
+  std::unique_ptr<float, FreeAligned> storage;
+  size_t bytes = 0;
+};
+
+/// (address, k, n, ldb, transposed)
+using Key = std::tuple<const float *, int64_t, int64_t, int64_t, bool>;
+
+struct Cache {
+  std::mutex mutex;
+  std::map<Key, Entry> entries;
+  size_t bytes = 0;
+};
+
+Cache &cache() {
+  static Cache *c = new Cache; // never destroyed: calls may outlive statics
+  return *c;
+}
+
+bool pack(const float *b, int64_t k, int64_t n, int64_t ldb, bool transposed,
+          Entry &e) {
+  int64_t panels = (n + kNR - 1) / kNR;
+  size_t bytes = size_t(panels) * size_t(k) * kNR * sizeof(float);
+  size_t rounded = (std::max<size_t>(bytes, 64) + 63) / 64 * 64;
+  auto *data = static_cast<float *>(std::aligned_alloc(64, rounded));
+  if (!data)
+    return false;
+  for (int64_t p = 0; p < panels; ++p) {
+    float *dst = data + p * k * kNR;
+    int64_t n0 = p * kNR, live = std::min(kNR, n - n0);
+    if (transposed) {
+      // Column j of op(B) is row j of B: walk it once, scattering by k.
+      std::memset(dst, 0, size_t(k) * kNR * sizeof(float));
+      for (int64_t t = 0; t < live; ++t) {
+        const float *row = b + (n0 + t) * ldb;
+        for (int64_t kk = 0; kk < k; ++kk)
+          dst[kk * kNR + t] = row[kk];
+      }
+    } else {
+      for (int64_t kk = 0; kk < k; ++kk) {
+        std::memcpy(dst + kk * kNR, b + kk * ldb + n0,
+                    size_t(live) * sizeof(float));
+        std::fill(dst + kk * kNR + live, dst + (kk + 1) * kNR, 0.0f);
+      }
+    }
+  }
+  e.storage.reset(data);
+  e.bytes = rounded;
+  e.packed = PackedB{k, n, data};
+  return true;
+}
+
+} // namespace
+
+PackedGemmIsa packedGemmIsa() {
+  static const Isa best = detectIsa();
+  return Isa(std::min(int(best), gIsaCap.load(std::memory_order_relaxed)));
+}
+
+void limitPackedGemmIsa(PackedGemmIsa isa) {
+  gIsaCap.store(int(isa), std::memory_order_relaxed);
+}
+
+const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
+                            bool transposed) {
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  Key key{b, k, n, ldb, transposed};
+  auto it = c.entries.find(key);
+  if (it != c.entries.end())
+    return &it->second.packed;
+  Entry e;
+  if (!pack(b, k, n, ldb, transposed, e))
+    return nullptr;
+  c.bytes += e.bytes;
+  return &c.entries.emplace(key, std::move(e)).first->second.packed;
+}
+
+void forgetPackedWeights(const void *begin, size_t bytes) {
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto lo = static_cast<const char *>(begin);
+  for (auto it = c.entries.begin(); it != c.entries.end();) {
+    auto at = reinterpret_cast<const char *>(std::get<0>(it->first));
+    if (at >= lo && at < lo + bytes) {
+      c.bytes -= it->second.bytes;
+      it = c.entries.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+size_t packedWeightBytes() {
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.bytes;
+}
+
+void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
+                const PackedB &b, float *c, int64_t ldc, bool accumulate) {
+  if (m <= 0 || p0 >= p1)
+    return;
+  if (b.k == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i)
+        std::fill(c + i * ldc + p0 * kNR, c + i * ldc + std::min(b.n, p1 * kNR),
+                  0.0f);
+    return;
+  }
+  Isa chosen = packedGemmIsa();
+  for (int64_t k0 = 0; k0 < b.k; k0 += kKC) {
+    int64_t kc = std::min(kKC, b.k - k0);
+    bool acc = accumulate || k0 > 0;
+    for (int64_t p = p0; p < p1; ++p) {
+      const float *panel = b.panel(p) + k0 * kNR;
+      if (p + 1 < p1)
+        prefetchToL2(b.panel(p + 1) + k0 * kNR, kc * kNR);
+      int64_t width = std::min(kNR, b.n - p * kNR);
+      const float *ak = a + k0;
+      float *cp = c + p * kNR;
+      switch (chosen) {
+      case Isa::AVX512:
+        if (width == kNR)
+          panel512<true>(m, kc, ak, lda, panel, cp, ldc, width, acc);
+        else
+          panel512<false>(m, kc, ak, lda, panel, cp, ldc, width, acc);
+        break;
+      case Isa::AVX2:
+        panel256(m, kc, ak, lda, panel, cp, ldc, width, acc);
+        break;
+      case Isa::Scalar:
+        panelScalar(m, kc, ak, lda, panel, cp, ldc, width, acc);
+        break;
+      }
+    }
+  }
+}
+
+} // namespace memc::rt

@@ -1,0 +1,178 @@
+//===- PackedGemmTest.cpp - memc_rt_sgemm_packed_b against a naive GEMM ---===//
+//
+// The packed path's shapes: row counts on every tile size and its tails, N
+// on and off the 32-column panels, K across the kernel's K blocks, B
+// transposed or not, padded leading dimensions, batches sharing one B or
+// each with its own; beta = 0 and 1; the arguments it hands back to the
+// plain GEMM (transposed A, other alpha and beta). Also the cache: one
+// packed copy per weight, reused, and dropped by forgetPackedWeights; and
+// results that do not depend on how C's panels are split over threads. Run
+// it with MEMC_NUM_THREADS=1/2/3 to force each schedule.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PackedGemm.h"
+#include "memc_runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+using memc::rt::forgetPackedWeights;
+using memc::rt::packedWeightBytes;
+
+std::vector<float> randomVec(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = u(rng);
+  return v;
+}
+
+struct Case {
+  int64_t batch, M, N, K;
+  bool ta, tb;
+  int64_t pad;  ///< extra elements per row of A, B and C
+  bool sharedB; ///< strideB = 0
+  float alpha, beta;
+};
+
+void runCase(const Case &c) {
+  int64_t rowsA = c.ta ? c.K : c.M, colsA = c.ta ? c.M : c.K;
+  int64_t rowsB = c.tb ? c.N : c.K, colsB = c.tb ? c.K : c.N;
+  int64_t lda = colsA + c.pad, ldb = colsB + c.pad, ldc = c.N + c.pad;
+  int64_t sA = rowsA * lda, sB = c.sharedB ? 0 : rowsB * ldb, sC = c.M * ldc;
+  auto A = randomVec(size_t(sA * c.batch), 11);
+  auto B = randomVec(size_t(c.sharedB ? rowsB * ldb : sB * c.batch), 12);
+  auto C = randomVec(size_t(sC * c.batch), 13);
+  std::vector<float> expect = C;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t i = 0; i < c.M; ++i)
+      for (int64_t j = 0; j < c.N; ++j) {
+        double acc = 0;
+        for (int64_t k = 0; k < c.K; ++k) {
+          float a = c.ta ? A[b * sA + k * lda + i] : A[b * sA + i * lda + k];
+          float v = c.tb ? B[b * sB + j * ldb + k] : B[b * sB + k * ldb + j];
+          acc += double(a) * double(v);
+        }
+        float &out = expect[b * sC + i * ldc + j];
+        out = c.beta == 0.0f ? float(c.alpha * acc)
+                             : float(c.alpha * acc + c.beta * out);
+      }
+  // Twice: the first call packs B, the second reuses the packed copy.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<float> out = C;
+    memc_rt_sgemm_packed_b(c.batch, c.ta, c.tb, c.M, c.N, c.K, c.alpha,
+                           A.data(), lda, sA, B.data(), ldb, sB, c.beta,
+                           out.data(), ldc, sC);
+    // Everything, padding included: the padding must be left untouched.
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_NEAR(out[i], expect[i], 1e-4 * (1 + double(c.K)))
+          << "at " << i << " round " << round << " batch=" << c.batch
+          << " M=" << c.M << " N=" << c.N << " K=" << c.K << " ta=" << c.ta
+          << " tb=" << c.tb << " pad=" << c.pad << " beta=" << c.beta;
+  }
+  // B's storage is freed next: its address may come back for another B.
+  forgetPackedWeights(B.data(), B.size() * sizeof(float));
+}
+
+/// Every kernel version this CPU runs (AVX-512, AVX2, plain loops).
+std::vector<memc::rt::PackedGemmIsa> isasHere() {
+  std::vector<memc::rt::PackedGemmIsa> out;
+  for (int i = 0; i <= int(memc::rt::packedGemmIsa()); ++i)
+    out.push_back(memc::rt::PackedGemmIsa(i));
+  return out;
+}
+
+TEST(PackedGemm, ShapesAroundTilesPanelsAndKBlocks) {
+  memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
+  for (memc::rt::PackedGemmIsa isa : isasHere()) {
+    SCOPED_TRACE("kernel version " + std::to_string(int(isa)));
+    memc::rt::limitPackedGemmIsa(isa);
+    for (int64_t M : {1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 25, 50})
+      for (int64_t N : {1, 17, 32, 33, 70})
+        for (int64_t K : {1, 9, 256, 300})
+          for (bool tb : {false, true})
+            runCase({1, M, N, K, false, tb, 0, true, 1.0f, 0.0f});
+    runCase({1, 29, 45, 70, false, false, 3, true, 1.0f, 1.0f});
+  }
+  memc::rt::limitPackedGemmIsa(best);
+}
+
+TEST(PackedGemm, PaddedLeadingDimsAndAccumulate) {
+  for (bool tb : {false, true})
+    for (float beta : {0.0f, 1.0f}) {
+      runCase({1, 29, 45, 70, false, tb, 3, true, 1.0f, beta});
+      runCase({1, 197, 96, 520, false, tb, 5, true, 1.0f, beta});
+    }
+}
+
+TEST(PackedGemm, Batches) {
+  // A shared weight (strideB = 0) and one weight per batch entry, with
+  // batch counts that split evenly over threads and that do not.
+  for (int64_t batch : {2, 3, 8})
+    for (bool shared : {true, false})
+      runCase({batch, 7, 40, 33, false, false, 1, shared, 1.0f, 0.0f});
+}
+
+TEST(PackedGemm, OtherArgumentsRunThePlainGemm) {
+  runCase({1, 9, 35, 20, true, false, 0, true, 1.0f, 0.0f});
+  runCase({1, 9, 35, 20, false, true, 0, true, 2.0f, 0.0f});
+  runCase({1, 9, 35, 20, false, false, 0, true, 1.0f, 0.5f});
+  runCase({1, 9, 35, 0, false, false, 0, true, 1.0f, 0.0f});
+}
+
+TEST(PackedGemm, OneCopyPerWeightUntilForgotten) {
+  const int64_t M = 4, N = 40, K = 16;
+  auto A = randomVec(M * K, 1), B = randomVec(K * N, 2);
+  std::vector<float> C(M * N);
+  size_t before = packedWeightBytes();
+  memc_rt_sgemm_packed_b(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(), N, 0,
+                         0.0f, C.data(), N, 0);
+  size_t packed = packedWeightBytes() - before;
+  // Two panels of K rows of 32 floats.
+  EXPECT_EQ(packed, size_t(2 * K * 32 * sizeof(float)));
+  memc_rt_sgemm_packed_b(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(), N, 0,
+                         0.0f, C.data(), N, 0);
+  EXPECT_EQ(packedWeightBytes() - before, packed);
+  // Another view of the same bytes (B transposed) is another packed copy.
+  memc_rt_sgemm_packed_b(1, 0, 1, M, K, N, 1.0f, A.data(), N, 0, B.data(), N, 0,
+                         0.0f, C.data(), K, 0);
+  EXPECT_GT(packedWeightBytes() - before, packed);
+
+  // Forgotten, B may change: the next call packs the new values.
+  forgetPackedWeights(B.data(), B.size() * sizeof(float));
+  EXPECT_EQ(packedWeightBytes(), before);
+  std::fill(B.begin(), B.end(), 0.5f);
+  std::fill(A.begin(), A.end(), 1.0f);
+  memc_rt_sgemm_packed_b(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(), N, 0,
+                         0.0f, C.data(), N, 0);
+  for (float v : C)
+    ASSERT_EQ(v, 0.5f * K);
+  forgetPackedWeights(B.data(), B.size() * sizeof(float));
+}
+
+TEST(PackedGemm, SplitsDoNotChangeResults) {
+  // The same C computed whole and in panel and row pieces, bit for bit.
+  const int64_t M = 37, N = 150, K = 700;
+  auto A = randomVec(M * K, 5), B = randomVec(K * N, 6);
+  const memc::rt::PackedB *packed =
+      memc::rt::packedWeight(B.data(), K, N, N, false);
+  ASSERT_NE(packed, nullptr);
+  ASSERT_EQ(packed->numPanels(), 5);
+  std::vector<float> whole(M * N), pieces(M * N);
+  memc::rt::packedGemm(M, 0, 5, A.data(), K, *packed, whole.data(), N, false);
+  memc::rt::packedGemm(M, 0, 2, A.data(), K, *packed, pieces.data(), N, false);
+  memc::rt::packedGemm(20, 2, 5, A.data(), K, *packed, pieces.data(), N, false);
+  memc::rt::packedGemm(M - 20, 2, 5, A.data() + 20 * K, K, *packed,
+                       pieces.data() + 20 * N, N, false);
+  EXPECT_EQ(std::memcmp(whole.data(), pieces.data(), whole.size() * 4), 0);
+  forgetPackedWeights(B.data(), B.size() * sizeof(float));
+}
+
+} // namespace
