@@ -3,8 +3,9 @@
 // Every (batched) GEMM that matchGemm (GemmMatch.h) recognizes becomes one call
 // to memc_rt_sgemm/dgemm, whose OpenBLAS kernels are tiled, vectorized and
 // threaded (on the CUDA target: cuBLAS through the launch plan). Anything
-// else stays as loops. With packed-weights, a GEMM whose B is a weight of an
-// inference program calls memc_rt_sgemm_packed_b, which packs that B once.
+// else stays as loops. With packed-weights, a GEMM whose B (else A) is a
+// weight of an inference program calls memc_rt_sgemm_packed_b (_a), which
+// packs that weight once.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/memc/ProgramInterface.h"
@@ -75,6 +76,8 @@ struct ContractionsToBLASPass
     StringRef name = elem.isF32() ? "memc_rt_sgemm" : "memc_rt_dgemm";
     if (elem.isF32() && isWeightView(gemm->b, constantWeightsOf))
       name = "memc_rt_sgemm_packed_b";
+    else if (elem.isF32() && isWeightView(gemm->a, constantWeightsOf))
+      name = "memc_rt_sgemm_packed_a";
     func::FuncOp callee = getOrDeclare(module, name, elem);
     auto i64 = [&](int64_t v) {
       return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v)

@@ -464,6 +464,134 @@ bool packedBatchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   return true;
 }
 
+/// Fewer columns of B than this leave most lanes of the packed-A kernel's
+/// 32-column tiles empty (a convolution whose output is one pixel).
+constexpr int64_t kMinPackedAColumns = 16;
+
+/// A GEMM whose A is a weight (PackedGemm.h's packedWeightA): tasks take
+/// blocks of C's columns (in whole 32-column panels), or of A's 12-row
+/// panels when C has too few columns to go round.
+struct PackedAJob {
+  int64_t batch, n;
+  std::vector<const memc::rt::PackedA *> a; ///< one per batch entry
+  const float *b;
+  int64_t ldb, strideB;
+  float *c;
+  int64_t ldc, strideC;
+  bool accumulate;
+  int64_t nTasks = 1, splits = 1;
+  bool splitM = false;
+
+  void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
+    memc::rt::packedGemmA(*a[i], p0, p1, n0, n1, b + i * strideB, ldb,
+                          c + i * strideC, ldc, accumulate);
+  }
+
+  void task(int64_t t) const {
+    int64_t rowPanels = a[0]->numPanels();
+    if (splits == 1) {
+      for (int64_t i = batch * t / nTasks, e = batch * (t + 1) / nTasks; i < e;
+           ++i)
+        block(i, 0, rowPanels, 0, n);
+      return;
+    }
+    int64_t i = t / splits, s = t % splits;
+    if (splitM) {
+      block(i, rowPanels * s / splits, rowPanels * (s + 1) / splits, 0, n);
+      return;
+    }
+    constexpr int64_t w = memc::rt::kPackedPanelWidth;
+    int64_t panels = (n + w - 1) / w;
+    int64_t lo = panels * s / splits * w;
+    int64_t hi = std::min(n, panels * (s + 1) / splits * w);
+    block(i, 0, rowPanels, lo, hi);
+  }
+
+  static void runTask(const void *self, int64_t t) {
+    static_cast<const PackedAJob *>(self)->task(t);
+  }
+};
+
+/// memc_rt_sgemm_packed_a's work, or false when the packed kernel does not
+/// take the arguments (a transposed B, alpha != 1, beta other than 0 or 1,
+/// fewer than kMinPackedAColumns columns, strides BLAS would reject,
+/// overlapping C blocks) or the packed copy cannot be allocated.
+bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
+                           int64_t M, int64_t N, int64_t K, float alpha,
+                           const float *A, int64_t lda, int64_t strideA,
+                           const float *B, int64_t ldb, int64_t strideB,
+                           float beta, float *C, int64_t ldc,
+                           int64_t strideC) {
+  if (transB || alpha != 1.0f || (beta != 0.0f && beta != 1.0f) || K <= 0 ||
+      N < kMinPackedAColumns)
+    return false;
+  bool ta = transA != 0;
+  lda = fixLeadingDim(lda, ta ? K : M, ta ? M : K);
+  ldb = fixLeadingDim(ldb, K, N);
+  ldc = fixLeadingDim(ldc, M, N);
+  if (lda < (ta ? M : K) || ldb < N || ldc < N)
+    return false;
+  bool disjointC =
+      batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * ldc + N;
+  if (!disjointC)
+    return false;
+  PackedAJob job;
+  job.batch = batch;
+  job.n = N;
+  job.b = B;
+  job.ldb = ldb;
+  job.strideB = strideB;
+  job.c = C;
+  job.ldc = ldc;
+  job.strideC = strideC;
+  job.accumulate = beta == 1.0f;
+  job.a.resize(size_t(batch));
+  for (int64_t i = 0; i < batch; ++i) {
+    if (i > 0 && strideA == 0) {
+      job.a[size_t(i)] = job.a[0];
+      continue;
+    }
+    job.a[size_t(i)] = memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
+    if (!job.a[size_t(i)])
+      return false;
+  }
+
+  ThreadPool *pool = ThreadPool::get();
+  double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
+  int64_t rowPanels = job.a[0]->numPanels();
+  int64_t colPanels = (N + memc::rt::kPackedPanelWidth - 1) /
+                      memc::rt::kPackedPanelWidth;
+  if (!pool || flops < kMinParallelFlops) {
+    for (int64_t i = 0; i < batch; ++i)
+      job.block(i, 0, rowPanels, 0, N);
+    return true;
+  }
+  int64_t p = pool->participants();
+  bool batchBalances = batch >= p && (batch % p == 0 || batch >= 4 * p);
+  if (batchBalances) {
+    job.nTasks = std::min(batch, 4 * p);
+  } else {
+    // The cut whose largest share is closest to an even one; columns on a
+    // tie, as each thread then packs only its share of B (a cut along M
+    // packs all of B in every thread). Layer 4 of ResNet-18 (512 x 49 x
+    // 4608) has two column panels of 32 and 17 columns: cut along them, one
+    // thread does twice the other's work, and both stream all the weights.
+    constexpr int64_t w = memc::rt::kPackedPanelWidth;
+    auto evenness = [&](int64_t units, int64_t unitSize, int64_t total) {
+      int64_t largest = (units + p - 1) / p * unitSize;
+      return double(total) / double(p * largest);
+    };
+    double byColumns = evenness(colPanels, w, N);
+    double byRows = evenness(rowPanels, memc::rt::kPackedPanelHeight, M);
+    job.splitM = byRows > byColumns;
+    int64_t len = job.splitM ? rowPanels : colPanels;
+    job.splits = std::max<int64_t>(1, std::min(p, len));
+    job.nTasks = batch * job.splits;
+  }
+  pool->run(job.nTasks, &PackedAJob::runTask, &job);
+  return true;
+}
+
 } // namespace
 
 extern "C" {
@@ -488,6 +616,21 @@ void memc_rt_sgemm_packed_b(int64_t batch, int32_t transA, int32_t transB,
   if (packedWeightsOff() ||
       !packedBatchedGemm(batch, transA, transB, M, N, K, alpha, A, lda, strideA,
                          B, ldb, strideB, beta, C, ldc, strideC))
+    batchedGemm<float>(batch, transA, transB, M, N, K, alpha, A, lda, strideA,
+                       B, ldb, strideB, beta, C, ldc, strideC);
+}
+
+void memc_rt_sgemm_packed_a(int64_t batch, int32_t transA, int32_t transB,
+                            int64_t M, int64_t N, int64_t K, float alpha,
+                            const float *A, int64_t lda, int64_t strideA,
+                            const float *B, int64_t ldb, int64_t strideB,
+                            float beta, float *C, int64_t ldc,
+                            int64_t strideC) {
+  if (batch <= 0 || M <= 0 || N <= 0)
+    return;
+  if (packedWeightsOff() ||
+      !packedLeftBatchedGemm(batch, transA, transB, M, N, K, alpha, A, lda,
+                             strideA, B, ldb, strideB, beta, C, ldc, strideC))
     batchedGemm<float>(batch, transA, transB, M, N, K, alpha, A, lda, strideA,
                        B, ldb, strideB, beta, C, ldc, strideC);
 }

@@ -31,6 +31,7 @@ namespace memc::rt {
 namespace {
 
 constexpr int64_t kNR = kPackedPanelWidth;
+constexpr int64_t kMA = kPackedPanelHeight;
 /// K per block: a panel's block is kKC x 32 floats (32 KiB).
 constexpr int64_t kKC = 256;
 
@@ -41,16 +42,17 @@ constexpr int64_t kKC = 256;
 // AVX-512
 //===----------------------------------------------------------------------===//
 
-/// One MR x 32 tile of C over kc values of k: A's rows are read in place
-/// (row pointers past `rows` repeat the last row), B's are the panel's.
-template <int MR, bool FullN>
+/// One MR x 32 tile of C over kc values of k. A's rows are read in place
+/// (row pointers past `rows` repeat the last row), or from a packed panel
+/// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
+template <int MR, bool FullN, bool APacked = false>
 MEMC_AVX512 inline void tile512(int64_t kc, const float *a, int64_t lda,
                                 int rows, const float *b, float *c, int64_t ldc,
                                 __mmask16 m0, __mmask16 m1, bool accumulate) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
-    ar[r] = a + (r < rows ? r : rows - 1) * lda;
+    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
   __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -60,7 +62,7 @@ MEMC_AVX512 inline void tile512(int64_t kc, const float *a, int64_t lda,
     __m512 b1 = _mm512_load_ps(b + k * kNR + 16);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
-      __m512 av = _mm512_set1_ps(ar[r][k]);
+      __m512 av = _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]);
       acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
     }
@@ -88,15 +90,19 @@ MEMC_AVX512 inline void tile512(int64_t kc, const float *a, int64_t lda,
   }
 }
 
+/// A mask of the first `live` of 16 lanes (none when live <= 0).
+inline __mmask16 lowLanes(int64_t live) {
+  return live <= 0    ? __mmask16(0)
+         : live >= 16 ? __mmask16(0xFFFF)
+                      : __mmask16((1u << live) - 1);
+}
+
 /// All of A's row tiles against one panel block of `width` live columns.
 template <bool FullN>
 MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
                           const float *b, float *c, int64_t ldc, int64_t width,
                           bool accumulate) {
-  __mmask16 m0 = width >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << width) - 1);
-  __mmask16 m1 = width <= 16   ? __mmask16(0)
-                 : width >= 32 ? __mmask16(0xFFFF)
-                               : __mmask16((1u << (width - 16)) - 1);
+  __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
   for (int64_t i = 0; i < m; i += 12) {
     int rows = int(std::min<int64_t>(12, m - i));
     const float *ai = a + i * lda;
@@ -119,15 +125,15 @@ MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
 // AVX2
 //===----------------------------------------------------------------------===//
 
-/// One MR x 16 tile (half a panel, two registers a row).
-template <int MR>
-MEMC_AVX2 inline void tile256(int64_t kc, const float *a, int64_t lda, int rows,
-                              const float *b, float *c, int64_t ldc,
+/// One MR x 16 tile (half a panel, two registers a row); A as in tile512.
+template <int MR, bool APacked = false>
+MEMC_AVX2 inline void tile256(int64_t kc, const float *a, int64_t lda,
+                              int rows, const float *b, float *c, int64_t ldc,
                               int64_t width, bool accumulate) {
   const float *ar[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
-    ar[r] = a + (r < rows ? r : rows - 1) * lda;
+    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
@@ -137,7 +143,7 @@ MEMC_AVX2 inline void tile256(int64_t kc, const float *a, int64_t lda, int rows,
     __m256 b1 = _mm256_load_ps(b + k * kNR + 8);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      __m256 av = _mm256_broadcast_ss(ar[r] + k);
+      __m256 av = _mm256_broadcast_ss(APacked ? a + k * kMA + r : ar[r] + k);
       acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
     }
@@ -224,13 +230,14 @@ struct FreeAligned {
 };
 
 struct Entry {
-  PackedB packed;
+  PackedB b;
+  PackedA a;
   std::unique_ptr<float, FreeAligned> storage;
   size_t bytes = 0;
 };
 
-/// (address, k, n, ldb, transposed)
-using Key = std::tuple<const float *, int64_t, int64_t, int64_t, bool>;
+/// (address, rows, columns, leading dimension, transposed, left operand)
+using Key = std::tuple<const float *, int64_t, int64_t, int64_t, bool, bool>;
 
 struct Cache {
   std::mutex mutex;
@@ -243,12 +250,18 @@ Cache &cache() {
   return *c;
 }
 
-bool pack(const float *b, int64_t k, int64_t n, int64_t ldb, bool transposed,
-          Entry &e) {
+/// 64-byte aligned storage for `floats` floats, or null.
+float *allocateAligned(size_t floats, size_t &bytes) {
+  bytes = (std::max<size_t>(floats * sizeof(float), 64) + 63) / 64 * 64;
+  return static_cast<float *>(std::aligned_alloc(64, bytes));
+}
+
+/// op(B) into panels of 32 columns: element (k, j) is b[k * ldb + j], or
+/// b[j * ldb + k] when transposed.
+bool packRight(const float *b, int64_t k, int64_t n, int64_t ldb,
+               bool transposed, Entry &e) {
   int64_t panels = (n + kNR - 1) / kNR;
-  size_t bytes = size_t(panels) * size_t(k) * kNR * sizeof(float);
-  size_t rounded = (std::max<size_t>(bytes, 64) + 63) / 64 * 64;
-  auto *data = static_cast<float *>(std::aligned_alloc(64, rounded));
+  float *data = allocateAligned(size_t(panels * k * kNR), e.bytes);
   if (!data)
     return false;
   for (int64_t p = 0; p < panels; ++p) {
@@ -271,9 +284,94 @@ bool pack(const float *b, int64_t k, int64_t n, int64_t ldb, bool transposed,
     }
   }
   e.storage.reset(data);
-  e.bytes = rounded;
-  e.packed = PackedB{k, n, data};
+  e.b = PackedB{k, n, data};
   return true;
+}
+
+/// op(A) into panels of 12 rows: element (i, k) is a[i * lda + k], or
+/// a[k * lda + i] when transposed.
+bool packLeft(const float *a, int64_t m, int64_t k, int64_t lda,
+              bool transposed, Entry &e) {
+  int64_t panels = (m + kMA - 1) / kMA;
+  float *data = allocateAligned(size_t(panels * k * kMA), e.bytes);
+  if (!data)
+    return false;
+  for (int64_t p = 0; p < panels; ++p) {
+    float *dst = data + p * k * kMA;
+    int64_t m0 = p * kMA, live = std::min(kMA, m - m0);
+    std::memset(dst, 0, size_t(k) * kMA * sizeof(float));
+    for (int64_t r = 0; r < live; ++r)
+      for (int64_t kk = 0; kk < k; ++kk)
+        dst[kk * kMA + r] =
+            transposed ? a[kk * lda + m0 + r] : a[(m0 + r) * lda + kk];
+  }
+  e.storage.reset(data);
+  e.a = PackedA{m, k, data};
+  return true;
+}
+
+/// The cached entry for `key`, packed by `pack` on first use; null when
+/// its storage cannot be allocated.
+template <typename Pack> const Entry *lookup(const Key &key, Pack pack) {
+  Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto it = c.entries.find(key);
+  if (it != c.entries.end())
+    return &it->second;
+  Entry e;
+  if (!pack(e))
+    return nullptr;
+  c.bytes += e.bytes;
+  return &c.entries.emplace(key, std::move(e)).first->second;
+}
+
+/// Columns of B per block packed by packedGemmA: a block of kKC x 256
+/// floats (256 KiB) stays in L2 while every panel of A passes over it.
+constexpr int64_t kNCA = 256;
+
+/// The calling thread's buffer for packedGemmA's blocks of B.
+float *rightBlockBuffer() {
+  struct Buffer {
+    float *data = nullptr;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (!buffer.data) {
+    size_t bytes;
+    buffer.data = allocateAligned(size_t(kKC * kNCA), bytes);
+  }
+  return buffer.data;
+}
+
+/// B's rows [0, kc) x columns [0, nc) (row stride ldb) into panels of 32
+/// columns of kc rows, zero past nc.
+void packRightBlock(const float *b, int64_t ldb, int64_t kc, int64_t nc,
+                    float *dst) {
+  for (int64_t p = 0; p * kNR < nc; ++p) {
+    int64_t live = std::min(kNR, nc - p * kNR);
+    float *panel = dst + p * kc * kNR;
+    const float *src = b + p * kNR;
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t t = 0; t < kNR; ++t)
+        panel[k * kNR + t] = t < live ? src[k * ldb + t] : 0.0f;
+  }
+}
+
+/// The same with 64-byte loads and stores: a row of a panel is one line.
+MEMC_AVX512 void packRightBlock512(const float *b, int64_t ldb, int64_t kc,
+                                   int64_t nc, float *dst) {
+  for (int64_t p = 0; p * kNR < nc; ++p) {
+    int64_t live = std::min(kNR, nc - p * kNR);
+    __mmask16 m0 = lowLanes(live), m1 = lowLanes(live - 16);
+    float *panel = dst + p * kc * kNR;
+    const float *src = b + p * kNR;
+    for (int64_t k = 0; k < kc; ++k) {
+      _mm512_store_ps(panel + k * kNR, _mm512_maskz_loadu_ps(m0, src));
+      _mm512_store_ps(panel + k * kNR + 16,
+                      _mm512_maskz_loadu_ps(m1, src + 16));
+      src += ldb;
+    }
+  }
 }
 
 } // namespace
@@ -289,17 +387,18 @@ void limitPackedGemmIsa(PackedGemmIsa isa) {
 
 const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
                             bool transposed) {
-  Cache &c = cache();
-  std::lock_guard<std::mutex> lock(c.mutex);
-  Key key{b, k, n, ldb, transposed};
-  auto it = c.entries.find(key);
-  if (it != c.entries.end())
-    return &it->second.packed;
-  Entry e;
-  if (!pack(b, k, n, ldb, transposed, e))
-    return nullptr;
-  c.bytes += e.bytes;
-  return &c.entries.emplace(key, std::move(e)).first->second.packed;
+  const Entry *e = lookup(Key{b, k, n, ldb, transposed, false}, [&](Entry &e) {
+    return packRight(b, k, n, ldb, transposed, e);
+  });
+  return e ? &e->b : nullptr;
+}
+
+const PackedA *packedWeightA(const float *a, int64_t m, int64_t k,
+                             int64_t lda, bool transposed) {
+  const Entry *e = lookup(Key{a, m, k, lda, transposed, true}, [&](Entry &e) {
+    return packLeft(a, m, k, lda, transposed, e);
+  });
+  return e ? &e->a : nullptr;
 }
 
 void forgetPackedWeights(const void *begin, size_t bytes) {
@@ -358,6 +457,82 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
       case Isa::Scalar:
         panelScalar(m, kc, ak, lda, panel, cp, ldc, width, acc);
         break;
+      }
+    }
+  }
+}
+
+void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
+                 int64_t n1, const float *b, int64_t ldb, float *c,
+                 int64_t ldc, bool accumulate) {
+  if (i0 >= i1 || n0 >= n1)
+    return;
+  int64_t rowEnd = std::min(a.m, i1 * kMA);
+  if (a.k == 0) {
+    if (!accumulate)
+      for (int64_t i = i0 * kMA; i < rowEnd; ++i)
+        std::fill(c + i * ldc + n0, c + i * ldc + n1, 0.0f);
+    return;
+  }
+  float *block = rightBlockBuffer();
+  if (!block) { // no memory for the buffer: plain loops
+    for (int64_t i = i0 * kMA; i < rowEnd; ++i)
+      for (int64_t j = n0; j < n1; ++j) {
+        const float *ap = a.panel(i / kMA) + i % kMA;
+        float sum = 0;
+        for (int64_t k = 0; k < a.k; ++k)
+          sum += ap[k * kMA] * b[k * ldb + j];
+        c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
+      }
+    return;
+  }
+  Isa chosen = packedGemmIsa();
+  for (int64_t nb = n0; nb < n1; nb += kNCA) {
+    int64_t nc = std::min(kNCA, n1 - nb);
+    for (int64_t k0 = 0; k0 < a.k; k0 += kKC) {
+      int64_t kc = std::min(kKC, a.k - k0);
+      bool acc = accumulate || k0 > 0;
+      if (chosen == Isa::AVX512)
+        packRightBlock512(b + k0 * ldb + nb, ldb, kc, nc, block);
+      else
+        packRightBlock(b + k0 * ldb + nb, ldb, kc, nc, block);
+      for (int64_t p = 0; p * kNR < nc; ++p) {
+        const float *panel = block + p * kc * kNR;
+        int64_t width = std::min(kNR, nc - p * kNR);
+        for (int64_t i = i0; i < i1; ++i) {
+          const float *ap = a.panel(i) + k0 * kMA;
+          int rows = int(std::min(kMA, a.m - i * kMA));
+          float *ci = c + i * kMA * ldc + nb + p * kNR;
+          switch (chosen) {
+          case Isa::AVX512:
+            if (width == kNR)
+              tile512<kMA, true, true>(kc, ap, 0, rows, panel, ci, ldc,
+                                       lowLanes(16), lowLanes(16), acc);
+            else
+              tile512<kMA, false, true>(kc, ap, 0, rows, panel, ci, ldc,
+                                        lowLanes(width),
+                                        lowLanes(width - 16), acc);
+            break;
+          case Isa::AVX2:
+            for (int64_t half = 0; half < 2 && half * 16 < width; ++half)
+              for (int64_t r0 = 0; r0 < rows; r0 += 6)
+                tile256<6, true>(kc, ap + r0, 0, int(std::min<int64_t>(6, rows - r0)),
+                                 panel + half * 16, ci + r0 * ldc + half * 16,
+                                 ldc, std::min<int64_t>(16, width - half * 16),
+                                 acc);
+            break;
+          case Isa::Scalar:
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t t = 0; t < width; ++t) {
+                float sum = 0;
+                for (int64_t k = 0; k < kc; ++k)
+                  sum += ap[k * kMA + r] * panel[k * kNR + t];
+                float &out = ci[r * ldc + t];
+                out = acc ? out + sum : sum;
+              }
+            break;
+          }
+        }
       }
     }
   }

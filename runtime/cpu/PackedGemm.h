@@ -7,8 +7,12 @@
 // its first use, into 32-column panels stored k-major, and a kernel of
 // memc's own streams those panels while reading A's rows in place.
 //
+// A weight on the left (a convolution's filters times its im2col rows) is
+// packed the same way into 12-row panels, and the right operand, which
+// changes, is packed a block at a time as the kernel goes.
+//
 // The packed copies are cached by the weight's address and shape. Only
-// memc_rt_sgemm_packed_b uses them, which memc emits for weights of
+// memc_rt_sgemm_packed_a/_b use them, which memc emits for weights of
 // inference programs: those never change while their package is loaded,
 // and the package forgets its range (forgetPackedWeights) before it unmaps
 // the weights.
@@ -24,6 +28,8 @@ namespace memc::rt {
 
 /// Columns per panel of a packed B.
 inline constexpr int64_t kPackedPanelWidth = 32;
+/// Rows per panel of a packed A.
+inline constexpr int64_t kPackedPanelHeight = 12;
 
 /// op(B) (K x N) as ceil(N / 32) panels of K rows of 32 floats; the columns
 /// past N are zero.
@@ -39,6 +45,20 @@ struct PackedB {
   }
 };
 
+/// op(A) (M x K) as ceil(M / 12) panels of K columns of 12 floats (element
+/// (r, k) of panel i at panel(i)[k * 12 + r]); the rows past M are zero.
+struct PackedA {
+  int64_t m = 0, k = 0;
+  const float *panels = nullptr;
+
+  int64_t numPanels() const {
+    return (m + kPackedPanelHeight - 1) / kPackedPanelHeight;
+  }
+  const float *panel(int64_t i) const {
+    return panels + i * k * kPackedPanelHeight;
+  }
+};
+
 /// The packed form of op(B) (B is K x N with row stride ldb, or N x K when
 /// `transposed`), packed on the first call for these arguments and cached;
 /// null when the copy cannot be allocated (the caller then multiplies B as
@@ -46,6 +66,11 @@ struct PackedB {
 /// covers `b`.
 const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
                             bool transposed);
+
+/// The same for a weight on the left: op(A) (A is M x K with row stride
+/// lda, or K x M when `transposed`).
+const PackedA *packedWeightA(const float *a, int64_t m, int64_t k,
+                             int64_t lda, bool transposed);
 
 /// Drops the packed copies of every weight that starts in [begin, begin +
 /// bytes): their memory is about to be unmapped or reused.
@@ -67,6 +92,14 @@ void limitPackedGemmIsa(PackedGemmIsa isa);
 /// so splitting C over threads never changes a result.
 void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
                 const PackedB &b, float *c, int64_t ldc, bool accumulate);
+
+/// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
+/// value when `accumulate`; B is K x N, row-major with row stride ldb, and
+/// is packed a block at a time into a per-thread buffer. As packedGemm, the
+/// result does not depend on how C is split.
+void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
+                 int64_t n1, const float *b, int64_t ldb, float *c,
+                 int64_t ldc, bool accumulate);
 
 } // namespace memc::rt
 

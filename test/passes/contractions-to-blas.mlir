@@ -133,18 +133,18 @@ func.func @k_orders_differ(%x: memref<8x64x32xf32>, %dy: memref<64x8x16xf32>, %d
 // -----
 
 // packed-weights: B is a weight of the entry (through a subview), so the
-// call packs it once; A, an input, is not a weight, so a product with the
-// weight on the left stays an ordinary call; f64 has no packed kernel.
+// call packs it once; with the weight on the left (a convolution's filters)
+// the call packs A; f64 has no packed kernel.
 // RUN: memc-opt %s -split-input-file -memc-contractions-to-blas=packed-weights=true | FileCheck %s --check-prefix=PACKED
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
 // PACKED-LABEL: func @main_graph
 // PACKED: call @memc_rt_sgemm_packed_b(
-// PACKED: call @memc_rt_sgemm(
+// PACKED: call @memc_rt_sgemm_packed_a(
 // PACKED: call @memc_rt_dgemm(
 // CHECK-LABEL: func @main_graph
-// CHECK-NOT: packed_b
+// CHECK-NOT: packed_
 func.func @main_graph(%x: memref<64x128xf32> {memc.input = "x"},
                       %w: memref<128x64xf32> {memc.weight = "w"},
                       %wd: memref<128x32xf64> {memc.weight = "wd"},
@@ -180,7 +180,7 @@ func.func @main_graph(%x: memref<64x128xf32> {memc.input = "x"},
 
 // A train step's weights change every step: never packed.
 // PACKED-LABEL: func @main_graph
-// PACKED-NOT: packed_b
+// PACKED-NOT: packed_
 // PACKED: call @memc_rt_sgemm(
 // CHECK-LABEL: func @main_graph
 #a = affine_map<(m, n, k) -> (m, k)>

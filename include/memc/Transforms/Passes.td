@@ -324,14 +324,15 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
     module that is not a train step (whose weights change every step), calls
     `memc_rt_sgemm_packed_b` instead: same arguments, and the runtime packs
     that B once into its own kernel's panel layout rather than on every
-    call.
+    call. When B is not a weight but A is (a convolution's filters times
+    its im2col rows), the call is `memc_rt_sgemm_packed_a`.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"4096",
            "Smallest M*N*K (per batch entry) that is worth a library call">,
     Option<"packedWeights", "packed-weights", "bool", /*default=*/"false",
-           "Call memc_rt_sgemm_packed_b for GEMMs whose B is a constant "
-           "weight">
+           "Call memc_rt_sgemm_packed_b/_a for GEMMs whose B/A is a "
+           "constant weight">
   ];
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::arith::ArithDialect",

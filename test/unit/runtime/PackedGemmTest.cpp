@@ -38,17 +38,20 @@ struct Case {
   int64_t batch, M, N, K;
   bool ta, tb;
   int64_t pad;  ///< extra elements per row of A, B and C
-  bool sharedB; ///< strideB = 0
+  bool shared; ///< the weight's batch stride is 0
   float alpha, beta;
+  bool left = false; ///< A is the weight (memc_rt_sgemm_packed_a)
 };
 
 void runCase(const Case &c) {
   int64_t rowsA = c.ta ? c.K : c.M, colsA = c.ta ? c.M : c.K;
   int64_t rowsB = c.tb ? c.N : c.K, colsB = c.tb ? c.K : c.N;
   int64_t lda = colsA + c.pad, ldb = colsB + c.pad, ldc = c.N + c.pad;
-  int64_t sA = rowsA * lda, sB = c.sharedB ? 0 : rowsB * ldb, sC = c.M * ldc;
-  auto A = randomVec(size_t(sA * c.batch), 11);
-  auto B = randomVec(size_t(c.sharedB ? rowsB * ldb : sB * c.batch), 12);
+  bool sharedA = c.shared && c.left, sharedB = c.shared && !c.left;
+  int64_t sA = sharedA ? 0 : rowsA * lda, sB = sharedB ? 0 : rowsB * ldb;
+  int64_t sC = c.M * ldc;
+  auto A = randomVec(size_t(sharedA ? rowsA * lda : sA * c.batch), 11);
+  auto B = randomVec(size_t(sharedB ? rowsB * ldb : sB * c.batch), 12);
   auto C = randomVec(size_t(sC * c.batch), 13);
   std::vector<float> expect = C;
   for (int64_t b = 0; b < c.batch; ++b)
@@ -67,17 +70,19 @@ void runCase(const Case &c) {
   // Twice: the first call packs B, the second reuses the packed copy.
   for (int round = 0; round < 2; ++round) {
     std::vector<float> out = C;
-    memc_rt_sgemm_packed_b(c.batch, c.ta, c.tb, c.M, c.N, c.K, c.alpha,
-                           A.data(), lda, sA, B.data(), ldb, sB, c.beta,
-                           out.data(), ldc, sC);
+    auto gemm = c.left ? memc_rt_sgemm_packed_a : memc_rt_sgemm_packed_b;
+    gemm(c.batch, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, sA,
+         B.data(), ldb, sB, c.beta, out.data(), ldc, sC);
     // Everything, padding included: the padding must be left untouched.
     for (size_t i = 0; i < out.size(); ++i)
       ASSERT_NEAR(out[i], expect[i], 1e-4 * (1 + double(c.K)))
           << "at " << i << " round " << round << " batch=" << c.batch
           << " M=" << c.M << " N=" << c.N << " K=" << c.K << " ta=" << c.ta
-          << " tb=" << c.tb << " pad=" << c.pad << " beta=" << c.beta;
+          << " tb=" << c.tb << " pad=" << c.pad << " beta=" << c.beta
+          << " left=" << c.left;
   }
-  // B's storage is freed next: its address may come back for another B.
+  // The weight's storage is freed next: its address may come back.
+  forgetPackedWeights(A.data(), A.size() * sizeof(float));
   forgetPackedWeights(B.data(), B.size() * sizeof(float));
 }
 
@@ -118,6 +123,8 @@ TEST(PackedGemm, Batches) {
   for (int64_t batch : {2, 3, 8})
     for (bool shared : {true, false})
       runCase({batch, 7, 40, 33, false, false, 1, shared, 1.0f, 0.0f});
+  // One entry each, M and N both large enough for the pool to cut them.
+  runCase({2, 60, 300, 80, false, false, 0, false, 1.0f, 0.0f});
 }
 
 TEST(PackedGemm, OtherArgumentsRunThePlainGemm) {
@@ -125,6 +132,36 @@ TEST(PackedGemm, OtherArgumentsRunThePlainGemm) {
   runCase({1, 9, 35, 20, false, true, 0, true, 2.0f, 0.0f});
   runCase({1, 9, 35, 20, false, false, 0, true, 1.0f, 0.5f});
   runCase({1, 9, 35, 0, false, false, 0, true, 1.0f, 0.0f});
+}
+
+TEST(PackedGemm, WeightOnTheLeft) {
+  memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
+  for (memc::rt::PackedGemmIsa isa : isasHere()) {
+    SCOPED_TRACE("kernel version " + std::to_string(int(isa)));
+    memc::rt::limitPackedGemmIsa(isa);
+    // Rows on and off the 12-row panels, columns across the 256-column
+    // blocks and the 32-column panels, K across the K blocks; A transposed.
+    for (int64_t M : {1, 5, 12, 13, 30})
+      for (int64_t N : {16, 31, 32, 49, 300})
+        for (int64_t K : {1, 9, 257})
+          for (bool ta : {false, true})
+            runCase({1, M, N, K, ta, false, 0, true, 1.0f, 0.0f, true});
+    runCase({1, 29, 45, 70, false, false, 3, true, 1.0f, 1.0f, true});
+  }
+  memc::rt::limitPackedGemmIsa(best);
+  // Batches (one weight shared, or one each); what goes to the plain GEMM:
+  // a transposed B, other alpha and beta, fewer than 16 columns.
+  for (int64_t batch : {2, 3, 8})
+    for (bool shared : {true, false})
+      runCase({batch, 20, 40, 33, false, false, 1, shared, 1.0f, 0.0f, true});
+  // Large enough for the pool: cut along columns, and along rows (49
+  // columns make two uneven panels).
+  runCase({1, 60, 300, 200, false, false, 0, true, 1.0f, 0.0f, true});
+  runCase({1, 300, 49, 200, false, false, 0, true, 1.0f, 1.0f, true});
+  runCase({1, 9, 35, 20, false, true, 0, true, 1.0f, 0.0f, true});
+  runCase({1, 9, 35, 20, false, false, 0, true, 2.0f, 0.0f, true});
+  runCase({1, 9, 35, 20, false, false, 0, true, 1.0f, 0.5f, true});
+  runCase({1, 9, 8, 20, false, false, 0, true, 1.0f, 0.0f, true});
 }
 
 TEST(PackedGemm, OneCopyPerWeightUntilForgotten) {
