@@ -520,8 +520,7 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
                            int64_t M, int64_t N, int64_t K, float alpha,
                            const float *A, int64_t lda, int64_t strideA,
                            const float *B, int64_t ldb, int64_t strideB,
-                           float beta, float *C, int64_t ldc,
-                           int64_t strideC) {
+                           float beta, float *C, int64_t ldc, int64_t strideC) {
   if (transB || alpha != 1.0f || (beta != 0.0f && beta != 1.0f) || K <= 0 ||
       N < kMinPackedAColumns)
     return false;
@@ -559,8 +558,8 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
   int64_t rowPanels = job.a[0]->numPanels();
-  int64_t colPanels = (N + memc::rt::kPackedPanelWidth - 1) /
-                      memc::rt::kPackedPanelWidth;
+  int64_t colPanels =
+      (N + memc::rt::kPackedPanelWidth - 1) / memc::rt::kPackedPanelWidth;
   if (!pool || flops < kMinParallelFlops) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, rowPanels, 0, N);

@@ -127,8 +127,8 @@ MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
 
 /// One MR x 16 tile (half a panel, two registers a row); A as in tile512.
 template <int MR, bool APacked = false>
-MEMC_AVX2 inline void tile256(int64_t kc, const float *a, int64_t lda,
-                              int rows, const float *b, float *c, int64_t ldc,
+MEMC_AVX2 inline void tile256(int64_t kc, const float *a, int64_t lda, int rows,
+                              const float *b, float *c, int64_t ldc,
                               int64_t width, bool accumulate) {
   const float *ar[MR];
 #pragma GCC unroll 8
@@ -393,8 +393,8 @@ const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
   return e ? &e->b : nullptr;
 }
 
-const PackedA *packedWeightA(const float *a, int64_t m, int64_t k,
-                             int64_t lda, bool transposed) {
+const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,
+                             bool transposed) {
   const Entry *e = lookup(Key{a, m, k, lda, transposed, true}, [&](Entry &e) {
     return packLeft(a, m, k, lda, transposed, e);
   });
@@ -463,8 +463,8 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
 }
 
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
-                 int64_t n1, const float *b, int64_t ldb, float *c,
-                 int64_t ldc, bool accumulate) {
+                 int64_t n1, const float *b, int64_t ldb, float *c, int64_t ldc,
+                 bool accumulate) {
   if (i0 >= i1 || n0 >= n1)
     return;
   int64_t rowEnd = std::min(a.m, i1 * kMA);
@@ -510,16 +510,16 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                                        lowLanes(16), lowLanes(16), acc);
             else
               tile512<kMA, false, true>(kc, ap, 0, rows, panel, ci, ldc,
-                                        lowLanes(width),
-                                        lowLanes(width - 16), acc);
+                                        lowLanes(width), lowLanes(width - 16),
+                                        acc);
             break;
           case Isa::AVX2:
             for (int64_t half = 0; half < 2 && half * 16 < width; ++half)
               for (int64_t r0 = 0; r0 < rows; r0 += 6)
-                tile256<6, true>(kc, ap + r0, 0, int(std::min<int64_t>(6, rows - r0)),
-                                 panel + half * 16, ci + r0 * ldc + half * 16,
-                                 ldc, std::min<int64_t>(16, width - half * 16),
-                                 acc);
+                tile256<6, true>(
+                    kc, ap + r0, 0, int(std::min<int64_t>(6, rows - r0)),
+                    panel + half * 16, ci + r0 * ldc + half * 16, ldc,
+                    std::min<int64_t>(16, width - half * 16), acc);
             break;
           case Isa::Scalar:
             for (int64_t r = 0; r < rows; ++r)

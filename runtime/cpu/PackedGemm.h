@@ -69,8 +69,8 @@ const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
 
 /// The same for a weight on the left: op(A) (A is M x K with row stride
 /// lda, or K x M when `transposed`).
-const PackedA *packedWeightA(const float *a, int64_t m, int64_t k,
-                             int64_t lda, bool transposed);
+const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,
+                             bool transposed);
 
 /// Drops the packed copies of every weight that starts in [begin, begin +
 /// bytes): their memory is about to be unmapped or reused.
@@ -98,8 +98,8 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
 /// is packed a block at a time into a per-thread buffer. As packedGemm, the
 /// result does not depend on how C is split.
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
-                 int64_t n1, const float *b, int64_t ldb, float *c,
-                 int64_t ldc, bool accumulate);
+                 int64_t n1, const float *b, int64_t ldb, float *c, int64_t ldc,
+                 bool accumulate);
 
 } // namespace memc::rt
 

@@ -76,11 +76,12 @@ memc_rt_sgemm_packed_b(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                        int64_t ldb, int64_t strideB, float beta, float *C,
                        int64_t ldc, int64_t strideC);
 /* The same for an A that is a weight (a convolution's filters). */
-MEMC_RT_EXPORT void memc_rt_sgemm_packed_a(
-    int64_t batch, int32_t transA, int32_t transB, int64_t M, int64_t N,
-    int64_t K, float alpha, const float *A, int64_t lda, int64_t strideA,
-    const float *B, int64_t ldb, int64_t strideB, float beta, float *C,
-    int64_t ldc, int64_t strideC);
+MEMC_RT_EXPORT void
+memc_rt_sgemm_packed_a(int64_t batch, int32_t transA, int32_t transB, int64_t M,
+                       int64_t N, int64_t K, float alpha, const float *A,
+                       int64_t lda, int64_t strideA, const float *B,
+                       int64_t ldb, int64_t strideB, float beta, float *C,
+                       int64_t ldc, int64_t strideC);
 MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
                                   int64_t M, int64_t N, int64_t K, double alpha,
                                   const double *A, int64_t lda, int64_t strideA,

@@ -38,7 +38,7 @@ struct Case {
   int64_t batch, M, N, K;
   bool ta, tb;
   int64_t pad;  ///< extra elements per row of A, B and C
-  bool shared; ///< the weight's batch stride is 0
+  bool shared;  ///< the weight's batch stride is 0
   float alpha, beta;
   bool left = false; ///< A is the weight (memc_rt_sgemm_packed_a)
 };
