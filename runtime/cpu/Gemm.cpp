@@ -151,6 +151,27 @@ int64_t fixLeadingDim(int64_t ld, int64_t rows, int64_t cols) {
   return rows <= 1 ? std::max<int64_t>(ld, std::max<int64_t>(cols, 1)) : ld;
 }
 
+/// Whether the batch entries' blocks of C (M x N, row stride ldc, strideC
+/// apart) never overlap, so they can be computed in any order.
+bool disjointBatches(int64_t batch, int64_t M, int64_t N, int64_t ldc,
+                     int64_t strideC) {
+  return batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * ldc + N;
+}
+
+/// The packed weight of every batch entry (`pack(i)`, once when the batch
+/// stride is 0 and every entry shares it); false when one cannot be packed.
+template <typename Packed, typename Pack>
+bool packEachEntry(int64_t batch, int64_t stride,
+                   std::vector<const Packed *> &out, Pack pack) {
+  out.resize(size_t(batch));
+  for (int64_t i = 0; i < batch; ++i) {
+    out[size_t(i)] = i > 0 && stride == 0 ? out[0] : pack(i);
+    if (!out[size_t(i)])
+      return false;
+  }
+  return true;
+}
+
 /// One batched GEMM call and how it is cut into tasks: task t covers batch
 /// entries [batchBegin, batchEnd) whole, or one of `splits` row (splitM) or
 /// column blocks of a single batch entry.
@@ -314,8 +335,7 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
   // Batches whose C blocks overlap (strideC 0: accumulate into one C) must
   // run in order; so must tiny problems.
-  bool disjointC =
-      batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * g.ldc + N;
+  bool disjointC = disjointBatches(batch, M, N, g.ldc, strideC);
   double minFlops =
       M == 1 && batch == 1 ? minParallelGemvFlops() : kMinParallelFlops;
   if (!pool || flops < minFlops || !disjointC) {
@@ -414,9 +434,7 @@ bool packedBatchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   ldc = fixLeadingDim(ldc, M, N);
   if (lda < K || ldb < (tb ? K : N) || ldc < N)
     return false;
-  bool disjointC =
-      batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * ldc + N;
-  if (!disjointC)
+  if (!disjointBatches(batch, M, N, ldc, strideC))
     return false;
   PackedJob job;
   job.batch = batch;
@@ -428,16 +446,10 @@ bool packedBatchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   job.ldc = ldc;
   job.strideC = strideC;
   job.accumulate = beta == 1.0f;
-  job.b.resize(size_t(batch));
-  for (int64_t i = 0; i < batch; ++i) {
-    if (i > 0 && strideB == 0) {
-      job.b[size_t(i)] = job.b[0];
-      continue;
-    }
-    job.b[size_t(i)] = memc::rt::packedWeight(B + i * strideB, K, N, ldb, tb);
-    if (!job.b[size_t(i)])
-      return false;
-  }
+  if (!packEachEntry(batch, strideB, job.b, [&](int64_t i) {
+        return memc::rt::packedWeight(B + i * strideB, K, N, ldb, tb);
+      }))
+    return false;
 
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
@@ -530,9 +542,7 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   ldc = fixLeadingDim(ldc, M, N);
   if (lda < (ta ? M : K) || ldb < N || ldc < N)
     return false;
-  bool disjointC =
-      batch == 1 || (strideC < 0 ? -strideC : strideC) >= (M - 1) * ldc + N;
-  if (!disjointC)
+  if (!disjointBatches(batch, M, N, ldc, strideC))
     return false;
   PackedAJob job;
   job.batch = batch;
@@ -544,16 +554,10 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   job.ldc = ldc;
   job.strideC = strideC;
   job.accumulate = beta == 1.0f;
-  job.a.resize(size_t(batch));
-  for (int64_t i = 0; i < batch; ++i) {
-    if (i > 0 && strideA == 0) {
-      job.a[size_t(i)] = job.a[0];
-      continue;
-    }
-    job.a[size_t(i)] = memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
-    if (!job.a[size_t(i)])
-      return false;
-  }
+  if (!packEachEntry(batch, strideA, job.a, [&](int64_t i) {
+        return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
+      }))
+    return false;
 
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
