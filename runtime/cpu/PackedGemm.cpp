@@ -1,4 +1,4 @@
-//===- PackedGemm.cpp - GEMMs whose B is a weight packed once -------------===//
+//===- PackedGemm.cpp - GEMMs whose weight operand is packed once ---------===//
 //
 // The kernel holds a tile of MR rows of C by one 32-column panel in
 // registers while K runs (AVX-512: two registers a row, MR = 12, 24
@@ -7,7 +7,9 @@
 // broadcast into its row. K is cut into blocks of kKC, so a panel's block
 // (32 KiB) stays in L1 across all of A's row tiles, and the next panel's
 // block is prefetched into L2 meanwhile. Rows past m read A's last row and
-// columns past n are masked; those lanes are never stored.
+// columns past n are masked; those lanes are never stored. With the weight
+// on the left, its 12-row panels are broadcast from instead of A's rows,
+// and B is packed into 32-column panels a block of 256 columns at a time.
 //
 // The functions carry target attributes, so the file builds without
 // -mavx512f and the kernel is chosen at run time from the CPU's features;
