@@ -172,9 +172,45 @@ bool packEachEntry(int64_t batch, int64_t stride,
   return true;
 }
 
-/// One batched GEMM call and how it is cut into tasks: task t covers batch
-/// entries [batchBegin, batchEnd) whole, or one of `splits` row (splitM) or
-/// column blocks of a single batch entry.
+/// How a batched GEMM is cut into the pool's tasks: task t covers batch
+/// entries [batch t / nTasks, batch (t + 1) / nTasks) whole, or, when
+/// splits > 1, part t % splits of entry t / splits.
+struct TaskCut {
+  int64_t batch = 1, nTasks = 1, splits = 1;
+
+  /// Whole entries when the batch alone balances `p` threads (or an entry
+  /// cannot be cut in two: maxSplits < 2), a few tasks per thread; else
+  /// every entry in min(p, maxSplits) parts.
+  static TaskCut choose(int64_t batch, int64_t p, int64_t maxSplits) {
+    TaskCut cut;
+    cut.batch = batch;
+    bool batchBalances = batch >= p && (batch % p == 0 || batch >= 4 * p);
+    if (batchBalances || maxSplits < 2) {
+      cut.nTasks = std::min(batch, 4 * p);
+    } else {
+      cut.splits = std::min(p, maxSplits);
+      cut.nTasks = batch * cut.splits;
+    }
+    return cut;
+  }
+
+  /// Task t: whole(i) for every entry it covers, or part(i, lo, hi) for its
+  /// share [lo, hi) of the `length` units the entries are cut along.
+  template <typename Whole, typename Part>
+  void run(int64_t t, int64_t length, Whole whole, Part part) const {
+    if (splits == 1) {
+      for (int64_t i = batch * t / nTasks, e = batch * (t + 1) / nTasks; i < e;
+           ++i)
+        whole(i);
+      return;
+    }
+    int64_t s = t % splits;
+    part(t / splits, length * s / splits, length * (s + 1) / splits);
+  }
+};
+
+/// One batched GEMM call and how it is cut into tasks: whole batch entries,
+/// or row (splitM) or column blocks of each.
 template <typename T> struct GemmJob {
   bool ta, tb;
   int64_t batch, m, n, k;
@@ -187,9 +223,7 @@ template <typename T> struct GemmJob {
   T *c;
   int64_t ldc, strideC;
   bool useBlas;
-  // Task layout.
-  int64_t nTasks = 1;
-  int64_t splits = 1; ///< > 1: every batch entry is cut into this many parts.
+  TaskCut cut;
   bool splitM = true; ///< Cut along M (rows) or N (columns).
 
   /// C_i rows [m0, m0+mc) x columns [n0, n0+nc) of batch entry i.
@@ -208,19 +242,14 @@ template <typename T> struct GemmJob {
   }
 
   void task(int64_t t) const {
-    if (splits == 1) {
-      for (int64_t i = batch * t / nTasks, e = batch * (t + 1) / nTasks; i < e;
-           ++i)
-        block(i, 0, m, 0, n);
-      return;
-    }
-    int64_t i = t / splits, s = t % splits;
-    int64_t len = splitM ? m : n;
-    int64_t lo = len * s / splits, hi = len * (s + 1) / splits;
-    if (splitM)
-      block(i, lo, hi - lo, 0, n);
-    else
-      block(i, 0, m, lo, hi - lo);
+    cut.run(
+        t, splitM ? m : n, [&](int64_t i) { block(i, 0, m, 0, n); },
+        [&](int64_t i, int64_t lo, int64_t hi) {
+          if (splitM)
+            block(i, lo, hi - lo, 0, n);
+          else
+            block(i, 0, m, lo, hi - lo);
+        });
   }
 
   static void runTask(const void *self, int64_t t) {
@@ -344,23 +373,15 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
     return;
   }
 
-  int64_t p = pool->participants();
-  int64_t longest = std::max(M, N);
-  bool batchBalances = batch >= p && (batch % p == 0 || batch >= 4 * p);
-  if (batchBalances || longest < 2 * kMinSplitRows) {
-    // Whole GEMMs per task; a few tasks per thread for balance.
-    g.nTasks = std::min(batch, 4 * p);
-  } else {
-    // Few GEMMs: cut each one into p blocks along its longer side.
-    g.splitM = M >= N;
-    g.splits = std::max<int64_t>(1, std::min(p, longest / kMinSplitRows));
-    g.nTasks = batch * g.splits;
-  }
-  pool->run(g.nTasks, &GemmJob<T>::runTask, &g);
+  // Few GEMMs: each one cut along its longer side.
+  g.splitM = M >= N;
+  g.cut = TaskCut::choose(batch, pool->participants(),
+                          std::max(M, N) / kMinSplitRows);
+  pool->run(g.cut.nTasks, &GemmJob<T>::runTask, &g);
 }
 
-/// MEMC_PACKED_WEIGHTS=0 runs memc_rt_sgemm_packed_b as memc_rt_sgemm (to
-/// compare the two, or rule the packed kernel out).
+/// MEMC_PACKED_WEIGHTS=0 runs memc_rt_sgemm_packed_a/_b as memc_rt_sgemm (to
+/// compare the two, or rule the packed kernels out).
 bool packedWeightsOff() {
   static const bool off = [] {
     const char *s = std::getenv("MEMC_PACKED_WEIGHTS");
@@ -371,7 +392,7 @@ bool packedWeightsOff() {
 
 /// A GEMM whose B is a weight of an inference program (packed once,
 /// PackedGemm.h), cut like GemmJob: whole batch entries per task, or each
-/// entry's rows (splitM) or panels into `splits` parts.
+/// entry's rows (splitM) or panels.
 struct PackedJob {
   int64_t batch, m;
   const float *a;
@@ -380,7 +401,7 @@ struct PackedJob {
   float *c;
   int64_t ldc, strideC;
   bool accumulate;
-  int64_t nTasks = 1, splits = 1;
+  TaskCut cut;
   bool splitM = true;
 
   void block(int64_t i, int64_t m0, int64_t mc, int64_t p0, int64_t p1) const {
@@ -390,19 +411,14 @@ struct PackedJob {
 
   void task(int64_t t) const {
     int64_t panels = b[0]->numPanels();
-    if (splits == 1) {
-      for (int64_t i = batch * t / nTasks, e = batch * (t + 1) / nTasks; i < e;
-           ++i)
-        block(i, 0, m, 0, panels);
-      return;
-    }
-    int64_t i = t / splits, s = t % splits;
-    int64_t len = splitM ? m : panels;
-    int64_t lo = len * s / splits, hi = len * (s + 1) / splits;
-    if (splitM)
-      block(i, lo, hi - lo, 0, panels);
-    else
-      block(i, 0, m, lo, hi);
+    cut.run(
+        t, splitM ? m : panels, [&](int64_t i) { block(i, 0, m, 0, panels); },
+        [&](int64_t i, int64_t lo, int64_t hi) {
+          if (splitM)
+            block(i, lo, hi - lo, 0, panels);
+          else
+            block(i, 0, m, lo, hi);
+        });
   }
 
   static void runTask(const void *self, int64_t t) {
@@ -453,26 +469,17 @@ bool packedBatchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
 
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
-  double minFlops =
-      M == 1 && batch == 1 ? minParallelGemvFlops() : kMinParallelFlops;
   int64_t panels = job.b[0]->numPanels();
-  if (!pool || flops < minFlops || (batch == 1 && M < 2 && panels < 2)) {
+  if (!pool || flops < kMinParallelFlops) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, M, 0, panels);
     return true;
   }
   int64_t p = pool->participants();
-  bool batchBalances = batch >= p && (batch % p == 0 || batch >= 4 * p);
-  if (batchBalances) {
-    job.nTasks = std::min(batch, 4 * p);
-  } else {
-    // Panels first: each thread then streams only its share of the weight.
-    job.splitM = panels < p && M > panels;
-    int64_t len = job.splitM ? M : panels;
-    job.splits = std::max<int64_t>(1, std::min(p, len));
-    job.nTasks = batch * job.splits;
-  }
-  pool->run(job.nTasks, &PackedJob::runTask, &job);
+  // Panels first: each thread then streams only its share of the weight.
+  job.splitM = panels < p && M > panels;
+  job.cut = TaskCut::choose(batch, p, job.splitM ? M : panels);
+  pool->run(job.cut.nTasks, &PackedJob::runTask, &job);
   return true;
 }
 
@@ -491,7 +498,7 @@ struct PackedAJob {
   float *c;
   int64_t ldc, strideC;
   bool accumulate;
-  int64_t nTasks = 1, splits = 1;
+  TaskCut cut;
   bool splitM = false;
 
   void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
@@ -500,23 +507,17 @@ struct PackedAJob {
   }
 
   void task(int64_t t) const {
-    int64_t rowPanels = a[0]->numPanels();
-    if (splits == 1) {
-      for (int64_t i = batch * t / nTasks, e = batch * (t + 1) / nTasks; i < e;
-           ++i)
-        block(i, 0, rowPanels, 0, n);
-      return;
-    }
-    int64_t i = t / splits, s = t % splits;
-    if (splitM) {
-      block(i, rowPanels * s / splits, rowPanels * (s + 1) / splits, 0, n);
-      return;
-    }
     constexpr int64_t w = memc::rt::kPackedPanelWidth;
-    int64_t panels = (n + w - 1) / w;
-    int64_t lo = panels * s / splits * w;
-    int64_t hi = std::min(n, panels * (s + 1) / splits * w);
-    block(i, 0, rowPanels, lo, hi);
+    int64_t rowPanels = a[0]->numPanels(), colPanels = (n + w - 1) / w;
+    cut.run(
+        t, splitM ? rowPanels : colPanels,
+        [&](int64_t i) { block(i, 0, rowPanels, 0, n); },
+        [&](int64_t i, int64_t lo, int64_t hi) {
+          if (splitM)
+            block(i, lo, hi, 0, n);
+          else // whole panels of columns
+            block(i, 0, rowPanels, lo * w, std::min(n, hi * w));
+        });
   }
 
   static void runTask(const void *self, int64_t t) {
@@ -570,28 +571,20 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
     return true;
   }
   int64_t p = pool->participants();
-  bool batchBalances = batch >= p && (batch % p == 0 || batch >= 4 * p);
-  if (batchBalances) {
-    job.nTasks = std::min(batch, 4 * p);
-  } else {
-    // The cut whose largest share is closest to an even one; columns on a
-    // tie, as each thread then packs only its share of B (a cut along M
-    // packs all of B in every thread). Layer 4 of ResNet-18 (512 x 49 x
-    // 4608) has two column panels of 32 and 17 columns: cut along them, one
-    // thread does twice the other's work, and both stream all the weights.
-    constexpr int64_t w = memc::rt::kPackedPanelWidth;
-    auto evenness = [&](int64_t units, int64_t unitSize, int64_t total) {
-      int64_t largest = (units + p - 1) / p * unitSize;
-      return double(total) / double(p * largest);
-    };
-    double byColumns = evenness(colPanels, w, N);
-    double byRows = evenness(rowPanels, memc::rt::kPackedPanelHeight, M);
-    job.splitM = byRows > byColumns;
-    int64_t len = job.splitM ? rowPanels : colPanels;
-    job.splits = std::max<int64_t>(1, std::min(p, len));
-    job.nTasks = batch * job.splits;
-  }
-  pool->run(job.nTasks, &PackedAJob::runTask, &job);
+  // The cut whose largest share is closest to an even one; columns on a
+  // tie, as each thread then packs only its share of B (a cut along M
+  // packs all of B in every thread). Layer 4 of ResNet-18 (512 x 49 x
+  // 4608) has two column panels of 32 and 17 columns: cut along them, one
+  // thread does twice the other's work, and both stream all the weights.
+  auto evenness = [&](int64_t units, int64_t unitSize, int64_t total) {
+    int64_t largest = (units + p - 1) / p * unitSize;
+    return double(total) / double(p * largest);
+  };
+  double byColumns = evenness(colPanels, memc::rt::kPackedPanelWidth, N);
+  double byRows = evenness(rowPanels, memc::rt::kPackedPanelHeight, M);
+  job.splitM = byRows > byColumns;
+  job.cut = TaskCut::choose(batch, p, job.splitM ? rowPanels : colPanels);
+  pool->run(job.cut.nTasks, &PackedAJob::runTask, &job);
   return true;
 }
 
