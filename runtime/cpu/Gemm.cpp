@@ -493,8 +493,8 @@ constexpr int64_t kMinPackedAColumns = 16;
 struct PackedAJob {
   int64_t batch, n;
   std::vector<const memc::rt::PackedA *> a; ///< one per batch entry
-  const float *b;
-  int64_t ldb, strideB;
+  memc::rt::RightOperand b;                 ///< batch entry 0's
+  int64_t strideB = 0;
   float *c;
   int64_t ldc, strideC;
   bool accumulate;
@@ -502,8 +502,10 @@ struct PackedAJob {
   bool splitM = false;
 
   void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
-    memc::rt::packedGemmA(*a[i], p0, p1, n0, n1, b + i * strideB, ldb,
-                          c + i * strideC, ldc, accumulate);
+    memc::rt::RightOperand bi = b;
+    bi.data += i * strideB;
+    memc::rt::packedGemmA(*a[i], p0, p1, n0, n1, bi, c + i * strideC, ldc,
+                          accumulate);
   }
 
   void task(int64_t t) const {
@@ -524,6 +526,8 @@ struct PackedAJob {
     static_cast<const PackedAJob *>(self)->task(t);
   }
 };
+
+void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K);
 
 /// memc_rt_sgemm_packed_a's work, or false when the packed kernel does not
 /// take the arguments (a transposed B, alpha != 1, beta other than 0 or 1,
@@ -548,8 +552,8 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   PackedAJob job;
   job.batch = batch;
   job.n = N;
-  job.b = B;
-  job.ldb = ldb;
+  job.b.data = B;
+  job.b.ld = ldb;
   job.strideB = strideB;
   job.c = C;
   job.ldc = ldc;
@@ -559,7 +563,13 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
         return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
       }))
     return false;
+  runPackedLeft(job, M, N, K);
+  return true;
+}
 
+/// Runs `job`, its weights packed, on the pool.
+void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
+  int64_t batch = job.batch;
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
   int64_t rowPanels = job.a[0]->numPanels();
@@ -568,7 +578,7 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   if (!pool || flops < kMinParallelFlops) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, rowPanels, 0, N);
-    return true;
+    return;
   }
   int64_t p = pool->participants();
   // The cut whose largest share is closest to an even one; columns on a
@@ -585,7 +595,37 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   job.splitM = byRows > byColumns;
   job.cut = TaskCut::choose(batch, p, job.splitM ? rowPanels : colPanels);
   pool->run(job.cut.nTasks, &PackedAJob::runTask, &job);
-  return true;
+}
+
+/// The offset tables of a window descriptor (memc_runtime.h): element
+/// (k, j) of B at rows[k] + columns[j]. False when its extents do not
+/// multiply to K and N.
+bool windowOffsets(const int64_t *window, int64_t K, int64_t N,
+                   std::vector<int64_t> &rows, std::vector<int64_t> &columns) {
+  int64_t kRank = window[0], nRank = window[1];
+  if (kRank < 0 || nRank < 0)
+    return false;
+  const int64_t *dims = window + 3;
+  // Mixed radix, the first dimension outermost.
+  auto enumerate = [](const int64_t *dims, int64_t rank, int64_t start,
+                      std::vector<int64_t> &out) {
+    out.assign(1, start);
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t extent = dims[2 * d], stride = dims[2 * d + 1];
+      if (extent <= 0)
+        return false;
+      std::vector<int64_t> next;
+      next.reserve(out.size() * size_t(extent));
+      for (int64_t o : out)
+        for (int64_t e = 0; e < extent; ++e)
+          next.push_back(o + e * stride);
+      out.swap(next);
+    }
+    return true;
+  };
+  return enumerate(dims, kRank, window[2], rows) &&
+         enumerate(dims + 2 * kRank, nRank, 0, columns) &&
+         int64_t(rows.size()) == K && int64_t(columns.size()) == N;
 }
 
 } // namespace
@@ -629,6 +669,51 @@ void memc_rt_sgemm_packed_a(int64_t batch, int32_t transA, int32_t transB,
                              strideA, B, ldb, strideB, beta, C, ldc, strideC))
     batchedGemm<float>(batch, transA, transB, M, N, K, alpha, A, lda, strideA,
                        B, ldb, strideB, beta, C, ldc, strideC);
+}
+
+void memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K,
+                                   int32_t transA, const float *A, int64_t lda,
+                                   const float *X, const int64_t *window,
+                                   float beta, float *C, int64_t ldc) {
+  if (M <= 0 || N <= 0)
+    return;
+  std::vector<int64_t> rows, columns;
+  if (K < 0 || !windowOffsets(window, K, N, rows, columns)) {
+    std::fprintf(stderr,
+                 "memc-runtime: a window of %lld x %lld elements does not "
+                 "match its descriptor\n",
+                 (long long)K, (long long)N);
+    return;
+  }
+  bool ta = transA != 0;
+  lda = fixLeadingDim(lda, ta ? K : M, ta ? M : K);
+  ldc = fixLeadingDim(ldc, M, N);
+  if (!packedWeightsOff() && (beta == 0.0f || beta == 1.0f) &&
+      N >= kMinPackedAColumns && K > 0) {
+    PackedAJob job;
+    job.batch = 1;
+    job.n = N;
+    job.b.data = X;
+    job.b.rowOffset = rows.data();
+    job.b.columnOffset = columns.data();
+    job.c = C;
+    job.ldc = ldc;
+    job.strideC = 0;
+    job.accumulate = beta == 1.0f;
+    if (const memc::rt::PackedA *packed =
+            memc::rt::packedWeightA(A, M, K, lda, ta)) {
+      job.a.push_back(packed);
+      runPackedLeft(job, M, N, K);
+      return;
+    }
+  }
+  // The im2col copy the packed kernel does without, and a plain GEMM.
+  std::vector<float> b(size_t(K) * size_t(N));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j)
+      b[size_t(k * N + j)] = X[rows[size_t(k)] + columns[size_t(j)]];
+  batchedGemm<float>(1, transA, 0, M, N, K, 1.0f, A, lda, 0, b.data(), N, 0,
+                     beta, C, ldc, 0);
 }
 
 void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,

@@ -376,6 +376,97 @@ MEMC_AVX512 void packRightBlock512(const float *b, int64_t ldb, int64_t kc,
   }
 }
 
+/// A window operand's rows [k0, k0 + kc) x columns [j0, j0 + nc) into
+/// panels of 32 columns, zero past nc: one element at a time.
+void packWindowBlock(const RightOperand &b, int64_t k0, int64_t kc, int64_t j0,
+                     int64_t nc, float *dst) {
+  for (int64_t p = 0; p * kNR < nc; ++p) {
+    int64_t live = std::min(kNR, nc - p * kNR);
+    float *panel = dst + p * kc * kNR;
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t t = 0; t < kNR; ++t)
+        panel[k * kNR + t] = t < live ? b.at(k0 + k, j0 + p * kNR + t) : 0.0f;
+  }
+}
+
+/// The same a 16-column half panel at a time. A half's columns are one or
+/// two contiguous runs in the input for a convolution of stride 1 (two
+/// where it wraps from one output row to the next): one or two masked loads
+/// per row of k. Other halves (strided convolutions) are gathered.
+MEMC_AVX512 void packWindowBlock512(const RightOperand &b, int64_t k0,
+                                    int64_t kc, int64_t j0, int64_t nc,
+                                    float *dst) {
+  const int64_t *rows = b.rowOffset + k0;
+  for (int64_t h = 0; h * 16 < nc; ++h) {
+    int64_t live = std::min<int64_t>(16, nc - h * 16);
+    float *out = dst + (h / 2) * kc * kNR + (h % 2) * 16;
+    const int64_t *col = b.columnOffset + j0 + h * 16;
+    int64_t split = 1;
+    while (split < live && col[split] == col[0] + split)
+      ++split;
+    int64_t end = split;
+    while (end < live && col[end] == col[split] + (end - split))
+      ++end;
+    __mmask16 all = lowLanes(live);
+    if (end == live) {
+      __mmask16 first = lowLanes(split), second = all & __mmask16(~first);
+      const float *run0 = b.data + col[0];
+      // Lane t of the second run reads run1 + t, t >= split; the lanes
+      // before it are masked off and never touch memory.
+      const float *run1 = second ? b.data + col[split] - split : run0;
+      for (int64_t k = 0; k < kc; ++k) {
+        __m512 v = _mm512_maskz_loadu_ps(first, run0 + rows[k]);
+        if (second)
+          v = _mm512_mask_loadu_ps(v, second, run1 + rows[k]);
+        _mm512_store_ps(out + k * kNR, v);
+      }
+      continue;
+    }
+    int64_t lo = col[0], hi = col[0];
+    for (int64_t t = 1; t < live; ++t) {
+      lo = std::min(lo, col[t]);
+      hi = std::max(hi, col[t]);
+    }
+    if (hi - lo > INT32_MAX) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t t = 0; t < 16; ++t)
+          out[k * kNR + t] = t < live ? b.data[rows[k] + col[t]] : 0.0f;
+      continue;
+    }
+    alignas(64) int32_t index[16] = {};
+    for (int64_t t = 0; t < live; ++t)
+      index[t] = int32_t(col[t] - lo);
+    __m512i vindex = _mm512_load_si512(index);
+    const float *base = b.data + lo;
+    for (int64_t k = 0; k < kc; ++k)
+      _mm512_store_ps(out + k * kNR,
+                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all, vindex,
+                                               base + rows[k], 4));
+  }
+  // A block whose last panel is half full: its upper half is zero.
+  if (int64_t halves = (nc + 15) / 16; halves % 2) {
+    float *out = dst + (halves / 2) * kc * kNR + 16;
+    for (int64_t k = 0; k < kc; ++k)
+      _mm512_store_ps(out + k * kNR, _mm512_setzero_ps());
+  }
+}
+
+/// Rows [k0, k0 + kc) x columns [j0, j0 + nc) of B into `block`'s panels.
+void packRight(const RightOperand &b, int64_t k0, int64_t kc, int64_t j0,
+               int64_t nc, float *block, PackedGemmIsa isa) {
+  bool wide = isa == PackedGemmIsa::AVX512;
+  if (b.isWindow()) {
+    if (wide)
+      packWindowBlock512(b, k0, kc, j0, nc, block);
+    else
+      packWindowBlock(b, k0, kc, j0, nc, block);
+  } else if (wide) {
+    packRightBlock512(b.data + k0 * b.ld + j0, b.ld, kc, nc, block);
+  } else {
+    packRightBlock(b.data + k0 * b.ld + j0, b.ld, kc, nc, block);
+  }
+}
+
 } // namespace
 
 PackedGemmIsa packedGemmIsa() {
@@ -465,7 +556,7 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
 }
 
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
-                 int64_t n1, const float *b, int64_t ldb, float *c, int64_t ldc,
+                 int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate) {
   if (i0 >= i1 || n0 >= n1)
     return;
@@ -483,7 +574,7 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         const float *ap = a.panel(i / kMA) + i % kMA;
         float sum = 0;
         for (int64_t k = 0; k < a.k; ++k)
-          sum += ap[k * kMA] * b[k * ldb + j];
+          sum += ap[k * kMA] * b.at(k, j);
         c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
       }
     return;
@@ -494,16 +585,15 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
     for (int64_t k0 = 0; k0 < a.k; k0 += kKC) {
       int64_t kc = std::min(kKC, a.k - k0);
       bool acc = accumulate || k0 > 0;
-      if (chosen == Isa::AVX512)
-        packRightBlock512(b + k0 * ldb + nb, ldb, kc, nc, block);
-      else
-        packRightBlock(b + k0 * ldb + nb, ldb, kc, nc, block);
-      for (int64_t p = 0; p * kNR < nc; ++p) {
-        const float *panel = block + p * kc * kNR;
-        int64_t width = std::min(kNR, nc - p * kNR);
-        for (int64_t i = i0; i < i1; ++i) {
-          const float *ap = a.panel(i) + k0 * kMA;
-          int rows = int(std::min(kMA, a.m - i * kMA));
+      packRight(b, k0, kc, nb, nc, block, chosen);
+      // A's panel (kc x 12, 12 KiB) stays in L1 while the block's panels
+      // stream from L2 past it.
+      for (int64_t i = i0; i < i1; ++i) {
+        const float *ap = a.panel(i) + k0 * kMA;
+        int rows = int(std::min(kMA, a.m - i * kMA));
+        for (int64_t p = 0; p * kNR < nc; ++p) {
+          const float *panel = block + p * kc * kNR;
+          int64_t width = std::min(kNR, nc - p * kNR);
           float *ci = c + i * kMA * ldc + nb + p * kNR;
           switch (chosen) {
           case Isa::AVX512:

@@ -93,12 +93,28 @@ void limitPackedGemmIsa(PackedGemmIsa isa);
 void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
                 const PackedB &b, float *c, int64_t ldc, bool accumulate);
 
+/// packedGemmA's right operand B (K x N): a row-major matrix, element
+/// (k, j) at data[k * ld + j]; or, when the offset tables are set, element
+/// (k, j) at data[rowOffset[k] + columnOffset[j]]. The latter is a
+/// convolution's input read through its window, packed straight from the
+/// input: the im2col matrix is never written.
+struct RightOperand {
+  const float *data = nullptr;
+  int64_t ld = 0;
+  const int64_t *rowOffset = nullptr;
+  const int64_t *columnOffset = nullptr;
+
+  bool isWindow() const { return rowOffset != nullptr; }
+  float at(int64_t k, int64_t j) const {
+    return isWindow() ? data[rowOffset[k] + columnOffset[j]] : data[k * ld + j];
+  }
+};
+
 /// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
-/// value when `accumulate`; B is K x N, row-major with row stride ldb, and
-/// is packed a block at a time into a per-thread buffer. As packedGemm, the
-/// result does not depend on how C is split.
+/// value when `accumulate`; B is packed a block at a time into a per-thread
+/// buffer. As packedGemm, the result does not depend on how C is split.
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
-                 int64_t n1, const float *b, int64_t ldb, float *c, int64_t ldc,
+                 int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate);
 
 } // namespace memc::rt

@@ -82,6 +82,19 @@ memc_rt_sgemm_packed_a(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                        int64_t lda, int64_t strideA, const float *B,
                        int64_t ldb, int64_t strideB, float beta, float *C,
                        int64_t ldc, int64_t strideC);
+/* C (M x N, row stride ldc) = op(A) B, or C += op(A) B when beta is 1 (0 or
+ * 1 only), where A is a weight as in memc_rt_sgemm_packed_a and B (K x N) is
+ * a convolution's input read through its window, never copied into an
+ * im2col matrix: element (k, j) of B is X[row(k) + column(j)]. `window` is
+ * {kRank, nRank, offset, kRank pairs (extent, stride), nRank pairs (extent,
+ * stride)}: k and j in mixed radix over the pairs' extents, the first pair
+ * outermost; row(k) = offset + sum of digit * stride over the K pairs,
+ * column(j) the same over the N pairs without the offset. */
+MEMC_RT_EXPORT void
+memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K, int32_t transA,
+                              const float *A, int64_t lda, const float *X,
+                              const int64_t *window, float beta, float *C,
+                              int64_t ldc);
 MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
                                   int64_t M, int64_t N, int64_t K, double alpha,
                                   const double *A, int64_t lda, int64_t strideA,
