@@ -5,7 +5,10 @@
 // threaded (on the CUDA target: cuBLAS through the launch plan). Anything
 // else stays as loops. With packed-weights, a GEMM whose B (else A) is a
 // weight of an inference program calls memc_rt_sgemm_packed_b (_a), which
-// packs that weight once.
+// packs that weight once; a convolution left whole by memc-conv-to-gemm
+// (its weight times its input through the window) calls
+// memc_rt_sgemm_packed_a_window, which packs the input straight from the
+// window instead of from an im2col copy.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/memc/ProgramInterface.h"
@@ -57,6 +60,91 @@ struct ContractionsToBLASPass
     auto f = func::FuncOp::create(b, module.getLoc(), name, type);
     f.setPrivate();
     return f;
+  }
+
+  /// A constant i64 array holding `values`, by address.
+  Value constantTable(OpBuilder &b, Location loc, ModuleOp module,
+                      ArrayRef<int64_t> values) {
+    std::string name;
+    do
+      name = ("memc_window_" + llvm::Twine(tableCounter++)).str();
+    while (module.lookupSymbol(name));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      auto type = LLVM::LLVMArrayType::get(b.getI64Type(), values.size());
+      auto value = DenseElementsAttr::get(
+          RankedTensorType::get({int64_t(values.size())}, b.getI64Type()),
+          values);
+      LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                             LLVM::Linkage::Internal, name, value);
+    }
+    return LLVM::AddressOfOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
+  }
+  unsigned tableCounter = 0;
+
+  /// A convolution kept whole by memc-conv-to-gemm (keep-weight-windows):
+  /// its weight times its input read through the window, as
+  /// memc_rt_sgemm_packed_a_window, which packs the input as it goes.
+  LogicalResult rewriteWindow(linalg::GenericOp op, ModuleOp module) {
+    if (!constantWeightsOf || op.getNumDpsInputs() != 2)
+      return failure();
+    for (unsigned windowed : {0u, 1u}) {
+      if (!isWeightView(op.getDpsInputs()[1 - windowed], constantWeightsOf))
+        continue;
+      std::optional<memc::WindowGemmMatch> gemm =
+          memc::matchWindowGemm(op, windowed);
+      if (!gemm || gemm->m * gemm->n * gemm->k < minFlops)
+        continue;
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Type i64 = b.getI64Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+      Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+      StringRef name = "memc_rt_sgemm_packed_a_window";
+      func::FuncOp callee = module.lookupSymbol<func::FuncOp>(name);
+      if (!callee) {
+        OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+        // (M, N, K, transA, A, lda, X, window, beta, C, ldc)
+        callee = func::FuncOp::create(
+            top, module.getLoc(), name,
+            top.getFunctionType(
+                {i64, i64, i64, i32, ptr, i64, ptr, ptr, f32, ptr, i64}, {}));
+        callee.setPrivate();
+      }
+      SmallVector<int64_t> window = {int64_t(gemm->kRanks.size()),
+                                     int64_t(gemm->nRanks.size()),
+                                     gemm->offset};
+      for (auto [extent, stride] : llvm::concat<std::pair<int64_t, int64_t>>(
+               gemm->kRanks, gemm->nRanks)) {
+        window.push_back(extent);
+        window.push_back(stride);
+      }
+      double beta = 1.0;
+      if (linalg::FillOp fill = memc::zeroFillOfOutput(op, gemm->c)) {
+        beta = 0.0;
+        fill.erase();
+      }
+      auto int64 = [&](int64_t v) {
+        return arith::ConstantIntOp::create(b, loc, i64, v).getResult();
+      };
+      SmallVector<Value> args = {
+          int64(gemm->m),
+          int64(gemm->n),
+          int64(gemm->k),
+          arith::ConstantIntOp::create(b, loc, i32, gemm->viewA.transposed),
+          memc::pointerToFirstElement(b, loc, gemm->a),
+          int64(gemm->viewA.ld),
+          memc::pointerToFirstElement(b, loc, gemm->x),
+          constantTable(b, loc, module, window),
+          arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(beta)),
+          memc::pointerToFirstElement(b, loc, gemm->c),
+          int64(gemm->viewC.ld)};
+      func::CallOp::create(b, loc, callee, args);
+      op.erase();
+      return success();
+    }
+    return failure();
   }
 
   LogicalResult rewrite(linalg::GenericOp op, ModuleOp module) {
@@ -128,7 +216,8 @@ struct ContractionsToBLASPass
     SmallVector<linalg::GenericOp> candidates;
     module.walk([&](linalg::GenericOp op) { candidates.push_back(op); });
     for (linalg::GenericOp op : candidates)
-      (void)rewrite(op, module);
+      if (failed(rewrite(op, module)))
+        (void)rewriteWindow(op, module);
   }
 };
 } // namespace

@@ -20,6 +20,7 @@
 // copies double its arena), stays as it is.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/TileSizes.h"
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/StaticSlices.h"
@@ -27,6 +28,7 @@
 #include "dialects/einsum/EinsumDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
@@ -107,8 +109,10 @@ bool readsWhole(AffineMap map, RankedTensorType type, ArrayRef<int64_t> extents,
 }
 
 struct WindowedContraction : OpRewritePattern<EinsumOp> {
-  WindowedContraction(MLIRContext *ctx, int64_t maxBytes, int64_t minMacs)
-      : OpRewritePattern(ctx), maxBytes(maxBytes), minMacs(minMacs) {}
+  WindowedContraction(MLIRContext *ctx, int64_t maxBytes, int64_t minMacs,
+                      bool keepWeightWindows)
+      : OpRewritePattern(ctx), maxBytes(maxBytes), minMacs(minMacs),
+        keepWeightWindows(keepWeightWindows) {}
 
   LogicalResult matchAndRewrite(EinsumOp op,
                                 PatternRewriter &rewriter) const override {
@@ -224,6 +228,16 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       llvm::append_range(pOrder, freeW);
       llvm::append_range(pOrder, contracted);
     }
+    // A forward convolution of a weight keeps its window when asked: the
+    // GEMM kernel then packs the input straight from it (no copy at all).
+    if (whole && keepWeightWindows && batch.empty() &&
+        keepsWindow(op, plain, freeP, freeW, contracted, outLies) &&
+        !readsWhole(
+            windowMap.replaceDimsAndSymbols(unitToZeroMap(op), {}, n, 0),
+            cast<RankedTensorType>(op.getInputs()[windowed].getType()), extents,
+            pOrder))
+      return rewriter.notifyMatchFailure(
+          op, "kept whole for the packed window GEMM (keep-weight-windows)");
     int64_t pBytes = elemBytes;
     for (unsigned d : pOrder)
       pBytes *= extents[d];
@@ -247,11 +261,7 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     Location loc = op.getLoc();
     ArrayAttr names = op.getRanks();
     MLIRContext *ctx = rewriter.getContext();
-    // Unit ranks read as index 0.
-    SmallVector<AffineExpr> unitToZero;
-    for (unsigned d = 0; d < n; ++d)
-      unitToZero.push_back(extents[d] == 1 ? getAffineConstantExpr(0, ctx)
-                                           : getAffineDimExpr(d, ctx));
+    SmallVector<AffineExpr> unitToZero = unitToZeroMap(op);
     // An einsum over the op's ranks `dims`: `inputs` with their maps over
     // the op's ranks, the result in `resultOrder`.
     auto build = [&](ComputeOp compute, ReduceOp reduce,
@@ -341,6 +351,75 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       r = expandUnits(rewriter, loc, r, resultType);
     rewriter.replaceOp(op, r);
     return success();
+  }
+
+  /// The op's ranks as affine exprs, those of extent 1 as index 0.
+  static SmallVector<AffineExpr> unitToZeroMap(EinsumOp op) {
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineExpr> exprs;
+    for (auto [d, extent] : llvm::enumerate(op.getRankExtents()))
+      exprs.push_back(extent == 1 ? getAffineConstantExpr(0, ctx)
+                                  : getAffineDimExpr(d, ctx));
+    return exprs;
+  }
+
+  /// Whether `op` (no batch rank) is what memc-contractions-to-blas turns
+  /// into memc_rt_sgemm_packed_a_window: f32, an inference program, the
+  /// plain operand a weight argument of the entry lying as [freeP,
+  /// contracted] or its transpose, the result as [freeP, freeW], and the
+  /// window linear in the ranks. Ranks of extent 1 are already dropped from
+  /// the lists.
+  bool keepsWindow(EinsumOp op, unsigned plain, ArrayRef<unsigned> freeP,
+                   ArrayRef<unsigned> freeW, ArrayRef<unsigned> contracted,
+                   ArrayRef<unsigned> outLies) const {
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module || memc::getTrainFacts(module) ||
+        !cast<RankedTensorType>(op.getType()).getElementType().isF32())
+      return false;
+    auto arg = dyn_cast<BlockArgument>(op.getInputs()[plain]);
+    func::FuncOp entry = memc::getEntryBody(module);
+    if (!arg || !entry || arg.getOwner() != &entry.getBody().front() ||
+        memc::getArgRole(entry, arg.getArgNumber()) != memc::ArgRole::Weight)
+      return false;
+    SmallVector<int64_t> extents = op.getRankExtents();
+    auto without = [&](AffineMap map) {
+      SmallVector<unsigned> dims;
+      for (AffineExpr e : map.getResults()) {
+        auto d = dyn_cast<AffineDimExpr>(e);
+        if (d && extents[d.getPosition()] != 1)
+          dims.push_back(d.getPosition());
+      }
+      return dims;
+    };
+    auto isGroup = [](ArrayRef<unsigned> dims, ArrayRef<unsigned> group) {
+      return dims.size() == group.size() && llvm::all_of(dims, [&](unsigned d) {
+               return llvm::is_contained(group, d);
+             });
+    };
+    auto splitsAs = [&](ArrayRef<unsigned> dims, ArrayRef<unsigned> first,
+                        ArrayRef<unsigned> second) {
+      return dims.size() == first.size() + second.size() &&
+             isGroup(dims.take_front(first.size()), first) &&
+             isGroup(dims.drop_front(first.size()), second);
+    };
+    SmallVector<unsigned> pLies = without(op.getInputMap(plain));
+    if (!splitsAs(outLies, freeP, freeW) ||
+        (!splitsAs(pLies, freeP, contracted) &&
+         !splitsAs(pLies, contracted, freeP)))
+      return false;
+    // mod and floordiv make no fixed stride per rank.
+    unsigned windowed = 1 - plain;
+    return llvm::all_of(op.getInputMap(windowed).getResults(),
+                        [](AffineExpr e) {
+                          bool linear = true;
+                          e.walk([&](AffineExpr sub) {
+                            if (sub.getKind() == AffineExprKind::Mod ||
+                                sub.getKind() == AffineExprKind::FloorDiv ||
+                                sub.getKind() == AffineExprKind::CeilDiv)
+                              linear = false;
+                          });
+                          return linear;
+                        });
   }
 
   /// Groups for collapsing (or expanding) between `shape` and `shape`
@@ -503,6 +582,7 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
   }
 
   int64_t maxBytes, minMacs;
+  bool keepWeightWindows;
 };
 
 /// A convolution's input gradient is a contraction per kernel offset with
@@ -605,7 +685,7 @@ struct ConvToGemmPass : memc::impl::ConvToGemmBase<ConvToGemmPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<WindowedContraction>(&getContext(), int64_t(maxBytes),
-                                      int64_t(minMacs));
+                                      int64_t(minMacs), keepWeightWindows);
     patterns.add<CompactSlicedOperand>(&getContext(), int64_t(64) << 10);
     // One rewrite per op, no folding: the new ops are plain and never match.
     walkAndApplyPatterns(getOperation(), std::move(patterns));

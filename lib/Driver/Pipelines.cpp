@@ -161,6 +161,9 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
     pm.addNestedPass<func::FuncOp>(createLowerAttention());
     ConvToGemmOptions im2col;
     im2col.maxBytes = im2colMaxBytes;
+    // memc-contractions-to-blas packs a weight's convolution straight
+    // from its input (packed-weights is on in every CPU pipeline).
+    im2col.keepWeightWindows = true;
     pm.addPass(createConvToGemm(im2col));
     pm.addNestedPass<func::FuncOp>(createDepthwiseLoopOrder());
   }

@@ -127,32 +127,71 @@ bool isMulAddBody(linalg::GenericOp op) {
          (mul.getLhs() == b && mul.getRhs() == a);
 }
 
-} // namespace
-
-std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
+/// The operands (A, B, C) of a two-input `acc + a * b` generic on static
+/// memrefs of one element type with static strides, their strides and
+/// the element type; false when `op` is not one.
+bool mulAddOperands(linalg::GenericOp op, SmallVector<Value> &operands,
+                    SmallVector<SmallVector<int64_t>> &strides, Type &elem) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !op.hasPureBufferSemantics())
-    return std::nullopt;
+    return false;
   if (op.getNumReductionLoops() < 1 || !isMulAddBody(op))
-    return std::nullopt;
-  SmallVector<Value> operands = {op.getDpsInputs()[0], op.getDpsInputs()[1],
-                                 op.getDpsInits()[0]};
-  Type elem;
-  SmallVector<SmallVector<int64_t>> strides;
+    return false;
+  operands = {op.getDpsInputs()[0], op.getDpsInputs()[1], op.getDpsInits()[0]};
+  elem = Type();
   for (Value v : operands) {
     auto t = dyn_cast<MemRefType>(v.getType());
     if (!t || !t.hasStaticShape())
-      return std::nullopt;
+      return false;
     int64_t offset;
     SmallVector<int64_t> s;
     if (failed(t.getStridesAndOffset(s, offset)) ||
         llvm::any_of(s, ShapedType::isDynamic))
-      return std::nullopt;
+      return false;
     strides.push_back(std::move(s));
     if (elem && t.getElementType() != elem)
-      return std::nullopt;
+      return false;
     elem = t.getElementType();
   }
+  return true;
+}
+
+/// Adds `scale` times the coefficients of `e` to `flat` (one per dim, then
+/// the constant term); false when `e` is not linear (mod, floordiv, a
+/// product of two dims).
+bool linearCoefficients(AffineExpr e, int64_t scale,
+                        SmallVectorImpl<int64_t> &flat) {
+  if (auto d = dyn_cast<AffineDimExpr>(e)) {
+    flat[d.getPosition()] += scale;
+    return true;
+  }
+  if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+    flat.back() += scale * c.getValue();
+    return true;
+  }
+  auto bin = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!bin)
+    return false;
+  if (e.getKind() == AffineExprKind::Add)
+    return linearCoefficients(bin.getLHS(), scale, flat) &&
+           linearCoefficients(bin.getRHS(), scale, flat);
+  if (e.getKind() == AffineExprKind::Mul) {
+    if (auto c = dyn_cast<AffineConstantExpr>(bin.getRHS()))
+      return linearCoefficients(bin.getLHS(), scale * c.getValue(), flat);
+    if (auto c = dyn_cast<AffineConstantExpr>(bin.getLHS()))
+      return linearCoefficients(bin.getRHS(), scale * c.getValue(), flat);
+  }
+  return false;
+}
+
+} // namespace
+
+std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
+  SmallVector<Value> operands;
+  SmallVector<SmallVector<int64_t>> strides;
+  Type elem;
+  if (!mulAddOperands(op, operands, strides, elem))
+    return std::nullopt;
   if (!elem.isF32() && !elem.isF64())
     return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -287,6 +326,108 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
       return match;
   }
   return std::nullopt;
+}
+
+std::optional<WindowGemmMatch> matchWindowGemm(linalg::GenericOp op,
+                                               unsigned windowed) {
+  SmallVector<Value> operands;
+  SmallVector<SmallVector<int64_t>> strides;
+  Type elem;
+  if (windowed > 1 || !mulAddOperands(op, operands, strides, elem) ||
+      !elem.isF32())
+    return std::nullopt;
+  unsigned plain = 1 - windowed, numLoops = op.getNumLoops();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // A's and C's ranks (plain), without the loop ranks of extent 1.
+  auto plainRanks = [&](unsigned i)
+      -> std::optional<std::tuple<SmallVector<unsigned>, SmallVector<int64_t>,
+                                  SmallVector<int64_t>>> {
+    SmallVector<int64_t> shape(
+        cast<MemRefType>(operands[i].getType()).getShape());
+    SmallVector<int64_t> s = strides[i];
+    auto dims = dimsOf(maps[i], shape, s);
+    if (!dims)
+      return std::nullopt;
+    SmallVector<unsigned> kept;
+    SmallVector<int64_t> keptShape, keptStrides;
+    for (auto [j, d] : llvm::enumerate(*dims))
+      if (ranges[d] != 1) {
+        kept.push_back(d);
+        keptShape.push_back(shape[j]);
+        keptStrides.push_back(s[j]);
+      }
+    return std::make_tuple(kept, keptShape, keptStrides);
+  };
+  auto a = plainRanks(plain), c = plainRanks(2);
+  if (!a || !c)
+    return std::nullopt;
+  auto &[dA, shapeA, stridesA] = *a;
+  auto &[dC, shapeC, stridesC] = *c;
+  // X's element offset per loop rank and its constant part: each result
+  // of its map must be linear in the ranks (no mod or floordiv).
+  AffineMap xMap = maps[windowed];
+  SmallVector<int64_t> xStride(numLoops, 0);
+  int64_t offset = 0;
+  for (auto [i, e] : llvm::enumerate(xMap.getResults())) {
+    SmallVector<int64_t> flat(numLoops + 1, 0);
+    if (!linearCoefficients(e, 1, flat))
+      return std::nullopt;
+    for (unsigned d = 0; d < numLoops; ++d)
+      xStride[d] += flat[d] * strides[windowed][i];
+    offset += flat.back() * strides[windowed][i];
+  }
+  auto in = [](ArrayRef<unsigned> ds, unsigned d) {
+    return llvm::is_contained(ds, d);
+  };
+  SmallVector<unsigned> mDims, nDims, kDims;
+  for (unsigned d = 0; d < numLoops; ++d) {
+    if (ranges[d] == 1)
+      continue;
+    bool inA = in(dA, d), inC = in(dC, d), inX = xMap.isFunctionOfDim(d);
+    if (inA && inC && !inX)
+      mDims.push_back(d);
+    else if (inC && inX && !inA)
+      nDims.push_back(d);
+    else if (inA && inX && !inC)
+      kDims.push_back(d);
+    else
+      return std::nullopt; // a batch rank, or one operand's alone
+  }
+  if (mDims.empty() || nDims.empty() || kDims.empty())
+    return std::nullopt;
+  auto orderIn = [](ArrayRef<unsigned> memOrder, ArrayRef<unsigned> group) {
+    SmallVector<unsigned> ordered;
+    for (unsigned d : memOrder)
+      if (llvm::is_contained(group, d))
+        ordered.push_back(d);
+    return ordered;
+  };
+  SmallVector<unsigned> mOrder = orderIn(dC, mDims),
+                        nOrder = orderIn(dC, nDims),
+                        kOrder = orderIn(dA, kDims);
+  WindowGemmMatch match;
+  if (!matchMatrix(dC, shapeC, stridesC, {}, mOrder, nOrder,
+                   /*allowTranspose=*/false, match.viewC) ||
+      !matchMatrix(dA, shapeA, stridesA, {}, mOrder, kOrder,
+                   /*allowTranspose=*/true, match.viewA))
+    return std::nullopt;
+  match.a = operands[plain];
+  match.x = operands[windowed];
+  match.c = operands[2];
+  match.m = match.n = match.k = 1;
+  for (unsigned d : mOrder)
+    match.m *= ranges[d];
+  for (unsigned d : nOrder) {
+    match.n *= ranges[d];
+    match.nRanks.push_back({ranges[d], xStride[d]});
+  }
+  for (unsigned d : kOrder) {
+    match.k *= ranges[d];
+    match.kRanks.push_back({ranges[d], xStride[d]});
+  }
+  match.offset = offset;
+  return match;
 }
 
 linalg::FillOp zeroFillOfOutput(linalg::GenericOp op, Value c) {

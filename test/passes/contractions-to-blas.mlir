@@ -200,3 +200,85 @@ module attributes {memc.train = {loss = "mse", optimizer = "sgd"}} {
     return
   }
 }
+
+// -----
+
+// packed-weights: a convolution kept whole by memc-conv-to-gemm (the weight
+// times the input through its window, stride 2, one row of padding read
+// through a constant +1) is one memc_rt_sgemm_packed_a_window call. Its
+// descriptor: K ranks (c, k0, k1) in the weight's order, extents 3 and
+// strides 306, 17, 1 in x; N ranks (o0, o1) in the result's order, 8
+// outputs 34 and 2 elements apart; the +1 row is an offset of 17. The
+// zero fill before it makes beta 0. Without packed-weights it stays loops.
+// PACKED-LABEL: llvm.mlir.global internal constant @memc_window_0(dense<[3, 2, 17, 3, 306, 3, 17, 3, 1, 8, 34, 8, 2]> : tensor<13xi64>)
+// PACKED-LABEL: func @main_graph
+// PACKED-NOT: linalg.fill
+// PACKED: %[[T:.*]] = llvm.mlir.addressof @memc_window_0
+// PACKED: call @memc_rt_sgemm_packed_a_window(%c16_i64, %c64_i64, %c27_i64, %c0_i32, %{{.*}}, %c27_i64{{.*}}, %{{.*}}, %[[T]], %cst{{.*}}, %{{.*}}, %c64_i64{{.*}})
+// PACKED-NOT: linalg.generic
+// CHECK-LABEL: func @main_graph
+// CHECK-NOT: window
+// CHECK: linalg.generic
+#x = affine_map<(m, c, o0, o1, k0, k1) -> (0, c, o0 * 2 + k0 + 1, o1 * 2 + k1)>
+#w = affine_map<(m, c, o0, o1, k0, k1) -> (m, c, k0, k1)>
+#y = affine_map<(m, c, o0, o1, k0, k1) -> (m, o0, o1)>
+func.func @main_graph(%x: memref<1x3x18x17xf32> {memc.input = "x"},
+                      %w: memref<16x3x3x3xf32> {memc.weight = "w"},
+                      %y: memref<16x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<16x8x8xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x3x18x17xf32>, memref<16x3x3x3xf32>) outs(%y : memref<16x8x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// What the window call refuses stays loops: the window on the weight (the
+// plain operand is not one), a batch rank of extent 2, and a result laid
+// out [o0, o1, m] (C would be transposed).
+// PACKED-LABEL: func @main_graph
+// PACKED-NOT: window
+// PACKED-COUNT-3: linalg.generic
+#x = affine_map<(m, c, o0, o1, k0, k1) -> (0, c, o0 + k0, o1 + k1)>
+#w = affine_map<(m, c, o0, o1, k0, k1) -> (m, c, k0, k1)>
+#y = affine_map<(m, c, o0, o1, k0, k1) -> (m, o0, o1)>
+#yt = affine_map<(m, c, o0, o1, k0, k1) -> (o0, o1, m)>
+#xb = affine_map<(n, m, c, o0, o1, k0, k1) -> (n, c, o0 + k0, o1 + k1)>
+#wb = affine_map<(n, m, c, o0, o1, k0, k1) -> (m, c, k0, k1)>
+#yb = affine_map<(n, m, c, o0, o1, k0, k1) -> (n, m, o0, o1)>
+func.func @main_graph(%x: memref<1x3x10x10xf32> {memc.input = "x"},
+                      %w: memref<16x3x3x3xf32> {memc.weight = "w"},
+                      %xw: memref<1x3x10x10xf32> {memc.weight = "xw"},
+                      %wi: memref<16x3x3x3xf32> {memc.input = "wi"},
+                      %x2: memref<2x3x10x10xf32> {memc.input = "x2"},
+                      %y: memref<16x8x8xf32>, %yt: memref<8x8x16xf32>,
+                      %y2: memref<2x16x8x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%xw, %wi : memref<1x3x10x10xf32>, memref<16x3x3x3xf32>) outs(%y : memref<16x8x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#xb, #wb, #yb], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x2, %w : memref<2x3x10x10xf32>, memref<16x3x3x3xf32>) outs(%y2 : memref<2x16x8x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #yt], iterator_types = ["parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x3x10x10xf32>, memref<16x3x3x3xf32>) outs(%yt : memref<8x8x16xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

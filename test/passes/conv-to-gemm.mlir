@@ -149,3 +149,62 @@ func.func @chunked(%x: tensor<8x3x10x10xf32>, %w: tensor<8x3x3x3xf32>, %dy: tens
   %dw = einsum.einsum mul reduce add [m, c, k0, k1, n, o0, o1] (%x[n, c, o0 + k0, o1 + k1], %dy[n, m, o0, o1]) -> [m, c, k0, k1] : (tensor<8x3x10x10xf32>, tensor<8x8x8x8xf32>) -> tensor<8x3x3x3xf32>
   return %y, %dw : tensor<8x8x8x8xf32>, tensor<8x3x3x3xf32>
 }
+
+// -----
+
+// keep-weight-windows: the entry's convolutions of its weights that
+// memc-contractions-to-blas takes as memc_rt_sgemm_packed_a_window stay
+// whole (stride 2 included); a 1x1 convolution of stride 1 needs no copy
+// and is a plain GEMM either way; a convolution of an input (not a weight)
+// and one at batch 2 still get their im2col copies. Through the CPU
+// pipeline's passes the kept one becomes the window call.
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0 keep-weight-windows=true" | FileCheck %s --check-prefix=KEEP
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0 keep-weight-windows=true" --memc-einsum-to-linalg --memc-bufferize --memc-contractions-to-blas=packed-weights=true | FileCheck %s --check-prefix=KEEPBLAS
+// KEEP-LABEL: func @main_graph
+// KEEP: einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%arg0[n, c, o0 * 2 + k0, o1 * 2 + k1], %arg1[m, c, k0, k1]) -> [n, m, o0, o1]
+// KEEP: einsum.einsum mul reduce add [c, o0, o1, m] (%{{.*}}[c, o0, o1], %{{.*}}[m, c]) -> [m, o0, o1]
+// KEEP: einsum.einsum copy [c, o0, o1, k0, k1] (%arg3[0, c, o0 + k0, o1 + k1])
+// KEEP: einsum.einsum copy [n, c, o0, o1, k0, k1] (%arg5[n, c, o0 + k0, o1 + k1])
+// KEEP-NOT: einsum.einsum copy
+// KEEPBLAS-LABEL: func @main_graph
+// KEEPBLAS: call @memc_rt_sgemm_packed_a_window(
+// KEEPBLAS: call @memc_rt_sgemm_packed_a(%c1_i64
+// KEEPBLAS: call @memc_rt_sgemm(
+// KEEPBLAS: call @memc_rt_sgemm_packed_a(%c2_i64
+// KEEPBLAS-NOT: window
+// CHECK-LABEL: func @main_graph
+// SMALL-LABEL: func @main_graph
+// BLAS-LABEL: func @main_graph
+func.func @main_graph(%x: tensor<1x3x17x17xf32> {memc.input = "x"},
+                      %w: tensor<16x3x3x3xf32> {memc.weight = "w"},
+                      %w1: tensor<16x3x1x1xf32> {memc.weight = "w1"},
+                      %x2: tensor<1x3x10x10xf32> {memc.input = "x2"},
+                      %wi: tensor<16x3x3x3xf32> {memc.input = "wi"},
+                      %xb: tensor<2x3x10x10xf32> {memc.input = "xb"})
+    -> (tensor<1x16x8x8xf32>, tensor<1x16x17x17xf32>, tensor<1x16x8x8xf32>,
+        tensor<2x16x8x8xf32>) {
+  %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 * 2 + k0, o1 * 2 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x3x17x17xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %y1 = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 + k0, o1 + k1], %w1[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x3x17x17xf32>, tensor<16x3x1x1xf32>) -> tensor<1x16x17x17xf32>
+  %yi = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x2[n, c, o0 + k0, o1 + k1], %wi[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x3x10x10xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+  %yb = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%xb[n, c, o0 + k0, o1 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<2x3x10x10xf32>, tensor<16x3x3x3xf32>) -> tensor<2x16x8x8xf32>
+  return %y, %y1, %yi, %yb : tensor<1x16x8x8xf32>, tensor<1x16x17x17xf32>, tensor<1x16x8x8xf32>, tensor<2x16x8x8xf32>
+}
+
+// -----
+
+// A train step's weights change: its convolutions get their copies.
+// KEEP-LABEL: func @main_graph
+// KEEP: einsum.einsum copy
+// CHECK-LABEL: func @main_graph
+// SMALL-LABEL: func @main_graph
+// BLAS-LABEL: func @main_graph
+// KEEPBLAS-LABEL: func @main_graph
+// KEEPBLAS-NOT: window
+module attributes {memc.train = {loss = "mse", optimizer = "sgd"}} {
+  func.func @main_graph(%x: tensor<1x3x10x10xf32> {memc.input = "x"},
+                        %w: tensor<16x3x3x3xf32> {memc.weight = "w", memc.trainable})
+      -> tensor<1x16x8x8xf32> {
+    %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 + k0, o1 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x3x10x10xf32>, tensor<16x3x3x3xf32>) -> tensor<1x16x8x8xf32>
+    return %y : tensor<1x16x8x8xf32>
+  }
+}

@@ -41,6 +41,27 @@ struct GemmMatch {
 /// `acc + a * b`; nullopt when it is not one.
 std::optional<GemmMatch> matchGemm(mlir::linalg::GenericOp op);
 
+/// C[m][n] += A[m][k] * B[k][n] where B is never stored: its element
+/// (k, n) is X's element at offset + the sum over B's ranks of index *
+/// stride (a convolution's input read through its window, X[0, c, o0 * s +
+/// k0 * d, ...], whose affine map is linear in the ranks). K's ranks take
+/// A's order and N's C's, each outermost first; C is [M, N], not
+/// transposed, and no rank but those of extent 1 is a batch rank.
+struct WindowGemmMatch {
+  mlir::Value a, x, c;
+  int64_t m = 0, n = 0, k = 0;
+  MatrixView viewA, viewC;
+  /// (extent, stride in X's elements) of each K rank, then each N rank.
+  llvm::SmallVector<std::pair<int64_t, int64_t>> kRanks, nRanks;
+  int64_t offset = 0; ///< X's elements before B's element (0, 0)
+};
+
+/// `op` as a WindowGemmMatch with input `windowed` as X (the other one A)
+/// on static, strided f32 memrefs whose body is `acc + a * b`; nullopt when
+/// it is not one.
+std::optional<WindowGemmMatch> matchWindowGemm(mlir::linalg::GenericOp op,
+                                               unsigned windowed);
+
 /// The linalg.fill of zero into `c` right before `op`, if any: a GEMM that
 /// overwrites C instead of accumulating makes it unnecessary.
 mlir::linalg::FillOp zeroFillOfOutput(mlir::linalg::GenericOp op,

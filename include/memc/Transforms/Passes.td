@@ -921,12 +921,26 @@ def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
     a convolution's input gradient reads it per offset) gets that operand
     as a compact copy [m, c], after which it is a GEMM batched over the
     other operand's leading rank (GemmMatch's broadcast batch).
+
+    With `keep-weight-windows` (the CPU pipeline), a forward convolution
+    of an inference program that would need an im2col copy is left whole
+    when memc-contractions-to-blas (packed-weights) takes it as
+    `memc_rt_sgemm_packed_a_window`: f32, no batch rank but those of
+    extent 1, its plain operand a weight argument of the entry lying as
+    [free, contracted] (or transposed), its result as [plain operand's
+    free ranks, window's free ranks], and a window linear in the ranks (no
+    mod or floordiv). That kernel packs the input straight from the window
+    as it goes, so neither the copy's time nor its memory is spent.
   }];
   let options = [
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"64 << 20",
            "Largest im2col copy made, in bytes">,
     Option<"minMacs", "min-macs", "int64_t", /*default=*/"2 << 20",
-           "Fewest multiply-adds of a rewritten op">
+           "Fewest multiply-adds of a rewritten op">,
+    Option<"keepWeightWindows", "keep-weight-windows", "bool",
+           /*default=*/"false",
+           "Leave an inference program's convolutions of weights whole, for "
+           "memc_rt_sgemm_packed_a_window">
   ];
   let dependentDialects = ["::memc::einsum::EinsumDialect",
                            "::mlir::tensor::TensorDialect"];
