@@ -99,6 +99,32 @@ inline __mmask16 lowLanes(int64_t live) {
                       : __mmask16((1u << live) - 1);
 }
 
+/// One packed panel of A (`rows` live of 12) against one 32-column panel:
+/// a last panel's few rows get the smallest tile that holds them, not 12
+/// rows of which most are zero padding (64 filters are 5 panels and 4
+/// rows; a 12-row tile there did 11% more work on ResNet-18's first layer).
+template <bool FullN>
+MEMC_AVX512 void leftTile512(int64_t kc, const float *ap, int rows,
+                             const float *panel, float *c, int64_t ldc,
+                             int64_t width, bool accumulate) {
+  __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+  if (rows > 8)
+    tile512<12, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
+                             accumulate);
+  else if (rows > 4)
+    tile512<8, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
+                            accumulate);
+  else if (rows > 2)
+    tile512<4, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
+                            accumulate);
+  else if (rows == 2)
+    tile512<2, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
+                            accumulate);
+  else
+    tile512<1, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
+                            accumulate);
+}
+
 /// All of A's row tiles against one panel block of `width` live columns.
 template <bool FullN>
 MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
@@ -598,12 +624,9 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           switch (chosen) {
           case Isa::AVX512:
             if (width == kNR)
-              tile512<kMA, true, true>(kc, ap, 0, rows, panel, ci, ldc,
-                                       lowLanes(16), lowLanes(16), acc);
+              leftTile512<true>(kc, ap, rows, panel, ci, ldc, width, acc);
             else
-              tile512<kMA, false, true>(kc, ap, 0, rows, panel, ci, ldc,
-                                        lowLanes(width), lowLanes(width - 16),
-                                        acc);
+              leftTile512<false>(kc, ap, rows, panel, ci, ldc, width, acc);
             break;
           case Isa::AVX2:
             for (int64_t half = 0; half < 2 && half * 16 < width; ++half)

@@ -103,8 +103,10 @@ TEST(WindowGemm, ConvolutionsOnEveryKernelVersion) {
   for (memc::rt::PackedGemmIsa isa : isasHere()) {
     SCOPED_TRACE("kernel version " + std::to_string(int(isa)));
     memc::rt::limitPackedGemmIsa(isa);
-    // 3x3 stride 1 on 10-wide rows: 16-column halves span two rows.
-    runConv({4, 13, 10, 10, 3, 3, 1, 1}, 0.0f, "3x3");
+    // 3x3 stride 1 on 10-wide rows: 16-column halves span two rows. The
+    // filters' last panel holds 1, 4, 2 or 8 rows (each its own tile).
+    for (int64_t m : {13, 16, 26, 20})
+      runConv({4, m, 10, 10, 3, 3, 1, 1}, 0.0f, "3x3");
     // Stride 2 (gathers), a 7x7 kernel, K = 3 * 49 across no K block.
     runConv({3, 12, 23, 23, 7, 7, 2, 1}, 0.0f, "7x7/2");
     // 1x1 stride 2, K = 300 across the 256 K block; beta 1.
