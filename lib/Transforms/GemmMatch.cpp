@@ -156,6 +156,16 @@ bool mulAddOperands(linalg::GenericOp op, SmallVector<Value> &operands,
   return true;
 }
 
+/// The ranks of `group` in the order they appear in `memOrder`.
+SmallVector<unsigned> orderIn(ArrayRef<unsigned> memOrder,
+                              ArrayRef<unsigned> group) {
+  SmallVector<unsigned> ordered;
+  for (unsigned d : memOrder)
+    if (llvm::is_contained(group, d))
+      ordered.push_back(d);
+  return ordered;
+}
+
 /// Adds `scale` times the coefficients of `e` to `flat` (one per dim, then
 /// the constant term); false when `e` is not linear (mod, floordiv, a
 /// product of two dims).
@@ -227,13 +237,6 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
   if (mDims.empty() || nDims.empty() || kDims.empty())
     return std::nullopt;
   // Batch ranks lead C in C's order; the M and N groups take C's order.
-  auto orderIn = [](ArrayRef<unsigned> memOrder, ArrayRef<unsigned> group) {
-    SmallVector<unsigned> ordered;
-    for (unsigned d : memOrder)
-      if (llvm::is_contained(group, d))
-        ordered.push_back(d);
-    return ordered;
-  };
   auto extent = [&](ArrayRef<unsigned> ds) {
     int64_t p = 1;
     for (unsigned d : ds)
@@ -396,13 +399,6 @@ std::optional<WindowGemmMatch> matchWindowGemm(linalg::GenericOp op,
   }
   if (mDims.empty() || nDims.empty() || kDims.empty())
     return std::nullopt;
-  auto orderIn = [](ArrayRef<unsigned> memOrder, ArrayRef<unsigned> group) {
-    SmallVector<unsigned> ordered;
-    for (unsigned d : memOrder)
-      if (llvm::is_contained(group, d))
-        ordered.push_back(d);
-    return ordered;
-  };
   SmallVector<unsigned> mOrder = orderIn(dC, mDims),
                         nOrder = orderIn(dC, nDims),
                         kOrder = orderIn(dA, kDims);

@@ -12,27 +12,21 @@
 //===----------------------------------------------------------------------===//
 
 #include "PackedGemm.h"
+#include "PackedGemmTestUtil.h"
 #include "memc_runtime.h"
 
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <random>
 #include <vector>
 
 namespace {
 
+using memc::test::isasHere;
+using memc::test::randomVec;
+
 using memc::rt::forgetPackedWeights;
 using memc::rt::packedWeightBytes;
-
-std::vector<float> randomVec(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = u(rng);
-  return v;
-}
 
 struct Case {
   int64_t batch, M, N, K;
@@ -84,14 +78,6 @@ void runCase(const Case &c) {
   // The weight's storage is freed next: its address may come back.
   forgetPackedWeights(A.data(), A.size() * sizeof(float));
   forgetPackedWeights(B.data(), B.size() * sizeof(float));
-}
-
-/// Every kernel version this CPU runs (AVX-512, AVX2, plain loops).
-std::vector<memc::rt::PackedGemmIsa> isasHere() {
-  std::vector<memc::rt::PackedGemmIsa> out;
-  for (int i = 0; i <= int(memc::rt::packedGemmIsa()); ++i)
-    out.push_back(memc::rt::PackedGemmIsa(i));
-  return out;
 }
 
 TEST(PackedGemm, ShapesAroundTilesPanelsAndKBlocks) {

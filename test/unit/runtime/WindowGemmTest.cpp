@@ -14,23 +14,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "PackedGemm.h"
+#include "PackedGemmTestUtil.h"
 #include "memc_runtime.h"
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <vector>
 
 namespace {
 
-std::vector<float> randomVec(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = u(rng);
-  return v;
-}
+using memc::test::isasHere;
+using memc::test::randomVec;
 
 /// A 2-D convolution at batch 1 over an input that already holds its
 /// padding: X [c][h][w], W [m][c][r][s] (or [c r s][m] when transposed),
@@ -89,13 +83,6 @@ void runConv(const Conv &cv, float beta, const char *what) {
           << " dilation=" << cv.dilation << " beta=" << beta;
   }
   memc::rt::forgetPackedWeights(W.data(), W.size() * sizeof(float));
-}
-
-std::vector<memc::rt::PackedGemmIsa> isasHere() {
-  std::vector<memc::rt::PackedGemmIsa> out;
-  for (int i = 0; i <= int(memc::rt::packedGemmIsa()); ++i)
-    out.push_back(memc::rt::PackedGemmIsa(i));
-  return out;
 }
 
 TEST(WindowGemm, ConvolutionsOnEveryKernelVersion) {
