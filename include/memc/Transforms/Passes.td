@@ -325,7 +325,14 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
     `memc_rt_sgemm_packed_b` instead: same arguments, and the runtime packs
     that B once into its own kernel's panel layout rather than on every
     call. When B is not a weight but A is (a convolution's filters times
-    its im2col rows), the call is `memc_rt_sgemm_packed_a`.
+    its im2col rows), the call is `memc_rt_sgemm_packed_a`. A convolution
+    that memc-conv-to-gemm left whole (`keep-weight-windows`) is matched
+    as C [M, N] = A [M, K] times its input X read through the window,
+    whose map must be linear in the ranks (GemmMatch.h's
+    matchWindowGemm), A a weight: it calls `memc_rt_sgemm_packed_a_window`
+    with the window as a constant table (for K's ranks in A's order, then
+    N's in C's: extent and stride in X; and X's constant offset), and the
+    runtime packs X's elements straight from the window, no im2col copy.
   }];
   let options = [
     Option<"minFlops", "min-flops", "int64_t", /*default=*/"4096",
