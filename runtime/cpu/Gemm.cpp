@@ -534,7 +534,35 @@ struct PackedAJob {
   }
 };
 
-void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K);
+/// Runs `job`, its weights packed, on the pool.
+void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
+  int64_t batch = job.batch;
+  ThreadPool *pool = ThreadPool::get();
+  double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
+  int64_t rowPanels = job.a[0]->numPanels();
+  int64_t colPanels =
+      (N + memc::rt::kPackedPanelWidth - 1) / memc::rt::kPackedPanelWidth;
+  if (!pool || flops < kMinParallelPackedAFlops) {
+    for (int64_t i = 0; i < batch; ++i)
+      job.block(i, 0, rowPanels, 0, N);
+    return;
+  }
+  int64_t p = pool->participants();
+  // The cut whose largest share is closest to an even one; columns on a
+  // tie, as each thread then packs only its share of B (a cut along M
+  // packs all of B in every thread). Layer 4 of ResNet-18 (512 x 49 x
+  // 4608) has two column panels of 32 and 17 columns: cut along them, one
+  // thread does twice the other's work, and both stream all the weights.
+  auto evenness = [&](int64_t units, int64_t unitSize, int64_t total) {
+    int64_t largest = (units + p - 1) / p * unitSize;
+    return double(total) / double(p * largest);
+  };
+  double byColumns = evenness(colPanels, memc::rt::kPackedPanelWidth, N);
+  double byRows = evenness(rowPanels, memc::rt::kPackedPanelHeight, M);
+  job.splitM = byRows > byColumns;
+  job.cut = TaskCut::choose(batch, p, job.splitM ? rowPanels : colPanels);
+  pool->run(job.cut.nTasks, &PackedAJob::runTask, &job);
+}
 
 /// memc_rt_sgemm_packed_a's work, or false when the packed kernel does not
 /// take the arguments (a transposed B, alpha != 1, beta other than 0 or 1,
@@ -572,36 +600,6 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
     return false;
   runPackedLeft(job, M, N, K);
   return true;
-}
-
-/// Runs `job`, its weights packed, on the pool.
-void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
-  int64_t batch = job.batch;
-  ThreadPool *pool = ThreadPool::get();
-  double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
-  int64_t rowPanels = job.a[0]->numPanels();
-  int64_t colPanels =
-      (N + memc::rt::kPackedPanelWidth - 1) / memc::rt::kPackedPanelWidth;
-  if (!pool || flops < kMinParallelPackedAFlops) {
-    for (int64_t i = 0; i < batch; ++i)
-      job.block(i, 0, rowPanels, 0, N);
-    return;
-  }
-  int64_t p = pool->participants();
-  // The cut whose largest share is closest to an even one; columns on a
-  // tie, as each thread then packs only its share of B (a cut along M
-  // packs all of B in every thread). Layer 4 of ResNet-18 (512 x 49 x
-  // 4608) has two column panels of 32 and 17 columns: cut along them, one
-  // thread does twice the other's work, and both stream all the weights.
-  auto evenness = [&](int64_t units, int64_t unitSize, int64_t total) {
-    int64_t largest = (units + p - 1) / p * unitSize;
-    return double(total) / double(p * largest);
-  };
-  double byColumns = evenness(colPanels, memc::rt::kPackedPanelWidth, N);
-  double byRows = evenness(rowPanels, memc::rt::kPackedPanelHeight, M);
-  job.splitM = byRows > byColumns;
-  job.cut = TaskCut::choose(batch, p, job.splitM ? rowPanels : colPanels);
-  pool->run(job.cut.nTasks, &PackedAJob::runTask, &job);
 }
 
 /// The offset tables of a window descriptor (memc_runtime.h): element

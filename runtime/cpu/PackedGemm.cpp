@@ -99,30 +99,25 @@ inline __mmask16 lowLanes(int64_t live) {
                       : __mmask16((1u << live) - 1);
 }
 
-/// One packed panel of A (`rows` live of 12) against one 32-column panel:
-/// a last panel's few rows get the smallest tile that holds them, not 12
-/// rows of which most are zero padding (64 filters are 5 panels and 4
-/// rows; a 12-row tile there did 11% more work on ResNet-18's first layer).
-template <bool FullN>
-MEMC_AVX512 void leftTile512(int64_t kc, const float *ap, int rows,
-                             const float *panel, float *c, int64_t ldc,
-                             int64_t width, bool accumulate) {
-  __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+/// `rows` (at most 12) of A against one 32-column panel, in the smallest
+/// tile that holds them: the last rows of A, or a last panel of packed
+/// filters, are not padded out to 12 (64 filters are 5 panels and 4 rows;
+/// a 12-row tile there did 11% more work on ResNet-18's first layer).
+template <bool FullN, bool APacked>
+MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
+                             const float *b, float *c, int64_t ldc,
+                             __mmask16 m0, __mmask16 m1, bool accumulate) {
   if (rows > 8)
-    tile512<12, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
-                             accumulate);
+    tile512<12, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1,
+                                accumulate);
   else if (rows > 4)
-    tile512<8, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
-                            accumulate);
+    tile512<8, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate);
   else if (rows > 2)
-    tile512<4, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
-                            accumulate);
+    tile512<4, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate);
   else if (rows == 2)
-    tile512<2, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
-                            accumulate);
+    tile512<2, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate);
   else
-    tile512<1, FullN, true>(kc, ap, 0, rows, panel, c, ldc, m0, m1,
-                            accumulate);
+    tile512<1, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate);
 }
 
 /// All of A's row tiles against one panel block of `width` live columns.
@@ -131,22 +126,10 @@ MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
                           const float *b, float *c, int64_t ldc, int64_t width,
                           bool accumulate) {
   __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
-  for (int64_t i = 0; i < m; i += 12) {
-    int rows = int(std::min<int64_t>(12, m - i));
-    const float *ai = a + i * lda;
-    float *ci = c + i * ldc;
-    // The last rows in the smallest tile that holds them.
-    if (rows > 8)
-      tile512<12, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
-    else if (rows > 4)
-      tile512<8, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
-    else if (rows > 2)
-      tile512<4, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
-    else if (rows == 2)
-      tile512<2, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
-    else
-      tile512<1, FullN>(kc, ai, lda, rows, b, ci, ldc, m0, m1, accumulate);
-  }
+  for (int64_t i = 0; i < m; i += 12)
+    rowsTile512<FullN, false>(kc, a + i * lda, lda,
+                              int(std::min<int64_t>(12, m - i)), b, c + i * ldc,
+                              ldc, m0, m1, accumulate);
 }
 
 //===----------------------------------------------------------------------===//
@@ -478,8 +461,9 @@ MEMC_AVX512 void packWindowBlock512(const RightOperand &b, int64_t k0,
 }
 
 /// Rows [k0, k0 + kc) x columns [j0, j0 + nc) of B into `block`'s panels.
-void packRight(const RightOperand &b, int64_t k0, int64_t kc, int64_t j0,
-               int64_t nc, float *block, PackedGemmIsa isa) {
+void packRightOperandBlock(const RightOperand &b, int64_t k0, int64_t kc,
+                           int64_t j0, int64_t nc, float *block,
+                           PackedGemmIsa isa) {
   bool wide = isa == PackedGemmIsa::AVX512;
   if (b.isWindow()) {
     if (wide)
@@ -611,7 +595,7 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
     for (int64_t k0 = 0; k0 < a.k; k0 += kKC) {
       int64_t kc = std::min(kKC, a.k - k0);
       bool acc = accumulate || k0 > 0;
-      packRight(b, k0, kc, nb, nc, block, chosen);
+      packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
       // A's panel (kc x 12, 12 KiB) stays in L1 while the block's panels
       // stream from L2 past it.
       for (int64_t i = i0; i < i1; ++i) {
@@ -624,9 +608,12 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           switch (chosen) {
           case Isa::AVX512:
             if (width == kNR)
-              leftTile512<true>(kc, ap, rows, panel, ci, ldc, width, acc);
+              rowsTile512<true, true>(kc, ap, 0, rows, panel, ci, ldc,
+                                      lowLanes(16), lowLanes(16), acc);
             else
-              leftTile512<false>(kc, ap, rows, panel, ci, ldc, width, acc);
+              rowsTile512<false, true>(kc, ap, 0, rows, panel, ci, ldc,
+                                       lowLanes(width), lowLanes(width - 16),
+                                       acc);
             break;
           case Isa::AVX2:
             for (int64_t half = 0; half < 2 && half * 16 < width; ++half)
