@@ -65,22 +65,12 @@ struct ContractionsToBLASPass
   /// A constant i64 array holding `values`, by address.
   Value constantTable(OpBuilder &b, Location loc, ModuleOp module,
                       ArrayRef<int64_t> values) {
-    std::string name;
-    do
-      name = ("memc_window_" + llvm::Twine(tableCounter++)).str();
-    while (module.lookupSymbol(name));
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      auto type = LLVM::LLVMArrayType::get(b.getI64Type(), values.size());
-      auto value = DenseElementsAttr::get(
-          RankedTensorType::get({int64_t(values.size())}, b.getI64Type()),
-          values);
-      LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
-                             LLVM::Linkage::Internal, name, value);
-    }
-    return LLVM::AddressOfOp::create(
-        b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
+    auto type = LLVM::LLVMArrayType::get(b.getI64Type(), values.size());
+    auto value = DenseElementsAttr::get(
+        RankedTensorType::get({int64_t(values.size())}, b.getI64Type()),
+        values);
+    return memc::addressOfConstant(b, loc, module, "memc_window_", tableCounter,
+                                   type, value);
   }
   unsigned tableCounter = 0;
 

@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/TileSizes.h"
+#include "memc/Transforms/GemmMatch.h"
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/StaticSlices.h"
 
@@ -228,14 +229,27 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
       llvm::append_range(pOrder, freeW);
       llvm::append_range(pOrder, contracted);
     }
+    MLIRContext *ctx = rewriter.getContext();
+    // Unit ranks read as index 0.
+    SmallVector<AffineExpr> unitToZero;
+    for (unsigned d = 0; d < n; ++d)
+      unitToZero.push_back(extents[d] == 1 ? getAffineConstantExpr(0, ctx)
+                                           : getAffineDimExpr(d, ctx));
+    // The im2col copy P[pOrder] = windowed[map] is needed unless it would be
+    // the operand itself (a 1x1 convolution of stride 1).
+    AffineMap winMapNoUnits =
+        windowMap.replaceDimsAndSymbols(unitToZero, {}, n, 0);
+    bool copiesWindow =
+        !readsWhole(winMapNoUnits,
+                    cast<RankedTensorType>(op.getInputs()[windowed].getType()),
+                    extents, pOrder);
+    // The plain operand's ranks as it lies, without its unit ranks.
+    SmallVector<unsigned> bLies = *plainOrder;
+    dropUnit(bLies);
     // A forward convolution of a weight keeps its window when asked: the
     // GEMM kernel then packs the input straight from it (no copy at all).
-    if (whole && keepWeightWindows && batch.empty() &&
-        keepsWindow(op, plain, freeP, freeW, contracted, outLies) &&
-        !readsWhole(
-            windowMap.replaceDimsAndSymbols(unitToZeroMap(op), {}, n, 0),
-            cast<RankedTensorType>(op.getInputs()[windowed].getType()), extents,
-            pOrder))
+    if (whole && keepWeightWindows && copiesWindow && batch.empty() &&
+        keepsWindow(op, plain, bLies, freeP, freeW, contracted, outLies))
       return rewriter.notifyMatchFailure(
           op, "kept whole for the packed window GEMM (keep-weight-windows)");
     int64_t pBytes = elemBytes;
@@ -260,8 +274,6 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
 
     Location loc = op.getLoc();
     ArrayAttr names = op.getRanks();
-    MLIRContext *ctx = rewriter.getContext();
-    SmallVector<AffineExpr> unitToZero = unitToZeroMap(op);
     // An einsum over the op's ranks `dims`: `inputs` with their maps over
     // the op's ranks, the result in `resultOrder`.
     auto build = [&](ComputeOp compute, ReduceOp reduce,
@@ -308,11 +320,8 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     // copy would be the identity (a 1x1 convolution of stride 1).
     SmallVector<unsigned> winUsed = winDims;
     dropUnit(winUsed);
-    AffineMap winMapNoUnits =
-        windowMap.replaceDimsAndSymbols(unitToZero, {}, n, 0);
     Value p = op.getInputs()[windowed];
-    if (!readsWhole(winMapNoUnits, cast<RankedTensorType>(p.getType()), extents,
-                    pOrder))
+    if (copiesWindow)
       p = build(ComputeOp::copy, ReduceOp::none, {{p, winMapNoUnits}}, winUsed,
                 pOrder);
     else if (size_t(cast<RankedTensorType>(p.getType()).getRank()) !=
@@ -321,8 +330,6 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     // The plain operand without its unit ranks, as it lies when that is
     // [batch, contracted, freeP] or [batch, freeP, contracted] (a GEMM takes
     // either), else reordered to the first.
-    SmallVector<unsigned> bLies = *plainOrder;
-    dropUnit(bLies);
     Value b = op.getInputs()[plain];
     SmallVector<unsigned> bOrder = bLies;
     if (bLies != cat({batch, contracted, freeP}) &&
@@ -353,24 +360,15 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     return success();
   }
 
-  /// The op's ranks as affine exprs, those of extent 1 as index 0.
-  static SmallVector<AffineExpr> unitToZeroMap(EinsumOp op) {
-    MLIRContext *ctx = op.getContext();
-    SmallVector<AffineExpr> exprs;
-    for (auto [d, extent] : llvm::enumerate(op.getRankExtents()))
-      exprs.push_back(extent == 1 ? getAffineConstantExpr(0, ctx)
-                                  : getAffineDimExpr(d, ctx));
-    return exprs;
-  }
-
   /// Whether `op` (no batch rank) is what memc-contractions-to-blas turns
   /// into memc_rt_sgemm_packed_a_window: f32, an inference program, the
-  /// plain operand a weight argument of the entry lying as [freeP,
-  /// contracted] or its transpose, the result as [freeP, freeW], and the
-  /// window linear in the ranks. Ranks of extent 1 are already dropped from
-  /// the lists.
-  bool keepsWindow(EinsumOp op, unsigned plain, ArrayRef<unsigned> freeP,
-                   ArrayRef<unsigned> freeW, ArrayRef<unsigned> contracted,
+  /// plain operand a weight argument of the entry lying (`pLies`) as
+  /// [freeP, contracted] or its transpose, the result as [freeP, freeW],
+  /// and the window linear in the ranks (GemmMatch.h, as the match there
+  /// requires). Ranks of extent 1 are already dropped from the lists.
+  bool keepsWindow(EinsumOp op, unsigned plain, ArrayRef<unsigned> pLies,
+                   ArrayRef<unsigned> freeP, ArrayRef<unsigned> freeW,
+                   ArrayRef<unsigned> contracted,
                    ArrayRef<unsigned> outLies) const {
     auto module = op->getParentOfType<ModuleOp>();
     if (!module || memc::getTrainFacts(module) ||
@@ -381,16 +379,6 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
     if (!arg || !entry || arg.getOwner() != &entry.getBody().front() ||
         memc::getArgRole(entry, arg.getArgNumber()) != memc::ArgRole::Weight)
       return false;
-    SmallVector<int64_t> extents = op.getRankExtents();
-    auto without = [&](AffineMap map) {
-      SmallVector<unsigned> dims;
-      for (AffineExpr e : map.getResults()) {
-        auto d = dyn_cast<AffineDimExpr>(e);
-        if (d && extents[d.getPosition()] != 1)
-          dims.push_back(d.getPosition());
-      }
-      return dims;
-    };
     auto isGroup = [](ArrayRef<unsigned> dims, ArrayRef<unsigned> group) {
       return dims.size() == group.size() && llvm::all_of(dims, [&](unsigned d) {
                return llvm::is_contained(group, d);
@@ -402,24 +390,10 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
              isGroup(dims.take_front(first.size()), first) &&
              isGroup(dims.drop_front(first.size()), second);
     };
-    SmallVector<unsigned> pLies = without(op.getInputMap(plain));
-    if (!splitsAs(outLies, freeP, freeW) ||
-        (!splitsAs(pLies, freeP, contracted) &&
-         !splitsAs(pLies, contracted, freeP)))
-      return false;
-    // mod and floordiv make no fixed stride per rank.
-    unsigned windowed = 1 - plain;
-    return llvm::all_of(op.getInputMap(windowed).getResults(),
-                        [](AffineExpr e) {
-                          bool linear = true;
-                          e.walk([&](AffineExpr sub) {
-                            if (sub.getKind() == AffineExprKind::Mod ||
-                                sub.getKind() == AffineExprKind::FloorDiv ||
-                                sub.getKind() == AffineExprKind::CeilDiv)
-                              linear = false;
-                          });
-                          return linear;
-                        });
+    return splitsAs(outLies, freeP, freeW) &&
+           (splitsAs(pLies, freeP, contracted) ||
+            splitsAs(pLies, contracted, freeP)) &&
+           memc::isLinearInDims(op.getInputMap(1 - plain));
   }
 
   /// Groups for collapsing (or expanding) between `shape` and `shape`

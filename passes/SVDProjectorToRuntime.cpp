@@ -45,19 +45,11 @@ struct SVDProjectorToRuntimePass
 
   /// A pointer to `text` as a NUL-terminated constant of the module.
   Value cString(OpBuilder &b, Location loc, ModuleOp module, StringRef text) {
-    std::string name = ("memc_svd_name_" + llvm::Twine(counter++)).str();
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      std::string bytes = text.str();
-      bytes.push_back('\0');
-      auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
-      LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
-                             LLVM::Linkage::Internal, name,
-                             b.getStringAttr(bytes));
-    }
-    return LLVM::AddressOfOp::create(
-        b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
+    std::string bytes = text.str();
+    bytes.push_back('\0');
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+    return memc::addressOfConstant(b, loc, module, "memc_svd_name_", counter,
+                                   type, b.getStringAttr(bytes));
   }
   unsigned counter = 0;
 

@@ -331,6 +331,13 @@ std::optional<GemmMatch> matchGemm(linalg::GenericOp op) {
   return std::nullopt;
 }
 
+bool isLinearInDims(AffineMap map) {
+  return llvm::all_of(map.getResults(), [&](AffineExpr e) {
+    SmallVector<int64_t> flat(map.getNumDims() + 1, 0);
+    return linearCoefficients(e, 1, flat);
+  });
+}
+
 std::optional<WindowGemmMatch> matchWindowGemm(linalg::GenericOp op,
                                                unsigned windowed) {
   SmallVector<Value> operands;

@@ -56,6 +56,11 @@ struct WindowGemmMatch {
   int64_t offset = 0; ///< X's elements before B's element (0, 0)
 };
 
+/// Whether every result of `map` is linear in its dims (sums of dims times
+/// constants, plus a constant; no mod or floordiv): a window whose element
+/// offset has one fixed stride per rank.
+bool isLinearInDims(mlir::AffineMap map);
+
 /// `op` as a WindowGemmMatch with input `windowed` as X (the other one A)
 /// on static, strided f32 memrefs whose body is `acc + a * b`; nullopt when
 /// it is not one.

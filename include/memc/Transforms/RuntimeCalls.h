@@ -12,6 +12,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace memc {
 
@@ -54,6 +55,28 @@ inline mlir::Value pointerToFirstElement(mlir::OpBuilder &b, mlir::Location loc,
   Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
   return LLVM::IntToPtrOp::create(
       b, loc, LLVM::LLVMPointerType::get(b.getContext()), i64);
+}
+
+/// The address (an !llvm.ptr) of a new internal constant global of
+/// `module` holding `value` as `type`, named `prefix` and the first free
+/// number from `counter` on (a runtime call's tables and names).
+inline mlir::Value addressOfConstant(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::ModuleOp module,
+                                     llvm::StringRef prefix, unsigned &counter,
+                                     mlir::Type type, mlir::Attribute value) {
+  using namespace mlir;
+  std::string name;
+  do
+    name = (prefix + llvm::Twine(counter++)).str();
+  while (module.lookupSymbol(name));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/true,
+                           LLVM::Linkage::Internal, name, value);
+  }
+  return LLVM::AddressOfOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
 }
 
 } // namespace memc
