@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/memc/MemcDialect.h"
 #include "dialects/memc/ProgramInterface.h"
+#include "memc/Analysis/OpWork.h"
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/RuntimeCalls.h"
 
@@ -100,6 +101,174 @@ void dropArenaSlots(Operation *fn) {
   fn->walk([](memref::ViewOp view) { memc::clearArenaSlot(view); });
 }
 
+/// Moves ops into private functions called in their place, sharing one
+/// function between structurally equal ops.
+struct Outliner {
+  func::FuncOp model;
+  SymbolTable &symbols;
+  bool noInline, dedup;
+  llvm::StringMap<func::FuncOp> byBody = {};
+  unsigned counter = 0;
+
+  /// Outlines `op` when its buffers can be passed (else leaves it).
+  void outline(Operation *op) {
+    MLIRContext *ctx = op->getContext();
+    OpBuilder b(ctx);
+    // Arguments: the distinct memref operands, then the values the op's
+    // regions capture (constants are cloned into the function instead).
+    SmallVector<Value> args;
+    llvm::SetVector<Value> memrefs;
+    bool ok = true;
+    // Scalar operands (linalg.fill's value) are handled as captured ones.
+    llvm::SetVector<Value> captured;
+    // A chunk's slice of a buffer (a subview at the loop's induction
+    // variable) has a dynamic offset, which a bare pointer cannot carry:
+    // the kernel takes the whole buffer and the offsets, and makes the
+    // slice itself.
+    llvm::SetVector<Operation *> sunk;
+    auto addMemref = [&](Value v) {
+      if (passesAsBarePointer(v.getType())) {
+        memrefs.insert(v);
+        return true;
+      }
+      auto subview = v.getDefiningOp<memref::SubViewOp>();
+      if (!subview || !passesAsBarePointer(subview.getSource().getType()))
+        return false;
+      sunk.insert(subview);
+      memrefs.insert(subview.getSource());
+      for (Value index : subview->getOperands().drop_front())
+        captured.insert(index);
+      return true;
+    };
+    for (Value operand : op->getOperands()) {
+      if (isa<BaseMemRefType>(operand.getType())) {
+        if (!addMemref(operand)) {
+          ok = false;
+          break;
+        }
+      } else {
+        captured.insert(operand);
+      }
+    }
+    if (!ok)
+      return;
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(op->getRegions(), above);
+    for (Value v : above)
+      if (!isa<BaseMemRefType>(v.getType()) || passesAsBarePointer(v.getType()))
+        captured.insert(v);
+      else if (!addMemref(v))
+        ok = false;
+    if (!ok)
+      return;
+    SmallVector<Value> constants, scalars;
+    for (Value v : captured) {
+      if (matchPattern(v, m_Constant()) &&
+          v.getDefiningOp()->getNumOperands() == 0)
+        constants.push_back(v);
+      else if (v.getType().isIntOrIndexOrFloat())
+        scalars.push_back(v);
+      else if (isa<BaseMemRefType>(v.getType()) &&
+               passesAsBarePointer(v.getType()))
+        memrefs.insert(v); // a buffer a loop nest's body reads or writes
+      else
+        ok = false;
+    }
+    if (!ok)
+      return;
+    // Where a buffer of the nest lives differs between equal layers: an
+    // arena view's offset from outside the op is an argument (the same
+    // constant may also be cloned for other uses), so that their loop
+    // nests share one function.
+    SmallVector<func::CallOp> views = arenaViews(op);
+    llvm::SetVector<Value> offsets;
+    for (func::CallOp view : views)
+      if (Operation *def = view.getOperand(1).getDefiningOp();
+          def && !op->isAncestor(def))
+        offsets.insert(view.getOperand(1));
+    args.append(memrefs.begin(), memrefs.end());
+    args.append(scalars.begin(), scalars.end());
+    args.append(offsets.begin(), offsets.end());
+
+    // noalias on a buffer argument only where it holds at this call: every
+    // buffer's object is known and no other argument views the same one.
+    SmallVector<const void *> roots;
+    bool allKnown = true;
+    for (Value v : memrefs) {
+      roots.push_back(rootObject(v, model));
+      allKnown &= roots.back() != nullptr;
+    }
+    // The arena itself is only handed to memc_rt_arena_view, whose
+    // results are the noalias objects; its tenants may be arguments too.
+    SmallVector<bool> isArena = llvm::map_to_vector(memrefs, [](Value v) {
+      return memc::isPoolArgument(v, memc::ArgRole::Arena);
+    });
+
+    b.setInsertionPoint(model);
+    SmallVector<Type> argTypes =
+        llvm::map_to_vector(args, [](Value v) { return v.getType(); });
+    auto fn = func::FuncOp::create(b, op->getLoc(), "kernel",
+                                   FunctionType::get(ctx, argTypes, {}));
+    fn.setPrivate();
+    // Private to model.so too: not exported, and LLVM may specialize it.
+    fn->setAttr("llvm.linkage",
+                LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
+    if (noInline)
+      fn->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+    for (unsigned i = 0, e = memrefs.size(); allKnown && i < e; ++i)
+      if (!isArena[i] && llvm::count(roots, roots[i]) == 1)
+        fn.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
+    Block *body = fn.addEntryBlock();
+    IRMapping mapping;
+    for (auto [v, arg] : llvm::zip(args, body->getArguments()))
+      mapping.map(v, arg);
+    b.setInsertionPointToStart(body);
+    SmallVector<Operation *> clonedConstants;
+    for (Value c : constants)
+      clonedConstants.push_back(b.clone(*c.getDefiningOp(), mapping));
+    for (Operation *subview : sunk)
+      b.clone(*subview, mapping);
+    Operation *clone = b.clone(*op, mapping);
+    func::ReturnOp::create(b, op->getLoc());
+    unsigned firstOffset = args.size() - offsets.size();
+    for (auto [view, cloned] : llvm::zip_equal(views, arenaViews(clone))) {
+      auto *it = llvm::find(offsets, view.getOperand(1));
+      if (it != offsets.end())
+        cloned->setOperand(
+            1, body->getArgument(firstOffset + (it - offsets.begin())));
+    }
+    // A constant only the views used is dead now; left in, it would make
+    // equal nests print differently.
+    for (Operation *c : llvm::reverse(clonedConstants))
+      if (c->use_empty())
+        c->erase();
+    dropArenaSlots(fn);
+
+    func::FuncOp callee = fn;
+    if (dedup) {
+      std::string key;
+      llvm::raw_string_ostream os(key);
+      fn.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
+      auto [it, inserted] = byBody.try_emplace(key, fn);
+      if (!inserted) {
+        callee = it->second;
+        fn.erase();
+      }
+    }
+    if (callee == fn) {
+      fn.setSymName((model.getSymName() + "_kernel_" + Twine(counter++)).str());
+      symbols.insert(fn); // renames on a clash
+    }
+    b.setInsertionPoint(op);
+    func::CallOp::create(b, op->getLoc(), callee, args);
+    op->erase();
+    // The kernel makes its slices itself.
+    for (Operation *subview : sunk)
+      if (subview->use_empty())
+        subview->erase();
+  }
+};
+
 struct OutlineKernelsPass
     : public memc::impl::OutlineKernelsBase<OutlineKernelsPass> {
   using Base::Base;
@@ -128,161 +297,22 @@ struct OutlineKernelsPass
     collect(model.getBody().front());
 
     SymbolTable symbols(module);
-    llvm::StringMap<func::FuncOp> byBody;
-    MLIRContext *ctx = &getContext();
-    OpBuilder b(ctx);
-    unsigned counter = 0;
+    Outliner outliner{model, symbols, noInline, dedup};
     for (Operation *op : candidates) {
-      // Arguments: the distinct memref operands, then the values the op's
-      // regions capture (constants are cloned into the function instead).
-      SmallVector<Value> args;
-      llvm::SetVector<Value> memrefs;
-      bool ok = true;
-      // Scalar operands (linalg.fill's value) are handled as captured ones.
-      llvm::SetVector<Value> captured;
-      // A chunk's slice of a buffer (a subview at the loop's induction
-      // variable) has a dynamic offset, which a bare pointer cannot carry:
-      // the kernel takes the whole buffer and the offsets, and makes the
-      // slice itself.
-      llvm::SetVector<Operation *> sunk;
-      auto addMemref = [&](Value v) {
-        if (passesAsBarePointer(v.getType())) {
-          memrefs.insert(v);
-          return true;
-        }
-        auto subview = v.getDefiningOp<memref::SubViewOp>();
-        if (!subview || !passesAsBarePointer(subview.getSource().getType()))
-          return false;
-        sunk.insert(subview);
-        memrefs.insert(subview.getSource());
-        for (Value index : subview->getOperands().drop_front())
-          captured.insert(index);
-        return true;
-      };
-      for (Value operand : op->getOperands()) {
-        if (isa<BaseMemRefType>(operand.getType())) {
-          if (!addMemref(operand)) {
-            ok = false;
-            break;
-          }
-        } else {
-          captured.insert(operand);
-        }
+      // The heavy linalg ops of a loop nest (FuseMax's score tiles) get
+      // kernels of their own first, which memc-parallel-kernels may split
+      // over the threads; the nest's kernel calls them.
+      if (nestedMinWork > 0 && !isa<linalg::LinalgOp>(op)) {
+        SmallVector<linalg::LinalgOp> heavy;
+        op->walk([&](linalg::LinalgOp inner) {
+          if (inner.hasPureBufferSemantics() &&
+              memc::loopWork(inner) >= nestedMinWork)
+            heavy.push_back(inner);
+        });
+        for (linalg::LinalgOp inner : heavy)
+          outliner.outline(inner);
       }
-      if (!ok)
-        continue;
-      llvm::SetVector<Value> above;
-      getUsedValuesDefinedAbove(op->getRegions(), above);
-      for (Value v : above)
-        if (!isa<BaseMemRefType>(v.getType()) ||
-            passesAsBarePointer(v.getType()))
-          captured.insert(v);
-        else if (!addMemref(v))
-          ok = false;
-      if (!ok)
-        continue;
-      SmallVector<Value> constants, scalars;
-      for (Value v : captured) {
-        if (matchPattern(v, m_Constant()) &&
-            v.getDefiningOp()->getNumOperands() == 0)
-          constants.push_back(v);
-        else if (v.getType().isIntOrIndexOrFloat())
-          scalars.push_back(v);
-        else if (isa<BaseMemRefType>(v.getType()) &&
-                 passesAsBarePointer(v.getType()))
-          memrefs.insert(v); // a buffer a loop nest's body reads or writes
-        else
-          ok = false;
-      }
-      if (!ok)
-        continue;
-      // Where a buffer of the nest lives differs between equal layers: an
-      // arena view's offset from outside the op is an argument (the same
-      // constant may also be cloned for other uses), so that their loop
-      // nests share one function.
-      SmallVector<func::CallOp> views = arenaViews(op);
-      llvm::SetVector<Value> offsets;
-      for (func::CallOp view : views)
-        if (Operation *def = view.getOperand(1).getDefiningOp();
-            def && !op->isAncestor(def))
-          offsets.insert(view.getOperand(1));
-      args.append(memrefs.begin(), memrefs.end());
-      args.append(scalars.begin(), scalars.end());
-      args.append(offsets.begin(), offsets.end());
-
-      // noalias on a buffer argument only where it holds at this call: every
-      // buffer's object is known and no other argument views the same one.
-      SmallVector<const void *> roots;
-      bool allKnown = true;
-      for (Value v : memrefs) {
-        roots.push_back(rootObject(v, model));
-        allKnown &= roots.back() != nullptr;
-      }
-      // The arena itself is only handed to memc_rt_arena_view, whose
-      // results are the noalias objects; its tenants may be arguments too.
-      SmallVector<bool> isArena = llvm::map_to_vector(memrefs, [](Value v) {
-        return memc::isPoolArgument(v, memc::ArgRole::Arena);
-      });
-
-      b.setInsertionPoint(model);
-      SmallVector<Type> argTypes = llvm::map_to_vector(
-          args, [](Value v) { return v.getType(); });
-      auto fn = func::FuncOp::create(b, op->getLoc(), "kernel",
-                                     FunctionType::get(ctx, argTypes, {}));
-      fn.setPrivate();
-      // Private to model.so too: not exported, and LLVM may specialize it.
-      fn->setAttr("llvm.linkage",
-                  LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
-      if (noInline)
-        fn->setAttr("passthrough",
-                    b.getArrayAttr({b.getStringAttr("noinline")}));
-      for (unsigned i = 0, e = memrefs.size(); allKnown && i < e; ++i)
-        if (!isArena[i] && llvm::count(roots, roots[i]) == 1)
-          fn.setArgAttr(i, "llvm.noalias", b.getUnitAttr());
-      Block *body = fn.addEntryBlock();
-      IRMapping mapping;
-      for (auto [v, arg] : llvm::zip(args, body->getArguments()))
-        mapping.map(v, arg);
-      b.setInsertionPointToStart(body);
-      SmallVector<Operation *> clonedConstants;
-      for (Value c : constants)
-        clonedConstants.push_back(b.clone(*c.getDefiningOp(), mapping));
-      for (Operation *subview : sunk)
-        b.clone(*subview, mapping);
-      Operation *clone = b.clone(*op, mapping);
-      func::ReturnOp::create(b, op->getLoc());
-      unsigned firstOffset = args.size() - offsets.size();
-      for (auto [view, cloned] : llvm::zip_equal(views, arenaViews(clone))) {
-        auto *it = llvm::find(offsets, view.getOperand(1));
-        if (it != offsets.end())
-          cloned->setOperand(
-              1, body->getArgument(firstOffset + (it - offsets.begin())));
-      }
-      // A constant only the views used is dead now; left in, it would make
-      // equal nests print differently.
-      for (Operation *c : llvm::reverse(clonedConstants))
-        if (c->use_empty())
-          c->erase();
-      dropArenaSlots(fn);
-
-      func::FuncOp callee = fn;
-      if (dedup) {
-        std::string key;
-        llvm::raw_string_ostream os(key);
-        fn.print(os, OpPrintingFlags().printGenericOpForm().useLocalScope());
-        auto [it, inserted] = byBody.try_emplace(key, fn);
-        if (!inserted) {
-          callee = it->second;
-          fn.erase();
-        }
-      }
-      if (callee == fn) {
-        fn.setSymName((model.getSymName() + "_kernel_" + Twine(counter++)).str());
-        symbols.insert(fn); // renames on a clash
-      }
-      b.setInsertionPoint(op);
-      func::CallOp::create(b, op->getLoc(), callee, args);
-      op->erase();
+      outliner.outline(op);
     }
   }
 };

@@ -8,6 +8,7 @@
 // memc-parallel-calls-to-runtime turns into memc_rt_parallel_for.
 //
 //===----------------------------------------------------------------------===//
+#include "memc/Analysis/OpWork.h"
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/RuntimeCalls.h"
 
@@ -77,19 +78,6 @@ std::optional<SmallVector<int64_t>> splitDims(linalg::LinalgOp op,
     dims.push_back(dim);
   }
   return dims;
-}
-
-/// Iterations times the ops of the body: the work a kernel call does.
-int64_t workOf(linalg::LinalgOp op) {
-  int64_t iterations = 1;
-  for (int64_t n : op.getStaticLoopRanges()) {
-    if (ShapedType::isDynamic(n))
-      return 0;
-    iterations *= n;
-  }
-  int64_t bodyOps = 1;
-  op->walk([&](Operation *inner) { bodyOps += inner != op.getOperation(); });
-  return iterations * bodyOps;
 }
 
 /// The loop to split: the outermost parallel one that every operand
@@ -169,7 +157,7 @@ struct ParallelKernelsPass
       if (!op)
         continue;
       auto choice = chooseLoop(op);
-      if (!choice || workOf(op) < minWork)
+      if (!choice || memc::loopWork(op) < minWork)
         continue;
       auto &[loop, dims] = *choice;
       int64_t extent = op.getStaticLoopRanges()[loop];

@@ -4,6 +4,7 @@
 
 #include "dialects/einsum/EinsumDialect.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
@@ -29,6 +30,21 @@ double opFlops(Operation *op) {
     return 4.0 * double(q.getNumElements()) * double(k.getDimSize(1));
   }
   return 0.0;
+}
+
+int64_t loopWork(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp)
+    return 0;
+  int64_t iterations = 1;
+  for (int64_t n : linalgOp.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(n))
+      return 0;
+    iterations *= n;
+  }
+  int64_t bodyOps = 1;
+  op->walk([&](Operation *inner) { bodyOps += inner != op; });
+  return iterations * bodyOps;
 }
 
 bool isPointwiseEinsum(Operation *op) {

@@ -243,14 +243,18 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // memc-outline-kernels after the passes that rewrite linalg ops in place
   // and before they become loops: each distinct loop nest is one small
   // function (LLVM's time grew superlinearly with the loop nests of one
-  // function).
-  pm.addPass(createOutlineKernels());
+  // function). The heavy ops inside loop nests (FuseMax's score tiles) are
+  // kernels of their own, so that they too can run on the threads.
+  memc::ParallelKernelsOptions parallel;
+  memc::OutlineKernelsOptions outline;
+  outline.nestedMinWork = parallel.minWork;
+  pm.addPass(createOutlineKernels(outline));
   // Lanes of a batch's chunks (memc-micro-batch lanes=N) run on the
   // runtime's threads.
   pm.addPass(createParallelLanes());
   // Heavy kernels whose outer loop is parallel run over row ranges on the
   // runtime's threads.
-  pm.addPass(createParallelKernels());
+  pm.addPass(createParallelKernels(parallel));
   // Depthwise convolutions and poolings: the output row in vectors, the
   // window's taps inside with the accumulator in a register.
   pm.addPass(createVectorizeWindows());

@@ -205,3 +205,4 @@ func.func @main_graph(%in: memref<8x4xf32>, %out: memref<2x4xf32>) {
   } {memc.micro_batch = 2 : i64}
   return
 }
+

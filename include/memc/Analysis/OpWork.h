@@ -23,6 +23,11 @@ namespace memc {
 /// x head size; 0 for anything else (copies, views).
 double opFlops(mlir::Operation *op);
 
+/// Iterations times the ops of the body of a linalg op with static loop
+/// ranges: the work one run of its loop nest does (0 for anything else).
+/// What memc-parallel-kernels and memc-outline-kernels weigh ops by.
+int64_t loopWork(mlir::Operation *op);
+
 /// An einsum without reduced ranks: each result element is one map action
 /// on one element of each input.
 bool isPointwiseEinsum(mlir::Operation *op);

@@ -435,6 +435,15 @@ def OutlineKernels : Pass<"memc-outline-kernels", "mlir::ModuleOp"> {
     that differ in it get different functions. The functions have internal
     linkage and are `noinline` (option): LLVM would otherwise inline a
     function called once back into the model function.
+
+    With `nested-min-work`, the linalg ops inside an outlined loop nest
+    whose work (iterations times the ops of the body) reaches it are
+    outlined the same way first, and the nest's function calls them: a
+    FuseMax tile loop's score tiles (mask, maximum, exponentials) are then
+    kernels that `memc-parallel-kernels` can split over the threads, where
+    the whole nest ran on the calling thread. Their buffers follow the same
+    rules; a slice at the loop's induction variable is made in the kernel
+    from the whole buffer and the offsets.
   }];
   let options = [
     Option<"funcName", "func", "std::string", /*default=*/"\"\"",
@@ -442,7 +451,11 @@ def OutlineKernels : Pass<"memc-outline-kernels", "mlir::ModuleOp"> {
     Option<"dedup", "dedup", "bool", /*default=*/"true",
            "Share one function between structurally equal ops">,
     Option<"noInline", "no-inline", "bool", /*default=*/"true",
-           "Mark the outlined functions noinline for LLVM">
+           "Mark the outlined functions noinline for LLVM">,
+    Option<"nestedMinWork", "nested-min-work", "int64_t", /*default=*/"0",
+           "A linalg op inside an outlined loop nest whose work (iterations "
+           "x body ops) is at least this gets a function of its own, called "
+           "from the nest's (0: never)">
   ];
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::LLVM::LLVMDialect",
