@@ -33,6 +33,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 // Declared again on purpose: a <cblas.h> from the netlib alternative lacks
@@ -210,6 +211,42 @@ struct TaskCut {
   }
 };
 
+/// MEMC_PACKED_WEIGHTS=0 runs memc_rt_sgemm_packed_a/_b as memc_rt_sgemm (to
+/// compare the two, or rule the packed kernels out).
+bool packedWeightsOff() {
+  static const bool off = [] {
+    const char *s = std::getenv("MEMC_PACKED_WEIGHTS");
+    return s && std::strcmp(s, "0") == 0;
+  }();
+  return off;
+}
+
+/// Fewer rows of A than this leave the kernel's tile with fewer than eight
+/// independent sums, so it waits on the FMA latency: a decode step's GEMVs
+/// (one row) took 0.48 ms/token there against 0.35 in OpenBLAS's sgemv.
+constexpr int64_t kMinPackedRows = 4;
+
+/// The most floats of op(B) a GEMM of two activations packs per call and
+/// thread (4 MiB): attention's tiles take a few hundred KiB.
+constexpr int64_t kMaxPerCallPanelFloats = int64_t(1) << 20;
+
+/// Whether a GEMM whose operands both change (attention's score and value
+/// tiles, a projection of a train step) runs on memc's packed kernel, op(B)
+/// packed into a per-thread buffer on every call, instead of OpenBLAS: on
+/// FuseMax's 128 x 128 x 64 tiles OpenBLAS spent 28% of its time copying
+/// (sgemm_oncopy, sgemm_itcopy). The choice depends on the shapes only, so
+/// every task of a call takes the same kernel, and the kernel sums each
+/// element's products in the same order whichever task computes it.
+bool packsPerCall(bool ta, int64_t M, int64_t N, int64_t K, float alpha,
+                  float beta) {
+  int64_t panelColumns = (N + memc::rt::kPackedPanelWidth - 1) /
+                         memc::rt::kPackedPanelWidth *
+                         memc::rt::kPackedPanelWidth;
+  return !ta && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) &&
+         M >= kMinPackedRows && K > 0 &&
+         K * panelColumns <= kMaxPerCallPanelFloats && !packedWeightsOff();
+}
+
 /// One batched GEMM call and how it is cut into tasks: whole batch entries,
 /// or row (splitM) or column blocks of each.
 template <typename T> struct GemmJob {
@@ -224,6 +261,7 @@ template <typename T> struct GemmJob {
   T *c;
   int64_t ldc, strideC;
   bool useBlas;
+  bool packPerCall = false; ///< memc's packed kernel (packsPerCall)
   TaskCut cut;
   bool splitM = true; ///< Cut along M (rows) or N (columns).
 
@@ -234,6 +272,20 @@ template <typename T> struct GemmJob {
     const T *ai = a + i * strideA + (ta ? m0 : m0 * lda);
     const T *bi = b + i * strideB + (tb ? n0 * ldb : n0);
     T *ci = c + i * strideC + m0 * ldc + n0;
+    if constexpr (std::is_same_v<T, float>) {
+      if (packPerCall) {
+        int64_t panels = (nc + memc::rt::kPackedPanelWidth - 1) /
+                         memc::rt::kPackedPanelWidth;
+        if (float *scratch = memc::rt::panelScratch(
+                size_t(panels * k * memc::rt::kPackedPanelWidth))) {
+          memc::rt::PackedB packed =
+              memc::rt::packPanels(bi, k, nc, ldb, tb, scratch);
+          memc::rt::packedGemm(mc, 0, panels, ai, lda, packed, ci, ldc,
+                               beta == 1.0f);
+          return;
+        }
+      }
+    }
     if (useBlas)
       blasGemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                int(mc), int(nc), int(k), alpha, ai, int(lda), bi, int(ldb),
@@ -355,6 +407,8 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
               g.lda >= std::max<int64_t>(1, g.ta ? M : K) &&
               g.ldb >= std::max<int64_t>(1, g.tb ? K : N) &&
               g.ldc >= std::max<int64_t>(1, N);
+  if constexpr (std::is_same_v<T, float>)
+    g.packPerCall = g.useBlas && packsPerCall(g.ta, M, N, K, alpha, beta);
 
   ThreadPool *pool = ThreadPool::get();
   if (g.useBlas && batch == 1 && K >= kLongKMinK && M * N <= kLongKMaxMN) {
@@ -379,16 +433,6 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   g.cut = TaskCut::choose(batch, pool->participants(),
                           std::max(M, N) / kMinSplitRows);
   pool->run(g.cut.nTasks, &GemmJob<T>::runTask, &g);
-}
-
-/// MEMC_PACKED_WEIGHTS=0 runs memc_rt_sgemm_packed_a/_b as memc_rt_sgemm (to
-/// compare the two, or rule the packed kernels out).
-bool packedWeightsOff() {
-  static const bool off = [] {
-    const char *s = std::getenv("MEMC_PACKED_WEIGHTS");
-    return s && std::strcmp(s, "0") == 0;
-  }();
-  return off;
 }
 
 /// A GEMM whose B is a weight of an inference program (packed once,
@@ -426,11 +470,6 @@ struct PackedJob {
     static_cast<const PackedJob *>(self)->task(t);
   }
 };
-
-/// Fewer rows of A than this leave the kernel's tile with fewer than eight
-/// independent sums, so it waits on the FMA latency: a decode step's GEMVs
-/// (one row) took 0.48 ms/token there against 0.35 in OpenBLAS's sgemv.
-constexpr int64_t kMinPackedRows = 4;
 
 /// memc_rt_sgemm_packed_b's work, or false when the arguments are outside
 /// what the packed kernel computes (a transposed A, alpha != 1, beta other

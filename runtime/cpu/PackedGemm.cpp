@@ -275,27 +275,8 @@ bool packRight(const float *b, int64_t k, int64_t n, int64_t ldb,
   float *data = allocateAligned(size_t(panels * k * kNR), e.bytes);
   if (!data)
     return false;
-  for (int64_t p = 0; p < panels; ++p) {
-    float *dst = data + p * k * kNR;
-    int64_t n0 = p * kNR, live = std::min(kNR, n - n0);
-    if (transposed) {
-      // Column j of op(B) is row j of B: walk it once, scattering by k.
-      std::memset(dst, 0, size_t(k) * kNR * sizeof(float));
-      for (int64_t t = 0; t < live; ++t) {
-        const float *row = b + (n0 + t) * ldb;
-        for (int64_t kk = 0; kk < k; ++kk)
-          dst[kk * kNR + t] = row[kk];
-      }
-    } else {
-      for (int64_t kk = 0; kk < k; ++kk) {
-        std::memcpy(dst + kk * kNR, b + kk * ldb + n0,
-                    size_t(live) * sizeof(float));
-        std::fill(dst + kk * kNR + live, dst + (kk + 1) * kNR, 0.0f);
-      }
-    }
-  }
+  e.b = packPanels(b, k, n, ldb, transposed, data);
   e.storage.reset(data);
-  e.b = PackedB{k, n, data};
   return true;
 }
 
@@ -478,6 +459,46 @@ void packRightOperandBlock(const RightOperand &b, int64_t k0, int64_t kc,
 }
 
 } // namespace
+
+PackedB packPanels(const float *b, int64_t k, int64_t n, int64_t ldb,
+                   bool transposed, float *dst) {
+  int64_t panels = (n + kNR - 1) / kNR;
+  for (int64_t p = 0; p < panels; ++p) {
+    float *panel = dst + p * k * kNR;
+    int64_t n0 = p * kNR, live = std::min(kNR, n - n0);
+    if (transposed) {
+      // Column j of op(B) is row j of B: walk it once, scattering by k.
+      if (live < kNR)
+        std::memset(panel, 0, size_t(k) * kNR * sizeof(float));
+      for (int64_t t = 0; t < live; ++t) {
+        const float *row = b + (n0 + t) * ldb;
+        for (int64_t kk = 0; kk < k; ++kk)
+          panel[kk * kNR + t] = row[kk];
+      }
+    } else {
+      for (int64_t kk = 0; kk < k; ++kk) {
+        std::memcpy(panel + kk * kNR, b + kk * ldb + n0,
+                    size_t(live) * sizeof(float));
+        std::fill(panel + kk * kNR + live, panel + (kk + 1) * kNR, 0.0f);
+      }
+    }
+  }
+  return PackedB{k, n, dst};
+}
+
+float *panelScratch(size_t floats) {
+  struct Buffer {
+    std::unique_ptr<float, FreeAligned> data;
+    size_t floats = 0;
+  };
+  thread_local Buffer buffer;
+  if (buffer.floats < floats) {
+    size_t bytes;
+    buffer.data.reset(allocateAligned(floats, bytes));
+    buffer.floats = buffer.data ? floats : 0;
+  }
+  return buffer.data.get();
+}
 
 PackedGemmIsa packedGemmIsa() {
   static const Isa best = detectIsa();

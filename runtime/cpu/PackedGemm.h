@@ -67,6 +67,17 @@ struct PackedA {
 const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
                             bool transposed);
 
+/// Packs op(B) (K x N; B is K x N with row stride ldb, or N x K when
+/// `transposed`) into `dst`, K x 32 floats per panel of 32 columns, the
+/// columns past N zero: the layout of packedWeight, for an operand packed
+/// once per call (numPanels() * K * 32 floats at dst, 64-byte aligned).
+PackedB packPanels(const float *b, int64_t k, int64_t n, int64_t ldb,
+                   bool transposed, float *dst);
+
+/// This thread's buffer of at least `floats` floats for packPanels (grown
+/// on demand, kept for the thread's life), or null when it cannot be had.
+float *panelScratch(size_t floats);
+
 /// The same for a weight on the left: op(A) (A is M x K with row stride
 /// lda, or K x M when `transposed`).
 const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,

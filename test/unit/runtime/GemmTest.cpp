@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PackedGemm.h"
 #include "memc_runtime.h"
 
 #include <gtest/gtest.h>
@@ -251,4 +252,54 @@ TEST(Gemm, EmptyShapesAreNoOps) {
   memc_rt_sgemm(1, 0, 0, 0, 1, 1, 1.0f, nullptr, 1, 0, nullptr, 1, 0, 0.0f,
                 C.data(), 1, 0);
   EXPECT_EQ(C[0], 5.0f);
+}
+
+TEST(Gemm, ActivationProductsRunOnThePackedKernel) {
+  // alpha 1, beta 0 or 1, A not transposed, 4 rows or more: memc's packed
+  // kernel with op(B) packed per call (attention's score and value tiles).
+  // Full and ragged panels, row tails, padded leading dimensions, a
+  // transposed B, batches: against the naive product, and bit for bit
+  // against one packedGemm over the whole of C, so that however the call
+  // is cut over threads (run with MEMC_NUM_THREADS=1/2/3) each element
+  // sums its products in the same order.
+  const Case cases[] = {
+      {1, 128, 128, 64, false, false, 0, 0, 0, false},
+      {1, 37, 100, 70, false, true, 3, 1, 2, false},
+      {6, 64, 96, 300, false, false, 1, 2, 5, false},
+      {6, 16, 33, 64, false, true, 0, 0, 1, true},
+      {1, 4, 2048, 48, false, false, 0, 0, 0, false},
+  };
+  for (const Case &c : cases)
+    for (float beta : {0.0f, 1.0f}) {
+      runCase<float>(c, 1.0f, beta, 1e-4);
+      int64_t lda = c.K + c.padA, ldb = (c.tb ? c.K : c.N) + c.padB;
+      int64_t ldc = c.N + c.padC, rowsB = c.tb ? c.N : c.K;
+      int64_t sA = c.M * lda, sB = c.broadcastB ? 0 : rowsB * ldb;
+      int64_t sC = c.M * ldc;
+      auto A = randomVec<float>(size_t(sA * c.batch), 4);
+      auto B = randomVec<float>(
+          size_t(c.broadcastB ? rowsB * ldb : sB * c.batch), 5);
+      auto C = randomVec<float>(size_t(sC * c.batch), 6);
+      auto expect = C;
+      int64_t panels =
+          (c.N + memc::rt::kPackedPanelWidth - 1) / memc::rt::kPackedPanelWidth;
+      std::vector<float> packed(
+          size_t(panels * c.K * memc::rt::kPackedPanelWidth) + 16);
+      // 64-byte aligned, as the kernel's loads are.
+      float *aligned = packed.data();
+      while (reinterpret_cast<uintptr_t>(aligned) % 64)
+        ++aligned;
+      for (int64_t i = 0; i < c.batch; ++i) {
+        memc::rt::PackedB pb = memc::rt::packPanels(B.data() + i * sB, c.K, c.N,
+                                                    ldb, c.tb, aligned);
+        memc::rt::packedGemm(c.M, 0, panels, A.data() + i * sA, lda, pb,
+                             expect.data() + i * sC, ldc, beta == 1.0f);
+      }
+      memc_rt_sgemm(c.batch, 0, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, sA,
+                    B.data(), ldb, sB, beta, C.data(), ldc, sC);
+      for (size_t i = 0; i < C.size(); ++i)
+        ASSERT_EQ(C[i], expect[i])
+            << "at " << i << " batch=" << c.batch << " M=" << c.M
+            << " N=" << c.N << " K=" << c.K << " tb=" << c.tb;
+    }
 }
