@@ -1369,7 +1369,9 @@ def ParallelKernels : Pass<"memc-parallel-kernels", "mlir::ModuleOp"> {
     argument, which `memc-parallel-calls-to-runtime` turns into
     `memc_rt_parallel_for`. Each output element is computed by the same code
     on whichever thread runs its rows, so results do not depend on the
-    thread count, bit for bit.
+    thread count, bit for bit. The calls may sit in the model function or in
+    another kernel: a loop nest's heavy ops are kernels of their own
+    (`memc-outline-kernels` `nested-min-work`), called from the nest's.
   }];
   let options = [
     Option<"minWork", "min-work", "int64_t", /*default=*/"131072",
