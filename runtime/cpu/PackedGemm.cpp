@@ -321,18 +321,27 @@ template <typename Pack> const Entry *lookup(const Key &key, Pack pack) {
 /// floats (256 KiB) stays in L2 while every panel of A passes over it.
 constexpr int64_t kNCA = 256;
 
+/// A 64-byte aligned buffer that grows to the largest size asked of it;
+/// each use is a thread_local of its own.
+struct ScratchBuffer {
+  std::unique_ptr<float, FreeAligned> data;
+  size_t floats = 0;
+
+  /// At least `n` floats, or null when they cannot be had.
+  float *get(size_t n) {
+    if (floats < n) {
+      size_t bytes;
+      data.reset(allocateAligned(n, bytes));
+      floats = data ? n : 0;
+    }
+    return data.get();
+  }
+};
+
 /// The calling thread's buffer for packedGemmA's blocks of B.
 float *rightBlockBuffer() {
-  struct Buffer {
-    float *data = nullptr;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffer;
-  if (!buffer.data) {
-    size_t bytes;
-    buffer.data = allocateAligned(size_t(kKC * kNCA), bytes);
-  }
-  return buffer.data;
+  thread_local ScratchBuffer buffer;
+  return buffer.get(size_t(kKC * kNCA));
 }
 
 /// B's rows [0, kc) x columns [0, nc) (row stride ldb) into panels of 32
@@ -462,42 +471,30 @@ void packRightOperandBlock(const RightOperand &b, int64_t k0, int64_t kc,
 
 PackedB packPanels(const float *b, int64_t k, int64_t n, int64_t ldb,
                    bool transposed, float *dst) {
-  int64_t panels = (n + kNR - 1) / kNR;
-  for (int64_t p = 0; p < panels; ++p) {
+  if (!transposed) {
+    // The layout of packedGemmA's blocks of B, with one block of all K.
+    packRightOperandBlock(RightOperand{b, ldb}, 0, k, 0, n, dst,
+                          packedGemmIsa());
+    return PackedB{k, n, dst};
+  }
+  // Column j of op(B) is row j of B: walk it once, scattering by k.
+  for (int64_t p = 0, panels = (n + kNR - 1) / kNR; p < panels; ++p) {
     float *panel = dst + p * k * kNR;
     int64_t n0 = p * kNR, live = std::min(kNR, n - n0);
-    if (transposed) {
-      // Column j of op(B) is row j of B: walk it once, scattering by k.
-      if (live < kNR)
-        std::memset(panel, 0, size_t(k) * kNR * sizeof(float));
-      for (int64_t t = 0; t < live; ++t) {
-        const float *row = b + (n0 + t) * ldb;
-        for (int64_t kk = 0; kk < k; ++kk)
-          panel[kk * kNR + t] = row[kk];
-      }
-    } else {
-      for (int64_t kk = 0; kk < k; ++kk) {
-        std::memcpy(panel + kk * kNR, b + kk * ldb + n0,
-                    size_t(live) * sizeof(float));
-        std::fill(panel + kk * kNR + live, panel + (kk + 1) * kNR, 0.0f);
-      }
+    if (live < kNR)
+      std::memset(panel, 0, size_t(k) * kNR * sizeof(float));
+    for (int64_t t = 0; t < live; ++t) {
+      const float *row = b + (n0 + t) * ldb;
+      for (int64_t kk = 0; kk < k; ++kk)
+        panel[kk * kNR + t] = row[kk];
     }
   }
   return PackedB{k, n, dst};
 }
 
 float *panelScratch(size_t floats) {
-  struct Buffer {
-    std::unique_ptr<float, FreeAligned> data;
-    size_t floats = 0;
-  };
-  thread_local Buffer buffer;
-  if (buffer.floats < floats) {
-    size_t bytes;
-    buffer.data.reset(allocateAligned(floats, bytes));
-    buffer.floats = buffer.data ? floats : 0;
-  }
-  return buffer.data.get();
+  thread_local ScratchBuffer buffer;
+  return buffer.get(floats);
 }
 
 PackedGemmIsa packedGemmIsa() {
