@@ -97,6 +97,16 @@ std::optional<int64_t> coefficientOf(AffineExpr e, unsigned d) {
   return std::nullopt;
 }
 
+/// The value of `e` with every dimension 0 (its constant term, for the
+/// linear expressions coefficientOf accepts).
+int64_t constantTerm(AffineExpr e, unsigned numDims) {
+  SmallVector<AffineExpr> zeros(numDims,
+                                getAffineConstantExpr(0, e.getContext()));
+  auto c = dyn_cast<AffineConstantExpr>(
+      simplifyAffineExpr(e.replaceDims(zeros), 0, 0));
+  return c ? c.getValue() : 0;
+}
+
 std::optional<WindowPlan> planFor(linalg::GenericOp op, int64_t maxTaps,
                                   int64_t unroll) {
   if (!op.hasPureBufferSemantics() || op.hasIndexSemantics() ||
@@ -147,12 +157,14 @@ std::optional<WindowPlan> planFor(linalg::GenericOp op, int64_t maxTaps,
       return std::nullopt;
     taps *= ranges[d];
   }
-  if (plan.reduced.empty() || taps > maxTaps ||
+  if (taps > maxTaps ||
       (!ShapedType::isDynamic(ranges[plan.rowDim]) && ranges[plan.rowDim] < 4))
     return std::nullopt;
   // Each input: the row moves it only in its last dimension, linearly, with
-  // a static unit stride there; at least one input is a window (the row and
-  // a reduction loop both move it).
+  // a static unit stride there; at least one input is a window: the row and
+  // a reduction loop both move it, or, in an op without reduction loops
+  // (memc-unroll-window-taps' taps), the row reads it shifted or strided,
+  // so its loops do not collapse into one long row.
   bool windowed = false;
   for (OpOperand *input : op.getDpsInputOperands()) {
     auto type = dyn_cast<MemRefType>(input->get().getType());
@@ -172,6 +184,8 @@ std::optional<WindowPlan> planFor(linalg::GenericOp op, int64_t maxTaps,
       read.stride = *c;
       for (unsigned d : plan.reduced)
         windowed |= coefficientOf(e, d).value_or(0) != 0;
+      if (plan.reduced.empty())
+        windowed |= *c != 1 || constantTerm(e, numLoops) != 0;
     }
     plan.inputs.push_back(read);
   }
@@ -326,12 +340,18 @@ struct WindowRewriter {
     OpOperand *out = op.getDpsInitOperand(0);
     for (unsigned d : plan.reduced) // a previous vector's loops are gone
       ivs[d] = zero;
+    // An output the body does not read (an unrolled window's) is not loaded.
+    bool readsOut = op.payloadUsesValueFromOperand(out);
     SmallVector<SmallVector<Value>> outAt;
     SmallVector<Value> accs;
     for (Value at : block) {
       if (plan.blocked >= 0)
         ivs[plan.blocked] = at;
       outAt.push_back(indicesOf(out));
+      if (!readsOut) {
+        accs.push_back(zerosOf(vecType));
+        continue;
+      }
       accs.push_back(
           live ? vector::MaskedLoadOp::create(
                      b, loc, vecType, out->get(), outAt.back(),

@@ -174,6 +174,11 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   // consumer.
   pm.addNestedPass<func::FuncOp>(createConvertEinsumToLinalg());
   addCanonicalize(pm);
+  // On the CPU, depthwise convolutions and poolings lose their reduction
+  // loops (one operand per tap), so their fills go and the activations
+  // after them fuse into them.
+  if (!attentionKernel)
+    pm.addNestedPass<func::FuncOp>(createUnrollWindowTaps());
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   addCanonicalize(pm);
   pm.addNestedPass<func::FuncOp>(createCarryInPlace());

@@ -82,6 +82,33 @@ func.func @max_pool_stride2(%x: memref<4x10x40xf32>, %ones: memref<2x2xf32>, %y:
 
 // -----
 
+// A window with its taps unrolled (memc-unroll-window-taps): no reduction
+// loops, one input per tap, read one column apart. Each row is one vector
+// per tap; the output is not read (the body never uses it), only stored.
+// CHECK-LABEL: func @unrolled_taps
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NOT: vector.load %arg2
+// CHECK: %[[X0:.*]] = vector.load %arg0[%[[C]], %{{.*}}, %{{.*}}] : memref<8x16x16xf32, strided<[288, 18, 1]>>, vector<16xf32>
+// CHECK: %[[X1:.*]] = vector.load %arg1[%[[C]], %{{.*}}, %{{.*}}] : memref<8x16x18xf32>, vector<16xf32>
+// CHECK: %[[S:.*]] = arith.addf %[[X0]], %[[X1]] : vector<16xf32>
+// CHECK: %[[R:.*]] = arith.maximumf %[[S]], %{{.*}} : vector<16xf32>
+// CHECK: vector.store %[[R]], %arg2[%[[C]], %{{.*}}, %{{.*}}] : memref<8x16x16xf32>, vector<16xf32>
+// CHECK-NOT: linalg.generic
+#u0 = affine_map<(c, o0, o1) -> (c, o0, o1)>
+#u1 = affine_map<(c, o0, o1) -> (c, o0, o1 + 2)>
+func.func @unrolled_taps(%x0: memref<8x16x16xf32, strided<[288, 18, 1]>>, %x: memref<8x16x18xf32>, %y: memref<8x16x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#u0, #u1, #u0], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x0, %x : memref<8x16x16xf32, strided<[288, 18, 1]>>, memref<8x16x18xf32>) outs(%y : memref<8x16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: an elementwise op (no window), a sum over each row (no
 // parallel loop moves the output's innermost dimension... the row itself
 // is reduced), an op that reads its loop indices, and a window whose row

@@ -100,8 +100,13 @@ def VectorizeWindows : Pass<"memc-vectorize-windows"> {
     vector is loaded before the reductions and stored after them; the row's
     last partial vector uses masked loads and stores. Each output element
     folds the same terms in the same order as the loop nest, so results do
-    not change. Other ops are left as they are. Runs after
-    `memc-parallel-kernels`, before linalg becomes loops.
+    not change. An op without reduction loops (a window whose taps
+    `memc-unroll-window-taps` made operands) is taken when the row reads
+    some input shifted or strided (`x[c, o0 + 1, o1 + 2]`), which
+    `memc-collapse-contiguous-loops` cannot merge into one long row; its
+    output is only stored, not loaded, when its body does not read it.
+    Other ops are left as they are. Runs after `memc-parallel-kernels`,
+    before linalg becomes loops.
   }];
   let options = [
     Option<"width", "width", "int64_t", /*default=*/"16",
@@ -887,6 +892,36 @@ def Autodiff : Pass<"memc-autodiff", "mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def UnrollWindowTaps : Pass<"memc-unroll-window-taps", "mlir::func::FuncOp"> {
+  let summary = "Short windowed reductions (depthwise convolutions, pooling) "
+                "as parallel ops over the window's taps";
+  let description = [{
+    A `linalg.generic` on tensors that reads an input through a window
+    (`x[c, o0 + k0, o1 * 2 + k1]`: a result moved by a parallel and a
+    reduction loop), whose reduction loops run at most `max-taps`
+    iterations in all and whose result indexes every parallel loop plainly
+    (a depthwise convolution, a pooling) becomes an op with no reduction
+    loops: each tap is an operand of its own, the input read at that tap
+    (`x[c, o0 + 1, o1 * 2 + 2]`), and the body folds the taps in the loop
+    nest's order, starting from the value the output was filled with (or
+    from the output itself, read as one more input). The output is no
+    longer read, so its fill goes, and `memc-fuse-elementwise` can fuse the
+    consumer (a bias and a clipped ReLU) into it: the convolution's result
+    is written once, already activated, instead of zero-filled, summed into
+    and read back. When the op's only user is a `tensor.collapse_shape`
+    that drops unit dimensions, the op produces the collapsed tensor itself.
+    Each element folds the same terms in the same order, so results do not
+    change. Ops with `linalg.index`, or with a body that is not elementwise
+    scalar ops, are left as they are.
+  }];
+  let options = [
+    Option<"maxTaps", "max-taps", "int64_t", /*default=*/"25",
+           "Most reduction iterations (taps) an op may have to be unrolled">,
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def DepthwiseLoopOrder
