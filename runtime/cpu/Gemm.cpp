@@ -547,6 +547,8 @@ struct PackedAJob {
   float *c;
   int64_t ldc, strideC;
   bool accumulate;
+  /// Where the finished product goes instead of C (batch 1 only).
+  const memc::rt::Epilogue *epilogue = nullptr;
   TaskCut cut;
   bool splitM = false;
 
@@ -554,7 +556,7 @@ struct PackedAJob {
     memc::rt::RightOperand bi = b;
     bi.data += i * strideB;
     memc::rt::packedGemmA(*a[i], p0, p1, n0, n1, bi, c + i * strideC, ldc,
-                          accumulate);
+                          accumulate, epilogue);
   }
 
   void task(int64_t t) const {
@@ -614,7 +616,8 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
                            int64_t M, int64_t N, int64_t K, float alpha,
                            const float *A, int64_t lda, int64_t strideA,
                            const float *B, int64_t ldb, int64_t strideB,
-                           float beta, float *C, int64_t ldc, int64_t strideC) {
+                           float beta, float *C, int64_t ldc, int64_t strideC,
+                           const memc::rt::Epilogue *epilogue = nullptr) {
   if (transB || alpha != 1.0f || (beta != 0.0f && beta != 1.0f) || K <= 0 ||
       N < kMinPackedAColumns)
     return false;
@@ -636,6 +639,7 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   job.ldc = ldc;
   job.strideC = strideC;
   job.accumulate = beta == 1.0f;
+  job.epilogue = epilogue;
   if (!packEachEntry(batch, strideA, job.a, [&](int64_t i) {
         return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
       }))
@@ -704,6 +708,73 @@ const WindowTables *windowTables(const int64_t *window, int64_t K, int64_t N) {
   return &cache->emplace(std::move(key), std::move(tables)).first->second;
 }
 
+/// memc_rt_sgemm_packed_a_window(_ep): `epilogue` (may be null) finishes
+/// the product into its D instead of C.
+void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
+                int64_t lda, const float *X, const int64_t *window, float beta,
+                float *C, int64_t ldc, const memc::rt::Epilogue *epilogue) {
+  if (M <= 0 || N <= 0)
+    return;
+  const WindowTables *tables = K < 0 ? nullptr : windowTables(window, K, N);
+  if (!tables) {
+    std::fprintf(stderr,
+                 "memc-runtime: a window of %lld x %lld elements does not "
+                 "match its descriptor\n",
+                 (long long)K, (long long)N);
+    return;
+  }
+  bool ta = transA != 0;
+  lda = fixLeadingDim(lda, ta ? K : M, ta ? M : K);
+  ldc = fixLeadingDim(ldc, M, N);
+  if (!packedWeightsOff() && (beta == 0.0f || beta == 1.0f) &&
+      N >= kMinPackedAColumns && K > 0) {
+    PackedAJob job;
+    job.batch = 1;
+    job.n = N;
+    job.b.data = X;
+    job.b.rowOffset = tables->rows.data();
+    job.b.columnOffset = tables->columns.data();
+    job.c = C;
+    job.ldc = ldc;
+    job.strideC = 0;
+    job.accumulate = beta == 1.0f;
+    job.epilogue = epilogue;
+    if (const memc::rt::PackedA *packed =
+            memc::rt::packedWeightA(A, M, K, lda, ta)) {
+      job.a.push_back(packed);
+      runPackedLeft(job, M, N, K);
+      return;
+    }
+  }
+  // The im2col copy the packed kernel does without, and a plain GEMM.
+  std::vector<float> b(size_t(K) * size_t(N));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j)
+      b[size_t(k * N + j)] =
+          X[tables->rows[size_t(k)] + tables->columns[size_t(j)]];
+  batchedGemm<float>(1, transA, 0, M, N, K, 1.0f, A, lda, 0, b.data(), N, 0,
+                     beta, C, ldc, 0);
+  if (epilogue)
+    epilogue->applyAll(C, ldc, M, N);
+}
+
+/// The epilogue of memc_rt_sgemm_packed_a_ep's arguments.
+memc::rt::Epilogue epilogueOf(const float *bias, const float *addend,
+                              int64_t ldAddend, float lo, float hi, float *D,
+                              int64_t ldd, int64_t width, int64_t pitch) {
+  memc::rt::Epilogue e;
+  e.bias = bias;
+  e.addend = addend;
+  e.ldAddend = ldAddend;
+  e.lo = lo;
+  e.hi = hi;
+  e.d = D;
+  e.ldd = ldd;
+  e.width = width;
+  e.pitch = pitch;
+  return e;
+}
+
 } // namespace
 
 extern "C" {
@@ -751,46 +822,36 @@ void memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K,
                                    int32_t transA, const float *A, int64_t lda,
                                    const float *X, const int64_t *window,
                                    float beta, float *C, int64_t ldc) {
+  windowGemm(M, N, K, transA, A, lda, X, window, beta, C, ldc, nullptr);
+}
+
+void memc_rt_sgemm_packed_a_ep(int32_t transA, int64_t M, int64_t N, int64_t K,
+                               const float *A, int64_t lda, const float *B,
+                               int64_t ldb, float beta, float *C, int64_t ldc,
+                               const float *bias, const float *addend,
+                               int64_t ldAddend, float lo, float hi, float *D,
+                               int64_t ldd, int64_t width, int64_t pitch) {
   if (M <= 0 || N <= 0)
     return;
-  const WindowTables *tables = K < 0 ? nullptr : windowTables(window, K, N);
-  if (!tables) {
-    std::fprintf(stderr,
-                 "memc-runtime: a window of %lld x %lld elements does not "
-                 "match its descriptor\n",
-                 (long long)K, (long long)N);
-    return;
+  memc::rt::Epilogue epilogue =
+      epilogueOf(bias, addend, ldAddend, lo, hi, D, ldd, width, pitch);
+  if (packedWeightsOff() ||
+      !packedLeftBatchedGemm(1, transA, 0, M, N, K, 1.0f, A, lda, 0, B, ldb, 0,
+                             beta, C, ldc, 0, &epilogue)) {
+    batchedGemm<float>(1, transA, 0, M, N, K, 1.0f, A, lda, 0, B, ldb, 0, beta,
+                       C, ldc, 0);
+    epilogue.applyAll(C, fixLeadingDim(ldc, M, N), M, N);
   }
-  bool ta = transA != 0;
-  lda = fixLeadingDim(lda, ta ? K : M, ta ? M : K);
-  ldc = fixLeadingDim(ldc, M, N);
-  if (!packedWeightsOff() && (beta == 0.0f || beta == 1.0f) &&
-      N >= kMinPackedAColumns && K > 0) {
-    PackedAJob job;
-    job.batch = 1;
-    job.n = N;
-    job.b.data = X;
-    job.b.rowOffset = tables->rows.data();
-    job.b.columnOffset = tables->columns.data();
-    job.c = C;
-    job.ldc = ldc;
-    job.strideC = 0;
-    job.accumulate = beta == 1.0f;
-    if (const memc::rt::PackedA *packed =
-            memc::rt::packedWeightA(A, M, K, lda, ta)) {
-      job.a.push_back(packed);
-      runPackedLeft(job, M, N, K);
-      return;
-    }
-  }
-  // The im2col copy the packed kernel does without, and a plain GEMM.
-  std::vector<float> b(size_t(K) * size_t(N));
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t j = 0; j < N; ++j)
-      b[size_t(k * N + j)] =
-          X[tables->rows[size_t(k)] + tables->columns[size_t(j)]];
-  batchedGemm<float>(1, transA, 0, M, N, K, 1.0f, A, lda, 0, b.data(), N, 0,
-                     beta, C, ldc, 0);
+}
+
+void memc_rt_sgemm_packed_a_window_ep(
+    int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
+    int64_t lda, const float *X, const int64_t *window, float beta, float *C,
+    int64_t ldc, const float *bias, const float *addend, int64_t ldAddend,
+    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch) {
+  memc::rt::Epilogue epilogue =
+      epilogueOf(bias, addend, ldAddend, lo, hi, D, ldd, width, pitch);
+  windowGemm(M, N, K, transA, A, lda, X, window, beta, C, ldc, &epilogue);
 }
 
 void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -97,6 +98,53 @@ inline __mmask16 lowLanes(int64_t live) {
   return live <= 0    ? __mmask16(0)
          : live >= 16 ? __mmask16(0xFFFF)
                       : __mmask16((1u << live) - 1);
+}
+
+/// maximum(v, lo) lane by lane as arith.maximumf defines it: NaN when
+/// either is NaN, +0 over -0 (maxps alone returns its second operand for
+/// both). `lo` is never NaN (the compiler passes constants).
+MEMC_AVX512 inline __m512 maximum512(__m512 v, __m512 lo) {
+  __m512 r = _mm512_max_ps(v, lo);
+  // Equal values: the AND of their bits is +0 for +0 and -0.
+  r = _mm512_castsi512_ps(_mm512_mask_and_epi32(
+      _mm512_castps_si512(r), _mm512_cmp_ps_mask(v, lo, _CMP_EQ_OQ),
+      _mm512_castps_si512(v), _mm512_castps_si512(lo)));
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+}
+
+/// minimum(v, hi), the same way (-0 under +0).
+MEMC_AVX512 inline __m512 minimum512(__m512 v, __m512 hi) {
+  __m512 r = _mm512_min_ps(v, hi);
+  r = _mm512_castsi512_ps(_mm512_mask_or_epi32(
+      _mm512_castps_si512(r), _mm512_cmp_ps_mask(v, hi, _CMP_EQ_OQ),
+      _mm512_castps_si512(v), _mm512_castps_si512(hi)));
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+}
+
+/// Row i's columns [j, j + n) of a product, finished by `e` (values at v).
+MEMC_AVX512 void epilogueRow512(const Epilogue &e, const float *v, int64_t i,
+                                int64_t j, int64_t n) {
+  __m512 bias = _mm512_set1_ps(e.bias ? e.bias[i] : 0.0f);
+  __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+  while (n > 0) {
+    // The run of columns contiguous in D: to the end of an output row.
+    int64_t run = e.width ? std::min(n, e.width - j % e.width) : n;
+    float *dst = e.at(i, j);
+    const float *add = e.addend ? e.addend + i * e.ldAddend + j : nullptr;
+    for (int64_t u = 0; u < run; u += 16) {
+      __mmask16 m = lowLanes(run - u);
+      __m512 x = _mm512_maskz_loadu_ps(m, v + u);
+      if (e.bias)
+        x = _mm512_add_ps(x, bias);
+      if (add)
+        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, add + u), x);
+      x = minimum512(maximum512(x, lo), hi);
+      _mm512_mask_storeu_ps(dst + u, m, x);
+    }
+    v += run;
+    j += run;
+    n -= run;
+  }
 }
 
 /// `rows` (at most 12) of A against one 32-column panel, in the smallest
@@ -583,16 +631,56 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
   }
 }
 
+namespace {
+
+/// arith.maximumf / minimumf on scalars: NaN when either is NaN, +0 > -0.
+float maximumOf(float a, float b) {
+  if (a != a || b != b)
+    return a != a ? a : b;
+  if (a == b)
+    return std::signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+float minimumOf(float a, float b) {
+  if (a != a || b != b)
+    return a != a ? a : b;
+  if (a == b)
+    return std::signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+
+} // namespace
+
+void Epilogue::apply(int64_t i, int64_t j, float v) const {
+  if (bias)
+    v = v + bias[i];
+  if (addend)
+    v = addend[i * ldAddend + j] + v;
+  *at(i, j) = minimumOf(maximumOf(v, lo), hi);
+}
+
+void Epilogue::applyAll(const float *c, int64_t ldc, int64_t m,
+                        int64_t n) const {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      apply(i, j, c[i * ldc + j]);
+}
+
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
-                 bool accumulate) {
+                 bool accumulate, const Epilogue *epilogue) {
   if (i0 >= i1 || n0 >= n1)
     return;
   int64_t rowEnd = std::min(a.m, i1 * kMA);
   if (a.k == 0) {
-    if (!accumulate)
-      for (int64_t i = i0 * kMA; i < rowEnd; ++i)
-        std::fill(c + i * ldc + n0, c + i * ldc + n1, 0.0f);
+    for (int64_t i = i0 * kMA; i < rowEnd; ++i)
+      for (int64_t j = n0; j < n1; ++j) {
+        float v = accumulate ? c[i * ldc + j] : 0.0f;
+        if (epilogue)
+          epilogue->apply(i, j, v);
+        else
+          c[i * ldc + j] = v;
+      }
     return;
   }
   float *block = rightBlockBuffer();
@@ -603,16 +691,24 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         float sum = 0;
         for (int64_t k = 0; k < a.k; ++k)
           sum += ap[k * kMA] * b.at(k, j);
-        c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum;
+        float v = accumulate ? c[i * ldc + j] + sum : sum;
+        if (epilogue)
+          epilogue->apply(i, j, v);
+        else
+          c[i * ldc + j] = v;
       }
     return;
   }
+  // The tile an epilogue finishes: the kernel stores it here, in L1, and
+  // the epilogue writes it on to D; C is not written.
+  alignas(64) float tile[kMA * kNR];
   Isa chosen = packedGemmIsa();
   for (int64_t nb = n0; nb < n1; nb += kNCA) {
     int64_t nc = std::min(kNCA, n1 - nb);
     for (int64_t k0 = 0; k0 < a.k; k0 += kKC) {
       int64_t kc = std::min(kKC, a.k - k0);
       bool acc = accumulate || k0 > 0;
+      bool finish = epilogue && k0 + kc >= a.k;
       packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
       // A's panel (kc x 12, 12 KiB) stays in L1 while the block's panels
       // stream from L2 past it.
@@ -623,13 +719,24 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           const float *panel = block + p * kc * kNR;
           int64_t width = std::min(kNR, nc - p * kNR);
           float *ci = c + i * kMA * ldc + nb + p * kNR;
+          int64_t ldci = ldc;
+          if (finish) {
+            // The partial sums so far (earlier blocks of K, or C's old
+            // value) come along into the tile.
+            if (acc)
+              for (int r = 0; r < rows; ++r)
+                std::memcpy(tile + r * kNR, ci + r * ldc,
+                            size_t(width) * sizeof(float));
+            ci = tile;
+            ldci = kNR;
+          }
           switch (chosen) {
           case Isa::AVX512:
             if (width == kNR)
-              rowsTile512<true, true>(kc, ap, 0, rows, panel, ci, ldc,
+              rowsTile512<true, true>(kc, ap, 0, rows, panel, ci, ldci,
                                       lowLanes(16), lowLanes(16), acc);
             else
-              rowsTile512<false, true>(kc, ap, 0, rows, panel, ci, ldc,
+              rowsTile512<false, true>(kc, ap, 0, rows, panel, ci, ldci,
                                        lowLanes(width), lowLanes(width - 16),
                                        acc);
             break;
@@ -638,7 +745,7 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
               for (int64_t r0 = 0; r0 < rows; r0 += 6)
                 tile256<6, true>(
                     kc, ap + r0, 0, int(std::min<int64_t>(6, rows - r0)),
-                    panel + half * 16, ci + r0 * ldc + half * 16, ldc,
+                    panel + half * 16, ci + r0 * ldci + half * 16, ldci,
                     std::min<int64_t>(16, width - half * 16), acc);
             break;
           case Isa::Scalar:
@@ -647,10 +754,20 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                 float sum = 0;
                 for (int64_t k = 0; k < kc; ++k)
                   sum += ap[k * kMA + r] * panel[k * kNR + t];
-                float &out = ci[r * ldc + t];
+                float &out = ci[r * ldci + t];
                 out = acc ? out + sum : sum;
               }
             break;
+          }
+          if (!finish)
+            continue;
+          for (int r = 0; r < rows; ++r) {
+            int64_t row = i * kMA + r, col = nb + p * kNR;
+            if (chosen == Isa::AVX512)
+              epilogueRow512(*epilogue, tile + r * kNR, row, col, width);
+            else
+              for (int64_t t = 0; t < width; ++t)
+                epilogue->apply(row, col + t, tile[r * kNR + t]);
           }
         }
       }

@@ -121,12 +121,43 @@ struct RightOperand {
   }
 };
 
+/// What a GEMM does with each element v of its product (op(A) B, plus C's
+/// old value when accumulating) once its last term is in, instead of
+/// storing it to C: the elementwise op that read C (a convolution's bias
+/// and clipped ReLU, a residual sum) fused in. In this order:
+///   v = v + bias[i]                          (when bias)
+///   v = addend[i * ldAddend + j] + v         (when addend)
+///   v = maximum(v, lo), then minimum(v, hi)  (NaN stays NaN; +0 > -0)
+/// and v goes to D[i * ldd + (j / width) * pitch + j % width]: a
+/// convolution's output row of `width` pixels in a padded buffer whose rows
+/// are `pitch` apart (width 0: D[i * ldd + j]).
+struct Epilogue {
+  const float *bias = nullptr;
+  const float *addend = nullptr;
+  int64_t ldAddend = 0;
+  float lo = -__builtin_inff(), hi = __builtin_inff();
+  float *d = nullptr;
+  int64_t ldd = 0, width = 0, pitch = 0;
+
+  float *at(int64_t i, int64_t j) const {
+    return width ? d + i * ldd + j / width * pitch + j % width
+                 : d + i * ldd + j;
+  }
+  /// Element (i, j) of the product, v, finished and stored.
+  void apply(int64_t i, int64_t j, float v) const;
+  /// Rows [0, m) and columns [0, n) of a product in C (row stride ldc).
+  void applyAll(const float *c, int64_t ldc, int64_t m, int64_t n) const;
+};
+
 /// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
 /// value when `accumulate`; B is packed a block at a time into a per-thread
 /// buffer. As packedGemm, the result does not depend on how C is split.
+/// With `epilogue`, the finished elements go through it to its D instead
+/// (C then holds partial sums, when K takes more than one block, or
+/// nothing new).
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
-                 bool accumulate);
+                 bool accumulate, const Epilogue *epilogue = nullptr);
 
 } // namespace memc::rt
 

@@ -1,0 +1,179 @@
+//===- GemmEpilogueTest.cpp - GEMMs that finish into a padded output ------===//
+//
+// memc_rt_sgemm_packed_a_ep and memc_rt_sgemm_packed_a_window_ep against
+// the same GEMM without an epilogue followed by the epilogue written out
+// here: bias, addend and clip in their order, into a padded destination
+// (output rows of 5, 7, 14 and 40 pixels: 32-column tiles that cross rows
+// and rows that cross tiles) and a plain one; K in one block and across
+// the kernel's 256 K blocks; beta 0 and 1; every kernel version this CPU
+// runs, and the plain-GEMM path (MEMC_PACKED_WEIGHTS=0 and too few
+// columns). Results are bit for bit the unfused ones, and the border of
+// the padded destination is never written. Also: NaN passes the clip, and
+// maximum(+0, -0) is +0, as arith.maximumf has it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PackedGemm.h"
+#include "PackedGemmTestUtil.h"
+#include "memc_runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace {
+
+using memc::test::isasHere;
+using memc::test::randomVec;
+
+constexpr float kSentinel = 12345.0f;
+
+/// arith.maximumf / minimumf, written out.
+float maximumOf(float a, float b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<float>::quiet_NaN();
+  if (a == b)
+    return std::signbit(a) ? b : a;
+  return a > b ? a : b;
+}
+float minimumOf(float a, float b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<float>::quiet_NaN();
+  if (a == b)
+    return std::signbit(a) ? a : b;
+  return a < b ? a : b;
+}
+
+/// One case: an M x N product whose columns are output rows of `width`
+/// pixels, stored into a destination with `pitch` floats a row and a
+/// border of one row and one column (width 0: unpadded, row stride N + 3).
+struct Case {
+  int64_t m, k, n, width, pitch;
+  bool bias, addend;
+  float lo, hi, beta;
+
+  int64_t ldd() const { return width ? (n / width + 2) * pitch : n + 3; }
+  int64_t at(int64_t i, int64_t j) const {
+    return width ? i * ldd() + pitch + 1 + j / width * pitch + j % width
+                 : i * ldd() + j;
+  }
+};
+
+/// Runs `c` through the fused call (window or not) and checks it against
+/// the unfused GEMM plus the epilogue written out.
+void runCase(const Case &c, bool window, const char *what) {
+  int64_t M = c.m, N = c.n, K = c.k;
+  auto A = randomVec(size_t(M * K), 51);
+  auto B = randomVec(size_t(K * N), 52);
+  auto C0 = randomVec(size_t(M * N), 53);
+  auto bias = randomVec(size_t(M), 54);
+  auto addend = randomVec(size_t(M * (N + 1)), 55);
+  for (float &v : A) // products of both signs, some under the clip
+    v *= 0.5f;
+  // The unfused product.
+  std::vector<float> product = C0;
+  memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(), N, 0,
+                         c.beta, product.data(), N, 0);
+  std::vector<float> expect(size_t(M * c.ldd()), kSentinel);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      float v = product[size_t(i * N + j)];
+      if (c.bias)
+        v = v + bias[size_t(i)];
+      if (c.addend)
+        v = addend[size_t(i * (N + 1) + j)] + v;
+      expect[size_t(c.at(i, j))] = minimumOf(maximumOf(v, c.lo), c.hi);
+    }
+  std::vector<float> D(expect.size(), kSentinel), C = C0;
+  float *d = D.data() + (c.width ? c.pitch + 1 : 0);
+  const float *biasPtr = c.bias ? bias.data() : nullptr;
+  const float *addPtr = c.addend ? addend.data() : nullptr;
+  if (window) {
+    // B as a 1x1 convolution's input: K channels of N pixels.
+    std::vector<int64_t> desc = {1, 1, 0, K, N, N, 1};
+    memc_rt_sgemm_packed_a_window_ep(
+        M, N, K, 0, A.data(), K, B.data(), desc.data(), c.beta, C.data(), N,
+        biasPtr, addPtr, N + 1, c.lo, c.hi, d, c.ldd(), c.width, c.pitch);
+  } else {
+    memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, c.beta,
+                              C.data(), N, biasPtr, addPtr, N + 1, c.lo, c.hi,
+                              d, c.ldd(), c.width, c.pitch);
+  }
+  for (size_t i = 0; i < D.size(); ++i)
+    ASSERT_EQ(std::memcmp(&D[i], &expect[i], sizeof(float)), 0)
+        << what << ": at " << i << " got " << D[i] << " want " << expect[i]
+        << " m=" << M << " k=" << K << " n=" << N << " width=" << c.width
+        << " window=" << window;
+  memc::rt::forgetPackedWeights(A.data(), A.size() * sizeof(float));
+}
+
+std::vector<Case> cases() {
+  float inf = std::numeric_limits<float>::infinity();
+  return {
+      // ReLU6 into a padded buffer: 14-pixel rows (tiles cross rows).
+      {20, 24, 84, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
+      // 5- and 7-pixel rows, a ragged last tile, a clip below only.
+      {13, 16, 45, 5, 7, true, false, 0.0f, inf, 0.0f},
+      {8, 40, 49, 7, 9, false, false, -0.25f, 0.25f, 0.0f},
+      // 40-pixel rows (rows cross tiles), K across two blocks, beta 1.
+      {25, 300, 120, 40, 43, true, false, 0.0f, 6.0f, 1.0f},
+      // A residual sum into a plain destination: bias then the addend.
+      {24, 96, 100, 0, 0, true, true, -inf, inf, 0.0f},
+      {30, 520, 70, 0, 0, true, true, -inf, inf, 1.0f},
+      // 10 columns: too few for the packed kernel (the plain GEMM path).
+      {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
+  };
+}
+
+TEST(GemmEpilogue, MatchesTheUnfusedGemmOnEveryKernelVersion) {
+  memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
+  for (memc::rt::PackedGemmIsa isa : isasHere()) {
+    SCOPED_TRACE("kernel version " + std::to_string(int(isa)));
+    memc::rt::limitPackedGemmIsa(isa);
+    for (const Case &c : cases()) {
+      runCase(c, false, "packed");
+      runCase(c, true, "window");
+    }
+  }
+  memc::rt::limitPackedGemmIsa(best);
+}
+
+TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
+  // Packed weights off: OpenBLAS, then the epilogue over C.
+  setenv("MEMC_PACKED_WEIGHTS", "0", 1);
+  for (const Case &c : cases())
+    runCase(c, false, "packed weights off");
+  unsetenv("MEMC_PACKED_WEIGHTS");
+}
+
+TEST(GemmEpilogue, NaNAndSignedZeros) {
+  // One row of A is NaN and one zero: the clip keeps NaN, and with lo = -0
+  // a product of +0 stays +0 (maxps alone would return -0).
+  int64_t M = 3, N = 40, K = 8;
+  std::vector<float> A(size_t(M * K), 1.0f), B(size_t(K * N), 0.5f);
+  A[0] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t k = 0; k < K; ++k)
+    A[size_t(K + k)] = 0.0f;
+  std::vector<float> C(size_t(M * N)), D(size_t(M * N), kSentinel);
+  memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
+  for (memc::rt::PackedGemmIsa isa : isasHere()) {
+    memc::rt::limitPackedGemmIsa(isa);
+    memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, 0.0f,
+                              C.data(), N, nullptr, nullptr, 0, -0.0f, 6.0f,
+                              D.data(), N, 0, 0);
+    for (int64_t j = 0; j < N; ++j) {
+      EXPECT_TRUE(std::isnan(D[size_t(j)])) << j;
+      EXPECT_EQ(D[size_t(N + j)], 0.0f);
+      EXPECT_FALSE(std::signbit(D[size_t(N + j)])) << j;
+      EXPECT_EQ(D[size_t(2 * N + j)], 4.0f);
+    }
+    memc::rt::forgetPackedWeights(A.data(), A.size() * sizeof(float));
+  }
+  memc::rt::limitPackedGemmIsa(best);
+}
+
+} // namespace
