@@ -15,6 +15,7 @@
 #include "memc/Transforms/Passes.h"
 #include "memc/Transforms/RuntimeCalls.h"
 
+#include "memc/Transforms/GemmEpilogue.h"
 #include "memc/Transforms/GemmMatch.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -72,7 +73,77 @@ struct ContractionsToBLASPass
     return memc::addressOfConstant(b, loc, module, "memc_window_", tableCounter,
                                    type, value);
   }
-  unsigned tableCounter = 0;
+  unsigned tableCounter = 0, biasCounter = 0;
+
+  /// The runtime function `name` of `inputs`, declared on first use.
+  func::FuncOp declare(ModuleOp module, StringRef name, ArrayRef<Type> inputs) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
+    auto f = func::FuncOp::create(top, module.getLoc(), name,
+                                  top.getFunctionType(inputs, {}));
+    f.setPrivate();
+    return f;
+  }
+
+  /// The consumer of the GEMM `op` (C at `c`, M x N, row stride ldc)
+  /// that the runtime can finish C with, when fuse-epilogues is on; the
+  /// caller then calls the `_ep` function where the consumer was.
+  std::optional<memc::GemmEpilogueMatch> epilogueOf(Operation *op, Value c,
+                                                    int64_t m, int64_t n,
+                                                    int64_t ldc,
+                                                    ArrayRef<Value> reads) {
+    if (!fuseEpilogues)
+      return std::nullopt;
+    return memc::matchGemmEpilogue(op, c, m, n, ldc, reads);
+  }
+
+  /// The epilogue's arguments of memc_rt_sgemm_packed_a(_window)_ep
+  /// (bias, addend, ldAddend, lo, hi, D, ldd, width, pitch), built at `b`.
+  SmallVector<Value> epilogueArgs(OpBuilder &b, Location loc, ModuleOp module,
+                                  const memc::GemmEpilogueMatch &ep,
+                                  int64_t m) {
+    Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+    auto pointer = [&](Value memref) -> Value {
+      if (!memref)
+        return LLVM::ZeroOp::create(b, loc, ptr);
+      return memc::pointerToFirstElement(b, loc, memref);
+    };
+    Value bias = pointer(ep.bias);
+    if (ep.biasConstant) {
+      // One value for every row: a constant table of M of them.
+      auto type = LLVM::LLVMArrayType::get(b.getF32Type(), m);
+      auto value = DenseElementsAttr::get(
+          RankedTensorType::get({m}, b.getF32Type()), *ep.biasConstant);
+      bias = memc::addressOfConstant(b, loc, module, "memc_bias_", biasCounter,
+                                     type, value);
+    }
+    auto int64 = [&](int64_t v) {
+      return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v)
+          .getResult();
+    };
+    auto f32 = [&](float v) {
+      return arith::ConstantOp::create(b, loc, b.getF32Type(),
+                                       b.getF32FloatAttr(v))
+          .getResult();
+    };
+    return {bias,          pointer(ep.addend), int64(ep.ldAddend),
+            f32(ep.lo),    f32(ep.hi),         pointer(ep.d),
+            int64(ep.ldd), int64(ep.width),    int64(ep.pitch)};
+  }
+
+  /// Replaces the GEMM `op` and its fused consumer with `callee(args)` at
+  /// the consumer's place; the arena releases in between follow it.
+  void emitFused(linalg::GenericOp op, const memc::GemmEpilogueMatch &ep,
+                 func::FuncOp callee, ArrayRef<Value> args) {
+    Operation *consumer = linalg::GenericOp(ep.consumer).getOperation();
+    OpBuilder b(consumer);
+    auto call = func::CallOp::create(b, consumer->getLoc(), callee, args);
+    for (Operation *release : llvm::reverse(ep.releases))
+      release->moveAfter(call);
+    consumer->erase();
+    op.erase();
+  }
 
   /// A convolution kept whole by memc-conv-to-gemm (keep-weight-windows):
   /// its weight times its input read through the window, as
@@ -92,16 +163,10 @@ struct ContractionsToBLASPass
       Type i64 = b.getI64Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
       Type ptr = LLVM::LLVMPointerType::get(b.getContext());
       StringRef name = "memc_rt_sgemm_packed_a_window";
-      func::FuncOp callee = module.lookupSymbol<func::FuncOp>(name);
-      if (!callee) {
-        OpBuilder top = OpBuilder::atBlockBegin(module.getBody());
-        // (M, N, K, transA, A, lda, X, window, beta, C, ldc)
-        callee = func::FuncOp::create(
-            top, module.getLoc(), name,
-            top.getFunctionType(
-                {i64, i64, i64, i32, ptr, i64, ptr, ptr, f32, ptr, i64}, {}));
-        callee.setPrivate();
-      }
+      // (M, N, K, transA, A, lda, X, window, beta, C, ldc)
+      func::FuncOp callee =
+          declare(module, name,
+                  {i64, i64, i64, i32, ptr, i64, ptr, ptr, f32, ptr, i64});
       SmallVector<int64_t> window = {int64_t(gemm->kRanks.size()),
                                      int64_t(gemm->nRanks.size()),
                                      gemm->offset};
@@ -114,6 +179,15 @@ struct ContractionsToBLASPass
       if (linalg::FillOp fill = memc::zeroFillOfOutput(op, gemm->c)) {
         beta = 0.0;
         fill.erase();
+      }
+      std::optional<memc::GemmEpilogueMatch> ep = epilogueOf(
+          op, gemm->c, gemm->m, gemm->n, gemm->viewC.ld, {gemm->a, gemm->x});
+      if (ep) {
+        name = "memc_rt_sgemm_packed_a_window_ep";
+        callee = declare(module, name,
+                         {i64, i64, i64, i32, ptr, i64, ptr, ptr, f32, ptr,
+                          i64, ptr, ptr, i64, f32, f32, ptr, i64, i64, i64});
+        b.setInsertionPoint(ep->consumer);
       }
       auto int64 = [&](int64_t v) {
         return arith::ConstantIntOp::create(b, loc, i64, v).getResult();
@@ -130,6 +204,11 @@ struct ContractionsToBLASPass
           arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(beta)),
           memc::pointerToFirstElement(b, loc, gemm->c),
           int64(gemm->viewC.ld)};
+      if (ep) {
+        args.append(epilogueArgs(b, loc, module, *ep, gemm->m));
+        emitFused(op, *ep, callee, args);
+        return success();
+      }
       func::CallOp::create(b, loc, callee, args);
       op.erase();
       return success();
@@ -176,6 +255,35 @@ struct ContractionsToBLASPass
     if (linalg::FillOp fill = memc::zeroFillOfOutput(op, gemm->c)) {
       beta = 0.0;
       fill.erase();
+    }
+    std::optional<memc::GemmEpilogueMatch> ep;
+    if (name == "memc_rt_sgemm_packed_a" && batchCount == 1 &&
+        !viewB.transposed)
+      ep = epilogueOf(op, gemm->c, m, n, viewC.ld, {gemm->a, gemm->b});
+    if (ep) {
+      Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+      Type i64t = b.getI64Type(), i32t = b.getI32Type(), f32t = b.getF32Type();
+      // (transA, M, N, K, A, lda, B, ldb, beta, C, ldc, epilogue...)
+      func::FuncOp fused =
+          declare(module, "memc_rt_sgemm_packed_a_ep",
+                  {i32t, i64t, i64t, i64t, ptr,  i64t, ptr, i64t, f32t, ptr,
+                   i64t, ptr,  ptr,  i64t, f32t, f32t, ptr, i64t, i64t, i64t});
+      b.setInsertionPoint(ep->consumer);
+      SmallVector<Value> args = {
+          i32(viewA.transposed),
+          i64(m),
+          i64(n),
+          i64(k),
+          memc::pointerToFirstElement(b, loc, operands[0]),
+          i64(viewA.ld),
+          memc::pointerToFirstElement(b, loc, operands[1]),
+          i64(viewB.ld),
+          fp(beta),
+          memc::pointerToFirstElement(b, loc, operands[2]),
+          i64(viewC.ld)};
+      args.append(epilogueArgs(b, loc, module, *ep, m));
+      emitFused(op, *ep, fused, args);
+      return success();
     }
     SmallVector<Value> args = {i64(batchCount),
                                i32(viewA.transposed),

@@ -238,6 +238,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSVDProjectorToRuntime());
   ContractionsToBLASOptions blas;
   blas.packedWeights = true;
+  // A convolution's bias and activation (and a residual sum) are stored by
+  // its GEMM, not by a pass over its output.
+  blas.fuseEpilogues = true;
   pm.addPass(createContractionsToBLAS(blas));
   pm.addNestedPass<func::FuncOp>(createMathApproximation());
   // A strided memref.copy (a padded or strided convolution's slices) would

@@ -121,29 +121,51 @@ MEMC_AVX512 inline __m512 minimum512(__m512 v, __m512 hi) {
   return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
 }
 
-/// Row i's columns [j, j + n) of a product, finished by `e` (values at v).
-MEMC_AVX512 void epilogueRow512(const Epilogue &e, const float *v, int64_t i,
-                                int64_t j, int64_t n) {
-  __m512 bias = _mm512_set1_ps(e.bias ? e.bias[i] : 0.0f);
+/// A piece of a tile's row that is contiguous in the epilogue's D: at
+/// most 16 columns of one output row.
+struct Segment {
+  int32_t column; ///< the first, within the tile
+  int32_t lanes;
+  int64_t offset; ///< its D address minus the row's (i * ldd)
+};
+
+/// Rows [i, i + rows) and columns [j, j + n) of a product (n <= 32), held
+/// in `tile` (row stride 32), finished by `e` into its D.
+MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
+                                 int64_t i, int64_t j, int64_t n) {
+  // Where the columns go, worked out once for all rows: a 32-column tile
+  // of 7-pixel rows is 5 or 6 pieces.
+  Segment segments[34];
+  int count = 0;
+  for (int64_t t = 0; t < n;) {
+    int64_t col = j + t;
+    int64_t run = std::min<int64_t>(n - t, 16);
+    int64_t offset = col;
+    if (e.width) {
+      run = std::min(run, e.width - col % e.width);
+      offset = col / e.width * e.pitch + col % e.width;
+    }
+    segments[count++] = {int32_t(t), int32_t(run), offset};
+    t += run;
+  }
   __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
-  while (n > 0) {
-    // The run of columns contiguous in D: to the end of an output row.
-    int64_t run = e.width ? std::min(n, e.width - j % e.width) : n;
-    float *dst = e.at(i, j);
-    const float *add = e.addend ? e.addend + i * e.ldAddend + j : nullptr;
-    for (int64_t u = 0; u < run; u += 16) {
-      __mmask16 m = lowLanes(run - u);
-      __m512 x = _mm512_maskz_loadu_ps(m, v + u);
+  for (int r = 0; r < rows; ++r) {
+    int64_t row = i + r;
+    const float *v = tile + r * kNR;
+    float *dst = e.d + row * e.ldd;
+    const float *add = e.addend ? e.addend + row * e.ldAddend + j : nullptr;
+    __m512 bias = _mm512_set1_ps(e.bias ? e.bias[row] : 0.0f);
+    for (int s = 0; s < count; ++s) {
+      const Segment &seg = segments[s];
+      __mmask16 m = __mmask16((1u << seg.lanes) - 1);
+      __m512 x = _mm512_maskz_loadu_ps(m, v + seg.column);
       if (e.bias)
         x = _mm512_add_ps(x, bias);
       if (add)
-        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, add + u), x);
+        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, add + seg.column), x);
       x = minimum512(maximum512(x, lo), hi);
-      _mm512_mask_storeu_ps(dst + u, m, x);
+      _mm512_mask_storeu_ps(dst + seg.offset, m, x);
     }
-    v += run;
-    j += run;
-    n -= run;
   }
 }
 
@@ -761,14 +783,14 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           }
           if (!finish)
             continue;
-          for (int r = 0; r < rows; ++r) {
-            int64_t row = i * kMA + r, col = nb + p * kNR;
-            if (chosen == Isa::AVX512)
-              epilogueRow512(*epilogue, tile + r * kNR, row, col, width);
-            else
-              for (int64_t t = 0; t < width; ++t)
-                epilogue->apply(row, col + t, tile[r * kNR + t]);
+          if (chosen == Isa::AVX512) {
+            epilogueTile512(*epilogue, tile, rows, i * kMA, nb + p * kNR,
+                            width);
+            continue;
           }
+          for (int r = 0; r < rows; ++r)
+            for (int64_t t = 0; t < width; ++t)
+              epilogue->apply(i * kMA + r, nb + p * kNR + t, tile[r * kNR + t]);
         }
       }
     }

@@ -344,7 +344,14 @@ def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
            "Smallest M*N*K (per batch entry) that is worth a library call">,
     Option<"packedWeights", "packed-weights", "bool", /*default=*/"false",
            "Call memc_rt_sgemm_packed_b/_a for GEMMs whose B/A is a "
-           "constant weight">
+           "constant weight">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"false",
+           "With packed-weights: a packed-A GEMM (a convolution) whose C is "
+           "read only by an elementwise op that finishes it (+ a bias per "
+           "row, + an addend, a clip by constants) calls "
+           "memc_rt_sgemm_packed_a(_window)_ep where that op was, which "
+           "stores the finished values straight to the op's output (a "
+           "padded buffer's interior too) and does not write C">
   ];
   let dependentDialects = ["mlir::func::FuncDialect",
                            "mlir::arith::ArithDialect",

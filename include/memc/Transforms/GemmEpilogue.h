@@ -1,0 +1,53 @@
+//===- GemmEpilogue.h - the elementwise op after a GEMM, fused in -*- C++
+//-*-===//
+//
+// A convolution's GEMM writes C, and the op after it (bias and clipped
+// ReLU into a padded buffer, a residual sum) reads C back: on MobileNetV2
+// those passes moved more bytes than the GEMMs. When that op only finishes
+// C's elements (v + bias[m], then addend + v, then a clip) and C is read by
+// nothing else, the GEMM can store the finished values itself
+// (memc_rt_sgemm_packed_a_ep): this finds such an op on buffers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MEMC_TRANSFORMS_GEMMEPILOGUE_H
+#define MEMC_TRANSFORMS_GEMMEPILOGUE_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+#include <optional>
+
+namespace memc {
+
+/// The op that finishes a GEMM's C (see memc_runtime.h, memc_rt_sgemm_
+/// packed_a_ep): for element (i, j) of C, v = C + bias[i] (when bias), v =
+/// addend[i * ldAddend + j] + v (when addend), v = minimumf(maximumf(v, lo),
+/// hi), stored at d's first element + i * ldd + (j / width) * pitch + j %
+/// width (width 0: + j).
+struct GemmEpilogueMatch {
+  mlir::linalg::GenericOp consumer;
+  mlir::Value bias, addend; ///< null when absent
+  /// A bias that is one constant for every row (no bias operand).
+  std::optional<float> biasConstant;
+  int64_t ldAddend = 0;
+  float lo, hi;
+  mlir::Value d;
+  int64_t ldd = 0, width = 0, pitch = 0;
+  /// Ops between the GEMM and the consumer that release its operands'
+  /// arena views: they move after the fused call, which takes the
+  /// consumer's place.
+  llvm::SmallVector<mlir::Operation *> releases;
+};
+
+/// The consumer of `gemm`'s C (an M x N row-major matrix with row stride
+/// ldc at `c`'s first element) that can be fused into it: the only op
+/// other than `gemm` that uses C's buffer, in the same block, with only
+/// views, constants, arena calls and fills of other buffers in between,
+/// writing a buffer that none of `reads` (the GEMM's other operands)
+/// overlaps. nullopt when there is none.
+std::optional<GemmEpilogueMatch>
+matchGemmEpilogue(mlir::Operation *gemm, mlir::Value c, int64_t m, int64_t n,
+                  int64_t ldc, llvm::ArrayRef<mlir::Value> reads);
+
+} // namespace memc
+
+#endif

@@ -1,0 +1,178 @@
+// RUN: memc-opt %s -split-input-file -memc-contractions-to-blas="packed-weights=true fuse-epilogues=true" -cse | FileCheck %s --enable-var-scope
+// RUN: memc-opt %s -split-input-file -memc-contractions-to-blas="packed-weights=true" | FileCheck %s --check-prefix=PLAIN
+
+// A 1x1 convolution (16 filters over 16 channels of 6 x 6) whose bias and
+// ReLU6 go into the interior of a zero-padded 8 x 8 buffer: the GEMM
+// finishes its tiles straight into it, where the activation was (after the
+// padding's fill): bias per filter, clip [0, 6], rows 64 floats apart,
+// output rows of 6 pixels 8 apart. C is only scratch.
+// CHECK-LABEL: func @main_graph
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ZERO]] : f32) outs(%[[P:.*]] : memref<1x16x8x8xf32>)
+// CHECK: memref.subview %[[P]][0, 0, 1, 1] [1, 16, 6, 6] [1, 1, 1, 1]
+// CHECK: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK: %[[C64:.*]] = arith.constant 64 : i64
+// CHECK: %[[C6:.*]] = arith.constant 6 : i64
+// CHECK: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[ZERO]], %[[SIX]], %{{[^,]*}}, %[[C64]], %[[C6]], %[[C8]])
+// CHECK-NOT: linalg.generic
+// PLAIN-LABEL: func @main_graph
+// PLAIN: call @memc_rt_sgemm_packed_a(
+// PLAIN: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(n, c, h, w) -> (n, c, h, w)>
+#bias = affine_map<(n, c, h, w) -> (c)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %bias: memref<16xf32> {memc.weight = "b"},
+                      %arena: memref<65536xi8> {memc.arena}) {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %x = memref.view %arena[%c0][] {memc.offset = 0 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %y = memref.view %arena[%c4096][] {memc.offset = 4096 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<16x36xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  %y4 = memref.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 16, 6, 6] : memref<16x36xf32> into memref<1x16x6x6xf32>
+  %p = memref.view %arena[%c8192][] {memc.offset = 8192 : i64} : memref<65536xi8> to memref<1x16x8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%p : memref<1x16x8x8xf32>)
+  %inner = memref.subview %p[0, 0, 1, 1] [1, 16, 6, 6] [1, 1, 1, 1] : memref<1x16x8x8xf32> to memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#id, #bias, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%y4, %bias : memref<1x16x6x6xf32>, memref<16xf32>) outs(%inner : memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>) {
+  ^bb0(%v: f32, %b: f32, %o: f32):
+    %0 = arith.addf %v, %b : f32
+    %1 = arith.maximumf %0, %zero : f32
+    %2 = arith.minimumf %1, %six : f32
+    linalg.yield %2 : f32
+  }
+  return
+}
+
+// -----
+
+// A residual block's last convolution: its C plus a bias that is one
+// constant (a table of 16 copies of it), plus the block's input R, written
+// over R. The addend's rows are 36 apart; the destination is R, unpadded.
+// CHECK: llvm.mlir.global internal constant @memc_bias_0(dense<5.000000e-01> : tensor<16xf32>)
+// CHECK-LABEL: func @main_graph
+// CHECK: %[[T:.*]] = llvm.mlir.addressof @memc_bias_0
+// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[T]], %{{[^,]*}}, %[[C36:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[C36]], %[[C0:[^,]*]], %[[C0]])
+// CHECK-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(c, n) -> (c, n)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %arena: memref<65536xi8> {memc.arena}) {
+  %half = arith.constant 0.5 : f32
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %x = memref.view %arena[%c0][] {memc.offset = 0 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %y = memref.view %arena[%c4096][] {memc.offset = 4096 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %r = memref.view %arena[%c8192][] {memc.offset = 8192 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%r, %y : memref<16x36xf32>, memref<16x36xf32>) outs(%r : memref<16x36xf32>) {
+  ^bb0(%res: f32, %v: f32, %o: f32):
+    %0 = arith.addf %v, %half : f32
+    %1 = arith.addf %res, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// Left as they are (a plain GEMM call, then the op): C read twice; a clip
+// whose minimum comes before its maximum; a product, not a sum; and a
+// destination that overlaps the GEMM's input (bytes 0 to 2304 and 2048 on).
+// CHECK-LABEL: func @main_graph
+// CHECK-NOT: _ep(
+// CHECK-COUNT-4: linalg.generic
+// CHECK-NOT: _ep(
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(c, n) -> (c, n)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %arena: memref<65536xi8> {memc.arena}) {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  %c0 = arith.constant 0 : index
+  %c2048 = arith.constant 2048 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %c12288 = arith.constant 12288 : index
+  %c16384 = arith.constant 16384 : index
+  %c20480 = arith.constant 20480 : index
+  %x = memref.view %arena[%c0][] {memc.offset = 0 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %y = memref.view %arena[%c4096][] {memc.offset = 4096 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %d = memref.view %arena[%c8192][] {memc.offset = 8192 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %e = memref.view %arena[%c12288][] {memc.offset = 12288 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<16x36xf32>) outs(%d : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.maximumf %v, %zero : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<16x36xf32>) outs(%e : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.minimumf %v, %six : f32
+    %1 = arith.maximumf %0, %zero : f32
+    linalg.yield %1 : f32
+  }
+  %y2 = memref.view %arena[%c16384][] {memc.offset = 16384 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y2 : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  %over = memref.view %arena[%c2048][] {memc.offset = 2048 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y2 : memref<16x36xf32>) outs(%over : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.maximumf %v, %zero : f32
+    linalg.yield %0 : f32
+  }
+  %y3 = memref.view %arena[%c20480][] {memc.offset = 20480 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y3 : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y3 : memref<16x36xf32>) outs(%d : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.mulf %v, %six : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
