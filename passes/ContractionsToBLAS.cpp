@@ -127,9 +127,14 @@ struct ContractionsToBLASPass
                                        b.getF32FloatAttr(v))
           .getResult();
     };
+    // The padded buffer's border, when the GEMM writes it instead of a fill.
+    Value pads = LLVM::ZeroOp::create(b, loc, ptr);
+    if (ep.padFill)
+      pads = constantTable(b, loc, module, ep.pads);
     return {bias,          pointer(ep.addend), int64(ep.ldAddend),
             f32(ep.lo),    f32(ep.hi),         pointer(ep.d),
-            int64(ep.ldd), int64(ep.width),    int64(ep.pitch)};
+            int64(ep.ldd), int64(ep.width),    int64(ep.pitch),
+            pads,          f32(ep.padValue)};
   }
 
   /// Replaces the GEMM `op` and its fused consumer with `callee(args)` at
@@ -141,6 +146,8 @@ struct ContractionsToBLASPass
     auto call = func::CallOp::create(b, consumer->getLoc(), callee, args);
     for (Operation *release : llvm::reverse(ep.releases))
       release->moveAfter(call);
+    if (ep.padFill)
+      linalg::FillOp(ep.padFill).erase();
     consumer->erase();
     op.erase();
   }
@@ -184,9 +191,9 @@ struct ContractionsToBLASPass
           op, gemm->c, gemm->m, gemm->n, gemm->viewC.ld, {gemm->a, gemm->x});
       if (ep) {
         name = "memc_rt_sgemm_packed_a_window_ep";
-        callee = declare(module, name,
-                         {i64, i64, i64, i32, ptr, i64, ptr, ptr, f32, ptr,
-                          i64, ptr, ptr, i64, f32, f32, ptr, i64, i64, i64});
+        callee = declare(module, name, {i64, i64, i64, i32, ptr, i64, ptr, ptr,
+                                        f32, ptr, i64, ptr, ptr, i64, f32, f32,
+                                        ptr, i64, i64, i64, ptr, f32});
         b.setInsertionPoint(ep->consumer);
       }
       auto int64 = [&](int64_t v) {
@@ -264,10 +271,10 @@ struct ContractionsToBLASPass
       Type ptr = LLVM::LLVMPointerType::get(b.getContext());
       Type i64t = b.getI64Type(), i32t = b.getI32Type(), f32t = b.getF32Type();
       // (transA, M, N, K, A, lda, B, ldb, beta, C, ldc, epilogue...)
-      func::FuncOp fused =
-          declare(module, "memc_rt_sgemm_packed_a_ep",
-                  {i32t, i64t, i64t, i64t, ptr,  i64t, ptr, i64t, f32t, ptr,
-                   i64t, ptr,  ptr,  i64t, f32t, f32t, ptr, i64t, i64t, i64t});
+      func::FuncOp fused = declare(
+          module, "memc_rt_sgemm_packed_a_ep",
+          {i32t, i64t, i64t, i64t, ptr,  i64t, ptr,  i64t, f32t, ptr, i64t,
+           ptr,  ptr,  i64t, f32t, f32t, ptr,  i64t, i64t, i64t, ptr, f32t});
       b.setInsertionPoint(ep->consumer);
       SmallVector<Value> args = {
           i32(viewA.transposed),

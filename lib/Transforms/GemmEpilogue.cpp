@@ -213,6 +213,49 @@ bool onlyHarmlessBetween(Operation *from, Operation *to, ArrayRef<Value> kept,
   return true;
 }
 
+/// Fills `match.padFill` and its pads when one of the fills between `gemm`
+/// and the consumer fills, with a constant, the whole buffer whose
+/// interior D is ([.., M, rows, pitch], D's rows at a static offset).
+void findPadFill(Operation *gemm, memc::GemmEpilogueMatch &match, int64_t m,
+                 int64_t n) {
+  if (match.width == 0)
+    return;
+  Value root = rootBuffer(match.d);
+  auto rootType = root ? dyn_cast<MemRefType>(root.getType()) : nullptr;
+  SmallVector<int64_t> dStrides;
+  int64_t dOffset;
+  if (!rootType || !rootType.hasStaticShape() ||
+      !rootType.getLayout().isIdentity() || rootType.getRank() < 2 ||
+      !stridesOf(match.d.getType(), dStrides, dOffset))
+    return;
+  int64_t planeRows = rootType.getDimSize(rootType.getRank() - 2);
+  int64_t pitch = rootType.getDimSize(rootType.getRank() - 1);
+  int64_t rows = n / match.width;
+  if (pitch != match.pitch || planeRows * pitch != match.ldd ||
+      rootType.getNumElements() != m * match.ldd || dOffset >= match.ldd)
+    return;
+  int64_t top = dOffset / pitch, left = dOffset % pitch;
+  int64_t bottom = planeRows - rows - top, right = pitch - match.width - left;
+  if (bottom < 0 || right < 0)
+    return;
+  for (Operation *op = gemm->getNextNode(); op != match.consumer;
+       op = op->getNextNode()) {
+    auto fill = dyn_cast<linalg::FillOp>(op);
+    if (!fill || fill.getDpsInits()[0] != root)
+      continue;
+    std::optional<float> value = constantOf(fill.getInputs()[0]);
+    if (!value)
+      return;
+    match.padFill = fill;
+    match.pads[0] = top;
+    match.pads[1] = bottom;
+    match.pads[2] = left;
+    match.pads[3] = right;
+    match.padValue = *value;
+    return;
+  }
+}
+
 } // namespace
 
 std::optional<memc::GemmEpilogueMatch>
@@ -371,5 +414,6 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
       return std::nullopt;
   if (!onlyHarmlessBetween(gemm, consumer, kept, match.releases))
     return std::nullopt;
+  findPadFill(gemm, match, m, n);
   return match;
 }

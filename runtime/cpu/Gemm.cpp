@@ -758,10 +758,12 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     epilogue->applyAll(C, ldc, M, N);
 }
 
-/// The epilogue of memc_rt_sgemm_packed_a_ep's arguments.
-memc::rt::Epilogue epilogueOf(const float *bias, const float *addend,
+/// The epilogue of memc_rt_sgemm_packed_a_ep's arguments, for an M x N
+/// product.
+memc::rt::Epilogue epilogueOf(int64_t N, const float *bias, const float *addend,
                               int64_t ldAddend, float lo, float hi, float *D,
-                              int64_t ldd, int64_t width, int64_t pitch) {
+                              int64_t ldd, int64_t width, int64_t pitch,
+                              const int64_t *pads, float padValue) {
   memc::rt::Epilogue e;
   e.bias = bias;
   e.addend = addend;
@@ -772,6 +774,15 @@ memc::rt::Epilogue epilogueOf(const float *bias, const float *addend,
   e.ldd = ldd;
   e.width = width;
   e.pitch = pitch;
+  e.n = N;
+  if (pads && width > 0) {
+    e.padded = true;
+    e.padTop = pads[0];
+    e.padBottom = pads[1];
+    e.padLeft = pads[2];
+    e.padRight = pads[3];
+    e.padValue = padValue;
+  }
   return e;
 }
 
@@ -830,11 +841,12 @@ void memc_rt_sgemm_packed_a_ep(int32_t transA, int64_t M, int64_t N, int64_t K,
                                int64_t ldb, float beta, float *C, int64_t ldc,
                                const float *bias, const float *addend,
                                int64_t ldAddend, float lo, float hi, float *D,
-                               int64_t ldd, int64_t width, int64_t pitch) {
+                               int64_t ldd, int64_t width, int64_t pitch,
+                               const int64_t *pads, float padValue) {
   if (M <= 0 || N <= 0)
     return;
-  memc::rt::Epilogue epilogue =
-      epilogueOf(bias, addend, ldAddend, lo, hi, D, ldd, width, pitch);
+  memc::rt::Epilogue epilogue = epilogueOf(N, bias, addend, ldAddend, lo, hi, D,
+                                           ldd, width, pitch, pads, padValue);
   if (packedWeightsOff() ||
       !packedLeftBatchedGemm(1, transA, 0, M, N, K, 1.0f, A, lda, 0, B, ldb, 0,
                              beta, C, ldc, 0, &epilogue)) {
@@ -848,9 +860,10 @@ void memc_rt_sgemm_packed_a_window_ep(
     int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     int64_t lda, const float *X, const int64_t *window, float beta, float *C,
     int64_t ldc, const float *bias, const float *addend, int64_t ldAddend,
-    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch) {
-  memc::rt::Epilogue epilogue =
-      epilogueOf(bias, addend, ldAddend, lo, hi, D, ldd, width, pitch);
+    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
+    const int64_t *pads, float padValue) {
+  memc::rt::Epilogue epilogue = epilogueOf(N, bias, addend, ldAddend, lo, hi, D,
+                                           ldd, width, pitch, pads, padValue);
   windowGemm(M, N, K, transA, A, lda, X, window, beta, C, ldc, &epilogue);
 }
 

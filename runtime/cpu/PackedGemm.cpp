@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -148,8 +149,33 @@ MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
     segments[count++] = {int32_t(t), int32_t(run), offset};
     t += run;
   }
+  // The border pieces these columns bring (short gaps between output rows
+  // mostly), also worked out once.
+  Segment border[36];
+  int pieces = 0;
+  e.borderPieces(j, n, [&](int64_t offset, int64_t floats) {
+    if (pieces < 36)
+      border[pieces] = {0, int32_t(std::min<int64_t>(floats, INT32_MAX)),
+                        offset};
+    ++pieces;
+  });
+  if (pieces > 36) { // not with a tile of 32 columns
+    for (int r = 0; r < rows; ++r)
+      e.fillBorder(i + r, j, n);
+    pieces = 0;
+  }
+  __m512 pad = _mm512_set1_ps(e.padValue);
   __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   for (int r = 0; r < rows; ++r) {
+    float *plane = e.d + (i + r) * e.ldd;
+    for (int s = 0; s < pieces; ++s) {
+      const Segment &piece = border[s];
+      if (piece.lanes <= 16)
+        _mm512_mask_storeu_ps(plane + piece.offset,
+                              __mmask16((1u << piece.lanes) - 1), pad);
+      else
+        std::fill_n(plane + piece.offset, piece.lanes, e.padValue);
+    }
     int64_t row = i + r;
     const float *v = tile + r * kNR;
     float *dst = e.d + row * e.ldd;
@@ -683,9 +709,18 @@ void Epilogue::apply(int64_t i, int64_t j, float v) const {
 
 void Epilogue::applyAll(const float *c, int64_t ldc, int64_t m,
                         int64_t n) const {
-  for (int64_t i = 0; i < m; ++i)
+  for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j)
       apply(i, j, c[i * ldc + j]);
+    fillBorder(i, 0, n);
+  }
+}
+
+void Epilogue::fillBorder(int64_t i, int64_t j, int64_t count) const {
+  float *row = d + i * ldd;
+  borderPieces(j, count, [&](int64_t offset, int64_t floats) {
+    std::fill_n(row + offset, floats, padValue);
+  });
 }
 
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
@@ -703,6 +738,9 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         else
           c[i * ldc + j] = v;
       }
+    if (epilogue)
+      for (int64_t i = i0 * kMA; i < rowEnd; ++i)
+        epilogue->fillBorder(i, n0, n1 - n0);
     return;
   }
   float *block = rightBlockBuffer();
@@ -719,6 +757,9 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         else
           c[i * ldc + j] = v;
       }
+    if (epilogue)
+      for (int64_t i = i0 * kMA; i < rowEnd; ++i)
+        epilogue->fillBorder(i, n0, n1 - n0);
     return;
   }
   // The tile an epilogue finishes: the kernel stores it here, in L1, and
@@ -788,9 +829,11 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                             width);
             continue;
           }
-          for (int r = 0; r < rows; ++r)
+          for (int r = 0; r < rows; ++r) {
             for (int64_t t = 0; t < width; ++t)
               epilogue->apply(i * kMA + r, nb + p * kNR + t, tile[r * kNR + t]);
+            epilogue->fillBorder(i * kMA + r, nb + p * kNR, width);
+          }
         }
       }
     }

@@ -131,6 +131,11 @@ struct RightOperand {
 /// and v goes to D[i * ldd + (j / width) * pitch + j % width]: a
 /// convolution's output row of `width` pixels in a padded buffer whose rows
 /// are `pitch` apart (width 0: D[i * ldd + j]).
+/// With `padded`, D's rows are the interiors of planes with padTop rows
+/// above, padBottom below, padLeft columns left and padRight right (pitch
+/// = padLeft + width + padRight), and the GEMM writes their border with
+/// padValue too, as the tiles that hold an output row's ends (and the
+/// plane's first and last pixels) finish: the plane needs no fill.
 struct Epilogue {
   const float *bias = nullptr;
   const float *addend = nullptr;
@@ -138,6 +143,34 @@ struct Epilogue {
   float lo = -__builtin_inff(), hi = __builtin_inff();
   float *d = nullptr;
   int64_t ldd = 0, width = 0, pitch = 0;
+  bool padded = false;
+  int64_t padTop = 0, padBottom = 0, padLeft = 0, padRight = 0;
+  float padValue = 0.0f;
+  int64_t n = 0; ///< the product's columns (the plane's pixels)
+
+  /// The pieces of border around columns [j, j + count) of every row's
+  /// plane, for the output rows that start or end in them: calls
+  /// `piece(offset from the row's first element of D, floats)`.
+  template <typename Piece>
+  void borderPieces(int64_t j, int64_t count, Piece piece) const {
+    if (!padded || width <= 0 || count <= 0)
+      return;
+    int64_t end = j + count;
+    // The rows above the first output row, with its left border.
+    if (j == 0)
+      piece(-padTop * pitch - padLeft, padTop * pitch + padLeft);
+    // Between output rows: the right border of one and the left of the
+    // next.
+    for (int64_t last = (j / width + 1) * width - 1; last < end && last + 1 < n;
+         last += width)
+      piece(last / width * pitch + last % width + 1, padRight + padLeft);
+    // The last output row's right border and the rows below.
+    if (end == n)
+      piece((n - 1) / width * pitch + (n - 1) % width + 1,
+            padRight + padBottom * pitch);
+  }
+  /// Writes the border around row i's columns [j, j + count) of D.
+  void fillBorder(int64_t i, int64_t j, int64_t count) const;
 
   float *at(int64_t i, int64_t j) const {
     return width ? d + i * ldd + j / width * pitch + j % width

@@ -103,17 +103,22 @@ memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K, int32_t transA,
  * min(max(v, lo), hi) (as arith.maximumf/minimumf: NaN stays NaN, +0 is
  * above -0), and goes to D[i * ldd + (j / width) * pitch + j % width]
  * (width 0: D[i * ldd + j]), a convolution's output rows inside a padded
- * buffer. C is scratch: it may hold partial sums afterwards. */
+ * buffer. With `pads` ({top, bottom, left, right}; width > 0) each row i's
+ * plane around them, pitch = left + width + right floats a row, gets
+ * padValue in its border too, so it needs no fill. C is scratch: it may
+ * hold partial sums afterwards. */
 MEMC_RT_EXPORT void memc_rt_sgemm_packed_a_ep(
     int32_t transA, int64_t M, int64_t N, int64_t K, const float *A,
     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
     const float *bias, const float *addend, int64_t ldAddend, float lo,
-    float hi, float *D, int64_t ldd, int64_t width, int64_t pitch);
+    float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
+    const int64_t *pads, float padValue);
 MEMC_RT_EXPORT void memc_rt_sgemm_packed_a_window_ep(
     int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     int64_t lda, const float *X, const int64_t *window, float beta, float *C,
     int64_t ldc, const float *bias, const float *addend, int64_t ldAddend,
-    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch);
+    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
+    const int64_t *pads, float padValue);
 MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
                                   int64_t M, int64_t N, int64_t K, double alpha,
                                   const double *A, int64_t lda, int64_t strideA,

@@ -32,6 +32,12 @@ struct GemmEpilogueMatch {
   float lo, hi;
   mlir::Value d;
   int64_t ldd = 0, width = 0, pitch = 0;
+  /// The fill of the padded buffer whose interior d is (between the GEMM
+  /// and the consumer), when the GEMM can write its border instead: pads
+  /// {top, bottom, left, right} around each row's output rows, padValue.
+  mlir::linalg::FillOp padFill;
+  int64_t pads[4] = {0, 0, 0, 0};
+  float padValue = 0.0f;
   /// Ops between the GEMM and the consumer that release its operands'
   /// arena views: they move after the fused call, which takes the
   /// consumer's place.

@@ -7,8 +7,9 @@
 // and rows that cross tiles) and a plain one; K in one block and across
 // the kernel's 256 K blocks; beta 0 and 1; every kernel version this CPU
 // runs, and the plain-GEMM path (MEMC_PACKED_WEIGHTS=0 and too few
-// columns). Results are bit for bit the unfused ones, and the border of
-// the padded destination is never written. Also: NaN passes the clip, and
+// columns); with the padded planes' borders written by the GEMM too, or
+// left alone (then nothing outside the output rows is written). Results
+// are bit for bit the unfused ones. Also: NaN passes the clip, and
 // maximum(+0, -0) is +0, as arith.maximumf has it.
 //
 //===----------------------------------------------------------------------===//
@@ -65,7 +66,8 @@ struct Case {
 
 /// Runs `c` through the fused call (window or not) and checks it against
 /// the unfused GEMM plus the epilogue written out.
-void runCase(const Case &c, bool window, const char *what) {
+void runCase(const Case &c, bool window, const char *what,
+             bool border = false) {
   int64_t M = c.m, N = c.n, K = c.k;
   auto A = randomVec(size_t(M * K), 51);
   auto B = randomVec(size_t(K * N), 52);
@@ -78,7 +80,11 @@ void runCase(const Case &c, bool window, const char *what) {
   std::vector<float> product = C0;
   memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(), N, 0,
                          c.beta, product.data(), N, 0);
-  std::vector<float> expect(size_t(M * c.ldd()), kSentinel);
+  // With `border`, the plane around each filter's output rows (one row
+  // above and below, one column left, the rest of the pitch right) gets
+  // the pad value; else it is not written.
+  constexpr float kPad = -1.5f;
+  std::vector<float> expect(size_t(M * c.ldd()), border ? kPad : kSentinel);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       float v = product[size_t(i * N + j)];
@@ -92,16 +98,19 @@ void runCase(const Case &c, bool window, const char *what) {
   float *d = D.data() + (c.width ? c.pitch + 1 : 0);
   const float *biasPtr = c.bias ? bias.data() : nullptr;
   const float *addPtr = c.addend ? addend.data() : nullptr;
+  std::vector<int64_t> pads = {1, 1, 1, c.pitch - c.width - 1};
+  const int64_t *padPtr = border ? pads.data() : nullptr;
   if (window) {
     // B as a 1x1 convolution's input: K channels of N pixels.
     std::vector<int64_t> desc = {1, 1, 0, K, N, N, 1};
-    memc_rt_sgemm_packed_a_window_ep(
-        M, N, K, 0, A.data(), K, B.data(), desc.data(), c.beta, C.data(), N,
-        biasPtr, addPtr, N + 1, c.lo, c.hi, d, c.ldd(), c.width, c.pitch);
+    memc_rt_sgemm_packed_a_window_ep(M, N, K, 0, A.data(), K, B.data(),
+                                     desc.data(), c.beta, C.data(), N, biasPtr,
+                                     addPtr, N + 1, c.lo, c.hi, d, c.ldd(),
+                                     c.width, c.pitch, padPtr, kPad);
   } else {
     memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, c.beta,
                               C.data(), N, biasPtr, addPtr, N + 1, c.lo, c.hi,
-                              d, c.ldd(), c.width, c.pitch);
+                              d, c.ldd(), c.width, c.pitch, padPtr, kPad);
   }
   for (size_t i = 0; i < D.size(); ++i)
     ASSERT_EQ(std::memcmp(&D[i], &expect[i], sizeof(float)), 0)
@@ -137,6 +146,10 @@ TEST(GemmEpilogue, MatchesTheUnfusedGemmOnEveryKernelVersion) {
     for (const Case &c : cases()) {
       runCase(c, false, "packed");
       runCase(c, true, "window");
+      if (c.width) {
+        runCase(c, false, "packed, border", true);
+        runCase(c, true, "window, border", true);
+      }
     }
   }
   memc::rt::limitPackedGemmIsa(best);
@@ -145,8 +158,11 @@ TEST(GemmEpilogue, MatchesTheUnfusedGemmOnEveryKernelVersion) {
 TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
   // Packed weights off: OpenBLAS, then the epilogue over C.
   setenv("MEMC_PACKED_WEIGHTS", "0", 1);
-  for (const Case &c : cases())
+  for (const Case &c : cases()) {
     runCase(c, false, "packed weights off");
+    if (c.width)
+      runCase(c, false, "packed weights off, border", true);
+  }
   unsetenv("MEMC_PACKED_WEIGHTS");
 }
 
@@ -164,7 +180,7 @@ TEST(GemmEpilogue, NaNAndSignedZeros) {
     memc::rt::limitPackedGemmIsa(isa);
     memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, 0.0f,
                               C.data(), N, nullptr, nullptr, 0, -0.0f, 6.0f,
-                              D.data(), N, 0, 0);
+                              D.data(), N, 0, 0, nullptr, 0.0f);
     for (int64_t j = 0; j < N; ++j) {
       EXPECT_TRUE(std::isnan(D[size_t(j)])) << j;
       EXPECT_EQ(D[size_t(N + j)], 0.0f);
