@@ -729,29 +729,17 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
   if (i0 >= i1 || n0 >= n1)
     return;
   int64_t rowEnd = std::min(a.m, i1 * kMA);
-  if (a.k == 0) {
-    for (int64_t i = i0 * kMA; i < rowEnd; ++i)
-      for (int64_t j = n0; j < n1; ++j) {
-        float v = accumulate ? c[i * ldc + j] : 0.0f;
-        if (epilogue)
-          epilogue->apply(i, j, v);
-        else
-          c[i * ldc + j] = v;
-      }
-    if (epilogue)
-      for (int64_t i = i0 * kMA; i < rowEnd; ++i)
-        epilogue->fillBorder(i, n0, n1 - n0);
-    return;
-  }
-  float *block = rightBlockBuffer();
-  if (!block) { // no memory for the buffer: plain loops
+  float *block = a.k ? rightBlockBuffer() : nullptr;
+  if (!block) { // K = 0, or no memory for the buffer: plain loops
     for (int64_t i = i0 * kMA; i < rowEnd; ++i)
       for (int64_t j = n0; j < n1; ++j) {
         const float *ap = a.panel(i / kMA) + i % kMA;
         float sum = 0;
         for (int64_t k = 0; k < a.k; ++k)
           sum += ap[k * kMA] * b.at(k, j);
-        float v = accumulate ? c[i * ldc + j] + sum : sum;
+        float v = !accumulate ? sum
+                  : a.k       ? c[i * ldc + j] + sum
+                              : c[i * ldc + j];
         if (epilogue)
           epilogue->apply(i, j, v);
         else
