@@ -367,6 +367,9 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
         int64_t offset;
         if (!stridesOf(type, strides, offset))
           return std::nullopt;
+        // The runtime reads bias[i]: the M rank must move it by 1 (a
+        // single value for all rows is a bias only when M is 1).
+        bool byRow = rowRank < 0;
         for (auto [j, e] : llvm::enumerate(map.getResults())) {
           if (auto cst = dyn_cast<AffineConstantExpr>(e)) {
             if (cst.getValue() != 0)
@@ -377,9 +380,14 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
           if (!dim || (int64_t(dim.getPosition()) != rowRank &&
                        cType.getDimSize(dim.getPosition()) != 1))
             return std::nullopt;
-          if (int64_t(dim.getPosition()) == rowRank && strides[j] != 1)
-            return std::nullopt;
+          if (int64_t(dim.getPosition()) == rowRank) {
+            if (strides[j] != 1)
+              return std::nullopt;
+            byRow = true;
+          }
         }
+        if (!byRow)
+          return std::nullopt;
         match.bias = operand->get();
         last = Bias;
       } else if (last < Addend && sameShape(operand)) {

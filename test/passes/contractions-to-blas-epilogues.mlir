@@ -100,22 +100,28 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
 // -----
 
 // Left as they are (a plain GEMM call, then the op): C read twice; a clip
-// whose minimum comes before its maximum; a product, not a sum; and a
-// destination that overlaps the GEMM's input (bytes 0 to 2304 and 2048 on).
+// whose minimum comes before its maximum; a product, not a sum; a
+// destination that overlaps the GEMM's input (bytes 0 to 2304 and 2048
+// on); and a "bias" of one element for every row (the runtime reads one
+// per row).
 // CHECK-LABEL: func @main_graph
 // CHECK-NOT: _ep(
-// CHECK-COUNT-4: linalg.generic
+// CHECK-COUNT-5: linalg.generic
 // CHECK-NOT: _ep(
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
 #id = affine_map<(c, n) -> (c, n)>
+#one = affine_map<(c, n) -> (0)>
 func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %one: memref<1xf32> {memc.weight = "one"},
                       %arena: memref<65536xi8> {memc.arena}) {
   %zero = arith.constant 0.0 : f32
   %six = arith.constant 6.0 : f32
   %c0 = arith.constant 0 : index
   %c2048 = arith.constant 2048 : index
+  %c24576 = arith.constant 24576 : index
+  %c28672 = arith.constant 28672 : index
   %c4096 = arith.constant 4096 : index
   %c8192 = arith.constant 8192 : index
   %c12288 = arith.constant 12288 : index
@@ -172,6 +178,21 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
       ins(%y3 : memref<16x36xf32>) outs(%d : memref<16x36xf32>) {
   ^bb0(%v: f32, %o: f32):
     %0 = arith.mulf %v, %six : f32
+    linalg.yield %0 : f32
+  }
+  %y4 = memref.view %arena[%c24576][] {memc.offset = 24576 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y4 : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  %f = memref.view %arena[%c28672][] {memc.offset = 28672 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#id, #one, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y4, %one : memref<16x36xf32>, memref<1xf32>) outs(%f : memref<16x36xf32>) {
+  ^bb0(%v: f32, %b: f32, %o: f32):
+    %0 = arith.addf %v, %b : f32
     linalg.yield %0 : f32
   }
   return
