@@ -102,6 +102,31 @@ func.func @max_pool(%x: tensor<4x8x8xf32>, %k: tensor<2x2xf32>) -> tensor<4x4x4x
 
 // -----
 
+// A reshape that merges two ranks of extent > 1 (rows and columns into
+// pixels) is not the op's to absorb: the op is unrolled in its own shape
+// and the reshape stays.
+// CHECK-LABEL: func.func @merging_reshape
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK: tensor.collapse_shape %[[Y]] {{\[}}[0], [1, 2]] : tensor<4x6x6xf32> into tensor<4x36xf32>
+#mx = affine_map<(c, i, j, k) -> (c, i, j + k)>
+#mk = affine_map<(c, i, j, k) -> (k)>
+#my = affine_map<(c, i, j, k) -> (c, i, j)>
+func.func @merging_reshape(%x: tensor<4x6x8xf32>, %k: tensor<3xf32>) -> tensor<4x36xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x6x6xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x6x6xf32>) -> tensor<4x6x6xf32>
+  %y = linalg.generic {indexing_maps = [#mx, #mk, #my], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %k : tensor<4x6x8xf32>, tensor<3xf32>) outs(%f : tensor<4x6x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x6x6xf32>
+  %c = tensor.collapse_shape %y [[0], [1, 2]] : tensor<4x6x6xf32> into tensor<4x36xf32>
+  return %c : tensor<4x36xf32>
+}
+
+// -----
+
 // An output that is not a fill (a sum into a value computed earlier): it
 // is read as one more input, the first term of the fold.
 // CHECK-LABEL: func.func @into_value
