@@ -48,19 +48,14 @@ struct ContractionsToBLASPass
   func::FuncOp constantWeightsOf = nullptr;
 
   func::FuncOp getOrDeclare(ModuleOp module, StringRef name, Type elem) {
-    if (auto f = module.lookupSymbol<func::FuncOp>(name))
-      return f;
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    Type i64 = b.getI64Type(), i32 = b.getI32Type();
-    Type ptr = LLVM::LLVMPointerType::get(b.getContext());
+    MLIRContext *ctx = module.getContext();
+    Type i64 = IntegerType::get(ctx, 64), i32 = IntegerType::get(ctx, 32);
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
     // (batch, transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb,
     //  strideB, beta, C, ldc, strideC)
-    auto type = b.getFunctionType({i64, i32, i32, i64, i64, i64, elem, ptr, i64,
-                                   i64, ptr, i64, i64, elem, ptr, i64, i64},
-                                  {});
-    auto f = func::FuncOp::create(b, module.getLoc(), name, type);
-    f.setPrivate();
-    return f;
+    return declare(module, name,
+                   {i64, i32, i32, i64, i64, i64, elem, ptr, i64, i64, ptr, i64,
+                    i64, elem, ptr, i64, i64});
   }
 
   /// A constant i64 array holding `values`, by address.
@@ -99,7 +94,8 @@ struct ContractionsToBLASPass
   }
 
   /// The epilogue's arguments of memc_rt_sgemm_packed_a(_window)_ep
-  /// (bias, addend, ldAddend, lo, hi, D, ldd, width, pitch), built at `b`.
+  /// (bias, addend, ldAddend, lo, hi, D, ldd, width, pitch, pads,
+  /// padValue), built at `b`.
   SmallVector<Value> epilogueArgs(OpBuilder &b, Location loc, ModuleOp module,
                                   const memc::GemmEpilogueMatch &ep,
                                   int64_t m) {

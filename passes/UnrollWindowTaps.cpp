@@ -45,16 +45,16 @@ bool readsWindow(AffineMap map, ArrayRef<utils::IteratorType> iterators) {
   return false;
 }
 
-/// The reassociation of `collapse` when each of its groups has at most one
-/// dimension of extent other than 1 (it only drops unit dimensions).
-std::optional<SmallVector<ReassociationIndices>>
-dropsUnitDims(tensor::CollapseShapeOp collapse) {
+/// Whether each group of `collapse` has at most one dimension of extent
+/// other than 1 (it only drops unit dimensions).
+bool dropsUnitDims(tensor::CollapseShapeOp collapse) {
   ArrayRef<int64_t> shape = collapse.getSrcType().getShape();
-  SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
-  for (const ReassociationIndices &group : groups)
-    if (llvm::count_if(group, [&](int64_t d) { return shape[d] != 1; }) > 1)
-      return std::nullopt;
-  return groups;
+  return llvm::all_of(collapse.getReassociationIndices(),
+                      [&](const ReassociationIndices &group) {
+                        return llvm::count_if(group, [&](int64_t d) {
+                                 return shape[d] != 1;
+                               }) <= 1;
+                      });
 }
 
 /// `v` as read by `map` in an op whose loops have the extents of `loops`'

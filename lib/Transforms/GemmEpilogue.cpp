@@ -187,9 +187,11 @@ std::optional<float> constantOf(Value v) {
 
 /// Whether the ops strictly between `from` and `to` (same block) leave the
 /// GEMM's operands alone: views, pure ops, arena calls (`releases` gets the
-/// releases) and fills of buffers that overlap none of `kept`.
+/// releases) and fills (`fills` gets them) of buffers that overlap none of
+/// `kept`.
 bool onlyHarmlessBetween(Operation *from, Operation *to, ArrayRef<Value> kept,
-                         SmallVectorImpl<Operation *> &releases) {
+                         SmallVectorImpl<Operation *> &releases,
+                         SmallVectorImpl<linalg::FillOp> &fills) {
   for (Operation *op = from->getNextNode(); op != to; op = op->getNextNode()) {
     if (isa<ViewLikeOpInterface, memref::CastOp>(op) ||
         (op->getNumRegions() == 0 && isMemoryEffectFree(op)))
@@ -209,15 +211,16 @@ bool onlyHarmlessBetween(Operation *from, Operation *to, ArrayRef<Value> kept,
     for (Value v : kept)
       if (mayOverlap(fill.getDpsInits()[0], v))
         return false;
+    fills.push_back(fill);
   }
   return true;
 }
 
-/// Fills `match.padFill` and its pads when one of the fills between `gemm`
-/// and the consumer fills, with a constant, the whole buffer whose
-/// interior D is ([.., M, rows, pitch], D's rows at a static offset).
-void findPadFill(Operation *gemm, memc::GemmEpilogueMatch &match, int64_t m,
-                 int64_t n) {
+/// Fills `match.padFill` and its pads when one of `fills` (those between
+/// the GEMM and the consumer) fills, with a constant, the whole buffer
+/// whose interior D is ([.., M, rows, pitch], D's rows at a static offset).
+void findPadFill(ArrayRef<linalg::FillOp> fills, memc::GemmEpilogueMatch &match,
+                 int64_t m, int64_t n) {
   if (match.width == 0)
     return;
   Value root = rootBuffer(match.d);
@@ -238,10 +241,8 @@ void findPadFill(Operation *gemm, memc::GemmEpilogueMatch &match, int64_t m,
   int64_t bottom = planeRows - rows - top, right = pitch - match.width - left;
   if (bottom < 0 || right < 0)
     return;
-  for (Operation *op = gemm->getNextNode(); op != match.consumer;
-       op = op->getNextNode()) {
-    auto fill = dyn_cast<linalg::FillOp>(op);
-    if (!fill || fill.getDpsInits()[0] != root)
+  for (linalg::FillOp fill : fills) {
+    if (fill.getDpsInits()[0] != root)
       continue;
     std::optional<float> value = constantOf(fill.getInputs()[0]);
     if (!value)
@@ -322,10 +323,7 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
   match.ldd = dLayout->ld;
   match.width = dLayout->width;
   match.pitch = dLayout->pitch;
-  int64_t rowRank = -1;
-  for (unsigned d = 0; d < *split; ++d)
-    if (cType.getDimSize(d) != 1)
-      rowRank = d;
+  int64_t rowRank = dLayout->rowRank; // D has C's shape
 
   // The body: a chain from C's element through each of these at most once,
   // in this order: + bias, addend +, maximumf with a constant, minimumf
@@ -420,8 +418,9 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
   for (Value r : kept)
     if (mayOverlap(match.d, r))
       return std::nullopt;
-  if (!onlyHarmlessBetween(gemm, consumer, kept, match.releases))
+  SmallVector<linalg::FillOp> fills;
+  if (!onlyHarmlessBetween(gemm, consumer, kept, match.releases, fills))
     return std::nullopt;
-  findPadFill(gemm, match, m, n);
+  findPadFill(fills, match, m, n);
   return match;
 }

@@ -22,7 +22,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -105,7 +104,9 @@ inline __mmask16 lowLanes(int64_t live) {
 /// either is NaN, +0 over -0 (maxps alone returns its second operand for
 /// both). `lo` is never NaN (the compiler passes constants).
 MEMC_AVX512 inline __m512 maximum512(__m512 v, __m512 lo) {
-  __m512 r = _mm512_max_ps(v, lo);
+  // (The maskz form: GCC 12 warns that the plain one's pass-through,
+  // _mm512_undefined_ps, may be used uninitialized.)
+  __m512 r = _mm512_maskz_max_ps(0xFFFF, v, lo);
   // Equal values: the AND of their bits is +0 for +0 and -0.
   r = _mm512_castsi512_ps(_mm512_mask_and_epi32(
       _mm512_castps_si512(r), _mm512_cmp_ps_mask(v, lo, _CMP_EQ_OQ),
@@ -115,7 +116,7 @@ MEMC_AVX512 inline __m512 maximum512(__m512 v, __m512 lo) {
 
 /// minimum(v, hi), the same way (-0 under +0).
 MEMC_AVX512 inline __m512 minimum512(__m512 v, __m512 hi) {
-  __m512 r = _mm512_min_ps(v, hi);
+  __m512 r = _mm512_maskz_min_ps(0xFFFF, v, hi);
   r = _mm512_castsi512_ps(_mm512_mask_or_epi32(
       _mm512_castps_si512(r), _mm512_cmp_ps_mask(v, hi, _CMP_EQ_OQ),
       _mm512_castps_si512(v), _mm512_castps_si512(hi)));
@@ -136,7 +137,7 @@ MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
                                  int64_t i, int64_t j, int64_t n) {
   // Where the columns go, worked out once for all rows: a 32-column tile
   // of 7-pixel rows is 5 or 6 pieces.
-  Segment segments[34];
+  Segment segments[kNR];
   int count = 0;
   for (int64_t t = 0; t < n;) {
     int64_t col = j + t;
@@ -149,41 +150,34 @@ MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
     segments[count++] = {int32_t(t), int32_t(run), offset};
     t += run;
   }
-  // The border pieces these columns bring (short gaps between output rows
-  // mostly), also worked out once.
-  Segment border[36];
+  // The border these columns bring (mostly the short gaps between output
+  // rows), also worked out once: one piece per output row ending in them,
+  // and the plane's first and last, so at most n + 2.
+  struct {
+    int64_t offset, floats;
+  } border[kNR + 2];
   int pieces = 0;
   e.borderPieces(j, n, [&](int64_t offset, int64_t floats) {
-    if (pieces < 36)
-      border[pieces] = {0, int32_t(std::min<int64_t>(floats, INT32_MAX)),
-                        offset};
-    ++pieces;
+    border[pieces++] = {offset, floats};
   });
-  if (pieces > 36) { // not with a tile of 32 columns
-    for (int r = 0; r < rows; ++r)
-      e.fillBorder(i + r, j, n);
-    pieces = 0;
-  }
   __m512 pad = _mm512_set1_ps(e.padValue);
   __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
   for (int r = 0; r < rows; ++r) {
-    float *plane = e.d + (i + r) * e.ldd;
+    float *dst = e.d + (i + r) * e.ldd;
     for (int s = 0; s < pieces; ++s) {
-      const Segment &piece = border[s];
-      if (piece.lanes <= 16)
-        _mm512_mask_storeu_ps(plane + piece.offset,
-                              __mmask16((1u << piece.lanes) - 1), pad);
+      if (border[s].floats <= 16)
+        _mm512_mask_storeu_ps(dst + border[s].offset,
+                              lowLanes(border[s].floats), pad);
       else
-        std::fill_n(plane + piece.offset, piece.lanes, e.padValue);
+        std::fill_n(dst + border[s].offset, border[s].floats, e.padValue);
     }
     int64_t row = i + r;
     const float *v = tile + r * kNR;
-    float *dst = e.d + row * e.ldd;
     const float *add = e.addend ? e.addend + row * e.ldAddend + j : nullptr;
     __m512 bias = _mm512_set1_ps(e.bias ? e.bias[row] : 0.0f);
     for (int s = 0; s < count; ++s) {
       const Segment &seg = segments[s];
-      __mmask16 m = __mmask16((1u << seg.lanes) - 1);
+      __mmask16 m = lowLanes(seg.lanes);
       __m512 x = _mm512_maskz_loadu_ps(m, v + seg.column);
       if (e.bias)
         x = _mm512_add_ps(x, bias);
