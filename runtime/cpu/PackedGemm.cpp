@@ -105,6 +105,39 @@ MEMC_AVX512 inline void tile512(int64_t kc, const float *a, int64_t lda,
   }
 }
 
+/// tile512 for a panel with at most 16 live columns (m0's): one register a
+/// row, so a last panel with few columns costs half a tile's FMAs. Each
+/// element sums its products in the same order as in tile512.
+template <int MR, bool APacked>
+MEMC_AVX512 inline void
+halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+            float *c, int64_t ldc, __mmask16 m0, bool accumulate) {
+  const float *ar[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
+  __m512 acc[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    acc[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(b + k * kNR);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+      acc[r] = _mm512_fmadd_ps(
+          _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]), b0, acc[r]);
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    if (r >= rows)
+      break;
+    float *cr = c + r * ldc;
+    if (accumulate)
+      acc[r] = _mm512_add_ps(acc[r], _mm512_maskz_loadu_ps(m0, cr));
+    _mm512_mask_storeu_ps(cr, m0, acc[r]);
+  }
+}
+
 /// A mask of the first `live` of 16 lanes (none when live <= 0).
 inline __mmask16 lowLanes(int64_t live) {
   return live <= 0    ? __mmask16(0)
@@ -210,6 +243,19 @@ MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
                              const float *b, float *c, int64_t ldc,
                              __mmask16 m0, __mmask16 m1, bool accumulate,
                              const float *next = nullptr) {
+  if (!FullN && m1 == 0) {
+    if (rows > 8)
+      halfTile512<12, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+    else if (rows > 4)
+      halfTile512<8, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+    else if (rows > 2)
+      halfTile512<4, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+    else if (rows == 2)
+      halfTile512<2, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+    else
+      halfTile512<1, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+    return;
+  }
   if (rows > 8)
     tile512<12, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
                                 next);

@@ -91,6 +91,10 @@ TEST(PackedGemm, ShapesAroundTilesPanelsAndKBlocks) {
           for (bool tb : {false, true})
             runCase({1, M, N, K, false, tb, 0, true, 1.0f, 0.0f});
     runCase({1, 29, 45, 70, false, false, 3, true, 1.0f, 1.0f});
+    // K over two of packedGemm's blocks of 768, last panels of 14 and 30
+    // columns (one register a row, two), C accumulated.
+    for (int64_t N : {46, 62})
+      runCase({1, 13, N, 800, false, false, 0, true, 1.0f, 1.0f});
   }
   memc::rt::limitPackedGemmIsa(best);
 }
@@ -182,7 +186,7 @@ TEST(PackedGemm, OneCopyPerWeightUntilForgotten) {
 
 TEST(PackedGemm, SplitsDoNotChangeResults) {
   // The same C computed whole and in panel and row pieces, bit for bit.
-  const int64_t M = 37, N = 150, K = 700;
+  const int64_t M = 37, N = 140, K = 1000; // two K blocks, a half panel
   auto A = randomVec(M * K, 5), B = randomVec(K * N, 6);
   const memc::rt::PackedB *packed =
       memc::rt::packedWeight(B.data(), K, N, N, false);
