@@ -536,12 +536,33 @@ constexpr double kMinParallelPackedAFlops = double(1 << 20);
 /// 32-column tiles empty (a convolution whose output is one pixel).
 constexpr int64_t kMinPackedAColumns = 16;
 
+/// The most columns of C a GEMM of a weight on the left computes as its
+/// transpose: its columns, packed a K block at a time, stay in L2.
+constexpr int64_t kMaxTransposedColumns = 128;
+
+/// Whether C = op(A) B, A a weight, pays to run as C^T = B^T op(A)^T
+/// (packedGemmAT): when C's N columns leave more of the kernel's 16-lane
+/// registers empty than its M rows would, by more than an eighth. ResNet-18's
+/// layer 4 (M = 512, N = 49) fills 49 of 64 lanes one way and all of them
+/// the other.
+bool transposedPays(int64_t M, int64_t N) {
+  auto filled = [](int64_t x) {
+    return double(x) / double((x + 15) / 16 * 16);
+  };
+  return memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512 &&
+         N <= kMaxTransposedColumns && filled(M) - filled(N) > 0.125;
+}
+
 /// A GEMM whose A is a weight (PackedGemm.h's packedWeightA): tasks take
 /// blocks of C's columns (in whole 32-column panels), or of A's 12-row
-/// panels when C has too few columns to go round.
+/// panels when C has too few columns to go round. With `aT` (batch 1), the
+/// weight is packed as its transpose and the product runs transposed
+/// (packedGemmAT): tasks take A's rows in 32-row panels, or C's columns in
+/// blocks of 12.
 struct PackedAJob {
   int64_t batch, n;
   std::vector<const memc::rt::PackedA *> a; ///< one per batch entry
+  const memc::rt::PackedB *aT = nullptr;
   memc::rt::RightOperand b;                 ///< batch entry 0's
   int64_t strideB = 0;
   float *c;
@@ -553,15 +574,26 @@ struct PackedAJob {
   bool splitM = false;
 
   void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
+    if (aT) {
+      memc::rt::packedGemmAT(*aT, p0, p1, n0, n1, b, c, ldc, accumulate,
+                             epilogue);
+      return;
+    }
     memc::rt::RightOperand bi = b;
     bi.data += i * strideB;
     memc::rt::packedGemmA(*a[i], p0, p1, n0, n1, bi, c + i * strideC, ldc,
                           accumulate, epilogue);
   }
 
+  int64_t rowPanels() const { return aT ? aT->numPanels() : a[0]->numPanels(); }
+  /// Columns per unit of a cut along them.
+  int64_t columnUnit() const {
+    return aT ? memc::rt::kPackedPanelHeight : memc::rt::kPackedPanelWidth;
+  }
+
   void task(int64_t t) const {
-    constexpr int64_t w = memc::rt::kPackedPanelWidth;
-    int64_t rowPanels = a[0]->numPanels(), colPanels = (n + w - 1) / w;
+    int64_t w = columnUnit();
+    int64_t rowPanels = this->rowPanels(), colPanels = (n + w - 1) / w;
     cut.run(
         t, splitM ? rowPanels : colPanels,
         [&](int64_t i) { block(i, 0, rowPanels, 0, n); },
@@ -583,9 +615,8 @@ void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
   int64_t batch = job.batch;
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
-  int64_t rowPanels = job.a[0]->numPanels();
-  int64_t colPanels =
-      (N + memc::rt::kPackedPanelWidth - 1) / memc::rt::kPackedPanelWidth;
+  int64_t rowPanels = job.rowPanels(), w = job.columnUnit();
+  int64_t colPanels = (N + w - 1) / w;
   if (!pool || flops < kMinParallelPackedAFlops) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, rowPanels, 0, N);
@@ -601,9 +632,14 @@ void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
     int64_t largest = (units + p - 1) / p * unitSize;
     return double(total) / double(p * largest);
   };
-  double byColumns = evenness(colPanels, memc::rt::kPackedPanelWidth, N);
-  double byRows = evenness(rowPanels, memc::rt::kPackedPanelHeight, M);
-  job.splitM = byRows > byColumns;
+  double byColumns = evenness(colPanels, w, N);
+  double byRows = evenness(
+      rowPanels,
+      job.aT ? memc::rt::kPackedPanelWidth : memc::rt::kPackedPanelHeight, M);
+  // Transposed, a cut along the rows streams only its share of the weight,
+  // which dwarfs B there (9.4 MB against 0.9 MB in ResNet-18's layer 4),
+  // though each thread then packs all of B.
+  job.splitM = job.aT ? byRows >= byColumns : byRows > byColumns;
   job.cut = TaskCut::choose(batch, p, job.splitM ? rowPanels : colPanels);
   pool->run(job.cut.nTasks, &PackedAJob::runTask, &job);
 }
@@ -640,7 +676,9 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   job.strideC = strideC;
   job.accumulate = beta == 1.0f;
   job.epilogue = epilogue;
-  if (!packEachEntry(batch, strideA, job.a, [&](int64_t i) {
+  if (batch == 1 && transposedPays(M, N))
+    job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
+  if (!job.aT && !packEachEntry(batch, strideA, job.a, [&](int64_t i) {
         return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
       }))
     return false;
@@ -739,6 +777,12 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     job.strideC = 0;
     job.accumulate = beta == 1.0f;
     job.epilogue = epilogue;
+    if (transposedPays(M, N))
+      job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
+    if (job.aT) {
+      runPackedLeft(job, M, N, K);
+      return;
+    }
     if (const memc::rt::PackedA *packed =
             memc::rt::packedWeightA(A, M, K, lda, ta)) {
       job.a.push_back(packed);

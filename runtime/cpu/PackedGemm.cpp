@@ -623,6 +623,84 @@ void packRightOperandBlock(const RightOperand &b, int64_t k0, int64_t kc,
   }
 }
 
+/// The calling thread's buffers for packedGemmAT: B's columns as 12-row
+/// panels, and C^T.
+float *columnPanelBuffer(size_t floats) {
+  thread_local ScratchBuffer buffer;
+  return buffer.get(floats);
+}
+float *transposedProductBuffer(size_t floats) {
+  thread_local ScratchBuffer buffer;
+  return buffer.get(floats);
+}
+
+/// Columns [j0, j0 + live) (live <= 12) of B's rows [k0, k0 + kc) as one
+/// 12-row panel of op(B)^T: element (r, k) at dst[k * 12 + r], zero past
+/// live. The columns are at most three contiguous runs in B (a stride-1
+/// convolution's 12 pixels span at most three output rows of 7 or more):
+/// as many masked loads per k; more runs are gathered.
+MEMC_AVX512 void packColumnPanel512(const RightOperand &b, int64_t k0,
+                                    int64_t kc, int64_t j0, int64_t live,
+                                    float *dst) {
+  constexpr int kMaxRuns = 3;
+  const float *base[kMaxRuns] = {};
+  __mmask16 mask[kMaxRuns] = {};
+  int runs = 0;
+  bool contiguous = true;
+  if (b.isWindow()) {
+    const int64_t *col = b.columnOffset + j0;
+    for (int64_t start = 0; start < live && contiguous;) {
+      int64_t end = start + 1;
+      while (end < live && col[end] == col[start] + (end - start))
+        ++end;
+      if (runs == kMaxRuns) {
+        contiguous = false;
+        break;
+      }
+      // Lane t of this run reads base + t; the other lanes are masked off
+      // and never touch memory.
+      base[runs] = b.data + col[start] - start;
+      mask[runs++] = __mmask16(lowLanes(end) & ~lowLanes(start));
+      start = end;
+    }
+  } else {
+    base[runs] = b.data + j0;
+    mask[runs++] = lowLanes(live);
+  }
+  auto rowOffset = [&](int64_t k) {
+    return b.isWindow() ? b.rowOffset[k0 + k] : (k0 + k) * b.ld;
+  };
+  const __mmask16 panelLanes = lowLanes(kMA);
+  if (contiguous) {
+    for (int64_t k = 0; k < kc; ++k) {
+      int64_t row = rowOffset(k);
+      __m512 v = _mm512_maskz_loadu_ps(mask[0], base[0] + row);
+      for (int s = 1; s < runs; ++s)
+        v = _mm512_mask_loadu_ps(v, mask[s], base[s] + row);
+      _mm512_mask_storeu_ps(dst + k * kMA, panelLanes, v);
+    }
+    return;
+  }
+  const int64_t *col = b.columnOffset + j0;
+  int64_t lo = *std::min_element(col, col + live);
+  int64_t hi = *std::max_element(col, col + live);
+  if (hi - lo > INT32_MAX / 4) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t r = 0; r < kMA; ++r)
+        dst[k * kMA + r] = r < live ? b.data[rowOffset(k) + col[r]] : 0.0f;
+    return;
+  }
+  alignas(64) int32_t index[16] = {};
+  for (int64_t r = 0; r < live; ++r)
+    index[r] = int32_t(col[r] - lo);
+  __m512i vindex = _mm512_load_si512(index);
+  for (int64_t k = 0; k < kc; ++k)
+    _mm512_mask_storeu_ps(
+        dst + k * kMA, panelLanes,
+        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lowLanes(live), vindex,
+                                 b.data + lo + rowOffset(k), 4));
+}
+
 } // namespace
 
 PackedB packPanels(const float *b, int64_t k, int64_t n, int64_t ldb,
@@ -885,6 +963,86 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           }
         }
       }
+    }
+  }
+}
+
+/// An AVX-512 CPU only (the caller chooses by packedGemmIsa).
+MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
+                              int64_t n0, int64_t n1, const RightOperand &b,
+                              float *c, int64_t ldc, bool accumulate,
+                              const Epilogue *epilogue) {
+  int64_t i0 = p0 * kNR, i1 = std::min(aT.n, p1 * kNR);
+  int64_t n = n1 - n0;
+  if (i0 >= i1 || n <= 0)
+    return;
+  int64_t columnPanels = (n + kMA - 1) / kMA;
+  int64_t ldct = (p1 - p0) * kNR;
+  int64_t kcMax = std::max<int64_t>(1, std::min(kKCB, aT.k));
+  float *columns = columnPanelBuffer(size_t(columnPanels * kMA * kcMax));
+  float *ct = transposedProductBuffer(size_t(columnPanels * kMA * ldct));
+  if (!columns || !ct) { // no memory for the buffers: plain loops
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = n0; j < n1; ++j) {
+        float sum = 0;
+        for (int64_t kk = 0; kk < aT.k; ++kk)
+          sum += aT.panel(i / kNR)[kk * kNR + i % kNR] * b.at(kk, j);
+        float v = accumulate ? c[i * ldc + j] + sum : sum;
+        if (epilogue)
+          epilogue->apply(i, j, v);
+        else
+          c[i * ldc + j] = v;
+      }
+    if (epilogue)
+      for (int64_t i = i0; i < i1; ++i)
+        epilogue->fillBorder(i, n0, n);
+    return;
+  }
+  if (aT.k == 0)
+    std::fill_n(ct, columnPanels * kMA * ldct, 0.0f);
+  // C^T = B^T op(A)^T: B's columns are the tiles' rows, the filters their
+  // 32 lanes. Each K block's columns are packed once, in L2, for all of
+  // this call's filter panels.
+  for (int64_t k0 = 0; k0 < aT.k; k0 += kKCB) {
+    int64_t kc = std::min(kKCB, aT.k - k0);
+    for (int64_t q = 0; q < columnPanels; ++q)
+      packColumnPanel512(b, k0, kc, n0 + q * kMA, std::min(kMA, n - q * kMA),
+                         columns + q * kc * kMA);
+    for (int64_t p = p0; p < p1; ++p) {
+      const float *panel = aT.panel(p) + k0 * kNR;
+      const float *next = p + 1 < p1 ? aT.panel(p + 1) + k0 * kNR : nullptr;
+      int64_t width = std::min(kNR, aT.n - p * kNR);
+      __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+      for (int64_t q = 0; q < columnPanels; ++q) {
+        const float *cols = columns + q * kc * kMA;
+        int rows = int(std::min(kMA, n - q * kMA));
+        float *out = ct + q * kMA * ldct + (p - p0) * kNR;
+        const float *pf = q == 0 ? next : nullptr;
+        if (width == kNR)
+          rowsTile512<true, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
+                                  k0 > 0, pf);
+        else
+          rowsTile512<false, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
+                                   k0 > 0, pf);
+      }
+    }
+  }
+  // C = (C^T)^T, plus C's old value when accumulating, a tile of 12 rows
+  // by 32 columns at a time; through the epilogue when there is one.
+  alignas(64) float tile[kMA * kNR];
+  for (int64_t r0 = i0; r0 < i1; r0 += kMA) {
+    int rows = int(std::min(kMA, i1 - r0));
+    for (int64_t t0 = 0; t0 < n; t0 += kNR) {
+      int64_t width = std::min(kNR, n - t0);
+      for (int r = 0; r < rows; ++r) {
+        float *cr = c + (r0 + r) * ldc + n0 + t0;
+        float *dst = epilogue ? tile + r * kNR : cr;
+        const float *src = ct + t0 * ldct + (r0 - i0 + r);
+        for (int64_t t = 0; t < width; ++t)
+          dst[t] = accumulate ? cr[t] + src[t * ldct] : src[t * ldct];
+      }
+      if (epilogue)
+        epilogueTile512(*epilogue, tile, rows, r0, n0 + t0, width);
     }
   }
 }

@@ -192,6 +192,19 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate, const Epilogue *epilogue = nullptr);
 
+/// packedGemmA's product for a weight whose rows fill the kernel's lanes
+/// better than B's columns do (ResNet-18's layer 4: 512 filters against 49
+/// output pixels, 49 of 64 lanes): C^T = B^T op(A)^T, with B's columns as
+/// the tiles' rows (packed 12 at a time, a K block of them per call) and
+/// op(A) packed once as its transpose's panels, aT = packedWeight(A, K, M,
+/// lda, !transA). Computes C's rows [p0 * 32, min(M, p1 * 32)) (aT's
+/// panels [p0, p1)) by columns [n0, n1); accumulate and epilogue as in
+/// packedGemmA. Each element's sum depends on K only, not on the split.
+/// AVX-512 only (packedGemmIsa() == AVX512).
+void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
+                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
+                  bool accumulate, const Epilogue *epilogue = nullptr);
+
 } // namespace memc::rt
 
 #endif // MEMC_RUNTIME_CPU_PACKEDGEMM_H

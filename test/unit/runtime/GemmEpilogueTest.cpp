@@ -133,6 +133,11 @@ std::vector<Case> cases() {
       // A residual sum into a plain destination: bias then the addend.
       {24, 96, 100, 0, 0, true, true, -inf, inf, 0.0f},
       {30, 520, 70, 0, 0, true, true, -inf, inf, 1.0f},
+      // 7x7 outputs of 32 and 48 filters: the transposed product
+      // (packedGemmAT) on AVX-512, into a padded buffer and into a residual
+      // sum with K across two of its 768 K blocks and beta 1.
+      {32, 72, 49, 7, 9, true, false, 0.0f, 6.0f, 0.0f},
+      {48, 800, 49, 0, 0, true, true, -inf, inf, 1.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };

@@ -3,7 +3,8 @@
 // Convolutions through memc_rt_sgemm_packed_a_window, checked against
 // direct loops over the padded input: strides 1 and 2, dilation, 1x1 and
 // 7x7 kernels, output rows that wrap inside a 16-column half (two runs per
-// load), ragged column panels, K across the kernel's K blocks; beta 0 and
+// load), ragged column panels, K across the kernel's K blocks, 7x7 outputs
+// of many filters (the transposed product); beta 0 and
 // 1; every kernel version this CPU runs; the path that copies the im2col
 // matrix instead (fewer than 16 columns, beta 0.5; also MEMC_PACKED_WEIGHTS
 // =0) gives the same numbers. A descriptor that does not cover K x N leaves C
@@ -106,6 +107,17 @@ TEST(WindowGemm, ConvolutionsOnEveryKernelVersion) {
     Conv transposed{5, 14, 8, 8, 3, 3, 1, 1};
     transposed.transposedW = true;
     runConv(transposed, 1.0f, "transposed weight");
+    // 7x7 outputs (49 of 64 lanes) of 64 or 48 filters: computed as C^T
+    // on AVX-512 (packedGemmAT). 12 pixels span two or three output rows
+    // (masked loads), stride 2 gathers them; K = 810 across the 768 K
+    // block; beta 1; the weight stored K x M.
+    runConv({8, 64, 9, 9, 3, 3, 1, 1}, 0.0f, "7x7 outputs");
+    runConv({4, 48, 15, 15, 3, 3, 2, 1}, 1.0f, "7x7 outputs, stride 2");
+    runConv({90, 32, 9, 9, 3, 3, 1, 1}, 1.0f, "7x7 outputs, K = 810");
+    Conv transposed49{5, 40, 9, 9, 3, 3, 1, 1};
+    transposed49.transposedW = true;
+    transposed49.padC = 5;
+    runConv(transposed49, 0.0f, "7x7 outputs, transposed weight");
   }
   memc::rt::limitPackedGemmIsa(best);
 }
