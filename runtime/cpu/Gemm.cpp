@@ -237,16 +237,18 @@ constexpr int64_t kMaxPerCallPanelFloats = int64_t(1) << 20;
 /// (sgemm_oncopy, sgemm_itcopy). The choice depends on the shapes only, so
 /// every task of a call takes the same kernel, and the kernel sums each
 /// element's products in the same order whichever task computes it. More
-/// than an eighth of the 32-column panels' lanes empty stays with
-/// OpenBLAS: ViT-B/16's 98-key score tiles (4 panels, the last with 2 live
-/// columns) ran 3% slower on the packed kernel.
+/// than an eighth of the kernel's lanes empty stays with OpenBLAS (a last
+/// panel of at most 16 columns takes half a tile's lanes): ViT-B/16's
+/// 98-key score tiles (3 panels and 2 columns, 98 of 128 lanes) ran 3%
+/// slower on the packed kernel with 32-column tiles only; in 112 lanes
+/// they run on it (ViT-B/16 at 1 thread 230 -> 225 ms, alternating).
 bool packsPerCall(bool ta, int64_t M, int64_t N, int64_t K, float alpha,
                   float beta) {
-  int64_t panelColumns = (N + memc::rt::kPackedPanelWidth - 1) /
-                         memc::rt::kPackedPanelWidth *
-                         memc::rt::kPackedPanelWidth;
+  constexpr int64_t w = memc::rt::kPackedPanelWidth;
+  int64_t panelColumns = (N + w - 1) / w * w;
+  int64_t lanes = (N + 15) / 16 * 16;
   return !ta && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) &&
-         M >= kMinPackedRows && K > 0 && 8 * N >= 7 * panelColumns &&
+         M >= kMinPackedRows && K > 0 && 8 * N >= 7 * lanes &&
          K * panelColumns <= kMaxPerCallPanelFloats && !packedWeightsOff();
 }
 
