@@ -172,25 +172,41 @@ TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
 }
 
 TEST(GemmEpilogue, NaNAndSignedZeros) {
-  // One row of A is NaN and one zero: the clip keeps NaN, and with lo = -0
-  // a product of +0 stays +0 (maxps alone would return -0).
-  int64_t M = 3, N = 40, K = 8;
+  // Rows of products NaN, +0, 4 and -4 through every kind of clip the
+  // kernel shortens (a bound of -0 or +0 on either side, an infinite one,
+  // none): the results are arith.maximumf / minimumf's, bit for bit (NaN
+  // stays NaN, +0 is above -0; maxps and minps alone get both wrong).
+  int64_t M = 4, N = 40, K = 8;
+  float inf = std::numeric_limits<float>::infinity();
   std::vector<float> A(size_t(M * K), 1.0f), B(size_t(K * N), 0.5f);
   A[0] = std::numeric_limits<float>::quiet_NaN();
-  for (int64_t k = 0; k < K; ++k)
+  for (int64_t k = 0; k < K; ++k) {
     A[size_t(K + k)] = 0.0f;
+    A[size_t(3 * K + k)] = -1.0f;
+  }
   std::vector<float> C(size_t(M * N)), D(size_t(M * N), kSentinel);
+  const float product[] = {std::numeric_limits<float>::quiet_NaN(), 0.0f, 4.0f,
+                           -4.0f};
+  const float bounds[][2] = {{-0.0f, 6.0f}, {0.0f, 6.0f},  {0.0f, inf},
+                             {-inf, 0.0f},  {-inf, -0.0f}, {-1.0f, 1.0f},
+                             {-0.0f, 0.0f}, {-inf, inf}};
   memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
   for (memc::rt::PackedGemmIsa isa : isasHere()) {
     memc::rt::limitPackedGemmIsa(isa);
-    memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, 0.0f,
-                              C.data(), N, nullptr, nullptr, 0, -0.0f, 6.0f,
-                              D.data(), N, 0, 0, nullptr, 0.0f);
-    for (int64_t j = 0; j < N; ++j) {
-      EXPECT_TRUE(std::isnan(D[size_t(j)])) << j;
-      EXPECT_EQ(D[size_t(N + j)], 0.0f);
-      EXPECT_FALSE(std::signbit(D[size_t(N + j)])) << j;
-      EXPECT_EQ(D[size_t(2 * N + j)], 4.0f);
+    for (const auto &b : bounds) {
+      memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, 0.0f,
+                                C.data(), N, nullptr, nullptr, 0, b[0], b[1],
+                                D.data(), N, 0, 0, nullptr, 0.0f);
+      for (int64_t i = 0; i < M; ++i) {
+        float want = minimumOf(maximumOf(product[i], b[0]), b[1]);
+        for (int64_t j = 0; j < N; ++j) {
+          float got = D[size_t(i * N + j)];
+          ASSERT_TRUE(std::isnan(want) ? std::isnan(got)
+                                       : std::memcmp(&got, &want, 4) == 0)
+              << "lo=" << b[0] << " hi=" << b[1] << " row " << i << " got "
+              << got << " want " << want << " isa " << int(isa);
+        }
+      }
     }
     memc::rt::forgetPackedWeights(A.data(), A.size() * sizeof(float));
   }
