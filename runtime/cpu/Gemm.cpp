@@ -612,6 +612,18 @@ struct PackedAJob {
   }
 };
 
+/// Packs `job`'s weight A (each batch entry's, strideA apart) for an M x N
+/// product: as its transpose when that pays (batch 1, transposedPays), else
+/// in packedWeightA's panels. False when no packed copy can be had.
+bool packLeftWeight(PackedAJob &job, const float *A, int64_t strideA, int64_t M,
+                    int64_t N, int64_t K, int64_t lda, bool ta) {
+  if (job.batch == 1 && transposedPays(M, N))
+    job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
+  return job.aT || packEachEntry(job.batch, strideA, job.a, [&](int64_t i) {
+           return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
+         });
+}
+
 /// Runs `job`, its weights packed, on the pool.
 void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
   int64_t batch = job.batch;
@@ -678,11 +690,7 @@ bool packedLeftBatchedGemm(int64_t batch, int32_t transA, int32_t transB,
   job.strideC = strideC;
   job.accumulate = beta == 1.0f;
   job.epilogue = epilogue;
-  if (batch == 1 && transposedPays(M, N))
-    job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
-  if (!job.aT && !packEachEntry(batch, strideA, job.a, [&](int64_t i) {
-        return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
-      }))
+  if (!packLeftWeight(job, A, strideA, M, N, K, lda, ta))
     return false;
   runPackedLeft(job, M, N, K);
   return true;
@@ -779,15 +787,7 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     job.strideC = 0;
     job.accumulate = beta == 1.0f;
     job.epilogue = epilogue;
-    if (transposedPays(M, N))
-      job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
-    if (job.aT) {
-      runPackedLeft(job, M, N, K);
-      return;
-    }
-    if (const memc::rt::PackedA *packed =
-            memc::rt::packedWeightA(A, M, K, lda, ta)) {
-      job.a.push_back(packed);
+    if (packLeftWeight(job, A, 0, M, N, K, lda, ta)) {
       runPackedLeft(job, M, N, K);
       return;
     }

@@ -560,59 +560,111 @@ void packWindowBlock(const RightOperand &b, int64_t k0, int64_t kc, int64_t j0,
   }
 }
 
-/// The same a 16-column half panel at a time. A half's columns are one or
-/// two contiguous runs in the input for a convolution of stride 1 (two
-/// where it wraps from one output row to the next): one or two masked loads
-/// per row of k. Other halves (strided convolutions) are gathered.
+/// Lanes t < live (at most 16) of data[row + column[t]], the rest zero, for
+/// the rows of a window operand: the columns are cut once into at most
+/// three contiguous runs, one masked load each per row (a stride-1
+/// convolution's pixels: 16 of them span at most three output rows of 7 or
+/// more), and are gathered otherwise (strided convolutions), or read one
+/// at a time when their offsets are too far apart for 32-bit indices.
+class WindowLanes {
+public:
+  /// Columns at data + column[t].
+  MEMC_AVX512 WindowLanes(const float *data, const int64_t *column,
+                          int64_t live)
+      : data(data), column(column), live(live) {
+    for (int64_t start = 0; start < live;) {
+      int64_t end = start + 1;
+      while (end < live && column[end] == column[start] + (end - start))
+        ++end;
+      if (runs == kMaxRuns) {
+        kind = Kind::Gather;
+        break;
+      }
+      // Lane t of this run reads base + t; the other lanes are masked off
+      // and never touch memory.
+      base[runs] = data + column[start] - start;
+      mask[runs++] = __mmask16(lowLanes(end) & ~lowLanes(start));
+      start = end;
+    }
+    if (kind != Kind::Gather)
+      return;
+    int64_t lo = *std::min_element(column, column + live);
+    int64_t hi = *std::max_element(column, column + live);
+    if (hi - lo > INT32_MAX) {
+      kind = Kind::OneByOne;
+      return;
+    }
+    alignas(64) int32_t offsets[16] = {};
+    for (int64_t t = 0; t < live; ++t)
+      offsets[t] = int32_t(column[t] - lo);
+    index = _mm512_load_si512(offsets);
+    gatherBase = data + lo;
+  }
+  /// `live` contiguous columns at data + t.
+  MEMC_AVX512 WindowLanes(const float *data, int64_t live)
+      : data(data), live(live) {
+    base[0] = data;
+    mask[0] = lowLanes(live);
+    runs = 1;
+  }
+
+  /// store(i, lanes of row(i)) for i in [0, count), the way of loading
+  /// chosen once.
+  template <typename Row, typename Store>
+  MEMC_AVX512 void load(int64_t count, Row row, Store store) const {
+    switch (kind) {
+    case Kind::Runs:
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t at = row(i);
+        __m512 v = _mm512_maskz_loadu_ps(mask[0], base[0] + at);
+        for (int s = 1; s < runs; ++s)
+          v = _mm512_mask_loadu_ps(v, mask[s], base[s] + at);
+        store(i, v);
+      }
+      return;
+    case Kind::Gather:
+      for (int64_t i = 0; i < count; ++i)
+        store(i, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lowLanes(live),
+                                          index, gatherBase + row(i), 4));
+      return;
+    case Kind::OneByOne:
+      for (int64_t i = 0; i < count; ++i) {
+        alignas(64) float lanes[16] = {};
+        for (int64_t t = 0; t < live; ++t)
+          lanes[t] = data[row(i) + column[t]];
+        store(i, _mm512_load_ps(lanes));
+      }
+      return;
+    }
+  }
+
+private:
+  static constexpr int kMaxRuns = 3;
+  enum class Kind { Runs, Gather, OneByOne };
+  Kind kind = Kind::Runs;
+  const float *data;
+  const int64_t *column = nullptr;
+  int64_t live;
+  const float *base[kMaxRuns] = {};
+  __mmask16 mask[kMaxRuns] = {};
+  int runs = 0;
+  __m512i index;
+  const float *gatherBase = nullptr;
+};
+
+/// The same a 16-column half panel at a time (WindowLanes).
 MEMC_AVX512 void packWindowBlock512(const RightOperand &b, int64_t k0,
                                     int64_t kc, int64_t j0, int64_t nc,
                                     float *dst) {
   const int64_t *rows = b.rowOffset + k0;
   for (int64_t h = 0; h * 16 < nc; ++h) {
-    int64_t live = std::min<int64_t>(16, nc - h * 16);
     float *out = dst + (h / 2) * kc * kNR + (h % 2) * 16;
-    const int64_t *col = b.columnOffset + j0 + h * 16;
-    int64_t split = 1;
-    while (split < live && col[split] == col[0] + split)
-      ++split;
-    int64_t end = split;
-    while (end < live && col[end] == col[split] + (end - split))
-      ++end;
-    __mmask16 all = lowLanes(live);
-    if (end == live) {
-      __mmask16 first = lowLanes(split), second = all & __mmask16(~first);
-      const float *run0 = b.data + col[0];
-      // Lane t of the second run reads run1 + t, t >= split; the lanes
-      // before it are masked off and never touch memory.
-      const float *run1 = second ? b.data + col[split] - split : run0;
-      for (int64_t k = 0; k < kc; ++k) {
-        __m512 v = _mm512_maskz_loadu_ps(first, run0 + rows[k]);
-        if (second)
-          v = _mm512_mask_loadu_ps(v, second, run1 + rows[k]);
-        _mm512_store_ps(out + k * kNR, v);
-      }
-      continue;
-    }
-    int64_t lo = col[0], hi = col[0];
-    for (int64_t t = 1; t < live; ++t) {
-      lo = std::min(lo, col[t]);
-      hi = std::max(hi, col[t]);
-    }
-    if (hi - lo > INT32_MAX) {
-      for (int64_t k = 0; k < kc; ++k)
-        for (int64_t t = 0; t < 16; ++t)
-          out[k * kNR + t] = t < live ? b.data[rows[k] + col[t]] : 0.0f;
-      continue;
-    }
-    alignas(64) int32_t index[16] = {};
-    for (int64_t t = 0; t < live; ++t)
-      index[t] = int32_t(col[t] - lo);
-    __m512i vindex = _mm512_load_si512(index);
-    const float *base = b.data + lo;
-    for (int64_t k = 0; k < kc; ++k)
-      _mm512_store_ps(out + k * kNR,
-                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), all, vindex,
-                                               base + rows[k], 4));
+    WindowLanes lanes(b.data, b.columnOffset + j0 + h * 16,
+                      std::min<int64_t>(16, nc - h * 16));
+    lanes.load(
+        kc, [&](int64_t k) { return rows[k]; },
+        [&](int64_t k, __m512 v)
+            MEMC_AVX512 { _mm512_store_ps(out + k * kNR, v); });
   }
   // A block whose last panel is half full: its upper half is zero.
   if (int64_t halves = (nc + 15) / 16; halves % 2) {
@@ -652,69 +704,22 @@ float *transposedProductBuffer(size_t floats) {
 
 /// Columns [j0, j0 + live) (live <= 12) of B's rows [k0, k0 + kc) as one
 /// 12-row panel of op(B)^T: element (r, k) at dst[k * 12 + r], zero past
-/// live. The columns are at most three contiguous runs in B (a stride-1
-/// convolution's 12 pixels span at most three output rows of 7 or more):
-/// as many masked loads per k; more runs are gathered.
+/// live (WindowLanes; a plain B's columns are one run).
 MEMC_AVX512 void packColumnPanel512(const RightOperand &b, int64_t k0,
                                     int64_t kc, int64_t j0, int64_t live,
                                     float *dst) {
-  constexpr int kMaxRuns = 3;
-  const float *base[kMaxRuns] = {};
-  __mmask16 mask[kMaxRuns] = {};
-  int runs = 0;
-  bool contiguous = true;
-  if (b.isWindow()) {
-    const int64_t *col = b.columnOffset + j0;
-    for (int64_t start = 0; start < live && contiguous;) {
-      int64_t end = start + 1;
-      while (end < live && col[end] == col[start] + (end - start))
-        ++end;
-      if (runs == kMaxRuns) {
-        contiguous = false;
-        break;
-      }
-      // Lane t of this run reads base + t; the other lanes are masked off
-      // and never touch memory.
-      base[runs] = b.data + col[start] - start;
-      mask[runs++] = __mmask16(lowLanes(end) & ~lowLanes(start));
-      start = end;
-    }
-  } else {
-    base[runs] = b.data + j0;
-    mask[runs++] = lowLanes(live);
-  }
-  auto rowOffset = [&](int64_t k) {
-    return b.isWindow() ? b.rowOffset[k0 + k] : (k0 + k) * b.ld;
-  };
   const __mmask16 panelLanes = lowLanes(kMA);
-  if (contiguous) {
-    for (int64_t k = 0; k < kc; ++k) {
-      int64_t row = rowOffset(k);
-      __m512 v = _mm512_maskz_loadu_ps(mask[0], base[0] + row);
-      for (int s = 1; s < runs; ++s)
-        v = _mm512_mask_loadu_ps(v, mask[s], base[s] + row);
-      _mm512_mask_storeu_ps(dst + k * kMA, panelLanes, v);
-    }
-    return;
-  }
-  const int64_t *col = b.columnOffset + j0;
-  int64_t lo = *std::min_element(col, col + live);
-  int64_t hi = *std::max_element(col, col + live);
-  if (hi - lo > INT32_MAX / 4) {
-    for (int64_t k = 0; k < kc; ++k)
-      for (int64_t r = 0; r < kMA; ++r)
-        dst[k * kMA + r] = r < live ? b.data[rowOffset(k) + col[r]] : 0.0f;
-    return;
-  }
-  alignas(64) int32_t index[16] = {};
-  for (int64_t r = 0; r < live; ++r)
-    index[r] = int32_t(col[r] - lo);
-  __m512i vindex = _mm512_load_si512(index);
-  for (int64_t k = 0; k < kc; ++k)
-    _mm512_mask_storeu_ps(
-        dst + k * kMA, panelLanes,
-        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lowLanes(live), vindex,
-                                 b.data + lo + rowOffset(k), 4));
+  auto store = [&](int64_t k, __m512 v) MEMC_AVX512 {
+    _mm512_mask_storeu_ps(dst + k * kMA, panelLanes, v);
+  };
+  if (b.isWindow())
+    WindowLanes(b.data, b.columnOffset + j0, live)
+        .load(
+            kc, [&](int64_t k) { return b.rowOffset[k0 + k]; }, store);
+  else
+    WindowLanes(b.data + j0, live)
+        .load(
+            kc, [&](int64_t k) { return (k0 + k) * b.ld; }, store);
 }
 
 } // namespace
@@ -878,6 +883,34 @@ void Epilogue::fillBorder(int64_t i, int64_t j, int64_t count) const {
   });
 }
 
+namespace {
+
+/// C's rows [i0, i1) x columns [n0, n1) = op(A) B (element (i, k) of op(A)
+/// is aAt(i, k)), plus C's old value when accumulating, by plain loops and
+/// through `epilogue` when there is one: the packed kernels' way out when
+/// their buffers cannot be had.
+template <typename AAt>
+void plainProduct(int64_t i0, int64_t i1, int64_t n0, int64_t n1, int64_t k,
+                  AAt aAt, const RightOperand &b, float *c, int64_t ldc,
+                  bool accumulate, const Epilogue *epilogue) {
+  for (int64_t i = i0; i < i1; ++i)
+    for (int64_t j = n0; j < n1; ++j) {
+      float sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        sum += aAt(i, kk) * b.at(kk, j);
+      float v = !accumulate ? sum : k ? c[i * ldc + j] + sum : c[i * ldc + j];
+      if (epilogue)
+        epilogue->apply(i, j, v);
+      else
+        c[i * ldc + j] = v;
+    }
+  if (epilogue)
+    for (int64_t i = i0; i < i1; ++i)
+      epilogue->fillBorder(i, n0, n1 - n0);
+}
+
+} // namespace
+
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate, const Epilogue *epilogue) {
@@ -886,23 +919,12 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
   int64_t rowEnd = std::min(a.m, i1 * kMA);
   float *block = a.k ? rightBlockBuffer() : nullptr;
   if (!block) { // K = 0, or no memory for the buffer: plain loops
-    for (int64_t i = i0 * kMA; i < rowEnd; ++i)
-      for (int64_t j = n0; j < n1; ++j) {
-        const float *ap = a.panel(i / kMA) + i % kMA;
-        float sum = 0;
-        for (int64_t k = 0; k < a.k; ++k)
-          sum += ap[k * kMA] * b.at(k, j);
-        float v = !accumulate ? sum
-                  : a.k       ? c[i * ldc + j] + sum
-                              : c[i * ldc + j];
-        if (epilogue)
-          epilogue->apply(i, j, v);
-        else
-          c[i * ldc + j] = v;
-      }
-    if (epilogue)
-      for (int64_t i = i0 * kMA; i < rowEnd; ++i)
-        epilogue->fillBorder(i, n0, n1 - n0);
+    plainProduct(
+        i0 * kMA, rowEnd, n0, n1, a.k,
+        [&](int64_t i, int64_t k) {
+          return a.panel(i / kMA)[k * kMA + i % kMA];
+        },
+        b, c, ldc, accumulate, epilogue);
     return;
   }
   // The tile an epilogue finishes: the kernel stores it here, in L1, and
@@ -998,20 +1020,12 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
   float *columns = columnPanelBuffer(size_t(columnPanels * kMA * kcMax));
   float *ct = transposedProductBuffer(size_t(columnPanels * kMA * ldct));
   if (!columns || !ct) { // no memory for the buffers: plain loops
-    for (int64_t i = i0; i < i1; ++i)
-      for (int64_t j = n0; j < n1; ++j) {
-        float sum = 0;
-        for (int64_t kk = 0; kk < aT.k; ++kk)
-          sum += aT.panel(i / kNR)[kk * kNR + i % kNR] * b.at(kk, j);
-        float v = accumulate ? c[i * ldc + j] + sum : sum;
-        if (epilogue)
-          epilogue->apply(i, j, v);
-        else
-          c[i * ldc + j] = v;
-      }
-    if (epilogue)
-      for (int64_t i = i0; i < i1; ++i)
-        epilogue->fillBorder(i, n0, n);
+    plainProduct(
+        i0, i1, n0, n1, aT.k,
+        [&](int64_t i, int64_t k) {
+          return aT.panel(i / kNR)[k * kNR + i % kNR];
+        },
+        b, c, ldc, accumulate, epilogue);
     return;
   }
   if (aT.k == 0)
