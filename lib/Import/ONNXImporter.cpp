@@ -1,9 +1,10 @@
 //===- ONNXImporter.cpp - ONNX model -> einsum IR -------------------------===//
-#include "ImportContext.h"
+#include "FoldBatchNorm.h"
 #include "GraphChecks.h"
-#include "PastKV.h"
 #include "GraphImporter.h"
+#include "ImportContext.h"
 #include "OpRegistry.h"
+#include "PastKV.h"
 #include "dialects/memc/ProgramInterface.h"
 #include "memc/Analysis/MaskStructure.h"
 
@@ -458,6 +459,10 @@ bool GraphImporter::run(onnx::ModelProto &model, ImportResult &result) {
   if (options.trainable.enabled &&
       !chooseTrainable(graph, options.trainable, trainable))
     return false;
+  // Inference only: a train step trains the BN's scale and shift, and
+  // folding would put them out of its reach.
+  if (!options.trainable.enabled)
+    foldBatchNormIntoConv(*model.mutable_graph(), constants);
 
   // --decode of an export with past keys/values: the rows of a call and
   // the caches' capacity fix its dynamic dims.
