@@ -265,17 +265,24 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
   Value cRoot = rootBuffer(c);
   if (!cRoot || !cRoot.getDefiningOp<memref::ViewOp>())
     return std::nullopt; // an argument (a program output) is read later
-  linalg::GenericOp consumer;
+  // The consumer is C's first user after the GEMM. Later users are
+  // allowed only when it finishes C in place (checked below): they read
+  // what the fused GEMM stores.
+  Block *block = gemm->getBlock();
+  llvm::SmallPtrSet<Operation *, 4> others;
+  Operation *first = nullptr;
   for (Operation *user : usersThroughViews(cRoot)) {
     if (user == gemm)
       continue;
-    auto generic = dyn_cast<linalg::GenericOp>(user);
-    if (!generic || (consumer && consumer != generic))
+    Operation *inBlock = block->findAncestorOpInBlock(*user);
+    if (!inBlock || inBlock == gemm || !gemm->isBeforeInBlock(inBlock))
       return std::nullopt;
-    consumer = generic;
+    others.insert(inBlock);
+    if (!first || inBlock->isBeforeInBlock(first))
+      first = inBlock;
   }
-  if (!consumer || consumer->getBlock() != gemm->getBlock() ||
-      !gemm->isBeforeInBlock(consumer) || !consumer.hasPureBufferSemantics() ||
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(first);
+  if (!consumer || !consumer.hasPureBufferSemantics() ||
       consumer.hasIndexSemantics() || consumer.getNumDpsInits() != 1 ||
       consumer.getNumParallelLoops() != consumer.getNumLoops())
     return std::nullopt;
@@ -289,7 +296,15 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
       cIn = input;
     }
   OpOperand *out = consumer.getDpsInitOperand(0);
-  if (!cIn || rootBuffer(out->get()) == cRoot)
+  if (!cIn)
+    return std::nullopt;
+  // In place: the consumer writes C where it reads it (a bias and ReLU
+  // over a convolution's output that a pooling reads next), and the fused
+  // GEMM stores the finished elements in C itself. Otherwise C's only
+  // reader is the consumer.
+  bool inPlace = rootBuffer(out->get()) == cRoot;
+  if ((inPlace && out->get().getType() != cIn->get().getType()) ||
+      (!inPlace && others.size() != 1))
     return std::nullopt;
   auto cType = dyn_cast<MemRefType>(cIn->get().getType());
   SmallVector<int64_t> cStrides, gemmStrides;
@@ -414,10 +429,12 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
   // The fused GEMM writes D where the consumer did, and reads its operands
   // there: nothing in between may write them, and D may not overlap them.
   SmallVector<Value> kept(reads.begin(), reads.end());
-  kept.push_back(c);
   for (Value r : kept)
     if (mayOverlap(match.d, r))
       return std::nullopt;
+  if (!inPlace && mayOverlap(match.d, c))
+    return std::nullopt;
+  kept.push_back(c);
   SmallVector<linalg::FillOp> fills;
   if (!onlyHarmlessBetween(gemm, consumer, kept, match.releases, fills))
     return std::nullopt;

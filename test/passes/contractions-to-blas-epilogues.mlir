@@ -105,9 +105,9 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
 // on); and a "bias" of one element for every row (the runtime reads one
 // per row).
 // CHECK-LABEL: func @main_graph
-// CHECK-NOT: _ep(
+// CHECK-NOT: call @memc_rt_sgemm_packed_a_ep(
 // CHECK-COUNT-5: linalg.generic
-// CHECK-NOT: _ep(
+// CHECK-NOT: call @memc_rt_sgemm_packed_a_ep(
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
@@ -193,6 +193,120 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
       ins(%y4, %one : memref<16x36xf32>, memref<1xf32>) outs(%f : memref<16x36xf32>) {
   ^bb0(%v: f32, %b: f32, %o: f32):
     %0 = arith.addf %v, %b : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// A bias and ReLU written over C itself (a convolution's output that a
+// pooling reads next): the GEMM finishes its tiles in C, so D is C (the
+// same pointer, rows 36 apart, no padding) and the reader that follows
+// stays as it was.
+// CHECK-LABEL: func @main_graph
+// CHECK: %[[Y:.*]] = memref.view %{{.*}}[%c4096]
+// CHECK: memref.extract_aligned_pointer_as_index %[[Y]]
+// CHECK-NEXT: arith.index_cast
+// CHECK-NEXT: %[[YP:.*]] = llvm.inttoptr
+// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[YP]], %c36_i64, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[YP]], %c36_i64, %c0_i64, %c0_i64,
+// CHECK-NEXT: linalg.generic
+// CHECK-SAME: ins(%[[Y]] : memref<16x36xf32>)
+// CHECK-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(c, n) -> (c, n)>
+#row = affine_map<(c, n) -> (c)>
+#rowsum = affine_map<(c, n) -> (c)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %bias: memref<16xf32> {memc.weight = "b"},
+                      %arena: memref<65536xi8> {memc.arena}) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %x = memref.view %arena[%c0][] {memc.offset = 0 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %y = memref.view %arena[%c4096][] {memc.offset = 4096 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %s = memref.view %arena[%c8192][] {memc.offset = 8192 : i64} : memref<65536xi8> to memref<16xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<16x36xf32>, memref<16xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%v: f32, %b: f32, %o: f32):
+    %0 = arith.addf %v, %b : f32
+    %1 = arith.maximumf %0, %zero : f32
+    linalg.yield %1 : f32
+  }
+  linalg.generic {indexing_maps = [#id, #rowsum], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<16x36xf32>) outs(%s : memref<16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.addf %o, %v : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// Not in place after all, left as they are: the op writes C's buffer
+// through a view shifted by one row (it would overwrite elements the GEMM
+// has yet to finish); C is read by another op before the in-place one.
+// CHECK-LABEL: func @main_graph
+// CHECK-NOT: call @memc_rt_sgemm_packed_a_ep(
+// CHECK-COUNT-3: linalg.generic
+// CHECK-NOT: call @memc_rt_sgemm_packed_a_ep(
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(c, n) -> (c, n)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %arena: memref<65536xi8> {memc.arena}) {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %c16384 = arith.constant 16384 : index
+  %x = memref.view %arena[%c0][] {memc.offset = 0 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %y = memref.view %arena[%c4096][] {memc.offset = 4096 : i64} : memref<65536xi8> to memref<17x36xf32>
+  %top = memref.subview %y[0, 0] [16, 36] [1, 1] : memref<17x36xf32> to memref<16x36xf32, strided<[36, 1]>>
+  %low = memref.subview %y[1, 0] [16, 36] [1, 1] : memref<17x36xf32> to memref<16x36xf32, strided<[36, 1], offset: 36>>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%top : memref<16x36xf32, strided<[36, 1]>>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%top : memref<16x36xf32, strided<[36, 1]>>) outs(%low : memref<16x36xf32, strided<[36, 1], offset: 36>>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.maximumf %v, %zero : f32
+    linalg.yield %0 : f32
+  }
+  %z = memref.view %arena[%c8192][] {memc.offset = 8192 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %d = memref.view %arena[%c16384][] {memc.offset = 16384 : i64} : memref<65536xi8> to memref<16x36xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%z : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%z : memref<16x36xf32>) outs(%d : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%z : memref<16x36xf32>) outs(%z : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = arith.maximumf %v, %zero : f32
     linalg.yield %0 : f32
   }
   return
