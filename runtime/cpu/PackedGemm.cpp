@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 namespace memc::rt {
@@ -50,93 +51,6 @@ constexpr int64_t kKCB = 768;
 //===----------------------------------------------------------------------===//
 // AVX-512
 //===----------------------------------------------------------------------===//
-
-/// One MR x 32 tile of C over kc values of k. A's rows are read in place
-/// (row pointers past `rows` repeat the last row), or from a packed panel
-/// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
-template <int MR, bool FullN, bool APacked = false>
-MEMC_AVX512 inline void tile512(int64_t kc, const float *a, int64_t lda,
-                                int rows, const float *b, float *c, int64_t ldc,
-                                __mmask16 m0, __mmask16 m1, bool accumulate,
-                                const float *next = nullptr) {
-  const float *ar[MR];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
-  __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-    acc0[r] = acc1[r] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_load_ps(b + k * kNR);
-    __m512 b1 = _mm512_load_ps(b + k * kNR + 16);
-    if (next) {
-      _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR + 16),
-                   _MM_HINT_T1);
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      __m512 av = _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]);
-      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    if (r >= rows)
-      break;
-    float *cr = c + r * ldc;
-    if (FullN) {
-      if (accumulate) {
-        acc0[r] = _mm512_add_ps(acc0[r], _mm512_loadu_ps(cr));
-        acc1[r] = _mm512_add_ps(acc1[r], _mm512_loadu_ps(cr + 16));
-      }
-      _mm512_storeu_ps(cr, acc0[r]);
-      _mm512_storeu_ps(cr + 16, acc1[r]);
-    } else {
-      if (accumulate) {
-        acc0[r] = _mm512_add_ps(acc0[r], _mm512_maskz_loadu_ps(m0, cr));
-        acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
-      }
-      _mm512_mask_storeu_ps(cr, m0, acc0[r]);
-      _mm512_mask_storeu_ps(cr + 16, m1, acc1[r]);
-    }
-  }
-}
-
-/// tile512 for a panel with at most 16 live columns (m0's): one register a
-/// row, so a last panel with few columns costs half a tile's FMAs. Each
-/// element sums its products in the same order as in tile512.
-template <int MR, bool APacked>
-MEMC_AVX512 inline void
-halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-            float *c, int64_t ldc, __mmask16 m0, bool accumulate) {
-  const float *ar[MR];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
-  __m512 acc[MR];
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
-    acc[r] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_load_ps(b + k * kNR);
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r)
-      acc[r] = _mm512_fmadd_ps(
-          _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]), b0, acc[r]);
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    if (r >= rows)
-      break;
-    float *cr = c + r * ldc;
-    if (accumulate)
-      acc[r] = _mm512_add_ps(acc[r], _mm512_maskz_loadu_ps(m0, cr));
-    _mm512_mask_storeu_ps(cr, m0, acc[r]);
-  }
-}
 
 /// A mask of the first `live` of 16 lanes (none when live <= 0).
 inline __mmask16 lowLanes(int64_t live) {
@@ -184,69 +98,209 @@ struct Clip512 {
   }
 };
 
-/// A piece of a tile's row that is contiguous in the epilogue's D: at
-/// most 16 columns of one output row.
-struct Segment {
-  int32_t column; ///< the first, within the tile
-  int32_t lanes;
-  int64_t offset; ///< its D address minus the row's (i * ldd)
+/// Where an epilogue puts the rows of one 32-column tile (columns
+/// [j, j + n) of the product, n <= 32): the columns cut into pieces that
+/// are contiguous in D and lie in one of the tile's two registers, and the
+/// border those columns bring (mostly the short gaps between output rows:
+/// one piece per output row ending in them, and the plane's first and
+/// last, so at most n + 2). Worked out once per tile position, for all of
+/// its rows.
+struct TileColumns {
+  struct Piece {
+    int32_t reg;     ///< 0: columns 0-15 of the tile, 1: 16-31
+    __mmask16 lanes; ///< the piece's lanes of that register
+    int64_t offset;  ///< D address of the register's lane 0, minus the row's
+  };
+  Piece pieces[kNR];
+  int count = 0;
+  struct {
+    int64_t offset, floats;
+  } border[kNR + 2];
+  int borderCount = 0;
+
+  TileColumns(const Epilogue &e, int64_t j, int64_t n) {
+    int64_t q = e.width ? j / e.width : 0, rem = e.width ? j % e.width : j;
+    for (int64_t t = 0; t < n;) {
+      int64_t lane = t % 16;
+      int64_t run = std::min(n - t, 16 - lane);
+      int64_t offset = rem;
+      if (e.width) {
+        run = std::min(run, e.width - rem);
+        offset = q * e.pitch + rem;
+      }
+      pieces[count++] = {int32_t(t / 16), __mmask16(((1u << run) - 1) << lane),
+                         offset - lane};
+      t += run;
+      rem += run;
+      if (e.width && rem == e.width) {
+        rem = 0;
+        ++q;
+      }
+    }
+    e.borderPieces(j, n, [&](int64_t offset, int64_t floats) {
+      border[borderCount++] = {offset, floats};
+    });
+  }
+};
+
+/// Finishes rows of a tile held in registers through an epilogue: each
+/// element v of row r (the product's row `row0 + r`) becomes v + bias,
+/// then addend + v, then clipped, and goes to its place in D, with the
+/// row's border around it; nothing goes through C.
+struct RowFinisher {
+  const Epilogue &e;
+  const TileColumns &columns;
+  int64_t row0, j;
+  __mmask16 m0, m1; ///< the tile's live lanes in each register
+  Clip512 clip;
+  __m512 pad;
+
+  MEMC_AVX512 RowFinisher(const Epilogue &e, const TileColumns &columns,
+                          int64_t row0, int64_t j, int64_t n)
+      : e(e), columns(columns), row0(row0), j(j), m0(lowLanes(n)),
+        m1(lowLanes(n - 16)), clip(e.lo, e.hi),
+        pad(_mm512_set1_ps(e.padValue)) {}
+
+  MEMC_AVX512 void operator()(int r, __m512 v0, __m512 v1) const {
+    int64_t row = row0 + r;
+    float *dst = e.d + row * e.ldd;
+    for (int s = 0; s < columns.borderCount; ++s) {
+      int64_t offset = columns.border[s].offset,
+              floats = columns.border[s].floats;
+      if (floats <= 16)
+        _mm512_mask_storeu_ps(dst + offset, lowLanes(floats), pad);
+      else
+        std::fill_n(dst + offset, floats, e.padValue);
+    }
+    if (e.bias) {
+      __m512 bias = _mm512_set1_ps(e.bias[row]);
+      v0 = _mm512_add_ps(v0, bias);
+      v1 = _mm512_add_ps(v1, bias);
+    }
+    if (e.addend) {
+      const float *add = e.addend + row * e.ldAddend + j;
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, add), v0);
+      if (m1)
+        v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, add + 16), v1);
+    }
+    v0 = clip(v0);
+    if (m1)
+      v1 = clip(v1);
+    for (int s = 0; s < columns.count; ++s) {
+      const TileColumns::Piece &piece = columns.pieces[s];
+      _mm512_mask_storeu_ps(dst + piece.offset, piece.lanes,
+                            piece.reg ? v1 : v0);
+    }
+  }
 };
 
 /// Rows [i, i + rows) and columns [j, j + n) of a product (n <= 32), held
 /// in `tile` (row stride 32), finished by `e` into its D.
 MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
                                  int64_t i, int64_t j, int64_t n) {
-  // Where the columns go, worked out once for all rows: a 32-column tile
-  // of 7-pixel rows is 5 or 6 pieces.
-  Segment segments[kNR];
-  int count = 0;
-  for (int64_t t = 0; t < n;) {
-    int64_t col = j + t;
-    int64_t run = std::min<int64_t>(n - t, 16);
-    int64_t offset = col;
-    if (e.width) {
-      run = std::min(run, e.width - col % e.width);
-      offset = col / e.width * e.pitch + col % e.width;
+  TileColumns columns(e, j, n);
+  RowFinisher finish(e, columns, i, j, n);
+  for (int r = 0; r < rows; ++r)
+    finish(r, _mm512_maskz_loadu_ps(finish.m0, tile + r * kNR),
+           _mm512_maskz_loadu_ps(finish.m1, tile + r * kNR + 16));
+}
+
+/// One MR x 32 tile of C over kc values of k. A's rows are read in place
+/// (row pointers past `rows` repeat the last row), or from a packed panel
+/// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
+template <int MR, bool FullN, bool APacked = false>
+MEMC_AVX512 inline void
+tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+        float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
+        const float *next = nullptr, const RowFinisher *finish = nullptr) {
+  const float *ar[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(b + k * kNR);
+    __m512 b1 = _mm512_load_ps(b + k * kNR + 16);
+    if (next) {
+      _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR), _MM_HINT_T1);
+      _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR + 16),
+                   _MM_HINT_T1);
     }
-    segments[count++] = {int32_t(t), int32_t(run), offset};
-    t += run;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 av = _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
   }
-  // The border these columns bring (mostly the short gaps between output
-  // rows), also worked out once: one piece per output row ending in them,
-  // and the plane's first and last, so at most n + 2.
-  struct {
-    int64_t offset, floats;
-  } border[kNR + 2];
-  int pieces = 0;
-  e.borderPieces(j, n, [&](int64_t offset, int64_t floats) {
-    border[pieces++] = {offset, floats};
-  });
-  __m512 pad = _mm512_set1_ps(e.padValue);
-  const Clip512 clip(e.lo, e.hi);
-  for (int r = 0; r < rows; ++r) {
-    float *dst = e.d + (i + r) * e.ldd;
-    for (int s = 0; s < pieces; ++s) {
-      if (border[s].floats <= 16)
-        _mm512_mask_storeu_ps(dst + border[s].offset,
-                              lowLanes(border[s].floats), pad);
-      else
-        std::fill_n(dst + border[s].offset, border[s].floats, e.padValue);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    if (r >= rows)
+      break;
+    float *cr = c + r * ldc;
+    if (FullN) {
+      if (accumulate) {
+        acc0[r] = _mm512_add_ps(acc0[r], _mm512_loadu_ps(cr));
+        acc1[r] = _mm512_add_ps(acc1[r], _mm512_loadu_ps(cr + 16));
+      }
+      if (finish)
+        (*finish)(r, acc0[r], acc1[r]);
+      else {
+        _mm512_storeu_ps(cr, acc0[r]);
+        _mm512_storeu_ps(cr + 16, acc1[r]);
+      }
+    } else {
+      if (accumulate) {
+        acc0[r] = _mm512_add_ps(acc0[r], _mm512_maskz_loadu_ps(m0, cr));
+        acc1[r] = _mm512_add_ps(acc1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+      }
+      if (finish)
+        (*finish)(r, acc0[r], acc1[r]);
+      else {
+        _mm512_mask_storeu_ps(cr, m0, acc0[r]);
+        _mm512_mask_storeu_ps(cr + 16, m1, acc1[r]);
+      }
     }
-    int64_t row = i + r;
-    const float *v = tile + r * kNR;
-    const float *add = e.addend ? e.addend + row * e.ldAddend + j : nullptr;
-    __m512 bias = _mm512_set1_ps(e.bias ? e.bias[row] : 0.0f);
-    for (int s = 0; s < count; ++s) {
-      const Segment &seg = segments[s];
-      __mmask16 m = lowLanes(seg.lanes);
-      __m512 x = _mm512_maskz_loadu_ps(m, v + seg.column);
-      if (e.bias)
-        x = _mm512_add_ps(x, bias);
-      if (add)
-        x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, add + seg.column), x);
-      x = clip(x);
-      _mm512_mask_storeu_ps(dst + seg.offset, m, x);
-    }
+  }
+}
+
+/// tile512 for a panel with at most 16 live columns (m0's): one register a
+/// row, so a last panel with few columns costs half a tile's FMAs. Each
+/// element sums its products in the same order as in tile512.
+template <int MR, bool APacked>
+MEMC_AVX512 inline void halfTile512(int64_t kc, const float *a, int64_t lda,
+                                    int rows, const float *b, float *c,
+                                    int64_t ldc, __mmask16 m0, bool accumulate,
+                                    const RowFinisher *finish = nullptr) {
+  const float *ar[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    ar[r] = APacked ? a + r : a + (r < rows ? r : rows - 1) * lda;
+  __m512 acc[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    acc[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_load_ps(b + k * kNR);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+      acc[r] = _mm512_fmadd_ps(
+          _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]), b0, acc[r]);
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    if (r >= rows)
+      break;
+    float *cr = c + r * ldc;
+    if (accumulate)
+      acc[r] = _mm512_add_ps(acc[r], _mm512_maskz_loadu_ps(m0, cr));
+    if (finish)
+      (*finish)(r, acc[r], _mm512_setzero_ps());
+    else
+      _mm512_mask_storeu_ps(cr, m0, acc[r]);
   }
 }
 
@@ -255,38 +309,61 @@ MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
 /// filters, are not padded out to 12 (64 filters are 5 panels and 4 rows;
 /// a 12-row tile there did 11% more work on ResNet-18's first layer).
 template <bool FullN, bool APacked>
-MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
-                             const float *b, float *c, int64_t ldc,
-                             __mmask16 m0, __mmask16 m1, bool accumulate,
-                             const float *next = nullptr) {
+MEMC_AVX512 void
+rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+            float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
+            const float *next = nullptr, const RowFinisher *finish = nullptr) {
   if (!FullN && m1 == 0) {
     if (rows > 8)
-      halfTile512<12, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+      halfTile512<12, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
+                               finish);
     else if (rows > 4)
-      halfTile512<8, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+      halfTile512<8, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
+                              finish);
     else if (rows > 2)
-      halfTile512<4, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+      halfTile512<4, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
+                              finish);
     else if (rows == 2)
-      halfTile512<2, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+      halfTile512<2, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
+                              finish);
     else
-      halfTile512<1, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate);
+      halfTile512<1, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
+                              finish);
     return;
   }
   if (rows > 8)
     tile512<12, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                                next);
+                                next, finish);
   else if (rows > 4)
     tile512<8, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next);
+                               next, finish);
   else if (rows > 2)
     tile512<4, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next);
+                               next, finish);
   else if (rows == 2)
     tile512<2, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next);
+                               next, finish);
   else
     tile512<1, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next);
+                               next, finish);
+}
+
+/// rowsTile512 of packed A whose rows the epilogue finishes in registers
+/// (rows [row0, row0 + rows), columns [j, j + width) of the product, laid
+/// out by `columns`); `c` holds the partial sums when `accumulate`, and
+/// is only read.
+MEMC_AVX512 void finishedTile512(int64_t kc, const float *a, int rows,
+                                 const float *b, float *c, int64_t ldc,
+                                 int64_t width, bool accumulate,
+                                 const Epilogue &e, const TileColumns &columns,
+                                 int64_t row0, int64_t j) {
+  RowFinisher finish(e, columns, row0, j, width);
+  if (width == kNR)
+    rowsTile512<true, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
+                            accumulate, nullptr, &finish);
+  else
+    rowsTile512<false, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
+                             accumulate, nullptr, &finish);
 }
 
 /// All of A's row tiles against one panel block of `width` live columns.
@@ -927,16 +1004,23 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         b, c, ldc, accumulate, epilogue);
     return;
   }
-  // The tile an epilogue finishes: the kernel stores it here, in L1, and
-  // the epilogue writes it on to D; C is not written.
+  // Without AVX-512, the tile an epilogue finishes: the kernel stores it
+  // here, in L1, and the epilogue writes it on to D. With it, the kernel
+  // finishes its registers itself. C is not written either way.
   alignas(64) float tile[kMA * kNR];
   Isa chosen = packedGemmIsa();
+  // Where the finished columns go, per panel of a block.
+  std::optional<TileColumns> columns[kNCA / kNR];
   for (int64_t nb = n0; nb < n1; nb += kNCA) {
     int64_t nc = std::min(kNCA, n1 - nb);
     for (int64_t k0 = 0; k0 < a.k; k0 += kKC) {
       int64_t kc = std::min(kKC, a.k - k0);
       bool acc = accumulate || k0 > 0;
       bool finish = epilogue && k0 + kc >= a.k;
+      if (finish && chosen == Isa::AVX512)
+        for (int64_t p = 0; p * kNR < nc; ++p)
+          columns[p].emplace(*epilogue, nb + p * kNR,
+                             std::min(kNR, nc - p * kNR));
       packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
       // A's panel (kc x 12, 12 KiB) stays in L1 while the block's panels
       // stream from L2 past it.
@@ -948,9 +1032,15 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           int64_t width = std::min(kNR, nc - p * kNR);
           float *ci = c + i * kMA * ldc + nb + p * kNR;
           int64_t ldci = ldc;
-          if (finish) {
+          if (finish && chosen == Isa::AVX512) {
             // The partial sums so far (earlier blocks of K, or C's old
-            // value) come along into the tile.
+            // value) are read from C.
+            finishedTile512(kc, ap, rows, panel, ci, ldc, width, acc, *epilogue,
+                            *columns[p], i * kMA, nb + p * kNR);
+            continue;
+          }
+          if (finish) {
+            // The partial sums so far come along into the tile.
             if (acc)
               for (int r = 0; r < rows; ++r)
                 std::memcpy(tile + r * kNR, ci + r * ldc,
@@ -989,11 +1079,6 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           }
           if (!finish)
             continue;
-          if (chosen == Isa::AVX512) {
-            epilogueTile512(*epilogue, tile, rows, i * kMA, nb + p * kNR,
-                            width);
-            continue;
-          }
           for (int r = 0; r < rows; ++r) {
             for (int64_t t = 0; t < width; ++t)
               epilogue->apply(i * kMA + r, nb + p * kNR + t, tile[r * kNR + t]);
