@@ -1,5 +1,6 @@
 //===- FoldBatchNorm.cpp - inference BatchNormalization into Conv ---------===//
 #include "FoldBatchNorm.h"
+#include "OpRegistry.h"
 
 #include <cmath>
 #include <set>
@@ -8,7 +9,7 @@ namespace memc::onnximport {
 namespace {
 
 bool isDefaultDomain(const onnx::NodeProto &node) {
-  return node.domain().empty() || node.domain() == "ai.onnx";
+  return canonicalDomain(node.domain()).empty();
 }
 
 const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
