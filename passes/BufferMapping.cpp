@@ -9,10 +9,12 @@
 #include "memc/Transforms/BufferMapping.h"
 #include "dialects/memc/ProgramInterface.h"
 
+#include "dialects/memc/MemcDialect.h"
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Plan/Heuristics.h"
 #include "memc/Plan/Mapper.h"
 #include "memc/Plan/Verifier.h"
+#include "memc/Transforms/GemmEpilogue.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -91,6 +93,13 @@ struct BufferMappingPass
     if (failed(decide(func, *live, record)))
       return signalPassFailure();
     rewrite(func, *live, record);
+    // A memc.gemm_epilogue was one step of the plan; its GEMM's result
+    // takes no arena bytes and stays on the heap until
+    // memc-contractions-to-blas's fused call does without it.
+    SmallVector<memc::GemmEpilogueOp> pairs;
+    func.walk([&](memc::GemmEpilogueOp op) { pairs.push_back(op); });
+    for (memc::GemmEpilogueOp op : pairs)
+      memc::dissolveGemmEpilogue(op);
     if (onPlan)
       onPlan(record);
   }

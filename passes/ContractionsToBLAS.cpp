@@ -30,15 +30,6 @@ using namespace mlir;
 
 namespace {
 
-/// Whether `buffer` is (a view of) a weight argument of the entry `entry`.
-bool isWeightView(Value buffer, func::FuncOp entry) {
-  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
-    buffer = view.getViewSource();
-  auto arg = dyn_cast<BlockArgument>(buffer);
-  return arg && entry && arg.getOwner() == &entry.getBody().front() &&
-         memc::getArgRole(entry, arg.getArgNumber()) == memc::ArgRole::Weight;
-}
-
 struct ContractionsToBLASPass
     : memc::impl::ContractionsToBLASBase<ContractionsToBLASPass> {
   using Base::Base;
@@ -155,7 +146,8 @@ struct ContractionsToBLASPass
     if (!constantWeightsOf || op.getNumDpsInputs() != 2)
       return failure();
     for (unsigned windowed : {0u, 1u}) {
-      if (!isWeightView(op.getDpsInputs()[1 - windowed], constantWeightsOf))
+      if (!memc::isWeightView(op.getDpsInputs()[1 - windowed],
+                              constantWeightsOf))
         continue;
       std::optional<memc::WindowGemmMatch> gemm =
           memc::matchWindowGemm(op, windowed);
@@ -205,7 +197,8 @@ struct ContractionsToBLASPass
           memc::pointerToFirstElement(b, loc, gemm->x),
           constantTable(b, loc, module, window),
           arith::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(beta)),
-          memc::pointerToFirstElement(b, loc, gemm->c),
+          ep ? fusedC(b, loc, gemm->c)
+             : memc::pointerToFirstElement(b, loc, gemm->c),
           int64(gemm->viewC.ld)};
       if (ep) {
         args.append(epilogueArgs(b, loc, module, *ep, gemm->m));
@@ -234,9 +227,9 @@ struct ContractionsToBLASPass
     OpBuilder b(op);
     Location loc = op.getLoc();
     StringRef name = elem.isF32() ? "memc_rt_sgemm" : "memc_rt_dgemm";
-    if (elem.isF32() && isWeightView(gemm->b, constantWeightsOf))
+    if (elem.isF32() && memc::isWeightView(gemm->b, constantWeightsOf))
       name = "memc_rt_sgemm_packed_b";
-    else if (elem.isF32() && isWeightView(gemm->a, constantWeightsOf))
+    else if (elem.isF32() && memc::isWeightView(gemm->a, constantWeightsOf))
       name = "memc_rt_sgemm_packed_a";
     func::FuncOp callee = getOrDeclare(module, name, elem);
     auto i64 = [&](int64_t v) {
@@ -282,7 +275,7 @@ struct ContractionsToBLASPass
           memc::pointerToFirstElement(b, loc, operands[1]),
           i64(viewB.ld),
           fp(beta),
-          memc::pointerToFirstElement(b, loc, operands[2]),
+          fusedC(b, loc, operands[2]),
           i64(viewC.ld)};
       args.append(epilogueArgs(b, loc, module, *ep, m));
       emitFused(op, *ep, fused, args);
@@ -310,15 +303,65 @@ struct ContractionsToBLASPass
     return success();
   }
 
+  /// C's first element for the fused call; null for a memc.scratch C,
+  /// which that call does without (its allocation then goes).
+  Value fusedC(OpBuilder &b, Location loc, Value c) {
+    if (!memc::isGemmScratch(c))
+      return memc::pointerToFirstElement(b, loc, c);
+    return LLVM::ZeroOp::create(b, loc,
+                                LLVM::LLVMPointerType::get(b.getContext()));
+  }
+
+  /// Erases the memc.scratch allocations that no op reads or writes any
+  /// more: their pair was fused.
+  static void eraseUnusedScratch(ModuleOp module) {
+    SmallVector<memref::AllocOp> scratch;
+    module.walk([&](memref::AllocOp alloc) {
+      if (memc::isGemmScratch(alloc))
+        scratch.push_back(alloc);
+    });
+    for (memref::AllocOp alloc : scratch) {
+      SmallVector<Operation *> dead;
+      SmallVector<Value> work = {alloc.getResult()};
+      bool used = false;
+      while (!work.empty() && !used) {
+        Value v = work.pop_back_val();
+        for (Operation *user : v.getUsers()) {
+          if (isa<memref::DeallocOp>(user)) {
+            dead.push_back(user);
+          } else if (isa<ViewLikeOpInterface>(user)) {
+            dead.push_back(user);
+            work.append(user->result_begin(), user->result_end());
+          } else {
+            used = true;
+          }
+        }
+      }
+      if (used)
+        continue;
+      // Views come after what they view, a dealloc after its view.
+      for (Operation *op : llvm::reverse(dead))
+        op->erase();
+      alloc.erase();
+    }
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (packedWeights && !memc::getTrainFacts(module))
       constantWeightsOf = memc::getEntryBody(module);
+    // Pairs left whole (memc-opt without memc-buffer-mapping): C on the
+    // heap, as the plan would have left it.
+    SmallVector<memc::GemmEpilogueOp> pairs;
+    module.walk([&](memc::GemmEpilogueOp op) { pairs.push_back(op); });
+    for (memc::GemmEpilogueOp op : pairs)
+      memc::dissolveGemmEpilogue(op);
     SmallVector<linalg::GenericOp> candidates;
     module.walk([&](linalg::GenericOp op) { candidates.push_back(op); });
     for (linalg::GenericOp op : candidates)
       if (failed(rewrite(op, module)))
         (void)rewriteWindow(op, module);
+    eraseUnusedScratch(module);
   }
 };
 } // namespace

@@ -67,8 +67,10 @@ bool noOtherUseAfter(Value v, Operation *x) {
 /// a tensor.empty (or a constant, copied when written), or the result of
 /// destination-passing ops (and scf.for loops carrying it) whose
 /// destination chain ends in one, each link read only before the op that
-/// writes it.
-bool ownsFreshBuffer(Value v) {
+/// writes it. A reshape on the way (a GEMM's [M, H*W] result seen as
+/// [1, M, H, W]) is a view of its source: `writer` writing through it
+/// writes the source, which must then be read by nothing after `writer`.
+bool ownsFreshBuffer(Value v, Operation *writer) {
   for (int depth = 0; depth < 64; ++depth) {
     auto result = dyn_cast<OpResult>(v);
     if (!result)
@@ -80,7 +82,11 @@ bool ownsFreshBuffer(Value v) {
     if (isa<tensor::EmptyOp, arith::ConstantOp>(owner))
       return true;
     Value init;
-    if (auto loop = dyn_cast<scf::ForOp>(owner)) {
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(owner)) {
+      init = owner->getOperand(0);
+      if (!noOtherUseAfter(init, writer))
+        return false;
+    } else if (auto loop = dyn_cast<scf::ForOp>(owner)) {
       init = loop.getInitArgs()[result.getResultNumber()];
       if (!init.hasOneUse())
         return false;
@@ -114,11 +120,23 @@ OpOperand *reusableInput(linalg::GenericOp g, OpOperand *out,
     unsigned readsInG =
         llvm::count_if(g->getOperands(), [&](Value o) { return o == v; });
     if (readsInG != 1 || v.getParentBlock() != g->getBlock() ||
-        !noOtherUseAfter(v, g) || !ownsFreshBuffer(v))
+        !noOtherUseAfter(v, g) || !ownsFreshBuffer(v, g))
       continue;
     return in;
   }
   return nullptr;
+}
+
+/// Whether `g`'s only result is padded with a constant by its only user:
+/// memc-pad-in-place then has `g` write into the padded buffer's interior,
+/// which saves the copy; in place over an operand it would be a copy.
+bool feedsConstantPad(linalg::GenericOp g) {
+  if (g->getNumResults() != 1 || !g->getResult(0).hasOneUse())
+    return false;
+  auto pad = dyn_cast<tensor::PadOp>(*g->getResult(0).getUsers().begin());
+  return pad && !pad.getNofold() && pad.getResultType().hasStaticShape() &&
+         pad.getConstantPaddingValue() &&
+         pad.getConstantPaddingValue().getDefiningOp<arith::ConstantOp>();
 }
 
 struct ElementwiseInPlacePass
@@ -126,7 +144,7 @@ struct ElementwiseInPlacePass
   void runOnOperation() override {
     getOperation().walk([&](linalg::GenericOp g) {
       if (!g.hasPureTensorSemantics() ||
-          g.getNumParallelLoops() != g.getNumLoops())
+          g.getNumParallelLoops() != g.getNumLoops() || feedsConstantPad(g))
         return;
       // A result the function returns must be a buffer of its own
       // (memc-distinct-results, buffer-results-to-out-params).

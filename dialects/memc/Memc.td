@@ -14,6 +14,7 @@
 
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Memc_Dialect : Dialect {
   let name = "memc";
@@ -93,6 +94,11 @@ def Memc_Dialect : Dialect {
     fused into its reader (memc-fuse-elementwise), so moving its readers
     (a recompute) changes no rounding.
 
+    `memc.scratch` (unit) on a `memref.alloc`: the GEMM result of a
+    dissolved `memc.gemm_epilogue` (after the arena plan), on the heap;
+    memc-contractions-to-blas's fused call does without it, and then the
+    allocation goes.
+
     On arena views (`memref.view`): `memc.buffer`, `memc.offset`,
     `memc.tenant` (i64 >= 0), `memc.host`, `memc.staging` (unit): the
     planned buffer a view is, where it lives and whether it is a staging
@@ -140,7 +146,8 @@ def Memc_Dialect : Dialect {
     "::mlir::StringAttr":$kv_cache,
     "::mlir::IntegerAttr":$past_kv,
     "::mlir::DictionaryAttr":$decode,
-    "::mlir::Attribute":$micro_batch
+    "::mlir::Attribute":$micro_batch,
+    "::mlir::UnitAttr":$scratch
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;
@@ -193,6 +200,42 @@ def Memc_SwapInOp : Memc_Op<"swap_in", [AllTypesMatch<["host", "result"]>]> {
   let arguments = (ins AnyRankedTensor:$host);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$host attr-dict `:` type($host)";
+  let hasVerifier = 1;
+}
+
+def Memc_GemmEpilogueOp : Memc_Op<"gemm_epilogue", [
+    NoTerminator, SingleBlock, RecursiveMemoryEffects]> {
+  let summary = "A GEMM and the op finishing its result, as one step";
+  let description = [{
+    On buffers, before the arena plan: a convolution's GEMM (a weight
+    times an activation, or times its window) into a scratch matrix C, and
+    the elementwise op that finishes C (a bias per row, an addend, a clip)
+    into its output D, which may be a padded buffer's interior. The body's
+    one argument is C; the body uses the values around it (the GEMM's
+    operands, D) directly.
+
+    To the arena planner the op is one step that reads the GEMM's operands
+    and writes D: those never share bytes, and C takes none. Once the plan
+    is made, memc-buffer-mapping puts the body in the op's place and C on
+    the heap, marked `memc.scratch`; memc-contractions-to-blas turns the
+    pair into one runtime call (`memc_rt_sgemm_packed_a(_window)_ep` with
+    a null C) that stores the finished values straight into D, and C's
+    allocation goes. Only if that fusion is refused is C allocated, and
+    the body runs as it is.
+
+    Made by memc-wrap-gemm-epilogues. The body runs once, in order.
+
+    ```mlir
+    memc.gemm_epilogue {
+    ^bb0(%c: memref<96x12544xf32>):
+      linalg.fill ins(%zero : f32) outs(%c : memref<96x12544xf32>)
+      linalg.generic ... ins(%w, %x : ...) outs(%c : memref<96x12544xf32>)
+      linalg.generic ... ins(%c, %bias : ...) outs(%d : memref<...>)
+    }
+    ```
+  }];
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = "attr-dict-with-keyword $body";
   let hasVerifier = 1;
 }
 

@@ -36,6 +36,20 @@ LogicalResult SwapInOp::verify() {
   return success();
 }
 
+LogicalResult GemmEpilogueOp::verify() {
+  Block &body = getBody().front();
+  auto scratch = body.getNumArguments() == 1
+                     ? dyn_cast<MemRefType>(body.getArgument(0).getType())
+                     : MemRefType();
+  if (!scratch || !scratch.hasStaticShape() ||
+      !scratch.getLayout().isIdentity())
+    return emitOpError("body must have one argument, the GEMM's result: a "
+                       "statically shaped memref with the identity layout");
+  if (body.getArgument(0).use_empty())
+    return emitOpError("body does not use its argument");
+  return success();
+}
+
 namespace {
 using D = MemcDialect;
 
@@ -245,7 +259,8 @@ LogicalResult MemcDialect::verifyOperationAttribute(Operation *op,
   if (name == HostAttrHelper::getNameStr() ||
       name == StagingAttrHelper::getNameStr() ||
       name == RecomputedAttrHelper::getNameStr() ||
-      name == UnfusedAttrHelper::getNameStr())
+      name == UnfusedAttrHelper::getNameStr() ||
+      name == ScratchAttrHelper::getNameStr())
     return verifyKind(op, attr, isa<UnitAttr>(value), "a unit attribute");
   // Parameters.
   if (name == WeightAttrHelper::getNameStr() ||

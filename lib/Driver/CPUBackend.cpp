@@ -29,6 +29,7 @@ public:
   }
 
   bool fusedAttentionAsKernel() const override { return false; }
+  bool fusesGemmEpilogues() const override { return true; }
 
   unsigned numCodegenPhases(EmitKind emit) const override {
     return emit == EmitKind::LLVMDialect ? 1 : emit == EmitKind::LLVMIR ? 2 : 3;

@@ -44,6 +44,7 @@ public:
   }
 
   bool fusedAttentionAsKernel() const override { return true; }
+  bool fusesGemmEpilogues() const override { return false; }
 
   unsigned numCodegenPhases(EmitKind) const override { return 1; }
 

@@ -661,13 +661,14 @@ std::string hostTransferText(double transferMs, double boundMs) {
 ExitCode bufferizePhase(CompileSession &s, const TargetBackend &target) {
   s.progress.begin("bufferize + plan the arena");
   BufferMappingOptions mapping = mappingOptions(s);
-  if (ExitCode rc = s.runPasses(
-          "bufferize + plan the arena",
-          [&](OpPassManager &pm) {
-            buildBufferizePipeline(pm, mapping, [&](const ArenaPlanRecord &r) {
-              s.planRecord = r;
-            });
-          });
+  if (ExitCode rc =
+          s.runPasses("bufferize + plan the arena",
+                      [&](OpPassManager &pm) {
+                        buildBufferizePipeline(
+                            pm, mapping,
+                            [&](const ArenaPlanRecord &r) { s.planRecord = r; },
+                            target.fusesGemmEpilogues());
+                      });
       rc != ExitOK)
     return rc;
   std::string error;

@@ -191,7 +191,7 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
 
 void memc::buildBufferizePipeline(
     OpPassManager &pm, const BufferMappingOptions &mapping,
-    std::function<void(const ArenaPlanRecord &)> onPlan) {
+    std::function<void(const ArenaPlanRecord &)> onPlan, bool gemmEpilogues) {
   // The weights' bytes go to the package, not into the code: the parameter
   // globals go before bufferization, which would make them memref.globals
   // (the driver has read them by then, PackageInterface.h).
@@ -215,6 +215,10 @@ void memc::buildBufferizePipeline(
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
 
+  // A convolution's GEMM and the op finishing its result become one call
+  // after the plan (memc-contractions-to-blas): planned as one step.
+  if (gemmEpilogues)
+    pm.addPass(createWrapGemmEpilogues());
   pm.addPass(createBufferMappingPass(mapping, std::move(onPlan)));
 
   // After memc-buffer-mapping: frees for what stays on the heap; canonicalize
@@ -328,7 +332,7 @@ void memc::registerPipelines() {
         BufferMappingOptions mapping;
         mapping.memBudget = options.memBudget;
         mapping.verifyPlan = options.verifyPlan;
-        buildBufferizePipeline(pm, mapping);
+        buildBufferizePipeline(pm, mapping, nullptr, options.gemmEpilogues);
       });
   PassPipelineRegistration<>(
       "memc-lower-to-llvm",
@@ -348,7 +352,7 @@ void memc::registerPipelines() {
       "memc-cpu-pipeline", "einsum -> LLVM dialect: all three stages",
       [](OpPassManager &pm) {
         buildEinsumToLinalgPipeline(pm, /*fusemax=*/true);
-        buildBufferizePipeline(pm, {});
+        buildBufferizePipeline(pm, {}, nullptr, /*gemmEpilogues=*/true);
         buildLowerToLLVMPipeline(pm);
       });
 }

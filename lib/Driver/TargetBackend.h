@@ -30,6 +30,9 @@ public:
   /// Fused attention as one einsum.attention per block (a GPU kernel after
   /// bufferization) instead of the CPU's loop cascade.
   virtual bool fusedAttentionAsKernel() const = 0;
+  /// Its lowering fuses a convolution's GEMM with the op finishing the
+  /// result, which the arena plan must allow (memc-wrap-gemm-epilogues).
+  virtual bool fusesGemmEpilogues() const = 0;
   /// How many progress phases generate() shows for `emit`.
   virtual unsigned numCodegenPhases(EmitKind emit) const = 0;
   /// From the bufferized module (its interface read, the parameters'

@@ -1,5 +1,8 @@
 //===- GemmEpilogue.cpp - the elementwise op after a GEMM, fused in -------===//
 #include "memc/Transforms/GemmEpilogue.h"
+#include "dialects/memc/MemcDialect.h"
+#include "dialects/memc/ProgramInterface.h"
+#include "memc/Transforms/GemmMatch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -15,10 +18,11 @@ using namespace mlir;
 namespace {
 
 /// The buffer a memref is a view of: an arena buffer (a memref.view with
-/// its planned byte offset) or a function argument; null when neither.
+/// its planned byte offset; before the plan, its memref.alloc) or a
+/// function argument; null when none of these.
 Value rootBuffer(Value v) {
   while (Operation *def = v.getDefiningOp()) {
-    if (isa<memref::ViewOp>(def))
+    if (isa<memref::ViewOp, memref::AllocOp>(def))
       return v;
     if (auto cast = dyn_cast<memref::CastOp>(def)) {
       v = cast.getSource();
@@ -33,7 +37,8 @@ Value rootBuffer(Value v) {
 }
 
 /// The bytes `root` covers: [begin, end) of the arena for an arena buffer,
-/// or all of a function argument (distinct arguments never overlap).
+/// or all of a function argument or an allocation (distinct ones never
+/// overlap).
 struct Span {
   Value key; ///< the arena's memref, or the argument
   int64_t begin = 0, end = std::numeric_limits<int64_t>::max();
@@ -43,7 +48,7 @@ std::optional<Span> spanOf(Value v) {
   Value root = rootBuffer(v);
   if (!root)
     return std::nullopt;
-  if (isa<BlockArgument>(root))
+  if (isa<BlockArgument>(root) || root.getDefiningOp<memref::AllocOp>())
     return Span{root};
   auto view = root.getDefiningOp<memref::ViewOp>();
   auto offset = view->getAttrOfType<IntegerAttr>("memc.offset");
@@ -193,7 +198,8 @@ bool onlyHarmlessBetween(Operation *from, Operation *to, ArrayRef<Value> kept,
                          SmallVectorImpl<Operation *> &releases,
                          SmallVectorImpl<linalg::FillOp> &fills) {
   for (Operation *op = from->getNextNode(); op != to; op = op->getNextNode()) {
-    if (isa<ViewLikeOpInterface, memref::CastOp>(op) ||
+    // A fresh allocation (before the plan) writes no operand.
+    if (isa<ViewLikeOpInterface, memref::CastOp, memref::AllocOp>(op) ||
         (op->getNumRegions() == 0 && isMemoryEffectFree(op)))
       continue;
     if (auto call = dyn_cast<func::CallOp>(op)) {
@@ -263,7 +269,9 @@ std::optional<memc::GemmEpilogueMatch>
 memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
                         int64_t ldc, ArrayRef<Value> reads) {
   Value cRoot = rootBuffer(c);
-  if (!cRoot || !cRoot.getDefiningOp<memref::ViewOp>())
+  if (!cRoot)
+    return std::nullopt;
+  if (isa<BlockArgument>(cRoot))
     return std::nullopt; // an argument (a program output) is read later
   // The consumer is C's first user after the GEMM. Later users are
   // allowed only when it finishes C in place (checked below): they read
@@ -271,8 +279,14 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
   Block *block = gemm->getBlock();
   llvm::SmallPtrSet<Operation *, 4> others;
   Operation *first = nullptr;
+  // Before the plan, the zero fill that the GEMM's beta of 0 replaces is
+  // still there.
+  linalg::FillOp zeroFill;
+  if (auto generic = dyn_cast<linalg::GenericOp>(gemm))
+    zeroFill = zeroFillOfOutput(generic, c);
   for (Operation *user : usersThroughViews(cRoot)) {
-    if (user == gemm)
+    // Freeing a heap C (memc.scratch) reads nothing.
+    if (user == gemm || user == zeroFill || isa<memref::DeallocOp>(user))
       continue;
     Operation *inBlock = block->findAncestorOpInBlock(*user);
     if (!inBlock || inBlock == gemm || !gemm->isBeforeInBlock(inBlock))
@@ -440,4 +454,62 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
     return std::nullopt;
   findPadFill(fills, match, m, n);
   return match;
+}
+
+void memc::dissolveGemmEpilogue(Operation *gemmEpilogue) {
+  Block &body = gemmEpilogue->getRegion(0).front();
+  BlockArgument scratch = body.getArgument(0);
+  OpBuilder b(gemmEpilogue);
+  auto alloc = memref::AllocOp::create(b, scratch.getLoc(),
+                                       cast<MemRefType>(scratch.getType()));
+  MemcDialect::ScratchAttrHelper(b.getContext())
+      .setAttr(alloc, b.getUnitAttr());
+  scratch.replaceAllUsesWith(alloc.getResult());
+  for (Operation &op : llvm::make_early_inc_range(body))
+    op.moveBefore(gemmEpilogue);
+  gemmEpilogue->erase();
+}
+
+bool memc::isGemmScratch(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  return alloc && MemcDialect::ScratchAttrHelper(alloc.getContext())
+                      .isAttrPresent(alloc);
+}
+
+bool memc::isWeightView(Value buffer, func::FuncOp entry) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  auto arg = dyn_cast<BlockArgument>(buffer);
+  return arg && entry && arg.getOwner() == &entry.getBody().front() &&
+         getArgRole(entry, arg.getArgNumber()) == ArgRole::Weight;
+}
+
+std::optional<memc::PackedAGemm> memc::matchPackedAGemm(linalg::GenericOp op,
+                                                        func::FuncOp entry,
+                                                        int64_t minFlops) {
+  // As memc-contractions-to-blas chooses: a plain GEMM calls the packed-A
+  // kernel when A is a weight and B is not (a weight B packs B instead);
+  // the fused call takes one product whose B is not transposed.
+  if (std::optional<GemmMatch> gemm = matchGemm(op)) {
+    if (!gemm->elem.isF32() || gemm->m * gemm->n * gemm->k < minFlops ||
+        isWeightView(gemm->b, entry) || !isWeightView(gemm->a, entry) ||
+        gemm->batch != 1 || gemm->viewB.transposed)
+      return std::nullopt;
+    return PackedAGemm{
+        gemm->c, gemm->m, gemm->n, gemm->viewC.ld, {gemm->a, gemm->b}};
+  }
+  if (op.getNumDpsInputs() != 2)
+    return std::nullopt;
+  for (unsigned windowed : {0u, 1u}) {
+    if (!isWeightView(op.getDpsInputs()[1 - windowed], entry))
+      continue;
+    std::optional<WindowGemmMatch> gemm = matchWindowGemm(op, windowed);
+    if (!gemm || gemm->m * gemm->n * gemm->k < minFlops)
+      continue;
+    return PackedAGemm{
+        gemm->c, gemm->m, gemm->n, gemm->viewC.ld, {gemm->a, gemm->x}};
+  }
+  return std::nullopt;
 }

@@ -758,6 +758,17 @@ const WindowTables *windowTables(const int64_t *window, int64_t K, int64_t N) {
   return &cache->emplace(std::move(key), std::move(tables)).first->second;
 }
 
+/// A fused call without C (a memc.gemm_epilogue's, beta 0) that falls back
+/// to a plain GEMM: C becomes `scratch`, M x N.
+void scratchForC(float *&C, int64_t &ldc, int64_t M, int64_t N,
+                 std::vector<float> &scratch) {
+  if (C)
+    return;
+  scratch.assign(size_t(M) * size_t(N), 0.0f);
+  C = scratch.data();
+  ldc = N;
+}
+
 /// memc_rt_sgemm_packed_a_window(_ep): `epilogue` (may be null) finishes
 /// the product into its D instead of C.
 void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
@@ -795,6 +806,8 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     }
   }
   // The im2col copy the packed kernel does without, and a plain GEMM.
+  std::vector<float> scratch;
+  scratchForC(C, ldc, M, N, scratch);
   std::vector<float> b(size_t(K) * size_t(N));
   for (int64_t k = 0; k < K; ++k)
     for (int64_t j = 0; j < N; ++j)
@@ -898,6 +911,8 @@ void memc_rt_sgemm_packed_a_ep(int32_t transA, int64_t M, int64_t N, int64_t K,
   if (packedWeightsOff() ||
       !packedLeftBatchedGemm(1, transA, 0, M, N, K, 1.0f, A, lda, 0, B, ldb, 0,
                              beta, C, ldc, 0, &epilogue)) {
+    std::vector<float> scratch;
+    scratchForC(C, ldc, M, N, scratch);
     batchedGemm<float>(1, transA, 0, M, N, K, 1.0f, A, lda, 0, B, ldb, 0, beta,
                        C, ldc, 0);
     epilogue.applyAll(C, fixLeadingDim(ldc, M, N), M, N);

@@ -593,6 +593,13 @@ float *rightBlockBuffer() {
   return buffer.get(size_t(kKC * kNCA));
 }
 
+/// The calling thread's buffer for packedGemmA's partial sums of a block of
+/// columns when there is no C: `rows` rows of kNCA.
+float *partialSumBuffer(int64_t rows) {
+  thread_local ScratchBuffer buffer;
+  return buffer.get(size_t(rows * kNCA));
+}
+
 /// B's rows [0, kc) x columns [0, nc) (row stride ldb) into panels of 32
 /// columns of kc rows, zero past nc.
 void packRightBlock(const float *b, int64_t ldb, int64_t kc, int64_t nc,
@@ -995,7 +1002,14 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
     return;
   int64_t rowEnd = std::min(a.m, i1 * kMA);
   float *block = a.k ? rightBlockBuffer() : nullptr;
-  if (!block) { // K = 0, or no memory for the buffer: plain loops
+  // Without C (the fused call of a memc.gemm_epilogue: an epilogue, beta
+  // 0), a block of columns' partial sums over K's blocks go to this
+  // thread's scratch, its rows by kNCA; K in one block stores none.
+  float *partial = nullptr;
+  if (!c && a.k > kKC)
+    partial = partialSumBuffer(rowEnd - i0 * kMA);
+  if (!block || (!c && a.k > kKC && !partial)) {
+    // K = 0, or no memory for the buffers: plain loops
     plainProduct(
         i0 * kMA, rowEnd, n0, n1, a.k,
         [&](int64_t i, int64_t k) {
@@ -1030,20 +1044,22 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         for (int64_t p = 0; p * kNR < nc; ++p) {
           const float *panel = block + p * kc * kNR;
           int64_t width = std::min(kNR, nc - p * kNR);
-          float *ci = c + i * kMA * ldc + nb + p * kNR;
-          int64_t ldci = ldc;
+          float *ci = c         ? c + i * kMA * ldc + nb + p * kNR
+                      : partial ? partial + (i - i0) * kMA * kNCA + p * kNR
+                                : nullptr; // read and written by no one
+          int64_t ldci = c ? ldc : kNCA;
           if (finish && chosen == Isa::AVX512) {
             // The partial sums so far (earlier blocks of K, or C's old
             // value) are read from C.
-            finishedTile512(kc, ap, rows, panel, ci, ldc, width, acc, *epilogue,
-                            *columns[p], i * kMA, nb + p * kNR);
+            finishedTile512(kc, ap, rows, panel, ci, ldci, width, acc,
+                            *epilogue, *columns[p], i * kMA, nb + p * kNR);
             continue;
           }
           if (finish) {
             // The partial sums so far come along into the tile.
             if (acc)
               for (int r = 0; r < rows; ++r)
-                std::memcpy(tile + r * kNR, ci + r * ldc,
+                std::memcpy(tile + r * kNR, ci + r * ldci,
                             size_t(width) * sizeof(float));
             ci = tile;
             ldci = kNR;
@@ -1150,7 +1166,7 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
     for (int64_t t0 = 0; t0 < n; t0 += kNR) {
       int64_t width = std::min(kNR, n - t0);
       for (int r = 0; r < rows; ++r) {
-        float *cr = c + (r0 + r) * ldc + n0 + t0;
+        float *cr = c ? c + (r0 + r) * ldc + n0 + t0 : nullptr;
         float *dst = epilogue ? tile + r * kNR : cr;
         const float *src = ct + t0 * ldct + (r0 - i0 + r);
         for (int64_t t = 0; t < width; ++t)

@@ -187,7 +187,8 @@ struct Epilogue {
 /// buffer. As packedGemm, the result does not depend on how C is split.
 /// With `epilogue`, the finished elements go through it to its D instead
 /// (C then holds partial sums, when K takes more than one block, or
-/// nothing new).
+/// nothing new); `c` may then be null when not `accumulate` (the partial
+/// sums go to a per-thread buffer).
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate, const Epilogue *epilogue = nullptr);

@@ -106,7 +106,9 @@ memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K, int32_t transA,
  * buffer. With `pads` ({top, bottom, left, right}; width > 0) each row i's
  * plane around them, pitch = left + width + right floats a row, gets
  * padValue in its border too, so it needs no fill. C is scratch: it may
- * hold partial sums afterwards. */
+ * hold partial sums afterwards. With beta 0, C may be null (a
+ * memc.gemm_epilogue has none): the partial sums then go to per-thread
+ * buffers of at most M x 256 floats. */
 MEMC_RT_EXPORT void memc_rt_sgemm_packed_a_ep(
     int32_t transA, int64_t M, int64_t N, int64_t K, const float *A,
     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,

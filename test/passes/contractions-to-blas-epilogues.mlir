@@ -311,3 +311,82 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
   }
   return
 }
+
+// -----
+
+// A dissolved memc.gemm_epilogue: C is a heap allocation marked
+// memc.scratch (freed after the pair). The fused call gets a null C, and
+// the allocation and its dealloc go.
+// CHECK-LABEL: func @main_graph
+// CHECK-NOT: memref.alloc
+// CHECK: %[[NULL:.*]] = llvm.mlir.zero : !llvm.ptr
+// CHECK: call @memc_rt_sgemm_packed_a_ep(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[NULL]],
+// CHECK-NOT: memref.dealloc
+// CHECK: return
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(m, n) -> (m, n)>
+#row = affine_map<(m, n) -> (m)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %bias: memref<16xf32> {memc.weight = "b"},
+                      %x: memref<16x36xf32> {memc.input = "x"},
+                      %d: memref<16x36xf32> {memc.output = "y"}) {
+  %zero = arith.constant 0.0 : f32
+  %y = memref.alloc() {memc.scratch} : memref<16x36xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<16x36xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<16x36xf32>, memref<16xf32>) outs(%d : memref<16x36xf32>) {
+  ^bb0(%v: f32, %b: f32, %o: f32):
+    %0 = arith.addf %v, %b : f32
+    %1 = arith.maximumf %0, %zero : f32
+    linalg.yield %1 : f32
+  }
+  memref.dealloc %y : memref<16x36xf32>
+  return
+}
+
+// -----
+
+// The same with a finishing op the runtime cannot finish (an exp): C is
+// allocated after all, and the GEMM writes it.
+// CHECK-LABEL: func @main_graph
+// CHECK: %[[C:.*]] = memref.alloc() {memc.scratch} : memref<16x36xf32>
+// CHECK-NOT: llvm.mlir.zero
+// CHECK: call @memc_rt_sgemm_packed_a(
+// CHECK: linalg.generic {{.*}} ins(%[[C]]
+// CHECK: math.exp
+// CHECK: memref.dealloc %[[C]]
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(m, n) -> (m, n)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %x: memref<16x36xf32> {memc.input = "x"},
+                      %d: memref<16x36xf32> {memc.output = "y"}) {
+  %zero = arith.constant 0.0 : f32
+  %y = memref.alloc() {memc.scratch} : memref<16x36xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<16x36xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y : memref<16x36xf32>) outs(%d : memref<16x36xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %0 = math.exp %v : f32
+    linalg.yield %0 : f32
+  }
+  memref.dealloc %y : memref<16x36xf32>
+  return
+}

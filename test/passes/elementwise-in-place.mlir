@@ -224,3 +224,82 @@ func.func @left_alone(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
   } -> tensor<8xf32>
   return %c, %x : tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id4 = affine_map<(a, b, c, d) -> (a, b, c, d)>
+
+// A 1x1 convolution's GEMM result [M, H*W], seen as [1, M, H, W] by the
+// bias after it: the reshape is a view of the GEMM's buffer, which nothing
+// reads after the bias, so the bias writes there.
+// CHECK-LABEL: func @through_reshape
+// CHECK: %[[G:.*]] = linalg.generic
+// CHECK: %[[V:.*]] = tensor.expand_shape %[[G]]
+// CHECK: linalg.generic {{.*}} ins(%[[V]] : tensor<1x4x2x4xf32>) outs(%[[V]] : tensor<1x4x2x4xf32>)
+// BUF-LABEL: func @through_reshape
+// BUF-COUNT-1: memref.alloc() {{.*}} : memref<4x8xf32>
+// BUF-NOT: memref.alloc() {{.*}} : memref<1x4x2x4xf32>
+// BUF-NOT: memref.copy
+// BUF: return
+func.func @through_reshape(%w: tensor<4x3xf32>, %x: tensor<3x8xf32>) -> tensor<1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<4x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e0 : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %g = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : tensor<4x3xf32>, tensor<3x8xf32>) outs(%f : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  %v = tensor.expand_shape %g [[0, 1], [2, 3]] output_shape [1, 4, 2, 4] : tensor<4x8xf32> into tensor<1x4x2x4xf32>
+  %e1 = tensor.empty() : tensor<1x4x2x4xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%v : tensor<1x4x2x4xf32>) outs(%e1 : tensor<1x4x2x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %b = arith.addf %in, %zero : f32
+    linalg.yield %b : f32
+  } -> tensor<1x4x2x4xf32>
+  %c0 = arith.constant 0 : index
+  %e = tensor.extract %r[%c0, %c0, %c0, %c0] : tensor<1x4x2x4xf32>
+  %out = tensor.from_elements %e : tensor<1xf32>
+  return %out : tensor<1xf32>
+}
+
+// -----
+
+#id2 = affine_map<(a, b) -> (a, b)>
+
+// Left alone: the result's only reader pads it with a constant, so
+// memc-pad-in-place can have the op write into the padded buffer's
+// interior; in place over its operand, the pad would copy it there.
+// CHECK-LABEL: func @feeds_pad
+// CHECK: %[[A:.*]] = linalg.generic
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[A]] : tensor<4x8xf32>) outs(%[[E]] : tensor<4x8xf32>)
+// CHECK: tensor.pad
+func.func @feeds_pad(%x: tensor<4x8xf32>) -> tensor<6x10xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<4x8xf32>
+  %a = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x8xf32>) outs(%e0 : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = math.exp %in : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %e1 = tensor.empty() : tensor<4x8xf32>
+  %b = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<4x8xf32>) outs(%e1 : tensor<4x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<4x8xf32>
+  %p = tensor.pad %b low[1, 1] high[1, 1] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %zero : f32
+  } : tensor<4x8xf32> to tensor<6x10xf32>
+  return %p : tensor<6x10xf32>
+}

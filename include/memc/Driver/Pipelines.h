@@ -30,6 +30,11 @@ struct BufferizePipelineOptions
   Option<bool> verifyPlan{*this, "verify-plan",
                           llvm::cl::desc("Verify the arena plan"),
                           llvm::cl::init(false)};
+  Option<bool> gemmEpilogues{
+      *this, "gemm-epilogues",
+      llvm::cl::desc("Wrap GEMM and epilogue pairs for the plan "
+                     "(memc-wrap-gemm-epilogues), as the CPU target does"),
+      llvm::cl::init(false)};
 };
 
 /// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off).
@@ -40,9 +45,12 @@ void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true,
                                  int64_t im2colMaxBytes = 64 << 20);
 /// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
 /// to `onPlan` when set), then deallocation of what is left on the heap.
+/// `gemmEpilogues` (the CPU target, whose memc-lower-to-llvm fuses them):
+/// memc-wrap-gemm-epilogues before the plan.
 void buildBufferizePipeline(
     mlir::OpPassManager &pm, const BufferMappingOptions &mapping = {},
-    std::function<void(const ArenaPlanRecord &)> onPlan = nullptr);
+    std::function<void(const ArenaPlanRecord &)> onPlan = nullptr,
+    bool gemmEpilogues = false);
 void buildLowerToLLVMPipeline(mlir::OpPassManager &pm);
 /// What memc-lower-to-gpu is asked for.
 struct GPUPipelineOptions {

@@ -12,6 +12,7 @@
 #ifndef MEMC_TRANSFORMS_GEMMEPILOGUE_H
 #define MEMC_TRANSFORMS_GEMMEPILOGUE_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 #include <optional>
@@ -49,10 +50,37 @@ struct GemmEpilogueMatch {
 /// other than `gemm` that uses C's buffer, in the same block, with only
 /// views, constants, arena calls and fills of other buffers in between,
 /// writing a buffer that none of `reads` (the GEMM's other operands)
-/// overlaps. nullopt when there is none.
+/// overlaps. nullopt when there is none. Works on arena views (after
+/// memc-buffer-mapping, where overlap is by planned offsets) and on
+/// allocations (before it, where distinct ones never overlap).
 std::optional<GemmEpilogueMatch>
 matchGemmEpilogue(mlir::Operation *gemm, mlir::Value c, int64_t m, int64_t n,
                   int64_t ldc, llvm::ArrayRef<mlir::Value> reads);
+
+/// Puts the body of a memc.gemm_epilogue in its place, with its scratch
+/// argument (the GEMM's result) a heap allocation marked `memc.scratch`.
+void dissolveGemmEpilogue(mlir::Operation *gemmEpilogue);
+
+/// Whether `buffer` is (a view of) such a scratch allocation.
+bool isGemmScratch(mlir::Value buffer);
+
+/// Whether `buffer` is (a view of) an argument of `entry` whose role is a
+/// weight: constant across calls when `entry` is an inference program.
+bool isWeightView(mlir::Value buffer, mlir::func::FuncOp entry);
+
+/// A GEMM that memc-contractions-to-blas with packed-weights calls the
+/// runtime's packed-A kernel for, whose epilogue it can then fuse: C [M,
+/// N] (row stride ldc) = A times B, or times a window of X (a convolution
+/// left whole), A a weight of `entry`, at least `minFlops` multiply-adds.
+struct PackedAGemm {
+  mlir::Value c;
+  int64_t m = 0, n = 0, ldc = 0;
+  /// The operands it reads: A and B (or X).
+  llvm::SmallVector<mlir::Value, 2> reads;
+};
+std::optional<PackedAGemm> matchPackedAGemm(mlir::linalg::GenericOp op,
+                                            mlir::func::FuncOp entry,
+                                            int64_t minFlops);
 
 } // namespace memc
 

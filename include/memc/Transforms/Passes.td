@@ -309,6 +309,41 @@ def FuseElementwise : Pass<"memc-fuse-elementwise", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def WrapGemmEpilogues
+    : Pass<"memc-wrap-gemm-epilogues", "mlir::ModuleOp"> {
+  let summary = "Put each GEMM and the op finishing its result into one "
+                "memc.gemm_epilogue, so that the arena plan lets them fuse "
+                "and gives the GEMM's result no bytes";
+  let description = [{
+    On bufferized IR before memc-buffer-mapping, in an inference program:
+    an f32 GEMM that memc-contractions-to-blas (packed-weights,
+    fuse-epilogues) calls the runtime's packed-A kernel for (a weight times
+    an activation, or times its window), into a fresh buffer C that it
+    zero-fills first, and the elementwise op that finishes C into another
+    buffer D (GemmEpilogue.h: a bias per row, an addend, a clip; D may be a
+    padded buffer's interior, whose fill comes along), with C read by
+    nothing else: C's allocation becomes the argument of a
+    `memc.gemm_epilogue` at the finishing op's place, and the fill, the
+    GEMM, the finishing op and C's views move into its body.
+
+    Planned as they were, C took its own bytes, and D, first written by the
+    finishing op, could take the bytes of a GEMM input that died at the
+    GEMM, so the fusion, which checks the planned offsets, refused (on
+    MobileNetV2, its largest expansion and whichever pairs the plan
+    happened to overlap). As one step, the GEMM's operands and D never
+    share bytes, and C needs none: the fused call does not write it.
+
+    Pairs whose op finishes C in place (D is C) fuse as they are and stay.
+    Train steps (whose weights change) are left alone.
+  }];
+  let options = [
+    Option<"minFlops", "min-flops", "int64_t", /*default=*/"4096",
+           "memc-contractions-to-blas's min-flops: smaller GEMMs stay loops "
+           "and are not wrapped">
+  ];
+  let dependentDialects = ["::memc::MemcDialect"];
+}
+
 def ContractionsToBLAS : Pass<"memc-contractions-to-blas", "mlir::ModuleOp"> {
   let summary = "Call the runtime's GEMM for matrix-multiply linalg.generics";
   let description = [{

@@ -10,7 +10,8 @@
 // columns); with the padded planes' borders written by the GEMM too, or
 // left alone (then nothing outside the output rows is written). Results
 // are bit for bit the unfused ones. Also: NaN passes the clip, and
-// maximum(+0, -0) is +0, as arith.maximumf has it.
+// maximum(+0, -0) is +0, as arith.maximumf has it. And the fused call
+// without C (a memc.gemm_epilogue's, beta 0), on every path.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,8 +67,8 @@ struct Case {
 
 /// Runs `c` through the fused call (window or not) and checks it against
 /// the unfused GEMM plus the epilogue written out.
-void runCase(const Case &c, bool window, const char *what,
-             bool border = false) {
+void runCase(const Case &c, bool window, const char *what, bool border = false,
+             bool withoutC = false) {
   int64_t M = c.m, N = c.n, K = c.k;
   auto A = randomVec(size_t(M * K), 51);
   auto B = randomVec(size_t(K * N), 52);
@@ -95,6 +96,8 @@ void runCase(const Case &c, bool window, const char *what,
       expect[size_t(c.at(i, j))] = minimumOf(maximumOf(v, c.lo), c.hi);
     }
   std::vector<float> D(expect.size(), kSentinel), C = C0;
+  // A memc.gemm_epilogue's call: no C at all (beta 0).
+  float *cPtr = withoutC ? nullptr : C.data();
   float *d = D.data() + (c.width ? c.pitch + 1 : 0);
   const float *biasPtr = c.bias ? bias.data() : nullptr;
   const float *addPtr = c.addend ? addend.data() : nullptr;
@@ -104,13 +107,13 @@ void runCase(const Case &c, bool window, const char *what,
     // B as a 1x1 convolution's input: K channels of N pixels.
     std::vector<int64_t> desc = {1, 1, 0, K, N, N, 1};
     memc_rt_sgemm_packed_a_window_ep(M, N, K, 0, A.data(), K, B.data(),
-                                     desc.data(), c.beta, C.data(), N, biasPtr,
+                                     desc.data(), c.beta, cPtr, N, biasPtr,
                                      addPtr, N + 1, c.lo, c.hi, d, c.ldd(),
                                      c.width, c.pitch, padPtr, kPad);
   } else {
     memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, c.beta,
-                              C.data(), N, biasPtr, addPtr, N + 1, c.lo, c.hi,
-                              d, c.ldd(), c.width, c.pitch, padPtr, kPad);
+                              cPtr, N, biasPtr, addPtr, N + 1, c.lo, c.hi, d,
+                              c.ldd(), c.width, c.pitch, padPtr, kPad);
   }
   for (size_t i = 0; i < D.size(); ++i)
     ASSERT_EQ(std::memcmp(&D[i], &expect[i], sizeof(float)), 0)
@@ -160,6 +163,35 @@ TEST(GemmEpilogue, MatchesTheUnfusedGemmOnEveryKernelVersion) {
   memc::rt::limitPackedGemmIsa(best);
 }
 
+TEST(GemmEpilogue, WithoutCGivesTheSameNumbers) {
+  // C null (beta 0): K in one block stores no partial sums; across the
+  // 256 K blocks (300, 520) and the transposed product's 768 (800) they
+  // go to per-thread buffers; with too few columns, the plain GEMM's
+  // scratch.
+  std::vector<Case> all = cases();
+  float inf = std::numeric_limits<float>::infinity();
+  all.push_back({25, 300, 120, 40, 43, true, false, 0.0f, 6.0f, 0.0f});
+  all.push_back({30, 520, 70, 0, 0, true, true, -inf, inf, 0.0f});
+  all.push_back({48, 800, 49, 0, 0, true, true, -inf, inf, 0.0f});
+  all.push_back({300, 600, 80, 0, 0, true, false, 0.0f, inf, 0.0f});
+  memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
+  for (memc::rt::PackedGemmIsa isa : isasHere()) {
+    SCOPED_TRACE("kernel version " + std::to_string(int(isa)));
+    memc::rt::limitPackedGemmIsa(isa);
+    for (const Case &c : all) {
+      if (c.beta != 0.0f)
+        continue;
+      runCase(c, false, "packed, no C", false, true);
+      runCase(c, true, "window, no C", false, true);
+      if (c.width) {
+        runCase(c, false, "packed, border, no C", true, true);
+        runCase(c, true, "window, border, no C", true, true);
+      }
+    }
+  }
+  memc::rt::limitPackedGemmIsa(best);
+}
+
 TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
   // Packed weights off: OpenBLAS, then the epilogue over C.
   setenv("MEMC_PACKED_WEIGHTS", "0", 1);
@@ -167,6 +199,8 @@ TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
     runCase(c, false, "packed weights off");
     if (c.width)
       runCase(c, false, "packed weights off, border", true);
+    if (c.beta == 0.0f)
+      runCase(c, false, "packed weights off, no C", false, true);
   }
   unsetenv("MEMC_PACKED_WEIGHTS");
 }
