@@ -252,7 +252,9 @@ struct WindowedContraction : OpRewritePattern<EinsumOp> {
         keepsWindow(op, plain, bLies, freeP, freeW, contracted, outLies))
       return rewriter.notifyMatchFailure(
           op, "kept whole for the packed window GEMM (keep-weight-windows)");
-    int64_t pBytes = elemBytes;
+    // The copy's bytes: none when the operand is P itself (a 1x1
+    // convolution of stride 1 is never chunked for a copy it does not make).
+    int64_t pBytes = copiesWindow ? elemBytes : 0;
     for (unsigned d : pOrder)
       pBytes *= extents[d];
     // A small contraction gains nothing from BLAS that pays for the copy.

@@ -269,9 +269,7 @@ std::optional<memc::GemmEpilogueMatch>
 memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
                         int64_t ldc, ArrayRef<Value> reads) {
   Value cRoot = rootBuffer(c);
-  if (!cRoot)
-    return std::nullopt;
-  if (isa<BlockArgument>(cRoot))
+  if (!cRoot || isa<BlockArgument>(cRoot))
     return std::nullopt; // an argument (a program output) is read later
   // The consumer is C's first user after the GEMM. Later users are
   // allowed only when it finishes C in place (checked below): they read

@@ -1,5 +1,5 @@
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0" | FileCheck %s --enable-var-scope
-// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=1024 min-macs=0" | FileCheck %s --check-prefix=SMALL
+// RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=1024 min-macs=0" | FileCheck %s --check-prefixes=SMALL,TIGHT
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm | FileCheck %s --check-prefix=SMALL
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="min-macs=0" --memc-einsum-to-linalg --memc-bufferize --memc-contractions-to-blas | FileCheck %s --check-prefix=BLAS
 // RUN: memc-opt %s -split-input-file --memc-conv-to-gemm="max-bytes=16384 min-macs=0" | FileCheck %s --check-prefix=CHUNK --enable-var-scope
@@ -58,6 +58,11 @@ func.func @conv_batch4_stride2(%x: tensor<4x3x9x9xf32>, %w: tensor<16x3x3x3xf32>
 // CHECK: %[[W:.*]] = tensor.collapse_shape %arg1 {{\[\[}}0], [1, 2, 3]]
 // CHECK: %[[R:.*]] = einsum.einsum mul reduce add [c, o0, o1, m] (%[[X]][c, o0, o1], %[[W]][m, c]) -> [m, o0, o1]
 // CHECK: tensor.expand_shape %[[R]]
+// Under max-bytes below the image's 2,048 bytes (a tight --mem-budget), it
+// is the same GEMM, neither chunked nor refused: it copies nothing.
+// TIGHT-LABEL: func @pointwise
+// TIGHT-NOT: einsum.iterate
+// TIGHT: einsum.einsum mul reduce add [c, o0, o1, m]
 func.func @pointwise(%x: tensor<1x8x8x8xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32> {
   %y = einsum.einsum mul reduce add [n, m, c, o0, o1, k0, k1] (%x[n, c, o0 + k0, o1 + k1], %w[m, c, k0, k1]) -> [n, m, o0, o1] : (tensor<1x8x8x8xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x8x8xf32>
   return %y : tensor<1x16x8x8xf32>
