@@ -127,24 +127,12 @@ OpOperand *reusableInput(linalg::GenericOp g, OpOperand *out,
   return nullptr;
 }
 
-/// Whether `g`'s only result is padded with a constant by its only user:
-/// memc-pad-in-place then has `g` write into the padded buffer's interior,
-/// which saves the copy; in place over an operand it would be a copy.
-bool feedsConstantPad(linalg::GenericOp g) {
-  if (g->getNumResults() != 1 || !g->getResult(0).hasOneUse())
-    return false;
-  auto pad = dyn_cast<tensor::PadOp>(*g->getResult(0).getUsers().begin());
-  return pad && !pad.getNofold() && pad.getResultType().hasStaticShape() &&
-         pad.getConstantPaddingValue() &&
-         pad.getConstantPaddingValue().getDefiningOp<arith::ConstantOp>();
-}
-
 struct ElementwiseInPlacePass
     : memc::impl::ElementwiseInPlaceBase<ElementwiseInPlacePass> {
   void runOnOperation() override {
     getOperation().walk([&](linalg::GenericOp g) {
       if (!g.hasPureTensorSemantics() ||
-          g.getNumParallelLoops() != g.getNumLoops() || feedsConstantPad(g))
+          g.getNumParallelLoops() != g.getNumLoops())
         return;
       // A result the function returns must be a buffer of its own
       // (memc-distinct-results, buffer-results-to-out-params).

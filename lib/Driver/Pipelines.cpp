@@ -182,11 +182,12 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   addCanonicalize(pm);
   pm.addNestedPass<func::FuncOp>(createCarryInPlace());
+  // A convolution's padded input is written by its producer in place;
+  // first, as writing over an operand would leave the pad a copy.
+  pm.addNestedPass<func::FuncOp>(createPadInPlace());
   // Elementwise results over operands that die there: the backward's
   // pointwise gradients no longer hold three full-size tensors at once.
   pm.addNestedPass<func::FuncOp>(createElementwiseInPlace());
-  // A convolution's padded input is written by its producer in place.
-  pm.addNestedPass<func::FuncOp>(createPadInPlace());
 }
 
 void memc::buildBufferizePipeline(

@@ -268,38 +268,3 @@ func.func @through_reshape(%w: tensor<4x3xf32>, %x: tensor<3x8xf32>) -> tensor<1
   %out = tensor.from_elements %e : tensor<1xf32>
   return %out : tensor<1xf32>
 }
-
-// -----
-
-#id2 = affine_map<(a, b) -> (a, b)>
-
-// Left alone: the result's only reader pads it with a constant, so
-// memc-pad-in-place can have the op write into the padded buffer's
-// interior; in place over its operand, the pad would copy it there.
-// CHECK-LABEL: func @feeds_pad
-// CHECK: %[[A:.*]] = linalg.generic
-// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x8xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[A]] : tensor<4x8xf32>) outs(%[[E]] : tensor<4x8xf32>)
-// CHECK: tensor.pad
-func.func @feeds_pad(%x: tensor<4x8xf32>) -> tensor<6x10xf32> {
-  %zero = arith.constant 0.0 : f32
-  %e0 = tensor.empty() : tensor<4x8xf32>
-  %a = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%x : tensor<4x8xf32>) outs(%e0 : tensor<4x8xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    %r = math.exp %in : f32
-    linalg.yield %r : f32
-  } -> tensor<4x8xf32>
-  %e1 = tensor.empty() : tensor<4x8xf32>
-  %b = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%a : tensor<4x8xf32>) outs(%e1 : tensor<4x8xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    %r = arith.maximumf %in, %zero : f32
-    linalg.yield %r : f32
-  } -> tensor<4x8xf32>
-  %p = tensor.pad %b low[1, 1] high[1, 1] {
-  ^bb0(%i: index, %j: index):
-    tensor.yield %zero : f32
-  } : tensor<4x8xf32> to tensor<6x10xf32>
-  return %p : tensor<6x10xf32>
-}
