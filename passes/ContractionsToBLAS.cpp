@@ -321,27 +321,16 @@ struct ContractionsToBLASPass
         scratch.push_back(alloc);
     });
     for (memref::AllocOp alloc : scratch) {
-      SmallVector<Operation *> dead;
-      SmallVector<Value> work = {alloc.getResult()};
-      bool used = false;
-      while (!work.empty() && !used) {
-        Value v = work.pop_back_val();
-        for (Operation *user : v.getUsers()) {
-          if (isa<memref::DeallocOp>(user)) {
-            dead.push_back(user);
-          } else if (isa<ViewLikeOpInterface>(user)) {
-            dead.push_back(user);
-            work.append(user->result_begin(), user->result_end());
-          } else {
-            used = true;
-          }
-        }
-      }
-      if (used)
+      SmallVector<Operation *> views;
+      SmallVector<Operation *> users =
+          memc::usersThroughViews(alloc.getResult(), &views);
+      if (!llvm::all_of(users, llvm::IsaPred<memref::DeallocOp>))
         continue;
-      // Views come after what they view, a dealloc after its view.
-      for (Operation *op : llvm::reverse(dead))
-        op->erase();
+      for (Operation *dealloc : users)
+        dealloc->erase();
+      // Each view comes after the one it views.
+      for (Operation *view : llvm::reverse(views))
+        view->erase();
       alloc.erase();
     }
   }

@@ -31,24 +31,6 @@ memref::AllocOp allocOf(Value v) {
   return v.getDefiningOp<memref::AllocOp>();
 }
 
-/// The views of `root`, transitively, and the other ops that use them.
-void usesThroughViews(Value root, SmallVectorImpl<Operation *> &views,
-                      llvm::SmallPtrSetImpl<Operation *> &users) {
-  SmallVector<Value> work = {root};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      auto view = dyn_cast<ViewLikeOpInterface>(user);
-      if (view && view.getViewSource() == v) {
-        views.push_back(user);
-        work.append(user->result_begin(), user->result_end());
-      } else {
-        users.insert(user);
-      }
-    }
-  }
-}
-
 struct WrapGemmEpiloguesPass
     : memc::impl::WrapGemmEpiloguesBase<WrapGemmEpiloguesPass> {
   using Base::Base;
@@ -71,7 +53,8 @@ struct WrapGemmEpiloguesPass
       return; // finished in place: C is D, read later
     SmallVector<Operation *> views;
     llvm::SmallPtrSet<Operation *, 4> users;
-    usesThroughViews(alloc.getResult(), views, users);
+    for (Operation *user : memc::usersThroughViews(alloc.getResult(), &views))
+      users.insert(user);
     Operation *consumer = ep->consumer;
     if (users.size() != 3 || !users.contains(zero) || !users.contains(gemm) ||
         !users.contains(consumer))

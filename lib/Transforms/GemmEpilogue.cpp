@@ -72,24 +72,6 @@ bool mayOverlap(Value a, Value b) {
   return x->key == y->key && x->begin < y->end && y->begin < x->end;
 }
 
-/// The ops other than views that use `root` or a view of it.
-SmallVector<Operation *> usersThroughViews(Value root) {
-  SmallVector<Operation *> users;
-  SmallVector<Value> work = {root};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      auto view = dyn_cast<ViewLikeOpInterface>(user);
-      if ((view && view.getViewSource() == v) || isa<memref::CastOp>(user)) {
-        work.append(user->result_begin(), user->result_end());
-        continue;
-      }
-      users.push_back(user);
-    }
-  }
-  return users;
-}
-
 /// Static strides and offset of `type`, or failure.
 bool stridesOf(Type type, SmallVectorImpl<int64_t> &strides, int64_t &offset) {
   auto memref = dyn_cast<MemRefType>(type);
@@ -282,7 +264,7 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
   linalg::FillOp zeroFill;
   if (auto generic = dyn_cast<linalg::GenericOp>(gemm))
     zeroFill = zeroFillOfOutput(generic, c);
-  for (Operation *user : usersThroughViews(cRoot)) {
+  for (Operation *user : memc::usersThroughViews(cRoot)) {
     // Freeing a heap C (memc.scratch) reads nothing.
     if (user == gemm || user == zeroFill || isa<memref::DeallocOp>(user))
       continue;
@@ -452,6 +434,26 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
     return std::nullopt;
   findPadFill(fills, match, m, n);
   return match;
+}
+
+SmallVector<Operation *>
+memc::usersThroughViews(Value root, SmallVectorImpl<Operation *> *views) {
+  SmallVector<Operation *> users;
+  SmallVector<Value> work = {root};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      auto view = dyn_cast<ViewLikeOpInterface>(user);
+      if ((view && view.getViewSource() == v) || isa<memref::CastOp>(user)) {
+        if (views)
+          views->push_back(user);
+        work.append(user->result_begin(), user->result_end());
+        continue;
+      }
+      users.push_back(user);
+    }
+  }
+  return users;
 }
 
 void memc::dissolveGemmEpilogue(Operation *gemmEpilogue) {

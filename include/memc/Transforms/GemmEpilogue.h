@@ -57,6 +57,13 @@ std::optional<GemmEpilogueMatch>
 matchGemmEpilogue(mlir::Operation *gemm, mlir::Value c, int64_t m, int64_t n,
                   int64_t ldc, llvm::ArrayRef<mlir::Value> reads);
 
+/// The ops other than views (view-like ops of it, memref.cast) that use
+/// `root` or a view of it. With `views`, also those views, each after the
+/// one it views.
+llvm::SmallVector<mlir::Operation *>
+usersThroughViews(mlir::Value root,
+                  llvm::SmallVectorImpl<mlir::Operation *> *views = nullptr);
+
 /// Puts the body of a memc.gemm_epilogue in its place, with its scratch
 /// argument (the GEMM's result) a heap allocation marked `memc.scratch`.
 void dissolveGemmEpilogue(mlir::Operation *gemmEpilogue);
