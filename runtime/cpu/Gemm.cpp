@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OpenBlasCore.h"
 #include "PackedGemm.h"
 #include "ThreadPool.h"
 #include "memc_runtime.h"
@@ -71,10 +72,13 @@ constexpr int64_t kMinSplitRows = 16;
 /// whose GEMVs are split over two threads then ran at 0.18 or at 1.5 ms
 /// depending on where the threads landed. One thread, and the server
 /// stopped (at one thread OpenBLAS never restarts it), as soon as the
-/// runtime is loaded.
+/// runtime is loaded. On a CPU it does not know, OpenBLAS is first switched
+/// from its SSE3 fallback to the kernels of the CPU's features
+/// (OpenBlasCore.h).
 void pinBlasToOneThread() {
   static std::once_flag once;
   std::call_once(once, [] {
+    memc::rt::useOpenBlasKernelsForThisCpu();
     openblas_set_num_threads(1);
     if (blas_thread_shutdown_)
       blas_thread_shutdown_();
