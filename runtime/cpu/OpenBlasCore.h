@@ -1,5 +1,4 @@
-//===- OpenBlasCore.h - OpenBLAS's kernels for CPUs it does not know -*- C++
-//-*-===//
+//===- OpenBlasCore.h - OpenBLAS off its SSE3 fallback ---------*- C++ -*-===//
 //
 // OpenBLAS (a DYNAMIC_ARCH build such as Debian 12's 0.3.21) picks its
 // kernels as it loads, by the CPU's family and model, and falls back to
