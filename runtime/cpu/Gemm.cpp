@@ -559,16 +559,33 @@ bool transposedPays(int64_t M, int64_t N) {
          N <= kMaxTransposedColumns && filled(M) - filled(N) > 0.125;
 }
 
+/// Whether a convolution's GEMM (a window operand, batch 1) runs on
+/// windowGemmDirect, which packs nothing per call, where packedGemmA packs
+/// each K block of the window before its tiles read it: 13% of the time of
+/// ResNet-18's 64-filter convolutions, 20% of its 7x7 stride-2 one's (whose
+/// window is gathered). Measured against packedGemmA at one thread (ms):
+/// 64 filters, K 576, 56x56: 1.47 vs 1.64; K 147 stride 2, 112x112: 1.84
+/// vs 2.63; 128 filters, K 1152, 28x28: 1.42 vs 1.55. Below 128 rows of K
+/// the gathers that put each finished tile into C's rows cost more than
+/// the packing saved (MobileNetV2's first convolution, K 27: 0.37-0.50 vs
+/// 0.31); above 1152 a tile's rows of input outgrow L1 (K 2304, 14x14: 1.77
+/// vs 1.56).
+bool directPays(int64_t K) {
+  return memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512 &&
+         K >= 128 && K <= 1152;
+}
+
 /// A GEMM whose A is a weight (PackedGemm.h's packedWeightA): tasks take
 /// blocks of C's columns (in whole 32-column panels), or of A's 12-row
 /// panels when C has too few columns to go round. With `aT` (batch 1), the
 /// weight is packed as its transpose and the product runs transposed
-/// (packedGemmAT): tasks take A's rows in 32-row panels, or C's columns in
-/// blocks of 12.
+/// (packedGemmAT, or windowGemmDirect for a window when `direct`): tasks
+/// take A's rows in 32-row panels, or C's columns in blocks of 12.
 struct PackedAJob {
   int64_t batch, n;
   std::vector<const memc::rt::PackedA *> a; ///< one per batch entry
   const memc::rt::PackedB *aT = nullptr;
+  bool direct = false; ///< aT's product by windowGemmDirect
   memc::rt::RightOperand b;                 ///< batch entry 0's
   int64_t strideB = 0;
   float *c;
@@ -580,6 +597,11 @@ struct PackedAJob {
   bool splitM = false;
 
   void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
+    if (aT && direct) {
+      memc::rt::windowGemmDirect(*aT, p0, p1, n0, n1, b, c, ldc, accumulate,
+                                 epilogue);
+      return;
+    }
     if (aT) {
       memc::rt::packedGemmAT(*aT, p0, p1, n0, n1, b, c, ldc, accumulate,
                              epilogue);
@@ -621,12 +643,17 @@ struct PackedAJob {
 };
 
 /// Packs `job`'s weight A (each batch entry's, strideA apart) for an M x N
-/// product: as its transpose when that pays (batch 1, transposedPays), else
-/// in packedWeightA's panels. False when no packed copy can be had.
+/// product: as its transpose when that pays (batch 1: transposedPays, or a
+/// window that directPays), else in packedWeightA's panels. False when no
+/// packed copy can be had.
 bool packLeftWeight(PackedAJob &job, const float *A, int64_t strideA, int64_t M,
                     int64_t N, int64_t K, int64_t lda, bool ta) {
-  if (job.batch == 1 && transposedPays(M, N))
+  if (job.batch == 1 && transposedPays(M, N)) {
     job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
+  } else if (job.batch == 1 && job.b.isWindow() && directPays(K)) {
+    job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
+    job.direct = job.aT != nullptr;
+  }
   return job.aT || packEachEntry(job.batch, strideA, job.a, [&](int64_t i) {
            return memc::rt::packedWeightA(A + i * strideA, M, K, lda, ta);
          });

@@ -1178,4 +1178,110 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
   }
 }
 
+namespace {
+
+/// Pixels per tile of windowGemmDirect: the tile's rows.
+constexpr int64_t kDirectPixels = kMA;
+
+/// One tile of windowGemmDirect over a block of K: the products of 12
+/// pixels (B's columns, read in place: pixel r's value at row k of the
+/// block is pixel[r][rowOffset[k]]; past the last live pixel, pixels
+/// repeat it) by one panel of 32 filters over kc rows of K, into `tile` (a
+/// row of 32 per pixel), or added to what it holds (`addToTile`: the sums
+/// of earlier blocks) as packedGemmA adds a block's sums to C's. With
+/// Half, only the panel's first 16 filters are computed.
+template <bool Half>
+MEMC_AVX512 inline void
+directTile512(int64_t kc, const float *const *pixel, const int64_t *rowOffset,
+              const float *panel, float *tile, bool addToTile) {
+  constexpr int MR = kDirectPixels;
+  __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+    acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    int64_t at = rowOffset[k];
+    __m512 b0 = _mm512_load_ps(panel + k * kNR);
+    __m512 b1 = Half ? b0 : _mm512_load_ps(panel + k * kNR + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      __m512 av = _mm512_set1_ps(pixel[r][at]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      if (!Half)
+        acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    float *row = tile + r * kNR;
+    if (addToTile) {
+      acc0[r] = _mm512_add_ps(acc0[r], _mm512_load_ps(row));
+      if (!Half)
+        acc1[r] = _mm512_add_ps(acc1[r], _mm512_load_ps(row + 16));
+    }
+    _mm512_store_ps(row, acc0[r]);
+    if (!Half)
+      _mm512_store_ps(row + 16, acc1[r]);
+  }
+}
+
+} // namespace
+
+MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
+                                  int64_t n0, int64_t n1, const RightOperand &b,
+                                  float *c, int64_t ldc, bool accumulate,
+                                  const Epilogue *epilogue) {
+  alignas(64) float tile[kDirectPixels * kNR];
+  // Filter f of the tile is lane f of rows 0..11: one row of C, gathered.
+  const __m512i column = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(int32_t(kNR)));
+  std::fill_n(tile, kDirectPixels * kNR, 0.0f);
+  for (int64_t j = n0; j < n1; j += kDirectPixels) {
+    int rows = int(std::min(kDirectPixels, n1 - j));
+    const float *pixel[kDirectPixels];
+    for (int r = 0; r < kDirectPixels; ++r)
+      pixel[r] = b.data + b.columnOffset[j + std::min(r, rows - 1)];
+    __mmask16 live = lowLanes(rows);
+    std::optional<TileColumns> columns;
+    if (epilogue)
+      columns.emplace(*epilogue, j, rows);
+    for (int64_t p = p0; p < p1; ++p) {
+      int64_t width = std::min(kNR, aT.n - p * kNR);
+      int64_t f0 = p * kNR;
+      // C's old value starts the sums, each K block's sums are added to
+      // them in packedGemmA's blocks and order: the two agree bit for bit.
+      if (accumulate)
+        for (int64_t f = 0; f < width; ++f)
+          _mm512_mask_i32scatter_ps(
+              tile + f, live, column,
+              _mm512_maskz_loadu_ps(live, c + (f0 + f) * ldc + j), 4);
+      else if (aT.k == 0)
+        std::fill_n(tile, kDirectPixels * kNR, 0.0f);
+      for (int64_t k0 = 0; k0 < aT.k; k0 += kKC) {
+        int64_t kc = std::min(kKC, aT.k - k0);
+        const float *panel = aT.panel(p) + k0 * kNR;
+        if (width <= 16)
+          directTile512<true>(kc, pixel, b.rowOffset + k0, panel, tile,
+                              accumulate || k0 > 0);
+        else
+          directTile512<false>(kc, pixel, b.rowOffset + k0, panel, tile,
+                               accumulate || k0 > 0);
+      }
+      std::optional<RowFinisher> finish;
+      if (epilogue)
+        finish.emplace(*epilogue, *columns, f0, j, rows);
+      for (int64_t f = 0; f < width; ++f) {
+        __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, column,
+                                            tile + f, 4);
+        float *cr = c ? c + (f0 + f) * ldc + j : nullptr;
+        if (finish)
+          (*finish)(int(f), v, _mm512_setzero_ps());
+        else
+          _mm512_mask_storeu_ps(cr, live, v);
+      }
+    }
+  }
+}
+
 } // namespace memc::rt

@@ -206,6 +206,21 @@ void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
                   int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                   bool accumulate, const Epilogue *epilogue = nullptr);
 
+/// packedGemmA's product of a weight by a convolution's window operand
+/// with nothing packed per call: C^T = B^T op(A)^T as in packedGemmAT
+/// (aT = packedWeight(A, K, M, lda, !transA)), its tiles 12 output pixels
+/// by a panel of 32 filters over all of K, each pixel's values broadcast
+/// straight from the input (b.data + rowOffset[k] + columnOffset[j]), each
+/// tile's rows gathered into C's (or the epilogue's) as it finishes.
+/// Computes C's rows [p0 * 32, min(M, p1 * 32)) by columns [n0, n1);
+/// `accumulate` and `epilogue` as in packedGemmA (C may be null with an
+/// epilogue and no accumulate). Each element sums its K products in order,
+/// in one register, whatever the split. `b` must be a window
+/// (b.isWindow()); AVX-512 only.
+void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
+                      int64_t n1, const RightOperand &b, float *c, int64_t ldc,
+                      bool accumulate, const Epilogue *epilogue = nullptr);
+
 } // namespace memc::rt
 
 #endif // MEMC_RUNTIME_CPU_PACKEDGEMM_H

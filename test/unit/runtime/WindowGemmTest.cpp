@@ -4,8 +4,9 @@
 // direct loops over the padded input: strides 1 and 2, dilation, 1x1 and
 // 7x7 kernels, output rows that wrap inside a 16-column half (two runs per
 // load), ragged column panels, K across the kernel's K blocks, 7x7 outputs
-// of many filters (the transposed product); beta 0 and
-// 1; every kernel version this CPU runs; the path that copies the im2col
+// of many filters (the transposed product), K from 128 to 1152 (the
+// direct product, nothing packed per call); beta 0 and 1; every kernel
+// version this CPU runs; the path that copies the im2col
 // matrix instead (fewer than 16 columns, beta 0.5; also MEMC_PACKED_WEIGHTS
 // =0) gives the same numbers. A descriptor that does not cover K x N leaves C
 // alone. Also: the window path and im2col + memc_rt_sgemm_packed_a agree
@@ -118,6 +119,15 @@ TEST(WindowGemm, ConvolutionsOnEveryKernelVersion) {
     transposed49.transposedW = true;
     transposed49.padC = 5;
     runConv(transposed49, 0.0f, "7x7 outputs, transposed weight");
+    // K from 128 to 1152 (the 7x7/2 and 1x1/2 cases above too): on
+    // AVX-512, windowGemmDirect, nothing packed per call. 40 filters (a
+    // last panel of 8), 12-pixel tiles across 10-pixel rows and a ragged
+    // last one; stride 2; K = 1152 in five K blocks with beta 1.
+    runConv({16, 40, 12, 12, 3, 3, 1, 1}, 0.0f, "direct, 3x3");
+    runConv({20, 24, 15, 15, 3, 3, 2, 1}, 1.0f, "direct, stride 2");
+    Conv deep{128, 20, 7, 8, 3, 3, 1, 1};
+    deep.padC = 2;
+    runConv(deep, 1.0f, "direct, K = 1152");
   }
   memc::rt::limitPackedGemmIsa(best);
 }
@@ -130,9 +140,12 @@ TEST(WindowGemm, PlainPathsGiveTheSameNumbers) {
 
 TEST(WindowGemm, AgreesBitForBitWithIm2colAndSplits) {
   // Large enough for the pool: cut along columns (58 x 58 outputs), and
-  // along rows (a 7x7 image, 2 panels of columns, many rows of A).
+  // along rows (a 7x7 image, 2 panels of columns, many rows of A); the
+  // first and the last (K = 360, two K blocks) are direct products on
+  // AVX-512.
   for (Conv cv :
-       {Conv{16, 40, 60, 60, 3, 3, 1, 1}, Conv{64, 200, 9, 9, 3, 3, 1, 1}}) {
+       {Conv{16, 40, 60, 60, 3, 3, 1, 1}, Conv{64, 200, 9, 9, 3, 3, 1, 1},
+        Conv{40, 24, 30, 30, 3, 3, 1, 1}}) {
     int64_t M = cv.m, N = cv.N(), K = cv.K();
     auto X = randomVec(size_t(cv.c * cv.h * cv.w), 31);
     auto W = randomVec(size_t(M * K), 32);
