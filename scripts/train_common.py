@@ -10,6 +10,7 @@ constant folding, TrainingMode.PRESERVE, initializers named after the
 parameters), the batches in memc-run --train's layout, and the count of the
 bytes autograd saves for backward.
 """
+import copy
 import math
 import os
 
@@ -178,15 +179,8 @@ def export(outdir, module, batches, loss_kind, opt_kind, lr, wd,
     return opt
 
 
-def reference(outdir, module, batches, loss_kind, opt):
-    """PyTorch's loss at each step (before its update) -> ref_losses.txt;
-    the losses of the untrained parameters on the same batches ->
-    ref_frozen_losses.txt (how far the updates move the loss: a comparison
-    tolerance must be well below it to check the gradients at all)."""
-    with torch.no_grad():
-        frozen = [loss_fn(loss_kind, module(*ins), labels).item() for ins, labels in batches]
-    with open(os.path.join(outdir, "ref_frozen_losses.txt"), "w") as f:
-        f.write("".join(f"{v:.8g}\n" for v in frozen))
+def train_losses(module, batches, loss_kind, opt):
+    """The loss at each step (before its update) of `opt` training `module`."""
     losses = []
     for ins, labels in batches:
         opt.zero_grad()
@@ -194,6 +188,31 @@ def reference(outdir, module, batches, loss_kind, opt):
         loss.backward()
         losses.append(loss.item())
         opt.step()
+    return losses
+
+
+def reference(outdir, module, batches, loss_kind, opt):
+    """PyTorch's loss at each step (before its update) -> ref_losses.txt;
+    the same training in float64 -> ref64_losses.txt (the trajectory
+    without rounding: where a step's float32 loss is far off it, as when
+    a large update doubles the loss, two float32 implementations differ by
+    as much; train_compare.py allows for it); the losses of the untrained
+    parameters on the same batches -> ref_frozen_losses.txt (how far the
+    updates move the loss: a comparison tolerance must be well below it to
+    check the gradients at all)."""
+    with torch.no_grad():
+        frozen = [loss_fn(loss_kind, module(*ins), labels).item() for ins, labels in batches]
+    with open(os.path.join(outdir, "ref_frozen_losses.txt"), "w") as f:
+        f.write("".join(f"{v:.8g}\n" for v in frozen))
+    module64 = copy.deepcopy(module).double()
+    opt64 = type(opt)(module64.parameters(), **opt.defaults)
+    batches64 = [([x.double() if x.is_floating_point() else x for x in ins],
+                  labels.double() if labels.is_floating_point() else labels)
+                 for ins, labels in batches]
+    losses64 = train_losses(module64, batches64, loss_kind, opt64)
+    with open(os.path.join(outdir, "ref64_losses.txt"), "w") as f:
+        f.write("".join(f"{v:.17g}\n" for v in losses64))
+    losses = train_losses(module, batches, loss_kind, opt)
     with open(os.path.join(outdir, "ref_losses.txt"), "w") as f:
         f.write("".join(f"{v:.8g}\n" for v in losses))
     return losses
