@@ -561,18 +561,18 @@ bool transposedPays(int64_t M, int64_t N) {
 
 /// Whether a convolution's GEMM (a window operand, batch 1) runs on
 /// windowGemmDirect, which packs nothing per call, where packedGemmA packs
-/// each K block of the window before its tiles read it: 13% of the time of
-/// ResNet-18's 64-filter convolutions, 20% of its 7x7 stride-2 one's (whose
-/// window is gathered). Measured against packedGemmA at one thread (ms):
-/// 64 filters, K 576, 56x56: 1.47 vs 1.64; K 147 stride 2, 112x112: 1.84
-/// vs 2.63; 128 filters, K 1152, 28x28: 1.42 vs 1.55. Below 128 rows of K
-/// the gathers that put each finished tile into C's rows cost more than
-/// the packing saved (MobileNetV2's first convolution, K 27: 0.37-0.50 vs
-/// 0.31); above 1152 a tile's rows of input outgrow L1 (K 2304, 14x14: 1.77
-/// vs 1.56).
-bool directPays(int64_t K) {
+/// each K block of the window before its tiles read it (13% of the time of
+/// ResNet-18's 64-filter convolutions). Measured against packedGemmA at one
+/// thread (ms, best of 3): 64 filters, K 576, 56x56: 1.55 vs 1.66; 128
+/// filters, K 1152, 28x28: 1.47 vs 1.51; K 576 stride 2: 0.77 vs 0.81.
+/// With K in one block of packedGemmA's the packing pays for itself (its
+/// 7x7 stride-2 convolution, K 147: 1.88 vs 1.80; 1x1 stride 2, K 128:
+/// 0.109 vs 0.097), and so it does with few pixels (64 filters, K 288, 8x8:
+/// 0.0187 vs 0.0174); past 1152 a tile's rows of input outgrow L1 (K 2304,
+/// 14x14: 1.77 vs 1.56).
+bool directPays(int64_t N, int64_t K) {
   return memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512 &&
-         K >= 128 && K <= 1152;
+         K > 256 && K <= 1152 && N >= 128;
 }
 
 /// A GEMM whose A is a weight (PackedGemm.h's packedWeightA): tasks take
@@ -650,7 +650,7 @@ bool packLeftWeight(PackedAJob &job, const float *A, int64_t strideA, int64_t M,
                     int64_t N, int64_t K, int64_t lda, bool ta) {
   if (job.batch == 1 && transposedPays(M, N)) {
     job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
-  } else if (job.batch == 1 && job.b.isWindow() && directPays(K)) {
+  } else if (job.batch == 1 && job.b.isWindow() && directPays(N, K)) {
     job.aT = memc::rt::packedWeight(A, K, M, lda, !ta);
     job.direct = job.aT != nullptr;
   }

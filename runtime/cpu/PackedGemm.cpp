@@ -648,28 +648,21 @@ void packWindowBlock(const RightOperand &b, int64_t k0, int64_t kc, int64_t j0,
 /// the rows of a window operand: the columns are cut once into at most
 /// three contiguous runs, one masked load each per row (a stride-1
 /// convolution's pixels: 16 of them span at most three output rows of 7 or
-/// more), and are gathered otherwise (strided convolutions), or read one
-/// at a time when their offsets are too far apart for 32-bit indices.
+/// more), or into at most three runs of every other float, two masked
+/// loads and a permute each (a stride-2 convolution's; gathered, its
+/// packing took as long as the product's FMAs on MobileNetV2's first
+/// convolution, K 27), and are gathered otherwise, or read one at a time
+/// when their offsets are too far apart for 32-bit indices.
 class WindowLanes {
 public:
   /// Columns at data + column[t].
   MEMC_AVX512 WindowLanes(const float *data, const int64_t *column,
                           int64_t live)
       : data(data), column(column), live(live) {
-    for (int64_t start = 0; start < live;) {
-      int64_t end = start + 1;
-      while (end < live && column[end] == column[start] + (end - start))
-        ++end;
-      if (runs == kMaxRuns) {
-        kind = Kind::Gather;
-        break;
-      }
-      // Lane t of this run reads base + t; the other lanes are masked off
-      // and never touch memory.
-      base[runs] = data + column[start] - start;
-      mask[runs++] = __mmask16(lowLanes(end) & ~lowLanes(start));
-      start = end;
-    }
+    // Runs of stride 1, else of stride 2 (a strided convolution's pixels).
+    if (!findRuns(1) &&
+        !(live > 1 && column[1] - column[0] == 2 && findRuns(2)))
+      kind = Kind::Gather;
     if (kind != Kind::Gather)
       return;
     int64_t lo = *std::min_element(column, column + live);
@@ -706,6 +699,24 @@ public:
         store(i, v);
       }
       return;
+    case Kind::Runs2: {
+      // Lane t of a run is float 2t from its base: the run's floats come
+      // in two masked loads of 16, and its lanes are their even floats.
+      const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                             20, 22, 24, 26, 28, 30);
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t at = row(i);
+        __m512 v = _mm512_setzero_ps();
+        for (int s = 0; s < runs; ++s) {
+          __m512 lo = _mm512_maskz_loadu_ps(loFloats[s], base[s] + at);
+          __m512 hi = _mm512_maskz_loadu_ps(hiFloats[s], base[s] + at + 16);
+          v = _mm512_mask_mov_ps(v, mask[s],
+                                 _mm512_permutex2var_ps(lo, even, hi));
+        }
+        store(i, v);
+      }
+      return;
+    }
     case Kind::Gather:
       for (int64_t i = 0; i < count; ++i)
         store(i, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lowLanes(live),
@@ -723,14 +734,45 @@ public:
   }
 
 private:
+  /// Cuts the columns into at most kMaxRuns runs of `stride` (1 or 2);
+  /// false when they need more.
+  MEMC_AVX512 bool findRuns(int64_t stride) {
+    runs = 0;
+    for (int64_t start = 0; start < live;) {
+      int64_t end = start + 1;
+      while (end < live &&
+             column[end] == column[start] + stride * (end - start))
+        ++end;
+      if (runs == kMaxRuns)
+        return false;
+      // Lane t of this run reads base[t * stride]; the other lanes, and
+      // the floats between a stride-2 run's, are masked off and never
+      // touch memory.
+      base[runs] = data + column[start] - stride * start;
+      mask[runs] = __mmask16(lowLanes(end) & ~lowLanes(start));
+      if (stride == 2) {
+        uint32_t floats = 0; // bit f: float f of the run's 32 is a lane's
+        for (int64_t t = start; t < end; ++t)
+          floats |= 1u << (2 * t);
+        loFloats[runs] = __mmask16(floats & 0xFFFF);
+        hiFloats[runs] = __mmask16(floats >> 16);
+      }
+      ++runs;
+      start = end;
+    }
+    kind = stride == 2 ? Kind::Runs2 : Kind::Runs;
+    return true;
+  }
+
   static constexpr int kMaxRuns = 3;
-  enum class Kind { Runs, Gather, OneByOne };
+  enum class Kind { Runs, Runs2, Gather, OneByOne };
   Kind kind = Kind::Runs;
   const float *data;
   const int64_t *column = nullptr;
   int64_t live;
   const float *base[kMaxRuns] = {};
   __mmask16 mask[kMaxRuns] = {};
+  __mmask16 loFloats[kMaxRuns] = {}, hiFloats[kMaxRuns] = {};
   int runs = 0;
   __m512i index;
   const float *gatherBase = nullptr;

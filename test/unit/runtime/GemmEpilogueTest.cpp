@@ -8,8 +8,10 @@
 // the kernel's 256 K blocks; beta 0 and 1; every kernel version this CPU
 // runs, and the plain-GEMM path (MEMC_PACKED_WEIGHTS=0 and too few
 // columns); with the padded planes' borders written by the GEMM too, or
-// left alone (then nothing outside the output rows is written). Results
-// are bit for bit the unfused ones. Also: NaN passes the clip, and
+// left alone (then nothing outside the output rows is written); as a
+// window, K from 257 to 1152 and 128 columns or more take the direct
+// product (windowGemmDirect) on AVX-512. Results are bit for bit the
+// unfused ones. Also: NaN passes the clip, and
 // maximum(+0, -0) is +0, as arith.maximumf has it. And the fused call
 // without C (a memc.gemm_epilogue's, beta 0), on every path.
 //
@@ -141,6 +143,12 @@ std::vector<Case> cases() {
       // sum with K across two of its 768 K blocks and beta 1.
       {32, 72, 49, 7, 9, true, false, 0.0f, 6.0f, 0.0f},
       {48, 800, 49, 0, 0, true, true, -inf, inf, 1.0f},
+      // K from 257 to 1152 and 128 columns or more: as a window, the
+      // direct product on AVX-512 (windowGemmDirect), 12-pixel tiles
+      // across 14-pixel rows into a padded buffer; a residual sum with
+      // beta 1.
+      {20, 288, 140, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
+      {30, 520, 130, 0, 0, true, true, -inf, inf, 1.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };
@@ -174,6 +182,7 @@ TEST(GemmEpilogue, WithoutCGivesTheSameNumbers) {
   all.push_back({30, 520, 70, 0, 0, true, true, -inf, inf, 0.0f});
   all.push_back({48, 800, 49, 0, 0, true, true, -inf, inf, 0.0f});
   all.push_back({300, 600, 80, 0, 0, true, false, 0.0f, inf, 0.0f});
+  all.push_back({30, 520, 130, 0, 0, true, true, -inf, inf, 0.0f});
   memc::rt::PackedGemmIsa best = memc::rt::packedGemmIsa();
   for (memc::rt::PackedGemmIsa isa : isasHere()) {
     SCOPED_TRACE("kernel version " + std::to_string(int(isa)));

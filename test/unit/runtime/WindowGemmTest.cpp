@@ -4,7 +4,7 @@
 // direct loops over the padded input: strides 1 and 2, dilation, 1x1 and
 // 7x7 kernels, output rows that wrap inside a 16-column half (two runs per
 // load), ragged column panels, K across the kernel's K blocks, 7x7 outputs
-// of many filters (the transposed product), K from 128 to 1152 (the
+// of many filters (the transposed product), K from 257 to 1152 (the
 // direct product, nothing packed per call); beta 0 and 1; every kernel
 // version this CPU runs; the path that copies the im2col
 // matrix instead (fewer than 16 columns, beta 0.5; also MEMC_PACKED_WEIGHTS
@@ -119,13 +119,13 @@ TEST(WindowGemm, ConvolutionsOnEveryKernelVersion) {
     transposed49.transposedW = true;
     transposed49.padC = 5;
     runConv(transposed49, 0.0f, "7x7 outputs, transposed weight");
-    // K from 128 to 1152 (the 7x7/2 and 1x1/2 cases above too): on
-    // AVX-512, windowGemmDirect, nothing packed per call. 40 filters (a
-    // last panel of 8), 12-pixel tiles across 10-pixel rows and a ragged
-    // last one; stride 2; K = 1152 in five K blocks with beta 1.
-    runConv({16, 40, 12, 12, 3, 3, 1, 1}, 0.0f, "direct, 3x3");
-    runConv({20, 24, 15, 15, 3, 3, 2, 1}, 1.0f, "direct, stride 2");
-    Conv deep{128, 20, 7, 8, 3, 3, 1, 1};
+    // K from 257 to 1152 and 128 pixels or more: on AVX-512,
+    // windowGemmDirect, nothing packed per call. 40 filters (a last panel
+    // of 8), 12-pixel tiles across 12-pixel rows and a ragged last one;
+    // stride 2; K = 1152 in five K blocks with beta 1.
+    runConv({32, 40, 14, 14, 3, 3, 1, 1}, 0.0f, "direct, 3x3");
+    runConv({32, 24, 27, 27, 3, 3, 2, 1}, 1.0f, "direct, stride 2");
+    Conv deep{128, 20, 14, 13, 3, 3, 1, 1};
     deep.padC = 2;
     runConv(deep, 1.0f, "direct, K = 1152");
   }
@@ -141,8 +141,7 @@ TEST(WindowGemm, PlainPathsGiveTheSameNumbers) {
 TEST(WindowGemm, AgreesBitForBitWithIm2colAndSplits) {
   // Large enough for the pool: cut along columns (58 x 58 outputs), and
   // along rows (a 7x7 image, 2 panels of columns, many rows of A); the
-  // first and the last (K = 360, two K blocks) are direct products on
-  // AVX-512.
+  // last (K = 360, two K blocks) is a direct product on AVX-512.
   for (Conv cv :
        {Conv{16, 40, 60, 60, 3, 3, 1, 1}, Conv{64, 200, 9, 9, 3, 3, 1, 1},
         Conv{40, 24, 30, 30, 3, 3, 1, 1}}) {
