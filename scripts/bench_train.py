@@ -38,9 +38,14 @@ import subprocess
 import sys
 import time
 
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_core  # noqa: E402
+
+# PyTorch gets the OpenBLAS kernels memc's runtime uses (openblas_core.py).
+openblas_core.use_openblas_kernels_for_this_cpu()
+
+import torch  # noqa: E402
+
 import train_common as tc  # noqa: E402
 
 TIME_TARGET, MEM_TARGET = 1.0, 0.6
