@@ -1274,8 +1274,9 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
                                   float *c, int64_t ldc, bool accumulate,
                                   const Epilogue *epilogue) {
   alignas(64) float tile[kDirectPixels * kNR];
-  // Filter f of the tile is lane f of rows 0..11: one row of C, gathered.
-  const __m512i column = _mm512_mullo_epi32(
+  // Where each pixel's row of the tile starts: filter f of the 12 pixels
+  // is tile[pixelRow + f], one row of C's, gathered (or scattered).
+  const __m512i pixelRow = _mm512_mullo_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
       _mm512_set1_epi32(int32_t(kNR)));
   std::fill_n(tile, kDirectPixels * kNR, 0.0f);
@@ -1296,7 +1297,7 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
       if (accumulate)
         for (int64_t f = 0; f < width; ++f)
           _mm512_mask_i32scatter_ps(
-              tile + f, live, column,
+              tile + f, live, pixelRow,
               _mm512_maskz_loadu_ps(live, c + (f0 + f) * ldc + j), 4);
       else if (aT.k == 0)
         std::fill_n(tile, kDirectPixels * kNR, 0.0f);
@@ -1314,7 +1315,7 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
       if (epilogue)
         finish.emplace(*epilogue, *columns, f0, j, rows);
       for (int64_t f = 0; f < width; ++f) {
-        __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, column,
+        __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, pixelRow,
                                             tile + f, 4);
         float *cr = c ? c + (f0 + f) * ldc + j : nullptr;
         if (finish)
