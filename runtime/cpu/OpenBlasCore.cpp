@@ -12,9 +12,10 @@
 // A DYNAMIC_ARCH build exports how it chose: gotoblas_dynamic_quit() drops
 // the choice and gotoblas_dynamic_init() makes it again from
 // OPENBLAS_CORETYPE, so the runtime names the core for a moment and has it
-// choose again, at load time, before any BLAS call. Its buffers are sized
-// for every core such a build holds. Other builds lack the two functions
-// (weak here) and are left as they are.
+// choose again, at load time, before any BLAS call. Its work buffers have
+// one size whatever the core (BUFFER_SIZE, fixed when it is built), and are
+// allocated at the first call. Other builds lack the two functions (weak
+// here) and are left as they are.
 //
 // The kernels named are the best OpenBLAS has for sgemm on CPUs with those
 // features (its later cores, Cooperlake and Sapphire Rapids, add bf16
