@@ -13,6 +13,7 @@
 #include <strings.h>
 
 extern "C" char *openblas_get_corename(void);
+extern "C" void gotoblas_dynamic_init(void) __attribute__((weak));
 
 namespace {
 
@@ -23,6 +24,8 @@ TEST(OpenBlasCore, NotOnTheFallbackWhereTheCpuHasAvx2) {
     GTEST_SKIP() << "no AVX2 and FMA on this CPU";
   if (std::getenv("OPENBLAS_CORETYPE"))
     GTEST_SKIP() << "OPENBLAS_CORETYPE chose the kernels";
+  if (!gotoblas_dynamic_init)
+    GTEST_SKIP() << "an OpenBLAS built for one CPU: no core to choose";
   EXPECT_NE(strcasecmp(openblas_get_corename(), "Prescott"), 0);
   // Called again, it has nothing left to do.
   EXPECT_STREQ(memc::rt::useOpenBlasKernelsForThisCpu(),
