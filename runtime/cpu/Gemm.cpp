@@ -585,7 +585,7 @@ struct PackedAJob {
   int64_t batch, n;
   std::vector<const memc::rt::PackedA *> a; ///< one per batch entry
   const memc::rt::PackedB *aT = nullptr;
-  bool direct = false; ///< aT's product by windowGemmDirect
+  bool direct = false; ///< aT's product by windowGemmDirect (aT is set)
   memc::rt::RightOperand b;                 ///< batch entry 0's
   int64_t strideB = 0;
   float *c;
@@ -597,7 +597,7 @@ struct PackedAJob {
   bool splitM = false;
 
   void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
-    if (aT && direct) {
+    if (direct) {
       memc::rt::windowGemmDirect(*aT, p0, p1, n0, n1, b, c, ldc, accumulate,
                                  epilogue);
       return;

@@ -1279,6 +1279,8 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
   const __m512i pixelRow = _mm512_mullo_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
       _mm512_set1_epi32(int32_t(kNR)));
+  // Rows past a ragged last tile's are read, never stored; with K = 0 and
+  // no C to start from, the product is these zeros.
   std::fill_n(tile, kDirectPixels * kNR, 0.0f);
   for (int64_t j = n0; j < n1; j += kDirectPixels) {
     int rows = int(std::min(kDirectPixels, n1 - j));
@@ -1299,8 +1301,6 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
           _mm512_mask_i32scatter_ps(
               tile + f, live, pixelRow,
               _mm512_maskz_loadu_ps(live, c + (f0 + f) * ldc + j), 4);
-      else if (aT.k == 0)
-        std::fill_n(tile, kDirectPixels * kNR, 0.0f);
       for (int64_t k0 = 0; k0 < aT.k; k0 += kKC) {
         int64_t kc = std::min(kKC, aT.k - k0);
         const float *panel = aT.panel(p) + k0 * kNR;
@@ -1317,11 +1317,10 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
       for (int64_t f = 0; f < width; ++f) {
         __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, pixelRow,
                                             tile + f, 4);
-        float *cr = c ? c + (f0 + f) * ldc + j : nullptr;
         if (finish)
           (*finish)(int(f), v, _mm512_setzero_ps());
         else
-          _mm512_mask_storeu_ps(cr, live, v);
+          _mm512_mask_storeu_ps(c + (f0 + f) * ldc + j, live, v);
       }
     }
   }

@@ -214,9 +214,10 @@ void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
 /// tile's rows gathered into C's (or the epilogue's) as it finishes.
 /// Computes C's rows [p0 * 32, min(M, p1 * 32)) by columns [n0, n1);
 /// `accumulate` and `epilogue` as in packedGemmA (C may be null with an
-/// epilogue and no accumulate). Each element sums its K products in order,
-/// in one register, whatever the split. `b` must be a window
-/// (b.isWindow()); AVX-512 only.
+/// epilogue and no accumulate). Each element sums its K products in
+/// packedGemmA's K blocks and order, C's old value first, so the two agree
+/// bit for bit, whatever the split. `b` must be a window (b.isWindow());
+/// AVX-512 only.
 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
                       int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                       bool accumulate, const Epilogue *epilogue = nullptr);
