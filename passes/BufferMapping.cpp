@@ -9,7 +9,6 @@
 #include "memc/Transforms/BufferMapping.h"
 #include "dialects/memc/ProgramInterface.h"
 
-#include "dialects/memc/MemcDialect.h"
 #include "memc/Analysis/BufferLiveness.h"
 #include "memc/Plan/Heuristics.h"
 #include "memc/Plan/Mapper.h"
@@ -96,10 +95,7 @@ struct BufferMappingPass
     // A memc.gemm_epilogue was one step of the plan; its GEMM's result
     // takes no arena bytes and stays on the heap until
     // memc-contractions-to-blas's fused call does without it.
-    SmallVector<memc::GemmEpilogueOp> pairs;
-    func.walk([&](memc::GemmEpilogueOp op) { pairs.push_back(op); });
-    for (memc::GemmEpilogueOp op : pairs)
-      memc::dissolveGemmEpilogue(op);
+    memc::dissolveGemmEpilogues(func);
     if (onPlan)
       onPlan(record);
   }

@@ -341,10 +341,7 @@ struct ContractionsToBLASPass
       constantWeightsOf = memc::getEntryBody(module);
     // Pairs left whole (memc-opt without memc-buffer-mapping): C on the
     // heap, as the plan would have left it.
-    SmallVector<memc::GemmEpilogueOp> pairs;
-    module.walk([&](memc::GemmEpilogueOp op) { pairs.push_back(op); });
-    for (memc::GemmEpilogueOp op : pairs)
-      memc::dissolveGemmEpilogue(op);
+    memc::dissolveGemmEpilogues(module);
     SmallVector<linalg::GenericOp> candidates;
     module.walk([&](linalg::GenericOp op) { candidates.push_back(op); });
     for (linalg::GenericOp op : candidates)

@@ -13,7 +13,6 @@
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace memc {
 #define GEN_PASS_DEF_WRAPGEMMEPILOGUES
@@ -26,9 +25,7 @@ namespace {
 
 /// The allocation `v` is a view of, if any.
 memref::AllocOp allocOf(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v.getDefiningOp<memref::AllocOp>();
+  return memc::sourceOfViews(v).getDefiningOp<memref::AllocOp>();
 }
 
 struct WrapGemmEpiloguesPass

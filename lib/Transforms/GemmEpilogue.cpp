@@ -470,18 +470,27 @@ void memc::dissolveGemmEpilogue(Operation *gemmEpilogue) {
   gemmEpilogue->erase();
 }
 
-bool memc::isGemmScratch(Value buffer) {
+void memc::dissolveGemmEpilogues(Operation *root) {
+  SmallVector<GemmEpilogueOp> pairs;
+  root->walk([&](GemmEpilogueOp op) { pairs.push_back(op); });
+  for (GemmEpilogueOp op : pairs)
+    dissolveGemmEpilogue(op);
+}
+
+Value memc::sourceOfViews(Value buffer) {
   while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
     buffer = view.getViewSource();
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  return buffer;
+}
+
+bool memc::isGemmScratch(Value buffer) {
+  auto alloc = sourceOfViews(buffer).getDefiningOp<memref::AllocOp>();
   return alloc && MemcDialect::ScratchAttrHelper(alloc.getContext())
                       .isAttrPresent(alloc);
 }
 
 bool memc::isWeightView(Value buffer, func::FuncOp entry) {
-  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
-    buffer = view.getViewSource();
-  auto arg = dyn_cast<BlockArgument>(buffer);
+  auto arg = dyn_cast<BlockArgument>(sourceOfViews(buffer));
   return arg && entry && arg.getOwner() == &entry.getBody().front() &&
          getArgRole(entry, arg.getArgNumber()) == ArgRole::Weight;
 }

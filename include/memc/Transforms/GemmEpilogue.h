@@ -64,9 +64,15 @@ llvm::SmallVector<mlir::Operation *>
 usersThroughViews(mlir::Value root,
                   llvm::SmallVectorImpl<mlir::Operation *> *views = nullptr);
 
+/// The value `buffer` is a view of (through view-like ops), or `buffer`.
+mlir::Value sourceOfViews(mlir::Value buffer);
+
 /// Puts the body of a memc.gemm_epilogue in its place, with its scratch
 /// argument (the GEMM's result) a heap allocation marked `memc.scratch`.
 void dissolveGemmEpilogue(mlir::Operation *gemmEpilogue);
+
+/// dissolveGemmEpilogue for every memc.gemm_epilogue under `root`.
+void dissolveGemmEpilogues(mlir::Operation *root);
 
 /// Whether `buffer` is (a view of) such a scratch allocation.
 bool isGemmScratch(mlir::Value buffer);
