@@ -49,4 +49,6 @@ def use_openblas_kernels_for_this_cpu():
     if loaded.lower() != "prescott" or core is None:
         return loaded
     os.environ["OPENBLAS_CORETYPE"] = core
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+    # The interpreter's own options (bench-train runs with -W ignore) too.
+    os.execv(sys.executable,
+             [sys.executable] + [f"-W{w}" for w in sys.warnoptions] + sys.argv)
