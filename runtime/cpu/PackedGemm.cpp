@@ -205,6 +205,42 @@ MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
            _mm512_maskz_loadu_ps(finish.m1, tile + r * kNR + 16));
 }
 
+} // namespace
+
+MEMC_AVX512 void finishProduct(const float *y, int64_t ldy, int64_t i0,
+                               int64_t rows, int64_t j0, int64_t n, float *c,
+                               int64_t ldc, bool accumulate,
+                               const Epilogue *epilogue) {
+  for (int64_t t = 0; t < n; t += kNR) {
+    int64_t width = std::min(kNR, n - t);
+    __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+    std::optional<TileColumns> columns;
+    std::optional<RowFinisher> finish;
+    if (epilogue) {
+      columns.emplace(*epilogue, j0 + t, width);
+      finish.emplace(*epilogue, *columns, i0, j0 + t, width);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *src = y + r * ldy + t;
+      __m512 v0 = _mm512_maskz_loadu_ps(m0, src);
+      __m512 v1 = _mm512_maskz_loadu_ps(m1, src + 16);
+      float *cr = c ? c + (i0 + r) * ldc + j0 + t : nullptr;
+      if (accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+      }
+      if (finish) {
+        (*finish)(int(r), v0, v1);
+      } else {
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+      }
+    }
+  }
+}
+
+namespace {
+
 /// One MR x 32 tile of C over kc values of k. A's rows are read in place
 /// (row pointers past `rows` repeat the last row), or from a packed panel
 /// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
@@ -366,6 +402,32 @@ MEMC_AVX512 void finishedTile512(int64_t kc, const float *a, int rows,
                              accumulate, nullptr, &finish);
 }
 
+} // namespace
+
+MEMC_AVX512 void packedProduct(const PackedA &a, int64_t i0, int64_t i1,
+                               const PackedB &b, float *c, int64_t ldc) {
+  for (int64_t k0 = 0; k0 < b.k; k0 += kKCB) {
+    int64_t kc = std::min(kKCB, b.k - k0);
+    for (int64_t p = 0; p < b.numPanels(); ++p) {
+      const float *panel = b.panel(p) + k0 * kNR;
+      int64_t width = std::min(kNR, b.n - p * kNR);
+      __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+      for (int64_t i = i0; i < i1; ++i) {
+        int rows = int(std::min(kMA, a.m - i * kMA));
+        float *ci = c + (i - i0) * kMA * ldc + p * kNR;
+        if (width == kNR)
+          rowsTile512<true, true>(kc, a.panel(i) + k0 * kMA, 0, rows, panel, ci,
+                                  ldc, m0, m1, k0 > 0);
+        else
+          rowsTile512<false, true>(kc, a.panel(i) + k0 * kMA, 0, rows, panel,
+                                   ci, ldc, m0, m1, k0 > 0);
+      }
+    }
+  }
+}
+
+namespace {
+
 /// All of A's row tiles against one panel block of `width` live columns.
 /// The first tile also brings `next` (the next panel's block, when not
 /// null) into L2, a line or two per k: a burst of 512 prefetches stalled
@@ -496,8 +558,11 @@ struct Entry {
   size_t bytes = 0;
 };
 
-/// (address, rows, columns, leading dimension, transposed, left operand)
-using Key = std::tuple<const float *, int64_t, int64_t, int64_t, bool, bool>;
+/// What a cached copy of a weight is.
+enum class Form { RightPanels, LeftPanels, Transformed };
+
+/// (address, rows, columns, leading dimension, transposed, form)
+using Key = std::tuple<const float *, int64_t, int64_t, int64_t, bool, Form>;
 
 struct Cache {
   std::mutex mutex;
@@ -889,18 +954,33 @@ void limitPackedGemmIsa(PackedGemmIsa isa) {
 
 const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
                             bool transposed) {
-  const Entry *e = lookup(Key{b, k, n, ldb, transposed, false}, [&](Entry &e) {
-    return packRight(b, k, n, ldb, transposed, e);
-  });
+  const Entry *e =
+      lookup(Key{b, k, n, ldb, transposed, Form::RightPanels},
+             [&](Entry &e) { return packRight(b, k, n, ldb, transposed, e); });
   return e ? &e->b : nullptr;
 }
 
 const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,
                              bool transposed) {
-  const Entry *e = lookup(Key{a, m, k, lda, transposed, true}, [&](Entry &e) {
-    return packLeft(a, m, k, lda, transposed, e);
-  });
+  const Entry *e =
+      lookup(Key{a, m, k, lda, transposed, Form::LeftPanels},
+             [&](Entry &e) { return packLeft(a, m, k, lda, transposed, e); });
   return e ? &e->a : nullptr;
+}
+
+const float *transformedWeight(const float *a, int64_t m, int64_t k,
+                               int64_t lda, bool transposed, size_t floats,
+                               const std::function<void(float *)> &fill) {
+  const Entry *e =
+      lookup(Key{a, m, k, lda, transposed, Form::Transformed}, [&](Entry &e) {
+        float *data = allocateAligned(floats, e.bytes);
+        if (!data)
+          return false;
+        fill(data);
+        e.storage.reset(data);
+        return true;
+      });
+  return e ? e->storage.get() : nullptr;
 }
 
 void forgetPackedWeights(const void *begin, size_t bytes) {

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 namespace memc::rt {
 
@@ -82,6 +83,14 @@ float *panelScratch(size_t floats);
 /// lda, or K x M when `transposed`).
 const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,
                              bool transposed);
+
+/// A copy of the weight at `a` (m x k, row stride lda, or its transpose)
+/// transformed by `fill` into `floats` floats, made on the first call for
+/// these arguments and cached with the packed copies (Winograd's
+/// transformed filters); null when it cannot be allocated.
+const float *transformedWeight(const float *a, int64_t m, int64_t k,
+                               int64_t lda, bool transposed, size_t floats,
+                               const std::function<void(float *)> &fill);
 
 /// Drops the packed copies of every weight that starts in [begin, begin +
 /// bytes): their memory is about to be unmapped or reused.
@@ -181,6 +190,21 @@ struct Epilogue {
   /// Rows [0, m) and columns [0, n) of a product in C (row stride ldc).
   void applyAll(const float *c, int64_t ldc, int64_t m, int64_t n) const;
 };
+
+/// C (row stride ldc) = rows [i0 * 12, i1 * 12) of A times B, both packed
+/// (A's 12-row panels i0 to i1, all of B's panels): C's row 0 is A's row
+/// i0 * 12. An AVX-512 CPU only (the caller chooses by packedGemmIsa).
+void packedProduct(const PackedA &a, int64_t i0, int64_t i1, const PackedB &b,
+                   float *c, int64_t ldc);
+
+/// Rows [i0, i0 + rows) and columns [j0, j0 + n) of a product, held in `y`
+/// (row stride ldy), stored as the kernels store theirs: into C (row
+/// stride ldc), plus C's old value when `accumulate`, or, C's old value
+/// added first when accumulating, through `epilogue` into its D (borders
+/// included). An AVX-512 CPU only (the caller chooses by packedGemmIsa).
+void finishProduct(const float *y, int64_t ldy, int64_t i0, int64_t rows,
+                   int64_t j0, int64_t n, float *c, int64_t ldc,
+                   bool accumulate, const Epilogue *epilogue);
 
 /// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
 /// value when `accumulate`; B is packed a block at a time into a per-thread

@@ -11,12 +11,15 @@
 // =0) gives the same numbers. A descriptor that does not cover K x N leaves C
 // alone. Also: the window path and im2col + memc_rt_sgemm_packed_a agree
 // bit for bit, and splits over threads do not change results (run with
-// MEMC_NUM_THREADS=1/2/3).
+// MEMC_NUM_THREADS=1/2/3). These are the direct and packed kernels'
+// tests: Winograd's F(2x2, 3x3), which takes 3x3 stride-1 windows on
+// AVX-512, is off here (WinogradTest.cpp tests it).
 //
 //===----------------------------------------------------------------------===//
 
 #include "PackedGemm.h"
 #include "PackedGemmTestUtil.h"
+#include "Winograd.h"
 #include "memc_runtime.h"
 
 #include <gtest/gtest.h>
@@ -55,7 +58,14 @@ struct Conv {
   }
 };
 
+/// Keeps F(2x2, 3x3) off while it lives.
+struct WithoutWinograd {
+  WithoutWinograd() { memc::rt::enableWinograd(false); }
+  ~WithoutWinograd() { memc::rt::enableWinograd(true); }
+};
+
 void runConv(const Conv &cv, float beta, const char *what) {
+  WithoutWinograd directKernels;
   int64_t M = cv.m, N = cv.N(), K = cv.K(), ldc = cv.ldc();
   int64_t lda = cv.transposedW ? M : K;
   auto X = randomVec(size_t(cv.c * cv.h * cv.w), 21);
@@ -142,6 +152,7 @@ TEST(WindowGemm, AgreesBitForBitWithIm2colAndSplits) {
   // Large enough for the pool: cut along columns (58 x 58 outputs), and
   // along rows (a 7x7 image, 2 panels of columns, many rows of A); the
   // last (K = 360, two K blocks) is a direct product on AVX-512.
+  WithoutWinograd directKernels;
   for (Conv cv :
        {Conv{16, 40, 60, 60, 3, 3, 1, 1}, Conv{64, 200, 9, 9, 3, 3, 1, 1},
         Conv{40, 24, 30, 30, 3, 3, 1, 1}}) {
