@@ -37,6 +37,9 @@ constexpr int kPoints = 16; ///< points of the 4x4 transform
 /// M (16 points each, 64 filters and channels: 0.5 MiB apiece) stay in L2.
 constexpr int64_t kBlockTiles = 112;
 
+/// Floats added between transform points' matrices: one cache line.
+constexpr int64_t kPointSkew = 16;
+
 /// Fewer tiles than this leave the transformed weights too few uses each
 /// to pay for reading them (winogradPays).
 constexpr int64_t kMinTiles = 32;
@@ -276,11 +279,15 @@ struct WinogradJob {
     int64_t tiles = (ty1 - ty0) * p.tileCols;
     int64_t panels = (tiles + kPanel - 1) / kPanel;
     int64_t channels = p.w.channels, count = f1 - f0;
-    int64_t vPoint = panels * kPanel * channels;
+    // The 16 points' V and M are a line more than a multiple of 4 KiB
+    // apart (which they would be: 64 channels of 4 panels are 32 KiB),
+    // or the transforms' 16 streams all fall in one set of L1's.
+    int64_t vPoint = panels * kPanel * channels + kPointSkew;
     // M's rows: the share's panels of 12 filters.
     int64_t ldm = panels * kPanel,
             mPoint = ((count + kPackedPanelHeight - 1) / kPackedPanelHeight) *
-                     kPackedPanelHeight * ldm;
+                         kPackedPanelHeight * ldm +
+                     kPointSkew;
     int64_t outRows = std::min(p.w.outRows, 2 * ty1) - 2 * ty0;
     int64_t ldy = outRows * p.w.outCols;
     thread_local Scratch vBuffer, mBuffer, yBuffer;
