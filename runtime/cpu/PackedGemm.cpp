@@ -194,17 +194,6 @@ struct RowFinisher {
   }
 };
 
-/// Rows [i, i + rows) and columns [j, j + n) of a product (n <= 32), held
-/// in `tile` (row stride 32), finished by `e` into its D.
-MEMC_AVX512 void epilogueTile512(const Epilogue &e, const float *tile, int rows,
-                                 int64_t i, int64_t j, int64_t n) {
-  TileColumns columns(e, j, n);
-  RowFinisher finish(e, columns, i, j, n);
-  for (int r = 0; r < rows; ++r)
-    finish(r, _mm512_maskz_loadu_ps(finish.m0, tile + r * kNR),
-           _mm512_maskz_loadu_ps(finish.m1, tile + r * kNR + 16));
-}
-
 } // namespace
 
 MEMC_AVX512 void finishProduct(const float *y, int64_t ldy, int64_t i0,
@@ -1280,22 +1269,41 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
       }
     }
   }
-  // C = (C^T)^T, plus C's old value when accumulating, a tile of 12 rows
-  // by 32 columns at a time; through the epilogue when there is one.
-  alignas(64) float tile[kMA * kNR];
-  for (int64_t r0 = i0; r0 < i1; r0 += kMA) {
-    int rows = int(std::min(kMA, i1 - r0));
-    for (int64_t t0 = 0; t0 < n; t0 += kNR) {
-      int64_t width = std::min(kNR, n - t0);
-      for (int r = 0; r < rows; ++r) {
-        float *cr = c ? c + (r0 + r) * ldc + n0 + t0 : nullptr;
-        float *dst = epilogue ? tile + r * kNR : cr;
-        const float *src = ct + t0 * ldct + (r0 - i0 + r);
-        for (int64_t t = 0; t < width; ++t)
-          dst[t] = accumulate ? cr[t] + src[t * ldct] : src[t * ldct];
-      }
+  // C = (C^T)^T, plus C's old value when accumulating, 32 columns of a
+  // row at a time (two gathers down C^T's columns); through the epilogue
+  // when there is one. (Element by element, this took 9% of the call.)
+  const __m512i down = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(int32_t(ldct)));
+  for (int64_t t0 = 0; t0 < n; t0 += kNR) {
+    int64_t width = std::min(kNR, n - t0);
+    __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+    std::optional<TileColumns> columns;
+    if (epilogue)
+      columns.emplace(*epilogue, n0 + t0, width);
+    for (int64_t r0 = i0; r0 < i1; r0 += kMA) {
+      int rows = int(std::min(kMA, i1 - r0));
+      std::optional<RowFinisher> finish;
       if (epilogue)
-        epilogueTile512(*epilogue, tile, rows, r0, n0 + t0, width);
+        finish.emplace(*epilogue, *columns, r0, n0 + t0, width);
+      for (int r = 0; r < rows; ++r) {
+        const float *src = ct + t0 * ldct + (r0 - i0 + r);
+        __m512 v0 =
+            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, down, src, 4);
+        __m512 v1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, down,
+                                             src + 16 * ldct, 4);
+        float *cr = c ? c + (r0 + r) * ldc + n0 + t0 : nullptr;
+        if (accumulate) {
+          v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
+          v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), v1);
+        }
+        if (finish) {
+          (*finish)(r, v0, v1);
+        } else {
+          _mm512_mask_storeu_ps(cr, m0, v0);
+          _mm512_mask_storeu_ps(cr + 16, m1, v1);
+        }
+      }
     }
   }
 }
