@@ -37,6 +37,10 @@ constexpr int kPoints = 16; ///< points of the 4x4 transform
 /// M (16 points each, 64 filters and channels: 0.5 MiB apiece) stay in L2.
 constexpr int64_t kBlockTiles = 112;
 
+/// Floats of M a block computes at a time (256 KiB; its filters in
+/// chunks to fit).
+constexpr int64_t kChunkFloats = 64 * 1024;
+
 /// Floats added between transform points' matrices: one cache line.
 constexpr int64_t kPointSkew = 16;
 
@@ -283,9 +287,15 @@ struct WinogradJob {
     // apart (which they would be: 64 channels of 4 panels are 32 KiB),
     // or the transforms' 16 streams all fall in one set of L1's.
     int64_t vPoint = panels * kPanel * channels + kPointSkew;
-    // M's rows: the share's panels of 12 filters.
-    int64_t ldm = panels * kPanel,
-            mPoint = ((count + kPackedPanelHeight - 1) / kPackedPanelHeight) *
+    // M holds a chunk of the share's filters at a time, whole panels of
+    // 12, as many as fit kChunkFloats: the block's products, output
+    // transform and stores then stay in L2, and so does the buffer.
+    int64_t ldm = panels * kPanel;
+    int64_t chunk =
+        std::clamp<int64_t>(kChunkFloats / (kPoints * ldm) /
+                                kPackedPanelHeight * kPackedPanelHeight,
+                            kPackedPanelHeight, count);
+    int64_t mPoint = (chunk + kPackedPanelHeight - 1) / kPackedPanelHeight *
                          kPackedPanelHeight * ldm +
                      kPointSkew;
     int64_t outRows = std::min(p.w.outRows, 2 * ty1) - 2 * ty0;
@@ -294,21 +304,24 @@ struct WinogradJob {
     float *v = vBuffer.get(size_t(kPoints * vPoint));
     // M is read 16 lanes at a time past a ragged row's end.
     float *m = mBuffer.get(size_t(kPoints * mPoint + 16));
-    float *y = yBuffer.get(size_t(count * ldy));
+    float *y = yBuffer.get(size_t(chunk * ldy));
     if (!v || !m || !y) {
       plainTask(f0, f1, ty0, ty1);
       return;
     }
     transformInput(p, x, ty0, ty1, v, vPoint);
     int64_t point = pointFloats(filters, channels);
-    for (int xi = 0; xi < kPoints; ++xi)
-      packedProduct(
-          PackedA{filters, channels, u + xi * point}, f0 / kPackedPanelHeight,
-          (f1 + kPackedPanelHeight - 1) / kPackedPanelHeight,
-          PackedB{channels, tiles, v + xi * vPoint}, m + xi * mPoint, ldm);
-    transformOutput(p, m, mPoint, ldm, count, ty0, ty1, y, ldy);
-    finishProduct(y, ldy, f0, count, 2 * ty0 * p.w.outCols, ldy, c, ldc,
-                  accumulate, epilogue);
+    for (int64_t g0 = f0; g0 < f1; g0 += chunk) {
+      int64_t g1 = std::min(f1, g0 + chunk);
+      for (int xi = 0; xi < kPoints; ++xi)
+        packedProduct(
+            PackedA{filters, channels, u + xi * point}, g0 / kPackedPanelHeight,
+            (g1 + kPackedPanelHeight - 1) / kPackedPanelHeight,
+            PackedB{channels, tiles, v + xi * vPoint}, m + xi * mPoint, ldm);
+      transformOutput(p, m, mPoint, ldm, g1 - g0, ty0, ty1, y, ldy);
+      finishProduct(y, ldy, g0, g1 - g0, 2 * ty0 * p.w.outCols, ldy, c, ldc,
+                    accumulate, epilogue);
+    }
   }
 
   /// The task's outputs by the definition, one at a time, when there is
