@@ -18,6 +18,8 @@
 //===----------------------------------------------------------------------===//
 #include "PackedGemm.h"
 
+#include "AlignedBuffer.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -536,10 +538,6 @@ void prefetchToL2(const float *p, int64_t floats) {
 // The cache of packed weights
 //===----------------------------------------------------------------------===//
 
-struct FreeAligned {
-  void operator()(float *p) const { std::free(p); }
-};
-
 struct Entry {
   PackedB b;
   PackedA a;
@@ -562,12 +560,6 @@ struct Cache {
 Cache &cache() {
   static Cache *c = new Cache; // never destroyed: calls may outlive statics
   return *c;
-}
-
-/// 64-byte aligned storage for `floats` floats, or null.
-float *allocateAligned(size_t floats, size_t &bytes) {
-  bytes = (std::max<size_t>(floats * sizeof(float), 64) + 63) / 64 * 64;
-  return static_cast<float *>(std::aligned_alloc(64, bytes));
 }
 
 /// op(B) into panels of 32 columns: element (k, j) is b[k * ldb + j], or
@@ -623,23 +615,6 @@ template <typename Pack> const Entry *lookup(const Key &key, Pack pack) {
 /// Columns of B per block packed by packedGemmA: a block of kKC x 256
 /// floats (256 KiB) stays in L2 while every panel of A passes over it.
 constexpr int64_t kNCA = 256;
-
-/// A 64-byte aligned buffer that grows to the largest size asked of it;
-/// each use is a thread_local of its own.
-struct ScratchBuffer {
-  std::unique_ptr<float, FreeAligned> data;
-  size_t floats = 0;
-
-  /// At least `n` floats, or null when they cannot be had.
-  float *get(size_t n) {
-    if (floats < n) {
-      size_t bytes;
-      data.reset(allocateAligned(n, bytes));
-      floats = data ? n : 0;
-    }
-    return data.get();
-  }
-};
 
 /// The calling thread's buffer for packedGemmA's blocks of B.
 float *rightBlockBuffer() {

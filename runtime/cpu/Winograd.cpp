@@ -8,13 +8,15 @@
 // of the 4x4 transform multiplies the filters' U[xi] (filters x channels)
 // by the input's V[xi] (channels x tiles). A call works through blocks of
 // whole rows of tiles: transform the block's input into V (written as the
-// packed kernel's 32-column panels), 16 GEMMs into M[xi], transform M back
-// into the block's output rows and store them as the other kernels do.
+// packed kernel's 32-column panels), then for a chunk of filters at a
+// time 16 GEMMs into M[xi], M transformed back into the block's output
+// rows, stored as the other kernels store theirs.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Winograd.h"
 
+#include "AlignedBuffer.h"
 #include "PackedGemm.h"
 #include "ThreadPool.h"
 
@@ -24,7 +26,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 
 #define MEMC_AVX512 __attribute__((target("avx512f")))
 
@@ -33,8 +34,9 @@ namespace {
 
 constexpr int64_t kPanel = kPackedPanelWidth;
 constexpr int kPoints = 16; ///< points of the 4x4 transform
-/// Tiles per block, about: whole rows of tiles, so that the block's V and
-/// M (16 points each, 64 filters and channels: 0.5 MiB apiece) stay in L2.
+/// Tiles per block, about: whole rows of tiles, so that the block's V
+/// (16 points; 0.5 MiB for 64 channels) stays in L2 with M's chunk, and
+/// 112 tiles fill 3 panels and a half one.
 constexpr int64_t kBlockTiles = 112;
 
 /// Floats of M a block computes at a time (256 KiB; its filters in
@@ -63,29 +65,6 @@ inline __mmask16 lanesBelow(int64_t live) {
          : live <= 0 ? __mmask16(0)
                      : __mmask16((1u << live) - 1);
 }
-
-struct FreeAligned {
-  void operator()(float *p) const { std::free(p); }
-};
-
-/// A 64-byte aligned per-thread buffer that grows to the largest size
-/// asked of it.
-struct Scratch {
-  std::unique_ptr<float, FreeAligned> data;
-  size_t floats = 0;
-  float *get(size_t n) {
-    if (floats < n) {
-      size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-      data.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
-      floats = data ? n : 0;
-      // Lanes past a block's last tile are read (never used): zeros, not
-      // whatever the allocator left, which might be slow denormals.
-      if (data)
-        std::memset(data.get(), 0, bytes);
-    }
-    return data.get();
-  }
-};
 
 /// Floats of one point's filters, packed as PackedA's 12-row panels.
 int64_t pointFloats(int64_t filters, int64_t channels) {
@@ -300,7 +279,7 @@ struct WinogradJob {
                      kPointSkew;
     int64_t outRows = std::min(p.w.outRows, 2 * ty1) - 2 * ty0;
     int64_t ldy = outRows * p.w.outCols;
-    thread_local Scratch vBuffer, mBuffer, yBuffer;
+    thread_local ScratchBuffer vBuffer, mBuffer, yBuffer;
     float *v = vBuffer.get(size_t(kPoints * vPoint));
     // M is read 16 lanes at a time past a ragged row's end.
     float *m = mBuffer.get(size_t(kPoints * mPoint + 16));
