@@ -89,7 +89,12 @@ memc_rt_sgemm_packed_a(int64_t batch, int32_t transA, int32_t transB, int64_t M,
  * {kRank, nRank, offset, kRank pairs (extent, stride), nRank pairs (extent,
  * stride)}: k and j in mixed radix over the pairs' extents, the first pair
  * outermost; row(k) = offset + sum of digit * stride over the K pairs,
- * column(j) the same over the N pairs without the offset. */
+ * column(j) the same over the N pairs without the offset. A 3x3 stride-1
+ * convolution's window (K pairs channels, 3 rows, 3 columns one apart; N
+ * pairs output rows one input row apart, columns one apart) with 16
+ * channels, 16 filters and 32 tiles of 2x2 outputs or more is computed as
+ * Winograd's F(2x2, 3x3) on AVX-512 CPUs: the same at every thread count,
+ * within rounding of the GEMM's result (MEMC_WINOGRAD=0: the GEMM). */
 MEMC_RT_EXPORT void
 memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K, int32_t transA,
                               const float *A, int64_t lda, const float *X,
