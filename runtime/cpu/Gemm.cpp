@@ -819,15 +819,16 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
   bool ta = transA != 0;
   lda = fixLeadingDim(lda, ta ? K : M, ta ? M : K);
   ldc = fixLeadingDim(ldc, M, N);
+  // memc's kernels take beta 0 or 1: Winograd's for 3x3 stride-1
+  // windows where it pays, else the packed ones.
+  bool ownKernels = !packedWeightsOff() && (beta == 0.0f || beta == 1.0f);
   memc::rt::Conv3x3Window conv;
-  if (!packedWeightsOff() && (beta == 0.0f || beta == 1.0f) &&
-      memc::rt::conv3x3Window(window, K, N, conv) &&
+  if (ownKernels && memc::rt::conv3x3Window(window, K, N, conv) &&
       memc::rt::winogradPays(conv, M) &&
       memc::rt::winogradConv3x3(conv, M, A, lda, ta, X, beta == 1.0f, C, ldc,
                                 epilogue))
     return;
-  if (!packedWeightsOff() && (beta == 0.0f || beta == 1.0f) &&
-      N >= kMinPackedAColumns && K > 0) {
+  if (ownKernels && N >= kMinPackedAColumns && K > 0) {
     PackedAJob job;
     job.batch = 1;
     job.n = N;

@@ -19,8 +19,7 @@
 #include "PackedGemm.h"
 
 #include "AlignedBuffer.h"
-
-#include <immintrin.h>
+#include "Simd.h"
 
 #include <algorithm>
 #include <atomic>
@@ -47,19 +46,9 @@ constexpr int64_t kKC = 256;
 /// layer at 1 thread (24.5 -> 22.5 ms) and 6% off ViT-B/16 at 2.
 constexpr int64_t kKCB = 768;
 
-#define MEMC_AVX512 __attribute__((target("avx512f")))
-#define MEMC_AVX2 __attribute__((target("avx2,fma")))
-
 //===----------------------------------------------------------------------===//
 // AVX-512
 //===----------------------------------------------------------------------===//
-
-/// A mask of the first `live` of 16 lanes (none when live <= 0).
-inline __mmask16 lowLanes(int64_t live) {
-  return live <= 0    ? __mmask16(0)
-         : live >= 16 ? __mmask16(0xFFFF)
-                      : __mmask16((1u << live) - 1);
-}
 
 /// min(max(v, lo), hi) lane by lane as arith.maximumf and minimumf define
 /// them (NaN when either is NaN, +0 above -0), for bounds that are
@@ -196,6 +185,25 @@ struct RowFinisher {
   }
 };
 
+/// Row r of a product, 32 columns in v0 and v1 (lanes m0 and m1), stored
+/// as the kernels store theirs: C's old value at cr added when
+/// accumulating, then through `finish`, or into cr.
+MEMC_AVX512 inline void storeProductRow(int r, __m512 v0, __m512 v1, float *cr,
+                                        __mmask16 m0, __mmask16 m1,
+                                        bool accumulate,
+                                        const RowFinisher *finish) {
+  if (accumulate) {
+    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
+    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
+  }
+  if (finish) {
+    (*finish)(r, v0, v1);
+  } else {
+    _mm512_mask_storeu_ps(cr, m0, v0);
+    _mm512_mask_storeu_ps(cr + 16, m1, v1);
+  }
+}
+
 } // namespace
 
 MEMC_AVX512 void finishProduct(const float *y, int64_t ldy, int64_t i0,
@@ -213,19 +221,10 @@ MEMC_AVX512 void finishProduct(const float *y, int64_t ldy, int64_t i0,
     }
     for (int64_t r = 0; r < rows; ++r) {
       const float *src = y + r * ldy + t;
-      __m512 v0 = _mm512_maskz_loadu_ps(m0, src);
-      __m512 v1 = _mm512_maskz_loadu_ps(m1, src + 16);
-      float *cr = c ? c + (i0 + r) * ldc + j0 + t : nullptr;
-      if (accumulate) {
-        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
-        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
-      }
-      if (finish) {
-        (*finish)(int(r), v0, v1);
-      } else {
-        _mm512_mask_storeu_ps(cr, m0, v0);
-        _mm512_mask_storeu_ps(cr + 16, m1, v1);
-      }
+      storeProductRow(int(r), _mm512_maskz_loadu_ps(m0, src),
+                      _mm512_maskz_loadu_ps(m1, src + 16),
+                      c ? c + (i0 + r) * ldc + j0 + t : nullptr, m0, m1,
+                      accumulate, finish ? &*finish : nullptr);
     }
   }
 }
@@ -1279,17 +1278,8 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
             _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, down, src, 4);
         __m512 v1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, down,
                                              src + 16 * ldct, 4);
-        float *cr = c ? c + (r0 + r) * ldc + n0 + t0 : nullptr;
-        if (accumulate) {
-          v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
-          v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), v1);
-        }
-        if (finish) {
-          (*finish)(r, v0, v1);
-        } else {
-          _mm512_mask_storeu_ps(cr, m0, v0);
-          _mm512_mask_storeu_ps(cr + 16, m1, v1);
-        }
+        storeProductRow(r, v0, v1, c ? c + (r0 + r) * ldc + n0 + t0 : nullptr,
+                        m0, m1, accumulate, finish ? &*finish : nullptr);
       }
     }
   }

@@ -18,16 +18,13 @@
 
 #include "AlignedBuffer.h"
 #include "PackedGemm.h"
+#include "Simd.h"
 #include "ThreadPool.h"
-
-#include <immintrin.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-
-#define MEMC_AVX512 __attribute__((target("avx512f")))
 
 namespace memc::rt {
 namespace {
@@ -60,16 +57,14 @@ bool offByEnvironment() {
   return off;
 }
 
-inline __mmask16 lanesBelow(int64_t live) {
-  return live >= 16  ? __mmask16(0xFFFF)
-         : live <= 0 ? __mmask16(0)
-                     : __mmask16((1u << live) - 1);
+/// PackedA's 12-row panels that hold `filters` filters.
+int64_t filterPanels(int64_t filters) {
+  return (filters + kPackedPanelHeight - 1) / kPackedPanelHeight;
 }
 
 /// Floats of one point's filters, packed as PackedA's 12-row panels.
 int64_t pointFloats(int64_t filters, int64_t channels) {
-  return (filters + kPackedPanelHeight - 1) / kPackedPanelHeight *
-         kPackedPanelHeight * channels;
+  return filterPanels(filters) * kPackedPanelHeight * channels;
 }
 
 /// The filters' transform: U[xi] (filters x channels, in PackedA's panels,
@@ -137,11 +132,11 @@ MEMC_AVX512 void transformInput(const Plan &p, const float *x, int64_t ty0,
       int64_t lane = t % kPanel, first = std::min(count, kPanel - lane);
       float *dst0 = v + t / kPanel * panelFloats + lane;
       float *dst1 = v + (t / kPanel + 1) * panelFloats;
-      __mmask16 s0 = lanesBelow(first), s1 = lanesBelow(count - first);
+      __mmask16 s0 = lowLanes(first), s1 = lowLanes(count - first);
       __m512i rest = _mm512_add_epi32(iota, _mm512_set1_epi32(int32_t(first)));
       int64_t valid = inCols - 2 * tx0; // floats of a row from column 2 tx0
-      __mmask16 l0 = lanesBelow(valid), l1 = lanesBelow(valid - 16),
-                l2 = lanesBelow(valid - 2), l3 = lanesBelow(valid - 18);
+      __mmask16 l0 = lowLanes(valid), l1 = lowLanes(valid - 16),
+                l2 = lowLanes(valid - 2), l3 = lowLanes(valid - 18);
       // Rows past the input's (an odd number of output rows) are zeros:
       // only the dropped outputs read them.
       int64_t liveRows = std::min<int64_t>(4, inRows - 2 * ty);
@@ -210,7 +205,7 @@ MEMC_AVX512 void transformOutput(const Plan &p, const float *m, int64_t mPoint,
           s[1][j] = _mm512_sub_ps(_mm512_sub_ps(o[4 + j], o[8 + j]), o[12 + j]);
         }
         int64_t valid = w.outCols - 2 * tx0; // outputs of the row from 2 tx0
-        __mmask16 l0 = lanesBelow(valid), l1 = lanesBelow(valid - 16);
+        __mmask16 l0 = lowLanes(valid), l1 = lowLanes(valid - 16);
         for (int i = 0; i < 2 && 2 * ty + i < w.outRows; ++i) { // (A^T o) A
           __m512 left = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
           __m512 right =
@@ -243,10 +238,9 @@ struct WinogradJob {
   MEMC_AVX512 void task(int64_t t) {
     const Plan &p = plan;
     int64_t rowShare = t / filterShares, share = t % filterShares;
-    int64_t filterPanels =
-        (filters + kPackedPanelHeight - 1) / kPackedPanelHeight;
-    int64_t f0 = filterPanels * share / filterShares * kPackedPanelHeight;
-    int64_t f1 = std::min(filters, filterPanels * (share + 1) / filterShares *
+    int64_t panels = filterPanels(filters);
+    int64_t f0 = panels * share / filterShares * kPackedPanelHeight;
+    int64_t f1 = std::min(filters, panels * (share + 1) / filterShares *
                                        kPackedPanelHeight);
     int64_t r0 = p.tileRows * rowShare / rowShares;
     int64_t r1 = p.tileRows * (rowShare + 1) / rowShares;
@@ -274,9 +268,8 @@ struct WinogradJob {
         std::clamp<int64_t>(kChunkFloats / (kPoints * ldm) /
                                 kPackedPanelHeight * kPackedPanelHeight,
                             kPackedPanelHeight, count);
-    int64_t mPoint = (chunk + kPackedPanelHeight - 1) / kPackedPanelHeight *
-                         kPackedPanelHeight * ldm +
-                     kPointSkew;
+    int64_t mPoint =
+        filterPanels(chunk) * kPackedPanelHeight * ldm + kPointSkew;
     int64_t outRows = std::min(p.w.outRows, 2 * ty1) - 2 * ty0;
     int64_t ldy = outRows * p.w.outCols;
     thread_local ScratchBuffer vBuffer, mBuffer, yBuffer;
@@ -293,10 +286,10 @@ struct WinogradJob {
     for (int64_t g0 = f0; g0 < f1; g0 += chunk) {
       int64_t g1 = std::min(f1, g0 + chunk);
       for (int xi = 0; xi < kPoints; ++xi)
-        packedProduct(
-            PackedA{filters, channels, u + xi * point}, g0 / kPackedPanelHeight,
-            (g1 + kPackedPanelHeight - 1) / kPackedPanelHeight,
-            PackedB{channels, tiles, v + xi * vPoint}, m + xi * mPoint, ldm);
+        packedProduct(PackedA{filters, channels, u + xi * point},
+                      g0 / kPackedPanelHeight, filterPanels(g1),
+                      PackedB{channels, tiles, v + xi * vPoint},
+                      m + xi * mPoint, ldm);
       transformOutput(p, m, mPoint, ldm, g1 - g0, ty0, ty1, y, ldy);
       finishProduct(y, ldy, g0, g1 - g0, 2 * ty0 * p.w.outCols, ldy, c, ldc,
                     accumulate, epilogue);
@@ -394,8 +387,8 @@ bool runWinograd(const Conv3x3Window &conv, int64_t filters, const float *a,
   job.plan = planFor(conv);
   job.filters = filters;
   job.rowShares = std::clamp<int64_t>(rowShares, 1, job.plan.tileRows);
-  job.filterShares = std::clamp<int64_t>(
-      filterShares, 1, (filters + kPackedPanelHeight - 1) / kPackedPanelHeight);
+  job.filterShares =
+      std::clamp<int64_t>(filterShares, 1, filterPanels(filters));
   job.u = u;
   job.x = x;
   job.a = a;
