@@ -84,7 +84,7 @@ struct FuseMaxAttentionPass
       int64_t passesBefore = memc::countPassesOver(before, a.scores, a.dimM);
 
       OpBuilder b(ctx);
-      int64_t kvTile = 0, queryTile = 0, passesAfter = 1;
+      int64_t kvTile = 0, queryTile = 0, passesAfter = 1, laneCount = 1;
       bool skips = false;
       Value result;
       if (kernel) {
@@ -102,7 +102,7 @@ struct FuseMaxAttentionPass
         skips = form->maskedFrom.has_value();
       } else {
         fusemax::Cascade cascade =
-            fusemax::buildCascade(a, b, tileSize, queryTileSize);
+            fusemax::buildCascade(a, b, tileSize, queryTileSize, lanes);
         IterateOp outer = cascade.outer;
         IterateOp inner;
         outer.walk([&](IterateOp it) {
@@ -113,6 +113,7 @@ struct FuseMaxAttentionPass
         result = cascade.result;
         kvTile = cascade.kvTile;
         queryTile = cascade.queryTile;
+        laneCount = cascade.lanes;
         skips = a.maskedFrom.has_value();
       }
       if (remarks)
@@ -120,6 +121,8 @@ struct FuseMaxAttentionPass
             << (kernel ? "one einsum.attention kernel" : "1-pass cascade")
             << " over " << kvTile << "-key tiles and " << queryTile
             << "-query tiles" << (skips ? ", skipping fully masked tiles" : "")
+            << (laneCount > 1 ? ", in " + std::to_string(laneCount) + " lanes"
+                              : std::string())
             << " (passes over the key rank: " << passesBefore << " -> "
             << passesAfter << ")";
       av.getResult().replaceAllUsesWith(result);
@@ -135,6 +138,7 @@ struct FuseMaxAttentionPass
       facts.passesBefore = passesBefore;
       facts.passesAfter = passesAfter;
       facts.causalSkip = skips;
+      facts.lanes = laneCount;
       cascades.push_back(std::move(facts));
     }
     memc::setFuseMaxFacts(module, cascades);

@@ -112,7 +112,9 @@ def Memc_Dialect : Dialect {
     does not; on an `scf.for`, the chunk (i64 > 0): one loop over the
     batch's chunks, whose body the arena planner schedules op by op; on an
     `scf.forall`, its lanes (i64 > 1): each runs such a loop over its own
-    chunks, on its own copy of the loop's buffers.
+    chunks, or (memc-fusemax-attention lanes=N) FuseMax's cascade over its
+    share of the batch and head rows, on its own copy of the lane's
+    buffers; memc-parallel-lanes runs the lanes on the runtime's threads.
   }];
   let discardableAttrs = (ins
     "::mlir::FlatSymbolRefAttr":$entry,

@@ -95,6 +95,10 @@ LogicalResult verifyCascades(Operation *op, NamedAttribute attr) {
          {"query_tile", "kv_tile", "passes_before", "passes_after"})
       ok &= dict && dict.getAs<IntegerAttr>(key) &&
             dict.getAs<IntegerAttr>(key).getInt() >= 0;
+    // Lanes: absent in IR from before they existed, else at least 1.
+    if (ok && dict.get("lanes"))
+      ok = dict.getAs<IntegerAttr>("lanes") &&
+           dict.getAs<IntegerAttr>("lanes").getInt() >= 1;
     if (ok) {
       StringRef form = dict.getAs<StringAttr>("form").getValue();
       ok = form == "cascade" || form == "kernel";
@@ -104,7 +108,7 @@ LogicalResult verifyCascades(Operation *op, NamedAttribute attr) {
              << attr.getName().getValue()
              << "' entries must be {form = \"cascade\"|\"kernel\", rank, "
                 "query_tile, kv_tile, passes_before, passes_after, "
-                "causal_skip}, got "
+                "causal_skip[, lanes >= 1]}, got "
              << entry;
   }
   return success();

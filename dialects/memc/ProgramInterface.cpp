@@ -1,6 +1,8 @@
 //===- ProgramInterface.cpp - typed access to a program's interface -------===//
 #include "dialects/memc/ProgramInterface.h"
 
+#include <algorithm>
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -361,6 +363,7 @@ SmallVector<FuseMaxCascade> getFuseMaxCascades(ModuleOp module) {
     c.passesAfter = num("passes_after");
     if (auto skip = dict.getAs<BoolAttr>("causal_skip"))
       c.causalSkip = skip.getValue();
+    c.lanes = std::max<int64_t>(1, num("lanes"));
     cascades.push_back(std::move(c));
   }
   return cascades;
@@ -377,6 +380,7 @@ void setFuseMaxFacts(ModuleOp module, ArrayRef<FuseMaxCascade> cascades) {
          b.getNamedAttr("kv_tile", b.getI64IntegerAttr(c.kvTile)),
          b.getNamedAttr("query_tile", b.getI64IntegerAttr(c.queryTile)),
          b.getNamedAttr("causal_skip", b.getBoolAttr(c.causalSkip)),
+         b.getNamedAttr("lanes", b.getI64IntegerAttr(c.lanes)),
          b.getNamedAttr("form", b.getStringAttr(c.form))}));
   module->setAttr(kFused, b.getI64IntegerAttr(cascades.size()));
   module->setAttr(kCascades, b.getArrayAttr(entries));

@@ -165,6 +165,7 @@ struct FuseMaxCascade {
   int64_t queryTile = 0, kvTile = 0;
   int64_t passesBefore = 0, passesAfter = 0;
   bool causalSkip = false;
+  int64_t lanes = 1; ///< lanes the cascade's batch or head rows run in
 };
 /// How many attention blocks FuseMax fused; nullopt when it did not run.
 std::optional<int64_t> getFusedAttentionCount(mlir::ModuleOp module);

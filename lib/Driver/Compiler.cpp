@@ -525,11 +525,14 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
                     !target.fusedAttentionAsKernel() &&
                     getFusedAttentionCount(*s.module).value_or(0) == 0;
   // A train step's attention was fused before autodiff (trainPhase).
+  bool fusemax =
+      s.options.fusemax && !s.options.train.enabled && !s.options.decode.rows;
+  // FuseMax's CPU cascades run in as many lanes as the package will have
+  // threads (each lane with a copy of the tile buffers).
+  int64_t lanes = target.fusedAttentionAsKernel() ? 1 : runtimeThreads();
   auto addLinalgPasses = [&](OpPassManager &pm, int64_t im2colMaxBytes) {
-    buildEinsumToLinalgPipeline(
-        pm,
-        s.options.fusemax && !s.options.train.enabled && !s.options.decode.rows,
-        target.fusedAttentionAsKernel(), im2colMaxBytes);
+    buildEinsumToLinalgPipeline(pm, fusemax, target.fusedAttentionAsKernel(),
+                                im2colMaxBytes, lanes);
     pm.addPass(createDropUnusedParameters());
   };
   // Under a budget an im2col copy takes at most an eighth of it. A train
@@ -561,6 +564,28 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
       } else if (!splitBatch) {
         s.module = std::move(whole);
         lowered = true;
+      }
+    }
+  }
+  // Under a budget, the lanes are kept where the plan with them fits without
+  // spilling; otherwise the cascades run in one lane, on one copy of the
+  // tile buffers.
+  if (fusemax && lanes > 1 && s.options.memBudget && !lowered) {
+    OwningOpRef<ModuleOp> inLanes = cast<ModuleOp>(s.module->clone());
+    ScopedDiagnosticHandler quiet(&s.context,
+                                  [](Diagnostic &) { return success(); });
+    PassManager pm(&s.context);
+    addLinalgPasses(pm, im2colMaxBytes);
+    if (succeeded(pm.run(*inLanes))) {
+      bool anyLanes =
+          llvm::any_of(getFuseMaxCascades(*inLanes),
+                       [](const FuseMaxCascade &c) { return c.lanes > 1; });
+      OwningOpRef<ModuleOp> trial = cast<ModuleOp>((*inLanes)->clone());
+      if (!anyLanes || planTrial(s, *trial).fits) {
+        s.module = std::move(inLanes);
+        lowered = true;
+      } else {
+        lanes = 1;
       }
     }
   }
@@ -625,7 +650,8 @@ ReportContext reportContext(CompileSession &s, const TargetBackend &target) {
                            {"kv_tile", c.kvTile},
                            {"passes_before", c.passesBefore},
                            {"passes_after", c.passesAfter},
-                           {"causal_skip", c.causalSkip}});
+                           {"causal_skip", c.causalSkip},
+                           {"lanes", c.lanes}});
   return context;
 }
 

@@ -139,7 +139,8 @@ void memc::buildLowerToGPUPipeline(OpPassManager &pm,
 
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
                                        bool attentionKernel,
-                                       int64_t im2colMaxBytes) {
+                                       int64_t im2colMaxBytes,
+                                       int64_t fusemaxLanes) {
   // A decode program's cache writes and views, in the form the target
   // wants: loops over the blocks in use on the CPU, one parallel gather on
   // GPUs.
@@ -152,6 +153,7 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   if (fusemax) {
     FuseMaxAttentionOptions fuseMax;
     fuseMax.kernel = attentionKernel;
+    fuseMax.lanes = attentionKernel ? 1 : fusemaxLanes;
     pm.addPass(createFuseMaxAttention(fuseMax));
   }
   // On the CPU, a train step's fused attention ops (and their backward)
@@ -314,6 +316,11 @@ struct EinsumToLinalgOptions
       *this, "im2col-max-bytes",
       llvm::cl::desc("largest im2col copy of memc-conv-to-gemm (CPU)"),
       llvm::cl::init(64 << 20)};
+  Option<int64_t> fusemaxLanes{
+      *this, "fusemax-lanes",
+      llvm::cl::desc("lanes of FuseMax's CPU cascades (memc-fusemax-attention "
+                     "lanes=N)"),
+      llvm::cl::init(1)};
 };
 } // namespace
 
@@ -323,7 +330,7 @@ void memc::registerPipelines() {
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
       [](OpPassManager &pm, const EinsumToLinalgOptions &o) {
         buildEinsumToLinalgPipeline(pm, o.fusemax, o.attentionKernel,
-                                    o.im2colMaxBytes);
+                                    o.im2colMaxBytes, o.fusemaxLanes);
       });
   PassPipelineRegistration<BufferizePipelineOptions>(
       "memc-bufferize",

@@ -48,8 +48,14 @@ ml_program.global private @w(dense<1.0> : tensor<4xf32>) : tensor<4xf32> {memc.w
 
 // -----
 
-// expected-error @+1 {{'memc.fusemax_cascades' entries must be {form = "cascade"|"kernel", rank, query_tile, kv_tile, passes_before, passes_after, causal_skip}}}
+// expected-error @+1 {{'memc.fusemax_cascades' entries must be {form = "cascade"|"kernel", rank, query_tile, kv_tile, passes_before, passes_after, causal_skip[, lanes >= 1]}}}
 module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{form = "loops", rank = "m", query_tile = 8 : i64, kv_tile = 4 : i64, passes_before = 3 : i64, passes_after = 1 : i64, causal_skip = false}]} {}
+
+// -----
+
+// A cascade runs in at least one lane.
+// expected-error @+1 {{'memc.fusemax_cascades' entries must be {form = "cascade"|"kernel", rank, query_tile, kv_tile, passes_before, passes_after, causal_skip[, lanes >= 1]}}}
+module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{form = "cascade", rank = "m", query_tile = 8 : i64, kv_tile = 4 : i64, passes_before = 3 : i64, passes_after = 1 : i64, causal_skip = false, lanes = 0 : i64}]} {}
 
 // -----
 

@@ -1,6 +1,7 @@
 // RUN: memc-opt %s --memc-fusemax-attention="tile-size=16 query-tile-size=16" --memc-einsum-to-linalg=fusemax=false --memc-bufferize | FileCheck %s
 // RUN: memc-opt %s --memc-einsum-to-linalg=fusemax=false --memc-bufferize | FileCheck %s --check-prefix=UNFUSED
 // RUN: memc-opt %s --memc-fusemax-attention="tile-size=16 query-tile-size=16" --memc-einsum-to-linalg=fusemax=false --memc-bufferize --memc-contractions-to-blas=min-flops=1 | FileCheck %s --check-prefix=BLAS
+// RUN: memc-opt %s --memc-fusemax-attention="tile-size=16 query-tile-size=16 lanes=2" --memc-einsum-to-linalg=fusemax=false --memc-bufferize | FileCheck %s --check-prefix=LANES
 
 // After bufferization, fused attention over 64 keys (16 x 16 tiles; the cost
 // model would take one tile at this size) holds no 64 x 64 score
@@ -14,6 +15,26 @@
 // CHECK: scf.for
 // CHECK-NOT: memref<1x2x64x64xf32>
 // CHECK: return
+
+// In 2 lanes, one head each: the lane's query tiles write its head's rows
+// of the output in place (no buffer of the whole output, no copy of one),
+// and its tiles are allocated inside the lane, where the arena planner gives
+// each lane a copy of its own.
+// LANES-LABEL: func.func @encoder
+// LANES-SAME: %[[OUT:[a-z0-9]+]]: memref<1x2x64x4xf32>)
+// LANES-NOT: memref.alloc() {{.*}}: memref<1x2x64x4xf32>
+// LANES: scf.forall (%[[L:.*]]) in (2) {
+// LANES: %[[MINE:.*]] = memref.subview %[[OUT]][0, %[[L]], 0, 0] [1, 1, 64, 4]
+// LANES: scf.for
+// LANES: memref.alloc() {{.*}}: memref<1x1x16x4xf32>
+// LANES: scf.for
+// LANES: memref.alloc() {{.*}}: memref<1x1x16x16xf32>
+// LANES: %[[TILE:.*]] = memref.subview %[[MINE]][0, 0, %{{.*}}, 0] [1, 1, 16, 4]
+// LANES: memref.copy %{{.*}}, %[[TILE]]
+// LANES-NOT: memref.copy
+// LANES: } {memc.micro_batch = 2 : i64}
+// LANES-NOT: memref.copy
+// LANES: return
 
 // UNFUSED-LABEL: func.func @encoder
 // UNFUSED: memref.alloc() {{.*}}: memref<1x2x64x64xf32>

@@ -12,7 +12,7 @@
 // GPU targets: an attention block becomes one einsum.attention on
 // [batch x heads, sequence, feature] operands. The Div by 2 folds into
 // scale 0.5; K, given transposed, is copied into [.., m, d] layout.
-// CHECK: module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{causal_skip = false, form = "kernel", kv_tile = 32 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 16 : i64, rank = "m"}]}
+// CHECK: module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{causal_skip = false, form = "kernel", kv_tile = 32 : i64, lanes = 1 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 16 : i64, rank = "m"}]}
 // CHECK-LABEL: func.func @encoder
 // CHECK-NOT: tensor<1x2x16x16xf32>
 // CHECK: %[[KT:.*]] = einsum.einsum copy [r0, r1, r2, r3] (%arg1[r0, r1, r3, r2]) -> [r0, r1, r2, r3] : (tensor<1x2x4x16xf32>) -> tensor<1x2x16x4xf32>

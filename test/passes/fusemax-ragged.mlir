@@ -4,7 +4,7 @@
 // 13 tokens, which neither tile divides: 2 query tiles of 5 and a last of
 // 3, each over 3 K/V tiles of 4 and a last step over the 13th key. Every
 // tile is static; no score tile is larger than 5x4.
-// CHECK: kv_tile = 4 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 5 : i64
+// CHECK: kv_tile = 4 : i64, lanes = 1 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 5 : i64
 // CHECK-LABEL: func.func @encoder
 // CHECK-NOT: tensor<1x2x13x13xf32>
 // CHECK: %[[FULL:.*]] = einsum.iterate p1(%[[P1:.*]]) < 2 iter_args
@@ -32,7 +32,7 @@
 // CHECK: %[[OUT:.*]] = tensor.insert_slice %{{.*}} into %[[FULL]][0, 0, %[[C10]], 0] [1, 2, 3, 4]
 // CHECK: return %[[OUT]]
 // The cost model's tiles: all 13 keys and queries in one.
-// MODEL: kv_tile = 13 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 13 : i64
+// MODEL: kv_tile = 13 : i64, lanes = 1 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 13 : i64
 func.func @encoder(%q: tensor<1x2x13x4xf32>, %kt: tensor<1x2x4x13xf32>, %v: tensor<1x2x13x4xf32>) -> tensor<1x2x13x4xf32> {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x13x4xf32>, tensor<1x2x4x13xf32>) -> tensor<1x2x13x13xf32>
     %scale = arith.constant dense<2.0> : tensor<f32>

@@ -4,7 +4,7 @@
 // Encoder attention, scores scaled by Div: the 3-pass cascade becomes an
 // iterate over query tiles around an iterate over K/V tiles; only 8x4 score
 // tiles exist.
-// CHECK: module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{causal_skip = false, form = "cascade", kv_tile = 4 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 8 : i64, rank = "m"}]}
+// CHECK: module attributes {memc.fused_attention = 1 : i64, memc.fusemax_cascades = [{causal_skip = false, form = "cascade", kv_tile = 4 : i64, lanes = 1 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 8 : i64, rank = "m"}]}
 // CHECK-LABEL: func.func @encoder
 // CHECK-NOT: tensor<1x2x16x16xf32>
 // CHECK: %[[OUT:.*]] = einsum.iterate p1(%[[P1:.*]]) < 2 iter_args
@@ -29,7 +29,7 @@
 // CHECK: %[[W:.*]] = tensor.insert_slice %[[AV]] into %{{.*}}[0, 0, %[[POFF]], 0] [1, 2, 8, 4]
 // CHECK: einsum.yield %[[W]]
 // CHECK: return %[[OUT]]
-// MODEL: kv_tile = 16 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 16 : i64
+// MODEL: kv_tile = 16 : i64, lanes = 1 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 16 : i64
 
 func.func @encoder(%q: tensor<1x2x16x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>) -> tensor<1x2x16x4xf32> {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x16x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x16x16xf32>
@@ -104,7 +104,7 @@ func.func @causal_where(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x8xf32>, %v: t
 // CHECK-LABEL: func.func @cross
 // CHECK: einsum.iterate p1(%{{.*}}) < 1
 // CHECK: einsum.iterate m1(%{{.*}}) < 4
-// MODEL: kv_tile = 16 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 8 : i64
+// MODEL: kv_tile = 16 : i64, lanes = 1 : i64, passes_after = 1 : i64, passes_before = 3 : i64, query_tile = 8 : i64
 
 func.func @cross(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x16xf32>, %v: tensor<1x2x16x4xf32>) -> tensor<1x2x8x4xf32> {
     %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<1x2x8x4xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x8x16xf32>

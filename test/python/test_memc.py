@@ -302,3 +302,29 @@ def test_generation_from_a_past_key_values_export(tmp_path):
         g.generate(np.array([[1, -1, 2], [1, 2, 3]], np.int64), 2)
     with pytest.raises(memc.UsageError, match="--kv-capacity"):
         memc.compile(model, decode=True)
+
+
+@pytest.mark.parametrize("threads, lanes", [("2", 2), ("3", 3), ("4", 3)])
+def test_fused_attention_in_lanes_gives_the_same_numbers(monkeypatch, tmp_path, threads, lanes):
+    # FuseMax's cascade compiled for several threads runs a share of the
+    # batch x heads rows per lane, each lane on buffers of its own; every
+    # output row is computed by the same ops as in one lane, so the results
+    # are equal bit for bit (a padded batch of 3 sequences of 2 heads at 197
+    # tokens: 2 threads cut the heads, 3 and 4 the sequences).
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "attention_model.py"),
+                    str(tmp_path / "m"), "seq=197", "d=64", "heads=2", "batch=3",
+                    "mask=leftpad", "scale=div"], check=True, stdout=subprocess.DEVNULL)
+    model = str(tmp_path / "m" / "model.onnx")
+    monkeypatch.setenv("MEMC_NUM_THREADS", "1")
+    one = memc.compile(model, out=tmp_path / "one")
+    monkeypatch.setenv("MEMC_NUM_THREADS", threads)
+    many = memc.compile(model, out=tmp_path / "many")
+    assert [c["lanes"] for c in one.report["fusemax_cascades"]] == [1]
+    assert [c["lanes"] for c in many.report["fusemax_cascades"]] == [lanes]
+    d = tmp_path / "m" / "test_data_set_0"
+    ins = [load_pb(d / f) for f in sorted(os.listdir(d)) if f.startswith("input_")]
+    (want,) = memc.Session(one).run(ins).values()
+    (got,) = memc.Session(many).run(ins).values()
+    np.testing.assert_array_equal(got, want)
+    (ref,) = [load_pb(d / f) for f in sorted(os.listdir(d)) if f.startswith("output_")]
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)

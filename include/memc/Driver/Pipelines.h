@@ -37,12 +37,15 @@ struct BufferizePipelineOptions
       llvm::cl::init(false)};
 };
 
-/// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off).
+/// `fusemax` runs memc-fusemax-attention first (memc --no-fusemax: off), its
+/// CPU cascades in up to `fusemaxLanes` lanes (the threads the package will
+/// run on).
 /// On the CPU (not `attentionKernel`), convolutions become im2col copies of
 /// at most `im2colMaxBytes` and GEMMs (memc-conv-to-gemm).
 void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true,
                                  bool attentionKernel = false,
-                                 int64_t im2colMaxBytes = 64 << 20);
+                                 int64_t im2colMaxBytes = 64 << 20,
+                                 int64_t fusemaxLanes = 1);
 /// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
 /// to `onPlan` when set), then deallocation of what is left on the heap.
 /// `gemmEpilogues` (the CPU target, whose memc-lower-to-llvm fuses them):

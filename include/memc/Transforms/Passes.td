@@ -30,6 +30,17 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
     -1e9, ... or a boolean triangle; see `memc.upper_triangle`) hides a
     whole tile, the tile is skipped.
 
+    With `lanes=N` (N > 1), a cascade in a function's body runs in lanes:
+    the batch or head rank with the most equal shares up to N (the
+    outermost among equals) is cut into them, and each share is the whole
+    cascade over its own rows (its tiles sized for its rows alone) in one
+    lane of an `scf.forall` marked `memc.micro_batch` = shares, which
+    writes its rows of the output. The lanes have buffers of their own and
+    run side by side on the runtime's threads (memc-parallel-lanes), each
+    calling its kernels on its own thread, rather than every tile's kernels
+    being cut among the threads. Each output row is computed by the same
+    ops whichever lane computes it, so the results do not depend on N.
+
     With `kernel=true` (GPU targets) the block becomes one `einsum.attention`
     instead: Q, K and V are copied into [batch x heads, sequence, feature]
     layout, scales by constants multiply into its `scale`, a constant causal
@@ -42,7 +53,7 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
 
     Sets `memc.fused_attention` (the number of fused blocks) and
     `memc.fusemax_cascades` (per block: passes over the key rank before and
-    after, the tile sizes) on the module. With `remarks`, says for every
+    after, the tile sizes, the lanes) on the module. With `remarks`, says for every
     softmax-fed contraction why it was or was not fused.
   }];
   let options = [
@@ -52,6 +63,9 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
     Option<"queryTileSize", "query-tile-size", "int64_t", /*default=*/"0",
            "Query tile P0 (0: from the cost model; one that does not divide "
            "the query count leaves a shorter last tile)">,
+    Option<"lanes", "lanes", "int64_t", /*default=*/"1",
+           "CPU cascades: cut the batch or head rows into up to this many "
+           "lanes that run side by side on the runtime's threads (1: none)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark for every attention block, fused or not">,
     Option<"kernel", "kernel", "bool", /*default=*/"false",

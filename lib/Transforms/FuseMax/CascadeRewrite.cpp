@@ -13,14 +13,24 @@
 // last tile, each static: the last K/V tile is one more step after the
 // iterate, the last query tile one more pass after the outer one.
 //
+// With lanes (a CPU with several threads), one batch or head rank of the
+// scores is cut into equal shares, each the whole cascade over its own rows
+// in one lane of an scf.forall marked `memc.micro_batch` = lanes: the lanes
+// run on the runtime's threads with buffers of their own (BufferLiveness,
+// memc-parallel-lanes), and each writes its rows of the output. A step's
+// kernels were called once per tile on the pool, which a tile of a few
+// heads keeps poorly busy; a lane calls them on its own thread.
+//
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/FuseMax/CascadeRewrite.h"
+#include "dialects/memc/MemcDialect.h"
 #include "memc/Analysis/TileSizes.h"
 #include "memc/Transforms/StaticSlices.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 
 #include <algorithm>
 
@@ -36,7 +46,8 @@ constexpr int64_t kTileBytes = 1 << 20;
 
 class CascadeBuilder {
 public:
-  CascadeBuilder(Attention &a, OpBuilder &b, int64_t kvTile, int64_t queryTile)
+  CascadeBuilder(Attention &a, OpBuilder &b, int64_t kvTile, int64_t queryTile,
+                 int64_t lanes)
       : a(a), b(b), loc(a.av.getLoc()) {
     auto sType = cast<RankedTensorType>(a.scores.getType());
     elem = sType.getElementType();
@@ -47,6 +58,23 @@ public:
     int64_t batch = sType.getNumElements() / (P * M);
     auto oType = cast<RankedTensorType>(a.av.getResult().getType());
     int64_t F = oType.getNumElements() / (batch * P);
+    // Lanes: the batch or head rank with the most equal shares up to
+    // `lanes`, the outermost among equals. Only a chain in a function's
+    // body: memc-parallel-lanes runs the lanes of the entry function.
+    if (lanes > 1 && isa<FunctionOpInterface>(a.av->getParentOp()))
+      for (unsigned j = 0; j < n; ++j) {
+        if (j == a.dimP || j == a.dimM)
+          continue;
+        int64_t shares = largestDivisorAtMost(sShape[j], lanes);
+        if (shares > laneCount) {
+          laneCount = shares;
+          laneDim = j;
+        }
+      }
+    // A lane's tiles hold its own rows only: they fit one core's cache.
+    laneRows = sShape[laneDim] / laneCount;
+    sShape[laneDim] = laneRows;
+    batch /= laneCount;
     // K/V tile: long enough that rescaling the running numerator (F per
     // query per tile) is cheap next to the tile's M0 exponentials, short
     // enough to stay in cache. A divisor of M near that size avoids a last
@@ -66,9 +94,30 @@ public:
   /// The iterate over full query tiles.
   IterateOp outer;
   int64_t T = 0, Tq = 0;
+  /// The lanes (1: none) and the dimension of the scores they cut.
+  int64_t laneCount = 1;
+  unsigned laneDim = 0;
 
 private:
+  using Cut = std::tuple<unsigned, Value, int64_t>;
+
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  /// `cuts` and, inside a lane, the lane's rows of the scores' dimension
+  /// `laneDim`, which is rank `rank` of the op whose operand is cut.
+  SmallVector<Cut> inLane(ArrayRef<Cut> cuts, unsigned rank) const {
+    SmallVector<Cut> all(cuts);
+    if (laneOffset)
+      all.push_back({rank, laneOffset, laneRows});
+    return all;
+  }
+  /// The rank of contraction `op` that its result's dimension `dim` is.
+  static unsigned resultRank(EinsumOp op, unsigned dim) {
+    return cast<AffineDimExpr>(op.getResultMap().getResult(dim)).getPosition();
+  }
+  /// The outer iterate over the full query tiles writing into `into`, then
+  /// the last, shorter tile.
+  Value allQueryTiles(Value into);
 
   /// `v` sliced to `size` at `offset` along every dimension that `map`
   /// indexes by `rank`.
@@ -144,6 +193,9 @@ private:
   SmallVector<int64_t> sShape;
   unsigned n = 0;
   int64_t P = 0, M = 0;
+  /// Rows of `laneDim` per lane, and inside a lane the first of them.
+  int64_t laneRows = 0;
+  Value laneOffset;
 
   // Filled by rewrite().
   SmallVector<std::string> sNames, rowNames, oNames;
@@ -173,7 +225,7 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, int64_t tq,
   Value rm = running[0], rd = running[1], rnv = running[2];
   // BQK[.., p0, m0] = Q[.., p0, e] * K[.., e, m0 of tile m1]
   Value kTile = slice(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
-                      {{a.qkRankM, mOff, t}});
+                      inLane({{a.qkRankM, mOff, t}}, resultRank(qk, laneDim)));
   SmallVector<std::string> qkNames;
   for (unsigned r = 0; r < qk.getNumRanks(); ++r) {
     std::optional<unsigned> j = positionOf(qk.getResultMap(), r);
@@ -190,7 +242,8 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, int64_t tq,
       ins.push_back(i == mod.scoreOperand
                         ? s
                         : slice(v, mod.op.getInputMap(i),
-                                {{a.dimP, pOff, tq}, {a.dimM, mOff, t}}));
+                                inLane({{a.dimP, pOff, tq}, {a.dimM, mOff, t}},
+                                       resultRank(mod.op, laneDim))));
     s = cloneEinsum(mod.op, ins, sTile, sNames);
   }
   // LM = max_m0 BQK; RM' = max(RM, LM); SLN = exp(BQK - RM');
@@ -205,7 +258,7 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, int64_t tq,
   Value sld = einsum(ComputeOp::copy, ReduceOp::add, {sln}, {idS, rowMap},
                      sNames, rowTile);
   Value vTile = slice(av.getInputs()[1 - a.avA], av.getInputMap(1 - a.avA),
-                      {{a.avRankM, mOff, t}});
+                      inLane({{a.avRankM, mOff, t}}, a.avRankOfS[laneDim]));
   SmallVector<std::string> avNames;
   for (unsigned r = 0; r < av.getNumRanks(); ++r) {
     std::optional<unsigned> j = positionOf(av.getInputMap(a.avA), r);
@@ -251,7 +304,7 @@ Value CascadeBuilder::queryTile(Value pOff, int64_t tq, Value into) {
   auto [sTile, rowTile, oTile] = tiles(tq, T);
   EinsumOp qk = a.qk;
   Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
-                      {{a.qkRankP, pOff, tq}});
+                      inLane({{a.qkRankP, pOff, tq}}, resultRank(qk, laneDim)));
   // The running maximum starts at the lowest finite value, not -inf: with a
   // mask known only at run time, a tile may hide every key of a row before
   // any visible one (left padding), and exp(-inf - -inf) would poison the
@@ -331,7 +384,41 @@ Value CascadeBuilder::rewrite() {
 
   b.setInsertionPoint(av);
   Value init = tensor::EmptyOp::create(b, loc, oType.getShape(), elem);
-  outer = IterateOp::create(b, loc, "p1", P / Tq, ValueRange{init});
+  if (laneCount == 1)
+    return allQueryTiles(init);
+
+  // Lane l: rows [l * laneRows, (l + 1) * laneRows) of dimension laneDim,
+  // written in place into its slice of the output.
+  unsigned oLaneDim = oPosOfS[laneDim];
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(laneCount)},
+      ValueRange{init}, std::nullopt);
+  forall->setAttr(MemcDialect::MicroBatchAttrHelper::getNameStr(),
+                  b.getI64IntegerAttr(laneCount));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  laneOffset =
+      arith::MulIOp::create(b, loc, forall.getInductionVar(0), index(laneRows));
+  SmallVector<OpFoldResult> offsets(nO, b.getIndexAttr(0));
+  offsets[oLaneDim] = laneOffset;
+  SmallVector<OpFoldResult> sizes = getAsIndexOpFoldResult(ctx, oShape);
+  sizes[oLaneDim] = b.getIndexAttr(laneRows);
+  SmallVector<OpFoldResult> strides(nO, b.getIndexAttr(1));
+  Value shared = forall.getRegionIterArgs()[0];
+  oShape[oLaneDim] = laneRows;
+  Value lane = tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get(oShape, elem), shared, offsets, sizes,
+      strides);
+  Value rows = allQueryTiles(lane);
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  tensor::ParallelInsertSliceOp::create(b, loc, rows, shared, offsets, sizes,
+                                        strides);
+  laneOffset = Value();
+  return forall.getResult(0);
+}
+
+Value CascadeBuilder::allQueryTiles(Value into) {
+  outer = IterateOp::create(b, loc, "p1", P / Tq, ValueRange{into});
   {
     Block &ob = outer.getBody().front();
     OpBuilder::InsertionGuard guard(b);
@@ -348,10 +435,10 @@ Value CascadeBuilder::rewrite() {
 } // namespace
 
 Cascade buildCascade(Attention &a, OpBuilder &b, int64_t kvTile,
-                     int64_t queryTile) {
-  CascadeBuilder builder(a, b, kvTile, queryTile);
+                     int64_t queryTile, int64_t lanes) {
+  CascadeBuilder builder(a, b, kvTile, queryTile, lanes);
   Value result = builder.rewrite();
-  return {builder.outer, result, builder.T, builder.Tq};
+  return {builder.outer, result, builder.T, builder.Tq, builder.laneCount};
 }
 
 } // namespace memc::fusemax
