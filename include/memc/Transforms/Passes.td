@@ -33,8 +33,8 @@ def FuseMaxAttention : Pass<"memc-fusemax-attention", "mlir::ModuleOp"> {
     With `lanes=N` (N > 1), a cascade in a function's body runs in lanes:
     the batch or head rank with the most equal shares up to N (the
     outermost among equals) is cut into them, and each share is the whole
-    cascade over its own rows (its tiles sized for its rows alone) in one
-    lane of an `scf.forall` marked `memc.micro_batch` = shares, which
+    cascade over its own rows (with the tile lengths chosen for all rows)
+    in one lane of an `scf.forall` marked `memc.micro_batch` = shares, which
     writes its rows of the output. The lanes have buffers of their own and
     run side by side on the runtime's threads (memc-parallel-lanes), each
     calling its kernels on its own thread, rather than every tile's kernels

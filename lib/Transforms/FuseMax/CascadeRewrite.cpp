@@ -71,10 +71,12 @@ public:
           laneDim = j;
         }
       }
-    // A lane's tiles hold its own rows only: they fit one core's cache.
+    // A lane's tiles hold its own rows only. The query tile stays the one
+    // chosen for all rows (`batch` is not cut): the longer one a lane's
+    // rows allow computes more of a causal triangle's diagonal tiles (the
+    // decoder example, 2 threads: 11.3 ms against 9.9).
     laneRows = sShape[laneDim] / laneCount;
     sShape[laneDim] = laneRows;
-    batch /= laneCount;
     // K/V tile: long enough that rescaling the running numerator (F per
     // query per tile) is cheap next to the tile's M0 exponentials, short
     // enough to stay in cache. A divisor of M near that size avoids a last
