@@ -18,6 +18,7 @@
 
 #include "OpenBlasCore.h"
 #include "PackedGemm.h"
+#include "Switch.h"
 #include "ThreadPool.h"
 #include "Winograd.h"
 #include "memc_runtime.h"
@@ -218,13 +219,9 @@ struct TaskCut {
 
 /// MEMC_PACKED_WEIGHTS=0 runs memc_rt_sgemm_packed_a/_b as memc_rt_sgemm (to
 /// compare the two, or rule the packed kernels out).
-bool packedWeightsOff() {
-  static const bool off = [] {
-    const char *s = std::getenv("MEMC_PACKED_WEIGHTS");
-    return s && std::strcmp(s, "0") == 0;
-  }();
-  return off;
-}
+memc::rt::Switch gPackedWeights("MEMC_PACKED_WEIGHTS");
+
+bool packedWeightsOff() { return !gPackedWeights.on(); }
 
 /// Fewer rows of A than this leave the kernel's tile with fewer than eight
 /// independent sums, so it waits on the FMA latency: a decode step's GEMVs
@@ -888,6 +885,8 @@ memc::rt::Epilogue epilogueOf(int64_t N, const float *bias, const float *addend,
 }
 
 } // namespace
+
+void memc::rt::enablePackedWeights(bool on) { gPackedWeights.allow(on); }
 
 extern "C" {
 

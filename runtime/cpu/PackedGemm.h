@@ -105,6 +105,10 @@ enum class PackedGemmIsa { Scalar, AVX2, AVX512 };
 PackedGemmIsa packedGemmIsa();
 /// Caps the kernel at `isa` (tests run every version on one machine).
 void limitPackedGemmIsa(PackedGemmIsa isa);
+/// Turns the packed kernels of memc_rt_sgemm_packed_* off (false: their
+/// calls run as memc_rt_sgemm, as MEMC_PACKED_WEIGHTS=0 makes them) or back
+/// on, for tests of that path in a process that has used the kernels.
+void enablePackedWeights(bool on);
 
 /// C[0..m, columns of panels [p0, p1)] = A op(B), plus C's old value when
 /// `accumulate`; A is m x K, row-major with row stride lda. Every element

@@ -19,6 +19,7 @@
 #include "AlignedBuffer.h"
 #include "PackedGemm.h"
 #include "Simd.h"
+#include "Switch.h"
 #include "ThreadPool.h"
 
 #include <algorithm>
@@ -47,15 +48,7 @@ constexpr int64_t kPointSkew = 16;
 /// to pay for reading them (winogradPays).
 constexpr int64_t kMinTiles = 32;
 
-std::atomic<bool> gEnabled{true};
-
-bool offByEnvironment() {
-  static const bool off = [] {
-    const char *s = std::getenv("MEMC_WINOGRAD");
-    return s && std::strcmp(s, "0") == 0;
-  }();
-  return off;
-}
+Switch gWinograd("MEMC_WINOGRAD");
 
 /// PackedA's 12-row panels that hold `filters` filters.
 int64_t filterPanels(int64_t filters) {
@@ -360,8 +353,7 @@ bool conv3x3Window(const int64_t *window, int64_t K, int64_t N,
 /// from memory on every inference, and the transformed ones are 16/9 as
 /// many floats, each used by only 16 tiles.
 bool winogradPays(const Conv3x3Window &conv, int64_t filters) {
-  if (!gEnabled || offByEnvironment() ||
-      packedGemmIsa() != PackedGemmIsa::AVX512)
+  if (!gWinograd.on() || packedGemmIsa() != PackedGemmIsa::AVX512)
     return false;
   int64_t tiles = (conv.outRows + 1) / 2 * ((conv.outCols + 1) / 2);
   return filters >= 16 && conv.channels >= 16 && tiles >= kMinTiles;
@@ -433,6 +425,6 @@ bool winogradConv3x3InShares(const Conv3x3Window &conv, int64_t filters,
                      epilogue, rowShares, filterShares, nullptr);
 }
 
-void enableWinograd(bool on) { gEnabled = on; }
+void enableWinograd(bool on) { gWinograd.allow(on); }
 
 } // namespace memc::rt

@@ -202,8 +202,10 @@ TEST(GemmEpilogue, WithoutCGivesTheSameNumbers) {
 }
 
 TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
-  // Packed weights off: OpenBLAS, then the epilogue over C.
-  setenv("MEMC_PACKED_WEIGHTS", "0", 1);
+  // Packed weights off: OpenBLAS, then the epilogue over C. (The tests
+  // before have read MEMC_PACKED_WEIGHTS already: setting it here would
+  // change nothing.)
+  memc::rt::enablePackedWeights(false);
   for (const Case &c : cases()) {
     runCase(c, false, "packed weights off");
     if (c.width)
@@ -211,7 +213,7 @@ TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
     if (c.beta == 0.0f)
       runCase(c, false, "packed weights off, no C", false, true);
   }
-  unsetenv("MEMC_PACKED_WEIGHTS");
+  memc::rt::enablePackedWeights(true);
 }
 
 TEST(GemmEpilogue, NaNAndSignedZeros) {

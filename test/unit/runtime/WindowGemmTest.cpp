@@ -146,6 +146,11 @@ TEST(WindowGemm, PlainPathsGiveTheSameNumbers) {
   // Fewer than 16 columns and beta 0.5: the im2col copy and a plain GEMM.
   runConv({4, 7, 5, 5, 3, 3, 1, 1}, 0.0f, "9 columns");
   runConv({4, 13, 10, 10, 3, 3, 1, 1}, 0.5f, "beta 0.5");
+  // MEMC_PACKED_WEIGHTS=0: the same, for windows the kernels would take.
+  memc::rt::enablePackedWeights(false);
+  runConv({4, 16, 10, 10, 3, 3, 1, 1}, 0.0f, "3x3, packed weights off");
+  runConv({300, 5, 9, 9, 1, 1, 2, 1}, 1.0f, "1x1/2, packed weights off");
+  memc::rt::enablePackedWeights(true);
 }
 
 TEST(WindowGemm, AgreesBitForBitWithIm2colAndSplits) {
