@@ -227,6 +227,7 @@ struct WinogradJob {
   float *c;
   int64_t ldc;
   const Epilogue *epilogue;
+  bool withoutBuffers = false; ///< every block by plainTask (tests)
 
   MEMC_AVX512 void task(int64_t t) {
     const Plan &p = plan;
@@ -270,7 +271,7 @@ struct WinogradJob {
     // M is read 16 lanes at a time past a ragged row's end.
     float *m = mBuffer.get(size_t(kPoints * mPoint + 16));
     float *y = yBuffer.get(size_t(chunk * ldy));
-    if (!v || !m || !y) {
+    if (!v || !m || !y || withoutBuffers) {
       plainTask(f0, f1, ty0, ty1);
       return;
     }
@@ -366,7 +367,8 @@ namespace {
 bool runWinograd(const Conv3x3Window &conv, int64_t filters, const float *a,
                  int64_t lda, bool transA, const float *x, bool accumulate,
                  float *c, int64_t ldc, const Epilogue *epilogue,
-                 int64_t rowShares, int64_t filterShares, ThreadPool *pool) {
+                 int64_t rowShares, int64_t filterShares, ThreadPool *pool,
+                 bool withoutBuffers = false) {
   int64_t channels = conv.channels;
   const float *u = transformedWeight(
       a, filters, channels * 9, lda, transA,
@@ -390,6 +392,7 @@ bool runWinograd(const Conv3x3Window &conv, int64_t filters, const float *a,
   job.c = c;
   job.ldc = ldc;
   job.epilogue = epilogue;
+  job.withoutBuffers = withoutBuffers;
   int64_t tasks = job.rowShares * job.filterShares;
   if (pool && tasks > 1)
     pool->run(tasks, &WinogradJob::run, &job);
@@ -420,9 +423,11 @@ bool winogradConv3x3InShares(const Conv3x3Window &conv, int64_t filters,
                              const float *a, int64_t lda, bool transA,
                              const float *x, bool accumulate, float *c,
                              int64_t ldc, const Epilogue *epilogue,
-                             int64_t rowShares, int64_t filterShares) {
+                             int64_t rowShares, int64_t filterShares,
+                             bool withoutBuffers) {
   return runWinograd(conv, filters, a, lda, transA, x, accumulate, c, ldc,
-                     epilogue, rowShares, filterShares, nullptr);
+                     epilogue, rowShares, filterShares, nullptr,
+                     withoutBuffers);
 }
 
 void enableWinograd(bool on) { gWinograd.allow(on); }

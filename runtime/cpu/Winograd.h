@@ -53,12 +53,14 @@ bool winogradConv3x3(const Conv3x3Window &conv, int64_t filters, const float *a,
 /// winogradConv3x3 cut into rowShares shares of the rows of tiles by
 /// filterShares shares of the filters (each clamped to what there is), run
 /// one after the other on this thread: for tests that the cut does not
-/// change the result.
+/// change the result. With `withoutBuffers`, every block runs as when its
+/// buffers cannot be allocated (by the definition), for tests of that path.
 bool winogradConv3x3InShares(const Conv3x3Window &conv, int64_t filters,
                              const float *a, int64_t lda, bool transA,
                              const float *x, bool accumulate, float *c,
                              int64_t ldc, const Epilogue *epilogue,
-                             int64_t rowShares, int64_t filterShares);
+                             int64_t rowShares, int64_t filterShares,
+                             bool withoutBuffers = false);
 
 /// Turns F(2x2, 3x3) off (false) or back on, for tests that compare the
 /// direct kernels bit for bit.

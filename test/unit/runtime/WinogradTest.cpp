@@ -9,9 +9,9 @@
 // AVX-512. Cutting the work into shares of rows and of filters does not
 // change a bit. Into a padded destination with bias, addend, clip and
 // border, the fused call gives bit for bit the unfused product finished
-// by hand. Only 3x3 stride-1 undilated windows of 32 tiles or more, 16
-// channels and 16 filters are taken; its switch and a CPU without AVX-512
-// turn it off.
+// by hand. A block without buffers computes the definition instead. Only 3x3
+// stride-1 undilated windows of 32 tiles or more, 16 channels and 16 filters
+// are taken; its switch and a CPU without AVX-512 turn it off.
 //
 //===----------------------------------------------------------------------===//
 
@@ -202,6 +202,68 @@ TEST(Winograd, EpilogueFinishesTheProductBitForBit) {
     EXPECT_EQ(C, C0); // read, not written
     memc::rt::forgetPackedWeights(W.data(), W.size() * sizeof(float));
   }
+}
+
+TEST(Winograd, BlocksWithoutBuffersComputeTheDefinition) {
+  if (!avx512Here())
+    GTEST_SKIP() << "F(2x2, 3x3) runs on AVX-512 only";
+  // A block whose buffers cannot be allocated computes its outputs by the
+  // definition: plainly into C (beta 0 and 1, cut into shares), and
+  // finished by the epilogue into a padded destination with its border.
+  Conv cv{16, 26, 11, 14};
+  int64_t M = cv.m, N = cv.N();
+  auto X = randomVec(size_t(cv.c * cv.plane()), 91);
+  auto W = randomVec(size_t(M * cv.K()), 92);
+  auto C0 = randomVec(size_t(M * N), 93);
+  memc::rt::Conv3x3Window g = cv.geometry();
+  for (bool accumulate : {false, true}) {
+    std::vector<float> C = C0;
+    ASSERT_TRUE(memc::rt::winogradConv3x3InShares(
+        g, M, W.data(), cv.K(), false, X.data(), accumulate, C.data(), N,
+        nullptr, 2, 2, /*withoutBuffers=*/true));
+    for (int64_t f = 0; f < M; ++f)
+      for (int64_t j = 0; j < N; ++j) {
+        double magnitude;
+        double expect = cv.at(X, W, f, j, magnitude) +
+                        (accumulate ? double(C0[size_t(f * N + j)]) : 0.0);
+        ASSERT_NEAR(C[size_t(f * N + j)], expect, 1e-5 * (1 + magnitude))
+            << "filter " << f << " pixel " << j << " accumulate " << accumulate;
+      }
+  }
+  auto bias = randomVec(size_t(M), 94);
+  int64_t pitch = cv.ow + 2, ldd = (cv.oh + 2) * pitch;
+  std::vector<float> D(size_t(M * ldd), 777.0f);
+  memc::rt::Epilogue e;
+  e.bias = bias.data();
+  e.lo = 0.0f;
+  e.hi = 0.6f;
+  e.d = D.data() + pitch + 1;
+  e.ldd = ldd;
+  e.width = cv.ow;
+  e.pitch = pitch;
+  e.padded = true;
+  e.padTop = e.padBottom = e.padLeft = e.padRight = 1;
+  e.padValue = -2.0f;
+  e.n = N;
+  ASSERT_TRUE(memc::rt::winogradConv3x3InShares(
+      g, M, W.data(), cv.K(), false, X.data(), false, nullptr, N, &e, 1, 1,
+      /*withoutBuffers=*/true));
+  for (int64_t f = 0; f < M; ++f)
+    for (int64_t y = 0; y < cv.oh + 2; ++y)
+      for (int64_t x = 0; x < pitch; ++x) {
+        float got = D[size_t(f * ldd + y * pitch + x)];
+        if (y == 0 || y == cv.oh + 1 || x == 0 || x == cv.ow + 1) {
+          ASSERT_EQ(got, -2.0f) << "border of filter " << f;
+          continue;
+        }
+        double magnitude;
+        double v = cv.at(X, W, f, (y - 1) * cv.ow + x - 1, magnitude) +
+                   bias[size_t(f)];
+        ASSERT_NEAR(got, std::fmin(std::fmax(v, 0.0), 0.6),
+                    1e-5 * (1 + magnitude))
+            << "filter " << f << " at " << y << ", " << x;
+      }
+  memc::rt::forgetPackedWeights(W.data(), W.size() * sizeof(float));
 }
 
 TEST(Winograd, TakesOnlyUndilatedStride1ThreeByThree) {
