@@ -549,13 +549,20 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   // none of them does.
   bool splitBatch = false, lowered = false;
   OwningOpRef<ModuleOp> wholeFits;
-  if (microBatch && s.options.memBudget) {
-    OwningOpRef<ModuleOp> whole = cast<ModuleOp>(s.module->clone());
+  // The module lowered on a copy, a trial whose failure is no error of the
+  // compile (null then).
+  auto lowerCopy = [&]() -> OwningOpRef<ModuleOp> {
+    OwningOpRef<ModuleOp> copy = cast<ModuleOp>(s.module->clone());
     ScopedDiagnosticHandler quiet(&s.context,
                                   [](Diagnostic &) { return success(); });
     PassManager pm(&s.context);
     addLinalgPasses(pm, im2colMaxBytes);
-    if (succeeded(pm.run(*whole))) {
+    if (failed(pm.run(*copy)))
+      return nullptr;
+    return copy;
+  };
+  if (microBatch && s.options.memBudget) {
+    if (OwningOpRef<ModuleOp> whole = lowerCopy()) {
       OwningOpRef<ModuleOp> trial = cast<ModuleOp>((*whole)->clone());
       splitBatch = !planTrial(s, *trial).planned;
       if (!splitBatch && runtimeThreads() > 1) {
@@ -571,12 +578,7 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   // spilling; otherwise the cascades run in one lane, on one copy of the
   // tile buffers.
   if (fusemax && lanes > 1 && s.options.memBudget && !lowered) {
-    OwningOpRef<ModuleOp> inLanes = cast<ModuleOp>(s.module->clone());
-    ScopedDiagnosticHandler quiet(&s.context,
-                                  [](Diagnostic &) { return success(); });
-    PassManager pm(&s.context);
-    addLinalgPasses(pm, im2colMaxBytes);
-    if (succeeded(pm.run(*inLanes))) {
+    if (OwningOpRef<ModuleOp> inLanes = lowerCopy()) {
       bool anyLanes =
           llvm::any_of(getFuseMaxCascades(*inLanes),
                        [](const FuseMaxCascade &c) { return c.lanes > 1; });
