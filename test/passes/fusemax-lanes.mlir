@@ -102,3 +102,25 @@ func.func @in_a_loop(%q: tensor<2x2x16x4xf32>, %kt: tensor<2x2x4x16xf32>, %v: te
     }
     return %r : tensor<2x2x16x4xf32>
   }
+
+// -----
+
+// Keys of heads 2..4 of 5, read through an expression of the head rank
+// (b1 + 2): a lane's slice cannot cut the heads there, so lanes=4 cuts the
+// 2 sequences instead (the heads, 3, would have had more shares).
+// FOUR: lanes = 2 : i64
+// FOUR-LABEL: func.func @keys_by_expression
+// FOUR: scf.forall (%[[L:.*]]) in (2) shared_outs
+// FOUR: %[[SEQ:.*]] = arith.muli %[[L]], %c1 : index
+// FOUR: tensor.extract_slice %arg1[%[[SEQ]], 0, 0, %{{.*}}] [1, 5, 4, 4]
+// FOUR: einsum.einsum mul reduce add [b0, b1, p, m0, e] (%{{.*}}[b0, b1, p, e], %{{.*}}[b0, b1 + 2, e, m0])
+func.func @keys_by_expression(%q: tensor<2x3x16x4xf32>, %kt: tensor<2x5x4x16xf32>, %v: tensor<2x3x16x4xf32>) -> tensor<2x3x16x4xf32> {
+    %qk = einsum.einsum mul reduce add [b0, b1, m, n, k] (%q[b0, b1, m, k], %kt[b0, b1 + 2, k, n]) -> [b0, b1, m, n] : (tensor<2x3x16x4xf32>, tensor<2x5x4x16xf32>) -> tensor<2x3x16x16xf32>
+    %mx = einsum.einsum copy reduce max [a, b, c, d] (%qk[a, b, c, d]) -> [a, b, c] : (tensor<2x3x16x16xf32>) -> tensor<2x3x16xf32>
+    %mxe = tensor.expand_shape %mx [[0], [1], [2, 3]] output_shape [2, 3, 16, 1] : tensor<2x3x16xf32> into tensor<2x3x16x1xf32>
+    %e = einsum.einsum sub_exp [a, b, c, d] (%qk[a, b, c, d], %mxe[a, b, c, 0]) -> [a, b, c, d] : (tensor<2x3x16x16xf32>, tensor<2x3x16x1xf32>) -> tensor<2x3x16x16xf32>
+    %sum = einsum.einsum copy reduce add [a, b, c, d] (%e[a, b, c, d]) -> [a, b, c] : (tensor<2x3x16x16xf32>) -> tensor<2x3x16xf32>
+    %sd = einsum.einsum div [a, b, c, d] (%e[a, b, c, d], %sum[a, b, c]) -> [a, b, c, d] : (tensor<2x3x16x16xf32>, tensor<2x3x16xf32>) -> tensor<2x3x16x16xf32>
+    %av = einsum.einsum mul reduce add [b0, b1, m, n, k] (%sd[b0, b1, m, k], %v[b0, b1, k, n]) -> [b0, b1, m, n] : (tensor<2x3x16x16xf32>, tensor<2x3x16x4xf32>) -> tensor<2x3x16x4xf32>
+    return %av : tensor<2x3x16x4xf32>
+  }

@@ -59,11 +59,22 @@ public:
     auto oType = cast<RankedTensorType>(a.av.getResult().getType());
     int64_t F = oType.getNumElements() / (batch * P);
     // Lanes: the batch or head rank with the most equal shares up to
-    // `lanes`, the outermost among equals. Only a chain in a function's
-    // body: memc-parallel-lanes runs the lanes of the entry function.
+    // `lanes`, the outermost among equals, which the scores' ops index
+    // plainly (their operands are sliced along it). Only a chain in a
+    // function's body: memc-parallel-lanes runs the lanes of the entry
+    // function.
+    auto plain = [&](unsigned j) {
+      auto scoreOp = [&](EinsumOp op) {
+        std::optional<unsigned> r = resultRank(op, j);
+        return r && readsPlainly(op, *r);
+      };
+      return scoreOp(a.qk) && readsPlainly(a.av, a.avRankOfS[j]) &&
+             llvm::all_of(a.modifiers,
+                          [&](const Modifier &mod) { return scoreOp(mod.op); });
+    };
     if (lanes > 1 && isa<FunctionOpInterface>(a.av->getParentOp()))
       for (unsigned j = 0; j < n; ++j) {
-        if (j == a.dimP || j == a.dimM)
+        if (j == a.dimP || j == a.dimM || !plain(j))
           continue;
         int64_t shares = largestDivisorAtMost(sShape[j], lanes);
         if (shares > laneCount) {
@@ -113,9 +124,27 @@ private:
       all.push_back({rank, laneOffset, laneRows});
     return all;
   }
-  /// The rank of contraction `op` that its result's dimension `dim` is.
-  static unsigned resultRank(EinsumOp op, unsigned dim) {
-    return cast<AffineDimExpr>(op.getResultMap().getResult(dim)).getPosition();
+  /// The rank of `op` (a score-shaped op) that its result's dimension `dim`
+  /// is, when the result indexes it plainly.
+  static std::optional<unsigned> resultRank(EinsumOp op, unsigned dim) {
+    if (auto d = dyn_cast<AffineDimExpr>(op.getResultMap().getResult(dim)))
+      return d.getPosition();
+    return std::nullopt;
+  }
+  /// Whether every operand of `op` that reads rank `r` reads it as a
+  /// dimension of its own, which a lane's slice can cut (not through an
+  /// expression such as a grouped head's h / 3).
+  static bool readsPlainly(EinsumOp op, unsigned r) {
+    for (unsigned i = 0, e = op.getInputs().size(); i < e; ++i)
+      for (AffineExpr x : op.getInputMap(i).getResults())
+        if (!isa<AffineDimExpr>(x) && x.isFunctionOfDim(r))
+          return false;
+    return true;
+  }
+  /// inLane's rank for an operand of score-shaped `op` (0 without lanes;
+  /// with them, the constructor checked that there is one).
+  unsigned laneRank(EinsumOp op) const {
+    return laneOffset ? *resultRank(op, laneDim) : 0;
   }
   /// The outer iterate over the full query tiles writing into `into`, then
   /// the last, shorter tile.
@@ -227,7 +256,7 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, int64_t tq,
   Value rm = running[0], rd = running[1], rnv = running[2];
   // BQK[.., p0, m0] = Q[.., p0, e] * K[.., e, m0 of tile m1]
   Value kTile = slice(qk.getInputs()[1 - a.qkQ], qk.getInputMap(1 - a.qkQ),
-                      inLane({{a.qkRankM, mOff, t}}, resultRank(qk, laneDim)));
+                      inLane({{a.qkRankM, mOff, t}}, laneRank(qk)));
   SmallVector<std::string> qkNames;
   for (unsigned r = 0; r < qk.getNumRanks(); ++r) {
     std::optional<unsigned> j = positionOf(qk.getResultMap(), r);
@@ -245,7 +274,7 @@ SmallVector<Value> CascadeBuilder::step(Value qTile, Value pOff, int64_t tq,
                         ? s
                         : slice(v, mod.op.getInputMap(i),
                                 inLane({{a.dimP, pOff, tq}, {a.dimM, mOff, t}},
-                                       resultRank(mod.op, laneDim))));
+                                       laneRank(mod.op))));
     s = cloneEinsum(mod.op, ins, sTile, sNames);
   }
   // LM = max_m0 BQK; RM' = max(RM, LM); SLN = exp(BQK - RM');
@@ -306,7 +335,7 @@ Value CascadeBuilder::queryTile(Value pOff, int64_t tq, Value into) {
   auto [sTile, rowTile, oTile] = tiles(tq, T);
   EinsumOp qk = a.qk;
   Value qTile = slice(qk.getInputs()[a.qkQ], qk.getInputMap(a.qkQ),
-                      inLane({{a.qkRankP, pOff, tq}}, resultRank(qk, laneDim)));
+                      inLane({{a.qkRankP, pOff, tq}}, laneRank(qk)));
   // The running maximum starts at the lowest finite value, not -inf: with a
   // mask known only at run time, a tile may hide every key of a row before
   // any visible one (left padding), and exp(-inf - -inf) would poison the
