@@ -612,6 +612,11 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   std::optional<int64_t> fused = getFusedAttentionCount(*s.module);
   uint64_t dropped = weightBytes - parameterBytes(*s.module);
   std::string note = fused ? "fused attention: " + std::to_string(*fused) : "";
+  int64_t mostLanes = 1;
+  for (const FuseMaxCascade &c : getFuseMaxCascades(*s.module))
+    mostLanes = std::max(mostLanes, c.lanes);
+  if (mostLanes > 1)
+    note += " in " + std::to_string(mostLanes) + " lanes";
   if (microBatch && s.options.memBudget)
     note += (note.empty() ? "" : ", ") +
             (splitBatch ? microBatchNote(*s.module)
