@@ -23,9 +23,6 @@
 #include "ThreadPool.h"
 
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
 
 namespace memc::rt {
 namespace {
