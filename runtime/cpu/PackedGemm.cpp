@@ -108,6 +108,18 @@ struct TileColumns {
     int64_t offset, floats;
   } border[kNR + 2];
   int borderCount = 0;
+  /// Where the tile spans output rows of a padded plane: its columns and
+  /// the borders between them as one run of D from runOffset (the row's
+  /// first element's offset), in runRegs registers of 16 floats, register
+  /// o made by permuting the tile's two: lane l is lane runIndex[o][l] of
+  /// them where runLive[o] has l, the pad value elsewhere, and lanes
+  /// runStore[o] are stored. Then `border` holds only the borders outside
+  /// the run (the plane's first and last rows). runRegs is 0 otherwise,
+  /// and for runs longer than 4 registers (planes narrower than 7 or so).
+  int runRegs = 0;
+  int64_t runOffset = 0;
+  alignas(64) int32_t runIndex[4][16];
+  __mmask16 runLive[4], runStore[4];
 
   TileColumns(const Epilogue &e, int64_t j, int64_t n) {
     int64_t q = e.width ? j / e.width : 0, rem = e.width ? j % e.width : j;
@@ -131,6 +143,42 @@ struct TileColumns {
     e.borderPieces(j, n, [&](int64_t offset, int64_t floats) {
       border[borderCount++] = {offset, floats};
     });
+    if (e.padded && count > 2)
+      makeRun(e, j, n);
+  }
+
+private:
+  void makeRun(const Epilogue &e, int64_t j, int64_t n) {
+    auto offsetOf = [&](int64_t c) {
+      return c / e.width * e.pitch + c % e.width;
+    };
+    int64_t start = offsetOf(j), end = offsetOf(j + n - 1) + 1;
+    // The gap after the tile's last column when it ends an output row
+    // (not the plane's last): this tile's to write.
+    if ((j + n) % e.width == 0 && j + n < e.n)
+      end += e.pitch - e.width;
+    int64_t length = end - start;
+    if (length > 64)
+      return;
+    runRegs = int((length + 15) / 16);
+    runOffset = start;
+    for (int o = 0; o < runRegs; ++o) {
+      runLive[o] = 0;
+      runStore[o] = lowLanes(length - 16 * o);
+      std::fill_n(runIndex[o], 16, 0);
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      int64_t at = offsetOf(j + t) - start;
+      runIndex[at / 16][at % 16] = int32_t(t);
+      runLive[at / 16] |= __mmask16(1u << (at % 16));
+    }
+    // The borders between output rows are in the run; those around the
+    // plane are not.
+    int outside = 0;
+    for (int s = 0; s < borderCount; ++s)
+      if (border[s].offset < start || border[s].offset >= end)
+        border[outside++] = border[s];
+    borderCount = outside;
   }
 };
 
@@ -145,12 +193,13 @@ struct RowFinisher {
   __mmask16 m0, m1; ///< the tile's live lanes in each register
   Clip512 clip;
   __m512 pad;
+  bool padNonZero;
 
   MEMC_AVX512 RowFinisher(const Epilogue &e, const TileColumns &columns,
                           int64_t row0, int64_t j, int64_t n)
       : e(e), columns(columns), row0(row0), j(j), m0(lowLanes(n)),
-        m1(lowLanes(n - 16)), clip(e.lo, e.hi),
-        pad(_mm512_set1_ps(e.padValue)) {}
+        m1(lowLanes(n - 16)), clip(e.lo, e.hi), pad(_mm512_set1_ps(e.padValue)),
+        padNonZero(!(e.padValue == 0.0f && !std::signbit(e.padValue))) {}
 
   MEMC_AVX512 void operator()(int r, __m512 v0, __m512 v1) const {
     int64_t row = row0 + r;
@@ -177,6 +226,18 @@ struct RowFinisher {
     v0 = clip(v0);
     if (m1)
       v1 = clip(v1);
+    if (columns.runRegs) {
+      for (int o = 0; o < columns.runRegs; ++o) {
+        __mmask16 live = columns.runLive[o];
+        __m512 run = _mm512_maskz_permutex2var_ps(
+            live, v0, _mm512_load_si512(columns.runIndex[o]), v1);
+        if (padNonZero)
+          run = _mm512_mask_mov_ps(pad, live, run);
+        _mm512_mask_storeu_ps(dst + columns.runOffset + 16 * o,
+                              columns.runStore[o], run);
+      }
+      return;
+    }
     for (int s = 0; s < columns.count; ++s) {
       const TileColumns::Piece &piece = columns.pieces[s];
       _mm512_mask_storeu_ps(dst + piece.offset, piece.lanes,

@@ -10,8 +10,8 @@
 // columns); with the padded planes' borders written by the GEMM too, or
 // left alone (then nothing outside the output rows is written); as a
 // window, K from 257 to 1152 and 128 columns or more take the direct
-// product (windowGemmDirect) on AVX-512. Results are bit for bit the
-// unfused ones. Also: NaN passes the clip, and
+// product (windowGemmDirect) on AVX-512; borders of -1.5, +0 and -0.
+// Results are bit for bit the unfused ones. Also: NaN passes the clip, and
 // maximum(+0, -0) is +0, as arith.maximumf has it. And the fused call
 // without C (a memc.gemm_epilogue's, beta 0), on every path.
 //
@@ -59,6 +59,7 @@ struct Case {
   int64_t m, k, n, width, pitch;
   bool bias, addend;
   float lo, hi, beta;
+  float pad = -1.5f; ///< the border's value, when the GEMM writes it
 
   int64_t ldd() const { return width ? (n / width + 2) * pitch : n + 3; }
   int64_t at(int64_t i, int64_t j) const {
@@ -86,7 +87,7 @@ void runCase(const Case &c, bool window, const char *what, bool border = false,
   // With `border`, the plane around each filter's output rows (one row
   // above and below, one column left, the rest of the pitch right) gets
   // the pad value; else it is not written.
-  constexpr float kPad = -1.5f;
+  const float kPad = c.pad;
   std::vector<float> expect(size_t(M * c.ldd()), border ? kPad : kSentinel);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
@@ -149,6 +150,16 @@ std::vector<Case> cases() {
       // beta 1.
       {20, 288, 140, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
       {30, 520, 130, 0, 0, true, true, -inf, inf, 1.0f},
+      // Tiles across several rows of a padded plane are stored as one
+      // run of permuted registers, the borders between the rows in it:
+      // with a zero border (the permute's zeros), a tile that ends where
+      // an output row does (its right border the tile's to write), and
+      // 2-pixel rows, whose runs are too long for that (stored piece by
+      // piece).
+      {20, 24, 84, 14, 16, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
+      {12, 20, 64, 16, 18, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
+      {12, 20, 64, 8, 11, false, false, -inf, inf, 0.0f, -0.0f},
+      {10, 8, 40, 2, 5, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };
