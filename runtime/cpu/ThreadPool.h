@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -41,8 +42,14 @@ template <typename Ready> inline bool spinUntil(Ready ready) {
 }
 
 /// A persistent pool of worker threads that run the tasks of one job at a
-/// time together with the calling thread. Tasks are claimed dynamically from
-/// an atomic counter, so uneven tasks still balance. Leaked on purpose (no
+/// time together with the calling thread. Participant i (the caller is 0)
+/// owns the i-th of equal contiguous shares of the tasks and claims its
+/// own first, then what is left of the others', so uneven tasks still
+/// balance while jobs cut the same way run each task on the same thread:
+/// the rows a kernel writes are then in the cache of the thread the next
+/// kernel reads them on (a single shared counter handed them out in
+/// whatever order the threads came: MobileNetV2 1.5%, ResNet-18 1-3%,
+/// a transformer decoder 2% slower at 2 threads). Leaked on purpose (no
 /// static destructor joins threads at exit; blocked workers just end).
 class ThreadPool {
 public:
@@ -75,13 +82,17 @@ public:
       fn_ = fn;
       ctx_ = ctx;
       nTasks_ = nTasks;
-      next_.store(0, std::memory_order_relaxed);
+      int64_t parts = participants();
+      for (int64_t i = 0; i < parts; ++i) {
+        shares_[i].next.store(nTasks * i / parts, std::memory_order_relaxed);
+        shares_[i].end = nTasks * (i + 1) / parts;
+      }
       pending_.store(workers_, std::memory_order_relaxed);
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     inTask() = true;
-    drain();
+    drain(0);
     inTask() = false;
     auto allDone = [&] {
       return pending_.load(std::memory_order_acquire) == 0;
@@ -93,9 +104,10 @@ public:
   }
 
 private:
-  explicit ThreadPool(unsigned workers) : workers_(workers) {
+  explicit ThreadPool(unsigned workers)
+      : workers_(workers), shares_(new Share[workers + 1]) {
     for (unsigned i = 0; i < workers; ++i)
-      std::thread([this] { workerLoop(); }).detach();
+      std::thread([this, i] { workerLoop(i + 1); }).detach();
   }
 
   static ThreadPool *create() {
@@ -108,13 +120,18 @@ private:
     return n > 1 ? new ThreadPool(n - 1) : nullptr;
   }
 
-  /// Claims and runs tasks of the current job until none are left.
-  void drain() {
-    for (;;) {
-      int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= nTasks_)
-        return;
-      fn_(ctx_, t);
+  /// Claims and runs tasks of the current job until none are left: first
+  /// participant `self`'s own share, then the others' remainders.
+  void drain(int64_t self) {
+    int64_t parts = participants();
+    for (int64_t k = 0; k < parts; ++k) {
+      Share &share = shares_[(self + k) % parts];
+      for (;;) {
+        int64_t t = share.next.fetch_add(1, std::memory_order_relaxed);
+        if (t >= share.end)
+          break;
+        fn_(ctx_, t);
+      }
     }
   }
 
@@ -124,7 +141,7 @@ private:
     return inside;
   }
 
-  void workerLoop() {
+  void workerLoop(int64_t self) {
     inTask() = true;
     uint64_t seen = 0;
     auto newJob = [&] {
@@ -138,7 +155,7 @@ private:
       // One job at a time: the caller cannot start the next generation
       // before every worker has finished this one.
       seen = generation_.load(std::memory_order_acquire);
-      drain();
+      drain(self);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);
         done_.notify_one();
@@ -157,7 +174,13 @@ private:
   TaskFn fn_ = nullptr;
   const void *ctx_ = nullptr;
   int64_t nTasks_ = 0;
-  std::atomic<int64_t> next_{0};
+  /// Participant i's share of the job's tasks, [first, end): claimed from
+  /// `next` by i first, then by the others once theirs are done.
+  struct alignas(64) Share {
+    std::atomic<int64_t> next{0};
+    int64_t end = 0;
+  };
+  std::unique_ptr<Share[]> shares_;
 };
 
 } // namespace rt

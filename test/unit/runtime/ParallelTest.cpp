@@ -1,14 +1,17 @@
 //===- ParallelTest.cpp - memc_rt_parallel_for ----------------------------===//
 //
 // The generated kernels' row ranges: every row exactly once, in contiguous
-// ranges, from any number of concurrent callers.
+// ranges, from any number of concurrent callers; each thread's share of
+// them the same from call to call.
 //
 //===----------------------------------------------------------------------===//
+#include "ThreadPool.h"
 #include "memc_runtime.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -119,4 +122,41 @@ TEST(ParallelFor, NestedRunsOnTheLanesThread) {
         EXPECT_EQ(lanes.foreignRows[size_t(l)].load(), 0) << "lane " << l;
     }
   }
+}
+
+namespace {
+
+struct Owners {
+  std::vector<std::thread::id> owner;
+  explicit Owners(size_t n) : owner(n) {}
+};
+
+/// Notes which thread ran each row, slowly enough that no thread can run
+/// its own share and then another's before that one has begun.
+void ownRows(void *args, int64_t lo, int64_t hi) {
+  auto *owners = static_cast<Owners *>(args);
+  for (int64_t i = lo; i < hi; ++i)
+    owners->owner[size_t(i)] = std::this_thread::get_id();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+} // namespace
+
+TEST(ParallelFor, EachThreadRunsItsOwnShareFirst) {
+  // Each thread claims the ranges of its own share (the caller the first)
+  // before others': kernels over the same rows one after another then
+  // find each row's data in the cache of the thread that wrote it.
+  memc::rt::ThreadPool *pool = memc::rt::ThreadPool::get();
+  int64_t participants = pool ? pool->participants() : 1;
+  int64_t rows = 12 * participants;
+  Owners owners{size_t(rows)};
+  memc_rt_parallel_for(&ownRows, &owners, rows);
+  for (int64_t i = 0; i < rows / participants; ++i)
+    EXPECT_EQ(owners.owner[size_t(i)], std::this_thread::get_id())
+        << "row " << i << " of " << rows;
+  // The same rows again: each on the thread that ran it before.
+  Owners again{size_t(rows)};
+  memc_rt_parallel_for(&ownRows, &again, rows);
+  for (int64_t i = 0; i < rows; ++i)
+    EXPECT_EQ(again.owner[size_t(i)], owners.owner[size_t(i)]) << "row " << i;
 }
