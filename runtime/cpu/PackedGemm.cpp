@@ -295,11 +295,14 @@ namespace {
 /// One MR x 32 tile of C over kc values of k. A's rows are read in place
 /// (row pointers past `rows` repeat the last row), or from a packed panel
 /// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
+/// The first nextRows k also bring that many rows of the panel block at
+/// `next` into L2 (nextRowsOf).
 template <int MR, bool FullN, bool APacked = false>
 MEMC_AVX512 inline void
 tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
         float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
-        const float *next = nullptr, const RowFinisher *finish = nullptr) {
+        const float *next = nullptr, int64_t nextRows = 0,
+        const RowFinisher *finish = nullptr) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -308,21 +311,27 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
     acc0[r] = acc1[r] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
+  auto step = [&](int64_t k) MEMC_AVX512 {
     __m512 b0 = _mm512_load_ps(b + k * kNR);
     __m512 b1 = _mm512_load_ps(b + k * kNR + 16);
-    if (next) {
-      _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR), _MM_HINT_T1);
-      _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR + 16),
-                   _MM_HINT_T1);
-    }
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       __m512 av = _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]);
       acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
     }
+  };
+  // The k that bring in rows of the next block first, in a loop of their
+  // own, so the rest test nothing.
+  int64_t k = 0;
+  for (int64_t end = std::min(kc, nextRows); k < end; ++k) {
+    _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR + 16),
+                 _MM_HINT_T1);
+    step(k);
   }
+  for (; k < kc; ++k)
+    step(k);
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     if (r >= rows)
@@ -396,10 +405,11 @@ MEMC_AVX512 inline void halfTile512(int64_t kc, const float *a, int64_t lda,
 /// filters, are not padded out to 12 (64 filters are 5 panels and 4 rows;
 /// a 12-row tile there did 11% more work on ResNet-18's first layer).
 template <bool FullN, bool APacked>
-MEMC_AVX512 void
-rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-            float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
-            const float *next = nullptr, const RowFinisher *finish = nullptr) {
+MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
+                             const float *b, float *c, int64_t ldc,
+                             __mmask16 m0, __mmask16 m1, bool accumulate,
+                             const float *next = nullptr, int64_t nextRows = 0,
+                             const RowFinisher *finish = nullptr) {
   if (!FullN && m1 == 0) {
     if (rows > 8)
       halfTile512<12, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
@@ -423,46 +433,47 @@ rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   // 5 rows: an 8-row tile gave them 3% of ViT-B/16's samples).
   if (rows > 10)
     tile512<12, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                                next, finish);
+                                next, nextRows, finish);
   else if (rows > 8)
     tile512<10, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                                next, finish);
+                                next, nextRows, finish);
   else if (rows > 6)
     tile512<8, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, finish);
+                               next, nextRows, finish);
   else if (rows == 6)
     tile512<6, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, finish);
+                               next, nextRows, finish);
   else if (rows == 5)
     tile512<5, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, finish);
+                               next, nextRows, finish);
   else if (rows > 2)
     tile512<4, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, finish);
+                               next, nextRows, finish);
   else if (rows == 2)
     tile512<2, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, finish);
+                               next, nextRows, finish);
   else
     tile512<1, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, finish);
+                               next, nextRows, finish);
 }
 
 /// rowsTile512 of packed A whose rows the epilogue finishes in registers
 /// (rows [row0, row0 + rows), columns [j, j + width) of the product, laid
 /// out by `columns`); `c` holds the partial sums when `accumulate`, and
-/// is only read.
-MEMC_AVX512 void finishedTile512(int64_t kc, const float *a, int rows,
-                                 const float *b, float *c, int64_t ldc,
-                                 int64_t width, bool accumulate,
-                                 const Epilogue &e, const TileColumns &columns,
-                                 int64_t row0, int64_t j) {
+/// is only read. Flattened: with the tiles out of line, the finisher was
+/// called through a pointer and MobileNetV2 ran 5% slower (GCC's inliner
+/// decides by sizes that any change to the tiles moves).
+MEMC_AVX512 __attribute__((flatten)) void
+finishedTile512(int64_t kc, const float *a, int rows, const float *b, float *c,
+                int64_t ldc, int64_t width, bool accumulate, const Epilogue &e,
+                const TileColumns &columns, int64_t row0, int64_t j) {
   RowFinisher finish(e, columns, row0, j, width);
   if (width == kNR)
     rowsTile512<true, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
-                            accumulate, nullptr, &finish);
+                            accumulate, nullptr, 0, &finish);
   else
     rowsTile512<false, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
-                             accumulate, nullptr, &finish);
+                             accumulate, nullptr, 0, &finish);
 }
 
 } // namespace
@@ -491,19 +502,41 @@ MEMC_AVX512 void packedProduct(const PackedA &a, int64_t i0, int64_t i1,
 
 namespace {
 
-/// All of A's row tiles against one panel block of `width` live columns.
-/// The first tile also brings `next` (the next panel's block, when not
-/// null) into L2, a line or two per k: a burst of 512 prefetches stalled
-/// the kernel (4% of a transformer's samples sat on it).
+/// The rows of the next panel's block (kc rows from `next`, or none when
+/// null) that tile t of a panel's `tiles` brings into L2, two lines a k:
+/// an even share each, so the block streams in over all of this panel's
+/// tiles. A weight too large for the caches comes from memory: all of it
+/// during the first tile (a burst of prefetches a line or two per k over
+/// 768 k, 96 KiB in about 3 us) arrived late, and ViT-B/16's GEMMs ran 9%
+/// slower on weights from memory than on weights in L3 (197 x 3072 x 768,
+/// 2 threads: 3.32 against 3.06 ms).
+struct NextRows {
+  const float *from = nullptr;
+  int64_t rows = 0;
+};
+inline NextRows nextRowsOf(const float *next, int64_t kc, int64_t t,
+                           int64_t tiles) {
+  if (!next)
+    return {};
+  int64_t share = (kc + tiles - 1) / tiles;
+  int64_t lo = std::min(kc, t * share);
+  return {next + lo * kNR, std::min(kc, lo + share) - lo};
+}
+
+/// All of A's row tiles against one panel block of `width` live columns,
+/// bringing in `next` (the next panel's block, when not null) as they go.
 template <bool FullN>
 MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
                           const float *b, float *c, int64_t ldc, int64_t width,
                           bool accumulate, const float *next) {
   __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
-  for (int64_t i = 0; i < m; i += 12)
+  int64_t tiles = (m + 11) / 12;
+  for (int64_t i = 0; i < m; i += 12) {
+    NextRows pf = nextRowsOf(next, kc, i / 12, tiles);
     rowsTile512<FullN, false>(kc, a + i * lda, lda,
                               int(std::min<int64_t>(12, m - i)), b, c + i * ldc,
-                              ldc, m0, m1, accumulate, i == 0 ? next : nullptr);
+                              ldc, m0, m1, accumulate, pf.from, pf.rows);
+  }
 }
 
 //===----------------------------------------------------------------------===//
@@ -1306,13 +1339,13 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
         const float *cols = columns + q * kc * kMA;
         int rows = int(std::min(kMA, n - q * kMA));
         float *out = ct + q * kMA * ldct + (p - p0) * kNR;
-        const float *pf = q == 0 ? next : nullptr;
+        NextRows pf = nextRowsOf(next, kc, q, columnPanels);
         if (width == kNR)
           rowsTile512<true, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
-                                  k0 > 0, pf);
+                                  k0 > 0, pf.from, pf.rows);
         else
           rowsTile512<false, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
-                                   k0 > 0, pf);
+                                   k0 > 0, pf.from, pf.rows);
       }
     }
   }
