@@ -168,6 +168,8 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
     im2col.keepWeightWindows = true;
     pm.addPass(createConvToGemm(im2col));
     pm.addNestedPass<func::FuncOp>(createDepthwiseLoopOrder());
+    // Transposes store in order (their loads are the strided ones).
+    pm.addNestedPass<func::FuncOp>(createCopyLoopOrder());
   }
   // A train step's optimizer updates become in-place linalg.generic ops.
   pm.addNestedPass<func::FuncOp>(createLowerOptimizer());

@@ -1001,6 +1001,23 @@ def DepthwiseLoopOrder
   let dependentDialects = ["::memc::einsum::EinsumDialect"];
 }
 
+def CopyLoopOrder : Pass<"memc-copy-loop-order", "mlir::func::FuncOp"> {
+  let summary = "Permuting copies with the result's ranks outermost first";
+  let description = [{
+    An einsum's ranks are its loop order once it is a `linalg.generic`. The
+    importer names a Transpose's ranks in its input's order, so the copy
+    reads its input in order and scatters its stores: attention's K^T
+    (`[t, h, d] -> [h, d, t]`) wrote each element 197 floats from the
+    last. This pass permutes the ranks of every one-input einsum without
+    reductions whose result map is a permutation (a transpose, with or
+    without a unary `compute`) into the result's order: the innermost loop
+    then writes a contiguous row, which LLVM vectorizes, and the loads are
+    the strided ones. Each element is computed on its own, so nothing else
+    changes. Einsums with several inputs or reductions keep their order.
+  }];
+  let dependentDialects = ["::memc::einsum::EinsumDialect"];
+}
+
 def ConvToGemm : Pass<"memc-conv-to-gemm", "mlir::ModuleOp"> {
   let summary = "Windowed contractions (convolutions) as im2col plus one GEMM";
   let description = [{
