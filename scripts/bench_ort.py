@@ -11,7 +11,8 @@ For every example in examples/ (decoder, cnn, mlp) it
      independent implementation, so agreement shows the *references* are
      right (a memc "match" is only worth something if they are);
   2. times ORT: InferenceSession with intra_op_num_threads = nproc, median of
-     --runs runs after warm-up;
+     --runs runs after warm-up (more for a model so fast that --runs runs
+     would be under 200 ms of timed work: as many as fill it, at most 5000);
   3. compiles the example with memc and runs `memc-run --iterations N`,
      parsing its `latency_ms:` line (memc-run owns timing of its own
      program; we do not second-guess it from outside the process).
@@ -67,6 +68,12 @@ def load_pbs(dirname, kind):
             t.ParseFromString(f.read())
         out.append(numpy_helper.to_array(t))
     return out
+
+
+# Runs at least enough for this much timed work per measurement (ms), and
+# at most this many.
+MIN_TIMED_MS = 200.0
+MAX_RUNS = 5000
 
 
 def ort_check_and_time(example_dir, runs, threads):
@@ -203,6 +210,12 @@ def main():
     for name, d, runs in models:
         pkg, why = (None, "not run (--ort-only)") if args.ort_only else \
             memc_compile(build, d, name)
+        # A model of a few tens of microseconds timed over 50 runs is a
+        # median of 2.5 ms of a shared machine: the CNN example's memc
+        # median at 2 threads came out at 0.045 or 0.056 ms from one bench
+        # to the next. Such models get as many runs as fill MIN_TIMED_MS.
+        _, probe_ms = ort_check_and_time(d, runs, counts[-1])
+        runs = max(runs, min(MAX_RUNS, int(MIN_TIMED_MS / probe_ms)))
         if why and not args.ort_only:
             print(f"{name}: memc failed: {why}")
             bad += 1
@@ -254,7 +267,9 @@ def main():
         with open(os.path.join(build, "bench.md"), "w") as f:
             f.write(f"ONNX Runtime {ort.__version__} CPU at {args.threads} threads, "
                     f"median of {args.runs} runs ({args.torch_runs} for the PyTorch "
-                    f"architectures); memc: memc-run's latency_ms over as many "
+                    f"architectures; more for a model under "
+                    f"{MIN_TIMED_MS / args.runs:g} ms, to fill {MIN_TIMED_MS:g} ms); "
+                    f"memc: memc-run's latency_ms over as many "
                     f"--iterations; the best of {args.rounds} alternating rounds "
                     f"each.\n\n{table}\n")
         print(f"\nwritten to {os.path.join(build, 'bench.md')}")
