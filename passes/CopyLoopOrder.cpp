@@ -11,6 +11,7 @@
 // reductions computes each element on its own, so results do not change.
 //
 //===----------------------------------------------------------------------===//
+#include "EinsumRankOrder.h"
 #include "memc/Transforms/Passes.h"
 
 #include "dialects/einsum/EinsumDialect.h"
@@ -52,25 +53,7 @@ struct LoopInResultOrder : OpRewritePattern<EinsumOp> {
     std::optional<SmallVector<unsigned>> order = resultOrder(op);
     if (!order)
       return failure();
-    unsigned n = op.getNumRanks();
-    MLIRContext *ctx = op.getContext();
-    // Old rank (*order)[i] becomes rank i.
-    SmallVector<AffineExpr> newDimOf(n);
-    SmallVector<StringRef> names(n);
-    ArrayAttr oldNames = op.getRanks();
-    for (unsigned i = 0; i < n; ++i) {
-      newDimOf[(*order)[i]] = getAffineDimExpr(i, ctx);
-      names[i] = cast<StringAttr>(oldNames[(*order)[i]]).getValue();
-    }
-    SmallVector<AffineMap> maps;
-    for (Attribute m : op.getIndexingMaps())
-      maps.push_back(cast<AffineMapAttr>(m).getValue().replaceDimsAndSymbols(
-          newDimOf, {}, n, 0));
-    auto reordered = EinsumOp::create(
-        rewriter, op.getLoc(), op.getResult().getType(), op.getInputs(), maps,
-        names, op.getCompute(), op.getReduce());
-    reordered->setDiscardableAttrs(op->getDiscardableAttrDictionary());
-    rewriter.replaceOp(op, reordered);
+    memc::replaceWithRankOrder(rewriter, op, *order);
     return success();
   }
 };

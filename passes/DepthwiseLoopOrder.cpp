@@ -9,6 +9,7 @@
 // change.
 //
 //===----------------------------------------------------------------------===//
+#include "EinsumRankOrder.h"
 #include "memc/Transforms/Passes.h"
 
 #include "dialects/einsum/EinsumDialect.h"
@@ -83,28 +84,13 @@ struct MoveRowRankLast : OpRewritePattern<EinsumOp> {
     std::optional<unsigned> row = rowRankToMove(op);
     if (!row)
       return failure();
-    unsigned n = op.getNumRanks();
-    MLIRContext *ctx = op.getContext();
-    // New position of each old rank: the row goes last, the rest keep order.
-    SmallVector<AffineExpr> newDimOf(n);
-    SmallVector<StringRef> names;
-    ArrayAttr oldNames = op.getRanks();
-    for (unsigned d = 0, next = 0; d < n; ++d)
-      if (d != *row) {
-        newDimOf[d] = getAffineDimExpr(next++, ctx);
-        names.push_back(cast<StringAttr>(oldNames[d]).getValue());
-      }
-    newDimOf[*row] = getAffineDimExpr(n - 1, ctx);
-    names.push_back(cast<StringAttr>(oldNames[*row]).getValue());
-    SmallVector<AffineMap> maps;
-    for (Attribute m : op.getIndexingMaps())
-      maps.push_back(cast<AffineMapAttr>(m).getValue().replaceDimsAndSymbols(
-          newDimOf, {}, n, 0));
-    auto moved = EinsumOp::create(rewriter, op.getLoc(), op.getResult().getType(),
-                                  op.getInputs(), maps, names, op.getCompute(),
-                                  op.getReduce());
-    moved->setDiscardableAttrs(op->getDiscardableAttrDictionary());
-    rewriter.replaceOp(op, moved);
+    // The row goes last, the rest keep their order.
+    SmallVector<unsigned> order;
+    for (unsigned d = 0, n = op.getNumRanks(); d < n; ++d)
+      if (d != *row)
+        order.push_back(d);
+    order.push_back(*row);
+    memc::replaceWithRankOrder(rewriter, op, order);
     return success();
   }
 };
