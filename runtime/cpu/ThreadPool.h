@@ -81,7 +81,6 @@ public:
       std::lock_guard<std::mutex> lock(mutex_);
       fn_ = fn;
       ctx_ = ctx;
-      nTasks_ = nTasks;
       int64_t parts = participants();
       for (int64_t i = 0; i < parts; ++i) {
         shares_[i].next.store(nTasks * i / parts, std::memory_order_relaxed);
@@ -167,13 +166,12 @@ private:
   std::mutex jobMutex_; ///< Held by the thread whose job is running.
   std::mutex mutex_;    ///< Orders sleeping and waking on the two condvars.
   std::condition_variable wake_, done_;
-  /// Bumped (under mutex_) to publish a job; fn_, ctx_, nTasks_ are written
-  /// before it and read after it.
+  /// Bumped (under mutex_) to publish a job; fn_, ctx_ and shares_ are
+  /// written before it and read after it.
   std::atomic<uint64_t> generation_{0};
   std::atomic<unsigned> pending_{0}; ///< Workers not done with this job.
   TaskFn fn_ = nullptr;
   const void *ctx_ = nullptr;
-  int64_t nTasks_ = 0;
   /// Participant i's share of the job's tasks, [first, end): claimed from
   /// `next` by i first, then by the others once theirs are done.
   struct alignas(64) Share {
