@@ -149,9 +149,8 @@ struct TileColumns {
 
 private:
   void makeRun(const Epilogue &e, int64_t j, int64_t n) {
-    auto offsetOf = [&](int64_t c) {
-      return c / e.width * e.pitch + c % e.width;
-    };
+    // Column c's place in a row's plane of D.
+    auto offsetOf = [&](int64_t c) { return e.at(0, c) - e.d; };
     int64_t start = offsetOf(j), end = offsetOf(j + n - 1) + 1;
     // The gap after the tile's last column when it ends an output row
     // (not the plane's last): this tile's to write.
