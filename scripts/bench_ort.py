@@ -74,6 +74,8 @@ def load_pbs(dirname, kind):
 # at most this many.
 MIN_TIMED_MS = 200.0
 MAX_RUNS = 5000
+# Runs of the probe that estimates a model's latency for that.
+PROBE_RUNS = 5
 
 
 def ort_check_and_time(example_dir, runs, threads):
@@ -213,8 +215,10 @@ def main():
         # A model of a few tens of microseconds timed over 50 runs is a
         # median of 2.5 ms of a shared machine: the CNN example's memc
         # median at 2 threads came out at 0.045 or 0.056 ms from one bench
-        # to the next. Such models get as many runs as fill MIN_TIMED_MS.
-        _, probe_ms = ort_check_and_time(d, runs, counts[-1])
+        # to the next. Such models get as many runs as fill MIN_TIMED_MS;
+        # PROBE_RUNS of ORT tell them apart (ViT-B/16's full --runs took
+        # seconds before any round began).
+        _, probe_ms = ort_check_and_time(d, PROBE_RUNS, counts[-1])
         runs = max(runs, min(MAX_RUNS, int(MIN_TIMED_MS / probe_ms)))
         if why and not args.ort_only:
             print(f"{name}: memc failed: {why}")
