@@ -49,9 +49,12 @@ const char kUsage[] =
     "                  an element matches when |a-b| <= atol + rtol*|b|\n"
     "  --device D      cpu (default) or cuda\n"
     "  --seed N        seed of the random inputs (default 0)\n"
-    "  --profile       with --device cuda: after the run, the 20 launch-plan\n"
-    "                  steps that took the most device time (CUDA events\n"
-    "                  around each step of the timed calls or train steps)\n"
+    "  --profile       after the run, the 20 calls that took the most time:\n"
+    "                  on the CPU, runtime calls (a GEMM by entry and shape,\n"
+    "                  a parallel loop by kernel) of the timed calls; with\n"
+    "                  --device cuda, launch-plan steps' device time (CUDA\n"
+    "                  events around each step of the timed calls or train\n"
+    "                  steps)\n"
     "  -q              print only mismatching outputs and the result line\n"
     "\n"
     "Training (a package written by `memc MODEL --train ... -o PKG`):\n"
@@ -336,9 +339,9 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
     if (!opts.generate || opts.prompt.empty())
       return usageError("--generate N and --prompt IDS.pb go together");
   }
-  if (opts.profile && opts.device != package::kTargetCUDA)
-    return usageError("--profile times launch-plan steps: it needs --device "
-                      "cuda");
+  if (opts.profile && opts.train && opts.device != package::kTargetCUDA)
+    return usageError("--profile of --train runs needs --device cuda (on the "
+                      "CPU it times inference runs)");
   if (opts.train) {
     if (opts.dataDir.empty())
       return usageError("--train needs --data DIR (a directory of "

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CallProfile.h"
 #include "OpenBlasCore.h"
 #include "PackedGemm.h"
 #include "Switch.h"
@@ -900,6 +901,7 @@ void memc_rt_sgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                    int64_t lda, int64_t strideA, const float *B, int64_t ldb,
                    int64_t strideB, float beta, float *C, int64_t ldc,
                    int64_t strideC) {
+  memc::rt::ProfiledCall profiled("sgemm", M, N, K);
   batchedGemm<float>(batch, transA, transB, M, N, K, alpha, A, lda, strideA, B,
                      ldb, strideB, beta, C, ldc, strideC);
 }
@@ -910,6 +912,7 @@ void memc_rt_sgemm_packed_b(int64_t batch, int32_t transA, int32_t transB,
                             const float *B, int64_t ldb, int64_t strideB,
                             float beta, float *C, int64_t ldc,
                             int64_t strideC) {
+  memc::rt::ProfiledCall profiled("sgemm_packed_b", M, N, K);
   if (batch <= 0 || M <= 0 || N <= 0)
     return;
   if (packedWeightsOff() ||
@@ -925,6 +928,7 @@ void memc_rt_sgemm_packed_a(int64_t batch, int32_t transA, int32_t transB,
                             const float *B, int64_t ldb, int64_t strideB,
                             float beta, float *C, int64_t ldc,
                             int64_t strideC) {
+  memc::rt::ProfiledCall profiled("sgemm_packed_a", M, N, K);
   if (batch <= 0 || M <= 0 || N <= 0)
     return;
   if (packedWeightsOff() ||
@@ -938,6 +942,7 @@ void memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K,
                                    int32_t transA, const float *A, int64_t lda,
                                    const float *X, const int64_t *window,
                                    float beta, float *C, int64_t ldc) {
+  memc::rt::ProfiledCall profiled("sgemm_packed_a_window", M, N, K);
   windowGemm(M, N, K, transA, A, lda, X, window, beta, C, ldc, nullptr);
 }
 
@@ -948,6 +953,7 @@ void memc_rt_sgemm_packed_a_ep(int32_t transA, int64_t M, int64_t N, int64_t K,
                                int64_t ldAddend, float lo, float hi, float *D,
                                int64_t ldd, int64_t width, int64_t pitch,
                                const int64_t *pads, float padValue) {
+  memc::rt::ProfiledCall profiled("sgemm_packed_a_ep", M, N, K);
   if (M <= 0 || N <= 0)
     return;
   memc::rt::Epilogue epilogue = epilogueOf(N, bias, addend, ldAddend, lo, hi, D,
@@ -969,6 +975,7 @@ void memc_rt_sgemm_packed_a_window_ep(
     int64_t ldc, const float *bias, const float *addend, int64_t ldAddend,
     float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
     const int64_t *pads, float padValue) {
+  memc::rt::ProfiledCall profiled("sgemm_packed_a_window_ep", M, N, K);
   memc::rt::Epilogue epilogue = epilogueOf(N, bias, addend, ldAddend, lo, hi, D,
                                            ldd, width, pitch, pads, padValue);
   windowGemm(M, N, K, transA, A, lda, X, window, beta, C, ldc, &epilogue);
@@ -979,6 +986,7 @@ void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                    int64_t lda, int64_t strideA, const double *B, int64_t ldb,
                    int64_t strideB, double beta, double *C, int64_t ldc,
                    int64_t strideC) {
+  memc::rt::ProfiledCall profiled("dgemm", M, N, K);
   batchedGemm<double>(batch, transA, transB, M, N, K, alpha, A, lda, strideA, B,
                       ldb, strideB, beta, C, ldc, strideC);
 }

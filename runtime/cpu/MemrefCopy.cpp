@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CallProfile.h"
 #include "memc_runtime.h"
 
 #include <cstdint>
@@ -63,6 +64,7 @@ void stridedRow(char *dst, int64_t ds, const char *src, int64_t ss,
 } // namespace
 
 extern "C" void memrefCopy(int64_t elemSize, void *srcArg, void *dstArg) {
+  memc::rt::ProfiledCall profiled("memrefCopy", 0, 0, 0);
   auto *src = static_cast<const UnrankedDescriptor *>(srcArg);
   auto *dst = static_cast<const UnrankedDescriptor *>(dstArg);
   int64_t rank = src->rank;

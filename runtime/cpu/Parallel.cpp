@@ -5,6 +5,7 @@
 // thread that is late (another process on the core) takes fewer.
 //
 //===----------------------------------------------------------------------===//
+#include "CallProfile.h"
 #include "ThreadPool.h"
 #include "memc_runtime.h"
 
@@ -32,6 +33,7 @@ extern "C" void memc_rt_parallel_for(memc_rt_rows_fn fn, void *args,
                                      int64_t rows) {
   if (rows <= 0)
     return;
+  memc::rt::ProfiledCall profiled(reinterpret_cast<const void *>(fn));
   memc::rt::ThreadPool *pool = memc::rt::ThreadPool::get();
   if (!pool || rows == 1) {
     fn(args, 0, rows);

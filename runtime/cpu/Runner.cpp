@@ -11,10 +11,11 @@
 
 #include "Runner.h"
 
+#include "CallProfile.h"
 #include "CrashGuard.h"
+#include "GenerateRunner.h"
 #include "Package.h"
 #include "TrackedBlock.h"
-#include "GenerateRunner.h"
 #include "TrainRunner.h"
 #include "memc/ExitCodes.h"
 #include "memc/Runtime/InputFile.h"
@@ -125,6 +126,8 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
   EntryFn entry = pkg.entry();
   uint64_t maxPeak = 0, maxLeak = 0;
   LatencyStats ms;
+  double timedMs = 0;
+  std::vector<ProfileEntry> profile;
   {
     CrashGuard crashGuard(
         "memc-run: " + joinPath(opts.package, package::kModelFile) +
@@ -142,12 +145,19 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     };
     for (int64_t i = 0; i < opts.warmup; ++i)
       call();
+    if (opts.profile)
+      startCallProfile();
     for (int64_t i = 0; i < opts.iterations; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       call();
       auto t1 = std::chrono::steady_clock::now();
-      ms.add(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      double callMs =
+          std::chrono::duration<double, std::milli>(t1 - t0).count();
+      ms.add(callMs);
+      timedMs += callMs;
     }
+    if (opts.profile)
+      profile = stopCallProfile();
   }
 
   if (maxLeak > 0 && !opts.quiet) {
@@ -165,6 +175,10 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
                  arenaTracked + maxPeak);
     std::fprintf(out, "weights_bytes: %" PRIu64 "\n", pkg.weightsBytes());
   }
+  if (opts.profile)
+    std::fputs(formatCallProfile(profile, opts.iterations, timedMs, kProfileTop)
+                   .c_str(),
+               out);
 
   // The comparison, on the last call's outputs.
   return reportComparison(m, data, opts, out);

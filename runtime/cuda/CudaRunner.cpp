@@ -118,7 +118,7 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   }
   uint64_t deviceBytes = memc_cuda_device_bytes(session);
   std::string profile =
-      opts.profile ? memc_cuda_profile(session, kProfileTop) : "";
+      opts.profile ? memc_cuda_profile(session, rt::kProfileTop) : "";
   memc_cuda_close(session);
 
   if (!opts.quiet) {

@@ -14,9 +14,6 @@ struct Manifest;
 } // namespace rt
 namespace cuda {
 
-/// The steps memc-run --profile prints.
-inline constexpr int kProfileTop = 20;
-
 /// memc-run's run for a CUDA package: the same options, data layout, report
 /// lines and comparison as the CPU path (runtime/common's RunCommon.h), on
 /// the GPU through memc_cuda.h. Exit codes: ExitNoDevice without a driver or

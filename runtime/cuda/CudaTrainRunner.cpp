@@ -71,7 +71,7 @@ public:
 
   void endSteps() override {
     if (opts_.profile)
-      std::fputs(memc_cuda_profile(session_, kProfileTop), out_);
+      std::fputs(memc_cuda_profile(session_, rt::kProfileTop), out_);
   }
 
   int checkpoint(std::string &error) override {

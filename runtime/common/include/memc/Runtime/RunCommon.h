@@ -24,6 +24,10 @@ namespace rt {
 
 struct Manifest;
 
+/// The lines memc-run --profile prints (the calls or plan steps with the
+/// most time).
+inline constexpr int kProfileTop = 20;
+
 struct RunOptions {
   std::string package;     ///< The package directory (the one positional).
   std::string dataDir;     ///< --data; empty: random inputs, no comparison.
@@ -36,8 +40,9 @@ struct RunOptions {
   uint64_t seed = 0;  ///< For random inputs.
   bool quiet = false; ///< -q: only mismatching outputs and result.
   bool help = false;  ///< -h/--help was given.
-  /// --profile (--device cuda): each launch-plan step's device time over
-  /// the timed calls (or all steps), the costliest first.
+  /// --profile: on the CPU, each runtime call's time over the timed calls;
+  /// with --device cuda, each launch-plan step's device time over the
+  /// timed calls (or all train steps). The costliest kProfileTop first.
   bool profile = false;
 
   /// --train: run a train package's steps on the batches in --data's
