@@ -118,8 +118,9 @@ TEST(ParallelFor, NestedRunsOnTheLanesThread) {
         ASSERT_EQ(lanes.inner[size_t(l)]->seen[i].load(), 3)
             << "lane " << l << " row " << i;
       // With one lane the pool is free and its kernels may use it.
-      if (n > 1)
+      if (n > 1) {
         EXPECT_EQ(lanes.foreignRows[size_t(l)].load(), 0) << "lane " << l;
+      }
     }
   }
 }
