@@ -245,6 +245,85 @@ struct RowFinisher {
   }
 };
 
+/// Clip512 with its choices made at compile time.
+template <bool UseLo, bool LoFirst, bool UseHi, bool HiFirst>
+struct FixedClip512 {
+  __m512 lo, hi;
+
+  MEMC_AVX512 __m512 operator()(__m512 v) const {
+    __m512 r = v;
+    if (UseLo)
+      r = LoFirst ? _mm512_maskz_max_ps(0xFFFF, lo, r)
+                  : _mm512_maskz_max_ps(0xFFFF, r, lo);
+    if (UseHi)
+      r = HiFirst ? _mm512_maskz_min_ps(0xFFFF, hi, r)
+                  : _mm512_maskz_min_ps(0xFFFF, r, hi);
+    if ((UseLo && !LoFirst) || (UseHi && !HiFirst))
+      r = _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+    return r;
+  }
+};
+
+/// RowFinisher for a tile of 32 columns whose columns lie one after the
+/// other in a row of D, or in one run of permuted registers
+/// across output rows. What all rows share is copied in (the
+/// finisher is a local the compiler keeps in registers) and the clip is
+/// fixed: RowFinisher reads its layout through references that every
+/// store of D might have changed, for all the compiler knows, and tests
+/// the clip's choices on every row.
+template <typename Clip> struct FastRowFinisher {
+  const float *bias;   ///< row 0's, or null
+  const float *addend; ///< row 0's column j, or null
+  int64_t ldAddend;
+  float *d; ///< row 0's D, at the tile's first column (or run)
+  int64_t ldd;
+  int regs;    ///< 0: two registers in a row; else the run's (RowFinisher's)
+  int borders; ///< columns' borders (the plane's first and last rows')
+  int64_t at;  ///< d's offset from the row's first element
+  const TileColumns *columns;
+  float padValue;
+  __m512 pad;
+  bool padNonZero;
+  Clip clip;
+
+  MEMC_AVX512 void operator()(int r, __m512 v0, __m512 v1) const {
+    if (bias) {
+      __m512 b = _mm512_set1_ps(bias[r]);
+      v0 = _mm512_add_ps(v0, b);
+      v1 = _mm512_add_ps(v1, b);
+    }
+    if (addend) {
+      const float *add = addend + r * ldAddend;
+      v0 = _mm512_add_ps(_mm512_loadu_ps(add), v0);
+      v1 = _mm512_add_ps(_mm512_loadu_ps(add + 16), v1);
+    }
+    v0 = clip(v0);
+    v1 = clip(v1);
+    float *dst = d + r * ldd;
+    for (int s = 0; s < borders; ++s) {
+      int64_t offset = columns->border[s].offset - at,
+              floats = columns->border[s].floats;
+      if (floats <= 16)
+        _mm512_mask_storeu_ps(dst + offset, lowLanes(floats), pad);
+      else
+        std::fill_n(dst + offset, floats, padValue);
+    }
+    if (!regs) {
+      _mm512_storeu_ps(dst, v0);
+      _mm512_storeu_ps(dst + 16, v1);
+      return;
+    }
+    for (int o = 0; o < regs; ++o) {
+      __mmask16 live = columns->runLive[o];
+      __m512 run = _mm512_maskz_permutex2var_ps(
+          live, v0, _mm512_load_si512(columns->runIndex[o]), v1);
+      if (padNonZero)
+        run = _mm512_mask_mov_ps(pad, live, run);
+      _mm512_mask_storeu_ps(dst + 16 * o, columns->runStore[o], run);
+    }
+  }
+};
+
 /// Row r of a product, 32 columns in v0 and v1 (lanes m0 and m1), stored
 /// as the kernels store theirs: C's old value at cr added when
 /// accumulating, then through `finish`, or into cr.
@@ -296,12 +375,13 @@ namespace {
 /// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
 /// The first nextRows k also bring that many rows of the panel block at
 /// `next` into L2 (nextRowsOf).
-template <int MR, bool FullN, bool APacked = false>
+template <int MR, bool FullN, bool APacked = false,
+          typename Finisher = RowFinisher>
 MEMC_AVX512 inline void
 tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
         float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
         const float *next = nullptr, int64_t nextRows = 0,
-        const RowFinisher *finish = nullptr) {
+        const Finisher *finish = nullptr) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -462,10 +542,69 @@ MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
 /// is only read. Flattened: with the tiles out of line, the finisher was
 /// called through a pointer and MobileNetV2 ran 5% slower (GCC's inliner
 /// decides by sizes that any change to the tiles moves).
+/// A tile of 32 columns through FastRowFinisher<Clip>.
+template <typename Clip>
+MEMC_AVX512 __attribute__((flatten)) void
+fastFinishedTile512(int64_t kc, const float *a, int rows, const float *b,
+                    float *c, int64_t ldc, bool accumulate, const Epilogue &e,
+                    const TileColumns &columns, int64_t row0, int64_t j,
+                    Clip clip) {
+  int64_t at =
+      columns.runRegs > 0 ? columns.runOffset : columns.pieces[0].offset;
+  FastRowFinisher<Clip> finish{
+      e.bias ? e.bias + row0 : nullptr,
+      e.addend ? e.addend + row0 * e.ldAddend + j : nullptr,
+      e.ldAddend,
+      e.d + row0 * e.ldd + at,
+      e.ldd,
+      columns.runRegs,
+      columns.borderCount,
+      at,
+      &columns,
+      e.padValue,
+      _mm512_set1_ps(e.padValue),
+      !(e.padValue == 0.0f && !std::signbit(e.padValue)),
+      clip};
+  // The tile sizes of the last rows of MobileNetV2's filters (4 and 8)
+  // and the rest: the sizes in between cost code more than time.
+  __mmask16 all = lowLanes(16);
+  if (rows > 8)
+    tile512<12, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
+                            nullptr, 0, &finish);
+  else if (rows > 4)
+    tile512<8, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
+                           nullptr, 0, &finish);
+  else
+    tile512<4, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
+                           nullptr, 0, &finish);
+}
+
 MEMC_AVX512 __attribute__((flatten)) void
 finishedTile512(int64_t kc, const float *a, int rows, const float *b, float *c,
                 int64_t ldc, int64_t width, bool accumulate, const Epilogue &e,
                 const TileColumns &columns, int64_t row0, int64_t j) {
+  // Full tiles in one run or one row take the fast finisher, its clip
+  // fixed for the bounds that occur (none, a ReLU, a ReLU6).
+  bool contiguous = columns.count == 2 && columns.pieces[0].reg == 0 &&
+                    columns.pieces[0].lanes == 0xFFFF &&
+                    columns.pieces[1].reg == 1 &&
+                    columns.pieces[1].lanes == 0xFFFF &&
+                    columns.pieces[1].offset == columns.pieces[0].offset + 16;
+  if (width == kNR && (columns.runRegs > 0 || contiguous)) {
+    Clip512 c0(e.lo, e.hi);
+    if (!c0.useLo && !c0.useHi)
+      return fastFinishedTile512(
+          kc, a, rows, b, c, ldc, accumulate, e, columns, row0, j,
+          FixedClip512<false, false, false, false>{c0.lo, c0.hi});
+    if (c0.useLo && !c0.loFirst && !c0.useHi)
+      return fastFinishedTile512(
+          kc, a, rows, b, c, ldc, accumulate, e, columns, row0, j,
+          FixedClip512<true, false, false, false>{c0.lo, c0.hi});
+    if (c0.useLo && !c0.loFirst && c0.useHi && !c0.hiFirst)
+      return fastFinishedTile512(
+          kc, a, rows, b, c, ldc, accumulate, e, columns, row0, j,
+          FixedClip512<true, false, true, false>{c0.lo, c0.hi});
+  }
   RowFinisher finish(e, columns, row0, j, width);
   if (width == kNR)
     rowsTile512<true, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,

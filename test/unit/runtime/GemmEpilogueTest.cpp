@@ -228,17 +228,21 @@ TEST(GemmEpilogue, PlainGemmPathGivesTheSameNumbers) {
 }
 
 TEST(GemmEpilogue, NaNAndSignedZeros) {
-  // Rows of products NaN, +0, 4 and -4 through every kind of clip the
-  // kernel shortens (a bound of -0 or +0 on either side, an infinite one,
-  // none): the results are arith.maximumf / minimumf's, bit for bit (NaN
-  // stays NaN, +0 is above -0; maxps and minps alone get both wrong).
-  int64_t M = 4, N = 40, K = 8;
+  // Rows of products NaN, +0, 4 and -4 (three times: a full 12-row tile,
+  // whose epilogue has its clip fixed at compile time for the common
+  // bounds) through every kind of clip the kernel shortens (a bound of -0
+  // or +0 on either side, an infinite one, none): the results are
+  // arith.maximumf / minimumf's, bit for bit (NaN stays NaN, +0 is above
+  // -0; maxps and minps alone get both wrong).
+  int64_t M = 12, N = 40, K = 8;
   float inf = std::numeric_limits<float>::infinity();
   std::vector<float> A(size_t(M * K), 1.0f), B(size_t(K * N), 0.5f);
-  A[0] = std::numeric_limits<float>::quiet_NaN();
-  for (int64_t k = 0; k < K; ++k) {
-    A[size_t(K + k)] = 0.0f;
-    A[size_t(3 * K + k)] = -1.0f;
+  for (int64_t i = 0; i < M; i += 4) {
+    A[size_t(i * K)] = std::numeric_limits<float>::quiet_NaN();
+    for (int64_t k = 0; k < K; ++k) {
+      A[size_t((i + 1) * K + k)] = 0.0f;
+      A[size_t((i + 3) * K + k)] = -1.0f;
+    }
   }
   std::vector<float> C(size_t(M * N)), D(size_t(M * N), kSentinel);
   const float product[] = {std::numeric_limits<float>::quiet_NaN(), 0.0f, 4.0f,
@@ -254,7 +258,7 @@ TEST(GemmEpilogue, NaNAndSignedZeros) {
                                 C.data(), N, nullptr, nullptr, 0, b[0], b[1],
                                 D.data(), N, 0, 0, nullptr, 0.0f);
       for (int64_t i = 0; i < M; ++i) {
-        float want = minimumOf(maximumOf(product[i], b[0]), b[1]);
+        float want = minimumOf(maximumOf(product[i % 4], b[0]), b[1]);
         for (int64_t j = 0; j < N; ++j) {
           float got = D[size_t(i * N + j)];
           ASSERT_TRUE(std::isnan(want) ? std::isnan(got)
