@@ -9,7 +9,8 @@
 // tile prefetches into L2 as it goes. Rows past m read A's last row and
 // columns past n are masked; those lanes are never stored. With the weight
 // on the left, its 12-row panels are broadcast from instead of A's rows,
-// and B is packed into 32-column panels a block of 256 columns at a time.
+// and B's 32-column panels are read in place on AVX-512 (packed a block of
+// 256 columns at a time for AVX2, and from a window).
 //
 // The functions carry target attributes, so the file builds without
 // -mavx512f and the kernel is chosen at run time from the CPU's features;
@@ -372,16 +373,18 @@ namespace {
 
 /// One MR x 32 tile of C over kc values of k. A's rows are read in place
 /// (row pointers past `rows` repeat the last row), or from a packed panel
-/// of A (APacked: element (r, k) at a[k * kMA + r]); B's from a panel.
-/// The first nextRows k also bring that many rows of the panel block at
-/// `next` into L2 (nextRowsOf).
+/// of A (APacked: element (r, k) at a[k * kMA + r]); B's 32 columns of
+/// row k at b + k * ldb (a panel: ldb kNR; B in place: its row stride;
+/// columns past m0 and m1 are not read unless FullN). The first nextRows
+/// k also bring that many rows of the block at `next` (rows ldb apart)
+/// into L2 (nextRowsOf).
 template <int MR, bool FullN, bool APacked = false,
           typename Finisher = RowFinisher>
 MEMC_AVX512 inline void
 tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
         float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
         const float *next = nullptr, int64_t nextRows = 0,
-        const Finisher *finish = nullptr) {
+        const Finisher *finish = nullptr, int64_t ldb = kNR) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -391,8 +394,10 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   for (int r = 0; r < MR; ++r)
     acc0[r] = acc1[r] = _mm512_setzero_ps();
   auto step = [&](int64_t k) MEMC_AVX512 {
-    __m512 b0 = _mm512_load_ps(b + k * kNR);
-    __m512 b1 = _mm512_load_ps(b + k * kNR + 16);
+    const float *bk = b + k * ldb;
+    __m512 b0 = FullN ? _mm512_loadu_ps(bk) : _mm512_maskz_loadu_ps(m0, bk);
+    __m512 b1 =
+        FullN ? _mm512_loadu_ps(bk + 16) : _mm512_maskz_loadu_ps(m1, bk + 16);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       __m512 av = _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]);
@@ -404,8 +409,8 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   // own, so the rest test nothing.
   int64_t k = 0;
   for (int64_t end = std::min(kc, nextRows); k < end; ++k) {
-    _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char *>(next + k * kNR + 16),
+    _mm_prefetch(reinterpret_cast<const char *>(next + k * ldb), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char *>(next + k * ldb + 16),
                  _MM_HINT_T1);
     step(k);
   }
@@ -446,10 +451,10 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
 /// row, so a last panel with few columns costs half a tile's FMAs. Each
 /// element sums its products in the same order as in tile512.
 template <int MR, bool APacked>
-MEMC_AVX512 inline void halfTile512(int64_t kc, const float *a, int64_t lda,
-                                    int rows, const float *b, float *c,
-                                    int64_t ldc, __mmask16 m0, bool accumulate,
-                                    const RowFinisher *finish = nullptr) {
+MEMC_AVX512 inline void
+halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+            float *c, int64_t ldc, __mmask16 m0, bool accumulate,
+            const RowFinisher *finish = nullptr, int64_t ldb = kNR) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -459,7 +464,7 @@ MEMC_AVX512 inline void halfTile512(int64_t kc, const float *a, int64_t lda,
   for (int r = 0; r < MR; ++r)
     acc[r] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_load_ps(b + k * kNR);
+    __m512 b0 = _mm512_maskz_loadu_ps(m0, b + k * ldb);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
       acc[r] = _mm512_fmadd_ps(
@@ -484,27 +489,27 @@ MEMC_AVX512 inline void halfTile512(int64_t kc, const float *a, int64_t lda,
 /// filters, are not padded out to 12 (64 filters are 5 panels and 4 rows;
 /// a 12-row tile there did 11% more work on ResNet-18's first layer).
 template <bool FullN, bool APacked>
-MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
-                             const float *b, float *c, int64_t ldc,
-                             __mmask16 m0, __mmask16 m1, bool accumulate,
-                             const float *next = nullptr, int64_t nextRows = 0,
-                             const RowFinisher *finish = nullptr) {
+MEMC_AVX512 void
+rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+            float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
+            const float *next = nullptr, int64_t nextRows = 0,
+            const RowFinisher *finish = nullptr, int64_t ldb = kNR) {
   if (!FullN && m1 == 0) {
     if (rows > 8)
       halfTile512<12, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
-                               finish);
+                               finish, ldb);
     else if (rows > 4)
       halfTile512<8, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
-                              finish);
+                              finish, ldb);
     else if (rows > 2)
       halfTile512<4, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
-                              finish);
+                              finish, ldb);
     else if (rows == 2)
       halfTile512<2, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
-                              finish);
+                              finish, ldb);
     else
       halfTile512<1, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
-                              finish);
+                              finish, ldb);
     return;
   }
   // Two registers a row: 10 or more sums keep both FMA ports busy, so 5
@@ -512,28 +517,28 @@ MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
   // 5 rows: an 8-row tile gave them 3% of ViT-B/16's samples).
   if (rows > 10)
     tile512<12, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                                next, nextRows, finish);
+                                next, nextRows, finish, ldb);
   else if (rows > 8)
     tile512<10, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                                next, nextRows, finish);
+                                next, nextRows, finish, ldb);
   else if (rows > 6)
     tile512<8, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, nextRows, finish);
+                               next, nextRows, finish, ldb);
   else if (rows == 6)
     tile512<6, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, nextRows, finish);
+                               next, nextRows, finish, ldb);
   else if (rows == 5)
     tile512<5, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, nextRows, finish);
+                               next, nextRows, finish, ldb);
   else if (rows > 2)
     tile512<4, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, nextRows, finish);
+                               next, nextRows, finish, ldb);
   else if (rows == 2)
     tile512<2, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, nextRows, finish);
+                               next, nextRows, finish, ldb);
   else
     tile512<1, FullN, APacked>(kc, a, lda, rows, b, c, ldc, m0, m1, accumulate,
-                               next, nextRows, finish);
+                               next, nextRows, finish, ldb);
 }
 
 /// rowsTile512 of packed A whose rows the epilogue finishes in registers
@@ -546,7 +551,8 @@ MEMC_AVX512 void rowsTile512(int64_t kc, const float *a, int64_t lda, int rows,
 template <typename Clip>
 MEMC_AVX512 __attribute__((flatten)) void
 fastFinishedTile512(int64_t kc, const float *a, int rows, const float *b,
-                    float *c, int64_t ldc, bool accumulate, const Epilogue &e,
+                    int64_t ldb, const float *next, int64_t nextRows, float *c,
+                    int64_t ldc, bool accumulate, const Epilogue &e,
                     const TileColumns &columns, int64_t row0, int64_t j,
                     Clip clip) {
   int64_t at =
@@ -570,17 +576,18 @@ fastFinishedTile512(int64_t kc, const float *a, int rows, const float *b,
   __mmask16 all = lowLanes(16);
   if (rows > 8)
     tile512<12, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
-                            nullptr, 0, &finish);
+                            next, nextRows, &finish, ldb);
   else if (rows > 4)
     tile512<8, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
-                           nullptr, 0, &finish);
+                           next, nextRows, &finish, ldb);
   else
     tile512<4, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
-                           nullptr, 0, &finish);
+                           next, nextRows, &finish, ldb);
 }
 
 MEMC_AVX512 __attribute__((flatten)) void
-finishedTile512(int64_t kc, const float *a, int rows, const float *b, float *c,
+finishedTile512(int64_t kc, const float *a, int rows, const float *b,
+                int64_t ldb, const float *next, int64_t nextRows, float *c,
                 int64_t ldc, int64_t width, bool accumulate, const Epilogue &e,
                 const TileColumns &columns, int64_t row0, int64_t j) {
   // Full tiles in one run or one row take the fast finisher, its clip
@@ -594,24 +601,24 @@ finishedTile512(int64_t kc, const float *a, int rows, const float *b, float *c,
     Clip512 c0(e.lo, e.hi);
     if (!c0.useLo && !c0.useHi)
       return fastFinishedTile512(
-          kc, a, rows, b, c, ldc, accumulate, e, columns, row0, j,
-          FixedClip512<false, false, false, false>{c0.lo, c0.hi});
+          kc, a, rows, b, ldb, next, nextRows, c, ldc, accumulate, e, columns,
+          row0, j, FixedClip512<false, false, false, false>{c0.lo, c0.hi});
     if (c0.useLo && !c0.loFirst && !c0.useHi)
       return fastFinishedTile512(
-          kc, a, rows, b, c, ldc, accumulate, e, columns, row0, j,
-          FixedClip512<true, false, false, false>{c0.lo, c0.hi});
+          kc, a, rows, b, ldb, next, nextRows, c, ldc, accumulate, e, columns,
+          row0, j, FixedClip512<true, false, false, false>{c0.lo, c0.hi});
     if (c0.useLo && !c0.loFirst && c0.useHi && !c0.hiFirst)
       return fastFinishedTile512(
-          kc, a, rows, b, c, ldc, accumulate, e, columns, row0, j,
-          FixedClip512<true, false, true, false>{c0.lo, c0.hi});
+          kc, a, rows, b, ldb, next, nextRows, c, ldc, accumulate, e, columns,
+          row0, j, FixedClip512<true, false, true, false>{c0.lo, c0.hi});
   }
   RowFinisher finish(e, columns, row0, j, width);
   if (width == kNR)
     rowsTile512<true, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
-                            accumulate, nullptr, 0, &finish);
+                            accumulate, next, nextRows, &finish, ldb);
   else
     rowsTile512<false, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
-                             accumulate, nullptr, 0, &finish);
+                             accumulate, next, nextRows, &finish, ldb);
 }
 
 } // namespace
@@ -1352,6 +1359,15 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
   // finishes its registers itself. C is not written either way.
   alignas(64) float tile[kMA * kNR];
   Isa chosen = packedGemmIsa();
+  // On AVX-512 a plain B is read where it is, not packed: its tiles load
+  // a row's 32 columns from each of the block's kc rows, and the first
+  // row tile brings the next panel's in. Packing cost 9-37% of the 1x1
+  // convolutions with few filters (the copy is shared by few row tiles)
+  // and bought nothing with many. Alone, 1 thread, us: 16x12544x32 164 ->
+  // 148, 24x3136x144 207 -> 176, 32x784x192 82 -> 69, 96x196x576 156 ->
+  // 144, 576x196x96 160 -> 159. Without the prefetch, 2 threads lost it
+  // all and more: half of B is in the other core's cache there.
+  bool direct = chosen == Isa::AVX512 && !b.isWindow();
   // Where the finished columns go, per panel of a block.
   std::optional<TileColumns> columns[kNCA / kNR];
   for (int64_t nb = n0; nb < n1; nb += kNCA) {
@@ -1364,14 +1380,23 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         for (int64_t p = 0; p * kNR < nc; ++p)
           columns[p].emplace(*epilogue, nb + p * kNR,
                              std::min(kNR, nc - p * kNR));
-      packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
+      if (!direct)
+        packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
       // A's panel (kc x 12, 12 KiB) stays in L1 while the block's panels
       // stream from L2 past it.
       for (int64_t i = i0; i < i1; ++i) {
         const float *ap = a.panel(i) + k0 * kMA;
         int rows = int(std::min(kMA, a.m - i * kMA));
         for (int64_t p = 0; p * kNR < nc; ++p) {
-          const float *panel = block + p * kc * kNR;
+          const float *panel =
+              direct ? b.data + k0 * b.ld + nb + p * kNR : block + p * kc * kNR;
+          int64_t ldb = direct ? b.ld : kNR;
+          // Read in place, the next panel's B comes in with this one's
+          // first row tile (its lines are far apart, and at 2 threads
+          // half of them in the other core's cache).
+          bool prefetch = direct && i == i0 && (p + 1) * kNR < nc;
+          const float *next = prefetch ? panel + kNR : nullptr;
+          int64_t nextRows = prefetch ? kc : 0;
           int64_t width = std::min(kNR, nc - p * kNR);
           float *ci = c         ? c + i * kMA * ldc + nb + p * kNR
                       : partial ? partial + (i - i0) * kMA * kNCA + p * kNR
@@ -1380,8 +1405,9 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           if (finish && chosen == Isa::AVX512) {
             // The partial sums so far (earlier blocks of K, or C's old
             // value) are read from C.
-            finishedTile512(kc, ap, rows, panel, ci, ldci, width, acc,
-                            *epilogue, *columns[p], i * kMA, nb + p * kNR);
+            finishedTile512(kc, ap, rows, panel, ldb, next, nextRows, ci, ldci,
+                            width, acc, *epilogue, *columns[p], i * kMA,
+                            nb + p * kNR);
             continue;
           }
           if (finish) {
@@ -1397,11 +1423,12 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           case Isa::AVX512:
             if (width == kNR)
               rowsTile512<true, true>(kc, ap, 0, rows, panel, ci, ldci,
-                                      lowLanes(16), lowLanes(16), acc);
+                                      lowLanes(16), lowLanes(16), acc, next,
+                                      nextRows, nullptr, ldb);
             else
               rowsTile512<false, true>(kc, ap, 0, rows, panel, ci, ldci,
                                        lowLanes(width), lowLanes(width - 16),
-                                       acc);
+                                       acc, next, nextRows, nullptr, ldb);
             break;
           case Isa::AVX2:
             for (int64_t half = 0; half < 2 && half * 16 < width; ++half)

@@ -211,12 +211,12 @@ void finishProduct(const float *y, int64_t ldy, int64_t i0, int64_t rows,
                    bool accumulate, const Epilogue *epilogue);
 
 /// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
-/// value when `accumulate`; B is packed a block at a time into a per-thread
-/// buffer. As packedGemm, the result does not depend on how C is split.
-/// With `epilogue`, the finished elements go through it to its D instead
-/// (C then holds partial sums, when K takes more than one block, or
-/// nothing new); `c` may then be null when not `accumulate` (the partial
-/// sums go to a per-thread buffer).
+/// value when `accumulate`; B is read in place on AVX-512, else (and for a
+/// window) packed a block at a time into a per-thread buffer. As packedGemm,
+/// the result does not depend on how C is split. With `epilogue`, the finished
+/// elements go through it to its D instead (C then holds partial sums, when K
+/// takes more than one block, or nothing new); `c` may then be null when not
+/// `accumulate` (the partial sums go to a per-thread buffer).
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate, const Epilogue *epilogue = nullptr);
