@@ -328,10 +328,10 @@ template <typename Clip> struct FastRowFinisher {
 /// Row r of a product, 32 columns in v0 and v1 (lanes m0 and m1), stored
 /// as the kernels store theirs: C's old value at cr added when
 /// accumulating, then through `finish`, or into cr.
-MEMC_AVX512 inline void storeProductRow(int r, __m512 v0, __m512 v1, float *cr,
-                                        __mmask16 m0, __mmask16 m1,
-                                        bool accumulate,
-                                        const RowFinisher *finish) {
+template <typename Finisher>
+MEMC_AVX512 inline void
+storeProductRow(int r, __m512 v0, __m512 v1, float *cr, __mmask16 m0,
+                __mmask16 m1, bool accumulate, const Finisher *finish) {
   if (accumulate) {
     v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cr));
     v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cr + 16));
@@ -547,42 +547,49 @@ rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
 /// is only read. Flattened: with the tiles out of line, the finisher was
 /// called through a pointer and MobileNetV2 ran 5% slower (GCC's inliner
 /// decides by sizes that any change to the tiles moves).
-/// A tile of 32 columns through FastRowFinisher<Clip>.
-template <typename Clip>
-MEMC_AVX512 __attribute__((flatten)) void
-fastFinishedTile512(int64_t kc, const float *a, int rows, const float *b,
-                    int64_t ldb, const float *next, int64_t nextRows, float *c,
-                    int64_t ldc, bool accumulate, const Epilogue &e,
-                    const TileColumns &columns, int64_t row0, int64_t j,
-                    Clip clip) {
+/// Calls finish(f) with the FastRowFinisher `f` of rows [row0, ...) and
+/// columns [j, j + width) when one takes them (32 columns in one run or
+/// one row of D, and a clip it fixes: none, a ReLU, a ReLU6); false
+/// otherwise.
+template <typename Finish>
+MEMC_AVX512 inline bool
+withFastFinisher(const Epilogue &e, const TileColumns &columns, int64_t row0,
+                 int64_t j, int64_t width, Finish finish) {
+  bool contiguous = columns.count == 2 && columns.pieces[0].reg == 0 &&
+                    columns.pieces[0].lanes == 0xFFFF &&
+                    columns.pieces[1].reg == 1 &&
+                    columns.pieces[1].lanes == 0xFFFF &&
+                    columns.pieces[1].offset == columns.pieces[0].offset + 16;
+  if (width != kNR || !(columns.runRegs > 0 || contiguous))
+    return false;
   int64_t at =
       columns.runRegs > 0 ? columns.runOffset : columns.pieces[0].offset;
-  FastRowFinisher<Clip> finish{
-      e.bias ? e.bias + row0 : nullptr,
-      e.addend ? e.addend + row0 * e.ldAddend + j : nullptr,
-      e.ldAddend,
-      e.d + row0 * e.ldd + at,
-      e.ldd,
-      columns.runRegs,
-      columns.borderCount,
-      at,
-      &columns,
-      e.padValue,
-      _mm512_set1_ps(e.padValue),
-      !(e.padValue == 0.0f && !std::signbit(e.padValue)),
-      clip};
-  // The tile sizes of the last rows of MobileNetV2's filters (4 and 8)
-  // and the rest: the sizes in between cost code more than time.
-  __mmask16 all = lowLanes(16);
-  if (rows > 8)
-    tile512<12, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
-                            next, nextRows, &finish, ldb);
-  else if (rows > 4)
-    tile512<8, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
-                           next, nextRows, &finish, ldb);
-  else
-    tile512<4, true, true>(kc, a, 0, rows, b, c, ldc, all, all, accumulate,
-                           next, nextRows, &finish, ldb);
+  auto with = [&](auto clip) MEMC_AVX512 {
+    FastRowFinisher<decltype(clip)> f{
+        e.bias ? e.bias + row0 : nullptr,
+        e.addend ? e.addend + row0 * e.ldAddend + j : nullptr,
+        e.ldAddend,
+        e.d + row0 * e.ldd + at,
+        e.ldd,
+        columns.runRegs,
+        columns.borderCount,
+        at,
+        &columns,
+        e.padValue,
+        _mm512_set1_ps(e.padValue),
+        !(e.padValue == 0.0f && !std::signbit(e.padValue)),
+        clip};
+    finish(f);
+    return true;
+  };
+  Clip512 c(e.lo, e.hi);
+  if (!c.useLo && !c.useHi)
+    return with(FixedClip512<false, false, false, false>{c.lo, c.hi});
+  if (c.useLo && !c.loFirst && !c.useHi)
+    return with(FixedClip512<true, false, false, false>{c.lo, c.hi});
+  if (c.useLo && !c.loFirst && c.useHi && !c.hiFirst)
+    return with(FixedClip512<true, false, true, false>{c.lo, c.hi});
+  return false;
 }
 
 MEMC_AVX512 __attribute__((flatten)) void
@@ -590,28 +597,23 @@ finishedTile512(int64_t kc, const float *a, int rows, const float *b,
                 int64_t ldb, const float *next, int64_t nextRows, float *c,
                 int64_t ldc, int64_t width, bool accumulate, const Epilogue &e,
                 const TileColumns &columns, int64_t row0, int64_t j) {
-  // Full tiles in one run or one row take the fast finisher, its clip
-  // fixed for the bounds that occur (none, a ReLU, a ReLU6).
-  bool contiguous = columns.count == 2 && columns.pieces[0].reg == 0 &&
-                    columns.pieces[0].lanes == 0xFFFF &&
-                    columns.pieces[1].reg == 1 &&
-                    columns.pieces[1].lanes == 0xFFFF &&
-                    columns.pieces[1].offset == columns.pieces[0].offset + 16;
-  if (width == kNR && (columns.runRegs > 0 || contiguous)) {
-    Clip512 c0(e.lo, e.hi);
-    if (!c0.useLo && !c0.useHi)
-      return fastFinishedTile512(
-          kc, a, rows, b, ldb, next, nextRows, c, ldc, accumulate, e, columns,
-          row0, j, FixedClip512<false, false, false, false>{c0.lo, c0.hi});
-    if (c0.useLo && !c0.loFirst && !c0.useHi)
-      return fastFinishedTile512(
-          kc, a, rows, b, ldb, next, nextRows, c, ldc, accumulate, e, columns,
-          row0, j, FixedClip512<true, false, false, false>{c0.lo, c0.hi});
-    if (c0.useLo && !c0.loFirst && c0.useHi && !c0.hiFirst)
-      return fastFinishedTile512(
-          kc, a, rows, b, ldb, next, nextRows, c, ldc, accumulate, e, columns,
-          row0, j, FixedClip512<true, false, true, false>{c0.lo, c0.hi});
-  }
+  // Full tiles in one run or one row take the fast finisher. The tile
+  // sizes: those of the last rows of MobileNetV2's filters (4 and 8) and
+  // the rest; the sizes in between cost code more than time.
+  __mmask16 all = lowLanes(16);
+  if (withFastFinisher(
+          e, columns, row0, j, width, [&](const auto &finish) MEMC_AVX512 {
+            if (rows > 8)
+              tile512<12, true, true>(kc, a, 0, rows, b, c, ldc, all, all,
+                                      accumulate, next, nextRows, &finish, ldb);
+            else if (rows > 4)
+              tile512<8, true, true>(kc, a, 0, rows, b, c, ldc, all, all,
+                                     accumulate, next, nextRows, &finish, ldb);
+            else
+              tile512<4, true, true>(kc, a, 0, rows, b, c, ldc, all, all,
+                                     accumulate, next, nextRows, &finish, ldb);
+          }))
+    return;
   RowFinisher finish(e, columns, row0, j, width);
   if (width == kNR)
     rowsTile512<true, true>(kc, a, 0, rows, b, c, ldc, finish.m0, finish.m1,
@@ -1528,17 +1530,24 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
       columns.emplace(*epilogue, n0 + t0, width);
     for (int64_t r0 = i0; r0 < i1; r0 += kMA) {
       int rows = int(std::min(kMA, i1 - r0));
-      std::optional<RowFinisher> finish;
-      if (epilogue)
-        finish.emplace(*epilogue, *columns, r0, n0 + t0, width);
-      for (int r = 0; r < rows; ++r) {
-        const float *src = ct + t0 * ldct + (r0 - i0 + r);
-        __m512 v0 =
-            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, down, src, 4);
-        __m512 v1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, down,
-                                             src + 16 * ldct, 4);
-        storeProductRow(r, v0, v1, c ? c + (r0 + r) * ldc + n0 + t0 : nullptr,
-                        m0, m1, accumulate, finish ? &*finish : nullptr);
+      auto rowsOut = [&](const auto *finish) MEMC_AVX512 {
+        for (int r = 0; r < rows; ++r) {
+          const float *src = ct + t0 * ldct + (r0 - i0 + r);
+          __m512 v0 =
+              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, down, src, 4);
+          __m512 v1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, down,
+                                               src + 16 * ldct, 4);
+          storeProductRow(r, v0, v1, c ? c + (r0 + r) * ldc + n0 + t0 : nullptr,
+                          m0, m1, accumulate, finish);
+        }
+      };
+      if (!epilogue) {
+        rowsOut(static_cast<const RowFinisher *>(nullptr));
+      } else if (!withFastFinisher(*epilogue, *columns, r0, n0 + t0, width,
+                                   [&](const auto &finish)
+                                       MEMC_AVX512 { rowsOut(&finish); })) {
+        RowFinisher finish(*epilogue, *columns, r0, n0 + t0, width);
+        rowsOut(&finish);
       }
     }
   }
