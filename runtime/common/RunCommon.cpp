@@ -49,17 +49,17 @@ const char kUsage[] =
     "                  an element matches when |a-b| <= atol + rtol*|b|\n"
     "  --device D      cpu (default) or cuda\n"
     "  --seed N        seed of the random inputs (default 0)\n"
-    "  --profile       after the run, the 20 calls that took the most time:\n"
-    "                  on the CPU, runtime calls (a GEMM by entry and shape,\n"
-    "                  a parallel loop by kernel) of the timed calls; with\n"
-    "                  --device cuda, launch-plan steps' device time (CUDA\n"
-    "                  events around each step of the timed calls or train\n"
-    "                  steps)\n"
+    "  --profile       after the run, the 20 calls that took the most time\n"
+    "                  over the timed calls or train steps: on the CPU,\n"
+    "                  runtime calls (a GEMM by entry and shape, a parallel\n"
+    "                  loop by kernel); with --device cuda, launch-plan\n"
+    "                  steps' device time (CUDA events around each step)\n"
     "  -q              print only mismatching outputs and the result line\n"
     "\n"
     "Training (a package written by `memc MODEL --train ... -o PKG`):\n"
     "  memc-run PKG --train --data DIR [--steps N] [--save-model OUT.onnx]\n"
-    "               [--save-state FILE] [--resume FILE] [--device D] [-q]\n"
+    "               [--save-state FILE] [--resume FILE] [--device D]\n"
+    "               [--profile] [-q]\n"
     "  --train         run train steps; step k (from 0) trains on the batch\n"
     "                  DIR/test_data_set_<k mod B> (B: the number of them,\n"
     "                  each with input_<i>.pb, the labels last)\n"
@@ -339,9 +339,6 @@ int parseRunOptions(int argc, const char *const *argv, RunOptions &opts,
     if (!opts.generate || opts.prompt.empty())
       return usageError("--generate N and --prompt IDS.pb go together");
   }
-  if (opts.profile && opts.train && opts.device != package::kTargetCUDA)
-    return usageError("--profile of --train runs needs --device cuda (on the "
-                      "CPU it times inference runs)");
   if (opts.train) {
     if (opts.dataDir.empty())
       return usageError("--train needs --data DIR (a directory of "

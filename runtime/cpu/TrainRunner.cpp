@@ -11,6 +11,7 @@
 
 #include "TrainRunner.h"
 
+#include "CallProfile.h"
 #include "CrashGuard.h"
 #include "Package.h"
 #include "TrackedBlock.h"
@@ -35,8 +36,8 @@ namespace {
 
 class CpuTrainDevice : public TrainDevice {
 public:
-  CpuTrainDevice(const Package &pkg, const RunOptions &opts)
-      : pkg_(pkg), m_(pkg.manifest()), opts_(opts),
+  CpuTrainDevice(const Package &pkg, const RunOptions &opts, std::FILE *out)
+      : pkg_(pkg), m_(pkg.manifest()), opts_(opts), out_(out),
         tensors_(trainStateTensors(m_)) {}
 
   int hostTensors(std::vector<void *> &tensors, std::string &error) override {
@@ -114,8 +115,19 @@ public:
         "memc-run: " + joinPath(opts_.package, package::kModelFile) +
             ": the compiled program crashed (signal ",
         ")", ExitInternal);
+    if (opts_.profile)
+      startCallProfile();
   }
-  void endSteps() override { crashGuard_.reset(); }
+  void endSteps() override {
+    crashGuard_.reset();
+    // --profile: every step's runtime calls, after the steps' loss lines
+    // (as on the GPU).
+    if (opts_.profile)
+      std::fputs(formatCallProfile(stopCallProfile(), profiledSteps_,
+                                   profiledMs_, kProfileTop)
+                     .c_str(),
+                 out_);
+  }
 
   int checkpoint(std::string &) override {
     for (size_t i = 0; i < live_.size(); ++i)
@@ -135,6 +147,8 @@ public:
     auto t1 = std::chrono::steady_clock::now();
     maxPeak_ = std::max(maxPeak_, memc_rt_peak_bytes() - liveAtCall);
     ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    ++profiledSteps_;
+    profiledMs_ += ms;
     std::memcpy(&loss, loss_.data(), sizeof loss);
     return ExitOK;
   }
@@ -158,6 +172,7 @@ private:
   const Package &pkg_;
   const Manifest &m_;
   const RunOptions &opts_;
+  std::FILE *out_;
   std::vector<const TensorSpec *> tensors_;
   std::vector<AlignedBuffer> states_;
   std::vector<void *> live_; ///< the trained tensors, in tensors_'s order
@@ -169,13 +184,15 @@ private:
   AlignedBuffer hostPool_, step_, loss_;
   std::vector<void *> args_;
   std::optional<CrashGuard> crashGuard_;
+  int64_t profiledSteps_ = 0; ///< steps run, and their time, for --profile
+  double profiledMs_ = 0;
 };
 
 } // namespace
 
 int runTrainPackage(const Package &pkg, const RunOptions &opts, std::FILE *out,
                     std::FILE *err) {
-  CpuTrainDevice device(pkg, opts);
+  CpuTrainDevice device(pkg, opts, out);
   return runTrainLoop(pkg.manifest(), opts, device, out, err);
 }
 

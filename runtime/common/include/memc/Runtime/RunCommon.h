@@ -40,9 +40,9 @@ struct RunOptions {
   uint64_t seed = 0;  ///< For random inputs.
   bool quiet = false; ///< -q: only mismatching outputs and result.
   bool help = false;  ///< -h/--help was given.
-  /// --profile: on the CPU, each runtime call's time over the timed calls;
-  /// with --device cuda, each launch-plan step's device time over the
-  /// timed calls (or all train steps). The costliest kProfileTop first.
+  /// --profile: over the timed calls (or all train steps), each runtime
+  /// call's time on the CPU, each launch-plan step's device time with
+  /// --device cuda. The costliest kProfileTop first.
   bool profile = false;
 
   /// --train: run a train package's steps on the batches in --data's
