@@ -264,13 +264,12 @@ struct FixedClip512 {
   }
 };
 
-/// RowFinisher for a tile of 32 columns whose columns lie one after the
-/// other in a row of D, or in one run of permuted registers
-/// across output rows. What all rows share is copied in (the
-/// finisher is a local the compiler keeps in registers) and the clip is
-/// fixed: RowFinisher reads its layout through references that every
-/// store of D might have changed, for all the compiler knows, and tests
-/// the clip's choices on every row.
+/// RowFinisher for a tile of 32 columns that lie one after the other in a
+/// row of D, or in one run of permuted registers across output rows. What
+/// all rows share is copied in (the finisher is a local the compiler keeps
+/// in registers) and the clip is fixed: RowFinisher reads its layout
+/// through references that every store of D might have changed, for all
+/// the compiler knows, and tests the clip's choices on every row.
 template <typename Clip> struct FastRowFinisher {
   const float *bias;   ///< row 0's, or null
   const float *addend; ///< row 0's column j, or null
