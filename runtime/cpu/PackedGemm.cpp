@@ -130,6 +130,12 @@ struct TileColumns {
   alignas(64) int32_t runIndex[4][16];
   __mmask16 runLive[4], runStore[4];
 
+  /// Whether a run's lanes outside the tile's columns must be set to
+  /// `padValue` (the permute leaves +0 there).
+  static bool blendsPad(float padValue) {
+    return !(padValue == 0.0f && !std::signbit(padValue));
+  }
+
   TileColumns(const Epilogue &e, int64_t j, int64_t n) {
     int64_t q = e.width ? j / e.width : 0, rem = e.width ? j % e.width : j;
     for (int64_t t = 0; t < n;) {
@@ -207,7 +213,7 @@ struct RowFinisher {
                           int64_t row0, int64_t j, int64_t n)
       : e(e), columns(columns), row0(row0), j(j), m0(lowLanes(n)),
         m1(lowLanes(n - 16)), clip(e.lo, e.hi), pad(_mm512_set1_ps(e.padValue)),
-        padNonZero(!(e.padValue == 0.0f && !std::signbit(e.padValue))) {}
+        padNonZero(TileColumns::blendsPad(e.padValue)) {}
 
   MEMC_AVX512 void operator()(int r, __m512 v0, __m512 v1) const {
     int64_t row = row0 + r;
@@ -539,12 +545,6 @@ rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
                                next, nextRows, finish, ldb);
 }
 
-/// rowsTile512 of packed A whose rows the epilogue finishes in registers
-/// (rows [row0, row0 + rows), columns [j, j + width) of the product, laid
-/// out by `columns`); `c` holds the partial sums when `accumulate`, and
-/// is only read. Flattened: with the tiles out of line, the finisher was
-/// called through a pointer and MobileNetV2 ran 5% slower (GCC's inliner
-/// decides by sizes that any change to the tiles moves).
 /// Calls finish(f) with the FastRowFinisher `f` of rows [row0, ...) and
 /// columns [j, j + width) when one takes them (32 columns in one run or
 /// one row of D, and a clip it fixes: none, a ReLU, a ReLU6); false
@@ -575,7 +575,7 @@ withFastFinisher(const Epilogue &e, const TileColumns &columns, int64_t row0,
         &columns,
         e.padValue,
         _mm512_set1_ps(e.padValue),
-        !(e.padValue == 0.0f && !std::signbit(e.padValue)),
+        TileColumns::blendsPad(e.padValue),
         clip};
     finish(f);
     return true;
@@ -590,6 +590,12 @@ withFastFinisher(const Epilogue &e, const TileColumns &columns, int64_t row0,
   return false;
 }
 
+/// rowsTile512 of packed A whose rows the epilogue finishes in registers
+/// (rows [row0, row0 + rows), columns [j, j + width) of the product, laid
+/// out by `columns`); `c` holds the partial sums when `accumulate`, and
+/// is only read. Flattened: with the tiles out of line, the finisher was
+/// called through a pointer and MobileNetV2 ran 5% slower (GCC's inliner
+/// decides by sizes that any change to the tiles moves).
 MEMC_AVX512 __attribute__((flatten)) void
 finishedTile512(int64_t kc, const float *a, int rows, const float *b,
                 int64_t ldb, const float *next, int64_t nextRows, float *c,
