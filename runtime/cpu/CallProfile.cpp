@@ -41,12 +41,13 @@ std::map<Site, Totals> gSites;
 /// Timed calls open on this thread: only the outermost is counted.
 thread_local int tDepth = 0;
 
-/// The name of the function at `offset` in the ELF file `path` (its
-/// .symtab), or "" when the file has no such symbol or cannot be read.
-std::string symbolAt(const char *path, uint64_t offset) {
+/// The functions of the ELF file `path` (its .symtab) by offset; empty
+/// when it has none or cannot be read.
+std::map<uint64_t, std::string> functionSymbols(const char *path) {
+  std::map<uint64_t, std::string> byOffset;
   std::ifstream f(path, std::ios::binary);
   if (!f)
-    return "";
+    return byOffset;
   f.seekg(0, std::ios::end);
   uint64_t size = uint64_t(f.tellg());
   auto read = [&](uint64_t at, void *to, uint64_t bytes) {
@@ -58,10 +59,10 @@ std::string symbolAt(const char *path, uint64_t offset) {
   Elf64_Ehdr eh;
   if (!read(0, &eh, sizeof eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_shentsize != sizeof(Elf64_Shdr))
-    return "";
+    return byOffset;
   std::vector<Elf64_Shdr> sections(eh.e_shnum);
   if (!read(eh.e_shoff, sections.data(), sections.size() * sizeof(Elf64_Shdr)))
-    return "";
+    return byOffset;
   for (const Elf64_Shdr &s : sections) {
     if (s.sh_type != SHT_SYMTAB || s.sh_link >= sections.size() ||
         s.sh_entsize != sizeof(Elf64_Sym))
@@ -72,26 +73,37 @@ std::string symbolAt(const char *path, uint64_t offset) {
     if (!read(s.sh_offset, symbols.data(),
               symbols.size() * sizeof(Elf64_Sym)) ||
         !read(names.sh_offset, text.data(), text.size()))
-      return "";
+      return byOffset;
     for (const Elf64_Sym &sym : symbols)
-      if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value == offset &&
-          sym.st_name < text.size())
-        return std::string(text.c_str() + sym.st_name);
+      if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_name < text.size())
+        byOffset.emplace(sym.st_value, text.c_str() + sym.st_name);
   }
-  return "";
+  return byOffset;
 }
+
+/// The files' function symbols (functionSymbols), each file read once.
+using SymbolFiles = std::map<std::string, std::map<uint64_t, std::string>>;
 
 /// A generated kernel's name: its symbol without the "__trampoline" of the
 /// wrapper memc_rt_parallel_for is handed, or FILE+0xOFFSET.
-std::string kernelName(const void *kernel) {
+std::string kernelName(const void *kernel, SymbolFiles &files) {
   Dl_info info;
   if (!dladdr(kernel, &info) || !info.dli_fname)
     return "?";
   uint64_t offset = uint64_t(static_cast<const char *>(kernel) -
                              static_cast<const char *>(info.dli_fbase));
-  std::string name = info.dli_sname && info.dli_saddr == kernel
-                         ? std::string(info.dli_sname)
-                         : symbolAt(info.dli_fname, offset);
+  std::string name;
+  if (info.dli_sname && info.dli_saddr == kernel) {
+    name = info.dli_sname;
+  } else {
+    auto file = files.find(info.dli_fname);
+    if (file == files.end())
+      file =
+          files.emplace(info.dli_fname, functionSymbols(info.dli_fname)).first;
+    auto symbol = file->second.find(offset);
+    if (symbol != file->second.end())
+      name = symbol->second;
+  }
   const std::string suffix = "__trampoline";
   if (name.size() > suffix.size() &&
       name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
@@ -117,10 +129,11 @@ std::vector<ProfileEntry> stopCallProfile() {
   gOn.store(false, std::memory_order_release);
   std::lock_guard<std::mutex> lock(gMutex);
   std::vector<ProfileEntry> entries;
+  SymbolFiles files;
   for (const auto &[site, totals] : gSites) {
     std::string what;
     if (site.kernel) {
-      what = "parallel_for " + kernelName(site.kernel);
+      what = "parallel_for " + kernelName(site.kernel, files);
     } else {
       what = site.entry;
       if (site.m || site.n || site.k)
