@@ -32,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 
 namespace memc::rt {
 namespace {
@@ -485,6 +486,120 @@ halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
       (*finish)(r, acc[r], _mm512_setzero_ps());
     else
       _mm512_mask_storeu_ps(cr, m0, acc[r]);
+  }
+}
+
+/// Lanes 4q to 4q + 3 of v in lanes 0 to 3, the others zero.
+template <int Q> MEMC_AVX512 inline __m512 quarterOf(__m512 v) {
+  return _mm512_maskz_shuffle_f32x4(0x000F, v, v, Q);
+}
+
+/// The low (or High) 64-bit halves of each 128-bit lane of x and y, x's
+/// first.
+template <bool High> MEMC_AVX512 inline __m512 pairsOf(__m512 x, __m512 y) {
+  __m512d xd = _mm512_castps_pd(x), yd = _mm512_castps_pd(y);
+  return _mm512_castpd_ps(High ? _mm512_maskz_unpackhi_pd(0xFF, xd, yd)
+                               : _mm512_maskz_unpacklo_pd(0xFF, xd, yd));
+}
+
+/// A last panel with at most this many live columns goes through
+/// columnsTile512 (rows in the lanes) on AVX-512.
+constexpr int64_t kNarrowColumns = 4;
+
+/// One tile of columnsTile512: a packed panel of filters (a, `rows` of
+/// them) and where its rows go (c, or `finish` when not null).
+struct ColumnsTileRows {
+  const float *a;
+  int rows;
+  float *c;
+  const RowFinisher *finish;
+};
+
+/// halfTile512 for packed panels of filters against at most 4 live
+/// columns (NC), for T row tiles at once: a register a column and tile
+/// with the 12 rows in its lanes, so a k costs NC FMAs a tile, not one a
+/// row (a 12-row tile there used 4 of each register's 16 lanes: the 4
+/// columns past 6 panels of a 14 x 14 image cost as much as 16). Two tiles
+/// keep 8 sums in flight, where one waits on the FMA latency. A 4 x 4
+/// transpose per group of 4 rows gives the rows back for the stores.
+/// Each element sums its products in the same order as in tile512.
+template <int NC, int T>
+MEMC_AVX512 inline void columnsTile512(int64_t kc, const ColumnsTileRows *tiles,
+                                       const float *b, int64_t ldb, int64_t ldc,
+                                       __mmask16 m0, bool accumulate) {
+  __m512 acc[T][4];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j)
+      acc[t][j] = _mm512_setzero_ps();
+  const __mmask16 panelRows = lowLanes(kMA);
+  for (int64_t k = 0; k < kc; ++k) {
+    const float *bk = b + k * ldb;
+#pragma GCC unroll 2
+    for (int t = 0; t < T; ++t) {
+      __m512 av = _mm512_maskz_loadu_ps(panelRows, tiles[t].a + k * kMA);
+#pragma GCC unroll 4
+      for (int j = 0; j < NC; ++j)
+        acc[t][j] = _mm512_fmadd_ps(av, _mm512_set1_ps(bk[j]), acc[t][j]);
+    }
+  }
+#pragma GCC unroll 2
+  for (int t = 0; t < T; ++t) {
+    // Within each 128-bit lane q: rows 4q to 4q + 3 of the 4 columns.
+    // (The zero-masked forms: GCC 12 warns that the plain ones' undefined
+    // pass-through values may be used.)
+    const __mmask16 all = 0xFFFF;
+    __m512 lo01 = _mm512_maskz_unpacklo_ps(all, acc[t][0], acc[t][1]);
+    __m512 hi01 = _mm512_maskz_unpackhi_ps(all, acc[t][0], acc[t][1]);
+    __m512 lo23 = _mm512_maskz_unpacklo_ps(all, acc[t][2], acc[t][3]);
+    __m512 hi23 = _mm512_maskz_unpackhi_ps(all, acc[t][2], acc[t][3]);
+    // byRow[j]: row 4q + j of the tile in lane q.
+    __m512 byRow[4] = {pairsOf<false>(lo01, lo23), pairsOf<true>(lo01, lo23),
+                       pairsOf<false>(hi01, hi23), pairsOf<true>(hi01, hi23)};
+    const ColumnsTileRows &tile = tiles[t];
+    auto store = [&](int r, __m512 v) MEMC_AVX512 {
+      if (r >= tile.rows)
+        return;
+      float *cr = tile.c + r * ldc;
+      if (accumulate)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m0, cr));
+      if (tile.finish)
+        (*tile.finish)(r, v, _mm512_setzero_ps());
+      else
+        _mm512_mask_storeu_ps(cr, m0, v);
+    };
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      store(j, quarterOf<0>(byRow[j]));
+      store(4 + j, quarterOf<1>(byRow[j]));
+      store(8 + j, quarterOf<2>(byRow[j]));
+    }
+  }
+}
+
+/// columnsTile512 for `count` (1 or 2) tiles against `width` (at most 4)
+/// live columns.
+MEMC_AVX512 void narrowColumns512(int64_t kc, const ColumnsTileRows *tiles,
+                                  int count, const float *b, int64_t ldb,
+                                  int64_t ldc, int64_t width, bool accumulate) {
+  __mmask16 m0 = lowLanes(width);
+  auto with = [&](auto nc) MEMC_AVX512 {
+    constexpr int NC = decltype(nc)::value;
+    if (count == 2)
+      columnsTile512<NC, 2>(kc, tiles, b, ldb, ldc, m0, accumulate);
+    else
+      columnsTile512<NC, 1>(kc, tiles, b, ldb, ldc, m0, accumulate);
+  };
+  switch (width) {
+  case 1:
+    return with(std::integral_constant<int, 1>());
+  case 2:
+    return with(std::integral_constant<int, 2>());
+  case 3:
+    return with(std::integral_constant<int, 3>());
+  default:
+    return with(std::integral_constant<int, 4>());
   }
 }
 
@@ -1408,6 +1523,30 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                       : partial ? partial + (i - i0) * kMA * kNCA + p * kNR
                                 : nullptr; // read and written by no one
           int64_t ldci = c ? ldc : kNCA;
+          if (chosen == Isa::AVX512 && width <= kNarrowColumns) {
+            // Two row tiles at a time: tile i and the next, when this
+            // call has it (then skipped on its turn).
+            if ((i - i0) % 2 == 1)
+              continue;
+            int count = i + 1 < i1 ? 2 : 1;
+            ColumnsTileRows tiles[2];
+            std::optional<RowFinisher> finishers[2];
+            for (int t = 0; t < count; ++t) {
+              int64_t it = i + t;
+              float *cit = c ? c + it * kMA * ldc + nb + p * kNR
+                           : partial
+                               ? partial + (it - i0) * kMA * kNCA + p * kNR
+                               : nullptr;
+              if (finish)
+                finishers[t].emplace(*epilogue, *columns[p], it * kMA,
+                                     nb + p * kNR, width);
+              tiles[t] = {a.panel(it) + k0 * kMA,
+                          int(std::min(kMA, a.m - it * kMA)), cit,
+                          finish ? &*finishers[t] : nullptr};
+            }
+            narrowColumns512(kc, tiles, count, panel, ldb, ldci, width, acc);
+            continue;
+          }
           if (finish && chosen == Isa::AVX512) {
             // The partial sums so far (earlier blocks of K, or C's old
             // value) are read from C.

@@ -4,13 +4,14 @@
 // the same GEMM without an epilogue followed by the epilogue written out
 // here: bias, addend and clip in their order, into a padded destination
 // (output rows of 5, 7, 14 and 40 pixels: 32-column tiles that cross rows
-// and rows that cross tiles) and a plain one; K in one block and across
-// the kernel's 256 K blocks; beta 0 and 1; every kernel version this CPU
-// runs, and the plain-GEMM path (MEMC_PACKED_WEIGHTS=0 and too few
-// columns); with the padded planes' borders written by the GEMM too, or
-// left alone (then nothing outside the output rows is written); as a
-// window, K from 257 to 1152 and 128 columns or more take the direct
-// product (windowGemmDirect) on AVX-512; borders of -1.5, +0 and -0.
+// and rows that cross tiles, and a last tile of 4 columns) and a plain
+// one; K in one block and across the kernel's 256 K blocks; beta 0 and 1;
+// every kernel version this CPU runs, and the plain-GEMM path
+// (MEMC_PACKED_WEIGHTS=0 and too few columns); with the padded planes'
+// borders written by the GEMM too, or left alone (then nothing outside the
+// output rows is written); as a window, K from 257 to 1152 and 128 columns
+// or more take the direct product (windowGemmDirect) on AVX-512; borders
+// of -1.5, +0 and -0.
 // Results are bit for bit the unfused ones. Also: NaN passes the clip, and
 // maximum(+0, -0) is +0, as arith.maximumf has it. And the fused call
 // without C (a memc.gemm_epilogue's, beta 0), on every path.
@@ -160,6 +161,12 @@ std::vector<Case> cases() {
       {12, 20, 64, 16, 18, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
       {12, 20, 64, 8, 11, false, false, -inf, inf, 0.0f, -0.0f},
       {10, 8, 40, 2, 5, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
+      // A 14 x 14 image: its last 4 columns a narrow panel (rows in the
+      // lanes, two row tiles at once) crossing into a padded plane's last
+      // row, and with 37 filters a tile left alone; a residual sum with a
+      // narrow last panel, K across two blocks and beta 1.
+      {37, 24, 196, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
+      {26, 300, 100, 0, 0, true, true, -inf, inf, 1.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };

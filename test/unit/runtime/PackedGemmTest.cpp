@@ -202,6 +202,49 @@ TEST(PackedGemm, SplitsDoNotChangeResults) {
   forgetPackedWeights(B.data(), B.size() * sizeof(float));
 }
 
+TEST(PackedGemm, NarrowLastPanelMatchesTheRowTiles) {
+  // A last panel of at most 4 columns (a 14 x 14 image's 196 = 6 x 32 + 4)
+  // runs with the rows in the registers' lanes, two row tiles at once: the
+  // same numbers, bit for bit, as those columns in a wider panel (the
+  // row-major tiles), for 1 to 4 columns, row counts that pair the tiles
+  // or leave one alone, K across two blocks, and accumulating.
+  const int64_t K = 300;
+  for (int64_t M : {5, 12, 24, 37, 60})
+    for (int64_t narrow : {1, 2, 3, 4}) {
+      int64_t N = 64 + narrow;
+      auto A = randomVec(size_t(M * K), 21), B = randomVec(size_t(K * N), 22);
+      const memc::rt::PackedA *a =
+          memc::rt::packedWeightA(A.data(), M, K, K, false);
+      ASSERT_NE(a, nullptr);
+      memc::rt::RightOperand b{B.data(), N};
+      auto C0 = randomVec(size_t(M * N), 23);
+      for (bool accumulate : {false, true}) {
+        std::vector<float> whole = C0, wide = C0;
+        memc::rt::packedGemmA(*a, 0, a->numPanels(), 0, N, b, whole.data(), N,
+                              accumulate);
+        // Columns [N - 20, N): one panel of 20, no narrow one.
+        memc::rt::packedGemmA(*a, 0, a->numPanels(), N - 20, N, b, wide.data(),
+                              N, accumulate);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = N - narrow; j < N; ++j)
+            ASSERT_EQ(std::memcmp(&whole[i * N + j], &wide[i * N + j], 4), 0)
+                << "M=" << M << " narrow=" << narrow << " i=" << i << " j=" << j
+                << " accumulate=" << accumulate;
+        // Against doubles.
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) {
+            double sum = accumulate ? C0[i * N + j] : 0.0;
+            for (int64_t k = 0; k < K; ++k)
+              sum += double(A[i * K + k]) * double(B[k * N + j]);
+            ASSERT_NEAR(whole[i * N + j], sum, 1e-4 * K)
+                << "M=" << M << " narrow=" << narrow << " i=" << i
+                << " j=" << j;
+          }
+      }
+      forgetPackedWeights(A.data(), A.size() * sizeof(float));
+    }
+}
+
 TEST(PackedGemm, TransposedProductMatchesAndSplits) {
   // C = A B computed as C^T = B^T A^T (packedGemmAT), against doubles, and
   // in pieces of A's 32-row panels and of C's columns, bit for bit.
