@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "AlignedBuffer.h"
 #include "CallProfile.h"
 #include "OpenBlasCore.h"
 #include "PackedGemm.h"
@@ -301,10 +302,18 @@ template <typename T> struct GemmJob {
       naiveGemm(ta, tb, mc, nc, k, alpha, ai, lda, bi, ldb, beta, ci, ldc);
   }
 
+  /// A split's parts start at multiples of kMinSplitRows: OpenBLAS's
+  /// kernels take their rows and columns in groups from a call's first, the
+  /// last ones in other loops, and a GEMV's 1000 columns cut at 333 and 666
+  /// (3 threads) summed 2 of its outputs in another order than at 1 thread.
   void task(int64_t t) const {
+    int64_t length = splitM ? m : n;
     cut.run(
-        t, splitM ? m : n, [&](int64_t i) { block(i, 0, m, 0, n); },
+        t, (length + kMinSplitRows - 1) / kMinSplitRows,
+        [&](int64_t i) { block(i, 0, m, 0, n); },
         [&](int64_t i, int64_t lo, int64_t hi) {
+          lo *= kMinSplitRows;
+          hi = std::min(length, hi * kMinSplitRows);
           if (splitM)
             block(i, lo, hi - lo, 0, n);
           else
@@ -593,11 +602,13 @@ struct PackedAJob {
   const memc::rt::Epilogue *epilogue = nullptr;
   TaskCut cut;
   bool splitM = false;
+  /// K's blocks (packedGemmA's; halvesBlock's halves or the kernel's).
+  memc::rt::KBlocks kBlocks;
 
   void block(int64_t i, int64_t p0, int64_t p1, int64_t n0, int64_t n1) const {
     if (direct) {
       memc::rt::windowGemmDirect(*aT, p0, p1, n0, n1, b, c, ldc, accumulate,
-                                 epilogue);
+                                 epilogue, kBlocks.size);
       return;
     }
     if (aT) {
@@ -608,7 +619,7 @@ struct PackedAJob {
     memc::rt::RightOperand bi = b;
     bi.data += i * strideB;
     memc::rt::packedGemmA(*a[i], p0, p1, n0, n1, bi, c + i * strideC, ldc,
-                          accumulate, epilogue);
+                          accumulate, epilogue, kBlocks);
   }
 
   int64_t rowPanels() const { return aT ? aT->numPanels() : a[0]->numPanels(); }
@@ -657,6 +668,68 @@ bool packLeftWeight(PackedAJob &job, const float *A, int64_t strideA, int64_t M,
          });
 }
 
+/// `job` (batch 1, K in two halves of job.kBlocks.size) on an even number
+/// of threads: the first half of them sum K's first half, the others its
+/// second, each over its share of A's row panels, into two scratch
+/// products; then each thread adds the two for its share of C's rows (half
+/// 1's sum + (half 0's + C's old value)), as packedGemmA adds a block's
+/// sums to the blocks' before it, and stores them as the kernel would,
+/// through the epilogue or into C. False when the scratch cannot be had.
+bool splitKProduct(const PackedAJob &job, ThreadPool &pool, int64_t M,
+                   int64_t N, int64_t K) {
+  thread_local memc::rt::ScratchBuffer scratch;
+  float *halves = scratch.get(size_t(2 * M * N));
+  if (!halves)
+    return false;
+  struct Split {
+    const PackedAJob &job;
+    float *halves;
+    int64_t m, n, k, kMid, perHalf;
+  } split{job, halves, M, N, K, job.kBlocks.size, pool.participants() / 2};
+  pool.run(
+      2 * split.perHalf,
+      [](const void *ctx, int64_t t) {
+        const auto &s = *static_cast<const Split *>(ctx);
+        int64_t half = t / s.perHalf, share = t % s.perHalf;
+        int64_t panels = s.job.rowPanels();
+        memc::rt::KBlocks k{half ? s.kMid : 0, half ? s.k : s.kMid, s.kMid};
+        memc::rt::packedGemmA(*s.job.a[0], panels * share / s.perHalf,
+                              panels * (share + 1) / s.perHalf, 0, s.n, s.job.b,
+                              s.halves + half * s.m * s.n, s.n, false, nullptr,
+                              k);
+      },
+      &split);
+  pool.run(
+      pool.participants(),
+      [](const void *ctx, int64_t t) {
+        const auto &s = *static_cast<const Split *>(ctx);
+        int64_t parts = 2 * s.perHalf;
+        int64_t r0 = s.m * t / parts, r1 = s.m * (t + 1) / parts;
+        float *sum = s.halves + r0 * s.n;
+        const float *second = s.halves + s.m * s.n + r0 * s.n;
+        const PackedAJob &job = s.job;
+        for (int64_t r = r0; r < r1; ++r, sum += s.n, second += s.n) {
+          if (job.accumulate) {
+            const float *old = job.c + r * job.ldc;
+            for (int64_t j = 0; j < s.n; ++j)
+              sum[j] += old[j];
+          }
+          for (int64_t j = 0; j < s.n; ++j)
+            sum[j] = second[j] + sum[j];
+        }
+        if (job.epilogue) {
+          memc::rt::finishProduct(s.halves + r0 * s.n, s.n, r0, r1 - r0, 0, s.n,
+                                  nullptr, 0, false, job.epilogue);
+          return;
+        }
+        for (int64_t r = r0; r < r1; ++r)
+          std::memcpy(job.c + r * job.ldc, s.halves + r * s.n,
+                      size_t(s.n) * sizeof(float));
+      },
+      &split);
+  return true;
+}
+
 /// Runs `job`, its weights packed, on the pool.
 void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
   int64_t batch = job.batch;
@@ -664,12 +737,22 @@ void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
   int64_t rowPanels = job.rowPanels(), w = job.columnUnit();
   int64_t colPanels = (N + w - 1) / w;
+  // (A window's product, direct or not, sums in the same blocks: a 1x1
+  // convolution's GEMM gives the same bits as a window or as a plain B.)
+  bool transposed = job.aT && !job.direct;
+  if (batch == 1 && !transposed)
+    if (int64_t half = memc::rt::halvesBlock(M, N, K))
+      job.kBlocks = {0, K, half};
   if (!pool || flops < kMinParallelPackedAFlops) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, rowPanels, 0, N);
     return;
   }
   int64_t p = pool->participants();
+  if (job.kBlocks.size && !job.aT && !job.b.isWindow() && p % 2 == 0 &&
+      memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512 &&
+      splitKProduct(job, *pool, M, N, K))
+    return;
   // The cut whose largest share is closest to an even one. Layer 4 of
   // ResNet-18 (512 x 49 x 4608) has two column panels of 32 and 17
   // columns: cut along them, one thread does twice the other's work, and

@@ -987,10 +987,11 @@ template <typename Pack> const Entry *lookup(const Key &key, Pack pack) {
 /// floats (256 KiB) stays in L2 while every panel of A passes over it.
 constexpr int64_t kNCA = 256;
 
-/// The calling thread's buffer for packedGemmA's blocks of B.
-float *rightBlockBuffer() {
+/// The calling thread's buffer for packedGemmA's blocks of B, kBlock rows
+/// of them.
+float *rightBlockBuffer(int64_t kBlock) {
   thread_local ScratchBuffer buffer;
-  return buffer.get(size_t(kKC * kNCA));
+  return buffer.get(size_t(kBlock * kNCA));
 }
 
 /// The calling thread's buffer for packedGemmA's partial sums of a block of
@@ -1426,20 +1427,22 @@ void Epilogue::fillBorder(int64_t i, int64_t j, int64_t count) const {
 
 namespace {
 
-/// C's rows [i0, i1) x columns [n0, n1) = op(A) B (element (i, k) of op(A)
-/// is aAt(i, k)), plus C's old value when accumulating, by plain loops and
-/// through `epilogue` when there is one: the packed kernels' way out when
-/// their buffers cannot be had.
+/// C's rows [i0, i1) x columns [n0, n1) = op(A) B over K's [k0, k1)
+/// (element (i, k) of op(A) is aAt(i, k)), plus C's old value when
+/// accumulating, by plain loops and through `epilogue` when there is one:
+/// the packed kernels' way out when their buffers cannot be had.
 template <typename AAt>
-void plainProduct(int64_t i0, int64_t i1, int64_t n0, int64_t n1, int64_t k,
-                  AAt aAt, const RightOperand &b, float *c, int64_t ldc,
-                  bool accumulate, const Epilogue *epilogue) {
+void plainProduct(int64_t i0, int64_t i1, int64_t n0, int64_t n1, int64_t k0,
+                  int64_t k1, AAt aAt, const RightOperand &b, float *c,
+                  int64_t ldc, bool accumulate, const Epilogue *epilogue) {
   for (int64_t i = i0; i < i1; ++i)
     for (int64_t j = n0; j < n1; ++j) {
       float sum = 0;
-      for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t kk = k0; kk < k1; ++kk)
         sum += aAt(i, kk) * b.at(kk, j);
-      float v = !accumulate ? sum : k ? c[i * ldc + j] + sum : c[i * ldc + j];
+      float v = !accumulate ? sum
+                : k1 > k0   ? c[i * ldc + j] + sum
+                            : c[i * ldc + j];
       if (epilogue)
         epilogue->apply(i, j, v);
       else
@@ -1452,23 +1455,32 @@ void plainProduct(int64_t i0, int64_t i1, int64_t n0, int64_t n1, int64_t k,
 
 } // namespace
 
+int64_t halvesBlock(int64_t m, int64_t n, int64_t k) {
+  if (n > 256 || k < 4 * m || k <= kKC || k > 4 * kKC)
+    return 0;
+  return (k / 2 + 7) / 8 * 8;
+}
+
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
-                 bool accumulate, const Epilogue *epilogue) {
+                 bool accumulate, const Epilogue *epilogue, KBlocks k) {
   if (i0 >= i1 || n0 >= n1)
     return;
+  int64_t kBegin = k.begin, kEnd = k.end < 0 ? a.k : k.end;
+  int64_t kBlock = k.size > 0 ? k.size : kKC;
   int64_t rowEnd = std::min(a.m, i1 * kMA);
-  float *block = a.k ? rightBlockBuffer() : nullptr;
+  float *block = kEnd > kBegin ? rightBlockBuffer(kBlock) : nullptr;
   // Without C (the fused call of a memc.gemm_epilogue: an epilogue, beta
   // 0), a block of columns' partial sums over K's blocks go to this
   // thread's scratch, its rows by kNCA; K in one block stores none.
+  bool blocks = kEnd - kBegin > kBlock;
   float *partial = nullptr;
-  if (!c && a.k > kKC)
+  if (!c && blocks)
     partial = partialSumBuffer(rowEnd - i0 * kMA);
-  if (!block || (!c && a.k > kKC && !partial)) {
+  if (!block || (!c && blocks && !partial)) {
     // K = 0, or no memory for the buffers: plain loops
     plainProduct(
-        i0 * kMA, rowEnd, n0, n1, a.k,
+        i0 * kMA, rowEnd, n0, n1, kBegin, kEnd,
         [&](int64_t i, int64_t k) {
           return a.panel(i / kMA)[k * kMA + i % kMA];
         },
@@ -1493,10 +1505,10 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
   std::optional<TileColumns> columns[kNCA / kNR];
   for (int64_t nb = n0; nb < n1; nb += kNCA) {
     int64_t nc = std::min(kNCA, n1 - nb);
-    for (int64_t k0 = 0; k0 < a.k; k0 += kKC) {
-      int64_t kc = std::min(kKC, a.k - k0);
-      bool acc = accumulate || k0 > 0;
-      bool finish = epilogue && k0 + kc >= a.k;
+    for (int64_t k0 = kBegin; k0 < kEnd; k0 += kBlock) {
+      int64_t kc = std::min(kBlock, kEnd - k0);
+      bool acc = accumulate || k0 > kBegin;
+      bool finish = epilogue && k0 + kc >= kEnd;
       if (finish && chosen == Isa::AVX512)
         for (int64_t p = 0; p * kNR < nc; ++p)
           columns[p].emplace(*epilogue, nb + p * kNR,
@@ -1623,7 +1635,7 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
   float *ct = transposedProductBuffer(size_t(columnPanels * kMA * ldct));
   if (!columns || !ct) { // no memory for the buffers: plain loops
     plainProduct(
-        i0, i1, n0, n1, aT.k,
+        i0, i1, n0, n1, 0, aT.k,
         [&](int64_t i, int64_t k) {
           return aT.panel(i / kNR)[k * kNR + i % kNR];
         },
@@ -1748,7 +1760,9 @@ directTile512(int64_t kc, const float *const *pixel, const int64_t *rowOffset,
 MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
                                   int64_t n0, int64_t n1, const RightOperand &b,
                                   float *c, int64_t ldc, bool accumulate,
-                                  const Epilogue *epilogue) {
+                                  const Epilogue *epilogue, int64_t kBlock) {
+  if (kBlock <= 0)
+    kBlock = kKC;
   alignas(64) float tile[kDirectPixels * kNR];
   // Where each pixel's row of the tile starts: filter f of the 12 pixels
   // is tile[pixelRow + f], one row of C's, gathered (or scattered).
@@ -1777,8 +1791,8 @@ MEMC_AVX512 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1,
           _mm512_mask_i32scatter_ps(
               tile + f, live, pixelRow,
               _mm512_maskz_loadu_ps(live, c + (f0 + f) * ldc + j), 4);
-      for (int64_t k0 = 0; k0 < aT.k; k0 += kKC) {
-        int64_t kc = std::min(kKC, aT.k - k0);
+      for (int64_t k0 = 0; k0 < aT.k; k0 += kBlock) {
+        int64_t kc = std::min(kBlock, aT.k - k0);
         const float *panel = aT.panel(p) + k0 * kNR;
         if (width <= 16)
           directTile512<true>(kc, pixel, b.rowOffset + k0, panel, tile,

@@ -210,16 +210,42 @@ void finishProduct(const float *y, int64_t ldy, int64_t i0, int64_t rows,
                    int64_t j0, int64_t n, float *c, int64_t ldc,
                    bool accumulate, const Epilogue *epilogue);
 
+/// The part of K a packedGemmA call sums, [begin, end) (end -1: A's K),
+/// and the blocks it sums it in: `size` values of k at a time from begin
+/// (0: the kernel's 256). Each block's products are summed from zero and
+/// then added to the sum of the blocks before it, so the blocks fix the
+/// result's rounding: a product summed as two calls over its two halves
+/// (each one block) and then added, half 1's sum + half 0's, is bit for bit
+/// the product of one call whose blocks are those halves.
+struct KBlocks {
+  int64_t begin = 0, end = -1, size = 0;
+};
+
+/// The K block of a GEMM of a weight on the left (memc_rt_sgemm_packed_a,
+/// batch 1, not run transposed) that sums K in two halves, each one block,
+/// or 0 for the kernel's blocks: K at least 4 M and from 257 to 1024, C at
+/// most 256 columns. MobileNetV2's 1x1 convolutions after a 14 x 14
+/// depthwise one (96 x 196 x 576, 64 x 196 x 384): B, the depthwise output,
+/// is 4 to 6 times C, and the threads that wrote it hold its channels (K)
+/// in halves; on an even number of threads each half of them then sums its
+/// own half of K and the two are added, where a cut of C's rows or columns
+/// read half of B from the other core. The blocks depend on the shape
+/// alone: the result is the same bits on any number of threads, and for B
+/// as a window or plain.
+int64_t halvesBlock(int64_t m, int64_t n, int64_t k);
+
 /// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
 /// value when `accumulate`; B is read in place on AVX-512, else (and for a
 /// window) packed a block at a time into a per-thread buffer. As packedGemm,
 /// the result does not depend on how C is split. With `epilogue`, the finished
 /// elements go through it to its D instead (C then holds partial sums, when K
 /// takes more than one block, or nothing new); `c` may then be null when not
-/// `accumulate` (the partial sums go to a per-thread buffer).
+/// `accumulate` (the partial sums go to a per-thread buffer). `k`: the part
+/// of K summed, and its blocks.
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
-                 bool accumulate, const Epilogue *epilogue = nullptr);
+                 bool accumulate, const Epilogue *epilogue = nullptr,
+                 KBlocks k = {});
 
 /// packedGemmA's product for a weight whose rows fill the kernel's lanes
 /// better than B's columns do (ResNet-18's layer 4: 512 filters against 49
@@ -244,11 +270,13 @@ void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
 /// `accumulate` and `epilogue` as in packedGemmA (C may be null with an
 /// epilogue and no accumulate). Each element sums its K products in
 /// packedGemmA's K blocks and order, C's old value first, so the two agree
-/// bit for bit, whatever the split. `b` must be a window (b.isWindow());
-/// AVX-512 only.
+/// bit for bit, whatever the split: blocks of kBlock values of k (0: the
+/// kernel's 256), as packedGemmA's KBlocks::size. `b` must be a window
+/// (b.isWindow()); AVX-512 only.
 void windowGemmDirect(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
                       int64_t n1, const RightOperand &b, float *c, int64_t ldc,
-                      bool accumulate, const Epilogue *epilogue = nullptr);
+                      bool accumulate, const Epilogue *epilogue = nullptr,
+                      int64_t kBlock = 0);
 
 } // namespace memc::rt
 

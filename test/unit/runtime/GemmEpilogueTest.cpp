@@ -167,6 +167,10 @@ std::vector<Case> cases() {
       // narrow last panel, K across two blocks and beta 1.
       {37, 24, 196, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
       {26, 300, 100, 0, 0, true, true, -inf, inf, 1.0f},
+      // K in two halves (memc::rt::halvesBlock; on 2 threads one each):
+      // into a padded plane, and a residual sum with beta 1.
+      {24, 288, 196, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
+      {20, 320, 100, 0, 0, true, true, -inf, inf, 1.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };

@@ -4,17 +4,20 @@
 // leading dimensions, batch strides (including 0 = broadcast), the serial
 // schedule and the pool's (whole GEMMs per task, or each GEMM cut along M or
 // N), concurrent callers, and BLAS's special cases (beta = 0 ignores C,
-// K = 0 scales C, strideC = 0 accumulates in order). Run it with
-// MEMC_NUM_THREADS=1/2/3/... to force each schedule.
+// K = 0 scales C, strideC = 0 accumulates in order), and splits that give
+// the bits of one call. Run it with MEMC_NUM_THREADS=1/2/3/... to force
+// each schedule.
 //
 //===----------------------------------------------------------------------===//
 
 #include "PackedGemm.h"
 #include "memc_runtime.h"
 
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
@@ -101,6 +104,40 @@ TEST(Gemm, OneRowIsAGemv) {
       runCase<float>({1, 1, 4096, 512, ta, tb, 0, 0, 0, false}, 1.0f, 0.0f,
                      1e-3);
       runCase<double>({1, 1, 11, 6, ta, tb, 1, 1, 1, false}, 2.0, 0.0, 1e-12);
+    }
+}
+
+TEST(Gemm, SplitsGiveTheBitsOfOneCall) {
+  // A GEMV of a B stored N x K (a classifier's Gemm, transB: 1 x 1002 x
+  // 1280) and a GEMM cut along N over the pool: each part starts at a
+  // multiple of 16 columns, so OpenBLAS groups them as one call over all
+  // of them does, and the results are the same bits (the GEMV cut at 333
+  // and 666, by 3 threads, was not). (A GEMV of a B stored K x N is not:
+  // OpenBLAS sums its columns otherwise when there are fewer of them.)
+  const int64_t K = 1280;
+  for (int64_t M : {1, 8})
+    for (int64_t N : {1002, 1000}) {
+      std::mt19937 rng(7);
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      std::vector<float> A(size_t(M * K)), B(size_t(K * N));
+      for (float &v : A)
+        v = dist(rng);
+      for (float &v : B)
+        v = dist(rng);
+      bool tb = M == 1;
+      std::vector<float> want(size_t(M * N)), got(size_t(M * N));
+      if (tb)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, int(N), int(K), 1.0f, B.data(),
+                    int(K), A.data(), 1, 0.0f, want.data(), 1);
+      else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N),
+                    int(K), 1.0f, A.data(), int(K), B.data(), int(N), 0.0f,
+                    want.data(), int(N));
+      memc_rt_sgemm(1, 0, tb, M, N, K, 1.0f, A.data(), K, 0, B.data(),
+                    tb ? K : N, 0, 0.0f, got.data(), N, 0);
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(std::memcmp(&want[i], &got[i], sizeof(float)), 0)
+            << "M=" << M << " N=" << N << " at " << i;
     }
 }
 

@@ -6,8 +6,9 @@
 // each with its own; beta = 0 and 1; the arguments it hands back to the
 // plain GEMM (transposed A, other alpha and beta). Also the cache: one
 // packed copy per weight, reused, and dropped by forgetPackedWeights; and
-// results that do not depend on how C's panels are split over threads. Run
-// it with MEMC_NUM_THREADS=1/2/3 to force each schedule.
+// results that do not depend on how C's panels are split over threads, nor
+// on K summed in halves by two threads. Run it with MEMC_NUM_THREADS=1/2/3
+// to force each schedule.
 //
 //===----------------------------------------------------------------------===//
 
@@ -241,6 +242,45 @@ TEST(PackedGemm, NarrowLastPanelMatchesTheRowTiles) {
                 << " j=" << j;
           }
       }
+      forgetPackedWeights(A.data(), A.size() * sizeof(float));
+    }
+}
+
+TEST(PackedGemm, HalvesOfKGiveTheSameBitsOnAnyThreadCount) {
+  // K from 257 to 1024, at least 4 M, C at most 256 columns: K is summed in
+  // two halves, each one block, whatever the threads. On an even number of
+  // them each half of the threads sums one half of K and the halves are
+  // added; the result is bit for bit packedGemmA's in the same blocks on
+  // one thread, C's old value included (half 1 + (half 0 + C)).
+  EXPECT_EQ(memc::rt::halvesBlock(96, 196, 576), 288);
+  EXPECT_EQ(memc::rt::halvesBlock(64, 196, 384), 192);
+  EXPECT_EQ(memc::rt::halvesBlock(13, 70, 300), 152);
+  EXPECT_EQ(memc::rt::halvesBlock(96, 257, 576), 0);  // too many columns
+  EXPECT_EQ(memc::rt::halvesBlock(200, 196, 576), 0); // K under 4 M
+  EXPECT_EQ(memc::rt::halvesBlock(32, 196, 256), 0);  // one block already
+  EXPECT_EQ(memc::rt::halvesBlock(64, 196, 1032), 0); // halves too long
+  struct Shape {
+    int64_t M, N, K;
+  };
+  for (Shape sh : {Shape{96, 196, 576}, Shape{64, 196, 384}, Shape{13, 70, 300},
+                   Shape{30, 256, 1000}})
+    for (float beta : {0.0f, 1.0f}) {
+      int64_t M = sh.M, N = sh.N, K = sh.K;
+      auto A = randomVec(size_t(M * K), 31), B = randomVec(size_t(K * N), 32);
+      auto C0 = randomVec(size_t(M * N), 33);
+      const memc::rt::PackedA *a =
+          memc::rt::packedWeightA(A.data(), M, K, K, false);
+      ASSERT_NE(a, nullptr);
+      std::vector<float> want = C0, got = C0;
+      memc::rt::packedGemmA(*a, 0, a->numPanels(), 0, N, {B.data(), N},
+                            want.data(), N, beta == 1.0f, nullptr,
+                            {0, K, memc::rt::halvesBlock(M, N, K)});
+      memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(),
+                             N, 0, beta, got.data(), N, 0);
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
+            << "at " << i << " M=" << M << " N=" << N << " K=" << K
+            << " beta=" << beta;
       forgetPackedWeights(A.data(), A.size() * sizeof(float));
     }
 }
