@@ -613,7 +613,7 @@ struct PackedAJob {
     }
     if (aT) {
       memc::rt::packedGemmAT(*aT, p0, p1, n0, n1, b, c, ldc, accumulate,
-                             epilogue);
+                             epilogue, kBlocks.size);
       return;
     }
     memc::rt::RightOperand bi = b;
@@ -730,6 +730,64 @@ bool splitKProduct(const PackedAJob &job, ThreadPool &pool, int64_t M,
   return true;
 }
 
+/// splitKProduct for a product run transposed (job.aT, packedGemmAT): each
+/// half of the threads sums its half of K into a scratch C^T over its
+/// share of aT's panels, then each thread adds the two (half 1's + half
+/// 0's, as packedGemmAT adds its blocks) for its share of C's rows and
+/// finishes them (finishTransposed: C's old value, the epilogue).
+bool splitKTransposed(const PackedAJob &job, ThreadPool &pool, int64_t M,
+                      int64_t N, int64_t K) {
+  int64_t panels = job.aT->numPanels();
+  int64_t ldct = panels * memc::rt::kPackedPanelWidth;
+  int64_t rows = (N + memc::rt::kPackedPanelHeight - 1) /
+                 memc::rt::kPackedPanelHeight * memc::rt::kPackedPanelHeight;
+  thread_local memc::rt::ScratchBuffer scratch;
+  float *halves = scratch.get(size_t(2 * rows * ldct));
+  if (!halves)
+    return false;
+  struct Split {
+    const PackedAJob &job;
+    float *halves;
+    int64_t m, n, k, kMid, perHalf, panels, ldct, rows;
+    mutable std::atomic<bool> failed{false}; ///< a half's buffer not had
+  } split{job,    halves, M,   N, K, job.kBlocks.size, pool.participants() / 2,
+          panels, ldct,   rows};
+  pool.run(
+      2 * split.perHalf,
+      [](const void *ctx, int64_t t) {
+        const auto &s = *static_cast<const Split *>(ctx);
+        int64_t half = t / s.perHalf, share = t % s.perHalf;
+        int64_t p0 = s.panels * share / s.perHalf,
+                p1 = s.panels * (share + 1) / s.perHalf;
+        memc::rt::KBlocks k{half ? s.kMid : 0, half ? s.k : s.kMid, s.kMid};
+        if (!memc::rt::transposedSums(*s.job.aT, p0, p1, 0, s.n, s.job.b, k,
+                                      s.halves + half * s.rows * s.ldct +
+                                          p0 * memc::rt::kPackedPanelWidth,
+                                      s.ldct))
+          s.failed = true;
+      },
+      &split);
+  if (split.failed)
+    return false;
+  pool.run(
+      pool.participants(),
+      [](const void *ctx, int64_t t) {
+        const auto &s = *static_cast<const Split *>(ctx);
+        int64_t parts = 2 * s.perHalf;
+        int64_t r0 = s.m * t / parts, r1 = s.m * (t + 1) / parts;
+        float *first = s.halves;
+        const float *second = s.halves + s.rows * s.ldct;
+        for (int64_t j = 0; j < s.n; ++j)
+          for (int64_t f = r0; f < r1; ++f)
+            first[j * s.ldct + f] =
+                second[j * s.ldct + f] + first[j * s.ldct + f];
+        memc::rt::finishTransposed(first, s.ldct, 0, r0, r1, 0, s.n, s.job.c,
+                                   s.job.ldc, s.job.accumulate, s.job.epilogue);
+      },
+      &split);
+  return true;
+}
+
 /// Runs `job`, its weights packed, on the pool.
 void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
   int64_t batch = job.batch;
@@ -740,18 +798,20 @@ void runPackedLeft(PackedAJob &job, int64_t M, int64_t N, int64_t K) {
   // (A window's product, direct or not, sums in the same blocks: a 1x1
   // convolution's GEMM gives the same bits as a window or as a plain B.)
   bool transposed = job.aT && !job.direct;
-  if (batch == 1 && !transposed)
-    if (int64_t half = memc::rt::halvesBlock(M, N, K))
-      job.kBlocks = {0, K, half};
+  if (int64_t half = batch != 1   ? 0
+                     : transposed ? memc::rt::transposedHalvesBlock(M, N, K)
+                                  : memc::rt::halvesBlock(M, N, K))
+    job.kBlocks = {0, K, half};
   if (!pool || flops < kMinParallelPackedAFlops) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, rowPanels, 0, N);
     return;
   }
   int64_t p = pool->participants();
-  if (job.kBlocks.size && !job.aT && !job.b.isWindow() && p % 2 == 0 &&
+  if (job.kBlocks.size && !job.direct && !job.b.isWindow() && p % 2 == 0 &&
       memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512 &&
-      splitKProduct(job, *pool, M, N, K))
+      (transposed ? splitKTransposed(job, *pool, M, N, K)
+                  : splitKProduct(job, *pool, M, N, K)))
     return;
   // The cut whose largest share is closest to an even one. Layer 4 of
   // ResNet-18 (512 x 49 x 4608) has two column panels of 32 and 17

@@ -1461,6 +1461,12 @@ int64_t halvesBlock(int64_t m, int64_t n, int64_t k) {
   return (k / 2 + 7) / 8 * 8;
 }
 
+int64_t transposedHalvesBlock(int64_t m, int64_t n, int64_t k) {
+  if (n > 128 || k < 3 * m || k <= 512 || k > 2 * kKCB)
+    return 0;
+  return (k / 2 + 7) / 8 * 8;
+}
+
 void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                  int64_t n1, const RightOperand &b, float *c, int64_t ldc,
                  bool accumulate, const Epilogue *epilogue, KBlocks k) {
@@ -1620,35 +1626,25 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
 }
 
 /// An AVX-512 CPU only (the caller chooses by packedGemmIsa).
-MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
-                              int64_t n0, int64_t n1, const RightOperand &b,
-                              float *c, int64_t ldc, bool accumulate,
-                              const Epilogue *epilogue) {
-  int64_t i0 = p0 * kNR, i1 = std::min(aT.n, p1 * kNR);
+MEMC_AVX512 bool transposedSums(const PackedB &aT, int64_t p0, int64_t p1,
+                                int64_t n0, int64_t n1, const RightOperand &b,
+                                KBlocks k, float *ct, int64_t ldct) {
   int64_t n = n1 - n0;
-  if (i0 >= i1 || n <= 0)
-    return;
+  int64_t kBegin = k.begin, kEnd = k.end < 0 ? aT.k : k.end;
+  int64_t kBlock = k.size > 0 ? k.size : kKCB;
   int64_t columnPanels = (n + kMA - 1) / kMA;
-  int64_t ldct = (p1 - p0) * kNR;
-  int64_t kcMax = std::max<int64_t>(1, std::min(kKCB, aT.k));
+  int64_t kcMax = std::max<int64_t>(1, std::min(kBlock, kEnd - kBegin));
   float *columns = columnPanelBuffer(size_t(columnPanels * kMA * kcMax));
-  float *ct = transposedProductBuffer(size_t(columnPanels * kMA * ldct));
-  if (!columns || !ct) { // no memory for the buffers: plain loops
-    plainProduct(
-        i0, i1, n0, n1, 0, aT.k,
-        [&](int64_t i, int64_t k) {
-          return aT.panel(i / kNR)[k * kNR + i % kNR];
-        },
-        b, c, ldc, accumulate, epilogue);
-    return;
-  }
-  if (aT.k == 0)
-    std::fill_n(ct, columnPanels * kMA * ldct, 0.0f);
+  if (!columns)
+    return false;
+  if (kEnd <= kBegin)
+    for (int64_t j = 0; j < n; ++j)
+      std::fill_n(ct + j * ldct, (p1 - p0) * kNR, 0.0f);
   // C^T = B^T op(A)^T: B's columns are the tiles' rows, the filters their
   // 32 lanes. Each K block's columns are packed once, in L2, for all of
   // this call's filter panels.
-  for (int64_t k0 = 0; k0 < aT.k; k0 += kKCB) {
-    int64_t kc = std::min(kKCB, aT.k - k0);
+  for (int64_t k0 = kBegin; k0 < kEnd; k0 += kBlock) {
+    int64_t kc = std::min(kBlock, kEnd - k0);
     for (int64_t q = 0; q < columnPanels; ++q)
       packColumnPanel512(b, k0, kc, n0 + q * kMA, std::min(kMA, n - q * kMA),
                          columns + q * kc * kMA);
@@ -1664,13 +1660,20 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
         NextRows pf = nextRowsOf(next, kc, q, columnPanels);
         if (width == kNR)
           rowsTile512<true, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
-                                  k0 > 0, pf.from, pf.rows);
+                                  k0 > kBegin, pf.from, pf.rows);
         else
           rowsTile512<false, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
-                                   k0 > 0, pf.from, pf.rows);
+                                   k0 > kBegin, pf.from, pf.rows);
       }
     }
   }
+  return true;
+}
+
+MEMC_AVX512 void finishTransposed(const float *ct, int64_t ldct, int64_t i0,
+                                  int64_t r0, int64_t r1, int64_t n0, int64_t n,
+                                  float *c, int64_t ldc, bool accumulate,
+                                  const Epilogue *epilogue) {
   // C = (C^T)^T, plus C's old value when accumulating, 32 columns of a
   // row at a time (two gathers down C^T's columns); through the epilogue
   // when there is one. (Element by element, this took 9% of the call.)
@@ -1683,29 +1686,53 @@ MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
     std::optional<TileColumns> columns;
     if (epilogue)
       columns.emplace(*epilogue, n0 + t0, width);
-    for (int64_t r0 = i0; r0 < i1; r0 += kMA) {
-      int rows = int(std::min(kMA, i1 - r0));
+    for (int64_t f0 = r0; f0 < r1; f0 += kMA) {
+      int rows = int(std::min(kMA, r1 - f0));
       auto rowsOut = [&](const auto *finish) MEMC_AVX512 {
         for (int r = 0; r < rows; ++r) {
-          const float *src = ct + t0 * ldct + (r0 - i0 + r);
+          const float *src = ct + t0 * ldct + (f0 - i0 + r);
           __m512 v0 =
               _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, down, src, 4);
           __m512 v1 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, down,
                                                src + 16 * ldct, 4);
-          storeProductRow(r, v0, v1, c ? c + (r0 + r) * ldc + n0 + t0 : nullptr,
+          storeProductRow(r, v0, v1, c ? c + (f0 + r) * ldc + n0 + t0 : nullptr,
                           m0, m1, accumulate, finish);
         }
       };
       if (!epilogue) {
         rowsOut(static_cast<const RowFinisher *>(nullptr));
-      } else if (!withFastFinisher(*epilogue, *columns, r0, n0 + t0, width,
+      } else if (!withFastFinisher(*epilogue, *columns, f0, n0 + t0, width,
                                    [&](const auto &finish)
                                        MEMC_AVX512 { rowsOut(&finish); })) {
-        RowFinisher finish(*epilogue, *columns, r0, n0 + t0, width);
+        RowFinisher finish(*epilogue, *columns, f0, n0 + t0, width);
         rowsOut(&finish);
       }
     }
   }
+}
+
+MEMC_AVX512 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1,
+                              int64_t n0, int64_t n1, const RightOperand &b,
+                              float *c, int64_t ldc, bool accumulate,
+                              const Epilogue *epilogue, int64_t kBlock) {
+  int64_t i0 = p0 * kNR, i1 = std::min(aT.n, p1 * kNR);
+  int64_t n = n1 - n0;
+  if (i0 >= i1 || n <= 0)
+    return;
+  int64_t columnPanels = (n + kMA - 1) / kMA;
+  int64_t ldct = (p1 - p0) * kNR;
+  float *ct = transposedProductBuffer(size_t(columnPanels * kMA * ldct));
+  if (!ct || !transposedSums(aT, p0, p1, n0, n1, b, {0, aT.k, kBlock}, ct,
+                             ldct)) { // no memory for the buffers: plain loops
+    plainProduct(
+        i0, i1, n0, n1, 0, aT.k,
+        [&](int64_t i, int64_t k) {
+          return aT.panel(i / kNR)[k * kNR + i % kNR];
+        },
+        b, c, ldc, accumulate, epilogue);
+    return;
+  }
+  finishTransposed(ct, ldct, i0, i0, i1, n0, n, c, ldc, accumulate, epilogue);
 }
 
 namespace {

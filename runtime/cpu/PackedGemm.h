@@ -234,6 +234,13 @@ struct KBlocks {
 /// as a window or plain.
 int64_t halvesBlock(int64_t m, int64_t n, int64_t k);
 
+/// halvesBlock for a product run transposed (packedGemmAT: C's columns
+/// at most 128): K at least 3 M and from 513 to 1536. MobileNetV2's 1x1
+/// convolutions after a 7 x 7 depthwise one (160 x 49 x 960, 320 x 49 x
+/// 960, 160 x 49 x 576), whose threads otherwise each read all of the
+/// weight (a cut of C's 49 columns) or all of B (a cut of its rows).
+int64_t transposedHalvesBlock(int64_t m, int64_t n, int64_t k);
+
 /// C[rows of A's panels [i0, i1), columns [n0, n1)] = op(A) B, plus C's old
 /// value when `accumulate`; B is read in place on AVX-512, else (and for a
 /// window) packed a block at a time into a per-thread buffer. As packedGemm,
@@ -254,11 +261,28 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
 /// op(A) packed once as its transpose's panels, aT = packedWeight(A, K, M,
 /// lda, !transA). Computes C's rows [p0 * 32, min(M, p1 * 32)) (aT's
 /// panels [p0, p1)) by columns [n0, n1); accumulate and epilogue as in
-/// packedGemmA. Each element's sum depends on K only, not on the split.
-/// AVX-512 only (packedGemmIsa() == AVX512).
+/// packedGemmA. K in blocks of kBlock (0: 768); each block's sums are
+/// added to the blocks' before it, and C's old value to their total. Each
+/// element's sum depends on K and kBlock only, not on the split. AVX-512
+/// only (packedGemmIsa() == AVX512).
 void packedGemmAT(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
                   int64_t n1, const RightOperand &b, float *c, int64_t ldc,
-                  bool accumulate, const Epilogue *epilogue = nullptr);
+                  bool accumulate, const Epilogue *epilogue = nullptr,
+                  int64_t kBlock = 0);
+
+/// packedGemmAT's two steps. transposedSums: C^T's rows [0, n1 - n0) (C's
+/// columns [n0, n1)) by aT's panels [p0, p1), summed over K's part and
+/// blocks `k` (KBlocks; size 0: 768), into ct (row stride ldct, at least
+/// (p1 - p0) * 32); false when its buffer cannot be had. finishTransposed:
+/// C's rows [r0, r1) of those (ct's column 0 is C's row i0) and columns
+/// [n0, n0 + n) from ct, stored as packedGemmA stores its products: plus
+/// C's old value when `accumulate`, through `epilogue` when there is one.
+bool transposedSums(const PackedB &aT, int64_t p0, int64_t p1, int64_t n0,
+                    int64_t n1, const RightOperand &b, KBlocks k, float *ct,
+                    int64_t ldct);
+void finishTransposed(const float *ct, int64_t ldct, int64_t i0, int64_t r0,
+                      int64_t r1, int64_t n0, int64_t n, float *c, int64_t ldc,
+                      bool accumulate, const Epilogue *epilogue);
 
 /// packedGemmA's product of a weight by a convolution's window operand
 /// with nothing packed per call: C^T = B^T op(A)^T as in packedGemmAT

@@ -171,6 +171,10 @@ std::vector<Case> cases() {
       // into a padded plane, and a residual sum with beta 1.
       {24, 288, 196, 14, 16, true, false, 0.0f, 6.0f, 0.0f},
       {20, 320, 100, 0, 0, true, true, -inf, inf, 1.0f},
+      // And run transposed (memc::rt::transposedHalvesBlock): a 7 x 7
+      // image into a padded plane, a residual sum with beta 1.
+      {64, 600, 49, 7, 9, true, false, 0.0f, 6.0f, 0.0f},
+      {48, 700, 49, 0, 0, true, true, -inf, inf, 1.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };

@@ -285,6 +285,46 @@ TEST(PackedGemm, HalvesOfKGiveTheSameBitsOnAnyThreadCount) {
     }
 }
 
+TEST(PackedGemm, TransposedHalvesOfKGiveTheSameBitsOnAnyThreadCount) {
+  // The same for products run transposed (C's columns at most 128): K from
+  // 513 to 1536 and at least 3 M, in halves; on an even number of threads
+  // one half each into a scratch C^T, added and finished by rows; bit for
+  // bit packedGemmAT's in the same blocks, C's old value included.
+  if (memc::rt::packedGemmIsa() != memc::rt::PackedGemmIsa::AVX512)
+    GTEST_SKIP() << "packedGemmAT needs AVX-512";
+  EXPECT_EQ(memc::rt::transposedHalvesBlock(160, 49, 960), 480);
+  EXPECT_EQ(memc::rt::transposedHalvesBlock(160, 49, 576), 288);
+  EXPECT_EQ(memc::rt::transposedHalvesBlock(960, 49, 160), 0);  // K < 3 M
+  EXPECT_EQ(memc::rt::transposedHalvesBlock(64, 49, 512), 0);   // K too short
+  EXPECT_EQ(memc::rt::transposedHalvesBlock(512, 49, 4608), 0); // too long
+  struct Shape {
+    int64_t M, N, K;
+  };
+  // (Shapes run transposed: 160, 64 and 128 filters fill the lanes, 49
+  // and 36 columns do not.)
+  for (Shape sh :
+       {Shape{160, 49, 960}, Shape{64, 49, 600}, Shape{128, 36, 1500}})
+    for (float beta : {0.0f, 1.0f}) {
+      int64_t M = sh.M, N = sh.N, K = sh.K;
+      auto A = randomVec(size_t(M * K), 41), B = randomVec(size_t(K * N), 42);
+      auto C0 = randomVec(size_t(M * N), 43);
+      const memc::rt::PackedB *aT =
+          memc::rt::packedWeight(A.data(), K, M, K, true);
+      ASSERT_NE(aT, nullptr);
+      std::vector<float> want = C0, got = C0;
+      memc::rt::packedGemmAT(*aT, 0, aT->numPanels(), 0, N, {B.data(), N},
+                             want.data(), N, beta == 1.0f, nullptr,
+                             memc::rt::transposedHalvesBlock(M, N, K));
+      memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(),
+                             N, 0, beta, got.data(), N, 0);
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
+            << "at " << i << " M=" << M << " N=" << N << " K=" << K
+            << " beta=" << beta;
+      forgetPackedWeights(A.data(), A.size() * sizeof(float));
+    }
+}
+
 TEST(PackedGemm, TransposedProductMatchesAndSplits) {
   // C = A B computed as C^T = B^T A^T (packedGemmAT), against doubles, and
   // in pieces of A's 32-row panels and of C's columns, bit for bit.
