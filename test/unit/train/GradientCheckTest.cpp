@@ -585,8 +585,9 @@ void runGradCheck(GradCheck &c) {
   for (const onnx::TensorProto &t : trained.graph().initializer())
     if (w0.count(t.name()))
       w1[t.name()] = initializerValues(t);
-  if (c.checkTrained)
+  if (c.checkTrained) {
     ASSERT_NO_FATAL_FAILURE(c.checkTrained(trained));
+  }
 
   // 2. The FD model with W as inputs, compiled for inference once.
   onnx::ModelProto infer = fdModel.proto;
