@@ -108,7 +108,7 @@ LogicalResult ViewOp::verify() {
   for (int64_t d = 2; d < view.getRank(); ++d)
     if (view.getDimSize(d) != cache.getDimSize(d))
       return emitOpError("view and cache differ in dimension ") << d;
-  if (getRows() > capacity)
+  if (int64_t(getRows()) > capacity)
     return emitOpError("") << getRows() << " rows exceed the capacity "
                            << capacity;
   if (elem.isInteger(8) != bool(getScale()))
