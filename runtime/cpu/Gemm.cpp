@@ -668,65 +668,79 @@ bool packLeftWeight(PackedAJob &job, const float *A, int64_t strideA, int64_t M,
          });
 }
 
+/// A GEMM with K in two halves on an even number of threads: sumHalf(half,
+/// share, shares) for each half of K and each of its `shares` (half the
+/// threads), the first half of the threads taking K's first half; then,
+/// all of those done, finishRows(r0, r1) for each thread's share of C's
+/// m rows.
+template <typename SumHalf, typename FinishRows>
+void runInHalves(ThreadPool &pool, int64_t m, const SumHalf &sumHalf,
+                 const FinishRows &finishRows) {
+  struct Steps {
+    const SumHalf &sumHalf;
+    const FinishRows &finishRows;
+    int64_t m, perHalf;
+  } steps{sumHalf, finishRows, m, pool.participants() / 2};
+  pool.run(
+      2 * steps.perHalf,
+      [](const void *ctx, int64_t t) {
+        const auto &s = *static_cast<const Steps *>(ctx);
+        s.sumHalf(t / s.perHalf, t % s.perHalf, s.perHalf);
+      },
+      &steps);
+  pool.run(
+      2 * steps.perHalf,
+      [](const void *ctx, int64_t t) {
+        const auto &s = *static_cast<const Steps *>(ctx);
+        int64_t parts = 2 * s.perHalf;
+        s.finishRows(s.m * t / parts, s.m * (t + 1) / parts);
+      },
+      &steps);
+}
+
 /// `job` (batch 1, K in two halves of job.kBlocks.size) on an even number
-/// of threads: the first half of them sum K's first half, the others its
-/// second, each over its share of A's row panels, into two scratch
-/// products; then each thread adds the two for its share of C's rows (half
-/// 1's sum + (half 0's + C's old value)), as packedGemmA adds a block's
-/// sums to the blocks' before it, and stores them as the kernel would,
-/// through the epilogue or into C. False when the scratch cannot be had.
+/// of threads: each half of them sums its half of K over its share of A's
+/// row panels into a scratch product; then each thread adds the two for
+/// its share of C's rows (half 1's sum + (half 0's + C's old value)), as
+/// packedGemmA adds a block's sums to the blocks' before it, and stores
+/// them as the kernel would, through the epilogue or into C. False when
+/// the scratch cannot be had.
 bool splitKProduct(const PackedAJob &job, ThreadPool &pool, int64_t M,
                    int64_t N, int64_t K) {
   thread_local memc::rt::ScratchBuffer scratch;
   float *halves = scratch.get(size_t(2 * M * N));
   if (!halves)
     return false;
-  struct Split {
-    const PackedAJob &job;
-    float *halves;
-    int64_t m, n, k, kMid, perHalf;
-  } split{job, halves, M, N, K, job.kBlocks.size, pool.participants() / 2};
-  pool.run(
-      2 * split.perHalf,
-      [](const void *ctx, int64_t t) {
-        const auto &s = *static_cast<const Split *>(ctx);
-        int64_t half = t / s.perHalf, share = t % s.perHalf;
-        int64_t panels = s.job.rowPanels();
-        memc::rt::KBlocks k{half ? s.kMid : 0, half ? s.k : s.kMid, s.kMid};
-        memc::rt::packedGemmA(*s.job.a[0], panels * share / s.perHalf,
-                              panels * (share + 1) / s.perHalf, 0, s.n, s.job.b,
-                              s.halves + half * s.m * s.n, s.n, false, nullptr,
-                              k);
+  int64_t kMid = job.kBlocks.size, panels = job.rowPanels();
+  runInHalves(
+      pool, M,
+      [&](int64_t half, int64_t share, int64_t shares) {
+        memc::rt::packedGemmA(*job.a[0], panels * share / shares,
+                              panels * (share + 1) / shares, 0, N, job.b,
+                              halves + half * M * N, N, false, nullptr,
+                              {half ? kMid : 0, half ? K : kMid, kMid});
       },
-      &split);
-  pool.run(
-      pool.participants(),
-      [](const void *ctx, int64_t t) {
-        const auto &s = *static_cast<const Split *>(ctx);
-        int64_t parts = 2 * s.perHalf;
-        int64_t r0 = s.m * t / parts, r1 = s.m * (t + 1) / parts;
-        float *sum = s.halves + r0 * s.n;
-        const float *second = s.halves + s.m * s.n + r0 * s.n;
-        const PackedAJob &job = s.job;
-        for (int64_t r = r0; r < r1; ++r, sum += s.n, second += s.n) {
+      [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          float *sum = halves + r * N;
+          const float *second = halves + M * N + r * N;
           if (job.accumulate) {
             const float *old = job.c + r * job.ldc;
-            for (int64_t j = 0; j < s.n; ++j)
+            for (int64_t j = 0; j < N; ++j)
               sum[j] += old[j];
           }
-          for (int64_t j = 0; j < s.n; ++j)
+          for (int64_t j = 0; j < N; ++j)
             sum[j] = second[j] + sum[j];
         }
         if (job.epilogue) {
-          memc::rt::finishProduct(s.halves + r0 * s.n, s.n, r0, r1 - r0, 0, s.n,
+          memc::rt::finishProduct(halves + r0 * N, N, r0, r1 - r0, 0, N,
                                   nullptr, 0, false, job.epilogue);
           return;
         }
         for (int64_t r = r0; r < r1; ++r)
-          std::memcpy(job.c + r * job.ldc, s.halves + r * s.n,
-                      size_t(s.n) * sizeof(float));
-      },
-      &split);
+          std::memcpy(job.c + r * job.ldc, halves + r * N,
+                      size_t(N) * sizeof(float));
+      });
   return true;
 }
 
@@ -745,47 +759,29 @@ bool splitKTransposed(const PackedAJob &job, ThreadPool &pool, int64_t M,
   float *halves = scratch.get(size_t(2 * rows * ldct));
   if (!halves)
     return false;
-  struct Split {
-    const PackedAJob &job;
-    float *halves;
-    int64_t m, n, k, kMid, perHalf, panels, ldct, rows;
-    mutable std::atomic<bool> failed{false}; ///< a half's buffer not had
-  } split{job,    halves, M,   N, K, job.kBlocks.size, pool.participants() / 2,
-          panels, ldct,   rows};
-  pool.run(
-      2 * split.perHalf,
-      [](const void *ctx, int64_t t) {
-        const auto &s = *static_cast<const Split *>(ctx);
-        int64_t half = t / s.perHalf, share = t % s.perHalf;
-        int64_t p0 = s.panels * share / s.perHalf,
-                p1 = s.panels * (share + 1) / s.perHalf;
-        memc::rt::KBlocks k{half ? s.kMid : 0, half ? s.k : s.kMid, s.kMid};
-        if (!memc::rt::transposedSums(*s.job.aT, p0, p1, 0, s.n, s.job.b, k,
-                                      s.halves + half * s.rows * s.ldct +
-                                          p0 * memc::rt::kPackedPanelWidth,
-                                      s.ldct))
-          s.failed = true;
-      },
-      &split);
-  if (split.failed)
-    return false;
-  pool.run(
-      pool.participants(),
-      [](const void *ctx, int64_t t) {
-        const auto &s = *static_cast<const Split *>(ctx);
-        int64_t parts = 2 * s.perHalf;
-        int64_t r0 = s.m * t / parts, r1 = s.m * (t + 1) / parts;
-        float *first = s.halves;
-        const float *second = s.halves + s.rows * s.ldct;
-        for (int64_t j = 0; j < s.n; ++j)
-          for (int64_t f = r0; f < r1; ++f)
-            first[j * s.ldct + f] =
-                second[j * s.ldct + f] + first[j * s.ldct + f];
-        memc::rt::finishTransposed(first, s.ldct, 0, r0, r1, 0, s.n, s.job.c,
-                                   s.job.ldc, s.job.accumulate, s.job.epilogue);
-      },
-      &split);
-  return true;
+  int64_t kMid = job.kBlocks.size;
+  std::atomic<bool> failed{false}; // a half's buffer could not be had
+  auto sumHalf = [&](int64_t half, int64_t share, int64_t shares) {
+    int64_t p0 = panels * share / shares, p1 = panels * (share + 1) / shares;
+    if (!memc::rt::transposedSums(*job.aT, p0, p1, 0, N, job.b,
+                                  {half ? kMid : 0, half ? K : kMid, kMid},
+                                  halves + half * rows * ldct +
+                                      p0 * memc::rt::kPackedPanelWidth,
+                                  ldct))
+      failed = true;
+  };
+  auto finishRows = [&](int64_t r0, int64_t r1) {
+    if (failed)
+      return;
+    const float *second = halves + rows * ldct;
+    for (int64_t j = 0; j < N; ++j)
+      for (int64_t f = r0; f < r1; ++f)
+        halves[j * ldct + f] = second[j * ldct + f] + halves[j * ldct + f];
+    memc::rt::finishTransposed(halves, ldct, 0, r0, r1, 0, N, job.c, job.ldc,
+                               job.accumulate, job.epilogue);
+  };
+  runInHalves(pool, M, sumHalf, finishRows);
+  return !failed;
 }
 
 /// Runs `job`, its weights packed, on the pool.

@@ -246,6 +246,28 @@ TEST(PackedGemm, NarrowLastPanelMatchesTheRowTiles) {
     }
 }
 
+/// memc_rt_sgemm_packed_a's M x N x K product (beta 0 and 1, over random
+/// operands) against oneThread(A, B, C, accumulate) computing the same in
+/// one call, bit for bit.
+template <typename OneThread>
+void expectOneThreadsBits(int64_t M, int64_t N, int64_t K, uint32_t seed,
+                          OneThread oneThread) {
+  for (float beta : {0.0f, 1.0f}) {
+    auto A = randomVec(size_t(M * K), seed),
+         B = randomVec(size_t(K * N), seed + 1);
+    auto C0 = randomVec(size_t(M * N), seed + 2);
+    std::vector<float> want = C0, got = C0;
+    oneThread(A.data(), B.data(), want.data(), beta == 1.0f);
+    memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(), N,
+                           0, beta, got.data(), N, 0);
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
+          << "at " << i << " M=" << M << " N=" << N << " K=" << K
+          << " beta=" << beta;
+    forgetPackedWeights(A.data(), A.size() * sizeof(float));
+  }
+}
+
 TEST(PackedGemm, HalvesOfKGiveTheSameBitsOnAnyThreadCount) {
   // K from 257 to 1024, at least 4 M, C at most 256 columns: K is summed in
   // two halves, each one block, whatever the threads. On an even number of
@@ -263,26 +285,19 @@ TEST(PackedGemm, HalvesOfKGiveTheSameBitsOnAnyThreadCount) {
     int64_t M, N, K;
   };
   for (Shape sh : {Shape{96, 196, 576}, Shape{64, 196, 384}, Shape{13, 70, 300},
-                   Shape{30, 256, 1000}})
-    for (float beta : {0.0f, 1.0f}) {
-      int64_t M = sh.M, N = sh.N, K = sh.K;
-      auto A = randomVec(size_t(M * K), 31), B = randomVec(size_t(K * N), 32);
-      auto C0 = randomVec(size_t(M * N), 33);
-      const memc::rt::PackedA *a =
-          memc::rt::packedWeightA(A.data(), M, K, K, false);
-      ASSERT_NE(a, nullptr);
-      std::vector<float> want = C0, got = C0;
-      memc::rt::packedGemmA(*a, 0, a->numPanels(), 0, N, {B.data(), N},
-                            want.data(), N, beta == 1.0f, nullptr,
-                            {0, K, memc::rt::halvesBlock(M, N, K)});
-      memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(),
-                             N, 0, beta, got.data(), N, 0);
-      for (size_t i = 0; i < want.size(); ++i)
-        ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
-            << "at " << i << " M=" << M << " N=" << N << " K=" << K
-            << " beta=" << beta;
-      forgetPackedWeights(A.data(), A.size() * sizeof(float));
-    }
+                   Shape{30, 256, 1000}}) {
+    int64_t M = sh.M, N = sh.N, K = sh.K;
+    expectOneThreadsBits(
+        M, N, K, 31,
+        [&](const float *A, const float *B, float *C, bool accumulate) {
+          const memc::rt::PackedA *a =
+              memc::rt::packedWeightA(A, M, K, K, false);
+          ASSERT_NE(a, nullptr);
+          memc::rt::packedGemmA(*a, 0, a->numPanels(), 0, N, {B, N}, C, N,
+                                accumulate, nullptr,
+                                {0, K, memc::rt::halvesBlock(M, N, K)});
+        });
+  }
 }
 
 TEST(PackedGemm, TransposedHalvesOfKGiveTheSameBitsOnAnyThreadCount) {
@@ -303,26 +318,19 @@ TEST(PackedGemm, TransposedHalvesOfKGiveTheSameBitsOnAnyThreadCount) {
   // (Shapes run transposed: 160, 64 and 128 filters fill the lanes, 49
   // and 36 columns do not.)
   for (Shape sh :
-       {Shape{160, 49, 960}, Shape{64, 49, 600}, Shape{128, 36, 1500}})
-    for (float beta : {0.0f, 1.0f}) {
-      int64_t M = sh.M, N = sh.N, K = sh.K;
-      auto A = randomVec(size_t(M * K), 41), B = randomVec(size_t(K * N), 42);
-      auto C0 = randomVec(size_t(M * N), 43);
-      const memc::rt::PackedB *aT =
-          memc::rt::packedWeight(A.data(), K, M, K, true);
-      ASSERT_NE(aT, nullptr);
-      std::vector<float> want = C0, got = C0;
-      memc::rt::packedGemmAT(*aT, 0, aT->numPanels(), 0, N, {B.data(), N},
-                             want.data(), N, beta == 1.0f, nullptr,
-                             memc::rt::transposedHalvesBlock(M, N, K));
-      memc_rt_sgemm_packed_a(1, 0, 0, M, N, K, 1.0f, A.data(), K, 0, B.data(),
-                             N, 0, beta, got.data(), N, 0);
-      for (size_t i = 0; i < want.size(); ++i)
-        ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
-            << "at " << i << " M=" << M << " N=" << N << " K=" << K
-            << " beta=" << beta;
-      forgetPackedWeights(A.data(), A.size() * sizeof(float));
-    }
+       {Shape{160, 49, 960}, Shape{64, 49, 600}, Shape{128, 36, 1500}}) {
+    int64_t M = sh.M, N = sh.N, K = sh.K;
+    expectOneThreadsBits(
+        M, N, K, 41,
+        [&](const float *A, const float *B, float *C, bool accumulate) {
+          const memc::rt::PackedB *aT =
+              memc::rt::packedWeight(A, K, M, K, true);
+          ASSERT_NE(aT, nullptr);
+          memc::rt::packedGemmAT(*aT, 0, aT->numPanels(), 0, N, {B, N}, C, N,
+                                 accumulate, nullptr,
+                                 memc::rt::transposedHalvesBlock(M, N, K));
+        });
+  }
 }
 
 TEST(PackedGemm, TransposedProductMatchesAndSplits) {
