@@ -732,14 +732,9 @@ bool splitKProduct(const PackedAJob &job, ThreadPool &pool, int64_t M,
           for (int64_t j = 0; j < N; ++j)
             sum[j] = second[j] + sum[j];
         }
-        if (job.epilogue) {
-          memc::rt::finishProduct(halves + r0 * N, N, r0, r1 - r0, 0, N,
-                                  nullptr, 0, false, job.epilogue);
-          return;
-        }
-        for (int64_t r = r0; r < r1; ++r)
-          std::memcpy(job.c + r * job.ldc, halves + r * N,
-                      size_t(N) * sizeof(float));
+        // C's old value is in the sums already: stored, or finished.
+        memc::rt::finishProduct(halves + r0 * N, N, r0, r1 - r0, 0, N, job.c,
+                                job.ldc, false, job.epilogue);
       });
   return true;
 }
@@ -753,27 +748,24 @@ bool splitKTransposed(const PackedAJob &job, ThreadPool &pool, int64_t M,
                       int64_t N, int64_t K) {
   int64_t panels = job.aT->numPanels();
   int64_t ldct = panels * memc::rt::kPackedPanelWidth;
-  int64_t rows = (N + memc::rt::kPackedPanelHeight - 1) /
-                 memc::rt::kPackedPanelHeight * memc::rt::kPackedPanelHeight;
   thread_local memc::rt::ScratchBuffer scratch;
-  float *halves = scratch.get(size_t(2 * rows * ldct));
+  float *halves = scratch.get(size_t(2 * N * ldct));
   if (!halves)
     return false;
   int64_t kMid = job.kBlocks.size;
   std::atomic<bool> failed{false}; // a half's buffer could not be had
   auto sumHalf = [&](int64_t half, int64_t share, int64_t shares) {
     int64_t p0 = panels * share / shares, p1 = panels * (share + 1) / shares;
-    if (!memc::rt::transposedSums(*job.aT, p0, p1, 0, N, job.b,
-                                  {half ? kMid : 0, half ? K : kMid, kMid},
-                                  halves + half * rows * ldct +
-                                      p0 * memc::rt::kPackedPanelWidth,
-                                  ldct))
+    if (!memc::rt::transposedSums(
+            *job.aT, p0, p1, 0, N, job.b,
+            {half ? kMid : 0, half ? K : kMid, kMid},
+            halves + half * N * ldct + p0 * memc::rt::kPackedPanelWidth, ldct))
       failed = true;
   };
   auto finishRows = [&](int64_t r0, int64_t r1) {
     if (failed)
       return;
-    const float *second = halves + rows * ldct;
+    const float *second = halves + N * ldct;
     for (int64_t j = 0; j < N; ++j)
       for (int64_t f = r0; f < r1; ++f)
         halves[j * ldct + f] = second[j * ldct + f] + halves[j * ldct + f];

@@ -1521,6 +1521,13 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
                              std::min(kNR, nc - p * kNR));
       if (!direct)
         packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
+      // Where row tile i's sums for panel p go: C, this thread's partial
+      // sums, or (K in one block, no C) nowhere: read and written by no one.
+      auto sumsOf = [&](int64_t i, int64_t p) -> float * {
+        return c         ? c + i * kMA * ldc + nb + p * kNR
+               : partial ? partial + (i - i0) * kMA * kNCA + p * kNR
+                         : nullptr;
+      };
       // A's panel (kc x 12, 12 KiB) stays in L1 while the block's panels
       // stream from L2 past it.
       for (int64_t i = i0; i < i1; ++i) {
@@ -1537,9 +1544,7 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           const float *next = prefetch ? panel + kNR : nullptr;
           int64_t nextRows = prefetch ? kc : 0;
           int64_t width = std::min(kNR, nc - p * kNR);
-          float *ci = c         ? c + i * kMA * ldc + nb + p * kNR
-                      : partial ? partial + (i - i0) * kMA * kNCA + p * kNR
-                                : nullptr; // read and written by no one
+          float *ci = sumsOf(i, p);
           int64_t ldci = c ? ldc : kNCA;
           if (chosen == Isa::AVX512 && width <= kNarrowColumns) {
             // Two row tiles at a time: tile i and the next, when this
@@ -1551,15 +1556,11 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
             std::optional<RowFinisher> finishers[2];
             for (int t = 0; t < count; ++t) {
               int64_t it = i + t;
-              float *cit = c ? c + it * kMA * ldc + nb + p * kNR
-                           : partial
-                               ? partial + (it - i0) * kMA * kNCA + p * kNR
-                               : nullptr;
               if (finish)
                 finishers[t].emplace(*epilogue, *columns[p], it * kMA,
                                      nb + p * kNR, width);
               tiles[t] = {a.panel(it) + k0 * kMA,
-                          int(std::min(kMA, a.m - it * kMA)), cit,
+                          int(std::min(kMA, a.m - it * kMA)), sumsOf(it, p),
                           finish ? &*finishers[t] : nullptr};
             }
             narrowColumns512(kc, tiles, count, panel, ldb, ldci, width, acc);
