@@ -117,13 +117,8 @@ TEST(Gemm, SplitsGiveTheBitsOfOneCall) {
   const int64_t K = 1280;
   for (int64_t M : {1, 8})
     for (int64_t N : {1002, 1000}) {
-      std::mt19937 rng(7);
-      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-      std::vector<float> A(size_t(M * K)), B(size_t(K * N));
-      for (float &v : A)
-        v = dist(rng);
-      for (float &v : B)
-        v = dist(rng);
+      auto A = randomVec<float>(size_t(M * K), 7);
+      auto B = randomVec<float>(size_t(K * N), 8);
       bool tb = M == 1;
       std::vector<float> want(size_t(M * N)), got(size_t(M * N));
       if (tb)
