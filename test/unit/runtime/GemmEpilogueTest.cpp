@@ -161,6 +161,10 @@ std::vector<Case> cases() {
       {12, 20, 64, 16, 18, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
       {12, 20, 64, 8, 11, false, false, -inf, inf, 0.0f, -0.0f},
       {10, 8, 40, 2, 5, true, false, 0.0f, 6.0f, 0.0f, 0.0f},
+      // 28-pixel rows: the tile of columns 96-127 holds the end of row 3
+      // in one register and the start of row 4 in the other (two pieces,
+      // not one stretch of D), also a run.
+      {20, 32, 224, 28, 30, true, false, 0.0f, 6.0f, 0.0f},
       // A 14 x 14 image: its last 4 columns a narrow panel (rows in the
       // lanes, two row tiles at once) crossing into a padded plane's last
       // row, and with 37 filters a tile left alone; a residual sum with a
