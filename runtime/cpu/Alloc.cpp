@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "HugePages.h"
 #include "memc_runtime.h"
 
 #include <atomic>
@@ -74,9 +75,15 @@ void *allocate(size_t alignment, size_t size) {
   // The header needs `alignment` bytes in front of the user block.
   if (alignment == 0 || size > ~size_t(0) - alignment)
     return nullptr;
+  // A block of a few huge pages or more (an arena) starts on one, so that
+  // all of it can be backed by them: every layer's buffers are in it.
+  bool huge = size >= 2 * memc::rt::kHugePageBytes;
   void *raw = nullptr;
-  if (posix_memalign(&raw, alignment, alignment + size) != 0)
+  if (posix_memalign(&raw, huge ? memc::rt::kHugePageBytes : alignment,
+                     alignment + size) != 0)
     return nullptr;
+  if (huge)
+    memc::rt::adviseHugePages(raw, alignment + size);
   char *user = static_cast<char *>(raw) + alignment;
   BlockHeader *h = reinterpret_cast<BlockHeader *>(user) - 1;
   h->raw = raw;

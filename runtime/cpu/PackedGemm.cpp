@@ -20,6 +20,7 @@
 #include "PackedGemm.h"
 
 #include "AlignedBuffer.h"
+#include "HugePages.h"
 #include "Simd.h"
 
 #include <algorithm>
@@ -917,10 +918,22 @@ void prefetchToL2(const float *p, int64_t floats) {
 // The cache of packed weights
 //===----------------------------------------------------------------------===//
 
+struct FreeHugePaged {
+  void operator()(float *p) const { freeHugePaged(p); }
+};
+
+/// Storage for a packed copy of `floats` floats (its size in `bytes`), or
+/// null. Every layer reads its weight once a call, so a model's weights
+/// are walked end to end each run: on huge pages (HugePages.h).
+float *allocatePacked(size_t floats, size_t &bytes) {
+  bytes = (std::max<size_t>(floats * sizeof(float), 64) + 63) / 64 * 64;
+  return static_cast<float *>(allocateHugePaged(bytes));
+}
+
 struct Entry {
   PackedB b;
   PackedA a;
-  std::unique_ptr<float, FreeAligned> storage;
+  std::unique_ptr<float, FreeHugePaged> storage;
   size_t bytes = 0;
 };
 
@@ -946,7 +959,7 @@ Cache &cache() {
 bool packRight(const float *b, int64_t k, int64_t n, int64_t ldb,
                bool transposed, Entry &e) {
   int64_t panels = (n + kNR - 1) / kNR;
-  float *data = allocateAligned(size_t(panels * k * kNR), e.bytes);
+  float *data = allocatePacked(size_t(panels * k * kNR), e.bytes);
   if (!data)
     return false;
   e.b = packPanels(b, k, n, ldb, transposed, data);
@@ -959,7 +972,7 @@ bool packRight(const float *b, int64_t k, int64_t n, int64_t ldb,
 bool packLeft(const float *a, int64_t m, int64_t k, int64_t lda,
               bool transposed, Entry &e) {
   int64_t panels = (m + kMA - 1) / kMA;
-  float *data = allocateAligned(size_t(panels * k * kMA), e.bytes);
+  float *data = allocatePacked(size_t(panels * k * kMA), e.bytes);
   if (!data)
     return false;
   for (int64_t p = 0; p < panels; ++p) {
@@ -1317,7 +1330,7 @@ const float *transformedWeight(const float *a, int64_t m, int64_t k,
                                const std::function<void(float *)> &fill) {
   const Entry *e =
       lookup(Key{a, m, k, lda, transposed, Form::Transformed}, [&](Entry &e) {
-        float *data = allocateAligned(floats, e.bytes);
+        float *data = allocatePacked(floats, e.bytes);
         if (!data)
           return false;
         fill(data);
