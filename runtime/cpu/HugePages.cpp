@@ -14,10 +14,6 @@ namespace {
 
 Switch gHugePages("MEMC_HUGE_PAGES");
 
-/// The smallest region: a model's small weights fill it before another is
-/// mapped.
-constexpr size_t kRegionBytes = 2 * kHugePageBytes;
-
 size_t roundUp(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
 
 /// A 2 MiB-aligned mapping whose blocks are handed out one after another.
@@ -82,7 +78,7 @@ void *allocateHugePaged(size_t bytes) {
       return block;
     }
   Region r;
-  r.bytes = std::max(kRegionBytes, roundUp(bytes, kHugePageBytes));
+  r.bytes = std::max(kHugePagedRegionBytes, roundUp(bytes, kHugePageBytes));
   r.base = mapAligned(r.bytes);
   if (!r.base)
     return nullptr;

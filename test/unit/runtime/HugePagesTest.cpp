@@ -1,9 +1,9 @@
 //===- HugePagesTest.cpp - the pool of packed weights' memory -------------===//
 //
 // memc::rt::allocateHugePaged: 64-byte aligned blocks that do not overlap,
-// small ones packed into one region of 4 MiB, a large one in a region of
-// its own that starts on a huge page; regions go back to the system when
-// their last block is freed.
+// small ones packed into one region, one larger than a region in a region
+// of its own that starts on a huge page; regions go back to the system
+// when their last block is freed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,9 +35,8 @@ TEST(HugePages, SmallBlocksShareARegionAndComeBackWithIt) {
     std::memset(b, i, 10000 + i);
     blocks.push_back(b);
   }
-  // 1 MB in all: one region of 4 MiB at most (none when an earlier one
-  // had room).
-  EXPECT_LE(hugePagedRegionBytes() - before, 2 * kHugePageBytes);
+  // 1 MB in all: one region at most (none when an earlier one had room).
+  EXPECT_LE(hugePagedRegionBytes() - before, memc::rt::kHugePagedRegionBytes);
   std::vector<char *> sorted = blocks;
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i + 1 < sorted.size(); ++i)
@@ -51,11 +50,13 @@ TEST(HugePages, SmallBlocksShareARegionAndComeBackWithIt) {
 
 TEST(HugePages, ALargeBlockHasARegionOfWholeHugePages) {
   size_t before = hugePagedRegionBytes();
-  size_t bytes = 5 * kHugePageBytes / 2; // more than any region has free
+  // More than any region has free: a region of its own, rounded up.
+  size_t bytes = memc::rt::kHugePagedRegionBytes + kHugePageBytes / 2;
   auto *b = static_cast<char *>(allocateHugePaged(bytes));
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(address(b) % kHugePageBytes, 0u);
-  EXPECT_EQ(hugePagedRegionBytes() - before, 3 * kHugePageBytes);
+  EXPECT_EQ(hugePagedRegionBytes() - before,
+            memc::rt::kHugePagedRegionBytes + kHugePageBytes);
   std::memset(b, 1, bytes);
   freeHugePaged(b);
   EXPECT_EQ(hugePagedRegionBytes(), before);
