@@ -23,7 +23,8 @@ constexpr size_t kHugePageBytes = size_t(2) << 20;
 /// backed, so a region costs at most the rest of the last huge page its
 /// blocks touch. (Regions of 4 MiB, each large weight starting its own,
 /// left such a page behind a dozen of ResNet-18's: 12 MB more resident
-/// memory, where these cost 1.7 MB, and 5.8 MB of ViT-B/16's 686 MB.)
+/// memory, where these cost 2 MB, and 5.8 MB of ViT-B/16's 686 MB.) A
+/// region asks for huge pages only once its blocks pass one huge page.
 constexpr size_t kHugePagedRegionBytes = 16 * kHugePageBytes;
 
 /// `bytes` (at least 1) of 64-byte aligned memory from a shared pool of
