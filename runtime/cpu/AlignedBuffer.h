@@ -19,10 +19,16 @@ struct FreeAligned {
   void operator()(float *p) const { std::free(p); }
 };
 
+/// The bytes a 64-byte aligned block of `floats` floats takes: whole
+/// lines, at least one.
+inline size_t alignedBytes(size_t floats) {
+  return (std::max<size_t>(floats * sizeof(float), 64) + 63) / 64 * 64;
+}
+
 /// 64-byte aligned storage for `floats` floats (its size, whole lines, in
 /// `bytes`), or null.
 inline float *allocateAligned(size_t floats, size_t &bytes) {
-  bytes = (std::max<size_t>(floats * sizeof(float), 64) + 63) / 64 * 64;
+  bytes = alignedBytes(floats);
   return static_cast<float *>(std::aligned_alloc(64, bytes));
 }
 

@@ -926,7 +926,7 @@ struct FreeHugePaged {
 /// null. Every layer reads its weight once a call, so a model's weights
 /// are walked end to end each run: on huge pages (HugePages.h).
 float *allocatePacked(size_t floats, size_t &bytes) {
-  bytes = (std::max<size_t>(floats * sizeof(float), 64) + 63) / 64 * 64;
+  bytes = alignedBytes(floats);
   return static_cast<float *>(allocateHugePaged(bytes));
 }
 
