@@ -100,6 +100,18 @@ struct Clip512 {
   }
 };
 
+/// `floats` copies of the pad value `pad` from dst on: a border piece of a
+/// padded plane. Whole registers and one masked: the pieces around a
+/// plane (its first and last rows, 17 floats for 14-pixel rows) went
+/// element by element. 2 threads, alone, us: 576 x 196 x 96 into 14 x 14
+/// planes 84.5 -> 81.0, 144 x 3136 x 24 into 56 x 56 109.3 -> 104.6.
+MEMC_AVX512 inline void storePad(float *dst, int64_t floats, __m512 pad) {
+  for (; floats >= 16; dst += 16, floats -= 16)
+    _mm512_storeu_ps(dst, pad);
+  if (floats > 0)
+    _mm512_mask_storeu_ps(dst, lowLanes(floats), pad);
+}
+
 /// Where an epilogue puts the rows of one 32-column tile (columns
 /// [j, j + n) of the product, n <= 32): the columns cut into pieces that
 /// are contiguous in D and lie in one of the tile's two registers, and the
@@ -233,14 +245,8 @@ struct RowFinisher {
   MEMC_AVX512 void operator()(int r, __m512 v0, __m512 v1) const {
     int64_t row = row0 + r;
     float *dst = e.d + row * e.ldd;
-    for (int s = 0; s < columns.borderCount; ++s) {
-      int64_t offset = columns.border[s].offset,
-              floats = columns.border[s].floats;
-      if (floats <= 16)
-        _mm512_mask_storeu_ps(dst + offset, lowLanes(floats), pad);
-      else
-        std::fill_n(dst + offset, floats, e.padValue);
-    }
+    for (int s = 0; s < columns.borderCount; ++s)
+      storePad(dst + columns.border[s].offset, columns.border[s].floats, pad);
     if (e.bias) {
       __m512 bias = _mm512_set1_ps(e.bias[row]);
       v0 = _mm512_add_ps(v0, bias);
@@ -301,7 +307,6 @@ template <typename Clip> struct FastRowFinisher {
   int borders; ///< columns' borders (the plane's first and last rows')
   int64_t at;  ///< d's offset from the row's first element
   const TileColumns *columns;
-  float padValue;
   __m512 pad;
   bool padNonZero;
   Clip clip;
@@ -320,14 +325,9 @@ template <typename Clip> struct FastRowFinisher {
     v0 = clip(v0);
     v1 = clip(v1);
     float *dst = d + r * ldd;
-    for (int s = 0; s < borders; ++s) {
-      int64_t offset = columns->border[s].offset - at,
-              floats = columns->border[s].floats;
-      if (floats <= 16)
-        _mm512_mask_storeu_ps(dst + offset, lowLanes(floats), pad);
-      else
-        std::fill_n(dst + offset, floats, padValue);
-    }
+    for (int s = 0; s < borders; ++s)
+      storePad(dst + columns->border[s].offset - at, columns->border[s].floats,
+               pad);
     if (!regs) {
       _mm512_storeu_ps(dst, v0);
       _mm512_storeu_ps(dst + 16, v1);
@@ -697,7 +697,6 @@ withFastFinisher(const Epilogue &e, const TileColumns &columns, int64_t row0,
         columns.borderCount,
         at,
         &columns,
-        e.padValue,
         _mm512_set1_ps(e.padValue),
         TileColumns::blendsPad(e.padValue),
         clip};

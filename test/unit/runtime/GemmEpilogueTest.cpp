@@ -179,6 +179,10 @@ std::vector<Case> cases() {
       // image into a padded plane, a residual sum with beta 1.
       {64, 600, 49, 7, 9, true, false, 0.0f, 6.0f, 0.0f},
       {48, 700, 49, 0, 0, true, true, -inf, inf, 1.0f},
+      // Borders of whole registers: a 31-float pitch makes the plane's
+      // top piece (its first row and the next row's left column) 32
+      // floats, and its bottom piece 33 (memc::rt's storePad).
+      {16, 24, 116, 29, 31, true, false, 0.0f, 6.0f, 0.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
   };
