@@ -45,24 +45,31 @@ func.func @depthwise(%x: memref<8x16x16xf32>, %w: memref<8x3x3xf32>, %y: memref<
 // -----
 
 // A 2x2 max pooling of stride 2 with rows of 20: a whole vector of 16 and
-// a last one of 4 live lanes. Each tap loads a run of 31 elements (the
-// last one read is the 16th output's) and keeps every other lane; the
-// tail's run is masked to the 7 elements its 4 outputs read. The body's
-// second operand (the pool's ones) is broadcast. The 5 rows are one block.
+// a last one of 4 live lanes. Each tap reads a run of 31 elements (the
+// last one read is the 16th output's) as two loads of 16, the second
+// masked to 15, and keeps every other lane of both with one shuffle; the
+// tail's run is masked to the 7 elements its 4 outputs read (its second
+// load reads nothing and folds away). The body's second operand (the
+// pool's ones) is broadcast. The 5 rows are one block.
 // CHECK-LABEL: func @max_pool_stride2
 // CHECK: scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-COUNT-5: vector.load %arg2[%[[C]], %{{.*}}, %{{.*}}] : memref<4x5x20xf32>, vector<16xf32>
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: %[[SEQ:.*]] = vector.maskedload %arg0[{{.*}}], %{{.*}}, %{{.*}} : memref<4x10x40xf32>, vector<32xi1>, vector<32xf32> into vector<32xf32>
-// CHECK: %[[EVEN:.*]] = vector.shuffle %[[SEQ]], %[[SEQ]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<32xf32>, vector<32xf32>
+// CHECK: scf.for %[[K1:.*]] = %{{.*}} to
+// CHECK: %[[HI:.*]] = arith.addi %[[K1]], %c16
+// CHECK: %[[LO:.*]] = vector.load %arg0[%[[C]], %{{.*}}, %[[K1]]] : memref<4x10x40xf32>, vector<16xf32>
+// CHECK: %[[M15:.*]] = vector.constant_mask [15] : vector<16xi1>
+// CHECK: %[[UP:.*]] = vector.maskedload %arg0[%[[C]], %{{.*}}, %[[HI]]], %[[M15]], %{{.*}} : memref<4x10x40xf32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// CHECK: %[[EVEN:.*]] = vector.shuffle %[[LO]], %[[UP]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<16xf32>, vector<16xf32>
 // CHECK: %[[ONE:.*]] = vector.broadcast %{{.*}} : f32 to vector<16xf32>
 // CHECK: %[[M:.*]] = arith.mulf %[[EVEN]], %[[ONE]] : vector<16xf32>
 // CHECK: arith.maximumf %{{.*}}, %[[M]] : vector<16xf32>
 // CHECK-COUNT-5: vector.store %{{.*}}, %arg2[
 // CHECK: %[[TAIL:.*]] = vector.constant_mask [4] : vector<16xi1>
 // CHECK-COUNT-5: vector.maskedload %arg2[
-// CHECK: vector.constant_mask [7] : vector<32xi1>
+// CHECK: %[[M7:.*]] = vector.constant_mask [7] : vector<16xi1>
+// CHECK: %[[TAP:.*]] = vector.maskedload %arg0[{{.*}}], %[[M7]], %[[Z:.*]] : memref<4x10x40xf32>
+// CHECK: vector.shuffle %[[TAP]], %[[Z]] [0, 2, 4
 // CHECK-COUNT-5: vector.maskedstore %arg2[%[[C]], %{{.*}}, %{{.*}}], %[[TAIL]]
 // Its 4 taps are within max-taps=8.
 // FEW-LABEL: func @max_pool_stride2
