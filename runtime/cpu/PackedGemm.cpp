@@ -191,9 +191,13 @@ struct TileColumns {
 
 private:
   void makeRun(const Epilogue &e, int64_t j, int64_t n) {
-    // Column c's place in a row's plane of D.
-    auto offsetOf = [&](int64_t c) { return e.at(0, c) - e.d; };
-    int64_t start = offsetOf(j), end = offsetOf(j + n - 1) + 1;
+    // Column t of the tile is at D offset pieces[s].offset + t % 16 for
+    // the piece s that holds it: the pieces give every place without two
+    // divisions a column. Each thread builds a tile's columns once per
+    // panel; at 14- to 56-pixel rows that took 65-138 ns a tile, now
+    // 21-43, and MobileNetV2 3.255 -> 3.228 ms at 2 threads (medians).
+    const Piece &last = pieces[count - 1];
+    int64_t start = pieces[0].offset, end = last.offset + (n - 1) % 16 + 1;
     // The gap after the tile's last column when it ends an output row
     // (not the plane's last): this tile's to write.
     if ((j + n) % e.width == 0 && j + n < e.n)
@@ -203,15 +207,23 @@ private:
       return;
     runRegs = int((length + 15) / 16);
     runOffset = start;
-    for (int o = 0; o < runRegs; ++o) {
-      runLive[o] = 0;
-      runStore[o] = lowLanes(length - 16 * o);
-      std::fill_n(runIndex[o], 16, 0);
+    // A piece's lanes are one stretch of the tile and of D: their run
+    // lanes are consecutive, and so are their indices.
+    int32_t *index = &runIndex[0][0];
+    std::fill_n(index, 16 * runRegs, 0);
+    uint64_t live = 0;
+    for (int s = 0; s < count; ++s) {
+      const Piece &piece = pieces[s];
+      int first = __builtin_ctz(piece.lanes);
+      int lanes = __builtin_popcount(piece.lanes);
+      int64_t at = piece.offset + first - start;
+      for (int l = 0; l < lanes; ++l)
+        index[at + l] = piece.reg * 16 + first + l;
+      live |= ((uint64_t(1) << lanes) - 1) << at;
     }
-    for (int64_t t = 0; t < n; ++t) {
-      int64_t at = offsetOf(j + t) - start;
-      runIndex[at / 16][at % 16] = int32_t(t);
-      runLive[at / 16] |= __mmask16(1u << (at % 16));
+    for (int o = 0; o < runRegs; ++o) {
+      runLive[o] = __mmask16(live >> (16 * o));
+      runStore[o] = lowLanes(length - 16 * o);
     }
     // The borders between output rows are in the run; those around the
     // plane are not.

@@ -174,9 +174,9 @@ struct Epilogue {
       piece(-padTop * pitch - padLeft, padTop * pitch + padLeft);
     // Between output rows: the right border of one and the left of the
     // next.
-    for (int64_t last = (j / width + 1) * width - 1; last < end && last + 1 < n;
-         last += width)
-      piece(last / width * pitch + last % width + 1, padRight + padLeft);
+    for (int64_t q = j / width, last = (q + 1) * width - 1;
+         last < end && last + 1 < n; ++q, last += width)
+      piece(q * pitch + width, padRight + padLeft); // row q's last + 1
     // The last output row's right border and the rows below.
     if (end == n)
       piece((n - 1) / width * pitch + (n - 1) % width + 1,
