@@ -109,7 +109,10 @@ def VectorizeWindows : Pass<"memc-vectorize-windows"> {
     vectors of `width` lanes, and inside them its reduction loops carrying
     the accumulator vector. An input the row moves (only in its last,
     unit-stride dimension, linearly) is one vector load per tap, or for a
-    stride s a load of `width` x s elements and a shuffle of every s-th; an
+    stride s a load of `width` x s elements and a shuffle of every s-th
+    (for stride 2, two loads of `width` and one shuffle of both, which
+    LLVM does not move below an elementwise intrinsic as it does a
+    one-load shuffle: a max pool's maximums stay on `width` lanes); an
     input the row does not move is loaded once and broadcast. The output
     vector is loaded before the reductions and stored after them; the row's
     last partial vector uses masked loads and stores. Each output element
