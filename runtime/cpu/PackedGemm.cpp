@@ -207,24 +207,24 @@ private:
       return;
     runRegs = int((length + 15) / 16);
     runOffset = start;
+    for (int o = 0; o < runRegs; ++o) {
+      runStore[o] = lowLanes(length - 16 * o);
+      std::fill_n(runIndex[o], 16, 0);
+    }
     // A piece's lanes are one stretch of the tile and of D: their run
     // lanes are consecutive, and so are their indices.
-    int32_t *index = &runIndex[0][0];
-    std::fill_n(index, 16 * runRegs, 0);
     uint64_t live = 0;
     for (int s = 0; s < count; ++s) {
       const Piece &piece = pieces[s];
       int first = __builtin_ctz(piece.lanes);
       int lanes = __builtin_popcount(piece.lanes);
-      int64_t at = piece.offset + first - start;
+      uint64_t at = uint64_t(piece.offset + first - start);
       for (int l = 0; l < lanes; ++l)
-        index[at + l] = piece.reg * 16 + first + l;
+        runIndex[(at + l) / 16][(at + l) % 16] = piece.reg * 16 + first + l;
       live |= ((uint64_t(1) << lanes) - 1) << at;
     }
-    for (int o = 0; o < runRegs; ++o) {
+    for (int o = 0; o < runRegs; ++o)
       runLive[o] = __mmask16(live >> (16 * o));
-      runStore[o] = lowLanes(length - 16 * o);
-    }
     // The borders between output rows are in the run; those around the
     // plane are not.
     int outside = 0;

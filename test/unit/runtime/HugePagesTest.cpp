@@ -22,6 +22,7 @@ using memc::rt::allocateHugePaged;
 using memc::rt::freeHugePaged;
 using memc::rt::hugePagedRegionBytes;
 using memc::rt::kHugePageBytes;
+using memc::rt::kHugePagedRegionBytes;
 
 uintptr_t address(const void *p) { return reinterpret_cast<uintptr_t>(p); }
 
@@ -36,7 +37,7 @@ TEST(HugePages, SmallBlocksShareARegionAndComeBackWithIt) {
     blocks.push_back(b);
   }
   // 1 MB in all: one region at most (none when an earlier one had room).
-  EXPECT_LE(hugePagedRegionBytes() - before, memc::rt::kHugePagedRegionBytes);
+  EXPECT_LE(hugePagedRegionBytes() - before, kHugePagedRegionBytes);
   std::vector<char *> sorted = blocks;
   std::sort(sorted.begin(), sorted.end());
   for (size_t i = 0; i + 1 < sorted.size(); ++i)
@@ -51,12 +52,12 @@ TEST(HugePages, SmallBlocksShareARegionAndComeBackWithIt) {
 TEST(HugePages, ALargeBlockHasARegionOfWholeHugePages) {
   size_t before = hugePagedRegionBytes();
   // More than any region has free: a region of its own, rounded up.
-  size_t bytes = memc::rt::kHugePagedRegionBytes + kHugePageBytes / 2;
+  size_t bytes = kHugePagedRegionBytes + kHugePageBytes / 2;
   auto *b = static_cast<char *>(allocateHugePaged(bytes));
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(address(b) % kHugePageBytes, 0u);
   EXPECT_EQ(hugePagedRegionBytes() - before,
-            memc::rt::kHugePagedRegionBytes + kHugePageBytes);
+            kHugePagedRegionBytes + kHugePageBytes);
   std::memset(b, 1, bytes);
   freeHugePaged(b);
   EXPECT_EQ(hugePagedRegionBytes(), before);
