@@ -40,6 +40,18 @@ namespace {
 
 constexpr int64_t kNR = kPackedPanelWidth;
 constexpr int64_t kMA = kPackedPanelHeight;
+/// The rows of the one tile taller than kMA: a product whose rows leave one
+/// over a multiple of 12 (a 7 x 7 output's 49 pixels, run transposed) ends
+/// in one 13-row tile rather than a 12-row one and a 1-row one. A 1-row
+/// tile waits on its two accumulators' FMA latency every k: 4 cycles a k
+/// against the 13th row's one.
+constexpr int kWideMR = 13;
+/// Floats a k of a packed 13-row panel: a register's width.
+constexpr int64_t kWidePitch = 16;
+/// Floats a k of a packed panel of A for an MR-row tile.
+template <int MR> constexpr int64_t packedPitch() {
+  return MR > kMA ? kWidePitch : kMA;
+}
 /// K per block of packedGemmA: a panel of filters' block, kKC x 12 floats
 /// (12 KiB), stays in L1 while the right operand's panels pass it.
 constexpr int64_t kKC = 256;
@@ -404,10 +416,10 @@ namespace {
 
 /// One MR x 32 tile of C over kc values of k. A's rows are read in place
 /// (row pointers past `rows` repeat the last row), or from a packed panel
-/// of A (APacked: element (r, k) at a[k * kMA + r]); B's 32 columns of
-/// row k at b + k * ldb (a panel: ldb kNR; B in place: its row stride;
-/// columns past m0 and m1 are not read unless FullN). The first nextRows
-/// k also bring that many rows of the block at `next` (rows ldb apart)
+/// of A (APacked: element (r, k) at a[k * packedPitch<MR>() + r]); B's 32
+/// columns of row k at b + k * ldb (a panel: ldb kNR; B in place: its row
+/// stride; columns past m0 and m1 are not read unless FullN). The first
+/// nextRows k also bring that many rows of the block at `next` (rows ldb apart)
 /// into L2 (nextRowsOf).
 template <int MR, bool FullN, bool APacked = false,
           typename Finisher = RowFinisher>
@@ -431,7 +443,8 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
         FullN ? _mm512_loadu_ps(bk + 16) : _mm512_maskz_loadu_ps(m1, bk + 16);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
-      __m512 av = _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]);
+      __m512 av =
+          _mm512_set1_ps(APacked ? a[k * packedPitch<MR>() + r] : ar[r][k]);
       acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
       acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
     }
@@ -499,7 +512,8 @@ halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
       acc[r] = _mm512_fmadd_ps(
-          _mm512_set1_ps(APacked ? a[k * kMA + r] : ar[r][k]), b0, acc[r]);
+          _mm512_set1_ps(APacked ? a[k * packedPitch<MR>() + r] : ar[r][k]), b0,
+          acc[r]);
   }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
@@ -1261,15 +1275,15 @@ float *transposedProductBuffer(size_t floats) {
   return buffer.get(floats);
 }
 
-/// Columns [j0, j0 + live) (live <= 12) of B's rows [k0, k0 + kc) as one
-/// 12-row panel of op(B)^T: element (r, k) at dst[k * 12 + r], zero past
-/// live (WindowLanes; a plain B's columns are one run).
+/// Columns [j0, j0 + live) (live <= pitch <= 16) of B's rows [k0, k0 +
+/// kc) as one panel of op(B)^T: element (r, k) at dst[k * pitch + r], zero
+/// past live (WindowLanes; a plain B's columns are one run).
 MEMC_AVX512 void packColumnPanel512(const RightOperand &b, int64_t k0,
                                     int64_t kc, int64_t j0, int64_t live,
-                                    float *dst) {
-  const __mmask16 panelLanes = lowLanes(kMA);
+                                    int64_t pitch, float *dst) {
+  const __mmask16 panelLanes = lowLanes(pitch);
   auto store = [&](int64_t k, __m512 v) MEMC_AVX512 {
-    _mm512_mask_storeu_ps(dst + k * kMA, panelLanes, v);
+    _mm512_mask_storeu_ps(dst + k * pitch, panelLanes, v);
   };
   if (b.isWindow())
     WindowLanes(b.data, b.columnOffset + j0, live)
@@ -1665,9 +1679,18 @@ MEMC_AVX512 bool transposedSums(const PackedB &aT, int64_t p0, int64_t p1,
   int64_t n = n1 - n0;
   int64_t kBegin = k.begin, kEnd = k.end < 0 ? aT.k : k.end;
   int64_t kBlock = k.size > 0 ? k.size : kKCB;
+  // Panels of 12 of B's columns; one left over joins the last of them
+  // (kWideMR rows, kWidePitch floats a k), so 49 pixels are 12, 12, 12 and
+  // 13.
   int64_t columnPanels = (n + kMA - 1) / kMA;
+  if (columnPanels > 1 && n % kMA == 1)
+    --columnPanels;
+  auto panelRows = [&](int64_t q) {
+    return q + 1 < columnPanels ? kMA : n - q * kMA;
+  };
   int64_t kcMax = std::max<int64_t>(1, std::min(kBlock, kEnd - kBegin));
-  float *columns = columnPanelBuffer(size_t(columnPanels * kMA * kcMax));
+  float *columns =
+      columnPanelBuffer(size_t((columnPanels * kMA + kWidePitch) * kcMax));
   if (!columns)
     return false;
   if (kEnd <= kBegin)
@@ -1679,7 +1702,8 @@ MEMC_AVX512 bool transposedSums(const PackedB &aT, int64_t p0, int64_t p1,
   for (int64_t k0 = kBegin; k0 < kEnd; k0 += kBlock) {
     int64_t kc = std::min(kBlock, kEnd - k0);
     for (int64_t q = 0; q < columnPanels; ++q)
-      packColumnPanel512(b, k0, kc, n0 + q * kMA, std::min(kMA, n - q * kMA),
+      packColumnPanel512(b, k0, kc, n0 + q * kMA, panelRows(q),
+                         panelRows(q) > kMA ? kWidePitch : kMA,
                          columns + q * kc * kMA);
     for (int64_t p = p0; p < p1; ++p) {
       const float *panel = aT.panel(p) + k0 * kNR;
@@ -1688,10 +1712,19 @@ MEMC_AVX512 bool transposedSums(const PackedB &aT, int64_t p0, int64_t p1,
       __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
       for (int64_t q = 0; q < columnPanels; ++q) {
         const float *cols = columns + q * kc * kMA;
-        int rows = int(std::min(kMA, n - q * kMA));
+        int rows = int(panelRows(q));
         float *out = ct + q * kMA * ldct + (p - p0) * kNR;
         NextRows pf = nextRowsOf(next, kc, q, columnPanels);
-        if (width == kNR)
+        if (rows > kMA && width == kNR)
+          tile512<kWideMR, true, true>(kc, cols, 0, rows, panel, out, ldct, m0,
+                                       m1, k0 > kBegin, pf.from, pf.rows);
+        else if (rows > kMA && m1 == 0)
+          halfTile512<kWideMR, true>(kc, cols, 0, rows, panel, out, ldct, m0,
+                                     k0 > kBegin);
+        else if (rows > kMA)
+          tile512<kWideMR, false, true>(kc, cols, 0, rows, panel, out, ldct, m0,
+                                        m1, k0 > kBegin, pf.from, pf.rows);
+        else if (width == kNR)
           rowsTile512<true, true>(kc, cols, 0, rows, panel, out, ldct, m0, m1,
                                   k0 > kBegin, pf.from, pf.rows);
         else

@@ -335,37 +335,50 @@ TEST(PackedGemm, TransposedHalvesOfKGiveTheSameBitsOnAnyThreadCount) {
 
 TEST(PackedGemm, TransposedProductMatchesAndSplits) {
   // C = A B computed as C^T = B^T A^T (packedGemmAT), against doubles, and
-  // in pieces of A's 32-row panels and of C's columns, bit for bit.
+  // in pieces of A's 32-row panels and of C's columns, bit for bit. C's
+  // columns are the tiles' rows: 49 and 13 end in a 13-row tile (25, a
+  // piece's, too); A's last panel has 6 rows (one register a tile row) or
+  // 26 (two, the second masked).
   if (memc::rt::packedGemmIsa() != memc::rt::PackedGemmIsa::AVX512)
     GTEST_SKIP() << "packedGemmAT needs AVX-512";
-  const int64_t M = 70, N = 49, K = 800, ldc = N + 3;
-  auto A = randomVec(M * K, 7), B = randomVec(K * N, 8);
-  const memc::rt::PackedB *aT = memc::rt::packedWeight(A.data(), K, M, K, true);
-  ASSERT_NE(aT, nullptr);
-  ASSERT_EQ(aT->numPanels(), 3);
-  memc::rt::RightOperand b{B.data(), N};
-  auto C0 = randomVec(M * ldc, 9);
-  for (bool accumulate : {false, true}) {
-    std::vector<float> whole = C0, pieces = C0;
-    memc::rt::packedGemmAT(*aT, 0, 3, 0, N, b, whole.data(), ldc, accumulate);
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < ldc; ++j) {
-        double want = C0[i * ldc + j];
-        if (j < N) {
-          double sum = 0;
-          for (int64_t k = 0; k < K; ++k)
-            sum += double(A[i * K + k]) * double(B[k * N + j]);
-          want = accumulate ? want + sum : sum;
-        }
-        ASSERT_NEAR(whole[i * ldc + j], want, 1e-4 * K)
-            << "i=" << i << " j=" << j << " accumulate=" << accumulate;
+  for (int64_t M : {70, 90})
+    for (int64_t N : {13, 49}) {
+      SCOPED_TRACE("M=" + std::to_string(M) + " N=" + std::to_string(N));
+      const int64_t K = 800, ldc = N + 3, cut = (N + 1) / 2;
+      auto A = randomVec(M * K, 7), B = randomVec(K * N, 8);
+      const memc::rt::PackedB *aT =
+          memc::rt::packedWeight(A.data(), K, M, K, true);
+      ASSERT_NE(aT, nullptr);
+      ASSERT_EQ(aT->numPanels(), 3);
+      memc::rt::RightOperand b{B.data(), N};
+      auto C0 = randomVec(M * ldc, 9);
+      for (bool accumulate : {false, true}) {
+        std::vector<float> whole = C0, pieces = C0;
+        memc::rt::packedGemmAT(*aT, 0, 3, 0, N, b, whole.data(), ldc,
+                               accumulate);
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < ldc; ++j) {
+            double want = C0[i * ldc + j];
+            if (j < N) {
+              double sum = 0;
+              for (int64_t k = 0; k < K; ++k)
+                sum += double(A[i * K + k]) * double(B[k * N + j]);
+              want = accumulate ? want + sum : sum;
+            }
+            ASSERT_NEAR(whole[i * ldc + j], want, 1e-4 * K)
+                << "i=" << i << " j=" << j << " accumulate=" << accumulate;
+          }
+        memc::rt::packedGemmAT(*aT, 0, 1, 0, N, b, pieces.data(), ldc,
+                               accumulate);
+        memc::rt::packedGemmAT(*aT, 1, 3, 0, cut, b, pieces.data(), ldc,
+                               accumulate);
+        memc::rt::packedGemmAT(*aT, 1, 3, cut, N, b, pieces.data(), ldc,
+                               accumulate);
+        EXPECT_EQ(std::memcmp(whole.data(), pieces.data(), whole.size() * 4),
+                  0);
       }
-    memc::rt::packedGemmAT(*aT, 0, 1, 0, N, b, pieces.data(), ldc, accumulate);
-    memc::rt::packedGemmAT(*aT, 1, 3, 0, 24, b, pieces.data(), ldc, accumulate);
-    memc::rt::packedGemmAT(*aT, 1, 3, 24, N, b, pieces.data(), ldc, accumulate);
-    EXPECT_EQ(std::memcmp(whole.data(), pieces.data(), whole.size() * 4), 0);
-  }
-  forgetPackedWeights(A.data(), A.size() * sizeof(float));
+      forgetPackedWeights(A.data(), A.size() * sizeof(float));
+    }
 }
 
 } // namespace
