@@ -77,28 +77,37 @@ public:
         fn(ctx, t);
       return;
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      fn_ = fn;
-      ctx_ = ctx;
-      int64_t parts = participants();
-      for (int64_t i = 0; i < parts; ++i) {
-        shares_[i].next.store(nTasks * i / parts, std::memory_order_relaxed);
-        shares_[i].end = nTasks * (i + 1) / parts;
-      }
-      pending_.store(workers_, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+    job_.fn = fn;
+    job_.ctx = ctx;
+    int64_t parts = participants();
+    for (int64_t i = 0; i < parts; ++i) {
+      shares_[i].next.store(nTasks * i / parts, std::memory_order_relaxed);
+      shares_[i].end = nTasks * (i + 1) / parts;
     }
-    wake_.notify_all();
+    pending_.value.store(workers_, std::memory_order_relaxed);
+    // Publishes the job (the release half of seq_cst), then wakes the
+    // workers that sleep: a worker counts itself in sleepers_ before it
+    // checks for a job under mutex_, so either it sees this generation or
+    // this load sees it (both seq_cst), and then the notify under mutex_
+    // cannot come before its wait.
+    job_.generation.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.value.load(std::memory_order_seq_cst) != 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_all();
+    }
     inTask() = true;
     drain(0);
     inTask() = false;
     auto allDone = [&] {
-      return pending_.load(std::memory_order_acquire) == 0;
+      return pending_.value.load(std::memory_order_seq_cst) == 0;
     };
     if (!spinUntil(allDone)) {
+      // The same handshake the other way: the last worker notifies only
+      // when it sees callerWaits_ after its decrement.
       std::unique_lock<std::mutex> lock(mutex_);
+      callerWaits_.value.store(true, std::memory_order_seq_cst);
       done_.wait(lock, allDone);
+      callerWaits_.value.store(false, std::memory_order_relaxed);
     }
   }
 
@@ -120,16 +129,17 @@ private:
   }
 
   /// Claims and runs tasks of the current job until none are left: first
-  /// participant `self`'s own share, then the others' remainders.
+  /// participant `self`'s own share, then the others' remainders (looked
+  /// at before claimed: a claim takes the share's line from its owner).
   void drain(int64_t self) {
     int64_t parts = participants();
     for (int64_t k = 0; k < parts; ++k) {
       Share &share = shares_[(self + k) % parts];
-      for (;;) {
+      while (share.next.load(std::memory_order_relaxed) < share.end) {
         int64_t t = share.next.fetch_add(1, std::memory_order_relaxed);
         if (t >= share.end)
           break;
-        fn_(ctx_, t);
+        job_.fn(job_.ctx, t);
       }
     }
   }
@@ -144,34 +154,49 @@ private:
     inTask() = true;
     uint64_t seen = 0;
     auto newJob = [&] {
-      return generation_.load(std::memory_order_acquire) != seen;
+      return job_.generation.load(std::memory_order_seq_cst) != seen;
     };
     for (;;) {
       if (!spinUntil(newJob)) {
         std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.value.fetch_add(1, std::memory_order_seq_cst);
         wake_.wait(lock, newJob);
+        sleepers_.value.fetch_sub(1, std::memory_order_relaxed);
       }
       // One job at a time: the caller cannot start the next generation
       // before every worker has finished this one.
-      seen = generation_.load(std::memory_order_acquire);
+      seen = job_.generation.load(std::memory_order_acquire);
       drain(self);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      if (pending_.value.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+          callerWaits_.value.load(std::memory_order_seq_cst)) {
         std::lock_guard<std::mutex> lock(mutex_);
         done_.notify_one();
       }
     }
   }
 
+  /// A value on a cache line of its own: each of these is written by one
+  /// side of a job and polled by the other, and a line that also held
+  /// another's would move between the cores for both.
+  template <typename T> struct alignas(64) OwnLine { T value{}; };
+
   const unsigned workers_;
   std::mutex jobMutex_; ///< Held by the thread whose job is running.
   std::mutex mutex_;    ///< Orders sleeping and waking on the two condvars.
   std::condition_variable wake_, done_;
-  /// Bumped (under mutex_) to publish a job; fn_, ctx_ and shares_ are
-  /// written before it and read after it.
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<unsigned> pending_{0}; ///< Workers not done with this job.
-  TaskFn fn_ = nullptr;
-  const void *ctx_ = nullptr;
+  /// The job: generation is bumped to publish it; fn, ctx and shares_ are
+  /// written before and read after.
+  struct alignas(64) Job {
+    std::atomic<uint64_t> generation{0};
+    TaskFn fn = nullptr;
+    const void *ctx = nullptr;
+  } job_;
+  OwnLine<std::atomic<unsigned>> pending_; ///< Workers not done with the job.
+  /// Workers blocked on wake_ (or about to be), and whether the caller is
+  /// blocked on done_: the side that finishes a step takes mutex_ and
+  /// notifies only then (a job with both spinning touches neither).
+  OwnLine<std::atomic<unsigned>> sleepers_;
+  OwnLine<std::atomic<bool>> callerWaits_;
   /// Participant i's share of the job's tasks, [first, end): claimed from
   /// `next` by i first, then by the others once theirs are done.
   struct alignas(64) Share {

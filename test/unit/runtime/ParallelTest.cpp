@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -160,4 +162,57 @@ TEST(ParallelFor, EachThreadRunsItsOwnShareFirst) {
   memc_rt_parallel_for(&ownRows, &again, rows);
   for (int64_t i = 0; i < rows; ++i)
     EXPECT_EQ(again.owner[size_t(i)], owners.owner[size_t(i)]) << "row " << i;
+}
+
+namespace {
+
+struct Handshake {
+  Marks marks;
+  std::thread::id caller;
+  std::chrono::microseconds othersTake;
+};
+
+/// Marks its rows; on any thread but the caller's, first takes
+/// `othersTake`.
+void slowOnWorkers(void *args, int64_t lo, int64_t hi) {
+  auto *h = static_cast<Handshake *>(args);
+  if (std::this_thread::get_id() != h->caller)
+    std::this_thread::sleep_for(h->othersTake);
+  markRows(&h->marks, lo, hi);
+}
+
+} // namespace
+
+TEST(ParallelFor, WakesSleepersEitherWay) {
+  // A pool thread polls for a while (ThreadPool.h's kSpin, 50 us), then
+  // blocks: workers between jobs that come further apart, the caller when
+  // the workers' shares take longer than its own. Each side notifies only
+  // a side that counted itself asleep; jobs with no pause, with pauses
+  // past the poll, with workers slower than it, and mixed, must all end
+  // with every row run once.
+  using std::chrono::microseconds;
+  // A lost wake-up blocks for ever: abort with a message instead.
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    for (int tenth = 0; tenth < 600 && !finished.load(); ++tenth)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!finished.load()) {
+      std::fprintf(stderr, "WakesSleepersEitherWay: a pool job never ended "
+                           "(a lost wake-up)\n");
+      std::abort();
+    }
+  });
+  const int64_t rows = 64;
+  for (int round = 0; round < 120; ++round) {
+    microseconds pause{(round % 3) * 40};       // 0, 40, 80 us between jobs
+    microseconds workers{(round / 3 % 4) * 30}; // 0 to 90 us on the workers
+    std::this_thread::sleep_for(pause);
+    Handshake h{Marks(size_t(rows)), std::this_thread::get_id(), workers};
+    memc_rt_parallel_for(&slowOnWorkers, &h, rows);
+    for (int64_t i = 0; i < rows; ++i)
+      EXPECT_EQ(h.marks.seen[size_t(i)].load(), 1)
+          << "row " << i << " round " << round;
+  }
+  finished.store(true);
+  watchdog.join();
 }
