@@ -111,13 +111,20 @@ def memc_compile(build, example_dir, name):
     """Compile with memc: (package, None) or (None, error)."""
     pkg = os.path.join(build, "bench", name)
     shutil.rmtree(pkg, ignore_errors=True)  # a stale package must not be timed
+    log = pkg + ".memc-stderr.txt"
+    if os.path.exists(log):
+        os.remove(log)
     os.makedirs(os.path.dirname(pkg), exist_ok=True)
     memc = os.path.join(build, "bin", "memc")
     r = subprocess.run([memc, os.path.join(example_dir, "model.onnx"), "-o", pkg],
                        capture_output=True, text=True)
     if r.returncode != 0:
+        # The whole of what memc said (a crash's stack dump is below its
+        # first line) goes next to the package.
+        with open(log, "w") as f:
+            f.write(r.stderr)
         first = (r.stderr.strip().splitlines() or ["(no message)"])[0]
-        return None, f"memc exit {r.returncode}: {first}"
+        return None, f"memc exit {r.returncode}: {first} (all of it: {log})"
     return pkg, None
 
 
