@@ -950,9 +950,7 @@ inline void prefetchSliceToL2(const float *p, int64_t floats, int64_t s,
 }
 
 void prefetchToL2(const float *p, int64_t floats) {
-  const char *bytes = reinterpret_cast<const char *>(p);
-  for (int64_t o = 0; o < floats * int64_t(sizeof(float)); o += 64)
-    _mm_prefetch(bytes + o, _MM_HINT_T1);
+  prefetchSliceToL2(p, floats, 0, 1);
 }
 
 //===----------------------------------------------------------------------===//
