@@ -1441,6 +1441,45 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
   }
 }
 
+MEMC_AVX512 void packedGemv(int64_t p0, int64_t p1, const float *a,
+                            const PackedB &b, float *c, bool accumulate) {
+  constexpr int kChains = 4;
+  for (int64_t p = p0; p < p1; ++p) {
+    const float *panel = b.panel(p);
+    __m512 lo[kChains], hi[kChains];
+    for (int s = 0; s < kChains; ++s)
+      lo[s] = hi[s] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + kChains <= b.k; k += kChains) {
+      const float *row = panel + k * kNR;
+#pragma GCC unroll 4
+      for (int s = 0; s < kChains; ++s) {
+        __m512 x = _mm512_set1_ps(a[k + s]);
+        lo[s] = _mm512_fmadd_ps(x, _mm512_load_ps(row + s * kNR), lo[s]);
+        hi[s] = _mm512_fmadd_ps(x, _mm512_load_ps(row + s * kNR + 16), hi[s]);
+      }
+    }
+    for (int s = 0; k < b.k; ++k, ++s) {
+      __m512 x = _mm512_set1_ps(a[k]);
+      lo[s] = _mm512_fmadd_ps(x, _mm512_load_ps(panel + k * kNR), lo[s]);
+      hi[s] = _mm512_fmadd_ps(x, _mm512_load_ps(panel + k * kNR + 16), hi[s]);
+    }
+    __m512 v0 =
+        _mm512_add_ps(_mm512_add_ps(lo[0], lo[2]), _mm512_add_ps(lo[1], lo[3]));
+    __m512 v1 =
+        _mm512_add_ps(_mm512_add_ps(hi[0], hi[2]), _mm512_add_ps(hi[1], hi[3]));
+    int64_t width = std::min(kNR, b.n - p * kNR);
+    __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
+    float *cp = c + p * kNR;
+    if (accumulate) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cp));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cp + 16));
+    }
+    _mm512_mask_storeu_ps(cp, m0, v0);
+    _mm512_mask_storeu_ps(cp + 16, m1, v1);
+  }
+}
+
 namespace {
 
 /// arith.maximumf / minimumf on scalars: NaN when either is NaN, +0 > -0.

@@ -117,6 +117,17 @@ void enablePackedWeights(bool on);
 void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
                 const PackedB &b, float *c, int64_t ldc, bool accumulate);
 
+/// C[0, columns of panels [p0, p1)] = a B, plus C's old value when
+/// `accumulate`: packedGemm for one row of A (a classifier's or a decode
+/// step's projection), which reads B once and is bound by that read.
+/// Packed into a tile of one row, those K products run on two chains of
+/// FMAs; here each column sums k = 0, 4, 8, ... and k = 1, 5, ... (four
+/// chains per register) and adds the four, (s0 + s2) + (s1 + s3), then C's
+/// old value. Each column's sum depends on K alone, not on the split of
+/// the panels. AVX-512 only (packedGemmIsa() == AVX512).
+void packedGemv(int64_t p0, int64_t p1, const float *a, const PackedB &b,
+                float *c, bool accumulate);
+
 /// packedGemmA's right operand B (K x N): a row-major matrix, element
 /// (k, j) at data[k * ld + j]; or, when the offset tables are set, element
 /// (k, j) at data[rowOffset[k] + columnOffset[j]]. The latter is a

@@ -203,6 +203,49 @@ TEST(PackedGemm, SplitsDoNotChangeResults) {
   forgetPackedWeights(B.data(), B.size() * sizeof(float));
 }
 
+TEST(PackedGemm, OneRowMatchesAndSplits) {
+  // packedGemv: K on and off its four chains, a ragged last panel, C
+  // accumulated; the same bits whole and split at every panel.
+  if (memc::rt::packedGemmIsa() != memc::rt::PackedGemmIsa::AVX512)
+    GTEST_SKIP() << "packedGemv is AVX-512 only";
+  const int64_t N = 1000;
+  for (int64_t K : {1, 2, 3, 4, 7, 515}) {
+    SCOPED_TRACE("K=" + std::to_string(K));
+    auto a = randomVec(K, 21), B = randomVec(K * N, 22), C = randomVec(N, 23);
+    const memc::rt::PackedB *packed =
+        memc::rt::packedWeight(B.data(), K, N, N, false);
+    ASSERT_NE(packed, nullptr);
+    int64_t panels = packed->numPanels();
+    for (bool accumulate : {false, true}) {
+      std::vector<float> whole = C;
+      memc::rt::packedGemv(0, panels, a.data(), *packed, whole.data(),
+                           accumulate);
+      for (int64_t j = 0; j < N; ++j) {
+        double acc = accumulate ? double(C[j]) : 0.0;
+        for (int64_t k = 0; k < K; ++k)
+          acc += double(a[k]) * double(B[k * N + j]);
+        ASSERT_NEAR(whole[j], acc, 1e-4 * (1 + double(K))) << "column " << j;
+      }
+      for (int64_t cut = 1; cut < panels; ++cut) {
+        std::vector<float> pieces = C;
+        memc::rt::packedGemv(0, cut, a.data(), *packed, pieces.data(),
+                             accumulate);
+        memc::rt::packedGemv(cut, panels, a.data(), *packed, pieces.data(),
+                             accumulate);
+        ASSERT_EQ(std::memcmp(whole.data(), pieces.data(), N * 4), 0)
+            << "cut at panel " << cut;
+      }
+      // Through the entry point, on the pool: the same bits again.
+      std::vector<float> called = C;
+      memc_rt_sgemm_packed_b(1, 0, 0, 1, N, K, 1.0f, a.data(), K, 0, B.data(),
+                             N, 0, accumulate ? 1.0f : 0.0f, called.data(), N,
+                             0);
+      EXPECT_EQ(std::memcmp(whole.data(), called.data(), N * 4), 0);
+    }
+    forgetPackedWeights(B.data(), B.size() * sizeof(float));
+  }
+}
+
 TEST(PackedGemm, NarrowLastPanelMatchesTheRowTiles) {
   // A last panel of at most 4 columns (a 14 x 14 image's 196 = 6 x 32 + 4)
   // runs with the rows in the registers' lanes, two row tiles at once: the
