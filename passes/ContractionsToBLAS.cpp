@@ -91,8 +91,8 @@ struct ContractionsToBLASPass
   }
 
   /// The epilogue's arguments of memc_rt_sgemm_packed_a(_window)_ep
-  /// (bias, addend, ldAddend, lo, hi, D, ldd, width, pitch, pads,
-  /// padValue), built at `b`.
+  /// (bias, addend, ldAddend, addendWidth, addendPitch, lo, hi, D, ldd,
+  /// width, pitch, pads, padValue), built at `b`.
   SmallVector<Value> epilogueArgs(OpBuilder &b, Location loc, ModuleOp module,
                                   const memc::GemmEpilogueMatch &ep,
                                   int64_t m) {
@@ -124,10 +124,19 @@ struct ContractionsToBLASPass
     Value pads = LLVM::ZeroOp::create(b, loc, ptr);
     if (ep.padFill)
       pads = constantTable(b, loc, module, ep.pads);
-    return {bias,          pointer(ep.addend), int64(ep.ldAddend),
-            f32(ep.lo),    f32(ep.hi),         pointer(ep.d),
-            int64(ep.ldd), int64(ep.width),    int64(ep.pitch),
-            pads,          f32(ep.padValue)};
+    return {bias,
+            pointer(ep.addend),
+            int64(ep.ldAddend),
+            int64(ep.addendWidth),
+            int64(ep.addendPitch),
+            f32(ep.lo),
+            f32(ep.hi),
+            pointer(ep.d),
+            int64(ep.ldd),
+            int64(ep.width),
+            int64(ep.pitch),
+            pads,
+            f32(ep.padValue)};
   }
 
   /// Replaces the GEMM `op` and its fused consumer with `callee(args)` at
@@ -186,9 +195,10 @@ struct ContractionsToBLASPass
           op, gemm->c, gemm->m, gemm->n, gemm->viewC.ld, {gemm->a, gemm->x});
       if (ep) {
         name = "memc_rt_sgemm_packed_a_window_ep";
-        callee = declare(module, name, {i64, i64, i64, i32, ptr, i64, ptr, ptr,
-                                        f32, ptr, i64, ptr, ptr, i64, f32, f32,
-                                        ptr, i64, i64, i64, ptr, f32});
+        callee =
+            declare(module, name, {i64, i64, i64, i32, ptr, i64, ptr, ptr,
+                                   f32, ptr, i64, ptr, ptr, i64, i64, i64,
+                                   f32, f32, ptr, i64, i64, i64, ptr, f32});
         b.setInsertionPoint(ep->consumer);
       }
       auto int64 = [&](int64_t v) {
@@ -267,10 +277,11 @@ struct ContractionsToBLASPass
       Type ptr = LLVM::LLVMPointerType::get(b.getContext());
       Type i64t = b.getI64Type(), i32t = b.getI32Type(), f32t = b.getF32Type();
       // (transA, M, N, K, A, lda, B, ldb, beta, C, ldc, epilogue...)
-      func::FuncOp fused = declare(
-          module, "memc_rt_sgemm_packed_a_ep",
-          {i32t, i64t, i64t, i64t, ptr,  i64t, ptr,  i64t, f32t, ptr, i64t,
-           ptr,  ptr,  i64t, f32t, f32t, ptr,  i64t, i64t, i64t, ptr, f32t});
+      func::FuncOp fused =
+          declare(module, "memc_rt_sgemm_packed_a_ep",
+                  {i32t, i64t, i64t, i64t, ptr,  i64t, ptr,  i64t,
+                   f32t, ptr,  i64t, ptr,  ptr,  i64t, i64t, i64t,
+                   f32t, f32t, ptr,  i64t, i64t, i64t, ptr,  f32t});
       b.setInsertionPoint(ep->consumer);
       SmallVector<Value> args = {
           i32(viewA.transposed),

@@ -12,8 +12,8 @@
 // (tensor.extract_slice), and the pad the insertion of the producer's result
 // back into that same slice, which one-shot bufferization does in place.
 // Only a producer in destination style whose init is a fresh tensor.empty
-// and whose result only the pad reads moves; the padding value must be a
-// constant.
+// moves, and (unless `shared`) only when the pad alone reads its result;
+// the padding value must be a constant.
 //
 //===----------------------------------------------------------------------===//
 #include "memc/Transforms/Passes.h"
@@ -32,12 +32,14 @@ using namespace mlir;
 
 namespace {
 
-/// Rewrites `pad` when it qualifies; true if it did.
-bool padInPlace(tensor::PadOp pad) {
+/// Rewrites `pad` when it qualifies; true if it did. With `shared`, the
+/// producer's result may have readers other than the pad: they read it
+/// where it now is, the padded buffer's interior.
+bool padInPlace(tensor::PadOp pad, bool shared) {
   auto padded = pad.getResultType();
   auto source = dyn_cast<OpResult>(pad.getSource());
-  if (!padded.hasStaticShape() || !source || !source.hasOneUse() ||
-      pad.getNofold())
+  if (!padded.hasStaticShape() || !source || pad.getNofold() ||
+      (!shared && !source.hasOneUse()))
     return false;
   auto producer = dyn_cast<DestinationStyleOpInterface>(source.getOwner());
   if (!producer || producer->getNumResults() != 1 ||
@@ -85,11 +87,13 @@ bool padInPlace(tensor::PadOp pad) {
 }
 
 struct PadInPlacePass : memc::impl::PadInPlaceBase<PadInPlacePass> {
+  using PadInPlaceBase::PadInPlaceBase;
+
   void runOnOperation() override {
     SmallVector<tensor::PadOp> pads;
     getOperation()->walk([&](tensor::PadOp pad) { pads.push_back(pad); });
     for (tensor::PadOp pad : pads)
-      padInPlace(pad);
+      padInPlace(pad, shared);
   }
 };
 

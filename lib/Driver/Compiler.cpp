@@ -530,9 +530,14 @@ ExitCode linalgPhase(CompileSession &s, const TargetBackend &target) {
   // FuseMax's CPU cascades run in as many lanes as the package will have
   // threads (each lane with a copy of the tile buffers).
   int64_t lanes = target.fusedAttentionAsKernel() ? 1 : runtimeThreads();
+  // An inference program's padded buffers also serve their sources' other
+  // readers (a residual block's output); a train step keeps them apart,
+  // since those readers may be the backward's, far later.
+  bool sharedPads =
+      !s.options.train.enabled && !target.fusedAttentionAsKernel();
   auto addLinalgPasses = [&](OpPassManager &pm, int64_t im2colMaxBytes) {
     buildEinsumToLinalgPipeline(pm, fusemax, target.fusedAttentionAsKernel(),
-                                im2colMaxBytes, lanes);
+                                im2colMaxBytes, lanes, sharedPads);
     pm.addPass(createDropUnusedParameters());
   };
   // Under a budget an im2col copy takes at most an eighth of it. A train

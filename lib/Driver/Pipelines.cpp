@@ -140,7 +140,7 @@ void memc::buildLowerToGPUPipeline(OpPassManager &pm,
 void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
                                        bool attentionKernel,
                                        int64_t im2colMaxBytes,
-                                       int64_t fusemaxLanes) {
+                                       int64_t fusemaxLanes, bool sharedPads) {
   // A decode program's cache writes and views, in the form the target
   // wants: loops over the blocks in use on the CPU, one parallel gather on
   // GPUs.
@@ -188,7 +188,9 @@ void memc::buildEinsumToLinalgPipeline(OpPassManager &pm, bool fusemax,
   pm.addNestedPass<func::FuncOp>(createCarryInPlace());
   // A convolution's padded input is written by its producer in place;
   // first, as writing over an operand would leave the pad a copy.
-  pm.addNestedPass<func::FuncOp>(createPadInPlace());
+  PadInPlaceOptions padInPlace;
+  padInPlace.shared = sharedPads;
+  pm.addNestedPass<func::FuncOp>(createPadInPlace(padInPlace));
   // Elementwise results over operands that die there: the backward's
   // pointwise gradients no longer hold three full-size tensors at once.
   pm.addNestedPass<func::FuncOp>(createElementwiseInPlace());
@@ -257,6 +259,9 @@ void memc::buildLowerToLLVMPipeline(OpPassManager &pm) {
   // it becomes a loop nest like the others, outlined, vectorized and split
   // over threads.
   pm.addNestedPass<func::FuncOp>(createStridedCopiesToLinalg());
+  // A padded buffer that a copy or a pooling writes next is filled only
+  // where it leaves the padding value.
+  pm.addNestedPass<func::FuncOp>(createFillBorders());
   // memc-outline-kernels after the passes that rewrite linalg ops in place
   // and before they become loops: each distinct loop nest is one small
   // function (LLVM's time grew superlinearly with the loop nests of one
@@ -323,6 +328,10 @@ struct EinsumToLinalgOptions
       llvm::cl::desc("lanes of FuseMax's CPU cascades (memc-fusemax-attention "
                      "lanes=N)"),
       llvm::cl::init(1)};
+  Option<bool> sharedPads{
+      *this, "shared-pads",
+      llvm::cl::desc("memc-pad-in-place shared=1 (CPU inference programs)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -332,7 +341,8 @@ void memc::registerPipelines() {
       "einsum on tensors -> fused linalg on tensors (memc --emit=linalg)",
       [](OpPassManager &pm, const EinsumToLinalgOptions &o) {
         buildEinsumToLinalgPipeline(pm, o.fusemax, o.attentionKernel,
-                                    o.im2colMaxBytes, o.fusemaxLanes);
+                                    o.im2colMaxBytes, o.fusemaxLanes,
+                                    o.sharedPads);
       });
   PassPipelineRegistration<BufferizePipelineOptions>(
       "memc-bufferize",

@@ -398,11 +398,15 @@ memc::matchGemmEpilogue(Operation *gemm, Value c, int64_t m, int64_t n,
         match.bias = operand->get();
         last = Bias;
       } else if (last < Addend && sameShape(operand)) {
+        // Contiguous rows, or output rows in a padded buffer (a residual
+        // that is also a convolution's padded input).
         std::optional<Layout> layout = layoutOf(type, *split);
-        if (!layout || layout->width != 0 || mayOverlap(operand->get(), c))
+        if (!layout || mayOverlap(operand->get(), c))
           return std::nullopt;
         match.addend = operand->get();
         match.ldAddend = layout->ld;
+        match.addendWidth = layout->width;
+        match.addendPitch = layout->pitch;
         last = Addend;
       } else {
         return std::nullopt;

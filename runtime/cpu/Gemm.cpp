@@ -1019,13 +1019,18 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
 /// The epilogue of memc_rt_sgemm_packed_a_ep's arguments, for an M x N
 /// product.
 memc::rt::Epilogue epilogueOf(int64_t N, const float *bias, const float *addend,
-                              int64_t ldAddend, float lo, float hi, float *D,
+                              int64_t ldAddend, int64_t addendWidth,
+                              int64_t addendPitch, float lo, float hi, float *D,
                               int64_t ldd, int64_t width, int64_t pitch,
                               const int64_t *pads, float padValue) {
   memc::rt::Epilogue e;
   e.bias = bias;
   e.addend = addend;
   e.ldAddend = ldAddend;
+  if (addendWidth > 0 && addendPitch >= addendWidth) {
+    e.addendWidth = addendWidth;
+    e.addendPitch = addendPitch;
+  }
   e.lo = lo;
   e.hi = hi;
   e.d = D;
@@ -1104,14 +1109,17 @@ void memc_rt_sgemm_packed_a_ep(int32_t transA, int64_t M, int64_t N, int64_t K,
                                const float *A, int64_t lda, const float *B,
                                int64_t ldb, float beta, float *C, int64_t ldc,
                                const float *bias, const float *addend,
-                               int64_t ldAddend, float lo, float hi, float *D,
-                               int64_t ldd, int64_t width, int64_t pitch,
-                               const int64_t *pads, float padValue) {
+                               int64_t ldAddend, int64_t addendWidth,
+                               int64_t addendPitch, float lo, float hi,
+                               float *D, int64_t ldd, int64_t width,
+                               int64_t pitch, const int64_t *pads,
+                               float padValue) {
   memc::rt::ProfiledCall profiled("sgemm_packed_a_ep", M, N, K);
   if (M <= 0 || N <= 0)
     return;
-  memc::rt::Epilogue epilogue = epilogueOf(N, bias, addend, ldAddend, lo, hi, D,
-                                           ldd, width, pitch, pads, padValue);
+  memc::rt::Epilogue epilogue =
+      epilogueOf(N, bias, addend, ldAddend, addendWidth, addendPitch, lo, hi, D,
+                 ldd, width, pitch, pads, padValue);
   if (packedWeightsOff() ||
       !packedLeftBatchedGemm(1, transA, 0, M, N, K, 1.0f, A, lda, 0, B, ldb, 0,
                              beta, C, ldc, 0, &epilogue)) {
@@ -1127,11 +1135,13 @@ void memc_rt_sgemm_packed_a_window_ep(
     int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     int64_t lda, const float *X, const int64_t *window, float beta, float *C,
     int64_t ldc, const float *bias, const float *addend, int64_t ldAddend,
-    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
-    const int64_t *pads, float padValue) {
+    int64_t addendWidth, int64_t addendPitch, float lo, float hi, float *D,
+    int64_t ldd, int64_t width, int64_t pitch, const int64_t *pads,
+    float padValue) {
   memc::rt::ProfiledCall profiled("sgemm_packed_a_window_ep", M, N, K);
-  memc::rt::Epilogue epilogue = epilogueOf(N, bias, addend, ldAddend, lo, hi, D,
-                                           ldd, width, pitch, pads, padValue);
+  memc::rt::Epilogue epilogue =
+      epilogueOf(N, bias, addend, ldAddend, addendWidth, addendPitch, lo, hi, D,
+                 ldd, width, pitch, pads, padValue);
   windowGemm(M, N, K, transA, A, lda, X, window, beta, C, ldc, &epilogue);
 }
 

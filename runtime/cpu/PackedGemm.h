@@ -150,7 +150,7 @@ struct RightOperand {
 /// storing it to C: the elementwise op that read C (a convolution's bias
 /// and clipped ReLU, a residual sum) fused in. In this order:
 ///   v = v + bias[i]                          (when bias)
-///   v = addend[i * ldAddend + j] + v         (when addend)
+///   v = *addendAt(i, j) + v                  (when addend)
 ///   v = maximum(v, lo), then minimum(v, hi)  (NaN stays NaN; +0 > -0)
 /// and v goes to D[i * ldd + (j / width) * pitch + j % width]: a
 /// convolution's output row of `width` pixels in a padded buffer whose rows
@@ -160,10 +160,15 @@ struct RightOperand {
 /// = padLeft + width + padRight), and the GEMM writes their border with
 /// padValue too, as the tiles that hold an output row's ends (and the
 /// plane's first and last pixels) finish: the plane needs no fill.
+/// The addend is laid out as D may be: element (i, j) at addend[i *
+/// ldAddend + (j / addendWidth) * addendPitch + j % addendWidth], rows of
+/// addendWidth pixels in a padded buffer (addendWidth 0: addend[i *
+/// ldAddend + j]). A residual that is also a convolution's padded input
+/// stays where it is (ResNet-18's blocks).
 struct Epilogue {
   const float *bias = nullptr;
   const float *addend = nullptr;
-  int64_t ldAddend = 0;
+  int64_t ldAddend = 0, addendWidth = 0, addendPitch = 0;
   float lo = -__builtin_inff(), hi = __builtin_inff();
   float *d = nullptr;
   int64_t ldd = 0, width = 0, pitch = 0;
@@ -199,6 +204,13 @@ struct Epilogue {
   float *at(int64_t i, int64_t j) const {
     return width ? d + i * ldd + j / width * pitch + j % width
                  : d + i * ldd + j;
+  }
+  /// Column j's offset from a row's first element of the addend.
+  int64_t addendOffset(int64_t j) const {
+    return addendWidth ? j / addendWidth * addendPitch + j % addendWidth : j;
+  }
+  const float *addendAt(int64_t i, int64_t j) const {
+    return addend + i * ldAddend + addendOffset(j);
   }
   /// Element (i, j) of the product, v, finished and stored.
   void apply(int64_t i, int64_t j, float v) const;

@@ -104,7 +104,9 @@ memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K, int32_t transA,
  * memc_rt_sgemm_packed_a_window with the elementwise op after the GEMM
  * fused in: each element v of the product (plus C's old value when beta is
  * 1) becomes v + bias[i] (when bias is not null), then
- * addend[i * ldAddend + j] + v (when addend is not null), then
+ * addend[i * ldAddend + (j / addendWidth) * addendPitch + j % addendWidth]
+ * + v (when addend is not null; addendWidth 0: addend[i * ldAddend + j],
+ * else output rows inside a padded buffer as D's may be), then
  * min(max(v, lo), hi) (as arith.maximumf/minimumf: NaN stays NaN, +0 is
  * above -0), and goes to D[i * ldd + (j / width) * pitch + j % width]
  * (width 0: D[i * ldd + j]), a convolution's output rows inside a padded
@@ -117,15 +119,17 @@ memc_rt_sgemm_packed_a_window(int64_t M, int64_t N, int64_t K, int32_t transA,
 MEMC_RT_EXPORT void memc_rt_sgemm_packed_a_ep(
     int32_t transA, int64_t M, int64_t N, int64_t K, const float *A,
     int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
-    const float *bias, const float *addend, int64_t ldAddend, float lo,
-    float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
-    const int64_t *pads, float padValue);
+    const float *bias, const float *addend, int64_t ldAddend,
+    int64_t addendWidth, int64_t addendPitch, float lo, float hi, float *D,
+    int64_t ldd, int64_t width, int64_t pitch, const int64_t *pads,
+    float padValue);
 MEMC_RT_EXPORT void memc_rt_sgemm_packed_a_window_ep(
     int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
     int64_t lda, const float *X, const int64_t *window, float beta, float *C,
     int64_t ldc, const float *bias, const float *addend, int64_t ldAddend,
-    float lo, float hi, float *D, int64_t ldd, int64_t width, int64_t pitch,
-    const int64_t *pads, float padValue);
+    int64_t addendWidth, int64_t addendPitch, float lo, float hi, float *D,
+    int64_t ldd, int64_t width, int64_t pitch, const int64_t *pads,
+    float padValue);
 MEMC_RT_EXPORT void memc_rt_dgemm(int64_t batch, int32_t transA, int32_t transB,
                                   int64_t M, int64_t N, int64_t K, double alpha,
                                   const double *A, int64_t lda, int64_t strideA,

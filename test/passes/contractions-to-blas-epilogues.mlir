@@ -61,11 +61,12 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
 
 // A residual block's last convolution: its C plus a bias that is one
 // constant (a table of 16 copies of it), plus the block's input R, written
-// over R. The addend's rows are 36 apart; the destination is R, unpadded.
+// over R. The addend's rows are 36 apart, contiguous (addend width and
+// pitch 0); the destination is R, unpadded.
 // CHECK: llvm.mlir.global internal constant @memc_bias_0(dense<5.000000e-01> : tensor<16xf32>)
 // CHECK-LABEL: func @main_graph
 // CHECK: %[[T:.*]] = llvm.mlir.addressof @memc_bias_0
-// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[T]], %{{[^,]*}}, %[[C36:[^,]*]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[C36]], %[[C0:[^,]*]], %[[C0]], %{{[^,]*}}, %{{[^,]*}})
+// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[T]], %{{[^,]*}}, %[[C36:[^,]*]], %[[C0:[^,]*]], %[[C0]], %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[C36]], %[[C0]], %[[C0]], %{{[^,]*}}, %{{[^,]*}})
 // CHECK-NOT: linalg.generic
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
@@ -93,6 +94,49 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
     %0 = arith.addf %v, %half : f32
     %1 = arith.addf %res, %0 : f32
     linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// The block's input R is itself the interior of a padded buffer (a 6 x 6
+// image in 8 x 8 planes, which the next convolution reads whole): the
+// addend is read in place, 64 floats a row, output rows of 6 pixels 8
+// apart; the sum goes to a plain destination.
+// CHECK-LABEL: func @main_graph
+// CHECK: %[[RP:.*]] = memref.subview %{{.*}}[0, 0, 1, 1] [1, 16, 6, 6]
+// CHECK: memref.extract_aligned_pointer_as_index %[[RP]]
+// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %{{[^,]*}}, %c64_i64, %c6_i64, %c8_i64, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %c36_i64, %c0_i64, %c0_i64, %{{[^,]*}}, %{{[^,]*}})
+// CHECK-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(n, c, h, w) -> (n, c, h, w)>
+func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
+                      %arena: memref<65536xi8> {memc.arena}) {
+  %c0 = arith.constant 0 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %c16384 = arith.constant 16384 : index
+  %x = memref.view %arena[%c0][] {memc.offset = 0 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %y = memref.view %arena[%c4096][] {memc.offset = 4096 : i64} : memref<65536xi8> to memref<16x36xf32>
+  %p = memref.view %arena[%c8192][] {memc.offset = 8192 : i64} : memref<65536xi8> to memref<1x16x8x8xf32>
+  %r = memref.subview %p[0, 0, 1, 1] [1, 16, 6, 6] [1, 1, 1, 1] : memref<1x16x8x8xf32> to memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>
+  %out = memref.view %arena[%c16384][] {memc.offset = 16384 : i64} : memref<65536xi8> to memref<1x16x6x6xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : memref<16x16xf32>, memref<16x36xf32>) outs(%y : memref<16x36xf32>) {
+  ^bb0(%q: f32, %s: f32, %acc: f32):
+    %m = arith.mulf %q, %s : f32
+    %t = arith.addf %acc, %m : f32
+    linalg.yield %t : f32
+  }
+  %y4 = memref.expand_shape %y [[0, 1], [2, 3]] output_shape [1, 16, 6, 6] : memref<16x36xf32> into memref<1x16x6x6xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%r, %y4 : memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>, memref<1x16x6x6xf32>) outs(%out : memref<1x16x6x6xf32>) {
+  ^bb0(%res: f32, %v: f32, %o: f32):
+    %0 = arith.addf %res, %v : f32
+    linalg.yield %0 : f32
   }
   return
 }
@@ -209,7 +253,7 @@ func.func @main_graph(%w: memref<16x16xf32> {memc.weight = "w"},
 // CHECK: memref.extract_aligned_pointer_as_index %[[Y]]
 // CHECK-NEXT: arith.index_cast
 // CHECK-NEXT: %[[YP:.*]] = llvm.inttoptr
-// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[YP]], %c36_i64, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[YP]], %c36_i64, %c0_i64, %c0_i64,
+// CHECK: call @memc_rt_sgemm_packed_a_ep({{.*}}, %[[YP]], %c36_i64, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[YP]], %c36_i64, %c0_i64, %c0_i64,
 // CHECK-NEXT: linalg.generic
 // CHECK-SAME: ins(%[[Y]] : memref<16x36xf32>)
 // CHECK-NOT: linalg.generic

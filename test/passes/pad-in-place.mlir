@@ -1,5 +1,7 @@
 // RUN: memc-opt %s -split-input-file --memc-pad-in-place | FileCheck %s --enable-var-scope
 // RUN: memc-opt %s -split-input-file --memc-pad-in-place --memc-bufferize | FileCheck %s --check-prefix=BUF
+// RUN: memc-opt %s -split-input-file --memc-pad-in-place=shared=1 | FileCheck %s --check-prefix=SHARED --enable-var-scope
+// RUN: memc-opt %s -split-input-file --memc-pad-in-place=shared=1 --memc-bufferize | FileCheck %s --check-prefix=SHAREDBUF
 
 // The ReLU before a padded convolution writes into the padded tensor's
 // interior: the fill of the padded shape comes first, the generic's init is
@@ -76,4 +78,52 @@ func.func @left_alone(%x: tensor<4x4xf32>, %v: f32)
     tensor.yield %v : f32
   } : tensor<4x4xf32> to tensor<6x6xf32>
   return %a, %b, %r, %c : tensor<6x6xf32>, tensor<6x6xf32>, tensor<4x4xf32>, tensor<6x6xf32>
+}
+
+// -----
+
+// With shared=1, a producer whose result is also read elsewhere (a residual
+// block's output: the next convolution pads it, the residual sum reads it)
+// writes the padded buffer's interior too; the other reader reads that
+// result, the interior. Bufferized: one buffer, the sum reads a subview of
+// it, nothing is copied. Without shared, the pad stays.
+// CHECK-LABEL: func @residual
+// CHECK: tensor.pad
+// SHARED-LABEL: func @residual
+// SHARED: %[[F:.*]] = linalg.fill {{.*}} -> tensor<1x2x6x6xf32>
+// SHARED: %[[S:.*]] = tensor.extract_slice %[[F]][0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1]
+// SHARED: %[[R:.*]] = linalg.generic {{.*}} outs(%[[S]] : tensor<1x2x4x4xf32>)
+// SHARED: %[[P:.*]] = tensor.insert_slice %[[R]] into %[[F]][0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1]
+// SHARED: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[R]], %arg1 :
+// SHARED-NOT: tensor.pad
+// SHARED: return %[[P]], %[[SUM]]
+// SHAREDBUF-LABEL: func @residual
+// SHAREDBUF: linalg.fill
+// SHAREDBUF: %[[SV:.*]] = memref.subview %{{.*}}[0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1]
+// SHAREDBUF: linalg.generic {{.*}} outs(%[[SV]] :
+// SHAREDBUF-NOT: memref.copy
+// SHAREDBUF: linalg.generic {{.*}} ins(%[[SV]], %{{.*}} :
+// SHAREDBUF-NOT: memref.copy
+// SHAREDBUF: return
+#id4 = affine_map<(n, c, h, w) -> (n, c, h, w)>
+func.func @residual(%x: tensor<1x2x4x4xf32>, %y: tensor<1x2x4x4xf32>)
+    -> (tensor<1x2x6x6xf32>, tensor<1x2x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x4x4xf32>
+  %r = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : tensor<1x2x4x4xf32>) outs(%e : tensor<1x2x4x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2x4x4xf32>
+  %p = tensor.pad %r low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%i: index, %j: index, %k: index, %l: index):
+    tensor.yield %zero : f32
+  } : tensor<1x2x4x4xf32> to tensor<1x2x6x6xf32>
+  %e2 = tensor.empty() : tensor<1x2x4x4xf32>
+  %sum = linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%r, %y : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) outs(%e2 : tensor<1x2x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2x4x4xf32>
+  return %p, %sum : tensor<1x2x6x6xf32>, tensor<1x2x4x4xf32>
 }

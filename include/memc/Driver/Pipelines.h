@@ -42,10 +42,13 @@ struct BufferizePipelineOptions
 /// run on).
 /// On the CPU (not `attentionKernel`), convolutions become im2col copies of
 /// at most `im2colMaxBytes` and GEMMs (memc-conv-to-gemm).
+/// `sharedPads`: memc-pad-in-place also moves producers whose results other
+/// ops read (inference programs on the CPU).
 void buildEinsumToLinalgPipeline(mlir::OpPassManager &pm, bool fusemax = true,
                                  bool attentionKernel = false,
                                  int64_t im2colMaxBytes = 64 << 20,
-                                 int64_t fusemaxLanes = 1);
+                                 int64_t fusemaxLanes = 1,
+                                 bool sharedPads = false);
 /// Bufferization, then memc-buffer-mapping with `mapping` (its record goes
 /// to `onPlan` when set), then deallocation of what is left on the heap.
 /// `gemmEpilogues` (the CPU target, whose memc-lower-to-llvm fuses them):

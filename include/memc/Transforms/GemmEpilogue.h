@@ -29,7 +29,9 @@ struct GemmEpilogueMatch {
   mlir::Value bias, addend; ///< null when absent
   /// A bias that is one constant for every row (no bias operand).
   std::optional<float> biasConstant;
-  int64_t ldAddend = 0;
+  /// The addend's element (i, j) at i * ldAddend + (j / addendWidth) *
+  /// addendPitch + j % addendWidth (addendWidth 0: i * ldAddend + j).
+  int64_t ldAddend = 0, addendWidth = 0, addendPitch = 0;
   float lo, hi;
   mlir::Value d;
   int64_t ldd = 0, width = 0, pitch = 0;

@@ -61,8 +61,19 @@ struct Case {
   bool bias, addend;
   float lo, hi, beta;
   float pad = -1.5f; ///< the border's value, when the GEMM writes it
+  /// The addend's rows of addendWidth pixels, addendPitch floats apart
+  /// (a padded buffer's interior); addendWidth 0: row stride n + 1.
+  int64_t addendWidth = 0, addendPitch = 0;
 
   int64_t ldd() const { return width ? (n / width + 2) * pitch : n + 3; }
+  int64_t ldAddend() const {
+    return addendWidth ? (n / addendWidth + 1) * addendPitch : n + 1;
+  }
+  int64_t addendAt(int64_t i, int64_t j) const {
+    return addendWidth ? i * ldAddend() + j / addendWidth * addendPitch +
+                             j % addendWidth
+                       : i * ldAddend() + j;
+  }
   int64_t at(int64_t i, int64_t j) const {
     return width ? i * ldd() + pitch + 1 + j / width * pitch + j % width
                  : i * ldd() + j;
@@ -78,7 +89,7 @@ void runCase(const Case &c, bool window, const char *what, bool border = false,
   auto B = randomVec(size_t(K * N), 52);
   auto C0 = randomVec(size_t(M * N), 53);
   auto bias = randomVec(size_t(M), 54);
-  auto addend = randomVec(size_t(M * (N + 1)), 55);
+  auto addend = randomVec(size_t(M * c.ldAddend()), 55);
   for (float &v : A) // products of both signs, some under the clip
     v *= 0.5f;
   // The unfused product.
@@ -96,7 +107,7 @@ void runCase(const Case &c, bool window, const char *what, bool border = false,
       if (c.bias)
         v = v + bias[size_t(i)];
       if (c.addend)
-        v = addend[size_t(i * (N + 1) + j)] + v;
+        v = addend[size_t(c.addendAt(i, j))] + v;
       expect[size_t(c.at(i, j))] = minimumOf(maximumOf(v, c.lo), c.hi);
     }
   std::vector<float> D(expect.size(), kSentinel), C = C0;
@@ -110,13 +121,14 @@ void runCase(const Case &c, bool window, const char *what, bool border = false,
   if (window) {
     // B as a 1x1 convolution's input: K channels of N pixels.
     std::vector<int64_t> desc = {1, 1, 0, K, N, N, 1};
-    memc_rt_sgemm_packed_a_window_ep(M, N, K, 0, A.data(), K, B.data(),
-                                     desc.data(), c.beta, cPtr, N, biasPtr,
-                                     addPtr, N + 1, c.lo, c.hi, d, c.ldd(),
-                                     c.width, c.pitch, padPtr, kPad);
+    memc_rt_sgemm_packed_a_window_ep(
+        M, N, K, 0, A.data(), K, B.data(), desc.data(), c.beta, cPtr, N,
+        biasPtr, addPtr, c.ldAddend(), c.addendWidth, c.addendPitch, c.lo, c.hi,
+        d, c.ldd(), c.width, c.pitch, padPtr, kPad);
   } else {
     memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, c.beta,
-                              cPtr, N, biasPtr, addPtr, N + 1, c.lo, c.hi, d,
+                              cPtr, N, biasPtr, addPtr, c.ldAddend(),
+                              c.addendWidth, c.addendPitch, c.lo, c.hi, d,
                               c.ldd(), c.width, c.pitch, padPtr, kPad);
   }
   for (size_t i = 0; i < D.size(); ++i)
@@ -185,6 +197,20 @@ std::vector<Case> cases() {
       {16, 24, 116, 29, 31, true, false, 0.0f, 6.0f, 0.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
+      // A residual that is itself a padded buffer's interior (ResNet-18's
+      // blocks): its rows at another pitch than D's (full tiles that cross
+      // rows permute three registers of it), at D's own, into a plain D,
+      // with a ragged last tile (read in pieces), 2-pixel rows (too far
+      // apart to permute: in pieces), run transposed, on the direct
+      // product, in halves of K.
+      {20, 24, 84, 14, 16, true, true, 0.0f, inf, 0.0f, -1.5f, 14, 17},
+      {10, 8, 40, 2, 5, true, true, 0.0f, 6.0f, 0.0f, 0.0f, 2, 5},
+      {20, 32, 224, 28, 30, true, true, 0.0f, inf, 1.0f, 0.0f, 28, 30},
+      {24, 96, 196, 0, 0, true, true, -inf, inf, 0.0f, -1.5f, 14, 16},
+      {13, 16, 45, 5, 7, true, true, 0.0f, inf, 0.0f, -1.5f, 5, 6},
+      {48, 800, 49, 7, 10, true, true, 0.0f, inf, 1.0f, 0.0f, 7, 9},
+      {20, 288, 140, 14, 16, true, true, 0.0f, 6.0f, 0.0f, -1.5f, 14, 15},
+      {24, 288, 196, 14, 16, true, true, 0.0f, inf, 0.0f, 0.0f, 14, 16},
   };
 }
 
@@ -278,8 +304,8 @@ TEST(GemmEpilogue, NaNAndSignedZeros) {
     memc::rt::limitPackedGemmIsa(isa);
     for (const auto &b : bounds) {
       memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, 0.0f,
-                                C.data(), N, nullptr, nullptr, 0, b[0], b[1],
-                                D.data(), N, 0, 0, nullptr, 0.0f);
+                                C.data(), N, nullptr, nullptr, 0, 0, 0, b[0],
+                                b[1], D.data(), N, 0, 0, nullptr, 0.0f);
       for (int64_t i = 0; i < M; ++i) {
         float want = minimumOf(maximumOf(product[i % 4], b[0]), b[1]);
         for (int64_t j = 0; j < N; ++j) {

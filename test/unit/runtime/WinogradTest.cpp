@@ -193,8 +193,8 @@ TEST(Winograd, EpilogueFinishesTheProductBitForBit) {
     std::vector<int64_t> pads = {1, 1, 1, 1}, window = cv.window();
     memc_rt_sgemm_packed_a_window_ep(
         M, N, cv.K(), 0, W.data(), cv.K(), X.data(), window.data(), beta,
-        beta == 1.0f ? C.data() : nullptr, N, bias.data(), addend.data(), N, lo,
-        hi, D.data() + pitch + 1, ldd, cv.ow, pitch, pads.data(), pad);
+        beta == 1.0f ? C.data() : nullptr, N, bias.data(), addend.data(), N, 0,
+        0, lo, hi, D.data() + pitch + 1, ldd, cv.ow, pitch, pads.data(), pad);
     for (size_t i = 0; i < D.size(); ++i)
       ASSERT_EQ(std::memcmp(&D[i], &expect[i], sizeof(float)), 0)
           << "at " << i << " got " << D[i] << " want " << expect[i] << " beta "
