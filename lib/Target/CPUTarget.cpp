@@ -1,6 +1,7 @@
 //===- CPUTarget.cpp - LLVM dialect -> host object -> model.so ------------===//
-#include "dialects/memc/ProgramInterface.h"
 #include "memc/Target/CPUTarget.h"
+#include "X86RangeMinMax.h"
+#include "dialects/memc/ProgramInterface.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -140,6 +141,8 @@ std::unique_ptr<Module> translateAndOptimize(mlir::ModuleOp module,
     ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
     mpm.run(*llvmModule, mam);
   }
+  // After the vectorizers, which make vector maximums of scalar ones.
+  lowerMinMaxToRange(*llvmModule, *tm);
   if (verifyModule(*llvmModule, &errs())) {
     error = "the optimized LLVM module does not verify (a memc bug)";
     return nullptr;

@@ -54,7 +54,7 @@ def save(name, node, x, y, out_shape):
     d = os.path.join(out_dir, name, "test_data_set_0")
     os.makedirs(d, exist_ok=True)
     graph = helper.make_graph(
-        [node], name,
+        node if isinstance(node, list) else [node], name,
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)])
     model = helper.make_model(graph,
@@ -89,3 +89,53 @@ with np.errstate(all="ignore"):
     save("reduce_log_sum_exp",
          helper.make_node("ReduceLogSumExp", ["x"], ["y"], axes=[1],
                           keepdims=0), rows, lse, [rows.shape[0]])
+
+    # Maximum as IEEE 754 has it (arith.maximumf): NaN when any operand is
+    # NaN, and +0 above -0. Reciprocal after it turns a zero's sign into
+    # that of an infinity, which the comparison sees.
+    def ieee_max(values):
+        if any(math.isnan(v) for v in values):
+            return nan
+        top = max(values)
+        if top == 0:
+            return 0.0 if any(v == 0 and math.copysign(1, v) > 0
+                              for v in values) else -0.0
+        return top
+
+    def recip(v):
+        return math.copysign(inf, v) if v == 0 else 1.0 / v
+
+    # A 3 x 3 stride-2 max pool (ResNet's), rows of 17 outputs (a vector
+    # of 16 and one more), over signed zeros, NaN, infinities, denormals.
+    rng = np.random.default_rng(7)
+    picks = np.array([0.0, -0.0, -1.0, -inf, inf, nan, 1e-40, -1e-40, -2.5],
+                     np.float32)
+    pool_in = rng.choice(picks, size=(1, 2, 5, 34),
+                         p=[.25, .3, .1, .1, .02, .05, .06, .06, .06])
+    pool_in = pool_in.astype(np.float32)
+    p64 = pool_in.astype(np.float64)
+    pooled = np.empty((1, 2, 3, 17))
+    for ch in range(2):
+        for oy in range(3):
+            for ox in range(17):
+                window = [p64[0, ch, y, x]
+                          for y in range(2 * oy - 1, 2 * oy + 2)
+                          for x in range(2 * ox - 1, 2 * ox + 2)
+                          if 0 <= y < 5 and 0 <= x < 34]
+                pooled[0, ch, oy, ox] = recip(ieee_max(window))
+    save("max_pool",
+         [helper.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3, 3],
+                           strides=[2, 2], pads=[1, 1, 1, 1]),
+          helper.make_node("Reciprocal", ["m"], ["y"])],
+         pool_in, pooled, list(pooled.shape))
+
+    # ReLU, max(x, +0): -0 becomes +0, NaN stays NaN; 40 elements (vectors
+    # of 16 and a remainder).
+    relu_in = np.array((EDGES + [-0.0, 0.0, nan, -0.0, -1.0]) * 2,
+                       np.float32)[:40]
+    relu_ref = np.array([recip(ieee_max([v, 0.0]))
+                         for v in relu_in.astype(np.float64)])
+    save("relu",
+         [helper.make_node("Relu", ["x"], ["m"]),
+          helper.make_node("Reciprocal", ["m"], ["y"])],
+         relu_in, relu_ref, [40])
