@@ -492,12 +492,20 @@ struct PackedJob {
   }
 };
 
+/// The fewest elements of a weight whose one-row GEMMs run on packedGemv.
+/// Smaller weights stay in OpenBLAS's sgemv, read in place: a decode step
+/// of a d-64 decoder (weights of 4K-16K floats) took 10% longer a token on
+/// packed copies (a cache lookup per call, a second copy in cache, and
+/// the copies made during the first step).
+constexpr int64_t kMinGemvPackedFloats = int64_t(1) << 18;
+
 /// Whether a GEMM of one row (a classifier, a decode step's projection) by
-/// a packed weight runs on packedGemv: AVX-512 only. In ResNet-18 its
-/// classifier (1 x 1000 x 512) took 0.43 ms at 1 thread in OpenBLAS's
-/// sgemv, reading the weight in place.
-bool gemvPays(int64_t M) {
-  return M == 1 && memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512;
+/// a packed weight of K x N runs on packedGemv: AVX-512 only, weights of
+/// 1 MiB or more. In ResNet-18 its classifier (1 x 1000 x 512) took 0.43
+/// ms at 1 thread in OpenBLAS's sgemv, reading the weight in place.
+bool gemvPays(int64_t M, int64_t N, int64_t K) {
+  return M == 1 && N * K >= kMinGemvPackedFloats &&
+         memc::rt::packedGemmIsa() == memc::rt::PackedGemmIsa::AVX512;
 }
 
 /// memc_rt_sgemm_packed_b's work, or false when the arguments are outside
@@ -511,7 +519,7 @@ bool packedBatchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
                        int64_t ldb, int64_t strideB, float beta, float *C,
                        int64_t ldc, int64_t strideC) {
   if (transA || alpha != 1.0f || (beta != 0.0f && beta != 1.0f) || K <= 0 ||
-      (M < kMinPackedRows && !gemvPays(M)))
+      (M < kMinPackedRows && !gemvPays(M, N, K)))
     return false;
   bool tb = transB != 0;
   lda = fixLeadingDim(lda, M, K);
