@@ -10,6 +10,7 @@
 // interior.
 //
 //===----------------------------------------------------------------------===//
+#include "memc/Transforms/GemmEpilogue.h"
 #include "memc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -42,19 +43,6 @@ Value fillValueOf(Operation *op) {
   return v;
 }
 
-/// The buffer `v` views: through view-like ops up to an arena buffer (a
-/// memref.view of the arena, which the plan keeps apart from every other
-/// buffer live at the same time), an allocation or an argument.
-Value bufferOf(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    auto view = dyn_cast<ViewLikeOpInterface>(def);
-    if (!view || isa<memref::ViewOp>(def))
-      break;
-    v = view.getViewSource();
-  }
-  return v;
-}
-
 /// Whether `op` writes every element of `target`, once, without reading
 /// its old values or any view of `buffer` (the buffer `target` views).
 bool overwritesAll(Operation *op, Value target, Value buffer) {
@@ -71,7 +59,7 @@ bool overwritesAll(Operation *op, Value target, Value buffer) {
     return false;
   for (OpOperand *input : linalgOp.getDpsInputOperands())
     if (isa<MemRefType>(input->get().getType()) &&
-        bufferOf(input->get()) == bufferOf(buffer))
+        memc::buffersMayOverlap(input->get(), buffer))
       return false;
   return true;
 }
@@ -141,17 +129,17 @@ bool fillBorderOnly(Operation *fill, Value value, Value buffer) {
 
 struct FillBordersPass : memc::impl::FillBordersBase<FillBordersPass> {
   void runOnOperation() override {
-    SmallVector<Operation *> fills;
+    SmallVector<std::pair<Operation *, Value>> fills;
     getOperation().walk([&](Operation *op) {
-      if (isa<linalg::FillOp, linalg::MapOp>(op) && fillValueOf(op))
-        fills.push_back(op);
+      if (!isa<linalg::FillOp, linalg::MapOp>(op))
+        return;
+      if (Value value = fillValueOf(op))
+        fills.push_back({op, value});
     });
-    for (Operation *fill : fills) {
-      Value value = fillValueOf(fill);
-      Value buffer =
-          cast<DestinationStyleOpInterface>(fill).getDpsInitOperand(0)->get();
-      fillBorderOnly(fill, value, buffer);
-    }
+    for (auto [fill, value] : fills)
+      fillBorderOnly(
+          fill, value,
+          cast<DestinationStyleOpInterface>(fill).getDpsInitOperand(0)->get());
   }
 };
 

@@ -481,6 +481,8 @@ void memc::dissolveGemmEpilogues(Operation *root) {
     dissolveGemmEpilogue(op);
 }
 
+bool memc::buffersMayOverlap(Value a, Value b) { return mayOverlap(a, b); }
+
 Value memc::sourceOfViews(Value buffer) {
   while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
     buffer = view.getViewSource();

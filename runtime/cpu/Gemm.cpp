@@ -65,6 +65,12 @@ double minParallelGemvFlops() {
   }();
   return v;
 }
+/// The flops from which a GEMM of `batch` entries of M rows is split over
+/// the threads: a single row reads B and is bound by that read.
+double minParallelFlops(int64_t batch, int64_t M) {
+  return M == 1 && batch == 1 ? minParallelGemvFlops() : kMinParallelFlops;
+}
+
 /// A GEMM is split along M or N only into parts at least this long.
 constexpr int64_t kMinSplitRows = 16;
 
@@ -436,9 +442,7 @@ void batchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   // Batches whose C blocks overlap (strideC 0: accumulate into one C) must
   // run in order; so must tiny problems.
   bool disjointC = disjointBatches(batch, M, N, g.ldc, strideC);
-  double minFlops =
-      M == 1 && batch == 1 ? minParallelGemvFlops() : kMinParallelFlops;
-  if (!pool || flops < minFlops || !disjointC) {
+  if (!pool || flops < minParallelFlops(batch, M) || !disjointC) {
     for (int64_t i = 0; i < batch; ++i)
       g.block(i, 0, M, 0, N);
     return;
@@ -547,9 +551,7 @@ bool packedBatchedGemm(int64_t batch, int32_t transA, int32_t transB, int64_t M,
   ThreadPool *pool = ThreadPool::get();
   double flops = 2.0 * double(M) * double(N) * double(K) * double(batch);
   int64_t panels = job.b[0]->numPanels();
-  double minFlops =
-      M == 1 && batch == 1 ? minParallelGemvFlops() : kMinParallelFlops;
-  if (!pool || flops < minFlops) {
+  if (!pool || flops < minParallelFlops(batch, M)) {
     for (int64_t i = 0; i < batch; ++i)
       job.block(i, 0, M, 0, panels);
     return true;

@@ -177,24 +177,7 @@ struct TileColumns {
   }
 
   TileColumns(const Epilogue &e, int64_t j, int64_t n) {
-    int64_t q = e.width ? j / e.width : 0, rem = e.width ? j % e.width : j;
-    for (int64_t t = 0; t < n;) {
-      int64_t lane = t % 16;
-      int64_t run = std::min(n - t, 16 - lane);
-      int64_t offset = rem;
-      if (e.width) {
-        run = std::min(run, e.width - rem);
-        offset = q * e.pitch + rem;
-      }
-      pieces[count++] = {int32_t(t / 16), __mmask16(((1u << run) - 1) << lane),
-                         offset - lane};
-      t += run;
-      rem += run;
-      if (e.width && rem == e.width) {
-        rem = 0;
-        ++q;
-      }
-    }
+    count = piecesOf(e.width, e.pitch, j, n, pieces);
     e.borderPieces(j, n, [&](int64_t offset, int64_t floats) {
       border[borderCount++] = {offset, floats};
     });
@@ -233,20 +216,23 @@ struct TileColumns {
     return true;
   }
 
-  /// Columns [j, j + n) of rows `width` pixels long, `pitch` apart, as
-  /// pieces that each lie in one register of the tile and one row.
+  /// Columns [j, j + n) of rows `width` pixels long, `pitch` apart (width
+  /// 0: one row), as pieces that each lie in one register of the tile and
+  /// one row.
   static int piecesOf(int64_t width, int64_t pitch, int64_t j, int64_t n,
                       Piece *out) {
     int count = 0;
-    int64_t q = j / width, rem = j % width;
+    int64_t q = width ? j / width : 0, rem = width ? j % width : j;
     for (int64_t t = 0; t < n;) {
       int64_t lane = t % 16;
-      int64_t run = std::min({n - t, 16 - lane, width - rem});
+      int64_t run = std::min(n - t, 16 - lane);
+      if (width)
+        run = std::min(run, width - rem);
       out[count++] = {int32_t(t / 16), __mmask16(((1u << run) - 1) << lane),
                       q * pitch + rem - lane};
       t += run;
       rem += run;
-      if (rem == width) {
+      if (width && rem == width) {
         rem = 0;
         ++q;
       }
@@ -1570,14 +1556,8 @@ MEMC_AVX512 void packedGemv(int64_t p0, int64_t p1, const float *a,
     __m512 v1 =
         _mm512_add_ps(_mm512_add_ps(hi[0], hi[2]), _mm512_add_ps(hi[1], hi[3]));
     int64_t width = std::min(kNR, b.n - p * kNR);
-    __mmask16 m0 = lowLanes(width), m1 = lowLanes(width - 16);
-    float *cp = c + p * kNR;
-    if (accumulate) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, cp));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, cp + 16));
-    }
-    _mm512_mask_storeu_ps(cp, m0, v0);
-    _mm512_mask_storeu_ps(cp + 16, m1, v1);
+    storeProductRow<RowFinisher>(0, v0, v1, c + p * kNR, lowLanes(width),
+                                 lowLanes(width - 16), accumulate, nullptr);
   }
 }
 

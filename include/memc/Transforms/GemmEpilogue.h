@@ -66,6 +66,11 @@ llvm::SmallVector<mlir::Operation *>
 usersThroughViews(mlir::Value root,
                   llvm::SmallVectorImpl<mlir::Operation *> *views = nullptr);
 
+/// Whether two memrefs may share bytes: views of one argument or allocation,
+/// or of arena buffers whose planned byte ranges intersect (true when
+/// either's buffer cannot be told).
+bool buffersMayOverlap(mlir::Value a, mlir::Value b);
+
 /// The value `buffer` is a view of (through view-like ops), or `buffer`.
 mlir::Value sourceOfViews(mlir::Value buffer);
 
