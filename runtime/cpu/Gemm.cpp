@@ -990,10 +990,11 @@ void windowGemm(int64_t M, int64_t N, int64_t K, int32_t transA, const float *A,
   // windows where it pays, else the packed ones.
   bool ownKernels = !packedWeightsOff() && (beta == 0.0f || beta == 1.0f);
   memc::rt::Conv3x3Window conv;
+  int tile = 0;
   if (ownKernels && memc::rt::conv3x3Window(window, K, N, conv) &&
-      memc::rt::winogradPays(conv, M) &&
-      memc::rt::winogradConv3x3(conv, M, A, lda, ta, X, beta == 1.0f, C, ldc,
-                                epilogue))
+      (tile = memc::rt::winogradTile(conv, M)) != 0 &&
+      memc::rt::winogradConv3x3(conv, M, tile, A, lda, ta, X, beta == 1.0f, C,
+                                ldc, epilogue))
     return;
   if (ownKernels && N >= kMinPackedAColumns && K > 0) {
     PackedAJob job;

@@ -1066,8 +1066,10 @@ struct Entry {
 /// What a cached copy of a weight is.
 enum class Form { RightPanels, LeftPanels, Transformed };
 
-/// (address, rows, columns, leading dimension, transposed, form)
-using Key = std::tuple<const float *, int64_t, int64_t, int64_t, bool, Form>;
+/// (address, rows, columns, leading dimension, transposed, form, which
+/// transform of a Transformed form)
+using Key =
+    std::tuple<const float *, int64_t, int64_t, int64_t, bool, Form, int>;
 
 struct Cache {
   std::mutex mutex;
@@ -1438,7 +1440,7 @@ void limitPackedGemmIsa(PackedGemmIsa isa) {
 const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
                             bool transposed) {
   const Entry *e =
-      lookup(Key{b, k, n, ldb, transposed, Form::RightPanels},
+      lookup(Key{b, k, n, ldb, transposed, Form::RightPanels, 0},
              [&](Entry &e) { return packRight(b, k, n, ldb, transposed, e); });
   return e ? &e->b : nullptr;
 }
@@ -1446,23 +1448,25 @@ const PackedB *packedWeight(const float *b, int64_t k, int64_t n, int64_t ldb,
 const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,
                              bool transposed) {
   const Entry *e =
-      lookup(Key{a, m, k, lda, transposed, Form::LeftPanels},
+      lookup(Key{a, m, k, lda, transposed, Form::LeftPanels, 0},
              [&](Entry &e) { return packLeft(a, m, k, lda, transposed, e); });
   return e ? &e->a : nullptr;
 }
 
 const float *transformedWeight(const float *a, int64_t m, int64_t k,
-                               int64_t lda, bool transposed, size_t floats,
+                               int64_t lda, bool transposed, int transform,
+                               size_t floats,
                                const std::function<void(float *)> &fill) {
   const Entry *e =
-      lookup(Key{a, m, k, lda, transposed, Form::Transformed}, [&](Entry &e) {
-        float *data = allocatePacked(floats, e.bytes);
-        if (!data)
-          return false;
-        fill(data);
-        e.storage.reset(data);
-        return true;
-      });
+      lookup(Key{a, m, k, lda, transposed, Form::Transformed, transform},
+             [&](Entry &e) {
+               float *data = allocatePacked(floats, e.bytes);
+               if (!data)
+                 return false;
+               fill(data);
+               e.storage.reset(data);
+               return true;
+             });
   return e ? e->storage.get() : nullptr;
 }
 

@@ -86,10 +86,12 @@ const PackedA *packedWeightA(const float *a, int64_t m, int64_t k, int64_t lda,
 
 /// A copy of the weight at `a` (m x k, row stride lda, or its transpose)
 /// transformed by `fill` into `floats` floats, made on the first call for
-/// these arguments and cached with the packed copies (Winograd's
-/// transformed filters); null when it cannot be allocated.
+/// these arguments and `transform` (which of the caller's transforms: one
+/// weight may be taken by two) and cached with the packed copies
+/// (Winograd's transformed filters); null when it cannot be allocated.
 const float *transformedWeight(const float *a, int64_t m, int64_t k,
-                               int64_t lda, bool transposed, size_t floats,
+                               int64_t lda, bool transposed, int transform,
+                               size_t floats,
                                const std::function<void(float *)> &fill);
 
 /// Drops the packed copies of every weight that starts in [begin, begin +

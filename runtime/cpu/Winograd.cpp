@@ -28,11 +28,26 @@ namespace memc::rt {
 namespace {
 
 constexpr int64_t kPanel = kPackedPanelWidth;
-constexpr int kPoints = 16; ///< points of the 4x4 transform
+/// Points of F(2x2, 3x3)'s 4x4 transform, F(4x4, 3x3)'s 6x6 one.
+constexpr int kPoints = 16;
+constexpr int kPoints4x4 = 36;
 /// Tiles per block, about: whole rows of tiles, so that the block's V
 /// (16 points; 0.5 MiB for 64 channels) stays in L2 with M's chunk, and
-/// 112 tiles fill 3 panels and a half one.
+/// 112 tiles fill 3 panels and a half one. F(4x4, 3x3)'s tiles have 36
+/// points each: blocks of 14, 21, 28, 35, 56 and 84 tiles measured 0.43,
+/// 0.43, 0.45, 0.45, 0.53 and 0.54 ms on ResNet-18's 56 x 56 layer alone
+/// (2 threads, medians of 2-3), 0.60, 0.45, 0.44, 0.45, 0.45 and 0.44 on
+/// its 28 x 28 one.
 constexpr int64_t kBlockTiles = 112;
+constexpr int64_t kBlockTiles4x4 = 28;
+
+/// Rows of tiles a thread takes at least when threads share the rows, not
+/// the filters. ResNet-18 at 2 threads has 7 rows of tiles at 14 x 14
+/// (F(2x2, 3x3)) and at 28 x 28 (F(4x4, 3x3)): shares of 3 and 4 rows
+/// took its three 14 x 14 layers from 2.49 to 2.02 ms a run and the
+/// 28 x 28 ones from 2.00 to 1.51, where shares of filters each
+/// transformed all of the input (with 4 rows a thread, as before).
+constexpr int64_t kMinRowsPerThread = 3;
 
 /// Floats of M a block computes at a time (256 KiB; its filters in
 /// chunks to fit).
@@ -44,8 +59,12 @@ constexpr int64_t kPointSkew = 16;
 /// Fewer tiles than this leave the transformed weights too few uses each
 /// to pay for reading them (winogradPays).
 constexpr int64_t kMinTiles = 32;
+/// The same for F(4x4, 3x3)'s, 4 times the filters' floats (F(2x2,
+/// 3x3)'s are 16/9 times): 28x28 outputs make 49 tiles.
+constexpr int64_t kMinTiles4x4 = 49;
 
 Switch gWinograd("MEMC_WINOGRAD");
+Switch gWinograd4x4("MEMC_WINOGRAD_4X4");
 
 /// PackedA's 12-row panels that hold `filters` filters.
 int64_t filterPanels(int64_t filters) {
@@ -90,14 +109,55 @@ void transformFilters(const float *a, int64_t lda, bool transA, int64_t filters,
     }
 }
 
-/// The geometry of one call.
+/// F(4x4, 3x3)'s filter transform, as transformFilters: U[xi] = (G g
+/// G^T)[xi] over the 6x6 points, with
+///   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+///        1/24 -1/12 1/6; 0 0 1],
+/// in double and rounded once (G's sixths are not floats).
+void transformFilters4x4(const float *a, int64_t lda, bool transA,
+                         int64_t filters, int64_t channels, float *u) {
+  static constexpr double G[6][3] = {{0.25, 0, 0},
+                                     {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                     {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                     {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                     {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                     {0, 0, 1}};
+  int64_t point = pointFloats(filters, channels);
+  std::fill_n(u, kPoints4x4 * point, 0.0f);
+  for (int64_t f = 0; f < filters; ++f)
+    for (int64_t c = 0; c < channels; ++c) {
+      double g[3][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) {
+          int64_t k = c * 9 + 3 * i + j;
+          g[i][j] = transA ? a[k * lda + f] : a[f * lda + k];
+        }
+      double gg[6][3]; // G g
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 3; ++j)
+          gg[i][j] = G[i][0] * g[0][j] + G[i][1] * g[1][j] + G[i][2] * g[2][j];
+      int64_t at = f / kPackedPanelHeight * kPackedPanelHeight * channels +
+                   c * kPackedPanelHeight + f % kPackedPanelHeight;
+      for (int i = 0; i < 6; ++i) // (G g) G^T
+        for (int j = 0; j < 6; ++j)
+          u[(6 * i + j) * point + at] = float(
+              gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
+    }
+}
+
+/// The geometry of one call: tiles of tile x tile outputs (F(2x2, 3x3)'s
+/// or F(4x4, 3x3)'s).
 struct Plan {
   Conv3x3Window w;
-  int64_t tileRows, tileCols; ///< tiles of 2x2 outputs down and across
+  int tile;                   ///< outputs of a tile down and across: 2 or 4
+  int64_t tileRows, tileCols; ///< tiles down and across
+
+  int points() const { return tile == 4 ? kPoints4x4 : kPoints; }
 };
 
-Plan planFor(const Conv3x3Window &w) {
-  return Plan{w, (w.outRows + 1) / 2, (w.outCols + 1) / 2};
+Plan planFor(const Conv3x3Window &w, int tile) {
+  return Plan{w, tile, (w.outRows + tile - 1) / tile,
+              (w.outCols + tile - 1) / tile};
 }
 
 /// V for tile rows [ty0, ty1): V[xi] is channels x tiles, in 32-column
@@ -209,6 +269,170 @@ MEMC_AVX512 void transformOutput(const Plan &p, const float *m, int64_t mPoint,
       }
 }
 
+/// F(4x4, 3x3)'s B^T applied to six values (lane by lane):
+///   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+///          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1].
+MEMC_AVX512 inline void inputTransform6(const __m512 d[6], __m512 r[6]) {
+  const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4),
+               five = _mm512_set1_ps(5);
+  r[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
+  r[1] = _mm512_fnmadd_ps(four, _mm512_add_ps(d[1], d[2]),
+                          _mm512_add_ps(d[3], d[4]));
+  r[2] = _mm512_fmadd_ps(four, _mm512_sub_ps(d[1], d[2]),
+                         _mm512_sub_ps(d[4], d[3]));
+  __m512 e = _mm512_sub_ps(d[4], d[2]), f = _mm512_sub_ps(d[3], d[1]);
+  r[3] = _mm512_fmadd_ps(two, f, e);
+  r[4] = _mm512_fnmadd_ps(two, f, e);
+  r[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+}
+
+/// F(4x4, 3x3)'s A^T applied to six values (lane by lane):
+///   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+MEMC_AVX512 inline void outputTransform6(const __m512 o[6], __m512 y[4]) {
+  __m512 s12 = _mm512_add_ps(o[1], o[2]), d12 = _mm512_sub_ps(o[1], o[2]);
+  __m512 s34 = _mm512_add_ps(o[3], o[4]), d34 = _mm512_sub_ps(o[3], o[4]);
+  y[0] = _mm512_add_ps(_mm512_add_ps(o[0], s12), s34);
+  y[1] = _mm512_fmadd_ps(_mm512_set1_ps(2), d34, d12);
+  y[2] = _mm512_fmadd_ps(_mm512_set1_ps(4), s34, s12);
+  y[3] = _mm512_add_ps(_mm512_fmadd_ps(_mm512_set1_ps(8), d34, d12), o[5]);
+}
+
+/// transformInput for F(4x4, 3x3): V[xi] over the 6x6 points. 16 tiles of
+/// a row at a time: lane t of column j of an input row is float 4t + j,
+/// picked from the floats [0, 32) for lanes 0-7 and [32, 64) for lanes
+/// 8-15 (columns 4 and 5 as 0 and 1 of the floats from 4 on). Each row's
+/// six columns are transformed first, then each column's six rows.
+MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
+                                   int64_t ty1, float *v, int64_t vPoint) {
+  const Conv3x3Window &w = p.w;
+  const __m512i iota =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i pick[4];
+  for (int j = 0; j < 4; ++j)
+    pick[j] = _mm512_and_si512(
+        _mm512_add_epi32(_mm512_slli_epi32(iota, 2), _mm512_set1_epi32(j)),
+        _mm512_set1_epi32(31));
+  int64_t inRows = w.outRows + 2, inCols = w.outCols + 2;
+  int64_t panelFloats = w.channels * kPanel;
+  for (int64_t ty = ty0; ty < ty1; ++ty)
+    for (int64_t tx0 = 0; tx0 < p.tileCols; tx0 += 16) {
+      int64_t count = std::min<int64_t>(16, p.tileCols - tx0);
+      int64_t t = (ty - ty0) * p.tileCols + tx0;
+      // The group's lanes go to row c of panel t / 32 from lane t % 32,
+      // those past the panel's end to the next panel's first lanes.
+      int64_t lane = t % kPanel, first = std::min(count, kPanel - lane);
+      float *dst0 = v + t / kPanel * panelFloats + lane;
+      float *dst1 = v + (t / kPanel + 1) * panelFloats;
+      __mmask16 s0 = lowLanes(first), s1 = lowLanes(count - first);
+      __m512i rest = _mm512_add_epi32(iota, _mm512_set1_epi32(int32_t(first)));
+      int64_t valid = inCols - 4 * tx0; // floats of a row from column 4 tx0
+      __mmask16 from0[4], from4[4];
+      for (int q = 0; q < 4; ++q) {
+        from0[q] = lowLanes(valid - 16 * q);
+        from4[q] = lowLanes(valid - 4 - 16 * q);
+      }
+      // Rows past the input's (outputs not a multiple of 4) are zeros:
+      // only the dropped outputs read them.
+      int64_t liveRows = std::min<int64_t>(6, inRows - 4 * ty);
+      const float *origin = x + w.start + 4 * ty * w.pitch + 4 * tx0;
+      for (int64_t c = 0; c < w.channels; ++c) {
+        const float *base = origin + c * w.channelStride;
+        __m512 h[6][6]; // d B, row by row
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; ++i) {
+          const float *row = base + i * w.pitch;
+          bool live = i < liveRows;
+          __m512 r0[4], r4[4];
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; ++q) {
+            r0[q] = _mm512_maskz_loadu_ps(live ? from0[q] : 0, row + 16 * q);
+            r4[q] =
+                _mm512_maskz_loadu_ps(live ? from4[q] : 0, row + 4 + 16 * q);
+          }
+          auto column = [&](const __m512 *r, int j) MEMC_AVX512 {
+            return _mm512_mask_mov_ps(
+                _mm512_permutex2var_ps(r[0], pick[j], r[1]), 0xFF00,
+                _mm512_permutex2var_ps(r[2], pick[j], r[3]));
+          };
+          __m512 d[6] = {column(r0, 0), column(r0, 1), column(r0, 2),
+                         column(r0, 3), column(r4, 0), column(r4, 1)};
+          inputTransform6(d, h[i]);
+        }
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; ++j) { // B^T (d B)
+          __m512 col[6] = {h[0][j], h[1][j], h[2][j],
+                           h[3][j], h[4][j], h[5][j]};
+          __m512 out[6];
+          inputTransform6(col, out);
+#pragma GCC unroll 6
+          for (int i = 0; i < 6; ++i) {
+            int64_t at = (6 * i + j) * vPoint + c * kPanel;
+            _mm512_mask_storeu_ps(dst0 + at, s0, out[i]);
+            if (s1)
+              _mm512_mask_storeu_ps(
+                  dst1 + at, s1, _mm512_maskz_permutexvar_ps(s1, rest, out[i]));
+          }
+        }
+      }
+    }
+}
+
+/// transformOutput for F(4x4, 3x3): output rows [4 ty0, 4 ty1). Each
+/// output row's four columns (lane t: tile t's) are interleaved into its
+/// 64 floats in two steps: pairs of columns 0 and 1 (and of 2 and 3), then
+/// those pairs two by two.
+MEMC_AVX512 void transformOutput4x4(const Plan &p, const float *m,
+                                    int64_t mPoint, int64_t ldm,
+                                    int64_t filters, int64_t ty0, int64_t ty1,
+                                    float *y, int64_t ldy) {
+  const Conv3x3Window &w = p.w;
+  const __m512i low =
+      _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+  const __m512i pairsLow = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+  const __m512i pairsHigh = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+  for (int64_t f = 0; f < filters; ++f)
+    for (int64_t ty = ty0; ty < ty1; ++ty)
+      for (int64_t tx0 = 0; tx0 < p.tileCols; tx0 += 16) {
+        int64_t t = (ty - ty0) * p.tileCols + tx0;
+        const float *mt = m + f * ldm + t;
+        __m512 s[4][6]; // A^T o, column by column
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; ++j) {
+          __m512 col[6];
+#pragma GCC unroll 6
+          for (int i = 0; i < 6; ++i)
+            col[i] = _mm512_loadu_ps(mt + (6 * i + j) * mPoint);
+          __m512 out[4];
+          outputTransform6(col, out);
+          for (int i = 0; i < 4; ++i)
+            s[i][j] = out[i];
+        }
+        int64_t valid = w.outCols - 4 * tx0; // outputs of the row from 4 tx0
+        for (int i = 0; i < 4 && 4 * ty + i < w.outRows; ++i) { // (A^T o) A
+          __m512 c[4];
+          outputTransform6(s[i], c);
+          __m512d lo01 =
+              _mm512_castps_pd(_mm512_permutex2var_ps(c[0], low, c[1]));
+          __m512d hi01 =
+              _mm512_castps_pd(_mm512_permutex2var_ps(c[0], high, c[1]));
+          __m512d lo23 =
+              _mm512_castps_pd(_mm512_permutex2var_ps(c[2], low, c[3]));
+          __m512d hi23 =
+              _mm512_castps_pd(_mm512_permutex2var_ps(c[2], high, c[3]));
+          __m512 out[4] = {
+              _mm512_castpd_ps(_mm512_permutex2var_pd(lo01, pairsLow, lo23)),
+              _mm512_castpd_ps(_mm512_permutex2var_pd(lo01, pairsHigh, lo23)),
+              _mm512_castpd_ps(_mm512_permutex2var_pd(hi01, pairsLow, hi23)),
+              _mm512_castpd_ps(_mm512_permutex2var_pd(hi01, pairsHigh, hi23))};
+          float *dst = y + f * ldy + (4 * (ty - ty0) + i) * w.outCols + 4 * tx0;
+          for (int q = 0; q < 4; ++q)
+            _mm512_mask_storeu_ps(dst + 16 * q, lowLanes(valid - 16 * q),
+                                  out[q]);
+        }
+      }
+}
+
 /// One call's work. Task t takes share t / filterShares of the rows of
 /// tiles and share t % filterShares of the filters (whole panels of 12), a
 /// block of about kBlockTiles tiles (whole rows of them) at a time. What a
@@ -235,7 +459,8 @@ struct WinogradJob {
                                        kPackedPanelHeight);
     int64_t r0 = p.tileRows * rowShare / rowShares;
     int64_t r1 = p.tileRows * (rowShare + 1) / rowShares;
-    int64_t blocks = std::max<int64_t>(1, (r1 - r0) * p.tileCols / kBlockTiles);
+    int64_t blockTiles = p.tile == 4 ? kBlockTiles4x4 : kBlockTiles;
+    int64_t blocks = std::max<int64_t>(1, (r1 - r0) * p.tileCols / blockTiles);
     for (int64_t b = 0; b < blocks; ++b)
       block(f0, f1, r0 + (r1 - r0) * b / blocks,
             r0 + (r1 - r0) * (b + 1) / blocks);
@@ -244,10 +469,11 @@ struct WinogradJob {
   /// Filters [f0, f1) over the tile rows [ty0, ty1).
   MEMC_AVX512 void block(int64_t f0, int64_t f1, int64_t ty0, int64_t ty1) {
     const Plan &p = plan;
+    int points = p.points();
     int64_t tiles = (ty1 - ty0) * p.tileCols;
     int64_t panels = (tiles + kPanel - 1) / kPanel;
     int64_t channels = p.w.channels, count = f1 - f0;
-    // The 16 points' V and M are a line more than a multiple of 4 KiB
+    // The points' V and M are a line more than a multiple of 4 KiB
     // apart (which they would be: 64 channels of 4 panels are 32 KiB),
     // or the transforms' 16 streams all fall in one set of L1's.
     int64_t vPoint = panels * kPanel * channels + kPointSkew;
@@ -255,35 +481,40 @@ struct WinogradJob {
     // 12, as many as fit kChunkFloats: the block's products, output
     // transform and stores then stay in L2, and so does the buffer.
     int64_t ldm = panels * kPanel;
-    int64_t chunk =
-        std::clamp<int64_t>(kChunkFloats / (kPoints * ldm) /
-                                kPackedPanelHeight * kPackedPanelHeight,
-                            kPackedPanelHeight, count);
+    int64_t chunk = std::clamp<int64_t>(
+        kChunkFloats / (points * ldm) / kPackedPanelHeight * kPackedPanelHeight,
+        kPackedPanelHeight, count);
     int64_t mPoint =
         filterPanels(chunk) * kPackedPanelHeight * ldm + kPointSkew;
-    int64_t outRows = std::min(p.w.outRows, 2 * ty1) - 2 * ty0;
+    int64_t outRows = std::min(p.w.outRows, p.tile * ty1) - p.tile * ty0;
     int64_t ldy = outRows * p.w.outCols;
     thread_local ScratchBuffer vBuffer, mBuffer, yBuffer;
-    float *v = vBuffer.get(size_t(kPoints * vPoint));
+    float *v = vBuffer.get(size_t(points * vPoint));
     // M is read 16 lanes at a time past a ragged row's end.
-    float *m = mBuffer.get(size_t(kPoints * mPoint + 16));
+    float *m = mBuffer.get(size_t(points * mPoint + 16));
     float *y = yBuffer.get(size_t(chunk * ldy));
     if (!v || !m || !y || withoutBuffers) {
       plainTask(f0, f1, ty0, ty1);
       return;
     }
-    transformInput(p, x, ty0, ty1, v, vPoint);
+    if (p.tile == 4)
+      transformInput4x4(p, x, ty0, ty1, v, vPoint);
+    else
+      transformInput(p, x, ty0, ty1, v, vPoint);
     int64_t point = pointFloats(filters, channels);
     for (int64_t g0 = f0; g0 < f1; g0 += chunk) {
       int64_t g1 = std::min(f1, g0 + chunk);
-      for (int xi = 0; xi < kPoints; ++xi)
+      for (int xi = 0; xi < points; ++xi)
         packedProduct(PackedA{filters, channels, u + xi * point},
                       g0 / kPackedPanelHeight, filterPanels(g1),
                       PackedB{channels, tiles, v + xi * vPoint},
                       m + xi * mPoint, ldm);
-      transformOutput(p, m, mPoint, ldm, g1 - g0, ty0, ty1, y, ldy);
-      finishProduct(y, ldy, g0, g1 - g0, 2 * ty0 * p.w.outCols, ldy, c, ldc,
-                    accumulate, epilogue);
+      if (p.tile == 4)
+        transformOutput4x4(p, m, mPoint, ldm, g1 - g0, ty0, ty1, y, ldy);
+      else
+        transformOutput(p, m, mPoint, ldm, g1 - g0, ty0, ty1, y, ldy);
+      finishProduct(y, ldy, g0, g1 - g0, p.tile * ty0 * p.w.outCols, ldy, c,
+                    ldc, accumulate, epilogue);
     }
   }
 
@@ -292,8 +523,8 @@ struct WinogradJob {
   void plainTask(int64_t f0, int64_t f1, int64_t ty0, int64_t ty1) const {
     const Conv3x3Window &w = plan.w;
     int64_t channels = w.channels;
-    int64_t j0 = 2 * ty0 * w.outCols;
-    int64_t j1 = std::min(w.outRows, 2 * ty1) * w.outCols;
+    int64_t j0 = plan.tile * ty0 * w.outCols;
+    int64_t j1 = std::min(w.outRows, plan.tile * ty1) * w.outCols;
     for (int64_t f = f0; f < f1; ++f) {
       for (int64_t j = j0; j < j1; ++j) {
         const float *origin =
@@ -357,25 +588,36 @@ bool winogradPays(const Conv3x3Window &conv, int64_t filters) {
   return filters >= 16 && conv.channels >= 16 && tiles >= kMinTiles;
 }
 
+int winogradTile(const Conv3x3Window &conv, int64_t filters) {
+  if (!winogradPays(conv, filters))
+    return 0;
+  int64_t tiles4x4 = (conv.outRows + 3) / 4 * ((conv.outCols + 3) / 4);
+  return gWinograd4x4.on() && tiles4x4 >= kMinTiles4x4 ? 4 : 2;
+}
+
 namespace {
 
 /// winogradConv3x3 in rowShares x filterShares tasks, on the pool when
 /// there is one and more than one task.
 bool runWinograd(const Conv3x3Window &conv, int64_t filters, const float *a,
                  int64_t lda, bool transA, const float *x, bool accumulate,
-                 float *c, int64_t ldc, const Epilogue *epilogue,
+                 float *c, int64_t ldc, const Epilogue *epilogue, int tile,
                  int64_t rowShares, int64_t filterShares, ThreadPool *pool,
                  bool withoutBuffers = false) {
   int64_t channels = conv.channels;
+  Plan plan = planFor(conv, tile);
   const float *u = transformedWeight(
-      a, filters, channels * 9, lda, transA,
-      size_t(kPoints * pointFloats(filters, channels)), [&](float *dst) {
-        transformFilters(a, lda, transA, filters, channels, dst);
+      a, filters, channels * 9, lda, transA, tile,
+      size_t(plan.points() * pointFloats(filters, channels)), [&](float *dst) {
+        if (tile == 4)
+          transformFilters4x4(a, lda, transA, filters, channels, dst);
+        else
+          transformFilters(a, lda, transA, filters, channels, dst);
       });
   if (!u)
     return false;
   WinogradJob job;
-  job.plan = planFor(conv);
+  job.plan = plan;
   job.filters = filters;
   job.rowShares = std::clamp<int64_t>(rowShares, 1, job.plan.tileRows);
   job.filterShares =
@@ -401,32 +643,35 @@ bool runWinograd(const Conv3x3Window &conv, int64_t filters, const float *a,
 
 } // namespace
 
-bool winogradConv3x3(const Conv3x3Window &conv, int64_t filters, const float *a,
-                     int64_t lda, bool transA, const float *x, bool accumulate,
-                     float *c, int64_t ldc, const Epilogue *epilogue) {
+bool winogradConv3x3(const Conv3x3Window &conv, int64_t filters, int tile,
+                     const float *a, int64_t lda, bool transA, const float *x,
+                     bool accumulate, float *c, int64_t ldc,
+                     const Epilogue *epilogue) {
   // A share of the rows of tiles per thread where there are rows enough
-  // to go round evenly (4 or more each), else a share of the filters,
+  // to go round (kMinRowsPerThread each), else a share of the filters,
   // each share then transforming all of the input (which costs little
   // beside the products there: few tiles, many channels and filters).
   ThreadPool *pool = ThreadPool::get();
   int64_t threads = pool ? pool->participants() : 1;
-  bool byRows = (conv.outRows + 1) / 2 >= 4 * threads;
+  bool byRows = (conv.outRows + tile - 1) / tile >= kMinRowsPerThread * threads;
   return runWinograd(conv, filters, a, lda, transA, x, accumulate, c, ldc,
-                     epilogue, byRows ? threads : 1, byRows ? 1 : threads,
+                     epilogue, tile, byRows ? threads : 1, byRows ? 1 : threads,
                      pool);
 }
 
 bool winogradConv3x3InShares(const Conv3x3Window &conv, int64_t filters,
-                             const float *a, int64_t lda, bool transA,
+                             int tile, const float *a, int64_t lda, bool transA,
                              const float *x, bool accumulate, float *c,
                              int64_t ldc, const Epilogue *epilogue,
                              int64_t rowShares, int64_t filterShares,
                              bool withoutBuffers) {
   return runWinograd(conv, filters, a, lda, transA, x, accumulate, c, ldc,
-                     epilogue, rowShares, filterShares, nullptr,
+                     epilogue, tile, rowShares, filterShares, nullptr,
                      withoutBuffers);
 }
 
 void enableWinograd(bool on) { gWinograd.allow(on); }
+
+void enableWinograd4x4(bool on) { gWinograd4x4.allow(on); }
 
 } // namespace memc::rt

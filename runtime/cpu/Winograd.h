@@ -38,17 +38,25 @@ bool conv3x3Window(const int64_t *window, int64_t K, int64_t N,
 /// and the environment allow it (MEMC_WINOGRAD=0 turns it off).
 bool winogradPays(const Conv3x3Window &conv, int64_t filters);
 
+/// The tile winogradConv3x3 takes for `filters` filters over `conv`: 4
+/// (F(4x4, 3x3): 36 products a 4x4 block of outputs, against F(2x2,
+/// 3x3)'s 64, for transformed filters 4 times as large) where there are
+/// tiles enough to read them for (by measurement; MEMC_WINOGRAD_4X4=0 turns
+/// it off), 2 where only F(2x2, 3x3) pays, 0 where neither does.
+int winogradTile(const Conv3x3Window &conv, int64_t filters);
+
 /// C (filters x outRows * outCols, row stride ldc) = the convolution of the
-/// input at `x` by A's filters (filters x channels * 9, row stride lda, or
-/// its transpose), plus C's old value when `accumulate`; through
-/// `epilogue` into its D instead when not null (C is then only read, and
-/// only when accumulating). Runs on the thread pool; the result does not
-/// depend on the number of threads. False, with nothing written, when the
-/// transformed filters cannot be allocated (a block whose buffers cannot
-/// be is computed by the definition).
-bool winogradConv3x3(const Conv3x3Window &conv, int64_t filters, const float *a,
-                     int64_t lda, bool transA, const float *x, bool accumulate,
-                     float *c, int64_t ldc, const Epilogue *epilogue);
+/// input at `x`, in tiles of `tile` x `tile` outputs (2 or 4), by A's filters
+/// (filters x channels * 9, row stride lda, or its transpose), plus C's old
+/// value when `accumulate`; through `epilogue` into its D instead when not null
+/// (C is then only read, and only when accumulating). Runs on the thread pool;
+/// the result does not depend on the number of threads. False, with nothing
+/// written, when the transformed filters cannot be allocated (a block whose
+/// buffers cannot be is computed by the definition).
+bool winogradConv3x3(const Conv3x3Window &conv, int64_t filters, int tile,
+                     const float *a, int64_t lda, bool transA, const float *x,
+                     bool accumulate, float *c, int64_t ldc,
+                     const Epilogue *epilogue);
 
 /// winogradConv3x3 cut into rowShares shares of the rows of tiles by
 /// filterShares shares of the filters (each clamped to what there is), run
@@ -56,7 +64,7 @@ bool winogradConv3x3(const Conv3x3Window &conv, int64_t filters, const float *a,
 /// change the result. With `withoutBuffers`, every block runs as when its
 /// buffers cannot be allocated (by the definition), for tests of that path.
 bool winogradConv3x3InShares(const Conv3x3Window &conv, int64_t filters,
-                             const float *a, int64_t lda, bool transA,
+                             int tile, const float *a, int64_t lda, bool transA,
                              const float *x, bool accumulate, float *c,
                              int64_t ldc, const Epilogue *epilogue,
                              int64_t rowShares, int64_t filterShares,
@@ -65,6 +73,10 @@ bool winogradConv3x3InShares(const Conv3x3Window &conv, int64_t filters,
 /// Turns F(2x2, 3x3) off (false) or back on, for tests that compare the
 /// direct kernels bit for bit.
 void enableWinograd(bool on);
+
+/// Turns F(4x4, 3x3) off (false: F(2x2, 3x3) where Winograd pays) or back
+/// on, for tests of each.
+void enableWinograd4x4(bool on);
 
 } // namespace memc::rt
 
