@@ -76,6 +76,25 @@ int64_t pointFloats(int64_t filters, int64_t channels) {
   return filterPanels(filters) * kPackedPanelHeight * channels;
 }
 
+/// transform(g, at) for each filter f and channel c: g the 3x3 kernel
+/// (g[i][j] at a[f * lda + c * 9 + 3 * i + j], or transposed), `at` the
+/// offset of its point in a point's filters, PackedA's 12-row panels.
+template <typename T, typename Transform>
+void forEachKernel(const float *a, int64_t lda, bool transA, int64_t filters,
+                   int64_t channels, Transform transform) {
+  for (int64_t f = 0; f < filters; ++f)
+    for (int64_t c = 0; c < channels; ++c) {
+      T g[3][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) {
+          int64_t k = c * 9 + 3 * i + j;
+          g[i][j] = transA ? a[k * lda + f] : a[f * lda + k];
+        }
+      transform(g, f / kPackedPanelHeight * kPackedPanelHeight * channels +
+                       c * kPackedPanelHeight + f % kPackedPanelHeight);
+    }
+}
+
 /// The filters' transform: U[xi] (filters x channels, in PackedA's panels,
 /// pointFloats apart) = (G g G^T)[xi] for filter f's channel c, g at
 /// a[f * lda + c * 9 + 3 * i + j] (or transposed).
@@ -83,30 +102,23 @@ void transformFilters(const float *a, int64_t lda, bool transA, int64_t filters,
                       int64_t channels, float *u) {
   int64_t point = pointFloats(filters, channels);
   std::fill_n(u, kPoints * point, 0.0f);
-  for (int64_t f = 0; f < filters; ++f)
-    for (int64_t c = 0; c < channels; ++c) {
-      float g[3][3];
-      for (int i = 0; i < 3; ++i)
+  forEachKernel<float>(
+      a, lda, transA, filters, channels,
+      [&](const float(&g)[3][3], int64_t at) {
+        float gg[4][3]; // G g
         for (int j = 0; j < 3; ++j) {
-          int64_t k = c * 9 + 3 * i + j;
-          g[i][j] = transA ? a[k * lda + f] : a[f * lda + k];
+          gg[0][j] = g[0][j];
+          gg[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
+          gg[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
+          gg[3][j] = g[2][j];
         }
-      float gg[4][3]; // G g
-      for (int j = 0; j < 3; ++j) {
-        gg[0][j] = g[0][j];
-        gg[1][j] = 0.5f * (g[0][j] + g[1][j] + g[2][j]);
-        gg[2][j] = 0.5f * (g[0][j] - g[1][j] + g[2][j]);
-        gg[3][j] = g[2][j];
-      }
-      int64_t at = f / kPackedPanelHeight * kPackedPanelHeight * channels +
-                   c * kPackedPanelHeight + f % kPackedPanelHeight;
-      for (int i = 0; i < 4; ++i) { // (G g) G^T
-        float r[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]),
-                      0.5f * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
-        for (int j = 0; j < 4; ++j)
-          u[(4 * i + j) * point + at] = r[j];
-      }
-    }
+        for (int i = 0; i < 4; ++i) { // (G g) G^T
+          float r[4] = {gg[i][0], 0.5f * (gg[i][0] + gg[i][1] + gg[i][2]),
+                        0.5f * (gg[i][0] - gg[i][1] + gg[i][2]), gg[i][2]};
+          for (int j = 0; j < 4; ++j)
+            u[(4 * i + j) * point + at] = r[j];
+        }
+      });
 }
 
 /// F(4x4, 3x3)'s filter transform, as transformFilters: U[xi] = (G g
@@ -124,25 +136,19 @@ void transformFilters4x4(const float *a, int64_t lda, bool transA,
                                      {0, 0, 1}};
   int64_t point = pointFloats(filters, channels);
   std::fill_n(u, kPoints4x4 * point, 0.0f);
-  for (int64_t f = 0; f < filters; ++f)
-    for (int64_t c = 0; c < channels; ++c) {
-      double g[3][3];
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) {
-          int64_t k = c * 9 + 3 * i + j;
-          g[i][j] = transA ? a[k * lda + f] : a[f * lda + k];
-        }
-      double gg[6][3]; // G g
-      for (int i = 0; i < 6; ++i)
-        for (int j = 0; j < 3; ++j)
-          gg[i][j] = G[i][0] * g[0][j] + G[i][1] * g[1][j] + G[i][2] * g[2][j];
-      int64_t at = f / kPackedPanelHeight * kPackedPanelHeight * channels +
-                   c * kPackedPanelHeight + f % kPackedPanelHeight;
-      for (int i = 0; i < 6; ++i) // (G g) G^T
-        for (int j = 0; j < 6; ++j)
-          u[(6 * i + j) * point + at] = float(
-              gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
-    }
+  forEachKernel<double>(
+      a, lda, transA, filters, channels,
+      [&](const double(&g)[3][3], int64_t at) {
+        double gg[6][3]; // G g
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 3; ++j)
+            gg[i][j] =
+                G[i][0] * g[0][j] + G[i][1] * g[1][j] + G[i][2] * g[2][j];
+        for (int i = 0; i < 6; ++i) // (G g) G^T
+          for (int j = 0; j < 6; ++j)
+            u[(6 * i + j) * point + at] = float(
+                gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
+      });
 }
 
 /// The geometry of one call: tiles of tile x tile outputs (F(2x2, 3x3)'s
@@ -160,6 +166,36 @@ Plan planFor(const Conv3x3Window &w, int tile) {
               (w.outCols + tile - 1) / tile};
 }
 
+/// Where a group of up to 16 tiles of V goes (lane l: tile t + l): row c
+/// of panel t / 32 from lane t % 32, the lanes past the panel's end to
+/// the next panel's first lanes.
+struct TileLanes {
+  float *dst0, *dst1;
+  __mmask16 s0, s1;
+  __m512i rest; ///< lane l: the group's lane first + l
+
+  MEMC_AVX512 TileLanes(float *v, int64_t panelFloats, int64_t t,
+                        int64_t count) {
+    int64_t lane = t % kPanel, first = std::min(count, kPanel - lane);
+    dst0 = v + t / kPanel * panelFloats + lane;
+    dst1 = v + (t / kPanel + 1) * panelFloats;
+    s0 = lowLanes(first);
+    s1 = lowLanes(count - first);
+    rest = _mm512_add_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(int32_t(first)));
+  }
+
+  /// The group's lanes of `value` into row `at` (floats from a panel's
+  /// start) of their panels.
+  MEMC_AVX512 void store(int64_t at, __m512 value) const {
+    _mm512_mask_storeu_ps(dst0 + at, s0, value);
+    if (s1)
+      _mm512_mask_storeu_ps(dst1 + at, s1,
+                            _mm512_maskz_permutexvar_ps(s1, rest, value));
+  }
+};
+
 /// V for tile rows [ty0, ty1): V[xi] is channels x tiles, in 32-column
 /// panels (PackedB's layout), vPoint floats apart. 16 tiles of a row at a
 /// time: each of the 4 input rows' 34 floats split into even and odd
@@ -172,18 +208,10 @@ MEMC_AVX512 void transformInput(const Plan &p, const float *x, int64_t ty0,
   const __m512i even = _mm512_add_epi32(iota, iota);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   int64_t inRows = w.outRows + 2, inCols = w.outCols + 2;
-  int64_t panelFloats = w.channels * kPanel;
   for (int64_t ty = ty0; ty < ty1; ++ty)
     for (int64_t tx0 = 0; tx0 < p.tileCols; tx0 += 16) {
-      int64_t count = std::min<int64_t>(16, p.tileCols - tx0);
-      int64_t t = (ty - ty0) * p.tileCols + tx0;
-      // The group's lanes go to row c of panel t / 32 from lane t % 32,
-      // those past the panel's end to the next panel's first lanes.
-      int64_t lane = t % kPanel, first = std::min(count, kPanel - lane);
-      float *dst0 = v + t / kPanel * panelFloats + lane;
-      float *dst1 = v + (t / kPanel + 1) * panelFloats;
-      __mmask16 s0 = lowLanes(first), s1 = lowLanes(count - first);
-      __m512i rest = _mm512_add_epi32(iota, _mm512_set1_epi32(int32_t(first)));
+      TileLanes group(v, w.channels * kPanel, (ty - ty0) * p.tileCols + tx0,
+                      std::min<int64_t>(16, p.tileCols - tx0));
       int64_t valid = inCols - 2 * tx0; // floats of a row from column 2 tx0
       __mmask16 l0 = lowLanes(valid), l1 = lowLanes(valid - 16),
                 l2 = lowLanes(valid - 2), l3 = lowLanes(valid - 18);
@@ -222,11 +250,7 @@ MEMC_AVX512 void transformInput(const Plan &p, const float *x, int64_t ty0,
               _mm512_sub_ps(r[i][2], r[i][1]), _mm512_sub_ps(r[i][1], r[i][3])};
 #pragma GCC unroll 4
           for (int j = 0; j < 4; ++j) {
-            int64_t at = (4 * i + j) * vPoint + c * kPanel;
-            _mm512_mask_storeu_ps(dst0 + at, s0, out[j]);
-            if (s1)
-              _mm512_mask_storeu_ps(
-                  dst1 + at, s1, _mm512_maskz_permutexvar_ps(s1, rest, out[j]));
+            group.store((4 * i + j) * vPoint + c * kPanel, out[j]);
           }
         }
       }
@@ -313,18 +337,10 @@ MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
         _mm512_add_epi32(_mm512_slli_epi32(iota, 2), _mm512_set1_epi32(j)),
         _mm512_set1_epi32(31));
   int64_t inRows = w.outRows + 2, inCols = w.outCols + 2;
-  int64_t panelFloats = w.channels * kPanel;
   for (int64_t ty = ty0; ty < ty1; ++ty)
     for (int64_t tx0 = 0; tx0 < p.tileCols; tx0 += 16) {
-      int64_t count = std::min<int64_t>(16, p.tileCols - tx0);
-      int64_t t = (ty - ty0) * p.tileCols + tx0;
-      // The group's lanes go to row c of panel t / 32 from lane t % 32,
-      // those past the panel's end to the next panel's first lanes.
-      int64_t lane = t % kPanel, first = std::min(count, kPanel - lane);
-      float *dst0 = v + t / kPanel * panelFloats + lane;
-      float *dst1 = v + (t / kPanel + 1) * panelFloats;
-      __mmask16 s0 = lowLanes(first), s1 = lowLanes(count - first);
-      __m512i rest = _mm512_add_epi32(iota, _mm512_set1_epi32(int32_t(first)));
+      TileLanes group(v, w.channels * kPanel, (ty - ty0) * p.tileCols + tx0,
+                      std::min<int64_t>(16, p.tileCols - tx0));
       int64_t valid = inCols - 4 * tx0; // floats of a row from column 4 tx0
       __mmask16 from0[4], from4[4];
       for (int q = 0; q < 4; ++q) {
@@ -366,11 +382,7 @@ MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
           inputTransform6(col, out);
 #pragma GCC unroll 6
           for (int i = 0; i < 6; ++i) {
-            int64_t at = (6 * i + j) * vPoint + c * kPanel;
-            _mm512_mask_storeu_ps(dst0 + at, s0, out[i]);
-            if (s1)
-              _mm512_mask_storeu_ps(
-                  dst1 + at, s1, _mm512_maskz_permutexvar_ps(s1, rest, out[i]));
+            group.store((6 * i + j) * vPoint + c * kPanel, out[i]);
           }
         }
       }
