@@ -49,7 +49,8 @@ int winogradTile(const Conv3x3Window &conv, int64_t filters);
 /// input at `x`, in tiles of `tile` x `tile` outputs (2 or 4), by A's filters
 /// (filters x channels * 9, row stride lda, or its transpose), plus C's old
 /// value when `accumulate`; through `epilogue` into its D instead when not null
-/// (C is then only read, and only when accumulating). Runs on the thread pool;
+/// (C is then only read, and only when accumulating). Runs on the thread pool
+/// (on the calling thread under 4 MFLOP, counted as the direct product's);
 /// the result does not depend on the number of threads. False, with nothing
 /// written, when the transformed filters cannot be allocated (a block whose
 /// buffers cannot be is computed by the definition).
