@@ -46,7 +46,7 @@ constexpr int64_t kBlockTiles4x4 = 28;
 /// (2.4 MFLOP) is faster on 2 threads (13-14 against 15-16 us), but in the
 /// model, between max pools on the calling thread, each share read its
 /// input from, and left its output in, the other core's cache: the model
-/// at 2 threads took 0.049 ms split and 0.046 serial (medians of 10
+/// at 2 threads took 0.050 ms split and 0.047 serial (medians of 10
 /// alternating rounds). ResNet-18's smallest such layer is 231 MFLOP.
 constexpr double kMinParallelFlops = 4e6;
 
