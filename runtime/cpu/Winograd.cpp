@@ -1,16 +1,18 @@
-//===- Winograd.cpp - 3x3 convolutions by Winograd's F(2x2, 3x3) ----------===//
+//===- Winograd.cpp - 3x3 convolutions by Winograd's F(m x m, 3x3) --------===//
 //
 // Y = A^T [(G g G^T) . (B^T d B)] A for each 2x2 output tile, with
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
 //   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
-//   A^T = [1 1 1 0; 0 1 -1 -1].
-// The elementwise products, summed over channels, are 16 GEMMs: point xi
-// of the 4x4 transform multiplies the filters' U[xi] (filters x channels)
-// by the input's V[xi] (channels x tiles). A call works through blocks of
-// whole rows of tiles: transform the block's input into V (written as the
-// packed kernel's 32-column panels), then for a chunk of filters at a
-// time 16 GEMMs into M[xi], M transformed back into the block's output
-// rows, stored as the other kernels store theirs.
+//   A^T = [1 1 1 0; 0 1 -1 -1],
+// or, F(4x4, 3x3), for each 4x4 tile with the 6x6 transforms at
+// inputTransform6, transformFilters4x4 and outputTransform6.
+// The elementwise products, summed over channels, are 16 (36) GEMMs:
+// point xi of the transform multiplies the filters' U[xi] (filters x
+// channels) by the input's V[xi] (channels x tiles). A call works through
+// blocks of whole rows of tiles: transform the block's input into V
+// (written as the packed kernel's 32-column panels), then for a chunk of
+// filters at a time a GEMM per point into M[xi], M transformed back into
+// the block's output rows, stored as the other kernels store theirs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -258,9 +260,8 @@ MEMC_AVX512 void transformInput(const Plan &p, const float *x, int64_t ty0,
               _mm512_sub_ps(r[i][0], r[i][2]), _mm512_add_ps(r[i][1], r[i][2]),
               _mm512_sub_ps(r[i][2], r[i][1]), _mm512_sub_ps(r[i][1], r[i][3])};
 #pragma GCC unroll 4
-          for (int j = 0; j < 4; ++j) {
+          for (int j = 0; j < 4; ++j)
             group.store((4 * i + j) * vPoint + c * kPanel, out[j]);
-          }
         }
       }
     }
@@ -390,9 +391,8 @@ MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
           __m512 out[6];
           inputTransform6(col, out);
 #pragma GCC unroll 6
-          for (int i = 0; i < 6; ++i) {
+          for (int i = 0; i < 6; ++i)
             group.store((6 * i + j) * vPoint + c * kPanel, out[i]);
-          }
         }
       }
     }
@@ -456,8 +456,9 @@ MEMC_AVX512 void transformOutput4x4(const Plan &p, const float *m,
 
 /// One call's work. Task t takes share t / filterShares of the rows of
 /// tiles and share t % filterShares of the filters (whole panels of 12), a
-/// block of about kBlockTiles tiles (whole rows of them) at a time. What a
-/// tile's outputs are does not depend on the blocks or the shares.
+/// block of about kBlockTiles (kBlockTiles4x4) tiles, whole rows of them,
+/// at a time. What a tile's outputs are does not depend on the blocks or
+/// the shares.
 struct WinogradJob {
   Plan plan;
   int64_t filters, rowShares, filterShares;

@@ -1,11 +1,12 @@
-//===- Winograd.h - 3x3 convolutions by Winograd's F(2x2, 3x3) --*- C++ -*-===//
+//===- Winograd.h - 3x3 convolutions, Winograd's F(m x m, 3x3) --*- C++ -*-===//
 //
-// A 3x3 stride-1 convolution computed as Lavin and Gray's F(2x2, 3x3):
-// each 2x2 block of outputs from a 4x4 block of input, in 16 products per
-// channel pair where the direct convolution takes 36. The products are 16
-// GEMMs (one per point of the 4x4 transform) of the transformed filters by
-// the transformed input, run by the packed GEMM kernel over blocks of
-// output rows that stay in L2. No MLIR here.
+// A 3x3 stride-1 convolution computed as Lavin and Gray's F(2x2, 3x3) or
+// F(4x4, 3x3): each 2x2 (4x4) block of outputs from a 4x4 (6x6) block of
+// input, in 16 (36) products per channel pair where the direct convolution
+// takes 36 (144). The products are 16 (36) GEMMs, one per point of the
+// transform, of the transformed filters by the transformed input, run by
+// the packed GEMM kernel over blocks of output rows that stay in L2. No
+// MLIR here.
 //
 //===----------------------------------------------------------------------===//
 
