@@ -60,6 +60,12 @@ constexpr int64_t kKC = 256;
 /// blocks mean fewer passes over C: 768 against 256 took 8% off a BERT-base
 /// layer at 1 thread (24.5 -> 22.5 ms) and 6% off ViT-B/16 at 2.
 constexpr int64_t kKCB = 768;
+/// The fewest panels of B a call of packedGemm passes A's rows over for it
+/// to pack them first (packRowPanels512). Packing waits on A's rows, which
+/// the kernel reading them in place overlaps with its products: with 4
+/// panels a thread (a d-256 decoder's 256 x 256 x 1024 products) it cost
+/// 3% of the whole model.
+constexpr int64_t kMinPanelsToPackRows = 8;
 
 //===----------------------------------------------------------------------===//
 // AVX-512
@@ -533,14 +539,29 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
       acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
     }
   };
-  // The k that bring in rows of the next block first, in a loop of their
-  // own, so the rest test nothing.
+  // The rows of the next block come in spread evenly over the k: a row
+  // every kc / nextRows of them. A weight streaming from memory had its
+  // prefetches arrive late when each tile asked for its share of rows in
+  // its first k, two lines a k (ViT-B/16's 197 x 3072 x 768 product over
+  // 40 weights, 376 MB, at 2 threads: 2.82 -> 2.44 ms).
   int64_t k = 0;
-  for (int64_t end = std::min(kc, nextRows); k < end; ++k) {
-    _mm_prefetch(reinterpret_cast<const char *>(next + k * ldb), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char *>(next + k * ldb + 16),
+  int64_t every = nextRows > 0 ? std::max<int64_t>(1, kc / nextRows) : 0;
+  auto prefetchRow = [&](int64_t i) {
+    _mm_prefetch(reinterpret_cast<const char *>(next + i * ldb), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char *>(next + i * ldb + 16),
                  _MM_HINT_T1);
-    step(k);
+  };
+  if (every == 1) {
+    for (int64_t end = std::min(kc, nextRows); k < end; ++k) {
+      prefetchRow(k);
+      step(k);
+    }
+  } else if (every > 1) {
+    for (int64_t i = 0; i < nextRows; ++i) {
+      prefetchRow(i);
+      for (int64_t end = k + every; k < end; ++k)
+        step(k);
+    }
   }
   for (; k < kc; ++k)
     step(k);
@@ -918,7 +939,9 @@ inline NextRows nextRowsOf(const float *next, int64_t kc, int64_t t,
 
 /// All of A's row tiles against one panel block of `width` live columns,
 /// bringing in `next` (the next panel's block, when not null) as they go.
-template <bool FullN>
+/// A's rows are read in place (lda apart), or from row panels
+/// (APacked: packRowPanels512's layout, kc x 12 floats a tile).
+template <bool FullN, bool APacked>
 MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
                           const float *b, float *c, int64_t ldc, int64_t width,
                           bool accumulate, const float *next) {
@@ -926,11 +949,87 @@ MEMC_AVX512 void panel512(int64_t m, int64_t kc, const float *a, int64_t lda,
   int64_t tiles = (m + 11) / 12;
   for (int64_t i = 0; i < m; i += 12) {
     NextRows pf = nextRowsOf(next, kc, i / 12, tiles);
-    rowsTile512<FullN, false>(kc, a + i * lda, lda,
-                              int(std::min<int64_t>(12, m - i)), b, c + i * ldc,
-                              ldc, m0, m1, accumulate, pf.from, pf.rows);
+    const float *at = APacked ? a + (i / 12) * kc * kMA : a + i * lda;
+    rowsTile512<FullN, APacked>(kc, at, lda, int(std::min<int64_t>(12, m - i)),
+                                b, c + i * ldc, ldc, m0, m1, accumulate,
+                                pf.from, pf.rows);
   }
 }
+
+// GCC 12 takes the undefined pass-through operand of its unpack and
+// shuffle builtins for an uninitialized variable once they are inlined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+/// Lanes j of the 16 rows r[0..15] as row j: a 16 x 16 transpose in four
+/// rounds of two-source shuffles.
+MEMC_AVX512 inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]),
+            t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  // r[4g + j] holds rows 4g..4g+3 of column 4q + j in its 128-bit lane q.
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    __m512 lo01 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);
+    __m512 hi01 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+    __m512 lo23 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+    __m512 hi23 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+    t[j] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);
+    t[8 + j] = _mm512_shuffle_f32x4(lo01, lo23, 0xDD);
+    t[4 + j] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);
+    t[12 + j] = _mm512_shuffle_f32x4(hi01, hi23, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i)
+    r[i] = t[i];
+}
+
+/// Floats ahead of a row's 16 that packRowPanels512 asks for: A comes
+/// from the op before, often from the other core's cache, and its 12 rows
+/// are 12 streams.
+constexpr int64_t kPackAhead = 64;
+
+/// Columns [0, kc) of A's rows [0, m) (lda apart) as row panels: tile t's
+/// element (r, k) at dst[(t * kc + k) * 12 + r], rows past m zero. The
+/// kernel then broadcasts from one stream a tile instead of 12 rows: 4-6%
+/// faster in L1 and L2 (192 rows, K 256 and 768, 4 and 48 panels, one
+/// thread), 7% on a 197 x 768 x 3072 product at 2 threads.
+MEMC_AVX512 void packRowPanels512(const float *a, int64_t lda, int64_t m,
+                                  int64_t kc, float *dst) {
+  for (int64_t i = 0; i < m; i += kMA) {
+    int rows = int(std::min<int64_t>(kMA, m - i));
+    float *tile = dst + (i / kMA) * kc * kMA;
+    for (int64_t k = 0; k < kc; k += 16) {
+      int64_t live = std::min<int64_t>(16, kc - k);
+      __mmask16 lanes = lowLanes(live);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; ++q) {
+        if (q < rows)
+          _mm_prefetch(reinterpret_cast<const char *>(a + (i + q) * lda + k +
+                                                      kPackAhead),
+                       _MM_HINT_T0);
+        r[q] = q < rows ? _mm512_maskz_loadu_ps(lanes, a + (i + q) * lda + k)
+                        : _mm512_setzero_ps();
+      }
+      transpose16x16(r);
+      for (int64_t j = 0; j < live; ++j)
+        _mm512_mask_storeu_ps(tile + (k + j) * kMA, __mmask16(0x0FFF), r[j]);
+    }
+  }
+}
+#pragma GCC diagnostic pop
 
 //===----------------------------------------------------------------------===//
 // AVX2
@@ -1503,9 +1602,18 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
     return;
   }
   Isa chosen = packedGemmIsa();
+  // A's K blocks as row panels, when enough panels pass over each.
+  float *rowPanels = nullptr;
+  if (chosen == Isa::AVX512 && p1 - p0 >= kMinPanelsToPackRows) {
+    thread_local ScratchBuffer buffer;
+    rowPanels =
+        buffer.get(size_t((m + kMA - 1) / kMA * kMA * std::min(kKCB, b.k)));
+  }
   for (int64_t k0 = 0; k0 < b.k; k0 += kKCB) {
     int64_t kc = std::min(kKCB, b.k - k0);
     bool acc = accumulate || k0 > 0;
+    if (rowPanels)
+      packRowPanels512(a + k0, lda, m, kc, rowPanels);
     for (int64_t p = p0; p < p1; ++p) {
       const float *panel = b.panel(p) + k0 * kNR;
       const float *next = p + 1 < p1 ? b.panel(p + 1) + k0 * kNR : nullptr;
@@ -1514,10 +1622,18 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
       float *cp = c + p * kNR;
       switch (chosen) {
       case Isa::AVX512:
-        if (width == kNR)
-          panel512<true>(m, kc, ak, lda, panel, cp, ldc, width, acc, next);
+        if (rowPanels && width == kNR)
+          panel512<true, true>(m, kc, rowPanels, kMA, panel, cp, ldc, width,
+                               acc, next);
+        else if (rowPanels)
+          panel512<false, true>(m, kc, rowPanels, kMA, panel, cp, ldc, width,
+                                acc, next);
+        else if (width == kNR)
+          panel512<true, false>(m, kc, ak, lda, panel, cp, ldc, width, acc,
+                                next);
         else
-          panel512<false>(m, kc, ak, lda, panel, cp, ldc, width, acc, next);
+          panel512<false, false>(m, kc, ak, lda, panel, cp, ldc, width, acc,
+                                 next);
         break;
       case Isa::AVX2:
         if (next)

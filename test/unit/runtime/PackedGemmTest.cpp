@@ -203,6 +203,43 @@ TEST(PackedGemm, SplitsDoNotChangeResults) {
   forgetPackedWeights(B.data(), B.size() * sizeof(float));
 }
 
+TEST(PackedGemm, RowPanelsGiveTheBitsOfRowsInPlace) {
+  // Eight panels or more in one call pack A's rows first (AVX-512); one
+  // panel a call reads them in place. Same sums in the same order: the
+  // same bits. Rows on and off the 12-row tiles, K on and off the
+  // 16-column packing steps and over two of the kernel's K blocks, padded
+  // rows of A, a last panel of 14 columns, C accumulated.
+  for (int64_t M : {1, 5, 12, 13, 29, 197})
+    for (int64_t K : {9, 40, 1000})
+      for (bool accumulate : {false, true}) {
+        const int64_t N = 9 * 32 + 14, lda = K + 3;
+        auto A = randomVec(M * lda, 21), B = randomVec(K * N, 22);
+        auto C0 = randomVec(M * N, 23);
+        const memc::rt::PackedB *packed =
+            memc::rt::packedWeight(B.data(), K, N, N, false);
+        ASSERT_NE(packed, nullptr);
+        int64_t panels = packed->numPanels();
+        ASSERT_EQ(panels, 10);
+        std::vector<float> whole = C0, each = C0;
+        memc::rt::packedGemm(M, 0, panels, A.data(), lda, *packed, whole.data(),
+                             N, accumulate);
+        for (int64_t p = 0; p < panels; ++p)
+          memc::rt::packedGemm(M, p, p + 1, A.data(), lda, *packed, each.data(),
+                               N, accumulate);
+        EXPECT_EQ(std::memcmp(whole.data(), each.data(), whole.size() * 4), 0)
+            << "M=" << M << " K=" << K << " accumulate=" << accumulate;
+        for (int64_t i = 0; i < M; i += 7)
+          for (int64_t j = 0; j < N; j += 5) {
+            double sum = accumulate ? C0[i * N + j] : 0.0;
+            for (int64_t k = 0; k < K; ++k)
+              sum += double(A[i * lda + k]) * double(B[k * N + j]);
+            ASSERT_NEAR(whole[i * N + j], sum, 1e-4 * (1 + double(K)))
+                << "M=" << M << " K=" << K << " at " << i << "," << j;
+          }
+        forgetPackedWeights(B.data(), B.size() * sizeof(float));
+      }
+}
+
 TEST(PackedGemm, OneRowMatchesAndSplits) {
   // packedGemv: K on and off its four chains, a ragged last panel, C
   // accumulated; the same bits whole and split at every panel.
