@@ -169,8 +169,8 @@ int runPackage(const RunOptions &opts, std::FILE *out, std::FILE *err) {
     std::fflush(err);
   }
   if (!opts.quiet) {
-    std::fprintf(out, "latency_ms: %.3f\n", ms.median());
-    std::fprintf(out, "latency_min_ms: %.3f\n", ms.min());
+    std::fprintf(out, "latency_ms: %.4f\n", ms.median());
+    std::fprintf(out, "latency_min_ms: %.4f\n", ms.min());
     std::fprintf(out, "peak_arena_bytes: %" PRIu64 "\n",
                  arenaTracked + maxPeak);
     std::fprintf(out, "weights_bytes: %" PRIu64 "\n", pkg.weightsBytes());

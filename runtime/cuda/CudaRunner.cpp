@@ -122,8 +122,8 @@ int runCudaPackage(const rt::RunOptions &opts, std::FILE *out, std::FILE *err) {
   memc_cuda_close(session);
 
   if (!opts.quiet) {
-    std::fprintf(out, "latency_ms: %.3f\n", ms.median());
-    std::fprintf(out, "latency_min_ms: %.3f\n", ms.min());
+    std::fprintf(out, "latency_ms: %.4f\n", ms.median());
+    std::fprintf(out, "latency_min_ms: %.4f\n", ms.min());
     std::fprintf(out, "device_ms: %.3f\n", deviceMs.median());
     std::fprintf(out, "peak_arena_bytes: %" PRIu64 "\n", m.arenaBytes);
     std::fprintf(out, "device_bytes: %" PRIu64 "\n", deviceBytes);
