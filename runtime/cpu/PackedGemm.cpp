@@ -66,6 +66,10 @@ constexpr int64_t kKCB = 768;
 /// panels a thread (a d-256 decoder's 256 x 256 x 1024 products) it cost
 /// 3% of the whole model.
 constexpr int64_t kMinPanelsToPackRows = 8;
+/// The most floats of A's row panels packedGemm packs (a K block of all of
+/// its rows, in a scratch buffer of each thread): 2 MiB, an L2's worth;
+/// a larger block would not stay there while the panels pass over it.
+constexpr int64_t kMaxRowPanelFloats = int64_t(1) << 19;
 
 //===----------------------------------------------------------------------===//
 // AVX-512
@@ -1604,10 +1608,11 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
   Isa chosen = packedGemmIsa();
   // A's K blocks as row panels, when enough panels pass over each.
   float *rowPanels = nullptr;
-  if (chosen == Isa::AVX512 && p1 - p0 >= kMinPanelsToPackRows) {
+  int64_t rowPanelFloats = (m + kMA - 1) / kMA * kMA * std::min(kKCB, b.k);
+  if (chosen == Isa::AVX512 && p1 - p0 >= kMinPanelsToPackRows &&
+      rowPanelFloats <= kMaxRowPanelFloats) {
     thread_local ScratchBuffer buffer;
-    rowPanels =
-        buffer.get(size_t((m + kMA - 1) / kMA * kMA * std::min(kKCB, b.k)));
+    rowPanels = buffer.get(size_t(rowPanelFloats));
   }
   for (int64_t k0 = 0; k0 < b.k; k0 += kKCB) {
     int64_t kc = std::min(kKCB, b.k - k0);
