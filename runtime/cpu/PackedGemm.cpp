@@ -556,6 +556,8 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
                  _MM_HINT_T1);
   };
   if (every == 1) {
+    // A row each k (packedGemmA's next panel, nextRows = kc): one loop, as
+    // before, with no inner loop of one step.
     for (int64_t end = std::min(kc, nextRows); k < end; ++k) {
       prefetchRow(k);
       step(k);
@@ -1626,20 +1628,16 @@ void packedGemm(int64_t m, int64_t p0, int64_t p1, const float *a, int64_t lda,
       const float *ak = a + k0;
       float *cp = c + p * kNR;
       switch (chosen) {
-      case Isa::AVX512:
-        if (rowPanels && width == kNR)
-          panel512<true, true>(m, kc, rowPanels, kMA, panel, cp, ldc, width,
-                               acc, next);
-        else if (rowPanels)
-          panel512<false, true>(m, kc, rowPanels, kMA, panel, cp, ldc, width,
-                                acc, next);
-        else if (width == kNR)
-          panel512<true, false>(m, kc, ak, lda, panel, cp, ldc, width, acc,
-                                next);
-        else
-          panel512<false, false>(m, kc, ak, lda, panel, cp, ldc, width, acc,
-                                 next);
+      case Isa::AVX512: {
+        bool fullN = width == kNR;
+        auto panelOf512 =
+            rowPanels
+                ? (fullN ? panel512<true, true> : panel512<false, true>)
+                : (fullN ? panel512<true, false> : panel512<false, false>);
+        panelOf512(m, kc, rowPanels ? rowPanels : ak, rowPanels ? kMA : lda,
+                   panel, cp, ldc, width, acc, next);
         break;
+      }
       case Isa::AVX2:
         if (next)
           prefetchToL2(next, kc * kNR);
