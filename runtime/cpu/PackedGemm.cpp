@@ -508,20 +508,42 @@ MEMC_AVX512 void finishProduct(const float *y, int64_t ldy, int64_t i0,
 
 namespace {
 
+/// A window's B read where it is (packedGemmA, windowInPlace): row k of
+/// a panel's columns starts at rows[k] floats past the panel's first
+/// column, its columns 16-31 `upper` floats past its columns 0-15 (16
+/// where the panel is one run of the input).
+struct WindowRows {
+  const int64_t *rows;
+  int64_t upper;
+};
+
+/// Where row k of B starts for the tiles: `ldb` floats a row (a packed
+/// panel, or a plain B in place), or a window's WindowRows.
+inline const float *rowOf(const float *b, int64_t k, int64_t ldb) {
+  return b + k * ldb;
+}
+inline const float *rowOf(const float *b, int64_t k, const WindowRows &w) {
+  return b + w.rows[k];
+}
+/// Floats from a row's column 0 to its column 16.
+constexpr int64_t upperOf(int64_t) { return 16; }
+inline int64_t upperOf(const WindowRows &w) { return w.upper; }
+
 /// One MR x 32 tile of C over kc values of k. A's rows are read in place
 /// (row pointers past `rows` repeat the last row), or from a packed panel
 /// of A (APacked: element (r, k) at a[k * packedPitch<MR>() + r]); B's 32
 /// columns of row k at b + k * ldb (a panel: ldb kNR; B in place: its row
-/// stride; columns past m0 and m1 are not read unless FullN). The first
+/// stride; a window in place: rowOf's; columns past m0 and m1 are not read
+/// unless FullN). The first
 /// nextRows k also bring that many rows of the block at `next` (rows ldb apart)
 /// into L2 (nextRowsOf).
 template <int MR, bool FullN, bool APacked = false,
-          typename Finisher = RowFinisher>
+          typename Finisher = RowFinisher, typename BRows = int64_t>
 MEMC_AVX512 inline void
 tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
         float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
         const float *next = nullptr, int64_t nextRows = 0,
-        const Finisher *finish = nullptr, int64_t ldb = kNR) {
+        const Finisher *finish = nullptr, BRows ldb = kNR) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -531,10 +553,9 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   for (int r = 0; r < MR; ++r)
     acc0[r] = acc1[r] = _mm512_setzero_ps();
   auto step = [&](int64_t k) MEMC_AVX512 {
-    const float *bk = b + k * ldb;
+    const float *bk = rowOf(b, k, ldb), *bu = bk + upperOf(ldb);
     __m512 b0 = FullN ? _mm512_loadu_ps(bk) : _mm512_maskz_loadu_ps(m0, bk);
-    __m512 b1 =
-        FullN ? _mm512_loadu_ps(bk + 16) : _mm512_maskz_loadu_ps(m1, bk + 16);
+    __m512 b1 = FullN ? _mm512_loadu_ps(bu) : _mm512_maskz_loadu_ps(m1, bu);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       __m512 av =
@@ -551,9 +572,9 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   int64_t k = 0;
   int64_t every = nextRows > 0 ? std::max<int64_t>(1, kc / nextRows) : 0;
   auto prefetchRow = [&](int64_t i) {
-    _mm_prefetch(reinterpret_cast<const char *>(next + i * ldb), _MM_HINT_T1);
-    _mm_prefetch(reinterpret_cast<const char *>(next + i * ldb + 16),
-                 _MM_HINT_T1);
+    const float *row = rowOf(next, i, ldb);
+    _mm_prefetch(reinterpret_cast<const char *>(row), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char *>(row + 16), _MM_HINT_T1);
   };
   if (every == 1) {
     // A row each k (packedGemmA's next panel, nextRows = kc): one loop, as
@@ -605,11 +626,11 @@ tile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
 /// tile512 for a panel with at most 16 live columns (m0's): one register a
 /// row, so a last panel with few columns costs half a tile's FMAs. Each
 /// element sums its products in the same order as in tile512.
-template <int MR, bool APacked>
+template <int MR, bool APacked, typename BRows = int64_t>
 MEMC_AVX512 inline void
 halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
             float *c, int64_t ldc, __mmask16 m0, bool accumulate,
-            const RowFinisher *finish = nullptr, int64_t ldb = kNR) {
+            const RowFinisher *finish = nullptr, BRows ldb = kNR) {
   const float *ar[MR];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -619,7 +640,7 @@ halfTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   for (int r = 0; r < MR; ++r)
     acc[r] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_maskz_loadu_ps(m0, b + k * ldb);
+    __m512 b0 = _mm512_maskz_loadu_ps(m0, rowOf(b, k, ldb));
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r)
       acc[r] = _mm512_fmadd_ps(
@@ -758,12 +779,12 @@ MEMC_AVX512 void narrowColumns512(int64_t kc, const ColumnsTileRows *tiles,
 /// tile that holds them: the last rows of A, or a last panel of packed
 /// filters, are not padded out to 12 (64 filters are 5 panels and 4 rows;
 /// a 12-row tile there did 11% more work on ResNet-18's first layer).
-template <bool FullN, bool APacked>
+template <bool FullN, bool APacked, typename BRows = int64_t>
 MEMC_AVX512 void
 rowsTile512(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
             float *c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
             const float *next = nullptr, int64_t nextRows = 0,
-            const RowFinisher *finish = nullptr, int64_t ldb = kNR) {
+            const RowFinisher *finish = nullptr, BRows ldb = kNR) {
   if (!FullN && m1 == 0) {
     if (rows > 8)
       halfTile512<12, APacked>(kc, a, lda, rows, b, c, ldc, m0, accumulate,
@@ -859,10 +880,11 @@ withFastFinisher(const Epilogue &e, const TileColumns &columns, int64_t row0,
 /// is only read. Flattened: with the tiles out of line, the finisher was
 /// called through a pointer and MobileNetV2 ran 5% slower (GCC's inliner
 /// decides by sizes that any change to the tiles moves).
+template <typename BRows>
 MEMC_AVX512 __attribute__((flatten)) void
-finishedTile512(int64_t kc, const float *a, int rows, const float *b,
-                int64_t ldb, const float *next, int64_t nextRows, float *c,
-                int64_t ldc, int64_t width, bool accumulate, const Epilogue &e,
+finishedTile512(int64_t kc, const float *a, int rows, const float *b, BRows ldb,
+                const float *next, int64_t nextRows, float *c, int64_t ldc,
+                int64_t width, bool accumulate, const Epilogue &e,
                 const TileColumns &columns, int64_t row0, int64_t j) {
   // Full tiles in one run or one row take the fast finisher. The tile
   // sizes: those of the last rows of MobileNetV2's filters (4 and 8) and
@@ -1758,6 +1780,26 @@ void plainProduct(int64_t i0, int64_t i1, int64_t n0, int64_t n1, int64_t k0,
 
 } // namespace
 
+namespace {
+
+/// Whether each of a window's 32-column panels from column n0 to n1 is
+/// read in place by the tiles (WindowRows): its columns 0-15 one run of
+/// the input, and 16-31 another, and it has more than kNarrowColumns of
+/// them (narrower panels take narrowColumns512, which reads a packed one).
+bool windowPanelsAreRuns(const RightOperand &b, int64_t n0, int64_t n1) {
+  for (int64_t j0 = n0; j0 < n1; j0 += kNR) {
+    int64_t end = std::min(n1, j0 + kNR);
+    if (end - j0 <= kNarrowColumns)
+      return false;
+    for (int64_t j = j0 + 1; j < end; ++j)
+      if (j != j0 + 16 && b.columnOffset[j] != b.columnOffset[j - 1] + 1)
+        return false;
+  }
+  return true;
+}
+
+} // namespace
+
 int64_t halvesBlock(int64_t m, int64_t n, int64_t k) {
   if (n > 256 || k < 4 * m || k <= kKC || k > 4 * kKC)
     return 0;
@@ -1810,6 +1852,12 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
   // 144, 576x196x96 160 -> 159. Without the prefetch, 2 threads lost it
   // all and more: half of B is in the other core's cache there.
   bool direct = chosen == Isa::AVX512 && !b.isWindow();
+  // So is a window whose panels are runs of its input (WindowRows): a
+  // stride-1 convolution's output rows of 32 pixels, or of 16. Packing
+  // its block was 45% of the CNN example's 3 -> 16 filter layer at 32 x
+  // 32 (K 27: each panel's copy serves two row tiles of few k).
+  bool inPlace =
+      chosen == Isa::AVX512 && b.isWindow() && windowPanelsAreRuns(b, n0, n1);
   // Where the finished columns go, per panel of a block.
   std::optional<TileColumns> columns[kNCA / kNR];
   for (int64_t nb = n0; nb < n1; nb += kNCA) {
@@ -1822,7 +1870,7 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
         for (int64_t p = 0; p * kNR < nc; ++p)
           columns[p].emplace(*epilogue, nb + p * kNR,
                              std::min(kNR, nc - p * kNR));
-      if (!direct)
+      if (!direct && !inPlace)
         packRightOperandBlock(b, k0, kc, nb, nc, block, chosen);
       // Where row tile i's sums for panel p go: C, this thread's partial
       // sums, or (K in one block, no C) nowhere: read and written by no one.
@@ -1859,6 +1907,25 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
           int64_t width = std::min(kNR, nc - p * kNR);
           float *ci = sumsOf(i, p);
           int64_t ldci = c ? ldc : kNCA;
+          if (inPlace) {
+            int64_t j = nb + p * kNR;
+            const int64_t *column = b.columnOffset + j;
+            WindowRows rowsAt{b.rowOffset + k0,
+                              width > 16 ? column[16] - column[0] : 16};
+            const float *start = b.data + column[0];
+            if (finish)
+              finishedTile512(kc, ap, rows, start, rowsAt, nullptr, 0, ci, ldci,
+                              width, acc, *epilogue, *columns[p], i * kMA, j);
+            else if (width == kNR)
+              rowsTile512<true, true>(kc, ap, 0, rows, start, ci, ldci,
+                                      lowLanes(16), lowLanes(16), acc, nullptr,
+                                      0, nullptr, rowsAt);
+            else
+              rowsTile512<false, true>(kc, ap, 0, rows, start, ci, ldci,
+                                       lowLanes(width), lowLanes(width - 16),
+                                       acc, nullptr, 0, nullptr, rowsAt);
+            continue;
+          }
           if (chosen == Isa::AVX512 && width <= kNarrowColumns) {
             // Two row tiles at a time: tile i and the next, when this
             // call has it (then skipped on its turn).

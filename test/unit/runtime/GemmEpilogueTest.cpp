@@ -10,8 +10,10 @@
 // (MEMC_PACKED_WEIGHTS=0 and too few columns); with the padded planes'
 // borders written by the GEMM too, or left alone (then nothing outside the
 // output rows is written); as a window, K from 257 to 1152 and 128 columns
-// or more take the direct product (windowGemmDirect) on AVX-512; borders
-// of -1.5, +0 and -0.
+// or more take the direct product (windowGemmDirect) on AVX-512, and
+// below that a window whose 16-column halves are runs of its input is read
+// in place (a 1x1 window over contiguous pixels), one of every other float
+// packed per call; borders of -1.5, +0 and -0.
 // Results are bit for bit the unfused ones. Also: NaN passes the clip, and
 // maximum(+0, -0) is +0, as arith.maximumf has it. And the fused call
 // without C (a memc.gemm_epilogue's, beta 0), on every path.
@@ -83,7 +85,7 @@ struct Case {
 /// Runs `c` through the fused call (window or not) and checks it against
 /// the unfused GEMM plus the epilogue written out.
 void runCase(const Case &c, bool window, const char *what, bool border = false,
-             bool withoutC = false) {
+             bool withoutC = false, bool windowStride2 = false) {
   int64_t M = c.m, N = c.n, K = c.k;
   auto A = randomVec(size_t(M * K), 51);
   auto B = randomVec(size_t(K * N), 52);
@@ -119,12 +121,23 @@ void runCase(const Case &c, bool window, const char *what, bool border = false,
   std::vector<int64_t> pads = {1, 1, 1, c.pitch - c.width - 1};
   const int64_t *padPtr = border ? pads.data() : nullptr;
   if (window) {
-    // B as a 1x1 convolution's input: K channels of N pixels.
+    // B as a 1x1 convolution's input: K channels of N pixels, one run
+    // each (the kernels read it in place); or, with windowStride2, every
+    // other float of 2N (packed per call).
     std::vector<int64_t> desc = {1, 1, 0, K, N, N, 1};
+    std::vector<float> spread;
+    const float *x = B.data();
+    if (windowStride2) {
+      spread.assign(size_t(2 * K * N), kSentinel);
+      for (size_t i = 0; i < B.size(); ++i)
+        spread[2 * i] = B[i];
+      desc = {1, 1, 0, K, 2 * N, N, 2};
+      x = spread.data();
+    }
     memc_rt_sgemm_packed_a_window_ep(
-        M, N, K, 0, A.data(), K, B.data(), desc.data(), c.beta, cPtr, N,
-        biasPtr, addPtr, c.ldAddend(), c.addendWidth, c.addendPitch, c.lo, c.hi,
-        d, c.ldd(), c.width, c.pitch, padPtr, kPad);
+        M, N, K, 0, A.data(), K, x, desc.data(), c.beta, cPtr, N, biasPtr,
+        addPtr, c.ldAddend(), c.addendWidth, c.addendPitch, c.lo, c.hi, d,
+        c.ldd(), c.width, c.pitch, padPtr, kPad);
   } else {
     memc_rt_sgemm_packed_a_ep(0, M, N, K, A.data(), K, B.data(), N, c.beta,
                               cPtr, N, biasPtr, addPtr, c.ldAddend(),
@@ -135,7 +148,7 @@ void runCase(const Case &c, bool window, const char *what, bool border = false,
     ASSERT_EQ(std::memcmp(&D[i], &expect[i], sizeof(float)), 0)
         << what << ": at " << i << " got " << D[i] << " want " << expect[i]
         << " m=" << M << " k=" << K << " n=" << N << " width=" << c.width
-        << " window=" << window;
+        << " window=" << window << " stride 2=" << windowStride2;
   memc::rt::forgetPackedWeights(A.data(), A.size() * sizeof(float));
 }
 
@@ -222,9 +235,11 @@ TEST(GemmEpilogue, MatchesTheUnfusedGemmOnEveryKernelVersion) {
     for (const Case &c : cases()) {
       runCase(c, false, "packed");
       runCase(c, true, "window");
+      runCase(c, true, "window, stride 2", false, false, true);
       if (c.width) {
         runCase(c, false, "packed, border", true);
         runCase(c, true, "window, border", true);
+        runCase(c, true, "window, stride 2, border", true, false, true);
       }
     }
   }
@@ -252,6 +267,7 @@ TEST(GemmEpilogue, WithoutCGivesTheSameNumbers) {
         continue;
       runCase(c, false, "packed, no C", false, true);
       runCase(c, true, "window, no C", false, true);
+      runCase(c, true, "window, stride 2, no C", false, true, true);
       if (c.width) {
         runCase(c, false, "packed, border, no C", true, true);
         runCase(c, true, "window, border, no C", true, true);

@@ -3,7 +3,8 @@
 // Convolutions through memc_rt_sgemm_packed_a_window, checked against
 // direct loops over the padded input: strides 1 and 2, dilation, 1x1 and
 // 7x7 kernels, output rows that wrap inside a 16-column half (two runs per
-// load), ragged column panels, K across the kernel's K blocks, 7x7 outputs
+// load), output rows of 32 and 16 pixels (read in place), ragged column
+// panels, K across the kernel's K blocks, 7x7 outputs
 // of many filters (the transposed product), K from 257 to 1152 (the
 // direct product, nothing packed per call); beta 0 and 1; every kernel
 // version this CPU runs; the path that copies the im2col
@@ -138,6 +139,17 @@ TEST(WindowGemm, ConvolutionsOnEveryKernelVersion) {
     Conv deep{128, 20, 14, 13, 3, 3, 1, 1};
     deep.padC = 2;
     runConv(deep, 1.0f, "direct, K = 1152");
+    // Output rows of 32 or 16 pixels at stride 1: each 16-column half of
+    // a panel is one run of the input, read in place (nothing packed). 3
+    // channels of 32 x 32 (the CNN example's first layer), 16-pixel rows
+    // with beta 1, three of them (a last panel of one run, 16 columns),
+    // and K = 576 across the 256 K blocks.
+    runConv({3, 16, 34, 34, 3, 3, 1, 1}, 0.0f, "in place, 32-pixel rows");
+    runConv({8, 20, 18, 18, 3, 3, 1, 1}, 1.0f, "in place, 16-pixel rows");
+    runConv({6, 13, 5, 18, 3, 3, 1, 1}, 0.0f, "in place, a 16-column panel");
+    Conv wide{64, 12, 4, 34, 3, 3, 1, 1};
+    wide.padC = 3;
+    runConv(wide, 1.0f, "in place, K = 576");
   }
   memc::rt::limitPackedGemmIsa(best);
 }
@@ -160,7 +172,7 @@ TEST(WindowGemm, AgreesBitForBitWithIm2colAndSplits) {
   WithoutWinograd directKernels;
   for (Conv cv :
        {Conv{16, 40, 60, 60, 3, 3, 1, 1}, Conv{64, 200, 9, 9, 3, 3, 1, 1},
-        Conv{40, 24, 30, 30, 3, 3, 1, 1}}) {
+        Conv{40, 24, 30, 30, 3, 3, 1, 1}, Conv{8, 24, 34, 34, 3, 3, 1, 1}}) {
     int64_t M = cv.m, N = cv.N(), K = cv.K();
     auto X = randomVec(size_t(cv.c * cv.h * cv.w), 31);
     auto W = randomVec(size_t(M * K), 32);
