@@ -4,6 +4,7 @@
 // the convolution in double precision: even and odd output sizes (a last
 // row or column of tiles partly outside), filters that fill no whole
 // 12-row panel, rows of tiles across 16-lane groups and 32-lane panels,
+// two rows of 8 tiles or fewer in one group,
 // blocks of several rows, the weight stored K x M, beta 1, a C with padded
 // rows; through memc_rt_sgemm_packed_a_window, which takes them for these
 // shapes on AVX-512. Cutting the work into shares of rows and of filters
@@ -120,6 +121,11 @@ TEST(Winograd, MatchesTheConvolution) {
   // F(2x2, 3x3) only (too few 4x4 tiles to pay). 12x12 outputs: 36
   // tiles, rows of 6 in one group of lanes.
   checkConv({16, 16, 12, 12}, 0.0f, 2);
+  // Rows of 8 tiles or fewer go two to a group of lanes: 16 x 16 outputs
+  // (the CNN example's layer), and 14 x 14 (7 tiles a row, the next row's
+  // in lanes 7-13) with beta 1.
+  checkConv({16, 32, 16, 16}, 0.0f, 2);
+  checkConv({16, 24, 14, 14}, 1.0f, 2);
   // Odd sizes: the last row and column of tiles hang over the output (and
   // read past the input's last row and column, as zeros).
   checkConv({16, 20, 11, 11}, 0.0f, 2);
