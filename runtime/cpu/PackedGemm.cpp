@@ -1273,6 +1273,19 @@ template <typename Pack> const Entry *lookup(const Key &key, Pack pack) {
 /// floats (256 KiB) stays in L2 while every panel of A passes over it.
 constexpr int64_t kNCA = 256;
 
+/// Columns of C per block of packedGemmA when B is read in place, K is one
+/// block and the call's share of C is over kWideCBytes: each row tile then
+/// stores 4 KiB runs of its rows, not 1 KiB. MobileNetV2's 96 x 12544 x 16
+/// expansion, whose rows are planes of a padded 114 x 114 buffer 52 KB
+/// apart, at 2 threads: 0.32-0.38 -> 0.30-0.33 ms a run (512: 0.32-0.35;
+/// 2048: 0.30-0.32), its 144 x 3136 x 24 ones 0.28-0.31 -> 0.26-0.27. A C
+/// that stays in the caches gains nothing and loses what L1 held across
+/// the row tiles: its 192 x 784 x 32 ones (0.3 MB a thread) 0.151-0.156 ->
+/// 0.158-0.163, the CNN example's 16 x 1024 x 27 layer (64 KB) 0.041 ->
+/// 0.044 ms the model.
+constexpr int64_t kNCAInPlace = 1024;
+constexpr int64_t kWideCBytes = int64_t(512) << 10;
+
 /// The calling thread's buffer for packedGemmA's blocks of B, kBlock rows
 /// of them.
 float *rightBlockBuffer(int64_t kBlock) {
@@ -1869,9 +1882,20 @@ void packedGemmA(const PackedA &a, int64_t i0, int64_t i1, int64_t n0,
   bool inPlace =
       chosen == Isa::AVX512 && b.isWindow() && windowPanelsAreRuns(b, n0, n1);
   // Where the finished columns go, per panel of a block.
-  std::optional<TileColumns> columns[kNCA / kNR];
-  for (int64_t nb = n0; nb < n1; nb += kNCA) {
-    int64_t nc = std::min(kNCA, n1 - nb);
+  // Read in place with K in one block, B's block is only the loop order:
+  // where this call's share of C outgrows L1 and L2's reach (kWideC),
+  // wider blocks give each row tile's rows of C longer runs to store.
+  int64_t shareOfC = (rowEnd - i0 * kMA) * (n1 - n0) * int64_t(sizeof(float));
+  int64_t ncBlock =
+      (direct || inPlace) && kEnd - kBegin <= kBlock && shareOfC > kWideCBytes
+          ? kNCAInPlace
+          : kNCA;
+  // (This thread's, not the stack's: 32 of them are 66 KB, which every
+  // call's frame would spread its optionals' flags over; the CNN example
+  // lost 5% to that.)
+  thread_local std::optional<TileColumns> columns[kNCAInPlace / kNR];
+  for (int64_t nb = n0; nb < n1; nb += ncBlock) {
+    int64_t nc = std::min(ncBlock, n1 - nb);
     for (int64_t k0 = kBegin; k0 < kEnd; k0 += kBlock) {
       int64_t kc = std::min(kBlock, kEnd - k0);
       bool acc = accumulate || k0 > kBegin;

@@ -208,6 +208,10 @@ std::vector<Case> cases() {
       // top piece (its first row and the next row's left column) 32
       // floats, and its bottom piece 33 (memc::rt's storePad).
       {16, 24, 116, 29, 31, true, false, 0.0f, 6.0f, 0.0f},
+      // 6000 columns of 96 filters (2.3 MB of C), K in one block, B in
+      // place: blocks of 1024 columns and a ragged last one, into
+      // 100-pixel rows of a padded plane.
+      {96, 40, 6000, 100, 103, true, false, 0.0f, 6.0f, 0.0f},
       // 10 columns: too few for the packed kernel (the plain GEMM path).
       {6, 12, 10, 5, 8, true, false, 0.0f, 6.0f, 0.0f},
       // A residual that is itself a padded buffer's interior (ResNet-18's
