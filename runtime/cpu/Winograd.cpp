@@ -416,27 +416,42 @@ MEMC_AVX512 inline void outputTransform6(const __m512 o[6], __m512 y[4]) {
 MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
                                    int64_t ty1, float *v, int64_t vPoint) {
   const Conv3x3Window &w = p.w;
-  const __m512i iota =
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i pick[4];
-  for (int j = 0; j < 4; ++j)
-    pick[j] = _mm512_and_si512(
-        _mm512_add_epi32(_mm512_slli_epi32(iota, 2), _mm512_set1_epi32(j)),
-        _mm512_set1_epi32(31));
+  int64_t tileCols = p.tileCols;
+  // Rows of 8 tiles or fewer go two to a group of lanes, as in
+  // transformInput: the second row's tiles from lane tileCols on, read
+  // where the first's 64 floats would continue.
+  bool paired = tileCols <= 8;
+  int64_t firstLanes = paired ? tileCols : 8;
+  __mmask16 secondLanes = __mmask16(~lowLanes(firstLanes));
+  __m512i pick[4]; // lane l: float 4l + j of its row's tiles
+  for (int j = 0; j < 4; ++j) {
+    alignas(64) int32_t index[16];
+    for (int64_t l = 0; l < 16; ++l)
+      index[l] =
+          int32_t((l < firstLanes ? 4 * l : 4 * (l - firstLanes)) + j) & 31;
+    pick[j] = _mm512_load_si512(index);
+  }
   int64_t inRows = w.outRows + 2, inCols = w.outCols + 2;
-  for (int64_t ty = ty0; ty < ty1; ++ty)
-    for (int64_t tx0 = 0; tx0 < p.tileCols; tx0 += 16) {
-      TileLanes group(v, w.channels * kPanel, (ty - ty0) * p.tileCols + tx0,
-                      std::min<int64_t>(16, p.tileCols - tx0));
+  auto rowsFrom = [&](int64_t ty) { // input rows of tile row ty's 6
+    return std::clamp<int64_t>(inRows - 4 * ty, 0, 6);
+  };
+  for (int64_t ty = ty0; ty < ty1; ty += paired ? 2 : 1)
+    for (int64_t tx0 = 0; tx0 < tileCols; tx0 += 16) {
+      bool second = paired && ty + 1 < ty1;
+      TileLanes group(v, w.channels * kPanel, (ty - ty0) * tileCols + tx0,
+                      paired ? (second ? 2 * tileCols : tileCols)
+                             : std::min<int64_t>(16, tileCols - tx0));
       int64_t valid = inCols - 4 * tx0; // floats of a row from column 4 tx0
       __mmask16 from0[4], from4[4];
       for (int q = 0; q < 4; ++q) {
-        from0[q] = lowLanes(valid - 16 * q);
-        from4[q] = lowLanes(valid - 4 - 16 * q);
+        int64_t at = 16 * (paired ? q % 2 : q); // paired: q 2, 3 the next row's
+        from0[q] = lowLanes(valid - at);
+        from4[q] = lowLanes(valid - 4 - at);
       }
       // Rows past the input's (outputs not a multiple of 4) are zeros:
       // only the dropped outputs read them.
-      int64_t liveRows = std::min<int64_t>(6, inRows - 4 * ty);
+      int64_t liveRows = rowsFrom(ty),
+              nextLiveRows = second ? rowsFrom(ty + 1) : 0;
       const float *origin = x + w.start + 4 * ty * w.pitch + 4 * tx0;
       for (int64_t c = 0; c < w.channels; ++c) {
         const float *base = origin + c * w.channelStride;
@@ -444,17 +459,20 @@ MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
 #pragma GCC unroll 6
         for (int i = 0; i < 6; ++i) {
           const float *row = base + i * w.pitch;
-          bool live = i < liveRows;
+          bool live = i < liveRows, nextLive = i < nextLiveRows;
           __m512 r0[4], r4[4];
 #pragma GCC unroll 4
           for (int q = 0; q < 4; ++q) {
-            r0[q] = _mm512_maskz_loadu_ps(live ? from0[q] : 0, row + 16 * q);
-            r4[q] =
-                _mm512_maskz_loadu_ps(live ? from4[q] : 0, row + 4 + 16 * q);
+            const float *from = paired
+                                    ? row + (q / 2) * 4 * w.pitch + 16 * (q % 2)
+                                    : row + 16 * q;
+            bool on = paired && q >= 2 ? nextLive : live;
+            r0[q] = _mm512_maskz_loadu_ps(on ? from0[q] : 0, from);
+            r4[q] = _mm512_maskz_loadu_ps(on ? from4[q] : 0, from + 4);
           }
           auto column = [&](const __m512 *r, int j) MEMC_AVX512 {
             return _mm512_mask_mov_ps(
-                _mm512_permutex2var_ps(r[0], pick[j], r[1]), 0xFF00,
+                _mm512_permutex2var_ps(r[0], pick[j], r[1]), secondLanes,
                 _mm512_permutex2var_ps(r[2], pick[j], r[3]));
           };
           __m512 d[6] = {column(r0, 0), column(r0, 1), column(r0, 2),
@@ -489,24 +507,34 @@ MEMC_AVX512 void transformOutput4x4(const Plan &p, const float *m,
   const __m512i high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
   const __m512i pairsLow = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
   const __m512i pairsHigh = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+  int64_t tileCols = p.tileCols;
+  // Rows of 8 tiles or fewer two to a group, as in transformInput4x4: the
+  // second row's tiles (from tile tileCols on in M) come into lanes 8-15,
+  // whose outputs are floats 32-63 of the interleaved row.
+  bool paired = tileCols <= 8;
   for (int64_t f = 0; f < filters; ++f)
-    for (int64_t ty = ty0; ty < ty1; ++ty)
-      for (int64_t tx0 = 0; tx0 < p.tileCols; tx0 += 16) {
-        int64_t t = (ty - ty0) * p.tileCols + tx0;
+    for (int64_t ty = ty0; ty < ty1; ty += paired ? 2 : 1)
+      for (int64_t tx0 = 0; tx0 < tileCols; tx0 += 16) {
+        int64_t t = (ty - ty0) * tileCols + tx0;
         const float *mt = m + f * ldm + t;
         __m512 s[4][6]; // A^T o, column by column
 #pragma GCC unroll 6
         for (int j = 0; j < 6; ++j) {
           __m512 col[6];
 #pragma GCC unroll 6
-          for (int i = 0; i < 6; ++i)
-            col[i] = _mm512_loadu_ps(mt + (6 * i + j) * mPoint);
+          for (int i = 0; i < 6; ++i) {
+            const float *at = mt + (6 * i + j) * mPoint;
+            col[i] = _mm512_loadu_ps(at);
+            if (paired && tileCols < 8)
+              col[i] = _mm512_mask_loadu_ps(col[i], 0xFF00, at + tileCols - 8);
+          }
           __m512 out[4];
           outputTransform6(col, out);
           for (int i = 0; i < 4; ++i)
             s[i][j] = out[i];
         }
         int64_t valid = w.outCols - 4 * tx0; // outputs of the row from 4 tx0
+        bool second = paired && ty + 1 < ty1;
         for (int i = 0; i < 4 && 4 * ty + i < w.outRows; ++i) { // (A^T o) A
           __m512 c[4];
           outputTransform6(s[i], c);
@@ -524,9 +552,19 @@ MEMC_AVX512 void transformOutput4x4(const Plan &p, const float *m,
               _mm512_castpd_ps(_mm512_permutex2var_pd(hi01, pairsLow, hi23)),
               _mm512_castpd_ps(_mm512_permutex2var_pd(hi01, pairsHigh, hi23))};
           float *dst = y + f * ldy + (4 * (ty - ty0) + i) * w.outCols + 4 * tx0;
-          for (int q = 0; q < 4; ++q)
+          if (!paired) {
+            for (int q = 0; q < 4; ++q)
+              _mm512_mask_storeu_ps(dst + 16 * q, lowLanes(valid - 16 * q),
+                                    out[q]);
+            continue;
+          }
+          for (int q = 0; q < 2; ++q)
             _mm512_mask_storeu_ps(dst + 16 * q, lowLanes(valid - 16 * q),
                                   out[q]);
+          if (second && 4 * ty + 4 + i < w.outRows)
+            for (int q = 0; q < 2; ++q)
+              _mm512_mask_storeu_ps(dst + 4 * w.outCols + 16 * q,
+                                    lowLanes(valid - 16 * q), out[2 + q]);
         }
       }
 }

@@ -149,6 +149,9 @@ TEST(Winograd, MatchesTheConvolution) {
     // (reading up to 3 past the input's last, as zeros); beta 1.
     checkConv({16, 20, 29, 30}, 1.0f, tile);
     checkConv({20, 16, 31, 28}, 0.0f, tile);
+    // ResNet-18's 28 x 28 (4x4: rows of 7 tiles, two to a group of
+    // lanes, 7 rows: the last group's second row absent).
+    checkConv({16, 24, 28, 28}, 1.0f, tile);
     // 16 tiles of a row in one group of lanes and a ragged second one
     // (4x4: 17 tiles a row); the weight stored K x M, padded pitches.
     Conv wide{32, 24, 28, 67};
