@@ -324,8 +324,9 @@ MEMC_AVX512 void transformInput(const Plan &p, const float *x, int64_t ty0,
     }
 }
 
-/// Output float q of a row's 2 x `count` from lanes [first, first + count)
-/// of (left, right): tile q / 2's left output, or its right one.
+/// Output float q (of 16) of the row whose tiles are in lanes from `first`
+/// on of (left, right): tile first + q / 2's left output (q even), or its
+/// right one.
 MEMC_AVX512 inline __m512i interleaveTiles(int64_t first) {
   alignas(64) int32_t index[16];
   for (int q = 0; q < 16; ++q)
@@ -418,8 +419,8 @@ MEMC_AVX512 void transformInput4x4(const Plan &p, const float *x, int64_t ty0,
   const Conv3x3Window &w = p.w;
   int64_t tileCols = p.tileCols;
   // Rows of 8 tiles or fewer go two to a group of lanes, as in
-  // transformInput: the second row's tiles from lane tileCols on, read
-  // where the first's 64 floats would continue.
+  // transformInput: the second row's tiles in the lanes from tileCols on,
+  // loaded where a row of 16 tiles has its floats 32-63.
   bool paired = tileCols <= 8;
   int64_t firstLanes = paired ? tileCols : 8;
   __mmask16 secondLanes = __mmask16(~lowLanes(firstLanes));
